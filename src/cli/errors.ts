@@ -1,0 +1,133 @@
+/**
+ * The exit codes of every kubectl-study command, and the typed errors that
+ * carry them. One handler (reportError) turns any error into one line on
+ * stderr and one of these codes; nothing else calls process.exit.
+ *
+ * The numbers are part of the public interface (README, "Exit codes").
+ */
+export const ExitCode = {
+  /** Done: drained, complete, answered yes, no problem found. */
+  OK: 0,
+  /** Answered "no": nobody/nothing matches, or not done yet (--watch=false). */
+  NEGATIVE: 1,
+  /** Bad flags or arguments. */
+  USAGE: 2,
+  /** Checks failed, not allowed, blocked (a blocked drain plan, a failed rollout, an error-level problem). */
+  BLOCKED: 3,
+  /** A --timeout or --request-timeout ran out. */
+  TIMEOUT: 4,
+  /** The named object (node, context, workload) does not exist. */
+  NOT_FOUND: 5,
+  /** The API server could not be reached, refused the credentials, or failed. */
+  API: 6,
+  /** A bug: an error nobody planned for. */
+  INTERNAL: 70,
+  /** Ctrl-C or SIGTERM. */
+  INTERRUPTED: 130,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export interface StudyErrorOptions {
+  hint?: string;
+  cause?: unknown;
+}
+
+/** Base of every error that a command expects and reports as one line. */
+export class StudyError extends Error {
+  readonly exitCode: ExitCodeValue;
+  readonly hint: string | undefined;
+
+  constructor(message: string, exitCode: ExitCodeValue, options: StudyErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+    this.hint = options.hint;
+  }
+}
+
+export class UsageError extends StudyError {
+  constructor(message: string, options: StudyErrorOptions = {}) {
+    super(message, ExitCode.USAGE, options);
+  }
+}
+
+export class NotFoundError extends StudyError {
+  constructor(message: string, options: StudyErrorOptions = {}) {
+    super(message, ExitCode.NOT_FOUND, options);
+  }
+}
+
+/** Checks failed, permission missing, or a plan is blocked. */
+export class BlockedError extends StudyError {
+  constructor(message: string, options: StudyErrorOptions = {}) {
+    super(message, ExitCode.BLOCKED, options);
+  }
+}
+
+export class TimeoutError extends StudyError {
+  constructor(message: string, options: StudyErrorOptions = {}) {
+    super(message, ExitCode.TIMEOUT, options);
+  }
+}
+
+export class InterruptedError extends StudyError {
+  constructor(message = 'interrupted', options: StudyErrorOptions = {}) {
+    super(message, ExitCode.INTERRUPTED, options);
+  }
+}
+
+/** The API server could not be reached, or answered with an error we cannot act on. */
+export class ApiError extends StudyError {
+  readonly status: number | undefined;
+  readonly reason: string | undefined;
+
+  constructor(
+    message: string,
+    options: StudyErrorOptions & { status?: number; reason?: string; exitCode?: ExitCodeValue } = {},
+  ) {
+    super(message, options.exitCode ?? ExitCode.API, options);
+    this.status = options.status;
+    this.reason = options.reason;
+  }
+}
+
+/** The command already printed what went wrong; only the exit code is left to set. */
+export class ReportedError extends StudyError {
+  constructor(exitCode: ExitCodeValue, message = 'already reported') {
+    super(message, exitCode);
+  }
+}
+
+export interface ErrorSink {
+  write(text: string): unknown;
+}
+
+/**
+ * Prints an error as `error: <message>` and an optional hint line, with the
+ * stack only when verbose, and returns the exit code to use.
+ */
+export function reportError(err: unknown, stderr: ErrorSink, verbose: boolean): ExitCodeValue {
+  if (err instanceof ReportedError) return err.exitCode;
+  if (err instanceof StudyError) {
+    stderr.write(`error: ${err.message}\n`);
+    if (err.hint) stderr.write(`hint: ${err.hint}\n`);
+    if (verbose) writeStack(err, stderr);
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  stderr.write(`error: ${message}\n`);
+  if (verbose) writeStack(err, stderr);
+  else stderr.write('hint: this looks like a bug in kubectl-study; run again with --verbose for the stack trace\n');
+  return ExitCode.INTERNAL;
+}
+
+function writeStack(err: unknown, stderr: ErrorSink): void {
+  let current: unknown = err;
+  let depth = 0;
+  while (current instanceof Error && depth < 5) {
+    stderr.write(`${depth === 0 ? '' : 'caused by: '}${current.stack ?? current.message}\n`);
+    current = current.cause;
+    depth++;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Streams, output formats and the table printer shared by every command.
+ * Results go to stdout, progress and diagnostics to stderr; colour and
+ * spinners only on a TTY and never with NO_COLOR.
+ */
+import Table from 'cli-table3';
+
+import { UsageError } from './errors.js';
+import { toYaml } from '../util/yaml.js';
+
+export interface Stream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
+/** The streams a command writes to; injected so tests can capture them. */
+export interface Io {
+  stdout: Stream;
+  stderr: Stream;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+}
+
+export function processIo(): Io {
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
+}
+
+/** Spinners and live views: stderr is a terminal, and this is not CI. */
+export function interactiveStderr(io: Io): boolean {
+  return Boolean(io.stderr.isTTY) && !io.env.CI;
+}
+
+/** Colour: the stream is a terminal and NO_COLOR is unset (any value turns it off). */
+export function colorEnabled(io: Io, stream: Stream = io.stdout): boolean {
+  return Boolean(stream.isTTY) && io.env.NO_COLOR === undefined && io.env.TERM !== 'dumb';
+}
+
+export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml';
+
+export function parseOutputFormat(value: string | undefined, allowed: readonly OutputFormat[]): OutputFormat {
+  if (value === undefined || value === '') return 'table';
+  const format = value as OutputFormat;
+  if (format !== 'table' && allowed.includes(format)) return format;
+  throw new UsageError(`unsupported output format "${value}"`, {
+    hint: `-o takes one of: ${allowed.filter((f) => f !== 'table').join(', ')}`,
+  });
+}
+
+export function writeStructured(io: Io, format: 'json' | 'yaml', value: unknown): void {
+  io.stdout.write(format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : toYaml(value));
+}
+
+export const NONE = '<none>';
+
+/**
+ * A kubectl-style table: UPPER CASE headers, columns separated by three
+ * spaces, no borders. Empty cells print as <none>.
+ */
+export function renderTable(headers: string[], rows: Array<Array<string | number | undefined | null>>): string {
+  const table = new Table({
+    head: headers.map((h) => h.toUpperCase()),
+    chars: {
+      top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
+      bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+      left: '', 'left-mid': '', mid: '', 'mid-mid': '',
+      right: '', 'right-mid': '', middle: '   ',
+    },
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0, compact: true },
+    wordWrap: false,
+  });
+  for (const row of rows) {
+    table.push(row.map((cell) => (cell === undefined || cell === null || cell === '' ? NONE : String(cell))));
+  }
+  return `${table
+    .toString()
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .join('\n')}\n`;
+}
+
+const ANSI = { red: 31, yellow: 33, green: 32, bold: 1, dim: 2 } as const;
+export type Colour = keyof typeof ANSI;
+
+export function paint(enabled: boolean, colour: Colour, text: string): string {
+  return enabled ? `\u001b[${ANSI[colour]}m${text}\u001b[0m` : text;
+}

@@ -1,0 +1,183 @@
+/**
+ * One context in detail, every secret masked. The view is built from a
+ * list of known fields, never by copying the kubeconfig entry, so a field
+ * this code does not know about cannot carry a secret into the output.
+ */
+import { NotFoundError } from '../cli/errors.js';
+import type { MergedKubeconfig, RawExec } from '../kube/kubeconfig.js';
+import { describeAuth, jwtExpiry, type AuthSummary } from '../kube/credentials.js';
+import { certInfo, displayServer, type CertInfo, type InventoryDeps, type Problem } from './inventory.js';
+
+export const REDACTED = 'REDACTED';
+
+export interface SecretPresence {
+  set: true;
+  /** "inline" or the file that holds it. */
+  source: string;
+  value: typeof REDACTED;
+}
+
+export interface ContextDetail {
+  kind: 'ContextDetail';
+  apiVersion: 'study.kubectl.io/v1';
+  name: string;
+  current: boolean;
+  file: string;
+  namespace: string;
+  cluster: {
+    name: string;
+    file?: string;
+    defined: boolean;
+    server: string;
+    certificateAuthority?: CertInfo & { issuer?: string };
+    insecureSkipTLSVerify: boolean;
+    tlsServerName?: string;
+    proxyUrl?: string;
+  };
+  user: {
+    name: string;
+    file?: string;
+    defined: boolean;
+    auth: AuthSummary;
+    clientCertificate?: CertInfo;
+    clientKey?: SecretPresence;
+    token?: SecretPresence & { expires?: string };
+    tokenFile?: string;
+    username?: string;
+    password?: SecretPresence;
+    exec?: {
+      command: string;
+      args: string[];
+      apiVersion: string;
+      env: Array<{ name: string; value: typeof REDACTED }>;
+      provideClusterInfo: boolean;
+      interactiveMode?: string;
+    };
+    authProvider?: { name: string; config: Record<string, typeof REDACTED> };
+    impersonate?: { user: string; groups: string[]; uid?: string };
+  };
+  problems: Problem[];
+}
+
+const SENSITIVE_ARG = /(token|secret|passw|key|credential|auth|cookie|session)/i;
+
+/** Exec args with anything that looks like a secret value masked. */
+export function maskExecArgs(args: string[] | undefined): string[] {
+  const out: string[] = [];
+  let maskNext = false;
+  for (const arg of args ?? []) {
+    if (maskNext) {
+      out.push(REDACTED);
+      maskNext = false;
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('-') && eq > 0) {
+      const flag = arg.slice(0, eq);
+      out.push(SENSITIVE_ARG.test(flag) ? `${flag}=${REDACTED}` : arg);
+    } else if (arg.startsWith('-')) {
+      out.push(arg);
+      maskNext = SENSITIVE_ARG.test(arg);
+    } else {
+      // A bare value that is long and opaque is treated as a secret.
+      out.push(/^[A-Za-z0-9+/_.=-]{32,}$/.test(arg) ? REDACTED : arg);
+    }
+  }
+  return out;
+}
+
+function presence(source: string): SecretPresence {
+  return { set: true, source, value: REDACTED };
+}
+
+export function contextDetail(
+  merged: MergedKubeconfig,
+  name: string,
+  problems: Problem[],
+  deps: InventoryDeps,
+): ContextDetail {
+  const entry = merged.contexts.get(name);
+  if (!entry) {
+    throw new NotFoundError(`context "${name}" does not exist in the kubeconfig`, {
+      hint: 'run "kubectl study-ctx" to list the contexts',
+    });
+  }
+  const ctx = entry.value;
+  const clusterEntry = ctx.cluster ? merged.clusters.get(ctx.cluster) : undefined;
+  const userEntry = ctx.user ? merged.users.get(ctx.user) : undefined;
+  const c = clusterEntry?.value ?? {};
+  const u = userEntry?.value ?? {};
+
+  const cluster: ContextDetail['cluster'] = {
+    name: ctx.cluster ?? '',
+    defined: Boolean(clusterEntry),
+    server: displayServer(c.server),
+    insecureSkipTLSVerify: c['insecure-skip-tls-verify'] === true,
+  };
+  if (clusterEntry) cluster.file = clusterEntry.file;
+  const ca = deps.readCert(c['certificate-authority'], c['certificate-authority-data']);
+  if (ca) {
+    const info = certInfo(ca, deps.now);
+    if (info) cluster.certificateAuthority = ca.issuer ? { ...info, issuer: ca.issuer } : info;
+  }
+  if (c['tls-server-name']) cluster.tlsServerName = c['tls-server-name'];
+  if (c['proxy-url']) cluster.proxyUrl = displayServer(c['proxy-url']);
+
+  const user: ContextDetail['user'] = {
+    name: ctx.user ?? '',
+    defined: Boolean(userEntry),
+    auth: describeAuth(userEntry?.value),
+  };
+  if (userEntry) user.file = userEntry.file;
+  const cert = certInfo(deps.readCert(u['client-certificate'], u['client-certificate-data']), deps.now);
+  if (cert) user.clientCertificate = cert;
+  if (u['client-key-data']) user.clientKey = presence('inline');
+  else if (u['client-key']) user.clientKey = presence(u['client-key']);
+  if (u.token) {
+    const exp = jwtExpiry(u.token);
+    user.token = exp ? { ...presence('inline'), expires: exp.toISOString() } : presence('inline');
+  }
+  if (u.tokenFile) user.tokenFile = u.tokenFile;
+  if (u.username) user.username = u.username;
+  if (u.password) user.password = presence('inline');
+  if (u.exec) user.exec = execView(u.exec);
+  if (u['auth-provider']) {
+    const config: Record<string, typeof REDACTED> = {};
+    for (const key of Object.keys(u['auth-provider'].config ?? {})) config[key] = REDACTED;
+    user.authProvider = { name: u['auth-provider'].name ?? '', config };
+  }
+  if (u.as) {
+    user.impersonate = { user: u.as, groups: u['as-groups'] ?? [] };
+    if (u['as-uid']) user.impersonate.uid = u['as-uid'];
+  }
+
+  const relevant = problems.filter(
+    (p) =>
+      (p.subject.kind === 'context' && p.subject.name === name) ||
+      (p.subject.kind === 'cluster' && p.subject.name === ctx.cluster) ||
+      (p.subject.kind === 'user' && p.subject.name === ctx.user),
+  );
+  return {
+    kind: 'ContextDetail',
+    apiVersion: 'study.kubectl.io/v1',
+    name,
+    current: name === merged.currentContext,
+    file: entry.file,
+    namespace: ctx.namespace ?? '',
+    cluster,
+    user,
+    problems: relevant,
+  };
+}
+
+function execView(exec: RawExec): NonNullable<ContextDetail['user']['exec']> {
+  const view: NonNullable<ContextDetail['user']['exec']> = {
+    command: exec.command ?? '',
+    args: maskExecArgs(exec.args),
+    apiVersion: exec.apiVersion ?? '',
+    env: (exec.env ?? []).map((e) => ({ name: e.name, value: REDACTED })),
+    provideClusterInfo: exec.provideClusterInfo === true,
+  };
+  if (exec.interactiveMode) view.interactiveMode = exec.interactiveMode;
+  return view;
+}

@@ -1,0 +1,173 @@
+/**
+ * API and connection failures, turned into typed errors with one clear line
+ * and a hint. client-node throws ApiException with the Status object as a
+ * JSON string body; node-fetch throws FetchError with a system error code.
+ */
+import {
+  ApiError,
+  BlockedError,
+  ExitCode,
+  NotFoundError,
+  StudyError,
+  TimeoutError,
+} from '../cli/errors.js';
+
+export interface KubeStatus {
+  kind?: string;
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: { name?: string; kind?: string; group?: string; causes?: Array<{ message?: string; field?: string }> };
+}
+
+/** The HTTP status and Status object of an ApiException-like error, or undefined. */
+export function apiStatusOf(err: unknown): { code: number; status: KubeStatus; headers: Record<string, string> } | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const e = err as { code?: unknown; body?: unknown; headers?: unknown };
+  if (typeof e.code !== 'number' || e.code < 100 || e.code > 599) return undefined;
+  let status: KubeStatus = {};
+  if (typeof e.body === 'string') {
+    try {
+      const parsed = JSON.parse(e.body) as unknown;
+      if (parsed && typeof parsed === 'object') status = parsed as KubeStatus;
+    } catch {
+      status = { message: e.body.slice(0, 200) };
+    }
+  } else if (e.body && typeof e.body === 'object') {
+    status = e.body as KubeStatus;
+  }
+  const headers = (e.headers && typeof e.headers === 'object' ? e.headers : {}) as Record<string, string>;
+  return { code: e.code, status, headers };
+}
+
+export interface ErrorContext {
+  /** What was being done, e.g. "get node worker-1". */
+  what: string;
+  server: string;
+  user?: string;
+  /** Extra words for a 401, e.g. "the client certificate expired 3 days ago". */
+  credentialNote?: string;
+}
+
+const TLS_CODES: Record<string, string> = {
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server certificate is signed by an unknown authority',
+  UNABLE_TO_GET_ISSUER_CERT: 'the server certificate is signed by an unknown authority',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the server certificate is signed by an unknown authority',
+  SELF_SIGNED_CERT_IN_CHAIN: 'the server certificate is signed by an unknown authority',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the server certificate is self-signed and not trusted',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'the server certificate is not valid for this host name',
+  CERT_HAS_EXPIRED: 'the server certificate has expired',
+  CERT_NOT_YET_VALID: 'the server certificate is not valid yet',
+  EPROTO: 'the TLS handshake failed',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'the server did not speak TLS (is it http://?)',
+};
+
+/** The system error code behind a node-fetch FetchError (or a plain socket error). */
+export function systemCodeOf(err: unknown): string | undefined {
+  let current: unknown = err;
+  for (let i = 0; i < 4 && current && typeof current === 'object'; i++) {
+    const c = current as { code?: unknown; errno?: unknown; cause?: unknown };
+    if (typeof c.code === 'string') return c.code;
+    if (typeof c.errno === 'string') return c.errno;
+    current = c.cause;
+  }
+  const msg = (err as Error)?.message ?? '';
+  const m = /reason: (?:connect |getaddrinfo )?([A-Z_]{4,})/.exec(msg);
+  return m?.[1];
+}
+
+/** A short reason for a connection-level failure, or undefined if it is not one. */
+export function describeConnectionFailure(code: string | undefined, host: string): { reason: string; hint: string } | undefined {
+  if (!code) return undefined;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return { reason: `connection refused by ${host}`, hint: 'is the API server running, and is the server address in the kubeconfig right?' };
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+      return { reason: `the host name in ${host} does not resolve (DNS)`, hint: 'check the server address in the kubeconfig, or your DNS/VPN' };
+    case 'ETIMEDOUT':
+    case 'ECONNABORTED':
+      return { reason: `connecting to ${host} timed out`, hint: 'check network reachability (firewall, VPN) of the API server' };
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return { reason: `the connection to ${host} was reset`, hint: 'the server or a proxy in between closed the connection; try again' };
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return { reason: `${host} is unreachable`, hint: 'check network routes, VPN or firewall' };
+    default: {
+      const tls = TLS_CODES[code];
+      if (tls) {
+        return {
+          reason: `TLS failed: ${tls}`,
+          hint:
+            code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+              ? 'the server address must match the certificate (or set tls-server-name in the kubeconfig)'
+              : 'check certificate-authority(-data) of the cluster in the kubeconfig',
+        };
+      }
+      return undefined;
+    }
+  }
+}
+
+function hostOf(server: string): string {
+  try {
+    return new URL(server).host || server;
+  } catch {
+    return server;
+  }
+}
+
+/** Maps any failure of an API call to a StudyError. */
+export function toStudyError(err: unknown, ctx: ErrorContext): StudyError {
+  if (err instanceof StudyError) return err;
+  const api = apiStatusOf(err);
+  if (api) return fromStatus(api.code, api.status, ctx, err);
+  const code = systemCodeOf(err);
+  const conn = describeConnectionFailure(code, hostOf(ctx.server));
+  if (conn) return new ApiError(`cannot ${ctx.what}: ${conn.reason}`, { hint: conn.hint, cause: err, reason: code });
+  if ((err as Error)?.name === 'AbortError') {
+    return new TimeoutError(`cannot ${ctx.what}: the request was aborted`, { cause: err });
+  }
+  const message = (err as Error)?.message ?? String(err);
+  return new ApiError(`cannot ${ctx.what}: ${message.split('\n')[0]}`, {
+    hint: 'run again with --verbose for details',
+    cause: err,
+  });
+}
+
+export function fromStatus(code: number, status: KubeStatus, ctx: ErrorContext, cause?: unknown): StudyError {
+  const msg = status.message || `HTTP ${code}`;
+  switch (code) {
+    case 401:
+      return new ApiError(`cannot ${ctx.what}: the server rejected the credentials${ctx.user ? ` of user "${ctx.user}"` : ''} (401 Unauthorized)`, {
+        status: code,
+        reason: 'Unauthorized',
+        hint: ctx.credentialNote ?? 'the token or certificate is not accepted: check that it is current (run "kubectl study-ctx show")',
+        cause,
+      });
+    case 403:
+      return new BlockedError(`cannot ${ctx.what}: forbidden: ${msg}`, {
+        hint: 'ask a cluster admin for this permission (see "kubectl auth can-i")',
+        cause,
+      });
+    case 404:
+      return new NotFoundError(`cannot ${ctx.what}: ${msg}`, { cause });
+    case 504:
+    case 408:
+      return new ApiError(`cannot ${ctx.what}: the server timed out: ${msg}`, {
+        status: code,
+        exitCode: ExitCode.TIMEOUT,
+        cause,
+      });
+    default:
+      return new ApiError(`cannot ${ctx.what}: ${msg}`, {
+        status: code,
+        reason: status.reason,
+        hint: code >= 500 ? 'the API server failed; check its health and try again' : undefined,
+        cause,
+      });
+  }
+}

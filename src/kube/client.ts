@@ -1,0 +1,232 @@
+/**
+ * The client factory: from kubectl flags to client-node API objects that
+ * go through our transport. Commands import this module lazily (the
+ * command table does), so --help never loads client-node.
+ */
+import { readFileSync } from 'node:fs';
+
+import * as k8s from '@kubernetes/client-node';
+
+import { UsageError } from '../cli/errors.js';
+import type { KubeFlags } from '../cli/flags.js';
+import {
+  assertFilesUsable,
+  loadKubeconfig,
+  resolveContext,
+  type MergedKubeconfig,
+  type ResolvedContext,
+} from './kubeconfig.js';
+import { send, translateAbort, type Impersonation, type RequestRecord, type TransportOptions } from './transport.js';
+import { toStudyError } from './apierror.js';
+
+export interface ClientOptions {
+  /** Aborts every request of this client (Ctrl-C, or an overall deadline). */
+  signal?: AbortSignal;
+  /** Called after every request, for --verbose and request counting. */
+  onRequest?: (record: RequestRecord) => void;
+  /** Overrides --request-timeout (the ctx check uses its own per-context timeout). */
+  timeoutMs?: number;
+}
+
+/** A connection to one cluster as one identity. */
+export class KubeClient {
+  readonly kc: k8s.KubeConfig;
+  readonly context: ResolvedContext;
+  readonly transport: TransportOptions;
+  private readonly config: k8s.Configuration;
+  private readonly apis = new Map<unknown, unknown>();
+  requests = 0;
+
+  constructor(context: ResolvedContext, impersonate: Impersonation | undefined, timeoutMs: number, options: ClientOptions) {
+    this.context = context;
+    this.kc = toClientNodeConfig(context);
+    this.transport = {
+      timeoutMs,
+      signal: options.signal,
+      impersonate,
+      onRequest: (r) => {
+        this.requests++;
+        options.onRequest?.(r);
+      },
+    };
+    const transport = this.transport;
+    const httpApi: k8s.PromiseHttpLibrary = {
+      async send(request: k8s.RequestContext): Promise<k8s.ResponseContext> {
+        const { response, done } = await send(transport, request.getUrl(), {
+          method: request.getHttpMethod().toString(),
+          headers: request.getHeaders(),
+          body: request.getBody() as string | undefined,
+          agent: request.getAgent(),
+          signal: request.getSignal(),
+        });
+        let body: Buffer;
+        try {
+          body = await response.buffer();
+        } catch (err) {
+          throw translateAbort(err, transport, undefined, request.getUrl());
+        } finally {
+          done();
+        }
+        const headers: Record<string, string> = {};
+        response.headers.forEach((value, name) => {
+          headers[name] = value;
+        });
+        return new k8s.ResponseContext(response.status, headers, {
+          text: async () => body.toString('utf8'),
+          binary: async () => body,
+        });
+      },
+    };
+    this.config = k8s.createConfiguration({
+      baseServer: new k8s.ServerConfiguration(context.cluster.server ?? '', {}),
+      authMethods: { default: this.kc },
+      httpApi: k8s.wrapHttpLibrary(httpApi),
+    });
+  }
+
+  /** The namespace of -n, or of the context, or "default". */
+  get namespace(): string {
+    return this.context.namespace;
+  }
+
+  api<T>(ctor: new (config: k8s.Configuration) => T): T {
+    let api = this.apis.get(ctor) as T | undefined;
+    if (!api) {
+      api = new ctor(this.config);
+      this.apis.set(ctor, api);
+    }
+    return api;
+  }
+
+  get core(): k8s.CoreV1Api {
+    return this.api(k8s.CoreV1Api);
+  }
+  get apps(): k8s.AppsV1Api {
+    return this.api(k8s.AppsV1Api);
+  }
+  get policy(): k8s.PolicyV1Api {
+    return this.api(k8s.PolicyV1Api);
+  }
+  get rbac(): k8s.RbacAuthorizationV1Api {
+    return this.api(k8s.RbacAuthorizationV1Api);
+  }
+  get authz(): k8s.AuthorizationV1Api {
+    return this.api(k8s.AuthorizationV1Api);
+  }
+  get authn(): k8s.AuthenticationV1Api {
+    return this.api(k8s.AuthenticationV1Api);
+  }
+  get coordination(): k8s.CoordinationV1Api {
+    return this.api(k8s.CoordinationV1Api);
+  }
+  get version(): k8s.VersionApi {
+    return this.api(k8s.VersionApi);
+  }
+
+  /**
+   * A raw request (discovery, evictions, anything the typed APIs make awkward),
+   * with the same authentication, impersonation and timeout. Returns parsed JSON.
+   */
+  async request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    const url = new URL(path, this.context.cluster.server).toString();
+    const authCtx = new k8s.RequestContext(url, method as k8s.HttpMethod);
+    await this.kc.applySecurityAuthentication(authCtx);
+    const headers: Record<string, string> = { ...authCtx.getHeaders(), Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const { response, done } = await send(this.transport, url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      agent: authCtx.getAgent(),
+    });
+    let text: string;
+    try {
+      text = await response.text();
+    } finally {
+      done();
+    }
+    if (response.status >= 400) {
+      const headerMap: Record<string, string> = {};
+      response.headers.forEach((v, k) => {
+        headerMap[k] = v;
+      });
+      throw new k8s.ApiException(response.status, `HTTP ${response.status}`, text, headerMap);
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** Runs an API call and turns any failure into a typed error naming the cluster. */
+  async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toStudyError(err, { what, server: this.context.cluster.server ?? '', user: this.context.userName });
+    }
+  }
+}
+
+/** client-node's KubeConfig for exactly one resolved context. */
+export function toClientNodeConfig(ctx: ResolvedContext): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  const c = ctx.cluster;
+  const u = ctx.user;
+  let token = u.token;
+  if (!token && u.tokenFile) {
+    try {
+      token = readFileSync(u.tokenFile, 'utf8').trim();
+    } catch (err) {
+      throw new UsageError(`token file ${u.tokenFile} of user "${ctx.userName}" cannot be read`, {
+        hint: 'check the tokenFile path in the kubeconfig',
+        cause: err,
+      });
+    }
+  }
+  kc.loadFromOptions({
+    clusters: [
+      {
+        name: ctx.clusterName,
+        server: c.server ?? '',
+        caData: c['certificate-authority-data'],
+        caFile: c['certificate-authority'],
+        skipTLSVerify: c['insecure-skip-tls-verify'] === true,
+        tlsServerName: c['tls-server-name'],
+        proxyUrl: c['proxy-url'],
+      },
+    ],
+    users: [
+      {
+        name: ctx.userName || 'anonymous',
+        certData: u['client-certificate-data'],
+        certFile: u['client-certificate'],
+        keyData: u['client-key-data'],
+        keyFile: u['client-key'],
+        token,
+        username: u.username,
+        password: u.password,
+        exec: u.exec,
+        authProvider: u['auth-provider'],
+      },
+    ],
+    contexts: [
+      { name: ctx.contextName || 'context', cluster: ctx.clusterName, user: ctx.userName || 'anonymous', namespace: ctx.namespace },
+    ],
+    currentContext: ctx.contextName || 'context',
+  });
+  return kc;
+}
+
+/** Impersonation from the flags, else from the kubeconfig user (flags win, as in kubectl). */
+export function impersonationFor(flags: KubeFlags, ctx: ResolvedContext): Impersonation | undefined {
+  if (flags.as) return { user: flags.as, groups: flags.asGroups, uid: flags.asUid };
+  const u = ctx.user;
+  if (u.as) return { user: u.as, groups: u['as-groups'] ?? [], uid: u['as-uid'], extra: u['as-user-extra'] };
+  return undefined;
+}
+
+/** Loads the kubeconfig as kubectl would and connects with the flags' context and identity. */
+export function connect(flags: KubeFlags, options: ClientOptions = {}, merged?: MergedKubeconfig): KubeClient {
+  const config = merged ?? loadKubeconfig(flags.kubeconfig);
+  assertFilesUsable(config);
+  const ctx = resolveContext(config, flags);
+  return new KubeClient(ctx, impersonationFor(flags, ctx), options.timeoutMs ?? flags.requestTimeoutMs, options);
+}

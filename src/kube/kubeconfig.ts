@@ -1,0 +1,358 @@
+/**
+ * Kubeconfig loading with kubectl's (client-go's) rules, which
+ * client-node's own loader does not follow:
+ *
+ * - --kubeconfig names exactly one file, which must exist;
+ * - otherwise KUBECONFIG lists files (":"-separated, duplicates dropped),
+ *   missing ones skipped; unset means ~/.kube/config;
+ * - the first file that defines a cluster, user or context name wins;
+ * - the first non-empty current-context wins;
+ * - relative certificate, key and token-file paths (and an exec command
+ *   with a path separator) resolve against the file that names them.
+ *
+ * mergeKubeconfigs is pure; readKubeconfigFiles is the only I/O.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+
+import { NotFoundError, UsageError } from '../cli/errors.js';
+import { parseYaml } from '../util/yaml.js';
+
+export interface RawCluster {
+  server?: string;
+  'certificate-authority'?: string;
+  'certificate-authority-data'?: string;
+  'insecure-skip-tls-verify'?: boolean;
+  'tls-server-name'?: string;
+  'proxy-url'?: string;
+  'disable-compression'?: boolean;
+  [key: string]: unknown;
+}
+
+export interface RawExec {
+  apiVersion?: string;
+  command?: string;
+  args?: string[];
+  env?: Array<{ name: string; value: string }> | null;
+  installHint?: string;
+  provideClusterInfo?: boolean;
+  interactiveMode?: string;
+  [key: string]: unknown;
+}
+
+export interface RawUser {
+  'client-certificate'?: string;
+  'client-certificate-data'?: string;
+  'client-key'?: string;
+  'client-key-data'?: string;
+  token?: string;
+  tokenFile?: string;
+  as?: string;
+  'as-uid'?: string;
+  'as-groups'?: string[];
+  'as-user-extra'?: Record<string, string[]>;
+  username?: string;
+  password?: string;
+  'auth-provider'?: { name?: string; config?: Record<string, string> };
+  exec?: RawExec;
+  [key: string]: unknown;
+}
+
+export interface RawContext {
+  cluster?: string;
+  user?: string;
+  namespace?: string;
+  [key: string]: unknown;
+}
+
+export interface RawKubeconfig {
+  apiVersion?: string;
+  kind?: string;
+  'current-context'?: string;
+  clusters?: Array<{ name?: string; cluster?: RawCluster }> | null;
+  users?: Array<{ name?: string; user?: RawUser }> | null;
+  contexts?: Array<{ name?: string; context?: RawContext }> | null;
+  preferences?: unknown;
+  [key: string]: unknown;
+}
+
+/** One file as read from disk: parsed, missing, or broken. */
+export interface KubeconfigFile {
+  path: string;
+  config?: RawKubeconfig;
+  missing?: boolean;
+  /** Unreadable or unparsable: the message says which. */
+  error?: string;
+}
+
+export type EntryKind = 'cluster' | 'user' | 'context';
+
+export interface Entry<T> {
+  name: string;
+  value: T;
+  /** The file that defined this entry (the winner when names collide). */
+  file: string;
+}
+
+export interface Shadowed {
+  kind: EntryKind;
+  name: string;
+  /** The later file whose definition is ignored. */
+  file: string;
+  /** The earlier file whose definition is used. */
+  winner: string;
+}
+
+export interface MergedKubeconfig {
+  /** Files in precedence order, as named (missing ones included). */
+  files: KubeconfigFile[];
+  clusters: Map<string, Entry<RawCluster>>;
+  users: Map<string, Entry<RawUser>>;
+  contexts: Map<string, Entry<RawContext>>;
+  currentContext: string;
+  /** The file whose current-context is used ('' when none sets one). */
+  currentContextFile: string;
+  shadowed: Shadowed[];
+}
+
+/** Which files to read, in precedence order, as client-go decides it. */
+export function kubeconfigPaths(explicit: string | undefined, env: NodeJS.ProcessEnv, home = homedir()): {
+  paths: string[];
+  explicit: boolean;
+} {
+  if (explicit !== undefined && explicit !== '') return { paths: [path.resolve(explicit)], explicit: true };
+  const fromEnv = env.KUBECONFIG;
+  if (fromEnv !== undefined && fromEnv !== '') {
+    const seen = new Set<string>();
+    const paths: string[] = [];
+    for (const p of fromEnv.split(path.delimiter)) {
+      if (p === '') continue;
+      const abs = path.resolve(p);
+      if (seen.has(abs)) continue;
+      seen.add(abs);
+      paths.push(abs);
+    }
+    return { paths, explicit: false };
+  }
+  return { paths: [path.join(home, '.kube', 'config')], explicit: false };
+}
+
+/** Reads and parses each file; never throws. */
+export function readKubeconfigFiles(paths: string[]): KubeconfigFile[] {
+  return paths.map((p): KubeconfigFile => {
+    let text: string;
+    try {
+      text = readFileSync(p, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return { path: p, missing: true };
+      if (code === 'EISDIR') return { path: p, error: 'is a directory, not a kubeconfig file' };
+      return { path: p, error: `cannot be read (${code ?? (err as Error).message})` };
+    }
+    return parseKubeconfigText(p, text);
+  });
+}
+
+export function parseKubeconfigText(file: string, text: string): KubeconfigFile {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    const first = String((err as Error).message).split('\n')[0];
+    return { path: file, error: `is not valid YAML: ${first}` };
+  }
+  if (doc === undefined || doc === null) return { path: file, config: {} };
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    return { path: file, error: 'is not a kubeconfig: expected a mapping at the top level' };
+  }
+  const config = doc as RawKubeconfig;
+  for (const key of ['clusters', 'users', 'contexts'] as const) {
+    const list = config[key];
+    if (list !== undefined && list !== null && !Array.isArray(list)) {
+      return { path: file, error: `is not a kubeconfig: "${key}" must be a list` };
+    }
+  }
+  return { path: file, config };
+}
+
+function resolveAgainst(base: string, p: string | undefined): string | undefined {
+  if (p === undefined || p === '' || path.isAbsolute(p)) return p;
+  return path.join(base, p);
+}
+
+/** client-go's ResolveLocalPaths for one cluster. */
+export function resolveClusterPaths(cluster: RawCluster, file: string): RawCluster {
+  const base = path.dirname(path.resolve(file));
+  const out = { ...cluster };
+  if (out['certificate-authority']) out['certificate-authority'] = resolveAgainst(base, out['certificate-authority']);
+  return out;
+}
+
+/** client-go's ResolveLocalPaths for one user. */
+export function resolveUserPaths(user: RawUser, file: string): RawUser {
+  const base = path.dirname(path.resolve(file));
+  const out: RawUser = { ...user };
+  if (out['client-certificate']) out['client-certificate'] = resolveAgainst(base, out['client-certificate']);
+  if (out['client-key']) out['client-key'] = resolveAgainst(base, out['client-key']);
+  if (out.tokenFile) out.tokenFile = resolveAgainst(base, out.tokenFile);
+  if (out.exec?.command && out.exec.command.includes(path.sep)) {
+    out.exec = { ...out.exec, command: resolveAgainst(base, out.exec.command) };
+  }
+  return out;
+}
+
+/** Merges files in precedence order, first definition of a name winning. Pure. */
+export function mergeKubeconfigs(files: KubeconfigFile[]): MergedKubeconfig {
+  const merged: MergedKubeconfig = {
+    files,
+    clusters: new Map(),
+    users: new Map(),
+    contexts: new Map(),
+    currentContext: '',
+    currentContextFile: '',
+    shadowed: [],
+  };
+  for (const file of files) {
+    const config = file.config;
+    if (!config) continue;
+    if (!merged.currentContext && typeof config['current-context'] === 'string' && config['current-context']) {
+      merged.currentContext = config['current-context'];
+      merged.currentContextFile = file.path;
+    }
+    addEntries(merged, 'cluster', merged.clusters, config.clusters, 'cluster', file.path, (c) =>
+      resolveClusterPaths(c ?? {}, file.path),
+    );
+    addEntries(merged, 'user', merged.users, config.users, 'user', file.path, (u) => resolveUserPaths(u ?? {}, file.path));
+    addEntries(merged, 'context', merged.contexts, config.contexts, 'context', file.path, (c) => ({ ...(c ?? {}) }));
+  }
+  return merged;
+}
+
+function addEntries<K extends 'cluster' | 'user' | 'context', T>(
+  merged: MergedKubeconfig,
+  kind: EntryKind,
+  target: Map<string, Entry<T>>,
+  list: Array<{ name?: string } & Partial<Record<K, T>>> | null | undefined,
+  field: K,
+  file: string,
+  normalize: (value: T | undefined) => T,
+): void {
+  if (!Array.isArray(list)) return;
+  for (const item of list) {
+    if (!item || typeof item.name !== 'string' || item.name === '') continue;
+    const existing = target.get(item.name);
+    if (existing) {
+      // Within one file a repeated name is an error for client-go; across files the first wins.
+      if (existing.file !== file) merged.shadowed.push({ kind, name: item.name, file, winner: existing.file });
+      continue;
+    }
+    target.set(item.name, { name: item.name, value: normalize(item[field]), file });
+  }
+}
+
+export interface ContextSelection {
+  /** --context */
+  context?: string;
+  /** --cluster */
+  cluster?: string;
+  /** --user */
+  user?: string;
+  /** -n/--namespace */
+  namespace?: string;
+}
+
+/** The cluster, user and namespace one command will use. */
+export interface ResolvedContext {
+  contextName: string;
+  clusterName: string;
+  userName: string;
+  cluster: RawCluster;
+  user: RawUser;
+  namespace: string;
+  /** Whether the namespace came from -n rather than the context or the default. */
+  namespaceFromFlag: boolean;
+}
+
+/** Applies --context/--cluster/--user/-n to the merged config, as kubectl does. Pure. */
+export function resolveContext(merged: MergedKubeconfig, sel: ContextSelection): ResolvedContext {
+  const loaded = merged.files.filter((f) => f.config);
+  if (loaded.length === 0) {
+    const names = merged.files.map((f) => f.path).join(', ');
+    throw new UsageError(`no kubeconfig found (looked in ${names || 'nothing'})`, {
+      hint: 'set KUBECONFIG or pass --kubeconfig; kubectl-study never falls back to localhost:8080',
+    });
+  }
+  const contextName = sel.context || merged.currentContext;
+  let ctx: RawContext = {};
+  if (contextName) {
+    const entry = merged.contexts.get(contextName);
+    if (!entry) {
+      const known = [...merged.contexts.keys()];
+      throw new NotFoundError(`context "${contextName}" does not exist in the kubeconfig`, {
+        hint: known.length ? `known contexts: ${known.slice(0, 8).join(', ')}` : 'the kubeconfig defines no contexts',
+      });
+    }
+    ctx = entry.value;
+  } else if (!sel.cluster) {
+    throw new UsageError('no current context is set in the kubeconfig', {
+      hint: 'pass --context NAME or run "kubectl config use-context NAME"',
+    });
+  }
+  const clusterName = sel.cluster || ctx.cluster || '';
+  const userName = sel.user || ctx.user || '';
+  const clusterEntry = merged.clusters.get(clusterName);
+  if (!clusterEntry) {
+    throw new NotFoundError(
+      clusterName
+        ? `cluster "${clusterName}" (named by context "${contextName}") does not exist in the kubeconfig`
+        : `context "${contextName}" names no cluster`,
+      { hint: 'run "kubectl study-ctx" to see the problems of every context' },
+    );
+  }
+  if (!clusterEntry.value.server) {
+    throw new UsageError(`cluster "${clusterName}" has no server address`, {
+      hint: 'set clusters[].cluster.server in the kubeconfig',
+    });
+  }
+  let user: RawUser = {};
+  if (userName) {
+    const userEntry = merged.users.get(userName);
+    if (!userEntry) {
+      throw new NotFoundError(`user "${userName}" (named by context "${contextName}") does not exist in the kubeconfig`, {
+        hint: 'run "kubectl study-ctx" to see the problems of every context',
+      });
+    }
+    user = userEntry.value;
+  }
+  const namespace = sel.namespace || ctx.namespace || 'default';
+  return {
+    contextName,
+    clusterName,
+    userName,
+    cluster: clusterEntry.value,
+    user,
+    namespace,
+    namespaceFromFlag: Boolean(sel.namespace),
+  };
+}
+
+/** Reads the files and merges them: what every command that talks to a cluster starts with. */
+export function loadKubeconfig(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): MergedKubeconfig {
+  const { paths, explicit: isExplicit } = kubeconfigPaths(explicit, env);
+  const files = readKubeconfigFiles(paths);
+  if (isExplicit && files[0]?.missing) {
+    throw new NotFoundError(`kubeconfig file ${paths[0]} does not exist`, { hint: 'check the --kubeconfig path' });
+  }
+  return mergeKubeconfigs(files);
+}
+
+/** Fails on any unreadable or malformed file, as kubectl does, naming it. */
+export function assertFilesUsable(merged: MergedKubeconfig): void {
+  const broken = merged.files.find((f) => f.error);
+  if (broken) {
+    throw new UsageError(`kubeconfig ${broken.path} ${broken.error}`, {
+      hint: 'fix or remove that file (run "kubectl study-ctx" to see every problem)',
+    });
+  }
+}

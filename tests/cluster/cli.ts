@@ -1,0 +1,54 @@
+/**
+ * npm run -s cluster:up [-- --nodes N]   start (or reuse) the local cluster; last stdout line: admin kubeconfig
+ * npm run -s cluster:down                stop it and remove its state
+ * npm run -s cluster:build               build the binaries only
+ * npm run -s cluster:status              say whether it runs
+ */
+import { ensureBinaries } from './build.js';
+import { down, isHealthy, readClusterInfo, up } from './cluster.js';
+
+const log = (line: string): void => {
+  process.stderr.write(`cluster: ${line}\n`);
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'up': {
+      const i = rest.indexOf('--nodes');
+      const nodes = i >= 0 ? Number(rest[i + 1]) : Number(process.env.STUDY_CLUSTER_NODES || 3);
+      if (!Number.isInteger(nodes) || nodes < 1) {
+        log('--nodes takes a positive whole number');
+        return 2;
+      }
+      const info = await up({ nodes, log });
+      process.stdout.write(`${info.adminKubeconfig}\n`);
+      return 0;
+    }
+    case 'down':
+      await down({ log });
+      return 0;
+    case 'build': {
+      const b = await ensureBinaries(log);
+      process.stdout.write(`${b.dir}\n`);
+      return 0;
+    }
+    case 'status': {
+      const info = readClusterInfo();
+      const ok = info ? await isHealthy(info) : false;
+      process.stdout.write(ok && info ? `running: ${info.server} (${info.adminKubeconfig})\n` : 'not running\n');
+      return ok ? 0 : 1;
+    }
+    default:
+      log('usage: cli.ts up [--nodes N] | down | build | status');
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    log(`error: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
