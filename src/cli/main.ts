@@ -67,7 +67,7 @@ function commanderExit(err: CommanderError, io: Io, name: string): ExitCodeValue
     return ExitCode.OK;
   }
   if (err.code === 'commander.executeSubCommandAsync') return ExitCode.OK;
-  io.stderr.write(`hint: see "kubectl ${name} --help"\n`);
+  io.stderr.write(`hint: see "${name} --help"\n`);
   return ExitCode.USAGE;
 }
 

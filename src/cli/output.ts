@@ -3,10 +3,7 @@
  * Results go to stdout, progress and diagnostics to stderr; colour and
  * spinners only on a TTY and never with NO_COLOR.
  */
-import Table from 'cli-table3';
-
 import { UsageError } from './errors.js';
-import { toYaml } from '../util/yaml.js';
 
 export interface Stream {
   write(text: string): unknown;
@@ -46,36 +43,14 @@ export function parseOutputFormat(value: string | undefined, allowed: readonly O
   });
 }
 
-export function writeStructured(io: Io, format: 'json' | 'yaml', value: unknown): void {
-  io.stdout.write(format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : toYaml(value));
-}
-
-export const NONE = '<none>';
-
-/**
- * A kubectl-style table: UPPER CASE headers, columns separated by three
- * spaces, no borders. Empty cells print as <none>.
- */
-export function renderTable(headers: string[], rows: Array<Array<string | number | undefined | null>>): string {
-  const table = new Table({
-    head: headers.map((h) => h.toUpperCase()),
-    chars: {
-      top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
-      bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-      left: '', 'left-mid': '', mid: '', 'mid-mid': '',
-      right: '', 'right-mid': '', middle: '   ',
-    },
-    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0, compact: true },
-    wordWrap: false,
-  });
-  for (const row of rows) {
-    table.push(row.map((cell) => (cell === undefined || cell === null || cell === '' ? NONE : String(cell))));
+/** Prints a result object as JSON or YAML (YAML support is loaded only when asked for). */
+export async function writeStructured(io: Io, format: 'json' | 'yaml', value: unknown): Promise<void> {
+  if (format === 'json') {
+    io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    return;
   }
-  return `${table
-    .toString()
-    .split('\n')
-    .map((line) => line.trimEnd())
-    .join('\n')}\n`;
+  const { toYaml } = await import('../util/yaml.js');
+  io.stdout.write(toYaml(value));
 }
 
 const ANSI = { red: 31, yellow: 33, green: 32, bold: 1, dim: 2 } as const;

@@ -107,6 +107,7 @@ function versionCommand(state: RunState): Command {
 export function buildProgram(plugin: PluginName, state: RunState): Command {
   if (plugin === 'study') {
     const program = configure(new Command('study'), state)
+      .name('kubectl study')
       .description('kubectl-study: safe drains, rollout views, kubeconfig inspection and RBAC checks')
       .version(VERSION, '--version', 'print the version')
       .enablePositionalOptions();
@@ -127,6 +128,7 @@ export function buildProgram(plugin: PluginName, state: RunState): Command {
   const entry = COMMANDS.find((c) => c.plugin === plugin);
   if (!entry) throw new UsageError(`unknown plugin ${plugin}`);
   const program = configure(new Command(plugin), state)
+    .name(`kubectl ${plugin}`)
     .description(entry.summary)
     .version(VERSION, '--version', 'print the version');
   entry.define(program, state);

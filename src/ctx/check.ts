@@ -211,7 +211,9 @@ async function resolveHost(host: string): Promise<string> {
 function tcpConnect(address: string, port: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: address, port });
-    const onAbort = (): void => socket.destroy();
+    const onAbort = (): void => {
+      socket.destroy();
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     socket.once('connect', () => {
       signal.removeEventListener('abort', onAbort);
@@ -249,7 +251,9 @@ function tlsHandshake(ctx: ResolvedContext, host: string, port: number, signal: 
     const servername = c['tls-server-name'] || (net.isIP(host) ? undefined : host);
     if (servername) options.servername = servername;
     const socket = tls.connect(options);
-    const onAbort = (): void => socket.destroy();
+    const onAbort = (): void => {
+      socket.destroy();
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     socket.once('secureConnect', () => {
       signal.removeEventListener('abort', onAbort);

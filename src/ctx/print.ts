@@ -1,5 +1,6 @@
 /** Human output of study-ctx; the JSON/YAML output is the result objects themselves. */
-import { NONE, paint, renderTable } from '../cli/output.js';
+import { paint } from '../cli/output.js';
+import { NONE, renderTable } from '../cli/table.js';
 import type { CheckList } from './check.js';
 import type { ContextDetail } from './detail.js';
 import type { CertInfo, ContextList, Problem } from './inventory.js';

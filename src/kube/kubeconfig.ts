@@ -220,26 +220,25 @@ export function mergeKubeconfigs(files: KubeconfigFile[]): MergedKubeconfig {
       merged.currentContext = config['current-context'];
       merged.currentContextFile = file.path;
     }
-    addEntries(merged, 'cluster', merged.clusters, config.clusters, 'cluster', file.path, (c) =>
-      resolveClusterPaths(c ?? {}, file.path),
+    addEntries(merged, 'cluster', merged.clusters, config.clusters, file.path, (c) =>
+      resolveClusterPaths(asObject<RawCluster>(c), file.path),
     );
-    addEntries(merged, 'user', merged.users, config.users, 'user', file.path, (u) => resolveUserPaths(u ?? {}, file.path));
-    addEntries(merged, 'context', merged.contexts, config.contexts, 'context', file.path, (c) => ({ ...(c ?? {}) }));
+    addEntries(merged, 'user', merged.users, config.users, file.path, (u) => resolveUserPaths(asObject<RawUser>(u), file.path));
+    addEntries(merged, 'context', merged.contexts, config.contexts, file.path, (c) => asObject<RawContext>(c));
   }
   return merged;
 }
 
-function addEntries<K extends 'cluster' | 'user' | 'context', T>(
+function addEntries<T>(
   merged: MergedKubeconfig,
   kind: EntryKind,
   target: Map<string, Entry<T>>,
-  list: Array<{ name?: string } & Partial<Record<K, T>>> | null | undefined,
-  field: K,
+  list: unknown,
   file: string,
-  normalize: (value: T | undefined) => T,
+  normalize: (value: unknown) => T,
 ): void {
   if (!Array.isArray(list)) return;
-  for (const item of list) {
+  for (const item of list as Array<Record<string, unknown> | null>) {
     if (!item || typeof item.name !== 'string' || item.name === '') continue;
     const existing = target.get(item.name);
     if (existing) {
@@ -247,8 +246,12 @@ function addEntries<K extends 'cluster' | 'user' | 'context', T>(
       if (existing.file !== file) merged.shadowed.push({ kind, name: item.name, file, winner: existing.file });
       continue;
     }
-    target.set(item.name, { name: item.name, value: normalize(item[field]), file });
+    target.set(item.name, { name: item.name, value: normalize(item[kind]), file });
   }
+}
+
+function asObject<T>(value: unknown): T {
+  return (value && typeof value === 'object' && !Array.isArray(value) ? { ...value } : {}) as T;
 }
 
 export interface ContextSelection {
