@@ -1,0 +1,17 @@
+// A node:test reporter that writes only the totals, as JSON, for scripts/test.ts
+// to print the closing "N passed, N failed" line after the cluster is stopped.
+export default async function* countReporter(source) {
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  for await (const event of source) {
+    if (event.type !== 'test:pass' && event.type !== 'test:fail') continue;
+    const data = event.data;
+    // Suites (describe blocks and test files) report too; count only tests.
+    if (data.details?.type === 'suite') continue;
+    if (data.skip || data.todo) skipped++;
+    else if (event.type === 'test:pass') passed++;
+    else failed++;
+  }
+  yield `${JSON.stringify({ passed, failed, skipped })}\n`;
+}

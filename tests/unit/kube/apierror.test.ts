@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { ApiException } from '@kubernetes/client-node';
+
+import { ApiError, BlockedError, ExitCode, NotFoundError } from '../../../src/cli/errors.js';
+import { apiStatusOf, systemCodeOf, toStudyError } from '../../../src/kube/apierror.js';
+
+const ctx = { what: 'get node worker-1', server: 'https://10.0.0.1:6443', user: 'alice' };
+
+function status(code: number, reason: string, message: string): ApiException<string> {
+  return new ApiException(code, `HTTP-Code: ${code}`, JSON.stringify({ kind: 'Status', status: 'Failure', reason, message, code }), {});
+}
+
+test('the Status JSON string body of an ApiException is parsed', () => {
+  const s = apiStatusOf(status(404, 'NotFound', 'nodes "worker-1" not found'));
+  assert.equal(s?.code, 404);
+  assert.equal(s?.status.reason, 'NotFound');
+  assert.equal(apiStatusOf(new Error('x')), undefined);
+});
+
+test('HTTP errors map to typed errors with the server message', () => {
+  const nf = toStudyError(status(404, 'NotFound', 'nodes "worker-1" not found'), ctx);
+  assert.ok(nf instanceof NotFoundError);
+  assert.equal(nf.message, 'cannot get node worker-1: nodes "worker-1" not found');
+  const fb = toStudyError(status(403, 'Forbidden', 'nodes "worker-1" is forbidden: User "alice" cannot get resource "nodes"'), ctx);
+  assert.ok(fb instanceof BlockedError);
+  assert.equal(fb.exitCode, ExitCode.BLOCKED);
+  const un = toStudyError(status(401, 'Unauthorized', 'Unauthorized'), { ...ctx, credentialNote: 'the client certificate expired on 2020-01-01' });
+  assert.ok(un instanceof ApiError);
+  assert.equal(un.exitCode, ExitCode.API);
+  assert.match(un.message, /rejected the credentials of user "alice"/);
+  assert.equal(un.hint, 'the client certificate expired on 2020-01-01');
+  const boom = toStudyError(status(500, 'InternalError', 'etcdserver: request timed out'), ctx);
+  assert.equal(boom.exitCode, ExitCode.API);
+  assert.match(boom.hint ?? '', /health/);
+});
+
+test('connection failures say what failed, with a hint', () => {
+  const refused = Object.assign(new Error('request to https://10.0.0.1:6443/api failed, reason: connect ECONNREFUSED 10.0.0.1:6443'), {
+    code: 'ECONNREFUSED',
+  });
+  const e = toStudyError(refused, ctx);
+  assert.equal(e.message, 'cannot get node worker-1: connection refused by 10.0.0.1:6443');
+  assert.equal(e.exitCode, ExitCode.API);
+  const dns = toStudyError(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }), ctx);
+  assert.match(dns.message, /does not resolve/);
+  const tls = toStudyError(Object.assign(new Error('x'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }), ctx);
+  assert.match(tls.message, /unknown authority/);
+  const name = toStudyError(Object.assign(new Error('x'), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }), ctx);
+  assert.match(name.message, /not valid for this host name/);
+  assert.equal(systemCodeOf({ cause: { code: 'ECONNRESET' } }), 'ECONNRESET');
+  assert.equal(systemCodeOf(new Error('request failed, reason: connect EHOSTUNREACH 1.2.3.4')), 'EHOSTUNREACH');
+});

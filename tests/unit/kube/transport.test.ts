@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+
+import { InterruptedError, TimeoutError } from '../../../src/cli/errors.js';
+import { buildHeaderPairs, send } from '../../../src/kube/transport.js';
+
+async function server(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<void> }> {
+  const s = http.createServer(handler);
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((r) => {
+        s.closeAllConnections();
+        s.close(() => r());
+      }),
+  };
+}
+
+test('buildHeaderPairs drops client-node impersonation and adds ours, one header per group', () => {
+  const pairs = buildHeaderPairs({ Authorization: 'Bearer x', 'Impersonate-User': 'merged', 'Impersonate-Group': 'a, b' }, { user: 'u', groups: ['a', 'b'] });
+  assert.deepEqual(pairs, [
+    ['Authorization', 'Bearer x'],
+    ['Impersonate-User', 'u'],
+    ['Impersonate-Group', 'a'],
+    ['Impersonate-Group', 'b'],
+  ]);
+});
+
+test('each --as-group travels as its own header line', async (t) => {
+  let raw: string[] = [];
+  const s = await server((req, res) => {
+    raw = req.rawHeaders;
+    res.end('{}');
+  });
+  t.after(s.close);
+  const { response, done } = await send(
+    { timeoutMs: 5000, impersonate: { user: 'jane', groups: ['system:authenticated', 'dev, ops'] } },
+    `${s.url}/api`,
+    { method: 'GET', headers: {} },
+  );
+  await response.text();
+  done();
+  const groups = raw.flatMap((v, i) => (i % 2 === 0 && v.toLowerCase() === 'impersonate-group' ? [raw[i + 1]] : []));
+  assert.deepEqual(groups, ['system:authenticated', 'dev, ops']);
+  assert.equal(raw[raw.findIndex((v) => v.toLowerCase() === 'impersonate-user') + 1], 'jane');
+});
+
+test('a request that gets no answer fails with a TimeoutError after --request-timeout', async (t) => {
+  const s = await server(() => {
+    /* never answers */
+  });
+  t.after(s.close);
+  const started = Date.now();
+  await assert.rejects(send({ timeoutMs: 300 }, `${s.url}/api`, { method: 'GET', headers: {} }), (err: unknown) => {
+    assert.ok(err instanceof TimeoutError, String(err));
+    assert.match(err.message, /timed out after 300ms/);
+    return true;
+  });
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed >= 280 && elapsed < 3000, `took ${elapsed} ms`);
+});
+
+test('an interrupt aborts requests in flight with an InterruptedError', async (t) => {
+  const s = await server(() => {
+    /* never answers */
+  });
+  t.after(s.close);
+  const abort = new AbortController();
+  setTimeout(() => abort.abort(new InterruptedError('interrupted by SIGINT')), 100);
+  await assert.rejects(send({ timeoutMs: 0, signal: abort.signal }, `${s.url}/api`, { method: 'GET', headers: {} }), (err: unknown) => {
+    assert.ok(err instanceof InterruptedError, String(err));
+    return true;
+  });
+});
