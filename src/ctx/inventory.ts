@@ -288,11 +288,13 @@ export function buildInventory(merged: MergedKubeconfig, deps: InventoryDeps): C
   }
   // Count, per context, the problems of the context itself and of its cluster and user.
   for (const row of contexts) {
+    // A shadowed duplicate is a problem of the file that loses, not of the entry in use.
     row.problems = problems.filter(
       (p) =>
-        (p.subject.kind === 'context' && p.subject.name === row.name) ||
-        (p.subject.kind === 'cluster' && p.subject.name === row.cluster && p.code !== 'Shadowed') ||
-        (p.subject.kind === 'user' && p.subject.name === row.user && p.code !== 'Shadowed'),
+        p.code !== 'Shadowed' &&
+        ((p.subject.kind === 'context' && p.subject.name === row.name) ||
+          (p.subject.kind === 'cluster' && p.subject.name === row.cluster) ||
+          (p.subject.kind === 'user' && p.subject.name === row.user)),
     ).length;
   }
   return {

@@ -75,7 +75,9 @@ export async function setNamespace(merged: MergedKubeconfig, contextName: string
 type YamlModule = typeof import('yaml');
 
 async function editYamlFile(file: string, edit: (doc: import('yaml').Document, YAML: YamlModule) => void): Promise<void> {
-  const YAML = await import('yaml');
+  // yaml is CommonJS: bundled, its exports arrive as the default export.
+  const imported = (await import('yaml')) as YamlModule & { default?: YamlModule };
+  const YAML = imported.default ?? imported;
   let text = '';
   let mode = 0o600;
   try {

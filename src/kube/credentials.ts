@@ -106,9 +106,9 @@ export function readCertificate(file: string | undefined, data: string | undefin
   return undefined;
 }
 
-/** Whole days from now until the date (negative once past). */
+/** Whole days from now until the date, negative once past (3.9 days ago is -3, as people count). */
 export function daysUntil(iso: string, now: Date): number {
-  return Math.floor((Date.parse(iso) - now.getTime()) / 86_400_000);
+  return Math.trunc((Date.parse(iso) - now.getTime()) / 86_400_000);
 }
 
 /** The exp claim of a JWT, if the token is one. Reads only the payload's expiry. */
