@@ -12,7 +12,6 @@ import type { RunState } from '../cli/program.js';
 import { readCertificate } from '../kube/credentials.js';
 import { kubeconfigPaths, mergeKubeconfigs, readKubeconfigFiles, type MergedKubeconfig } from '../kube/kubeconfig.js';
 import { parseDuration } from '../util/duration.js';
-import { checkContexts } from './check.js';
 import { contextDetail } from './detail.js';
 import { buildInventory, hasErrors, type InventoryDeps } from './inventory.js';
 import { renderCheckList, renderContextList, renderDetail, renderSwitch } from './print.js';
@@ -72,7 +71,8 @@ export async function runList(state: RunState, opts: ListOptions): Promise<ExitC
   const timeoutMs = timeoutOf(opts.timeout);
   const merged = load(opts.kubeconfig, io.env);
   const list = buildInventory(merged, realDeps(io.env));
-  const checks = opts.check ? await checkContexts(merged, list.contexts.map((c) => c.name), timeoutMs, state.signal) : undefined;
+  // The check (and with it client-node) is loaded only when asked for.
+  const checks = opts.check ? await (await import('./check.js')).checkContexts(merged, list.contexts.map((c) => c.name), timeoutMs, state.signal) : undefined;
   if (opts.output === 'json' || opts.output === 'yaml') {
     await writeStructured(io, opts.output, checks ? { ...list, checks: checks.checks } : list);
   } else {
@@ -99,6 +99,7 @@ export async function runCheck(state: RunState, opts: CheckOptions): Promise<Exi
     throw new UsageError(`no such context: ${unknown.join(', ')}`, { hint: 'run "kubectl study-ctx" to list the contexts' });
   }
   if (names.length === 0) throw new UsageError('the kubeconfig defines no contexts to check');
+  const { checkContexts } = await import('./check.js');
   const result = await checkContexts(merged, names, timeoutMs, state.signal);
   if (opts.output === 'json' || opts.output === 'yaml') await writeStructured(io, opts.output, result);
   else io.stdout.write(renderCheckList(result, colorEnabled(io)));

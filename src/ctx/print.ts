@@ -1,6 +1,7 @@
 /** Human output of study-ctx; the JSON/YAML output is the result objects themselves. */
 import { paint } from '../cli/output.js';
 import { NONE, renderTable } from '../cli/table.js';
+import { formatDuration } from '../util/duration.js';
 import type { CheckList } from './check.js';
 import type { ContextDetail } from './detail.js';
 import type { CertInfo, ContextList, Problem } from './inventory.js';
@@ -64,7 +65,7 @@ export function renderCheckList(list: CheckList, colour: boolean): string {
     c.ok ? '' : `${c.failedStage}: ${c.message ?? ''}`,
   ]);
   const failed = list.checks.filter((c) => !c.ok).length;
-  return `${renderTable(headers, rows)}\n${list.checks.length} checked in ${(list.elapsedMs / 1000).toFixed(1)}s (timeout ${list.timeoutMs / 1000}s each), ${failed} failed\n`;
+  return `${renderTable(headers, rows)}\n${list.checks.length} checked in ${formatDuration(list.elapsedMs)} (timeout ${formatDuration(list.timeoutMs)} each, in parallel), ${failed} failed\n`;
 }
 
 function line(key: string, value: string | number | boolean | undefined): string {
