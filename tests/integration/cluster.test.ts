@@ -260,3 +260,21 @@ test('kwok stages: image pull failure, crash loop, and a pod that uses its whole
   // deletionTimestamp has whole seconds, so the deadline can fall up to 1 s early.
   assert.ok(slowMs >= 3000 && slowMs < 8000, `a pod that ignores SIGTERM goes at its 4 s grace deadline (${slowMs} ms)`);
 });
+
+test('a cluster that cannot start fails within a bounded time, with the tail of the failing log', async (t) => {
+  const { createServer } = await import('node:net');
+  const { runCommand, tempDir } = await import('../support/cluster.js');
+  const base = 27100;
+  // Something else already holds the API server's port.
+  const squatter = createServer();
+  await new Promise<void>((r) => squatter.listen(base + 443, '127.0.0.1', r));
+  t.after(() => squatter.close());
+  const dir = tempDir('kstudy-broken-');
+  const env = { STUDY_CLUSTER_DIR: dir, STUDY_CLUSTER_PORT_BASE: String(base) };
+  t.after(() => runCommand(process.execPath, ['--import', 'tsx', 'tests/cluster/cli.ts', 'down'], { env }));
+  const r = await runCommand(process.execPath, ['--import', 'tsx', 'tests/cluster/cli.ts', 'up', '--nodes', '1'], { env, timeoutMs: 120_000 });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /kube-apiserver exited while waiting for kube-apiserver to be ready; last lines of its log:/);
+  assert.match(r.stderr, /address already in use/);
+  assert.ok(r.ms < 90_000, `failed after ${r.ms} ms`);
+});

@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { issue, type KeyPair } from '../cluster/pki.js';
+import { createCa, issue, type KeyPair } from '../cluster/pki.js';
 import { auditMark, cluster, kubectl, runPlugin, suffix, tempDir, writesBy, ADMIN_USER, apis } from '../support/cluster.js';
 
 const DAY = 86_400_000;
@@ -44,6 +44,7 @@ async function fixture(hangPort: number, closedPort: number): Promise<Fixture> {
   const expired = issue(ca, { commonName: 'old-timer', notBefore: new Date(Date.now() - 400 * DAY), notAfter: new Date(Date.now() - 3 * DAY) });
   const soon = issue(ca, { commonName: 'soon', notAfter: new Date(Date.now() + 10 * DAY + 3_600_000) });
   const caData = b64(ca.certPem);
+  const otherCa = createCa('some-other-ca');
   const one = path.join(dir, 'one', 'config');
   writeFileSync(
     one,
@@ -64,6 +65,15 @@ clusters:
   cluster:
     server: https://127.0.0.1:${hangPort}
     certificate-authority-data: ${caData}
+- name: strange-ca
+  cluster:
+    server: ${info.server}
+    certificate-authority-data: ${b64(otherCa.certPem)}
+- name: wrong-name
+  cluster:
+    server: ${info.server}
+    certificate-authority-data: ${caData}
+    tls-server-name: not-the-apiserver.example
 users:
 - name: admin
   user:
@@ -82,6 +92,10 @@ contexts:
   context: {cluster: shared, user: admin}
 - name: hang
   context: {cluster: hang, user: admin}
+- name: strange-ca
+  context: {cluster: strange-ca, user: admin}
+- name: wrong-name
+  context: {cluster: wrong-name, user: admin}
 `,
   );
   const two = path.join(dir, 'two', 'config');
@@ -173,7 +187,7 @@ test('the list shows every context of the merged files, with auth, expiry and pr
   assert.equal(list.currentContext, 'admin');
   assert.deepEqual(list.files.map((f) => f.status), ['loaded', 'missing', 'loaded']);
   const rows = new Map(list.contexts.map((c) => [c.name, c]));
-  assert.deepEqual([...rows.keys()], ['admin', 'alice', 'closed', 'hang', 'expired', 'soon', 'sso']);
+  assert.deepEqual([...rows.keys()], ['admin', 'alice', 'closed', 'hang', 'strange-ca', 'wrong-name', 'expired', 'soon', 'sso']);
   assert.equal(rows.get('admin')?.current, true);
   assert.equal(rows.get('admin')?.files.context, fx.files[0]);
   assert.equal(rows.get('alice')?.auth.method, 'client-certificate');
@@ -266,7 +280,11 @@ test('check reports identity and version, and each failure within the timeout, i
   assert.equal(by.get('expired')?.outcome, 'unauthorized');
   assert.match(by.get('expired')?.hint ?? '', /expired on/);
   assert.equal(by.get('sso')?.ok, false);
-  // Seven contexts, one of them hanging for the whole 2 s: the check takes about one timeout, not seven.
+  assert.equal(by.get('strange-ca')?.outcome, 'tls-failed');
+  assert.match(by.get('strange-ca')?.message ?? '', /unknown authority/);
+  assert.equal(by.get('wrong-name')?.outcome, 'tls-failed');
+  assert.match(by.get('wrong-name')?.message ?? '', /not valid for this host name/);
+  // Nine contexts, one of them hanging for the whole 2 s: the check takes about one timeout, not nine.
   assert.ok(elapsed < 5000, `the whole check took ${elapsed} ms`);
 
   const table = await runPlugin('kubectl-study_ctx', ['check', 'admin', 'closed', '--timeout', '2s'], { env: fx.env });
