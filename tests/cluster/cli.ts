@@ -4,6 +4,8 @@
  * npm run -s cluster:build               build the binaries only
  * npm run -s cluster:status              say whether it runs
  */
+import { readFileSync } from 'node:fs';
+
 import { ensureBinaries } from './build.js';
 import { down, isHealthy, readClusterInfo, up } from './cluster.js';
 
@@ -37,6 +39,19 @@ async function main(argv: string[]): Promise<number> {
       const info = readClusterInfo();
       const ok = info ? await isHealthy(info) : false;
       process.stdout.write(ok && info ? `running: ${info.server} (${info.adminKubeconfig})\n` : 'not running\n');
+      if (ok && info) {
+        // Resident and peak resident memory per component, from /proc.
+        let rss = 0;
+        let peak = 0;
+        for (const [name, pid] of Object.entries(info.pids)) {
+          const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+          const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+          rss += kb('VmRSS');
+          peak += kb('VmHWM');
+          process.stdout.write(`  ${name.padEnd(24)} rss ${(kb('VmRSS') / 1024).toFixed(0)} MiB, peak ${(kb('VmHWM') / 1024).toFixed(0)} MiB\n`);
+        }
+        process.stdout.write(`  ${'total'.padEnd(24)} rss ${(rss / 1024).toFixed(0)} MiB, peak ${(peak / 1024).toFixed(0)} MiB\n`);
+      }
       return ok ? 0 : 1;
     }
     default:

@@ -1,0 +1,158 @@
+/**
+ * The drain plan's data model and its reason codes. Every reason has a
+ * stable code (part of the -o json contract), a severity, and one line on
+ * why it matters.
+ */
+
+/** What the drain does with a pod. */
+export type PodAction = 'evict' | 'skip' | 'wait' | 'blocked';
+
+/**
+ * block: stops the drain unless the named flag overrides it.
+ * warning: the drain proceeds, but something will hurt (blocks with --strict).
+ * info: worth knowing.
+ */
+export type Severity = 'block' | 'warning' | 'info';
+
+export const REASONS = {
+  // kubectl drain's own filters
+  DaemonSetPod: 'the DaemonSet controller recreates the pod on this node at once, so kubectl never evicts it',
+  OrphanedDaemonSetPod: 'its DaemonSet no longer exists, so nothing recreates the pod once it is deleted',
+  MirrorPod: 'a static pod mirrored from the kubelet; the API cannot remove it',
+  LocalStorage: 'its emptyDir data is deleted with the pod and cannot be recovered',
+  Unmanaged: 'no controller recreates the pod: once evicted it is gone for good',
+  Finished: 'the pod has already finished; deleting it loses nothing',
+  Terminating: 'the pod is already terminating; the drain only waits for it to go',
+  // beyond kubectl drain
+  ControllerMissing: 'the controller it names no longer exists, so nothing recreates the pod once it is evicted',
+  PdbAllowsNone: 'the PodDisruptionBudget allows no disruption right now: the eviction waits until more pods are healthy',
+  PdbSerial: 'the PodDisruptionBudget lets fewer pods go at once than this drain evicts: it waits for replacements to become healthy',
+  PdbNeverAllows: 'the PodDisruptionBudget can never allow a disruption (it requires every pod it counts): the eviction would wait forever',
+  MultiplePdbs: 'the pod is covered by more than one PodDisruptionBudget: the API server refuses to evict it (500)',
+  WorkloadOutage: 'the workload loses every ready replica until a replacement is ready elsewhere',
+  SafeToEvictFalse: 'annotated cluster-autoscaler.kubernetes.io/safe-to-evict: "false": its owner asked that it not be evicted',
+  DoNotDisrupt: 'annotated karpenter.sh/do-not-disrupt: "true": its owner asked that it not be disrupted',
+  WontFit: 'no other schedulable Ready node can take it: its replacement would stay Pending',
+  PinnedByLocalVolume: "a local PersistentVolume's node affinity ties it to this node: its replacement would stay Pending",
+  HostPathData: 'it uses a hostPath volume: its data stays on this node and a replacement elsewhere starts without it',
+  CustomScheduler: 'it names a scheduler other than default-scheduler: its replacement is placed only if that scheduler runs',
+  EvictionDisabled: '--disable-eviction deletes the pod directly, bypassing every PodDisruptionBudget',
+  // node level
+  NodeNotReady: 'the node is not Ready: its kubelet may not confirm that pods stopped, so they can stay Terminating',
+  NodeAlreadyCordoned: 'the node was already cordoned before this drain',
+  LastSchedulableNode: 'no other schedulable Ready node remains: every evicted pod would stay Pending',
+  MissingPermission: 'the drain would stop half-way: it needs this permission before it changes anything',
+  PermissionUnknown: 'a read the plan needs is not allowed, so this part of the plan is incomplete',
+} as const;
+
+export type ReasonCode = keyof typeof REASONS;
+
+export interface Reason {
+  code: ReasonCode;
+  severity: Severity;
+  /** The specific words for this pod/node, e.g. 'PDB demo/web allows 0 (2 healthy, 2 required)'. */
+  message: string;
+  /** Why it matters: REASONS[code]. */
+  why: string;
+  /** For a block: the flag that overrides it. */
+  override?: string;
+}
+
+export function reason(code: ReasonCode, severity: Severity, message: string, override?: string): Reason {
+  const r: Reason = { code, severity, message, why: REASONS[code] };
+  if (override) r.override = override;
+  return r;
+}
+
+export interface OwnerRef {
+  kind: string;
+  name: string;
+}
+
+export interface PodPlan {
+  namespace: string;
+  name: string;
+  uid: string;
+  node: string;
+  /** The controller chain, pod first: [ReplicaSet/web-abc, Deployment/web]. */
+  owners: OwnerRef[];
+  /** The top of the chain, e.g. Deployment/web ('' for an unmanaged pod). */
+  workload: string;
+  action: PodAction;
+  reasons: Reason[];
+  /** PDBs (namespace/name) that cover the pod. */
+  pdbs: string[];
+  ready: boolean;
+  requests: { cpu: number; memory: number };
+}
+
+export interface PdbPlan {
+  namespace: string;
+  name: string;
+  /** From the PDB's status. */
+  currentHealthy: number;
+  desiredHealthy: number;
+  expectedPods: number;
+  disruptionsAllowed: number;
+  unhealthyPodEvictionPolicy: string;
+  /** Pods this drain evicts that the PDB counts. */
+  podsInDrain: number;
+  /** Of those, the ones that are healthy (only they use budget). */
+  healthyInDrain: number;
+  /** How the drain fares: at once, one by one, waits, or never. */
+  verdict: 'ok' | 'serial' | 'waits' | 'never';
+}
+
+export interface NodePlan {
+  name: string;
+  exists: boolean;
+  ready: boolean;
+  unschedulable: boolean;
+  reasons: Reason[];
+}
+
+export interface PermissionCheck {
+  verb: string;
+  resource: string;
+  group: string;
+  subresource?: string;
+  namespace?: string;
+  allowed: boolean;
+  /** Whether lacking it blocks the drain (a write) or only narrows the plan (a read). */
+  required: boolean;
+}
+
+export interface PlanSummary {
+  pods: number;
+  evict: number;
+  skip: number;
+  wait: number;
+  blocked: number;
+  warnings: number;
+}
+
+export interface DrainPlan {
+  kind: 'DrainPlan';
+  apiVersion: 'study.kubectl.io/v1';
+  nodes: NodePlan[];
+  pods: PodPlan[];
+  pdbs: PdbPlan[];
+  permissions: PermissionCheck[];
+  summary: PlanSummary;
+  /** proceed: nothing blocks; blocked: something does (see blockers). */
+  verdict: 'proceed' | 'blocked';
+  /** One line per distinct block, with the flag that overrides it. */
+  blockers: string[];
+  /** The options the plan was made with. */
+  options: PlanOptions;
+}
+
+export interface PlanOptions {
+  force: boolean;
+  ignoreDaemonSets: boolean;
+  deleteEmptyDirData: boolean;
+  disableEviction: boolean;
+  ignoreOptOuts: boolean;
+  strict: boolean;
+  podSelector?: string;
+}

@@ -1,0 +1,70 @@
+/**
+ * PodDisruptionBudgets, counted across every pod of one drain. Pure.
+ *
+ * The API server's eviction rules (pkg/registry/core/pod/storage/eviction.go):
+ * a Pending, finished or terminating pod is deleted without looking at any
+ * PDB; a healthy (Ready) pod needs disruptionsAllowed > 0; an unhealthy pod
+ * goes when the policy is AlwaysAllow, or, under IfHealthyBudget (the
+ * default), when the budget is currently met (currentHealthy >= desiredHealthy).
+ */
+import type { V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
+
+import { matchesSelector } from '../kube/selector.js';
+import type { PdbPlan } from './model.js';
+
+export function pdbKey(pdb: V1PodDisruptionBudget): string {
+  return `${pdb.metadata?.namespace ?? ''}/${pdb.metadata?.name ?? ''}`;
+}
+
+/** The PDBs whose selector matches the pod (same namespace only). */
+export function pdbsCovering(pod: V1Pod, pdbs: V1PodDisruptionBudget[]): V1PodDisruptionBudget[] {
+  return pdbs.filter(
+    (pdb) => pdb.metadata?.namespace === pod.metadata?.namespace && matchesSelector(pdb.spec?.selector, pod.metadata?.labels),
+  );
+}
+
+export function isPodReady(pod: V1Pod): boolean {
+  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+/** Whether the API server checks PDBs at all when evicting this pod. */
+export function pdbApplies(pod: V1Pod): boolean {
+  const phase = pod.status?.phase;
+  return !(phase === 'Succeeded' || phase === 'Failed' || phase === 'Pending' || pod.metadata?.deletionTimestamp);
+}
+
+/** How a PDB fares when this drain evicts `pods` (the pods of the drain it covers). */
+export function pdbBudgetAfter(pdb: V1PodDisruptionBudget, pods: V1Pod[]): PdbPlan {
+  const status = pdb.status;
+  const currentHealthy = status?.currentHealthy ?? 0;
+  const desiredHealthy = status?.desiredHealthy ?? 0;
+  const expectedPods = status?.expectedPods ?? 0;
+  const disruptionsAllowed = status?.disruptionsAllowed ?? 0;
+  const policy = pdb.spec?.unhealthyPodEvictionPolicy ?? 'IfHealthyBudget';
+  const counted = pods.filter(pdbApplies);
+  const healthy = counted.filter(isPodReady);
+  const unhealthy = counted.filter((p) => !isPodReady(p));
+  // Unhealthy pods need no budget under AlwaysAllow, or while the budget is met.
+  const unhealthyStuck = policy === 'AlwaysAllow' || currentHealthy >= desiredHealthy ? 0 : unhealthy.length;
+  let verdict: PdbPlan['verdict'] = 'ok';
+  if (healthy.length > 0 && expectedPods - desiredHealthy <= 0) verdict = 'never';
+  else if ((healthy.length > 0 && disruptionsAllowed <= 0) || unhealthyStuck > 0) verdict = 'waits';
+  else if (healthy.length > disruptionsAllowed) verdict = 'serial';
+  return {
+    namespace: pdb.metadata?.namespace ?? '',
+    name: pdb.metadata?.name ?? '',
+    currentHealthy,
+    desiredHealthy,
+    expectedPods,
+    disruptionsAllowed,
+    unhealthyPodEvictionPolicy: policy,
+    podsInDrain: pods.length,
+    healthyInDrain: healthy.length,
+    verdict,
+  };
+}
+
+/** The PDB's numbers in one phrase, as messages show them. */
+export function describeBudget(p: Pick<PdbPlan, 'namespace' | 'name' | 'currentHealthy' | 'desiredHealthy' | 'disruptionsAllowed' | 'expectedPods'>): string {
+  return `PDB ${p.namespace}/${p.name} allows ${p.disruptionsAllowed} disruption${p.disruptionsAllowed === 1 ? '' : 's'} (${p.currentHealthy} healthy, ${p.desiredHealthy} required of ${p.expectedPods})`;
+}

@@ -1,0 +1,336 @@
+/**
+ * The drain plan: from what the API returned (plain objects) to what the
+ * drain would do with each pod and why. Pure: no I/O, no clock of its own.
+ *
+ * classifyPod applies kubectl drain's filters in kubectl's order (deleted,
+ * DaemonSet, mirror, local storage, unmanaged), then the checks kubectl
+ * does not make: missing controllers, opt-out annotations, PDBs counted
+ * across the whole drain, outages, and where the replacement can run.
+ */
+import type { V1Node, V1OwnerReference, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
+
+import { capacities, firstFit, isTerminal, nodeIsReady, podRequests } from './fit.js';
+import {
+  reason,
+  type DrainPlan,
+  type NodePlan,
+  type OwnerRef,
+  type PdbPlan,
+  type PermissionCheck,
+  type PlanOptions,
+  type PodAction,
+  type PodPlan,
+  type Reason,
+} from './model.js';
+import { describeBudget, isPodReady, pdbBudgetAfter, pdbKey, pdbsCovering } from './pdb.js';
+
+/** What the plan knows of a controller (ReplicaSet, Deployment, StatefulSet, ...). */
+export interface ControllerInfo {
+  kind: string;
+  name: string;
+  /** Its own controller, if any (a ReplicaSet's Deployment). */
+  owner?: { kind: string; name: string };
+  replicas?: number;
+  readyReplicas?: number;
+}
+
+export interface PlanInputs {
+  nodeNames: string[];
+  /** Every node of the cluster (drain targets and candidates). */
+  nodes: V1Node[];
+  /** Non-terminal pods of every other node, for free capacity. */
+  podsByNode: Map<string, V1Pod[]>;
+  /** The pods on the nodes being drained (after --pod-selector). */
+  drainPods: V1Pod[];
+  pdbs: V1PodDisruptionBudget[];
+  /** Keyed by controllerKey(); null: looked up and not found; absent: not known (not allowed to read). */
+  controllers: Map<string, ControllerInfo | null>;
+  /** Pod key (ns/name) -> the local PersistentVolume that pins it to its node. */
+  localVolumePins: Map<string, string>;
+  permissions: PermissionCheck[];
+  now: Date;
+  options: PlanOptions;
+  /** kubectl's --skip-wait-for-delete-timeout, in seconds (0: off). */
+  skipWaitForDeleteTimeoutSeconds: number;
+}
+
+export function controllerKey(namespace: string, kind: string, name: string): string {
+  return `${namespace}/${kind}/${name}`;
+}
+
+export function podKey(pod: V1Pod): string {
+  return `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
+}
+
+export function controllerOf(pod: { metadata?: { ownerReferences?: V1OwnerReference[] } }): V1OwnerReference | undefined {
+  return pod.metadata?.ownerReferences?.find((o) => o.controller === true);
+}
+
+/** The controller chain of a pod, followed as far as the plan knows it. */
+export function ownerChain(pod: V1Pod, controllers: Map<string, ControllerInfo | null>): OwnerRef[] {
+  const chain: OwnerRef[] = [];
+  const ns = pod.metadata?.namespace ?? '';
+  let ref: { kind: string; name: string } | undefined = controllerOf(pod);
+  for (let depth = 0; ref && depth < 5; depth++) {
+    chain.push({ kind: ref.kind, name: ref.name });
+    const info = controllers.get(controllerKey(ns, ref.kind, ref.name));
+    ref = info?.owner;
+  }
+  return chain;
+}
+
+const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
+const SAFE_TO_EVICT = 'cluster-autoscaler.kubernetes.io/safe-to-evict';
+const DO_NOT_DISRUPT = 'karpenter.sh/do-not-disrupt';
+
+export interface PodFacts {
+  /** Whether the pod's controller exists: true, false, or undefined (not known). */
+  controllerExists: boolean | undefined;
+  pdbs: PdbPlan[];
+  /** The workload loses all its ready replicas. */
+  outage?: string;
+  /** Why the replacement cannot run elsewhere, if it cannot. */
+  wontFit?: string;
+  pinnedBy?: string;
+}
+
+/** One pod: kubectl's filters first, then the checks beyond them. */
+export function classifyPod(pod: V1Pod, facts: PodFacts, options: PlanOptions, now: Date, skipWaitSeconds = 0): { action: PodAction; reasons: Reason[] } {
+  const reasons: Reason[] = [];
+  const finished = isTerminal(pod);
+  const controller = controllerOf(pod);
+  const block = (r: Reason): { action: PodAction; reasons: Reason[] } => ({ action: 'blocked', reasons: [...reasons, r] });
+
+  const deletedAt = pod.metadata?.deletionTimestamp;
+  if (deletedAt) {
+    const since = (now.getTime() - new Date(deletedAt).getTime()) / 1000;
+    if (skipWaitSeconds > 0 && since > skipWaitSeconds) {
+      return { action: 'skip', reasons: [reason('Terminating', 'info', `terminating for ${Math.round(since)}s, longer than --skip-wait-for-delete-timeout`)] };
+    }
+    return { action: 'wait', reasons: [reason('Terminating', 'info', 'already terminating')] };
+  }
+
+  if (controller?.kind === 'DaemonSet' && controller.apiVersion === 'apps/v1' && !finished) {
+    if (facts.controllerExists === false) {
+      const r = reason('OrphanedDaemonSetPod', options.force ? 'warning' : 'block', `DaemonSet ${controller.name} no longer exists`, '--force');
+      if (!options.force) return block(r);
+      reasons.push(r);
+    } else if (!options.ignoreDaemonSets) {
+      return block(reason('DaemonSetPod', 'block', `managed by DaemonSet ${controller.name}`, '--ignore-daemonsets'));
+    } else {
+      return { action: 'skip', reasons: [reason('DaemonSetPod', 'info', `managed by DaemonSet ${controller.name}`)] };
+    }
+  }
+
+  if (pod.metadata?.annotations?.[MIRROR_ANNOTATION] !== undefined) {
+    return { action: 'skip', reasons: [reason('MirrorPod', 'info', 'static pod mirrored from the kubelet')] };
+  }
+
+  const emptyDirs = (pod.spec?.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name);
+  if (emptyDirs.length && !finished) {
+    const r = reason('LocalStorage', options.deleteEmptyDirData ? 'warning' : 'block', `emptyDir volume${emptyDirs.length > 1 ? 's' : ''} ${emptyDirs.join(', ')}`, '--delete-emptydir-data');
+    if (!options.deleteEmptyDirData) return block(r);
+    reasons.push(r);
+  }
+
+  if (!controller && !finished) {
+    const r = reason('Unmanaged', options.force ? 'warning' : 'block', 'no controller', '--force');
+    if (!options.force) return block(r);
+    reasons.push(r);
+  }
+
+  if (finished) {
+    reasons.push(reason('Finished', 'info', `phase ${pod.status?.phase}`));
+    return { action: 'evict', reasons };
+  }
+
+  // Beyond kubectl drain.
+  let blocked = false;
+  const add = (r: Reason): void => {
+    reasons.push(r);
+    if (r.severity === 'block') blocked = true;
+  };
+  if (controller && controller.kind !== 'DaemonSet' && facts.controllerExists === false) {
+    add(reason('ControllerMissing', options.force ? 'warning' : 'block', `${controller.kind} ${controller.name} no longer exists`, '--force'));
+  }
+  const annotations = pod.metadata?.annotations ?? {};
+  if (annotations[SAFE_TO_EVICT] === 'false') {
+    add(reason('SafeToEvictFalse', options.ignoreOptOuts ? 'warning' : 'block', `${SAFE_TO_EVICT}: "false"`, '--ignore-opt-outs'));
+  }
+  if (annotations[DO_NOT_DISRUPT] === 'true') {
+    add(reason('DoNotDisrupt', options.ignoreOptOuts ? 'warning' : 'block', `${DO_NOT_DISRUPT}: "true"`, '--ignore-opt-outs'));
+  }
+  if (options.disableEviction) {
+    if (facts.pdbs.length) add(reason('EvictionDisabled', 'warning', `deleted without checking ${facts.pdbs.map((p) => `PDB ${p.namespace}/${p.name}`).join(', ')}`));
+  } else if (facts.pdbs.length > 1) {
+    add(reason('MultiplePdbs', 'block', `covered by ${facts.pdbs.map((p) => `${p.namespace}/${p.name}`).join(' and ')}`, '--disable-eviction'));
+  } else if (facts.pdbs.length === 1) {
+    const p = facts.pdbs[0]!;
+    if (p.verdict === 'never' && isPodReady(pod)) {
+      add(reason('PdbNeverAllows', 'block', `${describeBudget(p)}: it can never allow one`, '--disable-eviction'));
+    } else if (p.verdict === 'waits') {
+      add(reason('PdbAllowsNone', 'warning', describeBudget(p)));
+    } else if (p.verdict === 'serial') {
+      add(reason('PdbSerial', 'info', `${describeBudget(p)}; this drain evicts ${p.healthyInDrain} of its healthy pods`));
+    }
+  }
+  if (facts.outage) add(reason('WorkloadOutage', 'warning', facts.outage));
+  if (facts.pinnedBy) add(reason('PinnedByLocalVolume', 'warning', `local PersistentVolume ${facts.pinnedBy}`));
+  else if (facts.wontFit) add(reason('WontFit', 'warning', facts.wontFit));
+  const hostPaths = (pod.spec?.volumes ?? []).filter((v) => v.hostPath).map((v) => v.hostPath!.path);
+  if (hostPaths.length) add(reason('HostPathData', 'warning', `hostPath ${hostPaths.join(', ')}`));
+  const scheduler = pod.spec?.schedulerName;
+  if (scheduler && scheduler !== 'default-scheduler') add(reason('CustomScheduler', 'warning', `schedulerName ${scheduler}`));
+
+  return { action: blocked ? 'blocked' : 'evict', reasons };
+}
+
+function nodePlan(name: string, node: V1Node | undefined, others: V1Node[]): NodePlan {
+  if (!node) return { name, exists: false, ready: false, unschedulable: false, reasons: [] };
+  const ready = nodeIsReady(node);
+  const unschedulable = node.spec?.unschedulable === true;
+  const reasons: Reason[] = [];
+  if (!ready) reasons.push(reason('NodeNotReady', 'warning', 'Ready condition is not True'));
+  if (unschedulable) reasons.push(reason('NodeAlreadyCordoned', 'info', 'spec.unschedulable is already true'));
+  if (!others.some((n) => nodeIsReady(n) && !n.spec?.unschedulable)) {
+    reasons.push(reason('LastSchedulableNode', 'warning', 'no other node is both Ready and schedulable'));
+  }
+  return { name, exists: true, ready, unschedulable, reasons };
+}
+
+/** Workloads (top of the owner chain) that lose every ready replica. */
+function outages(pods: V1Pod[], chains: Map<string, OwnerRef[]>, controllers: Map<string, ControllerInfo | null>): Map<string, string> {
+  const readyHere = new Map<string, number>();
+  for (const pod of pods) {
+    if (!isPodReady(pod) || pod.metadata?.deletionTimestamp || isTerminal(pod)) continue;
+    const top = chains.get(podKey(pod))?.at(-1);
+    if (!top) continue;
+    const key = controllerKey(pod.metadata?.namespace ?? '', top.kind, top.name);
+    readyHere.set(key, (readyHere.get(key) ?? 0) + 1);
+  }
+  const out = new Map<string, string>();
+  for (const [key, count] of readyHere) {
+    const info = controllers.get(key);
+    if (!info || info.readyReplicas === undefined || info.kind === 'DaemonSet') continue;
+    if (count >= info.readyReplicas && info.readyReplicas > 0) {
+      out.set(key, `${info.kind}/${info.name} has ${info.readyReplicas} ready replica${info.readyReplicas === 1 ? '' : 's'}, all on the drained node${count > 1 ? 's' : ''}`);
+    }
+  }
+  return out;
+}
+
+export function buildPlan(input: PlanInputs): DrainPlan {
+  const { options } = input;
+  const drainSet = new Set(input.nodeNames);
+  const nodesByName = new Map(input.nodes.map((n) => [n.metadata?.name ?? '', n]));
+  const others = input.nodes.filter((n) => !drainSet.has(n.metadata?.name ?? ''));
+  const nodes = input.nodeNames.map((name) => nodePlan(name, nodesByName.get(name), others));
+
+  const chains = new Map(input.drainPods.map((p) => [podKey(p), ownerChain(p, input.controllers)]));
+  const outageOf = outages(input.drainPods, chains, input.controllers);
+
+  // PDBs, counted across every pod of this drain.
+  const covering = new Map(input.drainPods.map((p) => [podKey(p), pdbsCovering(p, input.pdbs)]));
+  const podsPerPdb = new Map<string, V1Pod[]>();
+  for (const pod of input.drainPods) {
+    for (const pdb of covering.get(podKey(pod)) ?? []) {
+      const list = podsPerPdb.get(pdbKey(pdb)) ?? [];
+      list.push(pod);
+      podsPerPdb.set(pdbKey(pdb), list);
+    }
+  }
+  const pdbPlans = new Map<string, PdbPlan>();
+  for (const pdb of input.pdbs) {
+    const pods = podsPerPdb.get(pdbKey(pdb));
+    if (pods) pdbPlans.set(pdbKey(pdb), pdbBudgetAfter(pdb, pods));
+  }
+
+  // Where replacements could run: only for pods that will be evicted and recreated.
+  const movable = input.drainPods.filter((p) => !isTerminal(p) && !p.metadata?.deletionTimestamp && controllerOf(p)?.kind !== 'DaemonSet' && p.metadata?.annotations?.[MIRROR_ANNOTATION] === undefined);
+  const fits = firstFit(movable, capacities(input.nodes, input.podsByNode, drainSet));
+  const wontFit = new Map<string, string>();
+  movable.forEach((p, i) => {
+    const why = fits[i]?.why;
+    if (why) wontFit.set(podKey(p), why);
+  });
+
+  const pods: PodPlan[] = input.drainPods.map((pod) => {
+    const key = podKey(pod);
+    const chain = chains.get(key) ?? [];
+    const ns = pod.metadata?.namespace ?? '';
+    const controller = controllerOf(pod);
+    const controllerExists = controller
+      ? (() => {
+          const info = input.controllers.get(controllerKey(ns, controller.kind, controller.name));
+          return info === undefined ? undefined : info !== null;
+        })()
+      : undefined;
+    const top = chain.at(-1);
+    const facts: PodFacts = {
+      controllerExists,
+      pdbs: (covering.get(key) ?? []).map((pdb) => pdbPlans.get(pdbKey(pdb))!).filter(Boolean),
+    };
+    const outage = top ? outageOf.get(controllerKey(ns, top.kind, top.name)) : undefined;
+    if (outage && isPodReady(pod)) facts.outage = outage;
+    const fit = wontFit.get(key);
+    if (fit) facts.wontFit = fit;
+    const pin = input.localVolumePins.get(key);
+    if (pin) facts.pinnedBy = pin;
+    const { action, reasons } = classifyPod(pod, facts, options, input.now, input.skipWaitForDeleteTimeoutSeconds);
+    const finalAction: PodAction = options.strict && action === 'evict' && reasons.some((r) => r.severity === 'warning') ? 'blocked' : action;
+    return {
+      namespace: ns,
+      name: pod.metadata?.name ?? '',
+      uid: pod.metadata?.uid ?? '',
+      node: pod.spec?.nodeName ?? '',
+      owners: chain,
+      workload: top ? `${top.kind}/${top.name}` : '',
+      action: finalAction,
+      reasons,
+      pdbs: (covering.get(key) ?? []).map(pdbKey),
+      ready: isPodReady(pod),
+      requests: podRequests(pod),
+    };
+  });
+
+  // Permissions: a missing write permission blocks before anything changes.
+  const nodeReasons = nodes.flatMap((n) => n.reasons);
+  const blockers = new Set<string>();
+  for (const perm of input.permissions) {
+    if (perm.allowed) continue;
+    const what = `${perm.verb} ${perm.resource}${perm.subresource ? `/${perm.subresource}` : ''}${perm.group ? `.${perm.group}` : ''}${perm.namespace ? ` in namespace ${perm.namespace}` : ''}`;
+    if (perm.required) blockers.add(`you may not ${what}: ask for that permission (the drain changes nothing until you have it)`);
+  }
+  for (const n of nodes) if (!n.exists) blockers.add(`node ${n.name} does not exist`);
+  for (const p of pods) {
+    if (p.action !== 'blocked') continue;
+    for (const r of p.reasons) {
+      if (r.severity === 'block') blockers.add(`${r.code}: ${r.override ? `${r.override} overrides it` : 'nothing overrides it'}`);
+      else if (options.strict && r.severity === 'warning') blockers.add(`${r.code} (--strict)`);
+    }
+  }
+  if (options.strict) {
+    for (const r of nodeReasons) if (r.severity === 'warning') blockers.add(`${r.code} (--strict)`);
+  }
+
+  const summary = {
+    pods: pods.length,
+    evict: pods.filter((p) => p.action === 'evict').length,
+    skip: pods.filter((p) => p.action === 'skip').length,
+    wait: pods.filter((p) => p.action === 'wait').length,
+    blocked: pods.filter((p) => p.action === 'blocked').length,
+    warnings: pods.reduce((n, p) => n + p.reasons.filter((r) => r.severity === 'warning').length, 0) + nodeReasons.filter((r) => r.severity === 'warning').length,
+  };
+  return {
+    kind: 'DrainPlan',
+    apiVersion: 'study.kubectl.io/v1',
+    nodes,
+    pods,
+    pdbs: [...pdbPlans.values()],
+    permissions: input.permissions,
+    summary,
+    verdict: blockers.size ? 'blocked' : 'proceed',
+    blockers: [...blockers],
+    options,
+  };
+}

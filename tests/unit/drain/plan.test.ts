@@ -1,0 +1,266 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
+
+import { capacities, firstFit, placementConflict, podRequests, tolerates } from '../../../src/drain/fit.js';
+import type { PlanOptions } from '../../../src/drain/model.js';
+import { pdbBudgetAfter } from '../../../src/drain/pdb.js';
+import { buildPlan, classifyPod, controllerKey, type ControllerInfo, type PlanInputs } from '../../../src/drain/plan.js';
+import { matchesSelector } from '../../../src/kube/selector.js';
+import { parseQuantity } from '../../../src/kube/quantity.js';
+
+const NOW = new Date('2026-06-01T12:00:00Z');
+const OPTS: PlanOptions = { force: false, ignoreDaemonSets: false, deleteEmptyDirData: false, disableEviction: false, ignoreOptOuts: false, strict: false };
+
+interface PodSpec {
+  name: string;
+  node?: string;
+  owner?: [string, string];
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  phase?: string;
+  ready?: boolean;
+  deleting?: string;
+  emptyDir?: boolean;
+  hostPath?: string;
+  cpu?: string;
+  memory?: string;
+  scheduler?: string;
+  nodeSelector?: Record<string, string>;
+  tolerations?: V1Pod['spec'] extends infer S ? S extends { tolerations?: infer T } ? T : never : never;
+}
+
+function pod(s: PodSpec): V1Pod {
+  const volumes = [];
+  if (s.emptyDir) volumes.push({ name: 'scratch', emptyDir: {} });
+  if (s.hostPath) volumes.push({ name: 'host', hostPath: { path: s.hostPath } });
+  return {
+    metadata: {
+      name: s.name,
+      namespace: 'ns',
+      uid: `uid-${s.name}`,
+      labels: s.labels ?? {},
+      annotations: s.annotations ?? {},
+      ownerReferences: s.owner ? [{ apiVersion: s.owner[0] === 'DaemonSet' || s.owner[0] === 'ReplicaSet' || s.owner[0] === 'StatefulSet' ? 'apps/v1' : 'batch/v1', kind: s.owner[0], name: s.owner[1], uid: 'x', controller: true }] : [],
+      deletionTimestamp: s.deleting ? new Date(s.deleting) : undefined,
+    },
+    spec: {
+      nodeName: s.node ?? 'n1',
+      containers: [{ name: 'c', image: 'i', resources: { requests: { ...(s.cpu ? { cpu: s.cpu } : {}), ...(s.memory ? { memory: s.memory } : {}) } } }],
+      volumes,
+      schedulerName: s.scheduler ?? 'default-scheduler',
+      nodeSelector: s.nodeSelector,
+      tolerations: s.tolerations,
+    },
+    status: {
+      phase: s.phase ?? 'Running',
+      conditions: [{ type: 'Ready', status: s.ready === false ? 'False' : 'True' }],
+    },
+  } as V1Pod;
+}
+
+function node(name: string, opts: { cpu?: string; memory?: string; pods?: string; unschedulable?: boolean; ready?: boolean; labels?: Record<string, string>; taints?: V1Node['spec'] extends infer S ? S extends { taints?: infer T } ? T : never : never } = {}): V1Node {
+  return {
+    metadata: { name, labels: { 'kubernetes.io/hostname': name, ...opts.labels } },
+    spec: { unschedulable: opts.unschedulable, taints: opts.taints },
+    status: {
+      allocatable: { cpu: opts.cpu ?? '4', memory: opts.memory ?? '16Gi', pods: opts.pods ?? '110' },
+      conditions: [{ type: 'Ready', status: opts.ready === false ? 'False' : 'True' }],
+    },
+  } as V1Node;
+}
+
+function pdb(name: string, selector: Record<string, string>, status: { healthy: number; desired: number; expected: number; allowed: number }, policy?: string): V1PodDisruptionBudget {
+  return {
+    metadata: { name, namespace: 'ns', generation: 1 },
+    spec: { selector: { matchLabels: selector }, unhealthyPodEvictionPolicy: policy },
+    status: { currentHealthy: status.healthy, desiredHealthy: status.desired, expectedPods: status.expected, disruptionsAllowed: status.allowed, observedGeneration: 1 },
+  } as V1PodDisruptionBudget;
+}
+
+const rs = (name: string, deploy: string, ready: number): Array<[string, ControllerInfo]> => [
+  [controllerKey('ns', 'ReplicaSet', name), { kind: 'ReplicaSet', name, owner: { kind: 'Deployment', name: deploy } }],
+  [controllerKey('ns', 'Deployment', deploy), { kind: 'Deployment', name: deploy, replicas: ready, readyReplicas: ready }],
+];
+
+function inputs(pods: V1Pod[], extra: Partial<PlanInputs> = {}): PlanInputs {
+  return {
+    nodeNames: ['n1'],
+    nodes: [node('n1'), node('n2'), node('n3')],
+    podsByNode: new Map(),
+    drainPods: pods,
+    pdbs: [],
+    controllers: new Map([
+      ...rs('web-1', 'web', 3),
+      ...rs('solo-1', 'solo', 1),
+      [controllerKey('ns', 'DaemonSet', 'agent'), { kind: 'DaemonSet', name: 'agent' }],
+      [controllerKey('ns', 'StatefulSet', 'db'), { kind: 'StatefulSet', name: 'db', replicas: 3, readyReplicas: 3 }],
+      [controllerKey('ns', 'ReplicaSet', 'gone'), null],
+      [controllerKey('ns', 'DaemonSet', 'gone-ds'), null],
+    ]),
+    localVolumePins: new Map(),
+    permissions: [],
+    now: NOW,
+    options: OPTS,
+    skipWaitForDeleteTimeoutSeconds: 0,
+    ...extra,
+  };
+}
+
+function classify(p: V1Pod, options: Partial<PlanOptions> = {}, extra: Partial<PlanInputs> = {}): string {
+  const plan = buildPlan(inputs([p], { ...extra, options: { ...OPTS, ...options } }));
+  const row = plan.pods[0]!;
+  return `${row.action}:${row.reasons.map((r) => `${r.code}/${r.severity}`).join(',')}`;
+}
+
+test("kubectl drain's filters, in kubectl's order, with and without their override flags", () => {
+  const cases: Array<[string, V1Pod, Partial<PlanOptions>, string]> = [
+    ['replicated', pod({ name: 'a', owner: ['ReplicaSet', 'web-1'] }), {}, 'evict:'],
+    ['daemonset, no flag', pod({ name: 'a', owner: ['DaemonSet', 'agent'] }), {}, 'blocked:DaemonSetPod/block'],
+    ['daemonset, --ignore-daemonsets', pod({ name: 'a', owner: ['DaemonSet', 'agent'] }), { ignoreDaemonSets: true }, 'skip:DaemonSetPod/info'],
+    ['orphaned daemonset pod', pod({ name: 'a', owner: ['DaemonSet', 'gone-ds'] }), { ignoreDaemonSets: true }, 'blocked:OrphanedDaemonSetPod/block'],
+    ['orphaned daemonset pod, --force', pod({ name: 'a', owner: ['DaemonSet', 'gone-ds'] }), { force: true }, 'evict:OrphanedDaemonSetPod/warning'],
+    ['finished daemonset pod', pod({ name: 'a', owner: ['DaemonSet', 'agent'], phase: 'Succeeded' }), {}, 'evict:Finished/info'],
+    ['mirror pod', pod({ name: 'a', annotations: { 'kubernetes.io/config.mirror': 'x' } }), {}, 'skip:MirrorPod/info'],
+    ['emptyDir', pod({ name: 'a', owner: ['ReplicaSet', 'web-1'], emptyDir: true }), {}, 'blocked:LocalStorage/block'],
+    ['emptyDir, --delete-emptydir-data', pod({ name: 'a', owner: ['ReplicaSet', 'web-1'], emptyDir: true }), { deleteEmptyDirData: true }, 'evict:LocalStorage/warning'],
+    ['finished emptyDir pod', pod({ name: 'a', emptyDir: true, phase: 'Failed' }), {}, 'evict:Finished/info'],
+    ['bare pod', pod({ name: 'a' }), {}, 'blocked:Unmanaged/block'],
+    ['bare pod, --force', pod({ name: 'a' }), { force: true }, 'evict:Unmanaged/warning'],
+    ['bare emptyDir pod needs both flags', pod({ name: 'a', emptyDir: true }), { force: true }, 'blocked:LocalStorage/block'],
+    ['finished bare pod', pod({ name: 'a', phase: 'Succeeded' }), {}, 'evict:Finished/info'],
+    ['terminating', pod({ name: 'a', owner: ['ReplicaSet', 'web-1'], deleting: '2026-06-01T11:59:50Z' }), {}, 'wait:Terminating/info'],
+    ['controller gone', pod({ name: 'a', owner: ['ReplicaSet', 'gone'] }), {}, 'blocked:ControllerMissing/block'],
+    ['controller gone, --force', pod({ name: 'a', owner: ['ReplicaSet', 'gone'] }), { force: true }, 'evict:ControllerMissing/warning'],
+    ['safe-to-evict false', pod({ name: 'a', owner: ['ReplicaSet', 'web-1'], annotations: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' } }), {}, 'blocked:SafeToEvictFalse/block'],
+    ['do-not-disrupt', pod({ name: 'a', owner: ['ReplicaSet', 'web-1'], annotations: { 'karpenter.sh/do-not-disrupt': 'true' } }), { ignoreOptOuts: true }, 'evict:DoNotDisrupt/warning'],
+    ['hostPath', pod({ name: 'a', owner: ['StatefulSet', 'db'], hostPath: '/var/lib/db' }), {}, 'evict:HostPathData/warning'],
+    ['custom scheduler', pod({ name: 'a', owner: ['ReplicaSet', 'web-1'], scheduler: 'volcano' }), {}, 'evict:CustomScheduler/warning'],
+  ];
+  for (const [what, p, options, expected] of cases) assert.equal(classify(p, options), expected, what);
+});
+
+test('--skip-wait-for-delete-timeout skips pods terminating for longer', () => {
+  const p = pod({ name: 'a', owner: ['ReplicaSet', 'web-1'], deleting: '2026-06-01T11:50:00Z' });
+  assert.equal(classify(p, {}, { skipWaitForDeleteTimeoutSeconds: 60 }), 'skip:Terminating/info');
+  assert.equal(classify(p, {}, { skipWaitForDeleteTimeoutSeconds: 0 }), 'wait:Terminating/info');
+});
+
+test('a single-replica workload, or one whose ready replicas are all here, is an outage', () => {
+  assert.equal(classify(pod({ name: 'a', owner: ['ReplicaSet', 'solo-1'] })), 'evict:WorkloadOutage/warning');
+  const three = ['a', 'b', 'c'].map((n) => pod({ name: n, owner: ['StatefulSet', 'db'] }));
+  const plan = buildPlan(inputs(three));
+  assert.ok(plan.pods.every((p) => p.reasons.some((r) => r.code === 'WorkloadOutage')));
+  assert.equal(plan.pods[0]?.workload, 'StatefulSet/db');
+  const two = buildPlan(inputs(three.slice(0, 2)));
+  assert.ok(two.pods.every((p) => !p.reasons.some((r) => r.code === 'WorkloadOutage')));
+});
+
+test('owners are followed up to the workload', () => {
+  const plan = buildPlan(inputs([pod({ name: 'a', owner: ['ReplicaSet', 'web-1'] })]));
+  assert.deepEqual(plan.pods[0]?.owners, [{ kind: 'ReplicaSet', name: 'web-1' }, { kind: 'Deployment', name: 'web' }]);
+  assert.equal(plan.pods[0]?.workload, 'Deployment/web');
+});
+
+test('PDB budgets are counted across every pod of the drain', () => {
+  const web = (n: string, ready = true): V1Pod => pod({ name: n, owner: ['ReplicaSet', 'web-1'], labels: { app: 'web' }, ready });
+  // 3 replicas, minAvailable 2: one may go now; evicting two means one at a time.
+  const budget = pdb('web', { app: 'web' }, { healthy: 3, desired: 2, expected: 3, allowed: 1 });
+  assert.equal(pdbBudgetAfter(budget, [web('a')]).verdict, 'ok');
+  assert.equal(pdbBudgetAfter(budget, [web('a'), web('b')]).verdict, 'serial');
+  const plan = buildPlan(inputs([web('a'), web('b')], { pdbs: [budget] }));
+  assert.deepEqual(plan.pods.map((p) => p.reasons.map((r) => r.code)), [['PdbSerial'], ['PdbSerial']]);
+  assert.equal(plan.verdict, 'proceed');
+  assert.equal(plan.pdbs[0]?.healthyInDrain, 2);
+  // minAvailable equal to replicas: can never allow one.
+  const never = pdb('web', { app: 'web' }, { healthy: 3, desired: 3, expected: 3, allowed: 0 });
+  const blocked = buildPlan(inputs([web('a')], { pdbs: [never] }));
+  assert.equal(blocked.pods[0]?.action, 'blocked');
+  assert.equal(blocked.pods[0]?.reasons[0]?.code, 'PdbNeverAllows');
+  assert.match(blocked.pods[0]?.reasons[0]?.message ?? '', /PDB ns\/web allows 0 disruptions \(3 healthy, 3 required of 3\)/);
+  assert.equal(blocked.verdict, 'blocked');
+  assert.deepEqual(blocked.blockers, ['PdbNeverAllows: --disable-eviction overrides it']);
+  assert.equal(buildPlan(inputs([web('a')], { pdbs: [never], options: { ...OPTS, disableEviction: true } })).pods[0]?.reasons[0]?.code, 'EvictionDisabled');
+  // Budget exhausted now, but not for ever: the drain waits.
+  const now0 = pdb('web', { app: 'web' }, { healthy: 2, desired: 2, expected: 3, allowed: 0 });
+  assert.equal(classify(web('a'), {}, { pdbs: [now0] }), 'evict:PdbAllowsNone/warning');
+  // An unhealthy pod under AlwaysAllow needs no budget; under IfHealthyBudget it waits while the budget is not met.
+  const short = pdb('web', { app: 'web' }, { healthy: 1, desired: 2, expected: 3, allowed: 0 });
+  assert.equal(pdbBudgetAfter(short, [web('a', false)]).verdict, 'waits');
+  assert.equal(pdbBudgetAfter({ ...short, spec: { ...short.spec, unhealthyPodEvictionPolicy: 'AlwaysAllow' } }, [web('a', false)]).verdict, 'ok');
+  // A never-allowing PDB does not block an unready pod: it needs no budget.
+  assert.equal(classify(web('a', false), {}, { pdbs: [pdb('web', { app: 'web' }, { healthy: 2, desired: 3, expected: 3, allowed: 0 }, 'AlwaysAllow')] }), 'evict:');
+  // Two PDBs over one pod: the API server refuses the eviction.
+  const two = classify(web('a'), {}, { pdbs: [budget, pdb('web2', { app: 'web' }, { healthy: 3, desired: 1, expected: 3, allowed: 2 })] });
+  assert.equal(two, 'blocked:MultiplePdbs/block');
+});
+
+test('the fit check places replacements on the other schedulable Ready nodes', () => {
+  const p = (name: string, cpu: string, extra: Partial<PodSpec> = {}): V1Pod => pod({ name, cpu, memory: '1Gi', owner: ['ReplicaSet', 'web-1'], ...extra });
+  const nodes = [node('n1'), node('n2', { cpu: '2' }), node('n3', { cpu: '1', unschedulable: true }), node('n4', { ready: false })];
+  const plan = buildPlan(inputs([p('a', '1500m'), p('b', '1'), p('c', '100m')], { nodes }));
+  assert.deepEqual(plan.pods.map((x) => x.reasons.map((r) => r.code).filter((c) => c === 'WontFit')), [[], ['WontFit'], []]);
+  assert.match(plan.pods[1]?.reasons.find((r) => r.code === 'WontFit')?.message ?? '', /needs cpu 1, memory 1Gi.*n2, has cpu 500m/);
+  // Pods already on a candidate node use its capacity.
+  const busy = new Map([['n2', [p('x', '1900m', { node: 'n2' })]]]);
+  assert.ok(buildPlan(inputs([p('c', '200m')], { nodes, podsByNode: busy })).pods[0]?.reasons.some((r) => r.code === 'WontFit'));
+  // nodeSelector and taints.
+  const tainted = [node('n1'), node('n2', { taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] })];
+  assert.match(buildPlan(inputs([p('d', '100m')], { nodes: tainted })).pods[0]?.reasons[0]?.message ?? '', /taint dedicated=gpu:NoSchedule/);
+  const tolerant = p('e', '100m', { tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'gpu', effect: 'NoSchedule' }] });
+  assert.deepEqual(buildPlan(inputs([tolerant], { nodes: tainted })).pods[0]?.reasons, []);
+  assert.match(buildPlan(inputs([p('f', '100m', { nodeSelector: { disk: 'ssd' } })])).pods[0]?.reasons[0]?.message ?? '', /nodeSelector disk=ssd/);
+  // The last schedulable node.
+  const alone = buildPlan(inputs([p('g', '100m')], { nodes: [node('n1'), node('n2', { unschedulable: true })] }));
+  assert.deepEqual(alone.nodes[0]?.reasons.map((r) => r.code), ['LastSchedulableNode']);
+  assert.match(alone.pods[0]?.reasons[0]?.message ?? '', /no other node is schedulable and Ready/);
+});
+
+test('local volumes pin pods; --strict turns warnings into blocks', () => {
+  const p = pod({ name: 'a', owner: ['StatefulSet', 'db'] });
+  const pinned = buildPlan(inputs([p], { localVolumePins: new Map([['ns/a', 'local-pv-1']]) }));
+  assert.equal(pinned.pods[0]?.reasons[0]?.code, 'PinnedByLocalVolume');
+  assert.equal(pinned.verdict, 'proceed');
+  const strict = buildPlan(inputs([p], { localVolumePins: new Map([['ns/a', 'local-pv-1']]), options: { ...OPTS, strict: true } }));
+  assert.equal(strict.pods[0]?.action, 'blocked');
+  assert.equal(strict.verdict, 'blocked');
+});
+
+test('missing write permissions and unknown nodes block the plan', () => {
+  const plan = buildPlan(
+    inputs([pod({ name: 'a', owner: ['ReplicaSet', 'web-1'] })], {
+      nodeNames: ['n1', 'nope'],
+      permissions: [
+        { verb: 'create', resource: 'pods', subresource: 'eviction', group: '', namespace: 'ns', allowed: false, required: true },
+        { verb: 'list', resource: 'poddisruptionbudgets', group: 'policy', allowed: false, required: false },
+      ],
+    }),
+  );
+  assert.equal(plan.verdict, 'blocked');
+  assert.deepEqual(plan.blockers, ['you may not create pods/eviction in namespace ns: ask for that permission (the drain changes nothing until you have it)', 'node nope does not exist']);
+});
+
+test('selectors, quantities, tolerations and requests follow the API', () => {
+  assert.equal(matchesSelector({}, { a: 'b' }), true);
+  assert.equal(matchesSelector(undefined, { a: 'b' }), false);
+  assert.equal(matchesSelector({ matchExpressions: [{ key: 'tier', operator: 'In', values: ['a', 'b'] }] }, { tier: 'b' }), true);
+  assert.equal(matchesSelector({ matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['a'] }] }, {}), true);
+  assert.equal(matchesSelector({ matchExpressions: [{ key: 'tier', operator: 'DoesNotExist' }] }, { tier: 'x' }), false);
+  assert.equal(parseQuantity('100m'), 0.1);
+  assert.equal(parseQuantity('64Mi'), 64 * 2 ** 20);
+  assert.equal(parseQuantity('1G'), 1e9);
+  assert.equal(parseQuantity('2e3'), 2000);
+  assert.equal(parseQuantity('1.5'), 1.5);
+  assert.equal(parseQuantity('abc'), undefined);
+  assert.equal(tolerates({ key: 'k', effect: 'NoSchedule' }, [{ operator: 'Exists' }]), true);
+  assert.equal(tolerates({ key: 'k', value: 'v', effect: 'NoExecute' }, [{ key: 'k', operator: 'Equal', value: 'v', effect: 'NoSchedule' }]), false);
+  const withInit = { spec: { containers: [{ name: 'a', resources: { requests: { cpu: '100m' } } }], initContainers: [{ name: 'i', resources: { requests: { cpu: '1' } } }] } } as V1Pod;
+  assert.equal(podRequests(withInit).cpu, 1);
+  const aff = { spec: { containers: [], affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] }] } } } } } as unknown as V1Pod;
+  assert.equal(placementConflict(aff, { name: 'x', labels: { zone: 'b' }, taints: [] }), 'required node affinity');
+  assert.equal(placementConflict(aff, { name: 'x', labels: { zone: 'a' }, taints: [] }), undefined);
+  assert.deepEqual(firstFit([], capacities([], new Map(), new Set())), []);
+});
+
+void classifyPod;
