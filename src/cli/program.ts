@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { ExitCode, UsageError, type ExitCodeValue } from './errors.js';
 import type { Io } from './output.js';
 import { defineCtxCommand } from './commands/ctx.js';
+import { defineDrainCommand } from './commands/drain.js';
 
 declare const __STUDY_VERSION__: string | undefined;
 export const VERSION = typeof __STUDY_VERSION__ === 'string' ? __STUDY_VERSION__ : '0.0.0-dev';
@@ -44,7 +45,7 @@ const COMMANDS: CommandEntry[] = [
     name: 'drain',
     plugin: 'study-drain',
     summary: 'plan and run a node drain that respects PodDisruptionBudgets',
-    define: notBuiltYet('drain'),
+    define: defineDrainCommand,
   },
   {
     name: 'rollout',
@@ -80,7 +81,7 @@ function notBuiltYet(name: string) {
       .argument('[args...]')
       .action(() => {
         throw new UsageError(`"kubectl study ${name}" is not built yet in kubectl-study ${VERSION}`, {
-          hint: 'available now: kubectl study ctx (kubectl study-ctx); see "kubectl study --help"',
+          hint: 'available now: kubectl study ctx, kubectl study drain; see "kubectl study --help"',
         });
       });
   };

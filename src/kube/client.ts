@@ -123,25 +123,34 @@ export class KubeClient {
     return this.api(k8s.VersionApi);
   }
 
+  /** Authentication headers and TLS agent for a raw request (exec plugins run here). */
+  private async authFor(url: string, method: string): Promise<{ headers: Record<string, string>; agent: ReturnType<k8s.RequestContext['getAgent']> }> {
+    const authCtx = new k8s.RequestContext(url, method as k8s.HttpMethod);
+    await this.kc.applySecurityAuthentication(authCtx);
+    return { headers: { ...authCtx.getHeaders() }, agent: authCtx.getAgent() };
+  }
+
   /**
    * A raw request (discovery, evictions, anything the typed APIs make awkward),
-   * with the same authentication, impersonation and timeout. Returns parsed JSON.
+   * with the same authentication, impersonation and timeout. Returns parsed JSON;
+   * an HTTP error throws an ApiException like the typed APIs do.
    */
   async request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
     const url = new URL(path, this.context.cluster.server).toString();
-    const authCtx = new k8s.RequestContext(url, method as k8s.HttpMethod);
-    await this.kc.applySecurityAuthentication(authCtx);
-    const headers: Record<string, string> = { ...authCtx.getHeaders(), Accept: 'application/json' };
+    const auth = await this.authFor(url, method);
+    const headers: Record<string, string> = { ...auth.headers, Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const { response, done } = await send(this.transport, url, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      agent: authCtx.getAgent(),
+      agent: auth.agent,
     });
     let text: string;
     try {
       text = await response.text();
+    } catch (err) {
+      throw translateAbort(err, this.transport, undefined, url);
     } finally {
       done();
     }
@@ -153,6 +162,21 @@ export class KubeClient {
       throw new k8s.ApiException(response.status, `HTTP ${response.status}`, text, headerMap);
     }
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * A streaming GET (a watch): the per-request timeout bounds only the wait
+   * for the response headers; `signal` ends the stream.
+   */
+  async stream(path: string, signal: AbortSignal): Promise<NodeJS.ReadableStream> {
+    const url = new URL(path, this.context.cluster.server).toString();
+    const auth = await this.authFor(url, 'GET');
+    const { response } = await send(this.transport, url, { method: 'GET', headers: { ...auth.headers, Accept: 'application/json' }, agent: auth.agent, signal }, true);
+    if (response.status >= 400) {
+      const text = await response.text();
+      throw new k8s.ApiException(response.status, `HTTP ${response.status}`, text, {});
+    }
+    return response.body;
   }
 
   /** Runs an API call and turns any failure into a typed error naming the cluster. */

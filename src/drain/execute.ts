@@ -1,0 +1,459 @@
+/**
+ * Running a drain plan: cordon, evict under a concurrency bound and each
+ * PDB's budget, back off on 429 naming the PDB, wait for every evicted pod
+ * to be gone (by UID, through a watch), optionally wait for the workloads
+ * to be Available again. Progress goes out through onEvent; the printer
+ * decides how to show it.
+ *
+ * Interrupted (Ctrl-C, SIGTERM): no new eviction starts; evictions already
+ * sent are allowed to return, so the report is exact; the node stays
+ * cordoned.
+ */
+import * as k8s from '@kubernetes/client-node';
+
+import { ApiError, ExitCode, type ExitCodeValue } from '../cli/errors.js';
+import { apiStatusOf, systemCodeOf, toStudyError } from '../kube/apierror.js';
+import type { KubeClient } from '../kube/client.js';
+import { listAll } from '../kube/list.js';
+import { watch, WatchExpiredError } from '../kube/watch.js';
+import { exponentialBackoff } from '../util/backoff.js';
+import { sleep } from '../util/concurrency.js';
+import { formatDuration } from '../util/duration.js';
+import type { DrainPlan, PdbPlan, PodPlan } from './model.js';
+import { describeBudget } from './pdb.js';
+
+export type PodStatus =
+  | 'gone' // evicted (or deleted) and gone
+  | 'evicted' // eviction accepted, not gone yet when the drain stopped
+  | 'already-gone' // gone or replaced before we got to it
+  | 'skipped' // the plan skips it (DaemonSet, mirror)
+  | 'blocked' // a PDB kept it until the drain stopped
+  | 'failed' // the API refused it for another reason
+  | 'not-attempted'; // the drain stopped first
+
+export interface PodOutcome {
+  namespace: string;
+  name: string;
+  uid: string;
+  status: PodStatus;
+  message?: string;
+  /** From eviction request to gone. */
+  ms?: number;
+}
+
+export type DrainEvent =
+  | { type: 'cordon'; node: string; changed: boolean }
+  | { type: 'evicting'; pod: PodPlan }
+  | { type: 'evicted'; pod: PodPlan }
+  | { type: 'gone'; pod: PodPlan; ms: number }
+  | { type: 'pdb-wait'; pod: PodPlan; pdb: string; detail: string; retryMs: number }
+  | { type: 'retry'; pod: PodPlan; detail: string; retryMs: number }
+  | { type: 'failed'; pod: PodPlan; detail: string }
+  | { type: 'waiting-healthy'; workloads: string[] }
+  | { type: 'healthy'; workload: string };
+
+export type DrainOutcome = 'drained' | 'timed-out' | 'interrupted' | 'failed';
+
+export interface DrainResult {
+  kind: 'DrainResult';
+  apiVersion: 'study.kubectl.io/v1';
+  outcome: DrainOutcome;
+  /** Nodes this run cordoned (changed) or found cordoned. */
+  cordoned: Array<{ node: string; changed: boolean }>;
+  pods: PodOutcome[];
+  /** Workloads waited for with --wait-healthy, and whether they got there. */
+  workloads: Array<{ workload: string; namespace: string; available: boolean }>;
+  elapsedMs: number;
+  requests: number;
+  message?: string;
+  plan: DrainPlan;
+}
+
+export interface ExecuteOptions {
+  /** Overall deadline (ms since epoch) or undefined for none. */
+  deadline?: number;
+  /** Ctrl-C / SIGTERM. */
+  interrupt: AbortSignal;
+  concurrency: number;
+  gracePeriodSeconds: number;
+  disableEviction: boolean;
+  waitHealthy: boolean;
+  onEvent: (e: DrainEvent) => void;
+}
+
+const MERGE_PATCH = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+
+export async function cordon(client: KubeClient, node: string, unschedulable: boolean): Promise<boolean> {
+  const current = await client.call(`get node ${node}`, () => client.core.readNode({ name: node }));
+  if ((current.spec?.unschedulable === true) === unschedulable) return false;
+  await client.call(`${unschedulable ? 'cordon' : 'uncordon'} node ${node}`, () =>
+    client.core.patchNode({ name: node, body: { spec: { unschedulable: unschedulable ? true : null } } }, MERGE_PATCH),
+  );
+  return true;
+}
+
+/** Tracks pods by UID until they are gone, through one watch per node. */
+class GoneTracker {
+  private readonly waiters = new Map<string, () => void>();
+  private readonly gone = new Set<string>();
+  private readonly stop = new AbortController();
+
+  constructor(
+    private readonly client: KubeClient,
+    nodes: Map<string, string>,
+    private readonly tracked: Set<string>,
+  ) {
+    for (const [node, rv] of nodes) void this.run(node, rv);
+  }
+
+  private markGone(uid: string): void {
+    if (this.gone.has(uid)) return;
+    this.gone.add(uid);
+    this.waiters.get(uid)?.();
+    this.waiters.delete(uid);
+  }
+
+  /** Lists the node's pods and marks every tracked UID not among them as gone. */
+  private async relist(node: string): Promise<string> {
+    const list = await listAll<k8s.V1Pod>((p) => this.client.core.listPodForAllNamespaces({ ...p, fieldSelector: `spec.nodeName=${node}` }));
+    const present = new Set(list.items.map((p) => p.metadata?.uid));
+    for (const uid of this.tracked) if (!present.has(uid)) this.markGone(uid);
+    return list.resourceVersion;
+  }
+
+  private async run(node: string, startRv: string): Promise<void> {
+    let rv = startRv;
+    const backoff = exponentialBackoff(500, 5000);
+    while (!this.stop.signal.aborted) {
+      try {
+        if (!rv) rv = await this.relist(node);
+        for await (const ev of watch<k8s.V1Pod>(this.client, '/api/v1/pods', { fieldSelector: `spec.nodeName=${node}`, resourceVersion: rv, timeoutSeconds: '300' }, this.stop.signal)) {
+          rv = ev.object.metadata?.resourceVersion ?? rv;
+          backoff.reset();
+          if (ev.type === 'DELETED' && ev.object.metadata?.uid) this.markGone(ev.object.metadata.uid);
+        }
+      } catch (err) {
+        if (this.stop.signal.aborted) return;
+        if (err instanceof WatchExpiredError) rv = '';
+        await sleep(backoff.next(), this.stop.signal).catch(() => {});
+      }
+    }
+  }
+
+  /** Resolves when the pod is gone; rejects with the signal's reason if it aborts first. */
+  waitGone(uid: string, signal: AbortSignal): Promise<void> {
+    if (this.gone.has(uid)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        this.waiters.delete(uid);
+        reject(signal.reason);
+      };
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiters.set(uid, () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+  }
+
+  close(): void {
+    this.stop.abort();
+  }
+}
+
+/** Eviction's 429 and 500 carry the PDB in details.causes; take its name. */
+function pdbFromStatus(message: string | undefined, causes: Array<{ message?: string }> | undefined): string | undefined {
+  for (const text of [...(causes ?? []).map((c) => c.message ?? ''), message ?? '']) {
+    const m = /disruption budget ([a-z0-9.-]+)/i.exec(text);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+class DrainStopped extends Error {
+  constructor(readonly outcome: DrainOutcome) {
+    super(outcome);
+  }
+}
+
+export async function executeDrain(client: KubeClient, plan: DrainPlan, podListVersions: Map<string, string>, opts: ExecuteOptions): Promise<DrainResult> {
+  const started = Date.now();
+  const requestsBefore = client.requests;
+  const outcomes = new Map<string, PodOutcome>();
+  const key = (p: PodPlan): string => `${p.namespace}/${p.name}`;
+  for (const p of plan.pods) {
+    outcomes.set(key(p), { namespace: p.namespace, name: p.name, uid: p.uid, status: p.action === 'skip' ? 'skipped' : 'not-attempted' });
+  }
+  const result: DrainResult = {
+    kind: 'DrainResult',
+    apiVersion: 'study.kubectl.io/v1',
+    outcome: 'drained',
+    cordoned: [],
+    pods: [],
+    workloads: [],
+    elapsedMs: 0,
+    requests: 0,
+    plan,
+  };
+  // The deadline aborts waits; the interrupt aborts waits and stops new evictions.
+  const deadline = new AbortController();
+  const deadlineTimer = opts.deadline ? setTimeout(() => deadline.abort(new DrainStopped('timed-out')), Math.max(0, opts.deadline - Date.now())) : undefined;
+  const stopWaits = AbortSignal.any([deadline.signal, opts.interrupt]);
+  const stopped = (): DrainOutcome | undefined => (opts.interrupt.aborted ? 'interrupted' : deadline.signal.aborted ? 'timed-out' : undefined);
+
+  const toEvict = plan.pods.filter((p) => p.action === 'evict');
+  const toWait = plan.pods.filter((p) => p.action === 'wait');
+  const tracker = new GoneTracker(client, podListVersions, new Set([...toEvict, ...toWait].map((p) => p.uid)));
+  let consecutiveConnectionErrors = 0;
+  let fatal: ApiError | undefined;
+
+  try {
+    for (const node of plan.nodes) {
+      const changed = await cordon(client, node.name, true);
+      result.cordoned.push({ node: node.name, changed });
+      opts.onEvent({ type: 'cordon', node: node.name, changed });
+    }
+
+    // Per PDB: evictions accepted whose pods are not gone yet, and the budget last seen.
+    const pdbs = new Map<string, PdbPlan>(plan.pdbs.map((p) => [`${p.namespace}/${p.name}`, { ...p }]));
+    const inFlight = new Map<string, number>();
+    const budgetOf = (p: PodPlan): string | undefined => (opts.disableEviction ? undefined : p.pdbs.length === 1 ? p.pdbs[0] : undefined);
+    const hasRoom = (p: PodPlan): boolean => {
+      const b = budgetOf(p);
+      if (!b) return true;
+      const allowed = Math.max(1, pdbs.get(b)?.disruptionsAllowed ?? 1);
+      return (inFlight.get(b) ?? 0) < allowed;
+    };
+    const queue = [...toEvict];
+    let roomChanged: () => void = () => {};
+    const waitForRoom = (): Promise<void> =>
+      new Promise((resolve) => {
+        roomChanged = resolve;
+      });
+
+    const evictOne = async (pod: PodPlan): Promise<void> => {
+      const outcome = outcomes.get(key(pod))!;
+      const budget = budgetOf(pod);
+      if (budget) inFlight.set(budget, (inFlight.get(budget) ?? 0) + 1);
+      const backoff = exponentialBackoff(1000, 5000);
+      const t0 = Date.now();
+      try {
+        for (;;) {
+          const why = stopped();
+          if (why) {
+            if (outcome.status === 'not-attempted' && budget && outcome.message) outcome.status = 'blocked';
+            return;
+          }
+          opts.onEvent({ type: 'evicting', pod });
+          try {
+            if (opts.disableEviction) {
+              await client.core.deleteNamespacedPod({
+                name: pod.name,
+                namespace: pod.namespace,
+                body: { preconditions: { uid: pod.uid }, ...(opts.gracePeriodSeconds >= 0 ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}) },
+              });
+            } else {
+              await client.core.createNamespacedPodEviction({
+                name: pod.name,
+                namespace: pod.namespace,
+                body: {
+                  apiVersion: 'policy/v1',
+                  kind: 'Eviction',
+                  metadata: { name: pod.name, namespace: pod.namespace },
+                  deleteOptions: { preconditions: { uid: pod.uid }, ...(opts.gracePeriodSeconds >= 0 ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}) },
+                },
+              });
+            }
+            consecutiveConnectionErrors = 0;
+            outcome.status = 'evicted';
+            delete outcome.message;
+            opts.onEvent({ type: 'evicted', pod });
+            break;
+          } catch (err) {
+            const api = apiStatusOf(err);
+            if (api?.code === 404 || api?.code === 409) {
+              // Gone, or replaced by a pod of the same name: not this node's business any more.
+              outcome.status = 'already-gone';
+              outcome.message = api.code === 404 ? 'already deleted' : 'replaced by a new pod with the same name';
+              return;
+            }
+            if (api?.code === 429) {
+              consecutiveConnectionErrors = 0;
+              const name = pdbFromStatus(api.status.message, api.status.details?.causes) ?? budget?.split('/')[1] ?? '';
+              const pdbKeyName = `${pod.namespace}/${name}`;
+              const fresh = await client.policy.readNamespacedPodDisruptionBudget({ name, namespace: pod.namespace }).catch(() => undefined);
+              const known = pdbs.get(pdbKeyName);
+              if (fresh?.status && known) {
+                known.currentHealthy = fresh.status.currentHealthy;
+                known.desiredHealthy = fresh.status.desiredHealthy;
+                known.expectedPods = fresh.status.expectedPods ?? known.expectedPods;
+                known.disruptionsAllowed = fresh.status.disruptionsAllowed;
+              }
+              const detail = known ? describeBudget(known) : `PDB ${pdbKeyName}: ${api.status.message ?? 'disruption budget'}`;
+              outcome.message = `blocked by ${detail}`;
+              const retryAfter = Number(api.headers['retry-after'] ?? (api.status.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds ?? 0);
+              const retryMs = backoff.next(retryAfter);
+              opts.onEvent({ type: 'pdb-wait', pod, pdb: pdbKeyName, detail, retryMs });
+              await sleep(retryMs, stopWaits).catch(() => {});
+              continue;
+            }
+            if (api?.code === 500 && /multiple/i.test(api.status.message ?? '')) {
+              outcome.status = 'failed';
+              outcome.message = `the API server refuses: ${api.status.message}`;
+              opts.onEvent({ type: 'failed', pod, detail: outcome.message });
+              return;
+            }
+            if (api) {
+              outcome.status = 'failed';
+              outcome.message = `HTTP ${api.code}: ${api.status.message ?? api.status.reason ?? ''}`;
+              opts.onEvent({ type: 'failed', pod, detail: outcome.message });
+              return;
+            }
+            // No answer: the API server may be restarting, or gone.
+            const code = systemCodeOf(err);
+            consecutiveConnectionErrors++;
+            if (consecutiveConnectionErrors >= 5) {
+              fatal ??= toStudyError(err, { what: `evict ${pod.namespace}/${pod.name}`, server: client.context.cluster.server ?? '' }) as ApiError;
+              throw new DrainStopped('failed');
+            }
+            const retryMs = backoff.next();
+            opts.onEvent({ type: 'retry', pod, detail: `no answer from the API server (${code ?? (err as Error).message})`, retryMs });
+            await sleep(retryMs, stopWaits).catch(() => {});
+          }
+        }
+        // Evicted: wait for it to be gone (by UID; a replacement with the same name does not count).
+        try {
+          await tracker.waitGone(pod.uid, stopWaits);
+          outcome.status = 'gone';
+          outcome.ms = Date.now() - t0;
+          opts.onEvent({ type: 'gone', pod, ms: outcome.ms });
+        } catch {
+          // stopped while waiting: stays 'evicted'
+        }
+      } finally {
+        if (budget) inFlight.set(budget, (inFlight.get(budget) ?? 1) - 1);
+        roomChanged();
+      }
+    };
+
+    // The scheduler: at most `concurrency` evictions, and per PDB at most its budget.
+    const running = new Set<Promise<void>>();
+    while (queue.length > 0 && !stopped() && !fatal) {
+      const i = queue.findIndex(hasRoom);
+      if (i < 0 || running.size >= opts.concurrency) {
+        await Promise.race([waitForRoom(), ...running]);
+        continue;
+      }
+      const [pod] = queue.splice(i, 1);
+      const task = evictOne(pod!).catch((err: unknown) => {
+        if (!(err instanceof DrainStopped)) fatal ??= toStudyError(err, { what: `evict ${pod!.namespace}/${pod!.name}`, server: client.context.cluster.server ?? '' }) as ApiError;
+      });
+      running.add(task);
+      void task.finally(() => running.delete(task));
+    }
+    await Promise.all(running);
+
+    // Pods that were already terminating: wait for them too.
+    for (const pod of toWait) {
+      const outcome = outcomes.get(key(pod))!;
+      try {
+        await tracker.waitGone(pod.uid, stopWaits);
+        outcome.status = 'gone';
+      } catch {
+        outcome.status = 'evicted';
+        outcome.message = 'still terminating';
+      }
+    }
+
+    if (opts.waitHealthy && !stopped() && !fatal) {
+      result.workloads = await waitHealthy(client, plan, outcomes, stopWaits, opts.onEvent);
+    }
+  } catch (err) {
+    if (!(err instanceof DrainStopped)) {
+      fatal ??= toStudyError(err, { what: 'drain', server: client.context.cluster.server ?? '' }) as ApiError;
+    }
+  } finally {
+    tracker.close();
+    if (deadlineTimer) clearTimeout(deadlineTimer);
+  }
+
+  result.pods = plan.pods.map((p) => {
+    const o = outcomes.get(key(p))!;
+    if (p.action === 'blocked') return { ...o, status: 'blocked', message: p.reasons.filter((r) => r.severity === 'block').map((r) => r.code).join(', ') };
+    return o;
+  });
+  const why = stopped();
+  const unfinished = result.pods.some((p) => p.status === 'evicted' || p.status === 'not-attempted' || p.status === 'blocked' || p.status === 'failed');
+  if (fatal) {
+    result.outcome = 'failed';
+    result.message = fatal.message;
+  } else if (why) {
+    result.outcome = why;
+  } else if (unfinished) {
+    result.outcome = 'failed';
+  } else if (result.workloads.some((w) => !w.available)) {
+    result.outcome = 'timed-out';
+  }
+  result.elapsedMs = Date.now() - started;
+  result.requests = client.requests - requestsBefore;
+  return result;
+}
+
+async function waitHealthy(
+  client: KubeClient,
+  plan: DrainPlan,
+  outcomes: Map<string, PodOutcome>,
+  signal: AbortSignal,
+  onEvent: (e: DrainEvent) => void,
+): Promise<DrainResult['workloads']> {
+  const wanted = new Map<string, { namespace: string; kind: string; name: string }>();
+  for (const p of plan.pods) {
+    const o = outcomes.get(`${p.namespace}/${p.name}`);
+    if (o?.status !== 'gone' || !p.workload) continue;
+    const [kind, name] = p.workload.split('/') as [string, string];
+    if (['Deployment', 'StatefulSet', 'ReplicaSet'].includes(kind)) wanted.set(`${p.namespace}/${p.workload}`, { namespace: p.namespace, kind, name });
+  }
+  onEvent({ type: 'waiting-healthy', workloads: [...wanted.keys()] });
+  const results: DrainResult['workloads'] = [];
+  for (const [label, w] of wanted) {
+    let available = false;
+    while (!signal.aborted) {
+      const obj =
+        w.kind === 'Deployment'
+          ? await client.apps.readNamespacedDeployment({ name: w.name, namespace: w.namespace })
+          : w.kind === 'StatefulSet'
+            ? await client.apps.readNamespacedStatefulSet({ name: w.name, namespace: w.namespace })
+            : await client.apps.readNamespacedReplicaSet({ name: w.name, namespace: w.namespace });
+      const want = obj.spec?.replicas ?? 1;
+      const status = obj.status as { availableReplicas?: number; readyReplicas?: number } | undefined;
+      const have = w.kind === 'StatefulSet' ? (status?.readyReplicas ?? 0) : (status?.availableReplicas ?? 0);
+      if (have >= want) {
+        available = true;
+        onEvent({ type: 'healthy', workload: label });
+        break;
+      }
+      await sleep(1000, signal).catch(() => {});
+    }
+    results.push({ workload: `${w.kind}/${w.name}`, namespace: w.namespace, available });
+  }
+  return results;
+}
+
+export function exitCodeFor(result: DrainResult): ExitCodeValue {
+  switch (result.outcome) {
+    case 'drained':
+      return ExitCode.OK;
+    case 'timed-out':
+      return ExitCode.TIMEOUT;
+    case 'interrupted':
+      return ExitCode.INTERRUPTED;
+    default:
+      return result.message ? ExitCode.API : ExitCode.BLOCKED;
+  }
+}
+
+export { formatDuration };

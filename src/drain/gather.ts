@@ -1,0 +1,216 @@
+/**
+ * The API-facing half of the plan: reads everything buildPlan needs, and
+ * only reads (plus access reviews). Every list is paginated; independent
+ * reads run in parallel.
+ */
+import type { V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
+
+import { NotFoundError } from '../cli/errors.js';
+import { apiStatusOf } from '../kube/apierror.js';
+import type { KubeClient } from '../kube/client.js';
+import { listAll } from '../kube/list.js';
+import { mapLimit } from '../util/concurrency.js';
+import type { PermissionCheck, PlanOptions } from './model.js';
+import { controllerKey, controllerOf, podKey, type ControllerInfo, type PlanInputs } from './plan.js';
+
+const CONTROLLER_PATHS: Record<string, { prefix: string; plural: string }> = {
+  ReplicaSet: { prefix: '/apis/apps/v1', plural: 'replicasets' },
+  Deployment: { prefix: '/apis/apps/v1', plural: 'deployments' },
+  StatefulSet: { prefix: '/apis/apps/v1', plural: 'statefulsets' },
+  DaemonSet: { prefix: '/apis/apps/v1', plural: 'daemonsets' },
+  Job: { prefix: '/apis/batch/v1', plural: 'jobs' },
+  CronJob: { prefix: '/apis/batch/v1', plural: 'cronjobs' },
+  ReplicationController: { prefix: '/api/v1', plural: 'replicationcontrollers' },
+};
+
+interface ControllerObject {
+  metadata?: { ownerReferences?: Array<{ kind: string; name: string; controller?: boolean }> };
+  spec?: { replicas?: number };
+  status?: { readyReplicas?: number; numberReady?: number; desiredNumberScheduled?: number };
+}
+
+async function getOrNull<T>(fn: () => Promise<T>): Promise<T | null | undefined> {
+  try {
+    return await fn();
+  } catch (err) {
+    const code = apiStatusOf(err)?.code;
+    if (code === 404) return null;
+    if (code === 403) return undefined;
+    throw err;
+  }
+}
+
+/** Follows controller references (ReplicaSet -> Deployment, Job -> CronJob) as far as allowed. */
+async function fetchControllers(client: KubeClient, pods: V1Pod[]): Promise<Map<string, ControllerInfo | null>> {
+  const out = new Map<string, ControllerInfo | null>();
+  let frontier = new Map<string, { ns: string; kind: string; name: string }>();
+  for (const pod of pods) {
+    const ref = controllerOf(pod);
+    const ns = pod.metadata?.namespace ?? '';
+    if (ref && CONTROLLER_PATHS[ref.kind]) frontier.set(controllerKey(ns, ref.kind, ref.name), { ns, kind: ref.kind, name: ref.name });
+  }
+  for (let depth = 0; depth < 3 && frontier.size > 0; depth++) {
+    const next = new Map<string, { ns: string; kind: string; name: string }>();
+    await mapLimit([...frontier.entries()], 16, async ([key, ref]) => {
+      if (out.has(key)) return;
+      const path = CONTROLLER_PATHS[ref.kind]!;
+      const obj = await getOrNull(() =>
+        client.request<ControllerObject>('GET', `${path.prefix}/namespaces/${encodeURIComponent(ref.ns)}/${path.plural}/${encodeURIComponent(ref.name)}`),
+      );
+      if (obj === undefined) return; // not allowed to read: unknown
+      if (obj === null) {
+        out.set(key, null);
+        return;
+      }
+      const owner = obj.metadata?.ownerReferences?.find((o) => o.controller);
+      const info: ControllerInfo = { kind: ref.kind, name: ref.name };
+      if (owner) {
+        info.owner = { kind: owner.kind, name: owner.name };
+        if (CONTROLLER_PATHS[owner.kind]) next.set(controllerKey(ref.ns, owner.kind, owner.name), { ns: ref.ns, kind: owner.kind, name: owner.name });
+      }
+      if (ref.kind === 'DaemonSet') {
+        info.replicas = obj.status?.desiredNumberScheduled;
+        info.readyReplicas = obj.status?.numberReady;
+      } else if (ref.kind !== 'Job' && ref.kind !== 'CronJob') {
+        info.replicas = obj.spec?.replicas;
+        info.readyReplicas = obj.status?.readyReplicas ?? 0;
+      }
+      out.set(key, info);
+    });
+    frontier = next;
+  }
+  return out;
+}
+
+/** Pods whose PersistentVolume is local, or has node affinity, to one of the drained nodes. */
+async function fetchLocalVolumePins(client: KubeClient, pods: V1Pod[], nodes: Set<string>): Promise<Map<string, string>> {
+  const pins = new Map<string, string>();
+  const claims = pods.flatMap((p) =>
+    (p.spec?.volumes ?? []).filter((v) => v.persistentVolumeClaim).map((v) => ({ pod: p, claim: v.persistentVolumeClaim!.claimName })),
+  );
+  await mapLimit(claims, 16, async ({ pod, claim }) => {
+    const ns = pod.metadata?.namespace ?? '';
+    const pvc = await getOrNull(() => client.core.readNamespacedPersistentVolumeClaim({ name: claim, namespace: ns }) as Promise<V1PersistentVolumeClaim>);
+    const pvName = pvc?.spec?.volumeName;
+    if (!pvName) return;
+    const pv = await getOrNull(() => client.core.readPersistentVolume({ name: pvName }) as Promise<V1PersistentVolume>);
+    if (!pv) return;
+    const terms = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
+    const pinned = terms.some((t) =>
+      (t.matchExpressions ?? []).some((e) => e.key === 'kubernetes.io/hostname' && e.operator === 'In' && (e.values ?? []).every((v) => nodes.has(v))),
+    );
+    if (pinned || (pv.spec?.local && terms.length > 0)) pins.set(podKey(pod), pvName);
+  });
+  return pins;
+}
+
+export interface PermissionRequest {
+  verb: string;
+  resource: string;
+  group: string;
+  subresource?: string;
+  namespace?: string;
+  required: boolean;
+}
+
+/** Asks the API server (SelfSubjectAccessReview) about each permission, in parallel. */
+export async function checkPermissions(client: KubeClient, wanted: PermissionRequest[]): Promise<PermissionCheck[]> {
+  return mapLimit(wanted, 16, async (w) => {
+    const review = await client.authz.createSelfSubjectAccessReview({
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: {
+          resourceAttributes: {
+            verb: w.verb,
+            resource: w.resource,
+            group: w.group,
+            ...(w.subresource ? { subresource: w.subresource } : {}),
+            ...(w.namespace ? { namespace: w.namespace } : {}),
+          },
+        },
+      },
+    });
+    return { ...w, allowed: review.status?.allowed === true };
+  });
+}
+
+export interface GatherOptions {
+  options: PlanOptions;
+  skipWaitForDeleteTimeoutSeconds: number;
+  now: Date;
+}
+
+export interface Gathered extends PlanInputs {
+  /** Per drained node: the resourceVersion of its pod list, where a watch can start. */
+  podListVersions: Map<string, string>;
+}
+
+export async function gatherPlanInputs(client: KubeClient, nodeNames: string[], opts: GatherOptions): Promise<Gathered> {
+  const { options } = opts;
+  const drainSet = new Set(nodeNames);
+  const [nodeList, otherPods, pdbList, drained] = await Promise.all([
+    client.call('list nodes', () => listAll<V1Node>((p) => client.core.listNode(p))),
+    client.call('list pods', () =>
+      listAll<V1Pod>((p) => client.core.listPodForAllNamespaces({ ...p, fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' })),
+    ),
+    client.call('list poddisruptionbudgets', () => listAll<V1PodDisruptionBudget>((p) => client.policy.listPodDisruptionBudgetForAllNamespaces(p))),
+    Promise.all(
+      nodeNames.map((name) =>
+        client.call(`list pods on node ${name}`, () =>
+          listAll<V1Pod>((p) =>
+            client.core.listPodForAllNamespaces({
+              ...p,
+              fieldSelector: `spec.nodeName=${name}`,
+              ...(options.podSelector ? { labelSelector: options.podSelector } : {}),
+            }),
+          ),
+        ),
+      ),
+    ),
+  ]);
+  const known = new Set(nodeList.items.map((n) => n.metadata?.name));
+  const missing = nodeNames.filter((n) => !known.has(n));
+  if (missing.length) {
+    throw new NotFoundError(`node${missing.length > 1 ? 's' : ''} ${missing.map((n) => `"${n}"`).join(', ')} not found`, {
+      hint: 'list the nodes with "kubectl get nodes"',
+    });
+  }
+  const drainPods = drained.flatMap((r) => r.items);
+  const podsByNode = new Map<string, V1Pod[]>();
+  for (const pod of otherPods.items) {
+    const node = pod.spec?.nodeName;
+    if (!node || drainSet.has(node)) continue;
+    const list = podsByNode.get(node) ?? [];
+    list.push(pod);
+    podsByNode.set(node, list);
+  }
+  const evictNamespaces = [...new Set(drainPods.map((p) => p.metadata?.namespace ?? ''))].sort();
+  const wanted: PermissionRequest[] = [
+    { verb: 'patch', resource: 'nodes', group: '', required: true },
+    ...evictNamespaces.map((namespace) =>
+      options.disableEviction
+        ? { verb: 'delete', resource: 'pods', group: '', namespace, required: true }
+        : { verb: 'create', resource: 'pods', subresource: 'eviction', group: '', namespace, required: true },
+    ),
+  ];
+  const [controllers, localVolumePins, permissions] = await Promise.all([
+    client.call('read the pods\u2019 controllers', () => fetchControllers(client, drainPods)),
+    client.call('read persistent volumes', () => fetchLocalVolumePins(client, drainPods, drainSet)),
+    client.call('review permissions', () => checkPermissions(client, wanted)),
+  ]);
+  return {
+    nodeNames,
+    nodes: nodeList.items,
+    podsByNode,
+    drainPods,
+    pdbs: pdbList.items,
+    controllers,
+    localVolumePins,
+    permissions,
+    now: opts.now,
+    options,
+    skipWaitForDeleteTimeoutSeconds: opts.skipWaitForDeleteTimeoutSeconds,
+    podListVersions: new Map(nodeNames.map((n, i) => [n, drained[i]?.resourceVersion ?? ''])),
+  };
+}

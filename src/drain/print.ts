@@ -1,0 +1,124 @@
+/** Human output of study-drain: the plan, progress lines, the result. */
+import { paint } from '../cli/output.js';
+import { renderTable } from '../cli/table.js';
+import { formatDuration } from '../util/duration.js';
+import type { DrainEvent, DrainResult } from './execute.js';
+import { REASONS, type DrainPlan, type ReasonCode } from './model.js';
+
+const ACTION_COLOUR = { evict: 'green', skip: 'dim', wait: 'yellow', blocked: 'red' } as const;
+
+export function renderPlan(plan: DrainPlan, wide: boolean, colour: boolean): string {
+  let out = '';
+  for (const n of plan.nodes) {
+    const state = [n.ready ? 'Ready' : 'NotReady', n.unschedulable ? 'already cordoned' : 'schedulable'].join(', ');
+    const count = plan.pods.filter((p) => p.node === n.name).length;
+    out += `Node ${n.name}: ${state}; ${count} pod${count === 1 ? '' : 's'}\n`;
+    for (const r of n.reasons) out += `  ${r.severity}: ${r.code}: ${r.message}\n`;
+  }
+  out += '\n';
+  if (plan.pods.length) {
+    const headers = ['NAMESPACE', 'NAME', 'OWNER', 'ACTION', 'REASON'];
+    if (wide) headers.push('NODE', 'PDB', 'OWNER CHAIN');
+    const rows = plan.pods.map((p) => {
+      const row = [
+        p.namespace,
+        p.name,
+        p.workload,
+        paint(colour, ACTION_COLOUR[p.action], p.action),
+        p.reasons.map((r) => r.code).join(','),
+      ];
+      if (wide) row.push(p.node, p.pdbs.join(','), p.owners.map((o) => `${o.kind}/${o.name}`).join(' > '));
+      return row;
+    });
+    out += renderTable(headers, rows);
+  } else {
+    out += 'No pods on the node.\n';
+  }
+
+  if (plan.pdbs.length) {
+    out += `\n${renderTable(
+      ['PDB', 'PODS HERE', 'HEALTHY', 'REQUIRED', 'ALLOWED NOW', 'VERDICT'],
+      plan.pdbs.map((b) => [
+        `${b.namespace}/${b.name}`,
+        b.podsInDrain,
+        `${b.currentHealthy}/${b.expectedPods}`,
+        b.desiredHealthy,
+        b.disruptionsAllowed,
+        { ok: 'at once', serial: 'one by one', waits: 'waits for healthy pods', never: 'never allows' }[b.verdict],
+      ]),
+    )}`;
+  }
+
+  const findings = plan.pods.flatMap((p) => p.reasons.filter((r) => r.severity !== 'info').map((r) => ({ pod: `${p.namespace}/${p.name}`, r })));
+  if (findings.length) {
+    out += '\nFindings:\n';
+    for (const { pod, r } of findings) {
+      const sev = r.severity === 'block' ? paint(colour, 'red', 'blocks') : paint(colour, 'yellow', 'risk');
+      out += `  ${sev}  ${pod}: ${r.code}: ${r.message}${r.severity === 'block' && r.override ? ` (override: ${r.override})` : ''}\n`;
+    }
+    const codes = [...new Set(findings.map((f) => f.r.code))] as ReasonCode[];
+    out += '\nWhy it matters:\n';
+    for (const c of codes) out += `  ${c}: ${REASONS[c]}\n`;
+  }
+  const missing = plan.permissions.filter((p) => !p.allowed);
+  if (missing.length) {
+    out += '\nPermissions missing:\n';
+    for (const p of missing) out += `  ${p.verb} ${p.resource}${p.subresource ? `/${p.subresource}` : ''}${p.namespace ? ` in ${p.namespace}` : ''}${p.required ? ' (required)' : ''}\n`;
+  }
+  const s = plan.summary;
+  out += `\nSummary: ${s.pods} pod${s.pods === 1 ? '' : 's'}: ${s.evict} to evict, ${s.skip} skipped, ${s.wait} already terminating, ${s.blocked} blocked; ${s.warnings} risk${s.warnings === 1 ? '' : 's'}\n`;
+  if (plan.verdict === 'proceed') {
+    out += `Verdict: ${paint(colour, 'green', 'the drain can proceed')}${s.warnings ? ' (read the risks above)' : ''}\n`;
+  } else {
+    out += `Verdict: ${paint(colour, 'red', 'BLOCKED')}\n`;
+    for (const b of plan.blockers) out += `  - ${b}\n`;
+  }
+  return out;
+}
+
+/** One line per event, for logs and non-terminal stderr. */
+export function eventLine(e: DrainEvent): string {
+  switch (e.type) {
+    case 'cordon':
+      return `node/${e.node} ${e.changed ? 'cordoned' : 'was already cordoned'}`;
+    case 'evicting':
+      return `evicting pod ${e.pod.namespace}/${e.pod.name}`;
+    case 'evicted':
+      return `evicted pod ${e.pod.namespace}/${e.pod.name}`;
+    case 'gone':
+      return `pod ${e.pod.namespace}/${e.pod.name} is gone (${formatDuration(e.ms)})`;
+    case 'pdb-wait':
+      return `waiting on ${e.detail} to evict ${e.pod.namespace}/${e.pod.name}; retry in ${formatDuration(e.retryMs)}`;
+    case 'retry':
+      return `retrying ${e.pod.namespace}/${e.pod.name} in ${formatDuration(e.retryMs)}: ${e.detail}`;
+    case 'failed':
+      return `could not evict ${e.pod.namespace}/${e.pod.name}: ${e.detail}`;
+    case 'waiting-healthy':
+      return `waiting for ${e.workloads.length} workload${e.workloads.length === 1 ? '' : 's'} to be Available again: ${e.workloads.join(', ')}`;
+    case 'healthy':
+      return `${e.workload} is Available`;
+  }
+}
+
+export function renderResult(r: DrainResult, colour: boolean): string {
+  const rows = r.pods
+    .filter((p) => p.status !== 'skipped')
+    .map((p) => [p.namespace, p.name, p.status, p.ms === undefined ? '' : formatDuration(p.ms), p.message ?? '']);
+  let out = rows.length ? renderTable(['NAMESPACE', 'NAME', 'RESULT', 'TOOK', 'DETAIL'], rows) : '';
+  const count = (s: string): number => r.pods.filter((p) => p.status === s).length;
+  const cordoned = r.cordoned.map((c) => `${c.node} (${c.changed ? 'cordoned by this drain' : 'was already cordoned'})`).join(', ');
+  out += `\nNodes cordoned: ${cordoned || 'none'}\n`;
+  out += `Pods: ${count('gone')} evicted and gone, ${count('evicted')} evicted but still terminating, ${count('already-gone')} already gone, ${count('blocked')} blocked, ${count('failed')} failed, ${count('not-attempted')} not attempted, ${count('skipped')} skipped\n`;
+  for (const w of r.workloads) out += `${w.namespace}/${w.workload}: ${w.available ? 'Available' : 'not Available in time'}\n`;
+  const head = {
+    drained: paint(colour, 'green', 'drained'),
+    'timed-out': paint(colour, 'red', 'timed out'),
+    interrupted: paint(colour, 'yellow', 'interrupted'),
+    failed: paint(colour, 'red', 'not drained'),
+  }[r.outcome];
+  out += `Result: ${head} in ${formatDuration(r.elapsedMs)} with ${r.requests} API requests${r.message ? `: ${r.message}` : ''}\n`;
+  if (r.outcome !== 'drained') {
+    out += `The node${r.cordoned.length > 1 ? 's stay' : ' stays'} cordoned. Run the same command again to finish, or "kubectl study-drain uncordon ${r.cordoned.map((c) => c.node).join(' ')}" to undo.\n`;
+  }
+  return out;
+}

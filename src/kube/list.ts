@@ -1,0 +1,26 @@
+/** Paginated lists, the one way kubectl-study follows `continue` tokens. */
+export interface Page<T> {
+  items: T[];
+  metadata?: { _continue?: string; resourceVersion?: string };
+}
+
+export interface ListResult<T> {
+  items: T[];
+  /** The resourceVersion of the first page: where a watch can start. */
+  resourceVersion: string;
+}
+
+/** Fetches every page (limit per page, 500 by default). */
+export async function listAll<T>(fetchPage: (opts: { limit: number; _continue?: string }) => Promise<Page<T>>, limit = 500): Promise<ListResult<T>> {
+  const items: T[] = [];
+  let cont: string | undefined;
+  let resourceVersion = '';
+  for (let page = 0; page < 10_000; page++) {
+    const r = await fetchPage(cont ? { limit, _continue: cont } : { limit });
+    items.push(...r.items);
+    if (page === 0) resourceVersion = r.metadata?.resourceVersion ?? '';
+    cont = r.metadata?._continue || undefined;
+    if (!cont) break;
+  }
+  return { items, resourceVersion };
+}

@@ -1,0 +1,50 @@
+/**
+ * Watches over our transport (so impersonation and timeouts apply as to
+ * every other request): one long GET, one JSON event per line. The caller
+ * resumes from the last resourceVersion seen; a 410 Gone means "list again".
+ */
+import type { KubeClient } from './client.js';
+
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+export class WatchExpiredError extends Error {
+  constructor() {
+    super('the watch resourceVersion is too old (410 Gone)');
+  }
+}
+
+/** Yields events until the server closes the stream or the signal aborts. */
+export async function* watch<T extends { metadata?: { resourceVersion?: string } }>(
+  client: KubeClient,
+  path: string,
+  query: Record<string, string>,
+  signal: AbortSignal,
+): AsyncGenerator<WatchEvent<T>> {
+  const params = new URLSearchParams({ ...query, watch: 'true', allowWatchBookmarks: 'true' });
+  const stream = await client.stream(`${path}?${params.toString()}`, signal);
+  let buffer = '';
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+      buffer += chunk.toString();
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl).trim();
+        buffer = buffer.slice(nl + 1);
+        if (!line) continue;
+        const event = JSON.parse(line) as WatchEvent<T>;
+        if (event.type === 'ERROR') {
+          const status = event.object as unknown as { code?: number; message?: string };
+          if (status.code === 410) throw new WatchExpiredError();
+          throw new Error(`watch failed: ${status.message ?? JSON.stringify(status)}`);
+        }
+        yield event;
+      }
+    }
+  } catch (err) {
+    if (signal.aborted) return;
+    throw err;
+  }
+}
