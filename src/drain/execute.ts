@@ -102,6 +102,8 @@ class GoneTracker {
     private readonly client: KubeClient,
     nodes: Map<string, string>,
     private readonly tracked: Set<string>,
+    /** Called when the API server stays unreachable: waiting on is pointless. */
+    private readonly onFatal: (err: unknown) => void,
   ) {
     for (const [node, rv] of nodes) void this.run(node, rv);
   }
@@ -124,17 +126,23 @@ class GoneTracker {
   private async run(node: string, startRv: string): Promise<void> {
     let rv = startRv;
     const backoff = exponentialBackoff(500, 5000);
+    let failures = 0;
     while (!this.stop.signal.aborted) {
       try {
         if (!rv) rv = await this.relist(node);
         for await (const ev of watch<k8s.V1Pod>(this.client, '/api/v1/pods', { fieldSelector: `spec.nodeName=${node}`, resourceVersion: rv, timeoutSeconds: '300' }, this.stop.signal)) {
           rv = ev.object.metadata?.resourceVersion ?? rv;
           backoff.reset();
+          failures = 0;
           if (ev.type === 'DELETED' && ev.object.metadata?.uid) this.markGone(ev.object.metadata.uid);
         }
       } catch (err) {
         if (this.stop.signal.aborted) return;
         if (err instanceof WatchExpiredError) rv = '';
+        else if (!apiStatusOf(err) && ++failures >= 5) {
+          this.onFatal(err);
+          return;
+        }
         await sleep(backoff.next(), this.stop.signal).catch(() => {});
       }
     }
@@ -202,14 +210,22 @@ export async function executeDrain(client: KubeClient, plan: DrainPlan, podListV
   // The deadline aborts waits; the interrupt aborts waits and stops new evictions.
   const deadline = new AbortController();
   const deadlineTimer = opts.deadline ? setTimeout(() => deadline.abort(new DrainStopped('timed-out')), Math.max(0, opts.deadline - Date.now())) : undefined;
-  const stopWaits = AbortSignal.any([deadline.signal, opts.interrupt]);
+  // A fatal error (the API server gone) stops every wait too.
+  const fatalStop = new AbortController();
+  const stopWaits = AbortSignal.any([deadline.signal, opts.interrupt, fatalStop.signal]);
   const stopped = (): DrainOutcome | undefined => (opts.interrupt.aborted ? 'interrupted' : deadline.signal.aborted ? 'timed-out' : undefined);
 
   const toEvict = plan.pods.filter((p) => p.action === 'evict');
   const toWait = plan.pods.filter((p) => p.action === 'wait');
-  const tracker = new GoneTracker(client, podListVersions, new Set([...toEvict, ...toWait].map((p) => p.uid)));
   let consecutiveConnectionErrors = 0;
   let fatal: ApiError | undefined;
+  const setFatal = (err: unknown, what: string): void => {
+    fatal ??= toStudyError(err, { what, server: client.context.cluster.server ?? '' }) as ApiError;
+    fatalStop.abort(new DrainStopped('failed'));
+  };
+  const tracker = new GoneTracker(client, podListVersions, new Set([...toEvict, ...toWait].map((p) => p.uid)), (err) =>
+    setFatal(err, 'watch the drained pods'),
+  );
 
   try {
     for (const node of plan.nodes) {
@@ -244,7 +260,7 @@ export async function executeDrain(client: KubeClient, plan: DrainPlan, podListV
       try {
         for (;;) {
           const why = stopped();
-          if (why) {
+          if (why || fatal) {
             if (outcome.status === 'not-attempted' && budget && outcome.message) outcome.status = 'blocked';
             return;
           }
@@ -317,7 +333,7 @@ export async function executeDrain(client: KubeClient, plan: DrainPlan, podListV
             const code = systemCodeOf(err);
             consecutiveConnectionErrors++;
             if (consecutiveConnectionErrors >= 5) {
-              fatal ??= toStudyError(err, { what: `evict ${pod.namespace}/${pod.name}`, server: client.context.cluster.server ?? '' }) as ApiError;
+              setFatal(err, `evict ${pod.namespace}/${pod.name}`);
               throw new DrainStopped('failed');
             }
             const retryMs = backoff.next();
@@ -350,7 +366,7 @@ export async function executeDrain(client: KubeClient, plan: DrainPlan, podListV
       }
       const [pod] = queue.splice(i, 1);
       const task = evictOne(pod!).catch((err: unknown) => {
-        if (!(err instanceof DrainStopped)) fatal ??= toStudyError(err, { what: `evict ${pod!.namespace}/${pod!.name}`, server: client.context.cluster.server ?? '' }) as ApiError;
+        if (!(err instanceof DrainStopped)) setFatal(err, `evict ${pod!.namespace}/${pod!.name}`);
       });
       running.add(task);
       void task.finally(() => running.delete(task));
@@ -373,9 +389,7 @@ export async function executeDrain(client: KubeClient, plan: DrainPlan, podListV
       result.workloads = await waitHealthy(client, plan, outcomes, stopWaits, opts.onEvent);
     }
   } catch (err) {
-    if (!(err instanceof DrainStopped)) {
-      fatal ??= toStudyError(err, { what: 'drain', server: client.context.cluster.server ?? '' }) as ApiError;
-    }
+    if (!(err instanceof DrainStopped)) setFatal(err, 'drain');
   } finally {
     tracker.close();
     if (deadlineTimer) clearTimeout(deadlineTimer);
