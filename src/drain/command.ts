@@ -169,6 +169,8 @@ export async function runDrain(state: RunState, o: DrainOptions): Promise<ExitCo
   } finally {
     progress.stop();
   }
+  // Every request of the run, the plan's included.
+  result.requests = client.requests;
   if (structured) await writeStructured(io, o.output as 'json' | 'yaml', result);
   else io.stdout.write(`\n${renderResult(result, colour)}`);
   return exitCodeFor(result);
