@@ -8,6 +8,7 @@ import { UsageError } from './errors.js';
 export interface Stream {
   write(text: string): unknown;
   isTTY?: boolean;
+  columns?: number;
 }
 
 /** The streams a command writes to; injected so tests can capture them. */
@@ -22,9 +23,12 @@ export function processIo(): Io {
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
 }
 
-/** Spinners and live views: stderr is a terminal, and this is not CI. */
+/**
+ * Spinners and live views: stderr is a terminal with a known width, and this
+ * is not CI. (A pseudo-terminal of width 0 would make a spinner redraw for ever.)
+ */
 export function interactiveStderr(io: Io): boolean {
-  return Boolean(io.stderr.isTTY) && !io.env.CI;
+  return Boolean(io.stderr.isTTY) && (io.stderr.columns ?? 0) > 0 && !io.env.CI && io.env.TERM !== 'dumb';
 }
 
 /** Colour: the stream is a terminal and NO_COLOR is unset (any value turns it off). */

@@ -144,6 +144,9 @@ export async function runDrain(state: RunState, o: DrainOptions): Promise<ExitCo
   }
 
   if (!structured) io.stdout.write(renderPlan(plan, o.output === 'wide', colour));
+  if (o.disableEviction) {
+    io.stderr.write('warning: --disable-eviction DELETES pods directly: no PodDisruptionBudget is checked, every covered workload can go below its budget\n');
+  }
   if (!o.yes && io.stdin.isTTY && io.stderr.isTTY) {
     const toEvict = plan.summary.evict;
     const ok = await confirm(io, `Cordon ${nodes.join(', ')} and evict ${toEvict} pod${toEvict === 1 ? '' : 's'}?`);

@@ -431,6 +431,7 @@ async function waitHealthy(
     const [kind, name] = p.workload.split('/') as [string, string];
     if (['Deployment', 'StatefulSet', 'ReplicaSet'].includes(kind)) wanted.set(`${p.namespace}/${p.workload}`, { namespace: p.namespace, kind, name });
   }
+  if (wanted.size === 0) return [];
   onEvent({ type: 'waiting-healthy', workloads: [...wanted.keys()] });
   const results: DrainResult['workloads'] = [];
   for (const [label, w] of wanted) {

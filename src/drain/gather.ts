@@ -186,8 +186,15 @@ export async function gatherPlanInputs(client: KubeClient, nodeNames: string[], 
     podsByNode.set(node, list);
   }
   const evictNamespaces = [...new Set(drainPods.map((p) => p.metadata?.namespace ?? ''))].sort();
+  // Every step the drain takes. The reads have already succeeded by now, but
+  // they are reviewed too so the plan lists exactly what the drain relies on.
   const wanted: PermissionRequest[] = [
+    { verb: 'get', resource: 'nodes', group: '', required: true },
     { verb: 'patch', resource: 'nodes', group: '', required: true },
+    { verb: 'list', resource: 'pods', group: '', required: true },
+    { verb: 'get', resource: 'pods', group: '', required: true },
+    { verb: 'watch', resource: 'pods', group: '', required: true },
+    { verb: 'list', resource: 'poddisruptionbudgets', group: 'policy', required: true },
     ...evictNamespaces.map((namespace) =>
       options.disableEviction
         ? { verb: 'delete', resource: 'pods', group: '', namespace, required: true }
