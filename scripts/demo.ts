@@ -134,6 +134,12 @@ async function main(): Promise<void> {
   sh('kubectl', ['study-ctx', 'show'], env);
   say('kubectl get pods -n demo -o wide');
   sh('kubectl', ['get', 'pods', '-n', 'demo', '-o', 'wide'], env);
+  say('kubectl study-drain kwok-node-1 --dry-run   # read-only plan; DaemonSet pods block without --ignore-daemonsets');
+  sh('kubectl', ['study-drain', 'kwok-node-1', '--dry-run'], env);
+  say('kubectl study-drain kwok-node-1 --ignore-daemonsets --yes --wait-healthy');
+  sh('kubectl', ['study-drain', 'kwok-node-1', '--ignore-daemonsets', '--yes', '--wait-healthy'], env);
+  say('kubectl study-drain uncordon kwok-node-1');
+  sh('kubectl', ['study-drain', 'uncordon', 'kwok-node-1'], env);
 
   process.stdout.write(`
 The cluster keeps running. To use it yourself:
