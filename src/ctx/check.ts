@@ -208,14 +208,14 @@ async function resolveHost(host: string): Promise<string> {
   return address;
 }
 
-function tcpConnect(address: string, port: number, signal: AbortSignal): Promise<void> {
+/** Resolves once the socket reaches `event` (then closes it), rejects on error; the signal destroys it. */
+function settle(socket: net.Socket, event: 'connect' | 'secureConnect', signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: address, port });
     const onAbort = (): void => {
       socket.destroy();
     };
     signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('connect', () => {
+    socket.once(event, () => {
       signal.removeEventListener('abort', onAbort);
       socket.destroy();
       resolve();
@@ -227,42 +227,30 @@ function tcpConnect(address: string, port: number, signal: AbortSignal): Promise
   });
 }
 
+function tcpConnect(address: string, port: number, signal: AbortSignal): Promise<void> {
+  return settle(net.connect({ host: address, port }), 'connect', signal);
+}
+
 function tlsHandshake(ctx: ResolvedContext, host: string, port: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = ctx.cluster;
-    let ca: Buffer | undefined;
-    if (c['certificate-authority-data']) ca = Buffer.from(c['certificate-authority-data'], 'base64');
-    else if (c['certificate-authority']) {
-      try {
-        ca = readFileSync(c['certificate-authority']);
-      } catch (err) {
-        const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
-        reject(new StageFailure('tls', 'config-error', `certificate authority ${c['certificate-authority']} ${why}`));
-        return;
-      }
+  const c = ctx.cluster;
+  let ca: Buffer | undefined;
+  if (c['certificate-authority-data']) ca = Buffer.from(c['certificate-authority-data'], 'base64');
+  else if (c['certificate-authority']) {
+    try {
+      ca = readFileSync(c['certificate-authority']);
+    } catch (err) {
+      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
+      return Promise.reject(new StageFailure('tls', 'config-error', `certificate authority ${c['certificate-authority']} ${why}`));
     }
-    const options: tls.ConnectionOptions = {
-      host,
-      port,
-      rejectUnauthorized: c['insecure-skip-tls-verify'] !== true,
-      ALPNProtocols: ['http/1.1'],
-    };
-    if (ca) options.ca = ca;
-    const servername = c['tls-server-name'] || (net.isIP(host) ? undefined : host);
-    if (servername) options.servername = servername;
-    const socket = tls.connect(options);
-    const onAbort = (): void => {
-      socket.destroy();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('secureConnect', () => {
-      signal.removeEventListener('abort', onAbort);
-      socket.destroy();
-      resolve();
-    });
-    socket.once('error', (err) => {
-      signal.removeEventListener('abort', onAbort);
-      reject(err);
-    });
-  });
+  }
+  const options: tls.ConnectionOptions = {
+    host,
+    port,
+    rejectUnauthorized: c['insecure-skip-tls-verify'] !== true,
+    ALPNProtocols: ['http/1.1'],
+  };
+  if (ca) options.ca = ca;
+  const servername = c['tls-server-name'] || (net.isIP(host) ? undefined : host);
+  if (servername) options.servername = servername;
+  return settle(tls.connect(options), 'secureConnect', signal);
 }
