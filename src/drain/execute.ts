@@ -301,15 +301,23 @@ export async function executeDrain(client: KubeClient, plan: DrainPlan, podListV
               consecutiveConnectionErrors = 0;
               const name = pdbFromStatus(api.status.message, api.status.details?.causes) ?? budget?.split('/')[1] ?? '';
               const pdbKeyName = `${pod.namespace}/${name}`;
-              const fresh = await client.policy.readNamespacedPodDisruptionBudget({ name, namespace: pod.namespace }).catch(() => undefined);
-              const known = pdbs.get(pdbKeyName);
-              if (fresh?.status && known) {
-                known.currentHealthy = fresh.status.currentHealthy;
-                known.desiredHealthy = fresh.status.desiredHealthy;
-                known.expectedPods = fresh.status.expectedPods ?? known.expectedPods;
-                known.disruptionsAllowed = fresh.status.disruptionsAllowed;
+              // The refusal names the numbers it was decided on; read the PDB only when it does not.
+              const causes = (api.status.details?.causes ?? []).map((c) => c.message ?? '').join(' ');
+              const numbers = /needs (\d+) healthy pods? and has (\d+) currently/.exec(causes);
+              let detail: string;
+              if (numbers) {
+                detail = `PDB ${pdbKeyName}: it needs ${numbers[1]} healthy pods and has ${numbers[2]}`;
+              } else {
+                const fresh = await client.policy.readNamespacedPodDisruptionBudget({ name, namespace: pod.namespace }).catch(() => undefined);
+                const known = pdbs.get(pdbKeyName);
+                if (fresh?.status && known) {
+                  known.currentHealthy = fresh.status.currentHealthy;
+                  known.desiredHealthy = fresh.status.desiredHealthy;
+                  known.expectedPods = fresh.status.expectedPods ?? known.expectedPods;
+                  known.disruptionsAllowed = fresh.status.disruptionsAllowed;
+                }
+                detail = known ? describeBudget(known) : `PDB ${pdbKeyName}: ${causes || api.status.message || 'disruption budget'}`;
               }
-              const detail = known ? describeBudget(known) : `PDB ${pdbKeyName}: ${api.status.message ?? 'disruption budget'}`;
               outcome.message = `blocked by ${detail}`;
               const retryAfter = Number(api.headers['retry-after'] ?? (api.status.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds ?? 0);
               const retryMs = backoff.next(retryAfter);

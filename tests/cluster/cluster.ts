@@ -6,6 +6,7 @@
  * come up fails the start with the tail of its log.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
@@ -16,6 +17,8 @@ import { createCa, issue, type KeyPair } from './pki.js';
 
 export interface ClusterInfo {
   dir: string;
+  /** Hash of the component configuration (kwok stages, audit policy): a change means restart. */
+  configHash: string;
   server: string;
   adminKubeconfig: string;
   auditLog: string;
@@ -106,7 +109,15 @@ export function adminRequest<T = unknown>(
   });
 }
 
+/** What the running components were configured with, beyond the binary. */
+export function configHash(): string {
+  const h = createHash('sha256');
+  for (const f of ['kwok.yaml', 'audit-policy.yaml', 'cluster.ts']) h.update(readFileSync(path.join(HERE, f)));
+  return h.digest('hex').slice(0, 12);
+}
+
 export async function isHealthy(info: ClusterInfo): Promise<boolean> {
+  if (info.configHash !== configHash()) return false;
   if (!COMPONENTS.every((c) => info.pids[c] && alive(info.pids[c]!))) return false;
   try {
     const r = await adminRequest(info, 'GET', '/readyz', undefined, 3000);
@@ -462,6 +473,7 @@ export async function up(options: UpOptions = {}): Promise<ClusterInfo> {
   writeFileSync(path.join(dir, 'scheduler.yaml'), schedulerConfig(dir));
   const info: ClusterInfo = {
     dir,
+    configHash: configHash(),
     server,
     adminKubeconfig: path.join(dir, 'admin.kubeconfig'),
     auditLog: path.join(dir, 'audit.log'),

@@ -174,7 +174,8 @@ test('two pods of a PDB that allows one: the second waits for the first replacem
   const [target, spare] = pool.nodes as [string, string];
   // Two replicas on the target, one on the spare: minAvailable 2 of 3 allows one disruption.
   await setCordoned(spare, true);
-  await deployment(ns, pool, 'api', 2, { labels: { tier: 'api' } });
+  // Replacements take 2 s to become Ready, so the second eviction must wait for the budget.
+  await deployment(ns, pool, 'api', 2, { labels: { tier: 'api' }, annotations: { 'kstudy.test/ready-after': '2s' } });
   await allReady(ns, 2);
   await setCordoned(spare, false);
   await setCordoned(target, true);
@@ -191,7 +192,7 @@ test('two pods of a PDB that allows one: the second waits for the first replacem
   const min = await watcher.stop();
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.ok(min >= 2, `never below minAvailable 2 (saw ${min})`);
-  assert.match(r.stderr, new RegExp(`waiting on PDB ${ns}/api allows 0 disruptions \\(\\d healthy, 2 required of 3\\)`));
+  assert.match(r.stderr, new RegExp(`waiting on PDB ${ns}/api: it needs 2 healthy pods and has 2 to evict`));
   assert.match(r.stdout, /Result: drained/);
   assert.equal((await podsIn(ns, 'app=api')).filter((p) => p.spec?.nodeName === target).length, 0);
 });
@@ -230,7 +231,7 @@ test('a PDB that allows no disruption: blocked up front when it never can, timed
   const took = Date.now() - started;
   assert.equal(r.code, 4, r.stdout + r.stderr);
   assert.ok(took < 20_000, `no hang: ${took} ms`);
-  assert.match(r.stdout, new RegExp(`blocked by PDB ${ns}/budget allows 0 disruptions \\(2 healthy, 2 required of 3\\)`));
+  assert.match(r.stdout, new RegExp(`blocked by PDB ${ns}/budget: it needs 2 healthy pods and has 2`));
   assert.match(r.stdout, /Result: timed out/);
   assert.match(r.stdout, /stays cordoned/);
   assert.equal((await podsIn(ns, 'app=strict')).filter((p) => p.spec?.nodeName === target && isReady(p)).length, 2, 'both healthy pods are still there');
