@@ -9,6 +9,7 @@ import { ExitCode, UsageError, type ExitCodeValue } from './errors.js';
 import type { Io } from './output.js';
 import { defineCtxCommand } from './commands/ctx.js';
 import { defineDrainCommand } from './commands/drain.js';
+import { defineRolloutCommand } from './commands/rollout.js';
 
 declare const __STUDY_VERSION__: string | undefined;
 export const VERSION = typeof __STUDY_VERSION__ === 'string' ? __STUDY_VERSION__ : '0.0.0-dev';
@@ -51,7 +52,7 @@ const COMMANDS: CommandEntry[] = [
     name: 'rollout',
     plugin: 'study-rollout',
     summary: 'rollout status, history and undo that say why a rollout is stuck',
-    define: notBuiltYet('rollout'),
+    define: defineRolloutCommand,
   },
   {
     name: 'whocan',
@@ -81,7 +82,7 @@ function notBuiltYet(name: string) {
       .argument('[args...]')
       .action(() => {
         throw new UsageError(`"kubectl study ${name}" is not built yet in kubectl-study ${VERSION}`, {
-          hint: 'available now: kubectl study ctx, kubectl study drain; see "kubectl study --help"',
+          hint: 'available now: kubectl study ctx, drain and rollout; see "kubectl study --help"',
         });
       });
   };

@@ -1,0 +1,191 @@
+/**
+ * Revision history and pod-template diffs. Pure.
+ *
+ * Deployments keep revisions as ReplicaSets (annotation
+ * deployment.kubernetes.io/revision); StatefulSets and DaemonSets as
+ * ControllerRevisions whose data is a patch carrying the whole template.
+ * A rollback re-numbers the revision it restores; the old numbers are kept
+ * in deployment.kubernetes.io/revision-history.
+ */
+import type { V1ControllerRevision, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
+import { createTwoFilesPatch } from 'diff';
+
+import { NotFoundError } from '../cli/errors.js';
+import { formatAge } from '../util/duration.js';
+import { toYaml } from '../util/yaml.js';
+import type { WorkloadKind } from './model.js';
+import { REVISION_ANNOTATION } from './status.js';
+
+export const REVISION_HISTORY_ANNOTATION = 'deployment.kubernetes.io/revision-history';
+export const CHANGE_CAUSE_ANNOTATION = 'kubernetes.io/change-cause';
+
+export interface Revision {
+  revision: number;
+  /** The ReplicaSet or ControllerRevision holding it. */
+  source: string;
+  created: string;
+  age: string;
+  images: string[];
+  changeCause: string;
+  replicas: { ready: number; desired: number };
+  current: boolean;
+  /** Earlier numbers of this revision, when a rollback re-numbered it. */
+  previousRevisions: number[];
+  template: V1PodTemplateSpec;
+  /** The ReplicaSet's or ControllerRevision's own annotations (a rollback restores them). */
+  annotations: Record<string, string>;
+}
+
+export interface History {
+  kind: 'RolloutHistory';
+  apiVersion: 'study.kubectl.io/v1';
+  workload: { kind: WorkloadKind; namespace: string; name: string };
+  revisions: Revision[];
+}
+
+interface Owned {
+  metadata?: { uid?: string; ownerReferences?: Array<{ uid: string; controller?: boolean }> };
+}
+
+function ownedBy(uid: string | undefined, obj: Owned): boolean {
+  return Boolean(uid) && (obj.metadata?.ownerReferences ?? []).some((o) => o.controller && o.uid === uid);
+}
+
+function images(t: V1PodTemplateSpec | undefined): string[] {
+  return [...(t?.spec?.initContainers ?? []), ...(t?.spec?.containers ?? [])].map((c) => `${c.name}=${c.image ?? ''}`);
+}
+
+export function deploymentHistory(
+  deployment: { metadata?: { uid?: string; name?: string; namespace?: string; annotations?: Record<string, string> } },
+  replicaSets: V1ReplicaSet[],
+  now: Date,
+): History {
+  const current = deployment.metadata?.annotations?.[REVISION_ANNOTATION] ?? '';
+  const revisions = replicaSets
+    .filter((rs) => ownedBy(deployment.metadata?.uid, rs) && rs.metadata?.annotations?.[REVISION_ANNOTATION])
+    .map((rs): Revision => {
+      const a = rs.metadata?.annotations ?? {};
+      const created = rs.metadata?.creationTimestamp ? new Date(rs.metadata.creationTimestamp).toISOString() : '';
+      return {
+        revision: Number(a[REVISION_ANNOTATION]),
+        source: `ReplicaSet/${rs.metadata?.name}`,
+        created,
+        age: created ? formatAge(now.getTime() - Date.parse(created)) : '',
+        images: images(rs.spec?.template),
+        changeCause: a[CHANGE_CAUSE_ANNOTATION] ?? '',
+        replicas: { ready: rs.status?.readyReplicas ?? 0, desired: rs.spec?.replicas ?? 0 },
+        current: a[REVISION_ANNOTATION] === current,
+        previousRevisions: (a[REVISION_HISTORY_ANNOTATION] ?? '').split(',').filter(Boolean).map(Number),
+        template: rs.spec?.template ?? {},
+        annotations: a,
+      };
+    })
+    .sort((x, y) => x.revision - y.revision);
+  return {
+    kind: 'RolloutHistory',
+    apiVersion: 'study.kubectl.io/v1',
+    workload: { kind: 'Deployment', namespace: deployment.metadata?.namespace ?? '', name: deployment.metadata?.name ?? '' },
+    revisions,
+  };
+}
+
+/** The template a ControllerRevision holds (its data is a patch of spec.template). */
+export function controllerRevisionTemplate(cr: V1ControllerRevision): V1PodTemplateSpec {
+  const data = cr.data as { spec?: { template?: V1PodTemplateSpec & { $patch?: string } } } | undefined;
+  const t = { ...(data?.spec?.template ?? {}) } as V1PodTemplateSpec & { $patch?: string };
+  delete t.$patch;
+  return t;
+}
+
+export function controllerHistory(
+  kind: WorkloadKind,
+  obj: { metadata?: { uid?: string; name?: string; namespace?: string }; status?: { updateRevision?: string } },
+  revisions: V1ControllerRevision[],
+  podsByHash: Map<string, { ready: number; total: number }>,
+  now: Date,
+): History {
+  const owned = revisions.filter((cr) => ownedBy(obj.metadata?.uid, cr));
+  const newest = owned.reduce<V1ControllerRevision | undefined>((a, b) => (!a || (b.revision ?? 0) > (a.revision ?? 0) ? b : a), undefined);
+  const currentName = kind === 'StatefulSet' ? obj.status?.updateRevision : newest?.metadata?.name;
+  const list = owned
+    .map((cr): Revision => {
+      const created = cr.metadata?.creationTimestamp ? new Date(cr.metadata.creationTimestamp).toISOString() : '';
+      const template = controllerRevisionTemplate(cr);
+      const hash = cr.metadata?.name?.split('-').at(-1) ?? '';
+      const pods = podsByHash.get(hash) ?? { ready: 0, total: 0 };
+      return {
+        revision: cr.revision ?? 0,
+        source: `ControllerRevision/${cr.metadata?.name}`,
+        created,
+        age: created ? formatAge(now.getTime() - Date.parse(created)) : '',
+        images: images(template),
+        changeCause: cr.metadata?.annotations?.[CHANGE_CAUSE_ANNOTATION] ?? '',
+        replicas: { ready: pods.ready, desired: pods.total },
+        current: cr.metadata?.name === currentName,
+        previousRevisions: [],
+        template,
+        annotations: cr.metadata?.annotations ?? {},
+      };
+    })
+    .sort((x, y) => x.revision - y.revision);
+  return {
+    kind: 'RolloutHistory',
+    apiVersion: 'study.kubectl.io/v1',
+    workload: { kind, namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' },
+    revisions: list,
+  };
+}
+
+export function findRevision(history: History, n: number): Revision {
+  const r = history.revisions.find((x) => x.revision === n) ?? history.revisions.find((x) => x.previousRevisions.includes(n));
+  if (!r) {
+    throw new NotFoundError(`${history.workload.kind.toLowerCase()}/${history.workload.name} has no revision ${n}`, {
+      hint: `its revisions: ${history.revisions.map((x) => x.revision).join(', ') || 'none'}`,
+    });
+  }
+  return r;
+}
+
+const NOISE_LABELS = ['pod-template-hash', 'controller-revision-hash'];
+const NOISE_ANNOTATIONS = [REVISION_ANNOTATION, REVISION_HISTORY_ANNOTATION, 'deployment.kubernetes.io/desired-replicas', 'deployment.kubernetes.io/max-replicas'];
+
+/** A template without what every revision differs in anyway (hash labels, revision annotations). */
+export function withoutNoise(t: V1PodTemplateSpec): V1PodTemplateSpec {
+  const copy = JSON.parse(JSON.stringify(t ?? {})) as V1PodTemplateSpec;
+  const md = copy.metadata ?? {};
+  for (const l of NOISE_LABELS) delete md.labels?.[l];
+  for (const a of NOISE_ANNOTATIONS) delete md.annotations?.[a];
+  if (md.labels && Object.keys(md.labels).length === 0) delete md.labels;
+  if (md.annotations && Object.keys(md.annotations).length === 0) delete md.annotations;
+  delete (md as { creationTimestamp?: unknown }).creationTimestamp;
+  copy.metadata = md;
+  return copy;
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .filter((k) => (v as Record<string, unknown>)[k] !== undefined && (v as Record<string, unknown>)[k] !== null)
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
+  }
+  return v;
+}
+
+export function templateYaml(t: V1PodTemplateSpec): string {
+  return toYaml(sortKeys(withoutNoise(t)));
+}
+
+/** A unified diff of two pod templates, noise left out; '' when they are the same. */
+export function templateDiff(a: V1PodTemplateSpec, aLabel: string, b: V1PodTemplateSpec, bLabel: string): string {
+  const left = templateYaml(a);
+  const right = templateYaml(b);
+  if (left === right) return '';
+  return createTwoFilesPatch(aLabel, bLabel, left, right, undefined, undefined, { context: 3 })
+    .split('\n')
+    .filter((l) => !l.startsWith('====='))
+    .join('\n');
+}
