@@ -36,7 +36,7 @@ import {
 } from './history.js';
 import { apiPlural, parseTargets, type Target, type WorkloadKind } from './model.js';
 import { renderHistory, renderLive, renderSummary } from './print.js';
-import { FATAL, REVISION_ANNOTATION, rolloutStatus, statusLine, type RolloutStatus } from './status.js';
+import { atRevision, FATAL, REVISION_ANNOTATION, rolloutStatus, statusLine, type RolloutStatus } from './status.js';
 
 type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
 
@@ -251,13 +251,11 @@ async function loadHistory(client: KubeClient, ns: string, t: Target): Promise<{
     client.call('list controllerrevisions', () => client.request<{ items: V1ControllerRevision[] }>('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(ns)}/controllerrevisions${q}`)),
     client.call('list pods', () => client.request<{ items: V1Pod[] }>('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}/pods${q}`)),
   ]);
+  // Pods per revision (StatefulSet pods name the revision, DaemonSet pods its hash).
   const byHash = new Map<string, { ready: number; total: number }>();
-  for (const p of pods.items) {
-    const hash = p.metadata?.labels?.['controller-revision-hash'] ?? '';
-    const e = byHash.get(hash) ?? { ready: 0, total: 0 };
-    e.total++;
-    if (p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) e.ready++;
-    byHash.set(hash, e);
+  for (const cr of crs.items) {
+    const mine = pods.items.filter((p) => atRevision(p, cr.metadata?.name ?? ''));
+    byHash.set(cr.metadata?.name ?? '', { total: mine.length, ready: mine.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length });
   }
   return { obj, history: controllerHistory(t.kind, obj as V1StatefulSet, crs.items, byHash, now) };
 }

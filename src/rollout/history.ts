@@ -101,6 +101,7 @@ export function controllerHistory(
   kind: WorkloadKind,
   obj: { metadata?: { uid?: string; name?: string; namespace?: string }; status?: { updateRevision?: string } },
   revisions: V1ControllerRevision[],
+  /** Ready and total pods per ControllerRevision name. */
   podsByHash: Map<string, { ready: number; total: number }>,
   now: Date,
 ): History {
@@ -111,8 +112,7 @@ export function controllerHistory(
     .map((cr): Revision => {
       const created = cr.metadata?.creationTimestamp ? new Date(cr.metadata.creationTimestamp).toISOString() : '';
       const template = controllerRevisionTemplate(cr);
-      const hash = cr.metadata?.name?.split('-').at(-1) ?? '';
-      const pods = podsByHash.get(hash) ?? { ready: 0, total: 0 };
+      const pods = podsByHash.get(cr.metadata?.name ?? '') ?? { ready: 0, total: 0 };
       return {
         revision: cr.revision ?? 0,
         source: `ControllerRevision/${cr.metadata?.name}`,

@@ -242,17 +242,24 @@ function deploymentStatus(input: StatusInput): RolloutStatus {
 
 const HASH = 'controller-revision-hash';
 
+/**
+ * Whether a pod's controller-revision-hash label points at a ControllerRevision:
+ * StatefulSet pods carry the revision's full name, DaemonSet pods only its hash.
+ */
+export function atRevision(pod: V1Pod, revisionName: string): boolean {
+  const label = pod.metadata?.labels?.[HASH];
+  return Boolean(label) && (label === revisionName || revisionName.endsWith(`-${label}`));
+}
+
 function controllerRevisions(input: StatusInput, uid: string | undefined): V1ControllerRevision[] {
   return (input.controllerRevisions ?? []).filter((cr) => ownedBy(uid, cr)).sort((a, b) => (b.revision ?? 0) - (a.revision ?? 0));
 }
 
 function revisionViews(crs: V1ControllerRevision[], pods: V1Pod[], currentName: string, input: StatusInput): RevisionView[] {
-  const number = (hash: string): string => String(crs.find((cr) => cr.metadata?.name?.endsWith(`-${hash}`))?.revision ?? '');
-  const revisionOf = (p: V1Pod): string => number(p.metadata?.labels?.[HASH] ?? '');
+  const revisionOf = (p: V1Pod): string => String(crs.find((cr) => atRevision(p, cr.metadata?.name ?? ''))?.revision ?? '');
   return crs
     .map((cr) => {
-      const hash = cr.metadata?.name?.split('-').at(-1) ?? '';
-      const mine = pods.filter((p) => p.metadata?.labels?.[HASH] === hash);
+      const mine = pods.filter((p) => atRevision(p, cr.metadata?.name ?? ''));
       return {
         name: cr.metadata?.name ?? '',
         revision: String(cr.revision ?? ''),
@@ -273,11 +280,11 @@ function statefulSetStatus(input: StatusInput): RolloutStatus {
   const type = s.spec?.updateStrategy?.type ?? 'RollingUpdate';
   const partition = s.spec?.updateStrategy?.rollingUpdate?.partition;
   const strategy = type === 'OnDelete' ? 'OnDelete' : `RollingUpdate${partition ? ` (partition ${partition})` : ''}${s.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ? ` (maxUnavailable ${s.spec.updateStrategy.rollingUpdate.maxUnavailable})` : ''}`;
-  const updateHash = (st.updateRevision ?? '').split('-').at(-1) ?? '';
+  const updateRevision = st.updateRevision ?? '';
   const pods = input.pods.filter((p) => ownedBy(s.metadata?.uid, p));
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
-  const updatedByPods = live.filter((p) => p.metadata?.labels?.[HASH] === updateHash).length;
-  const readyUpdated = live.filter((p) => p.metadata?.labels?.[HASH] === updateHash && isReady(p)).length;
+  const updatedByPods = live.filter((p) => atRevision(p, updateRevision)).length;
+  const readyUpdated = live.filter((p) => atRevision(p, updateRevision) && isReady(p)).length;
   let message: string;
   let done = false;
   if (!st.observedGeneration || (s.metadata?.generation ?? 0) > st.observedGeneration) {
@@ -307,7 +314,7 @@ function statefulSetStatus(input: StatusInput): RolloutStatus {
   }
   const problems: Problem[] = [];
   if (!done) {
-    for (const p of live) if (p.metadata?.labels?.[HASH] === updateHash || !isReady(p)) problems.push(...podProblems(p, input.events, input.now));
+    for (const p of live) if (atRevision(p, updateRevision) || !isReady(p)) problems.push(...podProblems(p, input.events, input.now));
     problems.push(...failedCreates(input.events, new Set([`StatefulSet/${name}`])));
   }
   const crs = controllerRevisions(input, s.metadata?.uid);
@@ -336,7 +343,7 @@ function daemonSetStatus(input: StatusInput): RolloutStatus {
   const strategy = type === 'OnDelete' ? 'OnDelete' : `RollingUpdate (maxSurge ${intOrPercent(ru?.maxSurge ?? 0)}, maxUnavailable ${intOrPercent(ru?.maxUnavailable ?? 1)})`;
   const crs = controllerRevisions(input, ds.metadata?.uid);
   const newest = crs[0];
-  const newestHash = newest?.metadata?.name?.split('-').at(-1) ?? '';
+  const newestName = newest?.metadata?.name ?? '';
   const pods = input.pods.filter((p) => ownedBy(ds.metadata?.uid, p));
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
   const desired = st.desiredNumberScheduled ?? 0;
@@ -345,7 +352,7 @@ function daemonSetStatus(input: StatusInput): RolloutStatus {
   if ((ds.metadata?.generation ?? 0) > (st.observedGeneration ?? 0)) {
     message = 'Waiting for daemon set spec update to be observed...';
   } else if (type === 'OnDelete') {
-    const updated = live.filter((p) => p.metadata?.labels?.[HASH] === newestHash && isReady(p)).length;
+    const updated = live.filter((p) => atRevision(p, newestName) && isReady(p)).length;
     if (updated < desired) message = `Waiting for OnDelete roll out: ${updated} of ${desired} pods updated and available; delete the old pods to update them`;
     else {
       done = true;
@@ -362,13 +369,13 @@ function daemonSetStatus(input: StatusInput): RolloutStatus {
   const stragglers = done
     ? []
     : live
-        .filter((p) => p.metadata?.labels?.[HASH] !== newestHash || !isReady(p))
+        .filter((p) => !atRevision(p, newestName) || !isReady(p))
         .map((p) => p.spec?.nodeName ?? '')
         .filter(Boolean)
         .sort();
   const problems: Problem[] = [];
   if (!done) {
-    for (const p of live) if (!isReady(p) || p.metadata?.labels?.[HASH] === newestHash) problems.push(...podProblems(p, input.events, input.now));
+    for (const p of live) if (!isReady(p) || atRevision(p, newestName)) problems.push(...podProblems(p, input.events, input.now));
     problems.push(...failedCreates(input.events, new Set([`DaemonSet/${name}`])));
   }
   return {

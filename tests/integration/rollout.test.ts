@@ -1,0 +1,289 @@
+/**
+ * kubectl study-rollout against real Deployments, StatefulSets and
+ * DaemonSets, beside kubectl rollout on the same objects.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import * as k8s from '@kubernetes/client-node';
+
+import { apis, auditMark, eventually, kubectl, mintUser, runPlugin, suffix, testNamespace, writesBy } from '../support/cluster.js';
+
+function operator(): { name: string; env: NodeJS.ProcessEnv } {
+  const name = `deployer-${suffix()}`;
+  return { name, env: { KUBECONFIG: mintUser(name, ['system:masters']) } };
+}
+
+function deployment(name: string, image: string, extra: Partial<k8s.V1DeploymentSpec> = {}): k8s.V1Deployment {
+  return {
+    metadata: { name },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'app', image, env: [{ name: 'MODE', value: 'one' }], resources: { requests: { cpu: '10m' } } }] },
+      },
+      ...extra,
+    },
+  };
+}
+
+const JSON_PATCH = k8s.setHeaderOptions('Content-Type', 'application/json-patch+json');
+
+async function setImageAndEnv(ns: string, name: string, image: string, mode: string, cause: string): Promise<void> {
+  await apis().apps.patchNamespacedDeployment(
+    {
+      name,
+      namespace: ns,
+      body: [
+        { op: 'replace', path: '/spec/template/spec/containers/0/image', value: image },
+        { op: 'replace', path: '/spec/template/spec/containers/0/env/0/value', value: mode },
+        { op: 'add', path: '/metadata/annotations', value: { 'kubernetes.io/change-cause': cause } },
+      ],
+    },
+    JSON_PATCH,
+  );
+}
+
+async function rolledOut(ns: string, name: string, revision: string): Promise<void> {
+  await eventually(`${name} at revision ${revision}, rolled out`, async () => {
+    const d = await apis().apps.readNamespacedDeployment({ name, namespace: ns });
+    const st = d.status;
+    return (
+      d.metadata?.annotations?.['deployment.kubernetes.io/revision'] === revision &&
+      st?.observedGeneration === d.metadata?.generation &&
+      st?.updatedReplicas === d.spec?.replicas &&
+      st?.availableReplicas === d.spec?.replicas &&
+      st?.replicas === d.spec?.replicas
+    );
+  }, 60_000);
+}
+
+test('a Deployment through three revisions: history agrees with kubectl, diff shows exactly what changed', async (t) => {
+  const ns = await testNamespace(t);
+  const op = operator();
+  await apis().apps.createNamespacedDeployment({ namespace: ns, body: deployment('web', 'registry.local/web:1.0') });
+  await rolledOut(ns, 'web', '1');
+  await setImageAndEnv(ns, 'web', 'registry.local/web:2.0', 'two', 'upgrade to 2.0');
+  await rolledOut(ns, 'web', '2');
+  await setImageAndEnv(ns, 'web', 'registry.local/web:3.0', 'three', 'upgrade to 3.0');
+  await rolledOut(ns, 'web', '3');
+
+  const mark = auditMark();
+  const ours = await runPlugin('kubectl-study_rollout', ['history', 'deployment/web', '-n', ns, '-o', 'json'], { env: op.env });
+  assert.equal(ours.code, 0, ours.stderr);
+  const h = JSON.parse(ours.stdout) as { revisions: Array<{ revision: number; images: string[]; changeCause: string; current: boolean; replicas: { ready: number; desired: number } }> };
+  const theirs = await kubectl(['rollout', 'history', 'deployment/web', '-n', ns], { env: op.env });
+  const kubectlRows = theirs.stdout
+    .split('\n')
+    .filter((l) => /^\d+\s/.test(l))
+    .map((l) => {
+      const [rev, ...cause] = l.trim().split(/\s+/);
+      return { revision: Number(rev), cause: cause.join(' ') === '<none>' ? '' : cause.join(' ') };
+    });
+  assert.deepEqual(h.revisions.map((r) => ({ revision: r.revision, cause: r.changeCause })), kubectlRows);
+  assert.deepEqual(h.revisions.map((r) => r.images), [['app=registry.local/web:1.0'], ['app=registry.local/web:2.0'], ['app=registry.local/web:3.0']]);
+  assert.deepEqual(h.revisions.map((r) => r.current), [false, false, true]);
+  assert.deepEqual(h.revisions.at(-1)?.replicas, { ready: 2, desired: 2 });
+  for (const rev of [1, 2, 3]) {
+    const one = await runPlugin('kubectl-study_rollout', ['history', 'deployment/web', '-n', ns, '--revision', String(rev)], { env: op.env });
+    const k = await kubectl(['rollout', 'history', 'deployment/web', '-n', ns, '--revision', String(rev)], { env: op.env });
+    const image = /Image:\s+(\S+)/.exec(k.stdout)?.[1];
+    assert.ok(image && one.stdout.includes(`image: ${image}`), `revision ${rev}: kubectl says ${image}`);
+  }
+
+  const diff = await runPlugin('kubectl-study_rollout', ['history', 'deployment/web', '-n', ns, 'diff', '1', '3'], { env: op.env });
+  assert.equal(diff.code, 0, diff.stderr);
+  const changed = diff.stdout.split('\n').filter((l) => /^[-+](?![-+])/.test(l)).map((l) => l.replace(/\s+/g, ' '));
+  assert.deepEqual(changed.sort(), ['+ value: three', '+ image: registry.local/web:3.0', '- value: one', '- image: registry.local/web:1.0'].sort());
+  assert.doesNotMatch(diff.stdout, /pod-template-hash|deployment\.kubernetes\.io\/revision/);
+  const same = await runPlugin('kubectl-study_rollout', ['history', 'deployment/web', '-n', ns, 'diff', '3', 'live'], { env: op.env });
+  assert.match(same.stdout, /have the same pod template/);
+
+  await runPlugin('kubectl-study_rollout', ['status', 'deployment/web', '-n', ns], { env: op.env });
+  await runPlugin('kubectl-study_rollout', ['undo', 'deployment/web', '-n', ns, '--dry-run'], { env: op.env });
+  assert.deepEqual(writesBy(mark, op.name), [], 'status, history, diff and undo --dry-run write nothing');
+});
+
+test('a rollout to an image that fails to pull: the reason in seconds, failure at the deadline, early with --fail-fast', async (t) => {
+  const ns = await testNamespace(t);
+  const op = operator();
+  await apis().apps.createNamespacedDeployment({ namespace: ns, body: deployment('api', 'registry.local/api:1.0', { progressDeadlineSeconds: 6 }) });
+  await rolledOut(ns, 'api', '1');
+  await apis().apps.patchNamespacedDeployment(
+    { name: 'api', namespace: ns, body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'registry.local/api:2.0-fail-pull' }] },
+    JSON_PATCH,
+  );
+  const fast = await runPlugin('kubectl-study_rollout', ['status', 'deployment/api', '-n', ns, '--fail-fast', '-o', 'json'], { env: op.env, timeoutMs: 60_000 });
+  assert.equal(fast.code, 3, fast.stdout + fast.stderr);
+  assert.ok(fast.ms < 6000, `fail-fast took ${fast.ms} ms`);
+  const lines = fast.stdout.trim().split('\n').map((l) => JSON.parse(l) as { problems?: Array<{ code: string; message: string }>; kind: string });
+  const withPull = lines.find((l) => l.problems?.some((p) => p.code === 'ImagePull'));
+  assert.ok(withPull, fast.stdout);
+  assert.match(withPull.problems!.find((p) => p.code === 'ImagePull')!.message, /ImagePullBackOff for registry\.local\/api:2\.0-fail-pull/);
+  assert.equal(lines.at(-1)?.kind, 'RolloutStatusSummary');
+
+  const started = Date.now();
+  const slow = await runPlugin('kubectl-study_rollout', ['status', 'deployment/api', '-n', ns, '--timeout', '60s'], { env: op.env, timeoutMs: 90_000 });
+  assert.equal(slow.code, 3, slow.stdout + slow.stderr);
+  assert.match(slow.stdout, /deployment "api" exceeded its progress deadline/);
+  assert.match(slow.stdout, /ImagePull/);
+  const k = await kubectl(['rollout', 'status', 'deployment/api', '-n', ns, '--timeout=5s'], { env: op.env });
+  assert.match(k.stderr, /exceeded its progress deadline/);
+  assert.ok(Date.now() - started < 60_000);
+
+  const once = await runPlugin('kubectl-study_rollout', ['status', 'deployment/api', '-n', ns, '--watch=false'], { env: op.env });
+  assert.equal(once.code, 3);
+  const timeout = await runPlugin('kubectl-study_rollout', ['status', 'deployment/nope', '-n', ns], { env: op.env });
+  assert.equal(timeout.code, 5);
+  assert.match(timeout.stderr, /^error: deployment "nope" not found in namespace/);
+});
+
+test('a paused rollout says so, --watch=false says "not done" with exit 1, and undo refuses a paused Deployment', async (t) => {
+  const ns = await testNamespace(t);
+  const op = operator();
+  await apis().apps.createNamespacedDeployment({ namespace: ns, body: deployment('paused', 'registry.local/p:1.0') });
+  await rolledOut(ns, 'paused', '1');
+  await apis().apps.patchNamespacedDeployment(
+    {
+      name: 'paused',
+      namespace: ns,
+      body: [
+        { op: 'add', path: '/spec/paused', value: true },
+        { op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'registry.local/p:2.0' },
+      ],
+    },
+    JSON_PATCH,
+  );
+  await eventually('the pause to be observed', async () => {
+    const d = await apis().apps.readNamespacedDeployment({ name: 'paused', namespace: ns });
+    return d.status?.observedGeneration === d.metadata?.generation;
+  });
+  const once = await runPlugin('kubectl-study_rollout', ['status', 'deployment/paused', '-n', ns, '--watch=false'], { env: op.env });
+  assert.equal(once.code, 1, once.stdout + once.stderr);
+  assert.match(once.stdout, /Paused: the rollout is paused; resume it with: kubectl rollout resume deployment\/paused/);
+  const kOnce = await kubectl(['rollout', 'status', 'deployment/paused', '-n', ns, '--watch=false'], { env: op.env });
+  assert.equal(kOnce.code, 0, 'kubectl exits 0 here; we do not');
+  const undo = await runPlugin('kubectl-study_rollout', ['undo', 'deployment/paused', '-n', ns], { env: op.env });
+  assert.equal(undo.code, 3);
+  assert.match(undo.stderr, /^error: deployment "paused" is paused.*\nhint: resume it first: kubectl rollout resume deployment\/paused/);
+});
+
+test('StatefulSets with a partition and with OnDelete: progress as kubectl reports it, counts where kubectl has none', async (t) => {
+  const ns = await testNamespace(t);
+  const op = operator();
+  const sts = (name: string, strategy: k8s.V1StatefulSetUpdateStrategy): k8s.V1StatefulSet => ({
+    metadata: { name },
+    spec: {
+      replicas: 3,
+      serviceName: name,
+      podManagementPolicy: 'Parallel',
+      updateStrategy: strategy,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'db', image: 'registry.local/db:1' }] } },
+    },
+  });
+  await apis().apps.createNamespacedStatefulSet({ namespace: ns, body: sts('part', { type: 'RollingUpdate', rollingUpdate: { partition: 2 } }) });
+  await apis().apps.createNamespacedStatefulSet({ namespace: ns, body: sts('ondel', { type: 'OnDelete' }) });
+  for (const name of ['part', 'ondel']) {
+    await eventually(`${name} ready`, async () => (await apis().apps.readNamespacedStatefulSet({ name, namespace: ns })).status?.readyReplicas === 3, 60_000);
+    await apis().apps.patchNamespacedStatefulSet(
+      { name, namespace: ns, body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'registry.local/db:2' }] },
+      JSON_PATCH,
+    );
+  }
+  // Partition 2 of 3: only the last pod moves; both tools call it complete once it has.
+  const part = await runPlugin('kubectl-study_rollout', ['status', 'sts/part', '-n', ns, '--timeout', '60s'], { env: op.env, timeoutMs: 90_000 });
+  assert.equal(part.code, 0, part.stdout + part.stderr);
+  const kPart = await kubectl(['rollout', 'status', 'sts/part', '-n', ns, '--timeout=30s'], { env: op.env });
+  const kLast = kPart.stdout.trim().split('\n').at(-1) ?? '';
+  assert.match(kLast, /partitioned roll out complete: 1 new pods have been updated/);
+  assert.ok(part.stdout.includes(kLast.trim()), `ours: ${part.stdout}\nkubectl: ${kLast}`);
+
+  // OnDelete: kubectl gives up; we count pods at the update revision.
+  const kOnDel = await kubectl(['rollout', 'status', 'sts/ondel', '-n', ns, '--watch=false'], { env: op.env });
+  assert.match(kOnDel.stderr, /only available for RollingUpdate strategy type/);
+  const before = await runPlugin('kubectl-study_rollout', ['status', 'sts/ondel', '-n', ns, '--watch=false', '-o', 'json'], { env: op.env });
+  assert.equal(before.code, 1);
+  const b = JSON.parse(before.stdout) as { items: Array<{ message: string; replicas: { updated: number } }> };
+  assert.match(b.items[0]!.message, /Waiting for OnDelete roll out: 0 of 3 pods are at revision ondel-\w+ \(0 ready\); delete the old pods/);
+  await apis().core.deleteNamespacedPod({ name: 'ondel-0', namespace: ns });
+  await eventually('ondel-0 replaced at the new revision', async () => {
+    const r = await runPlugin('kubectl-study_rollout', ['status', 'sts/ondel', '-n', ns, '--watch=false', '-o', 'json'], { env: op.env });
+    return (JSON.parse(r.stdout) as typeof b).items[0]!.replicas.updated === 1;
+  }, 30_000, 500);
+  const watchDone = runPlugin('kubectl-study_rollout', ['status', 'sts/ondel', '-n', ns, '--timeout', '60s'], { env: op.env, timeoutMs: 90_000 });
+  await apis().core.deleteNamespacedPod({ name: 'ondel-1', namespace: ns });
+  await apis().core.deleteNamespacedPod({ name: 'ondel-2', namespace: ns });
+  const done = await watchDone;
+  assert.equal(done.code, 0, done.stdout + done.stderr);
+  assert.match(done.stdout, /OnDelete roll out complete: 3 pods at revision/);
+  assert.match(done.stdout, /1 of 3 pods are at revision/);
+});
+
+test('undo --to-revision yields the same pod template as kubectl rollout undo on an identical twin', async (t) => {
+  const ns = await testNamespace(t);
+  const op = operator();
+  for (const name of ['mine', 'twin']) {
+    await apis().apps.createNamespacedDeployment({ namespace: ns, body: deployment(name, 'registry.local/x:1') });
+  }
+  for (const name of ['mine', 'twin']) await rolledOut(ns, name, '1');
+  for (const [i, image] of ['registry.local/x:2', 'registry.local/x:3'].entries()) {
+    for (const name of ['mine', 'twin']) await setImageAndEnv(ns, name, image, `m${i + 2}`, `to ${image}`);
+    for (const name of ['mine', 'twin']) await rolledOut(ns, name, String(i + 2));
+  }
+  const dry = await runPlugin('kubectl-study_rollout', ['undo', 'deployment/mine', '-n', ns, '--to-revision', '1', '--dry-run'], { env: op.env });
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /^-\s+image: registry\.local\/x:3$/m);
+  assert.match(dry.stdout, /^\+\s+image: registry\.local\/x:1$/m);
+  assert.match(dry.stdout, /nothing was changed/);
+  const mark = auditMark();
+  const ours = await runPlugin('kubectl-study_rollout', ['undo', 'deployment/mine', '-n', ns, '--to-revision', '1'], { env: op.env });
+  assert.equal(ours.code, 0, ours.stderr);
+  assert.match(ours.stdout, /deployment\.apps\/mine rolled back to revision 1/);
+  assert.deepEqual(writesBy(mark, op.name).map((w) => `${w.verb} ${w.objectRef?.resource}/${w.objectRef?.name}`), ['patch deployments/mine']);
+  const theirs = await kubectl(['rollout', 'undo', 'deployment/twin', '-n', ns, '--to-revision=1'], { env: op.env });
+  assert.equal(theirs.code, 0, theirs.stderr);
+  const [mine, twin] = await Promise.all(['mine', 'twin'].map((name) => apis().apps.readNamespacedDeployment({ name, namespace: ns })));
+  const norm = (d: k8s.V1Deployment): unknown => JSON.parse(JSON.stringify(d.spec?.template).replaceAll('"twin"', '"mine"'));
+  assert.deepEqual(norm(mine!), norm(twin!));
+  assert.equal(mine!.metadata?.annotations?.['kubernetes.io/change-cause'], twin!.metadata?.annotations?.['kubernetes.io/change-cause']);
+  await rolledOut(ns, 'mine', '4');
+  const hist = await runPlugin('kubectl-study_rollout', ['history', 'deployment/mine', '-n', ns], { env: op.env });
+  assert.match(hist.stdout, /^4 \(was 1\)\s/m);
+  assert.match(hist.stdout, /Revision 4 is revision 1 restored by a rollback/);
+  const again = await runPlugin('kubectl-study_rollout', ['undo', 'deployment/mine', '-n', ns, '--to-revision', '4'], { env: op.env });
+  assert.match(again.stdout, /skipped rollback \(current template already matches revision 4\)/);
+});
+
+test('several workloads at once, a DaemonSet among them, with a summary', async (t) => {
+  const ns = await testNamespace(t);
+  const op = operator();
+  await apis().apps.createNamespacedDeployment({ namespace: ns, body: deployment('a', 'registry.local/a:1') });
+  await apis().apps.createNamespacedDaemonSet({
+    namespace: ns,
+    body: {
+      metadata: { name: 'agent' },
+      spec: {
+        selector: { matchLabels: { app: 'agent' } },
+        template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'agent', image: 'registry.local/agent:1' }] } },
+      },
+    },
+  });
+  const r = await runPlugin('kubectl-study_rollout', ['status', 'deployment/a', 'daemonset/agent', '-n', ns, '--timeout', '60s'], { env: op.env, timeoutMs: 90_000 });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^NAME\s+STATE\s+MESSAGE\s+WHY$/m);
+  assert.match(r.stdout, /^deployment\/a\s+complete\s/m);
+  assert.match(r.stdout, /^daemonset\/agent\s+complete\s+daemon set "agent" successfully rolled out/m);
+  // A DaemonSet update whose new image crash-loops names the stragglers' nodes.
+  await apis().apps.patchNamespacedDaemonSet(
+    { name: 'agent', namespace: ns, body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'registry.local/agent:2-crashloop' }] },
+    JSON_PATCH,
+  );
+  const bad = await runPlugin('kubectl-study_rollout', ['status', 'ds/agent', '-n', ns, '--fail-fast', '-o', 'json'], { env: op.env, timeoutMs: 60_000 });
+  assert.equal(bad.code, 3, bad.stdout);
+  const last = bad.stdout.trim().split('\n').map((l) => JSON.parse(l) as { stragglers?: string[]; problems?: Array<{ code: string }> }).filter((l) => l.problems).at(-1)!;
+  assert.ok(last.problems!.some((p) => p.code === 'CrashLoop'));
+  assert.ok((last.stragglers ?? []).length >= 1);
+});
