@@ -140,6 +140,16 @@ async function main(): Promise<void> {
   sh('kubectl', ['study-drain', 'kwok-node-1', '--ignore-daemonsets', '--yes', '--wait-healthy'], env);
   say('kubectl study-drain uncordon kwok-node-1');
   sh('kubectl', ['study-drain', 'uncordon', 'kwok-node-1'], env);
+  say('kubectl set image -n demo deployment/api api=registry.local/api:2.4-fail-pull   # an image that cannot be pulled');
+  sh('kubectl', ['set', 'image', '-n', 'demo', 'deployment/api', 'api=registry.local/api:2.4-fail-pull'], env);
+  say('kubectl study-rollout status -n demo deployment/api --fail-fast');
+  sh('kubectl', ['study-rollout', 'status', '-n', 'demo', 'deployment/api', '--fail-fast'], env);
+  say('kubectl study-rollout history -n demo deployment/api');
+  sh('kubectl', ['study-rollout', 'history', '-n', 'demo', 'deployment/api'], env);
+  say('kubectl study-rollout undo -n demo deployment/api --dry-run');
+  sh('kubectl', ['study-rollout', 'undo', '-n', 'demo', 'deployment/api', '--dry-run'], env);
+  say('kubectl study-rollout undo -n demo deployment/api --watch --timeout 60s');
+  sh('kubectl', ['study-rollout', 'undo', '-n', 'demo', 'deployment/api', '--watch', '--timeout', '60s'], env);
 
   process.stdout.write(`
 The cluster keeps running. To use it yourself:
