@@ -10,6 +10,7 @@ import type { Io } from './output.js';
 import { defineCtxCommand } from './commands/ctx.js';
 import { defineDrainCommand } from './commands/drain.js';
 import { defineRolloutCommand } from './commands/rollout.js';
+import { defineAccessCommand, defineWhoCanCommand } from './commands/rbac.js';
 
 declare const __STUDY_VERSION__: string | undefined;
 export const VERSION = typeof __STUDY_VERSION__ === 'string' ? __STUDY_VERSION__ : '0.0.0-dev';
@@ -58,13 +59,13 @@ const COMMANDS: CommandEntry[] = [
     name: 'whocan',
     plugin: 'whocan',
     summary: 'who may do VERB on RESOURCE, through which binding and rule',
-    define: notBuiltYet('whocan'),
+    define: defineWhoCanCommand,
   },
   {
     name: 'access',
     plugin: 'study-access',
     summary: 'what one subject may do, and why',
-    define: notBuiltYet('access'),
+    define: defineAccessCommand,
   },
   {
     name: 'maintain',
@@ -82,7 +83,7 @@ function notBuiltYet(name: string) {
       .argument('[args...]')
       .action(() => {
         throw new UsageError(`"kubectl study ${name}" is not built yet in kubectl-study ${VERSION}`, {
-          hint: 'available now: kubectl study ctx, drain and rollout; see "kubectl study --help"',
+          hint: 'available now: kubectl study ctx, drain, rollout, whocan and access; see "kubectl study --help"',
         });
       });
   };

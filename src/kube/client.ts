@@ -135,10 +135,10 @@ export class KubeClient {
    * with the same authentication, impersonation and timeout. Returns parsed JSON;
    * an HTTP error throws an ApiException like the typed APIs do.
    */
-  async request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  async request<T = unknown>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
     const url = new URL(path, this.context.cluster.server).toString();
     const auth = await this.authFor(url, method);
-    const headers: Record<string, string> = { ...auth.headers, Accept: 'application/json' };
+    const headers: Record<string, string> = { ...auth.headers, Accept: 'application/json', ...extraHeaders };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const { response, done } = await send(this.transport, url, {
       method,

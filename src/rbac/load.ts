@@ -1,0 +1,58 @@
+/**
+ * Reading RBAC objects, and saying exactly which reads were forbidden
+ * instead of failing: an answer built from less is marked incomplete.
+ */
+import type { V1ClusterRole, V1ClusterRoleBinding, V1Role, V1RoleBinding } from '@kubernetes/client-node';
+
+import { apiStatusOf, toStudyError } from '../kube/apierror.js';
+import type { KubeClient } from '../kube/client.js';
+import { listAll, type Page } from '../kube/list.js';
+import type { RbacData } from './match.js';
+
+export interface LoadedRbac {
+  data: RbacData;
+  /** Reads that were forbidden, e.g. "list clusterrolebindings.rbac.authorization.k8s.io (cluster-wide)". */
+  missing: string[];
+}
+
+const BASE = '/apis/rbac.authorization.k8s.io/v1';
+
+async function listPath<T>(client: KubeClient, path: string): Promise<T[]> {
+  const r = await listAll<T>((p) => client.request<Page<T>>('GET', `${path}?limit=${p.limit}${p._continue ? `&continue=${encodeURIComponent(p._continue)}` : ''}`));
+  return r.items;
+}
+
+/**
+ * Lists roles and bindings cluster-wide; where that is forbidden and a
+ * namespace is known, falls back to that namespace and notes the gap.
+ */
+export async function loadRbac(client: KubeClient, namespace: string): Promise<LoadedRbac> {
+  const missing: string[] = [];
+  const forbidden = (err: unknown): boolean => apiStatusOf(err)?.code === 403;
+  const attempt = async <T>(resource: string, namespaced: boolean): Promise<T[]> => {
+    try {
+      return await listPath<T>(client, `${BASE}/${resource}`);
+    } catch (err) {
+      if (!forbidden(err)) throw toStudyError(err, { what: `list ${resource}`, server: client.context.cluster.server ?? '' });
+      if (!namespaced || !namespace) {
+        missing.push(`list ${resource}.rbac.authorization.k8s.io${namespaced ? ' in all namespaces' : ''}`);
+        return [];
+      }
+      missing.push(`list ${resource}.rbac.authorization.k8s.io in all namespaces (only namespace ${namespace} was read)`);
+      try {
+        return await listPath<T>(client, `${BASE}/namespaces/${encodeURIComponent(namespace)}/${resource}`);
+      } catch (err2) {
+        if (!forbidden(err2)) throw toStudyError(err2, { what: `list ${resource} in ${namespace}`, server: client.context.cluster.server ?? '' });
+        missing.push(`list ${resource}.rbac.authorization.k8s.io in namespace ${namespace}`);
+        return [];
+      }
+    }
+  };
+  const [roles, clusterRoles, roleBindings, clusterRoleBindings] = await Promise.all([
+    attempt<V1Role>('roles', true),
+    attempt<V1ClusterRole>('clusterroles', false),
+    attempt<V1RoleBinding>('rolebindings', true),
+    attempt<V1ClusterRoleBinding>('clusterrolebindings', false),
+  ]);
+  return { data: { roles, clusterRoles, roleBindings, clusterRoleBindings }, missing };
+}
