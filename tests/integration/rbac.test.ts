@@ -1,0 +1,333 @@
+/**
+ * RBAC analysis against the API server's own authorizer: a generated set
+ * of roles and bindings that exercises every matching rule, and hundreds of
+ * questions answered both ways.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+
+import type { V1PolicyRule } from '@kubernetes/client-node';
+
+import { connect } from '../../src/kube/client.js';
+import { loadRbac } from '../../src/rbac/load.js';
+import { allows, implicitGroups, matchesRule, RbacIndex, serviceAccountUsername, type RequestAttributes, type UserInfo } from '../../src/rbac/match.js';
+import { subjectAccessReview } from '../../src/rbac/whocan.js';
+import { mapLimit } from '../../src/util/concurrency.js';
+import { apis, auditMark, cluster, eventually, mintUser, runPlugin, suffix, testNamespace, writesBy } from '../support/cluster.js';
+
+const RBAC = 'rbac.authorization.k8s.io';
+
+function adminClient(): ReturnType<typeof connect> {
+  return connect({ kubeconfig: cluster().adminKubeconfig, allNamespaces: false, asGroups: [], requestTimeoutMs: 30_000 });
+}
+
+interface Fixture {
+  id: string;
+  a: string;
+  b: string;
+  users: Record<string, UserInfo>;
+}
+
+async function fixture(t: TestContext): Promise<Fixture> {
+  const id = suffix();
+  const a = await testNamespace(t, 'rbac-a');
+  const b = await testNamespace(t, 'rbac-b');
+  const { rbac } = apis();
+  const role = (ns: string, name: string, rules: V1PolicyRule[]) => rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name }, rules } });
+  const rb = (ns: string, name: string, roleRef: { kind: string; name: string }, subjects: Array<{ kind: string; name: string; namespace?: string }>) =>
+    rbac.createNamespacedRoleBinding({
+      namespace: ns,
+      body: {
+        metadata: { name },
+        roleRef: { apiGroup: RBAC, ...roleRef },
+        subjects: subjects.map((s) => (s.kind === 'ServiceAccount' ? s : { apiGroup: RBAC, ...s })),
+      },
+    });
+  const cr = (name: string, rules: V1PolicyRule[] | undefined, extra: Record<string, unknown> = {}) =>
+    rbac.createClusterRole({ body: { metadata: { name: `kstudy-${id}-${name}`, ...(extra.metadata as object) }, rules, ...(extra.aggregationRule ? { aggregationRule: extra.aggregationRule } : {}) } });
+  const crb = (name: string, roleName: string, subjects: Array<{ kind: string; name: string; namespace?: string }>) =>
+    rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: `kstudy-${id}-${name}` },
+        roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: `kstudy-${id}-${roleName}` },
+        subjects: subjects.map((s) => (s.kind === 'ServiceAccount' ? s : { apiGroup: RBAC, ...s })),
+      },
+    });
+  t.after(async () => {
+    for (const n of ['urls', 'special', 'agg', 'secrets']) await rbac.deleteClusterRoleBinding({ name: `kstudy-${id}-${n}` }).catch(() => {});
+    for (const n of ['urls', 'special', 'agg-parent', 'agg-child', 'secrets']) await rbac.deleteClusterRole({ name: `kstudy-${id}-${n}` }).catch(() => {});
+  });
+
+  await role(a, 'star-verbs', [{ apiGroups: [''], resources: ['configmaps'], verbs: ['*'] }]);
+  await role(a, 'named', [{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['cm1'], verbs: ['get', 'update', 'list'] }]);
+  await role(a, 'subres', [
+    { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+    { apiGroups: ['apps'], resources: ['*/scale'], verbs: ['get', 'update'] },
+    { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
+  ]);
+  await role(b, 'all-core', [{ apiGroups: [''], resources: ['*'], verbs: ['list'] }]);
+  await role(a, 'any-group', [{ apiGroups: ['*'], resources: ['statefulsets'], verbs: ['watch'] }]);
+  await cr('secrets', [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]);
+  await cr('urls', [{ nonResourceURLs: [`/kstudy-${id}/*`, `/kstudy-exact-${id}`], verbs: ['get'] }]);
+  await cr('special', [
+    { apiGroups: [''], resources: ['users', 'groups'], verbs: ['impersonate'] },
+    { apiGroups: [RBAC], resources: ['roles', 'clusterroles'], verbs: ['bind', 'escalate'] },
+    { apiGroups: ['certificates.k8s.io'], resources: ['signers'], resourceNames: ['example.com/signer'], verbs: ['approve', 'sign'] },
+  ]);
+  await cr('agg-parent', undefined, { aggregationRule: { clusterRoleSelectors: [{ matchLabels: { [`kstudy.test/agg-${id}`]: 'true' } }] } });
+  await cr('agg-child', [{ apiGroups: [''], resources: ['nodes'], verbs: ['list', 'get'] }], { metadata: { labels: { [`kstudy.test/agg-${id}`]: 'true' } } });
+
+  const u = (n: string): string => `${n}-${id}`;
+  await rb(a, 'star', { kind: 'Role', name: 'star-verbs' }, [{ kind: 'User', name: u('u1') }]);
+  await rb(a, 'secrets', { kind: 'ClusterRole', name: `kstudy-${id}-secrets` }, [{ kind: 'Group', name: u('g1') }]);
+  await rb(a, 'named', { kind: 'Role', name: 'named' }, [{ kind: 'ServiceAccount', name: 'sa1' }]);
+  await rb(b, 'all-core', { kind: 'Role', name: 'all-core' }, [{ kind: 'ServiceAccount', name: 'sa2', namespace: a }]);
+  await rb(a, 'subres', { kind: 'Role', name: 'subres' }, [{ kind: 'User', name: u('u4') }]);
+  await rb(a, 'any-group', { kind: 'Role', name: 'any-group' }, [{ kind: 'Group', name: `system:serviceaccounts:${a}` }]);
+  await rb(a, 'dangling', { kind: 'Role', name: 'does-not-exist' }, [{ kind: 'User', name: u('u1') }]);
+  await crb('urls', 'urls', [{ kind: 'Group', name: u('g2') }]);
+  await crb('special', 'special', [{ kind: 'User', name: u('u2') }]);
+  await crb('agg', 'agg-parent', [{ kind: 'User', name: u('u3') }]);
+  // Bootstrap roles (aggregated edit, view) through a RoleBinding and a ClusterRoleBinding.
+  await rb(a, 'edit', { kind: 'ClusterRole', name: 'edit' }, [{ kind: 'User', name: u('u5') }]);
+  await rbac.createClusterRoleBinding({
+    body: { metadata: { name: `kstudy-${id}-view` }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'view' }, subjects: [{ apiGroup: RBAC, kind: 'Group', name: u('g3') }] },
+  });
+  t.after(() => rbac.deleteClusterRoleBinding({ name: `kstudy-${id}-view` }).catch(() => {}));
+  await eventually('the aggregated ClusterRole to be filled', async () => ((await rbac.readClusterRole({ name: `kstudy-${id}-agg-parent` })).rules ?? []).length > 0);
+  const users: Record<string, UserInfo> = {};
+  const add = (key: string, username: string, groups: string[] = []): void => {
+    users[key] = { username, groups: implicitGroups(username, groups) };
+  };
+  add('u1', u('u1'));
+  add('u2', u('u2'));
+  add('u3', u('u3'));
+  add('u4', u('u4'));
+  add('g1', u('member'), [u('g1')]);
+  add('g2', u('member2'), [u('g2')]);
+  add('sa1', serviceAccountUsername(a, 'sa1'));
+  add('sa2', serviceAccountUsername(a, 'sa2'));
+  add('u5', u('u5'));
+  add('g3', u('member3'), [u('g3')]);
+  add('master', u('root'), ['system:masters']);
+  add('nobody', u('nobody'));
+  add('anonymous', 'system:anonymous', []);
+  // Let the authorizer's caches catch up with the last binding.
+  await eventually('the authorizer to see the bindings', async () =>
+    subjectAccessReview(adminClient(), { user: u('u3'), groups: ['system:authenticated'] }, { verb: 'list', apiGroup: '', resource: 'nodes', subresource: '', name: '', namespace: '' }),
+  );
+  return { id, a, b, users };
+}
+
+/** A deterministic pseudo-random stream, so a failure can be replayed. */
+function rng(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 2147483648;
+  };
+}
+
+test('rule analysis and the API server answer hundreds of questions the same way', async (t) => {
+  const fx = await fixture(t);
+  const client = adminClient();
+  const index = new RbacIndex((await loadRbac(client, '')).data);
+  const resources: Array<[string, string, string, boolean]> = [
+    ['', 'configmaps', '', true],
+    ['', 'secrets', '', true],
+    ['', 'pods', '', true],
+    ['', 'pods', 'log', true],
+    ['', 'pods', 'exec', true],
+    ['apps', 'deployments', '', true],
+    ['apps', 'deployments', 'scale', true],
+    ['apps', 'statefulsets', 'scale', true],
+    ['apps', 'statefulsets', '', true],
+    ['', 'nodes', '', false],
+    ['', 'users', '', false],
+    ['', 'groups', '', false],
+    [RBAC, 'roles', '', true],
+    [RBAC, 'clusterroles', '', false],
+    ['certificates.k8s.io', 'signers', '', false],
+    ['', 'namespaces', '', false],
+    ['', 'serviceaccounts', '', true],
+  ];
+  // Common verbs weigh more; the special ones are all there.
+  const verbs = ['get', 'get', 'get', 'list', 'list', 'list', 'watch', 'watch', 'create', 'create', 'update', 'patch', 'delete', 'deletecollection', 'impersonate', 'bind', 'escalate', 'approve', 'sign'];
+  const names = ['', 'cm1', 'other', 'example.com/signer'];
+  const namespaces = [fx.a, fx.b, 'default'];
+  const users = Object.values(fx.users);
+  const questions: Array<{ user: UserInfo; req: RequestAttributes }> = [];
+  const random = rng(42);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)]!;
+  // Every subject against the resources its bindings name, plus a random spread of the rest.
+  for (const user of users) {
+    for (const [group, resource, sub, namespaced] of resources) {
+      const verb = pick(verbs);
+      questions.push({ user, req: { verb, apiGroup: group, resource, subresource: sub, name: '', namespace: namespaced ? pick(namespaces) : '' } });
+    }
+  }
+  while (questions.length < 1000) {
+    const [group, resource, sub, namespaced] = pick(resources);
+    const verb = pick(verbs);
+    const name = ['list', 'create', 'deletecollection'].includes(verb) ? '' : pick(names);
+    questions.push({ user: pick(users), req: { verb, apiGroup: group, resource, subresource: sub, name, namespace: namespaced ? pick(namespaces) : '' } });
+  }
+  // Pointed questions for each rule form.
+  const q = (key: string, req: Partial<RequestAttributes>): void => {
+    questions.push({ user: fx.users[key]!, req: { verb: 'get', apiGroup: '', resource: '', subresource: '', name: '', namespace: '', ...req } });
+  };
+  q('u1', { verb: 'patch', resource: 'configmaps', namespace: fx.a });
+  q('u1', { verb: 'patch', resource: 'configmaps', namespace: fx.b });
+  q('sa1', { verb: 'get', resource: 'configmaps', name: 'cm1', namespace: fx.a });
+  q('sa1', { verb: 'get', resource: 'configmaps', name: 'cm2', namespace: fx.a });
+  q('sa1', { verb: 'list', resource: 'configmaps', namespace: fx.a });
+  q('sa2', { verb: 'list', resource: 'pods', namespace: fx.b });
+  q('sa2', { verb: 'list', resource: 'pods', subresource: 'log', namespace: fx.b });
+  q('sa2', { verb: 'list', apiGroup: 'apps', resource: 'deployments', namespace: fx.b });
+  q('u4', { verb: 'update', apiGroup: 'apps', resource: 'statefulsets', subresource: 'scale', namespace: fx.a });
+  q('u4', { verb: 'update', apiGroup: 'apps', resource: 'statefulsets', namespace: fx.a });
+  q('u4', { verb: 'get', resource: 'pods', subresource: 'log', namespace: fx.a });
+  q('sa1', { verb: 'watch', apiGroup: 'apps', resource: 'statefulsets', namespace: fx.a });
+  q('u2', { verb: 'approve', apiGroup: 'certificates.k8s.io', resource: 'signers', name: 'example.com/signer' });
+  q('u2', { verb: 'approve', apiGroup: 'certificates.k8s.io', resource: 'signers', name: 'example.com/other' });
+  q('u3', { verb: 'get', resource: 'nodes', name: 'kwok-node-1' });
+  for (const path of [`/kstudy-${fx.id}/a/b`, `/kstudy-${fx.id}`, `/kstudy-${fx.id}/`, `/kstudy-exact-${fx.id}`, `/kstudy-exact-${fx.id}/x`, '/healthz', '/metrics', '/api']) {
+    for (const key of ['g2', 'nobody', 'anonymous', 'u1']) {
+      for (const verb of ['get', 'post']) q(key, { verb, path });
+    }
+  }
+  assert.ok(questions.length >= 1000);
+
+  const answers = await mapLimit(questions, 24, async ({ user, req }) => {
+    const rbac = allows(index, user, req).length > 0 || user.groups.includes('system:masters');
+    const server = await subjectAccessReview(client, { user: user.username, groups: user.groups }, req);
+    return { user: user.username, req, rbac, server };
+  });
+  const disagreements = answers.filter((a) => a.rbac !== a.server);
+  assert.deepEqual(disagreements, [], `${disagreements.length} of ${answers.length} answers differ`);
+  const yes = answers.filter((a) => a.server).length;
+  assert.ok(yes > 100 && yes < answers.length - 100, `a mix of yes (${yes}) and no (${answers.length - yes})`);
+});
+
+test('whocan names every grant with -A, --url prefixes, near misses and --verify, and writes nothing but reviews', async (t) => {
+  const fx = await fixture(t);
+  const op = `rbac-op-${suffix()}`;
+  const env = { KUBECONFIG: mintUser(op, ['system:masters']) };
+  const mark = auditMark();
+  const r = await runPlugin('kubectl-whocan', ['get', 'secrets', '-n', fx.a, '--verify', '-o', 'json'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const res = JSON.parse(r.stdout) as { subjects: Array<{ subject: { kind: string; name: string }; binding: { kind: string; name: string; namespace?: string }; role: { kind: string; name: string }; verified: boolean }>; disagreements: unknown[]; incomplete: boolean };
+  const g1 = res.subjects.find((s) => s.subject.name === `g1-${fx.id}`);
+  assert.deepEqual(g1?.binding, { kind: 'RoleBinding', name: 'secrets', namespace: fx.a });
+  assert.equal(g1?.role.kind, 'ClusterRole');
+  assert.equal(g1?.verified, true);
+  assert.deepEqual(res.disagreements, []);
+  assert.equal(res.incomplete, false);
+
+  const all = JSON.parse((await runPlugin('kubectl-whocan', ['list', 'pods', '-A', '-o', 'json'], { env })).stdout) as { subjects: Array<{ subject: { kind: string; name: string; namespace?: string }; scope: string; binding: { kind: string } }> };
+  assert.ok(all.subjects.some((s) => s.subject.kind === 'ServiceAccount' && s.subject.name === 'sa2' && s.subject.namespace === fx.a && s.scope === fx.b), 'a RoleBinding in another namespace is kept with -A');
+  assert.ok(all.subjects.some((s) => s.binding.kind === 'ClusterRoleBinding'));
+
+  const url = await runPlugin('kubectl-whocan', ['get', '--url', `/kstudy-${fx.id}/deep/path`], { env });
+  assert.equal(url.code, 0);
+  assert.match(url.stdout, new RegExp(`g2-${fx.id}\\s+Group\\s+ClusterRoleBinding/kstudy-${fx.id}-urls`));
+
+  const named = await runPlugin('kubectl-whocan', ['get', 'cm', 'cm9', '-n', fx.a, '--near-misses'], { env });
+  assert.match(named.stdout, /ResourceNamesRestricted: RoleBinding\/.*\/named \(Role\/named\): the rule allows only the names cm1/);
+  assert.match(named.stdout, /RoleMissing: RoleBinding\/.*\/dangling \(Role\/does-not-exist\)/);
+  const wrongNs = await runPlugin('kubectl-whocan', ['list', 'po', '-n', fx.a, '--near-misses'], { env });
+  assert.match(wrongNs.stdout, new RegExp(`WrongNamespace: RoleBinding/${fx.b}/all-core .*allows it in namespace ${fx.b}, not in ${fx.a}`));
+
+  const special = await runPlugin('kubectl-whocan', ['impersonate', 'users'], { env });
+  assert.match(special.stdout, new RegExp(`u2-${fx.id}\\s+User`));
+  const bind = await runPlugin('kubectl-whocan', ['bind', 'clusterroles.rbac.authorization.k8s.io'], { env });
+  assert.match(bind.stdout, new RegExp(`u2-${fx.id}`));
+  const sub = await runPlugin('kubectl-whocan', ['update', 'deploy/scale', '-n', fx.a], { env });
+  assert.match(sub.stdout, new RegExp(`u4-${fx.id}\\s+User\\s+RoleBinding/${fx.a}/subres`));
+
+  // --as impersonates the caller, as in kubectl: as "nobody" nothing can be read, and the answer says so.
+  const asNobody = await runPlugin('kubectl-whocan', ['create', 'pods/eviction', '-n', fx.a, '--as', 'nobody', '-o', 'json'], { env });
+  assert.equal(asNobody.code, 1, asNobody.stderr);
+  assert.equal((JSON.parse(asNobody.stdout) as { incomplete: boolean; missing: string[] }).missing.length, 6);
+  const unknown = await runPlugin('kubectl-whocan', ['get', 'deploymnts'], { env });
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /^error: the server has no resource type "deploymnts"\nhint: did you mean "deployments"\?/);
+  const noName = await runPlugin('kubectl-whocan', ['list', 'pods', 'x'], { env });
+  assert.equal(noName.code, 2);
+
+  const writes = writesBy(mark, op).map((w) => w.objectRef?.resource);
+  assert.ok(writes.length > 0 && writes.every((w) => w === 'subjectaccessreviews'), JSON.stringify(writes));
+});
+
+test('a caller who may list RoleBindings but not ClusterRoleBindings gets an answer marked incomplete', async (t) => {
+  const fx = await fixture(t);
+  const reader = `partial-${suffix()}`;
+  const { rbac } = apis();
+  await rbac.createClusterRole({
+    body: {
+      metadata: { name: `kstudy-${reader}` },
+      rules: [
+        { apiGroups: [RBAC], resources: ['roles', 'rolebindings', 'clusterroles'], verbs: ['list', 'get'] },
+        { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },
+      ],
+    },
+  });
+  await rbac.createClusterRoleBinding({
+    body: { metadata: { name: `kstudy-${reader}` }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: `kstudy-${reader}` }, subjects: [{ apiGroup: RBAC, kind: 'User', name: reader }] },
+  });
+  t.after(async () => {
+    await rbac.deleteClusterRoleBinding({ name: `kstudy-${reader}` }).catch(() => {});
+    await rbac.deleteClusterRole({ name: `kstudy-${reader}` }).catch(() => {});
+  });
+  const env = { KUBECONFIG: mintUser(reader) };
+  await eventually('the reader binding to work', async () => (await runPlugin('kubectl-whocan', ['get', 'secrets', '-n', fx.a, '-o', 'json'], { env })).code === 0);
+  const r = await runPlugin('kubectl-whocan', ['get', 'secrets', '-n', fx.a, '-o', 'json'], { env });
+  const res = JSON.parse(r.stdout) as { incomplete: boolean; missing: string[]; subjects: Array<{ subject: { name: string } }> };
+  assert.equal(res.incomplete, true);
+  assert.deepEqual(res.missing, ['list clusterrolebindings.rbac.authorization.k8s.io']);
+  assert.ok(res.subjects.some((s) => s.subject.name === `g1-${fx.id}`), 'what could be read is still answered');
+  const table = await runPlugin('kubectl-whocan', ['get', 'secrets', '-n', fx.a], { env });
+  assert.match(table.stdout, /INCOMPLETE: you may not list clusterrolebindings\.rbac\.authorization\.k8s\.io/);
+});
+
+test('the access matrix of a service account and of a user agrees with SelfSubjectRulesReview and SubjectAccessReview', async (t) => {
+  const fx = await fixture(t);
+  const op = `access-op-${suffix()}`;
+  const env = { KUBECONFIG: mintUser(op, ['system:masters']) };
+  for (const [args, username, groups] of [
+    [['--sa', `${fx.a}/sa1`], serviceAccountUsername(fx.a, 'sa1'), []],
+    [['--as', `u1-${fx.id}`], `u1-${fx.id}`, []],
+  ] as Array<[string[], string, string[]]>) {
+    const r = await runPlugin('kubectl-study_access', [...args, '-n', fx.a, '-o', 'json'], { env, timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const m = JSON.parse(r.stdout) as { confirmedBy: string; disagreements: unknown[]; rows: Array<{ group: string; resource: string; namespaced: boolean; cells: Record<string, { allowed: boolean; verified?: boolean; namesOnly?: string[] }> }>; risky: Array<{ permission: string }> };
+    assert.equal(m.confirmedBy, 'SubjectAccessReview');
+    assert.deepEqual(m.disagreements, [], 'every cell confirmed by SubjectAccessReview');
+    assert.ok(m.rows.length > 30);
+    // SelfSubjectRulesReview, asked as the subject (impersonated by the admin).
+    const imp = connect({ kubeconfig: cluster().adminKubeconfig, allNamespaces: false, as: username, asGroups: implicitGroups(username, groups).filter((g) => g !== 'system:authenticated' || true), requestTimeoutMs: 30_000 });
+    const ssrr = await imp.authz.createSelfSubjectRulesReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: fx.a } } });
+    const rules = (ssrr.status?.resourceRules ?? []).map((x) => ({ verbs: x.verbs, apiGroups: x.apiGroups, resources: x.resources, resourceNames: x.resourceNames }));
+    for (const row of m.rows.filter((x) => x.namespaced)) {
+      for (const [verb, cell] of Object.entries(row.cells)) {
+        const req = { verb, apiGroup: row.group, resource: row.resource, subresource: '', name: '', namespace: fx.a };
+        const bySsrr = rules.some((rule) => matchesRule(rule as V1PolicyRule, req));
+        assert.equal(cell.allowed, bySsrr, `${username} ${verb} ${row.resource}.${row.group}: ours ${cell.allowed}, SelfSubjectRulesReview ${bySsrr}`);
+      }
+    }
+    if (username.startsWith('system:serviceaccount')) {
+      assert.deepEqual(m.rows.find((x) => x.resource === 'configmaps')?.cells.get, { allowed: false, namesOnly: ['cm1'], verified: false });
+    } else {
+      assert.equal(m.rows.find((x) => x.resource === 'configmaps')?.cells.delete?.allowed, true);
+    }
+  }
+  const why = await runPlugin('kubectl-study_access', ['why', 'get', 'configmaps', 'cm1', '--sa', `${fx.a}/sa1`, '-n', fx.a], { env });
+  assert.equal(why.code, 0, why.stderr);
+  assert.match(why.stdout, /may get configmaps cm1 in .*:\n {2}RoleBinding\/.*\/named -> Role\/named -> get,update,list configmaps \[cm1\] \(core\)/);
+  const whyNot = await runPlugin('kubectl-study_access', ['why', 'list', 'pods', '--sa', `${fx.a}/sa2`, '-n', fx.a], { env });
+  assert.equal(whyNot.code, 1);
+  assert.match(whyNot.stdout, /no rule grants .*Near misses:\n {2}RoleBinding\/.*\/all-core .*allows it in namespace/s);
+  const risky = await runPlugin('kubectl-study_access', ['--as', `u2-${fx.id}`, '-n', fx.a], { env });
+  assert.match(risky.stdout, /impersonate users \(cluster\): can act as any user\n\s+via ClusterRoleBinding\/kstudy-.*-special -> ClusterRole\/kstudy-.*-special/);
+  assert.match(risky.stdout, /escalate clusterroles/);
+});
