@@ -150,6 +150,14 @@ async function main(): Promise<void> {
   sh('kubectl', ['study-rollout', 'undo', '-n', 'demo', 'deployment/api', '--dry-run'], env);
   say('kubectl study-rollout undo -n demo deployment/api --watch --timeout 60s');
   sh('kubectl', ['study-rollout', 'undo', '-n', 'demo', 'deployment/api', '--watch', '--timeout', '60s'], env);
+  say('kubectl whocan get pods -n demo --verify');
+  sh('kubectl', ['whocan', 'get', 'pods', '-n', 'demo', '--verify'], env);
+  say('kubectl whocan update deploy -n demo --near-misses -o wide');
+  sh('kubectl', ['whocan', 'update', 'deploy', '-n', 'demo', '--near-misses', '-o', 'wide'], env);
+  say('kubectl study-access --sa demo/ci -n demo');
+  sh('kubectl', ['study-access', '--sa', 'demo/ci', '-n', 'demo'], env);
+  say('kubectl study-access why update deployments --as jane -n demo');
+  sh('kubectl', ['study-access', 'why', 'update', 'deployments', '--as', 'jane', '-n', 'demo'], env);
 
   process.stdout.write(`
 The cluster keeps running. To use it yourself:
