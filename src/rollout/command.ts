@@ -365,6 +365,7 @@ export function planRollback(kind: WorkloadKind, obj: Workload, history: History
   }
   const live = templateOf(obj);
   const diff = templateDiff(live, `${kind.toLowerCase()}/${name} (live)`, target.template, `revision ${target.revision}`);
+  const base = { kind: 'RollbackPlan' as const, apiVersion: 'study.kubectl.io/v1' as const, workload, toRevision: target.revision, skipped: diff === '', diff };
   if (kind === 'Deployment') {
     const template = JSON.parse(JSON.stringify(target.template)) as V1PodTemplateSpec;
     delete template.metadata?.labels?.['pod-template-hash'];
@@ -373,12 +374,7 @@ export function planRollback(kind: WorkloadKind, obj: Workload, history: History
     for (const k of ANNOTATIONS_TO_SKIP) if (current[k] !== undefined) annotations[k] = current[k];
     for (const [k, v] of Object.entries(target.annotations)) if (!ANNOTATIONS_TO_SKIP.has(k)) annotations[k] = v;
     return {
-      kind: 'RollbackPlan',
-      apiVersion: 'study.kubectl.io/v1',
-      workload,
-      toRevision: target.revision,
-      skipped: diff === '',
-      diff,
+      ...base,
       patchType: 'json',
       patch: [
         { op: 'replace', path: '/spec/template', value: template },
@@ -388,12 +384,7 @@ export function planRollback(kind: WorkloadKind, obj: Workload, history: History
   }
   const cr = controllerRevisions.find((c) => `ControllerRevision/${c.metadata?.name}` === target.source);
   return {
-    kind: 'RollbackPlan',
-    apiVersion: 'study.kubectl.io/v1',
-    workload,
-    toRevision: target.revision,
-    skipped: diff === '',
-    diff,
+    ...base,
     patchType: 'strategic',
     patch: cr?.data ?? { spec: { template: { ...controllerRevisionTemplate(cr ?? ({} as V1ControllerRevision)), $patch: 'replace' } } },
   };
