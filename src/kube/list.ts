@@ -1,7 +1,8 @@
 /** Paginated lists, the one way kubectl-study follows `continue` tokens. */
 export interface Page<T> {
   items: T[];
-  metadata?: { _continue?: string; resourceVersion?: string };
+  /** client-node's models call the token _continue; raw JSON (client.request) calls it continue. */
+  metadata?: { _continue?: string; continue?: string; resourceVersion?: string };
 }
 
 export interface ListResult<T> {
@@ -19,7 +20,7 @@ export async function listAll<T>(fetchPage: (opts: { limit: number; _continue?: 
     const r = await fetchPage(cont ? { limit, _continue: cont } : { limit });
     items.push(...r.items);
     if (page === 0) resourceVersion = r.metadata?.resourceVersion ?? '';
-    cont = r.metadata?._continue || undefined;
+    cont = r.metadata?._continue || r.metadata?.continue || undefined;
     if (!cont) break;
   }
   return { items, resourceVersion };

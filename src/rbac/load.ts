@@ -22,11 +22,20 @@ async function listPath<T>(client: KubeClient, path: string): Promise<T[]> {
   return r.items;
 }
 
+export interface LoadScope {
+  /**
+   * Only Roles and RoleBindings of this namespace are needed ('' : none at
+   * all, for a cluster-scoped question). Undefined: every namespace's.
+   */
+  onlyNamespace?: string;
+}
+
 /**
- * Lists roles and bindings cluster-wide; where that is forbidden and a
+ * Lists roles and bindings cluster-wide (or, for a question about one
+ * namespace, that namespace's); where a cluster-wide list is forbidden and a
  * namespace is known, falls back to that namespace and notes the gap.
  */
-export async function loadRbac(client: KubeClient, namespace: string): Promise<LoadedRbac> {
+export async function loadRbac(client: KubeClient, namespace: string, scope: LoadScope = {}): Promise<LoadedRbac> {
   const missing: string[] = [];
   const forbidden = (err: unknown): boolean => apiStatusOf(err)?.code === 403;
   const attempt = async <T>(resource: string, namespaced: boolean): Promise<T[]> => {
@@ -48,10 +57,21 @@ export async function loadRbac(client: KubeClient, namespace: string): Promise<L
       }
     }
   };
+  const namespaced = async <T>(resource: string): Promise<T[]> => {
+    if (scope.onlyNamespace === undefined) return attempt<T>(resource, true);
+    if (scope.onlyNamespace === '') return [];
+    try {
+      return await listPath<T>(client, `${BASE}/namespaces/${encodeURIComponent(scope.onlyNamespace)}/${resource}`);
+    } catch (err) {
+      if (!forbidden(err)) throw toStudyError(err, { what: `list ${resource} in ${scope.onlyNamespace}`, server: client.context.cluster.server ?? '' });
+      missing.push(`list ${resource}.rbac.authorization.k8s.io in namespace ${scope.onlyNamespace}`);
+      return [];
+    }
+  };
   const [roles, clusterRoles, roleBindings, clusterRoleBindings] = await Promise.all([
-    attempt<V1Role>('roles', true),
+    namespaced<V1Role>('roles'),
     attempt<V1ClusterRole>('clusterroles', false),
-    attempt<V1RoleBinding>('rolebindings', true),
+    namespaced<V1RoleBinding>('rolebindings'),
     attempt<V1ClusterRoleBinding>('clusterrolebindings', false),
   ]);
   return { data: { roles, clusterRoles, roleBindings, clusterRoleBindings }, missing };

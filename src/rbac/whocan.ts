@@ -121,7 +121,9 @@ export async function runWhoCan(state: RunState, o: WhoCanOptions): Promise<Exit
   // whocan asks about others: the kube flags' --as would only impersonate the caller.
   const client = connect(o.kube, { signal: state.signal });
   const req = await buildRequest(client, o);
-  const rbac = await loadRbac(client, req.namespace || client.namespace);
+  // Every namespace's Roles and RoleBindings only when the answer needs them (-A, near misses).
+  const everyNamespace = o.kube.allNamespaces || o.nearMisses;
+  const rbac = await loadRbac(client, req.namespace || client.namespace, everyNamespace ? {} : { onlyNamespace: req.namespace });
   const index = new RbacIndex(rbac.data);
   const { grants, nearMisses } = whoCan(index, req, o.kube.allNamespaces);
   const rows: WhoCanRow[] = grants.map((g) => ({
