@@ -11,6 +11,7 @@ import { defineCtxCommand } from './commands/ctx.js';
 import { defineDrainCommand } from './commands/drain.js';
 import { defineRolloutCommand } from './commands/rollout.js';
 import { defineAccessCommand, defineWhoCanCommand } from './commands/rbac.js';
+import { defineMaintainCommand } from './commands/maintain.js';
 
 declare const __STUDY_VERSION__: string | undefined;
 export const VERSION = typeof __STUDY_VERSION__ === 'string' ? __STUDY_VERSION__ : '0.0.0-dev';
@@ -70,24 +71,9 @@ const COMMANDS: CommandEntry[] = [
   {
     name: 'maintain',
     summary: 'drain, upgrade and uncordon nodes one after another',
-    define: notBuiltYet('maintain'),
+    define: defineMaintainCommand,
   },
 ];
-
-function notBuiltYet(name: string) {
-  return (cmd: Command): void => {
-    cmd
-      .allowUnknownOption(true)
-      .allowExcessArguments(true)
-      .helpOption(false)
-      .argument('[args...]')
-      .action(() => {
-        throw new UsageError(`"kubectl study ${name}" is not built yet in kubectl-study ${VERSION}`, {
-          hint: 'available now: kubectl study ctx, drain, rollout, whocan and access; see "kubectl study --help"',
-        });
-      });
-  };
-}
 
 function configure(cmd: Command, state: RunState): Command {
   return cmd

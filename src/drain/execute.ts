@@ -425,24 +425,30 @@ export async function executeDrain(client: KubeClient, plan: DrainPlan, podListV
   return result;
 }
 
-async function waitHealthy(
-  client: KubeClient,
-  plan: DrainPlan,
-  outcomes: Map<string, PodOutcome>,
-  signal: AbortSignal,
-  onEvent: (e: DrainEvent) => void,
-): Promise<DrainResult['workloads']> {
+/** The workloads (Deployment, StatefulSet, ReplicaSet) whose pods this drain evicted and saw gone. */
+export function evictedWorkloads(plan: DrainPlan, outcomes: Map<string, PodOutcome> | PodOutcome[]): Array<{ namespace: string; kind: string; name: string }> {
+  const byKey = Array.isArray(outcomes) ? new Map(outcomes.map((o) => [`${o.namespace}/${o.name}`, o])) : outcomes;
   const wanted = new Map<string, { namespace: string; kind: string; name: string }>();
   for (const p of plan.pods) {
-    const o = outcomes.get(`${p.namespace}/${p.name}`);
+    const o = byKey.get(`${p.namespace}/${p.name}`);
     if (o?.status !== 'gone' || !p.workload) continue;
     const [kind, name] = p.workload.split('/') as [string, string];
     if (['Deployment', 'StatefulSet', 'ReplicaSet'].includes(kind)) wanted.set(`${p.namespace}/${p.workload}`, { namespace: p.namespace, kind, name });
   }
-  if (wanted.size === 0) return [];
-  onEvent({ type: 'waiting-healthy', workloads: [...wanted.keys()] });
+  return [...wanted.values()];
+}
+
+/** Waits until each workload is Available again (all replicas available, or ready for a StatefulSet). */
+export async function waitAvailable(
+  client: KubeClient,
+  workloads: Array<{ namespace: string; kind: string; name: string }>,
+  signal: AbortSignal,
+  onEvent: (e: DrainEvent) => void,
+): Promise<DrainResult['workloads']> {
+  if (workloads.length === 0) return [];
+  onEvent({ type: 'waiting-healthy', workloads: workloads.map((w) => `${w.namespace}/${w.kind}/${w.name}`) });
   const results: DrainResult['workloads'] = [];
-  for (const [label, w] of wanted) {
+  for (const w of workloads) {
     let available = false;
     while (!signal.aborted) {
       const obj =
@@ -456,7 +462,7 @@ async function waitHealthy(
       const have = w.kind === 'StatefulSet' ? (status?.readyReplicas ?? 0) : (status?.availableReplicas ?? 0);
       if (have >= want) {
         available = true;
-        onEvent({ type: 'healthy', workload: label });
+        onEvent({ type: 'healthy', workload: `${w.namespace}/${w.kind}/${w.name}` });
         break;
       }
       await sleep(1000, signal).catch(() => {});
@@ -464,6 +470,16 @@ async function waitHealthy(
     results.push({ workload: `${w.kind}/${w.name}`, namespace: w.namespace, available });
   }
   return results;
+}
+
+async function waitHealthy(
+  client: KubeClient,
+  plan: DrainPlan,
+  outcomes: Map<string, PodOutcome>,
+  signal: AbortSignal,
+  onEvent: (e: DrainEvent) => void,
+): Promise<DrainResult['workloads']> {
+  return waitAvailable(client, evictedWorkloads(plan, outcomes), signal, onEvent);
 }
 
 export function exitCodeFor(result: DrainResult): ExitCodeValue {

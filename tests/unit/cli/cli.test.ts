@@ -55,11 +55,11 @@ test('an unsupported output format is a usage error', async () => {
   assert.equal(io.err(), 'error: unsupported output format "xml"\nhint: -o takes one of: wide, json, yaml\n');
 });
 
-test('commands not built yet say so plainly', async () => {
+test('an unknown command is a usage error with a suggestion', async () => {
   const io = captureIo();
-  const code = await runPlugin('study', ['maintain', 'node-1'], { io });
+  const code = await runPlugin('study', ['dran', 'node-1'], { io });
   assert.equal(code, ExitCode.USAGE);
-  assert.match(io.err(), /^error: "kubectl study maintain" is not built yet/);
+  assert.match(io.err(), /^error: unknown command 'dran'\n\(Did you mean drain\?\)\nhint: see "kubectl study --help"\n$/);
 });
 
 test('help and version exit 0 on stdout', async () => {

@@ -1,0 +1,120 @@
+/**
+ * One maintenance run at a time per cluster: a coordination.k8s.io Lease
+ * held and renewed by the run, taken over only once it has expired.
+ */
+import os from 'node:os';
+
+import type { V1Lease } from '@kubernetes/client-node';
+
+import { BlockedError } from '../cli/errors.js';
+import { apiStatusOf } from '../kube/apierror.js';
+import type { KubeClient } from '../kube/client.js';
+
+export interface LockOptions {
+  namespace: string;
+  name: string;
+  durationSeconds: number;
+}
+
+export function holderIdentity(runId: string): string {
+  return `${os.hostname()}/pid-${process.pid}/${runId}`;
+}
+
+/** Whether a lease is held by someone and still valid at `now`. Pure. */
+export function leaseState(lease: V1Lease | undefined, now: Date): { held: boolean; holder: string; expiresInMs: number; renewedAgoMs: number } {
+  const holder = lease?.spec?.holderIdentity ?? '';
+  const renew = lease?.spec?.renewTime ?? lease?.spec?.acquireTime;
+  const duration = (lease?.spec?.leaseDurationSeconds ?? 0) * 1000;
+  const renewedAt = renew ? new Date(renew).getTime() : 0;
+  const expiresInMs = renewedAt + duration - now.getTime();
+  return { held: Boolean(holder) && expiresInMs > 0, holder, expiresInMs, renewedAgoMs: now.getTime() - renewedAt };
+}
+
+function leasePath(o: LockOptions, name = ''): string {
+  return `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(o.namespace)}/leases${name ? `/${encodeURIComponent(name)}` : ''}`;
+}
+
+function microTime(d: Date): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+export class MaintenanceLock {
+  private timer: NodeJS.Timeout | undefined;
+  /** Set when renewal failed and the lock may be lost. */
+  lost = false;
+
+  private constructor(
+    private readonly client: KubeClient,
+    private readonly o: LockOptions,
+    readonly holder: string,
+    private resourceVersion: string,
+    readonly tookOverFrom: string | undefined,
+  ) {}
+
+  static async acquire(client: KubeClient, o: LockOptions, holder: string): Promise<MaintenanceLock> {
+    const now = new Date();
+    const spec = { holderIdentity: holder, leaseDurationSeconds: o.durationSeconds, acquireTime: microTime(now), renewTime: microTime(now) };
+    let existing: V1Lease | undefined;
+    try {
+      existing = await client.request<V1Lease>('GET', leasePath(o, o.name));
+    } catch (err) {
+      if (apiStatusOf(err)?.code !== 404) throw await client.call('read the maintenance lock', () => Promise.reject(err)).catch((e: unknown) => e);
+    }
+    if (!existing) {
+      try {
+        const created = await client.request<V1Lease>('POST', leasePath(o), { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: o.name, namespace: o.namespace }, spec });
+        return new MaintenanceLock(client, o, holder, created.metadata?.resourceVersion ?? '', undefined);
+      } catch (err) {
+        if (apiStatusOf(err)?.code === 409) return MaintenanceLock.acquire(client, o, holder);
+        throw await client.call('create the maintenance lock', () => Promise.reject(err)).catch((e: unknown) => e);
+      }
+    }
+    const state = leaseState(existing, now);
+    if (state.held && state.holder !== holder) {
+      throw new BlockedError(`another maintenance run holds the lock ${o.namespace}/${o.name}: ${state.holder} (renewed ${Math.round(state.renewedAgoMs / 1000)}s ago, expires in ${Math.ceil(state.expiresInMs / 1000)}s unless renewed)`, {
+        hint: 'wait for it to finish; if it died, the lock can be taken over once it expires',
+      });
+    }
+    try {
+      const updated = await client.request<V1Lease>('PUT', leasePath(o, o.name), { ...existing, spec: { ...existing.spec, ...spec } });
+      return new MaintenanceLock(client, o, holder, updated.metadata?.resourceVersion ?? '', state.holder && state.holder !== holder ? state.holder : undefined);
+    } catch (err) {
+      if (apiStatusOf(err)?.code === 409) {
+        throw new BlockedError(`another maintenance run took the lock ${o.namespace}/${o.name} at the same moment`, { hint: 'wait for it to finish' });
+      }
+      throw await client.call('take the maintenance lock', () => Promise.reject(err)).catch((e: unknown) => e);
+    }
+  }
+
+  /** Renews every third of the lease duration until released. */
+  startRenewing(): void {
+    this.timer = setInterval(() => void this.renew(), Math.max(1000, (this.o.durationSeconds * 1000) / 3));
+    this.timer.unref();
+  }
+
+  private async renew(): Promise<void> {
+    try {
+      const current = await this.client.request<V1Lease>('GET', leasePath(this.o, this.o.name));
+      if (current.spec?.holderIdentity !== this.holder) {
+        this.lost = true;
+        return;
+      }
+      const updated = await this.client.request<V1Lease>('PUT', leasePath(this.o, this.o.name), { ...current, spec: { ...current.spec, renewTime: microTime(new Date()) } });
+      this.resourceVersion = updated.metadata?.resourceVersion ?? this.resourceVersion;
+    } catch {
+      // A missed renewal is retried at the next tick; the lease outlives two of them.
+    }
+  }
+
+  async release(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    try {
+      const current = await this.client.request<V1Lease>('GET', leasePath(this.o, this.o.name));
+      if (current.spec?.holderIdentity === this.holder) {
+        await this.client.request('DELETE', leasePath(this.o, this.o.name), { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion: current.metadata?.resourceVersion } });
+      }
+    } catch {
+      // If it cannot be released it expires on its own.
+    }
+  }
+}
