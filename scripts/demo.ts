@@ -150,6 +150,10 @@ async function main(): Promise<void> {
   sh('kubectl', ['study-rollout', 'undo', '-n', 'demo', 'deployment/api', '--dry-run'], env);
   say('kubectl study-rollout undo -n demo deployment/api --watch --timeout 60s');
   sh('kubectl', ['study-rollout', 'undo', '-n', 'demo', 'deployment/api', '--watch', '--timeout', '60s'], env);
+  const journal = path.join(stateDir(), 'demo-maintain.journal');
+  rmSync(journal, { force: true });
+  say(`kubectl study maintain kwok-node-2 kwok-node-3 --run 'echo upgrading $NODE' --journal ${journal} --ignore-daemonsets --yes`);
+  sh('kubectl', ['study', 'maintain', 'kwok-node-2', 'kwok-node-3', '--run', 'echo upgrading $NODE', '--journal', journal, '--ignore-daemonsets', '--yes'], env);
   say('kubectl whocan get pods -n demo --verify');
   sh('kubectl', ['whocan', 'get', 'pods', '-n', 'demo', '--verify'], env);
   say('kubectl whocan update deploy -n demo --near-misses -o wide');

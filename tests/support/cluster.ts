@@ -39,6 +39,7 @@ export interface Apis {
   policy: k8s.PolicyV1Api;
   rbac: k8s.RbacAuthorizationV1Api;
   authz: k8s.AuthorizationV1Api;
+  coordination: k8s.CoordinationV1Api;
 }
 
 export function apis(kubeconfig?: string): Apis {
@@ -50,6 +51,7 @@ export function apis(kubeconfig?: string): Apis {
     policy: kc.makeApiClient(k8s.PolicyV1Api),
     rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api),
     authz: kc.makeApiClient(k8s.AuthorizationV1Api),
+    coordination: kc.makeApiClient(k8s.CoordinationV1Api),
   };
 }
 

@@ -1,0 +1,166 @@
+/**
+ * kubectl study maintain over pools of five simulated nodes of each
+ * test's own, with the Lease in the test's namespace.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+
+import { REPO_ROOT } from '../cluster/paths.js';
+import { apis, cluster, eventually, mintUser, runPlugin, suffix, tempDir, testNamespace } from '../support/cluster.js';
+import { allReady, createPool, deployment, pdb, pdbsSettled, readyWatcher, setCordoned } from '../support/workloads.js';
+
+interface Setup {
+  ns: string;
+  nodes: string[];
+  env: NodeJS.ProcessEnv;
+  dir: string;
+  log: string;
+  journal: string;
+}
+
+async function setup(t: Parameters<typeof testNamespace>[0], replicas = 5, extra: { slow?: boolean } = {}): Promise<Setup> {
+  const ns = await testNamespace(t, 'mnt');
+  const pool = await createPool(t, [{}, {}, {}, {}, {}]);
+  await deployment(ns, pool, 'web', replicas, extra.slow ? { annotations: { 'kstudy.test/ignore-sigterm': 'true' }, grace: 4 } : {});
+  await pdb(ns, 'web', 'web', { maxUnavailable: 1 });
+  await allReady(ns, replicas);
+  await pdbsSettled(ns);
+  const dir = tempDir('kstudy-maintain-');
+  const user = `maint-${suffix()}`;
+  return { ns, nodes: pool.nodes, env: { KUBECONFIG: mintUser(user, ['system:masters']) }, dir, log: path.join(dir, 'work.log'), journal: path.join(dir, 'journal') };
+}
+
+/** The command each node gets: logs the node, whether it is cordoned, and how many pods of ours are on it. */
+function workCommand(s: Setup, extra = ''): string {
+  const kubectl = cluster().binaries.kubectl;
+  return `echo "$NODE $(${kubectl} get node "$NODE" -o jsonpath='{.spec.unschedulable}') $(${kubectl} get pods -n ${s.ns} --field-selector spec.nodeName="$NODE" -o name | wc -l)" >> ${s.log}${extra}`;
+}
+
+function maintain(s: Setup, nodes: string[], args: string[], command = workCommand(s)) {
+  return runPlugin('kubectl-study', ['maintain', ...nodes, '--run', command, '--journal', s.journal, '--lock-namespace', s.ns, '--yes', '--ignore-daemonsets', '--ready-timeout', '30s', '--recover-timeout', '60s', ...args], { env: s.env, timeoutMs: 180_000 });
+}
+
+interface Entry {
+  node: string;
+  step: string;
+  run: string;
+}
+
+function journal(s: Setup): Entry[] {
+  return readFileSync(s.journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Entry);
+}
+
+test('three nodes, one after another: drained, worked on, uncordoned, workloads back, PDB held', async (t) => {
+  const s = await setup(t);
+  const [n1, n2, n3] = s.nodes as [string, string, string];
+  const watcher = readyWatcher(s.ns, 'web');
+  const r = await maintain(s, [n1, n2, n3], []);
+  const min = await watcher.stop();
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.ok(min >= 4, `the PDB (maxUnavailable 1 of 5) held: ${min} ready at least`);
+  const lines = readFileSync(s.log, 'utf8').trim().split('\n');
+  assert.deepEqual(lines.map((l) => l.split(' ')[0]), [n1, n2, n3], 'in order, once each');
+  for (const l of lines) {
+    const [, cordoned, pods] = l.split(' ');
+    assert.equal(cordoned, 'true', `${l}: cordoned while worked on`);
+    assert.equal(pods, '0', `${l}: none of the workload's pods on it while worked on`);
+  }
+  const steps = journal(s).map((e) => `${e.node}:${e.step}`);
+  for (const [i, n] of [n1, n2, n3].entries()) {
+    const at = (step: string): number => steps.indexOf(`${n}:${step}`);
+    assert.ok(at('cordoned') < at('drained') && at('drained') < at('command-done') && at('command-done') < at('uncordoned') && at('uncordoned') < at('recovered') && at('recovered') < at('done'), steps.join(' '));
+    const next = [n1, n2, n3][i + 1];
+    if (next) assert.ok(at('done') < steps.indexOf(`${next}:cordoned`), 'the next node starts after this one recovered');
+  }
+  for (const n of [n1, n2, n3]) assert.equal((await apis().core.readNode({ name: n })).spec?.unschedulable, undefined, `${n} uncordoned`);
+  assert.match(r.stdout, /Result: done/);
+  // The lock is released.
+  await assert.rejects(apis().coordination.readNamespacedLease({ name: 'kubectl-study-maintain', namespace: s.ns }));
+});
+
+test('a command that fails on the second node: stop, report, leave it cordoned; then resume there', async (t) => {
+  const s = await setup(t);
+  const [n1, n2, n3] = s.nodes as [string, string, string];
+  const fixed = path.join(s.dir, 'fixed');
+  const command = `${workCommand(s)}; test "$NODE" != "${n2}" || test -f ${fixed}`;
+  const first = await maintain(s, [n1, n2, n3], [], command);
+  assert.equal(first.code, 3, first.stdout + first.stderr);
+  assert.match(first.stdout, new RegExp(`${n2}\\s+failed\\s.*yes \\(by this run\\)\\s+the command failed with exit code 1`));
+  assert.match(first.stdout, new RegExp(`${n3}\\s+not-started`));
+  assert.match(first.stdout, /Next: fix the cause on .*, then run the same command again: it resumes where it stopped and skips finished nodes; or give up with: kubectl study-drain uncordon/);
+  assert.equal((await apis().core.readNode({ name: n2 })).spec?.unschedulable, true, 'left cordoned');
+  assert.equal((await apis().core.readNode({ name: n3 })).spec?.unschedulable, undefined, 'never touched');
+
+  writeFileSync(fixed, 'ok');
+  const second = await maintain(s, [n1, n2, n3], [], command);
+  assert.equal(second.code, 0, second.stdout + second.stderr);
+  assert.match(second.stdout, new RegExp(`already done in an earlier run \\(skipped\\): ${n1}`));
+  assert.match(second.stdout, new RegExp(`resumed from the journal: ${n2} \\(cordoned, drained, command-started\\)`));
+  const worked = readFileSync(s.log, 'utf8').trim().split('\n').map((l) => l.split(' ')[0]);
+  assert.deepEqual(worked, [n1, n2, n2, n3], 'the first node is never touched again');
+  const drainedTwice = journal(s).filter((e) => e.step === 'drained').map((e) => e.node);
+  assert.deepEqual(drainedTwice, [n1, n2, n3]);
+  assert.equal((await apis().core.readNode({ name: n2 })).spec?.unschedulable, undefined);
+});
+
+test('killed with SIGKILL mid-drain: the lock is taken over only after it expired, and nothing is drained twice', async (t) => {
+  const s = await setup(t, 5, { slow: true });
+  const [n1, n2] = s.nodes as [string, string];
+  const args = ['maintain', n1, n2, '--run', workCommand(s), '--journal', s.journal, '--lock-namespace', s.ns, '--lock-duration', '6s', '--yes', '--ignore-daemonsets', '--ready-timeout', '30s', '--recover-timeout', '60s'];
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'kubectl-study'), ...args], { env: { ...process.env, ...s.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  await eventually('the first eviction', async () => /evicted pod/.test(err), 60_000, 50);
+  child.kill('SIGKILL');
+  await new Promise((r) => child.on('close', r));
+  const killedAt = Date.now();
+  assert.ok(existsSync(s.journal));
+  const again = await runPlugin('kubectl-study', args, { env: s.env, timeoutMs: 60_000 });
+  assert.equal(again.code, 3, again.stdout + again.stderr);
+  assert.match(again.stderr, /^error: another maintenance run holds the lock .*kubectl-study-maintain: .*pid-\d+.*\(renewed \d+s ago, expires in \d+s unless renewed\)/m);
+  await new Promise((r) => setTimeout(r, Math.max(0, 6500 - (Date.now() - killedAt))));
+  const resumed = await runPlugin('kubectl-study', args, { env: s.env, timeoutMs: 180_000 });
+  assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+  assert.match(resumed.stderr, /took over the expired lock of .*pid-\d+/);
+  assert.match(resumed.stderr, new RegExp(`${n1}: resuming: draining \\(cordoned by an earlier run of this command\\)`));
+  const entries = journal(s);
+  assert.deepEqual(entries.filter((e) => e.step === 'cordoned').map((e) => e.node), [n1, n2], 'each node cordoned (and recorded) once');
+  assert.deepEqual(entries.filter((e) => e.step === 'drained').map((e) => e.node), [n1, n2], 'each node drained to the end once');
+  assert.equal(new Set(entries.map((e) => e.run)).size, 2, 'two runs wrote the journal');
+  for (const n of [n1, n2]) assert.equal((await apis().core.readNode({ name: n })).spec?.unschedulable, undefined);
+});
+
+test('two runs at once: the second refuses, naming the holder', async (t) => {
+  const s = await setup(t, 3);
+  const [n1, , , n4] = s.nodes as [string, string, string, string];
+  const slow = runPlugin('kubectl-study', ['maintain', n1, '--run', 'sleep 4', '--journal', s.journal, '--lock-namespace', s.ns, '--yes', '--ignore-daemonsets'], { env: s.env, timeoutMs: 120_000 });
+  await eventually('the first run to hold the lock', async () => Boolean(await apis().coordination.readNamespacedLease({ name: 'kubectl-study-maintain', namespace: s.ns })), 60_000, 100);
+  const other = await runPlugin('kubectl-study', ['maintain', n4, '--run', 'true', '--journal', path.join(s.dir, 'other.journal'), '--lock-namespace', s.ns, '--yes', '--ignore-daemonsets'], { env: s.env });
+  assert.equal(other.code, 3, other.stdout + other.stderr);
+  assert.match(other.stderr, /error: another maintenance run holds the lock/);
+  assert.equal((await apis().core.readNode({ name: n4 })).spec?.unschedulable, undefined, 'the refused run touched nothing');
+  assert.equal((await slow).code, 0);
+});
+
+test('a node cordoned before the run stays cordoned after it; --dry-run plans and touches nothing', async (t) => {
+  const s = await setup(t, 3);
+  const [n1, n2] = s.nodes as [string, string];
+  await setCordoned(n2, true);
+  const dry = await runPlugin('kubectl-study', ['maintain', n1, n2, '--dry-run', '--ignore-daemonsets', '--max-unavailable', '2', '-o', 'json'], { env: s.env });
+  assert.equal(dry.code, 0, dry.stderr);
+  const plan = JSON.parse(dry.stdout) as { outcome: string; plan: { order: string[][] } };
+  assert.equal(plan.outcome, 'planned');
+  assert.deepEqual(plan.plan.order, [[n1, n2]]);
+  assert.equal((await apis().core.readNode({ name: n1 })).spec?.unschedulable, undefined);
+  const r = await maintain(s, [n1, n2], []);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stderr, new RegExp(`${n2}: stays cordoned: it was cordoned before this run`));
+  assert.equal((await apis().core.readNode({ name: n2 })).spec?.unschedulable, true);
+  assert.equal((await apis().core.readNode({ name: n1 })).spec?.unschedulable, undefined);
+  const bad = await runPlugin('kubectl-study', ['maintain', n1, '--journal', s.journal], { env: s.env });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^error: say what to do on each node: --run COMMAND, or --wait-file FILE/);
+});
