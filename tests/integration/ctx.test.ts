@@ -285,7 +285,7 @@ test('check reports identity and version, and each failure within the timeout, i
   assert.equal(by.get('wrong-name')?.outcome, 'tls-failed');
   assert.match(by.get('wrong-name')?.message ?? '', /not valid for this host name/);
   // Nine contexts, one of them hanging for the whole 2 s: the check takes about one timeout, not nine.
-  assert.ok(elapsed < 5000, `the whole check took ${elapsed} ms`);
+  assert.ok(elapsed < 8000, `the whole check took ${elapsed} ms (nine contexts one after another would take over 18 s)`);
 
   const table = await runPlugin('kubectl-study_ctx', ['check', 'admin', 'closed', '--timeout', '2s'], { env: fx.env });
   assert.equal(table.code, 3);

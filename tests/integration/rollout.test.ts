@@ -3,10 +3,13 @@
  * DaemonSets, beside kubectl rollout on the same objects.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { test } from 'node:test';
 
 import * as k8s from '@kubernetes/client-node';
 
+import { REPO_ROOT } from '../cluster/paths.js';
 import { apis, auditMark, eventually, kubectl, mintUser, runPlugin, suffix, testNamespace, writesBy } from '../support/cluster.js';
 
 function operator(): { name: string; env: NodeJS.ProcessEnv } {
@@ -213,13 +216,19 @@ test('StatefulSets with a partition and with OnDelete: progress as kubectl repor
     const r = await runPlugin('kubectl-study_rollout', ['status', 'sts/ondel', '-n', ns, '--watch=false', '-o', 'json'], { env: op.env });
     return (JSON.parse(r.stdout) as typeof b).items[0]!.replicas.updated === 1;
   }, 30_000, 500);
-  const watchDone = runPlugin('kubectl-study_rollout', ['status', 'sts/ondel', '-n', ns, '--timeout', '60s'], { env: op.env, timeoutMs: 90_000 });
+  // Watch first, and only once it has reported the 1-of-3 state delete the other pods.
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'kubectl-study_rollout'), 'status', 'sts/ondel', '-n', ns, '--timeout', '60s'], {
+    env: { ...process.env, ...op.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const closed = new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+  await eventually('the watch to report 1 of 3', async () => /1 of 3 pods are at revision/.test(out), 30_000, 50);
   await apis().core.deleteNamespacedPod({ name: 'ondel-1', namespace: ns });
   await apis().core.deleteNamespacedPod({ name: 'ondel-2', namespace: ns });
-  const done = await watchDone;
-  assert.equal(done.code, 0, done.stdout + done.stderr);
-  assert.match(done.stdout, /OnDelete roll out complete: 3 pods at revision/);
-  assert.match(done.stdout, /1 of 3 pods are at revision/);
+  assert.equal(await closed, 0, out);
+  assert.match(out, /OnDelete roll out complete: 3 pods at revision/);
 });
 
 test('undo --to-revision yields the same pod template as kubectl rollout undo on an identical twin', async (t) => {
