@@ -71,12 +71,28 @@ function commanderExit(err: CommanderError, io: Io, name: string): ExitCodeValue
   return ExitCode.USAGE;
 }
 
+/** Whether the executable is a kubectl_complete-<plugin> completion helper. */
+export function isCompletionExecutable(executable: string): boolean {
+  return /^kubectl_complete-/.test(executable.split(/[\\/]/).pop() ?? '');
+}
+
 /** What bin/ calls: run, flush, exit. */
-export async function main(plugin?: PluginName): Promise<void> {
-  const name = plugin ?? pluginFromExecutable(process.argv[1] ?? process.argv0) ?? pluginFromExecutable(process.execPath);
+export async function main(plugin?: PluginName, completion = false): Promise<void> {
+  const invokedAs = process.argv[1] ?? process.argv0;
+  const name = plugin ?? pluginFromExecutable(invokedAs) ?? pluginFromExecutable(process.execPath);
   if (!name) {
     process.stderr.write(`error: cannot tell which plugin to run from "${process.argv[1] ?? ''}"\nhint: install it as one of: ${PLUGINS.map((p) => `kubectl-${p.replace(/-/g, '_')}`).join(', ')}\n`);
     process.exit(ExitCode.USAGE);
+  }
+  // A reader that goes away (| head) is not an error: stop quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+  });
+  if (completion || (!plugin && isCompletionExecutable(invokedAs))) {
+    const { runCompletion } = await import('./complete.js');
+    const code = await runCompletion(name, process.argv.slice(2), processIo());
+    process.stdout.write('', () => process.exit(code));
+    return;
   }
   const code = await runPlugin(name, process.argv.slice(2), { handleSignals: true });
   // Flush stdout before exiting: a piped stdout is asynchronous.

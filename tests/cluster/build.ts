@@ -86,3 +86,20 @@ function run(cmd: string, args: string[], cwd: string): Promise<void> {
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed with exit code ${code}`))));
   });
 }
+
+export const KREW_VERSION = 'v0.4.3';
+
+/** krew, from its Go module, for the packaging test (built on first use, cached like the cluster). */
+export async function ensureKrew(log: (line: string) => void = () => {}): Promise<string> {
+  const dir = path.join(cacheDir(), 'bin', `krew-${KREW_VERSION}`);
+  const bin = path.join(dir, 'krew');
+  if (existsSync(bin)) return bin;
+  log(`building krew ${KREW_VERSION} from its Go module`);
+  mkdirSync(dir, { recursive: true });
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('go', ['install', `sigs.k8s.io/krew/cmd/krew@${KREW_VERSION}`], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GOBIN: dir } });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`go install krew failed with exit code ${code}`))));
+  });
+  return bin;
+}
