@@ -8,7 +8,7 @@
  * counterpart. Not a test: nothing here fails on a number.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 
 import { up } from '../tests/cluster/cluster.js';
@@ -61,6 +61,20 @@ async function main(): Promise<void> {
     { name: 'kubectl get --raw /version', cmd: kubectl, args: ['get', '--raw', '/version'] },
     { name: 'kubectl-study_ctx check (5 API steps)', cmd: bin('kubectl-study_ctx'), args: ['check'], baseline: 'kubectl get --raw /version' },
   ];
+  // The self-contained binary of `npm run release`, when it has been built.
+  const sea = path.join(REPO_ROOT, 'release', 'kubectl-study');
+  if (existsSync(sea)) {
+    const seaDir = path.join(stateDir(), 'bench-sea');
+    rmSync(seaDir, { recursive: true, force: true });
+    mkdirSync(seaDir, { recursive: true });
+    for (const n of ['kubectl-study', 'kubectl-study_ctx', 'kubectl-whocan']) symlinkSync(sea, path.join(seaDir, n));
+    cases.push(
+      { name: 'binary: kubectl-study --help', cmd: path.join(seaDir, 'kubectl-study'), args: ['--help'], baseline: 'kubectl version --client' },
+      { name: 'binary: kubectl-study version', cmd: path.join(seaDir, 'kubectl-study'), args: ['version'], baseline: 'kubectl version --client' },
+      { name: 'binary: kubectl-study_ctx check', cmd: path.join(seaDir, 'kubectl-study_ctx'), args: ['check'], baseline: 'kubectl get --raw /version' },
+      { name: 'binary: kubectl-whocan get pods', cmd: path.join(seaDir, 'kubectl-whocan'), args: ['get', 'pods'], baseline: 'kubectl get --raw /version' },
+    );
+  }
   const results = new Map<string, number[]>();
   for (const c of cases) results.set(c.name, time(c, env));
   const rows = cases.map((c) => {

@@ -90,7 +90,7 @@ interface PluginSpec {
 const PLUGINS: PluginSpec[] = [
   {
     name: 'study',
-    short: 'Safe drains, rollout views, kubeconfig and RBAC checks',
+    short: 'Safe drains, rollouts, kubeconfig and RBAC checks',
     description: `kubectl study bundles tools for cluster operators:
   kubectl study ctx       every kubeconfig context: auth, certificate expiry,
                           problems, and a parallel health check
