@@ -245,10 +245,27 @@ export async function runMaintain(state: RunState, o: MaintainOptions): Promise<
   const lock = await MaintenanceLock.acquire(client, { namespace: o.lockNamespace, name: 'kubectl-study-maintain', durationSeconds: lockSeconds }, holderIdentity(journal?.run ?? 'run'));
   if (lock.tookOverFrom) io.stderr.write(`took over the expired lock of ${lock.tookOverFrom}\n`);
   lock.startRenewing();
+  // On a terminal, a live table (node, phase, elapsed); otherwise one line per step.
+  const live = interactiveStderr(io) && !structured;
+  const startedAt = new Map<string, number>();
+  let drawn = 0;
+  const redraw = (): void => {
+    const rows = nodes.map((n) => {
+      const r = reports.get(n)!;
+      const t0 = startedAt.get(n);
+      return [n, r.phase, t0 ? formatDuration((r.elapsedMs || Date.now() - t0)) : ''];
+    });
+    const text = renderTable(['NODE', 'PHASE', 'ELAPSED'], rows);
+    io.stderr.write(`${drawn ? `\u001b[${drawn}A\u001b[J` : ''}${text}`);
+    drawn = text.split('\n').length - 1;
+  };
+  const ticker = live ? setInterval(redraw, 1000) : undefined;
   const say = (node: string, phase: string): void => {
     const r = reports.get(node)!;
     r.phase = phase;
-    io.stderr.write(`${node}: ${phase}\n`);
+    if (!startedAt.has(node)) startedAt.set(node, Date.now());
+    if (live) redraw();
+    else io.stderr.write(`${node}: ${phase}\n`);
   };
   let code: ExitCodeValue = ExitCode.OK;
   try {
@@ -275,7 +292,7 @@ export async function runMaintain(state: RunState, o: MaintainOptions): Promise<
                 disableEviction: false,
                 waitHealthy: false,
                 onEvent: (e) => {
-                  if (!interactiveStderr(io) || e.type !== 'evicting') io.stderr.write(`[${node}] ${eventLine(e)}\n`);
+                  if (!live) io.stderr.write(`[${node}] ${eventLine(e)}\n`);
                   if (e.type === 'cordon' && !has('cordoned')) {
                     r.cordonedByRun = e.changed;
                     journal?.record({ node, step: 'cordoned', cordonedByRun: e.changed });
@@ -346,6 +363,8 @@ export async function runMaintain(state: RunState, o: MaintainOptions): Promise<
       if (code !== ExitCode.OK) break;
     }
   } finally {
+    if (ticker) clearInterval(ticker);
+    if (live) redraw();
     await lock.release();
   }
   for (const r of reports.values()) if (r.status === 'pending') Object.assign(r, { status: 'not-started', phase: 'not started' });
