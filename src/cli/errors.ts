@@ -99,6 +99,18 @@ export class ReportedError extends StudyError {
   }
 }
 
+/**
+ * What may be printed of an error message: URL credentials (https://user:pass@)
+ * and quoted fragments of unparsable input (which can be a credential an
+ * exec plugin printed) are cut out.
+ */
+export function redactMessage(text: string): string {
+  return text
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1')
+    .replace(/"[^"]{0,200}" is not valid JSON/g, '(input not shown) is not valid JSON')
+    .replace(/(Unexpected token .{0,8}?, )"[^"]*"/g, '$1(input not shown)');
+}
+
 export interface ErrorSink {
   write(text: string): unknown;
 }
@@ -110,13 +122,13 @@ export interface ErrorSink {
 export function reportError(err: unknown, stderr: ErrorSink, verbose: boolean): ExitCodeValue {
   if (err instanceof ReportedError) return err.exitCode;
   if (err instanceof StudyError) {
-    stderr.write(`error: ${err.message}\n`);
-    if (err.hint) stderr.write(`hint: ${err.hint}\n`);
+    stderr.write(`error: ${redactMessage(err.message)}\n`);
+    if (err.hint) stderr.write(`hint: ${redactMessage(err.hint)}\n`);
     if (verbose) writeStack(err, stderr);
     return err.exitCode;
   }
   const message = err instanceof Error ? err.message : String(err);
-  stderr.write(`error: ${message}\n`);
+  stderr.write(`error: ${redactMessage(message.split('\n')[0] ?? '')}\n`);
   if (verbose) writeStack(err, stderr);
   else stderr.write('hint: this looks like a bug in kubectl-study; run again with --verbose for the stack trace\n');
   return ExitCode.INTERNAL;
@@ -126,7 +138,7 @@ function writeStack(err: unknown, stderr: ErrorSink): void {
   let current: unknown = err;
   let depth = 0;
   while (current instanceof Error && depth < 5) {
-    stderr.write(`${depth === 0 ? '' : 'caused by: '}${current.stack ?? current.message}\n`);
+    stderr.write(`${depth === 0 ? '' : 'caused by: '}${redactMessage(current.stack ?? current.message)}\n`);
     current = current.cause;
     depth++;
   }

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 
-import { StudyError, TimeoutError } from '../cli/errors.js';
+import { redactMessage, StudyError, TimeoutError } from '../cli/errors.js';
 import { KubeClient } from '../kube/client.js';
 import { apiStatusOf, describeConnectionFailure, systemCodeOf } from '../kube/apierror.js';
 import { credentialNote } from '../kube/credentials.js';
@@ -198,7 +198,13 @@ function classify(
     const message = code === 'ECONNREFUSED' ? 'connection refused' : conn.reason.replace(/ by $/, '');
     return new StageFailure(stage, outcome, message, conn.hint);
   }
-  const message = (err as Error)?.message?.split('\n')[0] ?? String(err);
+  // An exec plugin's failure can quote what it printed, which may be a credential: name the plugin only.
+  const ctxUser = merged.contexts.get(name)?.value.user;
+  const exec = ctxUser ? merged.users.get(ctxUser)?.value.exec : undefined;
+  if (exec && (stage === 'api' || stage === 'auth')) {
+    return new StageFailure(stage, 'error', `the exec credential plugin "${exec.command ?? ''}" failed to give a credential`, 'run the plugin by hand to see why');
+  }
+  const message = redactMessage((err as Error)?.message?.split('\n')[0] ?? String(err));
   return new StageFailure(stage, stage === 'tls' ? 'tls-failed' : 'error', message);
 }
 

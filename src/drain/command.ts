@@ -2,11 +2,10 @@
  * `kubectl study-drain`: parse (the wiring), plan (read-only), refuse a
  * blocked plan, confirm on a terminal, drain, report.
  */
-import { createInterface } from 'node:readline/promises';
-
-import { BlockedError, ExitCode, UsageError, type ExitCodeValue } from '../cli/errors.js';
+import { ExitCode, InterruptedError, UsageError, type ExitCodeValue } from '../cli/errors.js';
 import type { CommonFlags, KubeFlags } from '../cli/flags.js';
 import { colorEnabled, interactiveStderr, writeStructured, type Io } from '../cli/output.js';
+import { ask } from '../cli/prompt.js';
 import type { RunState } from '../cli/program.js';
 import { connect, type KubeClient } from '../kube/client.js';
 import { listAll } from '../kube/list.js';
@@ -87,14 +86,8 @@ export async function makePlan(client: KubeClient, nodes: string[], o: DrainOpti
   return { plan: buildPlan(inputs), podListVersions: inputs.podListVersions };
 }
 
-async function confirm(io: Io, question: string): Promise<boolean> {
-  const rl = createInterface({ input: io.stdin, output: io.stderr as NodeJS.WritableStream });
-  try {
-    const answer = await rl.question(`${question} [y/N] `);
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
+async function confirm(io: Io, question: string, signal: AbortSignal): Promise<boolean> {
+  return /^y(es)?$/i.test((await ask(io, `${question} [y/N] `, signal)).trim());
 }
 
 /** Progress: a spinner with counts on a terminal, one line per event otherwise. */
@@ -130,6 +123,7 @@ export async function runDrain(state: RunState, o: DrainOptions): Promise<ExitCo
   const client = connect(o.kube, { timeoutMs: o.kube.requestTimeoutMs || 30_000 });
   const nodes = await resolveNodes(client, o);
   const { plan, podListVersions } = await makePlan(client, nodes, o);
+  if (state.signal.aborted) throw new InterruptedError('interrupted while planning; nothing was changed');
   const structured = o.output === 'json' || o.output === 'yaml';
   const colour = colorEnabled(io);
 
@@ -149,13 +143,13 @@ export async function runDrain(state: RunState, o: DrainOptions): Promise<ExitCo
   }
   if (!o.yes && io.stdin.isTTY && io.stderr.isTTY) {
     const toEvict = plan.summary.evict;
-    const ok = await confirm(io, `Cordon ${nodes.join(', ')} and evict ${toEvict} pod${toEvict === 1 ? '' : 's'}?`);
+    const ok = await confirm(io, `Cordon ${nodes.join(', ')} and evict ${toEvict} pod${toEvict === 1 ? '' : 's'}?`, state.signal);
     if (!ok) {
       io.stderr.write('Nothing was changed.\n');
       return ExitCode.NEGATIVE;
     }
   }
-  if (state.signal.aborted) throw new BlockedError('interrupted before the drain started; nothing was changed');
+  if (state.signal.aborted) throw new InterruptedError('interrupted before the drain started; nothing was changed');
 
   const progress = await progressReporter(io, plan.summary.evict);
   let result: DrainResult;

@@ -66,6 +66,8 @@ export interface DrainResult {
   elapsedMs: number;
   requests: number;
   message?: string;
+  /** The exit code of the error that stopped the drain, when one did. */
+  errorExitCode?: ExitCodeValue;
   plan: DrainPlan;
 }
 
@@ -101,7 +103,8 @@ class GoneTracker {
   constructor(
     private readonly client: KubeClient,
     nodes: Map<string, string>,
-    private readonly tracked: Set<string>,
+    /** The UIDs waited for, per node: a relist of one node speaks only for that node's pods. */
+    private readonly tracked: Map<string, Set<string>>,
     /** Called when the API server stays unreachable: waiting on is pointless. */
     private readonly onFatal: (err: unknown) => void,
   ) {
@@ -119,7 +122,7 @@ class GoneTracker {
   private async relist(node: string): Promise<string> {
     const list = await listAll<k8s.V1Pod>((p) => this.client.core.listPodForAllNamespaces({ ...p, fieldSelector: `spec.nodeName=${node}` }));
     const present = new Set(list.items.map((p) => p.metadata?.uid));
-    for (const uid of this.tracked) if (!present.has(uid)) this.markGone(uid);
+    for (const uid of this.tracked.get(node) ?? []) if (!present.has(uid)) this.markGone(uid);
     return list.resourceVersion;
   }
 
@@ -223,9 +226,13 @@ export async function executeDrain(client: KubeClient, plan: DrainPlan, podListV
     fatal ??= toStudyError(err, { what, server: client.context.cluster.server ?? '' }) as ApiError;
     fatalStop.abort(new DrainStopped('failed'));
   };
-  const tracker = new GoneTracker(client, podListVersions, new Set([...toEvict, ...toWait].map((p) => p.uid)), (err) =>
-    setFatal(err, 'watch the drained pods'),
-  );
+  const trackedByNode = new Map<string, Set<string>>();
+  for (const p of [...toEvict, ...toWait]) {
+    const set = trackedByNode.get(p.node) ?? new Set<string>();
+    set.add(p.uid);
+    trackedByNode.set(p.node, set);
+  }
+  const tracker = new GoneTracker(client, podListVersions, trackedByNode, (err) => setFatal(err, 'watch the drained pods'));
 
   try {
     for (const node of plan.nodes) {
@@ -413,6 +420,7 @@ export async function executeDrain(client: KubeClient, plan: DrainPlan, podListV
   if (fatal) {
     result.outcome = 'failed';
     result.message = fatal.message;
+    result.errorExitCode = fatal.exitCode;
   } else if (why) {
     result.outcome = why;
   } else if (unfinished) {
@@ -491,7 +499,7 @@ export function exitCodeFor(result: DrainResult): ExitCodeValue {
     case 'interrupted':
       return ExitCode.INTERRUPTED;
     default:
-      return result.message ? ExitCode.API : ExitCode.BLOCKED;
+      return result.errorExitCode ?? (result.message ? ExitCode.API : ExitCode.BLOCKED);
   }
 }
 

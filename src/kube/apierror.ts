@@ -6,6 +6,7 @@
 import {
   ApiError,
   BlockedError,
+  redactMessage,
   ExitCode,
   NotFoundError,
   StudyError,
@@ -131,7 +132,7 @@ export function toStudyError(err: unknown, ctx: ErrorContext): StudyError {
   if ((err as Error)?.name === 'AbortError') {
     return new TimeoutError(`cannot ${ctx.what}: the request was aborted`, { cause: err });
   }
-  const message = (err as Error)?.message ?? String(err);
+  const message = redactMessage((err as Error)?.message ?? String(err));
   return new ApiError(`cannot ${ctx.what}: ${message.split('\n')[0]}`, {
     hint: 'run again with --verbose for details',
     cause: err,

@@ -24,10 +24,16 @@ export async function* watch<T extends { metadata?: { resourceVersion?: string }
   signal: AbortSignal,
 ): AsyncGenerator<WatchEvent<T>> {
   const params = new URLSearchParams({ ...query, watch: 'true', allowWatchBookmarks: 'true' });
-  const stream = await client.stream(`${path}?${params.toString()}`, signal);
+  // A connection that dies without a reset would wait for ever: nothing for this long ends the stream (the caller resumes).
+  const idle = new AbortController();
+  let timer = setTimeout(() => idle.abort(), IDLE_MS);
+  const both = AbortSignal.any([signal, idle.signal]);
+  const stream = await client.stream(`${path}?${params.toString()}`, both);
   let buffer = '';
   try {
     for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+      clearTimeout(timer);
+      timer = setTimeout(() => idle.abort(), IDLE_MS);
       buffer += chunk.toString();
       let nl: number;
       while ((nl = buffer.indexOf('\n')) >= 0) {
@@ -44,7 +50,12 @@ export async function* watch<T extends { metadata?: { resourceVersion?: string }
       }
     }
   } catch (err) {
-    if (signal.aborted) return;
+    if (signal.aborted || idle.signal.aborted) return;
     throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
+
+/** Longer than the API server's bookmark interval (about a minute), so a quiet but live watch is kept. */
+const IDLE_MS = 90_000;

@@ -40,8 +40,9 @@ function microTime(d: Date): string {
 
 export class MaintenanceLock {
   private timer: NodeJS.Timeout | undefined;
-  /** Set when renewal failed and the lock may be lost. */
+  /** Set when another holder was seen: the lock is lost. */
   lost = false;
+  private lastRenewed = Date.now();
 
   private constructor(
     private readonly client: KubeClient,
@@ -99,11 +100,21 @@ export class MaintenanceLock {
         this.lost = true;
         return;
       }
-      const updated = await this.client.request<V1Lease>('PUT', leasePath(this.o, this.o.name), { ...current, spec: { ...current.spec, renewTime: microTime(new Date()) } });
+      const at = new Date();
+      const updated = await this.client.request<V1Lease>('PUT', leasePath(this.o, this.o.name), { ...current, spec: { ...current.spec, renewTime: microTime(at) } });
       this.resourceVersion = updated.metadata?.resourceVersion ?? this.resourceVersion;
+      this.lastRenewed = at.getTime();
     } catch {
       // A missed renewal is retried at the next tick; the lease outlives two of them.
     }
+  }
+
+  /**
+   * Whether this run may still act: no other holder seen, and renewed
+   * recently enough that nobody could have taken the lock over.
+   */
+  held(now = Date.now()): boolean {
+    return !this.lost && now - this.lastRenewed < this.o.durationSeconds * 1000 * 0.9;
   }
 
   async release(): Promise<void> {

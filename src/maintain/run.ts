@@ -8,11 +8,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { createInterface } from 'node:readline/promises';
 
 import { BlockedError, ExitCode, TimeoutError, UsageError, type ExitCodeValue } from '../cli/errors.js';
 import type { CommonFlags, KubeFlags } from '../cli/flags.js';
 import { interactiveStderr, writeStructured, type Io } from '../cli/output.js';
+import { ask } from '../cli/prompt.js';
 import type { RunState } from '../cli/program.js';
 import { renderTable } from '../cli/table.js';
 import { connect, type KubeClient } from '../kube/client.js';
@@ -106,17 +106,19 @@ function batches<T>(items: T[], size: number): T[][] {
 }
 
 /** Runs the operator's command for one node: NODE in the environment, never in the command line. */
-function runCommand(command: string, node: string, io: Io, signal: AbortSignal): Promise<{ code: number; stderrTail: string }> {
+function runCommand(command: string, node: string, io: Io, signal: AbortSignal, quiet: boolean): Promise<{ code: number; stderrTail: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', command], {
       env: { ...process.env, NODE: node, STUDY_NODE: node },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let tail = '';
-    child.stdout.on('data', (d: Buffer) => io.stderr.write(`[${node}] ${d.toString()}`));
+    child.stdout.on('data', (d: Buffer) => {
+      if (!quiet) io.stderr.write(`[${node}] ${d.toString()}`);
+    });
     child.stderr.on('data', (d: Buffer) => {
       tail = (tail + d.toString()).slice(-500);
-      io.stderr.write(`[${node}] ${d.toString()}`);
+      if (!quiet) io.stderr.write(`[${node}] ${d.toString()}`);
     });
     const onAbort = (): void => {
       child.kill('SIGTERM');
@@ -137,12 +139,7 @@ async function waitForOperator(o: MaintainOptions, node: string, io: Io, signal:
     rmSync(o.waitFile, { force: true });
     return;
   }
-  const rl = createInterface({ input: io.stdin, output: io.stderr as NodeJS.WritableStream });
-  try {
-    await rl.question(`Node ${node} is drained. Do the work, then press Enter to bring it back: `);
-  } finally {
-    rl.close();
-  }
+  await ask(io, `Node ${node} is drained. Do the work, then press Enter to bring it back: `, signal);
 }
 
 async function waitReady(client: KubeClient, node: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
@@ -233,9 +230,7 @@ export async function runMaintain(state: RunState, o: MaintainOptions): Promise<
   }
   if (o.dryRun) return finish(ExitCode.OK);
   if (!o.yes && io.stdin.isTTY && io.stderr.isTTY) {
-    const rl = createInterface({ input: io.stdin, output: io.stderr as NodeJS.WritableStream });
-    const answer = await rl.question(`Maintain ${todo.length} node${todo.length === 1 ? '' : 's'} (${todo.join(', ')})? [y/N] `);
-    rl.close();
+    const answer = await ask(io, `Maintain ${todo.length} node${todo.length === 1 ? '' : 's'} (${todo.join(', ')})? [y/N] `, state.signal);
     if (!/^y(es)?$/i.test(answer.trim())) {
       io.stderr.write('Nothing was changed.\n');
       return ExitCode.NEGATIVE;
@@ -246,7 +241,8 @@ export async function runMaintain(state: RunState, o: MaintainOptions): Promise<
   if (lock.tookOverFrom) io.stderr.write(`took over the expired lock of ${lock.tookOverFrom}\n`);
   lock.startRenewing();
   // On a terminal, a live table (node, phase, elapsed); otherwise one line per step.
-  const live = interactiveStderr(io) && !structured;
+  // (Not while the operator is asked on the same terminal: the redraw would erase the question.)
+  const live = interactiveStderr(io) && !structured && Boolean(o.run);
   const startedAt = new Map<string, number>();
   let drawn = 0;
   const redraw = (): void => {
@@ -260,7 +256,9 @@ export async function runMaintain(state: RunState, o: MaintainOptions): Promise<
     drawn = text.split('\n').length - 1;
   };
   const ticker = live ? setInterval(redraw, 1000) : undefined;
+  ticker?.unref();
   const say = (node: string, phase: string): void => {
+    if (!lock.held()) throw new StepFailed('the maintenance lock was lost (not renewed in time, or taken by another run): stopping before the next step', ExitCode.BLOCKED);
     const r = reports.get(node)!;
     r.phase = phase;
     if (!startedAt.has(node)) startedAt.set(node, Date.now());
@@ -283,6 +281,11 @@ export async function runMaintain(state: RunState, o: MaintainOptions): Promise<
               say(node, has('cordoned') ? 'resuming: draining (cordoned by an earlier run of this command)' : 'draining');
               const { plan, podListVersions } = await makePlan(client, [node], drainOptions(o, [node]));
               if (plan.verdict === 'blocked') throw new StepFailed(`the drain plan is blocked: ${plan.blockers.join('; ')}`, ExitCode.BLOCKED);
+              if (!has('cordoned')) {
+                // Record the intent before the cordon, so a kill in between cannot turn our cordon into someone else's.
+                r.cordonedByRun = !plan.nodes[0]?.unschedulable;
+                journal?.record({ node, step: 'cordoned', cordonedByRun: r.cordonedByRun });
+              }
               const drainTimeout = parseDuration(o.drainTimeout) ?? 0;
               const result = await executeDrain(client, plan, podListVersions, {
                 deadline: drainTimeout > 0 ? Date.now() + drainTimeout : undefined,
@@ -293,13 +296,9 @@ export async function runMaintain(state: RunState, o: MaintainOptions): Promise<
                 waitHealthy: false,
                 onEvent: (e) => {
                   if (!live) io.stderr.write(`[${node}] ${eventLine(e)}\n`);
-                  if (e.type === 'cordon' && !has('cordoned')) {
-                    r.cordonedByRun = e.changed;
-                    journal?.record({ node, step: 'cordoned', cordonedByRun: e.changed });
-                  }
                 },
               });
-              r.cordonedNow = true;
+              r.cordonedNow = result.cordoned.length > 0 || (await client.core.readNode({ name: node }).then((n) => n.spec?.unschedulable === true).catch(() => false));
               if (result.outcome !== 'drained') {
                 const why = result.outcome === 'interrupted' ? ExitCode.INTERRUPTED : result.outcome === 'timed-out' ? ExitCode.TIMEOUT : result.message ? ExitCode.API : ExitCode.BLOCKED;
                 throw new StepFailed(`the drain did not finish (${result.outcome}${result.message ? `: ${result.message}` : ''})`, why);
@@ -307,12 +306,12 @@ export async function runMaintain(state: RunState, o: MaintainOptions): Promise<
               workloads = evictedWorkloads(plan, result.pods);
               journal?.record({ node, step: 'drained', workloads });
             }
-            r.cordonedNow = true;
+            if (!has('uncordoned')) r.cordonedNow = true;
             if (!has('command-done')) {
               if (o.run) {
                 say(node, `running: ${o.run}`);
                 journal?.record({ node, step: 'command-started' });
-                const { code: exit, stderrTail } = await runCommand(o.run, node, io, state.signal);
+                const { code: exit, stderrTail } = await runCommand(o.run, node, io, state.signal, live);
                 if (state.signal.aborted) throw new StepFailed('interrupted while the command ran', ExitCode.INTERRUPTED);
                 if (exit !== 0) throw new StepFailed(`the command failed with exit code ${exit}${stderrTail ? `: ${stderrTail.split('\n').at(-1)}` : ''}`, ExitCode.BLOCKED);
               } else {

@@ -188,16 +188,18 @@ export async function runAccess(state: RunState, o: AccessOptions): Promise<Exit
   const canSar = self
     ? true
     : (
-        await client.authz.createSelfSubjectAccessReview({
-          body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'create', group: 'authorization.k8s.io', resource: 'subjectaccessreviews' } } },
-        })
+        await client.call('ask whether you may create SubjectAccessReviews', () =>
+          client.authz.createSelfSubjectAccessReview({
+            body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'create', group: 'authorization.k8s.io', resource: 'subjectaccessreviews' } } },
+          }),
+        )
       ).status?.allowed === true;
   if (canSar) {
     confirmedBy = self ? 'SelfSubjectAccessReview' : 'SubjectAccessReview';
     const cells = rows.flatMap((row) => Object.entries(row.cells).map(([verb, cell]) => ({ row, verb, cell: cell! })));
     await mapLimit(cells, 24, async ({ row, verb, cell }) => {
       const req: RequestAttributes = { verb, apiGroup: row.group, resource: row.resource, subresource: '', name: '', namespace: row.namespaced ? namespace : '' };
-      cell.verified = self ? await selfReview(client, req) : await subjectAccessReview(client, { user: user.username, groups: user.groups }, req);
+      cell.verified = await client.call('create access reviews', () => (self ? selfReview(client, req) : subjectAccessReview(client, { user: user.username, groups: user.groups }, req)));
       if (cell.verified !== cell.allowed) disagreements.push({ resource: `${row.resource}${row.group ? `.${row.group}` : ''}`, verb, rbac: cell.allowed, apiServer: cell.verified });
     });
   }

@@ -163,8 +163,13 @@ function roleOf(ref: { kind: string; name: string }, ns: string): Grant['role'] 
   return ref.kind === 'Role' ? { kind: 'Role', name: ref.name, namespace: ns } : { kind: ref.kind, name: ref.name };
 }
 
-/** Every subject, binding, role and rule that allows the request (namespace '' with allNamespaces: every namespace). */
-export function whoCan(index: RbacIndex, req: RequestAttributes, allNamespaces: boolean): { grants: Grant[]; nearMisses: NearMiss[] } {
+/**
+ * Every subject, binding, role and rule that allows the request. With
+ * allNamespaces (namespace ''), the RoleBindings of every namespace count,
+ * but only for a namespaced resource: the authorizer never consults
+ * RoleBindings for cluster-scoped resources or non-resource URLs.
+ */
+export function whoCan(index: RbacIndex, req: RequestAttributes, allNamespaces: boolean, namespaced = true): { grants: Grant[]; nearMisses: NearMiss[] } {
   const grants: Grant[] = [];
   const nearMisses: NearMiss[] = [];
   for (const crb of index.clusterRoleBindings) {
@@ -188,7 +193,7 @@ export function whoCan(index: RbacIndex, req: RequestAttributes, allNamespaces: 
       }
     }
   }
-  const namespaces = req.namespace ? [req.namespace] : allNamespaces ? index.namespaces() : [];
+  const namespaces = req.namespace ? [req.namespace] : allNamespaces && namespaced && isResourceRequest(req) ? index.namespaces() : [];
   for (const ns of namespaces) {
     for (const rb of index.roleBindingsByNs.get(ns) ?? []) {
       const binding = { kind: 'RoleBinding' as const, name: rb.metadata?.name ?? '', namespace: ns };

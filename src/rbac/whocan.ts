@@ -101,11 +101,11 @@ export async function subjectAccessReview(client: KubeClient, who: { user?: stri
   return review.status?.allowed === true;
 }
 
-export async function buildRequest(client: KubeClient, o: WhoCanOptions): Promise<RequestAttributes> {
+export async function buildRequest(client: KubeClient, o: WhoCanOptions): Promise<RequestAttributes & { namespaced: boolean }> {
   if (o.url) {
     if (o.resource) throw new UsageError('give a RESOURCE or --url, not both');
     if (!o.url.startsWith('/')) throw new UsageError(`--url takes a path such as /healthz, not "${o.url}"`);
-    return { verb: o.verb, apiGroup: '', resource: '', subresource: '', name: '', namespace: '', path: o.url };
+    return { verb: o.verb, apiGroup: '', resource: '', subresource: '', name: '', namespace: '', path: o.url, namespaced: false };
   }
   if (!o.resource) throw new UsageError('name a RESOURCE (or --url /PATH)', { hint: 'kubectl whocan get pods -n default' });
   const resolved = resolveResource(o.resource, await discover(client));
@@ -113,19 +113,19 @@ export async function buildRequest(client: KubeClient, o: WhoCanOptions): Promis
     throw new UsageError(`"${o.verb}" requests carry no object name, so NAME cannot be matched`, { hint: `drop ${o.name}` });
   }
   const namespace = !resolved.namespaced || o.kube.allNamespaces ? '' : (o.kube.namespace ?? client.namespace);
-  return { verb: o.verb, apiGroup: resolved.group, resource: resolved.resource, subresource: resolved.subresource, name: o.name ?? '', namespace };
+  return { verb: o.verb, apiGroup: resolved.group, resource: resolved.resource, subresource: resolved.subresource, name: o.name ?? '', namespace, namespaced: resolved.namespaced };
 }
 
 export async function runWhoCan(state: RunState, o: WhoCanOptions): Promise<ExitCodeValue> {
   if (!o.verb) throw new UsageError('name a VERB', { hint: 'kubectl whocan get pods' });
   // whocan asks about others: the kube flags' --as would only impersonate the caller.
   const client = connect(o.kube, { signal: state.signal });
-  const req = await buildRequest(client, o);
+  const { namespaced, ...req } = await buildRequest(client, o);
   // Every namespace's Roles and RoleBindings only when the answer needs them (-A, near misses).
   const everyNamespace = o.kube.allNamespaces || o.nearMisses;
   const rbac = await loadRbac(client, req.namespace || client.namespace, everyNamespace ? {} : { onlyNamespace: req.namespace });
   const index = new RbacIndex(rbac.data);
-  const { grants, nearMisses } = whoCan(index, req, o.kube.allNamespaces);
+  const { grants, nearMisses } = whoCan(index, req, o.kube.allNamespaces, namespaced);
   const rows: WhoCanRow[] = grants.map((g) => ({
     subject: { kind: g.subject.kind, name: g.subject.name, ...(g.subject.namespace ? { namespace: g.subject.namespace } : {}) },
     reaches: describeSubject(g.subject as RbacV1Subject),

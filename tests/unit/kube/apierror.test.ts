@@ -52,3 +52,10 @@ test('connection failures say what failed, with a hint', () => {
   assert.equal(systemCodeOf({ cause: { code: 'ECONNRESET' } }), 'ECONNRESET');
   assert.equal(systemCodeOf(new Error('request failed, reason: connect EHOSTUNREACH 1.2.3.4')), 'EHOSTUNREACH');
 });
+
+test('printed messages lose URL credentials and quoted unparsable input', async () => {
+  const { redactMessage } = await import('../../../src/cli/errors.js');
+  assert.equal(redactMessage('request to https://user:s3cret@h:6443/api failed'), 'request to https://h:6443/api failed');
+  assert.equal(redactMessage('Unexpected token \'e\', "eyJhbGciOi" is not valid JSON'), "Unexpected token 'e', (input not shown) is not valid JSON");
+  assert.equal(redactMessage('plain message'), 'plain message');
+});

@@ -81,6 +81,10 @@ test('whoCan keeps RoleBindings (also with -A), ClusterRoleBindings, and the nea
   assert.deepEqual(all.grants.map((g) => `${g.subject.name}@${g.scope || 'cluster'}`).sort(), ['admins@cluster', 'alice@ns', 'bob@other']);
   // A request without a namespace sees ClusterRoleBindings only.
   assert.deepEqual(whoCan(index, req({ verb: 'delete', namespace: '' }), false).grants.map((g) => g.subject.name), ['admins']);
+  // With -A, a cluster-scoped resource or a URL still sees ClusterRoleBindings only.
+  assert.deepEqual(whoCan(index, req({ verb: 'delete', namespace: '' }), true, false).grants.map((g) => g.subject.name), ['admins']);
+  // (and the resource wildcard of "all" never reaches a URL: only nonResourceURLs rules do)
+  assert.deepEqual(whoCan(index, req({ verb: 'get', path: '/healthz', namespace: '' }), true, true).grants.map((g) => g.subject.name), []);
 });
 
 test('allows answers for one user; the matrix and risky paths follow from it', () => {

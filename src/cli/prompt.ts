@@ -1,0 +1,32 @@
+/**
+ * A question on the terminal that always settles: an answer, or an
+ * InterruptedError on Ctrl-C (readline catches it in raw mode), on the
+ * command's interrupt signal, or when stdin closes (Ctrl-D: no answer).
+ */
+import { createInterface } from 'node:readline';
+
+import { InterruptedError } from './errors.js';
+import type { Io } from './output.js';
+
+export function ask(io: Io, question: string, signal: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: io.stdin, output: io.stderr as NodeJS.WritableStream, terminal: Boolean(io.stdin.isTTY) });
+    let settled = false;
+    const finish = (err: Error | undefined, answer = ''): void => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      rl.close();
+      if (err) reject(err);
+      else resolve(answer);
+    };
+    const onAbort = (): void => finish(new InterruptedError('interrupted at the prompt; nothing more was changed'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    rl.on('SIGINT', () => {
+      io.stderr.write('\n');
+      finish(new InterruptedError('interrupted at the prompt; nothing more was changed'));
+    });
+    rl.on('close', () => finish(undefined, ''));
+    rl.question(question, (answer) => finish(undefined, answer));
+  });
+}
