@@ -14,7 +14,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import path from 'node:path';
 
@@ -173,6 +173,8 @@ async function main(): Promise<void> {
   const sha = sha256(path.join(OUT, archive));
   mkdirSync(path.join(OUT, 'krew'), { recursive: true });
   for (const p of PLUGINS) writeFileSync(path.join(OUT, 'krew', `${p.name}.yaml`), manifest(p, sha, archive));
+  // npm pack ships dist/ (the npm route's bundle); `npm run release` builds it first.
+  if (!existsSync(path.join(REPO_ROOT, 'dist', 'main.js'))) throw new Error('dist/ is not built: run "npm run release" (or npm run build first)');
   log('npm pack');
   execFileSync('npm', ['pack', '--silent', '--pack-destination', OUT], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   copyFileSync(bin, path.join(OUT, 'kubectl-study'));
