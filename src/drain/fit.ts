@@ -7,6 +7,7 @@
  */
 import type { V1Node, V1NodeSelectorRequirement, V1Pod, V1Taint, V1Toleration } from '@kubernetes/client-node';
 
+import { isNodeReady } from '../kube/objects.js';
 import { formatCpu, formatMemory, parseQuantity } from '../kube/quantity.js';
 
 export interface Resources {
@@ -51,16 +52,13 @@ export function isTerminal(pod: V1Pod): boolean {
   return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 }
 
-export function nodeIsReady(node: V1Node): boolean {
-  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-}
 
 /** Free capacity of each candidate node: schedulable, Ready, not being drained. */
 export function capacities(nodes: V1Node[], podsByNode: Map<string, V1Pod[]>, exclude: Set<string>): Capacity[] {
   const out: Capacity[] = [];
   for (const node of nodes) {
     const name = node.metadata?.name ?? '';
-    if (exclude.has(name) || node.spec?.unschedulable || !nodeIsReady(node)) continue;
+    if (exclude.has(name) || node.spec?.unschedulable || !isNodeReady(node)) continue;
     const alloc = node.status?.allocatable ?? {};
     const free: Resources = {
       cpu: parseQuantity(alloc.cpu) ?? 0,

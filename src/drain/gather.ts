@@ -11,7 +11,8 @@ import type { KubeClient } from '../kube/client.js';
 import { listAll } from '../kube/list.js';
 import { mapLimit } from '../util/concurrency.js';
 import type { PermissionCheck, PlanOptions } from './model.js';
-import { controllerKey, controllerOf, podKey, type ControllerInfo, type PlanInputs } from './plan.js';
+import { controllerOf } from '../kube/objects.js';
+import { controllerKey, podKey, type ControllerInfo, type PlanInputs } from './plan.js';
 
 const CONTROLLER_PATHS: Record<string, { prefix: string; plural: string }> = {
   ReplicaSet: { prefix: '/apis/apps/v1', plural: 'replicasets' },

@@ -9,6 +9,7 @@
  */
 import type { V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 
+import { isPodReady } from '../kube/objects.js';
 import { matchesSelector } from '../kube/selector.js';
 import type { PdbPlan } from './model.js';
 
@@ -23,9 +24,6 @@ export function pdbsCovering(pod: V1Pod, pdbs: V1PodDisruptionBudget[]): V1PodDi
   );
 }
 
-export function isPodReady(pod: V1Pod): boolean {
-  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-}
 
 /** Whether the API server checks PDBs at all when evicting this pod. */
 export function pdbApplies(pod: V1Pod): boolean {

@@ -9,7 +9,8 @@
  */
 import type { V1Node, V1OwnerReference, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 
-import { capacities, firstFit, isTerminal, nodeIsReady, podRequests } from './fit.js';
+import { controllerOf, isNodeReady, isPodReady } from '../kube/objects.js';
+import { capacities, firstFit, isTerminal, podRequests } from './fit.js';
 import {
   reason,
   type DrainPlan,
@@ -22,7 +23,7 @@ import {
   type PodPlan,
   type Reason,
 } from './model.js';
-import { describeBudget, isPodReady, pdbBudgetAfter, pdbKey, pdbsCovering } from './pdb.js';
+import { describeBudget, pdbBudgetAfter, pdbKey, pdbsCovering } from './pdb.js';
 
 /** What the plan knows of a controller (ReplicaSet, Deployment, StatefulSet, ...). */
 export interface ControllerInfo {
@@ -62,9 +63,6 @@ export function podKey(pod: V1Pod): string {
   return `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
 }
 
-export function controllerOf(pod: { metadata?: { ownerReferences?: V1OwnerReference[] } }): V1OwnerReference | undefined {
-  return pod.metadata?.ownerReferences?.find((o) => o.controller === true);
-}
 
 /** The controller chain of a pod, followed as far as the plan knows it. */
 export function ownerChain(pod: V1Pod, controllers: Map<string, ControllerInfo | null>): OwnerRef[] {
@@ -187,12 +185,12 @@ export function classifyPod(pod: V1Pod, facts: PodFacts, options: PlanOptions, n
 
 function nodePlan(name: string, node: V1Node | undefined, others: V1Node[]): NodePlan {
   if (!node) return { name, exists: false, ready: false, unschedulable: false, reasons: [] };
-  const ready = nodeIsReady(node);
+  const ready = isNodeReady(node);
   const unschedulable = node.spec?.unschedulable === true;
   const reasons: Reason[] = [];
   if (!ready) reasons.push(reason('NodeNotReady', 'warning', 'Ready condition is not True'));
   if (unschedulable) reasons.push(reason('NodeAlreadyCordoned', 'info', 'spec.unschedulable is already true'));
-  if (!others.some((n) => nodeIsReady(n) && !n.spec?.unschedulable)) {
+  if (!others.some((n) => isNodeReady(n) && !n.spec?.unschedulable)) {
     reasons.push(reason('LastSchedulableNode', 'warning', 'no other node is both Ready and schedulable'));
   }
   return { name, exists: true, ready, unschedulable, reasons };

@@ -17,11 +17,11 @@ import type { RunState } from '../cli/program.js';
 import { renderTable } from '../cli/table.js';
 import { connect, type KubeClient } from '../kube/client.js';
 import { listAll } from '../kube/list.js';
+import { isNodeReady } from '../kube/objects.js';
 import { sleep } from '../util/concurrency.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { makePlan, type DrainOptions } from '../drain/command.js';
 import { cordon, evictedWorkloads, executeDrain, waitAvailable } from '../drain/execute.js';
-import { nodeIsReady } from '../drain/fit.js';
 import type { DrainPlan, PdbPlan } from '../drain/model.js';
 import { eventLine } from '../drain/print.js';
 import { Journal, type NodeProgress } from './journal.js';
@@ -146,7 +146,7 @@ async function waitReady(client: KubeClient, node: string, timeoutMs: number, si
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const n = await client.call(`get node ${node}`, () => client.core.readNode({ name: node }));
-    if (nodeIsReady(n)) return;
+    if (isNodeReady(n)) return;
     await sleep(2000, signal);
   }
   throw new TimeoutError(`node ${node} was not Ready within ${formatDuration(timeoutMs)}`);

@@ -23,6 +23,7 @@ import { apiStatusOf } from '../kube/apierror.js';
 import { connect, type KubeClient } from '../kube/client.js';
 import { Informer } from '../kube/informer.js';
 import { listAll } from '../kube/list.js';
+import { isPodReady } from '../kube/objects.js';
 import { formatSelector, type LabelSelector } from '../kube/selector.js';
 import { parseDuration } from '../util/duration.js';
 import {
@@ -255,7 +256,7 @@ async function loadHistory(client: KubeClient, ns: string, t: Target): Promise<{
   const byHash = new Map<string, { ready: number; total: number }>();
   for (const cr of crs.items) {
     const mine = pods.items.filter((p) => atRevision(p, cr.metadata?.name ?? ''));
-    byHash.set(cr.metadata?.name ?? '', { total: mine.length, ready: mine.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length });
+    byHash.set(cr.metadata?.name ?? '', { total: mine.length, ready: mine.filter(isPodReady).length });
   }
   return { obj, history: controllerHistory(t.kind, obj as V1StatefulSet, crs.items, byHash, now) };
 }

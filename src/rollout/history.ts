@@ -11,6 +11,7 @@ import type { V1ControllerRevision, V1PodTemplateSpec, V1ReplicaSet } from '@kub
 import { createTwoFilesPatch } from 'diff';
 
 import { NotFoundError } from '../cli/errors.js';
+import { isControlledBy } from '../kube/objects.js';
 import { formatAge } from '../util/duration.js';
 import { toYaml } from '../util/yaml.js';
 import type { WorkloadKind } from './model.js';
@@ -43,13 +44,6 @@ export interface History {
   revisions: Revision[];
 }
 
-interface Owned {
-  metadata?: { uid?: string; ownerReferences?: Array<{ uid: string; controller?: boolean }> };
-}
-
-function ownedBy(uid: string | undefined, obj: Owned): boolean {
-  return Boolean(uid) && (obj.metadata?.ownerReferences ?? []).some((o) => o.controller && o.uid === uid);
-}
 
 function images(t: V1PodTemplateSpec | undefined): string[] {
   return [...(t?.spec?.initContainers ?? []), ...(t?.spec?.containers ?? [])].map((c) => `${c.name}=${c.image ?? ''}`);
@@ -62,7 +56,7 @@ export function deploymentHistory(
 ): History {
   const current = deployment.metadata?.annotations?.[REVISION_ANNOTATION] ?? '';
   const revisions = replicaSets
-    .filter((rs) => ownedBy(deployment.metadata?.uid, rs) && rs.metadata?.annotations?.[REVISION_ANNOTATION])
+    .filter((rs) => isControlledBy(rs, deployment.metadata?.uid) && rs.metadata?.annotations?.[REVISION_ANNOTATION])
     .map((rs): Revision => {
       const a = rs.metadata?.annotations ?? {};
       const created = rs.metadata?.creationTimestamp ? new Date(rs.metadata.creationTimestamp).toISOString() : '';
@@ -105,7 +99,7 @@ export function controllerHistory(
   podsByHash: Map<string, { ready: number; total: number }>,
   now: Date,
 ): History {
-  const owned = revisions.filter((cr) => ownedBy(obj.metadata?.uid, cr));
+  const owned = revisions.filter((cr) => isControlledBy(cr, obj.metadata?.uid));
   const newest = owned.reduce<V1ControllerRevision | undefined>((a, b) => (!a || (b.revision ?? 0) > (a.revision ?? 0) ? b : a), undefined);
   const currentName = kind === 'StatefulSet' ? obj.status?.updateRevision : newest?.metadata?.name;
   const list = owned

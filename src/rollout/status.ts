@@ -17,6 +17,7 @@ import type {
   V1StatefulSet,
 } from '@kubernetes/client-node';
 
+import { isControlledBy, isPodReady } from '../kube/objects.js';
 import type { WorkloadKind } from './model.js';
 
 export type ProblemCode = 'ImagePull' | 'CrashLoop' | 'ConfigError' | 'Unschedulable' | 'NotReady' | 'FailedCreate' | 'Paused' | 'DeadlineExceeded';
@@ -80,13 +81,6 @@ export interface StatusInput {
 
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 
-function isReady(p: V1Pod): boolean {
-  return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-}
-
-function ownedBy(uid: string | undefined, obj: { metadata?: { ownerReferences?: Array<{ uid: string; controller?: boolean }> } }): boolean {
-  return Boolean(uid) && (obj.metadata?.ownerReferences ?? []).some((o) => o.controller && o.uid === uid);
-}
 
 /** The reasons a pod is not (yet) serving. */
 export function podProblems(pod: V1Pod, events: CoreV1Event[], now: Date): Problem[] {
@@ -112,7 +106,7 @@ export function podProblems(pod: V1Pod, events: CoreV1Event[], now: Date): Probl
   if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
     out.push({ code: 'Unschedulable', pod: name, message: scheduled.message ?? 'no node fits' });
   }
-  if (out.length === 0 && pod.status?.phase === 'Running' && !isReady(pod) && !pod.metadata?.deletionTimestamp) {
+  if (out.length === 0 && pod.status?.phase === 'Running' && !isPodReady(pod) && !pod.metadata?.deletionTimestamp) {
     const since = pod.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime;
     const probe = events
       .filter((e) => e.involvedObject?.name === name && e.reason === 'Unhealthy')
@@ -131,7 +125,7 @@ function podView(pod: V1Pod, revisionOf: (p: V1Pod) => string, events: CoreV1Eve
     name: pod.metadata?.name ?? '',
     node: pod.spec?.nodeName ?? '',
     revision: revisionOf(pod),
-    ready: isReady(pod),
+    ready: isPodReady(pod),
     phase: pod.metadata?.deletionTimestamp ? 'Terminating' : (pod.status?.phase ?? ''),
     restarts: cs.reduce((n, c) => n + (c.restartCount ?? 0), 0),
     reason: problem ? problem.code : '',
@@ -172,7 +166,7 @@ function deploymentStatus(input: StatusInput): RolloutStatus {
     strategyType === 'Recreate'
       ? 'Recreate'
       : `RollingUpdate (maxSurge ${intOrPercent(d.spec?.strategy?.rollingUpdate?.maxSurge ?? '25%')}, maxUnavailable ${intOrPercent(d.spec?.strategy?.rollingUpdate?.maxUnavailable ?? '25%')})`;
-  const rss = (input.replicaSets ?? []).filter((rs) => ownedBy(d.metadata?.uid, rs));
+  const rss = (input.replicaSets ?? []).filter((rs) => isControlledBy(rs, d.metadata?.uid));
   const revision = d.metadata?.annotations?.[REVISION_ANNOTATION] ?? '';
   const current = rss.find((rs) => rs.metadata?.annotations?.[REVISION_ANNOTATION] === revision);
   const rsByUid = new Map(rss.map((rs) => [rs.metadata?.uid ?? '', rs]));
@@ -252,7 +246,7 @@ export function atRevision(pod: V1Pod, revisionName: string): boolean {
 }
 
 function controllerRevisions(input: StatusInput, uid: string | undefined): V1ControllerRevision[] {
-  return (input.controllerRevisions ?? []).filter((cr) => ownedBy(uid, cr)).sort((a, b) => (b.revision ?? 0) - (a.revision ?? 0));
+  return (input.controllerRevisions ?? []).filter((cr) => isControlledBy(cr, uid)).sort((a, b) => (b.revision ?? 0) - (a.revision ?? 0));
 }
 
 function revisionViews(crs: V1ControllerRevision[], pods: V1Pod[], currentName: string, input: StatusInput): RevisionView[] {
@@ -265,7 +259,7 @@ function revisionViews(crs: V1ControllerRevision[], pods: V1Pod[], currentName: 
         revision: String(cr.revision ?? ''),
         current: cr.metadata?.name === currentName,
         desired: mine.length,
-        ready: mine.filter(isReady).length,
+        ready: mine.filter(isPodReady).length,
         pods: mine.map((p) => podView(p, revisionOf, input.events, input.now)),
       };
     })
@@ -281,10 +275,10 @@ function statefulSetStatus(input: StatusInput): RolloutStatus {
   const partition = s.spec?.updateStrategy?.rollingUpdate?.partition;
   const strategy = type === 'OnDelete' ? 'OnDelete' : `RollingUpdate${partition ? ` (partition ${partition})` : ''}${s.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ? ` (maxUnavailable ${s.spec.updateStrategy.rollingUpdate.maxUnavailable})` : ''}`;
   const updateRevision = st.updateRevision ?? '';
-  const pods = input.pods.filter((p) => ownedBy(s.metadata?.uid, p));
+  const pods = input.pods.filter((p) => isControlledBy(p, s.metadata?.uid));
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
   const updatedByPods = live.filter((p) => atRevision(p, updateRevision)).length;
-  const readyUpdated = live.filter((p) => atRevision(p, updateRevision) && isReady(p)).length;
+  const readyUpdated = live.filter((p) => atRevision(p, updateRevision) && isPodReady(p)).length;
   let message: string;
   let done = false;
   if (!st.observedGeneration || (s.metadata?.generation ?? 0) > st.observedGeneration) {
@@ -314,7 +308,7 @@ function statefulSetStatus(input: StatusInput): RolloutStatus {
   }
   const problems: Problem[] = [];
   if (!done) {
-    for (const p of live) if (atRevision(p, updateRevision) || !isReady(p)) problems.push(...podProblems(p, input.events, input.now));
+    for (const p of live) if (atRevision(p, updateRevision) || !isPodReady(p)) problems.push(...podProblems(p, input.events, input.now));
     problems.push(...failedCreates(input.events, new Set([`StatefulSet/${name}`])));
   }
   const crs = controllerRevisions(input, s.metadata?.uid);
@@ -344,7 +338,7 @@ function daemonSetStatus(input: StatusInput): RolloutStatus {
   const crs = controllerRevisions(input, ds.metadata?.uid);
   const newest = crs[0];
   const newestName = newest?.metadata?.name ?? '';
-  const pods = input.pods.filter((p) => ownedBy(ds.metadata?.uid, p));
+  const pods = input.pods.filter((p) => isControlledBy(p, ds.metadata?.uid));
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
   const desired = st.desiredNumberScheduled ?? 0;
   let message: string;
@@ -352,7 +346,7 @@ function daemonSetStatus(input: StatusInput): RolloutStatus {
   if ((ds.metadata?.generation ?? 0) > (st.observedGeneration ?? 0)) {
     message = 'Waiting for daemon set spec update to be observed...';
   } else if (type === 'OnDelete') {
-    const updated = live.filter((p) => atRevision(p, newestName) && isReady(p)).length;
+    const updated = live.filter((p) => atRevision(p, newestName) && isPodReady(p)).length;
     if (updated < desired) message = `Waiting for OnDelete roll out: ${updated} of ${desired} pods updated and available; delete the old pods to update them`;
     else {
       done = true;
@@ -369,13 +363,13 @@ function daemonSetStatus(input: StatusInput): RolloutStatus {
   const stragglers = done
     ? []
     : live
-        .filter((p) => !atRevision(p, newestName) || !isReady(p))
+        .filter((p) => !atRevision(p, newestName) || !isPodReady(p))
         .map((p) => p.spec?.nodeName ?? '')
         .filter(Boolean)
         .sort();
   const problems: Problem[] = [];
   if (!done) {
-    for (const p of live) if (!isReady(p) || atRevision(p, newestName)) problems.push(...podProblems(p, input.events, input.now));
+    for (const p of live) if (!isPodReady(p) || atRevision(p, newestName)) problems.push(...podProblems(p, input.events, input.now));
     problems.push(...failedCreates(input.events, new Set([`DaemonSet/${name}`])));
   }
   return {

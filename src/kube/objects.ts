@@ -1,0 +1,32 @@
+/** Small facts about API objects, read the same way by every command. Pure. */
+import type { V1Node, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+
+interface Conditioned {
+  status?: { conditions?: Array<{ type: string; status: string }> };
+}
+
+function conditionTrue(obj: Conditioned, type: string): boolean {
+  return obj.status?.conditions?.some((c) => c.type === type && c.status === 'True') ?? false;
+}
+
+export function isPodReady(pod: V1Pod): boolean {
+  return conditionTrue(pod as Conditioned, 'Ready');
+}
+
+export function isNodeReady(node: V1Node): boolean {
+  return conditionTrue(node as Conditioned, 'Ready');
+}
+
+interface Owned {
+  metadata?: { ownerReferences?: V1OwnerReference[] | Array<{ uid: string; controller?: boolean; kind?: string; name?: string }> };
+}
+
+/** The owner reference marked controller, if any. */
+export function controllerOf(obj: { metadata?: { ownerReferences?: V1OwnerReference[] } }): V1OwnerReference | undefined {
+  return obj.metadata?.ownerReferences?.find((o) => o.controller === true);
+}
+
+/** Whether the object's controller is the object with this UID. */
+export function isControlledBy(obj: Owned, uid: string | undefined): boolean {
+  return Boolean(uid) && (obj.metadata?.ownerReferences ?? []).some((o) => o.controller === true && o.uid === uid);
+}
