@@ -11,8 +11,8 @@
  */
 import * as k8s from '@kubernetes/client-node';
 
-import { ApiError, ExitCode, type ExitCodeValue } from '../cli/errors.js';
-import { apiStatusOf, systemCodeOf, toStudyError } from '../kube/apierror.js';
+import { ExitCode, type ExitCodeValue, type StudyError } from '../cli/errors.js';
+import { apiStatusOf, systemCodeOf } from '../kube/apierror.js';
 import type { KubeClient } from '../kube/client.js';
 import { listAll } from '../kube/list.js';
 import { watch, WatchExpiredError } from '../kube/watch.js';
@@ -221,9 +221,9 @@ export async function executeDrain(client: KubeClient, plan: DrainPlan, podListV
   const toEvict = plan.pods.filter((p) => p.action === 'evict');
   const toWait = plan.pods.filter((p) => p.action === 'wait');
   let consecutiveConnectionErrors = 0;
-  let fatal: ApiError | undefined;
+  let fatal: StudyError | undefined;
   const setFatal = (err: unknown, what: string): void => {
-    fatal ??= toStudyError(err, { what, server: client.context.cluster.server ?? '' }) as ApiError;
+    fatal ??= client.error(what, err);
     fatalStop.abort(new DrainStopped('failed'));
   };
   const trackedByNode = new Map<string, Set<string>>();

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 
 import * as k8s from '@kubernetes/client-node';
 
-import { UsageError } from '../cli/errors.js';
+import { UsageError, type StudyError } from '../cli/errors.js';
 import type { KubeFlags } from '../cli/flags.js';
 import {
   assertFilesUsable,
@@ -17,7 +17,8 @@ import {
   type ResolvedContext,
 } from './kubeconfig.js';
 import { send, translateAbort, type Impersonation, type RequestRecord, type TransportOptions } from './transport.js';
-import { toStudyError } from './apierror.js';
+import { apiStatusOf, toStudyError } from './apierror.js';
+import { credentialNote } from './credentials.js';
 
 export interface ClientOptions {
   /** Aborts every request of this client (Ctrl-C, or an overall deadline). */
@@ -179,12 +180,22 @@ export class KubeClient {
     return response.body;
   }
 
-  /** Runs an API call and turns any failure into a typed error naming the cluster. */
+  /**
+   * A failure of this client as a typed error naming what was being done; a
+   * 401 says whether the credential looks expired.
+   */
+  error(what: string, err: unknown): StudyError {
+    const unauthorized = apiStatusOf(err)?.code === 401;
+    const note = unauthorized ? credentialNote(this.context.user) : undefined;
+    return toStudyError(err, { what, server: this.context.cluster.server ?? '', user: this.context.userName, ...(note ? { credentialNote: note } : {}) });
+  }
+
+  /** Runs an API call and turns any failure into a typed error (see error()). */
   async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      throw toStudyError(err, { what, server: this.context.cluster.server ?? '', user: this.context.userName });
+      throw this.error(what, err);
     }
   }
 }

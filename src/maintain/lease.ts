@@ -59,7 +59,7 @@ export class MaintenanceLock {
     try {
       existing = await client.request<V1Lease>('GET', leasePath(o, o.name));
     } catch (err) {
-      if (apiStatusOf(err)?.code !== 404) throw await client.call('read the maintenance lock', () => Promise.reject(err)).catch((e: unknown) => e);
+      if (apiStatusOf(err)?.code !== 404) throw client.error('read the maintenance lock', err);
     }
     if (!existing) {
       try {
@@ -67,7 +67,7 @@ export class MaintenanceLock {
         return new MaintenanceLock(client, o, holder, created.metadata?.resourceVersion ?? '', undefined);
       } catch (err) {
         if (apiStatusOf(err)?.code === 409) return MaintenanceLock.acquire(client, o, holder);
-        throw await client.call('create the maintenance lock', () => Promise.reject(err)).catch((e: unknown) => e);
+        throw client.error('create the maintenance lock', err);
       }
     }
     const state = leaseState(existing, now);
@@ -83,7 +83,7 @@ export class MaintenanceLock {
       if (apiStatusOf(err)?.code === 409) {
         throw new BlockedError(`another maintenance run took the lock ${o.namespace}/${o.name} at the same moment`, { hint: 'wait for it to finish' });
       }
-      throw await client.call('take the maintenance lock', () => Promise.reject(err)).catch((e: unknown) => e);
+      throw client.error('take the maintenance lock', err);
     }
   }
 

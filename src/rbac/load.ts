@@ -4,7 +4,7 @@
  */
 import type { V1ClusterRole, V1ClusterRoleBinding, V1Role, V1RoleBinding } from '@kubernetes/client-node';
 
-import { apiStatusOf, toStudyError } from '../kube/apierror.js';
+import { apiStatusOf } from '../kube/apierror.js';
 import type { KubeClient } from '../kube/client.js';
 import { listAll, type Page } from '../kube/list.js';
 import type { RbacData } from './match.js';
@@ -42,7 +42,7 @@ export async function loadRbac(client: KubeClient, namespace: string, scope: Loa
     try {
       return await listPath<T>(client, `${BASE}/${resource}`);
     } catch (err) {
-      if (!forbidden(err)) throw toStudyError(err, { what: `list ${resource}`, server: client.context.cluster.server ?? '' });
+      if (!forbidden(err)) throw client.error(`list ${resource}`, err);
       if (!namespaced || !namespace) {
         missing.push(`list ${resource}.rbac.authorization.k8s.io${namespaced ? ' in all namespaces' : ''}`);
         return [];
@@ -51,7 +51,7 @@ export async function loadRbac(client: KubeClient, namespace: string, scope: Loa
       try {
         return await listPath<T>(client, `${BASE}/namespaces/${encodeURIComponent(namespace)}/${resource}`);
       } catch (err2) {
-        if (!forbidden(err2)) throw toStudyError(err2, { what: `list ${resource} in ${namespace}`, server: client.context.cluster.server ?? '' });
+        if (!forbidden(err2)) throw client.error(`list ${resource} in ${namespace}`, err2);
         missing.push(`list ${resource}.rbac.authorization.k8s.io in namespace ${namespace}`);
         return [];
       }
@@ -63,7 +63,7 @@ export async function loadRbac(client: KubeClient, namespace: string, scope: Loa
     try {
       return await listPath<T>(client, `${BASE}/namespaces/${encodeURIComponent(scope.onlyNamespace)}/${resource}`);
     } catch (err) {
-      if (!forbidden(err)) throw toStudyError(err, { what: `list ${resource} in ${scope.onlyNamespace}`, server: client.context.cluster.server ?? '' });
+      if (!forbidden(err)) throw client.error(`list ${resource} in ${scope.onlyNamespace}`, err);
       missing.push(`list ${resource}.rbac.authorization.k8s.io in namespace ${scope.onlyNamespace}`);
       return [];
     }

@@ -54,7 +54,7 @@ async function getWorkload(client: KubeClient, ns: string, t: Target): Promise<W
         hint: `list them with "kubectl get ${apiPlural(t.kind)} -n ${ns}"`,
       });
     }
-    throw await client.call(`get ${t.kind.toLowerCase()} ${t.name}`, () => Promise.reject(err)).catch((e: unknown) => e);
+    throw client.error(`get ${t.kind.toLowerCase()} ${t.name}`, err);
   }
 }
 

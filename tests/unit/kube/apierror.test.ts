@@ -59,3 +59,29 @@ test('printed messages lose URL credentials and quoted unparsable input', async 
   assert.equal(redactMessage('Unexpected token \'e\', "eyJhbGciOi" is not valid JSON'), "Unexpected token 'e', (input not shown) is not valid JSON");
   assert.equal(redactMessage('plain message'), 'plain message');
 });
+
+test("a client's 401 says whether its credential looks expired", async () => {
+  const { KubeClient } = await import('../../../src/kube/client.js');
+  const { createCa, issue } = await import('../../cluster/pki.js');
+  const day = 86_400_000;
+  const old = issue(createCa(), { commonName: 'old', notBefore: new Date(Date.now() - 100 * day), notAfter: new Date(Date.now() - 2 * day) });
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  const client = new KubeClient(
+    {
+      contextName: 'c',
+      clusterName: 'c',
+      userName: 'old',
+      cluster: { server: 'https://127.0.0.1:1' },
+      user: { 'client-certificate-data': b64(old.certPem), 'client-key-data': b64(old.keyPem) },
+      namespace: 'default',
+      namespaceFromFlag: false,
+    },
+    undefined,
+    0,
+    {},
+  );
+  const e = client.error('list pods', status(401, 'Unauthorized', 'Unauthorized'));
+  assert.equal(e.exitCode, ExitCode.API);
+  assert.match(e.message, /rejected the credentials of user "old"/);
+  assert.match(e.hint ?? '', /the client certificate expired on \d{4}-\d\d-\d\d \(2 days ago\): renew it/);
+});
