@@ -5,7 +5,7 @@
  * backoff. Used where a command waits on the cluster (rollout status).
  */
 import type { KubeClient } from './client.js';
-import { listAll, type Page } from './list.js';
+import { listPath } from './list.js';
 import { watch, WatchExpiredError } from './watch.js';
 import { exponentialBackoff } from '../util/backoff.js';
 import { sleep } from '../util/concurrency.js';
@@ -28,12 +28,7 @@ export class Informer<T extends Meta> {
   ) {}
 
   private async list(): Promise<string> {
-    const qs = (extra: Record<string, string | number | undefined>): string => {
-      const params = new URLSearchParams();
-      for (const [k, v] of Object.entries({ ...this.query, ...extra })) if (v !== undefined) params.set(k, String(v));
-      return params.toString();
-    };
-    const result = await listAll<T>((p) => this.client.request<Page<T>>('GET', `${this.path}?${qs({ limit: p.limit, continue: p._continue })}`));
+    const result = await listPath<T>(this.client, this.path, this.query);
     this.items.clear();
     for (const item of result.items) this.items.set(item.metadata?.uid ?? item.metadata?.name ?? '', item);
     return result.resourceVersion;

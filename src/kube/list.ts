@@ -25,3 +25,17 @@ export async function listAll<T>(fetchPage: (opts: { limit: number; _continue?: 
   }
   return { items, resourceVersion };
 }
+
+/** Every item at a raw API path (e.g. /apis/rbac.authorization.k8s.io/v1/roles), page by page. */
+export function listPath<T>(
+  client: { request<R>(method: string, path: string): Promise<R> },
+  path: string,
+  query: Record<string, string> = {},
+  limit = 500,
+): Promise<ListResult<T>> {
+  return listAll<T>((p) => {
+    const params = new URLSearchParams({ ...query, limit: String(p.limit) });
+    if (p._continue) params.set('continue', p._continue);
+    return client.request<Page<T>>('GET', `${path}?${params.toString()}`);
+  }, limit);
+}

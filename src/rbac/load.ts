@@ -6,7 +6,7 @@ import type { V1ClusterRole, V1ClusterRoleBinding, V1Role, V1RoleBinding } from 
 
 import { apiStatusOf } from '../kube/apierror.js';
 import type { KubeClient } from '../kube/client.js';
-import { listAll, type Page } from '../kube/list.js';
+import { listPath } from '../kube/list.js';
 import type { RbacData } from './match.js';
 
 export interface LoadedRbac {
@@ -17,9 +17,8 @@ export interface LoadedRbac {
 
 const BASE = '/apis/rbac.authorization.k8s.io/v1';
 
-async function listPath<T>(client: KubeClient, path: string): Promise<T[]> {
-  const r = await listAll<T>((p) => client.request<Page<T>>('GET', `${path}?limit=${p.limit}${p._continue ? `&continue=${encodeURIComponent(p._continue)}` : ''}`));
-  return r.items;
+async function listItems<T>(client: KubeClient, path: string): Promise<T[]> {
+  return (await listPath<T>(client, path)).items;
 }
 
 export interface LoadScope {
@@ -40,7 +39,7 @@ export async function loadRbac(client: KubeClient, namespace: string, scope: Loa
   const forbidden = (err: unknown): boolean => apiStatusOf(err)?.code === 403;
   const attempt = async <T>(resource: string, namespaced: boolean): Promise<T[]> => {
     try {
-      return await listPath<T>(client, `${BASE}/${resource}`);
+      return await listItems<T>(client, `${BASE}/${resource}`);
     } catch (err) {
       if (!forbidden(err)) throw client.error(`list ${resource}`, err);
       if (!namespaced || !namespace) {
@@ -49,7 +48,7 @@ export async function loadRbac(client: KubeClient, namespace: string, scope: Loa
       }
       missing.push(`list ${resource}.rbac.authorization.k8s.io in all namespaces (only namespace ${namespace} was read)`);
       try {
-        return await listPath<T>(client, `${BASE}/namespaces/${encodeURIComponent(namespace)}/${resource}`);
+        return await listItems<T>(client, `${BASE}/namespaces/${encodeURIComponent(namespace)}/${resource}`);
       } catch (err2) {
         if (!forbidden(err2)) throw client.error(`list ${resource} in ${namespace}`, err2);
         missing.push(`list ${resource}.rbac.authorization.k8s.io in namespace ${namespace}`);
@@ -61,7 +60,7 @@ export async function loadRbac(client: KubeClient, namespace: string, scope: Loa
     if (scope.onlyNamespace === undefined) return attempt<T>(resource, true);
     if (scope.onlyNamespace === '') return [];
     try {
-      return await listPath<T>(client, `${BASE}/namespaces/${encodeURIComponent(scope.onlyNamespace)}/${resource}`);
+      return await listItems<T>(client, `${BASE}/namespaces/${encodeURIComponent(scope.onlyNamespace)}/${resource}`);
     } catch (err) {
       if (!forbidden(err)) throw client.error(`list ${resource} in ${scope.onlyNamespace}`, err);
       missing.push(`list ${resource}.rbac.authorization.k8s.io in namespace ${scope.onlyNamespace}`);

@@ -22,7 +22,7 @@ import type { RunState } from '../cli/program.js';
 import { apiStatusOf } from '../kube/apierror.js';
 import { connect, type KubeClient } from '../kube/client.js';
 import { Informer } from '../kube/informer.js';
-import { listAll } from '../kube/list.js';
+import { listPath } from '../kube/list.js';
 import { isPodReady } from '../kube/objects.js';
 import { formatSelector, type LabelSelector } from '../kube/selector.js';
 import { parseDuration } from '../util/duration.js';
@@ -67,9 +67,7 @@ async function resolveTargets(client: KubeClient, ns: string, args: string[], se
   const { targets, selectorKind } = parseTargets(args, selector);
   if (!selectorKind) return targets;
   const list = await client.call(`list ${apiPlural(selectorKind)}`, () =>
-    listAll<Workload>((p) =>
-      client.request('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(ns)}/${apiPlural(selectorKind)}?${new URLSearchParams({ labelSelector: selector ?? '', limit: String(p.limit), ...(p._continue ? { continue: p._continue } : {}) }).toString()}`),
-    ),
+    listPath<Workload>(client, `/apis/apps/v1/namespaces/${encodeURIComponent(ns)}/${apiPlural(selectorKind)}`, { labelSelector: selector ?? '' }),
   );
   if (list.items.length === 0) throw new NotFoundError(`no ${apiPlural(selectorKind)} match "${selector}" in namespace "${ns}"`);
   return list.items.map((w) => ({ kind: selectorKind, name: w.metadata?.name ?? '' }));
