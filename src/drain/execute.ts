@@ -14,8 +14,7 @@ import * as k8s from '@kubernetes/client-node';
 import { ExitCode, type ExitCodeValue, type StudyError } from '../cli/errors.js';
 import { apiStatusOf, systemCodeOf } from '../kube/apierror.js';
 import type { KubeClient } from '../kube/client.js';
-import { listAll } from '../kube/list.js';
-import { watch, WatchExpiredError } from '../kube/watch.js';
+import { Informer } from '../kube/informer.js';
 import { exponentialBackoff } from '../util/backoff.js';
 import { sleep } from '../util/concurrency.js';
 import { formatDuration } from '../util/duration.js';
@@ -94,21 +93,40 @@ export async function cordon(client: KubeClient, node: string, unschedulable: bo
   return true;
 }
 
-/** Tracks pods by UID until they are gone, through one watch per node. */
+/**
+ * Tracks pods by UID until they are gone: one pod informer per drained node,
+ * watching from the plan's own list (no second list), marking a UID gone on
+ * its DELETED event, or when a relist no longer has it.
+ */
 class GoneTracker {
   private readonly waiters = new Map<string, () => void>();
   private readonly gone = new Set<string>();
   private readonly stop = new AbortController();
+  private readonly informers: Array<Informer<k8s.V1Pod>> = [];
 
   constructor(
-    private readonly client: KubeClient,
+    client: KubeClient,
     nodes: Map<string, string>,
     /** The UIDs waited for, per node: a relist of one node speaks only for that node's pods. */
-    private readonly tracked: Map<string, Set<string>>,
+    tracked: Map<string, Set<string>>,
     /** Called when the API server stays unreachable: waiting on is pointless. */
-    private readonly onFatal: (err: unknown) => void,
+    onFatal: (err: unknown) => void,
   ) {
-    for (const [node, rv] of nodes) void this.run(node, rv);
+    for (const [node, rv] of nodes) {
+      const mine = tracked.get(node) ?? new Set<string>();
+      const informer = new Informer<k8s.V1Pod>(client, '/api/v1/pods', { fieldSelector: `spec.nodeName=${node}`, timeoutSeconds: '300' }, {
+        onEvent: (type, pod) => {
+          if (type === 'DELETED' && pod.metadata?.uid) this.markGone(pod.metadata.uid);
+        },
+        onSync: (items) => {
+          const present = new Set([...items.values()].map((p) => p.metadata?.uid));
+          for (const uid of mine) if (!present.has(uid)) this.markGone(uid);
+        },
+        onFatal,
+      });
+      this.informers.push(informer);
+      informer.start(this.stop.signal, rv).catch(onFatal);
+    }
   }
 
   private markGone(uid: string): void {
@@ -116,39 +134,6 @@ class GoneTracker {
     this.gone.add(uid);
     this.waiters.get(uid)?.();
     this.waiters.delete(uid);
-  }
-
-  /** Lists the node's pods and marks every tracked UID not among them as gone. */
-  private async relist(node: string): Promise<string> {
-    const list = await listAll<k8s.V1Pod>((p) => this.client.core.listPodForAllNamespaces({ ...p, fieldSelector: `spec.nodeName=${node}` }));
-    const present = new Set(list.items.map((p) => p.metadata?.uid));
-    for (const uid of this.tracked.get(node) ?? []) if (!present.has(uid)) this.markGone(uid);
-    return list.resourceVersion;
-  }
-
-  private async run(node: string, startRv: string): Promise<void> {
-    let rv = startRv;
-    const backoff = exponentialBackoff(500, 5000);
-    let failures = 0;
-    while (!this.stop.signal.aborted) {
-      try {
-        if (!rv) rv = await this.relist(node);
-        for await (const ev of watch<k8s.V1Pod>(this.client, '/api/v1/pods', { fieldSelector: `spec.nodeName=${node}`, resourceVersion: rv, timeoutSeconds: '300' }, this.stop.signal)) {
-          rv = ev.object.metadata?.resourceVersion ?? rv;
-          backoff.reset();
-          failures = 0;
-          if (ev.type === 'DELETED' && ev.object.metadata?.uid) this.markGone(ev.object.metadata.uid);
-        }
-      } catch (err) {
-        if (this.stop.signal.aborted) return;
-        if (err instanceof WatchExpiredError) rv = '';
-        else if (!apiStatusOf(err) && ++failures >= 5) {
-          this.onFatal(err);
-          return;
-        }
-        await sleep(backoff.next(), this.stop.signal).catch(() => {});
-      }
-    }
   }
 
   /** Resolves when the pod is gone; rejects with the signal's reason if it aborts first. */
@@ -172,6 +157,7 @@ class GoneTracker {
   }
 
   close(): void {
+    for (const i of this.informers) i.stop();
     this.stop.abort();
   }
 }

@@ -1,10 +1,13 @@
 /**
- * A minimal informer: list once, then watch from the list's
- * resourceVersion, keeping a map of objects by UID and calling onChange
- * after every event. A 410 Gone relists; a broken watch resumes with
- * backoff. Used where a command waits on the cluster (rollout status).
+ * A minimal informer, the one list-and-watch loop of kubectl-study: list
+ * (or start from a resourceVersion the caller already has), then watch,
+ * keeping a map of objects by UID. A 410 Gone relists; a broken watch
+ * resumes with backoff; five failures in a row with no answer from the API
+ * server are reported as fatal. Used by rollout status (onChange) and by
+ * the drain's wait for evicted pods (onEvent, onSync, onFatal).
  */
 import type { KubeClient } from './client.js';
+import { apiStatusOf } from './apierror.js';
 import { listPath } from './list.js';
 import { watch, WatchExpiredError } from './watch.js';
 import { exponentialBackoff } from '../util/backoff.js';
@@ -13,6 +16,19 @@ import { sleep } from '../util/concurrency.js';
 export interface Meta {
   metadata?: { uid?: string; resourceVersion?: string; name?: string };
 }
+
+export interface InformerHandlers<T> {
+  /** After every change to the map (an event or a relist). */
+  onChange?: () => void;
+  /** Each watch event, before the map changes. */
+  onEvent?: (type: 'ADDED' | 'MODIFIED' | 'DELETED', object: T) => void;
+  /** After each (re)list, with the full map. */
+  onSync?: (items: Map<string, T>) => void;
+  /** The API server stayed unreachable: the informer has stopped. */
+  onFatal?: (err: unknown) => void;
+}
+
+const FATAL_AFTER = 5;
 
 export class Informer<T extends Meta> {
   readonly items = new Map<string, T>();
@@ -24,41 +40,49 @@ export class Informer<T extends Meta> {
     /** e.g. /api/v1/namespaces/ns/pods */
     private readonly path: string,
     private readonly query: Record<string, string>,
-    private readonly onChange: () => void,
+    private readonly handlers: InformerHandlers<T>,
   ) {}
 
   private async list(): Promise<string> {
     const result = await listPath<T>(this.client, this.path, this.query);
     this.items.clear();
     for (const item of result.items) this.items.set(item.metadata?.uid ?? item.metadata?.name ?? '', item);
+    this.handlers.onSync?.(this.items);
+    this.handlers.onChange?.();
     return result.resourceVersion;
   }
 
-  /** Lists (and calls onChange), then keeps watching in the background until stop(). */
-  async start(signal: AbortSignal): Promise<void> {
-    let rv = await this.list();
-    this.onChange();
+  /**
+   * Lists (unless given the resourceVersion to watch from: then the map
+   * starts empty), then keeps watching in the background until stop().
+   */
+  async start(signal: AbortSignal, fromResourceVersion?: string): Promise<void> {
+    let rv = fromResourceVersion || (await this.list());
     void (async () => {
       const backoff = exponentialBackoff(500, 5000);
+      let failures = 0;
       while (!this.stopped && !signal.aborted) {
         try {
-          if (!rv) {
-            rv = await this.list();
-            this.onChange();
-          }
+          if (!rv) rv = await this.list();
           for await (const ev of watch<T>(this.client, this.path, { ...this.query, resourceVersion: rv }, signal)) {
             rv = ev.object.metadata?.resourceVersion ?? rv;
             backoff.reset();
-            if (ev.type === 'BOOKMARK') continue;
+            failures = 0;
+            if (ev.type === 'BOOKMARK' || ev.type === 'ERROR') continue;
+            this.handlers.onEvent?.(ev.type, ev.object);
             const key = ev.object.metadata?.uid ?? ev.object.metadata?.name ?? '';
             if (ev.type === 'DELETED') this.items.delete(key);
             else this.items.set(key, ev.object);
-            this.onChange();
+            this.handlers.onChange?.();
           }
         } catch (err) {
           if (this.stopped || signal.aborted) return;
           this.lastError = err;
           if (err instanceof WatchExpiredError) rv = '';
+          else if (!apiStatusOf(err) && ++failures >= FATAL_AFTER) {
+            this.handlers.onFatal?.(err);
+            return;
+          }
           await sleep(backoff.next(), signal).catch(() => {});
         }
       }

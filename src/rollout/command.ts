@@ -116,15 +116,15 @@ async function follow(client: KubeClient, ns: string, t: Target, signal: AbortSi
       );
     }, 50);
   };
-  const object = new Informer<Workload>(client, nsPath('/apis/apps/v1', apiPlural(t.kind)), { fieldSelector: `metadata.name=${t.name}` }, recompute);
-  const pods = new Informer<V1Pod>(client, nsPath('/api/v1', 'pods'), selector ? { labelSelector: selector } : {}, recompute);
+  const object = new Informer<Workload>(client, nsPath('/apis/apps/v1', apiPlural(t.kind)), { fieldSelector: `metadata.name=${t.name}` }, { onChange: recompute });
+  const pods = new Informer<V1Pod>(client, nsPath('/api/v1', 'pods'), selector ? { labelSelector: selector } : {}, { onChange: recompute });
   const history = new Informer<V1ReplicaSet | V1ControllerRevision>(
     client,
     nsPath('/apis/apps/v1', t.kind === 'Deployment' ? 'replicasets' : 'controllerrevisions'),
     selector ? { labelSelector: selector } : {},
-    recompute,
+    { onChange: recompute },
   );
-  const events = new Informer<CoreV1Event>(client, nsPath('/api/v1', 'events'), {}, recompute);
+  const events = new Informer<CoreV1Event>(client, nsPath('/api/v1', 'events'), {}, { onChange: recompute });
   await Promise.all([object.start(signal), pods.start(signal), history.start(signal), events.start(signal)]);
   return () => {
     for (const i of [object, pods, history, events]) i.stop();
