@@ -24,11 +24,24 @@ export function processIo(): Io {
 }
 
 /**
- * Spinners and live views: stderr is a terminal with a known width, and this
- * is not CI. (A pseudo-terminal of width 0 would make a spinner redraw for ever.)
+ * Spinners and live views: the stream is a terminal with a known width, and
+ * this is not CI. (A pseudo-terminal of width 0 would make a spinner redraw for ever.)
  */
+export function interactive(io: Io, stream: Stream): boolean {
+  return Boolean(stream.isTTY) && (stream.columns ?? 0) > 0 && !io.env.CI && io.env.TERM !== 'dumb';
+}
+
 export function interactiveStderr(io: Io): boolean {
-  return Boolean(io.stderr.isTTY) && (io.stderr.columns ?? 0) > 0 && !io.env.CI && io.env.TERM !== 'dumb';
+  return interactive(io, io.stderr);
+}
+
+/** A block of lines redrawn in place on a terminal (cursor up, clear below, write). */
+export function liveRegion(stream: Stream): (text: string) => void {
+  let drawn = 0;
+  return (text: string): void => {
+    stream.write(`${drawn ? `\u001b[${drawn}A\u001b[J` : ''}${text}`);
+    drawn = text.split('\n').length - 1;
+  };
 }
 
 /** Colour: the stream is a terminal and NO_COLOR is unset (any value turns it off). */

@@ -11,7 +11,7 @@ import { existsSync, rmSync } from 'node:fs';
 
 import { BlockedError, ExitCode, TimeoutError, UsageError, type ExitCodeValue } from '../cli/errors.js';
 import type { CommonFlags, KubeFlags } from '../cli/flags.js';
-import { interactiveStderr, writeStructured, type Io } from '../cli/output.js';
+import { interactiveStderr, liveRegion, writeStructured, type Io } from '../cli/output.js';
 import { ask } from '../cli/prompt.js';
 import type { RunState } from '../cli/program.js';
 import { renderTable } from '../cli/table.js';
@@ -244,16 +244,14 @@ export async function runMaintain(state: RunState, o: MaintainOptions): Promise<
   // (Not while the operator is asked on the same terminal: the redraw would erase the question.)
   const live = interactiveStderr(io) && !structured && Boolean(o.run);
   const startedAt = new Map<string, number>();
-  let drawn = 0;
+  const region = liveRegion(io.stderr);
   const redraw = (): void => {
     const rows = nodes.map((n) => {
       const r = reports.get(n)!;
       const t0 = startedAt.get(n);
-      return [n, r.phase, t0 ? formatDuration((r.elapsedMs || Date.now() - t0)) : ''];
+      return [n, r.phase, t0 ? formatDuration(r.elapsedMs || Date.now() - t0) : ''];
     });
-    const text = renderTable(['NODE', 'PHASE', 'ELAPSED'], rows);
-    io.stderr.write(`${drawn ? `\u001b[${drawn}A\u001b[J` : ''}${text}`);
-    drawn = text.split('\n').length - 1;
+    region(renderTable(['NODE', 'PHASE', 'ELAPSED'], rows));
   };
   const ticker = live ? setInterval(redraw, 1000) : undefined;
   ticker?.unref();

@@ -17,7 +17,7 @@ import * as k8s from '@kubernetes/client-node';
 
 import { BlockedError, ExitCode, NotFoundError, TimeoutError, UsageError, type ExitCodeValue } from '../cli/errors.js';
 import type { CommonFlags, KubeFlags } from '../cli/flags.js';
-import { colorEnabled, writeStructured, type Io } from '../cli/output.js';
+import { colorEnabled, interactive, liveRegion, writeStructured } from '../cli/output.js';
 import type { RunState } from '../cli/program.js';
 import { apiStatusOf } from '../kube/apierror.js';
 import { connect, type KubeClient } from '../kube/client.js';
@@ -132,10 +132,6 @@ async function follow(client: KubeClient, ns: string, t: Target, signal: AbortSi
   };
 }
 
-function liveView(io: Io): boolean {
-  return Boolean(io.stdout.isTTY) && (io.stdout.columns ?? 0) > 0 && !io.env.CI && io.env.TERM !== 'dumb';
-}
-
 export async function runStatus(state: RunState, o: StatusOptions): Promise<ExitCodeValue> {
   const { io } = state;
   const timeoutMs = parseDuration(o.timeout);
@@ -179,13 +175,10 @@ export async function runStatus(state: RunState, o: StatusOptions): Promise<Exit
   const tracked: Tracked[] = targets.map((target) => ({ target, finished: false }));
   const stop = new AbortController();
   const signal = AbortSignal.any([state.signal, stop.signal]);
-  const live = !json && liveView(io);
-  let drawn = 0;
+  const live = !json && interactive(io, io.stdout);
+  const region = liveRegion(io.stdout);
   const draw = (): void => {
-    if (!live) return;
-    const text = tracked.map((t) => (t.status ? renderLive(t.status, colour) : `${t.target.kind.toLowerCase()}/${t.target.name}: reading...\n`)).join('');
-    io.stdout.write(`${drawn ? `\u001b[${drawn}A\u001b[J` : ''}${text}`);
-    drawn = text.split('\n').length - 1;
+    if (live) region(tracked.map((t) => (t.status ? renderLive(t.status, colour) : `${t.target.kind.toLowerCase()}/${t.target.name}: reading...\n`)).join(''));
   };
   let settle: () => void = () => {};
   const allDone = new Promise<void>((resolve) => {
