@@ -77,12 +77,14 @@ async function resolveNodes(client: KubeClient, o: DrainOptions): Promise<string
   return names;
 }
 
-export async function makePlan(client: KubeClient, nodes: string[], o: DrainOptions): Promise<{ plan: DrainPlan; podListVersions: Map<string, string> }> {
-  const inputs = await gatherPlanInputs(client, nodes, {
-    options: planOptions(o),
-    skipWaitForDeleteTimeoutSeconds: o.skipWaitForDeleteTimeout,
-    now: new Date(),
-  });
+/** Reads the cluster and builds the plan: what study-drain and maintain both start from. */
+export async function makePlan(
+  client: KubeClient,
+  nodes: string[],
+  options: PlanOptions,
+  skipWaitForDeleteTimeoutSeconds = 0,
+): Promise<{ plan: DrainPlan; podListVersions: Map<string, string> }> {
+  const inputs = await gatherPlanInputs(client, nodes, { options, skipWaitForDeleteTimeoutSeconds, now: new Date() });
   return { plan: buildPlan(inputs), podListVersions: inputs.podListVersions };
 }
 
@@ -122,7 +124,7 @@ export async function runDrain(state: RunState, o: DrainOptions): Promise<ExitCo
   // In-flight writes are never cut by Ctrl-C (the report must be exact); a stuck server is cut by the request timeout.
   const client = connect(o.kube, { timeoutMs: o.kube.requestTimeoutMs || 30_000 });
   const nodes = await resolveNodes(client, o);
-  const { plan, podListVersions } = await makePlan(client, nodes, o);
+  const { plan, podListVersions } = await makePlan(client, nodes, planOptions(o), o.skipWaitForDeleteTimeout);
   if (state.signal.aborted) throw new InterruptedError('interrupted while planning; nothing was changed');
   const structured = o.output === 'json' || o.output === 'yaml';
   const colour = colorEnabled(io);

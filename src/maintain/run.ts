@@ -20,9 +20,9 @@ import { listAll } from '../kube/list.js';
 import { isNodeReady } from '../kube/objects.js';
 import { sleep } from '../util/concurrency.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
-import { makePlan, type DrainOptions } from '../drain/command.js';
+import { makePlan } from '../drain/command.js';
 import { cordon, evictedWorkloads, executeDrain, waitAvailable } from '../drain/execute.js';
-import type { DrainPlan, PdbPlan } from '../drain/model.js';
+import type { DrainPlan, PdbPlan, PlanOptions } from '../drain/model.js';
 import { eventLine } from '../drain/print.js';
 import { Journal, type NodeProgress } from './journal.js';
 import { holderIdentity, MaintenanceLock } from './lease.js';
@@ -77,26 +77,9 @@ function duration(text: string, flag: string): number {
   return ms;
 }
 
-function drainOptions(o: MaintainOptions, nodes: string[]): DrainOptions {
-  return {
-    output: 'json',
-    verbose: o.verbose,
-    kube: o.kube,
-    nodes,
-    dryRun: false,
-    force: o.force,
-    ignoreDaemonSets: o.ignoreDaemonSets,
-    deleteEmptyDirData: o.deleteEmptyDirData,
-    disableEviction: false,
-    ignoreOptOuts: o.ignoreOptOuts,
-    strict: false,
-    gracePeriod: -1,
-    timeout: o.drainTimeout,
-    skipWaitForDeleteTimeout: 0,
-    concurrency: 10,
-    waitHealthy: false,
-    yes: true,
-  };
+/** The drain rules maintain applies to every node. */
+function planOptions(o: MaintainOptions): PlanOptions {
+  return { force: o.force, ignoreDaemonSets: o.ignoreDaemonSets, deleteEmptyDirData: o.deleteEmptyDirData, disableEviction: false, ignoreOptOuts: o.ignoreOptOuts, strict: false };
 }
 
 function batches<T>(items: T[], size: number): T[][] {
@@ -195,12 +178,12 @@ export async function runMaintain(state: RunState, o: MaintainOptions): Promise<
   const blocked: MaintainReport['plan']['blocked'] = [];
   let pdbs: PdbPlan[] = [];
   for (const batch of order) {
-    const { plan } = await makePlan(client, batch, drainOptions(o, batch));
+    const { plan } = await makePlan(client, batch, planOptions(o));
     pdbs = [...pdbs, ...plan.pdbs];
     if (plan.verdict === 'blocked') {
       // Say which node of the batch blocks.
       for (const n of batch) {
-        const one = batch.length === 1 ? plan : (await makePlan(client, [n], drainOptions(o, [n]))).plan;
+        const one = batch.length === 1 ? plan : (await makePlan(client, [n], planOptions(o))).plan;
         if (one.verdict === 'blocked') blocked.push({ node: n, blockers: one.blockers });
       }
       if (!blocked.length) blocked.push({ node: batch.join(','), blockers: plan.blockers });
@@ -277,7 +260,7 @@ export async function runMaintain(state: RunState, o: MaintainOptions): Promise<
             let workloads = p?.workloads ?? [];
             if (!has('drained')) {
               say(node, has('cordoned') ? 'resuming: draining (cordoned by an earlier run of this command)' : 'draining');
-              const { plan, podListVersions } = await makePlan(client, [node], drainOptions(o, [node]));
+              const { plan, podListVersions } = await makePlan(client, [node], planOptions(o));
               if (plan.verdict === 'blocked') throw new StepFailed(`the drain plan is blocked: ${plan.blockers.join('; ')}`, ExitCode.BLOCKED);
               if (!has('cordoned')) {
                 // Record the intent before the cordon, so a kill in between cannot turn our cordon into someone else's.
