@@ -16,7 +16,7 @@ import * as k8s from '@kubernetes/client-node';
 
 import { up } from '../tests/cluster/cluster.js';
 import { REPO_ROOT } from '../tests/cluster/paths.js';
-import { mapLimit } from '../src/util/concurrency.js';
+import { mapLimit } from '../src/base/concurrency.js';
 
 const ROLES = Number(process.env.BENCH_ROLES || 2000);
 const BINDINGS = Number(process.env.BENCH_BINDINGS || 10000);

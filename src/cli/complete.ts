@@ -6,11 +6,12 @@
  * kinds and workload names from the kubeconfig and the cluster, each look-up
  * bounded to two seconds and silent on failure.
  */
-import { Command, type Option } from 'commander';
+import type { CommandUnknownOpts as Command, Option } from '@commander-js/extra-typings';
 
-import { ExitCode } from './errors.js';
-import type { Io } from './output.js';
-import { buildProgram, type PluginName, type RunState } from './program.js';
+import { ExitCode } from '../base/errors.js';
+import type { Io } from '../base/io.js';
+import { RESOURCES, resourcePath } from '../kube/url.js';
+import { buildProgram, type Emit, type PluginName } from './program.js';
 
 const NO_FILE = 4;
 const DEFAULT = 0;
@@ -38,13 +39,17 @@ function lookupContext(words: string[]): Context {
 
 async function client(ctx: Context): Promise<import('../kube/client.js').KubeClient> {
   const { connect } = await import('../kube/client.js');
-  return connect({ kubeconfig: ctx.kubeconfig, context: ctx.context, namespace: ctx.namespace, allNamespaces: false, asGroups: [], requestTimeoutMs: LOOKUP_TIMEOUT_MS });
+  const options: import('../kube/connection.js').ConnectionOptions = { allNamespaces: false, asGroups: [], requestTimeoutMs: LOOKUP_TIMEOUT_MS };
+  if (ctx.kubeconfig) options.kubeconfig = ctx.kubeconfig;
+  if (ctx.context) options.context = ctx.context;
+  if (ctx.namespace) options.namespace = ctx.namespace;
+  return connect(options);
 }
 
 async function names(ctx: Context, path: (ns: string) => string): Promise<string[]> {
   try {
     const c = await client(ctx);
-    const list = await c.request<{ items: Array<{ metadata?: { name?: string } }> }>('GET', path(c.namespace));
+    const list = await c.request<{ items: Array<{ metadata?: { name?: string } }> }>('GET', path(c.namespace), { query: { limit: 500 } });
     return list.items.map((i) => i.metadata?.name ?? '').filter(Boolean);
   } catch {
     return [];
@@ -61,7 +66,11 @@ async function contexts(ctx: Context): Promise<string[]> {
 }
 
 const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', 'impersonate', 'bind', 'escalate', 'approve', 'sign', 'use', '*'];
-const WORKLOAD_KINDS: Record<string, string> = { deployment: 'deployments', statefulset: 'statefulsets', daemonset: 'daemonsets' };
+const WORKLOAD_KINDS: Record<string, typeof RESOURCES.deployments | typeof RESOURCES.statefulSets | typeof RESOURCES.daemonSets> = {
+  deployment: RESOURCES.deployments,
+  statefulset: RESOURCES.statefulSets,
+  daemonset: RESOURCES.daemonSets,
+};
 
 async function resources(ctx: Context): Promise<string[]> {
   try {
@@ -105,14 +114,15 @@ function descend(cmd: Command, words: string[]): { cmd: Command; positionals: st
 
 /** The candidates for the word being typed. Exported for tests. */
 export async function completions(plugin: PluginName, words: string[], toComplete: string): Promise<{ items: string[]; directive: number }> {
-  const state: RunState = { io: { stdout: { write: () => true }, stderr: { write: () => true }, stdin: process.stdin, env: process.env }, signal: new AbortController().signal, exitCode: ExitCode.OK, verbose: false };
-  const program = buildProgram(plugin, state);
+  const io: Io = { stdout: { write: () => true }, stderr: { write: () => true }, stdin: process.stdin, env: process.env };
+  const emit = Object.assign(() => {}, { io }) as Emit;
+  const program = buildProgram(plugin, io, emit);
   const ctx = lookupContext([...words, toComplete]);
   const { cmd, positionals, path } = descend(program, words);
   const previous = words.at(-1) ?? '';
   // A value for the flag just typed.
   if (previous === '--context' || previous === '--cluster' || previous === '--user') return { items: await contexts(ctx), directive: NO_FILE };
-  if (previous === '-n' || previous === '--namespace' || previous === '--lock-namespace') return { items: await names(ctx, () => '/api/v1/namespaces'), directive: NO_FILE };
+  if (previous === '-n' || previous === '--namespace' || previous === '--lock-namespace') return { items: await names(ctx, () => resourcePath(RESOURCES.namespaces)), directive: NO_FILE };
   if (previous === '-o' || previous === '--output') return { items: ['json', 'yaml', 'wide'], directive: NO_FILE };
   if (['--kubeconfig', '--journal', '--wait-file'].includes(previous)) return { items: [], directive: DEFAULT };
   if (toComplete.startsWith('-')) return { items: flagsOf(cmd), directive: NO_FILE };
@@ -120,7 +130,7 @@ export async function completions(plugin: PluginName, words: string[], toComplet
   const where = [plugin === 'study' ? '' : plugin.replace(/^study-/, ''), ...path].filter(Boolean);
   const leaf = where.join(' ');
   const subcommands = cmd.commands.filter((c) => c.name() !== 'help').map((c) => `${c.name()}\t${c.description()}`);
-  const nodes = (): Promise<string[]> => names(ctx, () => '/api/v1/nodes');
+  const nodes = (): Promise<string[]> => names(ctx, () => resourcePath(RESOURCES.nodes));
   switch (leaf) {
     case '':
     case 'ctx':
@@ -130,7 +140,7 @@ export async function completions(plugin: PluginName, words: string[], toComplet
     case 'ctx check':
       return { items: await contexts(ctx), directive: NO_FILE };
     case 'ctx namespace':
-      return { items: await names(ctx, () => '/api/v1/namespaces'), directive: NO_FILE };
+      return { items: await names(ctx, () => resourcePath(RESOURCES.namespaces)), directive: NO_FILE };
     case 'drain':
     case 'maintain':
     case 'drain uncordon':
@@ -143,9 +153,9 @@ export async function completions(plugin: PluginName, words: string[], toComplet
       const slash = toComplete.indexOf('/');
       if (slash < 0) return { items: Object.keys(WORKLOAD_KINDS).map((k) => `${k}/`), directive: NO_FILE | 2 };
       const kind = toComplete.slice(0, slash);
-      const plural = WORKLOAD_KINDS[kind] ?? WORKLOAD_KINDS[kind.replace(/s$/, '')];
-      if (!plural) return { items: [], directive: NO_FILE };
-      const found = await names(ctx, (ns) => `/apis/apps/v1/namespaces/${encodeURIComponent(ns)}/${plural}`);
+      const type = WORKLOAD_KINDS[kind] ?? WORKLOAD_KINDS[kind.replace(/s$/, '')];
+      if (!type) return { items: [], directive: NO_FILE };
+      const found = await names(ctx, (namespace) => resourcePath(type, { namespace }));
       return { items: found.map((n) => `${kind}/${n}`), directive: NO_FILE };
     }
     case 'whocan':

@@ -1,123 +1,49 @@
 /**
- * kubectl's flag set, defined once. Every command that talks to a cluster
- * adds these with addKubeFlags and reads them back with readKubeFlags.
+ * The flag sets shared by many commands, declared once: kubectl's
+ * connection flags and the output flags. Typed through commander's
+ * extra-typings, so the values arrive as a typed object (the jobs' options
+ * modules validate them).
  */
-import { Option, type Command } from 'commander';
+import { Option, type Command, type OptionValues } from '@commander-js/extra-typings';
 
-import { UsageError } from './errors.js';
-import { parseOutputFormat, type OutputFormat } from './output.js';
-import { parseDuration } from '../util/duration.js';
+import { UsageError } from '../base/errors.js';
+import type { OutputFormat } from '../base/run.js';
 
-export interface KubeFlags {
-  kubeconfig?: string;
-  context?: string;
-  cluster?: string;
-  user?: string;
-  namespace?: string;
-  allNamespaces: boolean;
-  as?: string;
-  /** Each --as-group value, kept separate (client-node would merge them into one). */
-  asGroups: string[];
-  asUid?: string;
-  /** Per request; 0 means no limit. */
-  requestTimeoutMs: number;
-}
-
-export interface CommonFlags {
-  output: OutputFormat;
-  verbose: boolean;
-}
-
-function collect(value: string, previous: string[] = []): string[] {
+function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-export interface KubeFlagOptions {
-  /** Offer -A/--all-namespaces (only where the command can span namespaces). */
-  allNamespaces?: boolean;
-  /** Offer -n/--namespace (default true). */
-  namespace?: boolean;
-}
-
-export function addKubeFlags(cmd: Command, options: KubeFlagOptions = {}): Command {
-  cmd
+/** --kubeconfig, --context, --cluster, --user, [-n], --as, --as-group (repeatable), --as-uid, --request-timeout. */
+export function connectionFlags<A extends any[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>) {
+  return cmd
     .option('--kubeconfig <path>', 'path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)')
     .option('--context <name>', 'the kubeconfig context to use')
     .option('--cluster <name>', 'the kubeconfig cluster to use')
-    .option('--user <name>', 'the kubeconfig user to use');
-  if (options.namespace !== false) cmd.option('-n, --namespace <namespace>', 'the namespace scope for this request');
-  if (options.allNamespaces) cmd.option('-A, --all-namespaces', 'across all namespaces');
-  cmd
+    .option('--user <name>', 'the kubeconfig user to use')
     .option('--as <user>', 'username to impersonate for the operation')
-    .addOption(
-      new Option('--as-group <group>', 'group to impersonate for the operation; repeat for several groups')
-        .argParser(collect)
-        .default([] as string[], ''),
-    )
+    .addOption(new Option('--as-group <group>', 'group to impersonate for the operation; repeat for several groups').argParser(collect).default([] as string[], ''))
     .option('--as-uid <uid>', 'UID to impersonate for the operation')
-    .option(
-      '--request-timeout <duration>',
-      'how long to wait for one server request (e.g. 1s, 2m); 0 waits forever',
-      '0',
-    );
-  return cmd;
+    .option('--request-timeout <duration>', 'how long to wait for one server request (e.g. 1s, 2m); 0 (the default) waits forever');
 }
 
-export function addCommonFlags(cmd: Command, formats: readonly OutputFormat[]): Command {
+export function namespaceFlag<A extends any[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>) {
+  return cmd.option('-n, --namespace <namespace>', 'the namespace scope for this request');
+}
+
+export function allNamespacesFlag<A extends any[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>) {
+  return cmd.option('-A, --all-namespaces', 'across all namespaces');
+}
+
+/** -o (where the command has more than one form) and --verbose. */
+export function outputFlags<A extends any[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>, formats: readonly OutputFormat[]) {
   const names = formats.filter((f) => f !== 'table');
-  if (names.length > 0) cmd.option('-o, --output <format>', `output format: ${names.join('|')}`);
-  cmd.option('--verbose', 'show stack traces and request details on errors');
-  return cmd;
+  return cmd.option('-o, --output <format>', `output format: ${names.join('|')}`).option('--verbose', 'show stack traces and request details on errors');
 }
 
-type Opts = Record<string, unknown>;
-
-function str(opts: Opts, key: string): string | undefined {
-  const v = opts[key];
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
-
-/** Validates and normalizes the kubectl flags. Pure. */
-export function readKubeFlags(opts: Opts): KubeFlags {
-  const timeoutText = str(opts, 'requestTimeout') ?? '0';
-  const requestTimeoutMs = parseDuration(timeoutText);
-  if (requestTimeoutMs === undefined || requestTimeoutMs < 0) {
-    throw new UsageError(`invalid --request-timeout "${timeoutText}"`, {
-      hint: 'use a duration with a unit, like 30s or 1m, or 0 for no limit',
-    });
-  }
-  const asGroups = Array.isArray(opts.asGroup) ? (opts.asGroup as string[]) : [];
-  const as = str(opts, 'as');
-  const asUid = str(opts, 'asUid');
-  if ((asGroups.length > 0 || asUid) && !as) {
-    throw new UsageError('--as-group and --as-uid need --as', {
-      hint: 'the API server impersonates groups and UIDs only together with a user',
-    });
-  }
-  const namespace = str(opts, 'namespace');
-  const allNamespaces = opts.allNamespaces === true;
-  if (namespace && allNamespaces) {
-    throw new UsageError('-n/--namespace and -A/--all-namespaces cannot be used together', {
-      hint: 'pick one namespace with -n, or all of them with -A',
-    });
-  }
-  return {
-    kubeconfig: str(opts, 'kubeconfig'),
-    context: str(opts, 'context'),
-    cluster: str(opts, 'cluster'),
-    user: str(opts, 'user'),
-    namespace,
-    allNamespaces,
-    as,
-    asGroups,
-    asUid,
-    requestTimeoutMs,
-  };
-}
-
-export function readCommonFlags(opts: Opts, formats: readonly OutputFormat[]): CommonFlags {
-  return {
-    output: parseOutputFormat(str(opts, 'output'), formats),
-    verbose: opts.verbose === true,
-  };
+/** The -o value, checked against what the command offers. */
+export function outputFormat(value: string | undefined, allowed: readonly OutputFormat[]): OutputFormat {
+  if (value === undefined) return 'table';
+  const format = value as OutputFormat;
+  if (format !== 'table' && allowed.includes(format)) return format;
+  throw new UsageError(`unsupported output format "${value}"`, { hint: `-o takes one of: ${allowed.filter((f) => f !== 'table').join(', ')}` });
 }

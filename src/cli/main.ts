@@ -1,14 +1,16 @@
 /**
- * The one entry point behind every executable. It wires the streams, the
- * interrupt signal and the command table, and turns whatever happens into
- * an exit code. Nothing here imports client-node: commands load their
- * implementation (and the API client) only when they run.
+ * The one entry point behind every executable: wires the streams and the
+ * interrupt signal, parses argv into an operation, loads and runs its
+ * command, prints the result, and turns whatever happens into an exit code
+ * (the one error handler: reportError). Nothing here imports client-node:
+ * commands load their implementation (and the API client) only when they run.
  */
-import { Command, CommanderError } from 'commander';
-
-import { ExitCode, InterruptedError, reportError, type ExitCodeValue } from './errors.js';
-import { processIo, type Io } from './output.js';
-import { buildProgram, PLUGINS, type PluginName, type RunState } from './program.js';
+import { ExitCode, InterruptedError, reportError, type ExitCodeValue } from '../base/errors.js';
+import { processIo, type Io } from '../base/io.js';
+import type { RunContext } from '../base/run.js';
+import { LOADERS, type Operation } from './operations.js';
+import { present } from './present.js';
+import { parseArgs, PLUGINS, type PluginName } from './program.js';
 
 export { PLUGINS, type PluginName };
 
@@ -29,46 +31,60 @@ export interface RunOptions {
   handleSignals?: boolean;
 }
 
+/**
+ * One request to stop, however it arrives: `timeout`, systemd and CI runners
+ * signal the whole process group, so the same stop can arrive twice within
+ * milliseconds. A second signal a person sends (a second later) exits at once.
+ */
+export function interruptHandler(io: Io, abort: AbortController, exit: (code: number) => void, now: () => number = Date.now): (sig: NodeJS.Signals) => void {
+  let first: number | undefined;
+  return (sig) => {
+    if (first === undefined) {
+      first = now();
+      io.stderr.write(`\n${sig} received: finishing nothing new (press Ctrl-C again to exit at once)\n`);
+      abort.abort(new InterruptedError(`interrupted by ${sig}`));
+      return;
+    }
+    if (now() - first < 1000) return;
+    io.stderr.write(`\n${sig} again: exiting now\n`);
+    exit(ExitCode.INTERRUPTED);
+  };
+}
+
+async function execute(ctx: RunContext, operation: Operation): Promise<ExitCodeValue> {
+  const command = await LOADERS[operation.command]();
+  const result = await command.run(ctx, operation.options as never);
+  await present(ctx, command, result);
+  const failure = command.failure?.(result);
+  if (failure) {
+    ctx.io.stderr.write(`error: ${failure.message}\n`);
+    if (failure.hint) ctx.io.stderr.write(`hint: ${failure.hint}\n`);
+  }
+  return command.exitCode(result);
+}
+
 export async function runPlugin(plugin: PluginName, argv: string[], options: RunOptions = {}): Promise<ExitCodeValue> {
   const io = options.io ?? processIo();
   const abort = new AbortController();
-  const state: RunState = { io, signal: abort.signal, exitCode: ExitCode.OK, verbose: argv.includes('--verbose') };
-  let interrupts = 0;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    interrupts++;
-    if (interrupts > 1) {
-      io.stderr.write(`\n${sig} again: exiting now\n`);
-      process.exit(ExitCode.INTERRUPTED);
-    }
-    io.stderr.write(`\n${sig} received: finishing nothing new (press Ctrl-C again to exit at once)\n`);
-    abort.abort(new InterruptedError(`interrupted by ${sig}`));
-  };
+  const onSignal = interruptHandler(io, abort, (code) => process.exit(code));
   if (options.handleSignals) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   }
-  const program: Command = buildProgram(plugin, state);
+  let verbose = argv.includes('--verbose');
   try {
-    await program.parseAsync(argv, { from: 'user' });
-    return state.exitCode;
+    const parsed = parseArgs(plugin, argv, io);
+    if (parsed.kind === 'answered') return ExitCode.OK;
+    verbose = parsed.operation.verbose;
+    return await execute({ io, signal: abort.signal, verbose, output: parsed.operation.output }, parsed.operation);
   } catch (err) {
-    if (err instanceof CommanderError) return commanderExit(err, io, program.name());
-    return reportError(err, io.stderr, state.verbose);
+    return reportError(err, io.stderr, verbose);
   } finally {
     if (options.handleSignals) {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
   }
-}
-
-function commanderExit(err: CommanderError, io: Io, name: string): ExitCodeValue {
-  if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
-    return ExitCode.OK;
-  }
-  if (err.code === 'commander.executeSubCommandAsync') return ExitCode.OK;
-  io.stderr.write(`hint: see "${name} --help"\n`);
-  return ExitCode.USAGE;
 }
 
 /** Whether the executable is a kubectl_complete-<plugin> completion helper. */

@@ -1,17 +1,20 @@
 /**
- * The command table: which plugin offers which commands. Each entry only
- * declares arguments and flags; its action imports the implementation when
- * it runs, so start-up pays only for the command that is used.
+ * The command table, and argv parsed into an Operation value without
+ * running anything: which command, its validated options, the output
+ * format. Each entry only declares arguments and flags; its action records
+ * the operation. Table tests call parseArgs directly.
  */
-import { Command } from 'commander';
+import { Command, CommanderError } from '@commander-js/extra-typings';
 
-import { ExitCode, UsageError, type ExitCodeValue } from './errors.js';
-import type { Io } from './output.js';
-import { defineCtxCommand } from './commands/ctx.js';
-import { defineDrainCommand } from './commands/drain.js';
-import { defineRolloutCommand } from './commands/rollout.js';
-import { defineAccessCommand, defineWhoCanCommand } from './commands/rbac.js';
-import { defineMaintainCommand } from './commands/maintain.js';
+import { exitCodeSummary, UsageError } from '../base/errors.js';
+import type { Io } from '../base/io.js';
+import type { OutputFormat } from '../base/run.js';
+import { defineCtx } from './commands/ctx.js';
+import { defineDrain } from './commands/drain.js';
+import { defineMaintain } from './commands/maintain.js';
+import { defineAccess, defineWhoCan } from './commands/rbac.js';
+import { defineRollout } from './commands/rollout.js';
+import type { CommandId, Operation, OperationOptions } from './operations.js';
 
 declare const __STUDY_VERSION__: string | undefined;
 export const VERSION = typeof __STUDY_VERSION__ === 'string' ? __STUDY_VERSION__ : '0.0.0-dev';
@@ -19,13 +22,10 @@ export const VERSION = typeof __STUDY_VERSION__ === 'string' ? __STUDY_VERSION__
 export const PLUGINS = ['study', 'study-ctx', 'study-drain', 'study-rollout', 'study-access', 'whocan'] as const;
 export type PluginName = (typeof PLUGINS)[number];
 
-/** Shared by every action of one run. */
-export interface RunState {
-  io: Io;
-  /** Aborted on Ctrl-C or SIGTERM. */
-  signal: AbortSignal;
-  exitCode: ExitCodeValue;
-  verbose: boolean;
+/** What an action calls with the operation it parsed. */
+export interface Emit {
+  <K extends CommandId>(command: K, options: OperationOptions[K], output: OutputFormat, flags: { verbose?: boolean | undefined }): void;
+  readonly io: Io;
 }
 
 interface CommandEntry {
@@ -34,94 +34,101 @@ interface CommandEntry {
   /** Its own plugin, if it has one: kubectl PLUGIN. */
   plugin?: PluginName;
   summary: string;
-  define: (cmd: Command, state: RunState) => void;
+  define: (cmd: Command, emit: Emit) => void;
 }
 
-const COMMANDS: CommandEntry[] = [
-  {
-    name: 'ctx',
-    plugin: 'study-ctx',
-    summary: 'inspect kubeconfig contexts: auth, certificate expiry, problems, health check',
-    define: defineCtxCommand,
-  },
-  {
-    name: 'drain',
-    plugin: 'study-drain',
-    summary: 'plan and run a node drain that respects PodDisruptionBudgets',
-    define: defineDrainCommand,
-  },
-  {
-    name: 'rollout',
-    plugin: 'study-rollout',
-    summary: 'rollout status, history and undo that say why a rollout is stuck',
-    define: defineRolloutCommand,
-  },
-  {
-    name: 'whocan',
-    plugin: 'whocan',
-    summary: 'who may do VERB on RESOURCE, through which binding and rule',
-    define: defineWhoCanCommand,
-  },
-  {
-    name: 'access',
-    plugin: 'study-access',
-    summary: 'what one subject may do, and why',
-    define: defineAccessCommand,
-  },
-  {
-    name: 'maintain',
-    summary: 'drain, upgrade and uncordon nodes one after another',
-    define: defineMaintainCommand,
-  },
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'ctx', plugin: 'study-ctx', summary: 'inspect kubeconfig contexts: auth, certificate expiry, problems, health check', define: defineCtx },
+  { name: 'drain', plugin: 'study-drain', summary: 'plan and run a node drain that respects PodDisruptionBudgets', define: defineDrain },
+  { name: 'rollout', plugin: 'study-rollout', summary: 'rollout status, history and undo that say why a rollout is stuck', define: defineRollout },
+  { name: 'whocan', plugin: 'whocan', summary: 'who may do VERB on RESOURCE, through which binding and rule', define: defineWhoCan },
+  { name: 'access', plugin: 'study-access', summary: 'what one subject may do, and why', define: defineAccess },
+  { name: 'maintain', summary: 'drain, upgrade and uncordon nodes one after another', define: defineMaintain },
 ];
 
-function configure(cmd: Command, state: RunState): Command {
+/** Parsed: an operation to run, or a command line that was fully answered (help, version). */
+export type Parsed = { kind: 'run'; operation: Operation } | { kind: 'answered' };
+
+function configure(cmd: Command, io: Io): Command {
   return cmd
     .exitOverride()
     .configureOutput({
-      writeOut: (s) => state.io.stdout.write(s),
-      writeErr: (s) => state.io.stderr.write(s),
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      // Parse errors are reported by the one error handler, as every other error is.
+      outputError: () => {},
     })
     .showSuggestionAfterError(true);
 }
 
-function versionCommand(state: RunState): Command {
-  return configure(new Command('version'), state)
-    .description('print the kubectl-study version')
-    .action(() => {
-      state.io.stdout.write(`kubectl-study ${VERSION}\n`);
-    });
+/** Applies the stream and error settings to every command of the tree. */
+function configureTree(cmd: Command, io: Io): void {
+  configure(cmd, io);
+  for (const sub of cmd.commands) configureTree(sub as Command, io);
 }
 
-export function buildProgram(plugin: PluginName, state: RunState): Command {
+export function buildProgram(plugin: PluginName, io: Io, emit: Emit): Command {
+  let program: Command;
   if (plugin === 'study') {
-    const program = configure(new Command('study'), state)
+    program = new Command('study')
       .name('kubectl study')
       .description('kubectl-study: safe drains, rollout views, kubeconfig inspection and RBAC checks')
       .version(VERSION, '--version', 'print the version')
       .enablePositionalOptions();
     for (const entry of COMMANDS) {
-      const sub = configure(new Command(entry.name), state).description(entry.summary);
-      entry.define(sub, state);
+      const sub = new Command(entry.name).description(entry.summary);
+      entry.define(sub, emit);
       program.addCommand(sub);
     }
-    program.addCommand(versionCommand(state));
+    program.addCommand(
+      new Command('version').description('print the kubectl-study version').action(() => {
+        io.stdout.write(`kubectl-study ${VERSION}\n`);
+      }),
+    );
     program.addHelpText(
       'after',
       `\nEach command is also its own plugin: ${COMMANDS.filter((c) => c.plugin)
         .map((c) => `kubectl ${c.plugin}`)
-        .join(', ')}.\nExit codes: 0 ok, 1 answered no, 2 usage, 3 blocked/not allowed, 4 timed out, 5 not found, 6 API/connection error, 130 interrupted.\n`,
+        .join(', ')}.\nExit codes: ${exitCodeSummary()}.\n`,
     );
-    return program;
+  } else {
+    const entry = COMMANDS.find((c) => c.plugin === plugin);
+    if (!entry) throw new UsageError(`unknown plugin ${plugin}`);
+    program = new Command(plugin).name(`kubectl ${plugin}`).description(entry.summary).version(VERSION, '--version', 'print the version');
+    entry.define(program, emit);
   }
-  const entry = COMMANDS.find((c) => c.plugin === plugin);
-  if (!entry) throw new UsageError(`unknown plugin ${plugin}`);
-  const program = configure(new Command(plugin), state)
-    .name(`kubectl ${plugin}`)
-    .description(entry.summary)
-    .version(VERSION, '--version', 'print the version');
-  entry.define(program, state);
+  configureTree(program, io);
   return program;
 }
 
-export { ExitCode };
+/** The usage error of a commander failure, or undefined for help and version (already printed). */
+function commanderFailure(err: CommanderError, name: string): UsageError | undefined {
+  if (['commander.helpDisplayed', 'commander.version', 'commander.help', 'commander.executeSubCommandAsync'].includes(err.code)) return undefined;
+  return new UsageError(err.message.replace(/^error: /, '').trim(), { hint: `see "${name} --help"`, cause: err });
+}
+
+/**
+ * argv -> the operation it asks for. Pure but for help and version, which
+ * commander prints. Bad arguments throw a UsageError.
+ */
+export function parseArgs(plugin: PluginName, argv: readonly string[], io: Io): Parsed {
+  let operation: Operation | undefined;
+  const emit = Object.assign(
+    <K extends CommandId>(command: K, options: OperationOptions[K], output: OutputFormat, flags: { verbose?: boolean | undefined }): void => {
+      operation = { command, options, output, verbose: flags.verbose === true } as Operation;
+    },
+    { io },
+  ) as Emit;
+  const program = buildProgram(plugin, io, emit);
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const failure = commanderFailure(err, program.name());
+      if (failure) throw failure;
+      return { kind: 'answered' };
+    }
+    throw err;
+  }
+  return operation ? { kind: 'run', operation } : { kind: 'answered' };
+}

@@ -10,12 +10,13 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 
-import { redactMessage, StudyError, TimeoutError } from '../cli/errors.js';
+import { redactMessage, StudyError, TimeoutError } from '../base/errors.js';
 import { KubeClient } from '../kube/client.js';
 import { apiStatusOf, describeConnectionFailure, systemCodeOf } from '../kube/apierror.js';
 import { credentialNote } from '../kube/credentials.js';
+import { whoAmI } from '../kube/reviews.js';
 import { resolveContext, type MergedKubeconfig, type ResolvedContext } from '../kube/kubeconfig.js';
-import { abortable, mapLimit } from '../util/concurrency.js';
+import { abortable, mapLimit } from '../base/concurrency.js';
 import { displayServer } from './inventory.js';
 
 export type CheckOutcome =
@@ -137,21 +138,14 @@ export async function checkContext(
       'api',
       async () => {
         const t0 = Date.now();
-        const info = await client.version.getCode();
-        return { gitVersion: info.gitVersion, rtt: Date.now() - t0 };
+        const info = await client.request<{ gitVersion?: string }>('GET', '/version');
+        return { gitVersion: info.gitVersion ?? '', rtt: Date.now() - t0 };
       },
       (v) => v.gitVersion,
     );
     result.serverVersion = version.gitVersion;
     result.rttMs = version.rtt;
-    const review = await run('auth', () =>
-      client.authn.createSelfSubjectReview({
-        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
-      }),
-    );
-    const info = review.status?.userInfo;
-    result.identity = { username: info?.username ?? '', groups: info?.groups ?? [] };
-    if (info?.uid) result.identity.uid = info.uid;
+    result.identity = await run('auth', () => whoAmI(client));
     result.ok = true;
     result.outcome = 'ok';
   } catch (err) {

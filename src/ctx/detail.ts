@@ -3,7 +3,7 @@
  * list of known fields, never by copying the kubeconfig entry, so a field
  * this code does not know about cannot carry a secret into the output.
  */
-import { NotFoundError } from '../cli/errors.js';
+import { NotFoundError } from '../base/errors.js';
 import type { MergedKubeconfig, RawExec } from '../kube/kubeconfig.js';
 import { describeAuth, jwtExpiry, type AuthSummary } from '../kube/credentials.js';
 import { certInfo, displayServer, type CertInfo, type InventoryDeps, type Problem } from './inventory.js';

@@ -1,7 +1,7 @@
 /** Human output of study-ctx; the JSON/YAML output is the result objects themselves. */
-import { paint } from '../cli/output.js';
-import { NONE, renderTable } from '../cli/table.js';
-import { formatDuration } from '../util/duration.js';
+import { formatDuration } from '../base/duration.js';
+import { NONE, renderTable } from '../base/table.js';
+import { paint } from '../base/terminal.js';
 import type { CheckList } from './check.js';
 import type { ContextDetail } from './detail.js';
 import type { CertInfo, ContextList, Problem } from './inventory.js';

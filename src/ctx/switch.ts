@@ -7,7 +7,7 @@
 import { renameSync, statSync, writeFileSync, readFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 
-import { NotFoundError, UsageError } from '../cli/errors.js';
+import { NotFoundError, UsageError } from '../base/errors.js';
 import type { MergedKubeconfig } from '../kube/kubeconfig.js';
 
 export interface SwitchResult {

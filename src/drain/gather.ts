@@ -5,23 +5,25 @@
  */
 import type { V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 
-import { NotFoundError } from '../cli/errors.js';
+import { mapLimit } from '../base/concurrency.js';
+import { NotFoundError } from '../base/errors.js';
 import { apiStatusOf } from '../kube/apierror.js';
 import type { KubeClient } from '../kube/client.js';
-import { listAll } from '../kube/list.js';
-import { mapLimit } from '../util/concurrency.js';
-import type { PermissionCheck, PlanOptions } from './model.js';
+import { listPath } from '../kube/list.js';
 import { controllerOf } from '../kube/objects.js';
+import { selfAccessReview } from '../kube/reviews.js';
+import { RESOURCES, resourcePath, type ResourceType } from '../kube/url.js';
+import type { PermissionCheck, PlanOptions } from './model.js';
 import { controllerKey, podKey, type ControllerInfo, type PlanInputs } from './plan.js';
 
-const CONTROLLER_PATHS: Record<string, { prefix: string; plural: string }> = {
-  ReplicaSet: { prefix: '/apis/apps/v1', plural: 'replicasets' },
-  Deployment: { prefix: '/apis/apps/v1', plural: 'deployments' },
-  StatefulSet: { prefix: '/apis/apps/v1', plural: 'statefulsets' },
-  DaemonSet: { prefix: '/apis/apps/v1', plural: 'daemonsets' },
-  Job: { prefix: '/apis/batch/v1', plural: 'jobs' },
-  CronJob: { prefix: '/apis/batch/v1', plural: 'cronjobs' },
-  ReplicationController: { prefix: '/api/v1', plural: 'replicationcontrollers' },
+const CONTROLLER_TYPES: Record<string, ResourceType> = {
+  ReplicaSet: RESOURCES.replicaSets,
+  Deployment: RESOURCES.deployments,
+  StatefulSet: RESOURCES.statefulSets,
+  DaemonSet: RESOURCES.daemonSets,
+  Job: RESOURCES.jobs,
+  CronJob: RESOURCES.cronJobs,
+  ReplicationController: RESOURCES.replicationControllers,
 };
 
 interface ControllerObject {
@@ -42,23 +44,25 @@ async function getOrNull<T>(fn: () => Promise<T>): Promise<T | null | undefined>
 }
 
 /** Follows controller references (ReplicaSet -> Deployment, Job -> CronJob) as far as allowed. */
-async function fetchControllers(client: KubeClient, pods: V1Pod[]): Promise<Map<string, ControllerInfo | null>> {
+async function fetchControllers(client: KubeClient, pods: V1Pod[], unreadable: Set<string>): Promise<Map<string, ControllerInfo | null>> {
   const out = new Map<string, ControllerInfo | null>();
   let frontier = new Map<string, { ns: string; kind: string; name: string }>();
   for (const pod of pods) {
     const ref = controllerOf(pod);
     const ns = pod.metadata?.namespace ?? '';
-    if (ref && CONTROLLER_PATHS[ref.kind]) frontier.set(controllerKey(ns, ref.kind, ref.name), { ns, kind: ref.kind, name: ref.name });
+    if (ref && CONTROLLER_TYPES[ref.kind]) frontier.set(controllerKey(ns, ref.kind, ref.name), { ns, kind: ref.kind, name: ref.name });
   }
   for (let depth = 0; depth < 3 && frontier.size > 0; depth++) {
     const next = new Map<string, { ns: string; kind: string; name: string }>();
     await mapLimit([...frontier.entries()], 16, async ([key, ref]) => {
       if (out.has(key)) return;
-      const path = CONTROLLER_PATHS[ref.kind]!;
-      const obj = await getOrNull(() =>
-        client.request<ControllerObject>('GET', `${path.prefix}/namespaces/${encodeURIComponent(ref.ns)}/${path.plural}/${encodeURIComponent(ref.name)}`),
-      );
-      if (obj === undefined) return; // not allowed to read: unknown
+      const type = CONTROLLER_TYPES[ref.kind]!;
+      const obj = await getOrNull(() => client.request<ControllerObject>('GET', resourcePath(type, { namespace: ref.ns, name: ref.name })));
+      if (obj === undefined) {
+        // Not allowed to read: unknown, and the plan says so.
+        unreadable.add(key);
+        return;
+      }
       if (obj === null) {
         out.set(key, null);
         return;
@@ -67,7 +71,7 @@ async function fetchControllers(client: KubeClient, pods: V1Pod[]): Promise<Map<
       const info: ControllerInfo = { kind: ref.kind, name: ref.name };
       if (owner) {
         info.owner = { kind: owner.kind, name: owner.name };
-        if (CONTROLLER_PATHS[owner.kind]) next.set(controllerKey(ref.ns, owner.kind, owner.name), { ns: ref.ns, kind: owner.kind, name: owner.name });
+        if (CONTROLLER_TYPES[owner.kind]) next.set(controllerKey(ref.ns, owner.kind, owner.name), { ns: ref.ns, kind: owner.kind, name: owner.name });
       }
       if (ref.kind === 'DaemonSet') {
         info.replicas = obj.status?.desiredNumberScheduled;
@@ -91,10 +95,10 @@ async function fetchLocalVolumePins(client: KubeClient, pods: V1Pod[], nodes: Se
   );
   await mapLimit(claims, 16, async ({ pod, claim }) => {
     const ns = pod.metadata?.namespace ?? '';
-    const pvc = await getOrNull(() => client.core.readNamespacedPersistentVolumeClaim({ name: claim, namespace: ns }) as Promise<V1PersistentVolumeClaim>);
+    const pvc = await getOrNull(() => client.request<V1PersistentVolumeClaim>('GET', resourcePath(RESOURCES.persistentVolumeClaims, { namespace: ns, name: claim })));
     const pvName = pvc?.spec?.volumeName;
     if (!pvName) return;
-    const pv = await getOrNull(() => client.core.readPersistentVolume({ name: pvName }) as Promise<V1PersistentVolume>);
+    const pv = await getOrNull(() => client.request<V1PersistentVolume>('GET', resourcePath(RESOURCES.persistentVolumes, { name: pvName })));
     if (!pv) return;
     const terms = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
     const pinned = terms.some((t) =>
@@ -117,22 +121,8 @@ export interface PermissionRequest {
 /** Asks the API server (SelfSubjectAccessReview) about each permission, in parallel. */
 export async function checkPermissions(client: KubeClient, wanted: PermissionRequest[]): Promise<PermissionCheck[]> {
   return mapLimit(wanted, 16, async (w) => {
-    const review = await client.authz.createSelfSubjectAccessReview({
-      body: {
-        apiVersion: 'authorization.k8s.io/v1',
-        kind: 'SelfSubjectAccessReview',
-        spec: {
-          resourceAttributes: {
-            verb: w.verb,
-            resource: w.resource,
-            group: w.group,
-            ...(w.subresource ? { subresource: w.subresource } : {}),
-            ...(w.namespace ? { namespace: w.namespace } : {}),
-          },
-        },
-      },
-    });
-    return { ...w, allowed: review.status?.allowed === true };
+    const review = await selfAccessReview(client, { verb: w.verb, group: w.group, resource: w.resource, subresource: w.subresource, namespace: w.namespace });
+    return { ...w, allowed: review.allowed };
   });
 }
 
@@ -151,21 +141,13 @@ export async function gatherPlanInputs(client: KubeClient, nodeNames: string[], 
   const { options } = opts;
   const drainSet = new Set(nodeNames);
   const [nodeList, otherPods, pdbList, drained] = await Promise.all([
-    client.call('list nodes', () => listAll<V1Node>((p) => client.core.listNode(p))),
-    client.call('list pods', () =>
-      listAll<V1Pod>((p) => client.core.listPodForAllNamespaces({ ...p, fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' })),
-    ),
-    client.call('list poddisruptionbudgets', () => listAll<V1PodDisruptionBudget>((p) => client.policy.listPodDisruptionBudgetForAllNamespaces(p))),
+    client.call('list nodes', () => listPath<V1Node>(client, resourcePath(RESOURCES.nodes))),
+    client.call('list pods', () => listPath<V1Pod>(client, resourcePath(RESOURCES.pods), { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' })),
+    client.call('list poddisruptionbudgets', () => listPath<V1PodDisruptionBudget>(client, resourcePath(RESOURCES.podDisruptionBudgets))),
     Promise.all(
       nodeNames.map((name) =>
         client.call(`list pods on node ${name}`, () =>
-          listAll<V1Pod>((p) =>
-            client.core.listPodForAllNamespaces({
-              ...p,
-              fieldSelector: `spec.nodeName=${name}`,
-              ...(options.podSelector ? { labelSelector: options.podSelector } : {}),
-            }),
-          ),
+          listPath<V1Pod>(client, resourcePath(RESOURCES.pods), { fieldSelector: `spec.nodeName=${name}`, labelSelector: options.podSelector }),
         ),
       ),
     ),
@@ -202,8 +184,9 @@ export async function gatherPlanInputs(client: KubeClient, nodeNames: string[], 
         : { verb: 'create', resource: 'pods', subresource: 'eviction', group: '', namespace, required: true },
     ),
   ];
+  const unreadableControllers = new Set<string>();
   const [controllers, localVolumePins, permissions] = await Promise.all([
-    client.call('read the pods\u2019 controllers', () => fetchControllers(client, drainPods)),
+    client.call('read the pods\u2019 controllers', () => fetchControllers(client, drainPods, unreadableControllers)),
     client.call('read persistent volumes', () => fetchLocalVolumePins(client, drainPods, drainSet)),
     client.call('review permissions', () => checkPermissions(client, wanted)),
   ]);
@@ -215,6 +198,7 @@ export async function gatherPlanInputs(client: KubeClient, nodeNames: string[], 
     pdbs: pdbList.items,
     controllers,
     localVolumePins,
+    unreadableControllers,
     permissions,
     now: opts.now,
     options,

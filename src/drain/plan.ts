@@ -48,6 +48,8 @@ export interface PlanInputs {
   controllers: Map<string, ControllerInfo | null>;
   /** Pod key (ns/name) -> the local PersistentVolume that pins it to its node. */
   localVolumePins: Map<string, string>;
+  /** Controllers (controllerKey) the caller may not read: whether they exist is unknown. */
+  unreadableControllers?: Set<string>;
   permissions: PermissionCheck[];
   now: Date;
   options: PlanOptions;
@@ -90,6 +92,8 @@ export interface PodFacts {
   /** Why the replacement cannot run elsewhere, if it cannot. */
   wontFit?: string;
   pinnedBy?: string;
+  /** A read the plan needed for this pod was forbidden. */
+  permissionUnknown?: string;
 }
 
 /** One pod: kubectl's filters first, then the checks beyond them. */
@@ -172,6 +176,7 @@ export function classifyPod(pod: V1Pod, facts: PodFacts, options: PlanOptions, n
       add(reason('PdbSerial', 'info', `${describeBudget(p)}; this drain evicts ${p.healthyInDrain} of its healthy pods`));
     }
   }
+  if (facts.permissionUnknown) add(reason('PermissionUnknown', 'warning', facts.permissionUnknown));
   if (facts.outage) add(reason('WorkloadOutage', 'warning', facts.outage));
   if (facts.pinnedBy) add(reason('PinnedByLocalVolume', 'warning', `local PersistentVolume ${facts.pinnedBy}`));
   else if (facts.wontFit) add(reason('WontFit', 'warning', facts.wontFit));
@@ -274,6 +279,9 @@ export function buildPlan(input: PlanInputs): DrainPlan {
     if (fit) facts.wontFit = fit;
     const pin = input.localVolumePins.get(key);
     if (pin) facts.pinnedBy = pin;
+    if (controller && input.unreadableControllers?.has(controllerKey(ns, controller.kind, controller.name))) {
+      facts.permissionUnknown = `you may not read ${controller.kind} ${controller.name}: whether it still exists is not known`;
+    }
     const { action, reasons } = classifyPod(pod, facts, options, input.now, input.skipWaitForDeleteTimeoutSeconds);
     const finalAction: PodAction = options.strict && action === 'evict' && reasons.some((r) => r.severity === 'warning') ? 'blocked' : action;
     return {
@@ -297,7 +305,7 @@ export function buildPlan(input: PlanInputs): DrainPlan {
   for (const perm of input.permissions) {
     if (perm.allowed) continue;
     const what = `${perm.verb} ${perm.resource}${perm.subresource ? `/${perm.subresource}` : ''}${perm.group ? `.${perm.group}` : ''}${perm.namespace ? ` in namespace ${perm.namespace}` : ''}`;
-    if (perm.required) blockers.add(`you may not ${what}: ask for that permission (the drain changes nothing until you have it)`);
+    if (perm.required) blockers.add(`MissingPermission: you may not ${what}: ask for that permission (the drain changes nothing until you have it)`);
   }
   for (const n of nodes) if (!n.exists) blockers.add(`node ${n.name} does not exist`);
   for (const p of pods) {

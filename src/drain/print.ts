@@ -1,9 +1,12 @@
-/** Human output of study-drain: the plan, progress lines, the result. */
-import { paint } from '../cli/output.js';
-import { renderTable } from '../cli/table.js';
-import { formatDuration } from '../util/duration.js';
-import type { DrainEvent, DrainResult } from './execute.js';
+/** Human output of study-drain: the plan, progress on a terminal or a log, the result. */
+import { formatDuration } from '../base/duration.js';
+import { confirm } from '../base/prompt.js';
+import type { RunContext } from '../base/run.js';
+import { renderTable } from '../base/table.js';
+import { colorEnabled, liveView, paint } from '../base/terminal.js';
+import type { DrainEvent, DrainResult } from './events.js';
 import { REASONS, type DrainPlan, type ReasonCode } from './model.js';
+import type { DrainHooks, DrainOutput, UncordonResult } from './run.js';
 
 const ACTION_COLOUR = { evict: 'green', skip: 'dim', wait: 'yellow', blocked: 'red' } as const;
 
@@ -89,6 +92,8 @@ export function eventLine(e: DrainEvent): string {
       return `pod ${e.pod.namespace}/${e.pod.name} is gone (${formatDuration(e.ms)})`;
     case 'pdb-wait':
       return `waiting on ${e.detail} to evict ${e.pod.namespace}/${e.pod.name}; retry in ${formatDuration(e.retryMs)}`;
+    case 'throttled':
+      return `the API server is throttling requests (429); retrying ${e.pod.namespace}/${e.pod.name} in ${formatDuration(e.retryMs)}`;
     case 'retry':
       return `retrying ${e.pod.namespace}/${e.pod.name} in ${formatDuration(e.retryMs)}: ${e.detail}`;
     case 'failed':
@@ -116,9 +121,56 @@ export function renderResult(r: DrainResult, colour: boolean): string {
     interrupted: paint(colour, 'yellow', 'interrupted'),
     failed: paint(colour, 'red', 'not drained'),
   }[r.outcome];
-  out += `Result: ${head} in ${formatDuration(r.elapsedMs)} with ${r.requests} API requests${r.message ? `: ${r.message}` : ''}\n`;
+  out += `Result: ${head} in ${formatDuration(r.elapsedMs)} with ${r.requests} API requests${r.throttled ? ` (throttled ${r.throttled} time${r.throttled === 1 ? '' : 's'} by the API server)` : ''}${r.message ? `: ${r.message}` : ''}\n`;
   if (r.outcome !== 'drained') {
     out += `The node${r.cordoned.length > 1 ? 's stay' : ' stays'} cordoned. Run the same command again to finish, or "kubectl study-drain uncordon ${r.cordoned.map((c) => c.node).join(' ')}" to undo.\n`;
   }
   return out;
+}
+
+/** The drain's hooks: the plan and progress on the terminal (or one line per event in a log). */
+export function drainHooks(ctx: RunContext): DrainHooks {
+  const { io } = ctx;
+  const table = ctx.output === 'table' || ctx.output === 'wide';
+  return {
+    showPlan: (plan) => {
+      if (table) io.stdout.write(renderPlan(plan, ctx.output === 'wide', colorEnabled(io)));
+    },
+    note: (line) => void io.stderr.write(`${line}\n`),
+    confirm: (question) => confirm(io, question, ctx.signal),
+    progress: async (total) => {
+      const view = await liveView(io, io.stderr);
+      const counts = { evicted: 0, gone: 0 };
+      let waitingOn = '';
+      view.update('', 'cordoning');
+      return {
+        onEvent: (e) => {
+          if (!view.live) return view.note(eventLine(e));
+          if (e.type === 'evicted') counts.evicted++;
+          if (e.type === 'gone') counts.gone++;
+          if (e.type === 'pdb-wait') waitingOn = e.detail;
+          if (e.type === 'throttled') waitingOn = 'API server throttling';
+          if (e.type === 'evicted' || e.type === 'gone') waitingOn = '';
+          if (e.type === 'cordon' || e.type === 'failed' || e.type === 'waiting-healthy') view.note(eventLine(e));
+          view.update('', `evicted ${counts.evicted}/${total}, gone ${counts.gone}${waitingOn ? `, waiting on ${waitingOn}` : ''}`);
+        },
+        stop: () => view.stop(),
+      };
+    },
+  };
+}
+
+export function renderDrainOutput(out: DrainOutput, wide: boolean, colour: boolean): string {
+  switch (out.kind) {
+    case 'planned':
+      return renderPlan(out.plan, wide, colour);
+    case 'declined':
+      return '';
+    case 'drained':
+      return `\n${renderResult(out.result, colour)}`;
+  }
+}
+
+export function renderUncordon(r: UncordonResult): string {
+  return r.nodes.map((n) => (n.changed ? `node/${n.node} uncordoned\n` : `node/${n.node} was not cordoned; nothing changed\n`)).join('');
 }

@@ -11,7 +11,7 @@ import {
   NotFoundError,
   StudyError,
   TimeoutError,
-} from '../cli/errors.js';
+} from '../base/errors.js';
 
 export interface KubeStatus {
   kind?: string;

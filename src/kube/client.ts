@@ -1,24 +1,23 @@
 /**
- * The client factory: from kubectl flags to client-node API objects that
- * go through our transport. Commands import this module lazily (the
- * command table does), so --help never loads client-node.
+ * The client factory: from the connection options to a client that sends
+ * every request, typed or raw, list, watch or write, through one URL
+ * builder (url.ts), one transport (transport.ts) and one error mapping
+ * (apierror.ts). client-node supplies the credentials (client
+ * certificates, tokens, exec plugins, auth providers) and the TLS agent.
+ * Commands import this module lazily (the command table does), so --help
+ * never loads client-node.
  */
 import { readFileSync } from 'node:fs';
 
 import * as k8s from '@kubernetes/client-node';
 
-import { UsageError, type StudyError } from '../cli/errors.js';
-import type { KubeFlags } from '../cli/flags.js';
-import {
-  assertFilesUsable,
-  loadKubeconfig,
-  resolveContext,
-  type MergedKubeconfig,
-  type ResolvedContext,
-} from './kubeconfig.js';
-import { send, translateAbort, type Impersonation, type RequestRecord, type TransportOptions } from './transport.js';
+import { UsageError, type StudyError } from '../base/errors.js';
 import { apiStatusOf, toStudyError } from './apierror.js';
+import type { ConnectionOptions } from './connection.js';
 import { credentialNote } from './credentials.js';
+import { assertFilesUsable, loadKubeconfig, resolveContext, type MergedKubeconfig, type ResolvedContext } from './kubeconfig.js';
+import { send, translateAbort, type Impersonation, type RequestRecord, type TransportOptions } from './transport.js';
+import { apiUrl, type Query } from './url.js';
 
 export interface ClientOptions {
   /** Aborts every request of this client (Ctrl-C, or an overall deadline). */
@@ -29,16 +28,26 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
+export interface RequestOptions {
+  body?: unknown;
+  query?: Query;
+  /** Content-Type of the body (default application/json): the patch types. */
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+export const MERGE_PATCH = 'application/merge-patch+json';
+export const JSON_PATCH = 'application/json-patch+json';
+export const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
+
 /** A connection to one cluster as one identity. */
 export class KubeClient {
-  readonly kc: k8s.KubeConfig;
+  private readonly kc: k8s.KubeConfig;
   readonly context: ResolvedContext;
-  readonly transport: TransportOptions;
-  private readonly config: k8s.Configuration;
-  private readonly apis = new Map<unknown, unknown>();
+  private readonly transport: TransportOptions;
   requests = 0;
 
-  constructor(context: ResolvedContext, impersonate: Impersonation | undefined, timeoutMs: number, options: ClientOptions) {
+  constructor(context: ResolvedContext, impersonate: Impersonation | undefined, timeoutMs: number, options: ClientOptions = {}) {
     this.context = context;
     this.kc = toClientNodeConfig(context);
     this.transport = {
@@ -50,39 +59,6 @@ export class KubeClient {
         options.onRequest?.(r);
       },
     };
-    const transport = this.transport;
-    const httpApi: k8s.PromiseHttpLibrary = {
-      async send(request: k8s.RequestContext): Promise<k8s.ResponseContext> {
-        const { response, done } = await send(transport, request.getUrl(), {
-          method: request.getHttpMethod().toString(),
-          headers: request.getHeaders(),
-          body: request.getBody() as string | undefined,
-          agent: request.getAgent(),
-          signal: request.getSignal(),
-        });
-        let body: Buffer;
-        try {
-          body = await response.buffer();
-        } catch (err) {
-          throw translateAbort(err, transport, undefined, request.getUrl());
-        } finally {
-          done();
-        }
-        const headers: Record<string, string> = {};
-        response.headers.forEach((value, name) => {
-          headers[name] = value;
-        });
-        return new k8s.ResponseContext(response.status, headers, {
-          text: async () => body.toString('utf8'),
-          binary: async () => body,
-        });
-      },
-    };
-    this.config = k8s.createConfiguration({
-      baseServer: new k8s.ServerConfiguration(context.cluster.server ?? '', {}),
-      authMethods: { default: this.kc },
-      httpApi: k8s.wrapHttpLibrary(httpApi),
-    });
   }
 
   /** The namespace of -n, or of the context, or "default". */
@@ -90,41 +66,11 @@ export class KubeClient {
     return this.context.namespace;
   }
 
-  api<T>(ctor: new (config: k8s.Configuration) => T): T {
-    let api = this.apis.get(ctor) as T | undefined;
-    if (!api) {
-      api = new ctor(this.config);
-      this.apis.set(ctor, api);
-    }
-    return api;
+  get server(): string {
+    return this.context.cluster.server ?? '';
   }
 
-  get core(): k8s.CoreV1Api {
-    return this.api(k8s.CoreV1Api);
-  }
-  get apps(): k8s.AppsV1Api {
-    return this.api(k8s.AppsV1Api);
-  }
-  get policy(): k8s.PolicyV1Api {
-    return this.api(k8s.PolicyV1Api);
-  }
-  get rbac(): k8s.RbacAuthorizationV1Api {
-    return this.api(k8s.RbacAuthorizationV1Api);
-  }
-  get authz(): k8s.AuthorizationV1Api {
-    return this.api(k8s.AuthorizationV1Api);
-  }
-  get authn(): k8s.AuthenticationV1Api {
-    return this.api(k8s.AuthenticationV1Api);
-  }
-  get coordination(): k8s.CoordinationV1Api {
-    return this.api(k8s.CoordinationV1Api);
-  }
-  get version(): k8s.VersionApi {
-    return this.api(k8s.VersionApi);
-  }
-
-  /** Authentication headers and TLS agent for a raw request (exec plugins run here). */
+  /** Authentication headers and TLS agent for a request (exec plugins run here). */
   private async authFor(url: string, method: string): Promise<{ headers: Record<string, string>; agent: ReturnType<k8s.RequestContext['getAgent']> }> {
     const authCtx = new k8s.RequestContext(url, method as k8s.HttpMethod);
     await this.kc.applySecurityAuthentication(authCtx);
@@ -132,19 +78,19 @@ export class KubeClient {
   }
 
   /**
-   * A raw request (discovery, evictions, anything the typed APIs make awkward),
-   * with the same authentication, impersonation and timeout. Returns parsed JSON;
-   * an HTTP error throws an ApiException like the typed APIs do.
+   * One request with this client's authentication, impersonation and
+   * timeout. Returns parsed JSON; an HTTP error throws an ApiException (the
+   * Status object as its JSON body), which error() turns into a typed error.
    */
-  async request<T = unknown>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
-    const url = new URL(path, this.context.cluster.server).toString();
+  async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const url = apiUrl(this.server, path, opts.query);
     const auth = await this.authFor(url, method);
-    const headers: Record<string, string> = { ...auth.headers, Accept: 'application/json', ...extraHeaders };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const headers: Record<string, string> = { ...auth.headers, Accept: 'application/json', ...opts.headers };
+    if (opts.body !== undefined) headers['Content-Type'] = opts.contentType ?? 'application/json';
     const { response, done } = await send(this.transport, url, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
       agent: auth.agent,
     });
     let text: string;
@@ -169,8 +115,8 @@ export class KubeClient {
    * A streaming GET (a watch): the per-request timeout bounds only the wait
    * for the response headers; `signal` ends the stream.
    */
-  async stream(path: string, signal: AbortSignal): Promise<NodeJS.ReadableStream> {
-    const url = new URL(path, this.context.cluster.server).toString();
+  async stream(path: string, query: Query, signal: AbortSignal): Promise<NodeJS.ReadableStream> {
+    const url = apiUrl(this.server, path, query);
     const auth = await this.authFor(url, 'GET');
     const { response } = await send(this.transport, url, { method: 'GET', headers: { ...auth.headers, Accept: 'application/json' }, agent: auth.agent, signal }, true);
     if (response.status >= 400) {
@@ -187,7 +133,7 @@ export class KubeClient {
   error(what: string, err: unknown): StudyError {
     const unauthorized = apiStatusOf(err)?.code === 401;
     const note = unauthorized ? credentialNote(this.context.user) : undefined;
-    return toStudyError(err, { what, server: this.context.cluster.server ?? '', user: this.context.userName, ...(note ? { credentialNote: note } : {}) });
+    return toStudyError(err, { what, server: this.server, user: this.context.userName, ...(note ? { credentialNote: note } : {}) });
   }
 
   /** Runs an API call and turns any failure into a typed error (see error()). */
@@ -201,7 +147,7 @@ export class KubeClient {
 }
 
 /** client-node's KubeConfig for exactly one resolved context. */
-export function toClientNodeConfig(ctx: ResolvedContext): k8s.KubeConfig {
+function toClientNodeConfig(ctx: ResolvedContext): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
   const c = ctx.cluster;
   const u = ctx.user;
@@ -251,7 +197,7 @@ export function toClientNodeConfig(ctx: ResolvedContext): k8s.KubeConfig {
 }
 
 /** Impersonation from the flags, else from the kubeconfig user (flags win, as in kubectl). */
-export function impersonationFor(flags: KubeFlags, ctx: ResolvedContext): Impersonation | undefined {
+function impersonationFor(flags: ConnectionOptions, ctx: ResolvedContext): Impersonation | undefined {
   if (flags.as) return { user: flags.as, groups: flags.asGroups, uid: flags.asUid };
   const u = ctx.user;
   if (u.as) return { user: u.as, groups: u['as-groups'] ?? [], uid: u['as-uid'], extra: u['as-user-extra'] };
@@ -259,7 +205,7 @@ export function impersonationFor(flags: KubeFlags, ctx: ResolvedContext): Impers
 }
 
 /** Loads the kubeconfig as kubectl would and connects with the flags' context and identity. */
-export function connect(flags: KubeFlags, options: ClientOptions = {}, merged?: MergedKubeconfig): KubeClient {
+export function connect(flags: ConnectionOptions, options: ClientOptions = {}, merged?: MergedKubeconfig): KubeClient {
   const config = merged ?? loadKubeconfig(flags.kubeconfig);
   assertFilesUsable(config);
   const ctx = resolveContext(config, flags);

@@ -4,7 +4,7 @@
  * with a subresource (pods/log). Discovery itself is two requests
  * (aggregated discovery v2); resolution is pure.
  */
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../base/errors.js';
 import type { KubeClient } from './client.js';
 
 export interface ApiResource {
@@ -44,7 +44,7 @@ const ACCEPT_V2 = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscov
 export async function discover(client: KubeClient): Promise<ApiResource[]> {
   const out: ApiResource[] = [];
   for (const path of ['/api', '/apis']) {
-    const doc = await client.call(`discover ${path}`, () => client.request<DiscoveryV2>('GET', path, undefined, { Accept: ACCEPT_V2 }));
+    const doc = await client.call(`discover ${path}`, () => client.request<DiscoveryV2>('GET', path, { headers: { Accept: ACCEPT_V2 } }));
     if (doc.kind !== 'APIGroupDiscoveryList') throw new UsageError('the API server does not serve aggregated discovery (v2), which kubectl-study needs (Kubernetes 1.30+)');
     for (const group of doc.items ?? []) {
       const version = group.versions?.[0];

@@ -9,9 +9,10 @@
 import type { KubeClient } from './client.js';
 import { apiStatusOf } from './apierror.js';
 import { listPath } from './list.js';
+import type { Query } from './url.js';
 import { watch, WatchExpiredError } from './watch.js';
-import { exponentialBackoff } from '../util/backoff.js';
-import { sleep } from '../util/concurrency.js';
+import { exponentialBackoff } from '../base/backoff.js';
+import { sleep } from '../base/concurrency.js';
 
 export interface Meta {
   metadata?: { uid?: string; resourceVersion?: string; name?: string };
@@ -39,7 +40,7 @@ export class Informer<T extends Meta> {
     private readonly client: KubeClient,
     /** e.g. /api/v1/namespaces/ns/pods */
     private readonly path: string,
-    private readonly query: Record<string, string>,
+    private readonly query: Query,
     private readonly handlers: InformerHandlers<T>,
   ) {}
 

@@ -16,8 +16,8 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 
-import { NotFoundError, UsageError } from '../cli/errors.js';
-import { parseYaml } from '../util/yaml.js';
+import { NotFoundError, UsageError } from '../base/errors.js';
+import { parseYaml } from '../base/yaml.js';
 
 export interface RawCluster {
   server?: string;
@@ -282,7 +282,7 @@ export function resolveContext(merged: MergedKubeconfig, sel: ContextSelection):
   const loaded = merged.files.filter((f) => f.config);
   if (loaded.length === 0) {
     const names = merged.files.map((f) => f.path).join(', ');
-    throw new UsageError(`no kubeconfig found (looked in ${names || 'nothing'})`, {
+    throw new NotFoundError(`no kubeconfig found (looked in ${names || 'nothing'})`, {
       hint: 'set KUBECONFIG or pass --kubeconfig; kubectl-study never falls back to localhost:8080',
     });
   }

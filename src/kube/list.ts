@@ -1,4 +1,6 @@
 /** Paginated lists, the one way kubectl-study follows `continue` tokens. */
+import type { Query } from './url.js';
+
 export interface Page<T> {
   items: T[];
   /** client-node's models call the token _continue; raw JSON (client.request) calls it continue. */
@@ -28,14 +30,10 @@ export async function listAll<T>(fetchPage: (opts: { limit: number; _continue?: 
 
 /** Every item at a raw API path (e.g. /apis/rbac.authorization.k8s.io/v1/roles), page by page. */
 export function listPath<T>(
-  client: { request<R>(method: string, path: string): Promise<R> },
+  client: { request<R>(method: string, path: string, opts?: { query?: Query }): Promise<R> },
   path: string,
-  query: Record<string, string> = {},
+  query: Query = {},
   limit = 500,
 ): Promise<ListResult<T>> {
-  return listAll<T>((p) => {
-    const params = new URLSearchParams({ ...query, limit: String(p.limit) });
-    if (p._continue) params.set('continue', p._continue);
-    return client.request<Page<T>>('GET', `${path}?${params.toString()}`);
-  }, limit);
+  return listAll<T>((p) => client.request<Page<T>>('GET', path, { query: { ...query, limit: p.limit, continue: p._continue } }), limit);
 }

@@ -12,8 +12,8 @@ import type { Agent } from 'node:http';
 
 import fetch, { type RequestInit, type Response } from 'node-fetch';
 
-import { InterruptedError, TimeoutError } from '../cli/errors.js';
-import { formatDuration } from '../util/duration.js';
+import { formatDuration } from '../base/duration.js';
+import { InterruptedError, TimeoutError } from '../base/errors.js';
 
 export interface Impersonation {
   user?: string;

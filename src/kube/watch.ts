@@ -4,6 +4,7 @@
  * resumes from the last resourceVersion seen; a 410 Gone means "list again".
  */
 import type { KubeClient } from './client.js';
+import type { Query } from './url.js';
 
 export interface WatchEvent<T> {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
@@ -20,15 +21,14 @@ export class WatchExpiredError extends Error {
 export async function* watch<T extends { metadata?: { resourceVersion?: string } }>(
   client: KubeClient,
   path: string,
-  query: Record<string, string>,
+  query: Query,
   signal: AbortSignal,
 ): AsyncGenerator<WatchEvent<T>> {
-  const params = new URLSearchParams({ ...query, watch: 'true', allowWatchBookmarks: 'true' });
   // A connection that dies without a reset would wait for ever: nothing for this long ends the stream (the caller resumes).
   const idle = new AbortController();
   let timer = setTimeout(() => idle.abort(), IDLE_MS);
   const both = AbortSignal.any([signal, idle.signal]);
-  const stream = await client.stream(`${path}?${params.toString()}`, both);
+  const stream = await client.stream(path, { ...query, watch: 'true', allowWatchBookmarks: 'true' }, both);
   let buffer = '';
   try {
     for await (const chunk of stream as AsyncIterable<Buffer | string>) {

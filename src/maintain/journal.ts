@@ -1,13 +1,15 @@
 /**
- * The journal of a maintenance run: one JSON line per step, appended and
- * synced before the next step starts, so a run killed at any moment can be
- * resumed by running the same command again. Reading it back is pure.
+ * The journal of a maintenance run: one JSON line per step, each appended
+ * whole (one write of the complete line, checked, fsynced) before the next
+ * step starts, so a run killed at any moment can be resumed by running the
+ * same command again. Reading it back is pure (parseJournal, progressFrom).
  */
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../base/errors.js';
 
 export type Step =
+  | 'run'
   | 'cordoned'
   | 'drained'
   | 'command-started'
@@ -21,6 +23,7 @@ export type Step =
 export interface JournalEntry {
   time: string;
   run: string;
+  /** '' for a 'run' entry. */
   node: string;
   step: Step;
   /** For 'cordoned': whether this run cordoned it (false: it already was). */
@@ -28,6 +31,9 @@ export interface JournalEntry {
   /** Workloads to wait for after the node is back (from the drain). */
   workloads?: Array<{ namespace: string; kind: string; name: string }>;
   detail?: string;
+  /** For 'run': whose journal this is. */
+  cluster?: { server: string; uid: string };
+  nodes?: string[];
 }
 
 /** What the journal says of one node. Pure. */
@@ -42,6 +48,7 @@ export interface NodeProgress {
 export function progressFrom(entries: JournalEntry[]): Map<string, NodeProgress> {
   const out = new Map<string, NodeProgress>();
   for (const e of entries) {
+    if (e.step === 'run') continue;
     const p = out.get(e.node) ?? { done: false, steps: new Set<Step>(), cordonedByRun: false, workloads: [] };
     if (e.step === 'failed') p.lastFailure = e.detail ?? 'failed';
     else p.steps.add(e.step);
@@ -53,47 +60,148 @@ export function progressFrom(entries: JournalEntry[]): Map<string, NodeProgress>
   return out;
 }
 
-export function parseJournal(text: string, file: string): JournalEntry[] {
-  const out: JournalEntry[] = [];
-  text.split('\n').forEach((line, i) => {
+export interface ParsedJournal {
+  entries: JournalEntry[];
+  /** Bytes of complete lines (where the next record goes). */
+  completeBytes: number;
+  /** A last line cut short by a crash (no newline), set aside rather than appended onto. */
+  torn?: string;
+}
+
+/** Parses a journal; a torn last line is reported, any other bad line is damage. Pure. */
+export function parseJournal(text: string, file: string): ParsedJournal {
+  const end = text.lastIndexOf('\n') + 1;
+  const complete = text.slice(0, end);
+  const tail = text.slice(end);
+  const entries: JournalEntry[] = [];
+  complete.split('\n').forEach((line, i) => {
     if (!line.trim()) return;
+    let entry: unknown;
     try {
-      out.push(JSON.parse(line) as JournalEntry);
+      entry = JSON.parse(line);
     } catch {
-      // A line cut short by a kill is the last one: ignore it, anything else is damage.
-      if (i < text.split('\n').length - 2) throw new UsageError(`journal ${file} line ${i + 1} is not valid JSON`, { hint: 'fix or move the file; it records what earlier runs did' });
+      throw new UsageError(`journal ${file} line ${i + 1} is not valid JSON`, { hint: 'fix or move the file; it records what earlier runs did' });
     }
+    if (!entry || typeof entry !== 'object' || typeof (entry as JournalEntry).step !== 'string') {
+      throw new UsageError(`journal ${file} line ${i + 1} is not a journal entry`, { hint: 'is this the journal of a study maintain run?' });
+    }
+    entries.push(entry as JournalEntry);
   });
+  const out: ParsedJournal = { entries, completeBytes: Buffer.byteLength(complete) };
+  if (tail.trim()) out.torn = tail;
   return out;
+}
+
+/** Whose journal it is: the first 'run' entry's cluster and node list. */
+export function journalOwner(entries: JournalEntry[]): { cluster?: { server: string; uid: string }; nodes?: string[] } | undefined {
+  const first = entries.find((e) => e.step === 'run');
+  return first ? { ...(first.cluster ? { cluster: first.cluster } : {}), ...(first.nodes ? { nodes: first.nodes } : {}) } : undefined;
+}
+
+/** Refuses a journal written for another cluster or another list of nodes. Pure. */
+export function checkOwner(entries: JournalEntry[], file: string, cluster: { server: string; uid: string }, nodes: string[]): void {
+  const owner = journalOwner(entries);
+  if (!owner) return;
+  if (owner.cluster && owner.cluster.uid !== cluster.uid) {
+    throw new UsageError(`journal ${file} belongs to another cluster (${owner.cluster.server}, kube-system uid ${owner.cluster.uid}); this one is ${cluster.server} (uid ${cluster.uid})`, {
+      hint: 'use another --journal file for this cluster',
+    });
+  }
+  if (owner.nodes && [...owner.nodes].sort().join(',') !== [...nodes].sort().join(',')) {
+    throw new UsageError(`journal ${file} was written for the nodes ${owner.nodes.join(', ')}, not ${nodes.join(', ')}`, {
+      hint: 'resume with the same node list, or use another --journal file',
+    });
+  }
+}
+
+function journalError(file: string, err: unknown, doing: string): UsageError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why: Record<string, string> = {
+    ENOENT: 'its directory does not exist',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EROFS: 'the file system is read-only',
+    ENOSPC: 'the disk is full',
+    EDQUOT: 'the disk quota is exceeded',
+    EISDIR: 'it is a directory',
+  };
+  return new UsageError(`cannot ${doing} the journal ${file}: ${why[code ?? ''] ?? (err as Error).message}`, {
+    hint: 'the journal is what makes a stopped run resumable: give a --journal path that can be written',
+    cause: err,
+  });
 }
 
 export class Journal {
   readonly entries: JournalEntry[];
+  /** Set when a torn last line was moved aside: where it went. */
+  readonly setAside: string | undefined;
 
-  constructor(
+  private constructor(
     readonly file: string,
     readonly run: string,
+    parsed: ParsedJournal,
+    setAside: string | undefined,
   ) {
+    this.entries = parsed.entries;
+    this.setAside = setAside;
+  }
+
+  /** Reads the journal (a missing one is empty) and sets aside a torn last line. */
+  static open(file: string, run: string): Journal {
     let text = '';
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`cannot read journal ${file}: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw journalError(file, err, 'read');
     }
-    this.entries = parseJournal(text, file);
+    const parsed = parseJournal(text, file);
+    let setAside: string | undefined;
+    if (parsed.torn !== undefined) {
+      setAside = `${file}.torn-${Date.now()}`;
+      try {
+        writeFileSync(setAside, parsed.torn);
+        const fd = openSync(file, 'r+');
+        try {
+          ftruncateSync(fd, parsed.completeBytes);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+      } catch (err) {
+        throw journalError(file, err, 'repair');
+      }
+    }
+    return new Journal(file, run, parsed, setAside);
   }
 
   progress(): Map<string, NodeProgress> {
     return progressFrom(this.entries);
   }
 
-  /** Appends one step and syncs it to disk before returning. */
+  /**
+   * Appends one step and syncs it to disk before returning: one write of
+   * the whole line. A failure (full disk, read-only) throws a usage error
+   * naming the file; the run stops at that step boundary.
+   */
   record(entry: Omit<JournalEntry, 'time' | 'run'>): void {
     const full: JournalEntry = { time: new Date().toISOString(), run: this.run, ...entry };
-    const fd = openSync(this.file, 'a', 0o644);
+    const line = Buffer.from(`${JSON.stringify(full)}\n`);
+    let fd: number;
     try {
-      writeSync(fd, `${JSON.stringify(full)}\n`);
+      fd = openSync(this.file, 'a', 0o644);
+    } catch (err) {
+      throw journalError(this.file, err, 'open');
+    }
+    try {
+      const written = writeSync(fd, line);
+      if (written !== line.length) {
+        // Never leave half a line for the next record to be appended onto.
+        ftruncateSync(fd, Math.max(0, fstatSync(fd).size - written));
+        throw Object.assign(new Error(`short write (${written} of ${line.length} bytes)`), { code: 'ENOSPC' });
+      }
       fsyncSync(fd);
+    } catch (err) {
+      throw journalError(this.file, err, 'write');
     } finally {
       closeSync(fd);
     }

@@ -1,14 +1,18 @@
 /**
  * One maintenance run at a time per cluster: a coordination.k8s.io Lease
- * held and renewed by the run, taken over only once it has expired.
+ * held and renewed by the run, taken over only once it has expired. The
+ * arithmetic (leaseState, stillHeld) is pure; MaintenanceLock talks to the
+ * API server.
  */
 import os from 'node:os';
 
 import type { V1Lease } from '@kubernetes/client-node';
 
-import { BlockedError } from '../cli/errors.js';
+import { BlockedError } from '../base/errors.js';
 import { apiStatusOf } from '../kube/apierror.js';
 import type { KubeClient } from '../kube/client.js';
+import { RESOURCES, resourcePath } from '../kube/url.js';
+import { LOCK_RENEW_SECONDS } from './options.js';
 
 export interface LockOptions {
   namespace: string;
@@ -16,12 +20,22 @@ export interface LockOptions {
   durationSeconds: number;
 }
 
+export const LOCK_NAME = 'kubectl-study-maintain';
+
+/** Who holds the lock: host, process and run, so an operator can find it. */
 export function holderIdentity(runId: string): string {
   return `${os.hostname()}/pid-${process.pid}/${runId}`;
 }
 
+export interface LeaseState {
+  held: boolean;
+  holder: string;
+  expiresInMs: number;
+  renewedAgoMs: number;
+}
+
 /** Whether a lease is held by someone and still valid at `now`. Pure. */
-export function leaseState(lease: V1Lease | undefined, now: Date): { held: boolean; holder: string; expiresInMs: number; renewedAgoMs: number } {
+export function leaseState(lease: V1Lease | undefined, now: Date): LeaseState {
   const holder = lease?.spec?.holderIdentity ?? '';
   const renew = lease?.spec?.renewTime ?? lease?.spec?.acquireTime;
   const duration = (lease?.spec?.leaseDurationSeconds ?? 0) * 1000;
@@ -30,25 +44,43 @@ export function leaseState(lease: V1Lease | undefined, now: Date): { held: boole
   return { held: Boolean(holder) && expiresInMs > 0, holder, expiresInMs, renewedAgoMs: now.getTime() - renewedAt };
 }
 
-function leasePath(o: LockOptions, name = ''): string {
-  return `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(o.namespace)}/leases${name ? `/${encodeURIComponent(name)}` : ''}`;
+/**
+ * Whether a holder may still act: renewed recently enough that nobody
+ * could have taken the lock over (a margin of a tenth of the duration for
+ * clocks and delays). Pure.
+ */
+export function stillHeld(lastRenewedMs: number, nowMs: number, durationSeconds: number): boolean {
+  return nowMs - lastRenewedMs < durationSeconds * 1000 * 0.9;
+}
+
+function leasePath(o: LockOptions, name?: string): string {
+  return resourcePath(RESOURCES.leases, name === undefined ? { namespace: o.namespace } : { namespace: o.namespace, name });
 }
 
 function microTime(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
+/** What the lock looks like from outside, for --dry-run: who holds it, if anyone. */
+export async function readLock(client: KubeClient, o: LockOptions): Promise<LeaseState | undefined> {
+  try {
+    return leaseState(await client.request<V1Lease>('GET', leasePath(o, o.name)), new Date());
+  } catch (err) {
+    if (apiStatusOf(err)?.code === 404) return undefined;
+    throw client.error('read the maintenance lock', err);
+  }
+}
+
 export class MaintenanceLock {
   private timer: NodeJS.Timeout | undefined;
   /** Set when another holder was seen: the lock is lost. */
-  lost = false;
+  private lost = false;
   private lastRenewed = Date.now();
 
   private constructor(
     private readonly client: KubeClient,
     private readonly o: LockOptions,
     readonly holder: string,
-    private resourceVersion: string,
     readonly tookOverFrom: string | undefined,
   ) {}
 
@@ -63,8 +95,8 @@ export class MaintenanceLock {
     }
     if (!existing) {
       try {
-        const created = await client.request<V1Lease>('POST', leasePath(o), { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: o.name, namespace: o.namespace }, spec });
-        return new MaintenanceLock(client, o, holder, created.metadata?.resourceVersion ?? '', undefined);
+        await client.request<V1Lease>('POST', leasePath(o), { body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: o.name, namespace: o.namespace }, spec } });
+        return new MaintenanceLock(client, o, holder, undefined);
       } catch (err) {
         if (apiStatusOf(err)?.code === 409) return MaintenanceLock.acquire(client, o, holder);
         throw client.error('create the maintenance lock', err);
@@ -77,8 +109,9 @@ export class MaintenanceLock {
       });
     }
     try {
-      const updated = await client.request<V1Lease>('PUT', leasePath(o, o.name), { ...existing, spec: { ...existing.spec, ...spec } });
-      return new MaintenanceLock(client, o, holder, updated.metadata?.resourceVersion ?? '', state.holder && state.holder !== holder ? state.holder : undefined);
+      // The resourceVersion in the body makes this a compare-and-swap: a run that took it meanwhile wins.
+      await client.request<V1Lease>('PUT', leasePath(o, o.name), { body: { ...existing, spec: { ...existing.spec, ...spec } } });
+      return new MaintenanceLock(client, o, holder, state.holder && state.holder !== holder ? state.holder : undefined);
     } catch (err) {
       if (apiStatusOf(err)?.code === 409) {
         throw new BlockedError(`another maintenance run took the lock ${o.namespace}/${o.name} at the same moment`, { hint: 'wait for it to finish' });
@@ -87,9 +120,9 @@ export class MaintenanceLock {
     }
   }
 
-  /** Renews every third of the lease duration until released. */
+  /** Renews every few seconds until released, whatever the run is doing (a long --run command included). */
   startRenewing(): void {
-    this.timer = setInterval(() => void this.renew(), Math.max(1000, (this.o.durationSeconds * 1000) / 3));
+    this.timer = setInterval(() => void this.renew(), LOCK_RENEW_SECONDS * 1000);
     this.timer.unref();
   }
 
@@ -101,20 +134,16 @@ export class MaintenanceLock {
         return;
       }
       const at = new Date();
-      const updated = await this.client.request<V1Lease>('PUT', leasePath(this.o, this.o.name), { ...current, spec: { ...current.spec, renewTime: microTime(at) } });
-      this.resourceVersion = updated.metadata?.resourceVersion ?? this.resourceVersion;
+      await this.client.request<V1Lease>('PUT', leasePath(this.o, this.o.name), { body: { ...current, spec: { ...current.spec, renewTime: microTime(at) } } });
       this.lastRenewed = at.getTime();
     } catch {
-      // A missed renewal is retried at the next tick; the lease outlives two of them.
+      // A missed renewal is retried at the next tick; the lease outlives several of them.
     }
   }
 
-  /**
-   * Whether this run may still act: no other holder seen, and renewed
-   * recently enough that nobody could have taken the lock over.
-   */
+  /** Whether this run may still act: no other holder seen, and renewed recently enough. */
   held(now = Date.now()): boolean {
-    return !this.lost && now - this.lastRenewed < this.o.durationSeconds * 1000 * 0.9;
+    return !this.lost && stillHeld(this.lastRenewed, now, this.o.durationSeconds);
   }
 
   async release(): Promise<void> {
@@ -122,7 +151,7 @@ export class MaintenanceLock {
     try {
       const current = await this.client.request<V1Lease>('GET', leasePath(this.o, this.o.name));
       if (current.spec?.holderIdentity === this.holder) {
-        await this.client.request('DELETE', leasePath(this.o, this.o.name), { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion: current.metadata?.resourceVersion } });
+        await this.client.request('DELETE', leasePath(this.o, this.o.name), { body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion: current.metadata?.resourceVersion } } });
       }
     } catch {
       // If it cannot be released it expires on its own.

@@ -3,338 +3,252 @@
  * once), plan, drain, run the work, wait for Ready, uncordon (only what
  * this run cordoned), wait for the evicted workloads, next. A Lease keeps
  * it to one run per cluster; a journal makes it resumable; the first
- * failure stops it in a stated, safe state.
+ * failure stops it in a stated, safe state. Everything it checks (the
+ * journal can be written and is this run's, the plan is not blocked, the
+ * lock is free) is checked before the first change.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 
-import { BlockedError, ExitCode, TimeoutError, UsageError, type ExitCodeValue } from '../cli/errors.js';
-import type { CommonFlags, KubeFlags } from '../cli/flags.js';
-import { interactiveStderr, liveRegion, writeStructured, type Io } from '../cli/output.js';
-import { ask } from '../cli/prompt.js';
-import type { RunState } from '../cli/program.js';
-import { renderTable } from '../cli/table.js';
+import { sleep } from '../base/concurrency.js';
+import { formatDuration } from '../base/duration.js';
+import { ExitCode, TimeoutError, type ExitCodeValue } from '../base/errors.js';
+import { ask } from '../base/prompt.js';
+import type { RunContext } from '../base/run.js';
+import {
+  clusterDrainApi,
+  cordon,
+  evictedWorkloads,
+  executeDrain,
+  makePlan,
+  nodesMatching,
+  waitAvailable,
+  type DrainEvent,
+  type PdbPlan,
+} from '../drain/lib.js';
 import { connect, type KubeClient } from '../kube/client.js';
-import { listAll } from '../kube/list.js';
 import { isNodeReady } from '../kube/objects.js';
-import { sleep } from '../util/concurrency.js';
-import { formatDuration, parseDuration } from '../util/duration.js';
-import { makePlan } from '../drain/command.js';
-import { cordon, evictedWorkloads, executeDrain, waitAvailable } from '../drain/execute.js';
-import type { DrainPlan, PdbPlan, PlanOptions } from '../drain/model.js';
-import { eventLine } from '../drain/print.js';
-import { Journal, type NodeProgress } from './journal.js';
-import { holderIdentity, MaintenanceLock } from './lease.js';
+import { RESOURCES, resourcePath } from '../kube/url.js';
+import { checkOwner, Journal, type NodeProgress } from './journal.js';
+import { holderIdentity, LOCK_NAME, MaintenanceLock, readLock } from './lease.js';
+import type { MaintainReport, NodeReport } from './model.js';
+import type { MaintainOptions } from './options.js';
+import { maintainNode, StepFailed, type MaintainApi, type NodeDeps, type Work } from './steps.js';
 
-export interface MaintainOptions extends CommonFlags {
-  kube: KubeFlags;
-  nodes: string[];
-  selector?: string;
-  run?: string;
-  waitFile?: string;
-  maxUnavailable: number;
-  journal?: string;
-  dryRun: boolean;
-  yes: boolean;
-  drainTimeout: string;
-  readyTimeout: string;
-  recoverTimeout: string;
-  ignoreDaemonSets: boolean;
-  deleteEmptyDirData: boolean;
-  force: boolean;
-  ignoreOptOuts: boolean;
-  lockNamespace: string;
-  lockDuration: string;
+export interface MaintainHooks {
+  /** The whole run's plan, before anything is touched. */
+  showPlan(report: MaintainReport, nodes: string[], progress: Map<string, NodeProgress>): void;
+  note(line: string): void;
+  confirm(question: string): Promise<boolean>;
+  /** Progress of the run: a phase change of a node, or a drain event. */
+  progress(nodes: string[], reports: Map<string, NodeReport>, allowLive: boolean): Promise<{ live: boolean; phase: (node: string) => void; drainEvent: (node: string, e: DrainEvent) => void; stop: () => void }>;
 }
 
-export type NodeStatus = 'pending' | 'skipped-done' | 'done' | 'failed' | 'not-started';
-
-export interface NodeReport {
-  node: string;
-  status: NodeStatus;
-  phase: string;
-  cordonedByRun: boolean;
-  cordonedNow: boolean;
-  elapsedMs: number;
-  detail?: string;
-}
-
-export interface MaintainReport {
-  kind: 'MaintainReport';
-  apiVersion: 'study.kubectl.io/v1';
-  outcome: 'done' | 'planned' | 'blocked' | 'failed' | 'timed-out' | 'interrupted';
-  nodes: NodeReport[];
-  plan: { order: string[][]; blocked: Array<{ node: string; blockers: string[] }>; pdbs: PdbPlan[] };
-  degraded: string[];
-  next?: string;
-  journal?: string;
-}
-
-function duration(text: string, flag: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined || ms <= 0) throw new UsageError(`invalid ${flag} "${text}"`, { hint: 'a positive duration such as 5m' });
-  return ms;
-}
-
-/** The drain rules maintain applies to every node. */
-function planOptions(o: MaintainOptions): PlanOptions {
-  return { force: o.force, ignoreDaemonSets: o.ignoreDaemonSets, deleteEmptyDirData: o.deleteEmptyDirData, disableEviction: false, ignoreOptOuts: o.ignoreOptOuts, strict: false };
-}
-
-function batches<T>(items: T[], size: number): T[][] {
+export function batches<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
 
 /** Runs the operator's command for one node: NODE in the environment, never in the command line. */
-function runCommand(command: string, node: string, io: Io, signal: AbortSignal, quiet: boolean): Promise<{ code: number; stderrTail: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', command], {
-      env: { ...process.env, NODE: node, STUDY_NODE: node },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let tail = '';
-    child.stdout.on('data', (d: Buffer) => {
-      if (!quiet) io.stderr.write(`[${node}] ${d.toString()}`);
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      tail = (tail + d.toString()).slice(-500);
-      if (!quiet) io.stderr.write(`[${node}] ${d.toString()}`);
-    });
-    const onAbort = (): void => {
-      child.kill('SIGTERM');
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    child.on('error', reject);
-    child.on('close', (code, sig) => {
-      signal.removeEventListener('abort', onAbort);
-      resolve({ code: code ?? (sig ? 128 : 1), stderrTail: tail.trim() });
-    });
-  });
+function commandWork(command: string, ctx: RunContext, quiet: () => boolean): Work {
+  return {
+    label: `running: ${command}`,
+    perform: (node, signal) =>
+      new Promise((resolve, reject) => {
+        const child = spawn('/bin/sh', ['-c', command], { env: { ...process.env, NODE: node, STUDY_NODE: node }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let tail = '';
+        const echo = (d: Buffer): void => {
+          if (!quiet()) ctx.io.stderr.write(`[${node}] ${d.toString()}`);
+        };
+        child.stdout.on('data', echo);
+        child.stderr.on('data', (d: Buffer) => {
+          tail = (tail + d.toString()).slice(-500);
+          echo(d);
+        });
+        const onAbort = (): void => void child.kill('SIGTERM');
+        signal.addEventListener('abort', onAbort, { once: true });
+        child.on('error', reject);
+        child.on('close', (code, sig) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve({ code: code ?? (sig ? 128 : 1), stderrTail: tail.trim() });
+        });
+      }),
+  };
 }
 
-async function waitForOperator(o: MaintainOptions, node: string, io: Io, signal: AbortSignal): Promise<void> {
-  if (o.waitFile) {
-    io.stderr.write(`waiting for ${o.waitFile} to exist before bringing ${node} back (it is removed once seen)\n`);
-    while (!existsSync(o.waitFile)) await sleep(500, signal);
-    rmSync(o.waitFile, { force: true });
-    return;
-  }
-  await ask(io, `Node ${node} is drained. Do the work, then press Enter to bring it back: `, signal);
+/** Without --run: the operator does the work and says when (a file appears, or Enter on the terminal). */
+function operatorWork(o: MaintainOptions, ctx: RunContext): Work {
+  return {
+    label: 'waiting for the operator',
+    async perform(node, signal) {
+      if (o.waitFile) {
+        ctx.io.stderr.write(`waiting for ${o.waitFile} to exist before bringing ${node} back (it is removed once seen)\n`);
+        while (!existsSync(o.waitFile)) await sleep(500, signal);
+        rmSync(o.waitFile, { force: true });
+      } else {
+        await ask(ctx.io, `Node ${node} is drained. Do the work, then press Enter to bring it back: `, signal);
+      }
+      return { code: 0, stderrTail: '' };
+    },
+  };
 }
 
-async function waitReady(client: KubeClient, node: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const n = await client.call(`get node ${node}`, () => client.core.readNode({ name: node }));
-    if (isNodeReady(n)) return;
-    await sleep(2000, signal);
-  }
-  throw new TimeoutError(`node ${node} was not Ready within ${formatDuration(timeoutMs)}`);
+function clusterMaintainApi(client: KubeClient, o: MaintainOptions, signal: AbortSignal): MaintainApi {
+  const drainApi = clusterDrainApi(client);
+  return {
+    plan: (nodes) => makePlan(client, nodes, o.plan),
+    drain: (plan, versions, deadline, onEvent) =>
+      executeDrain(drainApi, plan, versions, { deadline, interrupt: signal, concurrency: 10, gracePeriodSeconds: -1, disableEviction: false, waitHealthy: false, onEvent }),
+    evictedWorkloads: (plan, result) => evictedWorkloads(plan, result.pods),
+    isCordoned: async (node) => (await drainApi.readNode(node)).spec?.unschedulable === true,
+    uncordon: async (node) => void (await cordon(drainApi, node, false)),
+    async waitReady(node, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const n = await client.call(`get node ${node}`, () => drainApi.readNode(node));
+        if (isNodeReady(n)) return;
+        await sleep(2000, signal);
+      }
+      throw new TimeoutError(`node ${node} was not Ready within ${formatDuration(timeoutMs)}`);
+    },
+    waitAvailable: (workloads, until) => waitAvailable(drainApi, workloads, until, () => {}),
+  };
 }
 
-class StepFailed extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: ExitCodeValue,
-  ) {
-    super(message);
-  }
+/** The cluster's identity for the journal: its server and kube-system namespace's UID. */
+async function clusterIdentity(client: KubeClient): Promise<{ server: string; uid: string }> {
+  const ns = await client.call('read namespace kube-system', () => client.request<{ metadata?: { uid?: string } }>('GET', resourcePath(RESOURCES.namespaces, { name: 'kube-system' })));
+  return { server: client.server, uid: ns.metadata?.uid ?? '' };
 }
 
-export async function runMaintain(state: RunState, o: MaintainOptions): Promise<ExitCodeValue> {
-  const { io } = state;
-  if (!Number.isInteger(o.maxUnavailable) || o.maxUnavailable < 1) throw new UsageError('--max-unavailable must be a whole number of at least 1');
-  if (!o.dryRun && !o.run && !o.waitFile && !(io.stdin.isTTY && io.stderr.isTTY)) {
-    throw new UsageError('say what to do on each node: --run COMMAND, or --wait-file FILE (or run on a terminal to be asked)');
-  }
-  if (!o.dryRun && !o.journal) throw new UsageError('--journal FILE is required, so that a stopped run can be resumed', { hint: 'e.g. --journal ./maintenance.journal' });
-  const readyTimeout = duration(o.readyTimeout, '--ready-timeout');
-  const recoverTimeout = duration(o.recoverTimeout, '--recover-timeout');
-  const lockSeconds = Math.ceil(duration(o.lockDuration, '--lock-duration') / 1000);
-  const seen = new Set<string>();
-  for (const n of o.nodes) {
-    if (seen.has(n)) throw new UsageError(`node "${n}" is named twice`);
-    seen.add(n);
-  }
-  const client = connect(o.kube, { timeoutMs: o.kube.requestTimeoutMs || 30_000 });
-  let nodes = o.nodes;
-  if (o.selector) {
-    if (nodes.length) throw new UsageError('name nodes or use -l/--selector, not both');
-    nodes = (await client.call('list nodes', () => listAll((p) => client.core.listNode({ ...p, labelSelector: o.selector })))).items.map((n) => n.metadata?.name ?? '').sort();
-  }
-  if (nodes.length === 0) throw new UsageError('name the nodes to maintain, or select them with -l');
-
-  const journal = o.journal ? new Journal(o.journal, randomBytes(4).toString('hex')) : undefined;
-  const progress: Map<string, NodeProgress> = journal?.progress() ?? new Map();
-  const reports = new Map<string, NodeReport>(nodes.map((n) => [n, { node: n, status: 'pending', phase: 'waiting', cordonedByRun: progress.get(n)?.cordonedByRun ?? false, cordonedNow: false, elapsedMs: 0 }]));
-  const todo = nodes.filter((n) => !progress.get(n)?.done);
-  for (const n of nodes) if (progress.get(n)?.done) Object.assign(reports.get(n)!, { status: 'skipped-done', phase: 'done in an earlier run' });
-
-  // The plan for the whole run, before anything is touched.
-  const order = batches(todo, o.maxUnavailable);
+/** The plan of every step, before anything is touched; which node blocks, if any does. */
+async function planRun(api: MaintainApi, order: string[][]): Promise<MaintainReport['plan']> {
   const blocked: MaintainReport['plan']['blocked'] = [];
   let pdbs: PdbPlan[] = [];
   for (const batch of order) {
-    const { plan } = await makePlan(client, batch, planOptions(o));
+    const { plan } = await api.plan(batch);
     pdbs = [...pdbs, ...plan.pdbs];
-    if (plan.verdict === 'blocked') {
-      // Say which node of the batch blocks.
-      for (const n of batch) {
-        const one = batch.length === 1 ? plan : (await makePlan(client, [n], planOptions(o))).plan;
-        if (one.verdict === 'blocked') blocked.push({ node: n, blockers: one.blockers });
-      }
-      if (!blocked.length) blocked.push({ node: batch.join(','), blockers: plan.blockers });
+    if (plan.verdict !== 'blocked') continue;
+    const before = blocked.length;
+    for (const n of batch) {
+      const one = batch.length === 1 ? plan : (await api.plan([n])).plan;
+      if (one.verdict === 'blocked') blocked.push({ node: n, blockers: one.blockers });
     }
+    if (blocked.length === before) blocked.push({ node: batch.join(','), blockers: plan.blockers });
   }
+  return { order, blocked, pdbs };
+}
+
+function outcomeOf(code: ExitCodeValue): MaintainReport['outcome'] {
+  if (code === ExitCode.OK) return 'done';
+  if (code === ExitCode.INTERRUPTED) return 'interrupted';
+  if (code === ExitCode.TIMEOUT) return 'timed-out';
+  return 'failed';
+}
+
+function nextAfterFailure(reports: Map<string, NodeReport>): string {
+  const failed = [...reports.values()].find((r) => r.status === 'failed');
+  const ours = [...reports.values()].filter((r) => r.cordonedNow && r.cordonedByRun).map((r) => r.node);
+  return `fix the cause${failed ? ` on ${failed.node}` : ''}, then run the same command again: it resumes where it stopped and skips finished nodes${ours.length ? `; or give up with: kubectl study-drain uncordon ${ours.join(' ')}` : ''}`;
+}
+
+export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: MaintainHooks): Promise<MaintainReport> {
+  const client = connect(o.connection, { timeoutMs: o.connection.requestTimeoutMs || 30_000 });
+  const nodes = o.selector !== undefined ? await nodesMatching(client, o.selector) : o.nodes;
+  const lockOptions = { namespace: o.lockNamespace, name: LOCK_NAME, durationSeconds: o.lockDurationSeconds };
+
+  // The journal first: a run that cannot record its steps must not take any.
+  const journal = o.journal ? Journal.open(o.journal, randomBytes(4).toString('hex')) : undefined;
+  const warnings: string[] = [];
+  if (journal?.setAside) warnings.push(`the journal's last line was cut short by an earlier crash; it was moved to ${journal.setAside}`);
+  if (journal) {
+    const identity = await clusterIdentity(client);
+    checkOwner(journal.entries, journal.file, identity, nodes);
+    if (!o.dryRun && !journal.entries.some((e) => e.step === 'run')) journal.record({ node: '', step: 'run', cluster: identity, nodes });
+  }
+  const progress: Map<string, NodeProgress> = journal?.progress() ?? new Map();
+  const reports = new Map<string, NodeReport>(
+    nodes.map((n) => [n, { node: n, status: 'pending', phase: 'waiting', cordonedByRun: progress.get(n)?.cordonedByRun ?? false, cordonedNow: false, elapsedMs: 0 }]),
+  );
+  for (const n of nodes) if (progress.get(n)?.done) Object.assign(reports.get(n)!, { status: 'skipped-done', phase: 'done in an earlier run' });
+  const todo = nodes.filter((n) => !progress.get(n)?.done);
+  const api = clusterMaintainApi(client, o, ctx.signal);
+
   const report: MaintainReport = {
     kind: 'MaintainReport',
     apiVersion: 'study.kubectl.io/v1',
     outcome: 'planned',
     nodes: [],
-    plan: { order, blocked, pdbs },
+    plan: await planRun(api, batches(todo, o.maxUnavailable)),
     degraded: [],
+    warnings,
     ...(o.journal ? { journal: o.journal } : {}),
   };
-  const structured = o.output === 'json' || o.output === 'yaml';
-  const finish = async (code: ExitCodeValue): Promise<ExitCodeValue> => {
+  const finish = (outcome: MaintainReport['outcome']): MaintainReport => {
+    report.outcome = outcome;
     report.nodes = nodes.map((n) => reports.get(n)!);
-    if (structured) await writeStructured(io, o.output as 'json' | 'yaml', report);
-    else io.stdout.write(renderReport(report));
-    return code;
+    return report;
   };
-  if (!structured) io.stdout.write(renderPlanSummary(report, nodes, progress));
-  if (blocked.length) {
-    report.outcome = 'blocked';
+  for (const w of warnings) hooks.note(`warning: ${w}`);
+  hooks.showPlan(report, nodes, progress);
+  if (report.plan.blocked.length) {
     report.next = 'resolve the blocks (or pass the override flags the plan names) and run the same command again; nothing was changed';
-    return finish(ExitCode.BLOCKED);
+    return finish('blocked');
   }
-  if (o.dryRun) return finish(ExitCode.OK);
-  if (!o.yes && io.stdin.isTTY && io.stderr.isTTY) {
-    const answer = await ask(io, `Maintain ${todo.length} node${todo.length === 1 ? '' : 's'} (${todo.join(', ')})? [y/N] `, state.signal);
-    if (!/^y(es)?$/i.test(answer.trim())) {
-      io.stderr.write('Nothing was changed.\n');
-      return ExitCode.NEGATIVE;
+  if (o.dryRun) {
+    const lock = await readLock(client, lockOptions);
+    if (lock?.held) report.lockHeldBy = lock.holder;
+    return finish('planned');
+  }
+  if (!o.yes && ctx.io.stdin.isTTY && ctx.io.stderr.isTTY) {
+    if (!(await hooks.confirm(`Maintain ${todo.length} node${todo.length === 1 ? '' : 's'} (${todo.join(', ')})?`))) {
+      hooks.note('Nothing was changed.');
+      return finish('declined');
     }
   }
 
-  const lock = await MaintenanceLock.acquire(client, { namespace: o.lockNamespace, name: 'kubectl-study-maintain', durationSeconds: lockSeconds }, holderIdentity(journal?.run ?? 'run'));
-  if (lock.tookOverFrom) io.stderr.write(`took over the expired lock of ${lock.tookOverFrom}\n`);
+  const lock = await MaintenanceLock.acquire(client, lockOptions, holderIdentity(journal?.run ?? 'run'));
+  if (lock.tookOverFrom) hooks.note(`took over the expired lock of ${lock.tookOverFrom}`);
   lock.startRenewing();
-  // On a terminal, a live table (node, phase, elapsed); otherwise one line per step.
-  // (Not while the operator is asked on the same terminal: the redraw would erase the question.)
-  const live = interactiveStderr(io) && !structured && Boolean(o.run);
-  const startedAt = new Map<string, number>();
-  const region = liveRegion(io.stderr);
-  const redraw = (): void => {
-    const rows = nodes.map((n) => {
-      const r = reports.get(n)!;
-      const t0 = startedAt.get(n);
-      return [n, r.phase, t0 ? formatDuration(r.elapsedMs || Date.now() - t0) : ''];
-    });
-    region(renderTable(['NODE', 'PHASE', 'ELAPSED'], rows));
-  };
-  const ticker = live ? setInterval(redraw, 1000) : undefined;
-  ticker?.unref();
-  const say = (node: string, phase: string): void => {
-    if (!lock.held()) throw new StepFailed('the maintenance lock was lost (not renewed in time, or taken by another run): stopping before the next step', ExitCode.BLOCKED);
-    const r = reports.get(node)!;
-    r.phase = phase;
-    if (!startedAt.has(node)) startedAt.set(node, Date.now());
-    if (live) redraw();
-    else io.stderr.write(`${node}: ${phase}\n`);
+  const progressView = await hooks.progress(nodes, reports, Boolean(o.run));
+  const deps: NodeDeps = {
+    api,
+    work: o.run ? commandWork(o.run, ctx, () => progressView.live) : operatorWork(o, ctx),
+    journal,
+    checkLock: () => {
+      if (!lock.held()) throw new StepFailed('the maintenance lock was lost (not renewed in time, or taken by another run): stopping before the next step', ExitCode.BLOCKED);
+    },
+    say: (node, phase) => {
+      reports.get(node)!.phase = phase;
+      progressView.phase(node);
+    },
+    onDrainEvent: progressView.drainEvent,
+    signal: ctx.signal,
+    drainTimeoutMs: o.drainTimeoutMs,
+    readyTimeoutMs: o.readyTimeoutMs,
+    recoverTimeoutMs: o.recoverTimeoutMs,
   };
   let code: ExitCodeValue = ExitCode.OK;
   try {
-    for (const batch of order) {
+    for (const batch of report.plan.order) {
       await Promise.all(
         batch.map(async (node) => {
           const started = Date.now();
           const r = reports.get(node)!;
-          const p = progress.get(node);
-          const has = (step: string): boolean => p?.steps.has(step as never) ?? false;
           try {
-            if (state.signal.aborted) throw new StepFailed('interrupted', ExitCode.INTERRUPTED);
-            let workloads = p?.workloads ?? [];
-            if (!has('drained')) {
-              say(node, has('cordoned') ? 'resuming: draining (cordoned by an earlier run of this command)' : 'draining');
-              const { plan, podListVersions } = await makePlan(client, [node], planOptions(o));
-              if (plan.verdict === 'blocked') throw new StepFailed(`the drain plan is blocked: ${plan.blockers.join('; ')}`, ExitCode.BLOCKED);
-              if (!has('cordoned')) {
-                // Record the intent before the cordon, so a kill in between cannot turn our cordon into someone else's.
-                r.cordonedByRun = !plan.nodes[0]?.unschedulable;
-                journal?.record({ node, step: 'cordoned', cordonedByRun: r.cordonedByRun });
-              }
-              const drainTimeout = parseDuration(o.drainTimeout) ?? 0;
-              const result = await executeDrain(client, plan, podListVersions, {
-                deadline: drainTimeout > 0 ? Date.now() + drainTimeout : undefined,
-                interrupt: state.signal,
-                concurrency: 10,
-                gracePeriodSeconds: -1,
-                disableEviction: false,
-                waitHealthy: false,
-                onEvent: (e) => {
-                  if (!live) io.stderr.write(`[${node}] ${eventLine(e)}\n`);
-                },
-              });
-              r.cordonedNow = result.cordoned.length > 0 || (await client.core.readNode({ name: node }).then((n) => n.spec?.unschedulable === true).catch(() => false));
-              if (result.outcome !== 'drained') {
-                const why = result.outcome === 'interrupted' ? ExitCode.INTERRUPTED : result.outcome === 'timed-out' ? ExitCode.TIMEOUT : result.message ? ExitCode.API : ExitCode.BLOCKED;
-                throw new StepFailed(`the drain did not finish (${result.outcome}${result.message ? `: ${result.message}` : ''})`, why);
-              }
-              workloads = evictedWorkloads(plan, result.pods);
-              journal?.record({ node, step: 'drained', workloads });
-            }
-            if (!has('uncordoned')) r.cordonedNow = true;
-            if (!has('command-done')) {
-              if (o.run) {
-                say(node, `running: ${o.run}`);
-                journal?.record({ node, step: 'command-started' });
-                const { code: exit, stderrTail } = await runCommand(o.run, node, io, state.signal, live);
-                if (state.signal.aborted) throw new StepFailed('interrupted while the command ran', ExitCode.INTERRUPTED);
-                if (exit !== 0) throw new StepFailed(`the command failed with exit code ${exit}${stderrTail ? `: ${stderrTail.split('\n').at(-1)}` : ''}`, ExitCode.BLOCKED);
-              } else {
-                say(node, 'waiting for the operator');
-                await waitForOperator(o, node, io, state.signal);
-              }
-              journal?.record({ node, step: 'command-done' });
-            }
-            if (!has('ready')) {
-              say(node, 'waiting for the node to be Ready');
-              await waitReady(client, node, readyTimeout, state.signal);
-              journal?.record({ node, step: 'ready' });
-            }
-            if (!has('uncordoned')) {
-              if (r.cordonedByRun) {
-                await cordon(client, node, false);
-                r.cordonedNow = false;
-                say(node, 'uncordoned');
-              } else {
-                say(node, 'stays cordoned: it was cordoned before this run');
-              }
-              journal?.record({ node, step: 'uncordoned', detail: r.cordonedByRun ? 'uncordoned' : 'left cordoned: cordoned before the run' });
-            }
-            if (!has('recovered')) {
-              say(node, `waiting for ${workloads.length} workload${workloads.length === 1 ? '' : 's'} to be Available`);
-              const deadline = AbortSignal.any([state.signal, AbortSignal.timeout(recoverTimeout)]);
-              const health = await waitAvailable(client, workloads, deadline, () => {});
-              const bad = health.filter((h) => !h.available);
-              if (state.signal.aborted) throw new StepFailed('interrupted', ExitCode.INTERRUPTED);
-              if (bad.length) {
-                report.degraded.push(...bad.map((b) => `${b.namespace}/${b.workload}`));
-                throw new StepFailed(`workloads not Available within ${formatDuration(recoverTimeout)}: ${bad.map((b) => `${b.namespace}/${b.workload}`).join(', ')}`, ExitCode.TIMEOUT);
-              }
-              journal?.record({ node, step: 'recovered' });
-            }
-            journal?.record({ node, step: 'done' });
-            Object.assign(r, { status: 'done', phase: 'done' });
+            await maintainNode(deps, node, progress.get(node), r, report.degraded);
           } catch (err) {
             const failure = err instanceof StepFailed ? err : new StepFailed((err as Error).message, (err as { exitCode?: ExitCodeValue }).exitCode ?? ExitCode.API);
-            journal?.record({ node, step: 'failed', detail: failure.message });
             Object.assign(r, { status: 'failed', detail: failure.message });
             if (code === ExitCode.OK) code = failure.exitCode;
+            // The failure goes in the journal too, unless the journal is what failed.
+            try {
+              journal?.record({ node, step: 'failed', detail: failure.message });
+            } catch {
+              // reported in the result already
+            }
           } finally {
             r.elapsedMs = Date.now() - started;
           }
@@ -343,42 +257,29 @@ export async function runMaintain(state: RunState, o: MaintainOptions): Promise<
       if (code !== ExitCode.OK) break;
     }
   } finally {
-    if (ticker) clearInterval(ticker);
-    if (live) redraw();
+    progressView.stop();
     await lock.release();
   }
   for (const r of reports.values()) if (r.status === 'pending') Object.assign(r, { status: 'not-started', phase: 'not started' });
-  report.outcome = code === ExitCode.OK ? 'done' : code === ExitCode.INTERRUPTED ? 'interrupted' : code === ExitCode.TIMEOUT ? 'timed-out' : 'failed';
   if (code !== ExitCode.OK) {
-    const failed = [...reports.values()].find((r) => r.status === 'failed');
-    report.next = `fix the cause${failed ? ` on ${failed.node}` : ''}, then run the same command again: it resumes where it stopped and skips finished nodes${[...reports.values()].some((r) => r.cordonedNow && r.cordonedByRun) ? `; or give up with: kubectl study-drain uncordon ${[...reports.values()].filter((r) => r.cordonedNow && r.cordonedByRun).map((r) => r.node).join(' ')}` : ''}`;
+    report.next = nextAfterFailure(reports);
+    report.errorExitCode = code;
   }
-  return finish(code);
+  return finish(outcomeOf(code));
 }
 
-function renderPlanSummary(r: MaintainReport, nodes: string[], progress: Map<string, NodeProgress>): string {
-  let out = `Maintenance plan: ${nodes.length} node${nodes.length === 1 ? '' : 's'}, ${r.plan.order.length} step${r.plan.order.length === 1 ? '' : 's'}\n`;
-  r.plan.order.forEach((b, i) => (out += `  ${i + 1}. ${b.join(', ')}\n`));
-  const done = nodes.filter((n) => progress.get(n)?.done);
-  if (done.length) out += `  already done in an earlier run (skipped): ${done.join(', ')}\n`;
-  const resumed = nodes.filter((n) => !progress.get(n)?.done && progress.get(n)?.steps.size);
-  if (resumed.length) out += `  resumed from the journal: ${resumed.map((n) => `${n} (${[...(progress.get(n)?.steps ?? [])].join(', ')})`).join('; ')}\n`;
-  for (const b of r.plan.blocked) out += `  BLOCKED ${b.node}: ${b.blockers.join('; ')}\n`;
-  if (r.plan.pdbs.length) {
-    out += renderTable(['PDB', 'PODS IN STEP', 'HEALTHY', 'REQUIRED', 'ALLOWED NOW', 'VERDICT'], r.plan.pdbs.map((p) => [`${p.namespace}/${p.name}`, p.podsInDrain, `${p.currentHealthy}/${p.expectedPods}`, p.desiredHealthy, p.disruptionsAllowed, p.verdict]));
+export function maintainExitCode(r: MaintainReport): ExitCodeValue {
+  switch (r.outcome) {
+    case 'done':
+    case 'planned':
+      return ExitCode.OK;
+    case 'declined':
+      return ExitCode.NEGATIVE;
+    case 'interrupted':
+      return ExitCode.INTERRUPTED;
+    case 'timed-out':
+      return ExitCode.TIMEOUT;
+    default:
+      return r.errorExitCode ?? ExitCode.BLOCKED;
   }
-  return `${out}\n`;
 }
-
-function renderReport(r: MaintainReport): string {
-  let out = renderTable(
-    ['NODE', 'RESULT', 'PHASE', 'ELAPSED', 'CORDONED NOW', 'DETAIL'],
-    r.nodes.map((n) => [n.node, n.status, n.phase, n.elapsedMs ? formatDuration(n.elapsedMs) : '', n.cordonedNow ? (n.cordonedByRun ? 'yes (by this run)' : 'yes (before the run)') : 'no', n.detail ?? '']),
-  );
-  out += `Result: ${r.outcome}\n`;
-  if (r.degraded.length) out += `Degraded workloads: ${r.degraded.join(', ')}\n`;
-  if (r.next) out += `Next: ${r.next}\n`;
-  return out;
-}
-
-export { BlockedError };

@@ -1,17 +1,17 @@
 /**
  * `kubectl study-access`: what one subject (yourself by default) may do,
  * as a matrix of resources x verbs computed from the RBAC rules and,
- * where the caller may, confirmed by the API server; `why` explains one
- * answer; risky permissions are shown as paths (binding -> role -> rule).
+ * where the caller may, confirmed cell by cell by the API server (a failed
+ * review is an `error` cell, and the answer says it is incomplete); `why`
+ * explains one answer; risky permissions are shown as paths (binding ->
+ * role -> rule). The matrix, risky paths and near misses are pure.
  */
-import { ExitCode, UsageError, type ExitCodeValue } from '../cli/errors.js';
-import type { CommonFlags, KubeFlags } from '../cli/flags.js';
-import { colorEnabled, paint, writeStructured } from '../cli/output.js';
-import type { RunState } from '../cli/program.js';
-import { renderTable } from '../cli/table.js';
+import { mapLimit } from '../base/concurrency.js';
+import { ExitCode, type ExitCodeValue } from '../base/errors.js';
+import type { RunContext } from '../base/run.js';
 import { connect, type KubeClient } from '../kube/client.js';
 import { discover, resolveResource, type ApiResource } from '../kube/discovery.js';
-import { mapLimit } from '../util/concurrency.js';
+import { selfAccessReview, subjectAccessReview, whoAmI } from '../kube/reviews.js';
 import { loadRbac } from './load.js';
 import {
   allows,
@@ -25,52 +25,33 @@ import {
   type RequestAttributes,
   type UserInfo,
 } from './match.js';
-import { subjectAccessReview } from './whocan.js';
+import type { AccessOptions, SubjectSpec, WhyOptions } from './options.js';
+import { reviewAttributes, type Verified } from './whocan.js';
 
 export const MATRIX_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'] as const;
 
-export interface SubjectFlags {
-  as?: string;
-  asGroups: string[];
-  sa?: string;
-}
-
-export interface AccessOptions extends CommonFlags {
-  kube: KubeFlags;
-  subject: SubjectFlags;
-}
-
-async function whoAmI(client: KubeClient): Promise<UserInfo> {
-  const r = await client.call('ask the API server who you are (SelfSubjectReview)', () =>
-    client.authn.createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } }),
-  );
-  return { username: r.status?.userInfo?.username ?? '', groups: r.status?.userInfo?.groups ?? [] };
-}
-
-/** The subject to analyse: --sa, or --as with --as-group, or yourself. */
-export async function resolveSubject(client: KubeClient, f: SubjectFlags): Promise<{ user: UserInfo; self: boolean }> {
-  if (f.sa) {
-    const m = /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(f.sa);
-    if (!m) throw new UsageError(`--sa takes NAMESPACE/NAME, not "${f.sa}"`);
-    const username = serviceAccountUsername(m[1]!, m[2]!);
-    return { user: { username, groups: implicitGroups(username, []) }, self: false };
+/** The subject to analyse, as the API server would see it. */
+async function resolveSubject(client: KubeClient, spec: SubjectSpec): Promise<{ user: UserInfo; self: boolean }> {
+  switch (spec.kind) {
+    case 'serviceaccount': {
+      const username = serviceAccountUsername(spec.namespace, spec.name);
+      return { user: { username, groups: implicitGroups(username, []) }, self: false };
+    }
+    case 'user':
+      return { user: { username: spec.user, groups: implicitGroups(spec.user, spec.groups) }, self: false };
+    case 'self': {
+      const me = await client.call('ask the API server who you are (SelfSubjectReview)', () => whoAmI(client));
+      return { user: { username: me.username, groups: me.groups }, self: true };
+    }
   }
-  if (f.as) return { user: { username: f.as, groups: implicitGroups(f.as, f.asGroups) }, self: false };
-  if (f.asGroups.length) throw new UsageError('--as-group needs --as');
-  return { user: await whoAmI(client), self: true };
-}
-
-/** A client that does not impersonate: --as here names the subject, it does not change who asks. */
-function plainClient(o: { kube: KubeFlags }, state: RunState): KubeClient {
-  return connect({ ...o.kube, as: undefined, asGroups: [], asUid: undefined }, { signal: state.signal });
 }
 
 export interface Cell {
   allowed: boolean;
   /** Allowed only for some names (resourceNames rules). */
   namesOnly?: string[];
-  /** What the API server answered, when asked. */
-  verified?: boolean;
+  /** What the API server answered, when asked (or why the review failed). */
+  verified?: Verified;
 }
 
 export interface MatrixRow {
@@ -175,98 +156,58 @@ function namedOnly(index: RbacIndex, user: UserInfo, req: RequestAttributes): st
   return [...names].sort();
 }
 
-export async function runAccess(state: RunState, o: AccessOptions): Promise<ExitCodeValue> {
-  const client = plainClient(o, state);
-  const namespace = o.kube.namespace ?? client.namespace;
+/** Whether the caller may ask the API server about another subject (create SubjectAccessReviews). */
+async function maySubjectReview(client: KubeClient): Promise<boolean> {
+  const a = await client.call('ask whether you may create SubjectAccessReviews', () => selfAccessReview(client, { verb: 'create', group: 'authorization.k8s.io', resource: 'subjectaccessreviews' }));
+  return a.allowed;
+}
+
+/** Confirms every cell with the authorizer, concurrently under a bound; a failed review is a cell value. */
+async function confirmCells(client: KubeClient, rows: MatrixRow[], user: UserInfo, self: boolean, namespace: string): Promise<{ disagreements: AccessMatrix['disagreements']; failures: string[] }> {
+  const disagreements: AccessMatrix['disagreements'] = [];
+  const failures = new Set<string>();
+  const cells = rows.flatMap((row) => Object.entries(row.cells).map(([verb, cell]) => ({ row, verb, cell: cell! })));
+  await mapLimit(cells, 24, async ({ row, verb, cell }) => {
+    const req: RequestAttributes = { verb, apiGroup: row.group, resource: row.resource, subresource: '', name: '', namespace: row.namespaced ? namespace : '' };
+    try {
+      const answer = self ? await selfAccessReview(client, reviewAttributes(req)) : await subjectAccessReview(client, { user: user.username, groups: user.groups }, reviewAttributes(req));
+      cell.verified = answer.allowed;
+      if (answer.allowed !== cell.allowed) disagreements.push({ resource: `${row.resource}${row.group ? `.${row.group}` : ''}`, verb, rbac: cell.allowed, apiServer: answer.allowed });
+    } catch (err) {
+      const message = client.error('create access reviews', err).message;
+      cell.verified = { error: message };
+      failures.add(message);
+    }
+  });
+  return { disagreements, failures: [...failures] };
+}
+
+export async function runAccess(ctx: RunContext, o: AccessOptions): Promise<AccessMatrix> {
+  const client = connect(o.connection, { signal: ctx.signal });
+  const namespace = o.connection.namespace ?? client.namespace;
   const [{ user, self }, resources] = await Promise.all([resolveSubject(client, o.subject), discover(client)]);
   const rbac = await loadRbac(client, namespace);
   const index = new RbacIndex(rbac.data);
   const rows = computeMatrix(index, user, namespace, resources);
-  // Confirm every cell with the authorizer, if we may ask about this subject.
-  let confirmedBy: AccessMatrix['confirmedBy'] = 'none';
-  const disagreements: AccessMatrix['disagreements'] = [];
-  const canSar = self
-    ? true
-    : (
-        await client.call('ask whether you may create SubjectAccessReviews', () =>
-          client.authz.createSelfSubjectAccessReview({
-            body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'create', group: 'authorization.k8s.io', resource: 'subjectaccessreviews' } } },
-          }),
-        )
-      ).status?.allowed === true;
-  if (canSar) {
-    confirmedBy = self ? 'SelfSubjectAccessReview' : 'SubjectAccessReview';
-    const cells = rows.flatMap((row) => Object.entries(row.cells).map(([verb, cell]) => ({ row, verb, cell: cell! })));
-    await mapLimit(cells, 24, async ({ row, verb, cell }) => {
-      const req: RequestAttributes = { verb, apiGroup: row.group, resource: row.resource, subresource: '', name: '', namespace: row.namespaced ? namespace : '' };
-      cell.verified = await client.call('create access reviews', () => (self ? selfReview(client, req) : subjectAccessReview(client, { user: user.username, groups: user.groups }, req)));
-      if (cell.verified !== cell.allowed) disagreements.push({ resource: `${row.resource}${row.group ? `.${row.group}` : ''}`, verb, rbac: cell.allowed, apiServer: cell.verified });
-    });
-  }
-  const result: AccessMatrix = {
+  const canReview = self || (await maySubjectReview(client));
+  const confirmed = canReview ? await confirmCells(client, rows, user, self, namespace) : { disagreements: [], failures: [] };
+  const missing = [...rbac.missing, ...confirmed.failures.map((f) => `confirm with access reviews: ${f}`)];
+  return {
     kind: 'AccessMatrix',
     apiVersion: 'study.kubectl.io/v1',
     subject: user,
     namespace,
-    confirmedBy,
+    confirmedBy: canReview ? (self ? 'SelfSubjectAccessReview' : 'SubjectAccessReview') : 'none',
     rows,
     risky: riskyPaths(index, user, namespace),
-    disagreements,
-    incomplete: rbac.missing.length > 0,
-    missing: rbac.missing,
+    disagreements: confirmed.disagreements,
+    incomplete: missing.length > 0,
+    missing,
     notes: [
       user.groups.includes('system:masters') ? 'the subject is in system:masters: the API server allows it everything, whatever RBAC says' : '',
       'other authorizers (Node, Webhook, ABAC) can allow what RBAC analysis cannot see; a disagreement marks where',
     ].filter(Boolean),
   };
-  if (o.output === 'json' || o.output === 'yaml') await writeStructured(state.io, o.output, result);
-  else state.io.stdout.write(renderMatrix(result, colorEnabled(state.io)));
-  return ExitCode.OK;
-}
-
-async function selfReview(client: KubeClient, req: RequestAttributes): Promise<boolean> {
-  const r = await client.authz.createSelfSubjectAccessReview({
-    body: {
-      apiVersion: 'authorization.k8s.io/v1',
-      kind: 'SelfSubjectAccessReview',
-      spec: { resourceAttributes: { verb: req.verb, group: req.apiGroup, resource: req.resource, subresource: req.subresource, name: req.name, namespace: req.namespace } },
-    },
-  });
-  return r.status?.allowed === true;
-}
-
-export function renderMatrix(m: AccessMatrix, colour: boolean): string {
-  let out = `Access of ${m.subject.username} (groups ${m.subject.groups.join(', ') || 'none'}) in namespace ${m.namespace}; cluster-scoped resources cluster-wide.\n`;
-  out += `Computed from RBAC rules${m.confirmedBy === 'none' ? ' (you may not create SubjectAccessReviews, so it is not confirmed)' : `, confirmed by ${m.confirmedBy}`}.\n\n`;
-  const rows = m.rows
-    .filter((r) => Object.values(r.cells).some((c) => c?.allowed || c?.namesOnly))
-    .map((r) => [
-      `${r.resource}${r.group ? `.${r.group}` : ''}`,
-      r.namespaced ? 'ns' : 'cluster',
-      ...MATRIX_VERBS.map((v) => {
-        const c = r.cells[v];
-        if (!c) return ' ';
-        const mark = c.allowed ? paint(colour, 'green', 'yes') : c.namesOnly ? paint(colour, 'yellow', 'names') : '-';
-        return c.verified !== undefined && c.verified !== c.allowed ? `${mark}!` : mark;
-      }),
-    ]);
-  out += rows.length ? renderTable(['RESOURCE', 'SCOPE', ...MATRIX_VERBS.map((v) => v.toUpperCase())], rows) : 'Nothing is allowed.\n';
-  const hidden = m.rows.length - rows.length;
-  if (hidden) out += `(${hidden} resource types with nothing allowed are not shown; -o json has them all)\n`;
-  if (m.risky.length) {
-    out += '\nRisky permissions:\n';
-    for (const r of m.risky) out += `  ${paint(colour, 'red', r.permission)} (${r.scope}): ${r.consequence}\n      via ${r.path}\n`;
-  }
-  if (m.disagreements.length) out += `\n${paint(colour, 'red', 'Disagreements')} (marked !): ${m.disagreements.map((d) => `${d.verb} ${d.resource}: RBAC ${d.rbac ? 'yes' : 'no'}, API server ${d.apiServer ? 'yes' : 'no'}`).join('; ')}\n`;
-  if (m.incomplete) out += `\nINCOMPLETE: you may not ${m.missing.join('; ')}\n`;
-  for (const n of m.notes) out += `Note: ${n}.\n`;
-  return out;
-}
-
-export interface WhyOptions extends AccessOptions {
-  verb: string;
-  resource: string;
-  name?: string;
 }
 
 export interface WhyResult {
@@ -278,59 +219,64 @@ export interface WhyResult {
   grants: Array<{ path: string; binding: Grant['binding']; role: Grant['role']; rule: Grant['rule']; scope: string }>;
   nearMisses: string[];
   superuser: boolean;
+  incomplete: boolean;
+  missing: string[];
 }
 
-export async function runWhy(state: RunState, o: WhyOptions): Promise<ExitCodeValue> {
-  const client = plainClient(o, state);
+/** Bindings of the subject that almost grant the request: wrong namespace, names only, a missing role. Pure. */
+export function whyNearMisses(index: RbacIndex, user: UserInfo, req: RequestAttributes): string[] {
+  const near: string[] = [];
+  for (const crb of index.clusterRoleBindings) {
+    if (!(crb.subjects ?? []).some((s) => subjectApplies(user, s, ''))) continue;
+    const rules = index.rulesFor(crb.roleRef, '');
+    if (!rules) near.push(`ClusterRoleBinding/${crb.metadata?.name} names ${crb.roleRef.kind} "${crb.roleRef.name}", which does not exist`);
+    for (const rule of rules ?? []) if (rule.resourceNames?.length && matchesRule({ ...rule, resourceNames: [] }, req)) near.push(`ClusterRoleBinding/${crb.metadata?.name} -> ${describeRule(rule)}: only for those names`);
+  }
+  for (const [ns, rbs] of index.roleBindingsByNs) {
+    for (const rb of rbs) {
+      if (!(rb.subjects ?? []).some((s) => subjectApplies(user, s, ns))) continue;
+      const rules = index.rulesFor(rb.roleRef, ns);
+      if (!rules) {
+        near.push(`RoleBinding/${ns}/${rb.metadata?.name} names ${rb.roleRef.kind} "${rb.roleRef.name}", which does not exist`);
+        continue;
+      }
+      for (const rule of rules) {
+        if (ns !== req.namespace && matchesRule(rule, { ...req, namespace: ns })) near.push(`RoleBinding/${ns}/${rb.metadata?.name} -> ${describeRule(rule)}: allows it in namespace ${ns}, not ${req.namespace || 'cluster-wide'}`);
+        else if (ns === req.namespace && rule.resourceNames?.length && matchesRule({ ...rule, resourceNames: [] }, req)) near.push(`RoleBinding/${ns}/${rb.metadata?.name} -> ${describeRule(rule)}: only for those names`);
+      }
+    }
+  }
+  return near;
+}
+
+export async function runWhy(ctx: RunContext, o: WhyOptions): Promise<WhyResult> {
+  const client = connect(o.connection, { signal: ctx.signal });
   const [{ user }, resources] = await Promise.all([resolveSubject(client, o.subject), discover(client)]);
   const resolved = resolveResource(o.resource, resources);
-  const namespace = resolved.namespaced ? (o.kube.namespace ?? client.namespace) : '';
+  const namespace = resolved.namespaced ? (o.connection.namespace ?? client.namespace) : '';
   const req: RequestAttributes = { verb: o.verb, apiGroup: resolved.group, resource: resolved.resource, subresource: resolved.subresource, name: o.name ?? '', namespace };
   const rbac = await loadRbac(client, namespace || client.namespace);
   const index = new RbacIndex(rbac.data);
   const grants = allows(index, user, req);
-  const near: string[] = [];
-  if (grants.length === 0) {
-    for (const crb of index.clusterRoleBindings) {
-      if (!(crb.subjects ?? []).some((s) => subjectApplies(user, s, ''))) continue;
-      const rules = index.rulesFor(crb.roleRef, '');
-      if (!rules) near.push(`ClusterRoleBinding/${crb.metadata?.name} names ${crb.roleRef.kind} "${crb.roleRef.name}", which does not exist`);
-      for (const rule of rules ?? []) if (rule.resourceNames?.length && matchesRule({ ...rule, resourceNames: [] }, req)) near.push(`ClusterRoleBinding/${crb.metadata?.name} -> ${describeRule(rule)}: only for those names`);
-    }
-    for (const [ns, rbs] of index.roleBindingsByNs) {
-      for (const rb of rbs) {
-        if (!(rb.subjects ?? []).some((s) => subjectApplies(user, s, ns))) continue;
-        const rules = index.rulesFor(rb.roleRef, ns);
-        if (!rules) {
-          near.push(`RoleBinding/${ns}/${rb.metadata?.name} names ${rb.roleRef.kind} "${rb.roleRef.name}", which does not exist`);
-          continue;
-        }
-        for (const rule of rules) {
-          if (ns !== namespace && matchesRule(rule, { ...req, namespace: ns })) near.push(`RoleBinding/${ns}/${rb.metadata?.name} -> ${describeRule(rule)}: allows it in namespace ${ns}, not ${namespace || 'cluster-wide'}`);
-          else if (ns === namespace && rule.resourceNames?.length && matchesRule({ ...rule, resourceNames: [] }, req)) near.push(`RoleBinding/${ns}/${rb.metadata?.name} -> ${describeRule(rule)}: only for those names`);
-        }
-      }
-    }
-  }
-  const result: WhyResult = {
+  return {
     kind: 'AccessWhy',
     apiVersion: 'study.kubectl.io/v1',
     subject: user,
     request: req,
     allowed: grants.length > 0,
     grants: grants.map((g) => ({ path: grantPath(g), binding: g.binding, role: g.role, rule: g.rule, scope: g.scope || 'cluster' })),
-    nearMisses: near,
+    nearMisses: grants.length === 0 ? whyNearMisses(index, user, req) : [],
     superuser: user.groups.includes('system:masters'),
+    incomplete: rbac.missing.length > 0,
+    missing: rbac.missing,
   };
-  if (o.output === 'json' || o.output === 'yaml') await writeStructured(state.io, o.output, result);
-  else {
-    const what = `${o.verb} ${o.resource}${o.name ? ` ${o.name}` : ''}${namespace ? ` in ${namespace}` : ''}`;
-    let out = result.allowed ? `${user.username} may ${what}:\n` : `no rule grants ${user.username} ${what}.\n`;
-    for (const g of result.grants) out += `  ${g.path}\n`;
-    if (near.length) out += `Near misses:\n${near.map((n) => `  ${n}\n`).join('')}`;
-    if (result.superuser) out += 'Note: the subject is in system:masters, which the API server allows everything without RBAC.\n';
-    if (rbac.missing.length) out += `INCOMPLETE: you may not ${rbac.missing.join('; ')}\n`;
-    state.io.stdout.write(out);
-  }
-  return result.allowed || result.superuser ? ExitCode.OK : ExitCode.NEGATIVE;
+}
+
+export function whyExitCode(r: WhyResult): ExitCodeValue {
+  if (r.allowed || r.superuser) return ExitCode.OK;
+  return r.incomplete ? ExitCode.BLOCKED : ExitCode.NEGATIVE;
+}
+
+export function accessExitCode(r: AccessMatrix): ExitCodeValue {
+  return r.incomplete && r.rows.every((row) => Object.values(row.cells).every((c) => !c?.allowed)) ? ExitCode.BLOCKED : ExitCode.OK;
 }

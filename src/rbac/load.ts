@@ -7,6 +7,7 @@ import type { V1ClusterRole, V1ClusterRoleBinding, V1Role, V1RoleBinding } from 
 import { apiStatusOf } from '../kube/apierror.js';
 import type { KubeClient } from '../kube/client.js';
 import { listPath } from '../kube/list.js';
+import { RESOURCES, resourcePath } from '../kube/url.js';
 import type { RbacData } from './match.js';
 
 export interface LoadedRbac {
@@ -15,10 +16,11 @@ export interface LoadedRbac {
   missing: string[];
 }
 
-const BASE = '/apis/rbac.authorization.k8s.io/v1';
+type RbacResource = 'roles' | 'rolebindings' | 'clusterroles' | 'clusterrolebindings';
+const TYPES = { roles: RESOURCES.roles, rolebindings: RESOURCES.roleBindings, clusterroles: RESOURCES.clusterRoles, clusterrolebindings: RESOURCES.clusterRoleBindings } as const;
 
-async function listItems<T>(client: KubeClient, path: string): Promise<T[]> {
-  return (await listPath<T>(client, path)).items;
+async function listItems<T>(client: KubeClient, resource: RbacResource, namespace?: string): Promise<T[]> {
+  return (await listPath<T>(client, resourcePath(TYPES[resource], namespace ? { namespace } : {}))).items;
 }
 
 export interface LoadScope {
@@ -37,9 +39,9 @@ export interface LoadScope {
 export async function loadRbac(client: KubeClient, namespace: string, scope: LoadScope = {}): Promise<LoadedRbac> {
   const missing: string[] = [];
   const forbidden = (err: unknown): boolean => apiStatusOf(err)?.code === 403;
-  const attempt = async <T>(resource: string, namespaced: boolean): Promise<T[]> => {
+  const attempt = async <T>(resource: RbacResource, namespaced: boolean): Promise<T[]> => {
     try {
-      return await listItems<T>(client, `${BASE}/${resource}`);
+      return await listItems<T>(client, resource);
     } catch (err) {
       if (!forbidden(err)) throw client.error(`list ${resource}`, err);
       if (!namespaced || !namespace) {
@@ -48,7 +50,7 @@ export async function loadRbac(client: KubeClient, namespace: string, scope: Loa
       }
       missing.push(`list ${resource}.rbac.authorization.k8s.io in all namespaces (only namespace ${namespace} was read)`);
       try {
-        return await listItems<T>(client, `${BASE}/namespaces/${encodeURIComponent(namespace)}/${resource}`);
+        return await listItems<T>(client, resource, namespace);
       } catch (err2) {
         if (!forbidden(err2)) throw client.error(`list ${resource} in ${namespace}`, err2);
         missing.push(`list ${resource}.rbac.authorization.k8s.io in namespace ${namespace}`);
@@ -56,11 +58,11 @@ export async function loadRbac(client: KubeClient, namespace: string, scope: Loa
       }
     }
   };
-  const namespaced = async <T>(resource: string): Promise<T[]> => {
+  const namespaced = async <T>(resource: RbacResource): Promise<T[]> => {
     if (scope.onlyNamespace === undefined) return attempt<T>(resource, true);
     if (scope.onlyNamespace === '') return [];
     try {
-      return await listItems<T>(client, `${BASE}/namespaces/${encodeURIComponent(scope.onlyNamespace)}/${resource}`);
+      return await listItems<T>(client, resource, scope.onlyNamespace);
     } catch (err) {
       if (!forbidden(err)) throw client.error(`list ${resource} in ${scope.onlyNamespace}`, err);
       missing.push(`list ${resource}.rbac.authorization.k8s.io in namespace ${scope.onlyNamespace}`);

@@ -10,10 +10,10 @@
 import type { V1ControllerRevision, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
 import { createTwoFilesPatch } from 'diff';
 
-import { NotFoundError } from '../cli/errors.js';
+import { formatAge } from '../base/duration.js';
+import { NotFoundError } from '../base/errors.js';
+import { toYaml } from '../base/yaml.js';
 import { isControlledBy } from '../kube/objects.js';
-import { formatAge } from '../util/duration.js';
-import { toYaml } from '../util/yaml.js';
 import type { WorkloadKind } from './model.js';
 import { REVISION_ANNOTATION } from './status.js';
 

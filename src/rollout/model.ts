@@ -1,5 +1,5 @@
 /** Rollout targets and their names as kubectl spells them. Pure. */
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../base/errors.js';
 
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
 

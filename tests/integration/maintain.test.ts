@@ -109,19 +109,29 @@ test('a command that fails on the second node: stop, report, leave it cordoned; 
 test('killed with SIGKILL mid-drain: the lock is taken over only after it expired, and nothing is drained twice', async (t) => {
   const s = await setup(t, 5, { slow: true });
   const [n1, n2] = s.nodes as [string, string];
-  const args = ['maintain', n1, n2, '--run', workCommand(s), '--journal', s.journal, '--lock-namespace', s.ns, '--lock-duration', '6s', '--yes', '--ignore-daemonsets', '--ready-timeout', '30s', '--recover-timeout', '60s'];
+  // A lock long enough that the second run surely starts before it expires, however loaded the machine.
+  const args = ['maintain', n1, n2, '--run', workCommand(s), '--journal', s.journal, '--lock-namespace', s.ns, '--lock-duration', '30s', '--yes', '--ignore-daemonsets', '--ready-timeout', '30s', '--recover-timeout', '60s'];
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'kubectl-study'), ...args], { env: { ...process.env, ...s.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   await eventually('the first eviction', async () => /evicted pod/.test(err), 60_000, 50);
   child.kill('SIGKILL');
   await new Promise((r) => child.on('close', r));
-  const killedAt = Date.now();
   assert.ok(existsSync(s.journal));
   const again = await runPlugin('kubectl-study', args, { env: s.env, timeoutMs: 60_000 });
   assert.equal(again.code, 3, again.stdout + again.stderr);
   assert.match(again.stderr, /^error: another maintenance run holds the lock .*kubectl-study-maintain: .*pid-\d+.*\(renewed \d+s ago, expires in \d+s unless renewed\)/m);
-  await new Promise((r) => setTimeout(r, Math.max(0, 6500 - (Date.now() - killedAt))));
+  // Wait for the event itself: the dead run's lease expiring.
+  await eventually(
+    'the killed run\u2019s lock to expire',
+    async () => {
+      const lease = await apis().coordination.readNamespacedLease({ name: 'kubectl-study-maintain', namespace: s.ns });
+      const renewed = new Date(lease.spec?.renewTime ?? 0).getTime();
+      return Date.now() > renewed + (lease.spec?.leaseDurationSeconds ?? 0) * 1000 + 500;
+    },
+    90_000,
+    500,
+  );
   const resumed = await runPlugin('kubectl-study', args, { env: s.env, timeoutMs: 180_000 });
   assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
   assert.match(resumed.stderr, /took over the expired lock of .*pid-\d+/);

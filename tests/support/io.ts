@@ -1,7 +1,7 @@
 /** Captured streams for running a plugin in-process. */
 import { Readable } from 'node:stream';
 
-import type { Io } from '../../src/cli/output.js';
+import type { Io } from '../../src/base/io.js';
 
 export interface CapturedIo extends Io {
   out: () => string;

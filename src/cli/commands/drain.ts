@@ -1,45 +1,38 @@
-/** Wiring of `kubectl study-drain`: arguments and flags only; the work is in src/drain/. */
-import type { Command } from 'commander';
+/** `kubectl study-drain`: arguments and flags only; the work is in src/drain/. */
+import type { Command } from '@commander-js/extra-typings';
 
-import { UsageError } from '../errors.js';
-import { addCommonFlags, addKubeFlags, readCommonFlags, readKubeFlags } from '../flags.js';
-import type { OutputFormat } from '../output.js';
-import type { RunState } from '../program.js';
+import { exitCodeSummary } from '../../base/errors.js';
+import { drainOptions, uncordonOptions } from '../../drain/options.js';
+import { connectionFlags, outputFlags, outputFormat } from '../flags.js';
+import type { Emit } from '../program.js';
 
-const FORMATS: OutputFormat[] = ['table', 'wide', 'json', 'yaml'];
+const FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
 
-type Opts = Record<string, unknown>;
-
-function int(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new UsageError(`${name} takes a whole number, not "${value}"`);
-    return n;
-  };
-}
-
-export function defineDrainCommand(cmd: Command, state: RunState): void {
+export function defineDrain(cmd: Command, emit: Emit): void {
   cmd.enablePositionalOptions();
-  cmd
-    .argument('[nodes...]', 'the nodes to drain')
-    .option('--dry-run [strategy]', 'only show the plan; change nothing (kubectl accepts none|client|server)')
-    .option('-l, --selector <selector>', 'drain the nodes matching this label selector')
-    .option('--pod-selector <selector>', 'only the pods matching this label selector')
-    .option('--force', 'also evict pods with no controller, or whose controller is gone')
-    .option('--ignore-daemonsets', 'skip DaemonSet pods (kubectl refuses to drain a node with them otherwise)')
-    .option('--delete-emptydir-data', 'also evict pods with emptyDir volumes (their data is lost)')
-    .option('--disable-eviction', 'DELETE pods instead of evicting them: bypasses every PodDisruptionBudget')
-    .option('--ignore-opt-outs', 'also evict pods annotated safe-to-evict "false" or do-not-disrupt "true"')
-    .option('--strict', 'treat every risk of the plan as a block')
-    .option('--grace-period <seconds>', "seconds each pod gets to terminate; -1 uses the pod's own", int('--grace-period'), -1)
-    .option('--timeout <duration>', 'give up after this long (0: never)', '0')
-    .option('--skip-wait-for-delete-timeout <seconds>', 'skip pods terminating for longer than this', int('--skip-wait-for-delete-timeout'), 0)
-    .option('--concurrency <n>', 'evictions in flight at most (never more per PDB than it allows)', int('--concurrency'), 10)
-    .option('--wait-healthy', 'after the pods are gone, wait until their workloads are Available again')
-    .option('-y, --yes', 'do not ask for confirmation (it is only asked on a terminal)');
-  addKubeFlags(cmd, { namespace: false });
-  addCommonFlags(cmd, FORMATS);
-  cmd.addHelpText(
+  const drain = outputFlags(
+    connectionFlags(
+      cmd
+        .argument('[nodes...]', 'the nodes to drain')
+        .option('--dry-run [strategy]', 'only show the plan; change nothing (kubectl accepts none|client|server)')
+        .option('-l, --selector <selector>', 'drain the nodes matching this label selector')
+        .option('--pod-selector <selector>', 'only the pods matching this label selector')
+        .option('--force', 'also evict pods with no controller, or whose controller is gone')
+        .option('--ignore-daemonsets', 'skip DaemonSet pods (kubectl refuses to drain a node with them otherwise)')
+        .option('--delete-emptydir-data', 'also evict pods with emptyDir volumes (their data is lost)')
+        .option('--disable-eviction', 'DELETE pods instead of evicting them: bypasses every PodDisruptionBudget')
+        .option('--ignore-opt-outs', 'also evict pods annotated safe-to-evict "false" or do-not-disrupt "true"')
+        .option('--strict', 'treat every risk of the plan as a block')
+        .option('--grace-period <seconds>', "seconds each pod gets to terminate; -1 (the default) uses the pod's own")
+        .option('--timeout <duration>', 'give up after this long (default 0: never)')
+        .option('--skip-wait-for-delete-timeout <seconds>', 'skip pods terminating for longer than this (default 0: off)')
+        .option('--concurrency <n>', 'evictions in flight at most, never more per PDB than it allows (default 10)')
+        .option('--wait-healthy', 'after the pods are gone, wait until their workloads are Available again')
+        .option('-y, --yes', 'do not ask for confirmation (it is only asked on a terminal)'),
+    ),
+    FORMATS,
+  );
+  drain.addHelpText(
     'after',
     `
 First a read-only plan: every pod on the node, what the drain would do with it and why, the
@@ -54,47 +47,10 @@ Examples:
   kubectl study-drain worker-1 --ignore-daemonsets --yes --timeout 10m -o json
   kubectl study-drain uncordon worker-1
 
-Exit codes: 0 drained (or the plan can proceed), 3 blocked, 4 timed out, 5 node not found,
-6 API or connection error, 130 interrupted, 2 usage.`,
+Exit codes: ${exitCodeSummary()}.`,
   );
-  cmd.action(async (nodes: string[], opts: Opts) => {
-    const common = readCommonFlags(opts, FORMATS);
-    state.verbose = common.verbose;
-    const kube = readKubeFlags(opts);
-    const dryRun = opts.dryRun === undefined ? false : opts.dryRun === true ? true : String(opts.dryRun) !== 'none';
-    if (typeof opts.dryRun === 'string' && !['none', 'client', 'server'].includes(opts.dryRun)) {
-      throw new UsageError(`invalid --dry-run "${opts.dryRun}"`, { hint: '--dry-run takes none, client or server (all but none show the plan only)' });
-    }
-    const { runDrain } = await import('../../drain/command.js');
-    state.exitCode = await runDrain(state, {
-      ...common,
-      kube,
-      nodes,
-      selector: opts.selector as string | undefined,
-      podSelector: opts.podSelector as string | undefined,
-      dryRun,
-      force: opts.force === true,
-      ignoreDaemonSets: opts.ignoreDaemonsets === true,
-      deleteEmptyDirData: opts.deleteEmptydirData === true,
-      disableEviction: opts.disableEviction === true,
-      ignoreOptOuts: opts.ignoreOptOuts === true,
-      strict: opts.strict === true,
-      gracePeriod: opts.gracePeriod as number,
-      timeout: opts.timeout as string,
-      skipWaitForDeleteTimeout: opts.skipWaitForDeleteTimeout as number,
-      concurrency: opts.concurrency as number,
-      waitHealthy: opts.waitHealthy === true,
-      yes: opts.yes === true,
-    });
-  });
+  drain.action((nodes, opts) => emit('drain', drainOptions(nodes, opts), outputFormat(opts.output, FORMATS), opts));
 
-  const uncordon = cmd.command('uncordon').description('make nodes schedulable again').argument('<nodes...>', 'the nodes');
-  addKubeFlags(uncordon, { namespace: false });
-  addCommonFlags(uncordon, ['table', 'json', 'yaml']);
-  uncordon.action(async (nodes: string[], opts: Opts) => {
-    const common = readCommonFlags(opts, ['table', 'json', 'yaml']);
-    state.verbose = common.verbose;
-    const { runUncordon } = await import('../../drain/command.js');
-    state.exitCode = await runUncordon(state, { ...common, kube: readKubeFlags(opts), nodes });
-  });
+  const uncordon = outputFlags(connectionFlags(cmd.command('uncordon').description('make nodes schedulable again').argument('[nodes...]', 'the nodes')), ['table', 'json', 'yaml']);
+  uncordon.action((nodes, opts) => emit('drain uncordon', uncordonOptions(nodes, opts), outputFormat(opts.output, ['table', 'json', 'yaml']), opts));
 }

@@ -1,28 +1,14 @@
-/** Wiring of `kubectl study-rollout`: arguments and flags only; the work is in src/rollout/. */
-import type { Command } from 'commander';
+/** `kubectl study-rollout`: arguments and flags only; the work is in src/rollout/. */
+import type { Command } from '@commander-js/extra-typings';
 
-import { UsageError } from '../errors.js';
-import { addCommonFlags, addKubeFlags, readCommonFlags, readKubeFlags } from '../flags.js';
-import type { OutputFormat } from '../output.js';
-import type { RunState } from '../program.js';
+import { exitCodeSummary } from '../../base/errors.js';
+import { historyOptions, statusOptions, undoOptions } from '../../rollout/options.js';
+import { connectionFlags, namespaceFlag, outputFlags, outputFormat } from '../flags.js';
+import type { Emit } from '../program.js';
 
-type Opts = Record<string, unknown>;
+const FORMATS = ['table', 'json', 'yaml'] as const;
 
-function revisionNumber(flag: string) {
-  return (value: string): number => {
-    if (!/^\d+$/.test(value)) throw new UsageError(`${flag} takes a revision number, not "${value}"`);
-    return Number(value);
-  };
-}
-
-function bool(value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (value === true || value === 'true') return true;
-  if (value === false || value === 'false') return false;
-  throw new UsageError(`--watch takes true or false, not "${String(value)}"`);
-}
-
-export function defineRolloutCommand(cmd: Command, state: RunState): void {
+export function defineRollout(cmd: Command, emit: Emit): void {
   cmd.enablePositionalOptions();
   cmd.addHelpText(
     'after',
@@ -34,82 +20,62 @@ Examples:
   kubectl study-rollout history deployment/web diff 2 live
   kubectl study-rollout undo deployment/web --to-revision 2 --dry-run
 
-Exit codes: 0 complete, 1 not done (--watch=false), 3 failed (progress deadline or --fail-fast),
-4 timed out, 5 not found, 2 usage.`,
+Exit codes: ${exitCodeSummary()}.`,
   );
 
-  const status = cmd
-    .command('status')
-    .description('is the rollout done, and if not, why not (watched until done or --timeout)')
-    .argument('<targets...>', 'KIND/NAME..., or KIND with -l SELECTOR')
-    .option('-l, --selector <selector>', 'every workload of KIND matching this label selector')
-    .option('-w, --watch [bool]', 'keep watching until done (--watch=false answers once)')
-    .option('--timeout <duration>', 'give up after this long (0: never)', '0')
-    .option('--fail-fast', 'stop at the first pod error (image pull, crash loop, FailedCreate) instead of waiting for the deadline');
-  addKubeFlags(status);
-  addCommonFlags(status, ['table', 'json', 'yaml']);
-  status.action(async (targets: string[], opts: Opts) => {
-    const common = readCommonFlags(opts, ['table', 'json', 'yaml'] as OutputFormat[]);
-    state.verbose = common.verbose;
-    const watch = bool(opts.watch, true);
-    if (common.output === 'yaml' && watch) throw new UsageError('-o yaml needs --watch=false (a watch prints one JSON object per line: -o json)');
-    const { runStatus } = await import('../../rollout/command.js');
-    state.exitCode = await runStatus(state, {
-      ...common,
-      kube: readKubeFlags(opts),
-      args: targets,
-      selector: opts.selector as string | undefined,
-      watch,
-      timeout: opts.timeout as string,
-      failFast: opts.failFast === true,
-    });
+  const status = outputFlags(
+    namespaceFlag(
+      connectionFlags(
+        cmd
+          .command('status')
+          .description('is the rollout done, and if not, why not (watched until done or --timeout)')
+          .argument('<targets...>', 'KIND/NAME..., or KIND with -l SELECTOR')
+          .option('-l, --selector <selector>', 'every workload of KIND matching this label selector')
+          .option('-w, --watch [bool]', 'keep watching until done (--watch=false answers once)')
+          .option('--timeout <duration>', 'give up after this long (default 0: never)')
+          .option('--fail-fast', 'stop at the first pod error (image pull, crash loop, FailedCreate) instead of waiting for the deadline'),
+      ),
+    ),
+    FORMATS,
+  );
+  status.action((targets, opts) => {
+    const output = outputFormat(opts.output, FORMATS);
+    emit('rollout status', statusOptions(targets, opts, output), output, opts);
   });
 
-  const history = cmd
-    .command('history')
-    .description('revisions with images, change cause and replicas; --revision N for one; "diff A B" to compare')
-    .argument('<target...>', 'KIND/NAME (or KIND NAME)')
-    .option('--revision <n>', "show that revision's pod template", revisionNumber('--revision'));
-  addKubeFlags(history);
-  addCommonFlags(history, ['table', 'json', 'yaml']);
-  history.action(async (args: string[], opts: Opts) => {
-    const common = readCommonFlags(opts, ['table', 'json', 'yaml'] as OutputFormat[]);
-    state.verbose = common.verbose;
-    const diffAt = args.indexOf('diff');
-    const kube = readKubeFlags(opts);
-    const mod = await import('../../rollout/command.js');
-    if (diffAt >= 0) {
-      const target = args.slice(0, diffAt);
-      const rest = args.slice(diffAt + 1);
-      if (rest.length !== 2) throw new UsageError('diff takes two revisions: diff A B (a number or "live")', { hint: 'kubectl study-rollout history deployment/web diff 2 live' });
-      state.exitCode = await mod.runDiff(state, { ...common, kube, args: target, from: rest[0]!, to: rest[1]! });
-      return;
-    }
-    state.exitCode = await mod.runHistory(state, { ...common, kube, args, revision: opts.revision as number | undefined });
+  const history = outputFlags(
+    namespaceFlag(
+      connectionFlags(
+        cmd
+          .command('history')
+          .description('revisions with images, change cause and replicas; --revision N for one; "diff A B" to compare')
+          .argument('<target...>', 'KIND/NAME (or KIND NAME), optionally followed by: diff A B')
+          .option('--revision <n>', "show that revision's pod template"),
+      ),
+    ),
+    FORMATS,
+  );
+  history.action((args, opts) => {
+    const op = historyOptions(args, opts);
+    const output = outputFormat(opts.output, FORMATS);
+    if (op.command === 'diff') emit('rollout diff', op.options, output, opts);
+    else emit('rollout history', op.options, output, opts);
   });
 
-  const undo = cmd
-    .command('undo')
-    .description('roll back to the previous revision (or --to-revision N), as kubectl does; --dry-run shows the diff')
-    .argument('<target...>', 'KIND/NAME (or KIND NAME)')
-    .option('--to-revision <n>', 'the revision to go back to (0: the previous one)', revisionNumber('--to-revision'), 0)
-    .option('--dry-run [strategy]', 'show the diff that would be applied; change nothing')
-    .option('-w, --watch', 'then follow the rollout status')
-    .option('--timeout <duration>', 'with --watch: give up after this long', '0');
-  addKubeFlags(undo);
-  addCommonFlags(undo, ['table', 'json', 'yaml']);
-  undo.action(async (args: string[], opts: Opts) => {
-    const common = readCommonFlags(opts, ['table', 'json', 'yaml'] as OutputFormat[]);
-    state.verbose = common.verbose;
-    const { runUndo } = await import('../../rollout/command.js');
-    state.exitCode = await runUndo(state, {
-      ...common,
-      kube: readKubeFlags(opts),
-      args,
-      toRevision: opts.toRevision as number,
-      dryRun: opts.dryRun !== undefined && opts.dryRun !== 'none',
-      watch: opts.watch === true,
-      timeout: opts.timeout as string,
-    });
-  });
+  const undo = outputFlags(
+    namespaceFlag(
+      connectionFlags(
+        cmd
+          .command('undo')
+          .description('roll back to the previous revision (or --to-revision N), as kubectl does; --dry-run shows the diff')
+          .argument('<target...>', 'KIND/NAME (or KIND NAME)')
+          .option('--to-revision <n>', 'the revision to go back to (default 0: the previous one)')
+          .option('--dry-run [strategy]', 'show the diff that would be applied; change nothing')
+          .option('-w, --watch', 'then follow the rollout status')
+          .option('--timeout <duration>', 'with --watch: give up after this long'),
+      ),
+    ),
+    FORMATS,
+  );
+  undo.action((args, opts) => emit('rollout undo', undoOptions(args, opts), outputFormat(opts.output, FORMATS), opts));
 }

@@ -238,7 +238,7 @@ test('missing write permissions and unknown nodes block the plan', () => {
     }),
   );
   assert.equal(plan.verdict, 'blocked');
-  assert.deepEqual(plan.blockers, ['you may not create pods/eviction in namespace ns: ask for that permission (the drain changes nothing until you have it)', 'node nope does not exist']);
+  assert.deepEqual(plan.blockers, ['MissingPermission: you may not create pods/eviction in namespace ns: ask for that permission (the drain changes nothing until you have it)', 'node nope does not exist']);
 });
 
 test('selectors, quantities, tolerations and requests follow the API', () => {

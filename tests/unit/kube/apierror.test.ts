@@ -3,7 +3,7 @@ import { test } from 'node:test';
 
 import { ApiException } from '@kubernetes/client-node';
 
-import { ApiError, BlockedError, ExitCode, NotFoundError } from '../../../src/cli/errors.js';
+import { ApiError, BlockedError, ExitCode, NotFoundError } from '../../../src/base/errors.js';
 import { apiStatusOf, systemCodeOf, toStudyError } from '../../../src/kube/apierror.js';
 
 const ctx = { what: 'get node worker-1', server: 'https://10.0.0.1:6443', user: 'alice' };
@@ -54,7 +54,7 @@ test('connection failures say what failed, with a hint', () => {
 });
 
 test('printed messages lose URL credentials and quoted unparsable input', async () => {
-  const { redactMessage } = await import('../../../src/cli/errors.js');
+  const { redactMessage } = await import('../../../src/base/errors.js');
   assert.equal(redactMessage('request to https://user:s3cret@h:6443/api failed'), 'request to https://h:6443/api failed');
   assert.equal(redactMessage('Unexpected token \'e\', "eyJhbGciOi" is not valid JSON'), "Unexpected token 'e', (input not shown) is not valid JSON");
   assert.equal(redactMessage('plain message'), 'plain message');

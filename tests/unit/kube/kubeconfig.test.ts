@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { NotFoundError, UsageError } from '../../../src/cli/errors.js';
+import { NotFoundError, UsageError } from '../../../src/base/errors.js';
 import {
   kubeconfigPaths,
   mergeKubeconfigs,
@@ -117,7 +117,7 @@ test('resolveContext refuses a missing context, cluster or kubeconfig, never fal
   const broken = mergeKubeconfigs([file('/f', { contexts: [{ name: 'x', context: { cluster: 'gone' } }], 'current-context': 'x' })]);
   assert.throws(() => resolveContext(broken, {}), (e: unknown) => e instanceof NotFoundError && /cluster "gone"/.test(e.message));
   const none = mergeKubeconfigs([{ path: '/home/z/.kube/config', missing: true }]);
-  assert.throws(() => resolveContext(none, {}), (e: unknown) => e instanceof UsageError && /no kubeconfig found/.test(e.message) && /localhost:8080/.test(e.hint ?? ''));
+  assert.throws(() => resolveContext(none, {}), (e: unknown) => e instanceof NotFoundError && /no kubeconfig found/.test(e.message) && /localhost:8080/.test(e.hint ?? ''));
   const noCurrent = mergeKubeconfigs([a]);
   assert.throws(() => resolveContext(noCurrent, {}), (e: unknown) => e instanceof UsageError && /no current context/.test(e.message));
 });

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 
-import { InterruptedError, TimeoutError } from '../../../src/cli/errors.js';
+import { InterruptedError, TimeoutError } from '../../../src/base/errors.js';
 import { buildHeaderPairs, send } from '../../../src/kube/transport.js';
 
 async function server(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<void> }> {

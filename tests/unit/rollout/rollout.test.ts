@@ -6,7 +6,7 @@ import type { V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernet
 import { deploymentHistory, templateDiff } from '../../../src/rollout/history.js';
 import { parseTargets } from '../../../src/rollout/model.js';
 import { podProblems, rolloutStatus, statusLine } from '../../../src/rollout/status.js';
-import { planRollback } from '../../../src/rollout/command.js';
+import { planRollback } from '../../../src/rollout/rollback.js';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 

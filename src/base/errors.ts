@@ -1,9 +1,11 @@
 /**
  * The exit codes of every kubectl-study command, and the typed errors that
  * carry them. One handler (reportError) turns any error into one line on
- * stderr and one of these codes; nothing else calls process.exit.
+ * stderr and one of these codes; nothing else decides an exit code for an
+ * error. Imports nothing of ours: every layer uses it.
  *
- * The numbers are part of the public interface (README, "Exit codes").
+ * The numbers are part of the public interface: the README's "Exit codes"
+ * table is checked against EXIT_CODES by a test.
  */
 export const ExitCode = {
   /** Done: drained, complete, answered yes, no problem found. */
@@ -27,6 +29,25 @@ export const ExitCode = {
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** What each code means, as the README and `--help` say it. */
+export const EXIT_CODES: ReadonlyArray<{ code: ExitCodeValue; meaning: string }> = [
+  { code: ExitCode.OK, meaning: 'done: the answer is yes, nothing blocks, no error-level problem' },
+  { code: ExitCode.NEGATIVE, meaning: 'answered no: nobody or nothing matches, or not done yet' },
+  { code: ExitCode.USAGE, meaning: 'usage error: bad flags, arguments or kubeconfig' },
+  { code: ExitCode.BLOCKED, meaning: 'blocked: checks failed, not allowed (403), a blocked plan, an error-level problem' },
+  { code: ExitCode.TIMEOUT, meaning: 'timed out (`--timeout`, `--request-timeout`)' },
+  { code: ExitCode.NOT_FOUND, meaning: 'not found: the named node, context or workload does not exist' },
+  { code: ExitCode.API, meaning: 'API or connection error: unreachable, TLS, rejected credentials, server failure' },
+  { code: ExitCode.INTERNAL, meaning: 'a bug in kubectl-study (run with `--verbose` and report it)' },
+  { code: ExitCode.INTERRUPTED, meaning: 'interrupted (Ctrl-C or SIGTERM)' },
+];
+
+/** The one-line summary of the codes that --help prints. */
+export function exitCodeSummary(): string {
+  const short: Record<number, string> = { 0: 'ok', 1: 'answered no', 2: 'usage', 3: 'blocked/not allowed', 4: 'timed out', 5: 'not found', 6: 'API/connection error', 70: 'bug', 130: 'interrupted' };
+  return EXIT_CODES.map((c) => `${c.code} ${short[c.code]}`).join(', ');
+}
 
 export interface StudyErrorOptions {
   hint?: string;
@@ -58,8 +79,15 @@ export class NotFoundError extends StudyError {
   }
 }
 
-/** Checks failed, permission missing, or a plan is blocked. */
+/** Checks failed, or a plan is blocked. */
 export class BlockedError extends StudyError {
+  constructor(message: string, options: StudyErrorOptions = {}) {
+    super(message, ExitCode.BLOCKED, options);
+  }
+}
+
+/** The API server (or RBAC analysis) says the caller may not do something. */
+export class ForbiddenError extends StudyError {
   constructor(message: string, options: StudyErrorOptions = {}) {
     super(message, ExitCode.BLOCKED, options);
   }
@@ -92,13 +120,6 @@ export class ApiError extends StudyError {
   }
 }
 
-/** The command already printed what went wrong; only the exit code is left to set. */
-export class ReportedError extends StudyError {
-  constructor(exitCode: ExitCodeValue, message = 'already reported') {
-    super(message, exitCode);
-  }
-}
-
 /**
  * What may be printed of an error message: URL credentials (https://user:pass@)
  * and quoted fragments of unparsable input (which can be a credential an
@@ -120,7 +141,6 @@ export interface ErrorSink {
  * stack only when verbose, and returns the exit code to use.
  */
 export function reportError(err: unknown, stderr: ErrorSink, verbose: boolean): ExitCodeValue {
-  if (err instanceof ReportedError) return err.exitCode;
   if (err instanceof StudyError) {
     stderr.write(`error: ${redactMessage(err.message)}\n`);
     if (err.hint) stderr.write(`hint: ${redactMessage(err.hint)}\n`);

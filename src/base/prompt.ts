@@ -6,7 +6,7 @@
 import { createInterface } from 'node:readline';
 
 import { InterruptedError } from './errors.js';
-import type { Io } from './output.js';
+import type { Io } from './io.js';
 
 export function ask(io: Io, question: string, signal: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -29,4 +29,14 @@ export function ask(io: Io, question: string, signal: AbortSignal): Promise<stri
     rl.on('close', () => finish(undefined, ''));
     rl.question(question, (answer) => finish(undefined, answer));
   });
+}
+
+/** A yes/no question; anything but y or yes (and Ctrl-D) is no. */
+export async function confirm(io: Io, question: string, signal: AbortSignal): Promise<boolean> {
+  return /^y(es)?$/i.test((await ask(io, `${question} [y/N] `, signal)).trim());
+}
+
+/** Whether a question can be asked at all: both stdin and stderr are terminals. */
+export function canAsk(io: Io): boolean {
+  return Boolean(io.stdin.isTTY && io.stderr.isTTY);
 }

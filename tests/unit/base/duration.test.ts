@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { formatAge, formatDuration, parseDuration } from '../../../src/util/duration.js';
+import { formatAge, formatDuration, parseDuration } from '../../../src/base/duration.js';
 
 test('parseDuration reads kubectl durations', () => {
   const cases: Array<[string, number | undefined]> = [

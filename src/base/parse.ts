@@ -1,0 +1,102 @@
+/**
+ * The parsers every command's options go through, so that the same flag
+ * text means the same thing everywhere and a bad one is the same usage
+ * error everywhere. Pure.
+ */
+import { parseDuration } from './duration.js';
+import { UsageError } from './errors.js';
+
+export interface DurationRule {
+  /** Whether 0 is allowed (it then means "no limit"). */
+  zero?: boolean;
+  /** A bare number counts as seconds (kubectl's --request-timeout); default true. */
+  bareSeconds?: boolean;
+}
+
+/** A kubectl duration flag (30s, 5m, 1h30m; 0 for none where allowed) in milliseconds. */
+export function durationFlag(flag: string, text: string, rule: DurationRule = {}): number {
+  const ms = parseDuration(text, { bareSeconds: rule.bareSeconds ?? true });
+  const zeroOk = rule.zero ?? true;
+  if (ms === undefined || ms < 0 || (!zeroOk && ms === 0)) {
+    throw new UsageError(`invalid ${flag} "${text}"`, {
+      hint: `${flag} takes a duration with a unit, such as 30s, 5m or 1h30m${zeroOk ? ' (0: no limit)' : ''}`,
+    });
+  }
+  return ms;
+}
+
+export interface IntRule {
+  min?: number;
+  max?: number;
+}
+
+/** A whole-number flag within bounds. */
+export function intFlag(flag: string, text: string, rule: IntRule = {}): number {
+  const trimmed = text.trim();
+  const n = Number(trimmed);
+  const min = rule.min ?? Number.MIN_SAFE_INTEGER;
+  const max = rule.max ?? Number.MAX_SAFE_INTEGER;
+  if (!/^[-+]?\d+$/.test(trimmed) || !Number.isSafeInteger(n) || n < min || n > max) {
+    const range = rule.max !== undefined ? `from ${min} to ${max}` : rule.min !== undefined ? `of at least ${min}` : '';
+    throw new UsageError(`${flag} takes a whole number${range ? ` ${range}` : ''}, not "${text}"`);
+  }
+  return n;
+}
+
+/** kubectl's boolean flag values (--watch=false). */
+export function boolFlag(flag: string, value: string | boolean | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (value === true || /^(true|t|1)$/i.test(String(value))) return true;
+  if (value === false || /^(false|f|0)$/i.test(String(value))) return false;
+  throw new UsageError(`${flag} takes true or false, not "${String(value)}"`);
+}
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A namespace name (a DNS-1123 label). */
+export function namespaceName(flag: string, text: string): string {
+  if (!DNS1123_LABEL.test(text) || text.length > 63) {
+    throw new UsageError(`${text === '' ? 'an empty name' : `"${text}"`} is not a valid namespace name (${flag})`, {
+      hint: 'a namespace name is lower-case letters, digits and "-", at most 63 characters',
+    });
+  }
+  return text;
+}
+
+/** An object name such as a node's or a Deployment's (a DNS-1123 subdomain). */
+export function objectName(what: string, text: string): string {
+  if (!DNS1123_SUBDOMAIN.test(text) || text.length > 253) {
+    throw new UsageError(`${text === '' ? 'an empty name' : `"${text}"`} is not a valid ${what} name`, {
+      hint: `a ${what} name is lower-case letters, digits, "-" and ".", at most 253 characters`,
+    });
+  }
+  return text;
+}
+
+/** Names given as arguments: each valid, none twice. */
+export function objectNames(what: string, names: readonly string[]): string[] {
+  const seen = new Set<string>();
+  for (const n of names) {
+    objectName(what, n);
+    if (seen.has(n)) throw new UsageError(`${what} "${n}" is named twice`, { hint: `name each ${what} once` });
+    seen.add(n);
+  }
+  return [...names];
+}
+
+/** Flags that cannot go together. */
+export function exclusive(flags: Record<string, unknown>): void {
+  const set = Object.entries(flags).filter(([, v]) => v !== undefined && v !== false && v !== '' && !(Array.isArray(v) && v.length === 0));
+  if (set.length > 1) throw new UsageError(`${set.map(([k]) => k).join(' and ')} cannot be used together`);
+}
+
+/** kubectl's --dry-run[=none|client|server]: all but none mean "change nothing". */
+export function dryRunFlag(value: string | boolean | undefined): boolean {
+  if (value === undefined || value === false) return false;
+  if (value === true) return true;
+  if (!['none', 'client', 'server'].includes(value)) {
+    throw new UsageError(`invalid --dry-run "${value}"`, { hint: '--dry-run takes none, client or server (all but none change nothing)' });
+  }
+  return value !== 'none';
+}

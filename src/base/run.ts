@@ -1,0 +1,42 @@
+/**
+ * What every command runs with, and the contract between a job and the
+ * wiring: run() returns a result object; exitCode() and render() read it.
+ * The wiring (src/cli) picks json, yaml or the table that render() draws.
+ */
+import type { ExitCodeValue } from './errors.js';
+import type { Io } from './io.js';
+
+export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml';
+
+export interface RunContext {
+  io: Io;
+  /** Aborted on Ctrl-C or SIGTERM: start nothing new, finish the report. */
+  signal: AbortSignal;
+  verbose: boolean;
+  /** How the result will be printed; progress hooks print nothing on stdout unless 'table' or 'wide'. */
+  output: OutputFormat;
+}
+
+export function structuredOutput(format: OutputFormat): format is 'json' | 'yaml' {
+  return format === 'json' || format === 'yaml';
+}
+
+/** How render() draws a result for people. */
+export interface View {
+  wide: boolean;
+  colour: boolean;
+}
+
+/** One command of a job, as the wiring sees it. */
+export interface Command<O, R> {
+  run(ctx: RunContext, options: O): Promise<R>;
+  exitCode(result: R): ExitCodeValue;
+  /** The table (or text) form; '' prints nothing (the command already showed it). */
+  render(result: R, view: View): string;
+  /** What -o json|yaml prints, when it is not the result itself. */
+  document?(result: R): unknown;
+  /** -o json prints one compact object per line (a stream of them came before). */
+  jsonLines?(result: R): boolean;
+  /** Said on stderr as `error: ...` (and `hint: ...`) after the output, when the result is a failure worth a line. */
+  failure?(result: R): { message: string; hint?: string } | undefined;
+}

@@ -1,0 +1,103 @@
+/**
+ * `kubectl study-ctx`: load the kubeconfig (every file, never failing on a
+ * broken one: problems are reported instead), compute with the pure core,
+ * act (check, switch), return the result.
+ */
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
+
+import { ExitCode, NotFoundError, UsageError, type ExitCodeValue } from '../base/errors.js';
+import type { RunContext } from '../base/run.js';
+import { readCertificate } from '../kube/credentials.js';
+import { kubeconfigPaths, mergeKubeconfigs, readKubeconfigFiles, type MergedKubeconfig } from '../kube/kubeconfig.js';
+import type { CheckList } from './check.js';
+import { contextDetail, type ContextDetail } from './detail.js';
+import { buildInventory, hasErrors, type ContextList, type InventoryDeps } from './inventory.js';
+import type { CheckOptions, ListOptions, NamespaceOptions, ShowOptions, UseOptions } from './options.js';
+import { setNamespace, useContext, type SwitchResult } from './switch.js';
+
+function commandOnPath(command: string, env: NodeJS.ProcessEnv): boolean {
+  const isFile = (p: string): boolean => {
+    try {
+      accessSync(p, constants.X_OK);
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes('/')) return isFile(command);
+  return (env.PATH ?? '').split(path.delimiter).some((dir) => dir && isFile(path.join(dir, command)));
+}
+
+export function realDeps(env: NodeJS.ProcessEnv, now = new Date()): InventoryDeps {
+  return {
+    now,
+    readCert: readCertificate,
+    commandExists: (c) => commandOnPath(c, env),
+    fileReadable: (f) => {
+      try {
+        accessSync(f, constants.R_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+/** Loads every file, never failing on a broken one: study-ctx reports problems instead. */
+function load(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): MergedKubeconfig {
+  const { paths, explicit } = kubeconfigPaths(kubeconfig, env);
+  const merged = mergeKubeconfigs(readKubeconfigFiles(paths));
+  if (explicit && merged.files[0]?.missing) throw new NotFoundError(`kubeconfig file ${paths[0]} does not exist`, { hint: 'check the --kubeconfig path' });
+  return merged;
+}
+
+function unknownContexts(merged: MergedKubeconfig, names: string[]): void {
+  const unknown = names.filter((n) => !merged.contexts.has(n));
+  if (unknown.length) {
+    throw new NotFoundError(`context${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')} not found in the kubeconfig`, { hint: 'run "kubectl study-ctx" to list the contexts' });
+  }
+}
+
+export async function runList(ctx: RunContext, o: ListOptions): Promise<ContextList & { checkList?: CheckList }> {
+  const merged = load(o.kubeconfig, ctx.io.env);
+  const list = buildInventory(merged, realDeps(ctx.io.env));
+  if (!o.check) return list;
+  // The check (and with it client-node) is loaded only when asked for.
+  const { checkContexts } = await import('./check.js');
+  return { ...list, checkList: await checkContexts(merged, list.contexts.map((c) => c.name), o.timeoutMs, ctx.signal) };
+}
+
+export function listExitCode(r: ContextList & { checkList?: CheckList }): ExitCodeValue {
+  return hasErrors(r.problems) || (r.checkList?.checks.some((c) => !c.ok) ?? false) ? ExitCode.BLOCKED : ExitCode.OK;
+}
+
+export async function runCheck(ctx: RunContext, o: CheckOptions): Promise<CheckList> {
+  const merged = load(o.kubeconfig, ctx.io.env);
+  const names = o.names.length ? o.names : [...merged.contexts.keys()];
+  unknownContexts(merged, names);
+  if (names.length === 0) throw new UsageError('the kubeconfig defines no contexts to check', { hint: 'add one with "kubectl config set-context"' });
+  const { checkContexts } = await import('./check.js');
+  return checkContexts(merged, names, o.timeoutMs, ctx.signal);
+}
+
+export async function runShow(ctx: RunContext, o: ShowOptions): Promise<ContextDetail> {
+  const merged = load(o.kubeconfig, ctx.io.env);
+  const name = o.name ?? merged.currentContext;
+  if (!name) throw new UsageError('no context named and no current-context set', { hint: 'pass a context name' });
+  unknownContexts(merged, [name]);
+  const deps = realDeps(ctx.io.env);
+  return contextDetail(merged, name, buildInventory(merged, deps).problems, deps);
+}
+
+export async function runUse(ctx: RunContext, o: UseOptions): Promise<SwitchResult> {
+  return useContext(load(o.kubeconfig, ctx.io.env), o.name);
+}
+
+export async function runNamespace(ctx: RunContext, o: NamespaceOptions): Promise<SwitchResult> {
+  const merged = load(o.kubeconfig, ctx.io.env);
+  const context = o.context ?? merged.currentContext;
+  if (!context) throw new UsageError('no current-context is set', { hint: 'pass --context NAME' });
+  return setNamespace(merged, context, o.namespace);
+}

@@ -1,0 +1,91 @@
+/**
+ * The narrow API the drain executor works through: the real one goes to
+ * the cluster (clusterDrainApi); the unit tests give an in-memory fake that
+ * answers what a real cluster rarely does (429 with and without
+ * Retry-After, 500 "more than one PodDisruptionBudget", 403
+ * NamespaceTerminating, a reset connection, a pod replaced under the same
+ * name).
+ */
+import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
+
+import type { StudyError } from '../base/errors.js';
+import { MERGE_PATCH, type KubeClient } from '../kube/client.js';
+import { RESOURCES, resourcePath } from '../kube/url.js';
+import { GoneTracker } from './wait.js';
+
+export interface PodRef {
+  namespace: string;
+  name: string;
+  uid: string;
+  node: string;
+}
+
+export interface WorkloadRef {
+  namespace: string;
+  kind: string;
+  name: string;
+}
+
+/** Waits for pods, by UID, to be gone. */
+export interface GoneWatch {
+  waitGone(uid: string, signal: AbortSignal): Promise<void>;
+  close(): void;
+}
+
+export interface DrainApi {
+  /** Reads a node; throws the API's error. */
+  readNode(name: string): Promise<V1Node>;
+  setUnschedulable(name: string, unschedulable: boolean): Promise<void>;
+  /** A policy/v1 Eviction (or, deleteInstead, a DELETE) with the pod's UID as precondition. */
+  evict(pod: PodRef, opts: { gracePeriodSeconds: number; deleteInstead: boolean }): Promise<void>;
+  readPod(namespace: string, name: string): Promise<V1Pod>;
+  readPdb(namespace: string, name: string): Promise<V1PodDisruptionBudget>;
+  /** Watches the pods of the drained nodes from the plan's list (resourceVersion per node). */
+  watchGone(fromVersions: Map<string, string>, tracked: Map<string, Set<string>>, onFatal: (err: unknown) => void): GoneWatch;
+  /** How many replicas a workload wants, and how many are available (ready for a StatefulSet). */
+  availability(w: WorkloadRef): Promise<{ want: number; have: number }>;
+  /** A failure as a typed error naming what was being done. */
+  error(what: string, err: unknown): StudyError;
+  /** Requests sent so far. */
+  readonly requests: number;
+}
+
+const WORKLOADS: Record<string, (typeof RESOURCES)[keyof typeof RESOURCES]> = {
+  Deployment: RESOURCES.deployments,
+  StatefulSet: RESOURCES.statefulSets,
+  ReplicaSet: RESOURCES.replicaSets,
+};
+
+export function clusterDrainApi(client: KubeClient): DrainApi {
+  return {
+    readNode: (name) => client.request<V1Node>('GET', resourcePath(RESOURCES.nodes, { name })),
+    async setUnschedulable(name, unschedulable) {
+      await client.request('PATCH', resourcePath(RESOURCES.nodes, { name }), { body: { spec: { unschedulable: unschedulable ? true : null } }, contentType: MERGE_PATCH });
+    },
+    async evict(pod, opts) {
+      const deleteOptions = { preconditions: { uid: pod.uid }, ...(opts.gracePeriodSeconds >= 0 ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}) };
+      if (opts.deleteInstead) {
+        await client.request('DELETE', resourcePath(RESOURCES.pods, { namespace: pod.namespace, name: pod.name }), { body: { apiVersion: 'v1', kind: 'DeleteOptions', ...deleteOptions } });
+        return;
+      }
+      await client.request('POST', resourcePath(RESOURCES.pods, { namespace: pod.namespace, name: pod.name, subresource: 'eviction' }), {
+        body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod.name, namespace: pod.namespace }, deleteOptions },
+      });
+    },
+    readPod: (namespace, name) => client.request<V1Pod>('GET', resourcePath(RESOURCES.pods, { namespace, name })),
+    readPdb: (namespace, name) => client.request<V1PodDisruptionBudget>('GET', resourcePath(RESOURCES.podDisruptionBudgets, { namespace, name })),
+    watchGone: (fromVersions, tracked, onFatal) => new GoneTracker(client, fromVersions, tracked, onFatal),
+    async availability(w) {
+      const type = WORKLOADS[w.kind];
+      if (!type) return { want: 0, have: 0 };
+      const obj = await client.request<{ spec?: { replicas?: number }; status?: { availableReplicas?: number; readyReplicas?: number } }>('GET', resourcePath(type, { namespace: w.namespace, name: w.name }));
+      const want = obj.spec?.replicas ?? 1;
+      const have = w.kind === 'StatefulSet' ? (obj.status?.readyReplicas ?? 0) : (obj.status?.availableReplicas ?? 0);
+      return { want, have };
+    },
+    error: (what, err) => client.error(what, err),
+    get requests() {
+      return client.requests;
+    },
+  };
+}

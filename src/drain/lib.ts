@@ -1,0 +1,12 @@
+/**
+ * The drain as a library, for other jobs (study maintain), as kubectl's
+ * pkg/drain serves cluster-autoscaler: plan, execute, cordon, wait. Other
+ * jobs import this file, never the drain's command, options or run.
+ */
+export { clusterDrainApi, type DrainApi, type WorkloadRef } from './api.js';
+export type { DrainEvent, DrainResult } from './events.js';
+export { cordon, DEFAULT_API_OUTAGE_MS, evictedWorkloads, executeDrain, type ExecuteOptions } from './execute.js';
+export type { DrainPlan, PdbPlan, PlanOptions } from './model.js';
+export { eventLine } from './print.js';
+export { makePlan, nodesMatching } from './run.js';
+export { waitAvailable, type WorkloadHealth } from './wait.js';

@@ -1,0 +1,81 @@
+/**
+ * study-drain's options: one typed value, bound from the flags and
+ * validated here, once, before any API call. Pure.
+ */
+import { UsageError } from '../base/errors.js';
+import { dryRunFlag, durationFlag, intFlag, objectNames } from '../base/parse.js';
+import { connectionOptions, type ConnectionFlags, type ConnectionOptions } from '../kube/connection.js';
+import { labelSelectorFlag, namesOrSelector } from '../kube/selector.js';
+import type { PlanOptions } from './model.js';
+
+export interface DrainOptions {
+  connection: ConnectionOptions;
+  nodes: string[];
+  selector?: string;
+  plan: PlanOptions;
+  dryRun: boolean;
+  /** Seconds each pod gets to terminate; -1: the pod's own. */
+  gracePeriodSeconds: number;
+  /** The whole drain, in ms; 0: no limit. */
+  timeoutMs: number;
+  skipWaitForDeleteTimeoutSeconds: number;
+  concurrency: number;
+  waitHealthy: boolean;
+  yes: boolean;
+}
+
+/** The flags as the command line gives them (strings where kubectl takes text). */
+export interface DrainFlags extends ConnectionFlags {
+  dryRun?: string | boolean;
+  selector?: string;
+  podSelector?: string;
+  force?: boolean;
+  ignoreDaemonsets?: boolean;
+  deleteEmptydirData?: boolean;
+  disableEviction?: boolean;
+  ignoreOptOuts?: boolean;
+  strict?: boolean;
+  gracePeriod?: string;
+  timeout?: string;
+  skipWaitForDeleteTimeout?: string;
+  concurrency?: string;
+  waitHealthy?: boolean;
+  yes?: boolean;
+}
+
+export function drainOptions(nodes: readonly string[], f: DrainFlags): DrainOptions {
+  const target = namesOrSelector('node', nodes, f.selector, 'kubectl study-drain NODE [NODE...]');
+  const plan: PlanOptions = {
+    force: f.force === true,
+    ignoreDaemonSets: f.ignoreDaemonsets === true,
+    deleteEmptyDirData: f.deleteEmptydirData === true,
+    disableEviction: f.disableEviction === true,
+    ignoreOptOuts: f.ignoreOptOuts === true,
+    strict: f.strict === true,
+  };
+  if (f.podSelector !== undefined) plan.podSelector = labelSelectorFlag('--pod-selector', f.podSelector);
+  const out: DrainOptions = {
+    connection: connectionOptions(f),
+    nodes: target.names,
+    plan,
+    dryRun: dryRunFlag(f.dryRun),
+    gracePeriodSeconds: intFlag('--grace-period', f.gracePeriod ?? '-1', { min: -1 }),
+    timeoutMs: durationFlag('--timeout', f.timeout ?? '0'),
+    skipWaitForDeleteTimeoutSeconds: intFlag('--skip-wait-for-delete-timeout', f.skipWaitForDeleteTimeout ?? '0', { min: 0 }),
+    concurrency: intFlag('--concurrency', f.concurrency ?? '10', { min: 1 }),
+    waitHealthy: f.waitHealthy === true,
+    yes: f.yes === true,
+  };
+  if (target.selector !== undefined) out.selector = target.selector;
+  return out;
+}
+
+export interface UncordonOptions {
+  connection: ConnectionOptions;
+  nodes: string[];
+}
+
+export function uncordonOptions(nodes: readonly string[], f: ConnectionFlags): UncordonOptions {
+  if (nodes.length === 0) throw new UsageError('name at least one node to uncordon', { hint: 'kubectl study-drain uncordon NODE [NODE...]' });
+  return { connection: connectionOptions(f), nodes: objectNames('node', nodes) };
+}

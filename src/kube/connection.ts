@@ -1,0 +1,77 @@
+/**
+ * kubectl's connection flags as one typed value, and the one place they are
+ * validated. The wiring declares the flags; every command that talks to a
+ * cluster binds them through connectionOptions(). Pure.
+ */
+import { UsageError } from '../base/errors.js';
+import { durationFlag, exclusive, namespaceName } from '../base/parse.js';
+
+export interface ConnectionOptions {
+  kubeconfig?: string;
+  context?: string;
+  cluster?: string;
+  user?: string;
+  namespace?: string;
+  allNamespaces: boolean;
+  as?: string;
+  /** Each --as-group value, kept separate (client-node would merge them into one). */
+  asGroups: string[];
+  asUid?: string;
+  /** Per request; 0 means no limit. */
+  requestTimeoutMs: number;
+}
+
+/** The flags as the command line gives them. */
+export interface ConnectionFlags {
+  kubeconfig?: string;
+  context?: string;
+  cluster?: string;
+  user?: string;
+  namespace?: string;
+  allNamespaces?: boolean;
+  as?: string;
+  asGroup?: string[];
+  asUid?: string;
+  requestTimeout?: string;
+}
+
+function given(flag: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === '') throw new UsageError(`${flag} was given an empty value`, { hint: `drop ${flag}, or give it a value` });
+  return value;
+}
+
+export function connectionOptions(f: ConnectionFlags): ConnectionOptions {
+  const requestTimeoutMs = durationFlag('--request-timeout', f.requestTimeout ?? '0');
+  const asGroups = f.asGroup ?? [];
+  const as = given('--as', f.as);
+  const asUid = given('--as-uid', f.asUid);
+  if ((asGroups.length > 0 || asUid) && !as) {
+    throw new UsageError('--as-group and --as-uid need --as', {
+      hint: 'the API server impersonates groups and UIDs only together with a user',
+    });
+  }
+  for (const g of asGroups) if (g === '') throw new UsageError('--as-group was given an empty group name');
+  const namespace = f.namespace === undefined ? undefined : namespaceName('-n/--namespace', f.namespace);
+  const allNamespaces = f.allNamespaces === true;
+  exclusive({ '-n/--namespace': namespace, '-A/--all-namespaces': allNamespaces });
+  const out: ConnectionOptions = { allNamespaces, asGroups, requestTimeoutMs };
+  const kubeconfig = given('--kubeconfig', f.kubeconfig);
+  const context = given('--context', f.context);
+  const cluster = given('--cluster', f.cluster);
+  const user = given('--user', f.user);
+  if (kubeconfig !== undefined) out.kubeconfig = kubeconfig;
+  if (context !== undefined) out.context = context;
+  if (cluster !== undefined) out.cluster = cluster;
+  if (user !== undefined) out.user = user;
+  if (namespace !== undefined) out.namespace = namespace;
+  if (as !== undefined) out.as = as;
+  if (asUid !== undefined) out.asUid = asUid;
+  return out;
+}
+
+/** The same connection without impersonation (whocan and study-access name subjects with --as). */
+export function withoutImpersonation(c: ConnectionOptions): ConnectionOptions {
+  const { as: _as, asUid: _uid, ...rest } = c;
+  return { ...rest, asGroups: [] };
+}

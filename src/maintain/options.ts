@@ -1,0 +1,90 @@
+/** study maintain's options: bound from the flags and validated here, once. Pure. */
+import { UsageError } from '../base/errors.js';
+import { durationFlag, exclusive, intFlag, namespaceName } from '../base/parse.js';
+import { connectionOptions, type ConnectionFlags, type ConnectionOptions } from '../kube/connection.js';
+import type { PlanOptions } from '../drain/lib.js';
+import { namesOrSelector } from '../kube/selector.js';
+
+export interface MaintainOptions {
+  connection: ConnectionOptions;
+  nodes: string[];
+  selector?: string;
+  /** The operator's command for each node (by /bin/sh, the node in $NODE). */
+  run?: string;
+  /** Instead of --run: wait for this file before bringing each node back. */
+  waitFile?: string;
+  maxUnavailable: number;
+  journal?: string;
+  dryRun: boolean;
+  yes: boolean;
+  /** One node's drain, in ms; 0: no limit. */
+  drainTimeoutMs: number;
+  readyTimeoutMs: number;
+  recoverTimeoutMs: number;
+  plan: PlanOptions;
+  lockNamespace: string;
+  lockDurationSeconds: number;
+}
+
+export interface MaintainFlags extends ConnectionFlags {
+  selector?: string;
+  run?: string;
+  waitFile?: string;
+  maxUnavailable?: string;
+  journal?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  drainTimeout?: string;
+  readyTimeout?: string;
+  recoverTimeout?: string;
+  ignoreDaemonsets?: boolean;
+  deleteEmptydirData?: boolean;
+  force?: boolean;
+  ignoreOptOuts?: boolean;
+  lockNamespace?: string;
+  lockDuration?: string;
+}
+
+/** The lock is renewed this often; a lock shorter than two renewals could lapse between them. */
+export const LOCK_RENEW_SECONDS = 2;
+export const MIN_LOCK_SECONDS = 3 * LOCK_RENEW_SECONDS;
+
+export function maintainOptions(nodes: readonly string[], f: MaintainFlags, canAsk: boolean): MaintainOptions {
+  const target = namesOrSelector('node', nodes, f.selector, 'kubectl study maintain NODE [NODE...] --run COMMAND --journal FILE');
+  if (f.run !== undefined && f.run.trim() === '') throw new UsageError('--run was given an empty command', { hint: 'give the command to run on each node, e.g. --run ./upgrade.sh' });
+  exclusive({ '--run': f.run, '--wait-file': f.waitFile });
+  const dryRun = f.dryRun === true;
+  if (!dryRun && f.run === undefined && f.waitFile === undefined && !canAsk) {
+    throw new UsageError('say what to do on each node: --run COMMAND, or --wait-file FILE (or run on a terminal to be asked)');
+  }
+  if (!dryRun && !f.journal) throw new UsageError('--journal FILE is required, so that a stopped run can be resumed', { hint: 'e.g. --journal ./maintenance.journal' });
+  const lockMs = durationFlag('--lock-duration', f.lockDuration ?? '30s', { zero: false });
+  if (lockMs < MIN_LOCK_SECONDS * 1000) {
+    throw new UsageError(`--lock-duration must be at least ${MIN_LOCK_SECONDS}s`, { hint: `the lock is renewed every ${LOCK_RENEW_SECONDS}s; a shorter lock could lapse between renewals` });
+  }
+  const out: MaintainOptions = {
+    connection: connectionOptions(f),
+    nodes: target.names,
+    maxUnavailable: intFlag('--max-unavailable', f.maxUnavailable ?? '1', { min: 1 }),
+    dryRun,
+    yes: f.yes === true,
+    drainTimeoutMs: durationFlag('--drain-timeout', f.drainTimeout ?? '10m'),
+    readyTimeoutMs: durationFlag('--ready-timeout', f.readyTimeout ?? '10m', { zero: false }),
+    recoverTimeoutMs: durationFlag('--recover-timeout', f.recoverTimeout ?? '10m', { zero: false }),
+    plan: {
+      force: f.force === true,
+      ignoreDaemonSets: f.ignoreDaemonsets === true,
+      deleteEmptyDirData: f.deleteEmptydirData === true,
+      disableEviction: false,
+      ignoreOptOuts: f.ignoreOptOuts === true,
+      strict: false,
+    },
+    lockNamespace: namespaceName('--lock-namespace', f.lockNamespace ?? 'kube-system'),
+    lockDurationSeconds: Math.ceil(lockMs / 1000),
+  };
+  if (target.selector !== undefined) out.selector = target.selector;
+  if (f.run !== undefined) out.run = f.run;
+  if (f.waitFile !== undefined) out.waitFile = f.waitFile;
+  if (f.journal) out.journal = f.journal;
+  return out;
+}

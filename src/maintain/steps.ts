@@ -1,0 +1,146 @@
+/**
+ * One node's maintenance, step by step, over narrow interfaces (the drain,
+ * the node, the operator's work, the journal, the lock), so that the
+ * sequence and its resume decisions are unit-tested against fakes.
+ * Steps already in the journal are skipped: a resumed run never drains or
+ * runs the command twice for a node, and never uncordons a node it did
+ * not cordon.
+ */
+import { ExitCode, type ExitCodeValue } from '../base/errors.js';
+import { formatDuration } from '../base/duration.js';
+import type { DrainEvent, DrainPlan, DrainResult, WorkloadHealth, WorkloadRef } from '../drain/lib.js';
+import type { JournalEntry, NodeProgress, Step } from './journal.js';
+import type { NodeReport } from './model.js';
+
+export interface MaintainApi {
+  plan(nodes: string[]): Promise<{ plan: DrainPlan; podListVersions: Map<string, string> }>;
+  drain(plan: DrainPlan, podListVersions: Map<string, string>, deadline: number | undefined, onEvent: (e: DrainEvent) => void): Promise<DrainResult>;
+  evictedWorkloads(plan: DrainPlan, result: DrainResult): WorkloadRef[];
+  isCordoned(node: string): Promise<boolean>;
+  uncordon(node: string): Promise<void>;
+  /** Resolves when the node is Ready; rejects with a timeout error after timeoutMs. */
+  waitReady(node: string, timeoutMs: number): Promise<void>;
+  waitAvailable(workloads: WorkloadRef[], signal: AbortSignal): Promise<WorkloadHealth[]>;
+}
+
+/** The operator's work on a drained node: the --run command, or a wait for them. */
+export interface Work {
+  /** Describes it for the phase column. */
+  readonly label: string;
+  /** Exit code 0 when done. */
+  perform(node: string, signal: AbortSignal): Promise<{ code: number; stderrTail: string }>;
+}
+
+export interface NodeDeps {
+  api: MaintainApi;
+  work: Work;
+  journal: { record(entry: Omit<JournalEntry, 'time' | 'run'>): void } | undefined;
+  /** Throws when the run may not act any more (the lock was lost). */
+  checkLock(): void;
+  say(node: string, phase: string): void;
+  onDrainEvent(node: string, e: DrainEvent): void;
+  signal: AbortSignal;
+  drainTimeoutMs: number;
+  readyTimeoutMs: number;
+  recoverTimeoutMs: number;
+}
+
+export class StepFailed extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCodeValue,
+  ) {
+    super(message);
+  }
+}
+
+/** What is left to do for a node, in order, given what the journal says. Pure. */
+export function remainingSteps(progress: NodeProgress | undefined): Step[] {
+  if (progress?.done) return [];
+  const has = (s: Step): boolean => progress?.steps.has(s) ?? false;
+  const order: Step[] = ['drained', 'command-done', 'ready', 'uncordoned', 'recovered'];
+  return order.filter((s) => !has(s));
+}
+
+function drainFailure(result: DrainResult): StepFailed {
+  const code = result.outcome === 'interrupted' ? ExitCode.INTERRUPTED : result.outcome === 'timed-out' ? ExitCode.TIMEOUT : (result.errorExitCode ?? (result.message ? ExitCode.API : ExitCode.BLOCKED));
+  return new StepFailed(`the drain did not finish (${result.outcome}${result.message ? `: ${result.message}` : ''})`, code);
+}
+
+async function drainStep(deps: NodeDeps, node: string, progress: NodeProgress | undefined, r: NodeReport): Promise<WorkloadRef[]> {
+  const cordonedEarlier = progress?.steps.has('cordoned') ?? false;
+  deps.say(node, cordonedEarlier ? 'resuming: draining (cordoned by an earlier run of this command)' : 'draining');
+  const { plan, podListVersions } = await deps.api.plan([node]);
+  if (plan.verdict === 'blocked') throw new StepFailed(`the drain plan is blocked: ${plan.blockers.join('; ')}`, ExitCode.BLOCKED);
+  if (!cordonedEarlier) {
+    // Record the intent before the cordon, so a kill in between cannot turn our cordon into someone else's.
+    r.cordonedByRun = !plan.nodes[0]?.unschedulable;
+    deps.journal?.record({ node, step: 'cordoned', cordonedByRun: r.cordonedByRun });
+  }
+  const deadline = deps.drainTimeoutMs > 0 ? Date.now() + deps.drainTimeoutMs : undefined;
+  const result = await deps.api.drain(plan, podListVersions, deadline, (e) => deps.onDrainEvent(node, e));
+  r.cordonedNow = result.cordoned.length > 0 || (await deps.api.isCordoned(node).catch(() => false));
+  if (result.outcome !== 'drained') throw drainFailure(result);
+  const workloads = deps.api.evictedWorkloads(plan, result);
+  deps.journal?.record({ node, step: 'drained', workloads });
+  return workloads;
+}
+
+async function workStep(deps: NodeDeps, node: string): Promise<void> {
+  deps.say(node, deps.work.label);
+  deps.journal?.record({ node, step: 'command-started' });
+  const { code, stderrTail } = await deps.work.perform(node, deps.signal);
+  if (deps.signal.aborted) throw new StepFailed('interrupted while the command ran', ExitCode.INTERRUPTED);
+  if (code !== 0) throw new StepFailed(`the command failed with exit code ${code}${stderrTail ? `: ${stderrTail.split('\n').at(-1)}` : ''}`, ExitCode.BLOCKED);
+  deps.journal?.record({ node, step: 'command-done' });
+}
+
+async function recoverStep(deps: NodeDeps, node: string, workloads: WorkloadRef[], degraded: string[]): Promise<void> {
+  deps.say(node, `waiting for ${workloads.length} workload${workloads.length === 1 ? '' : 's'} to be Available`);
+  const deadline = AbortSignal.any([deps.signal, AbortSignal.timeout(deps.recoverTimeoutMs)]);
+  const health = await deps.api.waitAvailable(workloads, deadline);
+  if (deps.signal.aborted) throw new StepFailed('interrupted', ExitCode.INTERRUPTED);
+  const bad = health.filter((h) => !h.available).map((b) => `${b.namespace}/${b.workload}`);
+  if (bad.length) {
+    degraded.push(...bad);
+    throw new StepFailed(`workloads not Available within ${formatDuration(deps.recoverTimeoutMs)}: ${bad.join(', ')}`, ExitCode.TIMEOUT);
+  }
+  deps.journal?.record({ node, step: 'recovered' });
+}
+
+/**
+ * Maintains one node: drain, work, Ready, uncordon (only if this run
+ * cordoned it), recovered. Returns normally when done; throws StepFailed
+ * (or the error that stopped it) otherwise, with `r` saying where it got.
+ */
+export async function maintainNode(deps: NodeDeps, node: string, progress: NodeProgress | undefined, r: NodeReport, degraded: string[]): Promise<void> {
+  const todo = new Set(remainingSteps(progress));
+  const step = (s: Step): boolean => {
+    if (!todo.has(s)) return false;
+    if (deps.signal.aborted) throw new StepFailed('interrupted', ExitCode.INTERRUPTED);
+    deps.checkLock();
+    return true;
+  };
+  let workloads = progress?.workloads ?? [];
+  if (step('drained')) workloads = await drainStep(deps, node, progress, r);
+  if (todo.has('uncordoned')) r.cordonedNow = true;
+  if (step('command-done')) await workStep(deps, node);
+  if (step('ready')) {
+    deps.say(node, 'waiting for the node to be Ready');
+    await deps.api.waitReady(node, deps.readyTimeoutMs);
+    deps.journal?.record({ node, step: 'ready' });
+  }
+  if (step('uncordoned')) {
+    if (r.cordonedByRun) {
+      await deps.api.uncordon(node);
+      r.cordonedNow = false;
+      deps.say(node, 'uncordoned');
+    } else {
+      deps.say(node, 'stays cordoned: it was cordoned before this run');
+    }
+    deps.journal?.record({ node, step: 'uncordoned', detail: r.cordonedByRun ? 'uncordoned' : 'left cordoned: cordoned before the run' });
+  }
+  if (step('recovered')) await recoverStep(deps, node, workloads, degraded);
+  deps.journal?.record({ node, step: 'done' });
+  Object.assign(r, { status: 'done', phase: 'done' });
+}

@@ -1,0 +1,24 @@
+/** whocan's and study-access's commands as the wiring runs them. */
+import type { Command } from '../base/run.js';
+import { accessExitCode, runAccess, runWhy, whyExitCode, type AccessMatrix, type WhyResult } from './access.js';
+import type { AccessOptions, WhoCanOptions, WhyOptions } from './options.js';
+import { renderMatrix, renderWhoCan, renderWhy } from './print.js';
+import { runWhoCan, whoCanExitCode, type WhoCanResult } from './whocan.js';
+
+export const whoCanCommand: Command<WhoCanOptions, WhoCanResult> = {
+  run: runWhoCan,
+  exitCode: whoCanExitCode,
+  render: (r, view) => renderWhoCan(r, view.wide, view.colour),
+};
+
+export const accessCommand: Command<AccessOptions, AccessMatrix> = {
+  run: runAccess,
+  exitCode: accessExitCode,
+  render: (r, view) => renderMatrix(r, view.colour),
+};
+
+export const whyCommand: Command<WhyOptions, WhyResult> = {
+  run: runWhy,
+  exitCode: whyExitCode,
+  render: (r) => renderWhy(r),
+};

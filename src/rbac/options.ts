@@ -1,0 +1,91 @@
+/** whocan's and study-access's options: bound from the flags and validated here, once. Pure. */
+import { UsageError } from '../base/errors.js';
+import { exclusive, namespaceName, objectName } from '../base/parse.js';
+import { connectionOptions, withoutImpersonation, type ConnectionFlags, type ConnectionOptions } from '../kube/connection.js';
+
+export interface WhoCanOptions {
+  connection: ConnectionOptions;
+  verb: string;
+  resource?: string;
+  name?: string;
+  url?: string;
+  verify: boolean;
+  nearMisses: boolean;
+}
+
+export interface WhoCanFlags extends ConnectionFlags {
+  url?: string;
+  verify?: boolean;
+  nearMisses?: boolean;
+}
+
+const VERBS_WITHOUT_NAME = new Set(['list', 'create', 'deletecollection']);
+
+function verbArg(verb: string): string {
+  if (!/^([a-z][a-z-]*|\*)$/i.test(verb)) throw new UsageError(`"${verb}" is not a verb`, { hint: 'e.g. get, list, create, delete, impersonate, bind, escalate, use, or *' });
+  return verb;
+}
+
+export function whoCanOptions(verb: string, resource: string | undefined, name: string | undefined, f: WhoCanFlags): WhoCanOptions {
+  const out: WhoCanOptions = { connection: connectionOptions(f), verb: verbArg(verb), verify: f.verify === true, nearMisses: f.nearMisses === true };
+  if (f.url !== undefined) {
+    exclusive({ RESOURCE: resource, '--url': f.url });
+    if (!f.url.startsWith('/')) throw new UsageError(`--url takes a path such as /healthz, not "${f.url}"`);
+    if (name !== undefined) throw new UsageError('--url takes no object name');
+    out.url = f.url;
+    return out;
+  }
+  if (!resource) throw new UsageError('name a RESOURCE (or --url /PATH)', { hint: 'kubectl whocan get pods -n default' });
+  out.resource = resource;
+  if (name !== undefined) {
+    if (VERBS_WITHOUT_NAME.has(out.verb)) throw new UsageError(`"${out.verb}" requests carry no object name, so NAME cannot be matched`, { hint: `drop ${name}` });
+    out.name = objectName('object', name);
+  }
+  return out;
+}
+
+/** The subject study-access analyses: --sa, --as with --as-group, or yourself. */
+export type SubjectSpec = { kind: 'self' } | { kind: 'user'; user: string; groups: string[] } | { kind: 'serviceaccount'; namespace: string; name: string };
+
+export interface AccessOptions {
+  /** The caller's connection: --as here names the subject, it does not impersonate. */
+  connection: ConnectionOptions;
+  subject: SubjectSpec;
+}
+
+export interface AccessFlags extends ConnectionFlags {
+  sa?: string;
+}
+
+function subjectSpec(f: AccessFlags): SubjectSpec {
+  const groups = f.asGroup ?? [];
+  if (f.sa !== undefined) {
+    if (f.as !== undefined || groups.length) throw new UsageError('--sa and --as/--as-group name the subject two ways; use one');
+    const m = /^([^/]+)\/([^/]+)$/.exec(f.sa);
+    if (!m) throw new UsageError(`--sa takes NAMESPACE/NAME, not "${f.sa}"`);
+    return { kind: 'serviceaccount', namespace: namespaceName('--sa', m[1]!), name: objectName('service account', m[2]!) };
+  }
+  if (f.as !== undefined) {
+    if (f.as.trim() === '') throw new UsageError('--as was given an empty user name');
+    return { kind: 'user', user: f.as, groups };
+  }
+  if (groups.length) throw new UsageError('--as-group needs --as', { hint: 'name the user whose groups these are' });
+  return { kind: 'self' };
+}
+
+export function accessOptions(f: AccessFlags): AccessOptions {
+  const subject = subjectSpec(f);
+  return { connection: withoutImpersonation(connectionOptions({ ...f, as: undefined, asGroup: [], asUid: undefined })), subject };
+}
+
+export interface WhyOptions extends AccessOptions {
+  verb: string;
+  resource: string;
+  name?: string;
+}
+
+export function whyOptions(verb: string, resource: string, name: string | undefined, f: AccessFlags): WhyOptions {
+  const out: WhyOptions = { ...accessOptions(f), verb: verbArg(verb), resource };
+  if (name !== undefined) out.name = objectName('object', name);
+  return out;
+}

@@ -1,0 +1,302 @@
+/**
+ * `kubectl study-rollout status|history|undo`: the API-facing half. Reads
+ * the workload, its ReplicaSets or ControllerRevisions, pods and events;
+ * the pure cores (status.ts, history.ts, rollback.ts) decide; print.ts
+ * shows; the wiring prints the result.
+ */
+import type { CoreV1Event, V1ControllerRevision, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
+
+import { ExitCode, NotFoundError, type ExitCodeValue } from '../base/errors.js';
+import { formatDuration } from '../base/duration.js';
+import type { RunContext } from '../base/run.js';
+import { apiStatusOf } from '../kube/apierror.js';
+import { connect, JSON_PATCH, STRATEGIC_MERGE_PATCH, type KubeClient } from '../kube/client.js';
+import { Informer } from '../kube/informer.js';
+import { listPath } from '../kube/list.js';
+import { isPodReady } from '../kube/objects.js';
+import { formatSelector, type LabelSelector } from '../kube/selector.js';
+import { RESOURCES, resourcePath } from '../kube/url.js';
+import { controllerHistory, deploymentHistory, findRevision, templateDiff, type History, type Revision } from './history.js';
+import { apiPlural, type Target, type WorkloadKind } from './model.js';
+import type { DiffOptions, HistoryOptions, RevisionRef, StatusOptions, UndoOptions } from './options.js';
+import { planRollback, templateOf, type RollbackPlan, type Workload } from './rollback.js';
+import { atRevision, FATAL, rolloutStatus, type RolloutStatus } from './status.js';
+
+const WORKLOAD_TYPES = { Deployment: RESOURCES.deployments, StatefulSet: RESOURCES.statefulSets, DaemonSet: RESOURCES.daemonSets } as const;
+
+function historyType(kind: WorkloadKind): typeof RESOURCES.replicaSets | typeof RESOURCES.controllerRevisions {
+  return kind === 'Deployment' ? RESOURCES.replicaSets : RESOURCES.controllerRevisions;
+}
+
+async function getWorkload(client: KubeClient, ns: string, t: Target): Promise<Workload> {
+  try {
+    return await client.request<Workload>('GET', resourcePath(WORKLOAD_TYPES[t.kind], { namespace: ns, name: t.name }));
+  } catch (err) {
+    if (apiStatusOf(err)?.code === 404) {
+      throw new NotFoundError(`${t.kind.toLowerCase()} "${t.name}" not found in namespace "${ns}"`, {
+        hint: `list them with "kubectl get ${apiPlural(t.kind)} -n ${ns}"`,
+      });
+    }
+    throw client.error(`get ${t.kind.toLowerCase()} ${t.name}`, err);
+  }
+}
+
+function selectorOf(obj: Workload): string {
+  const s = formatSelector(obj.spec?.selector as LabelSelector | undefined);
+  return s === '<all>' || s === '<none>' ? '' : s;
+}
+
+async function resolveTargets(client: KubeClient, ns: string, o: StatusOptions): Promise<Target[]> {
+  if (!o.selectorKind) return o.targets;
+  const kind = o.selectorKind;
+  const list = await client.call(`list ${apiPlural(kind)}`, () => listPath<Workload>(client, resourcePath(WORKLOAD_TYPES[kind], { namespace: ns }), { labelSelector: o.selector }));
+  if (list.items.length === 0) throw new NotFoundError(`no ${apiPlural(kind)} match "${o.selector}" in namespace "${ns}"`);
+  return list.items.map((w) => ({ kind, name: w.metadata?.name ?? '' }));
+}
+
+/** Everything the status of one workload is computed from, read once. */
+async function readStatus(client: KubeClient, ns: string, t: Target): Promise<RolloutStatus> {
+  const obj = await getWorkload(client, ns, t);
+  const labelSelector = selectorOf(obj) || undefined;
+  const [pods, hist, events] = await Promise.all([
+    client.call('list pods', () => listPath<V1Pod>(client, resourcePath(RESOURCES.pods, { namespace: ns }), { labelSelector })),
+    client.call(`list ${historyType(t.kind).resource}`, () => listPath<V1ReplicaSet | V1ControllerRevision>(client, resourcePath(historyType(t.kind), { namespace: ns }), { labelSelector })),
+    client.call('list events', () => listPath<CoreV1Event>(client, resourcePath(RESOURCES.events, { namespace: ns }))),
+  ]);
+  return rolloutStatus({
+    kind: t.kind,
+    obj,
+    pods: pods.items,
+    replicaSets: t.kind === 'Deployment' ? (hist.items as V1ReplicaSet[]) : [],
+    controllerRevisions: t.kind === 'Deployment' ? [] : (hist.items as V1ControllerRevision[]),
+    events: events.items,
+    now: new Date(),
+  });
+}
+
+/** Lists and watches one workload's object, pods, replica history and events; recomputes on every change. */
+async function follow(client: KubeClient, ns: string, t: Target, signal: AbortSignal, onStatus: (s: RolloutStatus) => void): Promise<() => void> {
+  const first = await getWorkload(client, ns, t);
+  const labelSelector = selectorOf(first);
+  const sel = labelSelector ? { labelSelector } : {};
+  let timer: NodeJS.Timeout | undefined;
+  const recompute = (): void => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      const obj = [...object.items.values()][0];
+      if (!obj) return;
+      const hist = [...history.items.values()];
+      onStatus(
+        rolloutStatus({
+          kind: t.kind,
+          obj,
+          pods: [...pods.items.values()],
+          replicaSets: t.kind === 'Deployment' ? (hist as V1ReplicaSet[]) : [],
+          controllerRevisions: t.kind === 'Deployment' ? [] : (hist as V1ControllerRevision[]),
+          events: [...events.items.values()],
+          now: new Date(),
+        }),
+      );
+    }, 50);
+  };
+  const nsPath = (type: Parameters<typeof resourcePath>[0]): string => resourcePath(type, { namespace: ns });
+  const object = new Informer<Workload>(client, nsPath(WORKLOAD_TYPES[t.kind]), { fieldSelector: `metadata.name=${t.name}` }, { onChange: recompute });
+  const pods = new Informer<V1Pod>(client, nsPath(RESOURCES.pods), sel, { onChange: recompute });
+  const history = new Informer<V1ReplicaSet | V1ControllerRevision>(client, nsPath(historyType(t.kind)), sel, { onChange: recompute });
+  const events = new Informer<CoreV1Event>(client, nsPath(RESOURCES.events), {}, { onChange: recompute });
+  try {
+    await Promise.all([object.start(signal), pods.start(signal), history.start(signal), events.start(signal)]);
+  } catch (err) {
+    throw client.error(`watch ${t.kind.toLowerCase()}/${t.name}`, err);
+  }
+  return () => {
+    for (const i of [object, pods, history, events]) i.stop();
+    if (timer) clearTimeout(timer);
+  };
+}
+
+export interface RolloutStatusList {
+  kind: 'RolloutStatusList';
+  apiVersion: 'study.kubectl.io/v1';
+  items: RolloutStatus[];
+}
+
+export interface WatchedItem {
+  target: Target;
+  status?: RolloutStatus;
+  finished: boolean;
+}
+
+export interface RolloutStatusSummary {
+  kind: 'RolloutStatusSummary';
+  apiVersion: 'study.kubectl.io/v1';
+  /** How the watch ended. */
+  ended: 'done' | 'timeout' | 'interrupted';
+  timeoutMs: number;
+  failFast: boolean;
+  items: WatchedItem[];
+}
+
+export type StatusResult = RolloutStatusList | RolloutStatusSummary;
+
+/** Whether a status ends a --fail-fast wait. */
+export function fatalFor(s: RolloutStatus | undefined, failFast: boolean): boolean {
+  return Boolean(failFast && s && !s.done && s.problems.some((p) => FATAL.has(p.code)));
+}
+
+export interface StatusHooks {
+  /** A workload's status changed. */
+  onStatus(item: WatchedItem, all: WatchedItem[]): void;
+  stop(): void;
+}
+
+export async function runStatus(ctx: RunContext, o: StatusOptions, hooks: (items: WatchedItem[]) => Promise<StatusHooks>): Promise<StatusResult> {
+  const client = connect(o.connection, { signal: ctx.signal });
+  const ns = client.namespace;
+  const targets = await resolveTargets(client, ns, o);
+  if (!o.watch) {
+    const items: RolloutStatus[] = [];
+    for (const t of targets) items.push(await readStatus(client, ns, t));
+    return { kind: 'RolloutStatusList', apiVersion: 'study.kubectl.io/v1', items };
+  }
+  const items: WatchedItem[] = targets.map((target) => ({ target, finished: false }));
+  const view = await hooks(items);
+  const stop = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, stop.signal]);
+  let settle: () => void = () => {};
+  const allDone = new Promise<void>((resolve) => {
+    settle = resolve;
+  });
+  const stoppers: Array<() => void> = [];
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    for (const item of items) {
+      stoppers.push(
+        await follow(client, ns, item.target, signal, (s) => {
+          if (item.finished) return;
+          item.status = s;
+          if (s.done || s.failed || fatalFor(s, o.failFast)) item.finished = true;
+          view.onStatus(item, items);
+          if (items.every((x) => x.finished)) settle();
+        }),
+      );
+    }
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      if (o.timeoutMs > 0) timer = setTimeout(() => resolve('timeout'), o.timeoutMs);
+    });
+    const interrupted = new Promise<'interrupted'>((resolve) => ctx.signal.addEventListener('abort', () => resolve('interrupted'), { once: true }));
+    const ended = await Promise.race([allDone.then(() => 'done' as const), timedOut, interrupted]);
+    return { kind: 'RolloutStatusSummary', apiVersion: 'study.kubectl.io/v1', ended, timeoutMs: o.timeoutMs, failFast: o.failFast, items };
+  } finally {
+    if (timer) clearTimeout(timer);
+    stop.abort();
+    for (const s of stoppers) s();
+    view.stop();
+  }
+}
+
+export function statusExitCode(r: StatusResult): ExitCodeValue {
+  if (r.kind === 'RolloutStatusList') {
+    if (r.items.some((s) => s.failed)) return ExitCode.BLOCKED;
+    return r.items.every((s) => s.done) ? ExitCode.OK : ExitCode.NEGATIVE;
+  }
+  if (r.ended === 'interrupted') return ExitCode.INTERRUPTED;
+  if (r.items.some((t) => t.status?.failed || fatalFor(t.status, r.failFast))) return ExitCode.BLOCKED;
+  return r.ended === 'timeout' ? ExitCode.TIMEOUT : ExitCode.OK;
+}
+
+export function statusFailure(r: StatusResult): { message: string; hint: string } | undefined {
+  if (r.kind !== 'RolloutStatusSummary' || statusExitCode(r) !== ExitCode.TIMEOUT) return undefined;
+  return { message: `rollout not complete after ${formatDuration(r.timeoutMs)}`, hint: 'the last status says why; raise --timeout to wait longer' };
+}
+
+// ---------------------------------------------------------------- history
+
+async function loadHistory(client: KubeClient, ns: string, t: Target): Promise<{ obj: Workload; history: History; controllerRevisions: V1ControllerRevision[] }> {
+  const obj = await getWorkload(client, ns, t);
+  const labelSelector = selectorOf(obj) || undefined;
+  const now = new Date();
+  if (t.kind === 'Deployment') {
+    const rss = await client.call('list replicasets', () => listPath<V1ReplicaSet>(client, resourcePath(RESOURCES.replicaSets, { namespace: ns }), { labelSelector }));
+    return { obj, history: deploymentHistory(obj, rss.items, now), controllerRevisions: [] };
+  }
+  const [crs, pods] = await Promise.all([
+    client.call('list controllerrevisions', () => listPath<V1ControllerRevision>(client, resourcePath(RESOURCES.controllerRevisions, { namespace: ns }), { labelSelector })),
+    client.call('list pods', () => listPath<V1Pod>(client, resourcePath(RESOURCES.pods, { namespace: ns }), { labelSelector })),
+  ]);
+  // Pods per revision (StatefulSet pods name the revision, DaemonSet pods its hash).
+  const byHash = new Map<string, { ready: number; total: number }>();
+  for (const cr of crs.items) {
+    const mine = pods.items.filter((p) => atRevision(p, cr.metadata?.name ?? ''));
+    byHash.set(cr.metadata?.name ?? '', { total: mine.length, ready: mine.filter(isPodReady).length });
+  }
+  return { obj, history: controllerHistory(t.kind, obj as V1StatefulSet, crs.items, byHash, now), controllerRevisions: crs.items };
+}
+
+/** The history, or one revision of it with its template (--revision N). */
+export type HistoryResult = { history: History } | { target: Target; revision: Revision };
+
+export async function runHistory(ctx: RunContext, o: HistoryOptions): Promise<HistoryResult> {
+  const client = connect(o.connection, { signal: ctx.signal });
+  const { history } = await loadHistory(client, client.namespace, o.target);
+  if (o.revision !== undefined) return { target: o.target, revision: findRevision(history, o.revision) };
+  return { history };
+}
+
+export interface RevisionDiff {
+  kind: 'RevisionDiff';
+  apiVersion: 'study.kubectl.io/v1';
+  from: string;
+  to: string;
+  identical: boolean;
+  diff: string;
+}
+
+export async function runDiff(ctx: RunContext, o: DiffOptions): Promise<RevisionDiff> {
+  const client = connect(o.connection, { signal: ctx.signal });
+  const t = o.target;
+  const { obj, history } = await loadHistory(client, client.namespace, t);
+  const pick = (which: RevisionRef): { label: string; template: ReturnType<typeof templateOf> } => {
+    if (which === 'live') return { label: `${t.kind.toLowerCase()}/${t.name} (live)`, template: templateOf(obj) };
+    const r = findRevision(history, which);
+    return { label: `revision ${r.revision}`, template: r.template };
+  };
+  const a = pick(o.from);
+  const b = pick(o.to);
+  const diff = templateDiff(a.template, a.label, b.template, b.label);
+  return { kind: 'RevisionDiff', apiVersion: 'study.kubectl.io/v1', from: a.label, to: b.label, identical: diff === '', diff };
+}
+
+// ---------------------------------------------------------------- undo
+
+export interface UndoResult {
+  plan: RollbackPlan;
+  dryRun: boolean;
+  applied: boolean;
+  /** With --watch: how the rollout went afterwards. */
+  status?: RolloutStatusSummary;
+}
+
+export async function runUndo(ctx: RunContext, o: UndoOptions, statusHooks: (items: WatchedItem[]) => Promise<StatusHooks>): Promise<UndoResult> {
+  const client = connect(o.connection, { signal: ctx.signal });
+  const t = o.target;
+  const ns = client.namespace;
+  const { obj, history, controllerRevisions } = await loadHistory(client, ns, t);
+  const plan = planRollback(t.kind, obj, history, o.toRevision, controllerRevisions);
+  if (plan.skipped || o.dryRun) return { plan, dryRun: o.dryRun, applied: false };
+  const contentType = plan.patchType === 'json' ? JSON_PATCH : STRATEGIC_MERGE_PATCH;
+  await client.call(`roll back ${t.kind.toLowerCase()}.apps/${t.name}`, () =>
+    client.request('PATCH', resourcePath(WORKLOAD_TYPES[t.kind], { namespace: ns, name: t.name }), { body: plan.patch, contentType }),
+  );
+  const result: UndoResult = { plan, dryRun: false, applied: true };
+  if (o.watch) {
+    const status = await runStatus(ctx, { connection: o.connection, targets: [t], watch: true, timeoutMs: o.timeoutMs, failFast: false }, statusHooks);
+    result.status = status as RolloutStatusSummary;
+  }
+  return result;
+}
+
+export function undoExitCode(r: UndoResult): ExitCodeValue {
+  return r.status ? statusExitCode(r.status) : ExitCode.OK;
+}
