@@ -17,10 +17,6 @@ export interface RunContext {
   output: OutputFormat;
 }
 
-export function structuredOutput(format: OutputFormat): format is 'json' | 'yaml' {
-  return format === 'json' || format === 'yaml';
-}
-
 /** How render() draws a result for people. */
 export interface View {
   wide: boolean;

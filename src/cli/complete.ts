@@ -113,7 +113,7 @@ function descend(cmd: Command, words: string[]): { cmd: Command; positionals: st
 }
 
 /** The candidates for the word being typed. Exported for tests. */
-export async function completions(plugin: PluginName, words: string[], toComplete: string): Promise<{ items: string[]; directive: number }> {
+async function completions(plugin: PluginName, words: string[], toComplete: string): Promise<{ items: string[]; directive: number }> {
   const io: Io = { stdout: { write: () => true }, stderr: { write: () => true }, stdin: process.stdin, env: process.env };
   const emit = Object.assign(() => {}, { io }) as Emit;
   const program = buildProgram(plugin, io, emit);

@@ -12,8 +12,6 @@ import { LOADERS, type Operation } from './operations.js';
 import { present } from './present.js';
 import { parseArgs, PLUGINS, type PluginName } from './program.js';
 
-export { PLUGINS, type PluginName };
-
 /** The plugin name from the executable's name (kubectl-study_ctx -> study-ctx). */
 export function pluginFromExecutable(executable: string): PluginName | undefined {
   const base = executable.split(/[\\/]/).pop() ?? '';
@@ -88,7 +86,7 @@ export async function runPlugin(plugin: PluginName, argv: string[], options: Run
 }
 
 /** Whether the executable is a kubectl_complete-<plugin> completion helper. */
-export function isCompletionExecutable(executable: string): boolean {
+function isCompletionExecutable(executable: string): boolean {
   return /^kubectl_complete-/.test(executable.split(/[\\/]/).pop() ?? '');
 }
 

@@ -85,7 +85,7 @@ export async function checkContexts(
   return { kind: 'ContextCheckList', apiVersion: 'study.kubectl.io/v1', timeoutMs, elapsedMs: Date.now() - started, checks };
 }
 
-export async function checkContext(
+async function checkContext(
   merged: MergedKubeconfig,
   name: string,
   timeoutMs: number,

@@ -3,7 +3,7 @@
  * injected look-ups for certificates and PATH) to the list of contexts and
  * every problem found. No I/O of its own, no clock: `now` is passed in.
  */
-import type { Entry, MergedKubeconfig, RawCluster, RawUser } from '../kube/kubeconfig.js';
+import type { Entry, MergedKubeconfig, RawCluster, RawContext, RawUser } from '../kube/kubeconfig.js';
 import { daysUntil, describeAuth, type AuthSummary, type CertSummary } from '../kube/credentials.js';
 
 export type Severity = 'error' | 'warning';
@@ -207,8 +207,8 @@ function hasCredentials(u: RawUser | undefined): boolean {
   return Boolean(u.token || u.tokenFile || u.password || u.exec || u['auth-provider'] || u['client-key'] || u['client-key-data']);
 }
 
-export function buildInventory(merged: MergedKubeconfig, deps: InventoryDeps): ContextList {
-  const problems: Problem[] = [];
+/** The files: loaded, missing, or broken (a problem). */
+function fileStatuses(merged: MergedKubeconfig, problems: Problem[]): FileStatus[] {
   const files: FileStatus[] = merged.files.map((f) => {
     if (f.missing) return { path: f.path, status: 'missing' };
     if (f.error) {
@@ -218,25 +218,75 @@ export function buildInventory(merged: MergedKubeconfig, deps: InventoryDeps): C
     return { path: f.path, status: 'loaded' };
   });
   if (merged.files.every((f) => f.missing)) {
-    problems.push(problem('error', 'NoKubeconfig', { kind: 'file', name: merged.files.map((f) => f.path).join(', ') }, `no kubeconfig file exists (looked in ${merged.files.map((f) => f.path).join(', ')})`));
+    const names = merged.files.map((f) => f.path).join(', ');
+    problems.push(problem('error', 'NoKubeconfig', { kind: 'file', name: names }, `no kubeconfig file exists (looked in ${names})`));
   }
-
   for (const s of merged.shadowed) {
-    problems.push(
-      problem('warning', 'Shadowed', { kind: s.kind, name: s.name }, `${s.kind} "${s.name}" in ${s.file} is ignored: ${s.winner} defines it first and wins`, s.file),
-    );
+    problems.push(problem('warning', 'Shadowed', { kind: s.kind, name: s.name }, `${s.kind} "${s.name}" in ${s.file} is ignored: ${s.winner} defines it first and wins`, s.file));
   }
+  return files;
+}
 
+function currentContextProblems(merged: MergedKubeconfig): Problem[] {
+  if (!merged.currentContext) {
+    return merged.contexts.size > 0 ? [problem('warning', 'NoCurrentContext', { kind: 'context', name: '' }, 'no current-context is set')] : [];
+  }
+  if (merged.contexts.has(merged.currentContext)) return [];
+  return [problem('error', 'CurrentContextMissing', { kind: 'context', name: merged.currentContext }, `current-context "${merged.currentContext}" does not exist`, merged.currentContextFile)];
+}
+
+/** One context's row, and the problems of its references. */
+function contextRow(merged: MergedKubeconfig, entry: Entry<RawContext>, certs: Map<string, CertInfo | undefined>, problems: Problem[]): ContextRow {
+  const c = entry.value;
+  const subject = { kind: 'context' as const, name: entry.name };
+  const clusterEntry = c.cluster ? merged.clusters.get(c.cluster) : undefined;
+  const userEntry = c.user ? merged.users.get(c.user) : undefined;
+  if (!c.cluster) {
+    problems.push(problem('error', 'ContextNoCluster', subject, `context "${entry.name}" names no cluster`, entry.file));
+  } else if (!clusterEntry) {
+    problems.push(problem('error', 'ContextClusterMissing', subject, `context "${entry.name}" names cluster "${c.cluster}", which is not defined`, entry.file));
+  }
+  if (c.user && !userEntry) {
+    problems.push(problem('error', 'ContextUserMissing', subject, `context "${entry.name}" names user "${c.user}", which is not defined`, entry.file));
+  }
+  const row: ContextRow = {
+    name: entry.name,
+    current: entry.name === merged.currentContext,
+    cluster: c.cluster ?? '',
+    server: displayServer(clusterEntry?.value.server),
+    user: c.user ?? '',
+    namespace: c.namespace ?? '',
+    auth: describeAuth(userEntry?.value),
+    files: { context: entry.file },
+    problems: 0,
+  };
+  const cert = userEntry ? certs.get(userEntry.name) : undefined;
+  if (cert) row.cert = cert;
+  if (clusterEntry) row.files.cluster = clusterEntry.file;
+  if (userEntry) row.files.user = userEntry.file;
+  return row;
+}
+
+/** The problems of a context itself and of its cluster and user (a shadowed duplicate is the losing file's). */
+function problemsOf(row: ContextRow, problems: Problem[]): number {
+  return problems.filter(
+    (p) =>
+      p.code !== 'Shadowed' &&
+      ((p.subject.kind === 'context' && p.subject.name === row.name) ||
+        (p.subject.kind === 'cluster' && p.subject.name === row.cluster) ||
+        (p.subject.kind === 'user' && p.subject.name === row.user)),
+  ).length;
+}
+
+export function buildInventory(merged: MergedKubeconfig, deps: InventoryDeps): ContextList {
+  const problems: Problem[] = [];
+  const files = fileStatuses(merged, problems);
   // Which clusters receive credentials: those used by a context with a credentialed user.
   const credentialedClusters = new Set<string>();
   for (const ctx of merged.contexts.values()) {
-    if (ctx.value.cluster && hasCredentials(merged.users.get(ctx.value.user ?? '')?.value)) {
-      credentialedClusters.add(ctx.value.cluster);
-    }
+    if (ctx.value.cluster && hasCredentials(merged.users.get(ctx.value.user ?? '')?.value)) credentialedClusters.add(ctx.value.cluster);
   }
-  for (const entry of merged.clusters.values()) {
-    problems.push(...clusterProblems(entry, deps, credentialedClusters.has(entry.name)));
-  }
+  for (const entry of merged.clusters.values()) problems.push(...clusterProblems(entry, deps, credentialedClusters.has(entry.name)));
   const certs = new Map<string, CertInfo | undefined>();
   for (const entry of merged.users.values()) {
     const u = entry.value;
@@ -244,67 +294,10 @@ export function buildInventory(merged: MergedKubeconfig, deps: InventoryDeps): C
     certs.set(entry.name, cert);
     problems.push(...userProblems(entry, cert, deps));
   }
-
-  if (!merged.currentContext) {
-    if (merged.contexts.size > 0) {
-      problems.push(problem('warning', 'NoCurrentContext', { kind: 'context', name: '' }, 'no current-context is set'));
-    }
-  } else if (!merged.contexts.has(merged.currentContext)) {
-    problems.push(
-      problem('error', 'CurrentContextMissing', { kind: 'context', name: merged.currentContext }, `current-context "${merged.currentContext}" does not exist`, merged.currentContextFile),
-    );
-  }
-
-  const contexts: ContextRow[] = [];
-  for (const entry of merged.contexts.values()) {
-    const c = entry.value;
-    const subject = { kind: 'context' as const, name: entry.name };
-    const clusterEntry = c.cluster ? merged.clusters.get(c.cluster) : undefined;
-    const userEntry = c.user ? merged.users.get(c.user) : undefined;
-    if (!c.cluster) {
-      problems.push(problem('error', 'ContextNoCluster', subject, `context "${entry.name}" names no cluster`, entry.file));
-    } else if (!clusterEntry) {
-      problems.push(problem('error', 'ContextClusterMissing', subject, `context "${entry.name}" names cluster "${c.cluster}", which is not defined`, entry.file));
-    }
-    if (c.user && !userEntry) {
-      problems.push(problem('error', 'ContextUserMissing', subject, `context "${entry.name}" names user "${c.user}", which is not defined`, entry.file));
-    }
-    const row: ContextRow = {
-      name: entry.name,
-      current: entry.name === merged.currentContext,
-      cluster: c.cluster ?? '',
-      server: displayServer(clusterEntry?.value.server),
-      user: c.user ?? '',
-      namespace: c.namespace ?? '',
-      auth: describeAuth(userEntry?.value),
-      files: { context: entry.file },
-      problems: 0,
-    };
-    const cert = userEntry ? certs.get(userEntry.name) : undefined;
-    if (cert) row.cert = cert;
-    if (clusterEntry) row.files.cluster = clusterEntry.file;
-    if (userEntry) row.files.user = userEntry.file;
-    contexts.push(row);
-  }
-  // Count, per context, the problems of the context itself and of its cluster and user.
-  for (const row of contexts) {
-    // A shadowed duplicate is a problem of the file that loses, not of the entry in use.
-    row.problems = problems.filter(
-      (p) =>
-        p.code !== 'Shadowed' &&
-        ((p.subject.kind === 'context' && p.subject.name === row.name) ||
-          (p.subject.kind === 'cluster' && p.subject.name === row.cluster) ||
-          (p.subject.kind === 'user' && p.subject.name === row.user)),
-    ).length;
-  }
-  return {
-    kind: 'ContextList',
-    apiVersion: 'study.kubectl.io/v1',
-    currentContext: merged.currentContext,
-    files,
-    contexts,
-    problems,
-  };
+  problems.push(...currentContextProblems(merged));
+  const contexts = [...merged.contexts.values()].map((entry) => contextRow(merged, entry, certs, problems));
+  for (const row of contexts) row.problems = problemsOf(row, problems);
+  return { kind: 'ContextList', apiVersion: 'study.kubectl.io/v1', currentContext: merged.currentContext, files, contexts, problems };
 }
 
 export function hasErrors(problems: Problem[]): boolean {

@@ -21,7 +21,7 @@ export interface SwitchResult {
 }
 
 /** client-go's GetDefaultFilename: the explicit file, else the first existing one, else the first named. */
-export function defaultWriteFile(merged: MergedKubeconfig): string {
+function defaultWriteFile(merged: MergedKubeconfig): string {
   const existing = merged.files.find((f) => !f.missing);
   const file = existing?.path ?? merged.files[0]?.path;
   if (!file) throw new UsageError('no kubeconfig file to write', { hint: 'set KUBECONFIG or pass --kubeconfig' });
@@ -75,9 +75,7 @@ export async function setNamespace(merged: MergedKubeconfig, contextName: string
 type YamlModule = typeof import('yaml');
 
 async function editYamlFile(file: string, edit: (doc: import('yaml').Document, YAML: YamlModule) => void): Promise<void> {
-  // yaml is CommonJS: bundled, its exports arrive as the default export.
-  const imported = (await import('yaml')) as YamlModule & { default?: YamlModule };
-  const YAML = imported.default ?? imported;
+  const { parseYamlDocument, YAML } = await import('../base/yaml.js');
   let text = '';
   let mode = 0o600;
   try {
@@ -88,7 +86,7 @@ async function editYamlFile(file: string, edit: (doc: import('yaml').Document, Y
       throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
     }
   }
-  const doc = YAML.parseDocument(text);
+  const doc = parseYamlDocument(text);
   if (doc.errors.length > 0) {
     throw new UsageError(`${file} is not valid YAML: ${doc.errors[0]?.message.split('\n')[0]}`, {
       hint: 'fix the file first; kubectl-study does not rewrite a file it cannot parse',

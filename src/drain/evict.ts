@@ -9,7 +9,7 @@
  */
 import type { V1PodDisruptionBudget } from '@kubernetes/client-node';
 
-import { exponentialBackoff } from '../base/backoff.js';
+import { exponentialBackoff, type Backoff } from '../base/backoff.js';
 import { sleep } from '../base/concurrency.js';
 import { apiStatusOf, systemCodeOf } from '../kube/apierror.js';
 import type { DrainApi, GoneWatch } from './api.js';
@@ -85,6 +85,8 @@ export interface EvictContext {
   deleteInstead: boolean;
   /** How long one pod's requests may go unanswered before the drain gives up. */
   apiOutageMs: number;
+  /** Backoff between attempts (a server's Retry-After is a floor, never beyond maxMs). */
+  retry: { initialMs: number; maxMs: number };
   onEvent: (e: DrainEvent) => void;
   onBudget: (pdb: string, disruptionsAllowed: number) => void;
   onThrottled: () => void;
@@ -104,6 +106,72 @@ function pdbDetail(answer: Extract<EvictionAnswer, { kind: 'pdb' }>, key: string
   return known ? describeBudget(known) : `PDB ${key}: ${answer.message || 'disruption budget'}`;
 }
 
+/** What the drain does next for a pod after one answer. */
+type Next = { then: 'retry'; delayMs: number } | { then: 'wait-gone' } | { then: 'done' };
+
+/** One answer of the API server to an eviction, acted on: the outcome updated, the event sent. */
+async function onAnswer(ctx: EvictContext, pod: PodPlan, outcome: PodOutcome, answer: Exclude<EvictionAnswer, { kind: 'no-answer' }>, backoff: Backoff): Promise<Next> {
+  switch (answer.kind) {
+    case 'accepted':
+      outcome.status = 'evicted';
+      delete outcome.message;
+      ctx.onEvent({ type: 'evicted', pod });
+      return { then: 'wait-gone' };
+    case 'gone':
+    case 'replaced':
+      outcome.status = 'already-gone';
+      outcome.message = answer.kind === 'gone' ? 'already deleted' : 'replaced by a new pod with the same name';
+      return { then: 'done' };
+    case 'pdb': {
+      const name = answer.pdb ?? pod.pdbs[0]?.split('/')[1] ?? '';
+      const key = `${pod.namespace}/${name}`;
+      const known = ctx.pdbs.get(key);
+      const fresh = answer.needs ? undefined : await ctx.api.readPdb(pod.namespace, name).catch(() => undefined);
+      const detail = pdbDetail(answer, key, known, fresh);
+      if (known) ctx.onBudget(key, known.disruptionsAllowed);
+      outcome.message = `blocked by ${detail}`;
+      const retryMs = backoff.next(answer.retryAfterSeconds);
+      ctx.onEvent({ type: 'pdb-wait', pod, pdb: key, detail, retryMs });
+      return { then: 'retry', delayMs: retryMs };
+    }
+    case 'throttled': {
+      ctx.onThrottled();
+      const retryMs = backoff.next(answer.retryAfterSeconds || 1);
+      ctx.onEvent({ type: 'throttled', pod, retryMs });
+      return { then: 'retry', delayMs: retryMs };
+    }
+    case 'namespace-terminating': {
+      // The namespace controller deletes the pod; kubectl waits for that rather than fail.
+      const current = await ctx.api.readPod(pod.namespace, pod.name).catch(() => undefined);
+      if (!current || current.metadata?.uid !== pod.uid || current.metadata?.deletionTimestamp) {
+        outcome.status = 'evicted';
+        outcome.message = 'its namespace is being deleted';
+        ctx.onEvent({ type: 'evicted', pod });
+        return { then: 'wait-gone' };
+      }
+      const retryMs = backoff.next();
+      ctx.onEvent({ type: 'retry', pod, detail: 'its namespace is being deleted; waiting for the pod to be marked for deletion', retryMs });
+      return { then: 'retry', delayMs: retryMs };
+    }
+    case 'multiple-pdbs':
+    case 'refused':
+      outcome.status = 'failed';
+      outcome.message = answer.kind === 'multiple-pdbs' ? `the API server refuses: ${answer.message}` : `HTTP ${answer.code}: ${answer.message}`;
+      ctx.onEvent({ type: 'failed', pod, detail: outcome.message });
+      return { then: 'done' };
+  }
+}
+
+/** Sends the eviction (or DELETE); its failure classified. */
+async function attempt(ctx: EvictContext, pod: PodPlan): Promise<{ answer: EvictionAnswer; err?: unknown }> {
+  try {
+    await ctx.api.evict(pod, { gracePeriodSeconds: ctx.gracePeriodSeconds, deleteInstead: ctx.deleteInstead });
+    return { answer: { kind: 'accepted' } };
+  } catch (err) {
+    return { answer: classifyEviction(err), err };
+  }
+}
+
 /**
  * Evicts one pod and waits until it is gone. Fills in `outcome` as it goes,
  * so that whatever stops the drain, the outcome says exactly where this pod
@@ -111,7 +179,7 @@ function pdbDetail(answer: Extract<EvictionAnswer, { kind: 'pdb' }>, key: string
  */
 export async function evictPod(ctx: EvictContext, pod: PodPlan, outcome: PodOutcome): Promise<void> {
   const now = ctx.now ?? Date.now;
-  const backoff = exponentialBackoff(1000, 5000);
+  const backoff = exponentialBackoff(ctx.retry.initialMs, ctx.retry.maxMs);
   const t0 = now();
   let outageSince: number | undefined;
   for (;;) {
@@ -120,85 +188,24 @@ export async function evictPod(ctx: EvictContext, pod: PodPlan, outcome: PodOutc
       return;
     }
     ctx.onEvent({ type: 'evicting', pod });
-    let answer: EvictionAnswer;
-    try {
-      await ctx.api.evict(pod, { gracePeriodSeconds: ctx.gracePeriodSeconds, deleteInstead: ctx.deleteInstead });
-      answer = { kind: 'accepted' };
-    } catch (err) {
-      answer = classifyEviction(err);
-      if (answer.kind === 'no-answer') {
-        outageSince ??= now();
-        if (now() - outageSince >= ctx.apiOutageMs) {
-          ctx.onOutage(err, `evict ${pod.namespace}/${pod.name}`);
-          return;
-        }
-        const retryMs = backoff.next();
-        ctx.onEvent({ type: 'retry', pod, detail: `no answer from the API server (${answer.code})`, retryMs });
-        await sleep(retryMs, ctx.stopWaits).catch(() => {});
-        continue;
+    const { answer, err } = await attempt(ctx, pod);
+    let next: Next;
+    if (answer.kind === 'no-answer') {
+      // No answer at all: the API server may be restarting. This pod retries until its own outage budget is spent.
+      outageSince ??= now();
+      if (now() - outageSince >= ctx.apiOutageMs) {
+        ctx.onOutage(err, `evict ${pod.namespace}/${pod.name}`);
+        return;
       }
+      next = { then: 'retry', delayMs: backoff.next() };
+      ctx.onEvent({ type: 'retry', pod, detail: `no answer from the API server (${answer.code})`, retryMs: next.delayMs });
+    } else {
+      outageSince = undefined;
+      next = await onAnswer(ctx, pod, outcome, answer, backoff);
     }
-    outageSince = undefined;
-    switch (answer.kind) {
-      case 'accepted':
-        outcome.status = 'evicted';
-        delete outcome.message;
-        ctx.onEvent({ type: 'evicted', pod });
-        break;
-      case 'gone':
-        outcome.status = 'already-gone';
-        outcome.message = 'already deleted';
-        return;
-      case 'replaced':
-        outcome.status = 'already-gone';
-        outcome.message = 'replaced by a new pod with the same name';
-        return;
-      case 'pdb': {
-        const name = answer.pdb ?? pod.pdbs[0]?.split('/')[1] ?? '';
-        const key = `${pod.namespace}/${name}`;
-        const known = ctx.pdbs.get(key);
-        const fresh = answer.needs ? undefined : await ctx.api.readPdb(pod.namespace, name).catch(() => undefined);
-        const detail = pdbDetail(answer, key, known, fresh);
-        if (known) ctx.onBudget(key, known.disruptionsAllowed);
-        outcome.message = `blocked by ${detail}`;
-        const retryMs = backoff.next(answer.retryAfterSeconds);
-        ctx.onEvent({ type: 'pdb-wait', pod, pdb: key, detail, retryMs });
-        await sleep(retryMs, ctx.stopWaits).catch(() => {});
-        continue;
-      }
-      case 'throttled': {
-        ctx.onThrottled();
-        const retryMs = backoff.next(answer.retryAfterSeconds || 1);
-        ctx.onEvent({ type: 'throttled', pod, retryMs });
-        await sleep(retryMs, ctx.stopWaits).catch(() => {});
-        continue;
-      }
-      case 'namespace-terminating': {
-        // The namespace controller deletes the pod; kubectl waits for that rather than fail.
-        const current = await ctx.api.readPod(pod.namespace, pod.name).catch(() => undefined);
-        if (!current || current.metadata?.uid !== pod.uid || current.metadata?.deletionTimestamp) {
-          outcome.status = 'evicted';
-          outcome.message = 'its namespace is being deleted';
-          ctx.onEvent({ type: 'evicted', pod });
-          break;
-        }
-        const retryMs = backoff.next();
-        ctx.onEvent({ type: 'retry', pod, detail: 'its namespace is being deleted; waiting for the pod to be marked for deletion', retryMs });
-        await sleep(retryMs, ctx.stopWaits).catch(() => {});
-        continue;
-      }
-      case 'multiple-pdbs':
-        outcome.status = 'failed';
-        outcome.message = `the API server refuses: ${answer.message}`;
-        ctx.onEvent({ type: 'failed', pod, detail: outcome.message });
-        return;
-      case 'refused':
-        outcome.status = 'failed';
-        outcome.message = `HTTP ${answer.code}: ${answer.message}`;
-        ctx.onEvent({ type: 'failed', pod, detail: outcome.message });
-        return;
-    }
-    break;
+    if (next.then === 'done') return;
+    if (next.then === 'wait-gone') break;
+    await sleep(next.delayMs, ctx.stopWaits).catch(() => {});
   }
   // Evicted: wait for it to be gone (by UID; a replacement with the same name does not count).
   try {

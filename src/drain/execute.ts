@@ -28,6 +28,10 @@ export interface ExecuteOptions {
   waitHealthy: boolean;
   /** How long the API server may stay unreachable before the drain stops (default 2 minutes). */
   apiOutageMs?: number;
+  /** Backoff between eviction attempts (default 1 s doubling to 5 s). */
+  retry?: { initialMs: number; maxMs: number };
+  /** How often --wait-healthy reads the workloads (default 1 s). */
+  pollMs?: number;
   onEvent: (e: DrainEvent) => void;
 }
 
@@ -164,6 +168,7 @@ export async function executeDrain(api: DrainApi, plan: DrainPlan, podListVersio
     gracePeriodSeconds: opts.gracePeriodSeconds,
     deleteInstead: opts.disableEviction,
     apiOutageMs: opts.apiOutageMs ?? DEFAULT_API_OUTAGE_MS,
+    retry: opts.retry ?? { initialMs: 1000, maxMs: 5000 },
     onEvent: opts.onEvent,
     onBudget: (pdb, allowed) => queue.updateBudget(pdb, allowed),
     onThrottled: () => result.throttled++,
@@ -178,7 +183,7 @@ export async function executeDrain(api: DrainApi, plan: DrainPlan, podListVersio
     await evictAll(ctx, queue, outcomes, stop);
     await waitTerminating(ctx, toWait, outcomes);
     if (opts.waitHealthy && !stop.reason()) {
-      result.workloads = await waitAvailable(api, evictedWorkloads(plan, outcomes), stop.waits, opts.onEvent);
+      result.workloads = await waitAvailable(api, evictedWorkloads(plan, outcomes), stop.waits, opts.onEvent, opts.pollMs);
     }
   } catch (err) {
     stop.fail(api.error('drain', err));

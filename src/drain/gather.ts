@@ -119,7 +119,7 @@ export interface PermissionRequest {
 }
 
 /** Asks the API server (SelfSubjectAccessReview) about each permission, in parallel. */
-export async function checkPermissions(client: KubeClient, wanted: PermissionRequest[]): Promise<PermissionCheck[]> {
+async function checkPermissions(client: KubeClient, wanted: PermissionRequest[]): Promise<PermissionCheck[]> {
   return mapLimit(wanted, 16, async (w) => {
     const review = await selfAccessReview(client, { verb: w.verb, group: w.group, resource: w.resource, subresource: w.subresource, namespace: w.namespace });
     return { ...w, allowed: review.allowed };

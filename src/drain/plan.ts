@@ -96,23 +96,28 @@ export interface PodFacts {
   permissionUnknown?: string;
 }
 
-/** One pod: kubectl's filters first, then the checks beyond them. */
-export function classifyPod(pod: V1Pod, facts: PodFacts, options: PlanOptions, now: Date, skipWaitSeconds = 0): { action: PodAction; reasons: Reason[] } {
-  const reasons: Reason[] = [];
+type Decision = { action: PodAction; reasons: Reason[] };
+
+/**
+ * kubectl drain's own filters, in kubectl's order (pkg/drain/filters.go):
+ * skip pods deleted longer ago than --skip-wait-for-delete-timeout, then
+ * DaemonSet, mirror, local storage, unreplicated. They apply to pods
+ * already terminating too, as in kubectl. A decision ends the pod's
+ * classification; undefined lets it through, with `reasons` collected.
+ */
+function kubectlFilters(pod: V1Pod, facts: PodFacts, options: PlanOptions, now: Date, skipWaitSeconds: number, reasons: Reason[]): Decision | undefined {
   const finished = isTerminal(pod);
   const controller = controllerOf(pod);
-  const block = (r: Reason): { action: PodAction; reasons: Reason[] } => ({ action: 'blocked', reasons: [...reasons, r] });
-
+  const block = (r: Reason): Decision => ({ action: 'blocked', reasons: [...reasons, r] });
   const deletedAt = pod.metadata?.deletionTimestamp;
-  if (deletedAt) {
+  if (deletedAt && skipWaitSeconds > 0) {
     const since = (now.getTime() - new Date(deletedAt).getTime()) / 1000;
-    if (skipWaitSeconds > 0 && since > skipWaitSeconds) {
+    if (Math.trunc(since) > skipWaitSeconds) {
       return { action: 'skip', reasons: [reason('Terminating', 'info', `terminating for ${Math.round(since)}s, longer than --skip-wait-for-delete-timeout`)] };
     }
-    return { action: 'wait', reasons: [reason('Terminating', 'info', 'already terminating')] };
   }
-
-  if (controller?.kind === 'DaemonSet' && controller.apiVersion === 'apps/v1' && !finished) {
+  // kubectl knows a DaemonSet pod by its controller's kind alone, whatever the group.
+  if (controller?.kind === 'DaemonSet' && !finished) {
     if (facts.controllerExists === false) {
       const r = reason('OrphanedDaemonSetPod', options.force ? 'warning' : 'block', `DaemonSet ${controller.name} no longer exists`, '--force');
       if (!options.force) return block(r);
@@ -120,72 +125,73 @@ export function classifyPod(pod: V1Pod, facts: PodFacts, options: PlanOptions, n
     } else if (!options.ignoreDaemonSets) {
       return block(reason('DaemonSetPod', 'block', `managed by DaemonSet ${controller.name}`, '--ignore-daemonsets'));
     } else {
+      // Skipped, and never waited for, even while it terminates.
       return { action: 'skip', reasons: [reason('DaemonSetPod', 'info', `managed by DaemonSet ${controller.name}`)] };
     }
   }
-
   if (pod.metadata?.annotations?.[MIRROR_ANNOTATION] !== undefined) {
     return { action: 'skip', reasons: [reason('MirrorPod', 'info', 'static pod mirrored from the kubelet')] };
   }
-
   const emptyDirs = (pod.spec?.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name);
   if (emptyDirs.length && !finished) {
     const r = reason('LocalStorage', options.deleteEmptyDirData ? 'warning' : 'block', `emptyDir volume${emptyDirs.length > 1 ? 's' : ''} ${emptyDirs.join(', ')}`, '--delete-emptydir-data');
     if (!options.deleteEmptyDirData) return block(r);
     reasons.push(r);
   }
-
   if (!controller && !finished) {
     const r = reason('Unmanaged', options.force ? 'warning' : 'block', 'no controller', '--force');
     if (!options.force) return block(r);
     reasons.push(r);
   }
+  if (deletedAt) return { action: 'wait', reasons: [...reasons, reason('Terminating', 'info', 'already terminating')] };
+  if (finished) return { action: 'evict', reasons: [...reasons, reason('Finished', 'info', `phase ${pod.status?.phase}`)] };
+  return undefined;
+}
 
-  if (finished) {
-    reasons.push(reason('Finished', 'info', `phase ${pod.status?.phase}`));
-    return { action: 'evict', reasons };
+/** The PDB finding of one pod: several PDBs, one that never allows, waits, or lets pods go one by one. */
+function pdbReason(pod: V1Pod, pdbs: PdbPlan[], options: PlanOptions): Reason | undefined {
+  if (options.disableEviction) {
+    return pdbs.length ? reason('EvictionDisabled', 'warning', `deleted without checking ${pdbs.map((p) => `PDB ${p.namespace}/${p.name}`).join(', ')}`) : undefined;
   }
+  if (pdbs.length > 1) return reason('MultiplePdbs', 'block', `covered by ${pdbs.map((p) => `${p.namespace}/${p.name}`).join(' and ')}`, '--disable-eviction');
+  const p = pdbs[0];
+  if (!p) return undefined;
+  if (p.verdict === 'never' && isPodReady(pod)) return reason('PdbNeverAllows', 'block', `${describeBudget(p)}: it can never allow one`, '--disable-eviction');
+  if (p.verdict === 'waits') return reason('PdbAllowsNone', 'warning', describeBudget(p));
+  if (p.verdict === 'serial') return reason('PdbSerial', 'info', `${describeBudget(p)}; this drain evicts ${p.healthyInDrain} of its healthy pods`);
+  return undefined;
+}
 
-  // Beyond kubectl drain.
-  let blocked = false;
-  const add = (r: Reason): void => {
-    reasons.push(r);
-    if (r.severity === 'block') blocked = true;
-  };
+/** The checks kubectl drain does not make: missing controllers, opt-outs, PDBs, outages, placement, data. */
+function beyondKubectl(pod: V1Pod, facts: PodFacts, options: PlanOptions): Reason[] {
+  const out: Reason[] = [];
+  const controller = controllerOf(pod);
   if (controller && controller.kind !== 'DaemonSet' && facts.controllerExists === false) {
-    add(reason('ControllerMissing', options.force ? 'warning' : 'block', `${controller.kind} ${controller.name} no longer exists`, '--force'));
+    out.push(reason('ControllerMissing', options.force ? 'warning' : 'block', `${controller.kind} ${controller.name} no longer exists`, '--force'));
   }
   const annotations = pod.metadata?.annotations ?? {};
-  if (annotations[SAFE_TO_EVICT] === 'false') {
-    add(reason('SafeToEvictFalse', options.ignoreOptOuts ? 'warning' : 'block', `${SAFE_TO_EVICT}: "false"`, '--ignore-opt-outs'));
-  }
-  if (annotations[DO_NOT_DISRUPT] === 'true') {
-    add(reason('DoNotDisrupt', options.ignoreOptOuts ? 'warning' : 'block', `${DO_NOT_DISRUPT}: "true"`, '--ignore-opt-outs'));
-  }
-  if (options.disableEviction) {
-    if (facts.pdbs.length) add(reason('EvictionDisabled', 'warning', `deleted without checking ${facts.pdbs.map((p) => `PDB ${p.namespace}/${p.name}`).join(', ')}`));
-  } else if (facts.pdbs.length > 1) {
-    add(reason('MultiplePdbs', 'block', `covered by ${facts.pdbs.map((p) => `${p.namespace}/${p.name}`).join(' and ')}`, '--disable-eviction'));
-  } else if (facts.pdbs.length === 1) {
-    const p = facts.pdbs[0]!;
-    if (p.verdict === 'never' && isPodReady(pod)) {
-      add(reason('PdbNeverAllows', 'block', `${describeBudget(p)}: it can never allow one`, '--disable-eviction'));
-    } else if (p.verdict === 'waits') {
-      add(reason('PdbAllowsNone', 'warning', describeBudget(p)));
-    } else if (p.verdict === 'serial') {
-      add(reason('PdbSerial', 'info', `${describeBudget(p)}; this drain evicts ${p.healthyInDrain} of its healthy pods`));
-    }
-  }
-  if (facts.permissionUnknown) add(reason('PermissionUnknown', 'warning', facts.permissionUnknown));
-  if (facts.outage) add(reason('WorkloadOutage', 'warning', facts.outage));
-  if (facts.pinnedBy) add(reason('PinnedByLocalVolume', 'warning', `local PersistentVolume ${facts.pinnedBy}`));
-  else if (facts.wontFit) add(reason('WontFit', 'warning', facts.wontFit));
+  if (annotations[SAFE_TO_EVICT] === 'false') out.push(reason('SafeToEvictFalse', options.ignoreOptOuts ? 'warning' : 'block', `${SAFE_TO_EVICT}: "false"`, '--ignore-opt-outs'));
+  if (annotations[DO_NOT_DISRUPT] === 'true') out.push(reason('DoNotDisrupt', options.ignoreOptOuts ? 'warning' : 'block', `${DO_NOT_DISRUPT}: "true"`, '--ignore-opt-outs'));
+  const pdb = pdbReason(pod, facts.pdbs, options);
+  if (pdb) out.push(pdb);
+  if (facts.permissionUnknown) out.push(reason('PermissionUnknown', 'warning', facts.permissionUnknown));
+  if (facts.outage) out.push(reason('WorkloadOutage', 'warning', facts.outage));
+  if (facts.pinnedBy) out.push(reason('PinnedByLocalVolume', 'warning', `local PersistentVolume ${facts.pinnedBy}`));
+  else if (facts.wontFit) out.push(reason('WontFit', 'warning', facts.wontFit));
   const hostPaths = (pod.spec?.volumes ?? []).filter((v) => v.hostPath).map((v) => v.hostPath!.path);
-  if (hostPaths.length) add(reason('HostPathData', 'warning', `hostPath ${hostPaths.join(', ')}`));
+  if (hostPaths.length) out.push(reason('HostPathData', 'warning', `hostPath ${hostPaths.join(', ')}`));
   const scheduler = pod.spec?.schedulerName;
-  if (scheduler && scheduler !== 'default-scheduler') add(reason('CustomScheduler', 'warning', `schedulerName ${scheduler}`));
+  if (scheduler && scheduler !== 'default-scheduler') out.push(reason('CustomScheduler', 'warning', `schedulerName ${scheduler}`));
+  return out;
+}
 
-  return { action: blocked ? 'blocked' : 'evict', reasons };
+/** One pod: kubectl's filters first, then the checks beyond them. */
+export function classifyPod(pod: V1Pod, facts: PodFacts, options: PlanOptions, now: Date, skipWaitSeconds = 0): Decision {
+  const reasons: Reason[] = [];
+  const decided = kubectlFilters(pod, facts, options, now, skipWaitSeconds, reasons);
+  if (decided) return decided;
+  const more = beyondKubectl(pod, facts, options);
+  return { action: more.some((r) => r.severity === 'block') ? 'blocked' : 'evict', reasons: [...reasons, ...more] };
 }
 
 function nodePlan(name: string, node: V1Node | undefined, others: V1Node[]): NodePlan {

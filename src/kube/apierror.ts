@@ -5,7 +5,7 @@
  */
 import {
   ApiError,
-  BlockedError,
+  ForbiddenError,
   redactMessage,
   ExitCode,
   NotFoundError,
@@ -139,7 +139,7 @@ export function toStudyError(err: unknown, ctx: ErrorContext): StudyError {
   });
 }
 
-export function fromStatus(code: number, status: KubeStatus, ctx: ErrorContext, cause?: unknown): StudyError {
+function fromStatus(code: number, status: KubeStatus, ctx: ErrorContext, cause?: unknown): StudyError {
   const msg = status.message || `HTTP ${code}`;
   switch (code) {
     case 401:
@@ -150,7 +150,7 @@ export function fromStatus(code: number, status: KubeStatus, ctx: ErrorContext, 
         cause,
       });
     case 403:
-      return new BlockedError(`cannot ${ctx.what}: forbidden: ${msg}`, {
+      return new ForbiddenError(`cannot ${ctx.what}: forbidden: ${msg}`, {
         hint: 'ask a cluster admin for this permission (see "kubectl auth can-i")',
         cause,
       });

@@ -2,8 +2,9 @@
  * A minimal informer, the one list-and-watch loop of kubectl-study: list
  * (or start from a resourceVersion the caller already has), then watch,
  * keeping a map of objects by UID. A 410 Gone relists; a broken watch
- * resumes with backoff; five failures in a row with no answer from the API
- * server are reported as fatal. Used by rollout status (onChange) and by
+ * resumes with backoff; when the API server gives no answer at all for
+ * longer than the outage budget (2 minutes by default), it reports a fatal
+ * failure and stops. Used by rollout status (onChange) and by
  * the drain's wait for evicted pods (onEvent, onSync, onFatal).
  */
 import type { KubeClient } from './client.js';
@@ -29,12 +30,12 @@ export interface InformerHandlers<T> {
   onFatal?: (err: unknown) => void;
 }
 
-const FATAL_AFTER = 5;
+/** How long an informer rides through an API server that does not answer. */
+export const DEFAULT_OUTAGE_MS = 120_000;
 
 export class Informer<T extends Meta> {
   readonly items = new Map<string, T>();
   private stopped = false;
-  lastError: unknown;
 
   constructor(
     private readonly client: KubeClient,
@@ -42,6 +43,7 @@ export class Informer<T extends Meta> {
     private readonly path: string,
     private readonly query: Query,
     private readonly handlers: InformerHandlers<T>,
+    private readonly giveUpAfterMs = DEFAULT_OUTAGE_MS,
   ) {}
 
   private async list(): Promise<string> {
@@ -61,14 +63,14 @@ export class Informer<T extends Meta> {
     let rv = fromResourceVersion || (await this.list());
     void (async () => {
       const backoff = exponentialBackoff(500, 5000);
-      let failures = 0;
+      let failingSince: number | undefined;
       while (!this.stopped && !signal.aborted) {
         try {
           if (!rv) rv = await this.list();
           for await (const ev of watch<T>(this.client, this.path, { ...this.query, resourceVersion: rv }, signal)) {
             rv = ev.object.metadata?.resourceVersion ?? rv;
             backoff.reset();
-            failures = 0;
+            failingSince = undefined;
             if (ev.type === 'BOOKMARK' || ev.type === 'ERROR') continue;
             this.handlers.onEvent?.(ev.type, ev.object);
             const key = ev.object.metadata?.uid ?? ev.object.metadata?.name ?? '';
@@ -78,11 +80,13 @@ export class Informer<T extends Meta> {
           }
         } catch (err) {
           if (this.stopped || signal.aborted) return;
-          this.lastError = err;
           if (err instanceof WatchExpiredError) rv = '';
-          else if (!apiStatusOf(err) && ++failures >= FATAL_AFTER) {
-            this.handlers.onFatal?.(err);
-            return;
+          else if (!apiStatusOf(err)) {
+            failingSince ??= Date.now();
+            if (Date.now() - failingSince >= this.giveUpAfterMs) {
+              this.handlers.onFatal?.(err);
+              return;
+            }
           }
           await sleep(backoff.next(), signal).catch(() => {});
         }

@@ -131,7 +131,7 @@ export function translateAbort(
 }
 
 /** Drops the query string, which can carry selectors but never credentials, for shorter messages. */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     u.username = '';

@@ -59,14 +59,6 @@ export function resourcePath(type: Pick<ResourceType, 'group' | 'version' | 'res
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
-/** The query string of a request ('' when empty), with undefined values left out. */
-export function queryString(query: Query = {}): string {
-  const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') params.set(k, String(v));
-  const text = params.toString();
-  return text ? `?${text}` : '';
-}
-
 /**
  * The full URL of an API path on a server: the server's own path (if any)
  * comes first, as client-go joins them. `path` may carry its query already.

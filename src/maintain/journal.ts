@@ -93,7 +93,7 @@ export function parseJournal(text: string, file: string): ParsedJournal {
 }
 
 /** Whose journal it is: the first 'run' entry's cluster and node list. */
-export function journalOwner(entries: JournalEntry[]): { cluster?: { server: string; uid: string }; nodes?: string[] } | undefined {
+function journalOwner(entries: JournalEntry[]): { cluster?: { server: string; uid: string }; nodes?: string[] } | undefined {
   const first = entries.find((e) => e.step === 'run');
   return first ? { ...(first.cluster ? { cluster: first.cluster } : {}), ...(first.nodes ? { nodes: first.nodes } : {}) } : undefined;
 }
@@ -133,7 +133,9 @@ function journalError(file: string, err: unknown, doing: string): UsageError {
 
 export class Journal {
   readonly entries: JournalEntry[];
-  /** Set when a torn last line was moved aside: where it went. */
+  /** A torn last line found on open. */
+  readonly torn: string | undefined;
+  /** Set when the torn last line was moved aside: where it went. */
   readonly setAside: string | undefined;
 
   private constructor(
@@ -143,11 +145,12 @@ export class Journal {
     setAside: string | undefined,
   ) {
     this.entries = parsed.entries;
+    this.torn = parsed.torn;
     this.setAside = setAside;
   }
 
-  /** Reads the journal (a missing one is empty) and sets aside a torn last line. */
-  static open(file: string, run: string): Journal {
+  /** Reads the journal (a missing one is empty) and, unless told not to (a dry run), sets aside a torn last line. */
+  static open(file: string, run: string, opts: { repair: boolean } = { repair: true }): Journal {
     let text = '';
     try {
       text = readFileSync(file, 'utf8');
@@ -156,7 +159,7 @@ export class Journal {
     }
     const parsed = parseJournal(text, file);
     let setAside: string | undefined;
-    if (parsed.torn !== undefined) {
+    if (parsed.torn !== undefined && opts.repair) {
       setAside = `${file}.torn-${Date.now()}`;
       try {
         writeFileSync(setAside, parsed.torn);

@@ -154,45 +154,92 @@ function nextAfterFailure(reports: Map<string, NodeReport>): string {
   return `fix the cause${failed ? ` on ${failed.node}` : ''}, then run the same command again: it resumes where it stopped and skips finished nodes${ours.length ? `; or give up with: kubectl study-drain uncordon ${ours.join(' ')}` : ''}`;
 }
 
-export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: MaintainHooks): Promise<MaintainReport> {
-  const client = connect(o.connection, { timeoutMs: o.connection.requestTimeoutMs || 30_000 });
-  const nodes = o.selector !== undefined ? await nodesMatching(client, o.selector) : o.nodes;
-  const lockOptions = { namespace: o.lockNamespace, name: LOCK_NAME, durationSeconds: o.lockDurationSeconds };
+interface Prepared {
+  journal: Journal | undefined;
+  warnings: string[];
+  progress: Map<string, NodeProgress>;
+  reports: Map<string, NodeReport>;
+  /** The nodes not yet done, in order. */
+  todo: string[];
+}
 
-  // The journal first: a run that cannot record its steps must not take any.
-  const journal = o.journal ? Journal.open(o.journal, randomBytes(4).toString('hex')) : undefined;
+/**
+ * The journal first: read it, check it is this cluster's and this node
+ * list's, and (for a real run) record the run, so that a journal that
+ * cannot be written stops the run before it changes anything.
+ */
+async function prepare(client: KubeClient, o: MaintainOptions, nodes: string[]): Promise<Prepared> {
+  const journal = o.journal ? Journal.open(o.journal, randomBytes(4).toString('hex'), { repair: !o.dryRun }) : undefined;
   const warnings: string[] = [];
-  if (journal?.setAside) warnings.push(`the journal's last line was cut short by an earlier crash; it was moved to ${journal.setAside}`);
+  if (journal?.torn !== undefined) {
+    warnings.push(journal.setAside ? `the journal's last line was cut short by an earlier crash; it was moved to ${journal.setAside}` : "the journal's last line was cut short by an earlier crash; a real run moves it aside");
+  }
   if (journal) {
     const identity = await clusterIdentity(client);
     checkOwner(journal.entries, journal.file, identity, nodes);
-    if (!o.dryRun && !journal.entries.some((e) => e.step === 'run')) journal.record({ node: '', step: 'run', cluster: identity, nodes });
+    if (!o.dryRun) journal.record({ node: '', step: 'run', cluster: identity, nodes });
   }
   const progress: Map<string, NodeProgress> = journal?.progress() ?? new Map();
   const reports = new Map<string, NodeReport>(
     nodes.map((n) => [n, { node: n, status: 'pending', phase: 'waiting', cordonedByRun: progress.get(n)?.cordonedByRun ?? false, cordonedNow: false, elapsedMs: 0 }]),
   );
   for (const n of nodes) if (progress.get(n)?.done) Object.assign(reports.get(n)!, { status: 'skipped-done', phase: 'done in an earlier run' });
-  const todo = nodes.filter((n) => !progress.get(n)?.done);
-  const api = clusterMaintainApi(client, o, ctx.signal);
+  return { journal, warnings, progress, reports, todo: nodes.filter((n) => !progress.get(n)?.done) };
+}
 
+/** Runs the steps, batch after batch; the first failure ends the run after its batch. */
+async function runBatches(deps: NodeDeps, p: Prepared, report: MaintainReport): Promise<ExitCodeValue> {
+  let code: ExitCodeValue = ExitCode.OK;
+  for (const batch of report.plan.order) {
+    await Promise.all(
+      batch.map(async (node) => {
+        const started = Date.now();
+        const r = p.reports.get(node)!;
+        try {
+          await maintainNode(deps, node, p.progress.get(node), r, report.degraded);
+        } catch (err) {
+          const failure = err instanceof StepFailed ? err : new StepFailed((err as Error).message, (err as { exitCode?: ExitCodeValue }).exitCode ?? ExitCode.API);
+          Object.assign(r, { status: 'failed', detail: failure.message });
+          if (code === ExitCode.OK) code = failure.exitCode;
+          // The failure goes in the journal too, unless the journal is what failed.
+          try {
+            p.journal?.record({ node, step: 'failed', detail: failure.message });
+          } catch {
+            // the report says it
+          }
+        } finally {
+          r.elapsedMs = Date.now() - started;
+        }
+      }),
+    );
+    if (code !== ExitCode.OK) break;
+  }
+  return code;
+}
+
+export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: MaintainHooks): Promise<MaintainReport> {
+  const client = connect(o.connection, { timeoutMs: o.connection.requestTimeoutMs || 30_000 });
+  const nodes = o.selector !== undefined ? await nodesMatching(client, o.selector) : o.nodes;
+  const lockOptions = { namespace: o.lockNamespace, name: LOCK_NAME, durationSeconds: o.lockDurationSeconds };
+  const p = await prepare(client, o, nodes);
+  const api = clusterMaintainApi(client, o, ctx.signal);
   const report: MaintainReport = {
     kind: 'MaintainReport',
     apiVersion: 'study.kubectl.io/v1',
     outcome: 'planned',
     nodes: [],
-    plan: await planRun(api, batches(todo, o.maxUnavailable)),
+    plan: await planRun(api, batches(p.todo, o.maxUnavailable)),
     degraded: [],
-    warnings,
+    warnings: p.warnings,
     ...(o.journal ? { journal: o.journal } : {}),
   };
   const finish = (outcome: MaintainReport['outcome']): MaintainReport => {
     report.outcome = outcome;
-    report.nodes = nodes.map((n) => reports.get(n)!);
+    report.nodes = nodes.map((n) => p.reports.get(n)!);
     return report;
   };
-  for (const w of warnings) hooks.note(`warning: ${w}`);
-  hooks.showPlan(report, nodes, progress);
+  for (const w of p.warnings) hooks.note(`warning: ${w}`);
+  hooks.showPlan(report, nodes, p.progress);
   if (report.plan.blocked.length) {
     report.next = 'resolve the blocks (or pass the override flags the plan names) and run the same command again; nothing was changed';
     return finish('blocked');
@@ -202,67 +249,45 @@ export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: Ma
     if (lock?.held) report.lockHeldBy = lock.holder;
     return finish('planned');
   }
-  if (!o.yes && ctx.io.stdin.isTTY && ctx.io.stderr.isTTY) {
-    if (!(await hooks.confirm(`Maintain ${todo.length} node${todo.length === 1 ? '' : 's'} (${todo.join(', ')})?`))) {
-      hooks.note('Nothing was changed.');
-      return finish('declined');
-    }
+  if (!o.yes && ctx.io.stdin.isTTY && ctx.io.stderr.isTTY && !(await hooks.confirm(`Maintain ${p.todo.length} node${p.todo.length === 1 ? '' : 's'} (${p.todo.join(', ')})?`))) {
+    hooks.note('Nothing was changed.');
+    return finish('declined');
   }
 
-  const lock = await MaintenanceLock.acquire(client, lockOptions, holderIdentity(journal?.run ?? 'run'));
+  const lock = await MaintenanceLock.acquire(client, lockOptions, holderIdentity(p.journal?.run ?? 'run'));
   if (lock.tookOverFrom) hooks.note(`took over the expired lock of ${lock.tookOverFrom}`);
   lock.startRenewing();
-  const progressView = await hooks.progress(nodes, reports, Boolean(o.run));
-  const deps: NodeDeps = {
-    api,
-    work: o.run ? commandWork(o.run, ctx, () => progressView.live) : operatorWork(o, ctx),
-    journal,
-    checkLock: () => {
-      if (!lock.held()) throw new StepFailed('the maintenance lock was lost (not renewed in time, or taken by another run): stopping before the next step', ExitCode.BLOCKED);
-    },
-    say: (node, phase) => {
-      reports.get(node)!.phase = phase;
-      progressView.phase(node);
-    },
-    onDrainEvent: progressView.drainEvent,
-    signal: ctx.signal,
-    drainTimeoutMs: o.drainTimeoutMs,
-    readyTimeoutMs: o.readyTimeoutMs,
-    recoverTimeoutMs: o.recoverTimeoutMs,
-  };
-  let code: ExitCodeValue = ExitCode.OK;
+  const view = await hooks.progress(nodes, p.reports, Boolean(o.run));
+  let code: ExitCodeValue;
   try {
-    for (const batch of report.plan.order) {
-      await Promise.all(
-        batch.map(async (node) => {
-          const started = Date.now();
-          const r = reports.get(node)!;
-          try {
-            await maintainNode(deps, node, progress.get(node), r, report.degraded);
-          } catch (err) {
-            const failure = err instanceof StepFailed ? err : new StepFailed((err as Error).message, (err as { exitCode?: ExitCodeValue }).exitCode ?? ExitCode.API);
-            Object.assign(r, { status: 'failed', detail: failure.message });
-            if (code === ExitCode.OK) code = failure.exitCode;
-            // The failure goes in the journal too, unless the journal is what failed.
-            try {
-              journal?.record({ node, step: 'failed', detail: failure.message });
-            } catch {
-              // reported in the result already
-            }
-          } finally {
-            r.elapsedMs = Date.now() - started;
-          }
-        }),
-      );
-      if (code !== ExitCode.OK) break;
-    }
+    code = await runBatches(
+      {
+        api,
+        work: o.run ? commandWork(o.run, ctx, () => view.live) : operatorWork(o, ctx),
+        journal: p.journal,
+        checkLock: () => {
+          if (!lock.held()) throw new StepFailed('the maintenance lock was lost (not renewed in time, or taken by another run): stopping before the next step', ExitCode.BLOCKED);
+        },
+        say: (node, phase) => {
+          p.reports.get(node)!.phase = phase;
+          view.phase(node);
+        },
+        onDrainEvent: view.drainEvent,
+        signal: ctx.signal,
+        drainTimeoutMs: o.drainTimeoutMs,
+        readyTimeoutMs: o.readyTimeoutMs,
+        recoverTimeoutMs: o.recoverTimeoutMs,
+      },
+      p,
+      report,
+    );
   } finally {
-    progressView.stop();
+    view.stop();
     await lock.release();
   }
-  for (const r of reports.values()) if (r.status === 'pending') Object.assign(r, { status: 'not-started', phase: 'not started' });
+  for (const r of p.reports.values()) if (r.status === 'pending') Object.assign(r, { status: 'not-started', phase: 'not started' });
   if (code !== ExitCode.OK) {
-    report.next = nextAfterFailure(reports);
+    report.next = nextAfterFailure(p.reports);
     report.errorExitCode = code;
   }
   return finish(outcomeOf(code));

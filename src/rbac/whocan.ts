@@ -47,7 +47,7 @@ export interface WhoCanResult {
 }
 
 /** SubjectAccessReview identity for a binding subject, as the authenticator would present it. */
-export function identityOf(subject: WhoCanRow['subject']): { user?: string; groups: string[] } {
+function identityOf(subject: WhoCanRow['subject']): { user?: string; groups: string[] } {
   if (subject.kind === 'Group') return { groups: [subject.name] };
   if (subject.kind === 'ServiceAccount') {
     const user = serviceAccountUsername(subject.namespace ?? '', subject.name);

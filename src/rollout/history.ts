@@ -144,7 +144,7 @@ const NOISE_LABELS = ['pod-template-hash', 'controller-revision-hash'];
 const NOISE_ANNOTATIONS = [REVISION_ANNOTATION, REVISION_HISTORY_ANNOTATION, 'deployment.kubernetes.io/desired-replicas', 'deployment.kubernetes.io/max-replicas'];
 
 /** A template without what every revision differs in anyway (hash labels, revision annotations). */
-export function withoutNoise(t: V1PodTemplateSpec): V1PodTemplateSpec {
+function withoutNoise(t: V1PodTemplateSpec): V1PodTemplateSpec {
   const copy = JSON.parse(JSON.stringify(t ?? {})) as V1PodTemplateSpec;
   const md = copy.metadata ?? {};
   for (const l of NOISE_LABELS) delete md.labels?.[l];

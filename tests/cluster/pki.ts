@@ -23,13 +23,28 @@ export interface IssueOptions {
   notAfter?: Date;
   server?: boolean;
   client?: boolean;
+  /** Sign with the key made once per process (unit-test fixtures), not a new one. */
+  reuseKey?: boolean;
 }
 
 const DAY = 86_400_000;
 
-function newKey(): { privatePem: string; publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.rsa.PrivateKey } {
+type Key = { privatePem: string; publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.rsa.PrivateKey };
+
+/** A new RSA key, or (reuseKey) one key made once per process: fixtures that need many certificates, fast. */
+function newKey(reuse = false): Key {
+  if (reuse) return (sharedKey ??= keyFromPem(generatePem()));
+  return keyFromPem(generatePem());
+}
+
+let sharedKey: Key | undefined;
+
+function generatePem(): string {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const privatePem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  return privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+}
+
+function keyFromPem(privatePem: string): Key {
   const forgeKey = forge.pki.privateKeyFromPem(privatePem) as forge.pki.rsa.PrivateKey;
   const publicKey = forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e);
   return { privatePem, publicKey, privateKey: forgeKey };
@@ -41,8 +56,8 @@ function serial(): string {
   return bytes.toString('hex');
 }
 
-export function createCa(commonName = 'kubectl-study-ca', years = 10): KeyPair {
-  const key = newKey();
+export function createCa(commonName = 'kubectl-study-ca', years = 10, reuseKey = false): KeyPair {
+  const key = newKey(reuseKey);
   const cert = forge.pki.createCertificate();
   cert.publicKey = key.publicKey;
   cert.serialNumber = serial();
@@ -63,7 +78,7 @@ export function createCa(commonName = 'kubectl-study-ca', years = 10): KeyPair {
 export function issue(ca: KeyPair, opts: IssueOptions): KeyPair {
   const caCert = forge.pki.certificateFromPem(ca.certPem);
   const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
-  const key = newKey();
+  const key = newKey(opts.reuseKey);
   const cert = forge.pki.createCertificate();
   cert.publicKey = key.publicKey;
   cert.serialNumber = serial();

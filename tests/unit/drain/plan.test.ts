@@ -131,6 +131,12 @@ test("kubectl drain's filters, in kubectl's order, with and without their overri
     ['bare emptyDir pod needs both flags', pod({ name: 'a', emptyDir: true }), { force: true }, 'blocked:LocalStorage/block'],
     ['finished bare pod', pod({ name: 'a', phase: 'Succeeded' }), {}, 'evict:Finished/info'],
     ['terminating', pod({ name: 'a', owner: ['ReplicaSet', 'web-1'], deleting: '2026-06-01T11:59:50Z' }), {}, 'wait:Terminating/info'],
+    // kubectl applies its filters to terminating pods too.
+    ['terminating daemonset pod, no flag', pod({ name: 'a', owner: ['DaemonSet', 'agent'], deleting: '2026-06-01T11:59:50Z' }), {}, 'blocked:DaemonSetPod/block'],
+    ['terminating daemonset pod, --ignore-daemonsets: never waited for', pod({ name: 'a', owner: ['DaemonSet', 'agent'], deleting: '2026-06-01T11:59:50Z' }), { ignoreDaemonSets: true }, 'skip:DaemonSetPod/info'],
+    ['terminating emptyDir pod', pod({ name: 'a', owner: ['ReplicaSet', 'web-1'], emptyDir: true, deleting: '2026-06-01T11:59:50Z' }), {}, 'blocked:LocalStorage/block'],
+    ['terminating emptyDir pod, --delete-emptydir-data', pod({ name: 'a', owner: ['ReplicaSet', 'web-1'], emptyDir: true, deleting: '2026-06-01T11:59:50Z' }), { deleteEmptyDirData: true }, 'wait:LocalStorage/warning,Terminating/info'],
+    ['terminating bare pod', pod({ name: 'a', deleting: '2026-06-01T11:59:50Z' }), {}, 'blocked:Unmanaged/block'],
     ['controller gone', pod({ name: 'a', owner: ['ReplicaSet', 'gone'] }), {}, 'blocked:ControllerMissing/block'],
     ['controller gone, --force', pod({ name: 'a', owner: ['ReplicaSet', 'gone'] }), { force: true }, 'evict:ControllerMissing/warning'],
     ['safe-to-evict false', pod({ name: 'a', owner: ['ReplicaSet', 'web-1'], annotations: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' } }), {}, 'blocked:SafeToEvictFalse/block'],
@@ -145,6 +151,15 @@ test('--skip-wait-for-delete-timeout skips pods terminating for longer', () => {
   const p = pod({ name: 'a', owner: ['ReplicaSet', 'web-1'], deleting: '2026-06-01T11:50:00Z' });
   assert.equal(classify(p, {}, { skipWaitForDeleteTimeoutSeconds: 60 }), 'skip:Terminating/info');
   assert.equal(classify(p, {}, { skipWaitForDeleteTimeoutSeconds: 0 }), 'wait:Terminating/info');
+  assert.equal(classify(p, {}, { skipWaitForDeleteTimeoutSeconds: 600 }), 'wait:Terminating/info', 'exactly the timeout is not longer than it');
+  const bareDs = pod({ name: 'b', owner: ['DaemonSet', 'agent'], deleting: '2026-06-01T11:50:00Z' });
+  assert.equal(classify(bareDs, {}, { skipWaitForDeleteTimeoutSeconds: 60 }), 'skip:Terminating/info', 'skipped before any other filter, as in kubectl');
+});
+
+test('a DaemonSet of another API group is a DaemonSet to kubectl (its kind alone)', () => {
+  const p = pod({ name: 'a', owner: ['DaemonSet', 'agent'] });
+  p.metadata!.ownerReferences![0]!.apiVersion = 'apps.kruise.io/v1alpha1';
+  assert.equal(classify(p, { ignoreDaemonSets: true }), 'skip:DaemonSetPod/info');
 });
 
 test('a single-replica workload, or one whose ready replicas are all here, is an outage', () => {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 
 import { ApiException } from '@kubernetes/client-node';
 
-import { ApiError, BlockedError, ExitCode, NotFoundError } from '../../../src/base/errors.js';
+import { ApiError, ExitCode, ForbiddenError, NotFoundError } from '../../../src/base/errors.js';
 import { apiStatusOf, systemCodeOf, toStudyError } from '../../../src/kube/apierror.js';
 
 const ctx = { what: 'get node worker-1', server: 'https://10.0.0.1:6443', user: 'alice' };
@@ -24,7 +24,7 @@ test('HTTP errors map to typed errors with the server message', () => {
   assert.ok(nf instanceof NotFoundError);
   assert.equal(nf.message, 'cannot get node worker-1: nodes "worker-1" not found');
   const fb = toStudyError(status(403, 'Forbidden', 'nodes "worker-1" is forbidden: User "alice" cannot get resource "nodes"'), ctx);
-  assert.ok(fb instanceof BlockedError);
+  assert.ok(fb instanceof ForbiddenError);
   assert.equal(fb.exitCode, ExitCode.BLOCKED);
   const un = toStudyError(status(401, 'Unauthorized', 'Unauthorized'), { ...ctx, credentialNote: 'the client certificate expired on 2020-01-01' });
   assert.ok(un instanceof ApiError);
@@ -64,7 +64,8 @@ test("a client's 401 says whether its credential looks expired", async () => {
   const { KubeClient } = await import('../../../src/kube/client.js');
   const { createCa, issue } = await import('../../cluster/pki.js');
   const day = 86_400_000;
-  const old = issue(createCa(), { commonName: 'old', notBefore: new Date(Date.now() - 100 * day), notAfter: new Date(Date.now() - 2 * day) });
+  // One key for the CA and the certificate, made once: signing is what the test needs, not key generation.
+  const old = issue(createCa('test-ca', 1, true), { commonName: 'old', notBefore: new Date(Date.now() - 100 * day), notAfter: new Date(Date.now() - 2 * day), reuseKey: true });
   const b64 = (s: string): string => Buffer.from(s).toString('base64');
   const client = new KubeClient(
     {

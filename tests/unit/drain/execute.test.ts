@@ -1,0 +1,224 @@
+/**
+ * The eviction loop against an in-memory fake API: every answer the API
+ * server can give an eviction, in milliseconds.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { ExitCode } from '../../../src/base/errors.js';
+import { classifyEviction } from '../../../src/drain/evict.js';
+import type { DrainEvent } from '../../../src/drain/events.js';
+import { drainExitCode, executeDrain, type ExecuteOptions } from '../../../src/drain/execute.js';
+import { EvictionQueue } from '../../../src/drain/queue.js';
+import { answers, drainPlan, FakeDrainApi, pdbPlan, podPlan } from '../../support/fake-drain.js';
+
+function options(extra: Partial<ExecuteOptions> = {}): ExecuteOptions & { events: DrainEvent[] } {
+  const events: DrainEvent[] = [];
+  return { interrupt: new AbortController().signal, concurrency: 10, gracePeriodSeconds: -1, disableEviction: false, waitHealthy: false, retry: { initialMs: 1, maxMs: 4 }, apiOutageMs: 1000, pollMs: 1, onEvent: (e) => events.push(e), events, ...extra };
+}
+
+const statusOf = (r: Awaited<ReturnType<typeof executeDrain>>, name: string) => r.pods.find((p) => p.name === name);
+
+test('every eviction answer classified as it means', () => {
+  assert.deepEqual(classifyEviction(answers.notFound()), { kind: 'gone' });
+  assert.deepEqual(classifyEviction(answers.uidConflict()), { kind: 'replaced' });
+  assert.deepEqual(classifyEviction(answers.pdb('web', 3, 2)), { kind: 'pdb', pdb: 'web', needs: { healthy: 3, has: 2 }, message: "The disruption budget web needs 3 healthy pods and has 2 currently Cannot evict pod as it would violate the pod's disruption budget.", retryAfterSeconds: 0 });
+  assert.deepEqual(classifyEviction(answers.throttled(7)), { kind: 'throttled', retryAfterSeconds: 7 });
+  assert.deepEqual(classifyEviction(answers.throttled()), { kind: 'throttled', retryAfterSeconds: 0 });
+  assert.equal(classifyEviction(answers.multiplePdbs()).kind, 'multiple-pdbs');
+  assert.deepEqual(classifyEviction(answers.namespaceTerminating()), { kind: 'namespace-terminating' });
+  assert.deepEqual(classifyEviction(answers.forbidden()), { kind: 'refused', code: 403, message: 'pods "x" is forbidden: User "u" cannot create resource "pods/eviction"' });
+  assert.deepEqual(classifyEviction(answers.reset()), { kind: 'no-answer', code: 'ECONNRESET' });
+});
+
+test('200: cordon, evict, wait until gone; every pod gone, exit 0', async () => {
+  const pods = [podPlan('a'), podPlan('b'), podPlan('c')];
+  const api = new FakeDrainApi(pods, ['n1']);
+  const o = options();
+  const r = await executeDrain(api, drainPlan(pods), new Map([['n1', '1']]), o);
+  assert.equal(r.outcome, 'drained');
+  assert.deepEqual(r.pods.map((p) => p.status), ['gone', 'gone', 'gone']);
+  assert.deepEqual(r.cordoned, [{ node: 'n1', changed: true }]);
+  assert.equal(api.log[0], 'cordon n1');
+  assert.equal(drainExitCode(r), ExitCode.OK);
+  assert.deepEqual(o.events.filter((e) => e.type === 'gone').length, 3);
+});
+
+test('404 and 409: gone already, or replaced by a pod of the same name; neither is evicted again', async () => {
+  const pods = [podPlan('a'), podPlan('b')];
+  const api = new FakeDrainApi(pods, ['n1']);
+  api.script.set('ns/a', [answers.notFound()]);
+  api.script.set('ns/b', [answers.uidConflict()]);
+  const r = await executeDrain(api, drainPlan(pods), new Map(), options());
+  assert.equal(r.outcome, 'drained');
+  assert.deepEqual(statusOf(r, 'a'), { namespace: 'ns', name: 'a', uid: 'uid-a', status: 'already-gone', message: 'already deleted' });
+  assert.equal(statusOf(r, 'b')?.message, 'replaced by a new pod with the same name');
+  assert.equal(api.log.filter((l) => l.startsWith('evict')).length, 2);
+});
+
+test('429 from a PDB: waits, names the PDB and its numbers, retries until allowed', async () => {
+  const pods = [podPlan('a', { pdbs: ['ns/web'] })];
+  const api = new FakeDrainApi(pods, ['n1']);
+  api.script.set('ns/a', [answers.pdb('web'), answers.pdb('web'), 'ok']);
+  const o = options();
+  const r = await executeDrain(api, drainPlan(pods, [pdbPlan('web', 0)]), new Map(), o);
+  assert.equal(r.outcome, 'drained');
+  const waits = o.events.filter((e) => e.type === 'pdb-wait');
+  assert.equal(waits.length, 2);
+  assert.equal(waits[0]?.type === 'pdb-wait' && waits[0].detail, 'PDB ns/web: it needs 2 healthy pods and has 2');
+  assert.equal(r.throttled, 0, 'a PDB refusal is not throttling');
+});
+
+test('429 from a PDB without numbers: the PDB is read and its numbers named', async () => {
+  const pods = [podPlan('a', { pdbs: ['ns/web'] })];
+  const api = new FakeDrainApi(pods, ['n1']);
+  api.script.set('ns/a', [Object.assign(answers.pdb('web'), { body: JSON.stringify({ code: 429, message: "Cannot evict pod as it would violate the pod's disruption budget." }) }), 'ok']);
+  api.pdbStatus.set('ns/web', { currentHealthy: 1, desiredHealthy: 2, expectedPods: 3, disruptionsAllowed: 0 });
+  const o = options();
+  await executeDrain(api, drainPlan(pods, [pdbPlan('web', 0)]), new Map(), o);
+  const wait = o.events.find((e) => e.type === 'pdb-wait');
+  assert.equal(wait?.type === 'pdb-wait' && wait.detail, 'PDB ns/web allows 0 disruptions (1 healthy, 2 required of 3)');
+});
+
+test('429 without a PDB (API Priority and Fairness) with and without Retry-After: throttling, retried, reported as such', async () => {
+  const pods = [podPlan('a'), podPlan('b')];
+  const api = new FakeDrainApi(pods, ['n1']);
+  api.script.set('ns/a', [answers.throttled(1), 'ok']);
+  api.script.set('ns/b', [answers.throttled(), answers.throttled(), 'ok']);
+  const o = options();
+  const r = await executeDrain(api, drainPlan(pods), new Map(), o);
+  assert.equal(r.outcome, 'drained');
+  assert.equal(r.throttled, 3);
+  assert.equal(o.events.filter((e) => e.type === 'throttled').length, 3);
+  assert.equal(o.events.filter((e) => e.type === 'pdb-wait').length, 0);
+});
+
+test('500 "more than one PodDisruptionBudget": that pod fails, the others go, the drain is not done (exit 3)', async () => {
+  const pods = [podPlan('a'), podPlan('b')];
+  const api = new FakeDrainApi(pods, ['n1']);
+  api.script.set('ns/a', [answers.multiplePdbs()]);
+  const r = await executeDrain(api, drainPlan(pods), new Map(), options());
+  assert.equal(r.outcome, 'failed');
+  assert.equal(statusOf(r, 'a')?.status, 'failed');
+  assert.match(statusOf(r, 'a')?.message ?? '', /more than one PodDisruptionBudget/);
+  assert.equal(statusOf(r, 'b')?.status, 'gone');
+  assert.equal(drainExitCode(r), ExitCode.BLOCKED);
+});
+
+test('403 NamespaceTerminating: retried, as kubectl retries it, until the namespace controller deletes the pod', async () => {
+  const pods = [podPlan('a')];
+  const api = new FakeDrainApi(pods, ['n1']);
+  api.script.set('ns/a', [answers.namespaceTerminating()]);
+  api.terminatingNamespaces.add('ns');
+  const o = options();
+  const r = await executeDrain(api, drainPlan(pods), new Map(), o);
+  assert.equal(r.outcome, 'drained');
+  assert.equal(statusOf(r, 'a')?.status, 'gone');
+  const plain = new FakeDrainApi(pods, ['n1']);
+  plain.script.set('ns/a', [answers.namespaceTerminating(), 'ok']);
+  const r2 = await executeDrain(plain, drainPlan(pods), new Map(), options());
+  assert.equal(r2.outcome, 'drained', 'a pod not yet marked for deletion is evicted again');
+  assert.equal(plain.log.filter((l) => l.startsWith('evict')).length, 2);
+});
+
+test('a plain 403 fails that pod with the reason', async () => {
+  const pods = [podPlan('a')];
+  const api = new FakeDrainApi(pods, ['n1']);
+  api.script.set('ns/a', [answers.forbidden()]);
+  const r = await executeDrain(api, drainPlan(pods), new Map(), options());
+  assert.equal(statusOf(r, 'a')?.status, 'failed');
+  assert.match(statusOf(r, 'a')?.message ?? '', /^HTTP 403: .*cannot create resource "pods\/eviction"/);
+});
+
+test('a reset connection is retried; each pod has its own outage budget, and past it the drain stops with an API error', async () => {
+  const pods = [podPlan('a'), podPlan('b')];
+  const api = new FakeDrainApi(pods, ['n1']);
+  api.script.set('ns/a', [answers.reset(), answers.reset(), 'ok']);
+  const r = await executeDrain(api, drainPlan(pods), new Map(), options());
+  assert.equal(r.outcome, 'drained', 'two resets within the budget are ridden through');
+
+  const down = new FakeDrainApi(pods, ['n1']);
+  down.script.set('ns/a', Array.from({ length: 1000 }, () => answers.reset()));
+  const r2 = await executeDrain(down, drainPlan(pods), new Map(), options({ apiOutageMs: 20 }));
+  assert.equal(r2.outcome, 'failed');
+  assert.match(r2.message ?? '', /cannot evict ns\/a/);
+  assert.equal(drainExitCode(r2), ExitCode.API);
+});
+
+test('a PDB that allows one: the second eviction starts only after the first pod is gone', async () => {
+  const pods = [podPlan('a', { pdbs: ['ns/web'] }), podPlan('b', { pdbs: ['ns/web'] }), podPlan('c')];
+  const api = new FakeDrainApi(pods, ['n1']);
+  api.goneAfterMs = 5;
+  const r = await executeDrain(api, drainPlan(pods, [pdbPlan('web', 1)]), new Map(), options());
+  assert.equal(r.outcome, 'drained');
+  const at = (line: string): number => api.log.indexOf(line);
+  assert.ok(at('gone uid-a') < at('evict ns/b'), api.log.join('\n'));
+  assert.ok(at('evict ns/c') < at('gone uid-a'), 'a pod under no PDB does not wait');
+});
+
+test('the concurrency bound holds', () => {
+  const q = new EvictionQueue([podPlan('a'), podPlan('b'), podPlan('c')], [], 2);
+  assert.equal(q.take()?.name, 'a');
+  assert.equal(q.take()?.name, 'b');
+  assert.equal(q.take(), undefined);
+  q.release(podPlan('a'));
+  assert.equal(q.take()?.name, 'c');
+  const budget = new EvictionQueue([podPlan('a', { pdbs: ['ns/p'] }), podPlan('b', { pdbs: ['ns/p'] })], [pdbPlan('p', 0)], 10);
+  assert.equal(budget.take()?.name, 'a', 'a budget of 0 still lets one try');
+  assert.equal(budget.take(), undefined);
+  budget.updateBudget('ns/p', 2);
+  assert.equal(budget.take()?.name, 'b');
+  const deleting = new EvictionQueue([podPlan('a', { pdbs: ['ns/p'] }), podPlan('b', { pdbs: ['ns/p'] })], [pdbPlan('p', 0)], 10, true);
+  assert.equal(deleting.take()?.name, 'a');
+  assert.equal(deleting.take()?.name, 'b', '--disable-eviction spends no budget');
+});
+
+test('interrupted: no new eviction starts, the report is exact, the node stays cordoned', async () => {
+  const pods = [podPlan('a', { pdbs: ['ns/web'] }), podPlan('b', { pdbs: ['ns/web'] })];
+  const api = new FakeDrainApi(pods, ['n1']);
+  api.script.set('ns/a', Array.from({ length: 100 }, () => answers.pdb('web')));
+  const interrupt = new AbortController();
+  const o = options({ interrupt: interrupt.signal, onEvent: (e) => e.type === 'pdb-wait' && interrupt.abort() });
+  const r = await executeDrain(api, drainPlan(pods, [pdbPlan('web', 1)]), new Map(), o);
+  assert.equal(r.outcome, 'interrupted');
+  assert.equal(statusOf(r, 'a')?.status, 'blocked');
+  assert.equal(statusOf(r, 'b')?.status, 'not-attempted');
+  assert.equal(api.log.filter((l) => l === 'evict ns/b').length, 0);
+  assert.equal(api.nodes.get('n1')?.unschedulable, true);
+  assert.equal(drainExitCode(r), ExitCode.INTERRUPTED);
+});
+
+test('the deadline: timed out, evicted pods not yet gone say so', async () => {
+  const pods = [podPlan('a')];
+  const api = new FakeDrainApi(pods, ['n1']);
+  api.goneAfterMs = Infinity;
+  const r = await executeDrain(api, drainPlan(pods), new Map(), options({ deadline: Date.now() + 30 }));
+  api.markGone('uid-a');
+  assert.equal(r.outcome, 'timed-out');
+  assert.equal(statusOf(r, 'a')?.status, 'evicted');
+  assert.equal(drainExitCode(r), ExitCode.TIMEOUT);
+});
+
+test('the watch of the drained pods failing for good stops the drain with an API error', async () => {
+  const pods = [podPlan('a')];
+  const api = new FakeDrainApi(pods, ['n1']);
+  api.goneAfterMs = Infinity;
+  api.watchFatal = answers.reset();
+  const r = await executeDrain(api, drainPlan(pods), new Map(), options());
+  api.markGone('uid-a');
+  assert.equal(r.outcome, 'failed');
+  assert.match(r.message ?? '', /cannot watch the drained pods/);
+  assert.equal(drainExitCode(r), ExitCode.API);
+});
+
+test('--disable-eviction deletes; already-terminating pods are waited for; --wait-healthy waits for the workloads', async () => {
+  const pods = [podPlan('a'), podPlan('t', { action: 'wait' }), podPlan('d', { action: 'skip', workload: 'DaemonSet/log' })];
+  const api = new FakeDrainApi(pods, ['n1']);
+  setTimeout(() => api.markGone('uid-t'), 5);
+  api.availabilityAnswers.set('ns/Deployment/web', [{ want: 2, have: 1 }, { want: 2, have: 2 }]);
+  const r = await executeDrain(api, drainPlan(pods), new Map(), options({ disableEviction: true, waitHealthy: true }));
+  assert.equal(r.outcome, 'drained');
+  assert.ok(api.log.includes('delete ns/a'));
+  assert.deepEqual(r.pods.map((p) => p.status), ['gone', 'gone', 'skipped']);
+  assert.deepEqual(r.workloads, [{ workload: 'Deployment/web', namespace: 'ns', available: true }]);
+});
