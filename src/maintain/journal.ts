@@ -4,7 +4,8 @@
  * step starts, so a run killed at any moment can be resumed by running the
  * same command again. Reading it back is pure (parseJournal, progressFrom).
  */
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
 
 import { UsageError } from '../base/errors.js';
 
@@ -179,6 +180,21 @@ export class Journal {
 
   progress(): Map<string, NodeProgress> {
     return progressFrom(this.entries);
+  }
+
+  /**
+   * Whether records can be written, checked without writing one: the file
+   * opens for appending, and its file system has room. A run checks this
+   * before it changes anything.
+   */
+  checkWritable(minFreeBytes = 64 * 1024): void {
+    try {
+      closeSync(openSync(this.file, 'a', 0o644));
+      const fs = statfsSync(path.dirname(path.resolve(this.file)));
+      if (fs.bavail * fs.bsize < minFreeBytes) throw Object.assign(new Error('no space left'), { code: 'ENOSPC' });
+    } catch (err) {
+      throw journalError(this.file, err, 'write');
+    }
   }
 
   /**

@@ -161,12 +161,14 @@ interface Prepared {
   reports: Map<string, NodeReport>;
   /** The nodes not yet done, in order. */
   todo: string[];
+  /** The cluster the journal belongs to. */
+  identity?: { server: string; uid: string };
 }
 
 /**
  * The journal first: read it, check it is this cluster's and this node
- * list's, and (for a real run) record the run, so that a journal that
- * cannot be written stops the run before it changes anything.
+ * list's, and (for a real run) that it can be written, so that a journal
+ * that cannot be written stops the run before it changes anything.
  */
 async function prepare(client: KubeClient, o: MaintainOptions, nodes: string[]): Promise<Prepared> {
   const journal = o.journal ? Journal.open(o.journal, randomBytes(4).toString('hex'), { repair: !o.dryRun }) : undefined;
@@ -174,17 +176,20 @@ async function prepare(client: KubeClient, o: MaintainOptions, nodes: string[]):
   if (journal?.torn !== undefined) {
     warnings.push(journal.setAside ? `the journal's last line was cut short by an earlier crash; it was moved to ${journal.setAside}` : "the journal's last line was cut short by an earlier crash; a real run moves it aside");
   }
+  let identity: Prepared['identity'];
   if (journal) {
-    const identity = await clusterIdentity(client);
+    identity = await clusterIdentity(client);
     checkOwner(journal.entries, journal.file, identity, nodes);
-    if (!o.dryRun) journal.record({ node: '', step: 'run', cluster: identity, nodes });
+    if (!o.dryRun) journal.checkWritable();
   }
   const progress: Map<string, NodeProgress> = journal?.progress() ?? new Map();
   const reports = new Map<string, NodeReport>(
     nodes.map((n) => [n, { node: n, status: 'pending', phase: 'waiting', cordonedByRun: progress.get(n)?.cordonedByRun ?? false, cordonedNow: false, elapsedMs: 0 }]),
   );
   for (const n of nodes) if (progress.get(n)?.done) Object.assign(reports.get(n)!, { status: 'skipped-done', phase: 'done in an earlier run' });
-  return { journal, warnings, progress, reports, todo: nodes.filter((n) => !progress.get(n)?.done) };
+  const out: Prepared = { journal, warnings, progress, reports, todo: nodes.filter((n) => !progress.get(n)?.done) };
+  if (identity) out.identity = identity;
+  return out;
 }
 
 /** Runs the steps, batch after batch; the first failure ends the run after its batch. */
@@ -257,6 +262,13 @@ export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: Ma
   const lock = await MaintenanceLock.acquire(client, lockOptions, holderIdentity(p.journal?.run ?? 'run'));
   if (lock.tookOverFrom) hooks.note(`took over the expired lock of ${lock.tookOverFrom}`);
   lock.startRenewing();
+  // The run's first record says whose journal this is (cluster, node list), for any resume.
+  try {
+    p.journal?.record({ node: '', step: 'run', ...(p.identity ? { cluster: p.identity } : {}), nodes });
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
   const view = await hooks.progress(nodes, p.reports, Boolean(o.run));
   let code: ExitCodeValue;
   try {
