@@ -8,7 +8,7 @@
  */
 import { ExitCode, type ExitCodeValue } from '../base/errors.js';
 import { formatDuration } from '../base/duration.js';
-import type { DrainEvent, DrainPlan, DrainResult, WorkloadHealth, WorkloadRef } from '../drain/lib.js';
+import { drainExitCode, type DrainEvent, type DrainPlan, type DrainResult, type WorkloadHealth, type WorkloadRef } from '../drain/lib.js';
 import type { JournalEntry, NodeProgress, Step } from './journal.js';
 import type { NodeReport } from './model.js';
 
@@ -63,8 +63,7 @@ export function remainingSteps(progress: NodeProgress | undefined): Step[] {
 }
 
 function drainFailure(result: DrainResult): StepFailed {
-  const code = result.outcome === 'interrupted' ? ExitCode.INTERRUPTED : result.outcome === 'timed-out' ? ExitCode.TIMEOUT : (result.errorExitCode ?? (result.message ? ExitCode.API : ExitCode.BLOCKED));
-  return new StepFailed(`the drain did not finish (${result.outcome}${result.message ? `: ${result.message}` : ''})`, code);
+  return new StepFailed(`the drain did not finish (${result.outcome}${result.message ? `: ${result.message}` : ''})`, drainExitCode(result));
 }
 
 async function drainStep(deps: NodeDeps, node: string, progress: NodeProgress | undefined, r: NodeReport): Promise<WorkloadRef[]> {

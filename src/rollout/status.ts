@@ -266,6 +266,19 @@ function revisionViews(crs: V1ControllerRevision[], pods: V1Pod[], currentName: 
     .filter((r) => r.pods.length > 0 || r.current);
 }
 
+/** What a StatefulSet's or DaemonSet's status starts with (neither has a deadline to fail). */
+function revisionedHead(kind: 'StatefulSet' | 'DaemonSet', obj: { metadata?: { name?: string; namespace?: string } }, done: boolean, message: string, strategy: string) {
+  return { kind, namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '', state: done ? ('complete' as const) : ('progressing' as const), done, failed: false, message, strategy };
+}
+
+/** Why a StatefulSet's or DaemonSet's rollout waits: its pods at the new revision or not ready, and its FailedCreate events. */
+function revisionProblems(live: V1Pod[], revisionName: string, input: StatusInput, owner: string): Problem[] {
+  const problems: Problem[] = [];
+  for (const p of live) if (atRevision(p, revisionName) || !isPodReady(p)) problems.push(...podProblems(p, input.events, input.now));
+  problems.push(...failedCreates(input.events, new Set([owner])));
+  return problems;
+}
+
 function statefulSetStatus(input: StatusInput): RolloutStatus {
   const s = input.obj as V1StatefulSet;
   const name = s.metadata?.name ?? '';
@@ -306,21 +319,10 @@ function statefulSetStatus(input: StatusInput): RolloutStatus {
     done = true;
     message = `statefulset rolling update complete ${st.currentReplicas ?? 0} pods at revision ${st.currentRevision}...`;
   }
-  const problems: Problem[] = [];
-  if (!done) {
-    for (const p of live) if (atRevision(p, updateRevision) || !isPodReady(p)) problems.push(...podProblems(p, input.events, input.now));
-    problems.push(...failedCreates(input.events, new Set([`StatefulSet/${name}`])));
-  }
+  const problems = done ? [] : revisionProblems(live, updateRevision, input, `StatefulSet/${name}`);
   const crs = controllerRevisions(input, s.metadata?.uid);
   return {
-    kind: 'StatefulSet',
-    namespace: s.metadata?.namespace ?? '',
-    name,
-    state: done ? 'complete' : 'progressing',
-    done,
-    failed: false,
-    message,
-    strategy,
+    ...revisionedHead('StatefulSet', s, done, message, strategy),
     revision: String(crs.find((c) => c.metadata?.name === st.updateRevision)?.revision ?? st.updateRevision ?? ''),
     replicas: { desired, updated: type === 'OnDelete' ? updatedByPods : (st.updatedReplicas ?? 0), ready: st.readyReplicas ?? 0, available: st.availableReplicas ?? 0 },
     problems: dedupe(problems),
@@ -367,20 +369,9 @@ function daemonSetStatus(input: StatusInput): RolloutStatus {
         .map((p) => p.spec?.nodeName ?? '')
         .filter(Boolean)
         .sort();
-  const problems: Problem[] = [];
-  if (!done) {
-    for (const p of live) if (!isPodReady(p) || atRevision(p, newestName)) problems.push(...podProblems(p, input.events, input.now));
-    problems.push(...failedCreates(input.events, new Set([`DaemonSet/${name}`])));
-  }
+  const problems = done ? [] : revisionProblems(live, newestName, input, `DaemonSet/${name}`);
   return {
-    kind: 'DaemonSet',
-    namespace: ds.metadata?.namespace ?? '',
-    name,
-    state: done ? 'complete' : 'progressing',
-    done,
-    failed: false,
-    message,
-    strategy,
+    ...revisionedHead('DaemonSet', ds, done, message, strategy),
     revision: String(newest?.revision ?? ''),
     replicas: { desired, updated: st.updatedNumberScheduled ?? 0, ready: st.numberReady ?? 0, available: st.numberAvailable ?? 0 },
     problems: dedupe(problems),
