@@ -340,3 +340,35 @@ test('the access matrix of a service account and of a user agrees with SelfSubje
   assert.match(risky.stdout, /impersonate users \(cluster\): can act as any user\n\s+via ClusterRoleBinding\/kstudy-.*-special -> ClusterRole\/kstudy-.*-special/);
   assert.match(risky.stdout, /escalate clusterroles/);
 });
+
+test('reviews the caller may not create are error cells: whocan and study-access finish and say the answer is incomplete', async (t) => {
+  const ns = await testNamespace(t, 'rbac-err');
+  const id = suffix();
+  const user = `reader-${id}`;
+  const { rbac } = apis();
+  // May read RBAC (so the analysis is whole) but may not create SubjectAccessReviews.
+  await rbac.createClusterRole({ body: { metadata: { name: `kstudy-${id}-reader` }, rules: [{ apiGroups: [RBAC], resources: ['roles', 'rolebindings', 'clusterroles', 'clusterrolebindings'], verbs: ['get', 'list', 'watch'] }] } });
+  await rbac.createClusterRoleBinding({ body: { metadata: { name: `kstudy-${id}-reader` }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: `kstudy-${id}-reader` }, subjects: [{ apiGroup: RBAC, kind: 'User', name: user }] } });
+  t.after(async () => {
+    await rbac.deleteClusterRoleBinding({ name: `kstudy-${id}-reader` }).catch(() => {});
+    await rbac.deleteClusterRole({ name: `kstudy-${id}-reader` }).catch(() => {});
+  });
+  await rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name: 'viewer' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] } });
+  await rbac.createNamespacedRoleBinding({ namespace: ns, body: { metadata: { name: 'viewer' }, roleRef: { apiGroup: RBAC, kind: 'Role', name: 'viewer' }, subjects: [{ apiGroup: RBAC, kind: 'User', name: `jane-${id}` }] } });
+  const env = { KUBECONFIG: mintUser(user) };
+  const r = await eventually('the reader to be allowed to list bindings', async () => {
+    const out = await runPlugin('kubectl-whocan', ['get', 'pods', '-n', ns, '--verify', '-o', 'json'], { env });
+    return out.code === 0 ? out : undefined;
+  });
+  const result = JSON.parse(r.stdout) as { subjects: Array<{ subject: { name: string }; verified: unknown }>; incomplete: boolean; missing: string[] };
+  const jane = result.subjects.find((s) => s.subject.name === `jane-${id}`);
+  assert.ok(jane, r.stdout);
+  assert.match(JSON.stringify(jane.verified), /"error":".*forbidden/);
+  assert.equal(result.incomplete, true);
+  assert.ok(result.missing.some((m) => /^confirm with SubjectAccessReview: .*forbidden/.test(m)), result.missing.join('\n'));
+  const table = await runPlugin('kubectl-whocan', ['get', 'pods', '-n', ns, '--verify'], { env });
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^INCOMPLETE answer: who can get pods in namespace/);
+  assert.match(table.stdout, new RegExp(`jane-${id}\\s+User\\s+RoleBinding/${ns}/viewer\\s+Role/viewer\\s+${ns}\\s+error`));
+  assert.equal(table.stderr, '', 'no stack trace, no abort');
+});
