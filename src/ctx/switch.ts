@@ -2,13 +2,14 @@
  * Switching the current context or a context's default namespace, only on
  * explicit request. Writes the file client-go would write (the first
  * existing file for current-context, the defining file for a namespace),
- * atomically, keeping the rest of the file (comments and order) as it was.
+ * atomically, changing that one value and not a byte more (edit.ts).
  */
-import { renameSync, statSync, writeFileSync, readFileSync, unlinkSync } from 'node:fs';
+import { readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { NotFoundError, UsageError } from '../base/errors.js';
 import type { MergedKubeconfig } from '../kube/kubeconfig.js';
+import { setContextNamespace, setCurrentContext } from './edit.js';
 
 export interface SwitchResult {
   kind: 'ContextSwitch';
@@ -39,18 +40,11 @@ export async function useContext(merged: MergedKubeconfig, name: string): Promis
   if (previous === name && merged.currentContextFile === file) {
     return { kind: 'ContextSwitch', apiVersion: 'study.kubectl.io/v1', file, context: name, previous, changed: false };
   }
-  await editYamlFile(file, (doc) => {
-    doc.set('current-context', name);
-  });
+  editFile(file, (text) => setCurrentContext(text, file, name));
   return { kind: 'ContextSwitch', apiVersion: 'study.kubectl.io/v1', file, context: name, previous, changed: true };
 }
 
 export async function setNamespace(merged: MergedKubeconfig, contextName: string, namespace: string): Promise<SwitchResult> {
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace) || namespace.length > 63) {
-    throw new UsageError(`"${namespace}" is not a valid namespace name`, {
-      hint: 'a namespace name is lower case letters, digits and "-", at most 63 characters',
-    });
-  }
   const entry = merged.contexts.get(contextName);
   if (!entry) {
     throw new NotFoundError(`context "${contextName}" does not exist in the kubeconfig`, {
@@ -61,43 +55,30 @@ export async function setNamespace(merged: MergedKubeconfig, contextName: string
   if (previous === namespace) {
     return { kind: 'ContextSwitch', apiVersion: 'study.kubectl.io/v1', file: entry.file, context: contextName, namespace, previous, changed: false };
   }
-  await editYamlFile(entry.file, (doc, YAML) => {
-    const contexts = doc.get('contexts');
-    if (!YAML.isSeq(contexts)) throw new UsageError(`${entry.file} has no contexts list`);
-    const item = contexts.items.find((it) => YAML.isMap(it) && it.get('name') === contextName);
-    if (!YAML.isMap(item)) throw new UsageError(`context "${contextName}" not found in ${entry.file}`);
-    if (!YAML.isMap(item.get('context'))) item.set('context', doc.createNode({}));
-    doc.setIn(['contexts', contexts.items.indexOf(item), 'context', 'namespace'], namespace);
-  });
+  editFile(entry.file, (text) => setContextNamespace(text, entry.file, contextName, namespace));
   return { kind: 'ContextSwitch', apiVersion: 'study.kubectl.io/v1', file: entry.file, context: contextName, namespace, previous, changed: true };
 }
 
-type YamlModule = typeof import('yaml');
-
-async function editYamlFile(file: string, edit: (doc: import('yaml').Document, YAML: YamlModule) => void): Promise<void> {
-  const { parseYamlDocument, YAML } = await import('../base/yaml.js');
+/**
+ * Rewrites one kubeconfig file through `edit`, atomically, keeping its mode;
+ * a symlink is written through to its target, as kubectl does.
+ */
+function editFile(file: string, edit: (text: string, target: string) => string): void {
+  let target = file;
   let text = '';
   let mode = 0o600;
   try {
-    text = readFileSync(file, 'utf8');
-    mode = statSync(file).mode & 0o777;
+    target = realpathSync(file);
+    text = readFileSync(target, 'utf8');
+    mode = statSync(target).mode & 0o777;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
-    }
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
   }
-  const doc = parseYamlDocument(text);
-  if (doc.errors.length > 0) {
-    throw new UsageError(`${file} is not valid YAML: ${doc.errors[0]?.message.split('\n')[0]}`, {
-      hint: 'fix the file first; kubectl-study does not rewrite a file it cannot parse',
-    });
-  }
-  if (!doc.contents) doc.contents = doc.createNode({}) as never;
-  edit(doc, YAML);
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.study-${process.pid}.tmp`);
+  const next = edit(text, file);
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.study-${process.pid}.tmp`);
   try {
-    writeFileSync(tmp, doc.toString({ lineWidth: 0 }), { mode });
-    renameSync(tmp, file);
+    writeFileSync(tmp, next, { mode });
+    renameSync(tmp, target);
   } catch (err) {
     try {
       unlinkSync(tmp);

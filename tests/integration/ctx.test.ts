@@ -3,7 +3,7 @@
  * certificates, several files, shadowed names) and the local cluster.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync, cpSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -332,7 +332,7 @@ test('use and namespace write the file kubectl would write, atomically, keeping 
   const changed = (files: string[], orig: string[]): boolean[] => files.map((f, i) => { try { return readFileSync(f, 'utf8') !== orig[i]; } catch { return false; } });
   assert.deepEqual(changed(fx.files, before), changed(twin, before), 'the same files change');
   assert.equal((await kubectl(['config', 'current-context'], { env: fx.env })).stdout.trim(), 'soon');
-  assert.match(readFileSync(fx.files[0]!, 'utf8'), /^# first file: wins every name it defines$/m, 'comments survive');
+  assert.equal(readFileSync(fx.files[0]!, 'utf8'), before[0]!.replace('current-context: admin', 'current-context: soon'), 'that one value changed, not a byte more');
 
   const ns = await runPlugin('kubectl-study_ctx', ['namespace', 'kube-system', '--context', 'expired'], { env: fx.env });
   assert.equal(ns.code, 0, ns.stderr);
@@ -344,6 +344,16 @@ test('use and namespace write the file kubectl would write, atomically, keeping 
   const bad = await runPlugin('kubectl-study_ctx', ['use', 'nope'], { env: fx.env });
   assert.equal(bad.code, 5);
   assert.match(bad.stderr, /^error: context "nope" does not exist in the kubeconfig\nhint: /);
+
+  // A kubeconfig that is a symlink is written through to its target, as kubectl does.
+  const real = path.join(tempDir('kstudy-link-'), 'real-config');
+  writeFileSync(real, readFileSync(fx.files[0]!, 'utf8'));
+  const link = path.join(path.dirname(real), 'link-config');
+  symlinkSync(real, link);
+  const viaLink = await runPlugin('kubectl-study_ctx', ['use', 'admin', '--kubeconfig', link], { env: {} });
+  assert.equal(viaLink.code, 0, viaLink.stderr);
+  assert.ok(lstatSync(link).isSymbolicLink(), 'the link is still a link');
+  assert.match(readFileSync(real, 'utf8'), /^current-context: admin$/m);
 });
 
 test('a canary secret in every credential field never reaches any output', async (t) => {
