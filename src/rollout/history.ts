@@ -130,14 +130,20 @@ export function controllerHistory(
   };
 }
 
+/**
+ * The revision with this number now. A number a rollback re-numbered away
+ * is gone, as kubectl says ("unable to find the specified revision"); the
+ * hint names the revision that carries it now.
+ */
 export function findRevision(history: History, n: number): Revision {
-  const r = history.revisions.find((x) => x.revision === n) ?? history.revisions.find((x) => x.previousRevisions.includes(n));
-  if (!r) {
-    throw new NotFoundError(`${history.workload.kind.toLowerCase()}/${history.workload.name} has no revision ${n}`, {
-      hint: `its revisions: ${history.revisions.map((x) => x.revision).join(', ') || 'none'}`,
-    });
-  }
-  return r;
+  const r = history.revisions.find((x) => x.revision === n);
+  if (r) return r;
+  const moved = history.revisions.find((x) => x.previousRevisions.includes(n));
+  throw new NotFoundError(`unable to find the specified revision ${n} of ${history.workload.kind.toLowerCase()}/${history.workload.name}`, {
+    hint: moved
+      ? `revision ${n} was restored by a rollback and is revision ${moved.revision} now`
+      : `its revisions: ${history.revisions.map((x) => x.revision).join(', ') || 'none'}`,
+  });
 }
 
 const NOISE_LABELS = ['pod-template-hash', 'controller-revision-hash'];

@@ -264,6 +264,14 @@ test('undo --to-revision yields the same pod template as kubectl rollout undo on
   assert.match(hist.stdout, /Revision 4 is revision 1 restored by a rollback/);
   const again = await runPlugin('kubectl-study_rollout', ['undo', 'deployment/mine', '-n', ns, '--to-revision', '4'], { env: op.env });
   assert.match(again.stdout, /skipped rollback \(current template already matches revision 4\)/);
+  // Revision 1 was re-numbered away: gone, for --revision and --to-revision alike, as kubectl says.
+  for (const args of [['history', 'deployment/mine', '--revision', '1'], ['undo', 'deployment/mine', '--to-revision', '1']]) {
+    const gone = await runPlugin('kubectl-study_rollout', [...args, '-n', ns], { env: op.env });
+    assert.equal(gone.code, 5, gone.stderr);
+    assert.match(gone.stderr, /^error: unable to find the specified revision 1 of deployment\/mine\nhint: revision 1 was restored by a rollback and is revision 4 now\n$/);
+  }
+  const k = await kubectl(['rollout', 'history', 'deployment/mine', '-n', ns, '--revision=1'], { env: op.env });
+  assert.match(k.stderr, /unable to find the specified revision/);
 });
 
 test('several workloads at once, a DaemonSet among them, with a summary', async (t) => {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 
 import type { V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
 
-import { deploymentHistory, templateDiff } from '../../../src/rollout/history.js';
+import { deploymentHistory, findRevision, templateDiff } from '../../../src/rollout/history.js';
 import { parseTargets } from '../../../src/rollout/model.js';
 import { podProblems, rolloutStatus, statusLine } from '../../../src/rollout/status.js';
 import { planRollback } from '../../../src/rollout/rollback.js';
@@ -117,7 +117,10 @@ test('history: revisions sorted, the current one marked, re-numbered ones said s
   assert.equal(patch[0]?.value.metadata?.labels?.['pod-template-hash'], undefined);
   assert.deepEqual(patch[1]?.value, { 'deployment.kubernetes.io/revision': '4' });
   assert.throws(() => planRollback('Deployment', deploy({}, { spec: { ...deploy({}).spec!, paused: true } }), h, 0, []), /paused/);
-  assert.throws(() => planRollback('Deployment', deploy({}), h, 7, []), /has no revision 7/);
+  assert.throws(() => planRollback('Deployment', deploy({}), h, 7, []), /unable to find the specified revision 7 of deployment\/web/);
+  // A number a rollback re-numbered away is gone, for --revision and undo --to-revision alike.
+  assert.throws(() => planRollback('Deployment', deploy({}), h, 1, []), (e: unknown) => /unable to find the specified revision 1/.test((e as Error).message) && /is revision 4 now/.test((e as { hint?: string }).hint ?? ''));
+  assert.throws(() => findRevision(h, 1), /unable to find the specified revision 1/);
 });
 
 test('targets are parsed as kubectl takes them', () => {
