@@ -11,6 +11,7 @@ import type { CommandUnknownOpts as Command, Option } from '@commander-js/extra-
 import { ExitCode } from '../base/errors.js';
 import type { Io } from '../base/io.js';
 import { RESOURCES, resourcePath } from '../kube/url.js';
+import { RESOURCE_VERBS } from '../rbac/verbs.js';
 import { buildProgram, type Emit, type PluginName } from './program.js';
 
 const NO_FILE = 4;
@@ -65,7 +66,7 @@ async function contexts(ctx: Context): Promise<string[]> {
   }
 }
 
-const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', 'impersonate', 'bind', 'escalate', 'approve', 'sign', 'use', '*'];
+const VERBS = [...RESOURCE_VERBS];
 const WORKLOAD_KINDS: Record<string, typeof RESOURCES.deployments | typeof RESOURCES.statefulSets | typeof RESOURCES.daemonSets> = {
   deployment: RESOURCES.deployments,
   statefulset: RESOURCES.statefulSets,

@@ -74,6 +74,8 @@ export interface ResolvedResource {
   namespaced: boolean;
   /** Not in discovery, known to RBAC all the same (impersonate users, sign signers...). */
   virtual?: boolean;
+  /** Named with its group but not served by this cluster: RBAC rules can name it all the same. */
+  notServed?: boolean;
 }
 
 /** Resources RBAC knows that discovery does not list. */
@@ -83,6 +85,8 @@ const VIRTUAL: Array<{ group: string; resource: string; names: string[]; namespa
   { group: 'authentication.k8s.io', resource: 'uids', names: ['uids', 'uid'], namespaced: false },
   { group: 'authentication.k8s.io', resource: 'userextras', names: ['userextras'], namespaced: false },
   { group: 'certificates.k8s.io', resource: 'signers', names: ['signers', 'signer'], namespaced: false },
+  // Removed from the API in 1.25, still named by the `use` verb in old RBAC rules.
+  { group: 'policy', resource: 'podsecuritypolicies', names: ['podsecuritypolicies', 'podsecuritypolicy', 'psp'], namespaced: false },
 ];
 
 function distance(a: string, b: string): number {
@@ -122,6 +126,10 @@ export function resolveResource(text: string, resources: ApiResource[]): Resolve
   }
   const v = VIRTUAL.find((x) => x.names.includes(name) && (group === undefined || group === x.group));
   if (v) return { group: v.group, resource: v.resource, subresource, namespaced: v.namespaced, virtual: true };
+  // RESOURCE.GROUP spelled out: RBAC can grant it whether or not this cluster serves it.
+  if (group !== undefined && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(group)) {
+    return { group, resource: name, subresource, namespaced: true, notServed: true };
+  }
   const candidates = [...new Set(resources.flatMap((r) => [r.resource, ...r.shortNames]))];
   const best = candidates.map((c) => ({ c, d: distance(name, c) })).sort((a, b) => a.d - b.d)[0];
   throw new UsageError(`the server has no resource type "${head}"`, {

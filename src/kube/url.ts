@@ -19,6 +19,7 @@ export const RESOURCES = {
   nodes: { group: '', version: 'v1', resource: 'nodes', namespaced: false },
   pods: { group: '', version: 'v1', resource: 'pods', namespaced: true },
   namespaces: { group: '', version: 'v1', resource: 'namespaces', namespaced: false },
+  serviceAccounts: { group: '', version: 'v1', resource: 'serviceaccounts', namespaced: true },
   events: { group: '', version: 'v1', resource: 'events', namespaced: true },
   persistentVolumes: { group: '', version: 'v1', resource: 'persistentvolumes', namespaced: false },
   persistentVolumeClaims: { group: '', version: 'v1', resource: 'persistentvolumeclaims', namespaced: true },

@@ -12,6 +12,8 @@ import type { RunContext } from '../base/run.js';
 import { connect, type KubeClient } from '../kube/client.js';
 import { discover, resolveResource, type ApiResource } from '../kube/discovery.js';
 import { selfAccessReview, subjectAccessReview, whoAmI } from '../kube/reviews.js';
+import { apiStatusOf } from '../kube/apierror.js';
+import { RESOURCES, resourcePath } from '../kube/url.js';
 import { loadRbac } from './load.js';
 import {
   allows,
@@ -26,9 +28,24 @@ import {
   type UserInfo,
 } from './match.js';
 import type { AccessOptions, SubjectSpec, WhyOptions } from './options.js';
-import { reviewAttributes, type Verified } from './whocan.js';
+import { verbWarning } from './verbs.js';
+import { namespaceMissing, requestFor, reviewAttributes, type Verified } from './whocan.js';
 
 export const MATRIX_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'] as const;
+
+/** What the answer cannot vouch for about the subject and namespace: they may not exist. */
+async function existenceWarnings(client: KubeClient, spec: SubjectSpec, namespace: string): Promise<string[]> {
+  const out: string[] = [];
+  if (namespace && (await namespaceMissing(client, namespace))) out.push(`namespace ${namespace} does not exist`);
+  if (spec.kind === 'serviceaccount') {
+    try {
+      await client.request('GET', resourcePath(RESOURCES.serviceAccounts, { namespace: spec.namespace, name: spec.name }));
+    } catch (err) {
+      if (apiStatusOf(err)?.code === 404) out.push(`service account ${spec.namespace}/${spec.name} does not exist: the answer is what it would have, were it created`);
+    }
+  }
+  return out;
+}
 
 /** The subject to analyse, as the API server would see it. */
 async function resolveSubject(client: KubeClient, spec: SubjectSpec): Promise<{ user: UserInfo; self: boolean }> {
@@ -80,6 +97,7 @@ export interface AccessMatrix {
   incomplete: boolean;
   missing: string[];
   notes: string[];
+  warnings: string[];
 }
 
 const RISKY: Array<{ verb: string; group: string; resource: string; subresource?: string; namespaced: boolean; consequence: string }> = [
@@ -185,7 +203,7 @@ async function confirmCells(client: KubeClient, rows: MatrixRow[], user: UserInf
 export async function runAccess(ctx: RunContext, o: AccessOptions): Promise<AccessMatrix> {
   const client = connect(o.connection, { signal: ctx.signal });
   const namespace = o.connection.namespace ?? client.namespace;
-  const [{ user, self }, resources] = await Promise.all([resolveSubject(client, o.subject), discover(client)]);
+  const [{ user, self }, resources, warnings] = await Promise.all([resolveSubject(client, o.subject), discover(client), existenceWarnings(client, o.subject, namespace)]);
   const rbac = await loadRbac(client, namespace);
   const index = new RbacIndex(rbac.data);
   const rows = computeMatrix(index, user, namespace, resources);
@@ -207,6 +225,7 @@ export async function runAccess(ctx: RunContext, o: AccessOptions): Promise<Acce
       user.groups.includes('system:masters') ? 'the subject is in system:masters: the API server allows it everything, whatever RBAC says' : '',
       'other authorizers (Node, Webhook, ABAC) can allow what RBAC analysis cannot see; a disagreement marks where',
     ].filter(Boolean),
+    warnings,
   };
 }
 
@@ -221,6 +240,7 @@ export interface WhyResult {
   superuser: boolean;
   incomplete: boolean;
   missing: string[];
+  warnings: string[];
 }
 
 /** Bindings of the subject that almost grant the request: wrong namespace, names only, a missing role. Pure. */
@@ -252,9 +272,12 @@ export function whyNearMisses(index: RbacIndex, user: UserInfo, req: RequestAttr
 export async function runWhy(ctx: RunContext, o: WhyOptions): Promise<WhyResult> {
   const client = connect(o.connection, { signal: ctx.signal });
   const [{ user }, resources] = await Promise.all([resolveSubject(client, o.subject), discover(client)]);
-  const resolved = resolveResource(o.resource, resources);
-  const namespace = resolved.namespaced ? (o.connection.namespace ?? client.namespace) : '';
-  const req: RequestAttributes = { verb: o.verb, apiGroup: resolved.group, resource: resolved.resource, subresource: resolved.subresource, name: o.name ?? '', namespace };
+  const warnings: string[] = [];
+  const verbWarn = verbWarning(o.verb, false);
+  if (verbWarn) warnings.push(verbWarn);
+  const { namespaced: _namespaced, ...req } = requestFor(o, resolveResource(o.resource, resources), client.namespace, warnings);
+  const namespace = req.namespace;
+  warnings.push(...(await existenceWarnings(client, o.subject, req.resource === 'namespaces' ? '' : namespace)));
   const rbac = await loadRbac(client, namespace || client.namespace);
   const index = new RbacIndex(rbac.data);
   const grants = allows(index, user, req);
@@ -269,6 +292,7 @@ export async function runWhy(ctx: RunContext, o: WhyOptions): Promise<WhyResult>
     superuser: user.groups.includes('system:masters'),
     incomplete: rbac.missing.length > 0,
     missing: rbac.missing,
+    warnings,
   };
 }
 

@@ -9,16 +9,19 @@ export const whoCanCommand: Command<WhoCanOptions, WhoCanResult> = {
   run: runWhoCan,
   exitCode: whoCanExitCode,
   render: (r, view) => renderWhoCan(r, view.wide, view.colour),
+  warnings: (r) => r.warnings,
 };
 
 export const accessCommand: Command<AccessOptions, AccessMatrix> = {
   run: runAccess,
   exitCode: accessExitCode,
   render: (r, view) => renderMatrix(r, view.colour),
+  warnings: (r) => r.warnings,
 };
 
 export const whyCommand: Command<WhyOptions, WhyResult> = {
   run: runWhy,
   exitCode: whyExitCode,
   render: (r) => renderWhy(r),
+  warnings: (r) => r.warnings,
 };

@@ -11,11 +11,14 @@ import { mapLimit } from '../base/concurrency.js';
 import { ExitCode, type ExitCodeValue } from '../base/errors.js';
 import type { RunContext } from '../base/run.js';
 import { connect, type KubeClient } from '../kube/client.js';
-import { discover, resolveResource } from '../kube/discovery.js';
+import { apiStatusOf } from '../kube/apierror.js';
+import { discover, resolveResource, type ResolvedResource } from '../kube/discovery.js';
 import { subjectAccessReview } from '../kube/reviews.js';
+import { RESOURCES, resourcePath } from '../kube/url.js';
 import { loadRbac } from './load.js';
 import { describeSubject, implicitGroups, RbacIndex, serviceAccountUsername, whoCan, type Grant, type NearMiss, type RequestAttributes } from './match.js';
 import type { WhoCanOptions } from './options.js';
+import { verbWarning } from './verbs.js';
 
 /** What the API server answered about one subject: yes, no, or the review failed (with why). */
 export type Verified = boolean | { error: string };
@@ -44,6 +47,8 @@ export interface WhoCanResult {
   /** With --verify: subjects where RBAC analysis and the authorizer disagree. */
   disagreements: Array<{ subject: WhoCanRow['subject']; scope: string; rbac: boolean; apiServer: boolean }>;
   notes: string[];
+  /** What the answer cannot vouch for: an unknown verb, a namespace that does not exist, ... */
+  warnings: string[];
 }
 
 /** SubjectAccessReview identity for a binding subject, as the authenticator would present it. */
@@ -62,11 +67,45 @@ export function reviewAttributes(req: RequestAttributes): Parameters<typeof subj
   return { verb: req.verb, group: req.apiGroup, resource: req.resource, subresource: req.subresource, name: req.name, namespace: req.namespace };
 }
 
-async function buildRequest(client: KubeClient, o: WhoCanOptions): Promise<RequestAttributes & { namespaced: boolean }> {
-  if (o.url !== undefined) return { verb: o.verb, apiGroup: '', resource: '', subresource: '', name: '', namespace: '', path: o.url, namespaced: false };
-  const resolved = resolveResource(o.resource!, await discover(client));
-  const namespace = !resolved.namespaced || o.connection.allNamespaces ? '' : (o.connection.namespace ?? client.namespace);
-  return { verb: o.verb, apiGroup: resolved.group, resource: resolved.resource, subresource: resolved.subresource, name: o.name ?? '', namespace, namespaced: resolved.namespaced };
+type Request = RequestAttributes & { namespaced: boolean };
+
+/**
+ * The request as the authorizer sees it. A namespace object is its own
+ * namespace: `delete namespaces rx` is decided by rx's RoleBindings too.
+ */
+export function requestFor(o: Pick<WhoCanOptions, 'verb' | 'name' | 'connection'>, resolved: ResolvedResource, contextNamespace: string, warnings: string[]): Request {
+  const base = { verb: o.verb, apiGroup: resolved.group, resource: resolved.resource, subresource: resolved.subresource, name: o.name ?? '' };
+  if (resolved.notServed) warnings.push(`${resolved.resource}.${resolved.group} is not served by this cluster; the answer follows the RBAC rules as written`);
+  if (resolved.group === '' && resolved.resource === 'namespaces') return { ...base, namespace: o.name ?? '', namespaced: false };
+  if (!resolved.namespaced) {
+    if (o.connection.namespace !== undefined) warnings.push(`${resolved.resource}${resolved.group ? `.${resolved.group}` : ''} is cluster-scoped: -n ${o.connection.namespace} does not apply`);
+    return { ...base, namespace: '', namespaced: false };
+  }
+  return { ...base, namespace: o.connection.allNamespaces ? '' : (o.connection.namespace ?? contextNamespace), namespaced: true };
+}
+
+async function buildRequest(client: KubeClient, o: WhoCanOptions, warnings: string[]): Promise<Request> {
+  if (o.url !== undefined) {
+    const w = verbWarning(o.verb, true);
+    if (w) warnings.push(w);
+    return { verb: o.verb, apiGroup: '', resource: '', subresource: '', name: '', namespace: '', path: o.url, namespaced: false };
+  }
+  const w = verbWarning(o.verb, false);
+  if (w) warnings.push(w);
+  const req = requestFor(o, resolveResource(o.resource!, await discover(client)), client.namespace, warnings);
+  const missing = req.namespace && req.resource !== 'namespaces' ? await namespaceMissing(client, req.namespace) : false;
+  if (missing) warnings.push(`namespace ${req.namespace} does not exist`);
+  return req;
+}
+
+/** Whether a namespace is known not to exist (a 404; a 403 says nothing). */
+export async function namespaceMissing(client: KubeClient, namespace: string): Promise<boolean> {
+  try {
+    await client.request('GET', resourcePath(RESOURCES.namespaces, { name: namespace }));
+    return false;
+  } catch (err) {
+    return apiStatusOf(err)?.code === 404;
+  }
 }
 
 /** Asks the authorizer about every row, concurrently under a bound; a failed review is a value. */
@@ -95,7 +134,8 @@ async function verifyRows(client: KubeClient, rows: WhoCanRow[], req: RequestAtt
 export async function runWhoCan(ctx: RunContext, o: WhoCanOptions): Promise<WhoCanResult> {
   // whocan asks about others: the connection's --as only impersonates the caller.
   const client = connect(o.connection, { signal: ctx.signal });
-  const { namespaced, ...req } = await buildRequest(client, o);
+  const warnings: string[] = [];
+  const { namespaced, ...req } = await buildRequest(client, o, warnings);
   // Every namespace's Roles and RoleBindings only when the answer needs them (-A, near misses).
   const everyNamespace = o.connection.allNamespaces || o.nearMisses;
   const rbac = await loadRbac(client, req.namespace || client.namespace, everyNamespace ? {} : { onlyNamespace: req.namespace });
@@ -132,6 +172,7 @@ export async function runWhoCan(ctx: RunContext, o: WhoCanOptions): Promise<WhoC
       'members of system:masters are allowed everything by the API server before RBAC, with no binding',
       'other authorizers (Node, Webhook, ABAC) can allow what RBAC analysis cannot see',
     ],
+    warnings,
   };
 }
 

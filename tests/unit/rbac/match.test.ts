@@ -120,3 +120,41 @@ test('resources resolve as kubectl names them, with a suggestion for a typo', ()
   assert.throws(() => resolveResource('deploymnt', resources), (e: unknown) => /did you mean "deployments"/.test((e as { hint?: string }).hint ?? ''));
   assert.throws(() => resolveResource('deploy/logs', resources), /has no subresource "logs"/);
 });
+
+test('the request as the authorizer sees it: a namespace object is its own namespace; -n on cluster-scoped resources is said not to apply', async () => {
+  const { requestFor } = await import('../../../src/rbac/whocan.js');
+  const { verbWarning } = await import('../../../src/rbac/verbs.js');
+  const conn = (namespace?: string) => ({ allNamespaces: false, asGroups: [], requestTimeoutMs: 0, ...(namespace ? { namespace } : {}) });
+  const warnings: string[] = [];
+  const nsObject = requestFor({ verb: 'delete', name: 'rx', connection: conn() }, { group: '', resource: 'namespaces', subresource: '', namespaced: false }, 'default', warnings);
+  assert.equal(nsObject.namespace, 'rx');
+  const list = requestFor({ verb: 'list', connection: conn() }, { group: '', resource: 'namespaces', subresource: '', namespaced: false }, 'default', warnings);
+  assert.equal(list.namespace, '');
+  assert.deepEqual(warnings, []);
+  const nodes = requestFor({ verb: 'get', connection: conn('shop') }, { group: '', resource: 'nodes', subresource: '', namespaced: false }, 'default', warnings);
+  assert.equal(nodes.namespace, '');
+  assert.deepEqual(warnings, ['nodes is cluster-scoped: -n shop does not apply']);
+  const pods = requestFor({ verb: 'get', connection: conn() }, { group: '', resource: 'pods', subresource: '', namespaced: true }, 'default', []);
+  assert.equal(pods.namespace, 'default');
+  assert.match(verbWarning('gte', false) ?? '', /"gte" is not a known verb/);
+  assert.equal(verbWarning('use', false), undefined);
+  assert.equal(verbWarning('post', true), undefined);
+  assert.match(verbWarning('list', true) ?? '', /not a known verb for a non-resource URL/);
+  // RoleBindings of the namespace grant verbs on the namespace object itself.
+  const index = new RbacIndex({
+    roles: [{ metadata: { name: 'ns-admin', namespace: 'rx' }, rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['delete'] }] }],
+    clusterRoles: [],
+    roleBindings: [{ metadata: { name: 'b', namespace: 'rx' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'ns-admin' }, subjects: [{ kind: 'User', name: 'ann' }] }],
+    clusterRoleBindings: [],
+  });
+  const { namespaced: _n, ...req } = nsObject;
+  assert.deepEqual(whoCan(index, req, false, false).grants.map((g) => g.subject.name), ['ann']);
+  assert.equal(allows(index, { username: 'ann', groups: [] }, req).length, 1);
+});
+
+test('resources RBAC names that discovery does not list: PodSecurityPolicies, and any RESOURCE.GROUP spelled out', () => {
+  assert.deepEqual(resolveResource('podsecuritypolicies.policy', []), { group: 'policy', resource: 'podsecuritypolicies', subresource: '', namespaced: false, virtual: true });
+  assert.deepEqual(resolveResource('psp', []), { group: 'policy', resource: 'podsecuritypolicies', subresource: '', namespaced: false, virtual: true });
+  assert.deepEqual(resolveResource('widgets.example.com', []), { group: 'example.com', resource: 'widgets', subresource: '', namespaced: true, notServed: true });
+  assert.throws(() => resolveResource('widgets', []), /the server has no resource type "widgets"/);
+});

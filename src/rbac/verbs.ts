@@ -1,0 +1,10 @@
+/** The verbs kubectl knows, for warnings as `kubectl auth can-i` gives them. Pure. */
+export const RESOURCE_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', 'use', 'bind', 'impersonate', 'escalate', 'approve', 'sign', 'attest', '*'] as const;
+export const NON_RESOURCE_VERBS = ['get', 'put', 'post', 'head', 'options', 'delete', 'patch', '*'] as const;
+
+/** A warning for a verb no request ever carries (a typo answers as if it were real). */
+export function verbWarning(verb: string, nonResource: boolean): string | undefined {
+  const known: readonly string[] = nonResource ? NON_RESOURCE_VERBS : RESOURCE_VERBS;
+  if (known.includes(verb)) return undefined;
+  return `"${verb}" is not a known verb${nonResource ? ' for a non-resource URL' : ''} (known: ${known.filter((v) => v !== '*').join(', ')}); the answer treats it as written`;
+}
