@@ -10,8 +10,8 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 
-import { redactMessage, StudyError, TimeoutError } from '../base/errors.js';
-import { KubeClient } from '../kube/client.js';
+import { ExitCode, redactMessage, StudyError, TimeoutError, UsageError } from '../base/errors.js';
+import { assertCredentialsUsable, KubeClient } from '../kube/client.js';
 import { apiStatusOf, describeConnectionFailure, systemCodeOf } from '../kube/apierror.js';
 import { credentialNote } from '../kube/credentials.js';
 import { whoAmI } from '../kube/reviews.js';
@@ -115,23 +115,25 @@ async function checkContext(
     let ctx: ResolvedContext;
     try {
       ctx = resolveContext(merged, { context: name });
+      assertCredentialsUsable(ctx);
     } catch (err) {
       throw new StageFailure('config', 'config-error', (err as Error).message, (err as StudyError).hint);
     }
     result.server = displayServer(ctx.cluster.server);
-    let url: URL;
-    try {
-      url = new URL(ctx.cluster.server ?? '');
-    } catch {
-      throw new StageFailure('config', 'config-error', `server "${result.server}" is not a URL`);
-    }
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-
-    const address = await run('dns', () => resolveHost(host), (a) => (a === host ? 'literal address' : a));
-    await run('tcp', () => tcpConnect(address, port, signal));
-    if (url.protocol === 'https:') {
-      await run('tls', () => tlsHandshake(ctx, host, port, signal));
+    const proxy = ctx.cluster['proxy-url'];
+    if (proxy) {
+      // Every request goes through the proxy: reach the proxy here; the API stage tunnels to the server.
+      const p = new URL(proxy);
+      const proxyHost = p.hostname.replace(/^\[|\]$/g, '');
+      const address = await run('dns', () => resolveHost(proxyHost), (a) => `proxy ${a === proxyHost ? proxyHost : a}`);
+      await run('tcp', () => tcpConnect(address, Number(p.port || (p.protocol === 'https:' ? 443 : 80)), signal), () => `proxy ${p.host}`);
+    } else {
+      const url = new URL(ctx.cluster.server ?? '');
+      const host = url.hostname.replace(/^\[|\]$/g, '');
+      const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+      const address = await run('dns', () => resolveHost(host), (a) => (a === host ? 'literal address' : a));
+      await run('tcp', () => tcpConnect(address, port, signal));
+      if (url.protocol === 'https:') await run('tls', () => tlsHandshake(ctx, host, port, signal));
     }
     const client = new KubeClient(ctx, undefined, timeoutMs, { signal });
     const version = await run(
@@ -171,6 +173,10 @@ function classify(
   timeoutMs: number,
 ): StageFailure {
   if (err instanceof StageFailure) return err;
+  // Our own errors (an exec plugin that failed, credentials that cannot work) already say what and why.
+  if (err instanceof StudyError && !(err instanceof TimeoutError) && err.exitCode !== ExitCode.INTERRUPTED) {
+    return new StageFailure(stage, err instanceof UsageError ? 'config-error' : 'error', err.message, err.hint);
+  }
   if (signal.aborted || err instanceof TimeoutError || (err as Error)?.name === 'AbortError') {
     const what = { dns: 'resolving the host name', tcp: 'connecting', tls: 'the TLS handshake', api: 'the API request', auth: 'the identity request', config: 'reading the config' }[stage];
     return new StageFailure(stage, 'timeout', `no answer within ${timeoutMs} ms (during ${what})`, 'the server accepts connections but does not answer, or the network drops packets');
@@ -185,21 +191,28 @@ function classify(
     return new StageFailure(stage, 'error', `HTTP ${api.code}: ${api.status.message ?? api.status.reason ?? ''}`.trim());
   }
   const code = systemCodeOf(err);
-  if (stage === 'dns') return new StageFailure('dns', 'dns-failed', `host name does not resolve (${code ?? 'DNS error'})`, 'check the server address, DNS or VPN');
+  const clusterName = merged.contexts.get(name)?.value.cluster ?? '';
+  const proxy = merged.clusters.get(clusterName)?.value['proxy-url'];
+  // With a proxy, the DNS and TCP stages are the proxy's: blame it, not the API server.
+  const via = proxy && (stage === 'dns' || stage === 'tcp') ? `the proxy ${proxyHost(proxy)} (proxy-url of cluster "${clusterName}"): ` : '';
+  const proxyHint = 'is the proxy running? check proxy-url in the kubeconfig';
+  if (stage === 'dns') return new StageFailure('dns', 'dns-failed', `${via}host name does not resolve (${code ?? 'DNS error'})`, via ? proxyHint : 'check the server address, DNS or VPN');
   const conn = describeConnectionFailure(code, '');
   if (conn) {
     const outcome: CheckOutcome = stage === 'tls' || conn.reason.startsWith('TLS') ? 'tls-failed' : 'unreachable';
     const message = code === 'ECONNREFUSED' ? 'connection refused' : conn.reason.replace(/ by $/, '');
-    return new StageFailure(stage, outcome, message, conn.hint);
-  }
-  // An exec plugin's failure can quote what it printed, which may be a credential: name the plugin only.
-  const ctxUser = merged.contexts.get(name)?.value.user;
-  const exec = ctxUser ? merged.users.get(ctxUser)?.value.exec : undefined;
-  if (exec && (stage === 'api' || stage === 'auth')) {
-    return new StageFailure(stage, 'error', `the exec credential plugin "${exec.command ?? ''}" failed to give a credential`, 'run the plugin by hand to see why');
+    return new StageFailure(stage, outcome, `${via}${message}`, via ? proxyHint : conn.hint);
   }
   const message = redactMessage((err as Error)?.message?.split('\n')[0] ?? String(err));
   return new StageFailure(stage, stage === 'tls' ? 'tls-failed' : 'error', message);
+}
+
+function proxyHost(proxy: string): string {
+  try {
+    return new URL(proxy).host;
+  } catch {
+    return proxy;
+  }
 }
 
 async function resolveHost(host: string): Promise<string> {

@@ -49,6 +49,8 @@ export interface ErrorContext {
   user?: string;
   /** Extra words for a 401, e.g. "the client certificate expired 3 days ago". */
   credentialNote?: string;
+  /** The cluster's proxy-url: a connection that fails is the proxy's first. */
+  proxy?: string;
 }
 
 const TLS_CODES: Record<string, string> = {
@@ -127,6 +129,10 @@ export function toStudyError(err: unknown, ctx: ErrorContext): StudyError {
   const api = apiStatusOf(err);
   if (api) return fromStatus(api.code, api.status, ctx, err);
   const code = systemCodeOf(err);
+  if (ctx.proxy && code && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET'].includes(code)) {
+    const conn = describeConnectionFailure(code, hostOf(ctx.proxy));
+    return new ApiError(`cannot ${ctx.what}: through the proxy ${hostOf(ctx.proxy)} (proxy-url): ${conn?.reason ?? code}`, { hint: 'is the proxy running and can it reach the API server? check proxy-url in the kubeconfig', cause: err, reason: code });
+  }
   const conn = describeConnectionFailure(code, hostOf(ctx.server));
   if (conn) return new ApiError(`cannot ${ctx.what}: ${conn.reason}`, { hint: conn.hint, cause: err, reason: code });
   if ((err as Error)?.name === 'AbortError') {

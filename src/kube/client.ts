@@ -14,7 +14,8 @@ import * as k8s from '@kubernetes/client-node';
 import { UsageError, type StudyError } from '../base/errors.js';
 import { apiStatusOf, toStudyError } from './apierror.js';
 import type { ConnectionOptions } from './connection.js';
-import { credentialNote } from './credentials.js';
+import { credentialNote, credentialProblems } from './credentials.js';
+import { runExecPlugin, type ExecCredential } from './exec.js';
 import { assertFilesUsable, loadKubeconfig, resolveContext, type MergedKubeconfig, type ResolvedContext } from './kubeconfig.js';
 import { send, translateAbort, type Impersonation, type RequestRecord, type TransportOptions } from './transport.js';
 import { apiUrl, type Query } from './url.js';
@@ -42,14 +43,15 @@ export const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
 
 /** A connection to one cluster as one identity. */
 export class KubeClient {
-  private readonly kc: k8s.KubeConfig;
+  /** client-node's config: made once, or again when an exec credential expires. */
+  private kc: { config: k8s.KubeConfig; expiresAt?: number } | undefined;
+  private pendingKc: Promise<k8s.KubeConfig> | undefined;
   readonly context: ResolvedContext;
   private readonly transport: TransportOptions;
   requests = 0;
 
   constructor(context: ResolvedContext, impersonate: Impersonation | undefined, timeoutMs: number, options: ClientOptions = {}) {
     this.context = context;
-    this.kc = toClientNodeConfig(context);
     this.transport = {
       timeoutMs,
       signal: options.signal,
@@ -70,10 +72,28 @@ export class KubeClient {
     return this.context.cluster.server ?? '';
   }
 
-  /** Authentication headers and TLS agent for a request (exec plugins run here). */
+  /** client-node's config for this context; an exec plugin runs here (once, and again after its credential expires). */
+  private async config(): Promise<k8s.KubeConfig> {
+    if (this.kc && (this.kc.expiresAt === undefined || this.kc.expiresAt > Date.now() + 10_000)) return this.kc.config;
+    this.pendingKc ??= (async () => {
+      const exec = this.context.user.exec;
+      if (!exec) {
+        this.kc = { config: toClientNodeConfig(this.context) };
+        return this.kc.config;
+      }
+      const cred = await runExecPlugin({ userName: this.context.userName, exec, cluster: this.context.cluster }, this.transport.timeoutMs || 60_000, this.transport.signal);
+      this.kc = { config: toClientNodeConfig(this.context, cred), ...(cred.expiresAt ? { expiresAt: cred.expiresAt } : {}) };
+      return this.kc.config;
+    })().finally(() => {
+      this.pendingKc = undefined;
+    });
+    return this.pendingKc;
+  }
+
+  /** Authentication headers and TLS agent for a request. */
   private async authFor(url: string, method: string): Promise<{ headers: Record<string, string>; agent: ReturnType<k8s.RequestContext['getAgent']> }> {
     const authCtx = new k8s.RequestContext(url, method as k8s.HttpMethod);
-    await this.kc.applySecurityAuthentication(authCtx);
+    await (await this.config()).applySecurityAuthentication(authCtx);
     return { headers: { ...authCtx.getHeaders() }, agent: authCtx.getAgent() };
   }
 
@@ -133,7 +153,8 @@ export class KubeClient {
   error(what: string, err: unknown): StudyError {
     const unauthorized = apiStatusOf(err)?.code === 401;
     const note = unauthorized ? credentialNote(this.context.user) : undefined;
-    return toStudyError(err, { what, server: this.server, user: this.context.userName, ...(note ? { credentialNote: note } : {}) });
+    const proxy = this.context.cluster['proxy-url'];
+    return toStudyError(err, { what, server: this.server, user: this.context.userName, ...(note ? { credentialNote: note } : {}), ...(proxy ? { proxy } : {}) });
   }
 
   /** Runs an API call and turns any failure into a typed error (see error()). */
@@ -146,11 +167,13 @@ export class KubeClient {
   }
 }
 
-/** client-node's KubeConfig for exactly one resolved context. */
-function toClientNodeConfig(ctx: ResolvedContext): k8s.KubeConfig {
+/** client-node's KubeConfig for exactly one resolved context (with the exec plugin's credential, if it has one). */
+function toClientNodeConfig(ctx: ResolvedContext, exec?: ExecCredential): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
   const c = ctx.cluster;
-  const u = ctx.user;
+  // An ExecCredential carries PEM; a kubeconfig (and client-node) carries it base64-encoded.
+  const b64 = (pem: string | undefined): string | undefined => (pem === undefined ? undefined : Buffer.from(pem).toString('base64'));
+  const u = exec ? { ...ctx.user, exec: undefined, token: exec.token, 'client-certificate-data': b64(exec.clientCertificateData), 'client-key-data': b64(exec.clientKeyData) } : ctx.user;
   let token = u.token;
   if (!token && u.tokenFile) {
     try {
@@ -169,7 +192,8 @@ function toClientNodeConfig(ctx: ResolvedContext): k8s.KubeConfig {
         server: c.server ?? '',
         caData: c['certificate-authority-data'],
         caFile: c['certificate-authority'],
-        skipTLSVerify: c['insecure-skip-tls-verify'] === true,
+        // A plain http:// server has no TLS to verify (client-node refuses http:// unless told so).
+        skipTLSVerify: c['insecure-skip-tls-verify'] === true || (c.server ?? '').startsWith('http://'),
         tlsServerName: c['tls-server-name'],
         proxyUrl: c['proxy-url'],
       },
@@ -204,10 +228,30 @@ function impersonationFor(flags: ConnectionOptions, ctx: ResolvedContext): Imper
   return undefined;
 }
 
+/** Refuses, before any request, certificates and keys that cannot work, naming the entry and the field. */
+export function assertCredentialsUsable(ctx: ResolvedContext): void {
+  const problem = credentialProblems(ctx.clusterName, ctx.cluster, ctx.userName, ctx.user)[0];
+  if (problem) {
+    throw new UsageError(`${problem.owner}: ${problem.field} ${problem.problem}`, {
+      hint: `fix the kubeconfig (kubectl refuses it too); "kubectl study-ctx show ${ctx.contextName}" shows the context`,
+    });
+  }
+  const provider = ctx.user['auth-provider']?.name;
+  if (provider !== undefined && !SUPPORTED_AUTH_PROVIDERS.includes(provider)) {
+    throw new UsageError(`user "${ctx.userName}": auth-provider "${provider}" is not supported (kubectl-study supports ${SUPPORTED_AUTH_PROVIDERS.join(', ')})`, {
+      hint: 'kubectl removed its in-tree auth providers; use the provider\u2019s exec credential plugin instead',
+    });
+  }
+}
+
+/** The auth-provider names client-node implements. */
+const SUPPORTED_AUTH_PROVIDERS = ['oidc', 'azure', 'gcp'];
+
 /** Loads the kubeconfig as kubectl would and connects with the flags' context and identity. */
 export function connect(flags: ConnectionOptions, options: ClientOptions = {}, merged?: MergedKubeconfig): KubeClient {
   const config = merged ?? loadKubeconfig(flags.kubeconfig);
   assertFilesUsable(config);
   const ctx = resolveContext(config, flags);
+  assertCredentialsUsable(ctx);
   return new KubeClient(ctx, impersonationFor(flags, ctx), options.timeoutMs ?? flags.requestTimeoutMs, options);
 }

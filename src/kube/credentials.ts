@@ -3,10 +3,10 @@
  * ever returning the secret itself. Certificates are summarized (subject,
  * expiry), tokens only by their expiry claim.
  */
-import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 
-import type { RawUser } from './kubeconfig.js';
+import type { RawCluster, RawUser } from './kubeconfig.js';
 
 export type AuthMethod =
   | 'client-certificate'
@@ -143,4 +143,66 @@ export function credentialNote(user: RawUser, now: Date = new Date()): string | 
   if (user.token || user.tokenFile) return 'the token was rejected: it may be expired or revoked (it carries no expiry to check)';
   if (user.exec) return `the exec plugin "${user.exec.command ?? ''}" gave a credential the server rejected: log in again with it`;
   return undefined;
+}
+
+/** What is wrong with one piece of credential material, in words that quote none of it; undefined when it is usable. */
+function materialProblem(kind: 'certificate' | 'key', data: string | undefined, file: string | undefined): string | undefined {
+  let bytes: Buffer;
+  if (data !== undefined) {
+    const compact = data.replace(/\s+/g, '');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 === 1) return 'is not valid base64';
+    bytes = Buffer.from(compact, 'base64');
+    if (bytes.length === 0) return 'is empty';
+  } else if (file !== undefined) {
+    try {
+      if (statSync(file).isDirectory()) return `names ${file}, which is a directory`;
+      bytes = readFileSync(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return code === 'ENOENT' ? `names ${file}, which does not exist` : `names ${file}, which cannot be read (${code ?? 'error'})`;
+    }
+  } else {
+    return undefined;
+  }
+  try {
+    if (kind === 'certificate') new X509Certificate(bytes);
+    else createPrivateKey(bytes);
+    return undefined;
+  } catch {
+    return kind === 'certificate' ? 'does not hold a PEM certificate' : 'does not hold a PEM private key';
+  }
+}
+
+export interface MaterialCheck {
+  /** Which entry: cluster "x" or user "y". */
+  owner: string;
+  field: string;
+  problem: string;
+}
+
+/**
+ * Every certificate and key a context would use, checked before any request
+ * (kubectl refuses these too): decodable, a file and not a directory, a
+ * certificate or a key, cert and key given together.
+ */
+export function credentialProblems(clusterName: string, cluster: RawCluster, userName: string, user: RawUser): MaterialCheck[] {
+  const out: MaterialCheck[] = [];
+  const check = (owner: string, field: string, kind: 'certificate' | 'key', data: string | undefined, file: string | undefined): void => {
+    const problem = materialProblem(kind, data, file);
+    if (problem) out.push({ owner, field, problem });
+  };
+  const c = `cluster "${clusterName}"`;
+  const u = `user "${userName}"`;
+  if (!cluster['insecure-skip-tls-verify']) {
+    const dataField = cluster['certificate-authority-data'] !== undefined;
+    check(c, dataField ? 'certificate-authority-data' : 'certificate-authority', 'certificate', cluster['certificate-authority-data'], dataField ? undefined : cluster['certificate-authority']);
+  }
+  const certData = user['client-certificate-data'] !== undefined;
+  const keyData = user['client-key-data'] !== undefined;
+  check(u, certData ? 'client-certificate-data' : 'client-certificate', 'certificate', user['client-certificate-data'], certData ? undefined : user['client-certificate']);
+  check(u, keyData ? 'client-key-data' : 'client-key', 'key', user['client-key-data'], keyData ? undefined : user['client-key']);
+  const hasCert = Boolean(user['client-certificate-data'] || user['client-certificate']);
+  const hasKey = Boolean(user['client-key-data'] || user['client-key']);
+  if (hasCert !== hasKey) out.push({ owner: u, field: hasCert ? 'client-key' : 'client-certificate', problem: `is missing: a client ${hasCert ? 'certificate needs its key' : 'key needs its certificate'}` });
+  return out;
 }

@@ -277,6 +277,31 @@ export interface ResolvedContext {
   namespaceFromFlag: boolean;
 }
 
+/**
+ * The server URL as client-go makes it: without a scheme, https when the
+ * cluster has TLS settings (else http); an address that is still no URL,
+ * or an impossible port, is named. Pure.
+ */
+export function serverUrl(clusterName: string, cluster: RawCluster): string {
+  const raw = (cluster.server ?? '').trim();
+  const tls = Boolean(cluster['certificate-authority'] || cluster['certificate-authority-data'] || cluster['insecure-skip-tls-verify']);
+  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `${tls ? 'https' : 'http'}://${raw}`;
+  const bad = (why: string): never => {
+    throw new UsageError(`cluster "${clusterName}": server "${raw}" ${why}`, { hint: 'fix clusters[].cluster.server in the kubeconfig, e.g. https://10.0.0.1:6443' });
+  };
+  const port = /^[a-z][a-z0-9+.-]*:\/\/(?:\[[^\]]*\]|[^/:?#]*):(\d+)/i.exec(text)?.[1];
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) bad(`has port ${port}, which is not a port (1 to 65535)`);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return bad('is not a URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') bad(`has the scheme ${url.protocol.replace(/:$/, '')}; kubectl talks https or http`);
+  if (!url.hostname) bad('has no host');
+  return text;
+}
+
 /** Applies --context/--cluster/--user/-n to the merged config, as kubectl does. Pure. */
 export function resolveContext(merged: MergedKubeconfig, sel: ContextSelection): ResolvedContext {
   const loaded = merged.files.filter((f) => f.config);
@@ -333,7 +358,7 @@ export function resolveContext(merged: MergedKubeconfig, sel: ContextSelection):
     contextName,
     clusterName,
     userName,
-    cluster: clusterEntry.value,
+    cluster: { ...clusterEntry.value, server: serverUrl(clusterName, clusterEntry.value) },
     user,
     namespace,
     namespaceFromFlag: Boolean(sel.namespace),

@@ -1,0 +1,122 @@
+/**
+ * Exec credential plugins (client.authentication.k8s.io), run as kubectl
+ * runs them, with every way they fail named as that user's exec plugin
+ * failure, with the command: not on PATH, not executable, exiting non-zero
+ * (its stderr, shortened), printing something that is not an
+ * ExecCredential, or one of another apiVersion. The credential itself
+ * never reaches any output.
+ */
+import { spawn } from 'node:child_process';
+
+import { ApiError, redactMessage, TimeoutError, UsageError, type StudyError } from '../base/errors.js';
+import type { RawCluster, RawExec } from './kubeconfig.js';
+
+export interface ExecCredential {
+  token?: string;
+  clientCertificateData?: string;
+  clientKeyData?: string;
+  /** When it expires; undefined: for the life of the process. */
+  expiresAt?: number;
+}
+
+interface Plugin {
+  userName: string;
+  exec: RawExec;
+  cluster: RawCluster;
+}
+
+function named(p: Plugin): string {
+  return `user "${p.userName}": exec plugin "${p.exec.command ?? ''}"`;
+}
+
+/** The last non-empty line of what the plugin said on stderr, shortened and with URL credentials cut. */
+export function stderrGist(stderr: string): string {
+  const line = stderr.split('\n').map((l) => l.trim()).filter(Boolean).at(-1) ?? '';
+  const cut = line.length > 160 ? `${line.slice(0, 157)}...` : line;
+  return redactMessage(cut);
+}
+
+/** Reads an ExecCredential from the plugin's stdout. Pure. */
+export function parseExecCredential(p: Plugin, stdout: string): ExecCredential {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(stdout);
+  } catch {
+    throw new UsageError(`${named(p)} printed something that is not an ExecCredential (not JSON)`, { hint: 'run the plugin by hand to see what it prints' });
+  }
+  const cred = (doc ?? {}) as { kind?: unknown; apiVersion?: unknown; status?: { token?: unknown; clientCertificateData?: unknown; clientKeyData?: unknown; expirationTimestamp?: unknown } };
+  if (cred.kind !== 'ExecCredential') {
+    throw new UsageError(`${named(p)} printed something that is not an ExecCredential (kind ${JSON.stringify(typeof cred.kind === 'string' ? cred.kind : null)})`, { hint: 'run the plugin by hand to see what it prints' });
+  }
+  const want = p.exec.apiVersion ?? '';
+  if (cred.apiVersion !== want) {
+    throw new UsageError(`${named(p)} returned an ExecCredential of apiVersion ${String(cred.apiVersion)}, the kubeconfig asks for ${want || 'none'}`, {
+      hint: 'set users[].user.exec.apiVersion to what the plugin speaks (client.authentication.k8s.io/v1 or v1beta1)',
+    });
+  }
+  const s = cred.status ?? {};
+  const out: ExecCredential = {};
+  if (typeof s.token === 'string' && s.token) out.token = s.token;
+  if (typeof s.clientCertificateData === 'string' && s.clientCertificateData) out.clientCertificateData = s.clientCertificateData;
+  if (typeof s.clientKeyData === 'string' && s.clientKeyData) out.clientKeyData = s.clientKeyData;
+  if (!out.token && !(out.clientCertificateData && out.clientKeyData)) {
+    throw new UsageError(`${named(p)} returned an ExecCredential with neither a token nor a client certificate and key`, { hint: 'run the plugin by hand to see what it prints' });
+  }
+  if (typeof s.expirationTimestamp === 'string') {
+    const at = Date.parse(s.expirationTimestamp);
+    if (Number.isFinite(at)) out.expiresAt = at;
+  }
+  return out;
+}
+
+/** Runs the plugin once; its failures are typed errors naming the user and the command. */
+export function runExecPlugin(p: Plugin, timeoutMs: number, signal?: AbortSignal): Promise<ExecCredential> {
+  const command = p.exec.command;
+  if (!command) return Promise.reject(new UsageError(`user "${p.userName}": exec has no command`, { hint: 'set users[].user.exec.command in the kubeconfig' }));
+  const info = { apiVersion: p.exec.apiVersion, kind: 'ExecCredential', spec: { interactive: false, ...(p.exec.provideClusterInfo ? { cluster: { server: p.cluster.server, 'certificate-authority-data': p.cluster['certificate-authority-data'] } } : {}) } };
+  const env: NodeJS.ProcessEnv = { ...process.env, KUBERNETES_EXEC_INFO: JSON.stringify(info) };
+  for (const e of p.exec.env ?? []) env[e.name] = e.value;
+  return new Promise<ExecCredential>((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    let settled = false;
+    const finish = (err: StudyError | undefined, value?: ExecCredential): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve(value!);
+    };
+    const child = spawn(command, p.exec.args ?? [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const onAbort = (): void => {
+      child.kill('SIGTERM');
+      finish((signal?.reason as StudyError) ?? new TimeoutError(`${named(p)} was stopped`));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      finish(new TimeoutError(`${named(p)} gave no credential within ${Math.round(timeoutMs / 1000)}s`, { hint: 'does it wait for a login in a browser? run it by hand first' }));
+    }, timeoutMs);
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      const hint = p.exec.installHint?.trim() || 'install it, or fix users[].user.exec.command in the kubeconfig';
+      if (err.code === 'ENOENT') finish(new UsageError(`${named(p)} is not on PATH`, { hint }));
+      else if (err.code === 'EACCES') finish(new UsageError(`${named(p)} cannot be run (permission denied)`, { hint: 'make it executable' }));
+      else finish(new UsageError(`${named(p)} cannot be run (${err.code ?? 'error'})`, { hint }));
+    });
+    child.on('close', (code, sig) => {
+      if (code !== 0) {
+        const gist = stderrGist(stderr);
+        finish(new ApiError(`${named(p)} failed (${sig ? `killed by ${sig}` : `exit code ${code}`})${gist ? `: ${gist}` : ''}`, { hint: 'run the plugin by hand; you may need to log in again' }));
+        return;
+      }
+      try {
+        finish(undefined, parseExecCredential(p, stdout));
+      } catch (err) {
+        finish(err as StudyError);
+      }
+    });
+  });
+}
