@@ -51,3 +51,11 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<
     );
   });
 }
+
+/** A signal that aborts with `reason` after ms (never, for 0), and the way to stop its timer. */
+export function deadlineSignal(ms: number, reason: () => Error): { signal: AbortSignal; clear: () => void } {
+  const controller = new AbortController();
+  const timer = ms > 0 ? setTimeout(() => controller.abort(reason()), ms) : undefined;
+  timer?.unref?.();
+  return { signal: controller.signal, clear: () => timer && clearTimeout(timer) };
+}

@@ -73,6 +73,13 @@ export class UsageError extends StudyError {
   }
 }
 
+/** A selector matched nothing: the answer is "none" (exit 1), said as an error line. */
+export class NoMatchError extends StudyError {
+  constructor(message: string, options: StudyErrorOptions = {}) {
+    super(message, ExitCode.NEGATIVE, options);
+  }
+}
+
 export class NotFoundError extends StudyError {
   constructor(message: string, options: StudyErrorOptions = {}) {
     super(message, ExitCode.NOT_FOUND, options);

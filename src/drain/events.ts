@@ -10,6 +10,7 @@ export type PodStatus =
   | 'skipped' // the plan skips it (DaemonSet, mirror)
   | 'blocked' // a PDB kept it until the drain stopped
   | 'failed' // the API refused it for another reason
+  | 'unconfirmed' // an eviction was sent; no answer came before the drain stopped
   | 'not-attempted'; // the drain stopped first
 
 export interface PodOutcome {

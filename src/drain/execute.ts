@@ -9,6 +9,7 @@
  * sent are allowed to return, so the report is exact; the node stays
  * cordoned.
  */
+import { abortable } from '../base/concurrency.js';
 import { ExitCode, type ExitCodeValue, type StudyError } from '../base/errors.js';
 import type { DrainApi, WorkloadRef } from './api.js';
 import { evictPod, type EvictContext } from './evict.js';
@@ -32,6 +33,8 @@ export interface ExecuteOptions {
   retry?: { initialMs: number; maxMs: number };
   /** How often --wait-healthy reads the workloads (default 1 s). */
   pollMs?: number;
+  /** Once stopped, how long unanswered requests are waited for before the report (default 5 s). */
+  stopGraceMs?: number;
   onEvent: (e: DrainEvent) => void;
 }
 
@@ -86,10 +89,35 @@ class Stop {
 
 const key = (p: { namespace: string; name: string }): string => `${p.namespace}/${p.name}`;
 
-/** Runs the evictions: at most `concurrency` at once and per PDB at most its budget. */
-async function evictAll(ctx: EvictContext, queue: EvictionQueue, outcomes: Map<string, PodOutcome>, stop: Stop): Promise<void> {
-  const running = new Set<Promise<void>>();
+/** Resolves when every task has settled, or `graceMs` after `stopped` aborts, whichever comes first. */
+function settleWithin(tasks: Iterable<Promise<void>>, stopped: AbortSignal, graceMs: number): Promise<void> {
+  const all = Promise.all(tasks).then(() => undefined);
+  return new Promise<void>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onStop = (): void => {
+      timer = setTimeout(resolve, graceMs);
+    };
+    if (stopped.aborted) onStop();
+    else stopped.addEventListener('abort', onStop, { once: true });
+    void all.then(() => {
+      if (timer) clearTimeout(timer);
+      stopped.removeEventListener('abort', onStop);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Runs the evictions: at most `concurrency` at once and per PDB at most its
+ * budget. Once the drain stops, requests still unanswered after a short
+ * grace (a server that accepts connections and never answers) are reported
+ * as sent but unconfirmed, so the report comes promptly and says so.
+ */
+async function evictAll(ctx: EvictContext, queue: EvictionQueue, outcomes: Map<string, PodOutcome>, stop: Stop, graceMs: number): Promise<void> {
+  const running = new Map<Promise<void>, PodPlan>();
   let wake: () => void = () => {};
+  const onStop = (): void => wake();
+  stop.waits.addEventListener('abort', onStop, { once: true });
   while (queue.pending > 0 && !stop.reason()) {
     const pod = queue.take();
     if (!pod) {
@@ -98,16 +126,24 @@ async function evictAll(ctx: EvictContext, queue: EvictionQueue, outcomes: Map<s
       });
       continue;
     }
-    const task = evictPod(ctx, pod, outcomes.get(key(pod))!)
+    const task: Promise<void> = evictPod(ctx, pod, outcomes.get(key(pod))!)
       .catch((err: unknown) => stop.fail(ctx.api.error(`evict ${key(pod)}`, err)))
       .finally(() => {
         queue.release(pod);
         running.delete(task);
         wake();
       });
-    running.add(task);
+    running.set(task, pod);
   }
-  await Promise.all(running);
+  stop.waits.removeEventListener('abort', onStop);
+  await settleWithin(running.keys(), stop.waits, graceMs);
+  for (const pod of running.values()) {
+    const o = outcomes.get(key(pod))!;
+    if (o.status === 'not-attempted' || o.status === 'blocked') {
+      o.status = 'unconfirmed';
+      o.message = 'an eviction was sent and no answer came before the drain stopped';
+    }
+  }
 }
 
 /** Pods that were already terminating: the drain waits for them too. */
@@ -135,13 +171,15 @@ function trackedByNode(pods: PodPlan[]): Map<string, Set<string>> {
 }
 
 function finalOutcome(result: DrainResult, stop: Stop): void {
-  const unfinished = result.pods.some((p) => ['evicted', 'not-attempted', 'blocked', 'failed'].includes(p.status));
+  const unfinished = result.pods.some((p) => ['evicted', 'not-attempted', 'blocked', 'failed', 'unconfirmed'].includes(p.status));
   const why = stop.reason();
   if (stop.fatal) {
     result.outcome = 'failed';
     result.message = stop.fatal.message;
     result.errorExitCode = stop.fatal.exitCode;
-  } else if (why) result.outcome = why;
+  } else if (why) {
+    result.outcome = why;
+  }
   else if (unfinished) result.outcome = 'failed';
   else if (result.workloads.some((w) => !w.available)) result.outcome = 'timed-out';
 }
@@ -176,11 +214,17 @@ export async function executeDrain(api: DrainApi, plan: DrainPlan, podListVersio
   };
   try {
     for (const node of plan.nodes) {
-      const changed = await cordon(api, node.name, true);
+      // A server that never answers must not hold the drain past its deadline or an interrupt.
+      const changed = await abortable(cordon(api, node.name, true), stop.waits).catch((err: unknown) => {
+        if (!stop.reason()) throw err;
+        result.message = `stopped while cordoning ${node.name}: whether it is cordoned now is not known`;
+        return undefined;
+      });
+      if (changed === undefined) break;
       result.cordoned.push({ node: node.name, changed });
       opts.onEvent({ type: 'cordon', node: node.name, changed });
     }
-    await evictAll(ctx, queue, outcomes, stop);
+    await evictAll(ctx, queue, outcomes, stop, opts.stopGraceMs ?? 5000);
     await waitTerminating(ctx, toWait, outcomes);
     if (opts.waitHealthy && !stop.reason()) {
       result.workloads = await waitAvailable(api, evictedWorkloads(plan, outcomes), stop.waits, opts.onEvent, opts.pollMs);
@@ -191,10 +235,11 @@ export async function executeDrain(api: DrainApi, plan: DrainPlan, podListVersio
     gone.close();
     stop.close();
   }
+  // A copy: an unconfirmed eviction that answers later must not change the report.
   result.pods = plan.pods.map((p) => {
     const o = outcomes.get(key(p))!;
     if (p.action === 'blocked') return { ...o, status: 'blocked', message: p.reasons.filter((r) => r.severity === 'block').map((r) => r.code).join(', ') };
-    return o;
+    return { ...o };
   });
   finalOutcome(result, stop);
   result.elapsedMs = Date.now() - started;

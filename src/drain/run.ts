@@ -4,7 +4,9 @@
  * Showing the plan, asking and progress go through hooks (print.ts makes
  * them for a terminal or a log); the result is printed by the wiring.
  */
-import { ExitCode, InterruptedError, UsageError, type ExitCodeValue } from '../base/errors.js';
+import { abortable, deadlineSignal } from '../base/concurrency.js';
+import { formatDuration } from '../base/duration.js';
+import { ExitCode, InterruptedError, NoMatchError, TimeoutError, type ExitCodeValue } from '../base/errors.js';
 import type { RunContext } from '../base/run.js';
 import { connect, type KubeClient } from '../kube/client.js';
 import { listPath } from '../kube/list.js';
@@ -49,7 +51,7 @@ export async function makePlan(
 export async function nodesMatching(client: KubeClient, selector: string): Promise<string[]> {
   const list = await client.call(`list nodes matching ${selector}`, () => listPath<{ metadata?: { name?: string } }>(client, resourcePath(RESOURCES.nodes), { labelSelector: selector }));
   const names = list.items.map((n) => n.metadata?.name ?? '').filter(Boolean).sort();
-  if (names.length === 0) throw new UsageError(`no node matches the selector "${selector}"`, { hint: 'list the nodes and their labels with "kubectl get nodes --show-labels"' });
+  if (names.length === 0) throw new NoMatchError(`no node matches the selector "${selector}"`, { hint: 'list the nodes and their labels with "kubectl get nodes --show-labels"' });
   return names;
 }
 
@@ -57,9 +59,18 @@ export async function runDrain(ctx: RunContext, o: DrainOptions, hooks: DrainHoo
   const started = Date.now();
   // In-flight writes are never cut by Ctrl-C (the report must be exact); a stuck server is cut by the request timeout.
   const client = connect(o.connection, { timeoutMs: o.connection.requestTimeoutMs || 30_000 });
-  const nodes = o.selector !== undefined ? await nodesMatching(client, o.selector) : o.nodes;
-  const { plan, podListVersions } = await makePlan(client, nodes, o.plan, o.skipWaitForDeleteTimeoutSeconds);
-  if (ctx.signal.aborted) throw new InterruptedError('interrupted while planning; nothing was changed');
+  // Planning only reads: --timeout and Ctrl-C end it at once, even against a server that never answers.
+  const deadline = deadlineSignal(o.timeoutMs, () => new TimeoutError(`no plan within --timeout ${formatDuration(o.timeoutMs)}; nothing was changed`, { hint: 'is the API server answering? --request-timeout bounds each request' }));
+  const planning = AbortSignal.any([ctx.signal, deadline.signal]);
+  const planned = (async () => {
+    const nodes = o.selector !== undefined ? await nodesMatching(client, o.selector) : o.nodes;
+    return { nodes, ...(await makePlan(client, nodes, o.plan, o.skipWaitForDeleteTimeoutSeconds)) };
+  })();
+  const { nodes, plan, podListVersions } = await abortable(planned, planning).catch((err: unknown) => {
+    if (ctx.signal.aborted) throw new InterruptedError('interrupted while planning; nothing was changed');
+    throw err;
+  });
+  deadline.clear();
   if (o.dryRun || plan.verdict === 'blocked') return { kind: 'planned', plan, dryRun: o.dryRun };
 
   hooks.showPlan(plan);

@@ -17,6 +17,8 @@ export interface MaintainOptions {
   journal?: string;
   dryRun: boolean;
   yes: boolean;
+  /** The whole run, in ms; 0: no limit. */
+  timeoutMs: number;
   /** One node's drain, in ms; 0: no limit. */
   drainTimeoutMs: number;
   readyTimeoutMs: number;
@@ -34,6 +36,7 @@ export interface MaintainFlags extends ConnectionFlags {
   journal?: string;
   dryRun?: boolean;
   yes?: boolean;
+  timeout?: string;
   drainTimeout?: string;
   readyTimeout?: string;
   recoverTimeout?: string;
@@ -68,6 +71,7 @@ export function maintainOptions(nodes: readonly string[], f: MaintainFlags, canA
     maxUnavailable: intFlag('--max-unavailable', f.maxUnavailable ?? '1', { min: 1 }),
     dryRun,
     yes: f.yes === true,
+    timeoutMs: durationFlag('--timeout', f.timeout ?? '0'),
     drainTimeoutMs: durationFlag('--drain-timeout', f.drainTimeout ?? '10m'),
     readyTimeoutMs: durationFlag('--ready-timeout', f.readyTimeout ?? '10m', { zero: false }),
     recoverTimeoutMs: durationFlag('--recover-timeout', f.recoverTimeout ?? '10m', { zero: false }),

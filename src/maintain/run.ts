@@ -11,9 +11,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 
-import { sleep } from '../base/concurrency.js';
+import { abortable, deadlineSignal, sleep } from '../base/concurrency.js';
 import { formatDuration } from '../base/duration.js';
-import { ExitCode, TimeoutError, type ExitCodeValue } from '../base/errors.js';
+import { ExitCode, InterruptedError, TimeoutError, type ExitCodeValue } from '../base/errors.js';
 import { ask } from '../base/prompt.js';
 import type { RunContext } from '../base/run.js';
 import {
@@ -95,12 +95,13 @@ function operatorWork(o: MaintainOptions, ctx: RunContext): Work {
   };
 }
 
-function clusterMaintainApi(client: KubeClient, o: MaintainOptions, signal: AbortSignal): MaintainApi {
+function clusterMaintainApi(client: KubeClient, o: MaintainOptions, signal: AbortSignal, interrupt: AbortSignal): MaintainApi {
   const drainApi = clusterDrainApi(client);
   return {
     plan: (nodes) => makePlan(client, nodes, o.plan),
+    // The drain's own deadline covers the run's --timeout (steps.ts); only an interrupt stops it otherwise.
     drain: (plan, versions, deadline, onEvent) =>
-      executeDrain(drainApi, plan, versions, { deadline, interrupt: signal, concurrency: 10, gracePeriodSeconds: -1, disableEviction: false, waitHealthy: false, onEvent }),
+      executeDrain(drainApi, plan, versions, { deadline, interrupt, concurrency: 10, gracePeriodSeconds: -1, disableEviction: false, waitHealthy: false, onEvent }),
     evictedWorkloads: (plan, result) => evictedWorkloads(plan, result.pods),
     isCordoned: async (node) => (await drainApi.readNode(node)).spec?.unschedulable === true,
     uncordon: async (node) => void (await cordon(drainApi, node, false)),
@@ -223,17 +224,30 @@ async function runBatches(deps: NodeDeps, p: Prepared, report: MaintainReport): 
 }
 
 export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: MaintainHooks): Promise<MaintainReport> {
+  const started = Date.now();
   const client = connect(o.connection, { timeoutMs: o.connection.requestTimeoutMs || 30_000 });
-  const nodes = o.selector !== undefined ? await nodesMatching(client, o.selector) : o.nodes;
   const lockOptions = { namespace: o.lockNamespace, name: LOCK_NAME, durationSeconds: o.lockDurationSeconds };
-  const p = await prepare(client, o, nodes);
-  const api = clusterMaintainApi(client, o, ctx.signal);
+  const deadline = deadlineSignal(o.timeoutMs, () => new TimeoutError(`the run's --timeout ${formatDuration(o.timeoutMs)} ran out`));
+  const signal = AbortSignal.any([ctx.signal, deadline.signal]);
+  const api = clusterMaintainApi(client, o, signal, ctx.signal);
+  // Planning only reads: --timeout and Ctrl-C end it at once, even against a server that never answers.
+  const { nodes, p, plan } = await abortable(
+    (async () => {
+      const nodes = o.selector !== undefined ? await nodesMatching(client, o.selector) : o.nodes;
+      const p = await prepare(client, o, nodes);
+      return { nodes, p, plan: await planRun(api, batches(p.todo, o.maxUnavailable)) };
+    })(),
+    signal,
+  ).catch((err: unknown) => {
+    if (ctx.signal.aborted) throw new InterruptedError('interrupted while planning; nothing was changed');
+    throw err;
+  });
   const report: MaintainReport = {
     kind: 'MaintainReport',
     apiVersion: 'study.kubectl.io/v1',
     outcome: 'planned',
     nodes: [],
-    plan: await planRun(api, batches(p.todo, o.maxUnavailable)),
+    plan,
     degraded: [],
     warnings: p.warnings,
     ...(o.journal ? { journal: o.journal } : {}),
@@ -259,7 +273,7 @@ export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: Ma
     return finish('declined');
   }
 
-  const lock = await MaintenanceLock.acquire(client, lockOptions, holderIdentity(p.journal?.run ?? 'run'));
+  const lock = await abortable(MaintenanceLock.acquire(client, lockOptions, holderIdentity(p.journal?.run ?? 'run')), signal);
   if (lock.tookOverFrom) hooks.note(`took over the expired lock of ${lock.tookOverFrom}`);
   lock.startRenewing();
   // The run's first record says whose journal this is (cluster, node list), for any resume.
@@ -285,8 +299,9 @@ export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: Ma
           view.phase(node);
         },
         onDrainEvent: view.drainEvent,
-        signal: ctx.signal,
+        signal,
         drainTimeoutMs: o.drainTimeoutMs,
+        ...(o.timeoutMs > 0 ? { runDeadline: started + o.timeoutMs } : {}),
         readyTimeoutMs: o.readyTimeoutMs,
         recoverTimeoutMs: o.recoverTimeoutMs,
       },
@@ -295,7 +310,9 @@ export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: Ma
     );
   } finally {
     view.stop();
-    await lock.release();
+    deadline.clear();
+    // A server that never answers must not hold the report: the lease expires on its own.
+    await abortable(lock.release(), AbortSignal.timeout(5000)).catch(() => {});
   }
   for (const r of p.reports.values()) if (r.status === 'pending') Object.assign(r, { status: 'not-started', phase: 'not started' });
   if (code !== ExitCode.OK) {

@@ -41,8 +41,16 @@ export interface NodeDeps {
   onDrainEvent(node: string, e: DrainEvent): void;
   signal: AbortSignal;
   drainTimeoutMs: number;
+  /** When the whole run's --timeout runs out (ms since epoch), if it has one. */
+  runDeadline?: number;
   readyTimeoutMs: number;
   recoverTimeoutMs: number;
+}
+
+/** Why the run stopped: its --timeout ran out, or an interrupt (Ctrl-C, SIGTERM). */
+export function stopped(signal: AbortSignal, doing: string): StepFailed {
+  const timedOut = (signal.reason as { exitCode?: number } | undefined)?.exitCode === ExitCode.TIMEOUT;
+  return timedOut ? new StepFailed(`the run's --timeout ran out ${doing}`, ExitCode.TIMEOUT) : new StepFailed(`interrupted ${doing}`, ExitCode.INTERRUPTED);
 }
 
 export class StepFailed extends Error {
@@ -76,7 +84,8 @@ async function drainStep(deps: NodeDeps, node: string, progress: NodeProgress | 
     r.cordonedByRun = !plan.nodes[0]?.unschedulable;
     deps.journal?.record({ node, step: 'cordoned', cordonedByRun: r.cordonedByRun });
   }
-  const deadline = deps.drainTimeoutMs > 0 ? Date.now() + deps.drainTimeoutMs : undefined;
+  const byDrain = deps.drainTimeoutMs > 0 ? Date.now() + deps.drainTimeoutMs : undefined;
+  const deadline = byDrain === undefined ? deps.runDeadline : deps.runDeadline === undefined ? byDrain : Math.min(byDrain, deps.runDeadline);
   const result = await deps.api.drain(plan, podListVersions, deadline, (e) => deps.onDrainEvent(node, e));
   r.cordonedNow = result.cordoned.length > 0 || (await deps.api.isCordoned(node).catch(() => false));
   if (result.outcome !== 'drained') throw drainFailure(result);
@@ -89,7 +98,7 @@ async function workStep(deps: NodeDeps, node: string): Promise<void> {
   deps.say(node, deps.work.label);
   deps.journal?.record({ node, step: 'command-started' });
   const { code, stderrTail } = await deps.work.perform(node, deps.signal);
-  if (deps.signal.aborted) throw new StepFailed('interrupted while the command ran', ExitCode.INTERRUPTED);
+  if (deps.signal.aborted) throw stopped(deps.signal, 'while the command ran');
   if (code !== 0) throw new StepFailed(`the command failed with exit code ${code}${stderrTail ? `: ${stderrTail.split('\n').at(-1)}` : ''}`, ExitCode.BLOCKED);
   deps.journal?.record({ node, step: 'command-done' });
 }
@@ -98,7 +107,7 @@ async function recoverStep(deps: NodeDeps, node: string, workloads: WorkloadRef[
   deps.say(node, `waiting for ${workloads.length} workload${workloads.length === 1 ? '' : 's'} to be Available`);
   const deadline = AbortSignal.any([deps.signal, AbortSignal.timeout(deps.recoverTimeoutMs)]);
   const health = await deps.api.waitAvailable(workloads, deadline);
-  if (deps.signal.aborted) throw new StepFailed('interrupted', ExitCode.INTERRUPTED);
+  if (deps.signal.aborted) throw stopped(deps.signal, 'while waiting for the workloads');
   const bad = health.filter((h) => !h.available).map((b) => `${b.namespace}/${b.workload}`);
   if (bad.length) {
     degraded.push(...bad);
@@ -116,7 +125,7 @@ export async function maintainNode(deps: NodeDeps, node: string, progress: NodeP
   const todo = new Set(remainingSteps(progress));
   const step = (s: Step): boolean => {
     if (!todo.has(s)) return false;
-    if (deps.signal.aborted) throw new StepFailed('interrupted', ExitCode.INTERRUPTED);
+    if (deps.signal.aborted) throw stopped(deps.signal, `before the step "${s}"`);
     deps.checkLock();
     return true;
   };

@@ -6,7 +6,8 @@
  */
 import type { CoreV1Event, V1ControllerRevision, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
 
-import { ExitCode, NotFoundError, type ExitCodeValue } from '../base/errors.js';
+import { deadlineSignal } from '../base/concurrency.js';
+import { ExitCode, NoMatchError, NotFoundError, TimeoutError, type ExitCodeValue } from '../base/errors.js';
 import { formatDuration } from '../base/duration.js';
 import type { RunContext } from '../base/run.js';
 import { apiStatusOf } from '../kube/apierror.js';
@@ -50,7 +51,7 @@ async function resolveTargets(client: KubeClient, ns: string, o: StatusOptions):
   if (!o.selectorKind) return o.targets;
   const kind = o.selectorKind;
   const list = await client.call(`list ${apiPlural(kind)}`, () => listPath<Workload>(client, resourcePath(WORKLOAD_TYPES[kind], { namespace: ns }), { labelSelector: o.selector }));
-  if (list.items.length === 0) throw new NotFoundError(`no ${apiPlural(kind)} match "${o.selector}" in namespace "${ns}"`);
+  if (list.items.length === 0) throw new NoMatchError(`no ${apiPlural(kind)} match the selector "${o.selector}" in namespace "${ns}"`, { hint: `list them with "kubectl get ${apiPlural(kind)} -n ${ns} --show-labels"` });
   return list.items.map((w) => ({ kind, name: w.metadata?.name ?? '' }));
 }
 
@@ -152,14 +153,25 @@ export interface StatusHooks {
 }
 
 export async function runStatus(ctx: RunContext, o: StatusOptions, hooks: (items: WatchedItem[]) => Promise<StatusHooks>): Promise<StatusResult> {
-  const client = connect(o.connection, { signal: ctx.signal });
-  const ns = client.namespace;
-  const targets = await resolveTargets(client, ns, o);
-  if (!o.watch) {
-    const items: RolloutStatus[] = [];
-    for (const t of targets) items.push(await readStatus(client, ns, t));
-    return { kind: 'RolloutStatusList', apiVersion: 'study.kubectl.io/v1', items };
+  // --timeout bounds the whole command: every request, from the first, stops when it runs out.
+  const deadline = deadlineSignal(o.timeoutMs, () => new TimeoutError(`rollout not complete after ${formatDuration(o.timeoutMs)}`, { hint: 'no status could be read in that time; is the API server answering?' }));
+  try {
+    const client = connect(o.connection, { signal: AbortSignal.any([ctx.signal, deadline.signal]) });
+    const ns = client.namespace;
+    const targets = await resolveTargets(client, ns, o);
+    if (!o.watch) {
+      const items: RolloutStatus[] = [];
+      for (const t of targets) items.push(await readStatus(client, ns, t));
+      return { kind: 'RolloutStatusList', apiVersion: 'study.kubectl.io/v1', items };
+    }
+    return await watchStatus(ctx, o, client, ns, targets, deadline.signal, hooks);
+  } finally {
+    deadline.clear();
   }
+}
+
+/** Follows every target until all are done (or failed), the deadline, or an interrupt. */
+async function watchStatus(ctx: RunContext, o: StatusOptions, client: KubeClient, ns: string, targets: Target[], deadline: AbortSignal, hooks: (items: WatchedItem[]) => Promise<StatusHooks>): Promise<RolloutStatusSummary> {
   const items: WatchedItem[] = targets.map((target) => ({ target, finished: false }));
   const view = await hooks(items);
   const stop = new AbortController();
@@ -169,7 +181,6 @@ export async function runStatus(ctx: RunContext, o: StatusOptions, hooks: (items
     settle = resolve;
   });
   const stoppers: Array<() => void> = [];
-  let timer: NodeJS.Timeout | undefined;
   try {
     for (const item of items) {
       stoppers.push(
@@ -182,18 +193,21 @@ export async function runStatus(ctx: RunContext, o: StatusOptions, hooks: (items
         }),
       );
     }
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      if (o.timeoutMs > 0) timer = setTimeout(() => resolve('timeout'), o.timeoutMs);
-    });
-    const interrupted = new Promise<'interrupted'>((resolve) => ctx.signal.addEventListener('abort', () => resolve('interrupted'), { once: true }));
-    const ended = await Promise.race([allDone.then(() => 'done' as const), timedOut, interrupted]);
+    const ended = await Promise.race([allDone.then(() => 'done' as const), once(deadline, 'timeout' as const), once(ctx.signal, 'interrupted' as const)]);
     return { kind: 'RolloutStatusSummary', apiVersion: 'study.kubectl.io/v1', ended, timeoutMs: o.timeoutMs, failFast: o.failFast, items };
   } finally {
-    if (timer) clearTimeout(timer);
     stop.abort();
     for (const s of stoppers) s();
     view.stop();
   }
+}
+
+/** Resolves with `value` when the signal aborts. */
+function once<T>(signal: AbortSignal, value: T): Promise<T> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve(value);
+    else signal.addEventListener('abort', () => resolve(value), { once: true });
+  });
 }
 
 export function statusExitCode(r: StatusResult): ExitCodeValue {

@@ -48,6 +48,10 @@ export class FakeDrainApi implements DrainApi {
   /** Pods (namespace/name) the namespace controller marks for deletion when asked. */
   readonly terminatingNamespaces = new Set<string>();
   goneAfterMs = 1;
+  /** Pods (namespace/name) whose eviction request is sent and never answered. */
+  readonly hang = new Set<string>();
+  /** Node reads that are never answered. */
+  hangNodes = false;
   watchFatal: Error | undefined;
   availabilityAnswers = new Map<string, Array<{ want: number; have: number }>>();
 
@@ -60,6 +64,7 @@ export class FakeDrainApi implements DrainApi {
 
   async readNode(name: string): Promise<V1Node> {
     this.requests++;
+    if (this.hangNodes) return new Promise<V1Node>(() => {});
     const n = this.nodes.get(name);
     if (!n) throw answers.notFound();
     return { metadata: { name }, spec: { unschedulable: n.unschedulable } };
@@ -75,6 +80,10 @@ export class FakeDrainApi implements DrainApi {
     this.requests++;
     const key = `${pod.namespace}/${pod.name}`;
     this.uidOf.set(key, pod.uid);
+    if (this.hang.has(key)) {
+      this.log.push(`evict ${key} -> (no answer)`);
+      return new Promise<void>(() => {});
+    }
     const next = this.script.get(key)?.shift();
     this.log.push(`${opts.deleteInstead ? 'delete' : 'evict'} ${key}${next && next !== 'ok' ? ` -> ${(next as { code?: unknown }).code}` : ''}`);
     if (next && next !== 'ok') {

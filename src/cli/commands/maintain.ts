@@ -21,6 +21,7 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
         .option('--journal <file>', 'record every step here; the same command again resumes from it')
         .option('--dry-run', 'show the plan for the whole run; change nothing')
         .option('-y, --yes', 'do not ask for confirmation (only asked on a terminal)')
+        .option('--timeout <duration>', 'give up on the whole run after this long, stopping at the step it is in (default 0: never)')
         .option('--drain-timeout <duration>', 'give up on one node\u2019s drain after this long (default 10m; 0: never)')
         .option('--ready-timeout <duration>', 'how long a node may take to be Ready again (default 10m)')
         .option('--recover-timeout <duration>', 'how long the evicted workloads may take to be Available again (default 10m)')

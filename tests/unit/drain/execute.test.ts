@@ -222,3 +222,27 @@ test('--disable-eviction deletes; already-terminating pods are waited for; --wai
   assert.deepEqual(r.pods.map((p) => p.status), ['gone', 'gone', 'skipped']);
   assert.deepEqual(r.workloads, [{ workload: 'Deployment/web', namespace: 'ns', available: true }]);
 });
+
+test('a server that accepts and never answers: an interrupt still ends the drain promptly, the unanswered eviction said to be unconfirmed', async () => {
+  const pods = [podPlan('a'), podPlan('b')];
+  const api = new FakeDrainApi(pods, ['n1']);
+  api.hang.add('ns/a');
+  api.goneAfterMs = Infinity;
+  const interrupt = new AbortController();
+  const o = options({ interrupt: interrupt.signal, stopGraceMs: 20, onEvent: (e) => e.type === 'evicted' && interrupt.abort() });
+  const r = await executeDrain(api, drainPlan(pods), new Map(), o);
+  assert.equal(r.outcome, 'interrupted');
+  assert.deepEqual(statusOf(r, 'a'), { namespace: 'ns', name: 'a', uid: 'uid-a', status: 'unconfirmed', message: 'an eviction was sent and no answer came before the drain stopped' });
+  assert.equal(statusOf(r, 'b')?.status, 'evicted');
+});
+
+test('a deadline while cordoning against a server that never answers: timed out, the cordon said to be unknown', async () => {
+  const pods = [podPlan('a')];
+  const api = new FakeDrainApi(pods, ['n1']);
+  api.hangNodes = true;
+  const r = await executeDrain(api, drainPlan(pods), new Map(), options({ deadline: Date.now() + 20 }));
+  assert.equal(r.outcome, 'timed-out');
+  assert.match(r.message ?? '', /stopped while cordoning n1: whether it is cordoned now is not known/);
+  assert.deepEqual(r.cordoned, []);
+  assert.equal(statusOf(r, 'a')?.status, 'not-attempted');
+});
