@@ -10,6 +10,10 @@ export const whoCanCommand: Command<WhoCanOptions, WhoCanResult> = {
   exitCode: whoCanExitCode,
   render: (r, view) => renderWhoCan(r, view.wide, view.colour),
   warnings: (r) => r.warnings,
+  failure: (r) =>
+    r.incomplete && r.subjects.length === 0
+      ? { message: `no subject found, but the answer is incomplete: ${r.missing.map((m) => (m.startsWith('confirm') ? m : `you may not ${m}`)).join('; ')}`, hint: 'run as someone who may read RBAC objects (list roles, rolebindings, clusterroles, clusterrolebindings)' }
+      : undefined,
 };
 
 export const accessCommand: Command<AccessOptions, AccessMatrix> = {
