@@ -59,31 +59,19 @@ export interface ContextDetail {
   problems: Problem[];
 }
 
-const SENSITIVE_ARG = /(token|secret|passw|key|credential|auth|cookie|session)/i;
 
 /** Exec args with anything that looks like a secret value masked. */
+/**
+ * Exec arguments with every value masked: only argument names are shown
+ * (--token=x, --password:x, -p x and bare positional values all carry
+ * values, and any of them can be a secret).
+ */
 export function maskExecArgs(args: string[] | undefined): string[] {
-  const out: string[] = [];
-  let maskNext = false;
-  for (const arg of args ?? []) {
-    if (maskNext) {
-      out.push(REDACTED);
-      maskNext = false;
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    if (arg.startsWith('-') && eq > 0) {
-      const flag = arg.slice(0, eq);
-      out.push(SENSITIVE_ARG.test(flag) ? `${flag}=${REDACTED}` : arg);
-    } else if (arg.startsWith('-')) {
-      out.push(arg);
-      maskNext = SENSITIVE_ARG.test(arg);
-    } else {
-      // A bare value that is long and opaque is treated as a secret.
-      out.push(/^[A-Za-z0-9+/_.=-]{32,}$/.test(arg) ? REDACTED : arg);
-    }
-  }
-  return out;
+  return (args ?? []).map((arg) => {
+    if (!arg.startsWith('-')) return REDACTED;
+    const m = /^(-{1,2}[^=:]+)([=:])/.exec(arg);
+    return m ? `${m[1]}${m[2]}${REDACTED}` : arg;
+  });
 }
 
 function presence(source: string): SecretPresence {

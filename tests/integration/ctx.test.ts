@@ -9,6 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { createCa, issue, type KeyPair } from '../cluster/pki.js';
+import { mapLimit } from '../../src/base/concurrency.js';
 import { auditMark, cluster, kubectl, mintUser, runPlugin, suffix, tempDir, writesBy, ADMIN_USER, apis } from '../support/cluster.js';
 
 const DAY = 86_400_000;
@@ -428,6 +429,26 @@ contexts:
     for (const form of forms) {
       assert.ok(!r.stdout.includes(form) && !r.stderr.includes(form), `study-ctx ${runs[i]!.join(' ')} leaked the canary:\n${r.stdout}\n${r.stderr}`);
     }
+  });
+  // Every other command, in every format, with --verbose, through every credential's context: they fail
+  // (the credentials are canaries), and neither the failure nor its stack trace may carry one.
+  const others: Array<[string, string[]]> = [
+    ['kubectl-whocan', ['get', 'pods']],
+    ['kubectl-study_access', []],
+    ['kubectl-study_drain', ['kwok-node-1', '--dry-run']],
+    ['kubectl-study_rollout', ['history', 'deploy/web']],
+    ['kubectl-study', ['maintain', 'kwok-node-1', '--dry-run']],
+  ];
+  const otherRuns: Array<[string, string[]]> = [];
+  for (const [plugin, args] of others) {
+    for (const c of ['c1', 'c2', 'c3', 'c4', 'c5', 'c6']) for (const o of [[], ['-o', 'json'], ['-o', 'yaml']]) otherRuns.push([plugin, [...args, '--context', c, '--verbose', ...o]]);
+  }
+  const otherResults = await mapLimit(otherRuns, 6, ([plugin, args]) => runPlugin(plugin, args, { env }));
+  otherResults.forEach((r, i) => {
+    for (const form of forms) {
+      assert.ok(!r.stdout.includes(form) && !r.stderr.includes(form), `${otherRuns[i]![0]} ${otherRuns[i]![1].join(' ')} leaked the canary:\n${r.stdout}\n${r.stderr}`);
+    }
+    assert.notEqual(r.code, 0, `${otherRuns[i]![0]} ${otherRuns[i]![1].join(' ')} cannot succeed with canary credentials`);
   });
   // The runs did real work: a 401 for the canary token, masked fields in the detail.
   const c5 = results[runs.findIndex((a) => a.join(' ') === 'check c5 --verbose')]!;

@@ -131,16 +131,19 @@ test('server addresses lose embedded credentials for display', () => {
   assert.equal(displayServer('https://h.example'), 'https://h.example');
 });
 
-test('exec args that look like secrets are masked', () => {
-  assert.deepEqual(maskExecArgs(['eks', 'get-token', '--cluster-name', 'prod', '--token=abc', '--client-secret', 'xyz', 'A'.repeat(40)]), [
-    'eks',
-    'get-token',
+test('exec args: no value shows, whatever its form', () => {
+  // Only argument names show: every value, bare or after a flag, is masked.
+  assert.deepEqual(maskExecArgs(['eks', 'get-token', '--cluster-name', 'prod', '--token=abc', '--password:pw', '-p', 'xyz', 'A'.repeat(40), '--verbose']), [
+    REDACTED,
+    REDACTED,
     '--cluster-name',
-    'prod',
+    REDACTED,
     `--token=${REDACTED}`,
-    '--client-secret',
+    `--password:${REDACTED}`,
+    '-p',
     REDACTED,
     REDACTED,
+    '--verbose',
   ]);
 });
 
