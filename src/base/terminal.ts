@@ -65,7 +65,7 @@ export async function liveView(io: Io, stream: Stream): Promise<LiveView> {
       }
       const { prefixText, text } = spinner;
       spinner.prefixText = '';
-      spinner.stopAndPersist({ symbol: ' ', text: line });
+      spinner.stopAndPersist({ symbol: '', text: line });
       spinner.prefixText = prefixText;
       spinner.start(text);
     },

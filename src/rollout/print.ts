@@ -7,6 +7,14 @@ import type { Target } from './model.js';
 import { fatalFor, type HistoryResult, type RevisionDiff, type RolloutStatusSummary, type StatusHooks, type StatusResult, type UndoResult, type WatchedItem } from './run.js';
 import { statusLine, type RolloutStatus } from './status.js';
 
+/**
+ * Ready against wanted, never an impossible "3/2": while a revision scales
+ * down, its ready pods can outnumber what it wants for a moment.
+ */
+export function replicasText(ready: number, desired: number): string {
+  return ready <= desired ? `${ready}/${desired}` : `${desired}/${desired} (+${ready - desired} going away)`;
+}
+
 /** The live view: workload -> revision (ReplicaSet/ControllerRevision) -> pods, with status and reason. */
 export function renderLive(s: RolloutStatus, colour: boolean): string {
   const head = s.done ? paint(colour, 'green', 'complete') : s.failed ? paint(colour, 'red', 'failed') : paint(colour, 'yellow', s.state);
@@ -15,7 +23,7 @@ export function renderLive(s: RolloutStatus, colour: boolean): string {
   const r = s.replicas;
   out += `  replicas: ${r.desired} desired, ${r.updated} updated, ${r.ready} ready, ${r.available} available\n`;
   for (const rev of s.revisions) {
-    out += `  ${rev.current ? '*' : ' '} revision ${rev.revision || '?'}  ${rev.name}  ${rev.ready}/${rev.desired} ready\n`;
+    out += `  ${rev.current ? '*' : ' '} revision ${rev.revision || '?'}  ${rev.name}  ${replicasText(rev.ready, rev.desired)} ready\n`;
     for (const p of rev.pods) {
       const state = p.ready ? paint(colour, 'green', 'Ready') : paint(colour, p.reason ? 'red' : 'yellow', p.reason || p.phase);
       out += `      ${p.name}  ${state}${p.restarts ? `  restarts ${p.restarts}` : ''}${p.node ? `  ${p.node}` : ''}\n`;
@@ -41,7 +49,7 @@ export function renderHistory(h: History, colour: boolean): string {
     r.age,
     r.images.join(', '),
     r.changeCause,
-    `${r.replicas.ready}/${r.replicas.desired}`,
+    replicasText(r.replicas.ready, r.replicas.desired),
     r.current ? paint(colour, 'green', '*') : ' ',
   ]);
   let out = `${h.workload.kind.toLowerCase()}.apps/${h.workload.name}\n`;

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { REPO_ROOT } from '../cluster/paths.js';
-import { apis, cluster, eventually, mintUser, runPlugin, suffix, tempDir, testNamespace } from '../support/cluster.js';
+import { apis, cluster, eventually, mintUser, runCommand, runPlugin, suffix, tempDir, testNamespace } from '../support/cluster.js';
+import { screen } from '../support/terminal.js';
 import { allReady, createPool, deployment, pdb, pdbsSettled, readyWatcher, setCordoned } from '../support/workloads.js';
 
 interface Setup {
@@ -173,4 +174,21 @@ test('a node cordoned before the run stays cordoned after it; --dry-run plans an
   const bad = await runPlugin('kubectl-study', ['maintain', n1, '--journal', s.journal], { env: s.env });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^error: say what to do on each node: --run COMMAND, or --wait-file FILE/);
+});
+
+test('the live table in a 60-column pseudo-terminal redraws in place, leaving no stale lines', async (t) => {
+  const s = await setup(t, 2);
+  const [n1, n2] = s.nodes as [string, string];
+  const bin = path.join(REPO_ROOT, 'bin', 'kubectl-study');
+  const args = ['maintain', n1, n2, '--run', '"sleep 2"', '--journal', s.journal, '--lock-namespace', s.ns, '--yes', '--ignore-daemonsets', '--ready-timeout', '30s', '--recover-timeout', '60s'];
+  const r = await runCommand('script', ['-qfec', `stty cols 60 rows 60; ${process.execPath} ${bin} ${args.join(' ')}`, '/dev/null'], {
+    env: { ...s.env, CI: '', TERM: 'xterm', NO_COLOR: '1' },
+    timeoutMs: 240_000,
+  });
+  assert.equal(r.code, 0, r.stdout);
+  assert.match(r.stdout, /\u001b\[\d*A/, 'the table was redrawn in place');
+  const lines = screen(r.stdout, 60);
+  assert.equal(lines.filter((l) => /^NODE\s+PHASE\s+ELAPSED/.test(l)).length, 1, lines.join('\n'));
+  assert.equal(lines.filter((l) => /^NODE\s+RESULT/.test(l)).length, 1, 'and the report once');
+  assert.equal(lines.filter((l) => l.startsWith(n1) && /\bdone\b/.test(l)).length, 2, 'each node once in the live table and once in the report');
 });

@@ -10,7 +10,8 @@ import { test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 
 import { REPO_ROOT } from '../cluster/paths.js';
-import { apis, auditMark, eventually, kubectl, mintUser, runPlugin, suffix, testNamespace, writesBy } from '../support/cluster.js';
+import { apis, auditMark, eventually, kubectl, mintUser, runCommand, runPlugin, suffix, testNamespace, writesBy } from '../support/cluster.js';
+import { screen } from '../support/terminal.js';
 
 function operator(): { name: string; env: NodeJS.ProcessEnv } {
   const name = `deployer-${suffix()}`;
@@ -303,4 +304,30 @@ test('several workloads at once, a DaemonSet among them, with a summary', async 
   const last = bad.stdout.trim().split('\n').map((l) => JSON.parse(l) as { stragglers?: string[]; problems?: Array<{ code: string }> }).filter((l) => l.problems).at(-1)!;
   assert.ok(last.problems!.some((p) => p.code === 'CrashLoop'));
   assert.ok((last.stragglers ?? []).length >= 1);
+});
+
+test('the live view in a 60-column pseudo-terminal redraws in place: no stale lines, wrapped lines included', async (t) => {
+  const ns = await testNamespace(t);
+  const op = operator();
+  const name = 'a-deployment-with-a-name-long-enough-to-wrap';
+  const d = deployment(name, 'registry.local/api:1.0', { replicas: 3 });
+  d.spec!.template.metadata!.annotations = { 'kstudy.test/ready-after': '2s' };
+  await apis().apps.createNamespacedDeployment({ namespace: ns, body: d });
+  await rolledOut(ns, name, '1');
+  await apis().apps.patchNamespacedDeployment(
+    { name, namespace: ns, body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'registry.local/api:2.0' }] },
+    JSON_PATCH,
+  );
+  const bin = path.join(REPO_ROOT, 'bin', 'kubectl-study_rollout');
+  const r = await runCommand('script', ['-qfec', `stty cols 60 rows 60; ${process.execPath} ${bin} status deployment/${name} -n ${ns}`, '/dev/null'], {
+    env: { ...op.env, CI: '', TERM: 'xterm', NO_COLOR: '1' },
+    timeoutMs: 180_000,
+  });
+  assert.equal(r.code, 0, r.stdout);
+  assert.match(r.stdout, /\u001b\[\d*A/, 'the view was redrawn in place');
+  const lines = screen(r.stdout, 60);
+  const heads = lines.filter((l) => l.startsWith(`deployment/${name}`.slice(0, 60)));
+  // One block left on the screen (the last), and the summary's row: every earlier frame was erased.
+  assert.equal(heads.length, 2, lines.join('\n'));
+  assert.ok(lines.some((l) => /successfully rolled out/.test(l)), lines.join('\n'));
 });

@@ -131,3 +131,11 @@ test('targets are parsed as kubectl takes them', () => {
   assert.throws(() => parseTargets(['deploy/a', 'deploy/a'], undefined), /named twice/);
   assert.throws(() => parseTargets(['deploy'], undefined), /give -l SELECTOR/);
 });
+
+test('replica counts are never impossible: a revision scaling down shows what goes away', async () => {
+  const { replicasText } = await import('../../../src/rollout/print.js');
+  assert.equal(replicasText(1, 2), '1/2');
+  assert.equal(replicasText(2, 2), '2/2');
+  assert.equal(replicasText(3, 2), '2/2 (+1 going away)');
+  assert.equal(replicasText(1, 0), '0/0 (+1 going away)');
+});
