@@ -1,0 +1,148 @@
+/**
+ * Connections as kubectl makes them: a server under a path prefix (as
+ * Rancher and API gateways serve it) over plain http (kubectl proxy), a
+ * scheme-less server, a forward proxy (proxy-url), and a server that
+ * accepts connections and never answers, with signals.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { test, type TestContext } from 'node:test';
+
+import { parseYaml, toYaml } from '../../src/base/yaml.js';
+import { REPO_ROOT } from '../cluster/paths.js';
+import { apis, cluster, eventually, mintUser, runPlugin, suffix, tempDir, testNamespace } from '../support/cluster.js';
+import { allReady, createPool, deployment, podsIn } from '../support/workloads.js';
+
+/** kubectl proxy serving the API under a prefix, over http, authenticated as the given kubeconfig's user. */
+async function prefixProxy(t: TestContext, kubeconfig: string, prefix: string): Promise<number> {
+  const child = spawn(cluster().binaries.kubectl, ['proxy', '--port=0', '--address=127.0.0.1', `--api-prefix=${prefix}/`], { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => void child.kill());
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const port = await eventually('kubectl proxy to serve', async () => Number(/127\.0\.0\.1:(\d+)/.exec(out)?.[1] ?? 0) || undefined, 30_000, 50);
+  return port;
+}
+
+/** A forward proxy (HTTP CONNECT tunnels), counting what goes through it. */
+async function forwardProxy(t: TestContext): Promise<{ port: number; tunnels: () => number }> {
+  let tunnels = 0;
+  const server = http.createServer((_req, res) => res.writeHead(405).end());
+  server.on('connect', (req: http.IncomingMessage, client: net.Socket) => {
+    const [host, port] = (req.url ?? '').split(':');
+    const upstream = net.connect(Number(port), host, () => {
+      tunnels++;
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  return { port: (server.address() as net.AddressInfo).port, tunnels: () => tunnels };
+}
+
+function kubeconfigWith(base: string, mutate: (cluster: Record<string, unknown>, doc: Record<string, unknown>) => void): string {
+  const doc = parseYaml(readFileSync(base, 'utf8')) as { clusters: Array<{ cluster: Record<string, unknown> }> } & Record<string, unknown>;
+  mutate(doc.clusters[0]!.cluster, doc);
+  const file = path.join(tempDir('kstudy-conn-'), 'config');
+  writeFileSync(file, toYaml(doc));
+  return file;
+}
+
+test('every command works through a server URL with a path, over http (kubectl proxy --api-prefix)', async (t) => {
+  const ns = await testNamespace(t, 'conn');
+  const pool = await createPool(t, [{}, {}]);
+  await deployment(ns, pool, 'web', 2);
+  await allReady(ns, 2);
+  const admin = mintUser(`conn-${suffix()}`, ['system:masters']);
+  const port = await prefixProxy(t, admin, '/k8s/clusters/c-xyz');
+  const file = path.join(tempDir('kstudy-prefix-'), 'config');
+  writeFileSync(file, `apiVersion: v1\nkind: Config\nclusters:\n- name: rancher\n  cluster: {server: "http://127.0.0.1:${port}/k8s/clusters/c-xyz"}\ncontexts:\n- name: rancher\n  context: {cluster: rancher, namespace: ${ns}}\ncurrent-context: rancher\n`);
+  const env = { KUBECONFIG: file };
+  const ok = async (plugin: string, args: string[]): Promise<string> => {
+    const r = await runPlugin(plugin, args, { env, timeoutMs: 180_000 });
+    assert.equal(r.code, 0, `${plugin} ${args.join(' ')}: ${r.stderr}${r.stdout}`);
+    return r.stdout;
+  };
+  assert.match(await ok('kubectl-study_ctx', ['check']), /rancher\s+http:\/\/127\.0\.0\.1:\d+\/k8s\/clusters\/c-xyz\s+ok/);
+  assert.match(await ok('kubectl-whocan', ['get', 'pods']), /system:masters/);
+  assert.match(await ok('kubectl-study_access', []), /confirmed by SelfSubjectAccessReview/);
+  assert.match(await ok('kubectl-study_rollout', ['status', 'deployment/web']), /successfully rolled out/);
+  assert.match(await ok('kubectl-study_rollout', ['history', 'deployment/web']), /^1\s/m);
+  const node = pool.nodes[0]!;
+  const plan = await ok('kubectl-study_drain', [node, '--dry-run', '--ignore-daemonsets', '-o', 'json']);
+  const parsed = JSON.parse(plan) as { pods: Array<{ reasons: Array<{ code: string }> }> };
+  assert.ok(!parsed.pods.some((p) => p.reasons.some((r) => r.code === 'ControllerMissing')), 'the controllers were found under the prefix');
+  // A real drain: evictions, and the wait for the pods to be gone (a watch) through the prefix.
+  assert.match(await ok('kubectl-study_drain', [node, '--ignore-daemonsets', '--yes', '--timeout', '120s']), /Result: drained/);
+  assert.equal((await podsIn(ns)).filter((p) => p.spec?.nodeName === node && !p.metadata?.deletionTimestamp).length, 0);
+  await ok('kubectl-study_drain', ['uncordon', node]);
+  assert.match(await ok('kubectl-study', ['maintain', pool.nodes[1]!, '--dry-run', '--ignore-daemonsets']), /Maintenance plan: 1 node/);
+});
+
+test('a scheme-less server is https, as kubectl makes it; proxy-url carries every request, the check included', async (t) => {
+  const admin = mintUser(`conn-${suffix()}`, ['system:masters']);
+  const schemeless = kubeconfigWith(admin, (c) => (c.server = String(c.server).replace(/^https:\/\//, '')));
+  const r = await runPlugin('kubectl-whocan', ['get', 'nodes'], { env: { KUBECONFIG: schemeless } });
+  assert.equal(r.code, 0, r.stderr);
+  const proxy = await forwardProxy(t);
+  const viaProxy = kubeconfigWith(admin, (c) => (c['proxy-url'] = `http://127.0.0.1:${proxy.port}`));
+  const check = await runPlugin('kubectl-study_ctx', ['check', '-o', 'json'], { env: { KUBECONFIG: viaProxy } });
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+  const stages = (JSON.parse(check.stdout) as { checks: Array<{ stages: Array<{ stage: string; detail?: string }> }> }).checks[0]!.stages;
+  assert.match(stages.find((s) => s.stage === 'tcp')?.detail ?? '', /^proxy 127\.0\.0\.1:\d+$/);
+  const before = proxy.tunnels();
+  const who = await runPlugin('kubectl-whocan', ['get', 'nodes'], { env: { KUBECONFIG: viaProxy } });
+  assert.equal(who.code, 0, who.stderr);
+  assert.ok(proxy.tunnels() > before, 'whocan went through the proxy');
+});
+
+/** A loopback listener that accepts connections and never answers. */
+async function hangingServer(t: TestContext): Promise<number> {
+  const sockets: net.Socket[] = [];
+  const s = net.createServer((sock) => sockets.push(sock));
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    for (const x of sockets) x.destroy();
+    s.close();
+  });
+  return (s.address() as net.AddressInfo).port;
+}
+
+function start(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; result: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'kubectl-study'), ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return { child, result: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))) };
+}
+
+test('a server that never answers: one SIGTERM (sent twice, as to a process group) ends the command with its report', async (t) => {
+  const port = await hangingServer(t);
+  const admin = mintUser(`conn-${suffix()}`, ['system:masters']);
+  const hung = kubeconfigWith(admin, (c) => (c.server = `https://127.0.0.1:${port}`));
+  for (const args of [['drain', 'kwok-node-1', '--ignore-daemonsets'], ['rollout', 'status', 'deployment/web'], ['maintain', 'kwok-node-1', '--dry-run']]) {
+    const run = start(args, { KUBECONFIG: hung });
+    await new Promise((r) => setTimeout(r, 1500));
+    run.child.kill('SIGTERM');
+    run.child.kill('SIGTERM');
+    const r = await run.result;
+    assert.equal(r.code, 130, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /SIGTERM received: finishing nothing new/);
+    assert.doesNotMatch(r.stderr, /again: exiting now/, 'the second copy of the same signal is the same request');
+    assert.match(r.stderr, /^error: interrupted/m);
+  }
+  // --request-timeout bounds each request; --timeout the whole command.
+  const timed = start(['rollout', 'status', 'deployment/web', '--timeout', '2s'], { KUBECONFIG: hung });
+  const tr = await timed.result;
+  assert.equal(tr.code, 4, tr.stderr);
+  assert.match(tr.stderr, /^error: rollout not complete after 2s/m);
+  void apis;
+});
