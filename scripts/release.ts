@@ -209,7 +209,8 @@ async function main(argv: string[]): Promise<number> {
   writeFileSync(path.join(out, 'release.json'), `${JSON.stringify({ version: VERSION, node: NODE_VERSION, artifacts: built }, null, 2)}\n`);
 
   const rows = built.map((b) => [b.platform, path.basename(b.archive), `${(b.bytes / 2 ** 20).toFixed(1)} MiB`, b.sha256.slice(0, 12), b.codeCache, b.format, b.signature || 'n/a', b.ran]);
-  process.stdout.write(`kubectl-study ${VERSION} on Node ${NODE_VERSION}, in ${path.relative(process.cwd(), out) || '.'}/\n\n`);
+  const shown = path.relative(process.cwd(), out);
+  process.stdout.write(`kubectl-study ${VERSION} on Node ${NODE_VERSION}, in ${shown.startsWith('..') ? out : shown || '.'}/\n\n`);
   process.stdout.write(renderTable(['platform', 'archive', 'size', 'sha256', 'code cache', 'format', 'signature', 'ran'], rows));
   process.stdout.write(`\nkrew manifests: ${PLUGINS.map((p) => `krew/${p.name}.yaml`).join(', ')} (${built.length} platform${built.length === 1 ? '' : 's'} each); npm pack: kubectl-study-${pkgVersion}.tgz\n`);
   const failed = built.filter((b) => b.problems.length);
