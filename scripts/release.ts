@@ -85,9 +85,9 @@ function parseArgs(argv: string[]): { platforms: Platform[]; out: string } {
   return { platforms, out };
 }
 
-function run(cmd: string, args: string[]): void {
+function run(cmd: string, args: string[], cwd?: string): void {
   try {
-    execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+    execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
   } catch (err) {
     const e = err as { stderr?: Buffer; stdout?: Buffer; message: string };
     throw new Error(`${path.basename(cmd)} ${args.join(' ')}: ${(e.stderr?.toString() || e.stdout?.toString() || e.message).trim().split('\n').slice(-5).join('\n')}`);
@@ -100,12 +100,16 @@ async function bundle(work: string): Promise<string> {
   return file;
 }
 
-/** The SEA blob for a platform, made by `prefix node` (a Node of NODE_VERSION). */
+/**
+ * The SEA blob for a platform, made by `prefix node` (a Node of NODE_VERSION). It runs in
+ * the bundle's directory and names the bundle by its base name, since the blob keeps that
+ * name: no path of the build machine ends up in the binary.
+ */
 function makeBlob(prefix: string[], node: string, main: string, out: string, codeCache: boolean): string {
   const config = `${out}.json`;
-  writeFileSync(config, JSON.stringify({ main, output: out, disableExperimentalSEAWarning: true, useCodeCache: codeCache }));
+  writeFileSync(config, JSON.stringify({ main: path.basename(main), output: out, disableExperimentalSEAWarning: true, useCodeCache: codeCache }));
   const [cmd, ...args] = [...prefix, node, '--experimental-sea-config', config];
-  run(cmd!, args);
+  run(cmd!, args, path.dirname(main));
   return out;
 }
 
