@@ -15,33 +15,26 @@ const DOS_TIME = 0;
 
 function zipEntry(name: string, data: Buffer, mode: number, offset: number): { local: Buffer; central: Buffer } {
   const packed = deflateRawSync(data, { level: 9 });
-  const crc = crc32(data);
   const nameBytes = Buffer.from(name, 'utf8');
+  // The fields both headers share, from "version needed to extract" to "file name length".
+  const shared = Buffer.alloc(24);
+  shared.writeUInt16LE(20, 0); // version needed: deflate
+  shared.writeUInt16LE(0x0800, 2); // UTF-8 names
+  shared.writeUInt16LE(8, 4); // deflate
+  shared.writeUInt16LE(DOS_TIME, 6);
+  shared.writeUInt16LE(DOS_DATE, 8);
+  shared.writeUInt32LE(crc32(data), 10);
+  shared.writeUInt32LE(packed.length, 14);
+  shared.writeUInt32LE(data.length, 18);
+  shared.writeUInt16LE(nameBytes.length, 22);
   const local = Buffer.alloc(30 + nameBytes.length);
   local.writeUInt32LE(0x04034b50, 0);
-  local.writeUInt16LE(20, 4); // version needed: deflate
-  local.writeUInt16LE(0x0800, 6); // UTF-8 names
-  local.writeUInt16LE(8, 8); // deflate
-  local.writeUInt16LE(DOS_TIME, 10);
-  local.writeUInt16LE(DOS_DATE, 12);
-  local.writeUInt32LE(crc, 14);
-  local.writeUInt32LE(packed.length, 18);
-  local.writeUInt32LE(data.length, 22);
-  local.writeUInt16LE(nameBytes.length, 26);
-  local.writeUInt16LE(0, 28);
+  shared.copy(local, 4);
   nameBytes.copy(local, 30);
   const central = Buffer.alloc(46 + nameBytes.length);
   central.writeUInt32LE(0x02014b50, 0);
   central.writeUInt16LE((3 << 8) | 20, 4); // made by: Unix, so the mode below is read
-  central.writeUInt16LE(20, 6);
-  central.writeUInt16LE(0x0800, 8);
-  central.writeUInt16LE(8, 10);
-  central.writeUInt16LE(DOS_TIME, 12);
-  central.writeUInt16LE(DOS_DATE, 14);
-  central.writeUInt32LE(crc, 16);
-  central.writeUInt32LE(packed.length, 20);
-  central.writeUInt32LE(data.length, 24);
-  central.writeUInt16LE(nameBytes.length, 28);
+  shared.copy(central, 6);
   central.writeUInt32LE(((0o100000 | mode) << 16) >>> 0, 38);
   central.writeUInt32LE(offset, 42);
   nameBytes.copy(central, 46);
