@@ -1,188 +1,231 @@
 /**
  * npm run release: from a clean checkout, everything a release ships, in release/:
  *
- *   kubectl-study_vX_linux_amd64.tar.gz   the self-contained binary (Node single executable
- *                                         application: one CommonJS bundle, its blob made by the
- *                                         same Node that becomes the binary) and LICENSE
- *   kubectl-study-X.tgz                   npm pack, for the npm route (Node >= 20)
+ *   kubectl-study_vX_{linux,darwin}_{amd64,arm64}.tar.gz, kubectl-study_vX_windows_amd64.zip
+ *       one self-contained executable each (a Node single executable application on the
+ *       Node 22 runtime pinned in scripts/release/platforms.ts) and the LICENSE
+ *   kubectl-study-X.tgz      npm pack, for the npm route (Node >= 20)
  *   krew/study.yaml, krew/study-drain.yaml, krew/whocan.yaml
- *                                         krew manifests, sha256 computed here, never by hand
+ *                            krew manifests listing every platform built, sha256 computed here
+ *   release.json             what was built and checked, for tests and tools
+ *   kubectl-study            the linux-amd64 executable, unpacked (for the start-up benchmark)
  *
- * The binary serves every plugin by the name it is run as (kubectl-study, kubectl-study_drain,
- * kubectl-whocan, ... and kubectl_complete-* for shell completion). It is checked before it is
- * packed: it must print its version.
+ * Every binary serves each plugin by the name it is run as. How each is made:
+ *   1. one CommonJS bundle of src/cli/sea.ts;
+ *   2. the SEA blob, made by a Node of the same version as the runtime (the format is tied
+ *      to it): with a V8 code cache for linux-amd64 (natively) and linux-arm64 (under
+ *      qemu-user), without one for the others (a code cache is tied to the CPU and V8 build
+ *      that made it, and this machine runs neither macOS nor Windows);
+ *   3. the runtime, checked against its recorded sha256; Windows: its Authenticode
+ *      signature stripped (osslsigncode), since it cannot survive the injection;
+ *   4. postject injects the blob; macOS: rcodesign signs the result ad hoc;
+ *   5. checks: format and CPU, the blob where Node looks for it, the fuse, and for macOS
+ *      every page hash of the signature (scripts/release/macho.ts);
+ *   6. runs, against the local cluster, what this machine can run: linux-amd64 natively,
+ *      linux-arm64 under qemu-user, windows-amd64 under wine (scripts/release/smoke.ts).
+ *
+ * Options: --only linux-amd64[,ID...] builds only those platforms (the manifests list only
+ * them); --out DIR writes there instead of release/. It installs nothing system-wide: what
+ * it lacks (scripts/release/tools.ts) it names, and it skips only what it can honestly
+ * skip (a smoke test, the arm64 code cache), saying so in its table.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { arch, platform } from 'node:os';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { build } from 'esbuild';
 
+import { renderTable } from '../src/base/table.js';
+import { down, isHealthy, readClusterInfo, up } from '../tests/cluster/cluster.js';
 import { REPO_ROOT } from '../tests/cluster/paths.js';
+import { sharedOptions, version as pkgVersion } from './bundle.mjs';
+import { writeTarGz, writeZip } from './release/archive.js';
+import { checkExecutable, SEA_FUSE } from './release/executables.js';
+import { manifest, PLUGINS, type ManifestPlatform } from './release/krew.js';
+import { archiveName, NODE_VERSION, PLATFORMS, sha256File, unpackRuntime, type Platform } from './release/platforms.js';
+import { runnerFor, smokeTest, type Runner } from './release/smoke.js';
+import { findTools, INSTALL_HINTS, type Tools } from './release/tools.js';
 
-const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
-const VERSION = `v${pkg.version}`;
-const OUT = path.join(REPO_ROOT, 'release');
-const WORK = path.join(OUT, 'work');
-const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
-const HOMEPAGE = 'https://github.com/kubectl-study/kubectl-study';
+const VERSION = `v${pkgVersion}`;
 
 function log(line: string): void {
   process.stderr.write(`release: ${line}\n`);
 }
 
-function goOs(): string {
-  return platform() === 'darwin' ? 'darwin' : platform() === 'win32' ? 'windows' : 'linux';
+interface Built {
+  platform: string;
+  archive: string;
+  sha256: string;
+  bytes: number;
+  codeCache: string;
+  format: string;
+  signature: string;
+  ran: string;
+  problems: string[];
 }
 
-function goArch(): string {
-  return arch() === 'x64' ? 'amd64' : arch();
+function parseArgs(argv: string[]): { platforms: Platform[]; out: string } {
+  let platforms = [...PLATFORMS];
+  let out = path.join(REPO_ROOT, 'release');
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string => {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (!v) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a.startsWith('--only')) {
+      const ids = value().split(',');
+      const unknown = ids.filter((id) => !PLATFORMS.some((p) => p.id === id));
+      if (unknown.length) throw new Error(`unknown platform ${unknown.join(', ')}: one of ${PLATFORMS.map((p) => p.id).join(', ')}`);
+      platforms = PLATFORMS.filter((p) => ids.includes(p.id));
+    } else if (a.startsWith('--out')) out = path.resolve(value());
+    else throw new Error(`unknown argument ${a}`);
+  }
+  return { platforms, out };
 }
 
-export function archiveName(os = goOs(), cpu = goArch()): string {
-  return `kubectl-study_${VERSION}_${os}_${cpu}.tar.gz`;
+function run(cmd: string, args: string[], cwd?: string): void {
+  try {
+    execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+  } catch (err) {
+    const e = err as { stderr?: Buffer; stdout?: Buffer; message: string };
+    throw new Error(`${path.basename(cmd)} ${args.join(' ')}: ${(e.stderr?.toString() || e.stdout?.toString() || e.message).trim().split('\n').slice(-5).join('\n')}`);
+  }
 }
 
-async function bundle(): Promise<string> {
-  const file = path.join(WORK, 'study.cjs');
-  await build({
-    absWorkingDir: REPO_ROOT,
-    entryPoints: ['src/cli/sea.ts'],
-    outfile: file,
-    bundle: true,
-    format: 'cjs',
-    platform: 'node',
-    target: 'node20',
-    minify: true,
-    legalComments: 'none',
-    define: { __STUDY_VERSION__: JSON.stringify(pkg.version) },
-    logLevel: 'warning',
-  });
+async function bundle(work: string): Promise<string> {
+  const file = path.join(work, 'study.cjs');
+  await build({ ...sharedOptions(`node${NODE_VERSION.split('.')[0]}`), entryPoints: ['src/cli/sea.ts'], outfile: file, format: 'cjs', legalComments: 'none' });
   return file;
 }
 
-function seaBinary(bundleFile: string): string {
-  const config = path.join(WORK, 'sea-config.json');
-  const blob = path.join(WORK, 'sea-prep.blob');
-  writeFileSync(config, JSON.stringify({ main: bundleFile, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true }));
-  execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const bin = path.join(WORK, 'kubectl-study');
-  copyFileSync(process.execPath, bin);
-  chmodSync(bin, 0o755);
-  execFileSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'postject', 'dist', 'cli.js'), bin, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', FUSE], { stdio: 'ignore' });
-  const version = execFileSync(bin, ['version'], { encoding: 'utf8' }).trim();
-  if (version !== `kubectl-study ${pkg.version}`) throw new Error(`the binary says "${version}", expected kubectl-study ${pkg.version}`);
-  return bin;
+/**
+ * The SEA blob for a platform, made by `prefix node` (a Node of NODE_VERSION). It runs in
+ * the bundle's directory and names the bundle by its base name, since the blob keeps that
+ * name: no path of the build machine ends up in the binary.
+ */
+function makeBlob(prefix: string[], node: string, main: string, out: string, codeCache: boolean): string {
+  const config = `${out}.json`;
+  writeFileSync(config, JSON.stringify({ main: path.basename(main), output: out, disableExperimentalSEAWarning: true, useCodeCache: codeCache }));
+  const [cmd, ...args] = [...prefix, node, '--experimental-sea-config', config];
+  run(cmd!, args, path.dirname(main));
+  return out;
 }
 
-function sha256(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
+function requireTools(platforms: Platform[], tools: Tools): void {
+  const missing: string[] = [];
+  if (platforms.some((p) => p.os === 'darwin') && !tools.rcodesign) missing.push(`rcodesign (${INSTALL_HINTS.rcodesign})`);
+  if (platforms.some((p) => p.os === 'windows') && !tools.osslsigncode) missing.push(`osslsigncode (${INSTALL_HINTS.osslsigncode})`);
+  if (missing.length) throw new Error(`missing, needed for the platforms asked for: ${missing.join('; ')}`);
 }
 
-interface PluginSpec {
-  name: string;
-  short: string;
-  description: string;
+async function buildPlatform(p: Platform, ctx: { work: string; out: string; main: string; hostNode: string; plainBlob: () => string; tools: Tools; kubeconfig?: string }): Promise<Built> {
+  const dir = path.join(ctx.work, p.id);
+  mkdirSync(dir, { recursive: true });
+  const runtime = p.id === 'linux-amd64' ? ctx.hostNode : await unpackRuntime(p, dir, log);
+  let blob: string;
+  let codeCache = 'no';
+  if (p.codeCache === 'native') {
+    blob = makeBlob([], runtime, ctx.main, path.join(dir, 'sea.blob'), true);
+    codeCache = 'yes (native)';
+  } else if (p.codeCache === 'qemu' && ctx.tools.qemu) {
+    log(`${p.id}: making the code cache under qemu-user`);
+    blob = makeBlob([ctx.tools.qemu.bin, '-L', ctx.tools.qemu.sysroot], runtime, ctx.main, path.join(dir, 'sea.blob'), true);
+    codeCache = 'yes (qemu)';
+  } else {
+    blob = ctx.plainBlob();
+    if (p.codeCache === 'qemu') codeCache = 'no (no qemu-user)';
+  }
+  const exe = path.join(dir, 'out', p.exe);
+  mkdirSync(path.dirname(exe), { recursive: true });
+  if (p.os === 'windows') run(ctx.tools.osslsigncode!, ['remove-signature', '-in', runtime, '-out', exe]);
+  else copyFileSync(runtime, exe);
+  chmodSync(exe, 0o755);
+  log(`${p.id}: injecting the blob`);
+  const postject = path.join(REPO_ROOT, 'node_modules', 'postject', 'dist', 'cli.js');
+  run(process.execPath, [postject, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE, ...(p.os === 'darwin' ? ['--macho-segment-name', 'NODE_SEA'] : [])]);
+  if (p.os === 'darwin') run(ctx.tools.rcodesign!, ['sign', '--binary-identifier', 'kubectl-study', exe]);
+  const check = checkExecutable(p, readFileSync(exe), readFileSync(blob));
+  const problems = [...check.problems];
+
+  const runner: Runner = runnerFor(p, ctx.tools);
+  let ran = `not run: ${runner.how === 'not run' ? runner.why : ''}`;
+  if (runner.how !== 'not run' && !problems.length) {
+    log(`${p.id}: running it (${runner.how})`);
+    const smoke = smokeTest(p, exe, runner, ctx.kubeconfig!, dir);
+    problems.push(...smoke.problems);
+    ran = `${runner.how}: ${smoke.passed.join(', ') || 'nothing passed'}`;
+  }
+
+  copyFileSync(path.join(REPO_ROOT, 'LICENSE'), path.join(dir, 'out', 'LICENSE'));
+  const archive = path.join(ctx.out, archiveName(p, VERSION));
+  log(`${p.id}: packing ${path.basename(archive)}`);
+  if (p.archive === 'zip') writeZip(archive, [exe, path.join(dir, 'out', 'LICENSE')]);
+  else writeTarGz(archive, path.join(dir, 'out'), [p.exe, 'LICENSE']);
+  if (p.id === 'linux-amd64') copyFileSync(exe, path.join(ctx.out, 'kubectl-study'));
+  if (p.id !== 'linux-amd64') rmSync(dir, { recursive: true, force: true });
+  return { platform: p.id, archive, sha256: await sha256File(archive), bytes: statSync(archive).size, codeCache, format: check.format, signature: check.signature, ran, problems };
 }
 
-const PLUGINS: PluginSpec[] = [
-  {
-    name: 'study',
-    short: 'Safe drains, rollouts, kubeconfig and RBAC checks',
-    description: `kubectl study bundles tools for cluster operators:
-  kubectl study ctx       every kubeconfig context: auth, certificate expiry,
-                          problems, and a parallel health check
-  kubectl study drain     a read-only drain plan, then a drain that respects
-                          PodDisruptionBudgets and can be interrupted safely
-  kubectl study rollout   rollout status that says why it is stuck; history
-                          with images and diffs; undo with a preview
-  kubectl study whocan    who may do VERB on RESOURCE, through which binding
-  kubectl study access    what one subject may do, and why
-  kubectl study maintain  drain, upgrade and uncordon nodes one by one
-`,
-  },
-  {
-    name: 'study-drain',
-    short: 'Plan a node drain, then drain respecting PDBs',
-    description: `kubectl study-drain NODE first prints a read-only plan: every pod, what
-the drain would do with it and why, PodDisruptionBudgets counted across the
-whole drain, workloads that would lose every replica, and whether evicted pods
-fit elsewhere. A blocked plan changes nothing. Then it cordons, evicts under
-each PDB's budget, and waits for every pod to be gone.
-`,
-  },
-  {
-    name: 'whocan',
-    short: 'Show who may do VERB on RESOURCE, and through what',
-    description: `kubectl whocan VERB RESOURCE lists every subject RBAC allows, with the
-binding, role and rule that grant it, matched exactly as the RBAC authorizer
-matches; --verify confirms each with a SubjectAccessReview.
-`,
-  },
-];
-
-export function manifest(p: PluginSpec, sha: string, archive: string): string {
-  const indent = (text: string): string =>
-    text
-      .trimEnd()
-      .split('\n')
-      .map((l) => `    ${l}`)
-      .join('\n');
-  return `apiVersion: krew.googlecontainertools.github.com/v1alpha2
-kind: Plugin
-metadata:
-  name: ${p.name}
-spec:
-  version: ${VERSION}
-  homepage: ${HOMEPAGE}
-  shortDescription: ${p.short}
-  description: |
-${indent(p.description)}
-  caveats: |
-    Read-only commands never change the cluster. Commands that do (drain,
-    maintain, rollout undo, study-ctx use) show a plan first and ask on a
-    terminal. Shell completion: see the README (krew does not install it).
-  platforms:
-  - selector:
-      matchLabels:
-        os: ${goOs()}
-        arch: ${goArch()}
-    uri: ${HOMEPAGE}/releases/download/${VERSION}/${archive}
-    sha256: ${sha}
-    bin: kubectl-study
-    files:
-    - from: kubectl-study
-      to: .
-    - from: LICENSE
-      to: .
-`;
-}
-
-async function main(): Promise<void> {
-  rmSync(OUT, { recursive: true, force: true });
-  mkdirSync(WORK, { recursive: true });
-  log('bundling one CommonJS file');
-  const file = await bundle();
-  log('making the single executable');
-  const bin = seaBinary(file);
-  const archive = archiveName();
-  copyFileSync(path.join(REPO_ROOT, 'LICENSE'), path.join(WORK, 'LICENSE'));
-  execFileSync('tar', ['-czf', path.join(OUT, archive), '-C', WORK, 'kubectl-study', 'LICENSE']);
-  const sha = sha256(path.join(OUT, archive));
-  mkdirSync(path.join(OUT, 'krew'), { recursive: true });
-  for (const p of PLUGINS) writeFileSync(path.join(OUT, 'krew', `${p.name}.yaml`), manifest(p, sha, archive));
+async function main(argv: string[]): Promise<number> {
+  if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error('the release is made on linux/amd64 (it runs the linux-x64 runtime to make the blobs)');
+  const { platforms, out } = parseArgs(argv);
+  const tools = findTools();
+  requireTools(platforms, tools);
   // npm pack ships dist/ (the npm route's bundle); `npm run release` builds it first.
   if (!existsSync(path.join(REPO_ROOT, 'dist', 'main.js'))) throw new Error('dist/ is not built: run "npm run release" (or npm run build first)');
+  const work = path.join(out, 'work');
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+
+  log(`bundling one CommonJS file for Node ${NODE_VERSION}`);
+  const main = await bundle(work);
+  const hostPlatform = PLATFORMS.find((p) => p.id === 'linux-amd64')!;
+  const hostNode = await unpackRuntime(hostPlatform, path.join(work, hostPlatform.id), log);
+  let plain: string | undefined;
+  const plainBlob = (): string => (plain ??= makeBlob([], hostNode, main, path.join(work, 'sea-plain.blob'), false));
+
+  // The smoke tests talk to the local cluster: start it, or use the one running.
+  let kubeconfig: string | undefined;
+  let startedCluster = false;
+  if (platforms.some((p) => runnerFor(p, tools).how !== 'not run')) {
+    const existing = readClusterInfo();
+    startedCluster = !(existing && (await isHealthy(existing)));
+    kubeconfig = (await up({ log: (l) => log(`cluster: ${l}`) })).adminKubeconfig;
+  }
+  const built: Built[] = [];
+  try {
+    for (const p of platforms) built.push(await buildPlatform(p, { work, out, main, hostNode, plainBlob, tools, kubeconfig }));
+  } finally {
+    if (startedCluster) await down();
+  }
+
+  mkdirSync(path.join(out, 'krew'), { recursive: true });
+  const listed: ManifestPlatform[] = built.map((b) => {
+    const p = PLATFORMS.find((x) => x.id === b.platform)!;
+    return { os: p.os, arch: p.arch, exe: p.exe, archive: path.basename(b.archive), sha256: b.sha256 };
+  });
+  for (const plugin of PLUGINS) writeFileSync(path.join(out, 'krew', `${plugin.name}.yaml`), manifest(plugin, VERSION, listed));
   log('npm pack');
-  execFileSync('npm', ['pack', '--silent', '--pack-destination', OUT], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  copyFileSync(bin, path.join(OUT, 'kubectl-study'));
-  rmSync(WORK, { recursive: true, force: true });
-  process.stdout.write(`${path.join(OUT, archive)}\n${sha}\n`);
+  execFileSync('npm', ['pack', '--silent', '--pack-destination', out], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  rmSync(work, { recursive: true, force: true });
+  writeFileSync(path.join(out, 'release.json'), `${JSON.stringify({ version: VERSION, node: NODE_VERSION, artifacts: built }, null, 2)}\n`);
+
+  const rows = built.map((b) => [b.platform, path.basename(b.archive), `${(b.bytes / 2 ** 20).toFixed(1)} MiB`, b.sha256.slice(0, 12), b.codeCache, b.format, b.signature || 'n/a', b.ran]);
+  const shown = path.relative(process.cwd(), out);
+  process.stdout.write(`kubectl-study ${VERSION} on Node ${NODE_VERSION}, in ${shown.startsWith('..') ? out : shown || '.'}/\n\n`);
+  process.stdout.write(renderTable(['platform', 'archive', 'size', 'sha256', 'code cache', 'format', 'signature', 'ran'], rows));
+  process.stdout.write(`\nkrew manifests: ${PLUGINS.map((p) => `krew/${p.name}.yaml`).join(', ')} (${built.length} platform${built.length === 1 ? '' : 's'} each); npm pack: kubectl-study-${pkgVersion}.tgz\n`);
+  const failed = built.filter((b) => b.problems.length);
+  for (const b of failed) for (const problem of b.problems) process.stdout.write(`FAILED ${b.platform}: ${problem}\n`);
+  return failed.length ? 1 : 0;
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`release: error: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`release: error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -11,9 +11,10 @@
  * npm test -- unit           only the unit tests (no cluster)
  * npm test -- FILE...        only those test files
  * STUDY_KEEP_CLUSTER=1       leave the cluster running afterwards
+ * STUDY_BIN=PATH             integration tests run that release binary instead of dist/
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -50,6 +51,16 @@ async function main(argv: string[]): Promise<number> {
   const files = explicit.length ? explicit : unitOnly ? unit : [...unit, ...integration];
   const needsCluster = files.some((f) => f.includes(`${path.sep}integration${path.sep}`));
 
+  if (process.env.STUDY_BIN) {
+    const bin = path.resolve(process.env.STUDY_BIN);
+    try {
+      accessSync(bin, constants.X_OK);
+    } catch {
+      log(`STUDY_BIN=${process.env.STUDY_BIN}: not an executable file`);
+      return 1;
+    }
+    log(`the CLI under test: ${bin}`);
+  }
   log('bundling and type-checking');
   if ((await run(process.execPath, ['scripts/build.mjs'])) !== 0) return 1;
   if ((await run(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'])) !== 0) {

@@ -299,6 +299,7 @@ test('check reports identity and version, and each failure within the timeout, i
   assert.match(table.stdout, /^closed\s+\S+\s+unreachable\s+<none>\s+<none>\s+<none>\s+tcp: connection refused$/m);
   const ok = await runPlugin('kubectl-study_ctx', ['check', 'admin'], { env: fx.env });
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  assert.equal(ok.stderr, '', 'a successful check prints nothing on stderr (with STUDY_BIN: no warning of the runtime either)');
 });
 
 test('study-ctx makes no write request apart from identity reviews', async () => {

@@ -16,13 +16,13 @@ import {
   eventually,
   kubectl,
   mintUser,
+  pluginCommand,
   runPlugin,
   suffix,
   tempDir,
   testNamespace,
   writesBy,
 } from '../support/cluster.js';
-import { REPO_ROOT } from '../cluster/paths.js';
 import {
   allReady,
   barePod,
@@ -38,6 +38,9 @@ import {
   statefulSet,
   type Pool,
 } from '../support/workloads.js';
+
+/** For the tests that signal a running drain. */
+const drainCommand = pluginCommand('kubectl-study_drain');
 
 /** A user of its own in system:masters, so the audit log attributes this test's writes exactly. */
 function operator(): { name: string; env: NodeJS.ProcessEnv } {
@@ -249,7 +252,7 @@ test('an interrupted drain stops starting evictions, reports exactly, and leaves
     ns,
   );
   await pdbsSettled(ns);
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'kubectl-study_drain'), target, '--yes', '-o', 'json'], {
+  const child = spawn(drainCommand.cmd, [...drainCommand.args, target, '--yes', '-o', 'json'], {
     env: { ...process.env, ...operator().env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -350,7 +353,7 @@ test('bad input and faults: one clear line and the right exit code', async (t) =
   await pdb(ns, 'slowpod', 'slowpod', { maxUnavailable: 1 });
   await allReady(ns, 7);
   await pdbsSettled(ns);
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'kubectl-study_drain'), target, '--yes', '--pod-selector', 'app=slowpod'], {
+  const child = spawn(drainCommand.cmd, [...drainCommand.args, target, '--yes', '--pod-selector', 'app=slowpod'], {
     env: { ...process.env, KUBECONFIG: kubeconfig, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

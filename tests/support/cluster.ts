@@ -3,10 +3,11 @@
  * test run (started by scripts/test.ts or `npm run cluster:up`), each test
  * in its own namespace, removed afterwards; helpers to mint users, read the
  * audit log, add and remove simulated nodes, and run the CLI and kubectl.
+ * With STUDY_BIN=/path/to/kubectl-study the CLI is that release binary instead of dist/.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
@@ -183,9 +184,26 @@ function run(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; in
   });
 }
 
-/** Runs one of our executables (the bundled build in dist/, as users run it). */
+let releaseLinks: string | undefined;
+
+/**
+ * How to start one of our executables: `node bin/NAME` (the bundled build in dist/, as the
+ * npm route runs it), or, when STUDY_BIN names a release binary, that binary linked as NAME
+ * (it serves each plugin by the name it runs as, as krew links it).
+ */
+export function pluginCommand(executable: string): { cmd: string; args: string[] } {
+  const bin = process.env.STUDY_BIN;
+  if (!bin) return { cmd: process.execPath, args: [path.join(REPO_ROOT, 'bin', executable)] };
+  releaseLinks ??= tempDir('kstudy-bin-');
+  const link = path.join(releaseLinks, executable);
+  if (!existsSync(link)) symlinkSync(path.resolve(bin), link);
+  return { cmd: link, args: [] };
+}
+
+/** Runs one of our executables (see pluginCommand). */
 export function runPlugin(executable: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-  return run(process.execPath, [path.join(REPO_ROOT, 'bin', executable), ...args], options);
+  const { cmd, args: before } = pluginCommand(executable);
+  return run(cmd, [...before, ...args], options);
 }
 
 /** Runs the real kubectl built with the cluster. */
