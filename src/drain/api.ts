@@ -65,10 +65,12 @@ export function clusterDrainApi(client: KubeClient): DrainApi {
     async evict(pod, opts) {
       const deleteOptions = { preconditions: { uid: pod.uid }, ...(opts.gracePeriodSeconds >= 0 ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}) };
       if (opts.deleteInstead) {
-        await client.request('DELETE', resourcePath(RESOURCES.pods, { namespace: pod.namespace, name: pod.name }), { body: { apiVersion: 'v1', kind: 'DeleteOptions', ...deleteOptions } });
+        await client.request('DELETE', resourcePath(RESOURCES.pods, { namespace: pod.namespace, name: pod.name }), { body: { apiVersion: 'v1', kind: 'DeleteOptions', ...deleteOptions }, retryThrottle: false });
         return;
       }
+      // The eviction loop tells a PDB's 429 from throttling itself, and counts both.
       await client.request('POST', resourcePath(RESOURCES.pods, { namespace: pod.namespace, name: pod.name, subresource: 'eviction' }), {
+        retryThrottle: false,
         body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod.name, namespace: pod.namespace }, deleteOptions },
       });
     },

@@ -22,6 +22,8 @@ export interface DrainOptions {
   concurrency: number;
   waitHealthy: boolean;
   yes: boolean;
+  /** How long an API server that answered before may stay unreachable. */
+  apiOutageMs: number;
 }
 
 /** The flags as the command line gives them (strings where kubectl takes text). */
@@ -41,6 +43,7 @@ export interface DrainFlags extends ConnectionFlags {
   concurrency?: string;
   waitHealthy?: boolean;
   yes?: boolean;
+  apiOutageTimeout?: string;
 }
 
 export function drainOptions(nodes: readonly string[], f: DrainFlags): DrainOptions {
@@ -65,6 +68,7 @@ export function drainOptions(nodes: readonly string[], f: DrainFlags): DrainOpti
     concurrency: intFlag('--concurrency', f.concurrency ?? '10', { min: 1 }),
     waitHealthy: f.waitHealthy === true,
     yes: f.yes === true,
+    apiOutageMs: durationFlag('--api-outage-timeout', f.apiOutageTimeout ?? '2m', { zero: false }),
   };
   if (target.selector !== undefined) out.selector = target.selector;
   return out;

@@ -58,7 +58,7 @@ export async function nodesMatching(client: KubeClient, selector: string): Promi
 export async function runDrain(ctx: RunContext, o: DrainOptions, hooks: DrainHooks): Promise<DrainOutput> {
   const started = Date.now();
   // In-flight writes are never cut by Ctrl-C (the report must be exact); a stuck server is cut by the request timeout.
-  const client = connect(o.connection, { timeoutMs: o.connection.requestTimeoutMs || 30_000 });
+  const client = connect(o.connection, { timeoutMs: o.connection.requestTimeoutMs || 30_000, outageMs: o.apiOutageMs });
   // Planning only reads: --timeout and Ctrl-C end it at once, even against a server that never answers.
   const deadline = deadlineSignal(o.timeoutMs, () => new TimeoutError(`no plan within --timeout ${formatDuration(o.timeoutMs)}; nothing was changed`, { hint: 'is the API server answering? --request-timeout bounds each request' }));
   const planning = AbortSignal.any([ctx.signal, deadline.signal]);
@@ -96,13 +96,15 @@ export async function runDrain(ctx: RunContext, o: DrainOptions, hooks: DrainHoo
       gracePeriodSeconds: o.gracePeriodSeconds,
       disableEviction: o.plan.disableEviction,
       waitHealthy: o.waitHealthy,
+      apiOutageMs: o.apiOutageMs,
       onEvent: progress.onEvent,
     });
   } finally {
     progress.stop();
   }
-  // Every request of the run, the plan's included.
+  // Every request of the run, the plan's included; every throttling, the plan's and the reviews' included.
   result.requests = client.requests;
+  result.throttled += client.throttled;
   return { kind: 'drained', result };
 }
 

@@ -42,7 +42,7 @@ export class GoneTracker implements GoneWatch {
           for (const uid of mine) if (!present.has(uid)) this.markGone(uid);
         },
         onFatal,
-      });
+      }, client.outageMs);
       this.informers.push(informer);
       informer.start(this.stopAll.signal, rv).catch(onFatal);
     }

@@ -178,3 +178,42 @@ function fromStatus(code: number, status: KubeStatus, ctx: ErrorContext, cause?:
       });
   }
 }
+
+/** How long a command rides through an API server that answered before and now does not (--api-outage-timeout). */
+export const DEFAULT_OUTAGE_MS = 120_000;
+
+/** Connection failures a restarting API server causes, as opposed to a wrong address or TLS. */
+const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+export interface RetryState {
+  idempotent: boolean;
+  retryThrottle: boolean;
+  /** The server answered this command before: a failure now is an outage, not a wrong address. */
+  answeredBefore: boolean;
+  throttledMs: number;
+  outageMs: number;
+  budgetMs: number;
+  backoff: { next(retryAfterSeconds?: number): number };
+}
+
+/** The longest a single request waits out throttling in total. */
+export const THROTTLE_BUDGET_MS = 120_000;
+
+/**
+ * Whether a failed request is sent again, and after how long. Pure but for
+ * the backoff. 429 throttling (API Priority and Fairness) waits its
+ * Retry-After; an outage (no answer, or 503, after earlier answers) is
+ * ridden through for idempotent requests until the budget is spent.
+ */
+export function retryDelay(err: unknown, s: RetryState): { ms: number; throttled: boolean } | undefined {
+  const api = apiStatusOf(err);
+  if (api?.code === 429 && s.retryThrottle) {
+    const after = Number(api.headers['retry-after'] ?? (api.status.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds ?? 1) || 1;
+    const ms = Math.min(10_000, Math.max(500, after * 1000));
+    return s.throttledMs + ms <= THROTTLE_BUDGET_MS ? { ms, throttled: true } : undefined;
+  }
+  if (!s.idempotent || !s.answeredBefore || s.outageMs >= s.budgetMs) return undefined;
+  const code = systemCodeOf(err);
+  const outage = api ? api.code === 503 : code !== undefined && TRANSIENT.has(code);
+  return outage ? { ms: s.backoff.next(), throttled: false } : undefined;
+}

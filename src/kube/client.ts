@@ -12,7 +12,9 @@ import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 
 import { UsageError, type StudyError } from '../base/errors.js';
-import { apiStatusOf, toStudyError } from './apierror.js';
+import { exponentialBackoff } from '../base/backoff.js';
+import { sleep } from '../base/concurrency.js';
+import { apiStatusOf, DEFAULT_OUTAGE_MS, retryDelay, toStudyError } from './apierror.js';
 import type { ConnectionOptions } from './connection.js';
 import { credentialNote, credentialProblems } from './credentials.js';
 import { runExecPlugin, type ExecCredential } from './exec.js';
@@ -27,9 +29,19 @@ export interface ClientOptions {
   onRequest?: (record: RequestRecord) => void;
   /** Overrides --request-timeout (the ctx check uses its own per-context timeout). */
   timeoutMs?: number;
+  /** How long an API server that answered before may stay unreachable (default 2 minutes). */
+  outageMs?: number;
 }
 
 export interface RequestOptions {
+  /**
+   * Safe to send again (default: GET only; access reviews are too): then a
+   * connection that fails after the server has answered this command before
+   * (a restart, not a wrong address) is retried within the outage budget.
+   */
+  idempotent?: boolean;
+  /** Retry 429 throttling after its Retry-After (default true; evictions decide themselves). */
+  retryThrottle?: boolean;
   body?: unknown;
   query?: Query;
   /** Content-Type of the body (default application/json): the patch types. */
@@ -48,10 +60,17 @@ export class KubeClient {
   private pendingKc: Promise<k8s.KubeConfig> | undefined;
   readonly context: ResolvedContext;
   private readonly transport: TransportOptions;
+  /** How long a server that answered before may stay unreachable: requests and watches ride through that long. */
+  readonly outageMs: number;
+  /** Whether the server has answered this client at least once. */
+  private answered = false;
   requests = 0;
+  /** How often the API server throttled this client (429 retried after Retry-After). */
+  throttled = 0;
 
   constructor(context: ResolvedContext, impersonate: Impersonation | undefined, timeoutMs: number, options: ClientOptions = {}) {
     this.context = context;
+    this.outageMs = options.outageMs ?? DEFAULT_OUTAGE_MS;
     this.transport = {
       timeoutMs,
       signal: options.signal,
@@ -103,6 +122,39 @@ export class KubeClient {
    * Status object as its JSON body), which error() turns into a typed error.
    */
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const idempotent = opts.idempotent ?? method === 'GET';
+    const backoff = exponentialBackoff(500, 5000);
+    let outageSince: number | undefined;
+    let throttledMs = 0;
+    for (;;) {
+      try {
+        const value = await this.send<T>(method, path, opts);
+        this.answered = true;
+        return value;
+      } catch (err) {
+        const wait = retryDelay(err, {
+          idempotent,
+          retryThrottle: opts.retryThrottle !== false,
+          answeredBefore: this.answered,
+          throttledMs,
+          outageMs: outageSince === undefined ? 0 : Date.now() - outageSince,
+          budgetMs: this.outageMs,
+          backoff,
+        });
+        if (wait === undefined) throw err;
+        if (wait.throttled) {
+          this.throttled++;
+          throttledMs += wait.ms;
+        } else {
+          outageSince ??= Date.now();
+        }
+        await sleep(wait.ms, this.transport.signal);
+      }
+    }
+  }
+
+  /** One attempt of a request. */
+  private async send<T>(method: string, path: string, opts: RequestOptions): Promise<T> {
     const url = apiUrl(this.server, path, opts.query);
     const auth = await this.authFor(url, method);
     const headers: Record<string, string> = { ...auth.headers, Accept: 'application/json', ...opts.headers };

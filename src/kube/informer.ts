@@ -8,7 +8,7 @@
  * the drain's wait for evicted pods (onEvent, onSync, onFatal).
  */
 import type { KubeClient } from './client.js';
-import { apiStatusOf } from './apierror.js';
+import { apiStatusOf, DEFAULT_OUTAGE_MS } from './apierror.js';
 import { listPath } from './list.js';
 import type { Query } from './url.js';
 import { watch, WatchExpiredError } from './watch.js';
@@ -30,8 +30,6 @@ export interface InformerHandlers<T> {
   onFatal?: (err: unknown) => void;
 }
 
-/** How long an informer rides through an API server that does not answer. */
-export const DEFAULT_OUTAGE_MS = 120_000;
 
 export class Informer<T extends Meta> {
   readonly items = new Map<string, T>();
@@ -80,7 +78,8 @@ export class Informer<T extends Meta> {
           }
         } catch (err) {
           if (this.stopped || signal.aborted) return;
-          if (err instanceof WatchExpiredError) rv = '';
+          // Too old a resourceVersion (after an API server restart): list afresh and go on.
+          if (err instanceof WatchExpiredError || apiStatusOf(err)?.code === 410) rv = '';
           else if (!apiStatusOf(err)) {
             failingSince ??= Date.now();
             if (Date.now() - failingSince >= this.giveUpAfterMs) {

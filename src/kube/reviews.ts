@@ -56,6 +56,7 @@ function answer(r: ReviewStatus): ReviewAnswer {
 /** May the caller do this? (kubectl auth can-i) */
 export async function selfAccessReview(client: KubeClient, a: AccessAttributes): Promise<ReviewAnswer> {
   const r = await client.request<ReviewStatus>('POST', resourcePath(RESOURCES.selfSubjectAccessReviews), {
+    idempotent: true,
     body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: attributes(a) },
   });
   return answer(r);
@@ -68,6 +69,7 @@ export async function subjectAccessReview(client: KubeClient, who: Identity, a: 
   if (who.uid) spec.uid = who.uid;
   if (who.extra) spec.extra = who.extra;
   const r = await client.request<ReviewStatus>('POST', resourcePath(RESOURCES.subjectAccessReviews), {
+    idempotent: true,
     body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec },
   });
   return answer(r);
@@ -82,6 +84,7 @@ export interface UserInfo {
 /** Who the API server says the caller is (kubectl auth whoami). */
 export async function whoAmI(client: KubeClient): Promise<UserInfo> {
   const r = await client.request<{ status?: { userInfo?: { username?: string; uid?: string; groups?: string[] } } }>('POST', resourcePath(RESOURCES.selfSubjectReviews), {
+    idempotent: true,
     body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
   });
   const info = r.status?.userInfo;

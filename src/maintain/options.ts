@@ -26,6 +26,8 @@ export interface MaintainOptions {
   plan: PlanOptions;
   lockNamespace: string;
   lockDurationSeconds: number;
+  /** How long an API server that answered before may stay unreachable. */
+  apiOutageMs: number;
 }
 
 export interface MaintainFlags extends ConnectionFlags {
@@ -46,6 +48,7 @@ export interface MaintainFlags extends ConnectionFlags {
   ignoreOptOuts?: boolean;
   lockNamespace?: string;
   lockDuration?: string;
+  apiOutageTimeout?: string;
 }
 
 /** The lock is renewed this often; a lock shorter than two renewals could lapse between them. */
@@ -85,6 +88,7 @@ export function maintainOptions(nodes: readonly string[], f: MaintainFlags, canA
     },
     lockNamespace: namespaceName('--lock-namespace', f.lockNamespace ?? 'kube-system'),
     lockDurationSeconds: Math.ceil(lockMs / 1000),
+    apiOutageMs: durationFlag('--api-outage-timeout', f.apiOutageTimeout ?? '2m', { zero: false }),
   };
   if (target.selector !== undefined) out.selector = target.selector;
   if (f.run !== undefined) out.run = f.run;

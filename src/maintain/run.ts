@@ -101,7 +101,7 @@ function clusterMaintainApi(client: KubeClient, o: MaintainOptions, signal: Abor
     plan: (nodes) => makePlan(client, nodes, o.plan),
     // The drain's own deadline covers the run's --timeout (steps.ts); only an interrupt stops it otherwise.
     drain: (plan, versions, deadline, onEvent) =>
-      executeDrain(drainApi, plan, versions, { deadline, interrupt, concurrency: 10, gracePeriodSeconds: -1, disableEviction: false, waitHealthy: false, onEvent }),
+      executeDrain(drainApi, plan, versions, { deadline, interrupt, concurrency: 10, gracePeriodSeconds: -1, disableEviction: false, waitHealthy: false, apiOutageMs: o.apiOutageMs, onEvent }),
     evictedWorkloads: (plan, result) => evictedWorkloads(plan, result.pods),
     isCordoned: async (node) => (await drainApi.readNode(node)).spec?.unschedulable === true,
     uncordon: async (node) => void (await cordon(drainApi, node, false)),
@@ -225,7 +225,7 @@ async function runBatches(deps: NodeDeps, p: Prepared, report: MaintainReport): 
 
 export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: MaintainHooks): Promise<MaintainReport> {
   const started = Date.now();
-  const client = connect(o.connection, { timeoutMs: o.connection.requestTimeoutMs || 30_000 });
+  const client = connect(o.connection, { timeoutMs: o.connection.requestTimeoutMs || 30_000, outageMs: o.apiOutageMs });
   const lockOptions = { namespace: o.lockNamespace, name: LOCK_NAME, durationSeconds: o.lockDurationSeconds };
   const deadline = deadlineSignal(o.timeoutMs, () => new TimeoutError(`the run's --timeout ${formatDuration(o.timeoutMs)} ran out`));
   const signal = AbortSignal.any([ctx.signal, deadline.signal]);

@@ -28,6 +28,7 @@ export function defineDrain(cmd: Command, emit: Emit): void {
         .option('--skip-wait-for-delete-timeout <seconds>', 'skip pods terminating for longer than this (default 0: off)')
         .option('--concurrency <n>', 'evictions in flight at most, never more per PDB than it allows (default 10)')
         .option('--wait-healthy', 'after the pods are gone, wait until their workloads are Available again')
+        .option('--api-outage-timeout <duration>', 'how long the API server may stay unreachable mid-drain before the drain stops (default 2m)')
         .option('-y, --yes', 'do not ask for confirmation (it is only asked on a terminal)'),
     ),
     FORMATS,

@@ -62,6 +62,7 @@ test('drain options: defaults, kubectl flags and every parsed value', () => {
     concurrency: 3,
     waitHealthy: false,
     yes: true,
+    apiOutageMs: 120_000,
   });
   const defaults = parse('study-drain', ['-l', 'pool=blue', '--dry-run']);
   assert.deepEqual({ ...defaults.options, connection: undefined }, {
@@ -76,6 +77,7 @@ test('drain options: defaults, kubectl flags and every parsed value', () => {
     concurrency: 10,
     waitHealthy: false,
     yes: false,
+    apiOutageMs: 120_000,
   });
   assert.equal((parse('study-drain', ['n1', '--request-timeout', '30']).options as { connection: { requestTimeoutMs: number } }).connection.requestTimeoutMs, 30_000);
 });

@@ -86,3 +86,21 @@ test("a client's 401 says whether its credential looks expired", async () => {
   assert.match(e.message, /rejected the credentials of user "old"/);
   assert.match(e.hint ?? '', /the client certificate expired on \d{4}-\d\d-\d\d \(2 days ago\): renew it/);
 });
+
+test('what is retried: throttling after its Retry-After within a budget; an outage only for idempotent requests, after the server answered once, within its budget', async () => {
+  const { retryDelay, THROTTLE_BUDGET_MS } = await import('../../../src/kube/apierror.js');
+  const base = { idempotent: true, retryThrottle: true, answeredBefore: true, throttledMs: 0, outageMs: 0, budgetMs: 120_000, backoff: { next: () => 700 } };
+  const throttled = Object.assign(new Error('HTTP 429'), { code: 429, body: '{"code":429}', headers: { 'retry-after': '3' } });
+  assert.deepEqual(retryDelay(throttled, base), { ms: 3000, throttled: true });
+  assert.deepEqual(retryDelay(Object.assign(new Error('x'), { code: 429, body: '{}', headers: {} }), base), { ms: 1000, throttled: true }, 'no Retry-After: a second');
+  assert.equal(retryDelay(throttled, { ...base, retryThrottle: false }), undefined);
+  assert.equal(retryDelay(throttled, { ...base, throttledMs: THROTTLE_BUDGET_MS }), undefined, 'throttling past the budget is given up');
+  const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+  assert.deepEqual(retryDelay(refused, base), { ms: 700, throttled: false });
+  assert.equal(retryDelay(refused, { ...base, answeredBefore: false }), undefined, 'a server that never answered is a wrong address, not an outage');
+  assert.equal(retryDelay(refused, { ...base, idempotent: false }), undefined, 'a write is not sent twice');
+  assert.equal(retryDelay(refused, { ...base, outageMs: 120_000 }), undefined, 'past the outage budget');
+  assert.deepEqual(retryDelay(Object.assign(new Error('x'), { code: 503, body: '{}', headers: {} }), base), { ms: 700, throttled: false });
+  assert.equal(retryDelay(Object.assign(new Error('x'), { code: 500, body: '{}', headers: {} }), base), undefined);
+  assert.equal(retryDelay(Object.assign(new Error('x'), { code: 'CERT_HAS_EXPIRED' }), base), undefined, 'TLS failures are not outages');
+});
