@@ -14,12 +14,26 @@ export type Step =
   | 'cordoned'
   | 'drained'
   | 'command-started'
+  | 'command-stopped'
   | 'command-done'
   | 'ready'
   | 'uncordoned'
   | 'recovered'
   | 'done'
   | 'failed';
+
+/** Where an operator's command runs: enough for a later run to tell whether it may still be running. */
+export interface CommandRecord {
+  pid: number;
+  /** Its process group (the command runs in one of its own). */
+  pgid: number;
+  host: string;
+  startedAt: string;
+  /** The file the wrapper writes the exit code to when the command ends. */
+  marker: string;
+  /** The command's output. */
+  log: string;
+}
 
 export interface JournalEntry {
   time: string;
@@ -32,6 +46,8 @@ export interface JournalEntry {
   /** Workloads to wait for after the node is back (from the drain). */
   workloads?: Array<{ namespace: string; kind: string; name: string }>;
   detail?: string;
+  /** For 'command-started': where it runs. */
+  command?: CommandRecord;
   /** For 'run': whose journal this is. */
   cluster?: { server: string; uid: string };
   nodes?: string[];
@@ -44,6 +60,8 @@ export interface NodeProgress {
   cordonedByRun: boolean;
   workloads: Array<{ namespace: string; kind: string; name: string }>;
   lastFailure?: string;
+  /** The last command an earlier run started for the node and did not see end. */
+  command?: CommandRecord;
 }
 
 export function progressFrom(entries: JournalEntry[]): Map<string, NodeProgress> {
@@ -55,6 +73,8 @@ export function progressFrom(entries: JournalEntry[]): Map<string, NodeProgress>
     else p.steps.add(e.step);
     if (e.step === 'cordoned') p.cordonedByRun = e.cordonedByRun === true;
     if (e.step === 'drained' && e.workloads) p.workloads = e.workloads;
+    if (e.step === 'command-started' && e.command) p.command = e.command;
+    if (e.step === 'command-done' || e.step === 'command-stopped') delete p.command;
     if (e.step === 'done') p.done = true;
     out.set(e.node, p);
   }
@@ -212,6 +232,9 @@ export class Journal {
       throw journalError(this.file, err, 'open');
     }
     try {
+      // A file system with no room left stops the run here, at a step boundary, while the journal is whole.
+      const fsStat = statfsSync(path.dirname(path.resolve(this.file)));
+      if (fsStat.bavail * fsStat.bsize < line.length) throw Object.assign(new Error('no space left'), { code: 'ENOSPC' });
       const written = writeSync(fd, line);
       if (written !== line.length) {
         // Never leave half a line for the next record to be appended onto.

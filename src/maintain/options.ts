@@ -28,6 +28,8 @@ export interface MaintainOptions {
   lockDurationSeconds: number;
   /** How long an API server that answered before may stay unreachable. */
   apiOutageMs: number;
+  /** For a command an earlier run started on another host: run it again, or take it as done. */
+  resumeStep?: 'rerun' | 'skip';
 }
 
 export interface MaintainFlags extends ConnectionFlags {
@@ -49,6 +51,7 @@ export interface MaintainFlags extends ConnectionFlags {
   lockNamespace?: string;
   lockDuration?: string;
   apiOutageTimeout?: string;
+  resumeStep?: string;
 }
 
 /** The lock is renewed this often; a lock shorter than two renewals could lapse between them. */
@@ -91,6 +94,10 @@ export function maintainOptions(nodes: readonly string[], f: MaintainFlags, canA
     apiOutageMs: durationFlag('--api-outage-timeout', f.apiOutageTimeout ?? '2m', { zero: false }),
   };
   if (target.selector !== undefined) out.selector = target.selector;
+  if (f.resumeStep !== undefined) {
+    if (f.resumeStep !== 'rerun' && f.resumeStep !== 'skip') throw new UsageError(`--resume-step takes rerun or skip, not "${f.resumeStep}"`, { hint: 'rerun: run the interrupted command again; skip: it finished' });
+    out.resumeStep = f.resumeStep;
+  }
   if (f.run !== undefined) out.run = f.run;
   if (f.waitFile !== undefined) out.waitFile = f.waitFile;
   if (f.journal) out.journal = f.journal;

@@ -7,14 +7,11 @@
  * journal can be written and is this run's, the plan is not blocked, the
  * lock is free) is checked before the first change.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
 
 import { abortable, deadlineSignal, sleep } from '../base/concurrency.js';
 import { formatDuration } from '../base/duration.js';
-import { ExitCode, InterruptedError, TimeoutError, type ExitCodeValue } from '../base/errors.js';
-import { ask } from '../base/prompt.js';
+import { BlockedError, ExitCode, InterruptedError, TimeoutError, type ExitCodeValue } from '../base/errors.js';
 import type { RunContext } from '../base/run.js';
 import {
   clusterDrainApi,
@@ -34,7 +31,8 @@ import { checkOwner, Journal, type NodeProgress } from './journal.js';
 import { holderIdentity, LOCK_NAME, MaintenanceLock, readLock } from './lease.js';
 import type { MaintainReport, NodeReport } from './model.js';
 import type { MaintainOptions } from './options.js';
-import { maintainNode, StepFailed, type MaintainApi, type NodeDeps, type Work } from './steps.js';
+import { maintainNode, priorCommand, StepFailed, type MaintainApi, type NodeDeps, type PriorCommand } from './steps.js';
+import { commandFacts, commandWork, operatorWork } from './work.js';
 
 export interface MaintainHooks {
   /** The whole run's plan, before anything is touched. */
@@ -49,50 +47,6 @@ export function batches<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
-}
-
-/** Runs the operator's command for one node: NODE in the environment, never in the command line. */
-function commandWork(command: string, ctx: RunContext, quiet: () => boolean): Work {
-  return {
-    label: `running: ${command}`,
-    perform: (node, signal) =>
-      new Promise((resolve, reject) => {
-        const child = spawn('/bin/sh', ['-c', command], { env: { ...process.env, NODE: node, STUDY_NODE: node }, stdio: ['ignore', 'pipe', 'pipe'] });
-        let tail = '';
-        const echo = (d: Buffer): void => {
-          if (!quiet()) ctx.io.stderr.write(`[${node}] ${d.toString()}`);
-        };
-        child.stdout.on('data', echo);
-        child.stderr.on('data', (d: Buffer) => {
-          tail = (tail + d.toString()).slice(-500);
-          echo(d);
-        });
-        const onAbort = (): void => void child.kill('SIGTERM');
-        signal.addEventListener('abort', onAbort, { once: true });
-        child.on('error', reject);
-        child.on('close', (code, sig) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve({ code: code ?? (sig ? 128 : 1), stderrTail: tail.trim() });
-        });
-      }),
-  };
-}
-
-/** Without --run: the operator does the work and says when (a file appears, or Enter on the terminal). */
-function operatorWork(o: MaintainOptions, ctx: RunContext): Work {
-  return {
-    label: 'waiting for the operator',
-    async perform(node, signal) {
-      if (o.waitFile) {
-        ctx.io.stderr.write(`waiting for ${o.waitFile} to exist before bringing ${node} back (it is removed once seen)\n`);
-        while (!existsSync(o.waitFile)) await sleep(500, signal);
-        rmSync(o.waitFile, { force: true });
-      } else {
-        await ask(ctx.io, `Node ${node} is drained. Do the work, then press Enter to bring it back: `, signal);
-      }
-      return { code: 0, stderrTail: '' };
-    },
-  };
 }
 
 function clusterMaintainApi(client: KubeClient, o: MaintainOptions, signal: AbortSignal, interrupt: AbortSignal): MaintainApi {
@@ -164,6 +118,7 @@ interface Prepared {
   todo: string[];
   /** The cluster the journal belongs to. */
   identity?: { server: string; uid: string };
+  prior: Map<string, PriorCommand>;
 }
 
 /**
@@ -188,7 +143,17 @@ async function prepare(client: KubeClient, o: MaintainOptions, nodes: string[]):
     nodes.map((n) => [n, { node: n, status: 'pending', phase: 'waiting', cordonedByRun: progress.get(n)?.cordonedByRun ?? false, cordonedNow: false, elapsedMs: 0 }]),
   );
   for (const n of nodes) if (progress.get(n)?.done) Object.assign(reports.get(n)!, { status: 'skipped-done', phase: 'done in an earlier run' });
-  const out: Prepared = { journal, warnings, progress, reports, todo: nodes.filter((n) => !progress.get(n)?.done) };
+  // Commands earlier runs started and never saw end: decided now, before anything changes.
+  const prior = new Map<string, PriorCommand>();
+  for (const n of nodes) {
+    const rec = progress.get(n)?.command;
+    if (!rec || progress.get(n)?.done || progress.get(n)?.steps.has('command-done')) continue;
+    const decision = priorCommand(n, rec, commandFacts(rec), o.resumeStep);
+    if (decision.action === 'refuse') throw new BlockedError(decision.message, { hint: decision.hint });
+    prior.set(n, decision);
+    warnings.push(decision.note);
+  }
+  const out: Prepared = { journal, warnings, progress, reports, prior, todo: nodes.filter((n) => !progress.get(n)?.done) };
   if (identity) out.identity = identity;
   return out;
 }
@@ -289,7 +254,8 @@ export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: Ma
     code = await runBatches(
       {
         api,
-        work: o.run ? commandWork(o.run, ctx, () => view.live) : operatorWork(o, ctx),
+        work: o.run ? commandWork(o.run, o.journal ?? 'kubectl-study-maintain', p.journal?.run ?? 'run', ctx, () => view.live) : operatorWork(o.waitFile, ctx),
+        prior: p.prior,
         journal: p.journal,
         checkLock: () => {
           if (!lock.held()) throw new StepFailed('the maintenance lock was lost (not renewed in time, or taken by another run): stopping before the next step', ExitCode.BLOCKED);

@@ -9,7 +9,7 @@
 import { ExitCode, type ExitCodeValue } from '../base/errors.js';
 import { formatDuration } from '../base/duration.js';
 import { drainExitCode, type DrainEvent, type DrainPlan, type DrainResult, type WorkloadHealth, type WorkloadRef } from '../drain/lib.js';
-import type { JournalEntry, NodeProgress, Step } from './journal.js';
+import type { CommandRecord, JournalEntry, NodeProgress, Step } from './journal.js';
 import type { NodeReport } from './model.js';
 
 export interface MaintainApi {
@@ -27,13 +27,47 @@ export interface MaintainApi {
 export interface Work {
   /** Describes it for the phase column. */
   readonly label: string;
-  /** Exit code 0 when done. */
-  perform(node: string, signal: AbortSignal): Promise<{ code: number; stderrTail: string }>;
+  /** Exit code 0 when done; `stopped` says how it was stopped when the signal aborted it. */
+  perform(node: string, signal: AbortSignal, onStarted: (rec: CommandRecord) => void): Promise<{ code: number; stderrTail: string; stopped?: string }>;
+}
+
+/** What a resumed run does about a command an earlier run started and did not see end. */
+export type PriorCommand =
+  | { action: 'refuse'; message: string; hint: string }
+  | { action: 'rerun'; note: string }
+  | { action: 'skip'; note: string };
+
+/**
+ * The decision for a command an earlier run started and never saw end.
+ * Pure: the facts (alive on this host, its exit marker) are read by the caller.
+ */
+export function priorCommand(node: string, rec: CommandRecord, facts: { sameHost: boolean; alive: boolean; exitCode: number | null }, resumeStep?: 'rerun' | 'skip'): PriorCommand {
+  const started = `started by an earlier run at ${rec.startedAt} on ${rec.host} (process group ${rec.pgid})`;
+  if (facts.sameHost && facts.alive) {
+    return {
+      action: 'refuse',
+      message: `the command for ${node}, ${started}, is still running; it is not started again`,
+      hint: `wait for it to end (its output: ${rec.log}), or stop it (kill -TERM -- -${rec.pgid}), then run the same command again`,
+    };
+  }
+  if (facts.exitCode === 0) return { action: 'skip', note: `the command for ${node}, ${started}, finished (exit code 0) after that run stopped; it is not run again` };
+  if (facts.exitCode !== null) return { action: 'rerun', note: `the command for ${node}, ${started}, ended with exit code ${facts.exitCode}; it is run again` };
+  if (facts.sameHost) return { action: 'rerun', note: `the command for ${node}, ${started}, was cut off before it finished (no exit marker); it is run again` };
+  if (resumeStep) {
+    return { action: resumeStep, note: `the command for ${node}, ${started}, cannot be checked from here; --resume-step=${resumeStep}: it is ${resumeStep === 'skip' ? 'taken as done' : 'run again'}` };
+  }
+  return {
+    action: 'refuse',
+    message: `the command for ${node} was ${started}, another host: whether it still runs cannot be checked from here`,
+    hint: 'run the same command on that host, or decide: --resume-step=rerun (run it again) or --resume-step=skip (it finished)',
+  };
 }
 
 export interface NodeDeps {
   api: MaintainApi;
   work: Work;
+  /** What to do about commands earlier runs started and never saw end, by node (decided before anything changed). */
+  prior?: Map<string, PriorCommand>;
   journal: { record(entry: Omit<JournalEntry, 'time' | 'run'>): void } | undefined;
   /** Throws when the run may not act any more (the lock was lost). */
   checkLock(): void;
@@ -95,10 +129,18 @@ async function drainStep(deps: NodeDeps, node: string, progress: NodeProgress | 
 }
 
 async function workStep(deps: NodeDeps, node: string): Promise<void> {
+  const prior = deps.prior?.get(node);
+  if (prior?.action === 'skip') {
+    deps.say(node, prior.note);
+    deps.journal?.record({ node, step: 'command-done', detail: prior.note });
+    return;
+  }
   deps.say(node, deps.work.label);
-  deps.journal?.record({ node, step: 'command-started' });
-  const { code, stderrTail } = await deps.work.perform(node, deps.signal);
-  if (deps.signal.aborted) throw stopped(deps.signal, 'while the command ran');
+  const { code, stderrTail, stopped: how } = await deps.work.perform(node, deps.signal, (command) => deps.journal?.record({ node, step: 'command-started', command }));
+  if (deps.signal.aborted) {
+    if (how) deps.journal?.record({ node, step: 'command-stopped', detail: how });
+    throw stopped(deps.signal, `while the command ran${how ? ` (the command was ${how})` : ''}`);
+  }
   if (code !== 0) throw new StepFailed(`the command failed with exit code ${code}${stderrTail ? `: ${stderrTail.split('\n').at(-1)}` : ''}`, ExitCode.BLOCKED);
   deps.journal?.record({ node, step: 'command-done' });
 }

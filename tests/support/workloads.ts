@@ -141,14 +141,14 @@ export async function pdbsSettled(ns: string): Promise<void> {
  * Samples the ready pods of an app every 50 ms until stopped, and returns the
  * fewest seen: a PDB watcher for the whole drain.
  */
-export function readyWatcher(ns: string, app: string): { stop: () => Promise<number> } {
+export function readyWatcher(ns: string, app: string, everyMs = 50): { stop: () => Promise<number> } {
   let min = Number.POSITIVE_INFINITY;
   let running = true;
   const loop = (async () => {
     while (running) {
       const pods = await podsIn(ns, `app=${app}`).catch(() => undefined);
       if (pods) min = Math.min(min, pods.filter((p) => isReady(p) && !p.metadata?.deletionTimestamp).length);
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, everyMs));
     }
   })();
   return {

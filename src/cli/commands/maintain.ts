@@ -29,6 +29,7 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
         .option('--delete-emptydir-data', 'as in study-drain')
         .option('--force', 'as in study-drain')
         .option('--ignore-opt-outs', 'as in study-drain')
+        .option('--resume-step <rerun|skip>', 'for a command an earlier run started on another host: run it again, or take it as done')
         .option('--api-outage-timeout <duration>', 'how long the API server may stay unreachable before the run stops at a step boundary (default 2m)')
         .option('--lock-namespace <namespace>', 'where the run\u2019s Lease lives (default kube-system)')
         .option('--lock-duration <duration>', 'how long the Lease lasts without renewal (default 30s, at least 6s; renewed every 2s)'),

@@ -112,7 +112,14 @@ function deps(api: MaintainApi, extra: Partial<NodeDeps> = {}): NodeDeps & { jou
   const phases: string[] = [];
   return {
     api,
-    work: { label: 'running: work', perform: async () => (journaled.push('work'), { code: 0, stderrTail: '' }) },
+    work: {
+      label: 'running: work',
+      perform: async (_node, _signal, onStarted) => {
+        onStarted({ pid: 42, pgid: 42, host: 'h', startedAt: 't', marker: 'm', log: 'l' });
+        journaled.push('work');
+        return { code: 0, stderrTail: '' };
+      },
+    },
     journal: { record: (e) => void journaled.push(`${e.step}${e.cordonedByRun !== undefined ? `:${e.cordonedByRun}` : ''}`) },
     checkLock: () => {},
     say: (_n, phase) => void phases.push(phase),
@@ -203,4 +210,33 @@ test('interrupted: no next step starts', async () => {
   const d = deps(api, { signal: stop.signal, work: { label: 'x', perform: async () => (stop.abort(), { code: 0, stderrTail: '' }) } });
   await assert.rejects(maintainNode(d, 'n1', undefined, report(), []), (e: unknown) => e instanceof StepFailed && e.exitCode === ExitCode.INTERRUPTED);
   assert.equal(api.calls.includes('ready n1'), false);
+});
+
+test('a command an earlier run started and never saw end: refused while alive here, skipped when it finished, run again when cut off; another host needs --resume-step', async () => {
+  const { priorCommand } = await import('../../../src/maintain/steps.js');
+  const rec = { pid: 7, pgid: 7, host: 'h1', startedAt: '2026-01-01T00:00:00Z', marker: '/j.n1.exit', log: '/j.n1.log' };
+  const alive = priorCommand('n1', rec, { sameHost: true, alive: true, exitCode: null });
+  assert.equal(alive.action, 'refuse');
+  assert.match(alive.action === 'refuse' ? alive.message : '', /the command for n1, started by an earlier run at 2026-01-01T00:00:00Z on h1 \(process group 7\), is still running; it is not started again/);
+  assert.match(alive.action === 'refuse' ? alive.hint : '', /kill -TERM -- -7/);
+  assert.equal(priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: 0 }).action, 'skip');
+  const failed = priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: 4 });
+  assert.equal(failed.action, 'rerun');
+  assert.match(failed.action === 'rerun' ? failed.note : '', /ended with exit code 4; it is run again/);
+  assert.match(JSON.stringify(priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: null })), /cut off before it finished \(no exit marker\)/);
+  const elsewhere = priorCommand('n1', rec, { sameHost: false, alive: false, exitCode: null });
+  assert.equal(elsewhere.action, 'refuse');
+  assert.match(elsewhere.action === 'refuse' ? elsewhere.hint : '', /--resume-step=rerun .* --resume-step=skip/);
+  assert.equal(priorCommand('n1', rec, { sameHost: false, alive: false, exitCode: null }, 'skip').action, 'skip');
+  assert.equal(priorCommand('n1', rec, { sameHost: false, alive: false, exitCode: null }, 'rerun').action, 'rerun');
+});
+
+test('a prior command that finished is recorded done without running it again', async () => {
+  const api = fakeMaintain(drainPlan([podPlan('a')]));
+  const d = deps(api, { prior: new Map([['n1', { action: 'skip' as const, note: 'finished after that run stopped' }]]) });
+  const progress = progressFrom([entry('n1', 'cordoned', { cordonedByRun: true }), entry('n1', 'drained', { workloads: [] }), entry('n1', 'command-started', { command: { pid: 1, pgid: 1, host: 'h', startedAt: 't', marker: 'm', log: 'l' } })]);
+  assert.deepEqual(progress.get('n1')?.command?.pgid, 1);
+  await maintainNode(d, 'n1', progress.get('n1'), { ...report(), cordonedByRun: true }, []);
+  assert.equal(d.journaled.includes('work'), false);
+  assert.deepEqual(d.journaled.slice(0, 1), ['command-done']);
 });

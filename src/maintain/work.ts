@@ -1,0 +1,166 @@
+/**
+ * The operator's work on a drained node. With --run: the command in a
+ * process group of its own, through a small wrapper that writes an exit
+ * marker when the command ends (even if this run has died by then), its
+ * output in a log file beside the journal (so it outlives a dead run, and
+ * is shown as it grows). The journal records the process group, host and
+ * start, so a later run knows whether the command may still be running.
+ * Without --run: a file to wait for, or Enter on the terminal.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+
+import { sleep } from '../base/concurrency.js';
+import { ask } from '../base/prompt.js';
+import type { RunContext } from '../base/run.js';
+import type { CommandRecord } from './journal.js';
+import type { Work } from './steps.js';
+
+/** The wrapper: the operator's command ($STUDY_COMMAND, never spliced), then its exit code written atomically. */
+const WRAPPER = '/bin/sh -c "$STUDY_COMMAND"; code=$?; printf "%s\\n" "$code" > "$STUDY_EXIT_MARKER.tmp" && mv "$STUDY_EXIT_MARKER.tmp" "$STUDY_EXIT_MARKER"; exit $code';
+
+/** How long a stopped command's process group gets to end after the signal, before SIGKILL. */
+export const STOP_GRACE_MS = 10_000;
+
+/** Whether a process group has a member left (on this host). */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The exit code in a marker file; null when there is none (the command did not finish). */
+export function readMarker(file: string): number | null {
+  try {
+    const n = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The signal to pass on: the one the run received, else SIGTERM. */
+function signalOf(reason: unknown): NodeJS.Signals {
+  const m = /\b(SIGINT|SIGTERM|SIGHUP)\b/.exec(String((reason as Error | undefined)?.message ?? ''));
+  return (m?.[1] as NodeJS.Signals | undefined) ?? 'SIGTERM';
+}
+
+/** Shows what the log file gains, line by line, until stopped. */
+function follow(file: string, show: (line: string) => void): { stop: () => string } {
+  let offset = 0;
+  let partial = '';
+  let tail = '';
+  const read = (): void => {
+    let fd: number;
+    try {
+      if (statSync(file).size <= offset) return;
+      fd = openSync(file, 'r');
+    } catch {
+      return;
+    }
+    try {
+      const buf = Buffer.alloc(64 * 1024);
+      for (;;) {
+        const n = readSync(fd, buf, 0, buf.length, offset);
+        if (n <= 0) break;
+        offset += n;
+        const text = partial + buf.subarray(0, n).toString();
+        const lines = text.split('\n');
+        partial = lines.pop() ?? '';
+        for (const l of lines) show(l);
+        tail = (tail + buf.subarray(0, n).toString()).slice(-500);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  };
+  const timer = setInterval(read, 200);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      read();
+      if (partial) show(partial);
+      return tail;
+    },
+  };
+}
+
+export function commandWork(command: string, journalFile: string, runId: string, ctx: RunContext, quiet: () => boolean): Work {
+  return {
+    label: `running: ${command}`,
+    perform: (node, signal, onStarted) =>
+      new Promise((resolve, reject) => {
+        const base = `${journalFile}.${node}.${runId}`;
+        const marker = `${base}.exit`;
+        const log = `${base}.log`;
+        rmSync(marker, { force: true });
+        const out = openSync(log, 'a', 0o600);
+        const child = spawn('/bin/sh', ['-c', WRAPPER], {
+          env: { ...process.env, NODE: node, STUDY_NODE: node, STUDY_COMMAND: command, STUDY_EXIT_MARKER: marker },
+          stdio: ['ignore', out, out],
+          // Its own process group: it survives this run dying, and a stop reaches all of it.
+          detached: true,
+        });
+        closeSync(out);
+        const shown = follow(log, (line) => {
+          if (!quiet()) ctx.io.stderr.write(`[${node}] ${line}\n`);
+        });
+        const pgid = child.pid ?? 0;
+        if (pgid) onStarted({ pid: pgid, pgid, host: os.hostname(), startedAt: new Date().toISOString(), marker, log });
+        let stopping: NodeJS.Timeout | undefined;
+        const onAbort = (): void => {
+          const sig = signalOf(signal.reason);
+          try {
+            process.kill(-pgid, sig);
+          } catch {
+            // already gone
+          }
+          stopping = setTimeout(() => {
+            try {
+              process.kill(-pgid, 'SIGKILL');
+            } catch {
+              // already gone
+            }
+          }, STOP_GRACE_MS);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        child.on('error', (err) => {
+          shown.stop();
+          reject(err);
+        });
+        child.on('close', (code, sig) => {
+          signal.removeEventListener('abort', onAbort);
+          if (stopping) clearTimeout(stopping);
+          const tail = shown.stop();
+          resolve({ code: code ?? (sig ? 128 : 1), stderrTail: tail.trim(), ...(signal.aborted ? { stopped: groupAlive(pgid) ? 'still running after SIGKILL' : `stopped with ${signalOf(signal.reason)}` } : {}) });
+        });
+      }),
+  };
+}
+
+/** Without --run: the operator does the work and says when (a file appears, or Enter on the terminal). */
+export function operatorWork(waitFile: string | undefined, ctx: RunContext): Work {
+  return {
+    label: 'waiting for the operator',
+    async perform(node, signal) {
+      if (waitFile) {
+        ctx.io.stderr.write(`waiting for ${waitFile} to exist before bringing ${node} back (it is removed once seen)\n`);
+        while (!existsSync(waitFile)) await sleep(500, signal);
+        rmSync(waitFile, { force: true });
+      } else {
+        await ask(ctx.io, `Node ${node} is drained. Do the work, then press Enter to bring it back: `, signal);
+      }
+      return { code: 0, stderrTail: '' };
+    },
+  };
+}
+
+/** What is known now of a command an earlier run started: alive on this host, or its marker. */
+export function commandFacts(rec: CommandRecord): { sameHost: boolean; alive: boolean; exitCode: number | null } {
+  const sameHost = rec.host === os.hostname();
+  return { sameHost, alive: sameHost && groupAlive(rec.pgid), exitCode: readMarker(rec.marker) };
+}
