@@ -156,6 +156,18 @@ test('two runs at once: the second refuses, naming the holder', async (t) => {
   assert.equal((await slow).code, 0);
 });
 
+test('two runs started at the same instant: exactly one holds the lock, the other is refused and touches nothing', async (t) => {
+  const s = await setup(t, 3);
+  const [n1, , , n4] = s.nodes as [string, string, string, string];
+  const run = (node: string, journal: string) => runPlugin('kubectl-study', ['maintain', node, '--run', 'sleep 10', '--journal', path.join(s.dir, journal), '--lock-namespace', s.ns, '--yes', '--ignore-daemonsets'], { env: s.env, timeoutMs: 180_000 });
+  const [a, b] = await Promise.all([run(n1, 'a.journal'), run(n4, 'b.journal')]);
+  assert.deepEqual([a.code, b.code].sort(), [0, 3], `${a.stderr}\n${b.stderr}`);
+  const refused = a.code === 3 ? a : b;
+  assert.match(refused.stderr, /error: another maintenance run (holds|took) the lock/);
+  const untouched = a.code === 3 ? n1 : n4;
+  assert.equal((await apis().core.readNode({ name: untouched })).spec?.unschedulable, undefined, 'the refused run touched nothing');
+});
+
 test('a node cordoned before the run stays cordoned after it; --dry-run plans and touches nothing', async (t) => {
   const s = await setup(t, 3);
   const [n1, n2] = s.nodes as [string, string];
