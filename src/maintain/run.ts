@@ -188,10 +188,73 @@ async function runBatches(deps: NodeDeps, p: Prepared, report: MaintainReport): 
   return code;
 }
 
+function lockOptionsOf(o: MaintainOptions): { namespace: string; name: string; durationSeconds: number } {
+  return { namespace: o.lockNamespace, name: LOCK_NAME, durationSeconds: o.lockDurationSeconds };
+}
+
+interface Execution {
+  ctx: RunContext;
+  o: MaintainOptions;
+  client: KubeClient;
+  api: MaintainApi;
+  p: Prepared;
+  report: MaintainReport;
+  nodes: string[];
+  /** Ctrl-C, SIGTERM or the run's --timeout. */
+  signal: AbortSignal;
+  hooks: MaintainHooks;
+  runDeadline: number | undefined;
+}
+
+/** Takes the lock, records the run, works the batches, releases the lock: the changing part of a run. */
+async function execute(x: Execution): Promise<ExitCodeValue> {
+  const { ctx, o, client, api, p, report, nodes, signal, hooks } = x;
+  const lock = await abortable(MaintenanceLock.acquire(client, lockOptionsOf(o), holderIdentity(p.journal?.run ?? 'run')), signal);
+  if (lock.tookOverFrom) hooks.note(`took over the expired lock of ${lock.tookOverFrom}`);
+  lock.startRenewing();
+  // A server that never answers must not hold the report: the lease expires on its own.
+  const release = (): Promise<void> => abortable(lock.release(), AbortSignal.timeout(5000)).catch(() => {});
+  // The run's first record says whose journal this is (cluster, node list), for any resume.
+  try {
+    p.journal?.record({ node: '', step: 'run', ...(p.identity ? { cluster: p.identity } : {}), nodes });
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  const view = await hooks.progress(nodes, p.reports, Boolean(o.run));
+  try {
+    return await runBatches(
+      {
+        api,
+        work: o.run ? commandWork(o.run, o.journal ?? 'kubectl-study-maintain', p.journal?.run ?? 'run', ctx, () => view.live) : operatorWork(o.waitFile, ctx),
+        prior: p.prior,
+        journal: p.journal,
+        checkLock: () => {
+          if (!lock.held()) throw new StepFailed('the maintenance lock was lost (not renewed in time, or taken by another run): stopping before the next step', ExitCode.BLOCKED);
+        },
+        say: (node, phase) => {
+          p.reports.get(node)!.phase = phase;
+          view.phase(node);
+        },
+        onDrainEvent: view.drainEvent,
+        signal,
+        drainTimeoutMs: o.drainTimeoutMs,
+        ...(x.runDeadline !== undefined ? { runDeadline: x.runDeadline } : {}),
+        readyTimeoutMs: o.readyTimeoutMs,
+        recoverTimeoutMs: o.recoverTimeoutMs,
+      },
+      p,
+      report,
+    );
+  } finally {
+    view.stop();
+    await release();
+  }
+}
+
 export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: MaintainHooks): Promise<MaintainReport> {
   const started = Date.now();
   const client = connect(o.connection, { timeoutMs: o.connection.requestTimeoutMs || 30_000, outageMs: o.apiOutageMs });
-  const lockOptions = { namespace: o.lockNamespace, name: LOCK_NAME, durationSeconds: o.lockDurationSeconds };
   const deadline = deadlineSignal(o.timeoutMs, () => new TimeoutError(`the run's --timeout ${formatDuration(o.timeoutMs)} ran out`));
   const signal = AbortSignal.any([ctx.signal, deadline.signal]);
   const api = clusterMaintainApi(client, o, signal, ctx.signal);
@@ -229,7 +292,7 @@ export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: Ma
     return finish('blocked');
   }
   if (o.dryRun) {
-    const lock = await readLock(client, lockOptions);
+    const lock = await readLock(client, lockOptionsOf(o));
     if (lock?.held) report.lockHeldBy = lock.holder;
     return finish('planned');
   }
@@ -238,48 +301,7 @@ export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: Ma
     return finish('declined');
   }
 
-  const lock = await abortable(MaintenanceLock.acquire(client, lockOptions, holderIdentity(p.journal?.run ?? 'run')), signal);
-  if (lock.tookOverFrom) hooks.note(`took over the expired lock of ${lock.tookOverFrom}`);
-  lock.startRenewing();
-  // The run's first record says whose journal this is (cluster, node list), for any resume.
-  try {
-    p.journal?.record({ node: '', step: 'run', ...(p.identity ? { cluster: p.identity } : {}), nodes });
-  } catch (err) {
-    await lock.release();
-    throw err;
-  }
-  const view = await hooks.progress(nodes, p.reports, Boolean(o.run));
-  let code: ExitCodeValue;
-  try {
-    code = await runBatches(
-      {
-        api,
-        work: o.run ? commandWork(o.run, o.journal ?? 'kubectl-study-maintain', p.journal?.run ?? 'run', ctx, () => view.live) : operatorWork(o.waitFile, ctx),
-        prior: p.prior,
-        journal: p.journal,
-        checkLock: () => {
-          if (!lock.held()) throw new StepFailed('the maintenance lock was lost (not renewed in time, or taken by another run): stopping before the next step', ExitCode.BLOCKED);
-        },
-        say: (node, phase) => {
-          p.reports.get(node)!.phase = phase;
-          view.phase(node);
-        },
-        onDrainEvent: view.drainEvent,
-        signal,
-        drainTimeoutMs: o.drainTimeoutMs,
-        ...(o.timeoutMs > 0 ? { runDeadline: started + o.timeoutMs } : {}),
-        readyTimeoutMs: o.readyTimeoutMs,
-        recoverTimeoutMs: o.recoverTimeoutMs,
-      },
-      p,
-      report,
-    );
-  } finally {
-    view.stop();
-    deadline.clear();
-    // A server that never answers must not hold the report: the lease expires on its own.
-    await abortable(lock.release(), AbortSignal.timeout(5000)).catch(() => {});
-  }
+  const code = await execute({ ctx, o, client, api, p, report, nodes, signal, hooks, runDeadline: o.timeoutMs > 0 ? started + o.timeoutMs : undefined }).finally(() => deadline.clear());
   for (const r of p.reports.values()) if (r.status === 'pending') Object.assign(r, { status: 'not-started', phase: 'not started' });
   if (code !== ExitCode.OK) {
     report.next = nextAfterFailure(p.reports);
