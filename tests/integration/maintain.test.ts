@@ -188,6 +188,31 @@ test('a node cordoned before the run stays cordoned after it; --dry-run plans an
   assert.match(bad.stderr, /^error: say what to do on each node: --run COMMAND, or --wait-file FILE/);
 });
 
+test('--dry-run names another run holding the lock; a journal of another cluster or node list is refused, saying whose it is', async (t) => {
+  const s = await setup(t, 3);
+  const [n1, n2] = s.nodes as [string, string];
+  const now = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  await apis().coordination.createNamespacedLease({ namespace: s.ns, body: { metadata: { name: 'kubectl-study-maintain' }, spec: { holderIdentity: 'other-host/pid-4242/abcd', leaseDurationSeconds: 600, acquireTime: now as never, renewTime: now as never } } });
+  const dry = await runPlugin('kubectl-study', ['maintain', n1, '--dry-run', '--ignore-daemonsets', '--lock-namespace', s.ns], { env: s.env });
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /Note: another run holds the maintenance lock now \(other-host\/pid-4242\/abcd\)/);
+  const foreign = (cluster: { server: string; uid: string }, nodes: string[]): string => {
+    const file = path.join(s.dir, `foreign-${suffix()}`);
+    writeFileSync(file, `${JSON.stringify({ time: new Date().toISOString(), run: 'old', node: '', step: 'run', cluster, nodes })}\n`);
+    return file;
+  };
+  const uid = (await apis().core.readNamespace({ name: 'kube-system' })).metadata?.uid ?? '';
+  for (const [file, why] of [
+    [foreign({ server: 'https://elsewhere:6443', uid: 'another-uid' }, [n1]), /belongs to another cluster \(https:\/\/elsewhere:6443, kube-system uid another-uid\)/],
+    [foreign({ server: cluster().server, uid }, [n1, n2]), new RegExp(`was written for the nodes ${n1}, ${n2}, not ${n1}`)],
+  ] as const) {
+    const r = await runPlugin('kubectl-study', ['maintain', n1, '--run', 'true', '--journal', file, '--yes', '--ignore-daemonsets', '--lock-namespace', s.ns], { env: s.env });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, why);
+    assert.equal((await apis().core.readNode({ name: n1 })).spec?.unschedulable, undefined, 'nothing changed');
+  }
+});
+
 test('the live table in a 60-column pseudo-terminal redraws in place, leaving no stale lines', async (t) => {
   const s = await setup(t, 2);
   const [n1, n2] = s.nodes as [string, string];

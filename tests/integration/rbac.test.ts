@@ -372,3 +372,37 @@ test('reviews the caller may not create are error cells: whocan and study-access
   assert.match(table.stdout, new RegExp(`jane-${id}\\s+User\\s+RoleBinding/${ns}/viewer\\s+Role/viewer\\s+${ns}\\s+error`));
   assert.equal(table.stderr, '', 'no stack trace, no abort');
 });
+
+test("a namespace's own RoleBindings grant verbs on the namespace object itself, as the authorizer decides; -n on a cluster-scoped resource is said not to apply", async (t) => {
+  const ns = await testNamespace(t, 'rbac-ns');
+  const id = suffix();
+  const user = `ns-admin-${id}`;
+  const { rbac } = apis();
+  await rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name: 'self' }, rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['delete', 'get'] }] } });
+  await rbac.createNamespacedRoleBinding({ namespace: ns, body: { metadata: { name: 'self' }, roleRef: { apiGroup: RBAC, kind: 'Role', name: 'self' }, subjects: [{ apiGroup: RBAC, kind: 'User', name: user }] } });
+  const env = { KUBECONFIG: mintUser(`rbac-op-${id}`, ['system:masters']) };
+  const authorizer = await eventually('the authorizer to see the binding', async () => {
+    const a = await subjectAccessReview(adminClient(), { user, groups: ['system:authenticated'] }, { verb: 'delete', group: '', resource: 'namespaces', name: ns, namespace: ns });
+    return a.allowed ? a : undefined;
+  });
+  assert.equal(authorizer.allowed, true);
+  const who = await runPlugin('kubectl-whocan', ['delete', 'namespaces', ns, '-o', 'json'], { env });
+  assert.equal(who.code, 0, who.stderr);
+  const subjects = (JSON.parse(who.stdout) as { subjects: Array<{ subject: { name: string }; scope: string }> }).subjects;
+  assert.deepEqual(subjects.filter((s) => s.subject.name === user).map((s) => s.scope), [ns]);
+  const why = await runPlugin('kubectl-study_access', ['why', 'delete', 'namespaces', ns, '--as', user], { env });
+  assert.equal(why.code, 0, why.stderr);
+  assert.match(why.stdout, new RegExp(`${user} may delete namespaces ${ns} in ${ns}:\\n {2}RoleBinding/${ns}/self -> Role/self`));
+  const other = await runPlugin('kubectl-whocan', ['delete', 'namespaces', 'kube-system', '-o', 'json'], { env });
+  assert.ok(!(JSON.parse(other.stdout) as { subjects: Array<{ subject: { name: string } }> }).subjects.some((s) => s.subject.name === user), 'not on another namespace');
+  const nodes = await runPlugin('kubectl-whocan', ['get', 'nodes', '-n', ns], { env });
+  assert.equal(nodes.code, 0, nodes.stderr);
+  assert.match(nodes.stderr, /^warning: nodes is cluster-scoped: -n .* does not apply$/m);
+  const typo = await runPlugin('kubectl-whocan', ['gte', 'pods', '-n', ns], { env });
+  assert.match(typo.stderr, /^warning: "gte" is not a known verb/m);
+  const gone = await runPlugin('kubectl-whocan', ['get', 'pods', '-n', `no-such-ns-${id}`], { env });
+  assert.match(gone.stderr, new RegExp(`^warning: namespace no-such-ns-${id} does not exist$`, 'm'));
+  const psp = await runPlugin('kubectl-whocan', ['use', 'podsecuritypolicies.policy', 'restricted'], { env });
+  assert.equal(psp.code, 0, psp.stderr);
+  assert.match(psp.stdout, /system:masters/);
+});
