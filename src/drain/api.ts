@@ -10,6 +10,9 @@ import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-no
 
 import type { StudyError } from '../base/errors.js';
 import { MERGE_PATCH, type KubeClient } from '../kube/client.js';
+import { listPath } from '../kube/list.js';
+import { podWaitReason } from '../kube/objects.js';
+import { formatSelector, type LabelSelector } from '../kube/selector.js';
 import { RESOURCES, resourcePath } from '../kube/url.js';
 import { GoneTracker } from './wait.js';
 
@@ -26,9 +29,9 @@ export interface WorkloadRef {
   name: string;
 }
 
-/** Waits for pods, by UID, to be gone. */
+/** Waits for pods, by UID, to be gone: or, past --skip-wait-for-delete-timeout, for them to have been deleting long enough. */
 export interface GoneWatch {
-  waitGone(uid: string, signal: AbortSignal): Promise<void>;
+  waitGone(uid: string, signal: AbortSignal): Promise<'gone' | 'not-waited'>;
   close(): void;
 }
 
@@ -41,7 +44,9 @@ export interface DrainApi {
   readPod(namespace: string, name: string): Promise<V1Pod>;
   readPdb(namespace: string, name: string): Promise<V1PodDisruptionBudget>;
   /** Watches the pods of the drained nodes from the plan's list (resourceVersion per node). */
-  watchGone(fromVersions: Map<string, string>, tracked: Map<string, Set<string>>, onFatal: (err: unknown) => void): GoneWatch;
+  watchGone(fromVersions: Map<string, string>, tracked: Map<string, Set<string>>, onFatal: (err: unknown) => void, skipWaitSeconds: number): GoneWatch;
+  /** The pods a PDB counts that are not serving, with why (a Pending replacement, a crash loop). */
+  unservingPods(namespace: string, pdb: string): Promise<Array<{ name: string; reason: string }>>;
   /** How many replicas a workload wants, and how many are available (ready for a StatefulSet). */
   availability(w: WorkloadRef): Promise<{ want: number; have: number }>;
   /** A failure as a typed error naming what was being done. */
@@ -76,7 +81,17 @@ export function clusterDrainApi(client: KubeClient): DrainApi {
     },
     readPod: (namespace, name) => client.request<V1Pod>('GET', resourcePath(RESOURCES.pods, { namespace, name })),
     readPdb: (namespace, name) => client.request<V1PodDisruptionBudget>('GET', resourcePath(RESOURCES.podDisruptionBudgets, { namespace, name })),
-    watchGone: (fromVersions, tracked, onFatal) => new GoneTracker(client, fromVersions, tracked, onFatal),
+    watchGone: (fromVersions, tracked, onFatal, skipWaitSeconds) => new GoneTracker(client, fromVersions, tracked, onFatal, skipWaitSeconds),
+    async unservingPods(namespace, name) {
+      const pdb = await client.request<V1PodDisruptionBudget>('GET', resourcePath(RESOURCES.podDisruptionBudgets, { namespace, name }));
+      const selector = formatSelector(pdb.spec?.selector as LabelSelector | undefined);
+      if (selector === '<none>') return [];
+      const pods = await listPath<V1Pod>(client, resourcePath(RESOURCES.pods, { namespace }), selector === '<all>' ? {} : { labelSelector: selector });
+      return pods.items.flatMap((p) => {
+        const reason = podWaitReason(p);
+        return reason ? [{ name: p.metadata?.name ?? '', reason }] : [];
+      });
+    },
     async availability(w) {
       const type = WORKLOADS[w.kind];
       if (!type) return { want: 0, have: 0 };

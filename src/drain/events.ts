@@ -5,6 +5,7 @@ import type { WorkloadHealth } from './wait.js';
 
 export type PodStatus =
   | 'gone' // evicted (or deleted) and gone
+  | 'not-waited' // evicted; deleting longer than --skip-wait-for-delete-timeout, so not waited for (as kubectl)
   | 'evicted' // eviction accepted, not gone yet when the drain stopped
   | 'already-gone' // gone or replaced before we got to it
   | 'skipped' // the plan skips it (DaemonSet, mirror)

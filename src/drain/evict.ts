@@ -106,6 +106,14 @@ function pdbDetail(answer: Extract<EvictionAnswer, { kind: 'pdb' }>, key: string
   return known ? describeBudget(known) : `PDB ${key}: ${answer.message || 'disruption budget'}`;
 }
 
+/** Which of the PDB's pods keep it from allowing more, and why (a Pending replacement, a crash loop); '' if none is known. */
+async function whyNotHealthy(ctx: EvictContext, namespace: string, pdb: string): Promise<string> {
+  const pods = await ctx.api.unservingPods(namespace, pdb).catch(() => []);
+  if (pods.length === 0) return '';
+  const shown = pods.slice(0, 2).map((p) => `${p.name} is ${p.reason}`);
+  return `; waiting on ${shown.join('; ')}${pods.length > 2 ? ` (and ${pods.length - 2} more)` : ''}`;
+}
+
 /** What the drain does next for a pod after one answer. */
 type Next = { then: 'retry'; delayMs: number } | { then: 'wait-gone' } | { then: 'done' };
 
@@ -127,7 +135,7 @@ async function onAnswer(ctx: EvictContext, pod: PodPlan, outcome: PodOutcome, an
       const key = `${pod.namespace}/${name}`;
       const known = ctx.pdbs.get(key);
       const fresh = answer.needs ? undefined : await ctx.api.readPdb(pod.namespace, name).catch(() => undefined);
-      const detail = pdbDetail(answer, key, known, fresh);
+      const detail = `${pdbDetail(answer, key, known, fresh)}${await whyNotHealthy(ctx, pod.namespace, name)}`;
       if (known) ctx.onBudget(key, known.disruptionsAllowed);
       outcome.message = `blocked by ${detail}`;
       const retryMs = backoff.next(answer.retryAfterSeconds);
@@ -209,9 +217,10 @@ export async function evictPod(ctx: EvictContext, pod: PodPlan, outcome: PodOutc
   }
   // Evicted: wait for it to be gone (by UID; a replacement with the same name does not count).
   try {
-    await ctx.gone.waitGone(pod.uid, ctx.stopWaits);
-    outcome.status = 'gone';
+    const how = await ctx.gone.waitGone(pod.uid, ctx.stopWaits);
+    outcome.status = how;
     outcome.ms = now() - t0;
+    if (how === 'not-waited') outcome.message = 'deleting for longer than --skip-wait-for-delete-timeout: not waited for, as kubectl does';
     ctx.onEvent({ type: 'gone', pod, ms: outcome.ms });
   } catch {
     // stopped while waiting: it stays 'evicted'

@@ -35,6 +35,8 @@ export interface ExecuteOptions {
   pollMs?: number;
   /** Once stopped, how long unanswered requests are waited for before the report (default 5 s). */
   stopGraceMs?: number;
+  /** kubectl's --skip-wait-for-delete-timeout: an evicted pod deleting for longer is not waited for (0: off). */
+  skipWaitForDeleteTimeoutSeconds?: number;
   onEvent: (e: DrainEvent) => void;
 }
 
@@ -151,8 +153,7 @@ async function waitTerminating(ctx: EvictContext, pods: PodPlan[], outcomes: Map
   for (const pod of pods) {
     const outcome = outcomes.get(key(pod))!;
     try {
-      await ctx.gone.waitGone(pod.uid, ctx.stopWaits);
-      outcome.status = 'gone';
+      outcome.status = await ctx.gone.waitGone(pod.uid, ctx.stopWaits);
     } catch {
       outcome.status = 'evicted';
       outcome.message = 'still terminating';
@@ -194,7 +195,7 @@ export async function executeDrain(api: DrainApi, plan: DrainPlan, podListVersio
   const stop = new Stop(opts.interrupt, opts.deadline);
   const toEvict = plan.pods.filter((p) => p.action === 'evict');
   const toWait = plan.pods.filter((p) => p.action === 'wait');
-  const gone = api.watchGone(podListVersions, trackedByNode([...toEvict, ...toWait]), (err) => stop.fail(api.error('watch the drained pods', err)));
+  const gone = api.watchGone(podListVersions, trackedByNode([...toEvict, ...toWait]), (err) => stop.fail(api.error('watch the drained pods', err)), opts.skipWaitForDeleteTimeoutSeconds ?? 0);
   const pdbs = new Map<string, PdbPlan>(plan.pdbs.map((p) => [`${p.namespace}/${p.name}`, { ...p }]));
   const queue = new EvictionQueue(toEvict, plan.pdbs, opts.concurrency, opts.disableEviction);
   const ctx: EvictContext = {

@@ -113,7 +113,7 @@ export function renderResult(r: DrainResult, colour: boolean): string {
   const count = (s: string): number => r.pods.filter((p) => p.status === s).length;
   const cordoned = r.cordoned.map((c) => `${c.node} (${c.changed ? 'cordoned by this drain' : 'was already cordoned'})`).join(', ');
   out += `\nNodes cordoned: ${cordoned || 'none'}\n`;
-  out += `Pods: ${count('gone')} evicted and gone, ${count('evicted')} evicted but still terminating, ${count('already-gone')} already gone, ${count('blocked')} blocked, ${count('failed')} failed, ${count('unconfirmed') ? `${count('unconfirmed')} sent but unconfirmed, ` : ''}${count('not-attempted')} not attempted, ${count('skipped')} skipped\n`;
+  out += `Pods: ${count('gone')} evicted and gone,${count('not-waited') ? ` ${count('not-waited')} evicted and not waited for (--skip-wait-for-delete-timeout),` : ''} ${count('evicted')} evicted but still terminating, ${count('already-gone')} already gone, ${count('blocked')} blocked, ${count('failed')} failed, ${count('unconfirmed') ? `${count('unconfirmed')} sent but unconfirmed, ` : ''}${count('not-attempted')} not attempted, ${count('skipped')} skipped\n`;
   for (const w of r.workloads) out += `${w.namespace}/${w.workload}: ${w.available ? 'Available' : 'not Available in time'}\n`;
   const head = {
     drained: paint(colour, 'green', 'drained'),

@@ -97,6 +97,7 @@ export async function runDrain(ctx: RunContext, o: DrainOptions, hooks: DrainHoo
       disableEviction: o.plan.disableEviction,
       waitHealthy: o.waitHealthy,
       apiOutageMs: o.apiOutageMs,
+      skipWaitForDeleteTimeoutSeconds: o.skipWaitForDeleteTimeoutSeconds,
       onEvent: progress.onEvent,
     });
   } finally {

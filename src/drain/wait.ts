@@ -18,8 +18,9 @@ import type { DrainEvent } from './events.js';
  * its DELETED event, or when a relist no longer has it.
  */
 export class GoneTracker implements GoneWatch {
-  private readonly waiters = new Map<string, () => void>();
-  private readonly gone = new Set<string>();
+  private readonly waiters = new Map<string, (how: 'gone' | 'not-waited') => void>();
+  private readonly gone = new Map<string, 'gone' | 'not-waited'>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly stopAll = new AbortController();
   private readonly informers: Array<Informer<V1Pod>> = [];
 
@@ -30,16 +31,25 @@ export class GoneTracker implements GoneWatch {
     tracked: Map<string, Set<string>>,
     /** Called when the API server stays unreachable: waiting on is pointless. */
     onFatal: (err: unknown) => void,
+    /** kubectl's --skip-wait-for-delete-timeout: a pod deleting for longer is not waited for (0: off). */
+    private readonly skipWaitSeconds = 0,
   ) {
     for (const [node, rv] of fromVersions) {
       const mine = tracked.get(node) ?? new Set<string>();
       const informer = new Informer<V1Pod>(client, resourcePath(RESOURCES.pods), { fieldSelector: `spec.nodeName=${node}`, timeoutSeconds: '300' }, {
         onEvent: (type, pod) => {
-          if (type === 'DELETED' && pod.metadata?.uid) this.markGone(pod.metadata.uid);
+          const uid = pod.metadata?.uid;
+          if (!uid || !mine.has(uid)) return;
+          if (type === 'DELETED') this.markGone(uid, 'gone');
+          else this.watchDeletion(uid, pod);
         },
         onSync: (items) => {
-          const present = new Set([...items.values()].map((p) => p.metadata?.uid));
-          for (const uid of mine) if (!present.has(uid)) this.markGone(uid);
+          const present = new Map([...items.values()].map((p) => [p.metadata?.uid, p]));
+          for (const uid of mine) {
+            const pod = present.get(uid);
+            if (!pod) this.markGone(uid, 'gone');
+            else this.watchDeletion(uid, pod);
+          }
         },
         onFatal,
       }, client.outageMs);
@@ -48,16 +58,27 @@ export class GoneTracker implements GoneWatch {
     }
   }
 
-  private markGone(uid: string): void {
+  /** With --skip-wait-for-delete-timeout, a pod deleting for that long counts as done, as in kubectl. */
+  private watchDeletion(uid: string, pod: V1Pod): void {
+    const deleting = pod.metadata?.deletionTimestamp;
+    if (this.skipWaitSeconds <= 0 || !deleting || this.timers.has(uid) || this.gone.has(uid)) return;
+    const at = new Date(deleting).getTime() + this.skipWaitSeconds * 1000;
+    const timer = setTimeout(() => this.markGone(uid, 'not-waited'), Math.max(0, at - Date.now()) + 1000);
+    timer.unref();
+    this.timers.set(uid, timer);
+  }
+
+  private markGone(uid: string, how: 'gone' | 'not-waited'): void {
     if (this.gone.has(uid)) return;
-    this.gone.add(uid);
-    this.waiters.get(uid)?.();
+    this.gone.set(uid, how);
+    this.waiters.get(uid)?.(how);
     this.waiters.delete(uid);
   }
 
-  /** Resolves when the pod is gone; rejects with the signal's reason if it aborts first. */
-  waitGone(uid: string, signal: AbortSignal): Promise<void> {
-    if (this.gone.has(uid)) return Promise.resolve();
+  /** Resolves when the pod is gone (or not waited for); rejects with the signal's reason if it aborts first. */
+  waitGone(uid: string, signal: AbortSignal): Promise<'gone' | 'not-waited'> {
+    const known = this.gone.get(uid);
+    if (known) return Promise.resolve(known);
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
         this.waiters.delete(uid);
@@ -68,15 +89,16 @@ export class GoneTracker implements GoneWatch {
         return;
       }
       signal.addEventListener('abort', onAbort, { once: true });
-      this.waiters.set(uid, () => {
+      this.waiters.set(uid, (how) => {
         signal.removeEventListener('abort', onAbort);
-        resolve();
+        resolve(how);
       });
     });
   }
 
   close(): void {
     for (const i of this.informers) i.stop();
+    for (const t of this.timers.values()) clearTimeout(t);
     this.stopAll.abort();
   }
 }

@@ -30,3 +30,21 @@ export function controllerOf(obj: { metadata?: { ownerReferences?: V1OwnerRefere
 export function isControlledBy(obj: Owned, uid: string | undefined): boolean {
   return Boolean(uid) && (obj.metadata?.ownerReferences ?? []).some((o) => o.controller === true && o.uid === uid);
 }
+
+/**
+ * Why a pod is not serving, in a few words, or undefined when it is (or
+ * is going away): unschedulable (the scheduler's own message), an image or
+ * crash-loop wait, or still starting.
+ */
+export function podWaitReason(pod: V1Pod): string | undefined {
+  if (pod.metadata?.deletionTimestamp || isPodReady(pod)) return undefined;
+  const phase = pod.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') return undefined;
+  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  if (scheduled?.status === 'False') return `Pending, unschedulable: ${scheduled.message ?? scheduled.reason ?? 'no node fits'}`;
+  for (const cs of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
+    const waiting = cs.state?.waiting;
+    if (waiting?.reason && !['ContainerCreating', 'PodInitializing'].includes(waiting.reason)) return `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`;
+  }
+  return phase === 'Running' ? 'running, not Ready yet' : 'starting';
+}

@@ -9,6 +9,10 @@ import { writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { spawn } from 'node:child_process';
 
+import * as k8s from '@kubernetes/client-node';
+
+const JSON_PATCH = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch);
+
 import {
   apis,
   auditMark,
@@ -370,4 +374,24 @@ test('bad input and faults: one clear line and the right exit code', async (t) =
   assert.match(out, /stays cordoned/);
   assert.doesNotMatch(err, /\n\s+at /, 'no stack trace');
   await setCordoned(target, false);
+});
+
+test('--skip-wait-for-delete-timeout: evicted pods stuck deleting past their deadline for longer are not waited for, as kubectl does', async (t) => {
+  const ns = await testNamespace(t);
+  const op = operator();
+  const pool = await createPool(t, [{}, {}]);
+  // A finalizer keeps each pod after its 1 s grace period: stuck deleting, as a pod on a dead kubelet is.
+  await onFirstNode(pool, () => deployment(ns, pool, 'stuck', 2, { grace: 1, finalizers: ['kstudy.test/hold'] }), 2, ns);
+  t.after(async () => {
+    for (const p of await podsIn(ns, 'app=stuck')) {
+      await apis().core.patchNamespacedPod({ name: p.metadata!.name!, namespace: ns, body: [{ op: 'remove', path: '/metadata/finalizers' }] }, JSON_PATCH).catch(() => {});
+    }
+  });
+  const target = pool.nodes[0]!;
+  const r = await runPlugin('kubectl-study_drain', [target, '--ignore-daemonsets', '--yes', '--skip-wait-for-delete-timeout', '2', '-o', 'json'], { env: op.env, timeoutMs: 120_000 });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const result = JSON.parse(r.stdout) as { outcome: string; pods: Array<{ status: string; message?: string }> };
+  assert.equal(result.outcome, 'drained');
+  assert.deepEqual(result.pods.map((p) => p.status), ['not-waited', 'not-waited']);
+  assert.equal((await podsIn(ns, 'app=stuck')).filter((p) => p.spec?.nodeName === target && p.metadata?.deletionTimestamp).length, 2, 'still there, deleting: not waited for');
 });

@@ -45,6 +45,8 @@ export class FakeDrainApi implements DrainApi {
   private readonly present = new Set<string>();
   private readonly deleting = new Set<string>();
   private readonly waiters = new Map<string, Array<() => void>>();
+  /** Pods a PDB counts that are not serving, by PDB (namespace/name). */
+  readonly unserving = new Map<string, Array<{ name: string; reason: string }>>();
   /** Pods (namespace/name) the namespace controller marks for deletion when asked. */
   readonly terminatingNamespaces = new Set<string>();
   goneAfterMs = 1;
@@ -126,19 +128,24 @@ export class FakeDrainApi implements DrainApi {
     return { metadata: { namespace, name }, status };
   }
 
+  async unservingPods(namespace: string, pdb: string): Promise<Array<{ name: string; reason: string }>> {
+    this.requests++;
+    return this.unserving.get(`${namespace}/${pdb}`) ?? [];
+  }
+
   watchGone(_from: Map<string, string>, _tracked: Map<string, Set<string>>, onFatal: (err: unknown) => void): GoneWatch {
     if (this.watchFatal) setTimeout(() => onFatal(this.watchFatal), 1);
     return {
       waitGone: (uid, signal) =>
-        new Promise<void>((resolve, reject) => {
-          if (!this.present.has(uid)) return resolve();
+        new Promise<'gone'>((resolve, reject) => {
+          if (!this.present.has(uid)) return resolve('gone');
           if (signal.aborted) return reject(signal.reason);
           const onAbort = (): void => reject(signal.reason);
           signal.addEventListener('abort', onAbort, { once: true });
           const list = this.waiters.get(uid) ?? [];
           list.push(() => {
             signal.removeEventListener('abort', onAbort);
-            resolve();
+            resolve('gone');
           });
           this.waiters.set(uid, list);
         }),

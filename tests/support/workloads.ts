@@ -54,11 +54,12 @@ export interface PodTemplateOptions {
   annotations?: Record<string, string>;
   labels?: Record<string, string>;
   grace?: number;
+  finalizers?: string[];
 }
 
 export function template(pool: Pool, app: string, o: PodTemplateOptions = {}): k8s.V1PodTemplateSpec {
   return {
-    metadata: { labels: { app, ...o.labels }, annotations: o.annotations },
+    metadata: { labels: { app, ...o.labels }, annotations: o.annotations, finalizers: o.finalizers },
     spec: {
       ...pool.placement,
       terminationGracePeriodSeconds: o.grace ?? 30,

@@ -246,3 +246,15 @@ test('a deadline while cordoning against a server that never answers: timed out,
   assert.deepEqual(r.cordoned, []);
   assert.equal(statusOf(r, 'a')?.status, 'not-attempted');
 });
+
+test("a PDB that keeps refusing: the wait names the budget's pods that are not serving, and why", async () => {
+  const pods = [podPlan('a', { pdbs: ['ns/web'] })];
+  const api = new FakeDrainApi(pods, ['n1']);
+  api.script.set('ns/a', [answers.pdb('web', 2, 1), 'ok']);
+  api.unserving.set('ns/web', [{ name: 'web-new', reason: 'Pending, unschedulable: 0/3 nodes are available: 3 node(s) had untolerated taint {gpu: true}.' }]);
+  const o = options();
+  const r = await executeDrain(api, drainPlan(pods, [pdbPlan('web', 0)]), new Map(), o);
+  assert.equal(r.outcome, 'drained');
+  const wait = o.events.find((e) => e.type === 'pdb-wait');
+  assert.equal(wait?.type === 'pdb-wait' && wait.detail, 'PDB ns/web: it needs 2 healthy pods and has 1; waiting on web-new is Pending, unschedulable: 0/3 nodes are available: 3 node(s) had untolerated taint {gpu: true}.');
+});
