@@ -28,6 +28,7 @@ export interface DrainOptions extends CommonFlags {
   disableEviction: boolean;
   ignoreOptOuts: boolean;
   strict: boolean;
+  allowUnplaceable: boolean;
   gracePeriod: number;
   timeout: string;
   skipWaitForDeleteTimeout: number;
@@ -65,6 +66,7 @@ function planOptions(o: DrainOptions): PlanOptions {
     ignoreOptOuts: o.ignoreOptOuts,
     strict: o.strict,
   };
+  if (o.allowUnplaceable) p.allowUnplaceable = true;
   if (o.podSelector) p.podSelector = o.podSelector;
   return p;
 }

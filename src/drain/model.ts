@@ -32,8 +32,11 @@ export const REASONS = {
   WorkloadOutage: 'the workload loses every ready replica until a replacement is ready elsewhere',
   SafeToEvictFalse: 'annotated cluster-autoscaler.kubernetes.io/safe-to-evict: "false": its owner asked that it not be evicted',
   DoNotDisrupt: 'annotated karpenter.sh/do-not-disrupt: "true": its owner asked that it not be disrupted',
-  WontFit: 'no other schedulable Ready node can take it: its replacement would stay Pending',
+  WontFit: 'the scheduler would find no node for its replacement: it would stay Pending',
   PinnedByLocalVolume: "a local PersistentVolume's node affinity ties it to this node: its replacement would stay Pending",
+  PdbNeverRecovers: 'its PodDisruptionBudget waits for replacements to be healthy, and one of them cannot be placed: the budget never comes back, so the drain would wait for ever',
+  PlacedAfterMove: 'its replacement fits only once other evicted pods have been placed (their pod affinity or topology spread counts): it depends on them',
+  PlacementUnknown: 'part of where its replacement can go is not decided by the plan (say, a volume still to be provisioned)',
   HostPathData: 'it uses a hostPath volume: its data stays on this node and a replacement elsewhere starts without it',
   CustomScheduler: 'it names a scheduler other than default-scheduler: its replacement is placed only if that scheduler runs',
   EvictionDisabled: '--disable-eviction deletes the pod directly, bypassing every PodDisruptionBudget',
@@ -84,6 +87,24 @@ export interface PodPlan {
   pdbs: string[];
   ready: boolean;
   requests: { cpu: number; memory: number };
+  /** Where the scheduler would put its replacement, for a pod a controller recreates; absent otherwise. */
+  placement?: Placement;
+}
+
+/** The placement simulation's answer for one evicted pod (see src/drain/placement). */
+export interface Placement {
+  /** Position in the scheduler's queue among the drain's replacements (0 first). */
+  order: number;
+  outcome: 'placed' | 'pending';
+  /** placed: the node the scheduler would bind the replacement to. */
+  node?: string;
+  /** pending: the scheduler's FailedScheduling message, e.g. "0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) didn't match pod anti-affinity rules." */
+  message?: string;
+  /** pending: each reason with its count of nodes. */
+  reasons?: Array<{ reason: string; nodes: number }>;
+  /** Evicted pods (namespace/name) whose replacements must be placed first for this one to fit. */
+  dependsOn?: string[];
+  notes?: string[];
 }
 
 export interface PdbPlan {
@@ -155,4 +176,6 @@ export interface PlanOptions {
   ignoreOptOuts: boolean;
   strict: boolean;
   podSelector?: string;
+  /** Proceed although replacements would stay Pending (WontFit, PinnedByLocalVolume, PdbNeverRecovers). */
+  allowUnplaceable?: boolean;
 }

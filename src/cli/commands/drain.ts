@@ -31,6 +31,7 @@ export function defineDrainCommand(cmd: Command, state: RunState): void {
     .option('--disable-eviction', 'DELETE pods instead of evicting them: bypasses every PodDisruptionBudget')
     .option('--ignore-opt-outs', 'also evict pods annotated safe-to-evict "false" or do-not-disrupt "true"')
     .option('--strict', 'treat every risk of the plan as a block')
+    .option('--allow-unplaceable', 'drain although the scheduler would find no node for some replacements (they stay Pending)')
     .option('--grace-period <seconds>', "seconds each pod gets to terminate; -1 uses the pod's own", int('--grace-period'), -1)
     .option('--timeout <duration>', 'give up after this long (0: never)', '0')
     .option('--skip-wait-for-delete-timeout <seconds>', 'skip pods terminating for longer than this', int('--skip-wait-for-delete-timeout'), 0)
@@ -44,7 +45,10 @@ export function defineDrainCommand(cmd: Command, state: RunState): void {
     `
 First a read-only plan: every pod on the node, what the drain would do with it and why, the
 PodDisruptionBudgets counted across the whole drain, workloads that would lose every ready
-replica, and whether the evicted pods fit elsewhere. A blocked plan changes nothing.
+replica, and where the scheduler would put each replacement (its filters simulated on a
+snapshot of the cluster: taints, node affinity, resources, host ports, pod affinity and
+anti-affinity, topology spread, volumes). A replacement that fits nowhere blocks the plan
+unless --allow-unplaceable. A blocked plan changes nothing.
 Then: cordon, evict (policy/v1 Eviction with the pod's UID as a precondition), wait for
 each pod to be gone. Ctrl-C starts no new eviction, reports, and leaves the node cordoned.
 
@@ -79,6 +83,7 @@ Exit codes: 0 drained (or the plan can proceed), 3 blocked, 4 timed out, 5 node 
       disableEviction: opts.disableEviction === true,
       ignoreOptOuts: opts.ignoreOptOuts === true,
       strict: opts.strict === true,
+      allowUnplaceable: opts.allowUnplaceable === true,
       gracePeriod: opts.gracePeriod as number,
       timeout: opts.timeout as string,
       skipWaitForDeleteTimeout: opts.skipWaitForDeleteTimeout as number,

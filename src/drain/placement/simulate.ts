@@ -17,7 +17,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 
-import { controllerOf } from '../../kube/objects.js';
+import { controllerOf, isMirrorPod } from '../../kube/objects.js';
 import { AffinityState, filterNode, helpsPod, nodeNamesFromAffinity, REASON, SpreadState, UNSCHEDULABLE_TAINT, volumeFacts, type Attempt } from './filters.js';
 import { addPod, cloneSnapshot, compilePod, PortIndex, removePod, type NodeState, type PodInfo, type Snapshot } from './snapshot.js';
 
@@ -70,12 +70,16 @@ export interface RunResult {
   firstFailure?: number;
 }
 
-const MIRROR = 'kubernetes.io/config.mirror';
-
-export function defaultFate(pod: V1Pod): PodFate {
+/**
+ * What a drain does to a pod it evicts: a DaemonSet's or a mirror pod stays
+ * (unless its DaemonSet is gone: then it is deleted for good), a terminating
+ * or unmanaged one goes, and a controller recreates the rest.
+ */
+export function defaultFate(pod: V1Pod, controllerExists?: boolean): PodFate {
   const controller = controllerOf(pod);
-  if (pod.metadata?.annotations?.[MIRROR] !== undefined || controller?.kind === 'DaemonSet') return 'stay';
-  if (pod.metadata?.deletionTimestamp || !controller) return 'delete';
+  if (isMirrorPod(pod)) return 'stay';
+  if (controller?.kind === 'DaemonSet') return controllerExists === false ? 'delete' : 'stay';
+  if (pod.metadata?.deletionTimestamp || !controller || controllerExists === false) return 'delete';
   return 'recreate';
 }
 
@@ -359,7 +363,7 @@ function placeQueue(sim: Simulator, queue: PodInfo[]): Map<string, PodPlacement>
  * done). Returns every step and the first that leaves a pod pending.
  */
 export function simulateRun(snapshot: Snapshot, steps: Array<{ nodes: string[] }>, options: SimulationOptions = {}): RunResult {
-  const fate = options.fate ?? defaultFate;
+  const fate = options.fate ?? ((pod: V1Pod) => defaultFate(pod));
   const sim = new Simulator(cloneSnapshot(snapshot), options.choice ?? 'score');
   const snap = sim.snap;
   const results: StepResult[] = [];

@@ -18,6 +18,7 @@ import type {
   V1Toleration,
 } from '@kubernetes/client-node';
 
+import { isTerminal } from '../../kube/objects.js';
 import { addResources, nodeAllocatable, podNonZeroRequests, podRequests, type Resources } from './requests.js';
 
 export interface HostPort {
@@ -268,10 +269,6 @@ function nodeState(node: V1Node): NodeState {
   };
 }
 
-function isFinished(pod: V1Pod): boolean {
-  return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
-}
-
 export function buildSnapshot(input: SnapshotInput): Snapshot {
   const nodes = input.nodes.map(nodeState).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const snap: Snapshot = {
@@ -290,7 +287,7 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
   };
   for (const pod of input.pods) {
     const node = snap.byName.get(pod.spec?.nodeName ?? '');
-    if (!node || isFinished(pod)) continue;
+    if (!node || isTerminal(pod)) continue;
     addPod(snap, node, compilePod(pod));
   }
   return snap;
