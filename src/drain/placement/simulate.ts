@@ -413,6 +413,16 @@ export function simulateRun(snapshot: Snapshot, steps: Array<{ nodes: string[] }
   return firstFailure === undefined ? { steps: results } : { steps: results, firstFailure };
 }
 
+/**
+ * Places pods that are not bound yet (their nodeName is ignored) onto the
+ * snapshot, as the scheduler would take them from its queue.
+ */
+export function placePods(snapshot: Snapshot, pods: V1Pod[], options: Pick<SimulationOptions, 'choice'> = {}): PodPlacement[] {
+  const sim = new Simulator(cloneSnapshot(snapshot), options.choice ?? 'score');
+  const queue = pods.map((pod) => replacementOf(compilePod(pod)));
+  return [...placeQueue(sim, queue).values()].sort((a, b) => a.order - b.order);
+}
+
 /** One drain of these nodes at once. */
 export function simulateDrain(snapshot: Snapshot, nodes: string[], options: SimulationOptions = {}): StepResult {
   return simulateRun(snapshot, [{ nodes }], options).steps[0]!;
