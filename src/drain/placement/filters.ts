@@ -18,7 +18,6 @@
 import type { V1NodeSelectorRequirement, V1NodeSelectorTerm, V1Taint, V1Toleration } from '@kubernetes/client-node';
 
 import { matchesSelector } from '../../kube/selector.js';
-import { isScalarResource } from './requests.js';
 import type { AffinityTerm, NodeState, PodInfo, Snapshot } from './snapshot.js';
 
 /** The scheduler's words, one per way a node can fail (framework statuses' reasons). */
@@ -41,6 +40,8 @@ export const REASON = {
 } as const;
 
 export const insufficient = (resource: string): string => `Insufficient ${resource}`;
+const INSUFFICIENT_CPU = insufficient('cpu');
+const INSUFFICIENT_MEMORY = insufficient('memory');
 
 // ---------------------------------------------------------------- node selectors
 
@@ -124,7 +125,8 @@ export function tolerates(taint: V1Taint, tolerations: V1Toleration[]): boolean 
 }
 
 export function hasUntoleratedTaint(taints: V1Taint[], tolerations: V1Toleration[]): boolean {
-  return taints.some((t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(t, tolerations));
+  for (const t of taints) if ((t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(t, tolerations)) return true;
+  return false;
 }
 
 export const UNSCHEDULABLE_TAINT: V1Taint = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' };
@@ -136,33 +138,46 @@ export function termMatchesPod(term: AffinityTerm, pod: PodInfo, nsLabels: Recor
   return matchesSelector(term.selector, pod.labels);
 }
 
-const pair = (key: string, value: string): string => `${key}\u0000${value}`;
-
-function bump(m: Map<string, number>, k: string, d: number): void {
-  const v = (m.get(k) ?? 0) + d;
-  if (v === 0) m.delete(k);
-  else m.set(k, v);
+function bump(m: Map<string, Map<string, number>>, key: string, value: string, d: number): void {
+  let inner = m.get(key);
+  if (!inner) m.set(key, (inner = new Map()));
+  const v = (inner.get(value) ?? 0) + d;
+  if (v === 0) inner.delete(value);
+  else inner.set(value, v);
 }
 
-/** Counts kept twice: everything, and the part that pods placed by this simulation contribute. */
+/**
+ * Pods counted per topology pair (key, value), kept twice: everything, and
+ * the part that pods placed by this simulation contribute.
+ */
 class Counts {
-  readonly all = new Map<string, number>();
-  readonly moved = new Map<string, number>();
+  private readonly all = new Map<string, Map<string, number>>();
+  private readonly moved = new Map<string, Map<string, number>>();
+  private total = 0;
+  private totalMoved = 0;
 
-  add(k: string, d: number, moved: boolean): void {
-    bump(this.all, k, d);
-    if (moved) bump(this.moved, k, d);
+  add(key: string, value: string, d: number, moved: boolean): void {
+    bump(this.all, key, value, d);
+    this.total += d;
+    if (moved) {
+      bump(this.moved, key, value, d);
+      this.totalMoved += d;
+    }
   }
 
-  get(k: string, withoutMoved: boolean): number {
-    return (this.all.get(k) ?? 0) - (withoutMoved ? (this.moved.get(k) ?? 0) : 0);
+  get(key: string, value: string, withoutMoved: boolean): number {
+    const n = this.all.get(key)?.get(value) ?? 0;
+    return withoutMoved ? n - (this.moved.get(key)?.get(value) ?? 0) : n;
   }
 
   /** Whether any pair is counted at all. */
   any(withoutMoved: boolean): boolean {
-    if (!withoutMoved) return this.all.size > 0;
-    for (const [k, v] of this.all) if (v - (this.moved.get(k) ?? 0) > 0) return true;
-    return false;
+    return (withoutMoved ? this.total - this.totalMoved : this.total) > 0;
+  }
+
+  /** The topology keys counted. */
+  keys(): IterableIterator<string> {
+    return this.all.keys();
   }
 }
 
@@ -188,18 +203,18 @@ export class AffinityState {
     if (p.affinity.length && p.affinity.every((t) => termMatchesPod(t, q, this.nsLabels(q.namespace)))) {
       for (const t of p.affinity) {
         const v = node.labels[t.topologyKey];
-        if (v !== undefined) this.affinity.add(pair(t.topologyKey, v), sign, q.moved);
+        if (v !== undefined) this.affinity.add(t.topologyKey, v, sign, q.moved);
       }
     }
     for (const t of p.antiAffinity) {
       const v = node.labels[t.topologyKey];
-      if (v !== undefined && termMatchesPod(t, q, this.nsLabels(q.namespace))) this.antiAffinity.add(pair(t.topologyKey, v), sign, q.moved);
+      if (v !== undefined && termMatchesPod(t, q, this.nsLabels(q.namespace))) this.antiAffinity.add(t.topologyKey, v, sign, q.moved);
     }
     if (q.antiAffinity.length) {
       const ns = this.nsLabels(p.namespace);
       for (const t of q.antiAffinity) {
         const v = node.labels[t.topologyKey];
-        if (v !== undefined && termMatchesPod(t, p, ns)) this.existingAnti.add(pair(t.topologyKey, v), sign, q.moved);
+        if (v !== undefined && termMatchesPod(t, p, ns)) this.existingAnti.add(t.topologyKey, v, sign, q.moved);
       }
     }
   }
@@ -209,28 +224,98 @@ export class AffinityState {
     return !this.pod.affinity.length && !this.pod.antiAffinity.length && !this.existingAnti.any(false);
   }
 
-  filter(node: NodeState, withoutMoved: boolean): string | undefined {
+  /** What the filter needs of the counts as a whole, once per attempt. */
+  prepare(withoutMoved: boolean): AffinityCheck {
     const p = this.pod;
+    const affinityAny = this.affinity.any(withoutMoved);
+    return {
+      state: this,
+      withoutMoved,
+      selfAffinityAllowed: !affinityAny && p.affinity.every((t) => termMatchesPod(t, p, this.nsLabels(p.namespace))),
+      antiAny: this.antiAffinity.any(withoutMoved),
+      existingKeys: this.existingAnti.any(withoutMoved) ? [...this.existingAnti.keys()] : [],
+    };
+  }
+
+  filter(node: NodeState, check: AffinityCheck): string | undefined {
+    const p = this.pod;
+    const without = check.withoutMoved;
     if (p.affinity.length) {
       let podsExist = true;
       for (const t of p.affinity) {
         const v = node.labels[t.topologyKey];
         if (v === undefined) return REASON.affinity;
-        if (this.affinity.get(pair(t.topologyKey, v), withoutMoved) <= 0) podsExist = false;
+        if (this.affinity.get(t.topologyKey, v, without) <= 0) podsExist = false;
       }
       // The first pod of a group that selects itself may go anywhere, as long as no matching pod exists at all.
-      if (!podsExist && !(!this.affinity.any(withoutMoved) && p.affinity.every((t) => termMatchesPod(t, p, this.nsLabels(p.namespace))))) return REASON.affinity;
+      if (!podsExist && !check.selfAffinityAllowed) return REASON.affinity;
     }
-    if (this.antiAffinity.any(withoutMoved)) {
+    if (check.antiAny) {
       for (const t of p.antiAffinity) {
         const v = node.labels[t.topologyKey];
-        if (v !== undefined && this.antiAffinity.get(pair(t.topologyKey, v), withoutMoved) > 0) return REASON.antiAffinity;
+        if (v !== undefined && this.antiAffinity.get(t.topologyKey, v, without) > 0) return REASON.antiAffinity;
       }
     }
-    if (this.existingAnti.any(withoutMoved)) {
-      for (const [k, v] of Object.entries(node.labels)) if (this.existingAnti.get(pair(k, v), withoutMoved) > 0) return REASON.existingAntiAffinity;
+    for (const k of check.existingKeys) {
+      const v = node.labels[k];
+      if (v !== undefined && this.existingAnti.get(k, v, without) > 0) return REASON.existingAntiAffinity;
     }
     return undefined;
+  }
+}
+
+export interface AffinityCheck {
+  state: AffinityState;
+  withoutMoved: boolean;
+  selfAffinityAllowed: boolean;
+  antiAny: boolean;
+  existingKeys: string[];
+}
+
+function shift(hist: Map<number, number>, count: number, d: number): void {
+  const n = (hist.get(count) ?? 0) + d;
+  if (n === 0) hist.delete(count);
+  else hist.set(count, n);
+}
+
+/**
+ * Matching pods per domain of one spread constraint, everything and without
+ * the pods this simulation placed, with the smallest count kept up to date
+ * as counts move by one (a histogram of counts), so no attempt rescans the
+ * domains.
+ */
+class DomainCounts {
+  private readonly counts = [new Map<string, number>(), new Map<string, number>()];
+  private readonly hist = [new Map<number, number>(), new Map<number, number>()];
+  private readonly min: number[];
+
+  constructor(domains: Set<string>) {
+    for (const h of this.hist) if (domains.size) h.set(0, domains.size);
+    this.min = [0, 0];
+  }
+
+  private move(which: number, domain: string, d: number): void {
+    const counts = this.counts[which]!;
+    const hist = this.hist[which]!;
+    const old = counts.get(domain) ?? 0;
+    const now = old + d;
+    counts.set(domain, now);
+    shift(hist, old, -1);
+    shift(hist, now, 1);
+    if (d > 0 ? old === this.min[which] && !hist.has(old) : now < this.min[which]!) this.min[which] = now;
+  }
+
+  add(domain: string, d: number, moved: boolean): void {
+    this.move(0, domain, d);
+    if (!moved) this.move(1, domain, d);
+  }
+
+  get(domain: string, withoutMoved: boolean): number {
+    return this.counts[withoutMoved ? 1 : 0]!.get(domain) ?? 0;
+  }
+
+  minimum(withoutMoved: boolean): number {
+    return this.min[withoutMoved ? 1 : 0]!;
   }
 }
 
@@ -243,7 +328,7 @@ export class AffinityState {
 export class SpreadState {
   /** Per node: whether each constraint counts it. */
   private readonly eligible = new Map<string, boolean[]>();
-  readonly domains: Counts[];
+  private readonly domains: DomainCounts[];
   /** Domains with an eligible node, per constraint (their count may be 0). */
   private readonly domainSets: Array<Set<string>>;
 
@@ -252,7 +337,6 @@ export class SpreadState {
     nodes: NodeState[],
   ) {
     const cs = pod.spread;
-    this.domains = cs.map(() => new Counts());
     this.domainSets = cs.map(() => new Set());
     for (const node of nodes) {
       const hasKeys = cs.every((c) => node.labels[c.topologyKey] !== undefined);
@@ -267,6 +351,7 @@ export class SpreadState {
         if (ok) this.domainSets[i]!.add(node.labels[cs[i]!.topologyKey]!);
       });
     }
+    this.domains = this.domainSets.map((set) => new DomainCounts(set));
   }
 
   update(q: PodInfo, node: NodeState, sign: number): void {
@@ -280,23 +365,21 @@ export class SpreadState {
 
   /** The smallest count over the domains, per constraint (0 below minDomains), for one attempt. */
   minimums(withoutMoved: boolean): number[] {
-    return this.pod.spread.map((c, i) => {
-      const set = this.domainSets[i]!;
-      if (set.size < c.minDomains) return 0;
-      let min = Number.MAX_SAFE_INTEGER;
-      for (const d of set) min = Math.min(min, this.domains[i]!.get(d, withoutMoved));
-      return min;
-    });
+    return this.pod.spread.map((c, i) => (this.domainSets[i]!.size < c.minDomains ? 0 : this.domains[i]!.minimum(withoutMoved)));
   }
 
-  filter(node: NodeState, mins: number[], withoutMoved: boolean): string | undefined {
-    const p = this.pod;
-    for (let i = 0; i < p.spread.length; i++) {
-      const c = p.spread[i]!;
+  /** Whether the pod counts for each of its own constraints. */
+  selfMatches(): number[] {
+    return this.pod.spread.map((c) => (matchesSelector(c.selector, this.pod.labels) ? 1 : 0));
+  }
+
+  filter(node: NodeState, mins: number[], self: number[], withoutMoved: boolean): string | undefined {
+    const cs = this.pod.spread;
+    for (let i = 0; i < cs.length; i++) {
+      const c = cs[i]!;
       const v = node.labels[c.topologyKey];
       if (v === undefined) return REASON.spreadLabel;
-      const self = matchesSelector(c.selector, p.labels) ? 1 : 0;
-      if (this.domains[i]!.get(v, withoutMoved) + self - mins[i]! > c.maxSkew) return REASON.spread;
+      if (this.domains[i]!.get(v, withoutMoved) + self[i]! - mins[i]! > c.maxSkew) return REASON.spread;
     }
     return undefined;
   }
@@ -394,30 +477,46 @@ function volumeZoneFilter(facts: VolumeFacts, node: NodeState): string | undefin
 
 // ---------------------------------------------------------------- resources
 
+const NO_REASONS: string[] = Object.freeze([]) as unknown as string[];
+const single = new Map<string, string[]>();
+
+/** One reason, as a shared array (nodes that fail are many; their reasons are few). */
+function only(reason: string): string[] {
+  let r = single.get(reason);
+  if (!r) single.set(reason, (r = Object.freeze([reason]) as unknown as string[]));
+  return r;
+}
+
+function short(reasons: string[], reason: string): string[] {
+  return reasons.length ? [...reasons, reason] : only(reason);
+}
+
 function resourcesFilter(pod: PodInfo, node: NodeState, withoutMoved: boolean): string[] {
-  const out: string[] = [];
-  const podsUsed = node.pods.size - (withoutMoved ? node.moved.pods : 0);
-  if (podsUsed + 1 > node.podsAllowed) out.push(REASON.tooManyPods);
-  const used = (name: string): number => (node.requested[name] ?? 0) - (withoutMoved ? (node.moved.requested[name] ?? 0) : 0);
-  for (const name of ['cpu', 'memory', 'ephemeral-storage']) {
-    const want = pod.requests[name] ?? 0;
-    if (want > 0 && want > (node.allocatable[name] ?? 0) - used(name)) out.push(insufficient(name));
+  let out = NO_REASONS;
+  const used = node.requested;
+  const moved = withoutMoved ? node.moved.requested : undefined;
+  if (node.pods.size - (moved ? node.moved.pods : 0) + 1 > node.podsAllowed) out = only(REASON.tooManyPods);
+  const r = pod.requests;
+  if (r.cpu && r.cpu > (node.allocatable.cpu ?? 0) - (used.cpu ?? 0) + (moved?.cpu ?? 0)) out = short(out, INSUFFICIENT_CPU);
+  if (r.memory && r.memory > (node.allocatable.memory ?? 0) - (used.memory ?? 0) + (moved?.memory ?? 0)) out = short(out, INSUFFICIENT_MEMORY);
+  const eph = r['ephemeral-storage'];
+  if (eph && eph > (node.allocatable['ephemeral-storage'] ?? 0) - (used['ephemeral-storage'] ?? 0) + (moved?.['ephemeral-storage'] ?? 0)) {
+    out = short(out, insufficient('ephemeral-storage'));
   }
-  for (const [name, want] of Object.entries(pod.requests)) {
-    if (want > 0 && isScalarResource(name) && want > (node.allocatable[name] ?? 0) - used(name)) out.push(insufficient(name));
+  for (const { name, want } of pod.scalars) {
+    if (want > (node.allocatable[name] ?? 0) - (used[name] ?? 0) + (moved?.[name] ?? 0)) out = short(out, insufficient(name));
   }
   return out;
 }
-
-// ---------------------------------------------------------------- one node
 
 /** What one placement attempt computed up front (the scheduler's PreFilter). */
 export interface Attempt {
   pod: PodInfo;
   volumes: VolumeFacts;
-  affinity: AffinityState | undefined;
+  affinity: AffinityCheck | undefined;
   spread: SpreadState | undefined;
   spreadMins: number[];
+  spreadSelf: number[];
   /** Judge the node as if the pods this simulation placed were not there. */
   withoutMoved: boolean;
 }
@@ -425,20 +524,20 @@ export interface Attempt {
 /** The reasons the node rejects the pod (empty: it fits), from the first plugin that rejects it. */
 export function filterNode(a: Attempt, node: NodeState): string[] {
   const p = a.pod;
-  if (p.pod.spec?.nodeName && p.pod.spec.nodeName !== node.name) return [REASON.nodeName];
-  if (node.unschedulable && !tolerates(UNSCHEDULABLE_TAINT, p.tolerations)) return [REASON.unschedulable];
-  if (hasUntoleratedTaint(node.taints, p.tolerations)) return [REASON.taint];
-  if (!requiredNodeAffinityMatches(p, node)) return [REASON.nodeAffinity];
-  if (p.ports.some((port) => node.ports.conflicts(port, a.withoutMoved ? node.moved.ports : undefined))) return [REASON.ports];
-  const short = resourcesFilter(p, node, a.withoutMoved);
-  if (short.length) return short;
+  if (p.pod.spec?.nodeName && p.pod.spec.nodeName !== node.name) return only(REASON.nodeName);
+  if (node.unschedulable && !tolerates(UNSCHEDULABLE_TAINT, p.tolerations)) return only(REASON.unschedulable);
+  if (hasUntoleratedTaint(node.taints, p.tolerations)) return only(REASON.taint);
+  if (!requiredNodeAffinityMatches(p, node)) return only(REASON.nodeAffinity);
+  if (p.ports.some((port) => node.ports.conflicts(port, a.withoutMoved ? node.moved.ports : undefined))) return only(REASON.ports);
+  const lacking = resourcesFilter(p, node, a.withoutMoved);
+  if (lacking !== NO_REASONS) return lacking;
   const vol = volumeBindingFilter(a.volumes, node) ?? volumeZoneFilter(a.volumes, node);
-  if (vol) return [vol];
-  const spread = a.spread?.filter(node, a.spreadMins, a.withoutMoved);
-  if (spread) return [spread];
-  const affinity = a.affinity?.filter(node, a.withoutMoved);
-  if (affinity) return [affinity];
-  return [];
+  if (vol) return only(vol);
+  const spread = a.spread?.filter(node, a.spreadMins, a.spreadSelf, a.withoutMoved);
+  if (spread) return only(spread);
+  const affinity = a.affinity?.state.filter(node, a.affinity);
+  if (affinity) return only(affinity);
+  return NO_REASONS;
 }
 
 /** The selectors of a pod's constraints that other pods can satisfy, for explaining a dependency. */

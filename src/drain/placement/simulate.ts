@@ -103,31 +103,40 @@ export function fitErrorMessage(total: number, rejected: string[][], absent = 0,
   return { message: `0/${total} nodes are available:${list}`, reasons: parts.map(({ reason, nodes }) => ({ reason, nodes })) };
 }
 
+/** NodeResourcesFit's LeastAllocated score (cpu and memory, weight 1 each, defaults for containers requesting none). */
 function leastAllocated(node: NodeState, p: PodInfo): number {
+  const cpu = node.allocatable.cpu ?? 0;
+  const mem = node.allocatable.memory ?? 0;
   let sum = 0;
   let n = 0;
-  for (const r of ['cpu', 'memory'] as const) {
-    const alloc = node.allocatable[r] ?? 0;
-    if (alloc === 0) continue;
-    const req = node.nonZero[r] + p.nonZero[r];
-    sum += req > alloc ? 0 : Math.trunc(((alloc - req) * 100) / alloc);
+  if (cpu > 0) {
+    const req = node.nonZero.cpu + p.nonZero.cpu;
+    sum += req > cpu ? 0 : Math.trunc(((cpu - req) * 100) / cpu);
+    n++;
+  }
+  if (mem > 0) {
+    const req = node.nonZero.memory + p.nonZero.memory;
+    sum += req > mem ? 0 : Math.trunc(((mem - req) * 100) / mem);
     n++;
   }
   return n ? Math.trunc(sum / n) : 0;
 }
 
+function balance(cpuFraction: number, memFraction: number, both: boolean): number {
+  const std = both ? Math.abs((Math.min(1, cpuFraction) - Math.min(1, memFraction)) / 2) : 0;
+  return Math.trunc((1 - std) * 100);
+}
+
+/** NodeResourcesBalancedAllocation's score: how much the pod evens out the node's cpu and memory use. */
 function balanced(node: NodeState, p: PodInfo): number {
-  const score = (withPod: boolean): number => {
-    const f: number[] = [];
-    for (const r of ['cpu', 'memory'] as const) {
-      const alloc = node.allocatable[r] ?? 0;
-      if (alloc === 0) continue;
-      f.push(Math.min(1, ((node.requested[r] ?? 0) + (withPod ? (p.requests[r] ?? 0) : 0)) / alloc));
-    }
-    const std = f.length === 2 ? Math.abs((f[0]! - f[1]!) / 2) : 0;
-    return Math.trunc((1 - std) * 100);
-  };
-  return 50 + Math.trunc((50 + score(true) - score(false)) / 2);
+  const cpu = node.allocatable.cpu ?? 0;
+  const mem = node.allocatable.memory ?? 0;
+  const both = cpu > 0 && mem > 0;
+  const usedCpu = node.requested.cpu ?? 0;
+  const usedMem = node.requested.memory ?? 0;
+  const withPod = balance(cpu ? (usedCpu + (p.requests.cpu ?? 0)) / cpu : 0, mem ? (usedMem + (p.requests.memory ?? 0)) / mem : 0, both);
+  const without = balance(cpu ? usedCpu / cpu : 0, mem ? usedMem / mem : 0, both);
+  return 50 + Math.trunc((50 + withPod - without) / 2);
 }
 
 interface AttemptResult {
@@ -249,7 +258,8 @@ class Simulator {
       volumes,
       spread,
       spreadMins: spread ? spread.minimums(withoutMoved) : [],
-      affinity: this.affinityState(p),
+      spreadSelf: spread ? spread.selfMatches() : [],
+      affinity: this.affinityState(p)?.prepare(withoutMoved),
       withoutMoved,
     };
     const all = this.snap.nodes;

@@ -19,7 +19,7 @@ import type {
 } from '@kubernetes/client-node';
 
 import { isTerminal } from '../../kube/objects.js';
-import { addResources, nodeAllocatable, podNonZeroRequests, podRequests, type Resources } from './requests.js';
+import { addResources, isScalarResource, nodeAllocatable, podNonZeroRequests, podRequests, type Resources } from './requests.js';
 
 export interface HostPort {
   ip: string;
@@ -62,6 +62,8 @@ export interface PodInfo {
   created: number;
   terminating: boolean;
   requests: Resources;
+  /** The requests NodeResourcesFit checks beyond cpu, memory and ephemeral-storage (extended, hugepages). */
+  scalars: Array<{ name: string; want: number }>;
   nonZero: { cpu: number; memory: number };
   ports: HostPort[];
   tolerations: V1Toleration[];
@@ -121,6 +123,10 @@ export interface SnapshotInput {
   classes?: V1StorageClass[];
 }
 
+function used(m: Map<string, number>, key: string, minus: Map<string, number> | undefined): boolean {
+  return (m.get(key) ?? 0) - (minus?.get(key) ?? 0) > 0;
+}
+
 /** Host ports in use on a node, counted so removing one pod frees only its own. */
 export class PortIndex {
   private byIp = new Map<string, number>();
@@ -140,9 +146,8 @@ export class PortIndex {
   /** framework.HostPortInfo.CheckConflict: 0.0.0.0 clashes with any address, any address with 0.0.0.0. */
   conflicts(p: HostPort, minus?: PortIndex): boolean {
     const k = `${p.protocol}/${p.port}`;
-    const count = (m: Map<string, number>, key: string, o: Map<string, number> | undefined): number => (m.get(key) ?? 0) - (o?.get(key) ?? 0);
-    if (p.ip === '0.0.0.0') return count(this.byPort, k, minus?.byPort) > 0;
-    return count(this.byIp, `0.0.0.0|${k}`, minus?.byIp) > 0 || count(this.byIp, `${p.ip}|${k}`, minus?.byIp) > 0;
+    if (p.ip === '0.0.0.0') return used(this.byPort, k, minus?.byPort);
+    return used(this.byIp, `0.0.0.0|${k}`, minus?.byIp) || used(this.byIp, `${p.ip}|${k}`, minus?.byIp);
   }
 
   clone(): PortIndex {
@@ -225,8 +230,15 @@ export function podClaims(pod: V1Pod): string[] {
   );
 }
 
+function scalarRequests(requests: Resources): Array<{ name: string; want: number }> {
+  return Object.keys(requests)
+    .filter((name) => isScalarResource(name) && requests[name]! > 0)
+    .map((name) => ({ name, want: requests[name]! }));
+}
+
 export function compilePod(pod: V1Pod, moved = false): PodInfo {
   const spec = pod.spec;
+  const requests = podRequests(pod);
   const required = spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
   return {
     pod,
@@ -237,7 +249,8 @@ export function compilePod(pod: V1Pod, moved = false): PodInfo {
     priority: spec?.priority ?? 0,
     created: time(pod.metadata?.creationTimestamp),
     terminating: Boolean(pod.metadata?.deletionTimestamp),
-    requests: podRequests(pod),
+    requests,
+    scalars: scalarRequests(requests),
     nonZero: podNonZeroRequests(pod),
     ports: hostPorts(pod),
     tolerations: spec?.tolerations ?? [],
