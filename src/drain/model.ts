@@ -37,6 +37,7 @@ export const REASONS = {
   PdbNeverRecovers: 'its PodDisruptionBudget waits for replacements to be healthy, and one of them cannot be placed: the budget never comes back, so the drain would wait for ever',
   PlacedAfterMove: 'its replacement fits only once other evicted pods have been placed (their pod affinity or topology spread counts): it depends on them',
   PlacementUnknown: 'part of where its replacement can go is not decided by the plan (say, a volume still to be provisioned)',
+  PlacementUncertain: 'whether its replacement finds a node depends on where the scheduler puts the replacements before it, and it breaks ties at random',
   HostPathData: 'it uses a hostPath volume: its data stays on this node and a replacement elsewhere starts without it',
   CustomScheduler: 'it names a scheduler other than default-scheduler: its replacement is placed only if that scheduler runs',
   EvictionDisabled: '--disable-eviction deletes the pod directly, bypassing every PodDisruptionBudget',
@@ -104,6 +105,8 @@ export interface Placement {
   reasons?: Array<{ reason: string; nodes: number }>;
   /** Evicted pods (namespace/name) whose replacements must be placed first for this one to fit. */
   dependsOn?: string[];
+  /** How many of its workload's replacements stay Pending changes with the scheduler's choice among nodes that fit. */
+  uncertain?: boolean;
   notes?: string[];
 }
 

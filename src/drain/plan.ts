@@ -10,7 +10,7 @@
 import type { V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1StorageClass } from '@kubernetes/client-node';
 
 import { controllerOf, isMirrorPod, isNodeReady, isPodReady, isTerminal } from '../kube/objects.js';
-import { buildSnapshot, defaultFate, podRequests, simulateDrain, type PodFate, type PodPlacement } from './placement/index.js';
+import { buildSnapshot, defaultFate, podRequests, simulateDrain, type Choice, type PodFate, type PodPlacement } from './placement/index.js';
 import {
   reason,
   type Placement,
@@ -98,6 +98,8 @@ export interface PodFacts {
   /** Evicted pods whose placement its own depends on. */
   dependsOn?: string[];
   placementNotes?: string[];
+  /** Whether it finds a node depends on the scheduler's choices before it. */
+  uncertain?: string;
 }
 
 /** One pod: kubectl's filters first, then the checks beyond them. */
@@ -185,6 +187,7 @@ export function classifyPod(pod: V1Pod, facts: PodFacts, options: PlanOptions, n
   if (facts.pinnedBy) add(reason('PinnedByLocalVolume', unplaceable, `local PersistentVolume ${facts.pinnedBy}${facts.wontFit ? `: ${facts.wontFit}` : ''}`, '--allow-unplaceable'));
   else if (facts.wontFit) add(reason('WontFit', unplaceable, facts.wontFit, '--allow-unplaceable'));
   if (facts.pdbNeverRecovers) add(reason('PdbNeverRecovers', unplaceable, facts.pdbNeverRecovers, '--allow-unplaceable'));
+  if (facts.uncertain) add(reason('PlacementUncertain', 'warning', facts.uncertain));
   if (facts.dependsOn?.length) add(reason('PlacedAfterMove', 'info', `fits only after ${listPods(facts.dependsOn)} ${facts.dependsOn.length === 1 ? 'is' : 'are'} placed`));
   if (facts.placementNotes?.length) add(reason('PlacementUnknown', 'info', facts.placementNotes.join('; ')));
   const hostPaths = (pod.spec?.volumes ?? []).filter((v) => v.hostPath).map((v) => v.hostPath!.path);
@@ -237,9 +240,14 @@ function listPods(keys: string[]): string {
  * Where the replacement of every pod the drain evicts would go, by the
  * scheduler's filters on a snapshot of the whole cluster (src/drain/placement).
  * Keyed by the evicted pod's key; pods nothing recreates have no entry.
+ *
+ * The scheduler picks among the nodes that fit by score, and at random
+ * among equals; the simulation is run again choosing differently (first,
+ * last, fullest node), and a workload whose count of pending replacements
+ * changes with the choice is marked uncertain, with the range.
  */
-function placeReplacements(input: PlanInputs, controllerExists: (pod: V1Pod) => boolean | undefined): Map<string, PodPlacement> {
-  const evicted = new Set(input.drainPods.map(podKey));
+function placeReplacements(input: PlanInputs, controllerExists: (pod: V1Pod) => boolean | undefined): Map<string, PodPlacement & { uncertain?: string }> {
+  const evicted = new Map(input.drainPods.map((p) => [podKey(p), p]));
   const bound = [...input.podsByNode.values()].flat();
   const seen = new Set(bound.map(podKey));
   const snapshot = buildSnapshot({
@@ -250,8 +258,31 @@ function placeReplacements(input: PlanInputs, controllerExists: (pod: V1Pod) => 
   });
   const fate = (pod: V1Pod): PodFate => (evicted.has(podKey(pod)) ? defaultFate(pod, controllerExists(pod)) : 'stay');
   const known = input.nodeNames.filter((n) => snapshot.byName.has(n));
-  return new Map(simulateDrain(snapshot, known, { fate }).placements.map((p) => [p.pod, p]));
+  const workloadOf = (key: string): string => {
+    const pod = evicted.get(key);
+    const c = pod && controllerOf(pod);
+    return c ? controllerKey(pod.metadata?.namespace ?? '', c.kind, c.name) : key;
+  };
+  const pendingPer = (placements: PodPlacement[]): Map<string, number> => {
+    const m = new Map<string, number>();
+    for (const p of placements) m.set(workloadOf(p.pod), (m.get(workloadOf(p.pod)) ?? 0) + (p.outcome === 'pending' ? 1 : 0));
+    return m;
+  };
+  const main = simulateDrain(snapshot, known, { fate }).placements;
+  const counts = [pendingPer(main), ...CHOICES.map((choice) => pendingPer(simulateDrain(snapshot, known, { fate, choice }).placements))];
+  const out = new Map<string, PodPlacement & { uncertain?: string }>();
+  for (const p of main) {
+    const w = workloadOf(p.pod);
+    const seenCounts = counts.map((c) => c.get(w) ?? 0);
+    const lo = Math.min(...seenCounts);
+    const hi = Math.max(...seenCounts);
+    const total = main.filter((x) => workloadOf(x.pod) === w).length;
+    out.set(p.pod, lo === hi ? p : { ...p, uncertain: `${lo} to ${hi} of its workload's ${total} replacements stay Pending, depending on where the scheduler puts the ones before` });
+  }
+  return out;
 }
+
+const CHOICES: Choice[] = ['first', 'last', 'packed'];
 
 /**
  * Pods whose PDB lets fewer go at once than this drain evicts (so it waits
@@ -345,6 +376,7 @@ export function buildPlan(input: PlanInputs): DrainPlan {
     }
     if (placed?.dependsOn?.length) facts.dependsOn = placed.dependsOn;
     if (placed?.notes?.length) facts.placementNotes = placed.notes;
+    if (placed?.uncertain) facts.uncertain = placed.uncertain;
     const stuck = neverRecovers.get(key);
     if (stuck) facts.pdbNeverRecovers = stuck;
     const { action, reasons } = classifyPod(pod, facts, options, input.now, input.skipWaitForDeleteTimeoutSeconds);
@@ -364,8 +396,8 @@ export function buildPlan(input: PlanInputs): DrainPlan {
       requests: { cpu: (requests.cpu ?? 0) / 1000, memory: requests.memory ?? 0 },
     };
     if (placed) {
-      const { pod: _key, ...placement } = placed;
-      row.placement = placement satisfies Placement;
+      const { pod: _key, uncertain, ...placement } = placed;
+      row.placement = (uncertain ? { ...placement, uncertain: true } : placement) satisfies Placement;
     }
     return row;
   });

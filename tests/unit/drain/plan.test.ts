@@ -256,6 +256,20 @@ test('a pod that fits only once another evicted pod has moved is told so', () =>
   assert.equal(plan.verdict, 'proceed');
 });
 
+test('a replacement that fits or not depending on the scheduler’s random tie-breaking is marked uncertain', () => {
+  // a (1 cpu) goes first: the scheduler prefers the emptier n2, and then b (1500m) fits nowhere; had a gone to n3, b would fit on n2.
+  const a = pod({ name: 'a', cpu: '1', owner: ['ReplicaSet', 'web-1'] });
+  const b = pod({ name: 'b', cpu: '1500m', owner: ['ReplicaSet', 'solo-1'] });
+  const plan = buildPlan(inputs([a, b], { nodes: [node('n1'), node('n2', { cpu: '2' }), node('n3', { cpu: '1' })] }));
+  assert.deepEqual(plan.pods.map((p) => `${p.name}:${p.placement?.node ?? p.placement?.outcome}:${p.placement?.uncertain ?? false}`), ['a:n2:false', 'b:pending:true']);
+  const row = plan.pods[1]!;
+  assert.deepEqual(row.reasons.map((r) => `${r.code}/${r.severity}`).filter((c) => !c.startsWith('WorkloadOutage')), ['WontFit/block', 'PlacementUncertain/warning']);
+  assert.equal(row.reasons.find((r) => r.code === 'PlacementUncertain')?.message, "0 to 1 of its workload's 1 replacements stay Pending, depending on where the scheduler puts the ones before");
+  // Room for both whatever the order: nothing uncertain.
+  const roomy = buildPlan(inputs([a, b], { nodes: [node('n1'), node('n2', { cpu: '4' }), node('n3', { cpu: '1' })] }));
+  assert.ok(roomy.pods.every((p) => p.placement?.outcome === 'placed' && !p.placement.uncertain));
+});
+
 test('local volumes pin pods; --strict turns warnings into blocks', () => {
   const p = pod({ name: 'a', owner: ['StatefulSet', 'db'] });
   p.spec!.volumes = [{ name: 'data', persistentVolumeClaim: { claimName: 'data-a' } }];
