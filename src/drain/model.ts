@@ -3,6 +3,7 @@
  * stable code (part of the -o json contract), a severity, and one line on
  * why it matters.
  */
+import type { PodPlacement } from './placement/index.js';
 
 /** What the drain does with a pod. */
 export type PodAction = 'evict' | 'skip' | 'wait' | 'blocked';
@@ -92,23 +93,15 @@ export interface PodPlan {
   placement?: Placement;
 }
 
-/** The placement simulation's answer for one evicted pod (see src/drain/placement). */
-export interface Placement {
-  /** Position in the scheduler's queue among the drain's replacements (0 first). */
-  order: number;
-  outcome: 'placed' | 'pending';
-  /** placed: the node the scheduler would bind the replacement to. */
-  node?: string;
-  /** pending: the scheduler's FailedScheduling message, e.g. "0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) didn't match pod anti-affinity rules." */
-  message?: string;
-  /** pending: each reason with its count of nodes. */
-  reasons?: Array<{ reason: string; nodes: number }>;
-  /** Evicted pods (namespace/name) whose replacements must be placed first for this one to fit. */
-  dependsOn?: string[];
+/**
+ * The placement simulation's answer for one evicted pod (src/drain/placement):
+ * where its replacement goes or why it stays Pending, plus whether that
+ * depends on the scheduler's random choice among equal nodes.
+ */
+export type Placement = Omit<PodPlacement, 'pod'> & {
   /** How many of its workload's replacements stay Pending changes with the scheduler's choice among nodes that fit. */
   uncertain?: boolean;
-  notes?: string[];
-}
+};
 
 export interface PdbPlan {
   namespace: string;

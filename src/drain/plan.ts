@@ -10,7 +10,7 @@
 import type { V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1StorageClass } from '@kubernetes/client-node';
 
 import { controllerOf, isMirrorPod, isNodeReady, isPodReady, isTerminal } from '../kube/objects.js';
-import { buildSnapshot, defaultFate, podRequests, simulateDrain, type Choice, type PodFate, type PodPlacement } from './placement/index.js';
+import { buildSnapshot, defaultFate, podKey, podRequests, simulateDrain, type Choice, type PodFate, type PodPlacement } from './placement/index.js';
 import {
   reason,
   type Placement,
@@ -60,10 +60,6 @@ export interface PlanInputs {
 
 export function controllerKey(namespace: string, kind: string, name: string): string {
   return `${namespace}/${kind}/${name}`;
-}
-
-export function podKey(pod: V1Pod): string {
-  return `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
 }
 
 

@@ -156,9 +156,9 @@ function spreadOver(w: Workload, topologyKey: string, maxSkew: number, extra: Pa
 const APPLY: Record<Feature, (b: Build) => void> = {
   taints(b) {
     const { s, d } = b;
-    const effects = ['NoSchedule', 'NoExecute', 'PreferNoSchedule'];
+    const effects = ['NoSchedule', 'NoExecute', 'NoSchedule', 'PreferNoSchedule'];
     for (const n of s.nodes.slice(1)) {
-      if (d.chance(0.6)) n.taints = [...(n.taints ?? []), { key: `${b.id}-dedicated`, value: d.pick(['a', 'b']), effect: d.pick(effects) as 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }];
+      if (d.chance(0.75)) n.taints = [...(n.taints ?? []), { key: `${b.id}-dedicated`, value: d.pick(['a', 'b']), effect: d.pick(effects) as 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }];
     }
     const w = workload(b, 'tol', d.int(2, 4), true);
     if (d.chance(0.5)) tolerate(w, { key: `${b.id}-dedicated`, operator: 'Equal', value: 'a', effect: d.pick(['NoSchedule', 'NoExecute']) });
@@ -189,8 +189,8 @@ const APPLY: Record<Feature, (b: Build) => void> = {
   resources(b) {
     const { s, d } = b;
     for (const n of s.nodes) {
-      n.cpu = d.pick(['1', '2', '3']);
-      n.memory = d.pick(['2Gi', '4Gi', '6Gi']);
+      n.cpu = d.pick(['1', '1500m', '2']);
+      n.memory = d.pick(['2Gi', '3Gi', '4Gi']);
     }
     s.nodes[0]!.cpu = '4';
     s.nodes[0]!.memory = '8Gi';
@@ -201,14 +201,14 @@ const APPLY: Record<Feature, (b: Build) => void> = {
   },
   podSlots(b) {
     const { s, d } = b;
-    for (const n of s.nodes) n.pods = String(d.int(2, 4));
+    for (const n of s.nodes) n.pods = String(d.int(1, 3));
     s.nodes[0]!.pods = '8';
-    s.workloads.push(workload(b, 'slots', d.int(3, 5), true), workload(b, 'fill', d.int(1, 4), false));
+    s.workloads.push(workload(b, 'slots', d.int(3, 5), true), workload(b, 'fill', d.int(2, 5), false));
   },
   gpu(b) {
     const { s, d } = b;
     s.nodes.forEach((n, i) => {
-      if (i === 0 || d.chance(0.3)) n.resources = { ...n.resources, 'nvidia.com/gpu': String(d.int(1, 4)) };
+      if (i === 0 || d.chance(0.25)) n.resources = { ...n.resources, 'nvidia.com/gpu': i === 0 ? '4' : '1' };
     });
     const w = workload(b, 'gpu', d.int(1, 3), true);
     requests(w)['nvidia.com/gpu'] = String(d.int(1, 2));
@@ -218,18 +218,18 @@ const APPLY: Record<Feature, (b: Build) => void> = {
   hugepages(b) {
     const { s, d } = b;
     s.nodes.forEach((n, i) => {
-      if (i === 0 || d.chance(0.5)) n.resources = { ...n.resources, 'hugepages-2Mi': d.pick(['128Mi', '256Mi', '512Mi']) };
+      if (i === 0 || d.chance(0.4)) n.resources = { ...n.resources, 'hugepages-2Mi': i === 0 ? '1Gi' : d.pick(['128Mi', '256Mi']) };
     });
-    const w = workload(b, 'huge', d.int(1, 3), true);
-    const amount = d.pick(['64Mi', '128Mi', '256Mi']);
+    const w = workload(b, 'huge', d.int(2, 3), true);
+    const amount = d.pick(['128Mi', '256Mi']);
     requests(w)['hugepages-2Mi'] = amount;
     w.spec.containers[0]!.resources!.limits = { 'hugepages-2Mi': amount, memory: '64Mi' };
     s.workloads.push(w);
   },
   ephemeralStorage(b) {
     const { s, d } = b;
-    s.nodes.forEach((n) => {
-      n.resources = { ...n.resources, 'ephemeral-storage': d.pick(['2Gi', '4Gi', '10Gi']) };
+    s.nodes.forEach((n, i) => {
+      n.resources = { ...n.resources, 'ephemeral-storage': i === 0 ? '10Gi' : d.pick(['1Gi', '2Gi', '4Gi']) };
     });
     const w = workload(b, 'scratch', d.int(2, 4), true);
     requests(w)['ephemeral-storage'] = d.pick(['1Gi', '2Gi', '3Gi']);
@@ -237,7 +237,7 @@ const APPLY: Record<Feature, (b: Build) => void> = {
   },
   sidecars(b) {
     const { s, d } = b;
-    for (const n of s.nodes) n.cpu = d.pick(['1', '2']);
+    for (const n of s.nodes) n.cpu = d.pick(['1', '1500m']);
     s.nodes[0]!.cpu = '4';
     const w = workload(b, 'mesh', d.int(2, 3), true, d.pick(['300m', '500m']));
     w.spec.initContainers = [
@@ -248,7 +248,7 @@ const APPLY: Record<Feature, (b: Build) => void> = {
   },
   podLevelResources(b) {
     const { s, d } = b;
-    for (const n of s.nodes) n.cpu = d.pick(['1', '2']);
+    for (const n of s.nodes) n.cpu = d.pick(['1', '1500m']);
     s.nodes[0]!.cpu = '4';
     const w = workload(b, 'podlevel', d.int(2, 3), true, '100m');
     w.spec.resources = { requests: { cpu: d.pick(['700m', '1200m']), memory: '128Mi' }, limits: { cpu: '2', memory: '256Mi' } };
@@ -257,7 +257,7 @@ const APPLY: Record<Feature, (b: Build) => void> = {
   },
   overhead(b) {
     const { s, d } = b;
-    for (const n of s.nodes) n.cpu = d.pick(['1', '2']);
+    for (const n of s.nodes) n.cpu = d.pick(['1', '1500m']);
     s.nodes[0]!.cpu = '4';
     s.runtimeClass = { name: `${b.id}-rc`, overhead: { cpu: d.pick(['250m', '500m']), memory: '64Mi' } };
     const w = workload(b, 'sandboxed', d.int(2, 3), true, d.pick(['400m', '600m']));
