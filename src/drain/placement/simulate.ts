@@ -10,15 +10,15 @@
  * words; a pod that fits only because other evicted pods moved first is
  * told which.
  *
- * Scoring only chooses among nodes that fit; the simulation scores as the
- * default profile's resource plugins do (least allocated, balanced) and
- * breaks ties by the order it looked at nodes, where the scheduler picks at
- * random. Pure.
+ * Scoring only chooses among nodes that fit; the simulation scores much as
+ * the default profile does (score.ts) and breaks ties by the order it
+ * looked at nodes, where the scheduler picks at random. Pure.
  */
 import type { V1Pod } from '@kubernetes/client-node';
 
 import { controllerOf, isMirrorPod } from '../../kube/objects.js';
 import { AffinityState, filterNode, helpsPod, nodeNamesFromAffinity, REASON, SpreadState, UNSCHEDULABLE_TAINT, volumeFacts, type Attempt } from './filters.js';
+import { leastAllocated, scoreNodes } from './score.js';
 import { addPod, cloneSnapshot, compilePod, PortIndex, removePod, type NodeState, type PodInfo, type Snapshot } from './snapshot.js';
 
 /** What happens to a pod on a drained node: its controller recreates it, it is deleted for good, or it stays. */
@@ -101,42 +101,6 @@ export function fitErrorMessage(total: number, rejected: string[][], absent = 0,
   parts.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
   const list = parts.length ? ` ${parts.map((p) => p.text).join(', ')}.` : '';
   return { message: `0/${total} nodes are available:${list}`, reasons: parts.map(({ reason, nodes }) => ({ reason, nodes })) };
-}
-
-/** NodeResourcesFit's LeastAllocated score (cpu and memory, weight 1 each, defaults for containers requesting none). */
-function leastAllocated(node: NodeState, p: PodInfo): number {
-  const cpu = node.allocatable.cpu ?? 0;
-  const mem = node.allocatable.memory ?? 0;
-  let sum = 0;
-  let n = 0;
-  if (cpu > 0) {
-    const req = node.nonZero.cpu + p.nonZero.cpu;
-    sum += req > cpu ? 0 : Math.trunc(((cpu - req) * 100) / cpu);
-    n++;
-  }
-  if (mem > 0) {
-    const req = node.nonZero.memory + p.nonZero.memory;
-    sum += req > mem ? 0 : Math.trunc(((mem - req) * 100) / mem);
-    n++;
-  }
-  return n ? Math.trunc(sum / n) : 0;
-}
-
-function balance(cpuFraction: number, memFraction: number, both: boolean): number {
-  const std = both ? Math.abs((Math.min(1, cpuFraction) - Math.min(1, memFraction)) / 2) : 0;
-  return Math.trunc((1 - std) * 100);
-}
-
-/** NodeResourcesBalancedAllocation's score: how much the pod evens out the node's cpu and memory use. */
-function balanced(node: NodeState, p: PodInfo): number {
-  const cpu = node.allocatable.cpu ?? 0;
-  const mem = node.allocatable.memory ?? 0;
-  const both = cpu > 0 && mem > 0;
-  const usedCpu = node.requested.cpu ?? 0;
-  const usedMem = node.requested.memory ?? 0;
-  const withPod = balance(cpu ? (usedCpu + (p.requests.cpu ?? 0)) / cpu : 0, mem ? (usedMem + (p.requests.memory ?? 0)) / mem : 0, both);
-  const without = balance(cpu ? usedCpu / cpu : 0, mem ? usedMem / mem : 0, both);
-  return 50 + Math.trunc((50 + withPod - without) / 2);
 }
 
 interface AttemptResult {
@@ -287,16 +251,10 @@ class Simulator {
       case 'packed':
         return feasible.reduce((best, n) => (leastAllocated(n, p) < leastAllocated(best, p) ? n : best));
       default: {
-        let best = feasible[0]!;
-        let bestScore = -1;
-        for (const n of feasible) {
-          const s = leastAllocated(n, p) + balanced(n, p);
-          if (s > bestScore) {
-            best = n;
-            bestScore = s;
-          }
-        }
-        return best;
+        const scores = scoreNodes(p, feasible, this.snap.nodes);
+        let best = 0;
+        for (let i = 1; i < feasible.length; i++) if (scores[i]! > scores[best]!) best = i;
+        return feasible[best]!;
       }
     }
   }

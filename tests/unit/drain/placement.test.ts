@@ -402,3 +402,19 @@ test('a run of several steps: nodes come back into service, and the first step t
   assert.equal(ok.firstFailure, undefined, JSON.stringify(ok.steps.map((s) => s.placements)));
   assert.deepEqual(ok.steps.map((s) => s.placements.map((p) => p.node).join()), ['d', 'a', 'b']);
 });
+
+test('among nodes that fit, the choice follows the default profile’s scores', () => {
+  const owned = (name: string, n?: string, owner = 'rs') => {
+    const p = pod(name, { node: n });
+    p.metadata!.ownerReferences = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: owner, uid: owner, controller: true }];
+    return p;
+  };
+  const cases: Case[] = [
+    ['the emptier node', [node('a', { cpu: '2' }), node('b', { cpu: '8' })], [], pod('p'), 'b'],
+    ['away from a replica of the same ReplicaSet, though that node is emptier', [node('a', { cpu: '8' }), node('b', { cpu: '2' })], [owned('r1', 'a')], owned('p'), 'b'],
+    ['...which a pod of another ReplicaSet does not count', [node('a', { cpu: '8' }), node('b', { cpu: '2' })], [owned('r1', 'a', 'other')], owned('p'), 'a'],
+    ['away from a PreferNoSchedule taint', [node('a', { taints: [{ key: 'k', effect: 'PreferNoSchedule' }] }), node('b')], [], pod('p'), 'b'],
+    ['towards a preferred node', [node('a'), node('b', { labels: { disk: 'ssd' } })], [], { ...pod('p'), spec: { ...pod('p').spec!, affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 50, preference: { matchExpressions: [{ key: 'disk', operator: 'In', values: ['ssd'] }] } }] } } } }, 'b'],
+  ];
+  table(cases);
+});
