@@ -263,7 +263,11 @@ class Simulator {
   place(p: PodInfo, origin: string, order: number): PodPlacement {
     const r = this.attempt(p);
     const out: PodPlacement = { pod: origin, order, outcome: 'pending' };
-    if (r.notes.length) out.notes = r.notes;
+    const notes = [...r.notes];
+    if (!this.snap.namespaces && [...p.affinity, ...p.antiAffinity].some((t) => t.namespaceSelector)) {
+      notes.push('namespace labels could not be read: its namespaceSelector was matched against none');
+    }
+    if (notes.length) out.notes = notes;
     if (!r.feasible.length) {
       const fit = fitErrorMessage(this.snap.nodes.length, r.rejected, r.absent, r.preFilter);
       out.message = fit.message;
