@@ -13,8 +13,10 @@ import { generateScenarios } from '../support/placement-scenarios.js';
 import { allReady, createPool, template } from '../support/workloads.js';
 import { mapLimit } from '../../src/util/concurrency.js';
 
-// taints, gpu, sidecars, hostPorts, antiAffinity, existingAntiAffinity, spread, spreadPolicies, volumes, and a combined one.
-const SAMPLE = [0, 5, 8, 11, 12, 14, 17, 19, 21, 26];
+// Scenarios of seed 13 where replacements stay Pending, together covering node affinity, matchFields, taints, pod
+// slots, GPUs, hugepages, pod-level resources, sidecars, overhead, ephemeral storage, host ports, priority, pod
+// affinity and anti-affinity (the pod's and existing pods'), matchLabelKeys, topology spread with minDomains, volumes.
+const SAMPLE = [1, 5, 23, 25, 29, 31, 34, 35, 37, 44];
 
 test('a sample of 10 scenarios: the plan predicts the Pending replacements the scheduler leaves', { timeout: 20 * 60_000 }, async () => {
   const scenarios = generateScenarios(13, 46, suffix().slice(0, 3)).filter((s) => SAMPLE.includes(s.index));
@@ -29,7 +31,7 @@ test('a sample of 10 scenarios: the plan predicts the Pending replacements the s
   const pending = decided.reduce((n, r) => n + Object.values(r.actual).reduce((a, b) => a + b, 0), 0);
   assert.ok(decided.length >= 8, `${decided.length} of 10 scenarios have an answer that does not depend on tie-breaking`);
   assert.ok(evicted >= 50, `${evicted} evicted pods`);
-  assert.ok(pending >= 5, `some replacements stay Pending (${pending}), so a wrong prediction would show`);
+  assert.ok(pending >= 10, `replacements stay Pending (${pending}), so a wrong prediction would show`);
 });
 
 test('a replacement that fits nowhere blocks the plan, with the scheduler’s words, until --allow-unplaceable', async (t) => {
