@@ -103,7 +103,9 @@ test('the plan classifies every kind of pod as kubectl drain does, flags the ext
   assert.deepEqual(byName(plan, 'web-').map((p) => p.placement?.node), [pool.nodes[1], pool.nodes[1], pool.nodes[1]], 'the replacements go to the other node');
   assert.equal(byName(plan, 'web-')[0]?.workload, 'Deployment/web');
   assert.equal(byName(plan, 'web-')[0]?.owners[0]?.kind, 'ReplicaSet');
-  assert.match(byName(plan, 'big-')[0]?.reasons.find((x) => x.code === 'WontFit')?.message ?? '', /^0\/\d+ nodes are available: .*1 Insufficient cpu, .*1 node\(s\) were unschedulable/);
+  const wontFit = byName(plan, 'big-')[0]?.reasons.find((x) => x.code === 'WontFit')?.message ?? '';
+  assert.match(wontFit, /^0\/\d+ nodes are available: .*\b1 Insufficient cpu\b/, 'the other node of the pool is too small');
+  assert.match(wontFit, /\b\d+ node\(s\) were unschedulable\b/, 'the drained node is cordoned');
   assert.deepEqual(plan.pdbs.map((p) => `${p.name}:${p.verdict}`), ['web:serial']);
   assert.deepEqual(plan.blockers.sort(), [
     'DaemonSetPod: --ignore-daemonsets overrides it',

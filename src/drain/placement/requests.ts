@@ -127,14 +127,3 @@ export function nodeAllocatable(node: V1Node): { resources: Resources; pods: num
 export function addResources(into: Resources, from: Resources, sign = 1): void {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + sign * v;
 }
-
-/** Display of one resource amount: cpu as cores or millicores, memory-like ones in binary units. */
-export function formatResource(name: string, amount: number): string {
-  if (name === 'cpu') return amount % 1000 === 0 ? String(amount / 1000) : `${amount}m`;
-  if (name === 'memory' || name === 'ephemeral-storage' || name.startsWith('hugepages-')) {
-    for (const [suffix, size] of [['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) {
-      if (amount >= size && amount % size === 0) return `${amount / size}${suffix}`;
-    }
-  }
-  return String(amount);
-}
