@@ -111,7 +111,7 @@ async function whyNotHealthy(ctx: EvictContext, namespace: string, pdb: string):
   const pods = await ctx.api.unservingPods(namespace, pdb).catch(() => []);
   if (pods.length === 0) return '';
   const shown = pods.slice(0, 2).map((p) => `${p.name} is ${p.reason}`);
-  return `; waiting on ${shown.join('; ')}${pods.length > 2 ? ` (and ${pods.length - 2} more)` : ''}`;
+  return `; not healthy yet: ${shown.join('; ')}${pods.length > 2 ? ` (and ${pods.length - 2} more)` : ''}`;
 }
 
 /** What the drain does next for a pod after one answer. */

@@ -3,7 +3,7 @@
  * only reads (plus access reviews). Every list is paginated; independent
  * reads run in parallel.
  */
-import type { V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
+import type { V1Namespace, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1StorageClass } from '@kubernetes/client-node';
 
 import { mapLimit } from '../base/concurrency.js';
 import { NotFoundError } from '../base/errors.js';
@@ -14,7 +14,8 @@ import { controllerOf } from '../kube/objects.js';
 import { selfAccessReview } from '../kube/reviews.js';
 import { RESOURCES, resourcePath, type ResourceType } from '../kube/url.js';
 import type { PermissionCheck, PlanOptions } from './model.js';
-import { controllerKey, podKey, type ControllerInfo, type PlanInputs } from './plan.js';
+import { podClaims } from './placement/index.js';
+import { controllerKey, type ControllerInfo, type PlanInputs } from './plan.js';
 
 const CONTROLLER_TYPES: Record<string, ResourceType> = {
   ReplicaSet: RESOURCES.replicaSets,
@@ -87,26 +88,44 @@ async function fetchControllers(client: KubeClient, pods: V1Pod[], unreadable: S
   return out;
 }
 
-/** Pods whose PersistentVolume is local, or has node affinity, to one of the drained nodes. */
-async function fetchLocalVolumePins(client: KubeClient, pods: V1Pod[], nodes: Set<string>): Promise<Map<string, string>> {
-  const pins = new Map<string, string>();
-  const claims = pods.flatMap((p) =>
-    (p.spec?.volumes ?? []).filter((v) => v.persistentVolumeClaim).map((v) => ({ pod: p, claim: v.persistentVolumeClaim!.claimName })),
-  );
-  await mapLimit(claims, 16, async ({ pod, claim }) => {
-    const ns = pod.metadata?.namespace ?? '';
-    const pvc = await getOrNull(() => client.request<V1PersistentVolumeClaim>('GET', resourcePath(RESOURCES.persistentVolumeClaims, { namespace: ns, name: claim })));
-    const pvName = pvc?.spec?.volumeName;
-    if (!pvName) return;
-    const pv = await getOrNull(() => client.request<V1PersistentVolume>('GET', resourcePath(RESOURCES.persistentVolumes, { name: pvName })));
-    if (!pv) return;
-    const terms = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
-    const pinned = terms.some((t) =>
-      (t.matchExpressions ?? []).some((e) => e.key === 'kubernetes.io/hostname' && e.operator === 'In' && (e.values ?? []).every((v) => nodes.has(v))),
-    );
-    if (pinned || (pv.spec?.local && terms.length > 0)) pins.set(podKey(pod), pvName);
+/** A list the plan can do without: null when it may not be read (403). */
+function listOrNull<T>(what: string, client: KubeClient, path: string): Promise<T[] | null> {
+  return client.call(what, async () => {
+    try {
+      return (await listPath<T>(client, path)).items;
+    } catch (err) {
+      if (apiStatusOf(err)?.code === 403) return null;
+      throw err;
+    }
   });
-  return pins;
+}
+
+function usesNamespaceSelector(pod: V1Pod): boolean {
+  const a = pod.spec?.affinity;
+  return [...(a?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []), ...(a?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [])].some(
+    (t) => t.namespaceSelector !== undefined && t.namespaceSelector !== null,
+  );
+}
+
+/**
+ * What the placement filters look up beyond nodes and pods, one list each and
+ * only when needed: claims, volumes and storage classes when an evicted pod
+ * mounts a claim; namespaces when some pod's affinity selects namespaces by
+ * label. A list that may not be read is left out; the plan notes it.
+ */
+async function fetchPlacementExtras(client: KubeClient, drainPods: V1Pod[], allPods: V1Pod[]): Promise<Pick<PlanInputs, 'namespaces' | 'volumes'>> {
+  const needVolumes = drainPods.some((p) => podClaims(p).length > 0);
+  const needNamespaces = allPods.some(usesNamespaceSelector) || drainPods.some(usesNamespaceSelector);
+  const [claims, volumes, classes, namespaces] = await Promise.all([
+    needVolumes ? listOrNull<V1PersistentVolumeClaim>('list persistentvolumeclaims', client, resourcePath(RESOURCES.persistentVolumeClaims)) : null,
+    needVolumes ? listOrNull<V1PersistentVolume>('list persistentvolumes', client, resourcePath(RESOURCES.persistentVolumes)) : null,
+    needVolumes ? listOrNull<V1StorageClass>('list storageclasses', client, resourcePath(RESOURCES.storageClasses)) : null,
+    needNamespaces ? listOrNull<V1Namespace>('list namespaces', client, resourcePath(RESOURCES.namespaces)) : null,
+  ]);
+  const out: Pick<PlanInputs, 'namespaces' | 'volumes'> = {};
+  if (claims && volumes) out.volumes = { claims, volumes, classes: classes ?? [] };
+  if (namespaces) out.namespaces = namespaces;
+  return out;
 }
 
 export interface PermissionRequest {
@@ -139,7 +158,6 @@ export interface Gathered extends PlanInputs {
 
 export async function gatherPlanInputs(client: KubeClient, nodeNames: string[], opts: GatherOptions): Promise<Gathered> {
   const { options } = opts;
-  const drainSet = new Set(nodeNames);
   const [nodeList, otherPods, pdbList, drained] = await Promise.all([
     client.call('list nodes', () => listPath<V1Node>(client, resourcePath(RESOURCES.nodes))),
     client.call('list pods', () => listPath<V1Pod>(client, resourcePath(RESOURCES.pods), { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' })),
@@ -163,7 +181,7 @@ export async function gatherPlanInputs(client: KubeClient, nodeNames: string[], 
   const podsByNode = new Map<string, V1Pod[]>();
   for (const pod of otherPods.items) {
     const node = pod.spec?.nodeName;
-    if (!node || drainSet.has(node)) continue;
+    if (!node) continue;
     const list = podsByNode.get(node) ?? [];
     list.push(pod);
     podsByNode.set(node, list);
@@ -185,9 +203,9 @@ export async function gatherPlanInputs(client: KubeClient, nodeNames: string[], 
     ),
   ];
   const unreadableControllers = new Set<string>();
-  const [controllers, localVolumePins, permissions] = await Promise.all([
+  const [controllers, extras, permissions] = await Promise.all([
     client.call('read the pods\u2019 controllers', () => fetchControllers(client, drainPods, unreadableControllers)),
-    client.call('read persistent volumes', () => fetchLocalVolumePins(client, drainPods, drainSet)),
+    fetchPlacementExtras(client, drainPods, otherPods.items),
     client.call('review permissions', () => checkPermissions(client, wanted)),
   ]);
   return {
@@ -197,8 +215,8 @@ export async function gatherPlanInputs(client: KubeClient, nodeNames: string[], 
     drainPods,
     pdbs: pdbList.items,
     controllers,
-    localVolumePins,
     unreadableControllers,
+    ...extras,
     permissions,
     now: opts.now,
     options,

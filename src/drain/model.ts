@@ -3,6 +3,7 @@
  * stable code (part of the -o json contract), a severity, and one line on
  * why it matters.
  */
+import type { PodPlacement } from './placement/index.js';
 
 /** What the drain does with a pod. */
 export type PodAction = 'evict' | 'skip' | 'wait' | 'blocked';
@@ -32,8 +33,12 @@ export const REASONS = {
   WorkloadOutage: 'the workload loses every ready replica until a replacement is ready elsewhere',
   SafeToEvictFalse: 'annotated cluster-autoscaler.kubernetes.io/safe-to-evict: "false": its owner asked that it not be evicted',
   DoNotDisrupt: 'annotated karpenter.sh/do-not-disrupt: "true": its owner asked that it not be disrupted',
-  WontFit: 'no other schedulable Ready node can take it: its replacement would stay Pending',
+  WontFit: 'the scheduler would find no node for its replacement: it would stay Pending',
   PinnedByLocalVolume: "a local PersistentVolume's node affinity ties it to this node: its replacement would stay Pending",
+  PdbNeverRecovers: 'its PodDisruptionBudget waits for replacements to be healthy, and one of them cannot be placed: the budget never comes back, so the drain would wait for ever',
+  PlacedAfterMove: 'its replacement fits only once other evicted pods have been placed (their pod affinity or topology spread counts): it depends on them',
+  PlacementUnknown: 'part of where its replacement can go is not decided by the plan (say, a volume still to be provisioned)',
+  PlacementUncertain: 'whether its replacement finds a node depends on where the scheduler puts the replacements before it, and it breaks ties at random',
   HostPathData: 'it uses a hostPath volume: its data stays on this node and a replacement elsewhere starts without it',
   CustomScheduler: 'it names a scheduler other than default-scheduler: its replacement is placed only if that scheduler runs',
   EvictionDisabled: '--disable-eviction deletes the pod directly, bypassing every PodDisruptionBudget',
@@ -84,7 +89,19 @@ export interface PodPlan {
   pdbs: string[];
   ready: boolean;
   requests: { cpu: number; memory: number };
+  /** Where the scheduler would put its replacement, for a pod a controller recreates; absent otherwise. */
+  placement?: Placement;
 }
+
+/**
+ * The placement simulation's answer for one evicted pod (src/drain/placement):
+ * where its replacement goes or why it stays Pending, plus whether that
+ * depends on the scheduler's random choice among equal nodes.
+ */
+export type Placement = Omit<PodPlacement, 'pod'> & {
+  /** How many of its workload's replacements stay Pending changes with the scheduler's choice among nodes that fit. */
+  uncertain?: boolean;
+};
 
 export interface PdbPlan {
   namespace: string;
@@ -155,4 +172,6 @@ export interface PlanOptions {
   ignoreOptOuts: boolean;
   strict: boolean;
   podSelector?: string;
+  /** Proceed although replacements would stay Pending (WontFit, PinnedByLocalVolume, PdbNeverRecovers). */
+  allowUnplaceable?: boolean;
 }

@@ -37,6 +37,7 @@ export interface DrainFlags extends ConnectionFlags {
   disableEviction?: boolean;
   ignoreOptOuts?: boolean;
   strict?: boolean;
+  allowUnplaceable?: boolean;
   gracePeriod?: string;
   timeout?: string;
   skipWaitForDeleteTimeout?: string;
@@ -57,6 +58,7 @@ export function drainOptions(nodes: readonly string[], f: DrainFlags): DrainOpti
     strict: f.strict === true,
   };
   if (f.podSelector !== undefined) plan.podSelector = labelSelectorFlag('--pod-selector', f.podSelector);
+  if (f.allowUnplaceable === true) plan.allowUnplaceable = true;
   const out: DrainOptions = {
     connection: connectionOptions(f),
     nodes: target.names,

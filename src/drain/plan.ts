@@ -7,12 +7,13 @@
  * does not make: missing controllers, opt-out annotations, PDBs counted
  * across the whole drain, outages, and where the replacement can run.
  */
-import type { V1Node, V1OwnerReference, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
+import type { V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1StorageClass } from '@kubernetes/client-node';
 
-import { controllerOf, isNodeReady, isPodReady } from '../kube/objects.js';
-import { capacities, firstFit, isTerminal, podRequests } from './fit.js';
+import { controllerOf, isMirrorPod, isNodeReady, isPodReady, isTerminal } from '../kube/objects.js';
+import { buildSnapshot, defaultFate, podKey, podRequests, simulateDrain, type Choice, type PodFate, type PodPlacement } from './placement/index.js';
 import {
   reason,
+  type Placement,
   type DrainPlan,
   type NodePlan,
   type OwnerRef,
@@ -39,17 +40,19 @@ export interface PlanInputs {
   nodeNames: string[];
   /** Every node of the cluster (drain targets and candidates). */
   nodes: V1Node[];
-  /** Non-terminal pods of every other node, for free capacity. */
+  /** Non-terminal pods of every node (the drained ones included): the scheduler's view of the cluster. */
   podsByNode: Map<string, V1Pod[]>;
   /** The pods on the nodes being drained (after --pod-selector). */
   drainPods: V1Pod[];
   pdbs: V1PodDisruptionBudget[];
   /** Keyed by controllerKey(); null: looked up and not found; absent: not known (not allowed to read). */
   controllers: Map<string, ControllerInfo | null>;
-  /** Pod key (ns/name) -> the local PersistentVolume that pins it to its node. */
-  localVolumePins: Map<string, string>;
   /** Controllers (controllerKey) the caller may not read: whether they exist is unknown. */
   unreadableControllers?: Set<string>;
+  /** Labels of every namespace, when some pod's affinity selects namespaces by label; undefined: not read. */
+  namespaces?: Array<{ metadata?: { name?: string; labels?: Record<string, string> } }>;
+  /** Claims, volumes and storage classes, when evicted pods mount claims; undefined: not read. */
+  volumes?: { claims: V1PersistentVolumeClaim[]; volumes: V1PersistentVolume[]; classes: V1StorageClass[] };
   permissions: PermissionCheck[];
   now: Date;
   options: PlanOptions;
@@ -59,10 +62,6 @@ export interface PlanInputs {
 
 export function controllerKey(namespace: string, kind: string, name: string): string {
   return `${namespace}/${kind}/${name}`;
-}
-
-export function podKey(pod: V1Pod): string {
-  return `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
 }
 
 
@@ -79,7 +78,6 @@ export function ownerChain(pod: V1Pod, controllers: Map<string, ControllerInfo |
   return chain;
 }
 
-const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
 const SAFE_TO_EVICT = 'cluster-autoscaler.kubernetes.io/safe-to-evict';
 const DO_NOT_DISRUPT = 'karpenter.sh/do-not-disrupt';
 
@@ -89,11 +87,19 @@ export interface PodFacts {
   pdbs: PdbPlan[];
   /** The workload loses all its ready replicas. */
   outage?: string;
-  /** Why the replacement cannot run elsewhere, if it cannot. */
+  /** The scheduler's message when the replacement would stay Pending. */
   wontFit?: string;
+  /** The local PersistentVolume that keeps it on the drained node. */
   pinnedBy?: string;
   /** A read the plan needed for this pod was forbidden. */
   permissionUnknown?: string;
+  /** Its PDB waits for a replacement that cannot be placed. */
+  pdbNeverRecovers?: string;
+  /** Evicted pods whose placement its own depends on. */
+  dependsOn?: string[];
+  placementNotes?: string[];
+  /** Whether it finds a node depends on the scheduler's choices before it. */
+  uncertain?: string;
 }
 
 type Decision = { action: PodAction; reasons: Reason[] };
@@ -129,7 +135,7 @@ function kubectlFilters(pod: V1Pod, facts: PodFacts, options: PlanOptions, now: 
       return { action: 'skip', reasons: [reason('DaemonSetPod', 'info', `managed by DaemonSet ${controller.name}`)] };
     }
   }
-  if (pod.metadata?.annotations?.[MIRROR_ANNOTATION] !== undefined) {
+  if (isMirrorPod(pod)) {
     return { action: 'skip', reasons: [reason('MirrorPod', 'info', 'static pod mirrored from the kubelet')] };
   }
   const emptyDirs = (pod.spec?.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name);
@@ -162,6 +168,19 @@ function pdbReason(pod: V1Pod, pdbs: PdbPlan[], options: PlanOptions): Reason | 
   return undefined;
 }
 
+/** Where the replacement goes: blocks unless --allow-unplaceable when it cannot be placed. */
+function placementReasons(facts: PodFacts, options: PlanOptions): Reason[] {
+  const out: Reason[] = [];
+  const unplaceable = options.allowUnplaceable ? 'warning' : 'block';
+  if (facts.pinnedBy) out.push(reason('PinnedByLocalVolume', unplaceable, `local PersistentVolume ${facts.pinnedBy}${facts.wontFit ? `: ${facts.wontFit}` : ''}`, '--allow-unplaceable'));
+  else if (facts.wontFit) out.push(reason('WontFit', unplaceable, facts.wontFit, '--allow-unplaceable'));
+  if (facts.pdbNeverRecovers) out.push(reason('PdbNeverRecovers', unplaceable, facts.pdbNeverRecovers, '--allow-unplaceable'));
+  if (facts.uncertain) out.push(reason('PlacementUncertain', 'warning', facts.uncertain));
+  if (facts.dependsOn?.length) out.push(reason('PlacedAfterMove', 'info', `fits only after ${listPods(facts.dependsOn)} ${facts.dependsOn.length === 1 ? 'is' : 'are'} placed`));
+  if (facts.placementNotes?.length) out.push(reason('PlacementUnknown', 'info', facts.placementNotes.join('; ')));
+  return out;
+}
+
 /** The checks kubectl drain does not make: missing controllers, opt-outs, PDBs, outages, placement, data. */
 function beyondKubectl(pod: V1Pod, facts: PodFacts, options: PlanOptions): Reason[] {
   const out: Reason[] = [];
@@ -176,8 +195,7 @@ function beyondKubectl(pod: V1Pod, facts: PodFacts, options: PlanOptions): Reaso
   if (pdb) out.push(pdb);
   if (facts.permissionUnknown) out.push(reason('PermissionUnknown', 'warning', facts.permissionUnknown));
   if (facts.outage) out.push(reason('WorkloadOutage', 'warning', facts.outage));
-  if (facts.pinnedBy) out.push(reason('PinnedByLocalVolume', 'warning', `local PersistentVolume ${facts.pinnedBy}`));
-  else if (facts.wontFit) out.push(reason('WontFit', 'warning', facts.wontFit));
+  out.push(...placementReasons(facts, options));
   const hostPaths = (pod.spec?.volumes ?? []).filter((v) => v.hostPath).map((v) => v.hostPath!.path);
   if (hostPaths.length) out.push(reason('HostPathData', 'warning', `hostPath ${hostPaths.join(', ')}`));
   const scheduler = pod.spec?.schedulerName;
@@ -228,6 +246,97 @@ function outages(pods: V1Pod[], chains: Map<string, OwnerRef[]>, controllers: Ma
   return out;
 }
 
+function listPods(keys: string[]): string {
+  return `${keys.slice(0, 3).join(', ')}${keys.length > 3 ? ` and ${keys.length - 3} more` : ''}`;
+}
+
+/**
+ * Where the replacement of every pod the drain evicts would go, by the
+ * scheduler's filters on a snapshot of the whole cluster (src/drain/placement).
+ * Keyed by the evicted pod's key; pods nothing recreates have no entry.
+ *
+ * The scheduler picks among the nodes that fit by score, and at random
+ * among equals; the simulation is run again choosing differently (the
+ * last of the equal best, then regardless of score the first, last and
+ * fullest node), and a workload whose count of pending replacements
+ * changes with the choice is marked uncertain, with the range.
+ */
+function placeReplacements(input: PlanInputs, controllerExists: (pod: V1Pod) => boolean | undefined): Map<string, PodPlacement & { uncertain?: string }> {
+  const evicted = new Map(input.drainPods.map((p) => [podKey(p), p]));
+  const bound = [...input.podsByNode.values()].flat();
+  const seen = new Set(bound.map(podKey));
+  const snapshot = buildSnapshot({
+    nodes: input.nodes,
+    pods: [...bound, ...input.drainPods.filter((p) => !seen.has(podKey(p)))],
+    namespaces: input.namespaces,
+    ...(input.volumes ?? {}),
+  });
+  const fate = (pod: V1Pod): PodFate => (evicted.has(podKey(pod)) ? defaultFate(pod, controllerExists(pod)) : 'stay');
+  const known = input.nodeNames.filter((n) => snapshot.byName.has(n));
+  const workloadOf = (key: string): string => {
+    const pod = evicted.get(key);
+    const c = pod && controllerOf(pod);
+    return c ? controllerKey(pod.metadata?.namespace ?? '', c.kind, c.name) : key;
+  };
+  const pendingPer = (placements: PodPlacement[]): Map<string, number> => {
+    const m = new Map<string, number>();
+    for (const p of placements) m.set(workloadOf(p.pod), (m.get(workloadOf(p.pod)) ?? 0) + (p.outcome === 'pending' ? 1 : 0));
+    return m;
+  };
+  const main = simulateDrain(snapshot, known, { fate }).placements;
+  const counts = [pendingPer(main), ...CHOICES.map((choice) => pendingPer(simulateDrain(snapshot, known, { fate, choice }).placements))];
+  const out = new Map<string, PodPlacement & { uncertain?: string }>();
+  for (const p of main) {
+    const w = workloadOf(p.pod);
+    const seenCounts = counts.map((c) => c.get(w) ?? 0);
+    const lo = Math.min(...seenCounts);
+    const hi = Math.max(...seenCounts);
+    const total = main.filter((x) => workloadOf(x.pod) === w).length;
+    out.set(p.pod, lo === hi ? p : { ...p, uncertain: `${lo} to ${hi} of its workload's ${total} replacements stay Pending, depending on where the scheduler puts the ones before` });
+  }
+  return out;
+}
+
+const CHOICES: Choice[] = ['score-last', 'first', 'last', 'packed'];
+
+/**
+ * Pods whose PDB lets fewer go at once than this drain evicts (so it waits
+ * for replacements to be healthy) while the replacement of another pod it
+ * covers cannot be placed: the budget never comes back.
+ */
+function pdbsNeverRecovering(
+  pods: V1Pod[],
+  covering: Map<string, V1PodDisruptionBudget[]>,
+  plans: Map<string, PdbPlan>,
+  placements: Map<string, PodPlacement>,
+): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const pod of pods) {
+    for (const pdb of covering.get(podKey(pod)) ?? []) {
+      const plan = plans.get(pdbKey(pdb));
+      if (!plan || (plan.verdict !== 'serial' && plan.verdict !== 'waits')) continue;
+      const stuck = pods.find((p) => p !== pod && placements.get(podKey(p))?.outcome === 'pending' && (covering.get(podKey(p)) ?? []).includes(pdb));
+      if (stuck) out.set(podKey(pod), `${describeBudget(plan)}; the replacement of ${podKey(stuck)} cannot be placed, so it never counts as healthy`);
+    }
+  }
+  return out;
+}
+
+/** The local (or node-pinned) PersistentVolume that ties the pod to the drained nodes, if any. */
+function localVolumePin(pod: V1Pod, input: PlanInputs, drained: Set<string>): string | undefined {
+  const vols = input.volumes;
+  if (!vols) return undefined;
+  const ns = pod.metadata?.namespace ?? '';
+  for (const v of pod.spec?.volumes ?? []) {
+    const claim = v.persistentVolumeClaim && vols.claims.find((c) => c.metadata?.namespace === ns && c.metadata?.name === v.persistentVolumeClaim!.claimName);
+    const pv = claim?.spec?.volumeName ? vols.volumes.find((x) => x.metadata?.name === claim.spec!.volumeName) : undefined;
+    const terms = pv?.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
+    const pinned = terms.some((t) => (t.matchExpressions ?? []).some((e) => e.key === 'kubernetes.io/hostname' && e.operator === 'In' && (e.values ?? []).every((h) => drained.has(h))));
+    if (pv && (pinned || (pv.spec?.local && terms.length > 0))) return pv.metadata?.name;
+  }
+  return undefined;
+}
+
 export function buildPlan(input: PlanInputs): DrainPlan {
   const { options } = input;
   const drainSet = new Set(input.nodeNames);
@@ -254,43 +363,45 @@ export function buildPlan(input: PlanInputs): DrainPlan {
     if (pods) pdbPlans.set(pdbKey(pdb), pdbBudgetAfter(pdb, pods));
   }
 
-  // Where replacements could run: only for pods that will be evicted and recreated.
-  const movable = input.drainPods.filter((p) => !isTerminal(p) && !p.metadata?.deletionTimestamp && controllerOf(p)?.kind !== 'DaemonSet' && p.metadata?.annotations?.[MIRROR_ANNOTATION] === undefined);
-  const fits = firstFit(movable, capacities(input.nodes, input.podsByNode, drainSet));
-  const wontFit = new Map<string, string>();
-  movable.forEach((p, i) => {
-    const why = fits[i]?.why;
-    if (why) wontFit.set(podKey(p), why);
-  });
+  const controllerExists = (pod: V1Pod): boolean | undefined => {
+    const c = controllerOf(pod);
+    if (!c) return undefined;
+    const info = input.controllers.get(controllerKey(pod.metadata?.namespace ?? '', c.kind, c.name));
+    return info === undefined ? undefined : info !== null;
+  };
+  const placements = placeReplacements(input, controllerExists);
+  const neverRecovers = pdbsNeverRecovering(input.drainPods, covering, pdbPlans, placements);
 
   const pods: PodPlan[] = input.drainPods.map((pod) => {
     const key = podKey(pod);
     const chain = chains.get(key) ?? [];
     const ns = pod.metadata?.namespace ?? '';
-    const controller = controllerOf(pod);
-    const controllerExists = controller
-      ? (() => {
-          const info = input.controllers.get(controllerKey(ns, controller.kind, controller.name));
-          return info === undefined ? undefined : info !== null;
-        })()
-      : undefined;
     const top = chain.at(-1);
     const facts: PodFacts = {
-      controllerExists,
+      controllerExists: controllerExists(pod),
       pdbs: (covering.get(key) ?? []).map((pdb) => pdbPlans.get(pdbKey(pdb))!).filter(Boolean),
     };
     const outage = top ? outageOf.get(controllerKey(ns, top.kind, top.name)) : undefined;
     if (outage && isPodReady(pod)) facts.outage = outage;
-    const fit = wontFit.get(key);
-    if (fit) facts.wontFit = fit;
-    const pin = input.localVolumePins.get(key);
-    if (pin) facts.pinnedBy = pin;
+    const placed = placements.get(key);
+    if (placed?.outcome === 'pending') {
+      facts.wontFit = placed.message ?? 'it fits on no node';
+      const pin = localVolumePin(pod, input, drainSet);
+      if (pin) facts.pinnedBy = pin;
+    }
+    if (placed?.dependsOn?.length) facts.dependsOn = placed.dependsOn;
+    if (placed?.notes?.length) facts.placementNotes = placed.notes;
+    if (placed?.uncertain) facts.uncertain = placed.uncertain;
+    const stuck = neverRecovers.get(key);
+    if (stuck) facts.pdbNeverRecovers = stuck;
+    const controller = controllerOf(pod);
     if (controller && input.unreadableControllers?.has(controllerKey(ns, controller.kind, controller.name))) {
       facts.permissionUnknown = `you may not read ${controller.kind} ${controller.name}: whether it still exists is not known`;
     }
     const { action, reasons } = classifyPod(pod, facts, options, input.now, input.skipWaitForDeleteTimeoutSeconds);
     const finalAction: PodAction = options.strict && action === 'evict' && reasons.some((r) => r.severity === 'warning') ? 'blocked' : action;
-    return {
+    const requests = podRequests(pod);
+    const row: PodPlan = {
       namespace: ns,
       name: pod.metadata?.name ?? '',
       uid: pod.metadata?.uid ?? '',
@@ -301,8 +412,13 @@ export function buildPlan(input: PlanInputs): DrainPlan {
       reasons,
       pdbs: (covering.get(key) ?? []).map(pdbKey),
       ready: isPodReady(pod),
-      requests: podRequests(pod),
+      requests: { cpu: (requests.cpu ?? 0) / 1000, memory: requests.memory ?? 0 },
     };
+    if (placed) {
+      const { pod: _key, uncertain, ...placement } = placed;
+      row.placement = (uncertain ? { ...placement, uncertain: true } : placement) satisfies Placement;
+    }
+    return row;
   });
 
   // Permissions: a missing write permission blocks before anything changes.

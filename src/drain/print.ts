@@ -21,7 +21,7 @@ export function renderPlan(plan: DrainPlan, wide: boolean, colour: boolean): str
   out += '\n';
   if (plan.pods.length) {
     const headers = ['NAMESPACE', 'NAME', 'OWNER', 'ACTION', 'REASON'];
-    if (wide) headers.push('NODE', 'PDB', 'OWNER CHAIN');
+    if (wide) headers.push('NODE', 'REPLACEMENT ON', 'PDB', 'OWNER CHAIN');
     const rows = plan.pods.map((p) => {
       const row = [
         p.namespace,
@@ -30,7 +30,10 @@ export function renderPlan(plan: DrainPlan, wide: boolean, colour: boolean): str
         paint(colour, ACTION_COLOUR[p.action], p.action),
         p.reasons.map((r) => r.code).join(','),
       ];
-      if (wide) row.push(p.node, p.pdbs.join(','), p.owners.map((o) => `${o.kind}/${o.name}`).join(' > '));
+      if (wide) {
+        const target = p.placement ? (p.placement.outcome === 'placed' ? (p.placement.node ?? '') : paint(colour, 'red', 'Pending')) : '';
+        row.push(p.node, target, p.pdbs.join(','), p.owners.map((o) => `${o.kind}/${o.name}`).join(' > '));
+      }
       return row;
     });
     out += renderTable(headers, rows);
@@ -63,10 +66,17 @@ export function renderPlan(plan: DrainPlan, wide: boolean, colour: boolean): str
     out += '\nWhy it matters:\n';
     for (const c of codes) out += `  ${c}: ${REASONS[c]}\n`;
   }
+  const notes = plan.pods.flatMap((p) => p.reasons.filter((r) => r.code === 'PlacedAfterMove' || r.code === 'PlacementUnknown').map((r) => `${p.namespace}/${p.name}: ${r.code}: ${r.message}`));
+  if (notes.length) out += `\nPlacement notes:\n${notes.map((n) => `  ${n}\n`).join('')}`;
   const missing = plan.permissions.filter((p) => !p.allowed);
   if (missing.length) {
     out += '\nPermissions missing:\n';
     for (const p of missing) out += `  ${p.verb} ${p.resource}${p.subresource ? `/${p.subresource}` : ''}${p.namespace ? ` in ${p.namespace}` : ''}${p.required ? ' (required)' : ''}\n`;
+  }
+  const placed = plan.pods.filter((p) => p.placement);
+  if (placed.length) {
+    const pending = placed.filter((p) => p.placement?.outcome === 'pending').length;
+    out += `\nPlacement: ${placed.length - pending} of ${placed.length} replacement${placed.length === 1 ? '' : 's'} fit on the nodes left${pending ? `; ${pending} would stay Pending` : ''}\n`;
   }
   const s = plan.summary;
   out += `\nSummary: ${s.pods} pod${s.pods === 1 ? '' : 's'}: ${s.evict} to evict, ${s.skip} skipped, ${s.wait} already terminating, ${s.blocked} blocked; ${s.warnings} risk${s.warnings === 1 ? '' : 's'}\n`;
@@ -91,7 +101,7 @@ export function eventLine(e: DrainEvent): string {
     case 'gone':
       return `pod ${e.pod.namespace}/${e.pod.name} is gone (${formatDuration(e.ms)})`;
     case 'pdb-wait':
-      return `waiting on ${e.detail} to evict ${e.pod.namespace}/${e.pod.name}; retry in ${formatDuration(e.retryMs)}`;
+      return `waiting to evict ${e.pod.namespace}/${e.pod.name}: ${e.detail}; retry in ${formatDuration(e.retryMs)}`;
     case 'throttled':
       return `the API server is throttling requests (429); retrying ${e.pod.namespace}/${e.pod.name} in ${formatDuration(e.retryMs)}`;
     case 'retry':

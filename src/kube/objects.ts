@@ -13,6 +13,16 @@ export function isPodReady(pod: V1Pod): boolean {
   return conditionTrue(pod as Conditioned, 'Ready');
 }
 
+/** Succeeded or Failed: the pod will not run again. */
+export function isTerminal(pod: V1Pod): boolean {
+  return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+}
+
+/** A static pod the kubelet mirrors into the API. */
+export function isMirrorPod(pod: V1Pod): boolean {
+  return pod.metadata?.annotations?.['kubernetes.io/config.mirror'] !== undefined;
+}
+
 export function isNodeReady(node: V1Node): boolean {
   return conditionTrue(node as Conditioned, 'Ready');
 }

@@ -37,6 +37,8 @@ export interface NodeSpec {
   pods?: string;
   labels?: Record<string, string>;
   taints?: Array<{ key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }>;
+  /** More allocatable resources: extended ones (nvidia.com/gpu), hugepages-2Mi, ephemeral-storage. */
+  resources?: Record<string, string>;
 }
 
 export type Log = (line: string) => void;
@@ -390,7 +392,7 @@ function etcdHealthy(dir: string, p: Ports): Promise<boolean> {
 }
 
 export function nodeObject(spec: NodeSpec): object {
-  const capacity = { cpu: spec.cpu ?? '4', memory: spec.memory ?? '16Gi', pods: spec.pods ?? '110' };
+  const capacity = { cpu: spec.cpu ?? '4', memory: spec.memory ?? '16Gi', pods: spec.pods ?? '110', ...spec.resources };
   return {
     apiVersion: 'v1',
     kind: 'Node',

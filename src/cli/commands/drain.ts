@@ -23,6 +23,7 @@ export function defineDrain(cmd: Command, emit: Emit): void {
         .option('--disable-eviction', 'DELETE pods instead of evicting them: bypasses every PodDisruptionBudget')
         .option('--ignore-opt-outs', 'also evict pods annotated safe-to-evict "false" or do-not-disrupt "true"')
         .option('--strict', 'treat every risk of the plan as a block')
+        .option('--allow-unplaceable', 'drain although the scheduler would find no node for some replacements (they stay Pending)')
         .option('--grace-period <seconds>', "seconds each pod gets to terminate; -1 (the default) uses the pod's own")
         .option('--timeout <duration>', 'give up after this long (default 0: never)')
         .option('--skip-wait-for-delete-timeout <seconds>', 'skip pods terminating for longer than this (default 0: off)')
@@ -38,7 +39,10 @@ export function defineDrain(cmd: Command, emit: Emit): void {
     `
 First a read-only plan: every pod on the node, what the drain would do with it and why, the
 PodDisruptionBudgets counted across the whole drain, workloads that would lose every ready
-replica, and whether the evicted pods fit elsewhere. A blocked plan changes nothing.
+replica, and where the scheduler would put each replacement (its filters simulated on a
+snapshot of the cluster: taints, node affinity, resources, host ports, pod affinity and
+anti-affinity, topology spread, volumes). A replacement that fits nowhere blocks the plan
+unless --allow-unplaceable. A blocked plan changes nothing.
 Then: cordon, evict (policy/v1 Eviction with the pod's UID as a precondition), wait for
 each pod to be gone. Ctrl-C starts no new eviction, reports, and leaves the node cordoned.
 

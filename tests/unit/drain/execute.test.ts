@@ -256,5 +256,5 @@ test("a PDB that keeps refusing: the wait names the budget's pods that are not s
   const r = await executeDrain(api, drainPlan(pods, [pdbPlan('web', 0)]), new Map(), o);
   assert.equal(r.outcome, 'drained');
   const wait = o.events.find((e) => e.type === 'pdb-wait');
-  assert.equal(wait?.type === 'pdb-wait' && wait.detail, 'PDB ns/web: it needs 2 healthy pods and has 1; waiting on web-new is Pending, unschedulable: 0/3 nodes are available: 3 node(s) had untolerated taint {gpu: true}.');
+  assert.equal(wait?.type === 'pdb-wait' && wait.detail, 'PDB ns/web: it needs 2 healthy pods and has 1; not healthy yet: web-new is Pending, unschedulable: 0/3 nodes are available: 3 node(s) had untolerated taint {gpu: true}.');
 });

@@ -3,7 +3,6 @@ import { test } from 'node:test';
 
 import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 
-import { capacities, firstFit, placementConflict, podRequests, tolerates } from '../../../src/drain/fit.js';
 import type { PlanOptions } from '../../../src/drain/model.js';
 import { pdbBudgetAfter } from '../../../src/drain/pdb.js';
 import { buildPlan, classifyPod, controllerKey, type ControllerInfo, type PlanInputs } from '../../../src/drain/plan.js';
@@ -99,7 +98,6 @@ function inputs(pods: V1Pod[], extra: Partial<PlanInputs> = {}): PlanInputs {
       [controllerKey('ns', 'ReplicaSet', 'gone'), null],
       [controllerKey('ns', 'DaemonSet', 'gone-ds'), null],
     ]),
-    localVolumePins: new Map(),
     permissions: [],
     now: NOW,
     options: OPTS,
@@ -211,33 +209,97 @@ test('PDB budgets are counted across every pod of the drain', () => {
   assert.equal(two, 'blocked:MultiplePdbs/block');
 });
 
-test('the fit check places replacements on the other schedulable Ready nodes', () => {
+test('replacements go where the scheduler would put them; one that fits nowhere blocks unless --allow-unplaceable', () => {
   const p = (name: string, cpu: string, extra: Partial<PodSpec> = {}): V1Pod => pod({ name, cpu, memory: '1Gi', owner: ['ReplicaSet', 'web-1'], ...extra });
-  const nodes = [node('n1'), node('n2', { cpu: '2' }), node('n3', { cpu: '1', unschedulable: true }), node('n4', { ready: false })];
+  const notReady = { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' as const };
+  const nodes = [node('n1'), node('n2', { cpu: '2' }), node('n3', { cpu: '1', unschedulable: true }), node('n4', { ready: false, taints: [notReady] })];
+  // In the scheduler's order (same priority and age: by name): a takes 1500m of n2, b finds 500m left, c fits.
   const plan = buildPlan(inputs([p('a', '1500m'), p('b', '1'), p('c', '100m')], { nodes }));
-  assert.deepEqual(plan.pods.map((x) => x.reasons.map((r) => r.code).filter((c) => c === 'WontFit')), [[], ['WontFit'], []]);
-  assert.match(plan.pods[1]?.reasons.find((r) => r.code === 'WontFit')?.message ?? '', /needs cpu 1, memory 1Gi.*n2, has cpu 500m/);
+  const codes = (x: (typeof plan.pods)[number]): string => `${x.action}:${x.reasons.map((r) => r.code).filter((c) => c !== 'WorkloadOutage').join(',')}`;
+  assert.deepEqual(plan.pods.map(codes), ['evict:', 'blocked:WontFit', 'evict:']);
+  assert.deepEqual(plan.pods.map((x) => x.placement?.node ?? x.placement?.outcome), ['n2', 'pending', 'n2']);
+  assert.equal(
+    plan.pods[1]?.reasons.find((r) => r.code === 'WontFit')?.message,
+    '0/4 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint(s), 2 node(s) were unschedulable.',
+  );
+  assert.equal(plan.verdict, 'blocked');
+  assert.deepEqual(plan.blockers, ['WontFit: --allow-unplaceable overrides it']);
+  const allowed = buildPlan(inputs([p('a', '1500m'), p('b', '1'), p('c', '100m')], { nodes, options: { ...OPTS, allowUnplaceable: true } }));
+  assert.equal(allowed.verdict, 'proceed');
+  assert.equal(allowed.pods[1]?.reasons.find((r) => r.code === 'WontFit')?.severity, 'warning');
   // Pods already on a candidate node use its capacity.
   const busy = new Map([['n2', [p('x', '1900m', { node: 'n2' })]]]);
-  assert.ok(buildPlan(inputs([p('c', '200m')], { nodes, podsByNode: busy })).pods[0]?.reasons.some((r) => r.code === 'WontFit'));
-  // nodeSelector and taints.
+  assert.equal(buildPlan(inputs([p('c', '200m')], { nodes, podsByNode: busy })).pods[0]?.placement?.outcome, 'pending');
+  // nodeSelector and taints, in the scheduler's words.
   const tainted = [node('n1'), node('n2', { taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] })];
-  assert.match(buildPlan(inputs([p('d', '100m')], { nodes: tainted })).pods[0]?.reasons[0]?.message ?? '', /taint dedicated=gpu:NoSchedule/);
+  assert.match(buildPlan(inputs([p('d', '100m')], { nodes: tainted })).pods[0]?.reasons[0]?.message ?? '', /1 node\(s\) had untolerated taint\(s\)/);
   const tolerant = p('e', '100m', { tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'gpu', effect: 'NoSchedule' }] });
   assert.deepEqual(buildPlan(inputs([tolerant], { nodes: tainted })).pods[0]?.reasons, []);
-  assert.match(buildPlan(inputs([p('f', '100m', { nodeSelector: { disk: 'ssd' } })])).pods[0]?.reasons[0]?.message ?? '', /nodeSelector disk=ssd/);
+  assert.match(buildPlan(inputs([p('f', '100m', { nodeSelector: { disk: 'ssd' } })])).pods[0]?.reasons[0]?.message ?? '', /2 node\(s\) didn't match Pod's node affinity\/selector/);
   // The last schedulable node.
   const alone = buildPlan(inputs([p('g', '100m')], { nodes: [node('n1'), node('n2', { unschedulable: true })] }));
   assert.deepEqual(alone.nodes[0]?.reasons.map((r) => r.code), ['LastSchedulableNode']);
-  assert.match(alone.pods[0]?.reasons[0]?.message ?? '', /no other node is schedulable and Ready/);
+  assert.equal(alone.pods[0]?.reasons[0]?.message, '0/2 nodes are available: 2 node(s) were unschedulable.');
+  // Nothing recreates a bare pod: nothing to place.
+  assert.equal(buildPlan(inputs([pod({ name: 'h' })], { options: { ...OPTS, force: true } })).pods[0]?.placement, undefined);
+});
+
+test('a PDB that waits for a replacement that cannot be placed never recovers', () => {
+  const web = (n: string, cpu = '100m'): V1Pod => pod({ name: n, cpu, owner: ['ReplicaSet', 'web-1'], labels: { app: 'web' } });
+  const budget = pdb('web', { app: 'web' }, { healthy: 3, desired: 2, expected: 3, allowed: 1 });
+  const nodes = [node('n1'), node('n2', { cpu: '1' })];
+  const plan = buildPlan(inputs([web('a', '2'), web('b')], { nodes, pdbs: [budget] }));
+  const codes = plan.pods.map((p) => p.reasons.map((r) => r.code).sort().join('+'));
+  assert.deepEqual(codes, ['PdbSerial+WontFit', 'PdbNeverRecovers+PdbSerial']);
+  assert.match(plan.pods[1]?.reasons.find((r) => r.code === 'PdbNeverRecovers')?.message ?? '', /replacement of ns\/a cannot be placed/);
+  assert.deepEqual(plan.blockers.sort(), ['PdbNeverRecovers: --allow-unplaceable overrides it', 'WontFit: --allow-unplaceable overrides it']);
+  // At once (the budget allows both): the budget is not waited on.
+  const roomy = pdb('web', { app: 'web' }, { healthy: 3, desired: 1, expected: 3, allowed: 2 });
+  assert.deepEqual(buildPlan(inputs([web('a', '2'), web('b')], { nodes, pdbs: [roomy] })).pods.map((p) => p.reasons.map((r) => r.code).join('+')), ['WontFit', '']);
+});
+
+test('a pod that fits only once another evicted pod has moved is told so', () => {
+  const aff = { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'db' } }, topologyKey: 'kubernetes.io/hostname' }] } };
+  const db = pod({ name: 'db', owner: ['ReplicaSet', 'web-1'], labels: { app: 'db' } });
+  const cache = pod({ name: 'cache', owner: ['ReplicaSet', 'web-1'], labels: { app: 'cache' } });
+  cache.spec!.affinity = aff;
+  const plan = buildPlan(inputs([cache, db]));
+  const row = plan.pods.find((p) => p.name === 'cache')!;
+  assert.deepEqual(row.placement?.dependsOn, ['ns/db']);
+  assert.equal(row.placement?.node, plan.pods.find((p) => p.name === 'db')?.placement?.node);
+  assert.deepEqual(row.reasons.map((r) => `${r.code}/${r.severity}: ${r.message}`), ['PlacedAfterMove/info: fits only after ns/db is placed']);
+  assert.equal(plan.verdict, 'proceed');
+});
+
+test('a replacement that fits or not depending on the scheduler’s random tie-breaking is marked uncertain', () => {
+  // a (1 cpu) goes first: the scheduler prefers the emptier n2, and then b (1500m) fits nowhere; had a gone to n3, b would fit on n2.
+  const a = pod({ name: 'a', cpu: '1', owner: ['ReplicaSet', 'web-1'] });
+  const b = pod({ name: 'b', cpu: '1500m', owner: ['ReplicaSet', 'solo-1'] });
+  const plan = buildPlan(inputs([a, b], { nodes: [node('n1'), node('n2', { cpu: '2' }), node('n3', { cpu: '1' })] }));
+  assert.deepEqual(plan.pods.map((p) => `${p.name}:${p.placement?.node ?? p.placement?.outcome}:${p.placement?.uncertain ?? false}`), ['a:n2:false', 'b:pending:true']);
+  const row = plan.pods[1]!;
+  assert.deepEqual(row.reasons.map((r) => `${r.code}/${r.severity}`).filter((c) => !c.startsWith('WorkloadOutage')), ['WontFit/block', 'PlacementUncertain/warning']);
+  assert.equal(row.reasons.find((r) => r.code === 'PlacementUncertain')?.message, "0 to 1 of its workload's 1 replacements stay Pending, depending on where the scheduler puts the ones before");
+  // Room for both whatever the order: nothing uncertain.
+  const roomy = buildPlan(inputs([a, b], { nodes: [node('n1'), node('n2', { cpu: '4' }), node('n3', { cpu: '1' })] }));
+  assert.ok(roomy.pods.every((p) => p.placement?.outcome === 'placed' && !p.placement.uncertain));
 });
 
 test('local volumes pin pods; --strict turns warnings into blocks', () => {
   const p = pod({ name: 'a', owner: ['StatefulSet', 'db'] });
-  const pinned = buildPlan(inputs([p], { localVolumePins: new Map([['ns/a', 'local-pv-1']]) }));
+  p.spec!.volumes = [{ name: 'data', persistentVolumeClaim: { claimName: 'data-a' } }];
+  const volumes = {
+    claims: [{ metadata: { name: 'data-a', namespace: 'ns' }, spec: { volumeName: 'local-pv-1' } }],
+    volumes: [{ metadata: { name: 'local-pv-1' }, spec: { local: { path: '/mnt' }, nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['n1'] }] }] } } } }],
+    classes: [],
+  };
+  const pinned = buildPlan(inputs([p], { volumes }));
   assert.equal(pinned.pods[0]?.reasons[0]?.code, 'PinnedByLocalVolume');
-  assert.equal(pinned.verdict, 'proceed');
-  const strict = buildPlan(inputs([p], { localVolumePins: new Map([['ns/a', 'local-pv-1']]), options: { ...OPTS, strict: true } }));
+  assert.match(pinned.pods[0]?.reasons[0]?.message ?? '', /^local PersistentVolume local-pv-1: 0\/3 nodes are available: 1 node\(s\) were unschedulable, 2 node\(s\) didn't match PersistentVolume's node affinity\.$/);
+  assert.equal(pinned.verdict, 'blocked');
+  const hostPath = pod({ name: 'b', owner: ['StatefulSet', 'db'], hostPath: '/var/lib/db' });
+  assert.equal(buildPlan(inputs([hostPath])).verdict, 'proceed');
+  const strict = buildPlan(inputs([hostPath], { options: { ...OPTS, strict: true } }));
   assert.equal(strict.pods[0]?.action, 'blocked');
   assert.equal(strict.verdict, 'blocked');
 });
@@ -256,7 +318,7 @@ test('missing write permissions and unknown nodes block the plan', () => {
   assert.deepEqual(plan.blockers, ['MissingPermission: you may not create pods/eviction in namespace ns: ask for that permission (the drain changes nothing until you have it)', 'node nope does not exist']);
 });
 
-test('selectors, quantities, tolerations and requests follow the API', () => {
+test('selectors and quantities follow the API', () => {
   assert.equal(matchesSelector({}, { a: 'b' }), true);
   assert.equal(matchesSelector(undefined, { a: 'b' }), false);
   assert.equal(matchesSelector({ matchExpressions: [{ key: 'tier', operator: 'In', values: ['a', 'b'] }] }, { tier: 'b' }), true);
@@ -268,14 +330,6 @@ test('selectors, quantities, tolerations and requests follow the API', () => {
   assert.equal(parseQuantity('2e3'), 2000);
   assert.equal(parseQuantity('1.5'), 1.5);
   assert.equal(parseQuantity('abc'), undefined);
-  assert.equal(tolerates({ key: 'k', effect: 'NoSchedule' }, [{ operator: 'Exists' }]), true);
-  assert.equal(tolerates({ key: 'k', value: 'v', effect: 'NoExecute' }, [{ key: 'k', operator: 'Equal', value: 'v', effect: 'NoSchedule' }]), false);
-  const withInit = { spec: { containers: [{ name: 'a', resources: { requests: { cpu: '100m' } } }], initContainers: [{ name: 'i', resources: { requests: { cpu: '1' } } }] } } as V1Pod;
-  assert.equal(podRequests(withInit).cpu, 1);
-  const aff = { spec: { containers: [], affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] }] } } } } } as unknown as V1Pod;
-  assert.equal(placementConflict(aff, { name: 'x', labels: { zone: 'b' }, taints: [] }), 'required node affinity');
-  assert.equal(placementConflict(aff, { name: 'x', labels: { zone: 'a' }, taints: [] }), undefined);
-  assert.deepEqual(firstFit([], capacities([], new Map(), new Set())), []);
 });
 
 void classifyPod;

@@ -1,0 +1,547 @@
+/**
+ * kube-scheduler's filter plugins (v1.37, default profile), one function per
+ * plugin, each answering for one pod and one node with the scheduler's own
+ * failure reasons, in the order the default profile runs them: NodeName,
+ * NodeUnschedulable, TaintToleration, NodeAffinity, NodePorts,
+ * NodeResourcesFit, VolumeBinding, VolumeZone, PodTopologySpread,
+ * InterPodAffinity. The first plugin that rejects a node is its only reason,
+ * as in the scheduler.
+ *
+ * What the scheduler computes once per pod (PreFilter) lives in the state
+ * classes below, kept up to date as pods are added and removed, so placing
+ * thousands of pods does not rescan the cluster for each one.
+ *
+ * Not modelled: VolumeRestrictions (ReadWriteOncePod and inline-disk
+ * conflicts), NodeVolumeLimits (CSI attach limits), DynamicResources,
+ * NodeDeclaredFeatures, extenders, preemption. Pure.
+ */
+import type { V1NodeSelectorRequirement, V1NodeSelectorTerm, V1Taint, V1Toleration } from '@kubernetes/client-node';
+
+import { matchesSelector } from '../../kube/selector.js';
+import type { AffinityTerm, NodeState, PodInfo, Snapshot } from './snapshot.js';
+
+/** The scheduler's words, one per way a node can fail (framework statuses' reasons). */
+export const REASON = {
+  nodeName: "node(s) didn't match the requested node name",
+  unschedulable: 'node(s) were unschedulable',
+  taint: 'node(s) had untolerated taint(s)',
+  nodeAffinity: "node(s) didn't match Pod's node affinity/selector",
+  nodeAffinityPreFilter: "node(s) didn't satisfy plugin(s) [NodeAffinity]",
+  ports: "node(s) didn't have free ports for the requested pod ports",
+  tooManyPods: 'Too many pods',
+  pvAffinity: "node(s) didn't match PersistentVolume's node affinity",
+  pvMissing: 'node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)',
+  volumeZone: 'node(s) had no available volume zone',
+  spread: "node(s) didn't match pod topology spread constraints",
+  spreadLabel: "node(s) didn't match pod topology spread constraints (missing required label)",
+  affinity: "node(s) didn't match pod affinity rules",
+  antiAffinity: "node(s) didn't match pod anti-affinity rules",
+  existingAntiAffinity: "node(s) didn't satisfy existing pods anti-affinity rules",
+} as const;
+
+export const insufficient = (resource: string): string => `Insufficient ${resource}`;
+const INSUFFICIENT_CPU = insufficient('cpu');
+const INSUFFICIENT_MEMORY = insufficient('memory');
+
+// ---------------------------------------------------------------- node selectors
+
+function requirementMatches(r: V1NodeSelectorRequirement, value: string | undefined): boolean {
+  const values = r.values ?? [];
+  switch (r.operator) {
+    case 'In':
+      return value !== undefined && values.includes(value);
+    case 'NotIn':
+      return value === undefined || !values.includes(value);
+    case 'Exists':
+      return value !== undefined;
+    case 'DoesNotExist':
+      return value === undefined;
+    case 'Gt':
+    case 'Lt': {
+      // labels.Requirement: both sides must parse as integers.
+      if (value === undefined || !/^[+-]?\d+$/.test(value) || values.length !== 1 || !/^[+-]?\d+$/.test(values[0]!)) return false;
+      const a = BigInt(value);
+      const b = BigInt(values[0]!);
+      return r.operator === 'Gt' ? a > b : a < b;
+    }
+    default:
+      return false;
+  }
+}
+
+function termMatches(term: V1NodeSelectorTerm, labels: Record<string, string>, name: string | undefined): boolean {
+  for (const r of term.matchExpressions ?? []) if (!requirementMatches(r, labels[r.key])) return false;
+  // A volume's node affinity is matched against labels only (no fields), as CheckNodeAffinity does.
+  if (name !== undefined) {
+    for (const r of term.matchFields ?? []) {
+      if (r.key !== 'metadata.name' || (r.values ?? []).length !== 1) return false;
+      if (r.operator === 'In' ? name !== r.values![0] : r.operator === 'NotIn' ? name === r.values![0] : true) return false;
+    }
+  }
+  return true;
+}
+
+/** OR of the terms; empty terms are skipped, and no term left matches nothing. */
+export function nodeSelectorTermsMatch(terms: V1NodeSelectorTerm[], labels: Record<string, string>, name?: string): boolean {
+  return terms.some((t) => ((t.matchExpressions ?? []).length > 0 || (t.matchFields ?? []).length > 0) && termMatches(t, labels, name));
+}
+
+/** nodeSelector and required node affinity together (nodeaffinity.RequiredNodeAffinity). */
+export function requiredNodeAffinityMatches(pod: PodInfo, node: NodeState): boolean {
+  if (pod.nodeSelector) for (const [k, v] of Object.entries(pod.nodeSelector)) if (node.labels[k] !== v) return false;
+  return pod.nodeTerms === undefined || nodeSelectorTermsMatch(pod.nodeTerms, node.labels, node.name);
+}
+
+/**
+ * NodeAffinity's PreFilter: terms that pin metadata.name with In narrow the
+ * nodes looked at. undefined: every node; an empty set: the terms conflict.
+ */
+export function nodeNamesFromAffinity(pod: PodInfo): Set<string> | undefined {
+  if (!pod.nodeTerms?.length) return undefined;
+  let union: Set<string> | undefined;
+  for (const t of pod.nodeTerms) {
+    let names: Set<string> | undefined;
+    for (const r of t.matchFields ?? []) {
+      if (r.key !== 'metadata.name' || r.operator !== 'In') continue;
+      const s = new Set(r.values ?? []);
+      names = names ? new Set([...names].filter((n) => s.has(n))) : s;
+    }
+    if (!names) return undefined;
+    union = new Set([...(union ?? []), ...names]);
+  }
+  return union;
+}
+
+// ---------------------------------------------------------------- taints
+
+/** Toleration.ToleratesTaint (the Lt/Gt operators are behind a feature gate that is off). */
+export function tolerates(taint: V1Taint, tolerations: V1Toleration[]): boolean {
+  return tolerations.some((t) => {
+    if (t.effect && t.effect !== taint.effect) return false;
+    if (t.key && t.key !== taint.key) return false;
+    if (!t.operator || t.operator === 'Equal') return (t.value ?? '') === (taint.value ?? '');
+    return t.operator === 'Exists';
+  });
+}
+
+export function hasUntoleratedTaint(taints: V1Taint[], tolerations: V1Toleration[]): boolean {
+  for (const t of taints) if ((t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(t, tolerations)) return true;
+  return false;
+}
+
+export const UNSCHEDULABLE_TAINT: V1Taint = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' };
+
+// ---------------------------------------------------------------- affinity terms
+
+export function termMatchesPod(term: AffinityTerm, pod: PodInfo, nsLabels: Record<string, string>): boolean {
+  if (!term.namespaces.has(pod.namespace) && !(term.namespaceSelector && matchesSelector(term.namespaceSelector, nsLabels))) return false;
+  return matchesSelector(term.selector, pod.labels);
+}
+
+function bump(m: Map<string, Map<string, number>>, key: string, value: string, d: number): void {
+  let inner = m.get(key);
+  if (!inner) m.set(key, (inner = new Map()));
+  const v = (inner.get(value) ?? 0) + d;
+  if (v === 0) inner.delete(value);
+  else inner.set(value, v);
+}
+
+/**
+ * Pods counted per topology pair (key, value), kept twice: everything, and
+ * the part that pods placed by this simulation contribute.
+ */
+class Counts {
+  private readonly all = new Map<string, Map<string, number>>();
+  private readonly moved = new Map<string, Map<string, number>>();
+  private total = 0;
+  private totalMoved = 0;
+
+  add(key: string, value: string, d: number, moved: boolean): void {
+    bump(this.all, key, value, d);
+    this.total += d;
+    if (moved) {
+      bump(this.moved, key, value, d);
+      this.totalMoved += d;
+    }
+  }
+
+  get(key: string, value: string, withoutMoved: boolean): number {
+    const n = this.all.get(key)?.get(value) ?? 0;
+    return withoutMoved ? n - (this.moved.get(key)?.get(value) ?? 0) : n;
+  }
+
+  /** Whether any pair is counted at all. */
+  any(withoutMoved: boolean): boolean {
+    return (withoutMoved ? this.total - this.totalMoved : this.total) > 0;
+  }
+
+  /** The topology keys counted. */
+  keys(): IterableIterator<string> {
+    return this.all.keys();
+  }
+}
+
+/**
+ * InterPodAffinity's PreFilter state for one pod shape: per topology pair,
+ * how many pods match all its affinity terms, how many match each of its
+ * anti-affinity terms, and how many existing pods' anti-affinity terms
+ * match it.
+ */
+export class AffinityState {
+  readonly affinity = new Counts();
+  readonly antiAffinity = new Counts();
+  readonly existingAnti = new Counts();
+
+  constructor(
+    readonly pod: PodInfo,
+    private readonly nsLabels: (ns: string) => Record<string, string>,
+  ) {}
+
+  /** An existing pod `q` on `node` was added (sign 1) or removed (-1). */
+  update(q: PodInfo, node: NodeState, sign: number): void {
+    const p = this.pod;
+    if (p.affinity.length && p.affinity.every((t) => termMatchesPod(t, q, this.nsLabels(q.namespace)))) {
+      for (const t of p.affinity) {
+        const v = node.labels[t.topologyKey];
+        if (v !== undefined) this.affinity.add(t.topologyKey, v, sign, q.moved);
+      }
+    }
+    for (const t of p.antiAffinity) {
+      const v = node.labels[t.topologyKey];
+      if (v !== undefined && termMatchesPod(t, q, this.nsLabels(q.namespace))) this.antiAffinity.add(t.topologyKey, v, sign, q.moved);
+    }
+    if (q.antiAffinity.length) {
+      const ns = this.nsLabels(p.namespace);
+      for (const t of q.antiAffinity) {
+        const v = node.labels[t.topologyKey];
+        if (v !== undefined && termMatchesPod(t, p, ns)) this.existingAnti.add(t.topologyKey, v, sign, q.moved);
+      }
+    }
+  }
+
+  /** Nothing to check: the scheduler skips the plugin. */
+  skip(): boolean {
+    return !this.pod.affinity.length && !this.pod.antiAffinity.length && !this.existingAnti.any(false);
+  }
+
+  /** What the filter needs of the counts as a whole, once per attempt. */
+  prepare(withoutMoved: boolean): AffinityCheck {
+    const p = this.pod;
+    const affinityAny = this.affinity.any(withoutMoved);
+    return {
+      state: this,
+      withoutMoved,
+      selfAffinityAllowed: !affinityAny && p.affinity.every((t) => termMatchesPod(t, p, this.nsLabels(p.namespace))),
+      antiAny: this.antiAffinity.any(withoutMoved),
+      existingKeys: this.existingAnti.any(withoutMoved) ? [...this.existingAnti.keys()] : [],
+    };
+  }
+
+  filter(node: NodeState, check: AffinityCheck): string | undefined {
+    const p = this.pod;
+    const without = check.withoutMoved;
+    if (p.affinity.length) {
+      let podsExist = true;
+      for (const t of p.affinity) {
+        const v = node.labels[t.topologyKey];
+        if (v === undefined) return REASON.affinity;
+        if (this.affinity.get(t.topologyKey, v, without) <= 0) podsExist = false;
+      }
+      // The first pod of a group that selects itself may go anywhere, as long as no matching pod exists at all.
+      if (!podsExist && !check.selfAffinityAllowed) return REASON.affinity;
+    }
+    if (check.antiAny) {
+      for (const t of p.antiAffinity) {
+        const v = node.labels[t.topologyKey];
+        if (v !== undefined && this.antiAffinity.get(t.topologyKey, v, without) > 0) return REASON.antiAffinity;
+      }
+    }
+    for (const k of check.existingKeys) {
+      const v = node.labels[k];
+      if (v !== undefined && this.existingAnti.get(k, v, without) > 0) return REASON.existingAntiAffinity;
+    }
+    return undefined;
+  }
+}
+
+export interface AffinityCheck {
+  state: AffinityState;
+  withoutMoved: boolean;
+  selfAffinityAllowed: boolean;
+  antiAny: boolean;
+  existingKeys: string[];
+}
+
+function shift(hist: Map<number, number>, count: number, d: number): void {
+  const n = (hist.get(count) ?? 0) + d;
+  if (n === 0) hist.delete(count);
+  else hist.set(count, n);
+}
+
+/**
+ * Matching pods per domain of one spread constraint, everything and without
+ * the pods this simulation placed, with the smallest count kept up to date
+ * as counts move by one (a histogram of counts), so no attempt rescans the
+ * domains.
+ */
+class DomainCounts {
+  private readonly counts = [new Map<string, number>(), new Map<string, number>()];
+  private readonly hist = [new Map<number, number>(), new Map<number, number>()];
+  private readonly min: number[];
+
+  constructor(domains: Set<string>) {
+    for (const h of this.hist) if (domains.size) h.set(0, domains.size);
+    this.min = [0, 0];
+  }
+
+  private move(which: number, domain: string, d: number): void {
+    const counts = this.counts[which]!;
+    const hist = this.hist[which]!;
+    const old = counts.get(domain) ?? 0;
+    const now = old + d;
+    counts.set(domain, now);
+    shift(hist, old, -1);
+    shift(hist, now, 1);
+    if (d > 0 ? old === this.min[which] && !hist.has(old) : now < this.min[which]!) this.min[which] = now;
+  }
+
+  add(domain: string, d: number, moved: boolean): void {
+    this.move(0, domain, d);
+    if (!moved) this.move(1, domain, d);
+  }
+
+  get(domain: string, withoutMoved: boolean): number {
+    return this.counts[withoutMoved ? 1 : 0]!.get(domain) ?? 0;
+  }
+
+  minimum(withoutMoved: boolean): number {
+    return this.min[withoutMoved ? 1 : 0]!;
+  }
+}
+
+/**
+ * PodTopologySpread's PreFilter state for one pod shape: for each
+ * DoNotSchedule constraint, the matching pods per domain over the nodes the
+ * constraint counts (every constraint's key present, node affinity and
+ * taints honoured as its policies say).
+ */
+export class SpreadState {
+  /** Per node: whether each constraint counts it. */
+  private readonly eligible = new Map<string, boolean[]>();
+  private readonly domains: DomainCounts[];
+  /** Domains with an eligible node, per constraint (their count may be 0). */
+  private readonly domainSets: Array<Set<string>>;
+
+  constructor(
+    readonly pod: PodInfo,
+    nodes: NodeState[],
+  ) {
+    const cs = pod.spread;
+    this.domainSets = cs.map(() => new Set());
+    for (const node of nodes) {
+      const hasKeys = cs.every((c) => node.labels[c.topologyKey] !== undefined);
+      const flags = cs.map(
+        (c) =>
+          hasKeys &&
+          (!c.honorNodeAffinity || requiredNodeAffinityMatches(pod, node)) &&
+          (!c.honorTaints || !hasUntoleratedTaint(node.taints, pod.tolerations)),
+      );
+      this.eligible.set(node.name, flags);
+      flags.forEach((ok, i) => {
+        if (ok) this.domainSets[i]!.add(node.labels[cs[i]!.topologyKey]!);
+      });
+    }
+    this.domains = this.domainSets.map((set) => new DomainCounts(set));
+  }
+
+  update(q: PodInfo, node: NodeState, sign: number): void {
+    if (q.namespace !== this.pod.namespace || q.terminating) return;
+    const flags = this.eligible.get(node.name);
+    if (!flags) return;
+    this.pod.spread.forEach((c, i) => {
+      if (flags[i] && !c.countsNothing && matchesSelector(c.selector, q.labels)) this.domains[i]!.add(node.labels[c.topologyKey]!, sign, q.moved);
+    });
+  }
+
+  /** The smallest count over the domains, per constraint (0 below minDomains), for one attempt. */
+  minimums(withoutMoved: boolean): number[] {
+    return this.pod.spread.map((c, i) => (this.domainSets[i]!.size < c.minDomains ? 0 : this.domains[i]!.minimum(withoutMoved)));
+  }
+
+  /** Whether the pod counts for each of its own constraints. */
+  selfMatches(): number[] {
+    return this.pod.spread.map((c) => (matchesSelector(c.selector, this.pod.labels) ? 1 : 0));
+  }
+
+  filter(node: NodeState, mins: number[], self: number[], withoutMoved: boolean): string | undefined {
+    const cs = this.pod.spread;
+    for (let i = 0; i < cs.length; i++) {
+      const c = cs[i]!;
+      const v = node.labels[c.topologyKey];
+      if (v === undefined) return REASON.spreadLabel;
+      if (this.domains[i]!.get(v, withoutMoved) + self[i]! - mins[i]! > c.maxSkew) return REASON.spread;
+    }
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------- volumes
+
+/** What VolumeBinding and VolumeZone need of a pod's claims, looked up once. */
+export interface VolumeFacts {
+  /** A PreFilter failure: the whole pod is unschedulable, in these words. */
+  preFilter?: string;
+  /** Required node affinity of each bound volume. */
+  nodeAffinity: V1NodeSelectorTerm[][];
+  /** A bound claim's volume does not exist. */
+  missingVolume: boolean;
+  /** Zone and region labels of the bound volumes. */
+  zones: Array<{ key: string; values: Set<string> }>;
+  /** Things the simulation does not decide (unbound WaitForFirstConsumer claims, unread volumes). */
+  notes: string[];
+}
+
+const ZONE_LABELS = [
+  'failure-domain.beta.kubernetes.io/zone',
+  'failure-domain.beta.kubernetes.io/region',
+  'topology.kubernetes.io/zone',
+  'topology.kubernetes.io/region',
+];
+
+const GA_LABEL: Record<string, string> = {
+  'failure-domain.beta.kubernetes.io/zone': 'topology.kubernetes.io/zone',
+  'failure-domain.beta.kubernetes.io/region': 'topology.kubernetes.io/region',
+};
+
+export function volumeFacts(pod: PodInfo, snap: Snapshot): VolumeFacts {
+  const facts: VolumeFacts = { nodeAffinity: [], missingVolume: false, zones: [], notes: [] };
+  if (!pod.claims.length) return facts;
+  const vols = snap.volumes;
+  if (!vols) {
+    facts.notes.push(`claims ${pod.claims.join(', ')} not checked: PersistentVolumeClaims could not be read`);
+    return facts;
+  }
+  for (const name of pod.claims) {
+    const claim = vols.claims.get(`${pod.namespace}/${name}`);
+    if (!claim) {
+      facts.preFilter = `persistentvolumeclaim "${name}" not found`;
+      return facts;
+    }
+    if (claim.metadata?.deletionTimestamp) {
+      facts.preFilter = `persistentvolumeclaim "${name}" is being deleted`;
+      return facts;
+    }
+    const pvName = claim.spec?.volumeName;
+    if (!pvName) {
+      const className = claim.spec?.storageClassName ?? claim.metadata?.annotations?.['volume.beta.kubernetes.io/storage-class'] ?? '';
+      const cls = vols.classes.get(className);
+      if (cls?.volumeBindingMode === 'WaitForFirstConsumer') {
+        facts.notes.push(`claim ${name} is unbound (WaitForFirstConsumer): where a volume can be provisioned or bound for it is not checked`);
+        continue;
+      }
+      facts.preFilter = 'pod has unbound immediate PersistentVolumeClaims';
+      return facts;
+    }
+    const pv = vols.volumes.get(pvName);
+    if (!pv) {
+      facts.missingVolume = true;
+      continue;
+    }
+    const terms = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms;
+    if (terms) facts.nodeAffinity.push(terms);
+    for (const key of ZONE_LABELS) {
+      const value = pv.metadata?.labels?.[key];
+      if (value === undefined) continue;
+      const values = value.split('__').map((z) => z.trim());
+      if (values.some((z) => !z)) continue;
+      facts.zones.push({ key, values: new Set(values) });
+    }
+  }
+  return facts;
+}
+
+function volumeBindingFilter(facts: VolumeFacts, node: NodeState): string | undefined {
+  for (const terms of facts.nodeAffinity) if (!nodeSelectorTermsMatch(terms, node.labels)) return REASON.pvAffinity;
+  if (facts.missingVolume) return REASON.pvMissing;
+  return undefined;
+}
+
+function volumeZoneFilter(facts: VolumeFacts, node: NodeState): string | undefined {
+  if (!facts.zones.length || !ZONE_LABELS.some((k) => node.labels[k] !== undefined)) return undefined;
+  for (const z of facts.zones) {
+    const v = node.labels[z.key] ?? node.labels[GA_LABEL[z.key] ?? z.key];
+    if (v === undefined || !z.values.has(v)) return REASON.volumeZone;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------- resources
+
+const NO_REASONS: string[] = Object.freeze([]) as unknown as string[];
+const single = new Map<string, string[]>();
+
+/** One reason, as a shared array (nodes that fail are many; their reasons are few). */
+function only(reason: string): string[] {
+  let r = single.get(reason);
+  if (!r) single.set(reason, (r = Object.freeze([reason]) as unknown as string[]));
+  return r;
+}
+
+function short(reasons: string[], reason: string): string[] {
+  return reasons.length ? [...reasons, reason] : only(reason);
+}
+
+function resourcesFilter(pod: PodInfo, node: NodeState, withoutMoved: boolean): string[] {
+  let out = NO_REASONS;
+  const used = node.requested;
+  const moved = withoutMoved ? node.moved.requested : undefined;
+  if (node.pods.size - (moved ? node.moved.pods : 0) + 1 > node.podsAllowed) out = only(REASON.tooManyPods);
+  const r = pod.requests;
+  if (r.cpu && r.cpu > (node.allocatable.cpu ?? 0) - (used.cpu ?? 0) + (moved?.cpu ?? 0)) out = short(out, INSUFFICIENT_CPU);
+  if (r.memory && r.memory > (node.allocatable.memory ?? 0) - (used.memory ?? 0) + (moved?.memory ?? 0)) out = short(out, INSUFFICIENT_MEMORY);
+  const eph = r['ephemeral-storage'];
+  if (eph && eph > (node.allocatable['ephemeral-storage'] ?? 0) - (used['ephemeral-storage'] ?? 0) + (moved?.['ephemeral-storage'] ?? 0)) {
+    out = short(out, insufficient('ephemeral-storage'));
+  }
+  for (const { name, want } of pod.scalars) {
+    if (want > (node.allocatable[name] ?? 0) - (used[name] ?? 0) + (moved?.[name] ?? 0)) out = short(out, insufficient(name));
+  }
+  return out;
+}
+
+/** What one placement attempt computed up front (the scheduler's PreFilter). */
+export interface Attempt {
+  pod: PodInfo;
+  volumes: VolumeFacts;
+  affinity: AffinityCheck | undefined;
+  spread: SpreadState | undefined;
+  spreadMins: number[];
+  spreadSelf: number[];
+  /** Judge the node as if the pods this simulation placed were not there. */
+  withoutMoved: boolean;
+}
+
+/** The reasons the node rejects the pod (empty: it fits), from the first plugin that rejects it. */
+export function filterNode(a: Attempt, node: NodeState): string[] {
+  const p = a.pod;
+  if (p.pod.spec?.nodeName && p.pod.spec.nodeName !== node.name) return only(REASON.nodeName);
+  if (node.unschedulable && !tolerates(UNSCHEDULABLE_TAINT, p.tolerations)) return only(REASON.unschedulable);
+  if (hasUntoleratedTaint(node.taints, p.tolerations)) return only(REASON.taint);
+  if (!requiredNodeAffinityMatches(p, node)) return only(REASON.nodeAffinity);
+  if (p.ports.some((port) => node.ports.conflicts(port, a.withoutMoved ? node.moved.ports : undefined))) return only(REASON.ports);
+  const lacking = resourcesFilter(p, node, a.withoutMoved);
+  if (lacking !== NO_REASONS) return lacking;
+  const vol = volumeBindingFilter(a.volumes, node) ?? volumeZoneFilter(a.volumes, node);
+  if (vol) return only(vol);
+  const spread = a.spread?.filter(node, a.spreadMins, a.spreadSelf, a.withoutMoved);
+  if (spread) return only(spread);
+  const affinity = a.affinity?.state.filter(node, a.affinity);
+  if (affinity) return only(affinity);
+  return NO_REASONS;
+}
+
+/** The selectors of a pod's constraints that other pods can satisfy, for explaining a dependency. */
+export function helpsPod(helper: PodInfo, pod: PodInfo, nsLabels: (ns: string) => Record<string, string>): boolean {
+  if (pod.affinity.length && pod.affinity.every((t) => termMatchesPod(t, helper, nsLabels(helper.namespace)))) return true;
+  return helper.namespace === pod.namespace && pod.spread.some((c) => !c.countsNothing && matchesSelector(c.selector, helper.labels));
+}
