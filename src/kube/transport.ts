@@ -1,16 +1,19 @@
 /**
- * The HTTP layer under client-node's generated APIs and our watches.
+ * The HTTP layer under every request and watch: node:http(s) over the
+ * client's one keep-alive agent (session.ts), so a command pays one TLS
+ * handshake per connection it keeps, not one per request.
  *
- * client-node sends headers as a plain object, so repeated headers collapse
- * into one ("Impersonate-Group: a, b", which the API server reads as one
- * group "a, b"), and it has no per-request timeout. This layer sends each
- * impersonation header on its own line, bounds every request with
- * --request-timeout through an AbortSignal, stops every request when the
- * command is interrupted, and counts requests for --verbose and benchmarks.
+ * Each impersonation header goes on its own line (one header "a, b" would
+ * be read by the API server as one group "a, b"); --request-timeout bounds
+ * every request through an AbortSignal; an interrupt stops every request;
+ * requests are counted for --verbose and benchmarks. A request that meets a
+ * kept-alive connection the server had just closed is sent again once on a
+ * new one, before any answer (Node's documented remedy, as Go's transport).
  */
-import type { Agent } from 'node:http';
-
-import fetch, { type RequestInit, type Response } from 'node-fetch';
+import http from 'node:http';
+import https from 'node:https';
+import { pipeline, type Readable } from 'node:stream';
+import zlib from 'node:zlib';
 
 import { formatDuration } from '../base/duration.js';
 import { InterruptedError, TimeoutError } from '../base/errors.js';
@@ -65,9 +68,32 @@ export function buildHeaderPairs(
 export interface SendInit {
   method: string;
   headers: Record<string, string | string[] | undefined>;
-  body?: RequestInit['body'];
-  agent?: Agent;
+  body?: string;
+  agent?: http.Agent;
   signal?: AbortSignal;
+  /** Ask for gzip (default true; a cluster's disable-compression turns it off, as in kubectl). */
+  compress?: boolean;
+}
+
+/** An answer: status and headers at once, the body (decompressed) as a stream or as text. */
+export interface HttpResponse {
+  status: number;
+  /** Lower-case names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  body: Readable;
+  text(): Promise<string>;
+}
+
+/** A status >= 400: the body is the API server's Status object as JSON text (apierror.ts reads it). */
+export class HttpStatusError extends Error {
+  constructor(
+    readonly code: number,
+    readonly body: string,
+    readonly headers: Record<string, string>,
+  ) {
+    super(`HTTP ${code}`);
+    this.name = 'HttpStatusError';
+  }
 }
 
 /**
@@ -80,32 +106,88 @@ export async function send(
   url: string,
   init: SendInit,
   streaming = false,
-): Promise<{ response: Response; done: () => void }> {
+): Promise<{ response: HttpResponse; done: () => void }> {
   const started = Date.now();
   const timeout = opts.timeoutMs > 0 ? new AbortController() : undefined;
   const timer = timeout ? setTimeout(() => timeout.abort(), opts.timeoutMs) : undefined;
   const signals = [opts.signal, init.signal, timeout?.signal].filter((s): s is AbortSignal => s !== undefined);
+  // A signal of its own per request: http.request listens on it, and a shared one would collect a listener per request in flight.
   const signal = signals.length ? AbortSignal.any(signals) : undefined;
   const done = (): void => {
     if (timer) clearTimeout(timer);
   };
   try {
-    const response = await fetch(url, {
-      method: init.method,
-      headers: buildHeaderPairs(init.headers, opts.impersonate),
-      body: init.body,
-      agent: init.agent,
-      signal: signal as RequestInit['signal'],
-      compress: true,
-    });
+    const headers = outgoingHeaders(init, opts.impersonate);
+    let response: HttpResponse;
+    try {
+      response = await attempt(url, init, headers, signal);
+    } catch (err) {
+      if (!(err instanceof StaleConnection)) throw err;
+      response = await attempt(url, init, headers, signal);
+    }
     opts.onRequest?.({ method: init.method, url, status: response.status, ms: Date.now() - started });
     if (streaming) done();
     return { response, done };
   } catch (err) {
     done();
+    const cause = err instanceof StaleConnection ? err.cause : err;
     opts.onRequest?.({ method: init.method, url, status: 'error', ms: Date.now() - started });
-    throw translateAbort(err, opts, timeout?.signal, url);
+    throw translateAbort(cause, opts, timeout?.signal, url);
   }
+}
+
+/** A kept-alive connection the server closed just as this request went out: nothing was answered. */
+class StaleConnection extends Error {
+  constructor(override readonly cause: unknown) {
+    super('stale keep-alive connection');
+  }
+}
+
+const STALE_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+function outgoingHeaders(init: SendInit, impersonate: Impersonation | undefined): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [key, value] of buildHeaderPairs(init.headers, impersonate)) {
+    const prev = out[key];
+    // An array value goes out as one header line per value.
+    out[key] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [String(prev)]), value];
+  }
+  if (init.compress !== false) out['Accept-Encoding'] = 'gzip';
+  if (init.body !== undefined) out['Content-Length'] = Buffer.byteLength(init.body);
+  return out;
+}
+
+function attempt(url: string, init: SendInit, headers: http.OutgoingHttpHeaders, signal: AbortSignal | undefined): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const transport = url.startsWith('https:') ? https : http;
+    const req = transport.request(url, { method: init.method, headers, agent: init.agent, signal });
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      reject(req.reusedSocket && err.code && STALE_CODES.has(err.code) ? new StaleConnection(err) : err);
+    });
+    req.on('response', (res) => {
+      const encoding = res.headers['content-encoding'];
+      const body: Readable =
+        encoding === 'gzip' || encoding === 'deflate'
+          ? pipeline(res, encoding === 'gzip' ? zlib.createGunzip() : zlib.createInflate(), () => {})
+          : res;
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+      resolve({ status: res.statusCode ?? 0, headers, body, text: () => readText(body, signal) });
+    });
+    req.end(init.body);
+  });
+}
+
+/** The whole body; cut short by the signal, it fails as an abort (the socket's own error would read as a reset). */
+async function readText(body: Readable, signal: AbortSignal | undefined): Promise<string> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+  } catch (err) {
+    if (signal?.aborted) throw Object.assign(new Error('the request was aborted'), { name: 'AbortError', cause: err });
+    throw err;
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Turns an AbortError into our timeout or interrupt error, naming what was cut short. */

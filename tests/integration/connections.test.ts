@@ -13,6 +13,7 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 
 import { parseYaml, toYaml } from '../../src/base/yaml.js';
+import { REVIEW_CONCURRENCY } from '../../src/kube/reviews.js';
 import { REPO_ROOT } from '../cluster/paths.js';
 import { apis, cluster, eventually, mintUser, runPlugin, suffix, tempDir, testNamespace } from '../support/cluster.js';
 import { allReady, createPool, deployment, podsIn } from '../support/workloads.js';
@@ -101,6 +102,46 @@ test('a scheme-less server is https, as kubectl makes it; proxy-url carries ever
   const who = await runPlugin('kubectl-whocan', ['get', 'nodes'], { env: { KUBECONFIG: viaProxy } });
   assert.equal(who.code, 0, who.stderr);
   assert.ok(proxy.tunnels() > before, 'whocan went through the proxy');
+});
+
+/** A TCP forwarder to the API server, counting connections: each is one TLS handshake of the client. */
+async function countingForwarder(t: TestContext): Promise<{ port: number; connections: () => number }> {
+  const target = new URL(cluster().server);
+  let connections = 0;
+  const server = net.createServer((client) => {
+    connections++;
+    const upstream = net.connect(Number(target.port), target.hostname);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    server.close();
+  });
+  return { port: (server.address() as net.AddressInfo).port, connections: () => connections };
+}
+
+test('one keep-alive pool per command: hundreds of access reviews over a few TLS connections', async (t) => {
+  const ns = await testNamespace(t, 'pool');
+  const admin = mintUser(`pool-${suffix()}`, ['system:masters']);
+  const fwd = await countingForwarder(t);
+  const env = { KUBECONFIG: kubeconfigWith(admin, (c) => (c.server = `https://127.0.0.1:${fwd.port}`)) };
+  const access = await runPlugin('kubectl-study_access', ['-n', ns, '-o', 'json'], { env, timeoutMs: 120_000 });
+  assert.equal(access.code, 0, access.stderr);
+  const m = JSON.parse(access.stdout) as { rows: Array<{ cells: Record<string, { verified?: unknown }> }> };
+  const reviews = m.rows.flatMap((r) => Object.values(r.cells)).filter((c) => c.verified === true || c.verified === false).length;
+  assert.ok(reviews >= 300, `every cell confirmed (${reviews} reviews)`);
+  // At most REVIEW_CONCURRENCY reviews are in flight, beside the few reads that run with them: each
+  // connection carries many requests (one connection per request before keep-alive).
+  assert.ok(fwd.connections() <= reviews / 8, `${reviews} reviews over ${fwd.connections()} connections (bound ${REVIEW_CONCURRENCY} for the reviews)`);
+
+  // whocan's reads (the namespace, two binding lists, then the roles they name) go at most two at a time: two connections.
+  const before = fwd.connections();
+  const who = await runPlugin('kubectl-whocan', ['get', 'pods', '-n', ns, '-o', 'json', '--cache-dir', tempDir('kstudy-cache-')], { env });
+  assert.equal(who.code, 0, who.stderr);
+  assert.ok(fwd.connections() - before <= 3, `whocan opened ${fwd.connections() - before} connections for its six or more requests`);
 });
 
 /** A loopback listener that accepts connections and never answers. */

@@ -76,3 +76,57 @@ test('an interrupt aborts requests in flight with an InterruptedError', async (t
     return true;
   });
 });
+
+test('requests through one keep-alive agent share a connection', async (t) => {
+  const sockets = new Set<unknown>();
+  const s = await server((req, res) => {
+    sockets.add(req.socket);
+    res.end('{}');
+  });
+  t.after(s.close);
+  const agent = new http.Agent({ keepAlive: true });
+  t.after(() => agent.destroy());
+  for (let i = 0; i < 20; i++) {
+    const { response, done } = await send({ timeoutMs: 5000 }, `${s.url}/api`, { method: 'GET', headers: {}, agent });
+    await response.text();
+    done();
+  }
+  assert.equal(sockets.size, 1, 'twenty requests, one connection');
+});
+
+test('a kept-alive connection the server has dropped is replaced once, and the request answered', async (t) => {
+  const served = new Map<unknown, number>();
+  const s = await server((req, res) => {
+    const n = (served.get(req.socket) ?? 0) + 1;
+    served.set(req.socket, n);
+    // The second request on a connection finds it closed, as after a server's idle timeout.
+    if (n === 2) req.socket.destroy();
+    else res.end(`{"n":${n}}`);
+  });
+  t.after(s.close);
+  const agent = new http.Agent({ keepAlive: true });
+  t.after(() => agent.destroy());
+  const get = async (): Promise<string> => {
+    const { response, done } = await send({ timeoutMs: 5000 }, `${s.url}/api`, { method: 'POST', headers: {}, body: '{}', agent });
+    const text = await response.text();
+    done();
+    return text;
+  };
+  assert.equal(await get(), '{"n":1}');
+  assert.equal(await get(), '{"n":1}', 'answered on a new connection');
+  assert.equal(served.size, 2);
+});
+
+test('a gzip answer is read as text', async (t) => {
+  const { gzipSync } = await import('node:zlib');
+  let asked = '';
+  const s = await server((req, res) => {
+    asked = String(req.headers['accept-encoding']);
+    res.writeHead(200, { 'Content-Encoding': 'gzip' }).end(gzipSync('{"kind":"List"}'));
+  });
+  t.after(s.close);
+  const { response, done } = await send({ timeoutMs: 5000 }, `${s.url}/api`, { method: 'GET', headers: {} });
+  assert.equal(await response.text(), '{"kind":"List"}');
+  done();
+  assert.equal(asked, 'gzip');
+});
