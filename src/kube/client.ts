@@ -6,6 +6,8 @@
  * module lazily (the command table does), so --help loads none of it; and
  * it loads client-node only for auth providers and proxy-url agents.
  */
+import { setMaxListeners } from 'node:events';
+
 import { UsageError, type StudyError } from '../base/errors.js';
 import { exponentialBackoff } from '../base/backoff.js';
 import { sleep } from '../base/concurrency.js';
@@ -71,6 +73,8 @@ export class KubeClient {
 
   constructor(context: ResolvedContext, impersonate: Impersonation | undefined, timeoutMs: number, options: ClientOptions = {}) {
     this.context = context;
+    // Every request in flight listens on the command's signal: hundreds at once are no leak.
+    if (options.signal) setMaxListeners(0, options.signal);
     this.outageMs = options.outageMs ?? DEFAULT_OUTAGE_MS;
     this.discoveryCacheDir = discoveryCacheDir(cacheRoot(options.cacheDir), context.cluster.server ?? '');
     this.transport = {

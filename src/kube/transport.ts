@@ -111,8 +111,8 @@ export async function send(
   const timeout = opts.timeoutMs > 0 ? new AbortController() : undefined;
   const timer = timeout ? setTimeout(() => timeout.abort(), opts.timeoutMs) : undefined;
   const signals = [opts.signal, init.signal, timeout?.signal].filter((s): s is AbortSignal => s !== undefined);
-  // A signal of its own per request: http.request listens on it, and a shared one would collect a listener per request in flight.
-  const signal = signals.length ? AbortSignal.any(signals) : undefined;
+  // One signal alone (the command's) is listened on directly: the client lifts its listener limit (client.ts).
+  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
   const done = (): void => {
     if (timer) clearTimeout(timer);
   };
@@ -179,15 +179,22 @@ function attempt(url: string, init: SendInit, headers: http.OutgoingHttpHeaders,
 }
 
 /** The whole body; cut short by the signal, it fails as an abort (the socket's own error would read as a reset). */
-async function readText(body: Readable, signal: AbortSignal | undefined): Promise<string> {
-  const chunks: Buffer[] = [];
-  try {
-    for await (const chunk of body) chunks.push(chunk as Buffer);
-  } catch (err) {
-    if (signal?.aborted) throw Object.assign(new Error('the request was aborted'), { name: 'AbortError', cause: err });
-    throw err;
-  }
-  return Buffer.concat(chunks).toString('utf8');
+function readText(body: Readable, signal: AbortSignal | undefined): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let ended = false;
+    const fail = (err: Error): void => reject(signal?.aborted ? Object.assign(new Error('the request was aborted'), { name: 'AbortError', cause: err }) : err);
+    body.on('data', (chunk: Buffer) => chunks.push(chunk));
+    body.once('end', () => {
+      ended = true;
+      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    });
+    body.once('error', fail);
+    // Closed before its end without an error (a socket cut mid-answer): a reset, as the server would see it.
+    body.once('close', () => {
+      if (!ended) fail(Object.assign(new Error('the connection closed before the answer ended'), { code: 'ECONNRESET' }));
+    });
+  });
 }
 
 /** Turns an AbortError into our timeout or interrupt error, naming what was cut short. */

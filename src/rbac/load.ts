@@ -52,8 +52,9 @@ export interface LoadScope {
 
 const forbidden = (err: unknown): boolean => apiStatusOf(err)?.code === 403;
 
+/** "2,054 ClusterRoleBindings" (not toLocaleString: loading ICU data costs more than the rest of the count). */
 function count(n: number, resource: RbacResource): string {
-  return `${n.toLocaleString('en-US')} ${n === 1 ? KIND_NAMES[resource].slice(0, -1) : KIND_NAMES[resource]}`;
+  return `${String(n).replace(/\B(?=(\d{3})+$)/g, ',')} ${n === 1 ? KIND_NAMES[resource].slice(0, -1) : KIND_NAMES[resource]}`;
 }
 
 /**

@@ -130,3 +130,18 @@ test('a gzip answer is read as text', async (t) => {
   done();
   assert.equal(asked, 'gzip');
 });
+
+test('an answer cut short by the timeout is a timeout; by the server, a reset', async (t) => {
+  const s = await server((req, res) => {
+    res.writeHead(200, { 'Content-Length': '100' });
+    res.write('{"items":[');
+    if (req.url === '/cut') setTimeout(() => req.socket.destroy(), 20);
+  });
+  t.after(s.close);
+  const slow = await send({ timeoutMs: 200 }, `${s.url}/slow`, { method: 'GET', headers: {} });
+  await assert.rejects(slow.response.text(), (err: unknown) => (err as Error).name === 'AbortError');
+  slow.done();
+  const cut = await send({ timeoutMs: 5000 }, `${s.url}/cut`, { method: 'GET', headers: {} });
+  await assert.rejects(cut.response.text(), (err: unknown) => ['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE'].includes((err as { code?: string }).code ?? ''));
+  cut.done();
+});
