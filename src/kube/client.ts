@@ -15,7 +15,6 @@ import { apiStatusOf, DEFAULT_OUTAGE_MS, retryDelay, toStudyError } from './apie
 import type { ConnectionOptions } from './connection.js';
 import { credentialNote, credentialProblems } from './credentials.js';
 import { cacheRoot, discoveryCacheDir } from './discocache.js';
-import { runExecPlugin } from './exec.js';
 import { assertFilesUsable, loadKubeconfig, resolveContext, type MergedKubeconfig, type ResolvedContext } from './kubeconfig.js';
 import { openSession, type Session } from './session.js';
 import { HttpStatusError, send, translateAbort, type HttpResponse, type Impersonation, type RequestRecord, type TransportOptions } from './transport.js';
@@ -108,7 +107,8 @@ export class KubeClient {
     if (s && (s.expiresAt === undefined || s.expiresAt > Date.now() + 10_000)) return s;
     this.pendingSession ??= (async () => {
       const exec = this.context.user.exec;
-      const cred = exec ? await runExecPlugin({ userName: this.context.userName, exec, cluster: this.context.cluster }, this.transport.timeoutMs || 60_000, this.transport.signal) : undefined;
+      // Loaded only for an exec user: child_process is a start-up cost the others need not pay.
+      const cred = exec ? await (await import('./exec.js')).runExecPlugin({ userName: this.context.userName, exec, cluster: this.context.cluster }, this.transport.timeoutMs || 60_000, this.transport.signal) : undefined;
       this.session = await openSession(this.context, cred, this.session);
       return this.session;
     })().finally(() => {

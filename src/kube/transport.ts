@@ -13,7 +13,6 @@
 import http from 'node:http';
 import https from 'node:https';
 import { pipeline, type Readable } from 'node:stream';
-import zlib from 'node:zlib';
 
 import { formatDuration } from '../base/duration.js';
 import { InterruptedError, TimeoutError } from '../base/errors.js';
@@ -166,13 +165,18 @@ function attempt(url: string, init: SendInit, headers: http.OutgoingHttpHeaders,
     });
     req.on('response', (res) => {
       const encoding = res.headers['content-encoding'];
-      const body: Readable =
-        encoding === 'gzip' || encoding === 'deflate'
-          ? pipeline(res, encoding === 'gzip' ? zlib.createGunzip() : zlib.createInflate(), () => {})
-          : res;
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-      resolve({ status: res.statusCode ?? 0, headers, body, text: () => readText(body, signal) });
+      const answer = (body: Readable): void => resolve({ status: res.statusCode ?? 0, headers, body, text: () => readText(body, signal) });
+      if (encoding !== 'gzip' && encoding !== 'deflate') {
+        answer(res);
+        return;
+      }
+      // zlib is loaded at the first compressed answer (small answers never are): start-up need not pay for it.
+      import('node:zlib').then(
+        (zlib) => answer(pipeline(res, encoding === 'gzip' ? zlib.createGunzip() : zlib.createInflate(), () => {})),
+        reject,
+      );
     });
     req.end(init.body);
   });
