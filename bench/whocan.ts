@@ -106,7 +106,10 @@ async function main(): Promise<void> {
   const check = await timed(whocan('whocan delete jobs -A --verify', ['delete', 'jobs', '-A', '--verify', '-o', 'json']));
   const verified = JSON.parse(check.stdout) as { disagreements: unknown[]; subjects: unknown[] };
   out.push('', `--verify on "delete jobs -A": ${verified.subjects.length} grants, ${verified.disagreements.length} disagreements with SubjectAccessReview (${check.ms.toFixed(0)} ms)`, '');
-  for (const c of [plain, verify, table]) out.push(await profile(c));
+  for (const c of [plain, verify, table]) {
+    const p = await profile(c);
+    if (p) out.push(p);
+  }
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

@@ -117,7 +117,7 @@ test('a kept-alive connection the server has dropped is replaced once, and the r
   assert.equal(served.size, 2);
 });
 
-test('a gzip answer is read as text', async (t) => {
+test('a gzip answer is read as text, whole or as a stream', async (t) => {
   const { gzipSync } = await import('node:zlib');
   let asked = '';
   const s = await server((req, res) => {
@@ -129,6 +129,10 @@ test('a gzip answer is read as text', async (t) => {
   assert.equal(await response.text(), '{"kind":"List"}');
   done();
   assert.equal(asked, 'gzip');
+  const streamed = await send({ timeoutMs: 5000 }, `${s.url}/api`, { method: 'GET', headers: {} }, true);
+  let text = '';
+  for await (const chunk of streamed.response.body) text += String(chunk);
+  assert.equal(text, '{"kind":"List"}', 'and as a stream (a watch)');
 });
 
 test('an answer cut short by the timeout is a timeout; by the server, a reset', async (t) => {
