@@ -158,8 +158,8 @@ function outgoingHeaders(init: SendInit, impersonate: Impersonation | undefined)
 
 function attempt(url: string, init: SendInit, headers: http.OutgoingHttpHeaders, signal: AbortSignal | undefined): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
-    const transport = url.startsWith('https:') ? https : http;
-    const req = transport.request(url, { method: init.method, headers, agent: init.agent, signal });
+    const target = requestTarget(url);
+    const req = (target.https ? https : http).request({ ...target.options, method: init.method, headers, agent: init.agent, signal });
     req.on('error', (err: NodeJS.ErrnoException) => {
       reject(req.reusedSocket && err.code && STALE_CODES.has(err.code) ? new StaleConnection(err) : err);
     });
@@ -190,6 +190,21 @@ function attempt(url: string, init: SendInit, headers: http.OutgoingHttpHeaders,
     });
     req.end(init.body);
   });
+}
+
+let lastOrigin: { origin: string; https: boolean; host: { protocol: string; hostname: string; port?: string } } | undefined;
+
+/** http.request's options for a URL: the origin parsed once (every request comes here), the path as built. */
+function requestTarget(url: string): { https: boolean; options: http.RequestOptions } {
+  const slash = url.indexOf('/', url.indexOf('//') + 2);
+  const origin = slash < 0 ? url : url.slice(0, slash);
+  if (lastOrigin?.origin !== origin) {
+    const u = new URL(origin);
+    // A WHATWG hostname keeps an IPv6 address's brackets; a socket wants it bare.
+    const hostname = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+    lastOrigin = { origin, https: u.protocol === 'https:', host: { protocol: u.protocol, hostname, ...(u.port ? { port: u.port } : {}) } };
+  }
+  return { https: lastOrigin.https, options: { ...lastOrigin.host, path: slash < 0 ? '/' : url.slice(slash) } };
 }
 
 /** The whole body; cut short by the signal, it fails as an abort (the socket's own error would read as a reset). */
