@@ -16,21 +16,15 @@
  */
 import path from 'node:path';
 
-import * as k8s from '@kubernetes/client-node';
-
-import { up } from '../tests/cluster/cluster.js';
 import { REPO_ROOT } from '../tests/cluster/paths.js';
 import { BINDINGS, loadRbac, ROLES } from './rbac-load.js';
-import { cell, log, machine, measure, profile, ratio, timed, type Case } from './support.js';
+import { adminCluster, cell, machine, measure, profile, ratio, timed, type Case } from './support.js';
 
 const VERBS = 'get,list,watch,create,update,patch,delete,deletecollection';
 
 async function main(): Promise<void> {
-  const info = await up({ log });
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(info.adminKubeconfig);
+  const { kc, env } = await adminCluster();
   await loadRbac(kc);
-  const env = { KUBECONFIG: info.adminKubeconfig };
   const rakkess = process.env.RAKKESS;
   const subjects: Array<{ label: string; ours: string[]; theirs: string[] }> = [
     { label: '--as bench-user-3 -n bench-rbac-3', ours: ['--as', 'bench-user-3', '-n', 'bench-rbac-3'], theirs: ['--as', 'bench-user-3', '-n', 'bench-rbac-3'] },

@@ -17,9 +17,8 @@ import path from 'node:path';
 
 import * as k8s from '@kubernetes/client-node';
 
-import { up } from '../tests/cluster/cluster.js';
 import { REPO_ROOT } from '../tests/cluster/paths.js';
-import { cell, log, machine, measure, median, profile, ratio, RUNS, type Case } from './support.js';
+import { adminCluster, cell, log, machine, measure, median, profile, ratio, RUNS, type Case } from './support.js';
 
 const NS = 'bench-rollout';
 const NAME = 'web';
@@ -67,9 +66,7 @@ function exitTime(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<
 }
 
 async function main(): Promise<void> {
-  const info = await up({ log });
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(info.adminKubeconfig);
+  const { info, kc, env } = await adminCluster();
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   await core.createNamespace({ body: { metadata: { name: NS } } }).catch(() => {});
@@ -79,7 +76,6 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   await apps.createNamespacedDeployment({ namespace: NS, body: deployment('registry.local/web:0') });
-  const env = { KUBECONFIG: info.adminKubeconfig };
   const kubectl = info.binaries.kubectl;
   const study = path.join(REPO_ROOT, 'bin', 'kubectl-study_rollout');
   const ours: Case = { name: 'study-rollout status (finished)', cmd: process.execPath, args: [study, 'status', `deployment/${NAME}`, '-n', NS], env };

@@ -9,11 +9,23 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 
+import * as k8s from '@kubernetes/client-node';
+
+import { up, type ClusterInfo } from '../tests/cluster/cluster.js';
+
 export function log(line: string): void {
   process.stderr.write(`bench: ${line}\n`);
 }
 
 export const RUNS = Number(process.env.BENCH_RUNS || 5);
+
+/** The local cluster (started if none runs), a client-node config and the environment of its admin. */
+export async function adminCluster(): Promise<{ info: ClusterInfo; kc: k8s.KubeConfig; env: NodeJS.ProcessEnv }> {
+  const info = await up({ log });
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(info.adminKubeconfig);
+  return { info, kc, env: { KUBECONFIG: info.adminKubeconfig } };
+}
 
 export interface Case {
   name: string;

@@ -16,12 +16,9 @@
  */
 import path from 'node:path';
 
-import * as k8s from '@kubernetes/client-node';
-
-import { up } from '../tests/cluster/cluster.js';
 import { REPO_ROOT } from '../tests/cluster/paths.js';
 import { loadRbac, BINDINGS, ROLES, WIDE_SUBJECTS } from './rbac-load.js';
-import { cell, log, machine, measure, profile, ratio, timed, type Case } from './support.js';
+import { adminCluster, cell, machine, measure, profile, ratio, timed, type Case } from './support.js';
 
 /** Subjects as "Kind/namespace/name" from our JSON. */
 function ours(stdout: string): Set<string> {
@@ -48,11 +45,8 @@ function theirs(stdout: string): Set<string> {
 }
 
 async function main(): Promise<void> {
-  const info = await up({ log });
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(info.adminKubeconfig);
+  const { kc, env } = await adminCluster();
   await loadRbac(kc);
-  const env = { KUBECONFIG: info.adminKubeconfig };
   const whoCan = process.env.KUBECTL_WHO_CAN;
   const whocan = (name: string, args: string[]): Case => ({ name, cmd: process.execPath, args: [path.join(REPO_ROOT, 'bin', 'kubectl-whocan'), ...args], env });
   const peer = (args: string[]): Case => ({ name: `kubectl-who-can ${args.join(' ')}`, cmd: whoCan!, args, env });
