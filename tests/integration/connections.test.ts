@@ -144,8 +144,8 @@ test('one keep-alive pool per command: hundreds of access reviews over a few TLS
   assert.ok(fwd.connections() - before <= 3, `whocan opened ${fwd.connections() - before} connections for its six or more requests`);
 });
 
-/** A loopback listener that accepts connections and never answers. */
-async function hangingServer(t: TestContext): Promise<number> {
+/** A loopback listener that accepts connections and never answers; it counts them. */
+async function hangingServer(t: TestContext): Promise<{ port: number; connections: () => number }> {
   const sockets: net.Socket[] = [];
   const s = net.createServer((sock) => sockets.push(sock));
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -153,7 +153,7 @@ async function hangingServer(t: TestContext): Promise<number> {
     for (const x of sockets) x.destroy();
     s.close();
   });
-  return (s.address() as net.AddressInfo).port;
+  return { port: (s.address() as net.AddressInfo).port, connections: () => sockets.length };
 }
 
 function start(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; result: Promise<{ code: number | null; stdout: string; stderr: string }> } {
@@ -166,12 +166,14 @@ function start(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; r
 }
 
 test('a server that never answers: one SIGTERM (sent twice, as to a process group) ends the command with its report', async (t) => {
-  const port = await hangingServer(t);
+  const hanging = await hangingServer(t);
   const admin = mintUser(`conn-${suffix()}`, ['system:masters']);
-  const hung = kubeconfigWith(admin, (c) => (c.server = `https://127.0.0.1:${port}`));
+  const hung = kubeconfigWith(admin, (c) => (c.server = `https://127.0.0.1:${hanging.port}`));
   for (const args of [['drain', 'kwok-node-1', '--ignore-daemonsets'], ['rollout', 'status', 'deployment/web'], ['maintain', 'kwok-node-1', '--dry-run']]) {
+    const before = hanging.connections();
     const run = start(args, { KUBECONFIG: hung });
-    await new Promise((r) => setTimeout(r, 1500));
+    // Signalled once it waits on the server (its signal handlers are long in place by then), however slow the machine.
+    await eventually(`${args[0]} to connect`, async () => hanging.connections() > before, 60_000, 20);
     run.child.kill('SIGTERM');
     run.child.kill('SIGTERM');
     const r = await run.result;
