@@ -142,6 +142,27 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
+/** A bundle chunk named by what it holds (its source map's sources): "chunk-X.js (client.ts, transport.ts, ...)". */
+const chunkNames = new Map<string, string>();
+function bundled(url: string): string {
+  const known = chunkNames.get(url);
+  if (known) return known;
+  const name = chunkName(url);
+  chunkNames.set(url, name);
+  return name;
+}
+
+function chunkName(url: string): string {
+  try {
+    const file = new URL(url).pathname;
+    const sources = (JSON.parse(readFileSync(`${file}.map`, 'utf8')) as { sources: string[] }).sources.map((s) => (s.includes('node_modules/') ? /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(s)![1]! : path.basename(s)));
+    const unique = [...new Set(sources)];
+    return `${path.basename(file)} (${unique.slice(0, 4).join(', ')}${unique.length > 4 ? ', ...' : ''})`;
+  } catch {
+    return path.basename(url);
+  }
+}
+
 /** Self time by where the code lives: a package, a file of ours, Node's own modules, GC, idle (waiting for the server). */
 function summarise(p: CpuProfile): string {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
@@ -154,7 +175,7 @@ function summarise(p: CpuProfile): string {
     let g: string;
     if (['(idle)', '(garbage collector)', '(program)'].includes(functionName)) g = functionName;
     else if (!url) g = `(native: ${functionName})`;
-    else g = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? (url.startsWith('node:') ? url.split('/')[0]! : path.basename(url));
+    else g = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? (url.startsWith('node:') ? url.split('/')[0]! : bundled(url));
     groups.set(g, (groups.get(g) ?? 0) + dt);
   });
   const rows = [...groups].sort((a, b) => b[1] - a[1]).slice(0, 12);

@@ -9,7 +9,7 @@
 import { setMaxListeners } from 'node:events';
 
 import { UsageError, type StudyError } from '../base/errors.js';
-import { exponentialBackoff } from '../base/backoff.js';
+import { exponentialBackoff, type Backoff } from '../base/backoff.js';
 import { sleep } from '../base/concurrency.js';
 import { apiStatusOf, DEFAULT_OUTAGE_MS, retryDelay, toStudyError } from './apierror.js';
 import type { ConnectionOptions } from './connection.js';
@@ -135,7 +135,8 @@ export class KubeClient {
    */
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const idempotent = opts.idempotent ?? method === 'GET';
-    const backoff = exponentialBackoff(500, 5000);
+    // Made at the first failure: most requests never need one.
+    let backoff: Backoff | undefined;
     let outageSince: number | undefined;
     let throttledMs = 0;
     for (;;) {
@@ -151,7 +152,7 @@ export class KubeClient {
           throttledMs,
           outageMs: outageSince === undefined ? 0 : Date.now() - outageSince,
           budgetMs: this.outageMs,
-          backoff,
+          backoff: (backoff ??= exponentialBackoff(500, 5000)),
         });
         if (wait === undefined) throw err;
         if (wait.throttled) {
