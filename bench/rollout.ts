@@ -18,7 +18,7 @@ import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 
 import { REPO_ROOT } from '../tests/cluster/paths.js';
-import { adminCluster, cell, log, machine, measure, median, profile, ratio, RUNS, type Case } from './support.js';
+import { adminCluster, cell, log, machine, measure, median, profile, ratio, releaseNode, RUNS, type Case } from './support.js';
 
 const NS = 'bench-rollout';
 const NAME = 'web';
@@ -82,9 +82,12 @@ async function main(): Promise<void> {
   const theirs: Case = { name: 'kubectl rollout status (finished)', cmd: kubectl, args: ['rollout', 'status', `deployment/${NAME}`, '-n', NS], env };
   for (let i = 0; i < 300 && !complete(await apps.readNamespacedDeployment({ name: NAME, namespace: NS })); i++) await new Promise((r) => setTimeout(r, 100));
 
-  const [a, b] = await measure([ours, theirs]);
+  const node22 = await releaseNode();
+  const ours22: Case = { ...ours, name: `study-rollout status (finished), Node ${node22.version}`, cmd: node22.path };
+  const [a, b, c] = await measure([ours, theirs, ours22]);
   const out = [`rollout status, ${new Date().toISOString()}; ${machine()}`, '', '| case | study-rollout | kubectl | ratio |', '|---|---|---|---|'];
-  out.push(`| a finished rollout | ${cell(a!)} | ${cell(b!)} | ${ratio(a!, b!, 2)} |`);
+  out.push(`| a finished rollout (Node ${process.version.slice(1)}, this machine's) | ${cell(a!)} | ${cell(b!)} | ${ratio(a!, b!, 2)} |`);
+  out.push(`| a finished rollout (Node ${node22.version}, the release binary's, compile cache on) | ${cell(c!)} | | ${ratio(c!, b!, 2)} |`);
 
   // Rollouts under way: both watch the same one; each exit timed from the completion.
   const late = { ours: [] as number[], kubectl: [] as number[] };

@@ -11,13 +11,24 @@ import path from 'node:path';
 
 import * as k8s from '@kubernetes/client-node';
 
+import { NODE_VERSION, PLATFORMS, unpackRuntime } from '../scripts/release/platforms.js';
 import { up, type ClusterInfo } from '../tests/cluster/cluster.js';
+import { stateDir } from '../tests/cluster/paths.js';
 
 export function log(line: string): void {
   process.stderr.write(`bench: ${line}\n`);
 }
 
 export const RUNS = Number(process.env.BENCH_RUNS || 5);
+
+/**
+ * The Node the release binary carries (unpacked from the cached npm tarball, fetched once), to time
+ * the npm route on it too: start-up differs a lot between Node 20 and 22 (compile cache).
+ */
+export async function releaseNode(): Promise<{ path: string; version: string }> {
+  const dir = path.join(stateDir(), 'bench-node');
+  return { path: await unpackRuntime(PLATFORMS.find((p) => p.id === 'linux-amd64')!, dir, log), version: NODE_VERSION };
+}
 
 /** The local cluster (started if none runs), a client-node config and the environment of its admin. */
 export async function adminCluster(): Promise<{ info: ClusterInfo; kc: k8s.KubeConfig; env: NodeJS.ProcessEnv }> {
@@ -157,6 +168,7 @@ function chunkName(url: string): string {
     const file = new URL(url).pathname;
     const sources = (JSON.parse(readFileSync(`${file}.map`, 'utf8')) as { sources: string[] }).sources.map((s) => (s.includes('node_modules/') ? /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(s)![1]! : path.basename(s)));
     const unique = [...new Set(sources)];
+    if (unique.length === 0) return `${path.basename(file)} (the bundler's module wrappers)`;
     return `${path.basename(file)} (${unique.slice(0, 4).join(', ')}${unique.length > 4 ? ', ...' : ''})`;
   } catch {
     return path.basename(url);

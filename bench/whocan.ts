@@ -18,7 +18,7 @@ import path from 'node:path';
 
 import { REPO_ROOT } from '../tests/cluster/paths.js';
 import { loadRbac, BINDINGS, ROLES, WIDE_SUBJECTS } from './rbac-load.js';
-import { adminCluster, cell, machine, measure, profile, ratio, timed, type Case } from './support.js';
+import { adminCluster, cell, machine, measure, profile, ratio, releaseNode, timed, type Case } from './support.js';
 
 /** Subjects as "Kind/namespace/name" from our JSON. */
 function ours(stdout: string): Set<string> {
@@ -82,14 +82,17 @@ async function main(): Promise<void> {
   const json = whocan('whocan delete jobs -A -o json', ['delete', 'jobs', '-A', '-o', 'json']);
   const table = whocan('whocan delete jobs -A', ['delete', 'jobs', '-A']);
   const wide = whocan('whocan delete jobs -A -o wide', ['delete', 'jobs', '-A', '-o', 'wide']);
-  const [mp, mv, mj, mt, mw] = await measure([plain, verify, json, table, wide]);
+  const node22 = await releaseNode();
+  const plain22: Case = { ...plain, name: `${plain.name}, Node ${node22.version}`, cmd: node22.path };
+  const [mp, mv, mj, mt, mw, m22, mpeer] = await measure([plain, verify, json, table, wide, plain22, ...(whoCan ? [peer(['get', 'pods', '-n', 'bench-rbac-3'])] : [])]);
   const rows = (JSON.parse(mj!.runs[0]!.stdout) as { subjects: unknown[] }).subjects.length;
   const reviews = (JSON.parse(mv!.runs[0]!.stdout) as { subjects: Array<{ subject: { kind: string; name: string; namespace?: string } }> }).subjects;
   out.push(
     '',
     '| command | time, peak RSS | ratio |',
     '|---|---|---|',
-    `| get pods -n bench-rbac-3 | ${cell(mp!)} | |`,
+    `| get pods -n bench-rbac-3 | ${cell(mp!)} | ${mpeer ? `${ratio(mp!, mpeer, 2)} of kubectl-who-can (${cell(mpeer)})` : ''} |`,
+    `| get pods -n bench-rbac-3, on Node ${node22.version} (the release binary's, compile cache on) | ${cell(m22!)} | ${mpeer ? `${ratio(m22!, mpeer, 2)} of kubectl-who-can` : ''} |`,
     `| get pods -n bench-rbac-3 --verify (${reviews.length} rows, ${new Set(reviews.map((r) => JSON.stringify(r.subject))).size} subjects) | ${cell(mv!)} | ${ratio(mv!, mp!, 1.5)} of the same without --verify |`,
     `| delete jobs -A -o json (${rows} rows) | ${cell(mj!)} | |`,
     `| delete jobs -A, table | ${cell(mt!)} | ${ratio(mt!, mj!, 1.3)} of its JSON |`,
