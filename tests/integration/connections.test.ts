@@ -144,6 +144,39 @@ test('one keep-alive pool per command: hundreds of access reviews over a few TLS
   assert.ok(fwd.connections() - before <= 3, `whocan opened ${fwd.connections() - before} connections for its six or more requests`);
 });
 
+test('an exec credential about to expire is fetched again, request after request, over the same pool', async (t) => {
+  const admin = parseYaml(readFileSync(mintUser(`exec-${suffix()}`, ['system:masters']), 'utf8')) as {
+    clusters: Array<{ cluster: Record<string, unknown> }>;
+    users: Array<{ user: Record<string, string> }>;
+  };
+  const pem = (b64: string | undefined): string => Buffer.from(b64 ?? '', 'base64').toString('utf8');
+  const dir = tempDir('kstudy-exec-');
+  const runs = path.join(dir, 'runs');
+  // Expiring within the client's 10 s margin: every request asks the plugin again.
+  const credential = { kind: 'ExecCredential', apiVersion: 'client.authentication.k8s.io/v1', status: { clientCertificateData: pem(admin.users[0]!.user['client-certificate-data']), clientKeyData: pem(admin.users[0]!.user['client-key-data']), expirationTimestamp: new Date(Date.now() + 5000).toISOString() } };
+  writeFileSync(path.join(dir, 'credential.json'), JSON.stringify(credential));
+  const plugin = path.join(dir, 'plugin.sh');
+  writeFileSync(plugin, `#!/bin/sh\necho run >> '${runs}'\ncat '${path.join(dir, 'credential.json')}'\n`, { mode: 0o755 });
+  const fwd = await countingForwarder(t);
+  const kubeconfig = path.join(dir, 'config');
+  writeFileSync(
+    kubeconfig,
+    toYaml({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: { ...admin.clusters[0]!.cluster, server: `https://127.0.0.1:${fwd.port}` } }],
+      users: [{ name: 'sso', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, interactiveMode: 'Never' } } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'sso' } }],
+      'current-context': 'c',
+    }),
+  );
+  const r = await runPlugin('kubectl-whocan', ['get', 'pods', '-n', 'default', '-o', 'json', '--cache-dir', tempDir('kstudy-cache-')], { env: { KUBECONFIG: kubeconfig } });
+  assert.equal(r.code, 0, r.stderr);
+  const asked = readFileSync(runs, 'utf8').trim().split('\n').length;
+  assert.ok(asked >= 3, `the plugin ran ${asked} times`);
+  assert.ok(fwd.connections() < asked, `the same client certificate kept its connections (${fwd.connections()} for ${asked} credentials)`);
+});
+
 /** A loopback listener that accepts connections and never answers; it counts them. */
 async function hangingServer(t: TestContext): Promise<{ port: number; connections: () => number }> {
   const sockets: net.Socket[] = [];
