@@ -1,83 +1,24 @@
 /**
  * whocan benchmark: the local cluster loaded with 2,000 Roles and 10,000
- * bindings; `kubectl whocan` and kubectl-who-can answer the same questions
- * in the same run. Reports wall time and peak memory (GNU time), and where
- * the two disagree, which one the API server's authorizer agrees with.
+ * bindings (bench/rbac-load.ts); `kubectl whocan` and kubectl-who-can answer
+ * the same questions in the same run, interleaved. Reports medians of wall
+ * time and peak memory, the ratios against the aims, and where the two
+ * tools disagree, which one the API server's authorizer agrees with.
  *
  *   KUBECTL_WHO_CAN=/path/to/kubectl-who-can npm run bench:whocan
+ *   BENCH_RUNS=N (default 5), BENCH_PROFILE=1 (a CPU profile of each of our aims' commands)
  *
- * kubectl-who-can is not built by this repository; without the variable
- * only kubectl whocan is measured. Not a test: nothing fails on a number.
+ * kubectl-who-can is not built by this repository (go build it from its
+ * source); without the variable only kubectl whocan is measured. Aims:
+ * `whocan get pods -n NS` within 2x of kubectl-who-can; `--verify` within
+ * 1.5x of the same question without it; the 5,000-row table within 1.3x of
+ * its JSON. Not a test: nothing fails on a number.
  */
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
-import * as k8s from '@kubernetes/client-node';
-
-import { up } from '../tests/cluster/cluster.js';
 import { REPO_ROOT } from '../tests/cluster/paths.js';
-import { mapLimit } from '../src/base/concurrency.js';
-
-const ROLES = Number(process.env.BENCH_ROLES || 2000);
-const BINDINGS = Number(process.env.BENCH_BINDINGS || 10000);
-const NAMESPACES = 20;
-const RBAC = 'rbac.authorization.k8s.io';
-const LABEL = 'kstudy.bench/rbac';
-
-function log(line: string): void {
-  process.stderr.write(`bench: ${line}\n`);
-}
-
-const VERBS = ['get', 'list', 'watch', 'create', 'update', 'delete'];
-const RESOURCES: Array<[string, string]> = [['', 'pods'], ['', 'secrets'], ['', 'configmaps'], ['apps', 'deployments'], ['', 'pods/log'], ['batch', 'jobs']];
-
-async function load(kc: k8s.KubeConfig): Promise<void> {
-  const core = kc.makeApiClient(k8s.CoreV1Api);
-  const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
-  const existing = await rbac.listClusterRole({ labelSelector: LABEL });
-  if (existing.items.length >= ROLES / 2) {
-    log('the RBAC load is already there');
-    return;
-  }
-  const nss = Array.from({ length: NAMESPACES }, (_, i) => `bench-rbac-${i}`);
-  for (const ns of nss) await core.createNamespace({ body: { metadata: { name: ns, labels: { [LABEL]: 'true' } } } }).catch(() => {});
-  const rule = (i: number): k8s.V1PolicyRule => {
-    const [group, resource] = RESOURCES[i % RESOURCES.length]!;
-    return { apiGroups: [group], resources: [resource], verbs: [VERBS[i % VERBS.length]!, VERBS[(i * 7) % VERBS.length]!] };
-  };
-  log(`creating ${ROLES} roles`);
-  await mapLimit(Array.from({ length: ROLES }, (_, i) => i), 32, async (i) => {
-    if (i % 2 === 0) await rbac.createClusterRole({ body: { metadata: { name: `bench-cr-${i}`, labels: { [LABEL]: 'true' } }, rules: [rule(i)] } });
-    else await rbac.createNamespacedRole({ namespace: nss[i % NAMESPACES]!, body: { metadata: { name: `bench-role-${i}`, labels: { [LABEL]: 'true' } }, rules: [rule(i)] } });
-  });
-  log(`creating ${BINDINGS} bindings`);
-  await mapLimit(Array.from({ length: BINDINGS }, (_, i) => i), 32, async (i) => {
-    const subject = i % 3 === 0 ? { kind: 'User', name: `bench-user-${i}`, apiGroup: RBAC } : i % 3 === 1 ? { kind: 'Group', name: `bench-group-${i % 50}`, apiGroup: RBAC } : { kind: 'ServiceAccount', name: `sa-${i}`, namespace: nss[i % NAMESPACES]! };
-    const r = i % ROLES;
-    if (i % 5 === 0) {
-      await rbac.createClusterRoleBinding({ body: { metadata: { name: `bench-crb-${i}`, labels: { [LABEL]: 'true' } }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: `bench-cr-${r - (r % 2)}` }, subjects: [subject] } });
-    } else {
-      const ns = nss[i % NAMESPACES]!;
-      const roleRef = r % 2 === 1 && r % NAMESPACES === i % NAMESPACES ? { apiGroup: RBAC, kind: 'Role', name: `bench-role-${r}` } : { apiGroup: RBAC, kind: 'ClusterRole', name: `bench-cr-${r - (r % 2)}` };
-      await rbac.createNamespacedRoleBinding({ namespace: ns, body: { metadata: { name: `bench-rb-${i}`, labels: { [LABEL]: 'true' } }, roleRef, subjects: [subject] } });
-    }
-  });
-}
-
-interface Run {
-  ms: number;
-  maxRssKb: number;
-  stdout: string;
-  code: number;
-}
-
-function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): Run {
-  const t0 = Date.now();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  const ms = Date.now() - t0;
-  const lines = (r.stderr ?? '').trim().split('\n');
-  return { ms, maxRssKb: Number(lines.at(-1)) || 0, stdout: r.stdout ?? '', code: r.status ?? -1 };
-}
+import { loadRbac, BINDINGS, ROLES, WIDE_SUBJECTS } from './rbac-load.js';
+import { adminCluster, cell, machine, measure, profile, ratio, releaseNode, timed, type Case } from './support.js';
 
 /** Subjects as "Kind/namespace/name" from our JSON. */
 function ours(stdout: string): Set<string> {
@@ -104,12 +45,12 @@ function theirs(stdout: string): Set<string> {
 }
 
 async function main(): Promise<void> {
-  const info = await up({ log });
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(info.adminKubeconfig);
-  await load(kc);
-  const env = { ...process.env, KUBECONFIG: info.adminKubeconfig, NO_COLOR: '1' };
+  const { kc, env } = await adminCluster();
+  await loadRbac(kc);
   const whoCan = process.env.KUBECTL_WHO_CAN;
+  const whocan = (name: string, args: string[]): Case => ({ name, cmd: process.execPath, args: [path.join(REPO_ROOT, 'bin', 'kubectl-whocan'), ...args], env });
+  const peer = (args: string[]): Case => ({ name: `kubectl-who-can ${args.join(' ')}`, cmd: whoCan!, args, env });
+
   const questions: string[][] = [
     ['get', 'pods', '-n', 'bench-rbac-3'],
     ['list', 'secrets', '-n', 'bench-rbac-7'],
@@ -117,33 +58,56 @@ async function main(): Promise<void> {
     ['get', 'pods/log', '-n', 'bench-rbac-5'],
     ['delete', 'jobs', '-A'],
   ];
-  const rows: string[] = [];
-  let oursTotal = 0;
-  let theirsTotal = 0;
+  const out: string[] = [`whocan with ${ROLES} roles and ${BINDINGS} bindings (and one of ${WIDE_SUBJECTS} subjects), ${new Date().toISOString()}; ${machine()}`, ''];
+
+  // Each question: whocan (-o json, to compare subjects) beside kubectl-who-can.
+  out.push(`| question | kubectl whocan | ${whoCan ? 'kubectl-who-can | ratio | difference |' : ''}`, `|---|---|${whoCan ? '---|---|---|' : ''}`);
   for (const q of questions) {
-    const a = timed(process.execPath, [path.join(REPO_ROOT, 'bin', 'kubectl-whocan'), ...q, '-o', 'json'], env);
-    oursTotal += a.ms;
-    const mine = ours(a.stdout);
-    let cells = `| ${q.join(' ')} | ${(a.ms / 1000).toFixed(2)} s, ${(a.maxRssKb / 1024).toFixed(0)} MiB, ${mine.size} subjects |`;
-    if (whoCan) {
-      const b = timed(whoCan, q, env);
-      theirsTotal += b.ms;
-      const other = theirs(b.stdout);
+    const cases = [whocan(`whocan ${q.join(' ')}`, [...q, '-o', 'json']), ...(whoCan ? [peer(q)] : [])];
+    const [a, b] = await measure(cases);
+    const mine = ours(a!.runs[0]!.stdout);
+    let row = `| ${q.join(' ')} | ${cell(a!)}, ${mine.size} subjects |`;
+    if (b) {
+      const other = theirs(b.runs[0]!.stdout);
       const onlyOurs = [...mine].filter((s) => !other.has(s)).length;
       const onlyTheirs = [...other].filter((s) => !mine.has(s)).length;
-      cells += ` ${(b.ms / 1000).toFixed(2)} s, ${(b.maxRssKb / 1024).toFixed(0)} MiB, ${other.size} subjects${b.code ? ` (exit ${b.code})` : ''} | ${onlyOurs} only ours, ${onlyTheirs} only theirs |`;
+      row += ` ${cell(b)}, ${other.size} subjects | ${ratio(a!, b, q[0] === 'get' && q[1] === 'pods' ? 2 : undefined)} | ${onlyOurs} only ours, ${onlyTheirs} only theirs |`;
     }
-    rows.push(cells);
+    out.push(row);
   }
-  // Where the tools differ, the authorizer decides: --verify confirms every subject we report.
-  const verify = timed(process.execPath, [path.join(REPO_ROOT, 'bin', 'kubectl-whocan'), 'delete', 'jobs', '-A', '--verify', '-o', 'json'], env);
-  const verified = JSON.parse(verify.stdout) as { disagreements: unknown[]; subjects: unknown[] };
-  process.stdout.write(
-    `whocan with ${ROLES} roles and ${BINDINGS} bindings (plus the bootstrap ones), ${new Date().toISOString()}\n\n` +
-      `| question | kubectl whocan | ${whoCan ? 'kubectl-who-can | difference |' : ''}\n|---|---|${whoCan ? '---|---|' : ''}\n${rows.join('\n')}\n\n` +
-      (whoCan ? `total: kubectl whocan ${(oursTotal / 1000).toFixed(2)} s, kubectl-who-can ${(theirsTotal / 1000).toFixed(2)} s (${(oursTotal / theirsTotal).toFixed(2)}x)\n` : '') +
-      `--verify on "delete jobs -A": ${verified.subjects.length} grants, ${verified.disagreements.length} disagreements with SubjectAccessReview\n`,
+
+  // --verify against the same question without it; the big table against its JSON.
+  const plain = whocan('whocan get pods -n bench-rbac-3 -o json', ['get', 'pods', '-n', 'bench-rbac-3', '-o', 'json']);
+  const verify = whocan('whocan get pods -n bench-rbac-3 --verify -o json', ['get', 'pods', '-n', 'bench-rbac-3', '--verify', '-o', 'json']);
+  const json = whocan('whocan delete jobs -A -o json', ['delete', 'jobs', '-A', '-o', 'json']);
+  const table = whocan('whocan delete jobs -A', ['delete', 'jobs', '-A']);
+  const wide = whocan('whocan delete jobs -A -o wide', ['delete', 'jobs', '-A', '-o', 'wide']);
+  const node22 = await releaseNode();
+  const plain22: Case = { ...plain, name: `${plain.name}, Node ${node22.version}`, cmd: node22.path };
+  const [mp, mv, mj, mt, mw, m22, mpeer] = await measure([plain, verify, json, table, wide, plain22, ...(whoCan ? [peer(['get', 'pods', '-n', 'bench-rbac-3'])] : [])]);
+  const rows = (JSON.parse(mj!.runs[0]!.stdout) as { subjects: unknown[] }).subjects.length;
+  const reviews = (JSON.parse(mv!.runs[0]!.stdout) as { subjects: Array<{ subject: { kind: string; name: string; namespace?: string } }> }).subjects;
+  out.push(
+    '',
+    '| command | time, peak RSS | ratio |',
+    '|---|---|---|',
+    `| get pods -n bench-rbac-3 | ${cell(mp!)} | ${mpeer ? `${ratio(mp!, mpeer, 2)} of kubectl-who-can (${cell(mpeer)})` : ''} |`,
+    `| get pods -n bench-rbac-3, on Node ${node22.version} (the release binary's, compile cache on) | ${cell(m22!)} | ${mpeer ? `${ratio(m22!, mpeer, 2)} of kubectl-who-can` : ''} |`,
+    `| get pods -n bench-rbac-3 --verify (${reviews.length} rows, ${new Set(reviews.map((r) => JSON.stringify(r.subject))).size} subjects) | ${cell(mv!)} | ${ratio(mv!, mp!, 1.5)} of the same without --verify |`,
+    `| delete jobs -A -o json (${rows} rows) | ${cell(mj!)} | |`,
+    `| delete jobs -A, table | ${cell(mt!)} | ${ratio(mt!, mj!, 1.3)} of its JSON |`,
+    `| delete jobs -A -o wide | ${cell(mw!)} | ${ratio(mw!, mj!, 1.3)} of its JSON |`,
   );
+
+  // Where the tools differ, the authorizer decides: --verify confirms every grant we report.
+  const check = await timed(whocan('whocan delete jobs -A --verify', ['delete', 'jobs', '-A', '--verify', '-o', 'json']));
+  const verified = JSON.parse(check.stdout) as { disagreements: unknown[]; subjects: unknown[] };
+  out.push('', `--verify on "delete jobs -A": ${verified.subjects.length} grants, ${verified.disagreements.length} disagreements with SubjectAccessReview (${check.ms.toFixed(0)} ms)`, '');
+  for (const c of [plain, verify, table]) {
+    const p = await profile(c);
+    if (p) out.push(p);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -44,14 +44,17 @@ const quietRuntime = {
   },
 };
 
-/** esbuild options shared by both bundles; metafile is on so the check above can run. */
+/**
+ * esbuild options shared by both bundles; metafile is on so the check above can run.
+ * STUDY_BUILD_PROFILE=1 leaves the names unminified, for CPU profiles (node --cpu-prof).
+ */
 export function sharedOptions(target) {
   return {
     absWorkingDir: root,
     bundle: true,
     platform: 'node',
     target,
-    minify: true,
+    minify: !process.env.STUDY_BUILD_PROFILE,
     metafile: true,
     define: { __STUDY_VERSION__: JSON.stringify(version) },
     plugins: [quietRuntime],

@@ -59,3 +59,56 @@ export function deadlineSignal(ms: number, reason: () => Error): { signal: Abort
   timer?.unref?.();
   return { signal: controller.signal, clear: () => timer && clearTimeout(timer) };
 }
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  /** The next turn of the event loop: after the I/O callbacks already due (a burst of watch events) have run. */
+  setImmediate(fn: () => void): unknown;
+}
+
+const realClock: Clock = {
+  now: Date.now,
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  setImmediate: (fn) => setImmediate(fn),
+};
+
+/**
+ * Runs fn once after a burst of pokes: on the next turn of the event loop
+ * when it last ran at least windowMs ago, else when that window ends (so a
+ * flood of changes costs one run per window, and a quiet one is answered at
+ * once). poke(true) does not wait for the window: the change that may end
+ * a wait is looked at without delay.
+ */
+export function coalesce(fn: () => void, windowMs: number, clock: Clock = realClock): { poke(urgent?: boolean): void; cancel(): void } {
+  let last = -Infinity;
+  let timer: unknown;
+  let immediate = false;
+  let cancelled = false;
+  const run = (): void => {
+    if (cancelled) return;
+    if (timer !== undefined) clock.clearTimeout(timer);
+    timer = undefined;
+    immediate = false;
+    last = clock.now();
+    fn();
+  };
+  return {
+    poke(urgent = false) {
+      if (cancelled || immediate) return;
+      const wait = last + windowMs - clock.now();
+      if (urgent || wait <= 0) {
+        immediate = true;
+        clock.setImmediate(run);
+      } else {
+        timer ??= clock.setTimeout(run, wait);
+      }
+    },
+    cancel() {
+      cancelled = true;
+      if (timer !== undefined) clock.clearTimeout(timer);
+    },
+  };
+}

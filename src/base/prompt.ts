@@ -3,12 +3,12 @@
  * InterruptedError on Ctrl-C (readline catches it in raw mode), on the
  * command's interrupt signal, or when stdin closes (Ctrl-D: no answer).
  */
-import { createInterface } from 'node:readline';
-
 import { InterruptedError } from './errors.js';
 import type { Io } from './io.js';
 
-export function ask(io: Io, question: string, signal: AbortSignal): Promise<string> {
+export async function ask(io: Io, question: string, signal: AbortSignal): Promise<string> {
+  // readline is loaded when a question is asked: the wiring imports canAsk, and start-up need not pay for it.
+  const { createInterface } = await import('node:readline');
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: io.stdin, output: io.stderr as NodeJS.WritableStream, terminal: Boolean(io.stdin.isTTY) });
     let settled = false;

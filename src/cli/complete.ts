@@ -76,7 +76,7 @@ const WORKLOAD_KINDS: Record<string, typeof RESOURCES.deployments | typeof RESOU
 async function resources(ctx: Context): Promise<string[]> {
   try {
     const { discover } = await import('../kube/discovery.js');
-    const all = await discover(await client(ctx));
+    const all = (await discover(await client(ctx))).resources;
     return [...new Set(all.map((r) => (r.group ? `${r.resource}.${r.group}` : r.resource)))].sort();
   } catch {
     return [];

@@ -13,7 +13,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** --kubeconfig, --context, --cluster, --user, [-n], --as, --as-group (repeatable), --as-uid, --request-timeout. */
+/** --kubeconfig, --context, --cluster, --user, [-n], --as, --as-group (repeatable), --as-uid, --request-timeout, --cache-dir. */
 export function connectionFlags<A extends any[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>) {
   return cmd
     .option('--kubeconfig <path>', 'path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)')
@@ -23,7 +23,8 @@ export function connectionFlags<A extends any[], O extends OptionValues, G exten
     .option('--as <user>', 'username to impersonate for the operation')
     .addOption(new Option('--as-group <group>', 'group to impersonate for the operation; repeat for several groups').argParser(collect).default([] as string[], ''))
     .option('--as-uid <uid>', 'UID to impersonate for the operation')
-    .option('--request-timeout <duration>', 'how long to wait for one server request (e.g. 1s, 2m); 0 (the default) waits forever');
+    .option('--request-timeout <duration>', 'how long to wait for one server request (e.g. 1s, 2m); 0 (the default) waits forever')
+    .option('--cache-dir <path>', "kubectl's cache directory; API discovery is cached (and shared with kubectl) beneath it (default $KUBECACHEDIR, else ~/.kube/cache)");
 }
 
 export function namespaceFlag<A extends any[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>) {

@@ -1,7 +1,8 @@
 /**
  * API and connection failures, turned into typed errors with one clear line
- * and a hint. client-node throws ApiException with the Status object as a
- * JSON string body; node-fetch throws FetchError with a system error code.
+ * and a hint. An HTTP error carries the Status object as a JSON string body
+ * (our HttpStatusError, as client-node's ApiException); a connection
+ * failure carries a system error code.
  */
 import {
   ApiError,
@@ -66,7 +67,7 @@ const TLS_CODES: Record<string, string> = {
   ERR_SSL_WRONG_VERSION_NUMBER: 'the server did not speak TLS (is it http://?)',
 };
 
-/** The system error code behind a node-fetch FetchError (or a plain socket error). */
+/** The system error code behind a socket error (or one wrapped in a cause). */
 export function systemCodeOf(err: unknown): string | undefined {
   let current: unknown = err;
   for (let i = 0; i < 4 && current && typeof current === 'object'; i++) {

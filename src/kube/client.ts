@@ -1,25 +1,23 @@
 /**
  * The client factory: from the connection options to a client that sends
  * every request, typed or raw, list, watch or write, through one URL
- * builder (url.ts), one transport (transport.ts) and one error mapping
- * (apierror.ts). client-node supplies the credentials (client
- * certificates, tokens, exec plugins, auth providers) and the TLS agent.
- * Commands import this module lazily (the command table does), so --help
- * never loads client-node.
+ * builder (url.ts), one transport (transport.ts) over one keep-alive agent
+ * (session.ts) and one error mapping (apierror.ts). Commands import this
+ * module lazily (the command table does), so --help loads none of it; and
+ * it loads client-node only for auth providers and proxy-url agents.
  */
-import { readFileSync } from 'node:fs';
-
-import * as k8s from '@kubernetes/client-node';
+import { setMaxListeners } from 'node:events';
 
 import { UsageError, type StudyError } from '../base/errors.js';
-import { exponentialBackoff } from '../base/backoff.js';
+import { exponentialBackoff, type Backoff } from '../base/backoff.js';
 import { sleep } from '../base/concurrency.js';
 import { apiStatusOf, DEFAULT_OUTAGE_MS, retryDelay, toStudyError } from './apierror.js';
 import type { ConnectionOptions } from './connection.js';
 import { credentialNote, credentialProblems } from './credentials.js';
-import { runExecPlugin, type ExecCredential } from './exec.js';
+import { cacheRoot, discoveryCacheDir } from './discocache.js';
 import { assertFilesUsable, loadKubeconfig, resolveContext, type MergedKubeconfig, type ResolvedContext } from './kubeconfig.js';
-import { send, translateAbort, type Impersonation, type RequestRecord, type TransportOptions } from './transport.js';
+import { openSession, type Session } from './session.js';
+import { HttpStatusError, send, translateAbort, type HttpResponse, type Impersonation, type RequestRecord, type TransportOptions } from './transport.js';
 import { apiUrl, type Query } from './url.js';
 
 export interface ClientOptions {
@@ -31,6 +29,8 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** How long an API server that answered before may stay unreachable (default 2 minutes). */
   outageMs?: number;
+  /** kubectl's --cache-dir (discovery is cached beneath it); default $KUBECACHEDIR, else ~/.kube/cache. */
+  cacheDir?: string;
 }
 
 export interface RequestOptions {
@@ -55,13 +55,15 @@ export const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
 
 /** A connection to one cluster as one identity. */
 export class KubeClient {
-  /** client-node's config: made once, or again when an exec credential expires. */
-  private kc: { config: k8s.KubeConfig; expiresAt?: number } | undefined;
-  private pendingKc: Promise<k8s.KubeConfig> | undefined;
+  /** The agent and credentials: made once, or again when an exec credential expires. */
+  private session: Session | undefined;
+  private pendingSession: Promise<Session> | undefined;
   readonly context: ResolvedContext;
   private readonly transport: TransportOptions;
   /** How long a server that answered before may stay unreachable: requests and watches ride through that long. */
   readonly outageMs: number;
+  /** Where this server's discovery is cached, kubectl's directory (discocache.ts). */
+  readonly discoveryCacheDir: string;
   /** Whether the server has answered this client at least once. */
   private answered = false;
   requests = 0;
@@ -70,7 +72,10 @@ export class KubeClient {
 
   constructor(context: ResolvedContext, impersonate: Impersonation | undefined, timeoutMs: number, options: ClientOptions = {}) {
     this.context = context;
+    // Every request in flight listens on the command's signal: hundreds at once are no leak.
+    if (options.signal) setMaxListeners(0, options.signal);
     this.outageMs = options.outageMs ?? DEFAULT_OUTAGE_MS;
+    this.discoveryCacheDir = discoveryCacheDir(cacheRoot(options.cacheDir), context.cluster.server ?? '');
     this.transport = {
       timeoutMs,
       signal: options.signal,
@@ -82,6 +87,11 @@ export class KubeClient {
     };
   }
 
+  /** What ends every request of this client (Ctrl-C, a deadline). */
+  get signal(): AbortSignal | undefined {
+    return this.transport.signal;
+  }
+
   /** The namespace of -n, or of the context, or "default". */
   get namespace(): string {
     return this.context.namespace;
@@ -91,39 +101,42 @@ export class KubeClient {
     return this.context.cluster.server ?? '';
   }
 
-  /** client-node's config for this context; an exec plugin runs here (once, and again after its credential expires). */
-  private async config(): Promise<k8s.KubeConfig> {
-    if (this.kc && (this.kc.expiresAt === undefined || this.kc.expiresAt > Date.now() + 10_000)) return this.kc.config;
-    this.pendingKc ??= (async () => {
+  /** The session for this context; an exec plugin runs here (once, and again shortly before its credential expires). */
+  private async current(): Promise<Session> {
+    const s = this.session;
+    if (s && (s.expiresAt === undefined || s.expiresAt > Date.now() + 10_000)) return s;
+    this.pendingSession ??= (async () => {
       const exec = this.context.user.exec;
-      if (!exec) {
-        this.kc = { config: toClientNodeConfig(this.context) };
-        return this.kc.config;
-      }
-      const cred = await runExecPlugin({ userName: this.context.userName, exec, cluster: this.context.cluster }, this.transport.timeoutMs || 60_000, this.transport.signal);
-      this.kc = { config: toClientNodeConfig(this.context, cred), ...(cred.expiresAt ? { expiresAt: cred.expiresAt } : {}) };
-      return this.kc.config;
+      // Loaded only for an exec user: child_process is a start-up cost the others need not pay.
+      const cred = exec ? await (await import('./exec.js')).runExecPlugin({ userName: this.context.userName, exec, cluster: this.context.cluster }, this.transport.timeoutMs || 60_000, this.transport.signal) : undefined;
+      this.session = await openSession(this.context, cred, this.session);
+      return this.session;
     })().finally(() => {
-      this.pendingKc = undefined;
+      this.pendingSession = undefined;
     });
-    return this.pendingKc;
+    return this.pendingSession;
   }
 
-  /** Authentication headers and TLS agent for a request. */
-  private async authFor(url: string, method: string): Promise<{ headers: Record<string, string>; agent: ReturnType<k8s.RequestContext['getAgent']> }> {
-    const authCtx = new k8s.RequestContext(url, method as k8s.HttpMethod);
-    await (await this.config()).applySecurityAuthentication(authCtx);
-    return { headers: { ...authCtx.getHeaders() }, agent: authCtx.getAgent() };
+  /** Authentication headers and the keep-alive agent for a request. */
+  private async authFor(url: string, method: string): Promise<{ headers: Record<string, string>; agent: Session['agent'] }> {
+    const session = await this.current();
+    return { headers: await session.authHeaders(url, method), agent: session.agent };
+  }
+
+  /** Whether the cluster asks for uncompressed answers (disable-compression, as kubectl reads it). */
+  private get compress(): boolean {
+    return this.context.cluster['disable-compression'] !== true;
   }
 
   /**
    * One request with this client's authentication, impersonation and
-   * timeout. Returns parsed JSON; an HTTP error throws an ApiException (the
+   * timeout. Returns parsed JSON; an HTTP error throws an HttpStatusError (the
    * Status object as its JSON body), which error() turns into a typed error.
    */
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const idempotent = opts.idempotent ?? method === 'GET';
-    const backoff = exponentialBackoff(500, 5000);
+    // Made at the first failure: most requests never need one.
+    let backoff: Backoff | undefined;
     let outageSince: number | undefined;
     let throttledMs = 0;
     for (;;) {
@@ -139,7 +152,7 @@ export class KubeClient {
           throttledMs,
           outageMs: outageSince === undefined ? 0 : Date.now() - outageSince,
           budgetMs: this.outageMs,
-          backoff,
+          backoff: (backoff ??= exponentialBackoff(500, 5000)),
         });
         if (wait === undefined) throw err;
         if (wait.throttled) {
@@ -164,6 +177,7 @@ export class KubeClient {
       headers,
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
       agent: auth.agent,
+      compress: this.compress,
     });
     let text: string;
     try {
@@ -173,13 +187,7 @@ export class KubeClient {
     } finally {
       done();
     }
-    if (response.status >= 400) {
-      const headerMap: Record<string, string> = {};
-      response.headers.forEach((v, k) => {
-        headerMap[k] = v;
-      });
-      throw new k8s.ApiException(response.status, `HTTP ${response.status}`, text, headerMap);
-    }
+    if (response.status >= 400) throw new HttpStatusError(response.status, text, response.headers);
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
@@ -187,14 +195,11 @@ export class KubeClient {
    * A streaming GET (a watch): the per-request timeout bounds only the wait
    * for the response headers; `signal` ends the stream.
    */
-  async stream(path: string, query: Query, signal: AbortSignal): Promise<NodeJS.ReadableStream> {
+  async stream(path: string, query: Query, signal: AbortSignal): Promise<HttpResponse['body']> {
     const url = apiUrl(this.server, path, query);
     const auth = await this.authFor(url, 'GET');
-    const { response } = await send(this.transport, url, { method: 'GET', headers: { ...auth.headers, Accept: 'application/json' }, agent: auth.agent, signal }, true);
-    if (response.status >= 400) {
-      const text = await response.text();
-      throw new k8s.ApiException(response.status, `HTTP ${response.status}`, text, {});
-    }
+    const { response } = await send(this.transport, url, { method: 'GET', headers: { ...auth.headers, Accept: 'application/json' }, agent: auth.agent, signal, compress: this.compress }, true);
+    if (response.status >= 400) throw new HttpStatusError(response.status, await response.text(), response.headers);
     return response.body;
   }
 
@@ -217,59 +222,6 @@ export class KubeClient {
       throw this.error(what, err);
     }
   }
-}
-
-/** client-node's KubeConfig for exactly one resolved context (with the exec plugin's credential, if it has one). */
-function toClientNodeConfig(ctx: ResolvedContext, exec?: ExecCredential): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
-  const c = ctx.cluster;
-  // An ExecCredential carries PEM; a kubeconfig (and client-node) carries it base64-encoded.
-  const b64 = (pem: string | undefined): string | undefined => (pem === undefined ? undefined : Buffer.from(pem).toString('base64'));
-  const u = exec ? { ...ctx.user, exec: undefined, token: exec.token, 'client-certificate-data': b64(exec.clientCertificateData), 'client-key-data': b64(exec.clientKeyData) } : ctx.user;
-  let token = u.token;
-  if (!token && u.tokenFile) {
-    try {
-      token = readFileSync(u.tokenFile, 'utf8').trim();
-    } catch (err) {
-      throw new UsageError(`token file ${u.tokenFile} of user "${ctx.userName}" cannot be read`, {
-        hint: 'check the tokenFile path in the kubeconfig',
-        cause: err,
-      });
-    }
-  }
-  kc.loadFromOptions({
-    clusters: [
-      {
-        name: ctx.clusterName,
-        server: c.server ?? '',
-        caData: c['certificate-authority-data'],
-        caFile: c['certificate-authority'],
-        // A plain http:// server has no TLS to verify (client-node refuses http:// unless told so).
-        skipTLSVerify: c['insecure-skip-tls-verify'] === true || (c.server ?? '').startsWith('http://'),
-        tlsServerName: c['tls-server-name'],
-        proxyUrl: c['proxy-url'],
-      },
-    ],
-    users: [
-      {
-        name: ctx.userName || 'anonymous',
-        certData: u['client-certificate-data'],
-        certFile: u['client-certificate'],
-        keyData: u['client-key-data'],
-        keyFile: u['client-key'],
-        token,
-        username: u.username,
-        password: u.password,
-        exec: u.exec,
-        authProvider: u['auth-provider'],
-      },
-    ],
-    contexts: [
-      { name: ctx.contextName || 'context', cluster: ctx.clusterName, user: ctx.userName || 'anonymous', namespace: ctx.namespace },
-    ],
-    currentContext: ctx.contextName || 'context',
-  });
-  return kc;
 }
 
 /** Impersonation from the flags, else from the kubeconfig user (flags win, as in kubectl). */
@@ -305,5 +257,5 @@ export function connect(flags: ConnectionOptions, options: ClientOptions = {}, m
   assertFilesUsable(config);
   const ctx = resolveContext(config, flags);
   assertCredentialsUsable(ctx);
-  return new KubeClient(ctx, impersonationFor(flags, ctx), options.timeoutMs ?? flags.requestTimeoutMs, options);
+  return new KubeClient(ctx, impersonationFor(flags, ctx), options.timeoutMs ?? flags.requestTimeoutMs, { ...options, cacheDir: options.cacheDir ?? flags.cacheDir });
 }

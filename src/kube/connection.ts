@@ -19,6 +19,8 @@ export interface ConnectionOptions {
   asUid?: string;
   /** Per request; 0 means no limit. */
   requestTimeoutMs: number;
+  /** kubectl's --cache-dir: discovery is cached beneath it (default $KUBECACHEDIR, else ~/.kube/cache). */
+  cacheDir?: string;
 }
 
 /** The flags as the command line gives them. */
@@ -33,6 +35,7 @@ export interface ConnectionFlags {
   asGroup?: string[];
   asUid?: string;
   requestTimeout?: string;
+  cacheDir?: string;
 }
 
 function given(flag: string, value: string | undefined): string | undefined {
@@ -60,10 +63,12 @@ export function connectionOptions(f: ConnectionFlags): ConnectionOptions {
   const context = given('--context', f.context);
   const cluster = given('--cluster', f.cluster);
   const user = given('--user', f.user);
+  const cacheDir = given('--cache-dir', f.cacheDir);
   if (kubeconfig !== undefined) out.kubeconfig = kubeconfig;
   if (context !== undefined) out.context = context;
   if (cluster !== undefined) out.cluster = cluster;
   if (user !== undefined) out.user = user;
+  if (cacheDir !== undefined) out.cacheDir = cacheDir;
   if (namespace !== undefined) out.namespace = namespace;
   if (as !== undefined) out.as = as;
   if (asUid !== undefined) out.asUid = asUid;

@@ -66,11 +66,21 @@ export type Query = Record<string, string | number | boolean | undefined>;
  * comes first, as client-go joins them. `path` may carry its query already.
  */
 export function apiUrl(server: string, path: string, query: Query = {}): string {
-  const base = new URL(server);
-  const prefix = base.pathname.replace(/\/+$/, '');
   const [pathname, existing] = path.split('?', 2) as [string, string | undefined];
-  const url = new URL(`${base.origin}${prefix}${pathname.startsWith('/') ? '' : '/'}${pathname}`);
-  if (existing) url.search = existing;
-  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
-  return url.toString();
+  const params = new URLSearchParams(existing);
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') params.set(k, String(v));
+  const search = params.toString();
+  // The path is resourcePath()'s, already encoded: joined, not parsed again (every request comes here).
+  return `${serverBase(server)}${pathname.startsWith('/') ? '' : '/'}${pathname}${search ? `?${search}` : ''}`;
+}
+
+let lastServer: { server: string; base: string } | undefined;
+
+/** The server's origin and path prefix, parsed once per server (every request asks). */
+function serverBase(server: string): string {
+  if (lastServer?.server !== server) {
+    const u = new URL(server);
+    lastServer = { server, base: `${u.origin}${u.pathname.replace(/\/+$/, '')}` };
+  }
+  return lastServer.base;
 }

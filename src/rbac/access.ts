@@ -6,12 +6,11 @@
  * explains one answer; risky permissions are shown as paths (binding ->
  * role -> rule). The matrix, risky paths and near misses are pure.
  */
-import { mapLimit } from '../base/concurrency.js';
 import { ExitCode, type ExitCodeValue } from '../base/errors.js';
 import type { RunContext } from '../base/run.js';
 import { connect, type KubeClient } from '../kube/client.js';
-import { discover, resolveResource, type ApiResource } from '../kube/discovery.js';
-import { selfAccessReview, subjectAccessReview, whoAmI } from '../kube/reviews.js';
+import { discover, resolveDiscovered, type ApiResource } from '../kube/discovery.js';
+import { reviewAll, selfAccessReview, whoAmI, type ReviewAnswer } from '../kube/reviews.js';
 import { apiStatusOf } from '../kube/apierror.js';
 import { RESOURCES, resourcePath } from '../kube/url.js';
 import { loadRbac } from './load.js';
@@ -29,7 +28,7 @@ import {
 } from './match.js';
 import type { AccessOptions, SubjectSpec, WhyOptions } from './options.js';
 import { verbWarning } from './verbs.js';
-import { namespaceMissing, requestFor, reviewAttributes, type Verified } from './whocan.js';
+import { namespaceMissing, requestFor, reviewAttributes, verboseLine, type Verified } from './whocan.js';
 
 export const MATRIX_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'] as const;
 
@@ -138,25 +137,36 @@ export function riskyPaths(index: RbacIndex, user: UserInfo, namespace: string):
   return out;
 }
 
-/** The matrix from the rules alone. Pure. */
-export function computeMatrix(index: RbacIndex, user: UserInfo, namespace: string, resources: ApiResource[]): MatrixRow[] {
+type MatrixVerb = (typeof MATRIX_VERBS)[number];
+
+/** The matrix's cells, row by row: every resource with a matrix verb, and the request each cell stands for. Pure. */
+export function matrixShape(resources: ApiResource[], namespace: string): Array<{ resource: ApiResource; cells: Array<{ verb: MatrixVerb; req: RequestAttributes }> }> {
   return resources
     .filter((r) => MATRIX_VERBS.some((v) => r.verbs.includes(v)))
-    .map((r) => {
-      const cells: MatrixRow['cells'] = {};
-      for (const verb of MATRIX_VERBS) {
-        if (!r.verbs.includes(verb)) continue;
-        const req: RequestAttributes = { verb, apiGroup: r.group, resource: r.resource, subresource: '', name: '', namespace: r.namespaced ? namespace : '' };
-        const allowed = allows(index, user, req).length > 0;
-        const cell: Cell = { allowed };
-        if (!allowed) {
-          const names = namedOnly(index, user, req);
-          if (names.length) cell.namesOnly = names;
-        }
-        cells[verb] = cell;
+    .map((r) => ({
+      resource: r,
+      cells: MATRIX_VERBS.filter((verb) => r.verbs.includes(verb)).map((verb) => ({
+        verb,
+        req: { verb, apiGroup: r.group, resource: r.resource, subresource: '', name: '', namespace: r.namespaced ? namespace : '' },
+      })),
+    }));
+}
+
+/** The matrix from the rules alone. Pure. */
+export function computeMatrix(index: RbacIndex, user: UserInfo, namespace: string, resources: ApiResource[]): MatrixRow[] {
+  return matrixShape(resources, namespace).map(({ resource: r, cells: shape }) => {
+    const cells: MatrixRow['cells'] = {};
+    for (const { verb, req } of shape) {
+      const allowed = allows(index, user, req).length > 0;
+      const cell: Cell = { allowed };
+      if (!allowed) {
+        const names = namedOnly(index, user, req);
+        if (names.length) cell.namesOnly = names;
       }
-      return { group: r.group, resource: r.resource, namespaced: r.namespaced, cells };
-    });
+      cells[verb] = cell;
+    }
+    return { group: r.group, resource: r.resource, namespaced: r.namespaced, cells };
+  });
 }
 
 /** Names a subject may use the verb on, where only resourceNames rules allow it. */
@@ -180,35 +190,60 @@ async function maySubjectReview(client: KubeClient): Promise<boolean> {
   return a.allowed;
 }
 
-/** Confirms every cell with the authorizer, concurrently under a bound; a failed review is a cell value. */
-async function confirmCells(client: KubeClient, rows: MatrixRow[], user: UserInfo, self: boolean, namespace: string): Promise<{ disagreements: AccessMatrix['disagreements']; failures: string[] }> {
+/**
+ * Puts the API server's answers (in matrixShape's order) into the cells: a
+ * failed review is an error cell, an answer unlike the rules' a
+ * disagreement. Pure.
+ */
+export function confirmCells(rows: MatrixRow[], answers: Array<ReviewAnswer | { error: string }>): { disagreements: AccessMatrix['disagreements']; failures: string[] } {
   const disagreements: AccessMatrix['disagreements'] = [];
   const failures = new Set<string>();
-  const cells = rows.flatMap((row) => Object.entries(row.cells).map(([verb, cell]) => ({ row, verb, cell: cell! })));
-  await mapLimit(cells, 24, async ({ row, verb, cell }) => {
-    const req: RequestAttributes = { verb, apiGroup: row.group, resource: row.resource, subresource: '', name: '', namespace: row.namespaced ? namespace : '' };
-    try {
-      const answer = self ? await selfAccessReview(client, reviewAttributes(req)) : await subjectAccessReview(client, { user: user.username, groups: user.groups }, reviewAttributes(req));
+  let i = 0;
+  for (const row of rows) {
+    for (const verb of MATRIX_VERBS) {
+      const cell = row.cells[verb];
+      if (!cell) continue;
+      const answer = answers[i++];
+      if (!answer) continue;
+      if ('error' in answer) {
+        cell.verified = { error: answer.error };
+        failures.add(answer.error);
+        continue;
+      }
       cell.verified = answer.allowed;
       if (answer.allowed !== cell.allowed) disagreements.push({ resource: `${row.resource}${row.group ? `.${row.group}` : ''}`, verb, rbac: cell.allowed, apiServer: answer.allowed });
-    } catch (err) {
-      const message = client.error('create access reviews', err).message;
-      cell.verified = { error: message };
-      failures.add(message);
     }
-  });
+  }
   return { disagreements, failures: [...failures] };
+}
+
+/** Every cell's review, all under one bound; a failed one is its message. */
+async function askCells(client: KubeClient, resources: ApiResource[], user: UserInfo, self: boolean, namespace: string): Promise<Array<ReviewAnswer | { error: string }>> {
+  const who = self ? undefined : { user: user.username, groups: user.groups };
+  const questions = matrixShape(resources, namespace).flatMap((row) => row.cells.map(({ req }) => ({ ...(who ? { who } : {}), attributes: reviewAttributes(req) })));
+  const answers = await reviewAll(client, questions);
+  return answers.map((a) => ('error' in a ? { error: client.error('create access reviews', a.error).message } : a));
 }
 
 export async function runAccess(ctx: RunContext, o: AccessOptions): Promise<AccessMatrix> {
   const client = connect(o.connection, { signal: ctx.signal });
   const namespace = o.connection.namespace ?? client.namespace;
-  const [{ user, self }, resources, warnings] = await Promise.all([resolveSubject(client, o.subject), discover(client), existenceWarnings(client, o.subject, namespace)]);
-  const rbac = await loadRbac(client, namespace);
+  const self = o.subject.kind === 'self';
+  const [{ user }, { resources }, warnings, canReview] = await Promise.all([
+    resolveSubject(client, o.subject),
+    discover(client),
+    existenceWarnings(client, o.subject, namespace),
+    self || maySubjectReview(client),
+  ]);
+  // The reviews run while the rules are read: neither waits for the other. The matrix, the risky paths and
+  // the names-only cells all look at the subject's own bindings, in this namespace and cluster-wide.
+  const [answers, rbac] = await Promise.all([
+    canReview ? askCells(client, resources, user, self, namespace) : [],
+    loadRbac(client, namespace, { onlyNamespace: namespace, subject: user, onRead: verboseLine(ctx) }),
+  ]);
   const index = new RbacIndex(rbac.data);
   const rows = computeMatrix(index, user, namespace, resources);
-  const canReview = self || (await maySubjectReview(client));
-  const confirmed = canReview ? await confirmCells(client, rows, user, self, namespace) : { disagreements: [], failures: [] };
+  const confirmed = confirmCells(rows, answers);
   const missing = [...rbac.missing, ...confirmed.failures.map((f) => `confirm with access reviews: ${f}`)];
   return {
     kind: 'AccessMatrix',
@@ -271,14 +306,15 @@ export function whyNearMisses(index: RbacIndex, user: UserInfo, req: RequestAttr
 
 export async function runWhy(ctx: RunContext, o: WhyOptions): Promise<WhyResult> {
   const client = connect(o.connection, { signal: ctx.signal });
-  const [{ user }, resources] = await Promise.all([resolveSubject(client, o.subject), discover(client)]);
+  const [{ user }, { resolved }] = await Promise.all([resolveSubject(client, o.subject), resolveDiscovered(client, o.resource)]);
   const warnings: string[] = [];
   const verbWarn = verbWarning(o.verb, false);
   if (verbWarn) warnings.push(verbWarn);
-  const { namespaced: _namespaced, ...req } = requestFor(o, resolveResource(o.resource, resources), client.namespace, warnings);
+  const { namespaced: _namespaced, ...req } = requestFor(o, resolved, client.namespace, warnings);
   const namespace = req.namespace;
   warnings.push(...(await existenceWarnings(client, o.subject, req.resource === 'namespaces' ? '' : namespace)));
-  const rbac = await loadRbac(client, namespace || client.namespace);
+  // Near misses look at the subject's bindings in every namespace.
+  const rbac = await loadRbac(client, namespace || client.namespace, { onRead: verboseLine(ctx) });
   const index = new RbacIndex(rbac.data);
   const grants = allows(index, user, req);
   return {

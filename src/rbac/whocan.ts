@@ -7,13 +7,12 @@
  */
 import type { RbacV1Subject, V1PolicyRule } from '@kubernetes/client-node';
 
-import { mapLimit } from '../base/concurrency.js';
 import { ExitCode, type ExitCodeValue } from '../base/errors.js';
 import type { RunContext } from '../base/run.js';
 import { connect, type KubeClient } from '../kube/client.js';
 import { apiStatusOf } from '../kube/apierror.js';
-import { discover, resolveResource, type ResolvedResource } from '../kube/discovery.js';
-import { subjectAccessReview } from '../kube/reviews.js';
+import { resolveDiscovered, type ResolvedResource } from '../kube/discovery.js';
+import { reviewAll, type AccessAttributes } from '../kube/reviews.js';
 import { RESOURCES, resourcePath } from '../kube/url.js';
 import { loadRbac } from './load.js';
 import { describeSubject, implicitGroups, RbacIndex, serviceAccountUsername, whoCan, type Grant, type NearMiss, type RequestAttributes } from './match.js';
@@ -62,7 +61,7 @@ function identityOf(subject: WhoCanRow['subject']): { user?: string; groups: str
 }
 
 /** RBAC's request attributes as an access review asks them. */
-export function reviewAttributes(req: RequestAttributes): Parameters<typeof subjectAccessReview>[2] {
+export function reviewAttributes(req: RequestAttributes): AccessAttributes {
   if (req.path !== undefined) return { verb: req.verb, path: req.path };
   return { verb: req.verb, group: req.apiGroup, resource: req.resource, subresource: req.subresource, name: req.name, namespace: req.namespace };
 }
@@ -92,7 +91,7 @@ async function buildRequest(client: KubeClient, o: WhoCanOptions, warnings: stri
   }
   const w = verbWarning(o.verb, false);
   if (w) warnings.push(w);
-  const req = requestFor(o, resolveResource(o.resource!, await discover(client)), client.namespace, warnings);
+  const req = requestFor(o, (await resolveDiscovered(client, o.resource!)).resolved, client.namespace, warnings);
   const missing = req.namespace && req.resource !== 'namespaces' ? await namespaceMissing(client, req.namespace) : false;
   if (missing) warnings.push(`namespace ${req.namespace} does not exist`);
   return req;
@@ -108,27 +107,33 @@ export async function namespaceMissing(client: KubeClient, namespace: string): P
   }
 }
 
-/** Asks the authorizer about every row, concurrently under a bound; a failed review is a value. */
+/**
+ * Asks the authorizer about every row: the reviews run concurrently under
+ * one bound, and rows with the same identity and scope (one subject through
+ * several bindings) share one review. A failed review is a value.
+ */
 async function verifyRows(client: KubeClient, rows: WhoCanRow[], req: RequestAttributes): Promise<string[]> {
-  const answers = new Map<string, Promise<Verified>>();
+  const answers = await reviewAll(
+    client,
+    rows.map((row) => ({ who: identityOf(row.subject), attributes: reviewAttributes({ ...req, namespace: row.scope || req.namespace }) })),
+  );
   const failures = new Set<string>();
-  await mapLimit(rows, 16, async (row) => {
-    const key = `${row.subject.kind}/${row.subject.namespace ?? ''}/${row.subject.name}@${row.scope}`;
-    let answer = answers.get(key);
-    if (!answer) {
-      answer = subjectAccessReview(client, identityOf(row.subject), reviewAttributes({ ...req, namespace: row.scope || req.namespace })).then(
-        (a) => a.allowed,
-        (err: unknown) => {
-          const message = client.error('create subjectaccessreviews', err).message;
-          failures.add(message);
-          return { error: message };
-        },
-      );
-      answers.set(key, answer);
+  rows.forEach((row, i) => {
+    const answer = answers[i]!;
+    if ('error' in answer) {
+      const message = client.error('create subjectaccessreviews', answer.error).message;
+      failures.add(message);
+      row.verified = { error: message };
+    } else {
+      row.verified = answer.allowed;
     }
-    row.verified = await answer;
   });
   return [...failures];
+}
+
+/** Says what the command reads, on stderr, with --verbose; nothing without. */
+export function verboseLine(ctx: RunContext): (line: string) => void {
+  return ctx.verbose ? (line) => ctx.io.stderr.write(`verbose: ${line}\n`) : () => {};
 }
 
 export async function runWhoCan(ctx: RunContext, o: WhoCanOptions): Promise<WhoCanResult> {
@@ -138,7 +143,9 @@ export async function runWhoCan(ctx: RunContext, o: WhoCanOptions): Promise<WhoC
   const { namespaced, ...req } = await buildRequest(client, o, warnings);
   // Every namespace's Roles and RoleBindings only when the answer needs them (-A, near misses).
   const everyNamespace = o.connection.allNamespaces || o.nearMisses;
-  const rbac = await loadRbac(client, req.namespace || client.namespace, everyNamespace ? {} : { onlyNamespace: req.namespace });
+  const onRead = verboseLine(ctx);
+  if (everyNamespace) onRead(`reading the roles and bindings of every namespace (${o.connection.allNamespaces ? '-A' : '--near-misses: bindings elsewhere that would allow it'})`);
+  const rbac = await loadRbac(client, req.namespace || client.namespace, everyNamespace ? { onRead } : { onlyNamespace: req.namespace, onRead });
   const { grants, nearMisses } = whoCan(new RbacIndex(rbac.data), req, o.connection.allNamespaces, namespaced);
   const rows: WhoCanRow[] = grants.map((g) => ({
     subject: { kind: g.subject.kind, name: g.subject.name, ...(g.subject.namespace ? { namespace: g.subject.namespace } : {}) },

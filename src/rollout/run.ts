@@ -6,7 +6,7 @@
  */
 import type { CoreV1Event, V1ControllerRevision, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
 
-import { deadlineSignal } from '../base/concurrency.js';
+import { coalesce, deadlineSignal } from '../base/concurrency.js';
 import { ExitCode, NoMatchError, NotFoundError, TimeoutError, type ExitCodeValue } from '../base/errors.js';
 import { formatDuration } from '../base/duration.js';
 import type { RunContext } from '../base/run.js';
@@ -75,37 +75,52 @@ async function readStatus(client: KubeClient, ns: string, t: Target): Promise<Ro
   });
 }
 
-/** Lists and watches one workload's object, pods, replica history and events; recomputes on every change. */
-async function follow(client: KubeClient, ns: string, t: Target, signal: AbortSignal, onStatus: (s: RolloutStatus) => void): Promise<() => void> {
-  const first = await getWorkload(client, ns, t);
+/**
+ * The status when the workload object alone says the rollout is done, as
+ * kubectl decides it from the object; undefined otherwise (OnDelete
+ * updates are counted from the pods, so they are never decided here).
+ */
+export function doneFromObject(kind: WorkloadKind, obj: Workload, now: Date): RolloutStatus | undefined {
+  const strategy = (obj.spec as { updateStrategy?: { type?: string } } | undefined)?.updateStrategy?.type;
+  if (kind !== 'Deployment' && strategy === 'OnDelete') return undefined;
+  const s = rolloutStatus({ kind, obj, pods: [], replicaSets: [], controllerRevisions: [], events: [], now });
+  return s.done ? s : undefined;
+}
+
+/** How often, at most, a flood of pod and event changes recomputes the status. */
+const RECOMPUTE_WINDOW_MS = 15;
+
+/**
+ * Lists and watches one workload's object, pods, replica history and
+ * events, starting from the object already read; recomputes after changes:
+ * at once for the object (whose status is what completes a rollout), at
+ * most once per window for the rest.
+ */
+async function follow(client: KubeClient, ns: string, t: Target, first: Workload, signal: AbortSignal, onStatus: (s: RolloutStatus) => void): Promise<() => void> {
   const labelSelector = selectorOf(first);
   const sel = labelSelector ? { labelSelector } : {};
-  let timer: NodeJS.Timeout | undefined;
-  const recompute = (): void => {
-    if (timer) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      const obj = [...object.items.values()][0];
-      if (!obj) return;
-      const hist = [...history.items.values()];
-      onStatus(
-        rolloutStatus({
-          kind: t.kind,
-          obj,
-          pods: [...pods.items.values()],
-          replicaSets: t.kind === 'Deployment' ? (hist as V1ReplicaSet[]) : [],
-          controllerRevisions: t.kind === 'Deployment' ? [] : (hist as V1ControllerRevision[]),
-          events: [...events.items.values()],
-          now: new Date(),
-        }),
-      );
-    }, 50);
-  };
+  const recompute = coalesce(() => {
+    const obj = [...object.items.values()][0];
+    if (!obj) return;
+    const hist = [...history.items.values()];
+    onStatus(
+      rolloutStatus({
+        kind: t.kind,
+        obj,
+        pods: [...pods.items.values()],
+        replicaSets: t.kind === 'Deployment' ? (hist as V1ReplicaSet[]) : [],
+        controllerRevisions: t.kind === 'Deployment' ? [] : (hist as V1ControllerRevision[]),
+        events: [...events.items.values()],
+        now: new Date(),
+      }),
+    );
+  }, RECOMPUTE_WINDOW_MS);
+  const changed = (): void => recompute.poke();
   const nsPath = (type: Parameters<typeof resourcePath>[0]): string => resourcePath(type, { namespace: ns });
-  const object = new Informer<Workload>(client, nsPath(WORKLOAD_TYPES[t.kind]), { fieldSelector: `metadata.name=${t.name}` }, { onChange: recompute });
-  const pods = new Informer<V1Pod>(client, nsPath(RESOURCES.pods), sel, { onChange: recompute });
-  const history = new Informer<V1ReplicaSet | V1ControllerRevision>(client, nsPath(historyType(t.kind)), sel, { onChange: recompute });
-  const events = new Informer<CoreV1Event>(client, nsPath(RESOURCES.events), {}, { onChange: recompute });
+  const object = new Informer<Workload>(client, nsPath(WORKLOAD_TYPES[t.kind]), { fieldSelector: `metadata.name=${t.name}` }, { onChange: () => recompute.poke(true) });
+  const pods = new Informer<V1Pod>(client, nsPath(RESOURCES.pods), sel, { onChange: changed });
+  const history = new Informer<V1ReplicaSet | V1ControllerRevision>(client, nsPath(historyType(t.kind)), sel, { onChange: changed });
+  const events = new Informer<CoreV1Event>(client, nsPath(RESOURCES.events), {}, { onChange: changed });
   try {
     await Promise.all([object.start(signal), pods.start(signal), history.start(signal), events.start(signal)]);
   } catch (err) {
@@ -113,7 +128,7 @@ async function follow(client: KubeClient, ns: string, t: Target, signal: AbortSi
   }
   return () => {
     for (const i of [object, pods, history, events]) i.stop();
-    if (timer) clearTimeout(timer);
+    recompute.cancel();
   };
 }
 
@@ -181,17 +196,20 @@ async function watchStatus(ctx: RunContext, o: StatusOptions, client: KubeClient
     settle = resolve;
   });
   const stoppers: Array<() => void> = [];
+  const report = (item: WatchedItem, s: RolloutStatus): void => {
+    if (item.finished) return;
+    item.status = s;
+    if (s.done || s.failed || fatalFor(s, o.failFast)) item.finished = true;
+    view.onStatus(item, items);
+    if (items.every((x) => x.finished)) settle();
+  };
   try {
     for (const item of items) {
-      stoppers.push(
-        await follow(client, ns, item.target, signal, (s) => {
-          if (item.finished) return;
-          item.status = s;
-          if (s.done || s.failed || fatalFor(s, o.failFast)) item.finished = true;
-          view.onStatus(item, items);
-          if (items.every((x) => x.finished)) settle();
-        }),
-      );
+      const obj = await getWorkload(client, ns, item.target);
+      // A finished rollout is answered from this one read, as kubectl answers it: nothing to watch.
+      const done = doneFromObject(item.target.kind, obj, new Date());
+      if (done) report(item, done);
+      else stoppers.push(await follow(client, ns, item.target, obj, signal, (s) => report(item, s)));
     }
     const ended = await Promise.race([allDone.then(() => 'done' as const), once(deadline, 'timeout' as const), once(ctx.signal, 'interrupted' as const)]);
     return { kind: 'RolloutStatusSummary', apiVersion: 'study.kubectl.io/v1', ended, timeoutMs: o.timeoutMs, failFast: o.failFast, items };

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 
 import { parseYaml, toYaml } from '../../src/base/yaml.js';
+import { REVIEW_CONCURRENCY } from '../../src/kube/reviews.js';
 import { REPO_ROOT } from '../cluster/paths.js';
 import { apis, cluster, eventually, mintUser, runPlugin, suffix, tempDir, testNamespace } from '../support/cluster.js';
 import { allReady, createPool, deployment, podsIn } from '../support/workloads.js';
@@ -103,8 +104,81 @@ test('a scheme-less server is https, as kubectl makes it; proxy-url carries ever
   assert.ok(proxy.tunnels() > before, 'whocan went through the proxy');
 });
 
-/** A loopback listener that accepts connections and never answers. */
-async function hangingServer(t: TestContext): Promise<number> {
+/** A TCP forwarder to the API server, counting connections: each is one TLS handshake of the client. */
+async function countingForwarder(t: TestContext): Promise<{ port: number; connections: () => number }> {
+  const target = new URL(cluster().server);
+  let connections = 0;
+  const server = net.createServer((client) => {
+    connections++;
+    const upstream = net.connect(Number(target.port), target.hostname);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    server.close();
+  });
+  return { port: (server.address() as net.AddressInfo).port, connections: () => connections };
+}
+
+test('one keep-alive pool per command: hundreds of access reviews over a few TLS connections', async (t) => {
+  const ns = await testNamespace(t, 'pool');
+  const admin = mintUser(`pool-${suffix()}`, ['system:masters']);
+  const fwd = await countingForwarder(t);
+  const env = { KUBECONFIG: kubeconfigWith(admin, (c) => (c.server = `https://127.0.0.1:${fwd.port}`)) };
+  const access = await runPlugin('kubectl-study_access', ['-n', ns, '-o', 'json'], { env, timeoutMs: 120_000 });
+  assert.equal(access.code, 0, access.stderr);
+  const m = JSON.parse(access.stdout) as { rows: Array<{ cells: Record<string, { verified?: unknown }> }> };
+  const reviews = m.rows.flatMap((r) => Object.values(r.cells)).filter((c) => c.verified === true || c.verified === false).length;
+  assert.ok(reviews >= 300, `every cell confirmed (${reviews} reviews)`);
+  // At most REVIEW_CONCURRENCY reviews are in flight, beside the few reads that run with them: each
+  // connection carries many requests (one connection per request before keep-alive).
+  assert.ok(fwd.connections() <= reviews / 8, `${reviews} reviews over ${fwd.connections()} connections (bound ${REVIEW_CONCURRENCY} for the reviews)`);
+
+  // whocan's reads (the namespace, two binding lists, then the roles they name) go at most two at a time: two connections.
+  const before = fwd.connections();
+  const who = await runPlugin('kubectl-whocan', ['get', 'pods', '-n', ns, '-o', 'json', '--cache-dir', tempDir('kstudy-cache-')], { env });
+  assert.equal(who.code, 0, who.stderr);
+  assert.ok(fwd.connections() - before <= 3, `whocan opened ${fwd.connections() - before} connections for its six or more requests`);
+});
+
+test('an exec credential about to expire is fetched again, request after request, over the same pool', async (t) => {
+  const admin = parseYaml(readFileSync(mintUser(`exec-${suffix()}`, ['system:masters']), 'utf8')) as {
+    clusters: Array<{ cluster: Record<string, unknown> }>;
+    users: Array<{ user: Record<string, string> }>;
+  };
+  const pem = (b64: string | undefined): string => Buffer.from(b64 ?? '', 'base64').toString('utf8');
+  const dir = tempDir('kstudy-exec-');
+  const runs = path.join(dir, 'runs');
+  // Expiring within the client's 10 s margin: every request asks the plugin again.
+  const credential = { kind: 'ExecCredential', apiVersion: 'client.authentication.k8s.io/v1', status: { clientCertificateData: pem(admin.users[0]!.user['client-certificate-data']), clientKeyData: pem(admin.users[0]!.user['client-key-data']), expirationTimestamp: new Date(Date.now() + 5000).toISOString() } };
+  writeFileSync(path.join(dir, 'credential.json'), JSON.stringify(credential));
+  const plugin = path.join(dir, 'plugin.sh');
+  writeFileSync(plugin, `#!/bin/sh\necho run >> '${runs}'\ncat '${path.join(dir, 'credential.json')}'\n`, { mode: 0o755 });
+  const fwd = await countingForwarder(t);
+  const kubeconfig = path.join(dir, 'config');
+  writeFileSync(
+    kubeconfig,
+    toYaml({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: { ...admin.clusters[0]!.cluster, server: `https://127.0.0.1:${fwd.port}` } }],
+      users: [{ name: 'sso', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, interactiveMode: 'Never' } } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'sso' } }],
+      'current-context': 'c',
+    }),
+  );
+  const r = await runPlugin('kubectl-whocan', ['get', 'pods', '-n', 'default', '-o', 'json', '--cache-dir', tempDir('kstudy-cache-')], { env: { KUBECONFIG: kubeconfig } });
+  assert.equal(r.code, 0, r.stderr);
+  const asked = readFileSync(runs, 'utf8').trim().split('\n').length;
+  assert.ok(asked >= 3, `the plugin ran ${asked} times`);
+  assert.ok(fwd.connections() < asked, `the same client certificate kept its connections (${fwd.connections()} for ${asked} credentials)`);
+});
+
+/** A loopback listener that accepts connections and never answers; it counts them. */
+async function hangingServer(t: TestContext): Promise<{ port: number; connections: () => number }> {
   const sockets: net.Socket[] = [];
   const s = net.createServer((sock) => sockets.push(sock));
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -112,7 +186,7 @@ async function hangingServer(t: TestContext): Promise<number> {
     for (const x of sockets) x.destroy();
     s.close();
   });
-  return (s.address() as net.AddressInfo).port;
+  return { port: (s.address() as net.AddressInfo).port, connections: () => sockets.length };
 }
 
 function start(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; result: Promise<{ code: number | null; stdout: string; stderr: string }> } {
@@ -125,12 +199,14 @@ function start(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; r
 }
 
 test('a server that never answers: one SIGTERM (sent twice, as to a process group) ends the command with its report', async (t) => {
-  const port = await hangingServer(t);
+  const hanging = await hangingServer(t);
   const admin = mintUser(`conn-${suffix()}`, ['system:masters']);
-  const hung = kubeconfigWith(admin, (c) => (c.server = `https://127.0.0.1:${port}`));
+  const hung = kubeconfigWith(admin, (c) => (c.server = `https://127.0.0.1:${hanging.port}`));
   for (const args of [['drain', 'kwok-node-1', '--ignore-daemonsets'], ['rollout', 'status', 'deployment/web'], ['maintain', 'kwok-node-1', '--dry-run']]) {
+    const before = hanging.connections();
     const run = start(args, { KUBECONFIG: hung });
-    await new Promise((r) => setTimeout(r, 1500));
+    // Signalled once it waits on the server (its signal handlers are long in place by then), however slow the machine.
+    await eventually(`${args[0]} to connect`, async () => hanging.connections() > before, 60_000, 20);
     run.child.kill('SIGTERM');
     run.child.kill('SIGTERM');
     const r = await run.result;

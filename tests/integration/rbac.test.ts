@@ -226,6 +226,15 @@ test('whocan names every grant with -A, --url prefixes, near misses and --verify
   assert.deepEqual(res.disagreements, []);
   assert.equal(res.incomplete, false);
 
+  // One namespace's question reads that namespace's bindings and the roles they name; -A reads every namespace, and says so.
+  const narrow = await runPlugin('kubectl-whocan', ['get', 'secrets', '-n', fx.a, '--verbose', '-o', 'json'], { env });
+  assert.match(narrow.stderr, new RegExp(`^verbose: listed \\d+ RoleBindings? in namespace ${fx.a}$`, 'm'));
+  assert.doesNotMatch(narrow.stderr, /every namespace/);
+  assert.deepEqual((JSON.parse(narrow.stdout) as { subjects: unknown[] }).subjects, res.subjects.map(({ verified: _v, ...rest }) => rest), 'the same answer as with --verify, less the verdicts');
+  const wide = await runPlugin('kubectl-whocan', ['list', 'pods', '-A', '--verbose'], { env });
+  assert.match(wide.stderr, /^verbose: reading the roles and bindings of every namespace \(-A\)$/m);
+  assert.match(wide.stderr, /^verbose: listed [\d,]+ RoleBindings in every namespace$/m);
+
   const all = JSON.parse((await runPlugin('kubectl-whocan', ['list', 'pods', '-A', '-o', 'json'], { env })).stdout) as { subjects: Array<{ subject: { kind: string; name: string; namespace?: string }; scope: string; binding: { kind: string } }> };
   assert.ok(all.subjects.some((s) => s.subject.kind === 'ServiceAccount' && s.subject.name === 'sa2' && s.subject.namespace === fx.a && s.scope === fx.b), 'a RoleBinding in another namespace is kept with -A');
   assert.ok(all.subjects.some((s) => s.binding.kind === 'ClusterRoleBinding'));
@@ -250,11 +259,10 @@ test('whocan names every grant with -A, --url prefixes, near misses and --verify
   // --as impersonates the caller, as in kubectl: as "nobody" nothing can be read, and the answer says so.
   const asNobody = await runPlugin('kubectl-whocan', ['create', 'pods/eviction', '-n', fx.a, '--as', 'nobody', '-o', 'json'], { env });
   assert.equal(asNobody.code, 3, `an incomplete "nobody" is not an answer: ${asNobody.stderr}`);
+  // Without bindings there is no role to read: the answer names the reads it lacked, and only those.
   assert.deepEqual((JSON.parse(asNobody.stdout) as { incomplete: boolean; missing: string[] }).missing.sort(), [
     'list clusterrolebindings.rbac.authorization.k8s.io',
-    'list clusterroles.rbac.authorization.k8s.io',
     `list rolebindings.rbac.authorization.k8s.io in namespace ${fx.a}`,
-    `list roles.rbac.authorization.k8s.io in namespace ${fx.a}`,
   ]);
   const unknown = await runPlugin('kubectl-whocan', ['get', 'deploymnts'], { env });
   assert.equal(unknown.code, 2);

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 
 import { REPO_ROOT } from '../cluster/paths.js';
-import { apis, auditMark, eventually, kubectl, mintUser, runCommand, runPlugin, suffix, testNamespace, writesBy } from '../support/cluster.js';
+import { apis, auditMark, eventually, kubectl, mintUser, recordingProxy, runCommand, runPlugin, serverOnlyKubeconfig, suffix, testNamespace, writesBy } from '../support/cluster.js';
 import { screen } from '../support/terminal.js';
 
 function operator(): { name: string; env: NodeJS.ProcessEnv } {
@@ -304,6 +304,29 @@ test('several workloads at once, a DaemonSet among them, with a summary', async 
   const last = bad.stdout.trim().split('\n').map((l) => JSON.parse(l) as { stragglers?: string[]; problems?: Array<{ code: string }> }).filter((l) => l.problems).at(-1)!;
   assert.ok(last.problems!.some((p) => p.code === 'CrashLoop'));
   assert.ok((last.stragglers ?? []).length >= 1);
+});
+
+test('a finished rollout is answered from one read, as kubectl answers it; one under way is watched to its end', async (t) => {
+  const ns = await testNamespace(t);
+  await apis().apps.createNamespacedDeployment({ namespace: ns, body: deployment('web', 'registry.local/web:1.0') });
+  await rolledOut(ns, 'web', '1');
+  const proxy = await recordingProxy(t);
+  const env = { KUBECONFIG: serverOnlyKubeconfig(proxy.server, ns) };
+  const done = await runPlugin('kubectl-study_rollout', ['status', 'deployment/web'], { env });
+  assert.equal(done.code, 0, done.stderr);
+  assert.match(done.stdout, /deployment "web" successfully rolled out/);
+  assert.deepEqual(proxy.requests, [`GET /apis/apps/v1/namespaces/${ns}/deployments/web`], 'one read, no list, no watch');
+
+  const d = deployment('web', 'registry.local/web:2.0');
+  d.spec!.template.metadata!.annotations = { 'kstudy.test/ready-after': '2s' };
+  await apis().apps.replaceNamespacedDeployment({ name: 'web', namespace: ns, body: d });
+  proxy.requests.length = 0;
+  const watched = await runPlugin('kubectl-study_rollout', ['status', 'deployment/web', '-o', 'json'], { env, timeoutMs: 120_000 });
+  assert.equal(watched.code, 0, watched.stderr);
+  const lines = watched.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; done?: boolean; ended?: string });
+  assert.ok(lines.some((l) => l.kind === 'Deployment' && l.done === false), 'it was seen under way');
+  assert.deepEqual(lines.at(-1), { kind: 'RolloutStatusSummary', apiVersion: 'study.kubectl.io/v1', ended: 'done', items: [{ kind: 'Deployment', name: 'web', state: 'complete', done: true, message: 'deployment "web" successfully rolled out' }] });
+  assert.ok(proxy.requests.some((r) => /deployments\?.*watch=true/.test(r)), proxy.requests.join('\n'));
 });
 
 test('the live view in a 60-column pseudo-terminal redraws in place: no stale lines, wrapped lines included', async (t) => {

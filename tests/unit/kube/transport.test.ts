@@ -76,3 +76,76 @@ test('an interrupt aborts requests in flight with an InterruptedError', async (t
     return true;
   });
 });
+
+test('requests through one keep-alive agent share a connection', async (t) => {
+  const sockets = new Set<unknown>();
+  const s = await server((req, res) => {
+    sockets.add(req.socket);
+    res.end('{}');
+  });
+  t.after(s.close);
+  const agent = new http.Agent({ keepAlive: true });
+  t.after(() => agent.destroy());
+  for (let i = 0; i < 20; i++) {
+    const { response, done } = await send({ timeoutMs: 5000 }, `${s.url}/api`, { method: 'GET', headers: {}, agent });
+    await response.text();
+    done();
+  }
+  assert.equal(sockets.size, 1, 'twenty requests, one connection');
+});
+
+test('a kept-alive connection the server has dropped is replaced once, and the request answered', async (t) => {
+  const served = new Map<unknown, number>();
+  const s = await server((req, res) => {
+    const n = (served.get(req.socket) ?? 0) + 1;
+    served.set(req.socket, n);
+    // The second request on a connection finds it closed, as after a server's idle timeout.
+    if (n === 2) req.socket.destroy();
+    else res.end(`{"n":${n}}`);
+  });
+  t.after(s.close);
+  const agent = new http.Agent({ keepAlive: true });
+  t.after(() => agent.destroy());
+  const get = async (): Promise<string> => {
+    const { response, done } = await send({ timeoutMs: 5000 }, `${s.url}/api`, { method: 'POST', headers: {}, body: '{}', agent });
+    const text = await response.text();
+    done();
+    return text;
+  };
+  assert.equal(await get(), '{"n":1}');
+  assert.equal(await get(), '{"n":1}', 'answered on a new connection');
+  assert.equal(served.size, 2);
+});
+
+test('a gzip answer is read as text, whole or as a stream', async (t) => {
+  const { gzipSync } = await import('node:zlib');
+  let asked = '';
+  const s = await server((req, res) => {
+    asked = String(req.headers['accept-encoding']);
+    res.writeHead(200, { 'Content-Encoding': 'gzip' }).end(gzipSync('{"kind":"List"}'));
+  });
+  t.after(s.close);
+  const { response, done } = await send({ timeoutMs: 5000 }, `${s.url}/api`, { method: 'GET', headers: {} });
+  assert.equal(await response.text(), '{"kind":"List"}');
+  done();
+  assert.equal(asked, 'gzip');
+  const streamed = await send({ timeoutMs: 5000 }, `${s.url}/api`, { method: 'GET', headers: {} }, true);
+  let text = '';
+  for await (const chunk of streamed.response.body) text += String(chunk);
+  assert.equal(text, '{"kind":"List"}', 'and as a stream (a watch)');
+});
+
+test('an answer cut short by the timeout is a timeout; by the server, a reset', async (t) => {
+  const s = await server((req, res) => {
+    res.writeHead(200, { 'Content-Length': '100' });
+    res.write('{"items":[');
+    if (req.url === '/cut') setTimeout(() => req.socket.destroy(), 20);
+  });
+  t.after(s.close);
+  const slow = await send({ timeoutMs: 200 }, `${s.url}/slow`, { method: 'GET', headers: {} });
+  await assert.rejects(slow.response.text(), (err: unknown) => (err as Error).name === 'AbortError');
+  slow.done();
+  const cut = await send({ timeoutMs: 5000 }, `${s.url}/cut`, { method: 'GET', headers: {} });
+  await assert.rejects(cut.response.text(), (err: unknown) => ['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE'].includes((err as { code?: string }).code ?? ''));
+  cut.done();
+});

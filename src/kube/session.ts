@@ -1,0 +1,175 @@
+/**
+ * What every request of one client shares while its credential holds: one
+ * keep-alive agent (so a command opens a handful of TLS connections, not
+ * one per request, and builds its TLS context once), and the headers that
+ * authenticate a request.
+ *
+ * Certificates, keys, tokens, basic auth and exec credentials are read
+ * here; client-node is loaded (lazily, it is most of the bundle) only for
+ * what only it does: the oidc, azure and gcp auth providers, and the
+ * agents that reach the server through a proxy-url (http, https, socks).
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
+
+import type { HttpMethod, KubeConfig } from '@kubernetes/client-node';
+
+import { UsageError } from '../base/errors.js';
+import type { ExecCredential } from './exec.js';
+import type { ResolvedContext } from './kubeconfig.js';
+
+/**
+ * A watch holds its connection for as long as it runs, so the bound must
+ * stay well above the watches one command opens (rollout status: four per
+ * workload); fan-outs of short requests are bounded by their callers
+ * (mapLimit). Idle connections beyond maxFreeSockets are closed.
+ */
+export const AGENT_LIMITS = { maxSockets: 256, maxFreeSockets: 32 } as const;
+
+export interface Session {
+  readonly agent: http.Agent;
+  /** The Authorization header for one request (an auth provider may refresh its token here). */
+  authHeaders(url: string, method: string): Promise<Record<string, string>>;
+  /** When the exec credential expires; undefined: it lasts as long as the process. */
+  readonly expiresAt?: number;
+  /** The client certificate and key it authenticates TLS with ('' without). */
+  readonly tlsIdentity: string;
+}
+
+type ClientNode = typeof import('./clientnode.js');
+
+/**
+ * The session for a context (with its exec credential, when it has an exec
+ * plugin). A previous session with the same TLS identity lends its agent:
+ * a refreshed token keeps the connections.
+ */
+export async function openSession(ctx: ResolvedContext, exec: ExecCredential | undefined, previous?: Session): Promise<Session> {
+  const user = ctx.user;
+  const cert = exec?.clientCertificateData ?? fileOrData(ctx, 'client-certificate', user['client-certificate'], user['client-certificate-data']);
+  const key = exec?.clientKeyData ?? fileOrData(ctx, 'client-key', user['client-key'], user['client-key-data']);
+  const tlsIdentity = cert && key ? `${cert}\n${key}` : '';
+  const expiresAt = exec?.expiresAt;
+  const provider = user['auth-provider'];
+  const proxied = Boolean(ctx.cluster['proxy-url']);
+  const k8s: ClientNode | undefined = provider || proxied ? await import('./clientnode.js') : undefined;
+  const kc = k8s ? clientNodeConfig(k8s, ctx, exec) : undefined;
+
+  let agent: http.Agent;
+  if (previous && previous.tlsIdentity === tlsIdentity) agent = previous.agent;
+  else if (kc && proxied) agent = await proxyAgent(kc);
+  else agent = directAgent(ctx, cert, key);
+
+  let authHeaders: Session['authHeaders'];
+  if (k8s && kc && provider) {
+    authHeaders = async (url, method) => {
+      const request = new k8s.RequestContext(url, method as HttpMethod);
+      await kc.applySecurityAuthentication(request);
+      const authorization = request.getHeaders().Authorization;
+      const headers: Record<string, string> = {};
+      if (authorization) headers.Authorization = authorization;
+      return headers;
+    };
+  } else {
+    const fixed = staticAuthorization(ctx, exec);
+    authHeaders = () => Promise.resolve(fixed);
+  }
+  return { agent, authHeaders, tlsIdentity, ...(expiresAt === undefined ? {} : { expiresAt }) };
+}
+
+/** A bearer token (the exec plugin's, the kubeconfig's or its tokenFile's), else basic auth, else nothing. */
+function staticAuthorization(ctx: ResolvedContext, exec: ExecCredential | undefined): Record<string, string> {
+  const u = ctx.user;
+  const token = exec ? exec.token : (u.token ?? (u.tokenFile ? readTokenFile(ctx, u.tokenFile) : undefined));
+  if (token) return { Authorization: `Bearer ${token}` };
+  if (!exec && u.username) return { Authorization: `Basic ${Buffer.from(`${u.username}:${u.password ?? ''}`).toString('base64')}` };
+  return {};
+}
+
+function readTokenFile(ctx: ResolvedContext, file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new UsageError(`token file ${file} of user "${ctx.userName}" cannot be read`, { hint: 'check the tokenFile path in the kubeconfig', cause: err });
+  }
+}
+
+/** PEM text from a file, or from base64 data (as kubeconfigs carry it). */
+function fileOrData(ctx: ResolvedContext, field: string, file: string | undefined, data: string | undefined): string | undefined {
+  if (data) return Buffer.from(data, 'base64').toString('utf8');
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${field} ${file} of context "${ctx.contextName}" cannot be read`, { hint: `check ${field} in the kubeconfig`, cause: err });
+  }
+}
+
+/** The agent for a server reached directly: one TLS context, made once, for every connection. */
+function directAgent(ctx: ResolvedContext, cert: string | undefined, key: string | undefined): http.Agent {
+  const c = ctx.cluster;
+  const server = c.server ?? '';
+  const keepAlive = { keepAlive: true, ...AGENT_LIMITS };
+  if (server.startsWith('http://')) return new http.Agent(keepAlive);
+  const ca = fileOrData(ctx, 'certificate-authority', c['certificate-authority'], c['certificate-authority-data']);
+  const secureContext = tls.createSecureContext({ ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) });
+  return new https.Agent({
+    ...keepAlive,
+    secureContext,
+    ...(c['tls-server-name'] ? { servername: c['tls-server-name'] } : {}),
+    // Unset, Node's default holds (NODE_TLS_REJECT_UNAUTHORIZED included), as in client-node.
+    ...(c['insecure-skip-tls-verify'] === true ? { rejectUnauthorized: false } : {}),
+  });
+}
+
+/** client-node's agent for the proxy-url (http, https or socks), with the TLS options, kept alive. */
+async function proxyAgent(kc: KubeConfig): Promise<http.Agent> {
+  const options: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(options);
+  const agent = options.agent;
+  if (!(agent instanceof http.Agent)) throw new Error('client-node made no agent for the proxy-url');
+  // The proxy agents are http.Agents built without keep-alive: turn it on, as for a direct agent.
+  Object.assign(agent, { keepAlive: true, ...AGENT_LIMITS });
+  return agent;
+}
+
+/** client-node's KubeConfig for exactly one resolved context (with the exec plugin's credential, if it has one). */
+function clientNodeConfig(k8s: ClientNode, ctx: ResolvedContext, exec?: ExecCredential): KubeConfig {
+  const kc = new k8s.KubeConfig();
+  const c = ctx.cluster;
+  // An ExecCredential carries PEM; a kubeconfig (and client-node) carries it base64-encoded.
+  const b64 = (pem: string | undefined): string | undefined => (pem === undefined ? undefined : Buffer.from(pem).toString('base64'));
+  const u = exec ? { ...ctx.user, exec: undefined, token: exec.token, 'client-certificate-data': b64(exec.clientCertificateData), 'client-key-data': b64(exec.clientKeyData) } : ctx.user;
+  const token = u.token ?? (u.tokenFile ? readTokenFile(ctx, u.tokenFile) : undefined);
+  kc.loadFromOptions({
+    clusters: [
+      {
+        name: ctx.clusterName,
+        server: c.server ?? '',
+        caData: c['certificate-authority-data'],
+        caFile: c['certificate-authority'],
+        // A plain http:// server has no TLS to verify (client-node refuses http:// unless told so).
+        skipTLSVerify: c['insecure-skip-tls-verify'] === true || (c.server ?? '').startsWith('http://'),
+        tlsServerName: c['tls-server-name'],
+        proxyUrl: c['proxy-url'],
+      },
+    ],
+    users: [
+      {
+        name: ctx.userName || 'anonymous',
+        certData: u['client-certificate-data'],
+        certFile: u['client-certificate'],
+        keyData: u['client-key-data'],
+        keyFile: u['client-key'],
+        token,
+        username: u.username,
+        password: u.password,
+        authProvider: u['auth-provider'],
+      },
+    ],
+    contexts: [{ name: ctx.contextName || 'context', cluster: ctx.clusterName, user: ctx.userName || 'anonymous', namespace: ctx.namespace }],
+    currentContext: ctx.contextName || 'context',
+  });
+  return kc;
+}
