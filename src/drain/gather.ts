@@ -27,8 +27,21 @@ const CONTROLLER_TYPES: Record<string, ResourceType> = {
   ReplicationController: RESOURCES.replicationControllers,
 };
 
+/**
+ * The resource to read for a controller reference, by API group and kind: a
+ * kind of another group (OpenKruise's apps.kruise.io StatefulSet) is not
+ * looked up, and its existence stays unknown. DaemonSets are the exception,
+ * as in kubectl drain: any DaemonSet kind is looked up as apps/v1.
+ */
+export function controllerType(ref: { apiVersion?: string; kind: string }): ResourceType | undefined {
+  const type = CONTROLLER_TYPES[ref.kind];
+  if (!type) return undefined;
+  const group = ref.apiVersion?.includes('/') ? ref.apiVersion.split('/')[0]! : '';
+  return ref.kind === 'DaemonSet' || group === type.group ? type : undefined;
+}
+
 interface ControllerObject {
-  metadata?: { ownerReferences?: Array<{ kind: string; name: string; controller?: boolean }> };
+  metadata?: { ownerReferences?: Array<{ apiVersion?: string; kind: string; name: string; controller?: boolean }> };
   spec?: { replicas?: number };
   status?: { readyReplicas?: number; numberReady?: number; desiredNumberScheduled?: number };
 }
@@ -44,45 +57,77 @@ async function getOrNull<T>(fn: () => Promise<T>): Promise<T | null | undefined>
   }
 }
 
+type ControllerRef = { ns: string; kind: string; name: string; type: ResourceType };
+
+/** Above this many controllers of one kind, one list of that kind costs less than a GET each. */
+const LIST_ABOVE = 24;
+
+/**
+ * Reads the referenced controllers: a GET each, or one cluster-wide list of
+ * a kind with many references. null: not found; undefined: not allowed.
+ */
+async function readControllers(client: KubeClient, refs: Map<string, ControllerRef>): Promise<Map<string, ControllerObject | null | undefined>> {
+  const out = new Map<string, ControllerObject | null | undefined>();
+  const byType = new Map<ResourceType, Array<[string, ControllerRef]>>();
+  for (const entry of refs) byType.set(entry[1].type, [...(byType.get(entry[1].type) ?? []), entry]);
+  const single: Array<[string, ControllerRef]> = [];
+  await Promise.all(
+    [...byType].map(async ([type, entries]) => {
+      const listed = entries.length > LIST_ABOVE ? await listOrNull<ControllerObject & { metadata?: { namespace?: string; name?: string } }>(`list ${type.resource}`, client, resourcePath(type)) : null;
+      if (!listed) return void single.push(...entries);
+      const found = new Map(listed.map((o) => [`${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`, o]));
+      for (const [key, ref] of entries) out.set(key, found.get(`${ref.ns}/${ref.name}`) ?? null);
+    }),
+  );
+  await mapLimit(single, 16, async ([key, ref]) => {
+    out.set(key, await getOrNull(() => client.request<ControllerObject>('GET', resourcePath(ref.type, { namespace: ref.ns, name: ref.name }))));
+  });
+  return out;
+}
+
+function controllerInfo(ref: ControllerRef, obj: ControllerObject): ControllerInfo {
+  const owner = obj.metadata?.ownerReferences?.find((o) => o.controller);
+  const info: ControllerInfo = { kind: ref.kind, name: ref.name };
+  if (owner) info.owner = { kind: owner.kind, name: owner.name };
+  if (ref.kind === 'DaemonSet') {
+    info.replicas = obj.status?.desiredNumberScheduled;
+    info.readyReplicas = obj.status?.numberReady;
+  } else if (ref.kind !== 'Job' && ref.kind !== 'CronJob') {
+    info.replicas = obj.spec?.replicas;
+    info.readyReplicas = obj.status?.readyReplicas ?? 0;
+  }
+  return info;
+}
+
 /** Follows controller references (ReplicaSet -> Deployment, Job -> CronJob) as far as allowed. */
 async function fetchControllers(client: KubeClient, pods: V1Pod[], unreadable: Set<string>): Promise<Map<string, ControllerInfo | null>> {
   const out = new Map<string, ControllerInfo | null>();
-  let frontier = new Map<string, { ns: string; kind: string; name: string }>();
+  let frontier = new Map<string, ControllerRef>();
   for (const pod of pods) {
     const ref = controllerOf(pod);
     const ns = pod.metadata?.namespace ?? '';
-    if (ref && CONTROLLER_TYPES[ref.kind]) frontier.set(controllerKey(ns, ref.kind, ref.name), { ns, kind: ref.kind, name: ref.name });
+    const type = ref && controllerType(ref);
+    if (ref && type) frontier.set(controllerKey(ns, ref.kind, ref.name), { ns, kind: ref.kind, name: ref.name, type });
   }
   for (let depth = 0; depth < 3 && frontier.size > 0; depth++) {
-    const next = new Map<string, { ns: string; kind: string; name: string }>();
-    await mapLimit([...frontier.entries()], 16, async ([key, ref]) => {
-      if (out.has(key)) return;
-      const type = CONTROLLER_TYPES[ref.kind]!;
-      const obj = await getOrNull(() => client.request<ControllerObject>('GET', resourcePath(type, { namespace: ref.ns, name: ref.name })));
-      if (obj === undefined) {
-        // Not allowed to read: unknown, and the plan says so.
-        unreadable.add(key);
-        return;
-      }
-      if (obj === null) {
-        out.set(key, null);
-        return;
+    const next = new Map<string, ControllerRef>();
+    const objects = await readControllers(client, frontier);
+    for (const [key, ref] of frontier) {
+      const obj = objects.get(key);
+      // Not allowed to read: unknown, and the plan says so.
+      if (obj === undefined) unreadable.add(key);
+      if (!obj) {
+        if (obj === null) out.set(key, null);
+        continue;
       }
       const owner = obj.metadata?.ownerReferences?.find((o) => o.controller);
-      const info: ControllerInfo = { kind: ref.kind, name: ref.name };
-      if (owner) {
-        info.owner = { kind: owner.kind, name: owner.name };
-        if (CONTROLLER_TYPES[owner.kind]) next.set(controllerKey(ref.ns, owner.kind, owner.name), { ns: ref.ns, kind: owner.kind, name: owner.name });
+      const ownerType = owner && controllerType(owner);
+      if (owner && ownerType) {
+        const ownerKey = controllerKey(ref.ns, owner.kind, owner.name);
+        if (!out.has(ownerKey)) next.set(ownerKey, { ns: ref.ns, kind: owner.kind, name: owner.name, type: ownerType });
       }
-      if (ref.kind === 'DaemonSet') {
-        info.replicas = obj.status?.desiredNumberScheduled;
-        info.readyReplicas = obj.status?.numberReady;
-      } else if (ref.kind !== 'Job' && ref.kind !== 'CronJob') {
-        info.replicas = obj.spec?.replicas;
-        info.readyReplicas = obj.status?.readyReplicas ?? 0;
-      }
-      out.set(key, info);
-    });
+      out.set(key, controllerInfo(ref, obj));
+    }
     frontier = next;
   }
   return out;

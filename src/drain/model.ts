@@ -114,8 +114,10 @@ export interface PdbPlan {
   unhealthyPodEvictionPolicy: string;
   /** Pods this drain evicts that the PDB counts. */
   podsInDrain: number;
-  /** Of those, the ones that are healthy (only they use budget). */
+  /** Of those, the ones that are healthy (they use budget). */
   healthyInDrain: number;
+  /** Unhealthy ones that use budget too: the budget is not met, or it requires 0 healthy pods (IfHealthyBudget). */
+  unhealthyNeedBudget?: number;
   /** How the drain fares: at once, one by one, waits, or never. */
   verdict: 'ok' | 'serial' | 'waits' | 'never';
 }

@@ -4,8 +4,12 @@
  * The API server's eviction rules (pkg/registry/core/pod/storage/eviction.go):
  * a Pending, finished or terminating pod is deleted without looking at any
  * PDB; a healthy (Ready) pod needs disruptionsAllowed > 0; an unhealthy pod
- * goes when the policy is AlwaysAllow, or, under IfHealthyBudget (the
- * default), when the budget is currently met (currentHealthy >= desiredHealthy).
+ * goes without using budget when the policy is AlwaysAllow, or, under
+ * IfHealthyBudget (the default), when the budget is currently met
+ * (currentHealthy >= desiredHealthy) and requires some pod (desiredHealthy
+ * > 0); otherwise it needs budget like a healthy one. So a PDB that requires
+ * 0 healthy pods and has none refuses its unready pods with 429 "needs 0
+ * healthy pods and has 0" until one of them is Ready.
  */
 import type { V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 
@@ -42,12 +46,12 @@ export function pdbBudgetAfter(pdb: V1PodDisruptionBudget, pods: V1Pod[]): PdbPl
   const counted = pods.filter(pdbApplies);
   const healthy = counted.filter(isPodReady);
   const unhealthy = counted.filter((p) => !isPodReady(p));
-  // Unhealthy pods need no budget under AlwaysAllow, or while the budget is met.
-  const unhealthyStuck = policy === 'AlwaysAllow' || currentHealthy >= desiredHealthy ? 0 : unhealthy.length;
+  const unhealthyFree = policy === 'AlwaysAllow' || (currentHealthy >= desiredHealthy && desiredHealthy > 0);
+  const usingBudget = healthy.length + (unhealthyFree ? 0 : unhealthy.length);
   let verdict: PdbPlan['verdict'] = 'ok';
   if (healthy.length > 0 && expectedPods - desiredHealthy <= 0) verdict = 'never';
-  else if ((healthy.length > 0 && disruptionsAllowed <= 0) || unhealthyStuck > 0) verdict = 'waits';
-  else if (healthy.length > disruptionsAllowed) verdict = 'serial';
+  else if (usingBudget > 0 && disruptionsAllowed <= 0) verdict = 'waits';
+  else if (usingBudget > disruptionsAllowed) verdict = 'serial';
   return {
     namespace: pdb.metadata?.namespace ?? '',
     name: pdb.metadata?.name ?? '',
@@ -58,6 +62,7 @@ export function pdbBudgetAfter(pdb: V1PodDisruptionBudget, pods: V1Pod[]): PdbPl
     unhealthyPodEvictionPolicy: policy,
     podsInDrain: pods.length,
     healthyInDrain: healthy.length,
+    unhealthyNeedBudget: unhealthyFree ? 0 : unhealthy.length,
     verdict,
   };
 }

@@ -163,6 +163,9 @@ function pdbReason(pod: V1Pod, pdbs: PdbPlan[], options: PlanOptions): Reason | 
   const p = pdbs[0];
   if (!p) return undefined;
   if (p.verdict === 'never' && isPodReady(pod)) return reason('PdbNeverAllows', 'block', `${describeBudget(p)}: it can never allow one`, '--disable-eviction');
+  if (p.verdict === 'waits' && p.desiredHealthy === 0 && !isPodReady(pod) && p.unhealthyPodEvictionPolicy !== 'AlwaysAllow') {
+    return reason('PdbAllowsNone', 'warning', `${describeBudget(p)}: the API server refuses its unready pods ("needs 0 healthy pods and has ${p.currentHealthy}") until one is Ready`);
+  }
   if (p.verdict === 'waits') return reason('PdbAllowsNone', 'warning', describeBudget(p));
   if (p.verdict === 'serial') return reason('PdbSerial', 'info', `${describeBudget(p)}; this drain evicts ${p.healthyInDrain} of its healthy pods`);
   return undefined;

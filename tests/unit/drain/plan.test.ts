@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 
 import type { PlanOptions } from '../../../src/drain/model.js';
+import { controllerType } from '../../../src/drain/gather.js';
 import { pdbBudgetAfter } from '../../../src/drain/pdb.js';
 import { buildPlan, classifyPod, controllerKey, type ControllerInfo, type PlanInputs } from '../../../src/drain/plan.js';
 import { matchesSelector } from '../../../src/kube/selector.js';
@@ -209,6 +210,24 @@ test('PDB budgets are counted across every pod of the drain', () => {
   assert.equal(two, 'blocked:MultiplePdbs/block');
 });
 
+test('a PDB that requires 0 healthy pods and has none refuses its unready pods, as the API server answers (429 "needs 0 and has 0")', () => {
+  const web = (n: string, ready = true): V1Pod => pod({ name: n, owner: ['ReplicaSet', 'web-1'], labels: { app: 'web' }, ready });
+  const zero = pdb('web', { app: 'web' }, { healthy: 0, desired: 0, expected: 2, allowed: 0 });
+  assert.equal(pdbBudgetAfter(zero, [web('a', false)]).verdict, 'waits');
+  assert.equal(pdbBudgetAfter(zero, [web('a', false)]).unhealthyNeedBudget, 1);
+  const plan = buildPlan(inputs([web('a', false)], { pdbs: [zero] }));
+  const r = plan.pods[0]?.reasons.find((x) => x.code === 'PdbAllowsNone');
+  assert.match(r?.message ?? '', /needs 0 healthy pods and has 0.*until one is Ready/);
+  // With healthy pods elsewhere the budget allows them, unready or not.
+  const some = pdb('web', { app: 'web' }, { healthy: 2, desired: 0, expected: 3, allowed: 2 });
+  assert.equal(pdbBudgetAfter(some, [web('a', false)]).verdict, 'ok');
+  // Under AlwaysAllow the unready pod needs no budget at all.
+  assert.equal(pdbBudgetAfter({ ...zero, spec: { ...zero.spec, unhealthyPodEvictionPolicy: 'AlwaysAllow' } }, [web('a', false)]).verdict, 'ok');
+  // A met budget that requires some pods lets unready pods go without budget.
+  const met = pdb('web', { app: 'web' }, { healthy: 2, desired: 2, expected: 3, allowed: 0 });
+  assert.equal(pdbBudgetAfter(met, [web('a', false)]).verdict, 'ok');
+});
+
 test('replacements go where the scheduler would put them; one that fits nowhere blocks unless --allow-unplaceable', () => {
   const p = (name: string, cpu: string, extra: Partial<PodSpec> = {}): V1Pod => pod({ name, cpu, memory: '1Gi', owner: ['ReplicaSet', 'web-1'], ...extra });
   const notReady = { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' as const };
@@ -333,3 +352,19 @@ test('selectors and quantities follow the API', () => {
 });
 
 void classifyPod;
+
+test('controllers are looked up by API group and kind; any DaemonSet as apps/v1, as kubectl does', () => {
+  assert.equal(controllerType({ apiVersion: 'apps/v1', kind: 'StatefulSet' })?.resource, 'statefulsets');
+  assert.equal(controllerType({ apiVersion: 'apps.kruise.io/v1beta1', kind: 'StatefulSet' }), undefined);
+  assert.equal(controllerType({ apiVersion: 'batch/v1', kind: 'Job' })?.group, 'batch');
+  assert.equal(controllerType({ apiVersion: 'example.com/v1', kind: 'Job' }), undefined);
+  assert.equal(controllerType({ apiVersion: 'v1', kind: 'ReplicationController' })?.group, '');
+  assert.equal(controllerType({ apiVersion: 'apps.kruise.io/v1alpha1', kind: 'DaemonSet' })?.group, 'apps');
+  assert.equal(controllerType({ apiVersion: 'example.com/v1', kind: 'Widget' }), undefined);
+  // A controller whose existence is not known (not looked up) is not ControllerMissing.
+  const kruise = pod({ name: 'k', owner: ['StatefulSet', 'web'] });
+  kruise.metadata!.ownerReferences![0]!.apiVersion = 'apps.kruise.io/v1beta1';
+  const plan = buildPlan(inputs([kruise], { controllers: new Map() }));
+  assert.equal(plan.pods[0]?.action, 'evict');
+  assert.ok(!plan.pods[0]?.reasons.some((r) => r.code === 'ControllerMissing'));
+});
