@@ -63,6 +63,11 @@ export interface Reason {
   override?: string;
 }
 
+/** How the plan keys a controller: namespace/kind/name. */
+export function controllerKey(namespace: string, kind: string, name: string): string {
+  return `${namespace}/${kind}/${name}`;
+}
+
 export function reason(code: ReasonCode, severity: Severity, message: string, override?: string): Reason {
   const r: Reason = { code, severity, message, why: REASONS[code] };
   if (override) r.override = override;

@@ -10,8 +10,9 @@
 import type { V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1StorageClass } from '@kubernetes/client-node';
 
 import { controllerOf, isMirrorPod, isNodeReady, isPodReady, isTerminal } from '../kube/objects.js';
-import { buildSnapshot, defaultFate, podKey, podRequests, simulateDrain, type Choice, type PodFate, type PodPlacement } from './placement/index.js';
+import { podKey, podRequests, type PodPlacement } from './placement/index.js';
 import {
+  controllerKey,
   reason,
   type Placement,
   type DrainPlan,
@@ -25,6 +26,7 @@ import {
   type Reason,
 } from './model.js';
 import { describeBudget, pdbBudgetAfter, pdbKey, pdbsCovering } from './pdb.js';
+import { controllerExistsIn, placeSteps, type StepPlacements } from './replacements.js';
 
 /** What the plan knows of a controller (ReplicaSet, Deployment, StatefulSet, ...). */
 export interface ControllerInfo {
@@ -60,9 +62,7 @@ export interface PlanInputs {
   skipWaitForDeleteTimeoutSeconds: number;
 }
 
-export function controllerKey(namespace: string, kind: string, name: string): string {
-  return `${namespace}/${kind}/${name}`;
-}
+export { controllerKey };
 
 
 /** The controller chain of a pod, followed as far as the plan knows it. */
@@ -254,55 +254,6 @@ function listPods(keys: string[]): string {
 }
 
 /**
- * Where the replacement of every pod the drain evicts would go, by the
- * scheduler's filters on a snapshot of the whole cluster (src/drain/placement).
- * Keyed by the evicted pod's key; pods nothing recreates have no entry.
- *
- * The scheduler picks among the nodes that fit by score, and at random
- * among equals; the simulation is run again choosing differently (the
- * last of the equal best, then regardless of score the first, last and
- * fullest node), and a workload whose count of pending replacements
- * changes with the choice is marked uncertain, with the range.
- */
-function placeReplacements(input: PlanInputs, controllerExists: (pod: V1Pod) => boolean | undefined): Map<string, PodPlacement & { uncertain?: string }> {
-  const evicted = new Map(input.drainPods.map((p) => [podKey(p), p]));
-  const bound = [...input.podsByNode.values()].flat();
-  const seen = new Set(bound.map(podKey));
-  const snapshot = buildSnapshot({
-    nodes: input.nodes,
-    pods: [...bound, ...input.drainPods.filter((p) => !seen.has(podKey(p)))],
-    namespaces: input.namespaces,
-    ...(input.volumes ?? {}),
-  });
-  const fate = (pod: V1Pod): PodFate => (evicted.has(podKey(pod)) ? defaultFate(pod, controllerExists(pod)) : 'stay');
-  const known = input.nodeNames.filter((n) => snapshot.byName.has(n));
-  const workloadOf = (key: string): string => {
-    const pod = evicted.get(key);
-    const c = pod && controllerOf(pod);
-    return c ? controllerKey(pod.metadata?.namespace ?? '', c.kind, c.name) : key;
-  };
-  const pendingPer = (placements: PodPlacement[]): Map<string, number> => {
-    const m = new Map<string, number>();
-    for (const p of placements) m.set(workloadOf(p.pod), (m.get(workloadOf(p.pod)) ?? 0) + (p.outcome === 'pending' ? 1 : 0));
-    return m;
-  };
-  const main = simulateDrain(snapshot, known, { fate }).placements;
-  const counts = [pendingPer(main), ...CHOICES.map((choice) => pendingPer(simulateDrain(snapshot, known, { fate, choice }).placements))];
-  const out = new Map<string, PodPlacement & { uncertain?: string }>();
-  for (const p of main) {
-    const w = workloadOf(p.pod);
-    const seenCounts = counts.map((c) => c.get(w) ?? 0);
-    const lo = Math.min(...seenCounts);
-    const hi = Math.max(...seenCounts);
-    const total = main.filter((x) => workloadOf(x.pod) === w).length;
-    out.set(p.pod, lo === hi ? p : { ...p, uncertain: `${lo} to ${hi} of its workload's ${total} replacements stay Pending, depending on where the scheduler puts the ones before` });
-  }
-  return out;
-}
-
-const CHOICES: Choice[] = ['score-last', 'first', 'last', 'packed'];
-
-/**
  * Pods whose PDB lets fewer go at once than this drain evicts (so it waits
  * for replacements to be healthy) while the replacement of another pod it
  * covers cannot be placed: the budget never comes back.
@@ -340,97 +291,99 @@ function localVolumePin(pod: V1Pod, input: PlanInputs, drained: Set<string>): st
   return undefined;
 }
 
-export function buildPlan(input: PlanInputs): DrainPlan {
-  const { options } = input;
-  const drainSet = new Set(input.nodeNames);
-  const nodesByName = new Map(input.nodes.map((n) => [n.metadata?.name ?? '', n]));
-  const others = input.nodes.filter((n) => !drainSet.has(n.metadata?.name ?? ''));
-  const nodes = input.nodeNames.map((name) => nodePlan(name, nodesByName.get(name), others));
-
-  const chains = new Map(input.drainPods.map((p) => [podKey(p), ownerChain(p, input.controllers)]));
-  const outageOf = outages(input.drainPods, chains, input.controllers);
-
-  // PDBs, counted across every pod of this drain.
+/** PDBs, counted across every pod of this drain: which cover each pod, and how each fares. */
+function pdbFindings(input: PlanInputs): { covering: Map<string, V1PodDisruptionBudget[]>; plans: Map<string, PdbPlan> } {
   const covering = new Map(input.drainPods.map((p) => [podKey(p), pdbsCovering(p, input.pdbs)]));
   const podsPerPdb = new Map<string, V1Pod[]>();
   for (const pod of input.drainPods) {
-    for (const pdb of covering.get(podKey(pod)) ?? []) {
-      const list = podsPerPdb.get(pdbKey(pdb)) ?? [];
-      list.push(pod);
-      podsPerPdb.set(pdbKey(pdb), list);
-    }
+    for (const pdb of covering.get(podKey(pod)) ?? []) podsPerPdb.set(pdbKey(pdb), [...(podsPerPdb.get(pdbKey(pdb)) ?? []), pod]);
   }
-  const pdbPlans = new Map<string, PdbPlan>();
+  const plans = new Map<string, PdbPlan>();
   for (const pdb of input.pdbs) {
     const pods = podsPerPdb.get(pdbKey(pdb));
-    if (pods) pdbPlans.set(pdbKey(pdb), pdbBudgetAfter(pdb, pods));
+    if (pods) plans.set(pdbKey(pdb), pdbBudgetAfter(pdb, pods));
   }
+  return { covering, plans };
+}
 
-  const controllerExists = (pod: V1Pod): boolean | undefined => {
-    const c = controllerOf(pod);
-    if (!c) return undefined;
-    const info = input.controllers.get(controllerKey(pod.metadata?.namespace ?? '', c.kind, c.name));
-    return info === undefined ? undefined : info !== null;
+/** What the plan knows about one pod beyond the pod itself. */
+interface PlanContext {
+  input: PlanInputs;
+  drainSet: Set<string>;
+  chains: Map<string, OwnerRef[]>;
+  outageOf: Map<string, string>;
+  covering: Map<string, V1PodDisruptionBudget[]>;
+  pdbPlans: Map<string, PdbPlan>;
+  placements: StepPlacements;
+  neverRecovers: Map<string, string>;
+  controllerExists: (pod: V1Pod) => boolean | undefined;
+}
+
+function podFacts(pod: V1Pod, c: PlanContext): PodFacts {
+  const key = podKey(pod);
+  const ns = pod.metadata?.namespace ?? '';
+  const top = c.chains.get(key)?.at(-1);
+  const facts: PodFacts = {
+    controllerExists: c.controllerExists(pod),
+    pdbs: (c.covering.get(key) ?? []).map((pdb) => c.pdbPlans.get(pdbKey(pdb))!).filter(Boolean),
   };
-  const placements = placeReplacements(input, controllerExists);
-  const neverRecovers = pdbsNeverRecovering(input.drainPods, covering, pdbPlans, placements);
+  const outage = top ? c.outageOf.get(controllerKey(ns, top.kind, top.name)) : undefined;
+  if (outage && isPodReady(pod)) facts.outage = outage;
+  const placed = c.placements.get(key);
+  if (placed?.outcome === 'pending') {
+    facts.wontFit = placed.message ?? 'it fits on no node';
+    const pin = localVolumePin(pod, c.input, c.drainSet);
+    if (pin) facts.pinnedBy = pin;
+  }
+  if (placed?.dependsOn?.length) facts.dependsOn = placed.dependsOn;
+  if (placed?.notes?.length) facts.placementNotes = placed.notes;
+  if (placed?.uncertain) facts.uncertain = placed.uncertain;
+  const stuck = c.neverRecovers.get(key);
+  if (stuck) facts.pdbNeverRecovers = stuck;
+  const controller = controllerOf(pod);
+  if (controller && c.input.unreadableControllers?.has(controllerKey(ns, controller.kind, controller.name))) {
+    facts.permissionUnknown = `you may not read ${controller.kind} ${controller.name}: whether it still exists is not known`;
+  }
+  return facts;
+}
 
-  const pods: PodPlan[] = input.drainPods.map((pod) => {
-    const key = podKey(pod);
-    const chain = chains.get(key) ?? [];
-    const ns = pod.metadata?.namespace ?? '';
-    const top = chain.at(-1);
-    const facts: PodFacts = {
-      controllerExists: controllerExists(pod),
-      pdbs: (covering.get(key) ?? []).map((pdb) => pdbPlans.get(pdbKey(pdb))!).filter(Boolean),
-    };
-    const outage = top ? outageOf.get(controllerKey(ns, top.kind, top.name)) : undefined;
-    if (outage && isPodReady(pod)) facts.outage = outage;
-    const placed = placements.get(key);
-    if (placed?.outcome === 'pending') {
-      facts.wontFit = placed.message ?? 'it fits on no node';
-      const pin = localVolumePin(pod, input, drainSet);
-      if (pin) facts.pinnedBy = pin;
-    }
-    if (placed?.dependsOn?.length) facts.dependsOn = placed.dependsOn;
-    if (placed?.notes?.length) facts.placementNotes = placed.notes;
-    if (placed?.uncertain) facts.uncertain = placed.uncertain;
-    const stuck = neverRecovers.get(key);
-    if (stuck) facts.pdbNeverRecovers = stuck;
-    const controller = controllerOf(pod);
-    if (controller && input.unreadableControllers?.has(controllerKey(ns, controller.kind, controller.name))) {
-      facts.permissionUnknown = `you may not read ${controller.kind} ${controller.name}: whether it still exists is not known`;
-    }
-    const { action, reasons } = classifyPod(pod, facts, options, input.now, input.skipWaitForDeleteTimeoutSeconds);
-    const finalAction: PodAction = options.strict && action === 'evict' && reasons.some((r) => r.severity === 'warning') ? 'blocked' : action;
-    const requests = podRequests(pod);
-    const row: PodPlan = {
-      namespace: ns,
-      name: pod.metadata?.name ?? '',
-      uid: pod.metadata?.uid ?? '',
-      node: pod.spec?.nodeName ?? '',
-      owners: chain,
-      workload: top ? `${top.kind}/${top.name}` : '',
-      action: finalAction,
-      reasons,
-      pdbs: (covering.get(key) ?? []).map(pdbKey),
-      ready: isPodReady(pod),
-      requests: { cpu: (requests.cpu ?? 0) / 1000, memory: requests.memory ?? 0 },
-    };
-    if (placed) {
-      const { pod: _key, uncertain, ...placement } = placed;
-      row.placement = (uncertain ? { ...placement, uncertain: true } : placement) satisfies Placement;
-    }
-    return row;
-  });
+function podRow(pod: V1Pod, c: PlanContext): PodPlan {
+  const { options } = c.input;
+  const key = podKey(pod);
+  const chain = c.chains.get(key) ?? [];
+  const top = chain.at(-1);
+  const { action, reasons } = classifyPod(pod, podFacts(pod, c), options, c.input.now, c.input.skipWaitForDeleteTimeoutSeconds);
+  const finalAction: PodAction = options.strict && action === 'evict' && reasons.some((r) => r.severity === 'warning') ? 'blocked' : action;
+  const requests = podRequests(pod);
+  const row: PodPlan = {
+    namespace: pod.metadata?.namespace ?? '',
+    name: pod.metadata?.name ?? '',
+    uid: pod.metadata?.uid ?? '',
+    node: pod.spec?.nodeName ?? '',
+    owners: chain,
+    workload: top ? `${top.kind}/${top.name}` : '',
+    action: finalAction,
+    reasons,
+    pdbs: (c.covering.get(key) ?? []).map(pdbKey),
+    ready: isPodReady(pod),
+    requests: { cpu: (requests.cpu ?? 0) / 1000, memory: requests.memory ?? 0 },
+  };
+  const placed = c.placements.get(key);
+  if (placed) {
+    const { pod: _key, uncertain, ...placement } = placed;
+    row.placement = (uncertain ? { ...placement, uncertain: true } : placement) satisfies Placement;
+  }
+  return row;
+}
 
-  // Permissions: a missing write permission blocks before anything changes.
-  const nodeReasons = nodes.flatMap((n) => n.reasons);
+/** One line per distinct block: missing permissions, missing nodes, blocked pods (and warnings, under --strict). */
+export function planBlockers(nodes: NodePlan[], pods: PodPlan[], permissions: PermissionCheck[], options: PlanOptions): string[] {
   const blockers = new Set<string>();
-  for (const perm of input.permissions) {
-    if (perm.allowed) continue;
+  // A missing write permission blocks before anything changes.
+  for (const perm of permissions) {
+    if (perm.allowed || !perm.required) continue;
     const what = `${perm.verb} ${perm.resource}${perm.subresource ? `/${perm.subresource}` : ''}${perm.group ? `.${perm.group}` : ''}${perm.namespace ? ` in namespace ${perm.namespace}` : ''}`;
-    if (perm.required) blockers.add(`MissingPermission: you may not ${what}: ask for that permission (the drain changes nothing until you have it)`);
+    blockers.add(`MissingPermission: you may not ${what}: ask for that permission (the drain changes nothing until you have it)`);
   }
   for (const n of nodes) if (!n.exists) blockers.add(`node ${n.name} does not exist`);
   for (const p of pods) {
@@ -441,16 +394,46 @@ export function buildPlan(input: PlanInputs): DrainPlan {
     }
   }
   if (options.strict) {
-    for (const r of nodeReasons) if (r.severity === 'warning') blockers.add(`${r.code} (--strict)`);
+    for (const r of nodes.flatMap((n) => n.reasons)) if (r.severity === 'warning') blockers.add(`${r.code} (--strict)`);
   }
+  return [...blockers];
+}
 
+/**
+ * The plan of one drain of input.nodeNames at once. `placements` are where
+ * the replacements go when the caller simulated them (a step of a run);
+ * otherwise this drain alone is simulated.
+ */
+export function buildPlan(input: PlanInputs, placements?: StepPlacements): DrainPlan {
+  const { options } = input;
+  const drainSet = new Set(input.nodeNames);
+  const nodesByName = new Map(input.nodes.map((n) => [n.metadata?.name ?? '', n]));
+  const others = input.nodes.filter((n) => !drainSet.has(n.metadata?.name ?? ''));
+  const nodes = input.nodeNames.map((name) => nodePlan(name, nodesByName.get(name), others));
+  const chains = new Map(input.drainPods.map((p) => [podKey(p), ownerChain(p, input.controllers)]));
+  const { covering, plans: pdbPlans } = pdbFindings(input);
+  const placed = placements ?? placeSteps(input, [input.nodeNames])[0]!;
+  const context: PlanContext = {
+    input,
+    drainSet,
+    chains,
+    outageOf: outages(input.drainPods, chains, input.controllers),
+    covering,
+    pdbPlans,
+    placements: placed,
+    neverRecovers: pdbsNeverRecovering(input.drainPods, covering, pdbPlans, placed),
+    controllerExists: controllerExistsIn(input),
+  };
+  const pods = input.drainPods.map((pod) => podRow(pod, context));
+  const blockers = planBlockers(nodes, pods, input.permissions, options);
+  const warnings = (reasons: Reason[]): number => reasons.filter((r) => r.severity === 'warning').length;
   const summary = {
     pods: pods.length,
     evict: pods.filter((p) => p.action === 'evict').length,
     skip: pods.filter((p) => p.action === 'skip').length,
     wait: pods.filter((p) => p.action === 'wait').length,
     blocked: pods.filter((p) => p.action === 'blocked').length,
-    warnings: pods.reduce((n, p) => n + p.reasons.filter((r) => r.severity === 'warning').length, 0) + nodeReasons.filter((r) => r.severity === 'warning').length,
+    warnings: pods.reduce((n, p) => n + warnings(p.reasons), 0) + warnings(nodes.flatMap((n) => n.reasons)),
   };
   return {
     kind: 'DrainPlan',
@@ -460,8 +443,8 @@ export function buildPlan(input: PlanInputs): DrainPlan {
     pdbs: [...pdbPlans.values()],
     permissions: input.permissions,
     summary,
-    verdict: blockers.size ? 'blocked' : 'proceed',
-    blockers: [...blockers],
+    verdict: blockers.length ? 'blocked' : 'proceed',
+    blockers,
     options,
   };
 }

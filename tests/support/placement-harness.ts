@@ -23,7 +23,7 @@
  */
 import { adminRequest, removeNodes, addNodes, type ClusterInfo } from '../cluster/cluster.js';
 import { cluster, runPlugin } from './cluster.js';
-import { GATE, type Scenario } from './placement-scenarios.js';
+import type { Scenario } from './placement-scenarios.js';
 
 export interface ScenarioOutcome {
   id: string;

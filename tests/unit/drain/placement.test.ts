@@ -317,6 +317,7 @@ test('InterPodAffinity: the pod’s own terms and the anti-affinity of pods alre
     ['a terminating pod still repels', [node('a')], [pod('w1', { node: 'a', labels: { app: 'w' }, terminating: true })], pod('p', { labels: { app: 'w' }, podAntiAffinity: req('w') }), fail(1, `1 ${anti}`)],
     ['an existing pod’s anti-affinity', nodes, [pod('lonely', { node: 'a', podAntiAffinity: req('w', 'topology.kubernetes.io/zone') })], pod('p', { labels: { app: 'w' } }), 'c'],
     ['...applies only to pods it selects', [node('a')], [pod('lonely', { node: 'a', podAntiAffinity: req('w') })], pod('p', { labels: { app: 'v' } }), 'a'],
+    ['...and keeps the pods it selects off its node', [node('a')], [pod('lonely', { node: 'a', podAntiAffinity: req('w') })], pod('p', { labels: { app: 'w' } }), fail(1, `1 ${existing}`)],
     ['anti-affinity to another namespace is not matched by default', [node('a')], [pod('w1', { node: 'a', ns: 'other', labels: { app: 'w' } })], pod('p', { labels: { app: 'w' }, podAntiAffinity: req('w') }), 'a'],
     ['...unless it names the namespace', [node('a')], [pod('w1', { node: 'a', ns: 'other', labels: { app: 'w' } })], pod('p', { labels: { app: 'w' }, podAntiAffinity: req('w', 'kubernetes.io/hostname', { namespaces: ['other'] }) }), fail(1, `1 ${anti}`)],
     [

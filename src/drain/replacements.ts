@@ -1,0 +1,112 @@
+/**
+ * Where the replacements of the evicted pods go, for one drain or for a
+ * run of several steps (study maintain), on one snapshot of the cluster
+ * (src/drain/placement). Pure.
+ *
+ * The scheduler picks among the nodes that fit by score, and at random
+ * among equals; the simulation is run again choosing differently (the
+ * last of the equal best, then regardless of score the first, last and
+ * fullest node), and a workload whose count of pending replacements in a
+ * step changes with the choice is marked uncertain, with the range.
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+
+import { controllerOf } from '../kube/objects.js';
+import { buildSnapshot, defaultFate, podKey, simulateRun, type Choice, type PodFate, type PodPlacement, type RunResult, type Snapshot } from './placement/index.js';
+import { controllerKey } from './model.js';
+import type { PlanInputs } from './plan.js';
+
+/** One step's placements, keyed by the evicted pod's key; pods nothing recreates have no entry. */
+export type StepPlacements = Map<string, PodPlacement & { uncertain?: string }>;
+
+const CHOICES: Choice[] = ['score-last', 'first', 'last', 'packed'];
+
+/** Whether the pod's controller exists: true, false, or undefined (not known). */
+export function controllerExistsIn(input: Pick<PlanInputs, 'controllers'>): (pod: V1Pod) => boolean | undefined {
+  return (pod) => {
+    const c = controllerOf(pod);
+    if (!c) return undefined;
+    const info = input.controllers.get(controllerKey(pod.metadata?.namespace ?? '', c.kind, c.name));
+    return info === undefined ? undefined : info !== null;
+  };
+}
+
+interface Simulation {
+  snapshot: Snapshot;
+  run(steps: string[][], choice?: Choice): RunResult;
+  workloadOf(key: string): string;
+}
+
+/** The snapshot of the whole cluster (the drained pods included), and how a run on it goes. */
+function simulation(input: PlanInputs): Simulation {
+  const exists = controllerExistsIn(input);
+  const evicted = new Map(input.drainPods.map((p) => [podKey(p), p]));
+  const bound = [...input.podsByNode.values()].flat();
+  const seen = new Set(bound.map(podKey));
+  const snapshot = buildSnapshot({
+    nodes: input.nodes,
+    pods: [...bound, ...input.drainPods.filter((p) => !seen.has(podKey(p)))],
+    namespaces: input.namespaces,
+    ...(input.volumes ?? {}),
+  });
+  // Only the pods the drain evicts (after --pod-selector) move; the rest stay, wherever they are.
+  const fate = (pod: V1Pod): PodFate => (evicted.has(podKey(pod)) ? defaultFate(pod, exists(pod)) : 'stay');
+  const known = (nodes: string[]): string[] => nodes.filter((n) => snapshot.byName.has(n));
+  return {
+    snapshot,
+    run: (steps, choice) => simulateRun(snapshot, steps.map((nodes) => ({ nodes: known(nodes) })), choice ? { fate, choice } : { fate }),
+    workloadOf(key) {
+      const pod = evicted.get(key);
+      const c = pod && controllerOf(pod);
+      return c ? controllerKey(pod.metadata?.namespace ?? '', c.kind, c.name) : key;
+    },
+  };
+}
+
+function pendingPer(placements: PodPlacement[], workloadOf: (key: string) => string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const p of placements) m.set(workloadOf(p.pod), (m.get(workloadOf(p.pod)) ?? 0) + (p.outcome === 'pending' ? 1 : 0));
+  return m;
+}
+
+/** Every step's placements, each marked uncertain where the scheduler's choices could change its workload's count of Pending. */
+export function placeSteps(input: PlanInputs, steps: string[][]): StepPlacements[] {
+  const sim = simulation(input);
+  const main = sim.run(steps);
+  const others = CHOICES.map((choice) => sim.run(steps, choice));
+  return main.steps.map((step, i) => {
+    const counts = [step, ...others.map((o) => o.steps[i]!)].map((s) => pendingPer(s.placements, sim.workloadOf));
+    const out: StepPlacements = new Map();
+    for (const p of step.placements) {
+      const w = sim.workloadOf(p.pod);
+      const seen = counts.map((c) => c.get(w) ?? 0);
+      const lo = Math.min(...seen);
+      const hi = Math.max(...seen);
+      const total = step.placements.filter((x) => sim.workloadOf(x.pod) === w).length;
+      out.set(p.pod, lo === hi ? p : { ...p, uncertain: `${lo} to ${hi} of its workload's ${total} replacements stay Pending, depending on where the scheduler puts the ones before` });
+    }
+    return out;
+  });
+}
+
+export function batches<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** How many simulations a search for a working --max-unavailable may run. */
+const SEARCH_LIMIT = 16;
+
+/**
+ * The --max-unavailable closest to the one asked for under which every
+ * replacement of the run finds a node: the largest below it, else the
+ * smallest above it; undefined when none does (within a bounded search).
+ */
+export function workingMaxUnavailable(input: PlanInputs, nodes: string[], asked: number): number | undefined {
+  const sim = simulation(input);
+  const fits = (k: number): boolean => sim.run(batches(nodes, k)).firstFailure === undefined;
+  const below = Array.from({ length: asked - 1 }, (_, i) => asked - 1 - i);
+  const above = Array.from({ length: Math.max(0, nodes.length - asked) }, (_, i) => asked + 1 + i);
+  return [...below, ...above].slice(0, SEARCH_LIMIT).find(fits);
+}
