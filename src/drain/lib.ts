@@ -8,5 +8,7 @@ export type { DrainEvent, DrainResult } from './events.js';
 export { cordon, DEFAULT_API_OUTAGE_MS, drainExitCode, evictedWorkloads, executeDrain, type ExecuteOptions } from './execute.js';
 export type { DrainPlan, PdbPlan, PlanOptions } from './model.js';
 export { eventLine } from './print.js';
-export { makePlan, nodesMatching } from './run.js';
+export { makePlan, makeRunPlan, nodesMatching } from './run.js';
+export { batches } from './replacements.js';
+export type { RunPlan, RunStep } from './runplan.js';
 export { waitAvailable, type WorkloadHealth } from './wait.js';

@@ -15,6 +15,7 @@ import { clusterDrainApi } from './api.js';
 import type { DrainEvent, DrainResult } from './events.js';
 import { cordon, drainExitCode, executeDrain } from './execute.js';
 import { gatherPlanInputs } from './gather.js';
+import { buildRunPlan, type RunPlan } from './runplan.js';
 import type { DrainPlan, PlanOptions } from './model.js';
 import type { DrainOptions, UncordonOptions } from './options.js';
 import { buildPlan } from './plan.js';
@@ -45,6 +46,17 @@ export async function makePlan(
 ): Promise<{ plan: DrainPlan; podListVersions: Map<string, string> }> {
   const inputs = await gatherPlanInputs(client, nodes, { options, skipWaitForDeleteTimeoutSeconds, now: new Date() });
   return { plan: buildPlan(inputs), podListVersions: inputs.podListVersions };
+}
+
+/**
+ * The plan of a run of drains, step after step (study maintain), from one
+ * read of the cluster: every step's pods, controllers, PDBs and
+ * permissions in one gather, every step's replacements placed by one
+ * simulation of the whole run.
+ */
+export async function makeRunPlan(client: KubeClient, order: string[][], options: PlanOptions, maxUnavailable: number): Promise<RunPlan> {
+  const inputs = await gatherPlanInputs(client, order.flat(), { options, skipWaitForDeleteTimeoutSeconds: 0, now: new Date() });
+  return buildRunPlan(inputs, order, maxUnavailable);
 }
 
 /** The node names of a -l selector, in name order; none is a usage error. */

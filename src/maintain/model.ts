@@ -14,12 +14,39 @@ export interface NodeReport {
   detail?: string;
 }
 
+/** One step of the run as planned: what its drain evicts, and which replacements find no node. */
+export interface StepSummary {
+  nodes: string[];
+  evict: number;
+  skip: number;
+  wait: number;
+  blocked: number;
+  /** Replacements an earlier step put on these nodes, moved again. */
+  movedAgain: number;
+  /** Replacements that would stay Pending, with the scheduler's words. */
+  pending: Array<{ pod: string; message: string; movedAgain: boolean }>;
+  /** Replacements whose fate depends on the scheduler's random choice among equal nodes. */
+  uncertain: number;
+}
+
+/** The whole run's plan, made before anything is touched, from one read of the cluster. */
+export interface RunPlanSummary {
+  order: string[][];
+  blocked: Array<{ node: string; blockers: string[] }>;
+  pdbs: PdbPlan[];
+  steps: StepSummary[];
+  /** The first step (1-based) where a replacement finds no node. */
+  firstUnplaceableStep?: number;
+  /** Then: the --max-unavailable closest to the one asked for (smaller first) under which every replacement finds a node. */
+  maxUnavailableThatFits?: number;
+}
+
 export interface MaintainReport {
   kind: 'MaintainReport';
   apiVersion: 'study.kubectl.io/v1';
   outcome: 'done' | 'planned' | 'declined' | 'blocked' | 'failed' | 'timed-out' | 'interrupted';
   nodes: NodeReport[];
-  plan: { order: string[][]; blocked: Array<{ node: string; blockers: string[] }>; pdbs: PdbPlan[] };
+  plan: RunPlanSummary;
   degraded: string[];
   /** Who holds the maintenance lock now, when someone else does (said by --dry-run). */
   lockHeldBy?: string;

@@ -11,7 +11,16 @@ import type { MaintainHooks } from './run.js';
 
 export function renderPlanSummary(r: MaintainReport, nodes: string[], progress: Map<string, NodeProgress>): string {
   let out = `Maintenance plan: ${nodes.length} node${nodes.length === 1 ? '' : 's'}, ${r.plan.order.length} step${r.plan.order.length === 1 ? '' : 's'}\n`;
-  r.plan.order.forEach((b, i) => (out += `  ${i + 1}. ${b.join(', ')}\n`));
+  r.plan.order.forEach((b, i) => {
+    const step = r.plan.steps[i];
+    out += `  ${i + 1}. ${b.join(', ')}${step ? `: ${stepLine(step)}` : ''}\n`;
+    for (const p of step?.pending.slice(0, 5) ?? []) out += `       Pending: ${p.pod}${p.movedAgain ? ' (moved here by an earlier step)' : ''}: ${p.message}\n`;
+    if (step && step.pending.length > 5) out += `       ... and ${step.pending.length - 5} more Pending\n`;
+  });
+  if (r.plan.firstUnplaceableStep !== undefined) {
+    out += `  Step ${r.plan.firstUnplaceableStep} is the first where a replacement finds no node`;
+    out += r.plan.maxUnavailableThatFits !== undefined ? `; with --max-unavailable ${r.plan.maxUnavailableThatFits} every replacement finds one.\n` : '; no --max-unavailable tried makes every replacement fit.\n';
+  }
   const done = nodes.filter((n) => progress.get(n)?.done);
   if (done.length) out += `  already done in an earlier run (skipped): ${done.join(', ')}\n`;
   const resumed = nodes.filter((n) => !progress.get(n)?.done && progress.get(n)?.steps.size);
@@ -21,6 +30,18 @@ export function renderPlanSummary(r: MaintainReport, nodes: string[], progress: 
     out += renderTable(['PDB', 'PODS IN STEP', 'HEALTHY', 'REQUIRED', 'ALLOWED NOW', 'VERDICT'], r.plan.pdbs.map((p) => [`${p.namespace}/${p.name}`, p.podsInDrain, `${p.currentHealthy}/${p.expectedPods}`, p.desiredHealthy, p.disruptionsAllowed, p.verdict]));
   }
   return `${out}\n`;
+}
+
+function stepLine(s: MaintainReport['plan']['steps'][number]): string {
+  const parts = [`evicts ${s.evict}`];
+  if (s.wait) parts.push(`waits for ${s.wait} terminating`);
+  if (s.skip) parts.push(`skips ${s.skip}`);
+  if (s.blocked) parts.push(`${s.blocked} blocked`);
+  if (s.movedAgain) parts.push(`moves ${s.movedAgain} replacement${s.movedAgain === 1 ? '' : 's'} of earlier steps again`);
+  if (s.pending.length) parts.push(`${s.pending.length} replacement${s.pending.length === 1 ? '' : 's'} would stay Pending`);
+  else parts.push('every replacement finds a node');
+  if (s.uncertain) parts.push(`${s.uncertain} depend${s.uncertain === 1 ? 's' : ''} on the scheduler's choice among equal nodes`);
+  return parts.join(', ');
 }
 
 export function renderReport(r: MaintainReport): string {

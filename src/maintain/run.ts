@@ -18,18 +18,20 @@ import {
   cordon,
   evictedWorkloads,
   executeDrain,
+  batches,
   makePlan,
+  makeRunPlan,
   nodesMatching,
+  type RunPlan,
   waitAvailable,
   type DrainEvent,
-  type PdbPlan,
 } from '../drain/lib.js';
 import { connect, type KubeClient } from '../kube/client.js';
 import { isNodeReady } from '../kube/objects.js';
 import { RESOURCES, resourcePath } from '../kube/url.js';
 import { checkOwner, Journal, type NodeProgress } from './journal.js';
 import { holderIdentity, LOCK_NAME, MaintenanceLock, readLock } from './lease.js';
-import type { MaintainReport, NodeReport } from './model.js';
+import type { MaintainReport, NodeReport, RunPlanSummary } from './model.js';
 import type { MaintainOptions } from './options.js';
 import { maintainNode, priorCommand, StepFailed, type MaintainApi, type NodeDeps, type PriorCommand } from './steps.js';
 import { commandFacts, commandWork, operatorWork } from './work.js';
@@ -43,15 +45,10 @@ export interface MaintainHooks {
   progress(nodes: string[], reports: Map<string, NodeReport>, allowLive: boolean): Promise<{ live: boolean; phase: (node: string) => void; drainEvent: (node: string, e: DrainEvent) => void; stop: () => void }>;
 }
 
-export function batches<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 function clusterMaintainApi(client: KubeClient, o: MaintainOptions, signal: AbortSignal, interrupt: AbortSignal): MaintainApi {
   const drainApi = clusterDrainApi(client);
   return {
+    planRun: (order) => makeRunPlan(client, order, o.plan, o.maxUnavailable),
     plan: (nodes) => makePlan(client, nodes, o.plan),
     // The drain's own deadline covers the run's --timeout (steps.ts); only an interrupt stops it otherwise.
     drain: (plan, versions, deadline, onEvent) =>
@@ -78,22 +75,26 @@ async function clusterIdentity(client: KubeClient): Promise<{ server: string; ui
   return { server: client.server, uid: ns.metadata?.uid ?? '' };
 }
 
+/** The whole run's plan as the report carries it. */
+export function runPlanSummary(order: string[][], run: RunPlan): RunPlanSummary {
+  const out: RunPlanSummary = {
+    order,
+    blocked: run.blocked,
+    pdbs: run.steps.flatMap((s) => s.plan.pdbs),
+    steps: run.steps.map((s) => {
+      const { evict, skip, wait, blocked } = s.plan.summary;
+      return { nodes: s.nodes, evict, skip, wait, blocked, movedAgain: s.movedAgain, pending: s.pending, uncertain: s.uncertain };
+    }),
+  };
+  if (run.firstUnplaceable !== undefined) out.firstUnplaceableStep = run.firstUnplaceable + 1;
+  if (run.maxUnavailableThatFits !== undefined) out.maxUnavailableThatFits = run.maxUnavailableThatFits;
+  return out;
+}
+
 /** The plan of every step, before anything is touched; which node blocks, if any does. */
-async function planRun(api: MaintainApi, order: string[][]): Promise<MaintainReport['plan']> {
-  const blocked: MaintainReport['plan']['blocked'] = [];
-  let pdbs: PdbPlan[] = [];
-  for (const batch of order) {
-    const { plan } = await api.plan(batch);
-    pdbs = [...pdbs, ...plan.pdbs];
-    if (plan.verdict !== 'blocked') continue;
-    const before = blocked.length;
-    for (const n of batch) {
-      const one = batch.length === 1 ? plan : (await api.plan([n])).plan;
-      if (one.verdict === 'blocked') blocked.push({ node: n, blockers: one.blockers });
-    }
-    if (blocked.length === before) blocked.push({ node: batch.join(','), blockers: plan.blockers });
-  }
-  return { order, blocked, pdbs };
+async function planRun(api: MaintainApi, order: string[][]): Promise<RunPlanSummary> {
+  if (order.length === 0) return { order, blocked: [], pdbs: [], steps: [] };
+  return runPlanSummary(order, await api.planRun(order));
 }
 
 function outcomeOf(code: ExitCodeValue): MaintainReport['outcome'] {

@@ -8,11 +8,13 @@
  */
 import { ExitCode, type ExitCodeValue } from '../base/errors.js';
 import { formatDuration } from '../base/duration.js';
-import { drainExitCode, type DrainEvent, type DrainPlan, type DrainResult, type WorkloadHealth, type WorkloadRef } from '../drain/lib.js';
+import { drainExitCode, type DrainEvent, type DrainPlan, type DrainResult, type RunPlan, type WorkloadHealth, type WorkloadRef } from '../drain/lib.js';
 import type { CommandRecord, JournalEntry, NodeProgress, Step } from './journal.js';
 import type { NodeReport } from './model.js';
 
 export interface MaintainApi {
+  /** The whole run's plan, from one read of the cluster. */
+  planRun(order: string[][]): Promise<RunPlan>;
   plan(nodes: string[]): Promise<{ plan: DrainPlan; podListVersions: Map<string, string> }>;
   drain(plan: DrainPlan, podListVersions: Map<string, string>, deadline: number | undefined, onEvent: (e: DrainEvent) => void): Promise<DrainResult>;
   evictedWorkloads(plan: DrainPlan, result: DrainResult): WorkloadRef[];

@@ -9,9 +9,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { REPO_ROOT } from '../cluster/paths.js';
-import { apis, cluster, eventually, mintUser, runCommand, runPlugin, suffix, tempDir, testNamespace } from '../support/cluster.js';
+import { apis, auditMark, cluster, eventually, mintUser, runCommand, runPlugin, suffix, tempDir, testNamespace, writesBy } from '../support/cluster.js';
 import { screen } from '../support/terminal.js';
-import { allReady, createPool, deployment, pdb, pdbsSettled, readyWatcher, setCordoned } from '../support/workloads.js';
+import { allReady, createPool, deployment, pdb, pdbsSettled, readyWatcher, setCordoned, template } from '../support/workloads.js';
 
 interface Setup {
   ns: string;
@@ -228,4 +228,54 @@ test('the live table in a 60-column pseudo-terminal redraws in place, leaving no
   assert.equal(lines.filter((l) => /^NODE\s+PHASE\s+ELAPSED/.test(l)).length, 1, lines.join('\n'));
   assert.equal(lines.filter((l) => /^NODE\s+RESULT/.test(l)).length, 1, 'and the report once');
   assert.equal(lines.filter((l) => l.startsWith(n1) && /\bdone\b/.test(l)).length, 2, 'each node once in the live table and once in the report');
+});
+
+test('the whole run is planned from one read: a step whose replacements find no node blocks before anything changes, naming the --max-unavailable that fits; that run then succeeds', async (t) => {
+  const ns = await testNamespace(t, 'mnt');
+  const pool = await createPool(t, [{}, {}, {}, {}]);
+  const [n1, n2, n3, spare] = pool.nodes as [string, string, string, string];
+  // Three replicas that may not share a node, one on each of n1..n3; the spare node is empty.
+  await setCordoned(spare, true);
+  const spec = template(pool, 'solo');
+  spec.spec!.affinity = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'solo' } }, topologyKey: 'kubernetes.io/hostname' }] } };
+  await apis().apps.createNamespacedDeployment({ namespace: ns, body: { metadata: { name: 'solo' }, spec: { replicas: 3, selector: { matchLabels: { app: 'solo' } }, template: spec } } });
+  await allReady(ns, 3);
+  await setCordoned(spare, false);
+  const user = `maint-${suffix()}`;
+  const env = { KUBECONFIG: mintUser(user, ['system:masters']) };
+  const mark = auditMark();
+
+  // Two at a time: the first step's two replacements have one free node between them.
+  const two = await runPlugin('kubectl-study', ['maintain', n1, n2, n3, '--dry-run', '--ignore-daemonsets', '--max-unavailable', '2', '--lock-namespace', ns, '-o', 'json'], { env });
+  assert.equal(two.code, 3, two.stderr);
+  const report = JSON.parse(two.stdout) as {
+    outcome: string;
+    plan: { order: string[][]; blocked: Array<{ node: string; blockers: string[] }>; steps: Array<{ nodes: string[]; evict: number; blocked: number; pending: Array<{ pod: string; message: string }> }>; firstUnplaceableStep?: number; maxUnavailableThatFits?: number };
+  };
+  assert.equal(report.outcome, 'blocked');
+  assert.deepEqual(report.plan.order, [[n1, n2], [n3]]);
+  assert.equal(report.plan.firstUnplaceableStep, 1);
+  assert.equal(report.plan.maxUnavailableThatFits, 1);
+  assert.equal((report.plan.steps[0]?.evict ?? 0) + (report.plan.steps[0]?.blocked ?? 0), 2);
+  assert.equal(report.plan.steps[0]?.pending.length, 1);
+  assert.match(report.plan.steps[0]?.pending[0]?.message ?? '', /didn't match pod anti-affinity rules/);
+  assert.ok(report.plan.blocked.some((b) => [n1, n2].includes(b.node) && b.blockers.some((x) => /^WontFit: --allow-unplaceable overrides it/.test(x))), JSON.stringify(report.plan.blocked));
+  const human = await runPlugin('kubectl-study', ['maintain', n1, n2, n3, '--dry-run', '--ignore-daemonsets', '--max-unavailable', '2', '--lock-namespace', ns], { env });
+  assert.equal(human.code, 3);
+  assert.match(human.stdout, /Step 1 is the first where a replacement finds no node; with --max-unavailable 1 every replacement finds one\./);
+
+  // One at a time: each replacement goes to the spare node, or to a node maintained before.
+  const one = await runPlugin('kubectl-study', ['maintain', n1, n2, n3, '--dry-run', '--ignore-daemonsets', '--lock-namespace', ns, '-o', 'json'], { env });
+  assert.equal(one.code, 0, one.stderr);
+  const planned = JSON.parse(one.stdout) as typeof report;
+  assert.deepEqual(planned.plan.steps.map((s) => s.pending.length), [0, 0, 0]);
+  assert.equal(planned.plan.firstUnplaceableStep, undefined);
+  assert.deepEqual(writesBy(mark, user).filter((e) => !/accessreviews/.test(e.objectRef?.resource ?? '')), [], 'the plans write nothing');
+
+  const dir = tempDir('kstudy-maintain-');
+  const run = await runPlugin('kubectl-study', ['maintain', n1, n2, n3, '--run', 'true', '--journal', path.join(dir, 'journal'), '--lock-namespace', ns, '--yes', '--ignore-daemonsets', '--ready-timeout', '30s', '--recover-timeout', '60s'], { env, timeoutMs: 240_000 });
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const pods = (await apis().core.listNamespacedPod({ namespace: ns, labelSelector: 'app=solo' })).items.filter((p) => !p.metadata?.deletionTimestamp);
+  assert.equal(pods.length, 3);
+  assert.equal(new Set(pods.map((p) => p.spec?.nodeName)).size, 3, 'every replica found a node of its own');
 });

@@ -13,7 +13,7 @@ import type { DrainPlan, DrainResult, WorkloadRef } from '../../../src/drain/lib
 import { checkOwner, Journal, parseJournal, progressFrom, type JournalEntry } from '../../../src/maintain/journal.js';
 import { leaseState, stillHeld } from '../../../src/maintain/lease.js';
 import type { NodeReport } from '../../../src/maintain/model.js';
-import { batches } from '../../../src/maintain/run.js';
+import { batches } from '../../../src/drain/lib.js';
 import { maintainNode, remainingSteps, StepFailed, type MaintainApi, type NodeDeps } from '../../../src/maintain/steps.js';
 import { drainPlan, podPlan } from '../../support/fake-drain.js';
 
@@ -96,6 +96,7 @@ function fakeMaintain(plan: DrainPlan, overrides: Partial<MaintainApi> = {}): Ma
   const result = (outcome: DrainResult['outcome']): DrainResult => ({ kind: 'DrainResult', apiVersion: 'study.kubectl.io/v1', outcome, cordoned: [{ node: 'n1', changed: true }], pods: [], workloads: [], elapsedMs: 1, requests: 1, throttled: 0, plan });
   return {
     calls,
+    planRun: async (order) => (calls.push(`planRun ${order.map((s) => s.join(',')).join(' ')}`), { steps: [], blocked: [] }),
     plan: async (nodes) => (calls.push(`plan ${nodes.join(',')}`), { plan, podListVersions: new Map() }),
     drain: async () => (calls.push('drain'), result('drained')),
     evictedWorkloads: (): WorkloadRef[] => [{ namespace: 'ns', kind: 'Deployment', name: 'web' }],
