@@ -15,6 +15,7 @@ import { mapLimit } from '../../src/base/concurrency.js';
 import { parseYaml, toYaml } from '../../src/base/yaml.js';
 import { createCa, issue } from '../cluster/pki.js';
 import { apis, auditMark, mintUser, runPlugin, suffix, tempDir, testNamespace, writesBy, type RunResult } from '../support/cluster.js';
+import { closedPort } from '../support/net.js';
 import { allReady, createPool, deployment } from '../support/workloads.js';
 
 type Doc = { clusters: Array<{ name: string; cluster: Record<string, unknown> }>; users: Array<{ name: string; user: Record<string, unknown> }>; contexts: Array<{ name: string; context: Record<string, unknown> }>; 'current-context': string };
@@ -49,15 +50,6 @@ async function hangingListener(): Promise<{ port: number; close: () => void }> {
   const s = net.createServer((sock) => sockets.push(sock));
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   return { port: (s.address() as net.AddressInfo).port, close: () => { for (const x of sockets) x.destroy(); s.close(); } };
-}
-
-/** A loopback port nothing listens on: connections are refused. */
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** Broken and odd kubeconfigs, each a variation of a working one for the test user. */

@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { createCa, issue, type KeyPair } from '../cluster/pki.js';
 import { mapLimit } from '../../src/base/concurrency.js';
 import { auditMark, cluster, kubectl, mintUser, runPlugin, suffix, tempDir, writesBy, ADMIN_USER, apis } from '../support/cluster.js';
+import { closedPort } from '../support/net.js';
 
 const DAY = 86_400_000;
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
@@ -140,15 +141,6 @@ contexts:
   );
   const files = [one, path.join(dir, 'missing', 'config'), two];
   return { dir, files, env: { KUBECONFIG: files.join(path.delimiter) }, closedPort, hangPort };
-}
-
-/** A port nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** A loopback listener that accepts connections and never answers. */
