@@ -127,11 +127,12 @@ function renderReplacements(r: DrainResult, colour: boolean): string {
       out += `${w.namespace}/${w.workload}: Available\n`;
       continue;
     }
-    const stuck = r.replacements.filter((x) => x.namespace === w.namespace && x.workload === w.workload).map((x) => `${x.name} is ${x.reason}`);
+    // In short here (Pending, unschedulable; ImagePullBackOff): the scheduler's or kubelet's words follow below.
+    const stuck = r.replacements.filter((x) => x.namespace === w.namespace && x.workload === w.workload).map((x) => `${x.name} is ${x.reason.split(':')[0]}`);
     out += `${w.namespace}/${w.workload}: not Available in time${stuck.length ? `: ${stuck.join('; ')}` : ''}\n`;
   }
   if (r.replacements.length) {
-    out += `${paint(colour, 'yellow', 'Replacements that cannot start')} (the evicted pods are gone; these need a look):\n`;
+    out += `${paint(colour, 'yellow', 'Replacements that cannot start')} (the drain's result does not count them):\n`;
     for (const x of r.replacements) out += `  ${x.namespace}/${x.name} of ${x.workload}: ${x.reason}\n`;
   }
   return out;
