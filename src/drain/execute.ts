@@ -276,7 +276,7 @@ export async function executeDrain(api: DrainApi, plan: DrainPlan, podListVersio
   conclude(result, outcomes, stop);
   try {
     // Advisory, once the outcome is decided: a last look, the scheduler given a moment, never past the deadline or an interrupt.
-    if (!stop.reason()) await replacements.settle(opts.replacementSettleMs ?? REPLACEMENT_SETTLE_MS, Math.min(500, everyMs), stop.waits);
+    if (!stop.reason()) await replacements.settle(opts.replacementSettleMs ?? REPLACEMENT_SETTLE_MS, Math.min(500, everyMs), stop.waits).catch(() => {});
   } finally {
     stop.close();
   }

@@ -107,7 +107,7 @@ export class ReplacementCheck {
         await sleep(everyMs, until).catch(() => {});
         if (!until.aborted) await this.check(until);
       }
-    })();
+    })().catch(() => {}); // advisory: nothing here may end the drain
     return { stop: () => stopped.abort() };
   }
 

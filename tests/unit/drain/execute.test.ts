@@ -348,7 +348,7 @@ test('the last look is bounded: by its own limit, the deadline and an interrupt,
 
     const late = new FakeDrainApi(pods, ['n1']);
     late.controlled.set('ns', [answer === 'hang' ? 'hang' : [...answer]]);
-    const rd = await executeDrain(late, drainPlan(pods), new Map(), options({ replacementCheckMs: 1, replacementSettleMs: 3_600_000, deadline: Date.now() + 200 }));
+    const rd = await executeDrain(late, drainPlan(pods), new Map(), options({ replacementCheckMs: 1, replacementSettleMs: 3_600_000, deadline: Date.now() + 1000 }));
     assert.equal(rd.outcome, 'drained', 'the deadline ends the last look, and the drain had drained');
     assert.equal(drainExitCode(rd), ExitCode.OK);
 
