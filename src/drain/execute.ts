@@ -17,7 +17,7 @@ import { evictPod, type EvictContext } from './evict.js';
 import type { DrainEvent, DrainOutcome, DrainResult, PodOutcome, PodStatus } from './events.js';
 import type { DrainPlan, PdbPlan, PodPlan } from './model.js';
 import { EvictionQueue } from './queue.js';
-import { ReplacementCheck } from './replacements.js';
+import { ReplacementCheck } from './stuck.js';
 import { waitAvailable } from './wait.js';
 
 export interface ExecuteOptions {
