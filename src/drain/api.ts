@@ -6,14 +6,15 @@
  * NamespaceTerminating, a reset connection, a pod replaced under the same
  * name).
  */
-import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 
 import type { StudyError } from '../base/errors.js';
 import { MERGE_PATCH, type KubeClient } from '../kube/client.js';
 import { listPath } from '../kube/list.js';
-import { podWaitReason } from '../kube/objects.js';
+import { controllerOf, isPodReady, latestMessages, podStuckReason, podWaitReason, schedulerAnswer } from '../kube/objects.js';
 import { formatSelector, type LabelSelector } from '../kube/selector.js';
 import { RESOURCES, resourcePath } from '../kube/url.js';
+import type { OwnerRef } from './model.js';
 import { GoneTracker } from './wait.js';
 
 export interface PodRef {
@@ -27,6 +28,17 @@ export interface WorkloadRef {
   namespace: string;
   kind: string;
   name: string;
+}
+
+/** A pod of one of the evicted pods' controllers that is not Ready: a replacement, perhaps, and whether it can start. */
+export interface ControlledPod {
+  name: string;
+  uid: string;
+  controller: OwnerRef;
+  /** The scheduler has answered (the pod has a PodScheduled condition). */
+  answered: boolean;
+  /** Why it cannot start (Pending unschedulable, ImagePullBackOff...); absent while it can. */
+  stuck?: string;
 }
 
 /** Waits for pods, by UID, to be gone: or, past --skip-wait-for-delete-timeout, for them to have been deleting long enough. */
@@ -47,6 +59,8 @@ export interface DrainApi {
   watchGone(fromVersions: Map<string, string>, tracked: Map<string, Set<string>>, onFatal: (err: unknown) => void, skipWaitSeconds: number): GoneWatch;
   /** The pods a PDB counts that are not serving, with why (a Pending replacement, a crash loop). */
   unservingPods(namespace: string, pdb: string): Promise<Array<{ name: string; reason: string }>>;
+  /** The pods of a namespace that one of `controllers` controls, not Ready and not going away: one list of the namespace. */
+  controlledPods(namespace: string, controllers: OwnerRef[]): Promise<ControlledPod[]>;
   /** How many replicas a workload wants, and how many are available (ready for a StatefulSet). */
   availability(w: WorkloadRef): Promise<{ want: number; have: number }>;
   /** A failure as a typed error naming what was being done. */
@@ -92,6 +106,7 @@ export function clusterDrainApi(client: KubeClient): DrainApi {
         return reason ? [{ name: p.metadata?.name ?? '', reason }] : [];
       });
     },
+    controlledPods: (namespace, controllers) => controlledPods(client, namespace, controllers),
     async availability(w) {
       const type = WORKLOADS[w.kind];
       if (!type) return { want: 0, have: 0 };
@@ -105,4 +120,28 @@ export function clusterDrainApi(client: KubeClient): DrainApi {
       return client.requests;
     },
   };
+}
+
+async function controlledPods(client: KubeClient, namespace: string, controllers: OwnerRef[]): Promise<ControlledPod[]> {
+  const wanted = new Set(controllers.map((c) => `${c.kind}/${c.name}`));
+  const list = await listPath<V1Pod>(client, resourcePath(RESOURCES.pods, { namespace }), { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' });
+  const mine = list.items.filter((p) => {
+    const c = controllerOf(p);
+    return c && wanted.has(`${c.kind}/${c.name}`) && !p.metadata?.deletionTimestamp && !isPodReady(p);
+  });
+  // The scheduler's words are in its FailedScheduling event when the condition has none.
+  const wordless = mine.some((p) => schedulerAnswer(p)?.status === 'False' && !schedulerAnswer(p)?.message);
+  const messages = wordless ? await failedScheduling(client, namespace) : new Map<string, string>();
+  return mine.map((p) => {
+    const c = controllerOf(p)!;
+    const uid = p.metadata?.uid ?? '';
+    const stuck = podStuckReason(p, messages.get(uid));
+    return { name: p.metadata?.name ?? '', uid, controller: { kind: c.kind, name: c.name }, answered: schedulerAnswer(p) !== undefined, ...(stuck ? { stuck } : {}) };
+  });
+}
+
+/** The scheduler's latest FailedScheduling message per pod UID; none when the events may not be read. */
+async function failedScheduling(client: KubeClient, namespace: string): Promise<Map<string, string>> {
+  const events = await listPath<CoreV1Event>(client, resourcePath(RESOURCES.events, { namespace }), { fieldSelector: 'reason=FailedScheduling,involvedObject.kind=Pod' }).catch(() => undefined);
+  return events ? latestMessages(events.items) : new Map();
 }

@@ -24,6 +24,16 @@ export interface PodOutcome {
   ms?: number;
 }
 
+/** A replacement of an evicted pod that cannot start: Pending unschedulable, ImagePullBackOff, CrashLoopBackOff... */
+export interface StuckReplacement {
+  namespace: string;
+  name: string;
+  /** The evicted pod's workload, e.g. Deployment/web. */
+  workload: string;
+  /** In a few words, the scheduler's or the kubelet's: 'Pending, unschedulable: 0/5 nodes are available: ...'. */
+  reason: string;
+}
+
 export type DrainEvent =
   | { type: 'cordon'; node: string; changed: boolean }
   | { type: 'evicting'; pod: PodPlan }
@@ -34,7 +44,11 @@ export type DrainEvent =
   | { type: 'retry'; pod: PodPlan; detail: string; retryMs: number }
   | { type: 'failed'; pod: PodPlan; detail: string }
   | { type: 'waiting-healthy'; workloads: string[] }
-  | { type: 'healthy'; workload: string };
+  | { type: 'healthy'; workload: string }
+  /** Once per pod. */
+  | { type: 'replacement-stuck'; pod: { namespace: string; name: string }; workload: string; reason: string }
+  /** The replacements could not be checked (advisory: the drain goes on); once per drain. */
+  | { type: 'replacements-unchecked'; detail: string };
 
 export type DrainOutcome = 'drained' | 'timed-out' | 'interrupted' | 'failed';
 
@@ -47,6 +61,8 @@ export interface DrainResult {
   pods: PodOutcome[];
   /** Workloads waited for with --wait-healthy, and whether they got there. */
   workloads: WorkloadHealth[];
+  /** Replacements of evicted pods that could not start when last checked (the drain's outcome does not depend on them). */
+  replacements: StuckReplacement[];
   elapsedMs: number;
   requests: number;
   /** How often the API server throttled the drain (429 without a PDB behind it). */

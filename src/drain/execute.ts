@@ -2,7 +2,8 @@
  * Running a drain plan: cordon, evict under the concurrency bound and each
  * PDB's budget (queue.ts), each pod with its retries (evict.ts), wait for
  * every evicted pod to be gone, optionally wait for the workloads to be
- * Available again. Everything goes through the narrow DrainApi; progress
+ * Available again. All along, and once more at the end, say which
+ * replacements cannot start (replacements.ts; advisory, never the outcome). Everything goes through the narrow DrainApi; progress
  * goes out through onEvent and the printer decides how to show it.
  *
  * Interrupted (Ctrl-C, SIGTERM): no new eviction starts; evictions already
@@ -11,11 +12,12 @@
  */
 import { abortable } from '../base/concurrency.js';
 import { ExitCode, type ExitCodeValue, type StudyError } from '../base/errors.js';
-import type { DrainApi, WorkloadRef } from './api.js';
+import type { DrainApi, GoneWatch, WorkloadRef } from './api.js';
 import { evictPod, type EvictContext } from './evict.js';
-import type { DrainEvent, DrainOutcome, DrainResult, PodOutcome } from './events.js';
+import type { DrainEvent, DrainOutcome, DrainResult, PodOutcome, PodStatus } from './events.js';
 import type { DrainPlan, PdbPlan, PodPlan } from './model.js';
 import { EvictionQueue } from './queue.js';
+import { ReplacementCheck } from './stuck.js';
 import { waitAvailable } from './wait.js';
 
 export interface ExecuteOptions {
@@ -37,10 +39,18 @@ export interface ExecuteOptions {
   stopGraceMs?: number;
   /** kubectl's --skip-wait-for-delete-timeout: an evicted pod deleting for longer is not waited for (0: off). */
   skipWaitForDeleteTimeoutSeconds?: number;
+  /** How often the replacements of the evicted pods are looked at while the drain runs (default 5 s). */
+  replacementCheckMs?: number;
+  /** Once the pods are gone, for how long the scheduler may still answer the last replacements (default 5 s; never past the deadline). */
+  replacementSettleMs?: number;
+  /** UIDs of the pods that existed when the plan was made: none of them is a replacement. */
+  existingPods?: ReadonlySet<string>;
   onEvent: (e: DrainEvent) => void;
 }
 
 export const DEFAULT_API_OUTAGE_MS = 120_000;
+const REPLACEMENT_CHECK_MS = 5000;
+const REPLACEMENT_SETTLE_MS = 5000;
 
 /** Cordons (or uncordons) a node; false when it already was. */
 export async function cordon(api: Pick<DrainApi, 'readNode' | 'setUnschedulable' | 'error'>, node: string, unschedulable: boolean): Promise<boolean> {
@@ -171,7 +181,14 @@ function trackedByNode(pods: PodPlan[]): Map<string, Set<string>> {
   return out;
 }
 
-function finalOutcome(result: DrainResult, stop: Stop): void {
+/** The pods' report and the outcome, as the drain stops: what happens after (a last look at the replacements) changes neither. */
+function conclude(result: DrainResult, outcomes: Map<string, PodOutcome>, stop: Stop): void {
+  // A copy: an unconfirmed eviction that answers later must not change the report.
+  result.pods = result.plan.pods.map((p) => {
+    const o = outcomes.get(key(p))!;
+    if (p.action === 'blocked') return { ...o, status: 'blocked', message: p.reasons.filter((r) => r.severity === 'block').map((r) => r.code).join(', ') };
+    return { ...o };
+  });
   const unfinished = result.pods.some((p) => ['evicted', 'not-attempted', 'blocked', 'failed', 'unconfirmed'].includes(p.status));
   const why = stop.reason();
   if (stop.fatal) {
@@ -185,25 +202,37 @@ function finalOutcome(result: DrainResult, stop: Stop): void {
   else if (result.workloads.some((w) => !w.available)) result.outcome = 'timed-out';
 }
 
-export async function executeDrain(api: DrainApi, plan: DrainPlan, podListVersions: Map<string, string>, opts: ExecuteOptions): Promise<DrainResult> {
-  const started = Date.now();
-  const requestsBefore = api.requests;
-  const outcomes = new Map<string, PodOutcome>(
-    plan.pods.map((p) => [key(p), { namespace: p.namespace, name: p.name, uid: p.uid, status: p.action === 'skip' ? 'skipped' : 'not-attempted' }]),
-  );
-  const result: DrainResult = { kind: 'DrainResult', apiVersion: 'study.kubectl.io/v1', outcome: 'drained', cordoned: [], pods: [], workloads: [], elapsedMs: 0, requests: 0, throttled: 0, plan };
-  const stop = new Stop(opts.interrupt, opts.deadline);
-  const toEvict = plan.pods.filter((p) => p.action === 'evict');
-  const toWait = plan.pods.filter((p) => p.action === 'wait');
-  const gone = api.watchGone(podListVersions, trackedByNode([...toEvict, ...toWait]), (err) => stop.fail(api.error('watch the drained pods', err)), opts.skipWaitForDeleteTimeoutSeconds ?? 0);
-  const pdbs = new Map<string, PdbPlan>(plan.pdbs.map((p) => [`${p.namespace}/${p.name}`, { ...p }]));
-  const queue = new EvictionQueue(toEvict, plan.pdbs, opts.concurrency, opts.disableEviction);
-  const ctx: EvictContext = {
+/** Cordons the plan's nodes; stops early, saying so in the result, when the drain is stopped meanwhile. */
+async function cordonAll(api: DrainApi, plan: DrainPlan, stop: Stop, result: DrainResult, onEvent: (e: DrainEvent) => void): Promise<void> {
+  for (const node of plan.nodes) {
+    // A server that never answers must not hold the drain past its deadline or an interrupt.
+    const changed = await abortable(cordon(api, node.name, true), stop.waits).catch((err: unknown) => {
+      if (!stop.reason()) throw err;
+      result.message = `stopped while cordoning ${node.name}: whether it is cordoned now is not known`;
+      return undefined;
+    });
+    if (changed === undefined) return;
+    result.cordoned.push({ node: node.name, changed });
+    onEvent({ type: 'cordon', node: node.name, changed });
+  }
+}
+
+/** An eviction was accepted, or the pod went before: its controller makes a replacement. */
+const REPLACED: PodStatus[] = ['evicted', 'gone', 'not-waited', 'already-gone'];
+
+function replacementCheck(api: DrainApi, plan: DrainPlan, outcomes: Map<string, PodOutcome>, opts: ExecuteOptions): ReplacementCheck {
+  const known = new Set([...plan.pods.map((p) => p.uid), ...(opts.existingPods ?? [])]);
+  const evicted = (): PodPlan[] => plan.pods.filter((p) => REPLACED.includes(outcomes.get(key(p))!.status));
+  return new ReplacementCheck(api, evicted, known, opts.onEvent);
+}
+
+function evictContext(api: DrainApi, plan: DrainPlan, gone: GoneWatch, stop: Stop, queue: EvictionQueue, result: DrainResult, opts: ExecuteOptions): EvictContext {
+  return {
     api,
     gone,
     stopped: () => stop.reason(),
     stopWaits: stop.waits,
-    pdbs,
+    pdbs: new Map<string, PdbPlan>(plan.pdbs.map((p) => [`${p.namespace}/${p.name}`, { ...p }])),
     gracePeriodSeconds: opts.gracePeriodSeconds,
     deleteInstead: opts.disableEviction,
     apiOutageMs: opts.apiOutageMs ?? DEFAULT_API_OUTAGE_MS,
@@ -213,18 +242,26 @@ export async function executeDrain(api: DrainApi, plan: DrainPlan, podListVersio
     onThrottled: () => result.throttled++,
     onOutage: (err, what) => stop.fail(api.error(what, err)),
   };
+}
+
+export async function executeDrain(api: DrainApi, plan: DrainPlan, podListVersions: Map<string, string>, opts: ExecuteOptions): Promise<DrainResult> {
+  const started = Date.now();
+  const requestsBefore = api.requests;
+  const outcomes = new Map<string, PodOutcome>(
+    plan.pods.map((p) => [key(p), { namespace: p.namespace, name: p.name, uid: p.uid, status: p.action === 'skip' ? 'skipped' : 'not-attempted' }]),
+  );
+  const result: DrainResult = { kind: 'DrainResult', apiVersion: 'study.kubectl.io/v1', outcome: 'drained', cordoned: [], pods: [], workloads: [], replacements: [], elapsedMs: 0, requests: 0, throttled: 0, plan };
+  const stop = new Stop(opts.interrupt, opts.deadline);
+  const toEvict = plan.pods.filter((p) => p.action === 'evict');
+  const toWait = plan.pods.filter((p) => p.action === 'wait');
+  const gone = api.watchGone(podListVersions, trackedByNode([...toEvict, ...toWait]), (err) => stop.fail(api.error('watch the drained pods', err)), opts.skipWaitForDeleteTimeoutSeconds ?? 0);
+  const queue = new EvictionQueue(toEvict, plan.pdbs, opts.concurrency, opts.disableEviction);
+  const ctx = evictContext(api, plan, gone, stop, queue, result, opts);
+  const replacements = replacementCheck(api, plan, outcomes, opts);
+  const everyMs = opts.replacementCheckMs ?? REPLACEMENT_CHECK_MS;
+  const looking = replacements.repeat(everyMs, stop.waits);
   try {
-    for (const node of plan.nodes) {
-      // A server that never answers must not hold the drain past its deadline or an interrupt.
-      const changed = await abortable(cordon(api, node.name, true), stop.waits).catch((err: unknown) => {
-        if (!stop.reason()) throw err;
-        result.message = `stopped while cordoning ${node.name}: whether it is cordoned now is not known`;
-        return undefined;
-      });
-      if (changed === undefined) break;
-      result.cordoned.push({ node: node.name, changed });
-      opts.onEvent({ type: 'cordon', node: node.name, changed });
-    }
+    await cordonAll(api, plan, stop, result, opts.onEvent);
     await evictAll(ctx, queue, outcomes, stop, opts.stopGraceMs ?? 5000);
     await waitTerminating(ctx, toWait, outcomes);
     if (opts.waitHealthy && !stop.reason()) {
@@ -233,16 +270,17 @@ export async function executeDrain(api: DrainApi, plan: DrainPlan, podListVersio
   } catch (err) {
     stop.fail(api.error('drain', err));
   } finally {
+    looking.stop();
     gone.close();
+  }
+  conclude(result, outcomes, stop);
+  try {
+    // Advisory, once the outcome is decided: a last look, the scheduler given a moment, never past the deadline or an interrupt.
+    if (!stop.reason()) await replacements.settle(opts.replacementSettleMs ?? REPLACEMENT_SETTLE_MS, Math.min(500, everyMs), stop.waits).catch(() => {});
+  } finally {
     stop.close();
   }
-  // A copy: an unconfirmed eviction that answers later must not change the report.
-  result.pods = plan.pods.map((p) => {
-    const o = outcomes.get(key(p))!;
-    if (p.action === 'blocked') return { ...o, status: 'blocked', message: p.reasons.filter((r) => r.severity === 'block').map((r) => r.code).join(', ') };
-    return { ...o };
-  });
-  finalOutcome(result, stop);
+  result.replacements = replacements.stuck;
   result.elapsedMs = Date.now() - started;
   result.requests = api.requests - requestsBefore;
   return result;

@@ -199,6 +199,18 @@ export interface GatherOptions {
 export interface Gathered extends PlanInputs {
   /** Per drained node: the resourceVersion of its pod list, where a watch can start. */
   podListVersions: Map<string, string>;
+  /** UIDs of the pods that the drained pods' controllers had before the drain: none of them is a replacement. */
+  existingPods: Set<string>;
+}
+
+/** The UIDs of every pod whose controller also controls one of the drained pods. */
+function siblingsOf(drainPods: V1Pod[], allPods: V1Pod[]): Set<string> {
+  const controllerKeyOf = (p: V1Pod): string | undefined => {
+    const c = controllerOf(p);
+    return c ? controllerKey(p.metadata?.namespace ?? '', c.kind, c.name) : undefined;
+  };
+  const controllers = new Set(drainPods.map(controllerKeyOf).filter(Boolean));
+  return new Set([...drainPods, ...allPods].filter((p) => controllers.has(controllerKeyOf(p))).map((p) => p.metadata?.uid ?? ''));
 }
 
 export async function gatherPlanInputs(client: KubeClient, nodeNames: string[], opts: GatherOptions): Promise<Gathered> {
@@ -267,5 +279,6 @@ export async function gatherPlanInputs(client: KubeClient, nodeNames: string[], 
     options,
     skipWaitForDeleteTimeoutSeconds: opts.skipWaitForDeleteTimeoutSeconds,
     podListVersions: new Map(nodeNames.map((n, i) => [n, drained[i]?.resourceVersion ?? ''])),
+    existingPods: siblingsOf(drainPods, otherPods.items),
   };
 }

@@ -112,7 +112,30 @@ export function eventLine(e: DrainEvent): string {
       return `waiting for ${e.workloads.length} workload${e.workloads.length === 1 ? '' : 's'} to be Available again: ${e.workloads.join(', ')}`;
     case 'healthy':
       return `${e.workload} is Available`;
+    case 'replacement-stuck':
+      return `replacement ${e.pod.namespace}/${e.pod.name} of ${e.workload} is ${e.reason}`;
+    case 'replacements-unchecked':
+      return `could not look at the replacements (the drain goes on): ${e.detail}`;
   }
+}
+
+/** The report's lines on replacements that cannot start, and on workloads not Available in time (naming their stuck replacements). */
+function renderReplacements(r: DrainResult, colour: boolean): string {
+  let out = '';
+  for (const w of r.workloads) {
+    if (w.available) {
+      out += `${w.namespace}/${w.workload}: Available\n`;
+      continue;
+    }
+    // In short here (Pending, unschedulable; ImagePullBackOff): the scheduler's or kubelet's words follow below.
+    const stuck = r.replacements.filter((x) => x.namespace === w.namespace && x.workload === w.workload).map((x) => `${x.name} is ${x.reason.split(':')[0]}`);
+    out += `${w.namespace}/${w.workload}: not Available in time${stuck.length ? `: ${stuck.join('; ')}` : ''}\n`;
+  }
+  if (r.replacements.length) {
+    out += `${paint(colour, 'yellow', 'Replacements that cannot start')} (the drain's result does not count them):\n`;
+    for (const x of r.replacements) out += `  ${x.namespace}/${x.name} of ${x.workload}: ${x.reason}\n`;
+  }
+  return out;
 }
 
 export function renderResult(r: DrainResult, colour: boolean): string {
@@ -124,7 +147,7 @@ export function renderResult(r: DrainResult, colour: boolean): string {
   const cordoned = r.cordoned.map((c) => `${c.node} (${c.changed ? 'cordoned by this drain' : 'was already cordoned'})`).join(', ');
   out += `\nNodes cordoned: ${cordoned || 'none'}\n`;
   out += `Pods: ${count('gone')} evicted and gone,${count('not-waited') ? ` ${count('not-waited')} evicted and not waited for (--skip-wait-for-delete-timeout),` : ''} ${count('evicted')} evicted but still terminating, ${count('already-gone')} already gone, ${count('blocked')} blocked, ${count('failed')} failed, ${count('unconfirmed') ? `${count('unconfirmed')} sent but unconfirmed, ` : ''}${count('not-attempted')} not attempted, ${count('skipped')} skipped\n`;
-  for (const w of r.workloads) out += `${w.namespace}/${w.workload}: ${w.available ? 'Available' : 'not Available in time'}\n`;
+  out += renderReplacements(r, colour);
   const head = {
     drained: paint(colour, 'green', 'drained'),
     'timed-out': paint(colour, 'red', 'timed out'),
@@ -161,7 +184,7 @@ export function drainHooks(ctx: RunContext): DrainHooks {
           if (e.type === 'pdb-wait') waitingOn = e.detail;
           if (e.type === 'throttled') waitingOn = 'API server throttling';
           if (e.type === 'evicted' || e.type === 'gone') waitingOn = '';
-          if (e.type === 'cordon' || e.type === 'failed' || e.type === 'waiting-healthy') view.note(eventLine(e));
+          if (['cordon', 'failed', 'waiting-healthy', 'replacement-stuck', 'replacements-unchecked'].includes(e.type)) view.note(eventLine(e));
           view.update('', `evicted ${counts.evicted}/${total}, gone ${counts.gone}${waitingOn ? `, waiting on ${waitingOn}` : ''}`);
         },
         stop: () => view.stop(),

@@ -43,9 +43,9 @@ export async function makePlan(
   nodes: string[],
   options: PlanOptions,
   skipWaitForDeleteTimeoutSeconds = 0,
-): Promise<{ plan: DrainPlan; podListVersions: Map<string, string> }> {
+): Promise<{ plan: DrainPlan; podListVersions: Map<string, string>; existingPods: Set<string> }> {
   const inputs = await gatherPlanInputs(client, nodes, { options, skipWaitForDeleteTimeoutSeconds, now: new Date() });
-  return { plan: buildPlan(inputs), podListVersions: inputs.podListVersions };
+  return { plan: buildPlan(inputs), podListVersions: inputs.podListVersions, existingPods: inputs.existingPods };
 }
 
 /**
@@ -78,7 +78,7 @@ export async function runDrain(ctx: RunContext, o: DrainOptions, hooks: DrainHoo
     const nodes = o.selector !== undefined ? await nodesMatching(client, o.selector) : o.nodes;
     return { nodes, ...(await makePlan(client, nodes, o.plan, o.skipWaitForDeleteTimeoutSeconds)) };
   })();
-  const { nodes, plan, podListVersions } = await abortable(planned, planning).catch((err: unknown) => {
+  const { nodes, plan, podListVersions, existingPods } = await abortable(planned, planning).catch((err: unknown) => {
     if (ctx.signal.aborted) throw new InterruptedError('interrupted while planning; nothing was changed');
     throw err;
   });
@@ -110,6 +110,7 @@ export async function runDrain(ctx: RunContext, o: DrainOptions, hooks: DrainHoo
       waitHealthy: o.waitHealthy,
       apiOutageMs: o.apiOutageMs,
       skipWaitForDeleteTimeoutSeconds: o.skipWaitForDeleteTimeoutSeconds,
+      existingPods,
       onEvent: progress.onEvent,
     });
   } finally {

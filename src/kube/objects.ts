@@ -41,20 +41,63 @@ export function isControlledBy(obj: Owned, uid: string | undefined): boolean {
   return Boolean(uid) && (obj.metadata?.ownerReferences ?? []).some((o) => o.controller === true && o.uid === uid);
 }
 
+/** The scheduler's answer for a pod (its PodScheduled condition); undefined until it has answered. */
+export function schedulerAnswer(pod: V1Pod): { status: string; reason?: string; message?: string } | undefined {
+  return pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+}
+
+/** Deleting, Succeeded or Failed: the pod will not start again. */
+function goingOrDone(pod: V1Pod): boolean {
+  return Boolean(pod.metadata?.deletionTimestamp) || isTerminal(pod);
+}
+
+/**
+ * Why a pod cannot start, in a few words, or undefined while it can (it is
+ * Ready, still starting, not yet answered by the scheduler, or going away):
+ * unschedulable, in the scheduler's words (`schedulerMessage`, from its
+ * FailedScheduling event, when the condition has none), or a container wait
+ * that does not pass by itself (ImagePullBackOff, CrashLoopBackOff,
+ * CreateContainerConfigError...).
+ */
+export function podStuckReason(pod: V1Pod, schedulerMessage?: string): string | undefined {
+  if (goingOrDone(pod) || isPodReady(pod)) return undefined;
+  const scheduled = schedulerAnswer(pod);
+  if (scheduled?.status === 'False') return `Pending, unschedulable: ${scheduled.message || schedulerMessage || scheduled.reason || 'no node fits'}`;
+  for (const cs of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
+    const waiting = cs.state?.waiting;
+    if (waiting?.reason && !['ContainerCreating', 'PodInitializing'].includes(waiting.reason)) return `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`;
+  }
+  return undefined;
+}
+
 /**
  * Why a pod is not serving, in a few words, or undefined when it is (or
  * is going away): unschedulable (the scheduler's own message), an image or
  * crash-loop wait, or still starting.
  */
 export function podWaitReason(pod: V1Pod): string | undefined {
-  if (pod.metadata?.deletionTimestamp || isPodReady(pod)) return undefined;
-  const phase = pod.status?.phase;
-  if (phase === 'Succeeded' || phase === 'Failed') return undefined;
-  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
-  if (scheduled?.status === 'False') return `Pending, unschedulable: ${scheduled.message ?? scheduled.reason ?? 'no node fits'}`;
-  for (const cs of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
-    const waiting = cs.state?.waiting;
-    if (waiting?.reason && !['ContainerCreating', 'PodInitializing'].includes(waiting.reason)) return `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`;
+  if (goingOrDone(pod) || isPodReady(pod)) return undefined;
+  return podStuckReason(pod) ?? (pod.status?.phase === 'Running' ? 'running, not Ready yet' : 'starting');
+}
+
+interface EventLike {
+  involvedObject?: { uid?: string };
+  message?: string;
+  eventTime?: Date | string | null;
+  lastTimestamp?: Date | string | null;
+  firstTimestamp?: Date | string | null;
+  series?: { lastObservedTime?: Date | string | null } | null;
+}
+
+/** The latest event's message per object UID: the newest words of a component (the scheduler's FailedScheduling). */
+export function latestMessages(events: EventLike[]): Map<string, string> {
+  const at = (e: EventLike): number => new Date(e.series?.lastObservedTime ?? e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? 0).getTime() || 0;
+  const best = new Map<string, EventLike>();
+  for (const e of events) {
+    const uid = e.involvedObject?.uid;
+    if (!uid || !e.message) continue;
+    const seen = best.get(uid);
+    if (!seen || at(e) >= at(seen)) best.set(uid, e);
   }
-  return phase === 'Running' ? 'running, not Ready yet' : 'starting';
+  return new Map([...best].map(([uid, e]) => [uid, e.message ?? '']));
 }

@@ -25,6 +25,7 @@ import {
   type RunPlan,
   waitAvailable,
   type DrainEvent,
+  type DrainPlan,
 } from '../drain/lib.js';
 import { connect, type KubeClient } from '../kube/client.js';
 import { isNodeReady } from '../kube/objects.js';
@@ -47,12 +48,28 @@ export interface MaintainHooks {
 
 function clusterMaintainApi(client: KubeClient, o: MaintainOptions, signal: AbortSignal, interrupt: AbortSignal): MaintainApi {
   const drainApi = clusterDrainApi(client);
+  // The pods each plan saw, so that the drain tells replacements from pods that were there before.
+  const existing = new WeakMap<DrainPlan, Set<string>>();
   return {
     planRun: (order) => makeRunPlan(client, order, o.plan, o.maxUnavailable),
-    plan: (nodes) => makePlan(client, nodes, o.plan),
+    async plan(nodes) {
+      const { plan, podListVersions, existingPods } = await makePlan(client, nodes, o.plan);
+      existing.set(plan, existingPods);
+      return { plan, podListVersions };
+    },
     // The drain's own deadline covers the run's --timeout (steps.ts); only an interrupt stops it otherwise.
     drain: (plan, versions, deadline, onEvent) =>
-      executeDrain(drainApi, plan, versions, { deadline, interrupt, concurrency: 10, gracePeriodSeconds: -1, disableEviction: false, waitHealthy: false, apiOutageMs: o.apiOutageMs, onEvent }),
+      executeDrain(drainApi, plan, versions, {
+        deadline,
+        interrupt,
+        concurrency: 10,
+        gracePeriodSeconds: -1,
+        disableEviction: false,
+        waitHealthy: false,
+        apiOutageMs: o.apiOutageMs,
+        existingPods: existing.get(plan),
+        onEvent,
+      }),
     evictedWorkloads: (plan, result) => evictedWorkloads(plan, result.pods),
     isCordoned: async (node) => (await drainApi.readNode(node)).spec?.unschedulable === true,
     uncordon: async (node) => void (await cordon(drainApi, node, false)),

@@ -40,6 +40,7 @@ import {
   readyWatcher,
   setCordoned,
   statefulSet,
+  template,
   type Pool,
 } from '../support/workloads.js';
 
@@ -406,4 +407,64 @@ test('--skip-wait-for-delete-timeout: evicted pods stuck deleting past their dea
   assert.equal(result.outcome, 'drained');
   assert.deepEqual(result.pods.map((p) => p.status), ['not-waited', 'not-waited']);
   assert.equal((await podsIn(ns, 'app=stuck')).filter((p) => p.spec?.nodeName === target && p.metadata?.deletionTimestamp).length, 2, 'still there, deleting: not waited for');
+});
+
+interface ResultJson {
+  outcome: string;
+  replacements: Array<{ namespace: string; name: string; workload: string; reason: string }>;
+}
+
+test('a replacement that fits nowhere: named Pending, in the scheduler\u2019s words, while the drain runs and in its result; the drain still drains', async (t) => {
+  const ns = await testNamespace(t);
+  const pool = await createPool(t, [{}, {}]);
+  const [target] = pool.nodes as [string];
+  // One pod per node (required anti-affinity), and a third that is Pending before the drain: it is no replacement.
+  const spec = template(pool, 'spread');
+  spec.spec!.affinity = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'spread' } }, topologyKey: 'kubernetes.io/hostname' }] } };
+  await apis().apps.createNamespacedDeployment({ namespace: ns, body: { metadata: { name: 'spread' }, spec: { replicas: 3, selector: { matchLabels: { app: 'spread' } }, template: spec } } });
+  await allReady(ns, 2);
+  const pendingBefore = await eventually('the third replica to be unschedulable', async () =>
+    (await podsIn(ns)).find((p) => p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False')),
+  );
+  const before = new Set((await podsIn(ns)).map((p) => p.metadata?.uid));
+
+  const r = await runPlugin('kubectl-study_drain', [target, '--yes', '--allow-unplaceable', '-o', 'json'], { env: operator().env, timeoutMs: 120_000 });
+  assert.equal(r.code, 0, `stuck replacements do not change the outcome\n${r.stderr}`);
+  const result = JSON.parse(r.stdout) as ResultJson;
+  assert.equal(result.outcome, 'drained');
+  const replacement = (await podsIn(ns)).find((p) => !before.has(p.metadata?.uid) && !p.metadata?.deletionTimestamp);
+  assert.ok(replacement, 'the ReplicaSet made a replacement');
+  const name = replacement.metadata!.name!;
+  assert.match(r.stderr, new RegExp(`^replacement ${ns}/${name} of Deployment/spread is Pending, unschedulable: 0/\\d+ nodes are available: .*didn't match pod anti-affinity rules`, 'm'));
+  assert.equal(result.replacements.length, 1, JSON.stringify(result.replacements));
+  assert.deepEqual({ ...result.replacements[0], reason: '' }, { namespace: ns, name, workload: 'Deployment/spread', reason: '' });
+  assert.match(result.replacements[0]!.reason, /^Pending, unschedulable: 0\/\d+ nodes are available: .*didn't match pod anti-affinity rules/);
+  assert.ok(!r.stderr.includes(pendingBefore.metadata!.name!), 'the pod Pending before the drain is not called a replacement');
+});
+
+test('a replacement that cannot pull its image: named while --wait-healthy waits, and in the timed-out report', async (t) => {
+  const ns = await testNamespace(t);
+  const pool = await createPool(t, [{}, {}]);
+  const [target] = pool.nodes as [string];
+  // A bare ReplicaSet keeps its running pod when its template changes: only the replacement gets the image that fails.
+  await onFirstNode(
+    pool,
+    async () => {
+      await apis().apps.createNamespacedReplicaSet({ namespace: ns, body: { metadata: { name: 'pull' }, spec: { replicas: 1, selector: { matchLabels: { app: 'pull' } }, template: template(pool, 'pull') } } });
+    },
+    1,
+    ns,
+  );
+  await apis().apps.patchNamespacedReplicaSet(
+    { name: 'pull', namespace: ns, body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'registry.local/app:2.0-fail-pull' }] },
+    JSON_PATCH,
+  );
+  const r = await runPlugin('kubectl-study_drain', [target, '--yes', '--wait-healthy', '--timeout', '20s'], { env: { ...operator().env, NO_COLOR: '1' }, timeoutMs: 120_000 });
+  assert.equal(r.code, 4, `--wait-healthy times out: the workload never gets its replica back\n${r.stdout}${r.stderr}`);
+  const line = new RegExp(`^replacement ${ns}/(pull-[a-z0-9]+) of ReplicaSet/pull is ImagePullBackOff: Back-off pulling image "registry\\.local/app:2\\.0-fail-pull"`, 'm');
+  assert.match(r.stderr, line);
+  const name = line.exec(r.stderr)![1]!;
+  assert.match(r.stdout, new RegExp(`^${ns}/ReplicaSet/pull: not Available in time: ${name} is ImagePullBackOff$`, 'm'));
+  assert.match(r.stdout, new RegExp(`^Replacements that cannot start .*\n {2}${ns}/${name} of ReplicaSet/pull: ImagePullBackOff`, 'm'));
+  assert.match(r.stdout, /Result: timed out/);
 });

@@ -8,8 +8,8 @@
 import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 
 import { ApiError, type StudyError } from '../../src/base/errors.js';
-import type { DrainApi, GoneWatch, PodRef, WorkloadRef } from '../../src/drain/api.js';
-import type { DrainPlan, PdbPlan, PodPlan } from '../../src/drain/model.js';
+import type { ControlledPod, DrainApi, GoneWatch, PodRef, WorkloadRef } from '../../src/drain/api.js';
+import type { DrainPlan, OwnerRef, PdbPlan, PodPlan } from '../../src/drain/model.js';
 
 /** An error shaped as client-node's ApiException: the Status object as a JSON string body. */
 export function apiException(code: number, status: Record<string, unknown>, headers: Record<string, string> = {}): Error & { code: number; body: string; headers: Record<string, string> } {
@@ -56,6 +56,10 @@ export class FakeDrainApi implements DrainApi {
   hangNodes = false;
   watchFatal: Error | undefined;
   availabilityAnswers = new Map<string, Array<{ want: number; have: number }>>();
+  /** What a namespace's pod list shows of the controllers' pods, per look, in order (the last repeats); 'hang': never answered. */
+  readonly controlled = new Map<string, Array<ControlledPod[] | Error | 'hang'>>();
+  /** Each look at a namespace's pods: the namespace and the controllers asked about. */
+  readonly controlledCalls: Array<{ namespace: string; controllers: string[] }> = [];
 
   constructor(pods: readonly PodPlan[], nodes: string[]) {
     for (const p of pods) this.present.add(p.uid);
@@ -159,6 +163,17 @@ export class FakeDrainApi implements DrainApi {
     return list.length > 1 ? list.shift()! : (list[0] ?? { want: 1, have: 1 });
   }
 
+  async controlledPods(namespace: string, controllers: OwnerRef[]): Promise<ControlledPod[]> {
+    this.requests++;
+    const wanted = new Set(controllers.map((c) => `${c.kind}/${c.name}`));
+    this.controlledCalls.push({ namespace, controllers: [...wanted] });
+    const list = this.controlled.get(namespace) ?? [];
+    const next = (list.length > 1 ? list.shift() : list[0]) ?? [];
+    if (next === 'hang') return new Promise<ControlledPod[]>(() => {});
+    if (next instanceof Error) throw next;
+    return next.filter((p) => wanted.has(`${p.controller.kind}/${p.controller.name}`));
+  }
+
   error(what: string, err: unknown): StudyError {
     return new ApiError(`cannot ${what}: ${(err as Error).message}`, { cause: err });
   }
@@ -183,6 +198,11 @@ export function podPlan(name: string, overrides: Partial<PodPlan> = {}): PodPlan
     requests: { cpu: 0, memory: 0 },
     ...overrides,
   };
+}
+
+/** A pod of ReplicaSet/web-abc as the drain's look at its namespace shows it: answered by the scheduler, not stuck, unless told. */
+export function controlledPod(name: string, overrides: Partial<ControlledPod> = {}): ControlledPod {
+  return { name, uid: `uid-${name}`, controller: { kind: 'ReplicaSet', name: 'web-abc' }, answered: true, ...overrides };
 }
 
 export function pdbPlan(name: string, disruptionsAllowed: number): PdbPlan {

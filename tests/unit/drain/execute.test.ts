@@ -10,7 +10,7 @@ import { classifyEviction } from '../../../src/drain/evict.js';
 import type { DrainEvent } from '../../../src/drain/events.js';
 import { drainExitCode, executeDrain, type ExecuteOptions } from '../../../src/drain/execute.js';
 import { EvictionQueue } from '../../../src/drain/queue.js';
-import { answers, drainPlan, FakeDrainApi, pdbPlan, podPlan } from '../../support/fake-drain.js';
+import { answers, controlledPod, drainPlan, FakeDrainApi, pdbPlan, podPlan } from '../../support/fake-drain.js';
 
 function options(extra: Partial<ExecuteOptions> = {}): ExecuteOptions & { events: DrainEvent[] } {
   const events: DrainEvent[] = [];
@@ -257,4 +257,105 @@ test("a PDB that keeps refusing: the wait names the budget's pods that are not s
   assert.equal(r.outcome, 'drained');
   const wait = o.events.find((e) => e.type === 'pdb-wait');
   assert.equal(wait?.type === 'pdb-wait' && wait.detail, 'PDB ns/web: it needs 2 healthy pods and has 1; not healthy yet: web-new is Pending, unschedulable: 0/3 nodes are available: 3 node(s) had untolerated taint {gpu: true}.');
+});
+
+const unschedulable = 'Pending, unschedulable: 0/5 nodes are available: 1 node(s) were unschedulable, 4 node(s) didn\'t match pod anti-affinity rules.';
+const pullBackOff = 'ImagePullBackOff: Back-off pulling image "registry.local/app:2.0"';
+const stuckEvents = (events: DrainEvent[]) => events.filter((e) => e.type === 'replacement-stuck');
+
+test('replacements that cannot start are named once each, while the drain runs, and listed in the result; the outcome does not change', async () => {
+  const pods = [podPlan('a'), podPlan('b'), podPlan('c', { namespace: 'other', owners: [{ kind: 'ReplicaSet', name: 'api-xyz' }, { kind: 'Deployment', name: 'api' }], workload: 'Deployment/api' }), podPlan('u', { owners: [], workload: '' })];
+  const api = new FakeDrainApi(pods, ['n1']);
+  api.goneAfterMs = 30;
+  api.controlled.set('ns', [
+    [
+      controlledPod('web-new1', { stuck: unschedulable }),
+      controlledPod('web-new2'), // scheduled, ContainerCreating: not stuck
+      controlledPod('web-new3', { answered: false }), // not answered by the scheduler yet
+      controlledPod('web-old', { stuck: 'CrashLoopBackOff: back-off 5m' }), // there before the drain
+      controlledPod('a', { stuck: 'CrashLoopBackOff: back-off 5m' }), // an evicted pod itself
+      controlledPod('other-rs', { controller: { kind: 'ReplicaSet', name: 'else' }, stuck: unschedulable }),
+    ],
+  ]);
+  api.controlled.set('other', [[controlledPod('api-new', { controller: { kind: 'ReplicaSet', name: 'api-xyz' }, stuck: pullBackOff })]]);
+  const o = options({ replacementCheckMs: 1, replacementSettleMs: 20, existingPods: new Set(['uid-web-old']) });
+  const r = await executeDrain(api, drainPlan(pods), new Map(), o);
+  assert.equal(r.outcome, 'drained');
+  assert.equal(drainExitCode(r), ExitCode.OK);
+  assert.ok(api.controlledCalls.length > 4, `looked more than once per namespace (${api.controlledCalls.length})`);
+  assert.deepEqual(new Set(api.controlledCalls.map((c) => `${c.namespace}:${c.controllers.join(',')}`)), new Set(['ns:ReplicaSet/web-abc', 'other:ReplicaSet/api-xyz']), 'one look per namespace, at the evicted pods\u2019 controllers');
+  const byName = <T extends { name: string }>(xs: T[]): T[] => [...xs].sort((x, y) => x.name.localeCompare(y.name));
+  assert.deepEqual(byName(stuckEvents(o.events).map((e) => (e.type === 'replacement-stuck' ? { name: e.pod.name, namespace: e.pod.namespace, workload: e.workload, reason: e.reason } : { name: '' }))), [
+    { name: 'api-new', namespace: 'other', workload: 'Deployment/api', reason: pullBackOff },
+    { name: 'web-new1', namespace: 'ns', workload: 'Deployment/web', reason: unschedulable },
+  ], 'each stuck replacement once, however many looks');
+  assert.deepEqual(byName(r.replacements), [
+    { namespace: 'other', name: 'api-new', workload: 'Deployment/api', reason: pullBackOff },
+    { namespace: 'ns', name: 'web-new1', workload: 'Deployment/web', reason: unschedulable },
+  ]);
+});
+
+test('a replacement that starts after all is no longer listed; one not yet answered by the scheduler is not stuck', async () => {
+  const pods = [podPlan('a')];
+  const api = new FakeDrainApi(pods, ['n1']);
+  api.goneAfterMs = 30;
+  api.controlled.set('ns', [[controlledPod('web-new', { answered: false })], [controlledPod('web-new', { stuck: unschedulable })], []]);
+  const o = options({ replacementCheckMs: 1 });
+  const r = await executeDrain(api, drainPlan(pods), new Map(), o);
+  assert.equal(stuckEvents(o.events).length, 1, 'named when it was stuck');
+  assert.deepEqual(r.replacements, [], 'Ready (or gone) at the last look');
+
+  const fresh = new FakeDrainApi(pods, ['n1']);
+  fresh.controlled.set('ns', [[controlledPod('web-new', { answered: false })], [controlledPod('web-new')]]);
+  const o2 = options({ replacementCheckMs: 1 });
+  const r2 = await executeDrain(fresh, drainPlan(pods), new Map(), o2);
+  assert.deepEqual(stuckEvents(o2.events), []);
+  assert.deepEqual(r2.replacements, []);
+});
+
+test('a look at the replacements that fails never fails the drain: noted once', async () => {
+  const pods = [podPlan('a')];
+  const api = new FakeDrainApi(pods, ['n1']);
+  api.goneAfterMs = 30;
+  api.controlled.set('ns', [answers.reset()]);
+  const o = options({ replacementCheckMs: 1 });
+  const r = await executeDrain(api, drainPlan(pods), new Map(), o);
+  assert.equal(r.outcome, 'drained');
+  assert.ok(api.controlledCalls.length > 1);
+  assert.deepEqual(o.events.filter((e) => e.type === 'replacements-unchecked'), [{ type: 'replacements-unchecked', detail: 'request to https://127.0.0.1/api failed, reason: socket hang up' }]);
+  assert.deepEqual(r.replacements, []);
+});
+
+test('the last look waits for the scheduler to answer, and stops as soon as it has', { timeout: 30_000 }, async () => {
+  const pods = [podPlan('a')];
+  const api = new FakeDrainApi(pods, ['n1']);
+  api.controlled.set('ns', [[controlledPod('web-new', { answered: false })], [controlledPod('web-new', { answered: false })], [controlledPod('web-new', { stuck: unschedulable })]]);
+  // No look while the drain runs; the last one may take a minute: it must not need it.
+  const o = options({ replacementCheckMs: 60_000, replacementSettleMs: 60_000 });
+  const r = await executeDrain(api, drainPlan(pods), new Map(), o);
+  assert.equal(r.outcome, 'drained');
+  assert.equal(api.controlledCalls.length, 3);
+  assert.deepEqual(r.replacements, [{ namespace: 'ns', name: 'web-new', workload: 'Deployment/web', reason: unschedulable }]);
+});
+
+test('the last look is bounded: by its own limit, the deadline and an interrupt, and a drain that drained stays drained', { timeout: 30_000 }, async () => {
+  const pods = [podPlan('a')];
+  for (const answer of ['hang', [controlledPod('web-new', { answered: false })]] as const) {
+    const api = new FakeDrainApi(pods, ['n1']);
+    api.controlled.set('ns', [answer === 'hang' ? 'hang' : [...answer]]);
+    const r = await executeDrain(api, drainPlan(pods), new Map(), options({ replacementCheckMs: 1, replacementSettleMs: 20 }));
+    assert.equal(r.outcome, 'drained', `${answer === 'hang' ? 'a look never answered' : 'a pod the scheduler never answers'}: the drain ends`);
+
+    const late = new FakeDrainApi(pods, ['n1']);
+    late.controlled.set('ns', [answer === 'hang' ? 'hang' : [...answer]]);
+    const rd = await executeDrain(late, drainPlan(pods), new Map(), options({ replacementCheckMs: 1, replacementSettleMs: 3_600_000, deadline: Date.now() + 1000 }));
+    assert.equal(rd.outcome, 'drained', 'the deadline ends the last look, and the drain had drained');
+    assert.equal(drainExitCode(rd), ExitCode.OK);
+
+    const interrupt = new AbortController();
+    const stopped = new FakeDrainApi(pods, ['n1']);
+    stopped.controlled.set('ns', [answer === 'hang' ? 'hang' : [...answer]]);
+    const ri = await executeDrain(stopped, drainPlan(pods), new Map(), options({ replacementCheckMs: 1, replacementSettleMs: 3_600_000, interrupt: interrupt.signal, onEvent: (e) => e.type === 'gone' && setTimeout(() => interrupt.abort(), 20) }));
+    assert.equal(ri.outcome, 'drained', 'Ctrl-C during the last look: the drain had drained');
+  }
 });

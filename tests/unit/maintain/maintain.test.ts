@@ -93,7 +93,7 @@ test('steps are planned in batches of --max-unavailable', () => {
 
 function fakeMaintain(plan: DrainPlan, overrides: Partial<MaintainApi> = {}): MaintainApi & { calls: string[] } {
   const calls: string[] = [];
-  const result = (outcome: DrainResult['outcome']): DrainResult => ({ kind: 'DrainResult', apiVersion: 'study.kubectl.io/v1', outcome, cordoned: [{ node: 'n1', changed: true }], pods: [], workloads: [], elapsedMs: 1, requests: 1, throttled: 0, plan });
+  const result = (outcome: DrainResult['outcome']): DrainResult => ({ kind: 'DrainResult', apiVersion: 'study.kubectl.io/v1', outcome, cordoned: [{ node: 'n1', changed: true }], pods: [], workloads: [], replacements: [], elapsedMs: 1, requests: 1, throttled: 0, plan });
   return {
     calls,
     planRun: async (order) => (calls.push(`planRun ${order.map((s) => s.join(',')).join(' ')}`), { steps: [], blocked: [] }),
@@ -175,7 +175,7 @@ test('failures stop the node at the step, with the exit code of what failed', as
   const blocked = { ...plan, verdict: 'blocked' as const, blockers: ['DaemonSetPod: --ignore-daemonsets overrides it'] };
   await assert.rejects(maintainNode(deps(fakeMaintain(blocked)), 'n1', undefined, report(), []), (e: unknown) => e instanceof StepFailed && e.exitCode === ExitCode.BLOCKED && /plan is blocked: DaemonSetPod/.test(e.message));
 
-  const timedOut = fakeMaintain(plan, { drain: async () => ({ kind: 'DrainResult', apiVersion: 'study.kubectl.io/v1', outcome: 'timed-out', cordoned: [], pods: [], workloads: [], elapsedMs: 1, requests: 1, throttled: 0, plan }) });
+  const timedOut = fakeMaintain(plan, { drain: async () => ({ kind: 'DrainResult', apiVersion: 'study.kubectl.io/v1', outcome: 'timed-out', cordoned: [], pods: [], workloads: [], replacements: [], elapsedMs: 1, requests: 1, throttled: 0, plan }) });
   const d = deps(timedOut);
   const r = report();
   await assert.rejects(maintainNode(d, 'n1', undefined, r, []), (e: unknown) => e instanceof StepFailed && e.exitCode === ExitCode.TIMEOUT);
