@@ -12,6 +12,8 @@ export interface NodeReport {
   cordonedNow: boolean;
   elapsedMs: number;
   detail?: string;
+  /** Replacements of the pods its drain evicted that could not start when the drain ended (namespace/name: reason). */
+  replacements?: string[];
 }
 
 /** One step of the run as planned: what its drain evicts, and which replacements find no node. */

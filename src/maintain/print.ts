@@ -49,6 +49,11 @@ export function renderReport(r: MaintainReport): string {
     ['NODE', 'RESULT', 'PHASE', 'ELAPSED', 'CORDONED NOW', 'DETAIL'],
     r.nodes.map((n) => [n.node, n.status, n.phase, n.elapsedMs ? formatDuration(n.elapsedMs) : '', n.cordonedNow ? (n.cordonedByRun ? 'yes (by this run)' : 'yes (before the run)') : 'no', n.detail ?? '']),
   );
+  for (const n of r.nodes) {
+    if (!n.replacements?.length) continue;
+    out += `Replacements that could not start after draining ${n.node}:\n`;
+    for (const line of n.replacements) out += `  ${line}\n`;
+  }
   out += `Result: ${r.outcome}\n`;
   if (r.lockHeldBy) out += `Note: another run holds the maintenance lock now (${r.lockHeldBy}): a real run would wait for it to finish or expire.\n`;
   if (r.degraded.length) out += `Degraded workloads: ${r.degraded.join(', ')}\n`;

@@ -124,6 +124,7 @@ async function drainStep(deps: NodeDeps, node: string, progress: NodeProgress | 
   const deadline = byDrain === undefined ? deps.runDeadline : deps.runDeadline === undefined ? byDrain : Math.min(byDrain, deps.runDeadline);
   const result = await deps.api.drain(plan, podListVersions, deadline, (e) => deps.onDrainEvent(node, e));
   r.cordonedNow = result.cordoned.length > 0 || (await deps.api.isCordoned(node).catch(() => false));
+  if (result.replacements?.length) r.replacements = result.replacements.map((x) => `${x.namespace}/${x.name} of ${x.workload}: ${x.reason}`);
   if (result.outcome !== 'drained') throw drainFailure(result);
   const workloads = deps.api.evictedWorkloads(plan, result);
   deps.journal?.record({ node, step: 'drained', workloads });

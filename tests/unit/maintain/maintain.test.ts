@@ -148,6 +148,18 @@ test('one node from the start: cordon recorded before the drain, every step jour
   assert.equal(r.cordonedNow, false);
 });
 
+test('replacements that could not start after the drain are kept in the node report', async () => {
+  const plan = drainPlan([podPlan('a')]);
+  const stuck = { namespace: 'ns', name: 'web-2', workload: 'Deployment/web', reason: 'Pending, unschedulable: 0/3 nodes are available' };
+  const api = fakeMaintain(plan, { drain: async () => ({ kind: 'DrainResult', apiVersion: 'study.kubectl.io/v1', outcome: 'drained', cordoned: [{ node: 'n1', changed: true }], pods: [], workloads: [], replacements: [stuck], elapsedMs: 1, requests: 1, throttled: 0, plan }) });
+  const r = report();
+  await maintainNode(deps(api), 'n1', undefined, r, []);
+  assert.deepEqual(r.replacements, ['ns/web-2 of Deployment/web: Pending, unschedulable: 0/3 nodes are available']);
+  const plain = report();
+  await maintainNode(deps(fakeMaintain(plan)), 'n1', undefined, plain, []);
+  assert.equal(plain.replacements, undefined);
+});
+
 test('resumed after the command ran: never drained or worked on again', async () => {
   const api = fakeMaintain(drainPlan([podPlan('a')]));
   const d = deps(api);
