@@ -347,7 +347,8 @@ test('bad input and faults: one clear line and the right exit code', async (t) =
   assert.match(denied.stderr, /^error: the drain is blocked; nothing was changed/m);
   assert.equal((await apis().core.readNode({ name: target })).spec?.unschedulable, undefined, 'still schedulable');
 
-  // The API server goes away mid-drain: a TCP proxy in front of it is closed after the first eviction.
+  // The API server goes away mid-drain: a TCP proxy in front of it is closed after the first eviction;
+  // the drain rides it out for --api-outage-timeout, then stops.
   const sockets = new Set<net.Socket>();
   const proxy = net.createServer((client) => {
     const upstream = net.connect(cluster().ports.apiserver, '127.0.0.1');
@@ -370,7 +371,7 @@ test('bad input and faults: one clear line and the right exit code', async (t) =
   await pdb(ns, 'slowpod', 'slowpod', { maxUnavailable: 1 });
   await allReady(ns, 7);
   await pdbsSettled(ns);
-  const child = spawn(drainCommand.cmd, [...drainCommand.args, target, '--yes', '--pod-selector', 'app=slowpod'], {
+  const child = spawn(drainCommand.cmd, [...drainCommand.args, target, '--yes', '--pod-selector', 'app=slowpod', '--api-outage-timeout', '5s'], {
     env: { ...process.env, KUBECONFIG: kubeconfig, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
