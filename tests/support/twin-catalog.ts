@@ -305,8 +305,9 @@ export const CASES: TwinCase[] = [
       { name: 'pdb-multi-1', spec: { maxUnavailable: 1 }, allowed: 1 },
       { name: 'pdb-multi-2', spec: { maxUnavailable: 1 }, allowed: 1 },
     ],
-    create: async (b) => {
-      await b.deployment();
+    create: (b) => b.deployment(),
+    // Made once the pod is ready: the disruption controller tells only one of a pod's PDBs about its changes.
+    shape: async (b) => {
       await b.pdb('pdb-multi-1', { maxUnavailable: 1 });
       await b.pdb('pdb-multi-2', { maxUnavailable: 1 });
     },
@@ -321,8 +322,8 @@ export const CASES: TwinCase[] = [
       { name: 'pdb-mp-1', spec: { maxUnavailable: 1 }, allowed: 0 },
       { name: 'pdb-mp-2', spec: { maxUnavailable: 1 }, allowed: 0 },
     ],
-    create: async (b) => {
-      await b.deployment({ image: 'registry.local/app:1.0-fail-pull' });
+    create: (b) => b.deployment({ image: 'registry.local/app:1.0-fail-pull' }),
+    shape: async (b) => {
       await b.pdb('pdb-mp-1', { maxUnavailable: 1 });
       await b.pdb('pdb-mp-2', { maxUnavailable: 1 });
     },
@@ -344,6 +345,26 @@ export const CASES: TwinCase[] = [
   { name: 'term-bare', tier: 'app', what: 'terminating bare pod', state: 'terminating', create: (b) => b.pod(), shape: (b) => b.terminate() },
   { name: 'term-emptydir', tier: 'app', what: 'terminating Deployment pod with an emptyDir', state: 'terminating', create: (b) => b.deployment({ emptyDir: true }), shape: (b) => b.terminate() },
   { name: 'term-bare-emptydir', tier: 'app', what: 'terminating bare pod with an emptyDir', state: 'terminating', create: (b) => b.pod({ emptyDir: true }), shape: (b) => b.terminate() },
+  {
+    name: 'term-succeeded',
+    tier: 'app',
+    what: 'terminating bare pod that had Succeeded',
+    state: 'terminating',
+    create: (b) => b.pod(),
+    shape: async (b) => {
+      await b.finish('Succeeded');
+      await b.terminate();
+    },
+  },
+  { name: 'term-mirror', tier: 'infra', what: 'terminating mirror pod', state: 'terminating', create: async (b) => b.pod({}, await mirrorMeta(b), 'twin'), shape: (b) => b.terminate() },
+  {
+    name: 'term-ds-foreign',
+    tier: 'infra',
+    what: 'terminating pod of a DaemonSet of another API group',
+    state: 'terminating',
+    create: (b) => b.pod({}, { ownerReferences: [{ apiVersion: kruise, kind: 'DaemonSet', name: 'kruise-agent', uid: randomUUID(), controller: true }] }),
+    shape: (b) => b.terminate(),
+  },
   {
     name: 'term-pdb-never',
     tier: 'app',
@@ -645,7 +666,9 @@ export function compare(combination: string, caseName: string, plan: PlanPod | u
   const planText = plan ? `${plan.action}${plan.reasons.length ? ` (${plan.reasons.map((r) => `${r.code}/${r.severity}`).join(', ')})` : ''}` : 'not in the plan';
   const kubectlText = `${kubectl.outcome}${kubectl.refusal ? `: ${kubectl.refusal}` : ''}${kubectl.answers.length ? ` [answers ${kubectl.answers.join(',')}]` : ''}`;
   const base = { combination, case: caseName, plan: planText, kubectl: kubectlText };
-  if (view.outcome !== kubectl.outcome) return { ...base, verdict: 'mismatch', note: `the plan means kubectl would ${view.outcome === 'evicted' ? 'evict' : view.outcome} it; kubectl ${kubectl.outcome} it` };
+  const would: Record<Outcome, string> = { refused: 'refuse it', evicted: 'evict it', skipped: 'skip it', absent: 'not list it' };
+  const did: Record<Outcome, string> = { refused: 'refused it', evicted: 'evicted it', skipped: 'skipped it', absent: 'did not list it' };
+  if (view.outcome !== kubectl.outcome) return { ...base, verdict: 'mismatch', note: `the plan means kubectl would ${would[view.outcome]}; kubectl ${did[kubectl.outcome]}` };
   if (!view.extraBlocks.length) return { ...base, verdict: 'agree' };
   for (const code of view.extraBlocks) {
     const claim = SERVER_CLAIMS[code];

@@ -154,10 +154,15 @@ test('--skip-wait-for-delete-timeout skips pods terminating for longer', () => {
   assert.equal(classify(bareDs, {}, { skipWaitForDeleteTimeoutSeconds: 60 }), 'skip:Terminating/info', 'skipped before any other filter, as in kubectl');
 });
 
-test('a DaemonSet of another API group is a DaemonSet to kubectl (its kind alone)', () => {
-  const p = pod({ name: 'a', owner: ['DaemonSet', 'agent'] });
+test('a DaemonSet of another API group is not a DaemonSet to kubectl (kind and apiVersion apps/v1), nor looked for among apps/v1 DaemonSets', () => {
+  const p = pod({ name: 'a', owner: ['DaemonSet', 'gone-ds'] });
   p.metadata!.ownerReferences![0]!.apiVersion = 'apps.kruise.io/v1alpha1';
-  assert.equal(classify(p, { ignoreDaemonSets: true }), 'skip:DaemonSetPod/info');
+  // kubectl 1.37 evicts it like any controlled pod; that no apps/v1 DaemonSet has its name says nothing.
+  assert.equal(classify(p), 'evict:');
+  assert.equal(classify(p, { ignoreDaemonSets: true }), 'evict:');
+  const rsOfAnotherGroup = pod({ name: 'b', owner: ['ReplicaSet', 'gone'] });
+  rsOfAnotherGroup.metadata!.ownerReferences![0]!.apiVersion = 'example.com/v1';
+  assert.equal(classify(rsOfAnotherGroup), 'evict:');
 });
 
 test('a single-replica workload, or one whose ready replicas are all here, is an outage', () => {
@@ -207,6 +212,10 @@ test('PDB budgets are counted across every pod of the drain', () => {
   // Two PDBs over one pod: the API server refuses the eviction.
   const two = classify(web('a'), {}, { pdbs: [budget, pdb('web2', { app: 'web' }, { healthy: 3, desired: 1, expected: 3, allowed: 2 })] });
   assert.equal(two, 'blocked:MultiplePdbs/block');
+  // ... but a Pending pod is deleted without looking at any PDB (kubectl's eviction of it succeeds).
+  const pending = web('p', false);
+  pending.status!.phase = 'Pending';
+  assert.equal(classify(pending, {}, { pdbs: [budget, pdb('web2', { app: 'web' }, { healthy: 3, desired: 1, expected: 3, allowed: 2 })] }), 'evict:');
 });
 
 test('replacements go where the scheduler would put them; one that fits nowhere blocks unless --allow-unplaceable', () => {
