@@ -224,16 +224,17 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ cod
 }
 
 /** "GET /api/v1/pods?fieldSelector=..." -> "GET pods (list)": what a run asked for, by kind of request. */
-function requestKind(line: string): string {
+export function requestKind(line: string): string {
   const [method, url = ''] = line.split(' ');
   const p = url.split('?')[0]!;
   const parts = p.split('/').filter(Boolean);
   const i = parts[0] === 'api' ? 2 : 3;
   const rest = parts.slice(i);
   if (rest[0] === 'namespaces' && rest.length >= 3) rest.splice(0, 2);
-  const [resource = p, name, sub] = rest;
-  const dry = /dryRun=All/.test(url) ? ' dry-run' : '';
-  return `${method} ${resource}${sub ? `/${sub}` : ''}${name ? '' : ' (list)'}${/watch=(1|true)/.test(url) ? ' (watch)' : ''}${dry}`;
+  if (!rest.length) return `${method} ${p} (discovery)`;
+  const [resource, name, sub] = rest;
+  const list = method === 'GET' && !name ? (/watch=(1|true)/.test(url) ? ' (watch)' : ' (list)') : '';
+  return `${method} ${resource}${sub ? `/${sub}` : ''}${list}${/dryRun=All/.test(url) ? ' (dry run)' : ''}`;
 }
 
 function breakdown(lines: string[]): string {
