@@ -13,32 +13,10 @@ import { listPath } from '../kube/list.js';
 import { controllerOf } from '../kube/objects.js';
 import { selfAccessReview } from '../kube/reviews.js';
 import { RESOURCES, resourcePath, type ResourceType } from '../kube/url.js';
+import { controllerType } from './controllers.js';
 import type { PermissionCheck, PlanOptions } from './model.js';
 import { podClaims } from './placement/index.js';
 import { controllerKey, type ControllerInfo, type PlanInputs } from './plan.js';
-
-const CONTROLLER_TYPES: Record<string, ResourceType> = {
-  ReplicaSet: RESOURCES.replicaSets,
-  Deployment: RESOURCES.deployments,
-  StatefulSet: RESOURCES.statefulSets,
-  DaemonSet: RESOURCES.daemonSets,
-  Job: RESOURCES.jobs,
-  CronJob: RESOURCES.cronJobs,
-  ReplicationController: RESOURCES.replicationControllers,
-};
-
-/**
- * The resource to read for a controller reference, by API group and kind: a
- * kind of another group (OpenKruise's apps.kruise.io StatefulSet) is not
- * looked up, and its existence stays unknown. DaemonSets are the exception,
- * as in kubectl drain: any DaemonSet kind is looked up as apps/v1.
- */
-export function controllerType(ref: { apiVersion?: string; kind: string }): ResourceType | undefined {
-  const type = CONTROLLER_TYPES[ref.kind];
-  if (!type) return undefined;
-  const group = ref.apiVersion?.includes('/') ? ref.apiVersion.split('/')[0]! : '';
-  return ref.kind === 'DaemonSet' || group === type.group ? type : undefined;
-}
 
 interface ControllerObject {
   metadata?: { ownerReferences?: Array<{ apiVersion?: string; kind: string; name: string; controller?: boolean }> };

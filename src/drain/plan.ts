@@ -25,7 +25,7 @@ import {
   type PodPlan,
   type Reason,
 } from './model.js';
-import { describeBudget, pdbBudgetAfter, pdbKey, pdbsCovering } from './pdb.js';
+import { describeBudget, pdbApplies, pdbBudgetAfter, pdbKey, pdbsCovering } from './pdb.js';
 import { controllerExistsIn, placeSteps, type StepPlacements } from './replacements.js';
 
 /** What the plan knows of a controller (ReplicaSet, Deployment, StatefulSet, ...). */
@@ -78,6 +78,15 @@ export function ownerChain(pod: V1Pod, controllers: Map<string, ControllerInfo |
   return chain;
 }
 
+/**
+ * kubectl drain's DaemonSet test (pkg/drain/filters.go isControllerRefDaemonSet):
+ * the controller's kind and its apiVersion, exactly apps/v1. A DaemonSet of
+ * another group (OpenKruise's, say) is to kubectl a controller like any other.
+ */
+function isDaemonSetRef(ref: { kind: string; apiVersion: string } | undefined): boolean {
+  return ref?.kind === 'DaemonSet' && ref.apiVersion === 'apps/v1';
+}
+
 const SAFE_TO_EVICT = 'cluster-autoscaler.kubernetes.io/safe-to-evict';
 const DO_NOT_DISRUPT = 'karpenter.sh/do-not-disrupt';
 
@@ -122,8 +131,7 @@ function kubectlFilters(pod: V1Pod, facts: PodFacts, options: PlanOptions, now: 
       return { action: 'skip', reasons: [reason('Terminating', 'info', `terminating for ${Math.round(since)}s, longer than --skip-wait-for-delete-timeout`)] };
     }
   }
-  // kubectl knows a DaemonSet pod by its controller's kind alone, whatever the group.
-  if (controller?.kind === 'DaemonSet' && !finished) {
+  if (controller && isDaemonSetRef(controller) && !finished) {
     if (facts.controllerExists === false) {
       const r = reason('OrphanedDaemonSetPod', options.force ? 'warning' : 'block', `DaemonSet ${controller.name} no longer exists`, '--force');
       if (!options.force) return block(r);
@@ -159,6 +167,8 @@ function pdbReason(pod: V1Pod, pdbs: PdbPlan[], options: PlanOptions): Reason | 
   if (options.disableEviction) {
     return pdbs.length ? reason('EvictionDisabled', 'warning', `deleted without checking ${pdbs.map((p) => `PDB ${p.namespace}/${p.name}`).join(', ')}`) : undefined;
   }
+  // The API server deletes a Pending (or finished, or terminating) pod without looking at any PDB.
+  if (!pdbApplies(pod)) return undefined;
   if (pdbs.length > 1) return reason('MultiplePdbs', 'block', `covered by ${pdbs.map((p) => `${p.namespace}/${p.name}`).join(' and ')}`, '--disable-eviction');
   const p = pdbs[0];
   if (!p) return undefined;
@@ -188,7 +198,7 @@ function placementReasons(facts: PodFacts, options: PlanOptions): Reason[] {
 function beyondKubectl(pod: V1Pod, facts: PodFacts, options: PlanOptions): Reason[] {
   const out: Reason[] = [];
   const controller = controllerOf(pod);
-  if (controller && controller.kind !== 'DaemonSet' && facts.controllerExists === false) {
+  if (controller && !isDaemonSetRef(controller) && facts.controllerExists === false) {
     out.push(reason('ControllerMissing', options.force ? 'warning' : 'block', `${controller.kind} ${controller.name} no longer exists`, '--force'));
   }
   const annotations = pod.metadata?.annotations ?? {};

@@ -13,6 +13,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 
 import { controllerOf } from '../kube/objects.js';
 import { buildSnapshot, defaultFate, podKey, simulateRun, type Choice, type PodFate, type PodPlacement, type RunResult, type Snapshot } from './placement/index.js';
+import { controllerType } from './controllers.js';
 import { controllerKey } from './model.js';
 import type { PlanInputs } from './plan.js';
 
@@ -25,7 +26,8 @@ const CHOICES: Choice[] = ['score-last', 'first', 'last', 'packed'];
 export function controllerExistsIn(input: Pick<PlanInputs, 'controllers'>): (pod: V1Pod) => boolean | undefined {
   return (pod) => {
     const c = controllerOf(pod);
-    if (!c) return undefined;
+    // Only the built-in controllers are looked up: another group's kind of that name is not known.
+    if (!c || !controllerType(c)) return undefined;
     const info = input.controllers.get(controllerKey(pod.metadata?.namespace ?? '', c.kind, c.name));
     return info === undefined ? undefined : info !== null;
   };

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 
 import type { PlanOptions } from '../../../src/drain/model.js';
-import { controllerType } from '../../../src/drain/gather.js';
+import { controllerType } from '../../../src/drain/controllers.js';
 import { pdbBudgetAfter } from '../../../src/drain/pdb.js';
 import { buildPlan, classifyPod, controllerKey, type ControllerInfo, type PlanInputs } from '../../../src/drain/plan.js';
 import { matchesSelector } from '../../../src/kube/selector.js';
@@ -155,10 +155,15 @@ test('--skip-wait-for-delete-timeout skips pods terminating for longer', () => {
   assert.equal(classify(bareDs, {}, { skipWaitForDeleteTimeoutSeconds: 60 }), 'skip:Terminating/info', 'skipped before any other filter, as in kubectl');
 });
 
-test('a DaemonSet of another API group is a DaemonSet to kubectl (its kind alone)', () => {
-  const p = pod({ name: 'a', owner: ['DaemonSet', 'agent'] });
+test('a DaemonSet of another API group is not a DaemonSet to kubectl (kind and apiVersion apps/v1), nor looked for among apps/v1 DaemonSets', () => {
+  const p = pod({ name: 'a', owner: ['DaemonSet', 'gone-ds'] });
   p.metadata!.ownerReferences![0]!.apiVersion = 'apps.kruise.io/v1alpha1';
-  assert.equal(classify(p, { ignoreDaemonSets: true }), 'skip:DaemonSetPod/info');
+  // kubectl 1.37 evicts it like any controlled pod; that no apps/v1 DaemonSet has its name says nothing.
+  assert.equal(classify(p), 'evict:');
+  assert.equal(classify(p, { ignoreDaemonSets: true }), 'evict:');
+  const rsOfAnotherGroup = pod({ name: 'b', owner: ['ReplicaSet', 'gone'] });
+  rsOfAnotherGroup.metadata!.ownerReferences![0]!.apiVersion = 'example.com/v1';
+  assert.equal(classify(rsOfAnotherGroup), 'evict:');
 });
 
 test('a single-replica workload, or one whose ready replicas are all here, is an outage', () => {
@@ -208,6 +213,10 @@ test('PDB budgets are counted across every pod of the drain', () => {
   // Two PDBs over one pod: the API server refuses the eviction.
   const two = classify(web('a'), {}, { pdbs: [budget, pdb('web2', { app: 'web' }, { healthy: 3, desired: 1, expected: 3, allowed: 2 })] });
   assert.equal(two, 'blocked:MultiplePdbs/block');
+  // ... but a Pending pod is deleted without looking at any PDB (kubectl's eviction of it succeeds).
+  const pending = web('p', false);
+  pending.status!.phase = 'Pending';
+  assert.equal(classify(pending, {}, { pdbs: [budget, pdb('web2', { app: 'web' }, { healthy: 3, desired: 1, expected: 3, allowed: 2 })] }), 'evict:');
 });
 
 test('a PDB that requires 0 healthy pods and has none refuses its unready pods, as the API server answers (429 "needs 0 and has 0")', () => {
@@ -353,13 +362,14 @@ test('selectors and quantities follow the API', () => {
 
 void classifyPod;
 
-test('controllers are looked up by API group and kind; any DaemonSet as apps/v1, as kubectl does', () => {
+test('controllers are looked up by API group and kind; another group\'s DaemonSet is a controller like any other, as in kubectl 1.37', () => {
   assert.equal(controllerType({ apiVersion: 'apps/v1', kind: 'StatefulSet' })?.resource, 'statefulsets');
   assert.equal(controllerType({ apiVersion: 'apps.kruise.io/v1beta1', kind: 'StatefulSet' }), undefined);
   assert.equal(controllerType({ apiVersion: 'batch/v1', kind: 'Job' })?.group, 'batch');
   assert.equal(controllerType({ apiVersion: 'example.com/v1', kind: 'Job' }), undefined);
   assert.equal(controllerType({ apiVersion: 'v1', kind: 'ReplicationController' })?.group, '');
-  assert.equal(controllerType({ apiVersion: 'apps.kruise.io/v1alpha1', kind: 'DaemonSet' })?.group, 'apps');
+  assert.equal(controllerType({ apiVersion: 'apps.kruise.io/v1alpha1', kind: 'DaemonSet' }), undefined);
+  assert.equal(controllerType({ apiVersion: 'apps/v1', kind: 'DaemonSet' })?.resource, 'daemonsets');
   assert.equal(controllerType({ apiVersion: 'example.com/v1', kind: 'Widget' }), undefined);
   // A controller whose existence is not known (not looked up) is not ControllerMissing.
   const kruise = pod({ name: 'k', owner: ['StatefulSet', 'web'] });
