@@ -123,6 +123,8 @@ export interface PdbPlan {
   healthyInDrain: number;
   /** Unhealthy ones that use budget too: the budget is not met, or it requires 0 healthy pods (IfHealthyBudget). */
   unhealthyNeedBudget?: number;
+  /** When it waits: the pods it selects that are not Ready, with why. */
+  notHealthy?: string[];
   /** How the drain fares: at once, one by one, waits, or never. */
   verdict: 'ok' | 'serial' | 'waits' | 'never';
 }

@@ -9,7 +9,7 @@
  */
 import type { V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1StorageClass } from '@kubernetes/client-node';
 
-import { controllerOf, isMirrorPod, isNodeReady, isPodReady, isTerminal } from '../kube/objects.js';
+import { controllerOf, isMirrorPod, isNodeReady, isPodReady, isTerminal, podWaitReason } from '../kube/objects.js';
 import { podKey, podRequests, type PodPlacement } from './placement/index.js';
 import {
   controllerKey,
@@ -176,7 +176,10 @@ function pdbReason(pod: V1Pod, pdbs: PdbPlan[], options: PlanOptions): Reason | 
   if (p.verdict === 'waits' && p.desiredHealthy === 0 && !isPodReady(pod) && p.unhealthyPodEvictionPolicy !== 'AlwaysAllow') {
     return reason('PdbAllowsNone', 'warning', `${describeBudget(p)}: the API server refuses its unready pods ("needs 0 healthy pods and has ${p.currentHealthy}") until one is Ready`);
   }
-  if (p.verdict === 'waits') return reason('PdbAllowsNone', 'warning', describeBudget(p));
+  if (p.verdict === 'waits') {
+    const why = p.notHealthy?.length ? `; not healthy: ${p.notHealthy.slice(0, 3).join('; ')}${p.notHealthy.length > 3 ? ` (and ${p.notHealthy.length - 3} more)` : ''}` : '';
+    return reason('PdbAllowsNone', 'warning', `${describeBudget(p)}${why}`);
+  }
   if (p.verdict === 'serial') return reason('PdbSerial', 'info', `${describeBudget(p)}; this drain evicts ${p.healthyInDrain} of its healthy pods`);
   return undefined;
 }
@@ -301,6 +304,16 @@ function localVolumePin(pod: V1Pod, input: PlanInputs, drained: Set<string>): st
   return undefined;
 }
 
+/** The pods a PDB selects that are not Ready, each with why ("web-2 is CrashLoopBackOff: ..."). */
+function notHealthy(pdb: V1PodDisruptionBudget, pods: V1Pod[]): string[] {
+  return pods
+    .filter((p) => pdbsCovering(p, [pdb]).length > 0)
+    .flatMap((p) => {
+      const why = podWaitReason(p);
+      return why ? [`${p.metadata?.name ?? ''} is ${why}`] : [];
+    });
+}
+
 /** PDBs, counted across every pod of this drain: which cover each pod, and how each fares. */
 function pdbFindings(input: PlanInputs): { covering: Map<string, V1PodDisruptionBudget[]>; plans: Map<string, PdbPlan> } {
   const covering = new Map(input.drainPods.map((p) => [podKey(p), pdbsCovering(p, input.pdbs)]));
@@ -309,9 +322,14 @@ function pdbFindings(input: PlanInputs): { covering: Map<string, V1PodDisruption
     for (const pdb of covering.get(podKey(pod)) ?? []) podsPerPdb.set(pdbKey(pdb), [...(podsPerPdb.get(pdbKey(pdb)) ?? []), pod]);
   }
   const plans = new Map<string, PdbPlan>();
+  const everyPod = [...input.podsByNode.values()].flat();
   for (const pdb of input.pdbs) {
     const pods = podsPerPdb.get(pdbKey(pdb));
-    if (pods) plans.set(pdbKey(pdb), pdbBudgetAfter(pdb, pods));
+    if (!pods) continue;
+    const plan = pdbBudgetAfter(pdb, pods);
+    // A budget that waits: the pods it counts as not healthy say for how long (a crash loop: for ever).
+    if (plan.verdict === 'waits') plan.notHealthy = notHealthy(pdb, everyPod);
+    plans.set(pdbKey(pdb), plan);
   }
   return { covering, plans };
 }

@@ -378,3 +378,18 @@ test('controllers are looked up by API group and kind; another group\'s DaemonSe
   assert.equal(plan.pods[0]?.action, 'evict');
   assert.ok(!plan.pods[0]?.reasons.some((r) => r.code === 'ControllerMissing'));
 });
+
+test('a PDB that waits names the pods it counts as not healthy, and why (a crash loop waits for ever)', () => {
+  const web = (n: string, ready = true): V1Pod => pod({ name: n, owner: ['ReplicaSet', 'web-1'], labels: { app: 'web' }, ready });
+  const looping = web('c', false);
+  looping.spec!.nodeName = 'n2';
+  looping.status!.containerStatuses = [{ name: 'c', image: 'i', imageID: '', ready: false, restartCount: 7, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 5m0s restarting failed container' } } }];
+  const budget = pdb('web', { app: 'web' }, { healthy: 2, desired: 2, expected: 3, allowed: 0 });
+  const plan = buildPlan(inputs([web('a')], { pdbs: [budget], podsByNode: new Map([['n2', [looping]]]) }));
+  const r = plan.pods[0]?.reasons.find((x) => x.code === 'PdbAllowsNone');
+  assert.match(r?.message ?? '', /; not healthy: c is CrashLoopBackOff: back-off 5m0s/);
+  assert.deepEqual(plan.pdbs[0]?.notHealthy, ['c is CrashLoopBackOff: back-off 5m0s restarting failed container']);
+  // A budget that does not wait does not list them.
+  const roomy = pdb('web', { app: 'web' }, { healthy: 2, desired: 1, expected: 3, allowed: 1 });
+  assert.equal(buildPlan(inputs([web('a')], { pdbs: [roomy], podsByNode: new Map([['n2', [looping]]]) })).pdbs[0]?.notHealthy, undefined);
+});
