@@ -9,6 +9,7 @@
 import type { CoreV1Event, V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 
 import type { StudyError } from '../base/errors.js';
+import { apiStatusOf } from '../kube/apierror.js';
 import { MERGE_PATCH, type KubeClient } from '../kube/client.js';
 import { listPath } from '../kube/list.js';
 import { controllerOf, isPodReady, latestMessages, podStuckReason, podWaitReason, schedulerAnswer } from '../kube/objects.js';
@@ -110,7 +111,13 @@ export function clusterDrainApi(client: KubeClient): DrainApi {
     async availability(w) {
       const type = WORKLOADS[w.kind];
       if (!type) return { want: 0, have: 0 };
-      const obj = await client.request<{ spec?: { replicas?: number }; status?: { availableReplicas?: number; readyReplicas?: number } }>('GET', resourcePath(type, { namespace: w.namespace, name: w.name }));
+      type Workload = { spec?: { replicas?: number }; status?: { availableReplicas?: number; readyReplicas?: number } };
+      const obj = await client.request<Workload>('GET', resourcePath(type, { namespace: w.namespace, name: w.name })).catch((err: unknown) => {
+        // Deleted since: nothing left to wait for.
+        if (apiStatusOf(err)?.code === 404) return undefined;
+        throw err;
+      });
+      if (!obj) return { want: 0, have: 0 };
       const want = obj.spec?.replicas ?? 1;
       const have = w.kind === 'StatefulSet' ? (obj.status?.readyReplicas ?? 0) : (obj.status?.availableReplicas ?? 0);
       return { want, have };
@@ -124,7 +131,8 @@ export function clusterDrainApi(client: KubeClient): DrainApi {
 
 async function controlledPods(client: KubeClient, namespace: string, controllers: OwnerRef[]): Promise<ControlledPod[]> {
   const wanted = new Set(controllers.map((c) => `${c.kind}/${c.name}`));
-  const list = await listPath<V1Pod>(client, resourcePath(RESOURCES.pods, { namespace }), { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' });
+  // resourceVersion=0: from the API server's watch cache, not etcd, as this is asked every few seconds.
+  const list = await client.request<{ items: V1Pod[] }>('GET', resourcePath(RESOURCES.pods, { namespace }), { query: { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed', resourceVersion: '0' } });
   const mine = list.items.filter((p) => {
     const c = controllerOf(p);
     return c && wanted.has(`${c.kind}/${c.name}`) && !p.metadata?.deletionTimestamp && !isPodReady(p);

@@ -13,6 +13,7 @@
 import { abortable } from '../base/concurrency.js';
 import { ExitCode, type ExitCodeValue, type StudyError } from '../base/errors.js';
 import type { DrainApi, GoneWatch, WorkloadRef } from './api.js';
+import { controllerType } from './controllers.js';
 import { evictPod, type EvictContext } from './evict.js';
 import type { DrainEvent, DrainOutcome, DrainResult, PodOutcome, PodStatus } from './events.js';
 import type { DrainPlan, PdbPlan, PodPlan } from './model.js';
@@ -292,9 +293,11 @@ export function evictedWorkloads(plan: DrainPlan, outcomes: Map<string, PodOutco
   const wanted = new Map<string, WorkloadRef>();
   for (const p of plan.pods) {
     const o = byKey.get(key(p));
-    if (o?.status !== 'gone' || !p.workload) continue;
-    const [kind, name] = p.workload.split('/') as [string, string];
-    if (['Deployment', 'StatefulSet', 'ReplicaSet'].includes(kind)) wanted.set(`${p.namespace}/${p.workload}`, { namespace: p.namespace, kind, name });
+    const top = p.owners.at(-1);
+    if (o?.status !== 'gone' || !top) continue;
+    // Only the built-in workloads (another group's StatefulSet is not apps/v1's).
+    if (top.apiVersion !== undefined && !controllerType({ kind: top.kind, apiVersion: top.apiVersion })) continue;
+    if (['Deployment', 'StatefulSet', 'ReplicaSet'].includes(top.kind)) wanted.set(`${p.namespace}/${top.kind}/${top.name}`, { namespace: p.namespace, kind: top.kind, name: top.name });
   }
   return [...wanted.values()];
 }

@@ -10,7 +10,8 @@ import { NotFoundError } from '../base/errors.js';
 import { apiStatusOf } from '../kube/apierror.js';
 import type { KubeClient } from '../kube/client.js';
 import { listPath } from '../kube/list.js';
-import { controllerOf } from '../kube/objects.js';
+import { matchesSelector, parseLabelSelector } from '../kube/selector.js';
+import { controllerOf, isTerminal } from '../kube/objects.js';
 import { selfAccessReview } from '../kube/reviews.js';
 import { RESOURCES, resourcePath, type ResourceType } from '../kube/url.js';
 import { controllerType } from './controllers.js';
@@ -37,26 +38,40 @@ async function getOrNull<T>(fn: () => Promise<T>): Promise<T | null | undefined>
 
 type ControllerRef = { ns: string; kind: string; name: string; type: ResourceType };
 
-/** Above this many controllers of one kind, one list of that kind costs less than a GET each. */
-const LIST_ABOVE = 24;
+/** Above this many controllers of one kind in one namespace, one list of them there costs less than a GET each. */
+const LIST_ABOVE = 8;
+
+/** A list the plan can do without: null when it cannot be read, whatever the reason (the caller falls back). */
+async function listOrFallback<T>(client: KubeClient, path: string): Promise<T[] | null> {
+  try {
+    return (await listPath<T>(client, path)).items;
+  } catch {
+    return null;
+  }
+}
 
 /**
- * Reads the referenced controllers: a GET each, or one cluster-wide list of
- * a kind with many references. null: not found; undefined: not allowed.
+ * Reads the referenced controllers: a GET each, or, for a kind with many
+ * references in one namespace, one list of that kind in that namespace
+ * (falling back to GETs if the list fails). null: not found; undefined:
+ * not allowed.
  */
 async function readControllers(client: KubeClient, refs: Map<string, ControllerRef>): Promise<Map<string, ControllerObject | null | undefined>> {
   const out = new Map<string, ControllerObject | null | undefined>();
-  const byType = new Map<ResourceType, Array<[string, ControllerRef]>>();
-  for (const entry of refs) byType.set(entry[1].type, [...(byType.get(entry[1].type) ?? []), entry]);
+  const groups = new Map<string, Array<[string, ControllerRef]>>();
+  for (const entry of refs) {
+    const g = `${entry[1].type.resource}.${entry[1].type.group}/${entry[1].ns}`;
+    groups.set(g, [...(groups.get(g) ?? []), entry]);
+  }
   const single: Array<[string, ControllerRef]> = [];
-  await Promise.all(
-    [...byType].map(async ([type, entries]) => {
-      const listed = entries.length > LIST_ABOVE ? await listOrNull<ControllerObject & { metadata?: { namespace?: string; name?: string } }>(`list ${type.resource}`, client, resourcePath(type)) : null;
-      if (!listed) return void single.push(...entries);
-      const found = new Map(listed.map((o) => [`${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`, o]));
-      for (const [key, ref] of entries) out.set(key, found.get(`${ref.ns}/${ref.name}`) ?? null);
-    }),
-  );
+  await mapLimit([...groups.values()], 8, async (entries) => {
+    const { type, ns } = entries[0]![1];
+    type Named = ControllerObject & { metadata?: { name?: string } };
+    const listed = entries.length > LIST_ABOVE ? await listOrFallback<Named>(client, resourcePath(type, { namespace: ns })) : null;
+    if (!listed) return void single.push(...entries);
+    const found = new Map(listed.map((o) => [o.metadata?.name ?? '', o]));
+    for (const [key, ref] of entries) out.set(key, found.get(ref.name) ?? null);
+  });
   await mapLimit(single, 16, async ([key, ref]) => {
     out.set(key, await getOrNull(() => client.request<ControllerObject>('GET', resourcePath(ref.type, { namespace: ref.ns, name: ref.name }))));
   });
@@ -66,7 +81,7 @@ async function readControllers(client: KubeClient, refs: Map<string, ControllerR
 function controllerInfo(ref: ControllerRef, obj: ControllerObject): ControllerInfo {
   const owner = obj.metadata?.ownerReferences?.find((o) => o.controller);
   const info: ControllerInfo = { kind: ref.kind, name: ref.name };
-  if (owner) info.owner = { kind: owner.kind, name: owner.name };
+  if (owner) info.owner = owner.apiVersion ? { kind: owner.kind, name: owner.name, apiVersion: owner.apiVersion } : { kind: owner.kind, name: owner.name };
   if (ref.kind === 'DaemonSet') {
     info.replicas = obj.status?.desiredNumberScheduled;
     info.readyReplicas = obj.status?.numberReady;
@@ -191,19 +206,36 @@ function siblingsOf(drainPods: V1Pod[], allPods: V1Pod[]): Set<string> {
   return new Set([...drainPods, ...allPods].filter((p) => controllers.has(controllerKeyOf(p))).map((p) => p.metadata?.uid ?? ''));
 }
 
+/** Above this many nodes, one list of every pod (finished ones included) costs less than one list per node. */
+const PER_NODE_LISTS_UP_TO = 3;
+
+/**
+ * The pods of the cluster that are not finished, and those on the drained
+ * nodes (finished ones included, after --pod-selector), with the
+ * resourceVersion per drained node where a watch can start: one list per
+ * drained node for a few nodes, else one list of every pod split here.
+ */
+async function listPods(client: KubeClient, nodeNames: string[], podSelector: string | undefined): Promise<{ live: V1Pod[]; drained: V1Pod[][]; versions: string[] }> {
+  const all = resourcePath(RESOURCES.pods);
+  if (nodeNames.length > PER_NODE_LISTS_UP_TO) {
+    const every = await client.call('list pods', () => listPath<V1Pod>(client, all));
+    const selector = podSelector ? parseLabelSelector(podSelector) : undefined;
+    const on = (name: string): V1Pod[] => every.items.filter((p) => p.spec?.nodeName === name && (!selector || matchesSelector(selector, p.metadata?.labels)));
+    return { live: every.items.filter((p) => !isTerminal(p)), drained: nodeNames.map(on), versions: nodeNames.map(() => every.resourceVersion) };
+  }
+  const [live, drained] = await Promise.all([
+    client.call('list pods', () => listPath<V1Pod>(client, all, { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' })),
+    Promise.all(nodeNames.map((name) => client.call(`list pods on node ${name}`, () => listPath<V1Pod>(client, all, { fieldSelector: `spec.nodeName=${name}`, labelSelector: podSelector })))),
+  ]);
+  return { live: live.items, drained: drained.map((d) => d.items), versions: drained.map((d) => d.resourceVersion) };
+}
+
 export async function gatherPlanInputs(client: KubeClient, nodeNames: string[], opts: GatherOptions): Promise<Gathered> {
   const { options } = opts;
-  const [nodeList, otherPods, pdbList, drained] = await Promise.all([
+  const [nodeList, pods, pdbList] = await Promise.all([
     client.call('list nodes', () => listPath<V1Node>(client, resourcePath(RESOURCES.nodes))),
-    client.call('list pods', () => listPath<V1Pod>(client, resourcePath(RESOURCES.pods), { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' })),
+    listPods(client, nodeNames, options.podSelector),
     client.call('list poddisruptionbudgets', () => listPath<V1PodDisruptionBudget>(client, resourcePath(RESOURCES.podDisruptionBudgets))),
-    Promise.all(
-      nodeNames.map((name) =>
-        client.call(`list pods on node ${name}`, () =>
-          listPath<V1Pod>(client, resourcePath(RESOURCES.pods), { fieldSelector: `spec.nodeName=${name}`, labelSelector: options.podSelector }),
-        ),
-      ),
-    ),
   ]);
   const known = new Set(nodeList.items.map((n) => n.metadata?.name));
   const missing = nodeNames.filter((n) => !known.has(n));
@@ -212,11 +244,15 @@ export async function gatherPlanInputs(client: KubeClient, nodeNames: string[], 
       hint: 'list the nodes with "kubectl get nodes"',
     });
   }
-  const drainPods = drained.flatMap((r) => r.items);
+  const drainPods = pods.drained.flat();
   const podsByNode = new Map<string, V1Pod[]>();
-  for (const pod of otherPods.items) {
+  const unscheduled: V1Pod[] = [];
+  for (const pod of pods.live) {
     const node = pod.spec?.nodeName;
-    if (!node) continue;
+    if (!node) {
+      unscheduled.push(pod);
+      continue;
+    }
     const list = podsByNode.get(node) ?? [];
     list.push(pod);
     podsByNode.set(node, list);
@@ -240,13 +276,14 @@ export async function gatherPlanInputs(client: KubeClient, nodeNames: string[], 
   const unreadableControllers = new Set<string>();
   const [controllers, extras, permissions] = await Promise.all([
     client.call('read the pods\u2019 controllers', () => fetchControllers(client, drainPods, unreadableControllers)),
-    fetchPlacementExtras(client, drainPods, otherPods.items),
+    fetchPlacementExtras(client, drainPods, pods.live),
     client.call('review permissions', () => checkPermissions(client, wanted)),
   ]);
   return {
     nodeNames,
     nodes: nodeList.items,
     podsByNode,
+    unscheduled,
     drainPods,
     pdbs: pdbList.items,
     controllers,
@@ -256,7 +293,7 @@ export async function gatherPlanInputs(client: KubeClient, nodeNames: string[], 
     now: opts.now,
     options,
     skipWaitForDeleteTimeoutSeconds: opts.skipWaitForDeleteTimeoutSeconds,
-    podListVersions: new Map(nodeNames.map((n, i) => [n, drained[i]?.resourceVersion ?? ''])),
-    existingPods: siblingsOf(drainPods, otherPods.items),
+    podListVersions: new Map(nodeNames.map((n, i) => [n, pods.versions[i] ?? ''])),
+    existingPods: siblingsOf(drainPods, pods.live),
   };
 }

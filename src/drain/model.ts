@@ -77,6 +77,8 @@ export function reason(code: ReasonCode, severity: Severity, message: string, ov
 export interface OwnerRef {
   kind: string;
   name: string;
+  /** As the owner reference gives it: apps/v1, apps.kruise.io/v1beta1, ... */
+  apiVersion?: string;
 }
 
 export interface PodPlan {

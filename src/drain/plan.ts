@@ -33,7 +33,7 @@ export interface ControllerInfo {
   kind: string;
   name: string;
   /** Its own controller, if any (a ReplicaSet's Deployment). */
-  owner?: { kind: string; name: string };
+  owner?: { kind: string; name: string; apiVersion?: string };
   replicas?: number;
   readyReplicas?: number;
 }
@@ -44,6 +44,8 @@ export interface PlanInputs {
   nodes: V1Node[];
   /** Non-terminal pods of every node (the drained ones included): the scheduler's view of the cluster. */
   podsByNode: Map<string, V1Pod[]>;
+  /** Non-terminal pods not bound to a node yet (Pending): what a waiting PDB may be waiting for. */
+  unscheduled?: V1Pod[];
   /** The pods on the nodes being drained (after --pod-selector). */
   drainPods: V1Pod[];
   pdbs: V1PodDisruptionBudget[];
@@ -69,9 +71,9 @@ export { controllerKey };
 export function ownerChain(pod: V1Pod, controllers: Map<string, ControllerInfo | null>): OwnerRef[] {
   const chain: OwnerRef[] = [];
   const ns = pod.metadata?.namespace ?? '';
-  let ref: { kind: string; name: string } | undefined = controllerOf(pod);
+  let ref: { kind: string; name: string; apiVersion?: string } | undefined = controllerOf(pod);
   for (let depth = 0; ref && depth < 5; depth++) {
-    chain.push({ kind: ref.kind, name: ref.name });
+    chain.push(ref.apiVersion ? { kind: ref.kind, name: ref.name, apiVersion: ref.apiVersion } : { kind: ref.kind, name: ref.name });
     const info = controllers.get(controllerKey(ns, ref.kind, ref.name));
     ref = info?.owner;
   }
@@ -180,7 +182,10 @@ function pdbReason(pod: V1Pod, pdbs: PdbPlan[], options: PlanOptions): Reason | 
     const why = p.notHealthy?.length ? `; not healthy: ${p.notHealthy.slice(0, 3).join('; ')}${p.notHealthy.length > 3 ? ` (and ${p.notHealthy.length - 3} more)` : ''}` : '';
     return reason('PdbAllowsNone', 'warning', `${describeBudget(p)}${why}`);
   }
-  if (p.verdict === 'serial') return reason('PdbSerial', 'info', `${describeBudget(p)}; this drain evicts ${p.healthyInDrain} of its healthy pods`);
+  if (p.verdict === 'serial') {
+    const using = p.healthyInDrain + (p.unhealthyNeedBudget ?? 0);
+    return reason('PdbSerial', 'info', `${describeBudget(p)}; this drain evicts ${using} of the pods it counts`);
+  }
   return undefined;
 }
 
@@ -322,7 +327,7 @@ function pdbFindings(input: PlanInputs): { covering: Map<string, V1PodDisruption
     for (const pdb of covering.get(podKey(pod)) ?? []) podsPerPdb.set(pdbKey(pdb), [...(podsPerPdb.get(pdbKey(pdb)) ?? []), pod]);
   }
   const plans = new Map<string, PdbPlan>();
-  const everyPod = [...input.podsByNode.values()].flat();
+  const everyPod = [...input.podsByNode.values()].flat().concat(input.unscheduled ?? []);
   for (const pdb of input.pdbs) {
     const pods = podsPerPdb.get(pdbKey(pdb));
     if (!pods) continue;

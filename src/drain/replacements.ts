@@ -40,7 +40,7 @@ interface Simulation {
 }
 
 /** The snapshot of the whole cluster (the drained pods included), and how a run on it goes. */
-function simulation(input: PlanInputs): Simulation {
+function simulation(input: PlanInputs, uncordon?: ReadonlySet<string>): Simulation {
   const exists = controllerExistsIn(input);
   const evicted = new Map(input.drainPods.map((p) => [podKey(p), p]));
   const bound = [...input.podsByNode.values()].flat();
@@ -56,7 +56,7 @@ function simulation(input: PlanInputs): Simulation {
   const known = (nodes: string[]): string[] => nodes.filter((n) => snapshot.byName.has(n));
   return {
     snapshot,
-    run: (steps, choice) => simulateRun(snapshot, steps.map((nodes) => ({ nodes: known(nodes) })), choice ? { fate, choice } : { fate }),
+    run: (steps, choice) => simulateRun(snapshot, steps.map((nodes) => ({ nodes: known(nodes) })), { fate, ...(choice ? { choice } : {}), ...(uncordon ? { uncordon } : {}) }),
     workloadOf(key) {
       const pod = evicted.get(key);
       const c = pod && controllerOf(pod);
@@ -72,19 +72,21 @@ function pendingPer(placements: PodPlacement[], workloadOf: (key: string) => str
 }
 
 /** Every step's placements, each marked uncertain where the scheduler's choices could change its workload's count of Pending. */
-export function placeSteps(input: PlanInputs, steps: string[][]): StepPlacements[] {
-  const sim = simulation(input);
+export function placeSteps(input: PlanInputs, steps: string[][], uncordon?: ReadonlySet<string>): StepPlacements[] {
+  const sim = simulation(input, uncordon);
   const main = sim.run(steps);
   const others = CHOICES.map((choice) => sim.run(steps, choice));
   return main.steps.map((step, i) => {
     const counts = [step, ...others.map((o) => o.steps[i]!)].map((s) => pendingPer(s.placements, sim.workloadOf));
     const out: StepPlacements = new Map();
+    const totals = new Map<string, number>();
+    for (const p of step.placements) totals.set(sim.workloadOf(p.pod), (totals.get(sim.workloadOf(p.pod)) ?? 0) + 1);
     for (const p of step.placements) {
       const w = sim.workloadOf(p.pod);
       const seen = counts.map((c) => c.get(w) ?? 0);
       const lo = Math.min(...seen);
       const hi = Math.max(...seen);
-      const total = step.placements.filter((x) => sim.workloadOf(x.pod) === w).length;
+      const total = totals.get(w) ?? 0;
       out.set(p.pod, lo === hi ? p : { ...p, uncertain: `${lo} to ${hi} of its workload's ${total} replacements stay Pending, depending on where the scheduler puts the ones before` });
     }
     return out;
@@ -100,15 +102,25 @@ export function batches<T>(items: T[], size: number): T[][] {
 /** How many simulations a search for a working --max-unavailable may run. */
 const SEARCH_LIMIT = 16;
 
+/** The --max-unavailable values to try, nearest first: below the one asked for, then above it; each makes different batches. */
+function* candidates(asked: number, nodes: number): Generator<number> {
+  // Any value from the number of nodes up makes one batch of them all.
+  const top = Math.min(asked, nodes);
+  for (let k = top - 1; k >= 1; k--) yield k;
+  for (let k = top + 1; k <= nodes; k++) yield k;
+}
+
 /**
- * The --max-unavailable closest to the one asked for under which every
- * replacement of the run finds a node: the largest below it, else the
- * smallest above it; undefined when none does (within a bounded search).
+ * The largest --max-unavailable below the one asked for under which every
+ * replacement of the run finds a node, else the smallest above it;
+ * undefined when none does (within a bounded search).
  */
-export function workingMaxUnavailable(input: PlanInputs, nodes: string[], asked: number): number | undefined {
-  const sim = simulation(input);
-  const fits = (k: number): boolean => sim.run(batches(nodes, k)).firstFailure === undefined;
-  const below = Array.from({ length: asked - 1 }, (_, i) => asked - 1 - i);
-  const above = Array.from({ length: Math.max(0, nodes.length - asked) }, (_, i) => asked + 1 + i);
-  return [...below, ...above].slice(0, SEARCH_LIMIT).find(fits);
+export function workingMaxUnavailable(input: PlanInputs, nodes: string[], asked: number, uncordon?: ReadonlySet<string>): number | undefined {
+  const sim = simulation(input, uncordon);
+  let tried = 0;
+  for (const k of candidates(asked, nodes.length)) {
+    if (tried++ >= SEARCH_LIMIT) return undefined;
+    if (sim.run(batches(nodes, k)).firstFailure === undefined) return k;
+  }
+  return undefined;
 }

@@ -54,9 +54,9 @@ export async function makePlan(
  * permissions in one gather, every step's replacements placed by one
  * simulation of the whole run.
  */
-export async function makeRunPlan(client: KubeClient, order: string[][], options: PlanOptions, maxUnavailable: number): Promise<RunPlan> {
+export async function makeRunPlan(client: KubeClient, order: string[][], options: PlanOptions, maxUnavailable: number, uncordon?: ReadonlySet<string>): Promise<RunPlan> {
   const inputs = await gatherPlanInputs(client, order.flat(), { options, skipWaitForDeleteTimeoutSeconds: 0, now: new Date() });
-  return buildRunPlan(inputs, order, maxUnavailable);
+  return buildRunPlan(inputs, order, maxUnavailable, uncordon);
 }
 
 /** The node names of a -l selector, in name order; none is a usage error. */

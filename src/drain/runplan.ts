@@ -30,7 +30,8 @@ export interface RunPlan {
   firstUnplaceable?: number;
   /**
    * When some step leaves replacements Pending: the --max-unavailable
-   * closest to the one asked for (smaller first) under which none does.
+   * largest below the one asked for under which none does (else the
+   * smallest above it).
    */
   maxUnavailableThatFits?: number;
 }
@@ -50,11 +51,12 @@ function stepInput(input: PlanInputs, nodes: string[]): PlanInputs {
 /** What blocks each node of a step: the step's own blocks, and its pods' on that node. */
 function blockedNodes(plan: DrainPlan): RunPlan['blocked'] {
   const out: RunPlan['blocked'] = [];
-  const shared = planBlockers(plan.nodes, [], plan.permissions, plan.options);
+  // Missing permissions block every node; a node's own state and pods block only it.
+  const shared = planBlockers([], [], plan.permissions, plan.options);
   for (const node of plan.nodes) {
     const pods: PodPlan[] = plan.pods.filter((p) => p.node === node.name);
     const own = planBlockers([node], pods, [], plan.options);
-    const blockers = [...new Set([...shared.filter((b) => !b.startsWith('node ')), ...own])];
+    const blockers = [...new Set([...shared, ...own])];
     if (blockers.length) out.push({ node: node.name, blockers });
   }
   return out;
@@ -78,8 +80,12 @@ function movedAgainBlocks(placements: StepPlacements[], steps: RunStep[], allow:
   return out;
 }
 
-export function buildRunPlan(input: PlanInputs, order: string[][], maxUnavailable: number): RunPlan {
-  const placements = placeSteps(input, order);
+/**
+ * `uncordon`: nodes cordoned now that the run uncordons after their step
+ * (an earlier, interrupted run of it cordoned them).
+ */
+export function buildRunPlan(input: PlanInputs, order: string[][], maxUnavailable: number, uncordon?: ReadonlySet<string>): RunPlan {
+  const placements = placeSteps(input, order, uncordon);
   const steps: RunStep[] = order.map((nodes, i) => {
     const plan = buildPlan(stepInput(input, nodes), placements[i]!);
     const own = new Set(plan.pods.map((p) => `${p.namespace}/${p.name}`));
@@ -92,7 +98,7 @@ export function buildRunPlan(input: PlanInputs, order: string[][], maxUnavailabl
   const first = steps.findIndex((s) => s.pending.length > 0);
   if (first >= 0) {
     run.firstUnplaceable = first;
-    const fits = workingMaxUnavailable(input, order.flat(), maxUnavailable);
+    const fits = workingMaxUnavailable(input, order.flat(), maxUnavailable, uncordon);
     if (fits !== undefined) run.maxUnavailableThatFits = fits;
   }
   return run;

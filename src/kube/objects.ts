@@ -62,6 +62,8 @@ function goingOrDone(pod: V1Pod): boolean {
 export function podStuckReason(pod: V1Pod, schedulerMessage?: string): string | undefined {
   if (goingOrDone(pod) || isPodReady(pod)) return undefined;
   const scheduled = schedulerAnswer(pod);
+  // The scheduler is evicting lower-priority pods to make room: not stuck.
+  if (pod.status?.nominatedNodeName) return undefined;
   if (scheduled?.status === 'False') return `Pending, unschedulable: ${scheduled.message || schedulerMessage || scheduled.reason || 'no node fits'}`;
   for (const cs of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
     const waiting = cs.state?.waiting;
@@ -77,6 +79,8 @@ export function podStuckReason(pod: V1Pod, schedulerMessage?: string): string | 
  */
 export function podWaitReason(pod: V1Pod): string | undefined {
   if (goingOrDone(pod) || isPodReady(pod)) return undefined;
+  const nominated = pod.status?.nominatedNodeName;
+  if (nominated && !pod.spec?.nodeName) return `Pending, preempting lower-priority pods on ${nominated}`;
   return podStuckReason(pod) ?? (pod.status?.phase === 'Running' ? 'running, not Ready yet' : 'starting');
 }
 

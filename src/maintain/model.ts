@@ -39,7 +39,7 @@ export interface RunPlanSummary {
   steps: StepSummary[];
   /** The first step (1-based) where a replacement finds no node. */
   firstUnplaceableStep?: number;
-  /** Then: the --max-unavailable closest to the one asked for (smaller first) under which every replacement finds a node. */
+  /** Then: the largest --max-unavailable below the one asked for under which every replacement finds a node (else the smallest above it). */
   maxUnavailableThatFits?: number;
 }
 

@@ -51,7 +51,7 @@ function clusterMaintainApi(client: KubeClient, o: MaintainOptions, signal: Abor
   // The pods each plan saw, so that the drain tells replacements from pods that were there before.
   const existing = new WeakMap<DrainPlan, Set<string>>();
   return {
-    planRun: (order) => makeRunPlan(client, order, o.plan, o.maxUnavailable),
+    planRun: (order, uncordon) => makeRunPlan(client, order, o.plan, o.maxUnavailable, uncordon),
     async plan(nodes) {
       const { plan, podListVersions, existingPods } = await makePlan(client, nodes, o.plan);
       existing.set(plan, existingPods);
@@ -109,9 +109,11 @@ export function runPlanSummary(order: string[][], run: RunPlan): RunPlanSummary 
 }
 
 /** The plan of every step, before anything is touched; which node blocks, if any does. */
-async function planRun(api: MaintainApi, order: string[][]): Promise<RunPlanSummary> {
+async function planRun(api: MaintainApi, order: string[][], progress: Map<string, NodeProgress>): Promise<RunPlanSummary> {
   if (order.length === 0) return { order, blocked: [], pdbs: [], steps: [] };
-  return runPlanSummary(order, await api.planRun(order));
+  // A node an earlier run of this journal cordoned is uncordoned after its step, as this run will.
+  const uncordon = new Set(order.flat().filter((n) => progress.get(n)?.cordonedByRun === true));
+  return runPlanSummary(order, await api.planRun(order, uncordon));
 }
 
 function outcomeOf(code: ExitCodeValue): MaintainReport['outcome'] {
@@ -281,7 +283,7 @@ export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: Ma
     (async () => {
       const nodes = o.selector !== undefined ? await nodesMatching(client, o.selector) : o.nodes;
       const p = await prepare(client, o, nodes);
-      return { nodes, p, plan: await planRun(api, batches(p.todo, o.maxUnavailable)) };
+      return { nodes, p, plan: await planRun(api, batches(p.todo, o.maxUnavailable), p.progress) };
     })(),
     signal,
   ).catch((err: unknown) => {

@@ -13,8 +13,8 @@ import type { CommandRecord, JournalEntry, NodeProgress, Step } from './journal.
 import type { NodeReport } from './model.js';
 
 export interface MaintainApi {
-  /** The whole run's plan, from one read of the cluster. */
-  planRun(order: string[][]): Promise<RunPlan>;
+  /** The whole run's plan, from one read of the cluster; `uncordon`: nodes an earlier run cordoned, back in service after their step. */
+  planRun(order: string[][], uncordon: ReadonlySet<string>): Promise<RunPlan>;
   plan(nodes: string[]): Promise<{ plan: DrainPlan; podListVersions: Map<string, string> }>;
   drain(plan: DrainPlan, podListVersions: Map<string, string>, deadline: number | undefined, onEvent: (e: DrainEvent) => void): Promise<DrainResult>;
   evictedWorkloads(plan: DrainPlan, result: DrainResult): WorkloadRef[];

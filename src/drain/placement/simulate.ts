@@ -36,6 +36,8 @@ export interface SimulationOptions {
   /** Default: DaemonSet and mirror pods stay, terminating and unmanaged pods are deleted, the rest recreated. */
   fate?: (pod: V1Pod) => PodFate;
   choice?: Choice;
+  /** Nodes cordoned now that the run uncordons after their step (an earlier run of it cordoned them). */
+  uncordon?: ReadonlySet<string>;
 }
 
 export interface PodPlacement {
@@ -330,6 +332,12 @@ function placeQueue(sim: Simulator, queue: PodInfo[]): Map<string, PodPlacement>
   return results;
 }
 
+/** Back in service: schedulable, without the taint the node lifecycle controller puts on cordoned nodes. */
+function uncordonNode(node: NodeState): void {
+  node.unschedulable = false;
+  node.taints = node.taints.filter((t) => !(t.key === UNSCHEDULABLE_TAINT.key && t.effect === UNSCHEDULABLE_TAINT.effect));
+}
+
 /**
  * Drains several steps in sequence on one snapshot: each step's nodes are
  * cordoned and emptied, their evicted pods placed onto the nodes in service
@@ -351,7 +359,11 @@ export function simulateRun(snapshot: Snapshot, steps: Array<{ nodes: string[] }
     // Cordon, as the drain does, and taint, as the node lifecycle controller then does.
     for (const name of step.nodes) {
       const node = snap.byName.get(name);
-      if (!node || node.unschedulable) continue;
+      if (!node) continue;
+      if (node.unschedulable) {
+        if (options.uncordon?.has(name)) restore.push(() => uncordonNode(node));
+        continue;
+      }
       const taints = node.taints;
       node.unschedulable = true;
       if (!taints.some((t) => t.key === UNSCHEDULABLE_TAINT.key && t.effect === UNSCHEDULABLE_TAINT.effect)) node.taints = [...taints, UNSCHEDULABLE_TAINT];

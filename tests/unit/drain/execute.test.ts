@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { ExitCode } from '../../../src/base/errors.js';
 import { classifyEviction } from '../../../src/drain/evict.js';
 import type { DrainEvent } from '../../../src/drain/events.js';
-import { drainExitCode, executeDrain, type ExecuteOptions } from '../../../src/drain/execute.js';
+import { drainExitCode, evictedWorkloads, executeDrain, type ExecuteOptions } from '../../../src/drain/execute.js';
 import { EvictionQueue } from '../../../src/drain/queue.js';
 import { answers, controlledPod, drainPlan, FakeDrainApi, pdbPlan, podPlan } from '../../support/fake-drain.js';
 
@@ -358,4 +358,18 @@ test('the last look is bounded: by its own limit, the deadline and an interrupt,
     const ri = await executeDrain(stopped, drainPlan(pods), new Map(), options({ replacementCheckMs: 1, replacementSettleMs: 3_600_000, interrupt: interrupt.signal, onEvent: (e) => e.type === 'gone' && setTimeout(() => interrupt.abort(), 20) }));
     assert.equal(ri.outcome, 'drained', 'Ctrl-C during the last look: the drain had drained');
   }
+});
+
+test('the workloads to wait for are the built-in ones whose pods are gone; another group\'s StatefulSet is not apps/v1\'s', () => {
+  const plan = drainPlan([
+    podPlan('a', { owners: [{ kind: 'ReplicaSet', name: 'web-abc', apiVersion: 'apps/v1' }, { kind: 'Deployment', name: 'web', apiVersion: 'apps/v1' }] }),
+    podPlan('k', { owners: [{ kind: 'StatefulSet', name: 'web', apiVersion: 'apps.kruise.io/v1beta1' }], workload: 'StatefulSet/web' }),
+    podPlan('s', { owners: [{ kind: 'StatefulSet', name: 'db', apiVersion: 'apps/v1' }], workload: 'StatefulSet/db' }),
+    podPlan('b', { owners: [{ kind: 'StatefulSet', name: 'left', apiVersion: 'apps/v1' }], workload: 'StatefulSet/left' }),
+  ]);
+  const outcomes = ['a', 'k', 's', 'b'].map((n) => ({ namespace: 'ns', name: n, uid: `uid-${n}`, status: n === 'b' ? ('blocked' as const) : ('gone' as const) }));
+  assert.deepEqual(evictedWorkloads(plan, outcomes), [
+    { namespace: 'ns', kind: 'Deployment', name: 'web' },
+    { namespace: 'ns', kind: 'StatefulSet', name: 'db' },
+  ]);
 });

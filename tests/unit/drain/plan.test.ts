@@ -178,7 +178,7 @@ test('a single-replica workload, or one whose ready replicas are all here, is an
 
 test('owners are followed up to the workload', () => {
   const plan = buildPlan(inputs([pod({ name: 'a', owner: ['ReplicaSet', 'web-1'] })]));
-  assert.deepEqual(plan.pods[0]?.owners, [{ kind: 'ReplicaSet', name: 'web-1' }, { kind: 'Deployment', name: 'web' }]);
+  assert.deepEqual(plan.pods[0]?.owners, [{ kind: 'ReplicaSet', name: 'web-1', apiVersion: 'apps/v1' }, { kind: 'Deployment', name: 'web' }]);
   assert.equal(plan.pods[0]?.workload, 'Deployment/web');
 });
 
@@ -385,6 +385,11 @@ test('a PDB that waits names the pods it counts as not healthy, and why (a crash
   looping.spec!.nodeName = 'n2';
   looping.status!.containerStatuses = [{ name: 'c', image: 'i', imageID: '', ready: false, restartCount: 7, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 5m0s restarting failed container' } } }];
   const budget = pdb('web', { app: 'web' }, { healthy: 2, desired: 2, expected: 3, allowed: 0 });
+  const pending = web('p', false);
+  delete pending.spec!.nodeName;
+  pending.status = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available' }] };
+  const both = buildPlan(inputs([web('a')], { pdbs: [budget], podsByNode: new Map([['n2', [looping]]]), unscheduled: [pending] }));
+  assert.deepEqual(both.pdbs[0]?.notHealthy?.map((x) => x.split(':')[0]), ['c is CrashLoopBackOff', 'p is Pending, unschedulable']);
   const plan = buildPlan(inputs([web('a')], { pdbs: [budget], podsByNode: new Map([['n2', [looping]]]) }));
   const r = plan.pods[0]?.reasons.find((x) => x.code === 'PdbAllowsNone');
   assert.match(r?.message ?? '', /; not healthy: c is CrashLoopBackOff: back-off 5m0s/);

@@ -117,3 +117,26 @@ test('a replacement moved by an earlier step that then finds no node blocks the 
   const reversed = buildRunPlan(inputs(nodes, pods, ['a', 'b']), [['b'], ['a']], 1);
   assert.equal(reversed.firstUnplaceable, 0, 'p fits on no node while b is out (a and c are too small for it with q on a)');
 });
+
+test('a node an interrupted run cordoned is back in service after its step, as the resumed run will uncordon it', () => {
+  const nodes = [node('n1'), node('n2'), node('n3')];
+  nodes[0]!.spec = { unschedulable: true, taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }] };
+  const pods = ['n2', 'n3'].map((n, i) => pod(`solo-${i}`, { app: 'solo', node: n, antiAffinity: true }));
+  const input = inputs(nodes, pods, ['n1', 'n2', 'n3']);
+  const order = [['n1'], ['n2'], ['n3']];
+  const cordonedBefore = buildRunPlan(input, order, 1);
+  assert.equal(cordonedBefore.firstUnplaceable, 1, 'a node cordoned before the run stays cordoned: n2\'s replacement has nowhere to go');
+  const resumed = buildRunPlan(input, order, 1, new Set(['n1']));
+  assert.equal(resumed.firstUnplaceable, undefined);
+  assert.deepEqual(resumed.steps.map((s) => s.plan.pods.map((p) => p.placement?.node)), [[], ['n1'], ['n2']]);
+});
+
+test('the --max-unavailable search: nearest below the one asked for first, never past the number of nodes, bounded', () => {
+  const nodes = ['n1', 'n2', 'n3', 'spare'].map((n) => node(n));
+  const pods = ['n1', 'n2', 'n3'].map((n, i) => pod(`solo-${i}`, { app: 'solo', node: n, antiAffinity: true }));
+  const input = inputs(nodes, pods, ['n1', 'n2', 'n3']);
+  for (const asked of [2, 3, 20, 4294967301]) {
+    const run = buildRunPlan(input, batches(['n1', 'n2', 'n3'], Math.min(asked, 3)), asked);
+    assert.equal(run.maxUnavailableThatFits, 1, `asked ${asked}`);
+  }
+});

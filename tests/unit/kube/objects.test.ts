@@ -34,8 +34,11 @@ test('why a pod cannot start, and only then: unschedulable in the scheduler\u201
     ['Ready', pod({ phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] }), undefined],
     ['going away', pod({ phase: 'Pending', conditions: [unschedulable] }, { deletionTimestamp: new Date() }), undefined],
     ['finished', pod({ phase: 'Failed', conditions: [unschedulable] }), undefined],
+    ['preempting lower-priority pods to make room', pod({ phase: 'Pending', conditions: [unschedulable], nominatedNodeName: 'n2' }), undefined],
   ];
   for (const [what, p, want, schedulerMessage] of cases) assert.equal(podStuckReason(p, schedulerMessage), want, what);
+  const { podWaitReason } = await import('../../../src/kube/objects.js');
+  assert.equal(podWaitReason(pod({ phase: 'Pending', conditions: [unschedulable], nominatedNodeName: 'n2' })), 'Pending, preempting lower-priority pods on n2');
 });
 
 test('the latest event message per object, by series, last or event time', async () => {
