@@ -9,21 +9,30 @@ import { UsageError } from './errors.js';
 export interface DurationRule {
   /** Whether 0 is allowed (it then means "no limit"). */
   zero?: boolean;
-  /** A bare number counts as seconds (kubectl's --request-timeout); default true. */
+  /** A bare number counts as seconds (kubectl's --request-timeout only; elsewhere, as in Go, a unit is required). */
   bareSeconds?: boolean;
 }
 
 /** A kubectl duration flag (30s, 5m, 1h30m; 0 for none where allowed) in milliseconds. */
 export function durationFlag(flag: string, text: string, rule: DurationRule = {}): number {
-  const ms = parseDuration(text, { bareSeconds: rule.bareSeconds ?? true });
+  const ms = parseDuration(text, { bareSeconds: rule.bareSeconds ?? false });
   const zeroOk = rule.zero ?? true;
   if (ms === undefined || ms < 0 || (!zeroOk && ms === 0)) {
     throw new UsageError(`invalid ${flag} "${text}"`, {
       hint: `${flag} takes a duration with a unit, such as 30s, 5m or 1h30m${zeroOk ? ' (0: no limit)' : ''}`,
     });
   }
+  if (ms > LONGEST_WAIT_MS) {
+    throw new UsageError(`${flag} "${text}" is longer than the longest wait kubectl-study can keep (${LONGEST_WAIT_TEXT})`, {
+      hint: `give ${flag} ${LONGEST_WAIT_TEXT} or less${zeroOk ? ', or 0 for no limit' : ''}`,
+    });
+  }
   return ms;
 }
+
+/** Node's timers hold at most 2^31-1 ms (about 24.8 days); a longer one would fire at once. */
+export const LONGEST_WAIT_MS = 2 ** 31 - 1;
+const LONGEST_WAIT_TEXT = '596h';
 
 export interface IntRule {
   min?: number;
@@ -38,7 +47,7 @@ export function intFlag(flag: string, text: string, rule: IntRule = {}): number 
   const max = rule.max ?? Number.MAX_SAFE_INTEGER;
   if (!/^[-+]?\d+$/.test(trimmed) || !Number.isSafeInteger(n) || n < min || n > max) {
     const range = rule.max !== undefined ? `from ${min} to ${max}` : rule.min !== undefined ? `of at least ${min}` : '';
-    throw new UsageError(`${flag} takes a whole number${range ? ` ${range}` : ''}, not "${text}"`);
+    throw new UsageError(`${flag} takes a whole number${range ? ` ${range}` : ''}, not "${text}"`, { hint: `for example ${flag} ${Math.max(min, Math.min(max, 1))}` });
   }
   return n;
 }
@@ -88,15 +97,25 @@ export function objectNames(what: string, names: readonly string[]): string[] {
 /** Flags that cannot go together. */
 export function exclusive(flags: Record<string, unknown>): void {
   const set = Object.entries(flags).filter(([, v]) => v !== undefined && v !== false && v !== '' && !(Array.isArray(v) && v.length === 0));
-  if (set.length > 1) throw new UsageError(`${set.map(([k]) => k).join(' and ')} cannot be used together`);
+  if (set.length > 1) throw new UsageError(`${set.map(([k]) => k).join(' and ')} cannot be used together`, { hint: `keep one of ${set.map(([k]) => k).join(', ')}` });
 }
 
 /** kubectl's --dry-run[=none|client|server]: all but none mean "change nothing". */
 export function dryRunFlag(value: string | boolean | undefined): boolean {
   if (value === undefined || value === false) return false;
   if (value === true) return true;
+  // kubectl still takes the old booleans (true meaning client).
+  if (value === 'true' || value === 'false') return value === 'true';
   if (!['none', 'client', 'server'].includes(value)) {
     throw new UsageError(`invalid --dry-run "${value}"`, { hint: '--dry-run takes none, client or server (all but none change nothing)' });
   }
   return value !== 'none';
+}
+
+/** A value that goes into an HTTP header (--as, --as-group, --as-uid): no line break or control character. */
+export function headerValue(flag: string, text: string): string {
+  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(text)) {
+    throw new UsageError(`${flag} holds a line break or another control character`, { hint: `give ${flag} the name as plain text` });
+  }
+  return text;
 }

@@ -104,7 +104,64 @@ export function buildProgram(plugin: PluginName, io: Io, emit: Emit): Command {
 /** The usage error of a commander failure, or undefined for help and version (already printed). */
 function commanderFailure(err: CommanderError, name: string): UsageError | undefined {
   if (['commander.helpDisplayed', 'commander.version', 'commander.help', 'commander.executeSubCommandAsync'].includes(err.code)) return undefined;
-  return new UsageError(err.message.replace(/^error: /, '').trim(), { hint: `see "${name} --help"`, cause: err });
+  // Commander puts its suggestion on a second line; it belongs in the hint.
+  const [first = '', ...rest] = err.message.replace(/^error: /, '').trim().split('\n');
+  const suggestion = /^\(Did you mean (.+)\?\)$/.exec(rest.join(' ').trim())?.[1];
+  return new UsageError(first.trim(), { hint: suggestion ? `did you mean ${suggestion}? see "${name} --help"` : `see "${name} --help"`, cause: err });
+}
+
+/**
+ * kubectl reads a flag with an optional value (--dry-run, -w/--watch) as
+ * given without one unless the value follows "=": `--dry-run NODE` is a dry
+ * run of NODE. Commander would take NODE as the value, so such a flag
+ * standing alone becomes FLAG=true before commander sees it. Pure.
+ */
+export function bindOptionalValues(program: Command, argv: readonly string[]): string[] {
+  let cmd: Command = program;
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (token === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (!token.startsWith('-')) {
+      const sub = cmd.commands.find((c) => c.name() === token || c.aliases().includes(token));
+      if (sub) cmd = sub as Command;
+      out.push(token);
+      continue;
+    }
+    const option = token.includes('=') ? undefined : cmd.options.find((o) => o.long === token || o.short === token);
+    out.push(option?.optional && option.long ? `${option.long}=true` : token);
+  }
+  return out;
+}
+
+/**
+ * For commander's "too many arguments" on a command that takes none but has
+ * subcommands (study-ctx chek): the word was meant as a subcommand. Pure.
+ */
+function unknownSubcommand(program: Command, argv: readonly string[]): UsageError | undefined {
+  let cmd: Command = program;
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (token === '--') return undefined;
+    if (token.startsWith('-')) {
+      const option = token.includes('=') ? undefined : cmd.options.find((o) => o.long === token || o.short === token);
+      if (option?.required) i++;
+      continue;
+    }
+    const sub = cmd.commands.find((c) => c.name() === token || c.aliases().includes(token));
+    if (sub) {
+      cmd = sub as Command;
+      continue;
+    }
+    if (cmd.commands.length === 0 || cmd.registeredArguments.length > 0) return undefined;
+    const names = cmd.commands.map((c) => c.name());
+    const near = names.find((n) => n.startsWith(token.slice(0, 2)) && Math.abs(n.length - token.length) <= 2);
+    return new UsageError(`unknown command '${token}'`, { hint: `${near ? `did you mean ${near}? ` : ''}commands: ${names.join(', ')}` });
+  }
+  return undefined;
 }
 
 /**
@@ -121,10 +178,10 @@ export function parseArgs(plugin: PluginName, argv: readonly string[], io: Io): 
   ) as Emit;
   const program = buildProgram(plugin, io, emit);
   try {
-    program.parse([...argv], { from: 'user' });
+    program.parse(bindOptionalValues(program, argv), { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      const failure = commanderFailure(err, program.name());
+      const failure = (err.code === 'commander.excessArguments' ? unknownSubcommand(program, argv) : undefined) ?? commanderFailure(err, program.name());
       if (failure) throw failure;
       return { kind: 'answered' };
     }

@@ -3,8 +3,8 @@
  * injected look-ups for certificates and PATH) to the list of contexts and
  * every problem found. No I/O of its own, no clock: `now` is passed in.
  */
-import type { Entry, MergedKubeconfig, RawCluster, RawContext, RawUser } from '../kube/kubeconfig.js';
-import { daysUntil, describeAuth, type AuthSummary, type CertSummary } from '../kube/credentials.js';
+import { serverUrl, type Entry, type MergedKubeconfig, type RawCluster, type RawContext, type RawUser } from '../kube/kubeconfig.js';
+import { daysUntil, describeAuth, EXEC_API_VERSIONS, proxyUrlProblem, type AuthSummary, type CertSummary } from '../kube/credentials.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -30,6 +30,7 @@ export const PROBLEM_CODES = {
   ExecApiVersion: 'the exec plugin apiVersion is not client.authentication.k8s.io/v1 or v1beta1, which kubectl no longer accepts',
   InsecureSkipTLS: 'insecure-skip-tls-verify turns off server verification: anyone in the path can impersonate the API server',
   PlaintextCredentials: 'credentials are sent to an http:// server in clear text',
+  ProxyUrlInvalid: 'the proxy-url is not an http, https or socks5 URL, so no request can be made',
 } as const;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;
@@ -147,9 +148,10 @@ function clusterProblems(entry: Entry<RawCluster>, deps: InventoryDeps, hasCrede
   if (!c.server) {
     out.push(problem('error', 'ClusterNoServer', subject, `cluster "${entry.name}" has no server`, entry.file));
   } else {
+    // The address as client-go makes it: a scheme-less one is https with TLS settings, else http.
     let url: URL | undefined;
     try {
-      url = new URL(c.server);
+      url = new URL(serverUrl(entry.name, c));
     } catch {
       out.push(problem('error', 'ClusterServerInvalid', subject, `cluster "${entry.name}" has server "${displayServer(c.server)}", which is not a URL`, entry.file));
     }
@@ -157,6 +159,8 @@ function clusterProblems(entry: Entry<RawCluster>, deps: InventoryDeps, hasCrede
       out.push(problem('error', 'PlaintextCredentials', subject, `cluster "${entry.name}" is served over http://, and a user sends credentials to it`, entry.file));
     }
   }
+  const proxy = proxyUrlProblem(c['proxy-url']);
+  if (proxy) out.push(problem('error', 'ProxyUrlInvalid', subject, `cluster "${entry.name}": proxy-url ${proxy}`, entry.file));
   if (c['insecure-skip-tls-verify'] === true) {
     out.push(problem('warning', 'InsecureSkipTLS', subject, `cluster "${entry.name}" sets insecure-skip-tls-verify`, entry.file));
   }
@@ -169,7 +173,6 @@ function clusterProblems(entry: Entry<RawCluster>, deps: InventoryDeps, hasCrede
   return out;
 }
 
-const EXEC_API_VERSIONS = new Set(['client.authentication.k8s.io/v1', 'client.authentication.k8s.io/v1beta1']);
 
 function userProblems(entry: Entry<RawUser>, cert: CertInfo | undefined, deps: InventoryDeps): Problem[] {
   const out: Problem[] = [];
@@ -195,7 +198,7 @@ function userProblems(entry: Entry<RawUser>, cert: CertInfo | undefined, deps: I
     if (!command || !deps.commandExists(command)) {
       out.push(problem('error', 'ExecNotFound', subject, `exec plugin "${command}" of user "${entry.name}" is not found${command.includes('/') ? '' : ' on PATH'}`, entry.file));
     }
-    if (!EXEC_API_VERSIONS.has(u.exec.apiVersion ?? '')) {
+    if (!EXEC_API_VERSIONS.includes(u.exec.apiVersion ?? '')) {
       out.push(problem('error', 'ExecApiVersion', subject, `exec plugin of user "${entry.name}" has apiVersion "${u.exec.apiVersion ?? ''}"`, entry.file));
     }
   }

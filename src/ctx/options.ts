@@ -41,7 +41,12 @@ export interface CheckOptions {
 }
 
 export function checkOptions(names: readonly string[], f: CtxFlags): CheckOptions {
-  return withKubeconfig({ names: names.map(contextName), timeoutMs: durationFlag('--timeout', f.timeout ?? '5s', { zero: false }) }, f);
+  const seen = new Set<string>();
+  for (const n of names.map(contextName)) {
+    if (seen.has(n)) throw new UsageError(`context "${n}" is named twice`, { hint: 'name each context once' });
+    seen.add(n);
+  }
+  return withKubeconfig({ names: [...seen], timeoutMs: durationFlag('--timeout', f.timeout ?? '5s', { zero: false }) }, f);
 }
 
 export interface ShowOptions {

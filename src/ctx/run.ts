@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ExitCode, NotFoundError, UsageError, type ExitCodeValue } from '../base/errors.js';
 import type { RunContext } from '../base/run.js';
 import { readCertificate } from '../kube/credentials.js';
-import { kubeconfigPaths, mergeKubeconfigs, readKubeconfigFiles, type MergedKubeconfig } from '../kube/kubeconfig.js';
+import { assertFilesUsable, kubeconfigPaths, mergeKubeconfigs, readKubeconfigFiles, type MergedKubeconfig } from '../kube/kubeconfig.js';
 import type { CheckList } from './check.js';
 import { contextDetail, type ContextDetail } from './detail.js';
 import { buildInventory, hasErrors, type ContextList, type InventoryDeps } from './inventory.js';
@@ -53,6 +53,13 @@ function load(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): MergedKub
   return merged;
 }
 
+/** For the commands that act on one context (show, check, use, namespace): a broken file is refused, naming it, as kubectl does. */
+function loadUsable(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): MergedKubeconfig {
+  const merged = load(kubeconfig, env);
+  assertFilesUsable(merged);
+  return merged;
+}
+
 function unknownContexts(merged: MergedKubeconfig, names: string[]): void {
   const unknown = names.filter((n) => !merged.contexts.has(n));
   if (unknown.length) {
@@ -74,7 +81,7 @@ export function listExitCode(r: ContextList & { checkList?: CheckList }): ExitCo
 }
 
 export async function runCheck(ctx: RunContext, o: CheckOptions): Promise<CheckList> {
-  const merged = load(o.kubeconfig, ctx.io.env);
+  const merged = loadUsable(o.kubeconfig, ctx.io.env);
   const names = o.names.length ? o.names : [...merged.contexts.keys()];
   unknownContexts(merged, names);
   if (names.length === 0) throw new UsageError('the kubeconfig defines no contexts to check', { hint: 'add one with "kubectl config set-context"' });
@@ -83,7 +90,7 @@ export async function runCheck(ctx: RunContext, o: CheckOptions): Promise<CheckL
 }
 
 export async function runShow(ctx: RunContext, o: ShowOptions): Promise<ContextDetail> {
-  const merged = load(o.kubeconfig, ctx.io.env);
+  const merged = loadUsable(o.kubeconfig, ctx.io.env);
   const name = o.name ?? merged.currentContext;
   if (!name) throw new UsageError('no context named and no current-context set', { hint: 'pass a context name' });
   unknownContexts(merged, [name]);
@@ -92,11 +99,11 @@ export async function runShow(ctx: RunContext, o: ShowOptions): Promise<ContextD
 }
 
 export async function runUse(ctx: RunContext, o: UseOptions): Promise<SwitchResult> {
-  return useContext(load(o.kubeconfig, ctx.io.env), o.name);
+  return useContext(loadUsable(o.kubeconfig, ctx.io.env), o.name);
 }
 
 export async function runNamespace(ctx: RunContext, o: NamespaceOptions): Promise<SwitchResult> {
-  const merged = load(o.kubeconfig, ctx.io.env);
+  const merged = loadUsable(o.kubeconfig, ctx.io.env);
   const context = o.context ?? merged.currentContext;
   if (!context) throw new UsageError('no current-context is set', { hint: 'pass --context NAME' });
   return setNamespace(merged, context, o.namespace);

@@ -76,9 +76,15 @@ export function systemCodeOf(err: unknown): string | undefined {
     if (typeof c.errno === 'string') return c.errno;
     current = c.cause;
   }
-  const msg = (err as Error)?.message ?? '';
-  const m = /reason: (?:connect |getaddrinfo )?([A-Z_]{4,})/.exec(msg);
-  return m?.[1];
+  // Some agents (the SOCKS one) throw a plain Error that says the code only in words.
+  current = err;
+  for (let i = 0; i < 4 && current && typeof current === 'object'; i++) {
+    const msg = (current as Error).message ?? '';
+    const m = /reason: (?:connect |getaddrinfo )?([A-Z_]{4,})/.exec(msg) ?? /\b(?:connect|getaddrinfo|read|write) (E[A-Z_]{3,})\b/.exec(msg);
+    if (m) return m[1];
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 /** A short reason for a connection-level failure, or undefined if it is not one. */

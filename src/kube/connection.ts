@@ -4,7 +4,7 @@
  * cluster binds them through connectionOptions(). Pure.
  */
 import { UsageError } from '../base/errors.js';
-import { durationFlag, exclusive, namespaceName } from '../base/parse.js';
+import { durationFlag, exclusive, headerValue, namespaceName } from '../base/parse.js';
 
 export interface ConnectionOptions {
   kubeconfig?: string;
@@ -41,11 +41,11 @@ export interface ConnectionFlags {
 function given(flag: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (value.trim() === '') throw new UsageError(`${flag} was given an empty value`, { hint: `drop ${flag}, or give it a value` });
-  return value;
+  return headerValue(flag, value);
 }
 
 export function connectionOptions(f: ConnectionFlags): ConnectionOptions {
-  const requestTimeoutMs = durationFlag('--request-timeout', f.requestTimeout ?? '0');
+  const requestTimeoutMs = durationFlag('--request-timeout', f.requestTimeout ?? '0', { bareSeconds: true });
   const asGroups = f.asGroup ?? [];
   const as = given('--as', f.as);
   const asUid = given('--as-uid', f.asUid);
@@ -54,7 +54,10 @@ export function connectionOptions(f: ConnectionFlags): ConnectionOptions {
       hint: 'the API server impersonates groups and UIDs only together with a user',
     });
   }
-  for (const g of asGroups) if (g === '') throw new UsageError('--as-group was given an empty group name');
+  for (const g of asGroups) {
+    if (g === '') throw new UsageError('--as-group was given an empty group name', { hint: 'drop the empty --as-group, or name a group' });
+    headerValue('--as-group', g);
+  }
   const namespace = f.namespace === undefined ? undefined : namespaceName('-n/--namespace', f.namespace);
   const allNamespaces = f.allNamespaces === true;
   exclusive({ '-n/--namespace': namespace, '-A/--all-namespaces': allNamespaces });

@@ -194,15 +194,60 @@ export function credentialProblems(clusterName: string, cluster: RawCluster, use
   const c = `cluster "${clusterName}"`;
   const u = `user "${userName}"`;
   if (!cluster['insecure-skip-tls-verify']) {
-    const dataField = cluster['certificate-authority-data'] !== undefined;
-    check(c, dataField ? 'certificate-authority-data' : 'certificate-authority', 'certificate', cluster['certificate-authority-data'], dataField ? undefined : cluster['certificate-authority']);
+    // Empty data is unset for client-go, as for the transport.
+    const dataField = Boolean(cluster['certificate-authority-data']);
+    check(c, dataField ? 'certificate-authority-data' : 'certificate-authority', 'certificate', dataField ? cluster['certificate-authority-data'] : undefined, dataField ? undefined : cluster['certificate-authority']);
   }
-  const certData = user['client-certificate-data'] !== undefined;
-  const keyData = user['client-key-data'] !== undefined;
-  check(u, certData ? 'client-certificate-data' : 'client-certificate', 'certificate', user['client-certificate-data'], certData ? undefined : user['client-certificate']);
-  check(u, keyData ? 'client-key-data' : 'client-key', 'key', user['client-key-data'], keyData ? undefined : user['client-key']);
+  const certData = Boolean(user['client-certificate-data']);
+  const keyData = Boolean(user['client-key-data']);
+  check(u, certData ? 'client-certificate-data' : 'client-certificate', 'certificate', certData ? user['client-certificate-data'] : undefined, certData ? undefined : user['client-certificate']);
+  check(u, keyData ? 'client-key-data' : 'client-key', 'key', keyData ? user['client-key-data'] : undefined, keyData ? undefined : user['client-key']);
+  const proxy = proxyUrlProblem(cluster['proxy-url']);
+  if (proxy) out.push({ owner: c, field: 'proxy-url', problem: proxy });
+  for (const field of ['token', 'username', 'password'] as const) {
+    if (headerUnsafe(user[field])) out.push({ owner: u, field, problem: 'holds a line break or another control character, which cannot go in an HTTP header' });
+  }
+  if (user.exec) {
+    if (!user.exec.command) out.push({ owner: u, field: 'exec.command', problem: 'is empty: the exec credential plugin names no command' });
+    else if (!EXEC_API_VERSIONS.includes(user.exec.apiVersion ?? '')) {
+      out.push({ owner: u, field: 'exec.apiVersion', problem: `is ${user.exec.apiVersion ? `"${user.exec.apiVersion}"` : 'not set'}; kubectl speaks ${EXEC_API_VERSIONS.join(' and ')}` });
+    }
+  }
   const hasCert = Boolean(user['client-certificate-data'] || user['client-certificate']);
   const hasKey = Boolean(user['client-key-data'] || user['client-key']);
   if (hasCert !== hasKey) out.push({ owner: u, field: hasCert ? 'client-key' : 'client-certificate', problem: `is missing: a client ${hasCert ? 'certificate needs its key' : 'key needs its certificate'}` });
   return out;
+}
+
+/** The ExecCredential versions client-go accepts (v1alpha1 is gone). */
+export const EXEC_API_VERSIONS = ['client.authentication.k8s.io/v1', 'client.authentication.k8s.io/v1beta1'];
+
+/** Why a proxy-url cannot be used (never echoing it: it may carry a password), or nothing. */
+export function proxyUrlProblem(proxy: string | undefined): string | undefined {
+  if (!proxy) return undefined;
+  let url: URL;
+  try {
+    url = new URL(proxy);
+  } catch {
+    return 'is not a URL (e.g. http://proxy.example:3128)';
+  }
+  if (!['http:', 'https:', 'socks5:'].includes(url.protocol)) return `has the scheme ${url.protocol.replace(/:$/, '')}; kubectl proxies through http, https or socks5`;
+  if (!url.hostname) return 'has no host';
+  return undefined;
+}
+
+/** A credential no HTTP header can carry (a pasted line break, a control character). */
+export function headerUnsafe(value: unknown): boolean {
+  return typeof value === 'string' && /[\x00-\x08\x0a-\x1f\x7f]/.test(value);
+}
+
+/** Why PEM text (as an exec plugin returns it) is not a certificate or key, or nothing. */
+export function pemProblem(kind: 'certificate' | 'key', pem: string): string | undefined {
+  try {
+    if (kind === 'certificate') new X509Certificate(pem);
+    else createPrivateKey(pem);
+    return undefined;
+  } catch {
+    return kind === 'certificate' ? 'is not a PEM certificate' : 'is not a PEM private key';
+  }
 }

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 
 import { ApiError, redactMessage, TimeoutError, UsageError, type StudyError } from '../base/errors.js';
 import type { RawCluster, RawExec } from './kubeconfig.js';
+import { headerUnsafe, pemProblem } from './credentials.js';
 
 export interface ExecCredential {
   token?: string;
@@ -61,6 +62,16 @@ export function parseExecCredential(p: Plugin, stdout: string): ExecCredential {
   if (typeof s.clientKeyData === 'string' && s.clientKeyData) out.clientKeyData = s.clientKeyData;
   if (!out.token && !(out.clientCertificateData && out.clientKeyData)) {
     throw new UsageError(`${named(p)} returned an ExecCredential with neither a token nor a client certificate and key`, { hint: 'run the plugin by hand to see what it prints' });
+  }
+  const bad = (field: string, problem: string): never => {
+    throw new UsageError(`${named(p)} returned an ExecCredential whose status.${field} ${problem}`, { hint: 'run the plugin by hand to see what it prints' });
+  };
+  if (out.token && headerUnsafe(out.token)) bad('token', 'holds a line break or another control character');
+  if (out.clientCertificateData && out.clientKeyData) {
+    const cert = pemProblem('certificate', out.clientCertificateData);
+    if (cert) bad('clientCertificateData', cert);
+    const key = pemProblem('key', out.clientKeyData);
+    if (key) bad('clientKeyData', key);
   }
   if (typeof s.expirationTimestamp === 'string') {
     const at = Date.parse(s.expirationTimestamp);

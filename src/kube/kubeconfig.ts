@@ -173,7 +173,121 @@ export function parseKubeconfigText(file: string, text: string): KubeconfigFile 
       return { path: file, error: `is not a kubeconfig: "${key}" must be a list` };
     }
   }
+  const wrong = shapeError(config);
+  if (wrong) return { path: file, error: `is not a kubeconfig kubectl can read: ${wrong}` };
   return { path: file, config };
+}
+
+type Shape = 'string' | 'boolean' | 'strings' | 'map' | 'list';
+
+const CLUSTER_SHAPE: Record<string, Shape> = {
+  server: 'string',
+  'tls-server-name': 'string',
+  'insecure-skip-tls-verify': 'boolean',
+  'certificate-authority': 'string',
+  'certificate-authority-data': 'string',
+  'proxy-url': 'string',
+  'disable-compression': 'boolean',
+  extensions: 'list',
+};
+const USER_SHAPE: Record<string, Shape> = {
+  'client-certificate': 'string',
+  'client-certificate-data': 'string',
+  'client-key': 'string',
+  'client-key-data': 'string',
+  token: 'string',
+  tokenFile: 'string',
+  as: 'string',
+  'as-uid': 'string',
+  'as-groups': 'strings',
+  'as-user-extra': 'map',
+  username: 'string',
+  password: 'string',
+  'auth-provider': 'map',
+  exec: 'map',
+  extensions: 'list',
+};
+const EXEC_SHAPE: Record<string, Shape> = {
+  command: 'string',
+  args: 'strings',
+  env: 'list',
+  apiVersion: 'string',
+  installHint: 'string',
+  provideClusterInfo: 'boolean',
+  interactiveMode: 'string',
+};
+const CONTEXT_SHAPE: Record<string, Shape> = { cluster: 'string', user: 'string', namespace: 'string', extensions: 'list' };
+
+function kindOf(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  return value === null ? 'null' : typeof value === 'object' ? 'a mapping' : `a ${typeof value}`;
+}
+
+function fits(value: unknown, shape: Shape): boolean {
+  if (value === null || value === undefined) return true;
+  switch (shape) {
+    case 'string':
+      return typeof value === 'string';
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'strings':
+      return Array.isArray(value) && value.every((v) => typeof v === 'string');
+    case 'map':
+      return typeof value === 'object' && !Array.isArray(value);
+    case 'list':
+      return Array.isArray(value);
+  }
+}
+
+const SHAPE_WORDS: Record<Shape, string> = { string: 'a string', boolean: 'true or false', strings: 'a list of strings', map: 'a mapping', list: 'a list' };
+
+function fieldsError(where: string, value: unknown, shape: Record<string, Shape>): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (!fits(value, 'map')) return `${where} must be a mapping, not ${kindOf(value)}`;
+  for (const [key, want] of Object.entries(shape)) {
+    const v = (value as Record<string, unknown>)[key];
+    if (!fits(v, want)) return `${where}.${key} must be ${SHAPE_WORDS[want]}, not ${kindOf(v)}${want === 'string' && typeof v !== 'object' ? ' (quote the value)' : ''}`;
+  }
+  return undefined;
+}
+
+/**
+ * Where the document does not have the types client-go decodes into (a
+ * number where a string belongs, a string where a list does): kubectl
+ * refuses such a file, naming the field; so do we. Pure.
+ */
+export function shapeError(config: RawKubeconfig): string | undefined {
+  if (!fits(config['current-context'], 'string')) return `current-context must be a string, not ${kindOf(config['current-context'])}`;
+  const lists: Array<['clusters' | 'users' | 'contexts', 'cluster' | 'user' | 'context', Record<string, Shape>]> = [
+    ['clusters', 'cluster', CLUSTER_SHAPE],
+    ['users', 'user', USER_SHAPE],
+    ['contexts', 'context', CONTEXT_SHAPE],
+  ];
+  for (const [key, field, shape] of lists) {
+    const list = (config[key] ?? []) as unknown[];
+    const names = new Set<string>();
+    for (const [i, item] of list.entries()) {
+      if (item === null) continue;
+      if (!fits(item, 'map')) return `${key}[${i}] must be a mapping, not ${kindOf(item)}`;
+      const entry = item as Record<string, unknown>;
+      if (!fits(entry.name, 'string')) return `${key}[${i}].name must be a string, not ${kindOf(entry.name)}`;
+      if (typeof entry.name === 'string' && entry.name) {
+        if (names.has(entry.name)) return `${key} names "${entry.name}" twice`;
+        names.add(entry.name);
+      }
+      const where = `${key}[${i}] ("${entry.name ?? ''}").${field}`;
+      const wrong = fieldsError(where, entry[field], shape);
+      if (wrong) return wrong;
+      if (field === 'user') {
+        const user = (entry[field] ?? {}) as Record<string, unknown>;
+        const exec = fieldsError(`${where}.exec`, user.exec, EXEC_SHAPE);
+        if (exec) return exec;
+        const provider = fieldsError(`${where}.auth-provider`, user['auth-provider'], { name: 'string', config: 'map' });
+        if (provider) return provider;
+      }
+    }
+  }
+  return undefined;
 }
 
 function resolveAgainst(base: string, p: string | undefined): string | undefined {
@@ -242,7 +356,7 @@ function addEntries<T>(
     if (!item || typeof item.name !== 'string' || item.name === '') continue;
     const existing = target.get(item.name);
     if (existing) {
-      // Within one file a repeated name is an error for client-go; across files the first wins.
+      // Across files the first wins (a name repeated within one file is refused by shapeError).
       if (existing.file !== file) merged.shadowed.push({ kind, name: item.name, file, winner: existing.file });
       continue;
     }
@@ -333,7 +447,7 @@ export function resolveContext(merged: MergedKubeconfig, sel: ContextSelection):
   if (!clusterEntry) {
     throw new NotFoundError(
       clusterName
-        ? `cluster "${clusterName}" (named by context "${contextName}") does not exist in the kubeconfig`
+        ? `cluster "${clusterName}" (named by ${sel.cluster ? '--cluster' : `context "${contextName}"`}) does not exist in the kubeconfig`
         : `context "${contextName}" names no cluster`,
       { hint: 'run "kubectl study-ctx" to see the problems of every context' },
     );
@@ -347,7 +461,7 @@ export function resolveContext(merged: MergedKubeconfig, sel: ContextSelection):
   if (userName) {
     const userEntry = merged.users.get(userName);
     if (!userEntry) {
-      throw new NotFoundError(`user "${userName}" (named by context "${contextName}") does not exist in the kubeconfig`, {
+      throw new NotFoundError(`user "${userName}" (named by ${sel.user ? '--user' : `context "${contextName}"`}) does not exist in the kubeconfig`, {
         hint: 'run "kubectl study-ctx" to see the problems of every context',
       });
     }

@@ -61,6 +61,8 @@ export const MIN_LOCK_SECONDS = 3 * LOCK_RENEW_SECONDS;
 export function maintainOptions(nodes: readonly string[], f: MaintainFlags, canAsk: boolean): MaintainOptions {
   const target = namesOrSelector('node', nodes, f.selector, 'kubectl study maintain NODE [NODE...] --run COMMAND --journal FILE');
   if (f.run !== undefined && f.run.trim() === '') throw new UsageError('--run was given an empty command', { hint: 'give the command to run on each node, e.g. --run ./upgrade.sh' });
+  if (f.waitFile !== undefined && f.waitFile.trim() === '') throw new UsageError('--wait-file was given an empty path', { hint: 'give the file that says a node is done, e.g. --wait-file /tmp/done-$NODE' });
+  if (f.journal !== undefined && f.journal.trim() === '') throw new UsageError('--journal was given an empty path', { hint: 'e.g. --journal ./maintenance.journal' });
   exclusive({ '--run': f.run, '--wait-file': f.waitFile });
   const dryRun = f.dryRun === true;
   if (!dryRun && f.run === undefined && f.waitFile === undefined && !canAsk) {

@@ -1,6 +1,6 @@
 /** whocan's and study-access's options: bound from the flags and validated here, once. Pure. */
 import { UsageError } from '../base/errors.js';
-import { exclusive, namespaceName, objectName } from '../base/parse.js';
+import { exclusive, headerValue, namespaceName, objectName } from '../base/parse.js';
 import { connectionOptions, withoutImpersonation, type ConnectionFlags, type ConnectionOptions } from '../kube/connection.js';
 
 export interface WhoCanOptions {
@@ -36,7 +36,7 @@ export function whoCanOptions(verb: string, resource: string | undefined, name: 
     return out;
   }
   if (!resource) throw new UsageError('name a RESOURCE (or --url /PATH)', { hint: 'kubectl whocan get pods -n default' });
-  out.resource = resource;
+  out.resource = resourceArg(resource);
   if (name !== undefined) {
     if (VERBS_WITHOUT_NAME.has(out.verb)) throw new UsageError(`"${out.verb}" requests carry no object name, so NAME cannot be matched`, { hint: `drop ${name}` });
     out.name = objectName('object', name);
@@ -59,6 +59,11 @@ export interface AccessFlags extends ConnectionFlags {
 
 function subjectSpec(f: AccessFlags): SubjectSpec {
   const groups = f.asGroup ?? [];
+  if (f.asUid !== undefined) throw new UsageError('--as-uid is not used here: the subject is a user with its groups, or a service account', { hint: 'drop --as-uid' });
+  for (const g of groups) {
+    if (g.trim() === '') throw new UsageError('--as-group was given an empty group name', { hint: 'drop the empty --as-group, or name a group' });
+    headerValue('--as-group', g);
+  }
   if (f.sa !== undefined) {
     if (f.as !== undefined || groups.length) throw new UsageError('--sa and --as/--as-group name the subject two ways; use one');
     const m = /^([^/]+)\/([^/]+)$/.exec(f.sa);
@@ -66,8 +71,8 @@ function subjectSpec(f: AccessFlags): SubjectSpec {
     return { kind: 'serviceaccount', namespace: namespaceName('--sa', m[1]!), name: objectName('service account', m[2]!) };
   }
   if (f.as !== undefined) {
-    if (f.as.trim() === '') throw new UsageError('--as was given an empty user name');
-    return { kind: 'user', user: f.as, groups };
+    if (f.as.trim() === '') throw new UsageError('--as was given an empty user name', { hint: 'name the user, e.g. --as jane' });
+    return { kind: 'user', user: headerValue('--as', f.as), groups };
   }
   if (groups.length) throw new UsageError('--as-group needs --as', { hint: 'name the user whose groups these are' });
   return { kind: 'self' };
@@ -84,8 +89,18 @@ export interface WhyOptions extends AccessOptions {
   name?: string;
 }
 
+const RESOURCE_ARG = /^(\*|[a-z0-9]([-a-z0-9.]*[a-z0-9])?)(\/(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?))?$/i;
+
+/** RESOURCE[.GROUP][/SUBRESOURCE], checked before discovery: pods, deployments.apps, pods/log, *. */
+function resourceArg(text: string): string {
+  if (!RESOURCE_ARG.test(text)) {
+    throw new UsageError(`${text.trim() === '' ? 'an empty RESOURCE' : `"${text}" is not a RESOURCE`}: expected RESOURCE[.GROUP][/SUBRESOURCE]`, { hint: 'for example pods, deployments.apps or pods/log' });
+  }
+  return text;
+}
+
 export function whyOptions(verb: string, resource: string, name: string | undefined, f: AccessFlags): WhyOptions {
-  const out: WhyOptions = { ...accessOptions(f), verb: verbArg(verb), resource };
+  const out: WhyOptions = { ...accessOptions(f), verb: verbArg(verb), resource: resourceArg(resource) };
   if (name !== undefined) out.name = objectName('object', name);
   return out;
 }

@@ -46,16 +46,10 @@ export function parseTargets(args: string[], selector: string | undefined): { ta
     if (selector) throw new UsageError('-l/--selector goes with a kind alone (deployment -l app=web), not KIND/NAME');
     const targets = args.map((a) => {
       const [kind, name, ...rest] = a.split('/');
-      if (!kind || !name || rest.length) throw new UsageError(`"${a}" is not KIND/NAME`);
+      if (!kind || !name || rest.length) throw new UsageError(`"${a}" is not KIND/NAME`, { hint: 'e.g. deployment/web' });
       return { kind: parseKind(kind), name };
     });
-    const seen = new Set<string>();
-    for (const t of targets) {
-      const key = `${t.kind}/${t.name}`;
-      if (seen.has(key)) throw new UsageError(`${key} is named twice`);
-      seen.add(key);
-    }
-    return { targets };
+    return { targets: once(targets) };
   }
   const [kindText, ...names] = args;
   if (names.some((n) => n.includes('/'))) throw new UsageError('mix of KIND/NAME and KIND NAME arguments', { hint: 'use one form' });
@@ -65,7 +59,18 @@ export function parseTargets(args: string[], selector: string | undefined): { ta
     return { targets: [], selectorKind: kind };
   }
   if (selector) throw new UsageError('name workloads or use -l/--selector, not both');
-  return { targets: names.map((name) => ({ kind, name })) };
+  return { targets: once(names.map((name) => ({ kind, name }))) };
+}
+
+/** Refuses a workload named twice (deployment/web deployment/web, or deployment web web). */
+function once(targets: Target[]): Target[] {
+  const seen = new Set<string>();
+  for (const t of targets) {
+    const key = `${t.kind}/${t.name}`;
+    if (seen.has(key)) throw new UsageError(`${key} is named twice`, { hint: 'name each workload once' });
+    seen.add(key);
+  }
+  return targets;
 }
 
 export function apiPlural(kind: WorkloadKind): string {

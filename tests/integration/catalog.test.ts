@@ -119,6 +119,17 @@ function kubeconfigs(dir: string, base: string, ports: { hang: number; closed: n
   write('bad-token', (d) => (d.users[0]!.user = { token: 'not-a-real-token' }));
   write('proxy-refused', (d) => (c(d)['proxy-url'] = `http://127.0.0.1:${ports.closed}`));
   write('dns', (d) => (c(d).server = 'https://kstudy-no-such-host.invalid:6443'));
+  // Fields of the wrong type: kubectl refuses the whole file, naming the field.
+  write('server-number', (d) => (c(d).server = 8080));
+  write('token-number', (d) => (d.users[0]!.user = { token: 123456789 }));
+  write('exec-args-string', (d) => (d.users[0]!.user = { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'sh', args: 'hello' } }));
+  write('namespace-bool', (d) => (d.contexts[0]!.context.namespace = true));
+  write('proxy-invalid', (d) => (c(d)['proxy-url'] = '::nope'));
+  write('proxy-socks-refused', (d) => (c(d)['proxy-url'] = `socks5://127.0.0.1:${ports.closed}`));
+  write('token-newline', (d) => (d.users[0]!.user = { token: 'kstudy-secret-1\nkstudy-secret-2' }));
+  write('exec-v1alpha1', exec('sh', ['-c', 'echo ran'], 'client.authentication.k8s.io/v1alpha1'));
+  write('exec-cert-junk', exec('sh', ['-c', 'echo \'{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","status":{"clientCertificateData":"junk","clientKeyData":"junk"}}\'']));
+  write('ca-data-empty', (d) => (c(d)['certificate-authority-data'] = ''));
   return out;
 }
 
@@ -132,6 +143,7 @@ function check(c: Case, r: RunResult): string[] {
   if (STACK.test(r.stderr) || STACK.test(r.stdout)) problems.push('a stack trace');
   if (/looks like a bug/.test(r.stderr)) problems.push('reported as a bug');
   if (/hunter2/.test(r.stderr + r.stdout)) problems.push('an exec argument value in the output');
+  if (/kstudy-secret/.test(r.stderr + r.stdout)) problems.push('a token in the output');
   return problems;
 }
 
@@ -335,6 +347,16 @@ function cases(ns: string, node: string): Case[] {
     ['bad-token', 6, /rejected the credentials/],
     ['proxy-refused', 6, /through the proxy 127\.0\.0\.1:\d+ \(proxy-url\): connection refused/],
     ['dns', 6, /does not resolve/],
+    ['server-number', 2, /clusters\[0\] \(".*"\)\.cluster\.server must be a string, not a number/],
+    ['token-number', 2, /users\[0\] \(".*"\)\.user\.token must be a string, not a number/],
+    ['exec-args-string', 2, /user\.exec\.args must be a list of strings, not a string/],
+    ['namespace-bool', 2, /context\.namespace must be a string, not a boolean/],
+    ['proxy-invalid', 2, /proxy-url is not a URL/],
+    ['proxy-socks-refused', 6, /through the proxy 127\.0\.0\.1:\d+ \(proxy-url\): connection refused/],
+    ['token-newline', 2, /token holds a line break/],
+    ['exec-v1alpha1', 2, /exec\.apiVersion is "client\.authentication\.k8s\.io\/v1alpha1"/],
+    ['exec-cert-junk', 2, /exec plugin "sh" returned an ExecCredential whose status\.clientCertificateData is not a PEM certificate/],
+    ['ca-data-empty', 6, /unknown authority/],
   ];
   for (const [plugin, args] of commands) {
     for (const [file, code, error] of broken) all.push({ group: `kubeconfig (${plugin})`, name: file, plugin, args, kubeconfig: file, code, error });

@@ -48,6 +48,21 @@ test('argv -> operation, for every plugin and command (nothing runs)', () => {
   }
 });
 
+test('a flag with an optional value takes it only after "=", as kubectl reads it: --dry-run NODE, -w KIND/NAME', () => {
+  const drain = parse('study-drain', ['--dry-run', 'n1']);
+  assert.deepEqual([drain.command, (drain.options as { nodes: string[] }).nodes, (drain.options as { dryRun: boolean }).dryRun], ['drain', ['n1'], true]);
+  assert.equal((parse('study-drain', ['n1', '--dry-run=none']).options as { dryRun: boolean }).dryRun, false);
+  assert.equal((parse('study-drain', ['n1', '--dry-run=server']).options as { dryRun: boolean }).dryRun, true);
+  const undo = parse('study-rollout', ['undo', '--dry-run', 'deploy/web']);
+  assert.deepEqual([(undo.options as { target: unknown }).target, (undo.options as { dryRun: boolean }).dryRun], [{ kind: 'Deployment', name: 'web' }, true]);
+  const status = parse('study-rollout', ['status', '-w', 'deploy/web']);
+  assert.deepEqual([(status.options as { targets: unknown }).targets, (status.options as { watch: boolean }).watch], [[{ kind: 'Deployment', name: 'web' }], true]);
+  assert.equal((parse('study-rollout', ['status', 'deploy/web', '--watch=false']).options as { watch: boolean }).watch, false);
+  assert.equal((parse('study', ['rollout', 'status', '--watch', 'deploy/web']).options as { watch: boolean }).watch, true);
+  // After "--" nothing is a flag.
+  assert.deepEqual((parse('study-drain', ['--dry-run', '--', 'n1']).options as { nodes: string[] }).nodes, ['n1']);
+});
+
 test('drain options: defaults, kubectl flags and every parsed value', () => {
   const op = parse('study-drain', ['n1', '--ignore-daemonsets', '--grace-period', '30', '--timeout', '5m', '--concurrency', '3', '--pod-selector', 'app=web', '--as', 'jane', '--as-group', 'a', '--as-group', 'b,c', '--request-timeout', '2m', '--context', 'prod', '-y']);
   assert.equal(op.command, 'drain');
@@ -133,6 +148,32 @@ test('bad flags and arguments are usage errors with the cause named', () => {
     ['study-ctx', ['--kubeconfig', ''], /--kubeconfig was given an empty path/],
     ['study-ctx', ['-o', 'xml'], /unsupported output format "xml"/],
     ['study-ctx', ['--frobnicate'], /unknown option '--frobnicate'/],
+    // Durations past what a timer can hold would fire at once.
+    ['study-drain', ['n1', '--request-timeout', '1000h'], /--request-timeout "1000h" is longer than the longest wait kubectl-study can keep \(596h\)/],
+    ['study-drain', ['n1', '--timeout', '9'.repeat(400) + 'h'], /invalid --timeout "9+h"/],
+    ['study-rollout', ['status', 'deploy/web', '--timeout', '597h'], /--timeout "597h" is longer/],
+    ['study-ctx', ['check', '--timeout', '1000h'], /--timeout "1000h" is longer/],
+    ['study', ['maintain', 'n1', '--run', 'x', '--journal', 'j', '--recover-timeout', '30000h'], /--recover-timeout "30000h" is longer/],
+    // Header values: no line breaks or control characters.
+    ['study-drain', ['n1', '--as', 'bob\nx'], /--as holds a line break or another control character/],
+    ['study-drain', ['n1', '--as', 'bob', '--as-group', 'g\r\n'], /--as-group holds a line break/],
+    ['whocan', ['get', 'pods', '--as', 'bob\u0001'], /--as holds a line break/],
+    ['study-access', ['--as', 'bob\tx\n'], /--as holds a line break/],
+    ['study-access', ['--as', 'bob', '--as-uid', '5'], /--as-uid is not used here/],
+    ['study-access', ['--sa', 'a/b', '--as-uid', '5'], /--as-uid is not used here/],
+    // Syntax checked before discovery; empties and repeats refused.
+    ['whocan', ['get', 'pods/log/x'], /"pods\/log\/x" is not a RESOURCE/],
+    ['whocan', ['get', 'pods with space'], /"pods with space" is not a RESOURCE/],
+    ['study-access', ['why', 'get', ''], /an empty RESOURCE/],
+    ['study', ['maintain', 'n1', '--wait-file', '', '--journal', 'j'], /--wait-file was given an empty path/],
+    ['study', ['maintain', 'n1', '--run', 'x', '--journal', ''], /--journal was given an empty path/],
+    ['study-rollout', ['status', 'deploy', 'web', 'web'], /Deployment\/web is named twice/],
+    ['study-ctx', ['check', 'c1', 'c1'], /context "c1" is named twice/],
+    ['study-ctx', ['chek'], /^unknown command 'chek'$/],
+    // As in Go (and kubectl), a duration needs its unit; only --request-timeout takes bare seconds.
+    ['study-drain', ['n1', '--timeout', '30'], /invalid --timeout "30"/],
+    ['study', ['maintain', 'n1', '--run', 'x', '--journal', 'j', '--drain-timeout', '90'], /invalid --drain-timeout "90"/],
+    ['study-ctx', ['-o', 'wide', 'chek'], /^unknown command 'chek'$/],
   ];
   for (const [plugin, argv, want] of cases) assert.match(parseError(plugin, argv), want, `${plugin} ${JSON.stringify(argv)}`);
 });
@@ -164,7 +205,7 @@ test('an unknown command is a usage error with a suggestion', async () => {
   const io = captureIo();
   const code = await runPlugin('study', ['dran', 'node-1'], { io });
   assert.equal(code, ExitCode.USAGE);
-  assert.equal(io.err(), "error: unknown command 'dran'\n(Did you mean drain?)\nhint: see \"kubectl study --help\"\n");
+  assert.equal(io.err(), "error: unknown command 'dran'\nhint: did you mean drain? see \"kubectl study --help\"\n");
 });
 
 test('help and version exit 0 on stdout, and help lists the documented exit codes', async () => {

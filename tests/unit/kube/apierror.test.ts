@@ -51,6 +51,9 @@ test('connection failures say what failed, with a hint', () => {
   assert.match(name.message, /not valid for this host name/);
   assert.equal(systemCodeOf({ cause: { code: 'ECONNRESET' } }), 'ECONNRESET');
   assert.equal(systemCodeOf(new Error('request failed, reason: connect EHOSTUNREACH 1.2.3.4')), 'EHOSTUNREACH');
+  // The SOCKS agent throws a plain Error that names the code only in words.
+  assert.equal(systemCodeOf(new Error('connect ECONNREFUSED 127.0.0.1:1')), 'ECONNREFUSED');
+  assert.equal(systemCodeOf(new Error('no such thing')), undefined);
 });
 
 test('printed messages lose URL credentials and quoted unparsable input', async () => {

@@ -3,11 +3,14 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { NotFoundError, UsageError } from '../../../src/base/errors.js';
+import { credentialProblems } from '../../../src/kube/credentials.js';
+import { parseExecCredential } from '../../../src/kube/exec.js';
 import {
   kubeconfigPaths,
   mergeKubeconfigs,
   parseKubeconfigText,
   resolveContext,
+  shapeError,
   type KubeconfigFile,
   type RawKubeconfig,
 } from '../../../src/kube/kubeconfig.js';
@@ -120,4 +123,59 @@ test('resolveContext refuses a missing context, cluster or kubeconfig, never fal
   assert.throws(() => resolveContext(none, {}), (e: unknown) => e instanceof NotFoundError && /no kubeconfig found/.test(e.message) && /localhost:8080/.test(e.hint ?? ''));
   const noCurrent = mergeKubeconfigs([a]);
   assert.throws(() => resolveContext(noCurrent, {}), (e: unknown) => e instanceof UsageError && /no current context/.test(e.message));
+});
+
+test('a file whose fields have the wrong type is refused as kubectl refuses it, naming the field', () => {
+  const cases: Array<[string, RegExp]> = [
+    ['clusters:\n- name: k\n  cluster: {server: 8080}\n', /clusters\[0\] \("k"\)\.cluster\.server must be a string, not a number/],
+    ['clusters:\n- name: k\n  cluster: {certificate-authority-data: 12345678}\n', /certificate-authority-data must be a string, not a number/],
+    ['clusters:\n- name: k\n  cluster: {server: https://x, insecure-skip-tls-verify: maybe}\n', /insecure-skip-tls-verify must be true or false, not a string/],
+    ['users:\n- name: u\n  user: {token: 123456789}\n', /users\[0\] \("u"\)\.user\.token must be a string, not a number \(quote the value\)/],
+    ['users:\n- name: u\n  user: {as-groups: admins}\n', /as-groups must be a list of strings, not a string/],
+    ['users:\n- name: u\n  user: {exec: {command: x, args: hello}}\n', /user\.exec\.args must be a list of strings, not a string/],
+    ['users:\n- name: u\n  user: {auth-provider: {name: oidc, config: x}}\n', /auth-provider\.config must be a mapping/],
+    ['users:\n- name: u\n  user: just-a-string\n', /users\[0\] \("u"\)\.user must be a mapping, not a string/],
+    ['contexts:\n- name: c\n  context: {cluster: k, namespace: yes}\n', /contexts\[0\] \("c"\)\.context\.namespace must be a string, not a boolean/],
+    ['contexts:\n- name: 7\n  context: {cluster: k}\n', /contexts\[0\]\.name must be a string/],
+    ['current-context: [a]\n', /current-context must be a string, not a list/],
+    ['clusters:\n- name: k\n  cluster: {server: https://a}\n- name: k\n  cluster: {server: https://b}\n', /clusters names "k" twice/],
+  ];
+  for (const [text, want] of cases) assert.match(parseKubeconfigText('/f', text).error ?? '', want, text);
+  // Nulls are unset, and a right file has no shape error.
+  assert.equal(shapeError({ clusters: [{ name: 'k', cluster: { server: 'https://x', 'insecure-skip-tls-verify': true, 'proxy-url': null as unknown as string } }] }), undefined);
+  assert.equal(parseKubeconfigText('/f', 'users:\n- name: u\n  user: {exec: {command: x, args: [a, b], env: null}}\n').error, undefined);
+});
+
+test('credentials no request could carry are refused before any request, naming the field and never the value', () => {
+  const fields = (cluster: Record<string, unknown>, user: Record<string, unknown>): string[] =>
+    credentialProblems('k', { server: 'https://x', ...cluster }, 'u', user).map((p) => `${p.owner} ${p.field} ${p.problem}`);
+  assert.deepEqual(fields({ 'proxy-url': '::nope' }, {}), ['cluster "k" proxy-url is not a URL (e.g. http://proxy.example:3128)']);
+  assert.match(fields({ 'proxy-url': 'ftp://p:21' }, {})[0] ?? '', /proxy-url has the scheme ftp/);
+  assert.deepEqual(fields({ 'proxy-url': 'socks5://127.0.0.1:1080' }, {}), []);
+  const secret = 'abc\ndef';
+  const tok = fields({}, { token: secret });
+  assert.match(tok[0] ?? '', /user "u" token holds a line break/);
+  assert.ok(!tok.join().includes('abc'), 'the token is not shown');
+  assert.match(fields({}, { exec: { command: 'x', apiVersion: 'client.authentication.k8s.io/v1alpha1' } })[0] ?? '', /exec\.apiVersion is "client\.authentication\.k8s\.io\/v1alpha1"/);
+  assert.match(fields({}, { exec: { command: 'x' } })[0] ?? '', /exec\.apiVersion is not set/);
+  assert.match(fields({}, { exec: { apiVersion: 'client.authentication.k8s.io/v1' } })[0] ?? '', /exec\.command is empty/);
+  // Empty data is unset, as for client-go.
+  assert.deepEqual(fields({ 'certificate-authority-data': '' }, {}), []);
+});
+
+test('an exec credential whose certificate, key or token cannot be used is named as that plugin\'s failure', () => {
+  const plugin = { userName: 'u', cluster: {}, exec: { command: '/bin/get-cred', apiVersion: 'client.authentication.k8s.io/v1' } };
+  const cred = (status: Record<string, unknown>): string => JSON.stringify({ kind: 'ExecCredential', apiVersion: 'client.authentication.k8s.io/v1', status });
+  const refused = (status: Record<string, unknown>): string => {
+    try {
+      parseExecCredential(plugin as Parameters<typeof parseExecCredential>[0], cred(status));
+    } catch (err) {
+      assert.ok(err instanceof UsageError);
+      return err.message;
+    }
+    return assert.fail('should be refused');
+  };
+  assert.match(refused({ clientCertificateData: 'junk', clientKeyData: 'junk' }), /\/bin\/get-cred.*status\.clientCertificateData is not a PEM certificate/);
+  assert.match(refused({ token: 'a\r\nb' }), /status\.token holds a line break/);
+  assert.equal(parseExecCredential(plugin as Parameters<typeof parseExecCredential>[0], cred({ token: 'fine' })).token, 'fine');
 });
