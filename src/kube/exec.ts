@@ -30,9 +30,17 @@ function named(p: Plugin): string {
   return `user "${p.userName}": exec plugin "${p.exec.command ?? ''}"`;
 }
 
-/** The last non-empty line of what the plugin said on stderr, shortened and with URL credentials cut. */
+/**
+ * The last non-empty line of what the plugin said on stderr, with what looks
+ * like a secret (a JWT, a value after token=/password:/Bearer, a long opaque
+ * string) and URL credentials cut, then shortened.
+ */
 export function stderrGist(stderr: string): string {
-  const line = stderr.split('\n').map((l) => l.trim()).filter(Boolean).at(-1) ?? '';
+  const line = (stderr.split('\n').map((l) => l.trim()).filter(Boolean).at(-1) ?? '')
+    .replace(/\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]*)?/g, '(not shown)')
+    .replace(/\b(token|password|passwd|secret|api[-_]?key)(["']?\s*[:=]\s*["']?)[^\s"',;]+/gi, '$1$2(not shown)')
+    .replace(/\b(bearer|basic)\s+[^\s"',;]+/gi, '$1 (not shown)')
+    .replace(/[A-Za-z0-9+/_=-]{40,}/g, '(not shown)');
   const cut = line.length > 160 ? `${line.slice(0, 157)}...` : line;
   return redactMessage(cut);
 }

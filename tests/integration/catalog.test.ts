@@ -192,6 +192,12 @@ function cases(ns: string, node: string): Case[] {
     ['namespace flag', [node, '-n', 'x'], 2, /unknown option '-n'/],
     ['uncordon nothing', ['uncordon'], 2, /name at least one node to uncordon/],
     ['uncordon empty', ['uncordon', ''], 2, /an empty name is not a valid node name/],
+    ['timeout past a timer', [node, '--timeout', '1000h'], 2, /--timeout "1000h" is longer than the longest wait kubectl-study can keep \(596h\)/],
+    ['request timeout past a timer', [node, '--dry-run', '--request-timeout', '2592000'], 2, /--request-timeout "2592000" is longer than the longest wait/],
+    ['timeout without a unit', [node, '--timeout', '30'], 2, /invalid --timeout "30"/],
+    ['as with a line break', [node, '--as', 'bob\nx'], 2, /--as holds a line break or another control character/],
+    ['as-group with a control character', [node, '--as', 'bob', '--as-group', 'g\r\n'], 2, /--as-group holds a line break/],
+    ['typo in a flag', [node, '--dryrun'], 2, /unknown option '--dryrun'/],
   ]);
   add('drain cluster', 'kubectl-study_drain', [
     ['node not found', ['kstudy-no-such-node', '--dry-run'], 5, /node "kstudy-no-such-node" not found/],
@@ -221,6 +227,10 @@ function cases(ns: string, node: string): Case[] {
     ['journal is a directory', ['maintain', node, '--run', 'x', '--journal', '/tmp', '--yes'], 2, /cannot read the journal \/tmp: it is a directory/],
     ['selector matches nothing', ['maintain', '-l', 'kstudy.test/none=x', '--run', 'x', '--journal', '/tmp/j', '--dry-run'], 1, /no node matches the selector/],
     ['node not found', ['maintain', 'kstudy-no-such-node', '--dry-run'], 5, /node "kstudy-no-such-node" not found/],
+    ['empty wait-file', ['maintain', node, '--wait-file', '', '--journal', '/tmp/j'], 2, /--wait-file was given an empty path/],
+    ['empty journal', ['maintain', node, '--run', 'x', '--journal', ''], 2, /--journal was given an empty path/],
+    ['recover timeout past a timer', ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--recover-timeout', '30000h'], 2, /--recover-timeout "30000h" is longer/],
+    ['drain timeout without a unit', ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--drain-timeout', '600'], 2, /invalid --drain-timeout "600"/],
   ]);
   add('rollout flags', 'kubectl-study_rollout', [
     ['status nothing', ['status'], 2, /missing required argument 'targets'/],
@@ -242,6 +252,8 @@ function cases(ns: string, node: string): Case[] {
     ['undo bad revision', ['undo', 'deploy/web', '--to-revision', '-1'], 2, /--to-revision takes a whole number of at least 0/],
     ['undo bad dry-run', ['undo', 'deploy/web', '--dry-run=later'], 2, /invalid --dry-run "later"/],
     ['unknown subcommand', ['stauts', 'deploy/web'], 2, /unknown command 'stauts'/],
+    ['twice as KIND NAME', ['status', 'deploy', 'web', 'web'], 2, /Deployment\/web is named twice/],
+    ['timeout past a timer', ['status', 'deploy/web', '--timeout', '597h'], 2, /--timeout "597h" is longer/],
   ]);
   add('rollout cluster', 'kubectl-study_rollout', [
     ['status not found', ['status', 'deploy/kstudy-nope', '-n', ns, '--watch=false'], 5, /deployment "kstudy-nope" not found in namespace/],
@@ -268,7 +280,9 @@ function cases(ns: string, node: string): Case[] {
     ['bad object name', ['get', 'pods', 'Web!'], 2, /"Web!" is not a valid object name/],
     ['unknown resource', ['get', 'pdos'], 2, /the server has no resource type "pdos"/],
     ['unknown subresource', ['get', 'pods/logz'], 2, /pods has no subresource "logz"/],
-    ['too many slashes', ['get', 'pods/log/x'], 2, /is not RESOURCE or RESOURCE\/SUBRESOURCE/],
+    ['too many slashes', ['get', 'pods/log/x'], 2, /"pods\/log\/x" is not a RESOURCE: expected RESOURCE\[\.GROUP\]\[\/SUBRESOURCE\]/],
+    ['resource with a space', ['get', 'pods with space'], 2, /"pods with space" is not a RESOURCE/],
+    ['as with a line break', ['get', 'pods', '--as', 'bob\nx'], 2, /--as holds a line break or another control character/],
     ['incomplete and nobody', ['create', 'pods/eviction', '-n', ns, '--as', 'kstudy-nobody'], 3, /no subject found, but the answer is incomplete: you may not list/],
   ]);
   add('access', 'kubectl-study_access', [
@@ -277,6 +291,8 @@ function cases(ns: string, node: string): Case[] {
     ['sa and as', ['--sa', 'a/b', '--as', 'c'], 2, /name the subject two ways/],
     ['group without user', ['--as-group', 'g'], 2, /--as-group needs --as/],
     ['empty as', ['--as', ''], 2, /--as was given an empty user name/],
+    ['as-uid', ['--as', 'u', '--as-uid', '5'], 2, /--as-uid is not used here/],
+    ['why empty resource', ['why', 'get', ''], 2, /an empty RESOURCE/],
     ['why missing resource', ['why', 'get'], 2, /missing required argument 'resource'/],
     ['why unknown resource', ['why', 'get', 'pdos', '--as', 'x'], 2, /the server has no resource type "pdos"/],
     ['why bad verb', ['why', 'g=t', 'pods'], 2, /"g=t" is not a verb/],
@@ -294,6 +310,12 @@ function cases(ns: string, node: string): Case[] {
     ['namespace unknown context', ['namespace', 'web', '--context', 'kstudy-nope'], 5, /context "kstudy-nope" does not exist/],
     ['missing --kubeconfig', ['--kubeconfig', '/tmp/kstudy-no-such-kubeconfig'], 5, /kubeconfig file \/tmp\/kstudy-no-such-kubeconfig does not exist/],
     ['empty --kubeconfig', ['--kubeconfig', ''], 2, /--kubeconfig was given an empty path/],
+    ['show with a broken file', ['show'], 2, /kubeconfig .*not-yaml is not valid YAML/, 'not-yaml'],
+    ['use with a broken file', ['use', 'x'], 2, /kubeconfig .*not-yaml is not valid YAML/, 'not-yaml'],
+    ['namespace with a broken file', ['namespace', 'web'], 2, /kubeconfig .*not-yaml is not valid YAML/, 'not-yaml'],
+    ['check with a field of the wrong type', ['check'], 2, /cluster\.server must be a string, not a number/, 'server-number'],
+    ['check a context twice', ['check', 'a', 'a'], 2, /context "a" is named twice/],
+    ['typo in a subcommand', ['chek'], 2, /^unknown command 'chek'$/],
     ['unknown subcommand', ['usse', 'x'], 2, /too many arguments|unknown command/],
   ]);
   add('umbrella', 'kubectl-study', [

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 
 import { NotFoundError, UsageError } from '../../../src/base/errors.js';
 import { credentialProblems } from '../../../src/kube/credentials.js';
-import { parseExecCredential } from '../../../src/kube/exec.js';
+import { parseExecCredential, stderrGist } from '../../../src/kube/exec.js';
 import {
   kubeconfigPaths,
   mergeKubeconfigs,
@@ -178,4 +178,15 @@ test('an exec credential whose certificate, key or token cannot be used is named
   assert.match(refused({ clientCertificateData: 'junk', clientKeyData: 'junk' }), /\/bin\/get-cred.*status\.clientCertificateData is not a PEM certificate/);
   assert.match(refused({ token: 'a\r\nb' }), /status\.token holds a line break/);
   assert.equal(parseExecCredential(plugin as Parameters<typeof parseExecCredential>[0], cred({ token: 'fine' })).token, 'fine');
+});
+
+test("an exec plugin's stderr is shown shortened, without what looks like a secret", () => {
+  assert.equal(stderrGist('starting\nerror: token expired, log in again\n'), 'error: token expired, log in again');
+  const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJqYW5lIn0.c2lnbmF0dXJl';
+  for (const line of [`refresh failed for ${jwt}`, 'token=s3cr3t-value failed', 'password: hunter2 rejected', 'Authorization: Bearer abc.def', `key ${'A'.repeat(48)} unknown`]) {
+    const gist = stderrGist(line);
+    assert.ok(!/s3cr3t|hunter2|abc\.def|eyJ|AAAA/.test(gist), `${line} -> ${gist}`);
+    assert.match(gist, /\(not shown\)/);
+  }
+  assert.ok(stderrGist('x'.repeat(500)).length <= 160);
 });
