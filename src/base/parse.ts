@@ -114,8 +114,13 @@ export function dryRunFlag(value: string | boolean | undefined): boolean {
 
 /** A value that goes into an HTTP header (--as, --as-group, --as-uid): no line break or control character. */
 export function headerValue(flag: string, text: string): string {
-  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(text)) {
+  if (hasControlCharacters(text)) {
     throw new UsageError(`${flag} holds a line break or another control character`, { hint: `give ${flag} the name as plain text` });
   }
   return text;
+}
+
+/** A line break or another control character (a tab is allowed): what no HTTP header can carry. */
+export function hasControlCharacters(text: string): boolean {
+  return /[\x00-\x08\x0a-\x1f\x7f]/.test(text);
 }

@@ -6,6 +6,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 
+import { hasControlCharacters } from '../base/parse.js';
 import type { RawCluster, RawUser } from './kubeconfig.js';
 
 export type AuthMethod =
@@ -164,12 +165,18 @@ function materialProblem(kind: 'certificate' | 'key', data: string | undefined, 
   } else {
     return undefined;
   }
+  if (parsesAs(kind, bytes)) return undefined;
+  return kind === 'certificate' ? 'does not hold a PEM certificate' : 'does not hold a PEM private key';
+}
+
+/** Whether the bytes hold a certificate or a private key that Node's crypto can use. */
+function parsesAs(kind: 'certificate' | 'key', pem: string | Buffer): boolean {
   try {
-    if (kind === 'certificate') new X509Certificate(bytes);
-    else createPrivateKey(bytes);
-    return undefined;
+    if (kind === 'certificate') new X509Certificate(pem);
+    else createPrivateKey(pem);
+    return true;
   } catch {
-    return kind === 'certificate' ? 'does not hold a PEM certificate' : 'does not hold a PEM private key';
+    return false;
   }
 }
 
@@ -238,16 +245,11 @@ export function proxyUrlProblem(proxy: string | undefined): string | undefined {
 
 /** A credential no HTTP header can carry (a pasted line break, a control character). */
 export function headerUnsafe(value: unknown): boolean {
-  return typeof value === 'string' && /[\x00-\x08\x0a-\x1f\x7f]/.test(value);
+  return typeof value === 'string' && hasControlCharacters(value);
 }
 
 /** Why PEM text (as an exec plugin returns it) is not a certificate or key, or nothing. */
 export function pemProblem(kind: 'certificate' | 'key', pem: string): string | undefined {
-  try {
-    if (kind === 'certificate') new X509Certificate(pem);
-    else createPrivateKey(pem);
-    return undefined;
-  } catch {
-    return kind === 'certificate' ? 'is not a PEM certificate' : 'is not a PEM private key';
-  }
+  if (parsesAs(kind, pem)) return undefined;
+  return kind === 'certificate' ? 'is not a PEM certificate' : 'is not a PEM private key';
 }
