@@ -44,6 +44,8 @@ export interface ExecuteOptions {
   replacementCheckMs?: number;
   /** Once the pods are gone, for how long the scheduler may still answer the last replacements (default 5 s; never past the deadline). */
   replacementSettleMs?: number;
+  /** How often the last look asks again while the scheduler has not answered (default 500 ms). */
+  replacementSettleEveryMs?: number;
   /** UIDs of the pods that existed when the plan was made: none of them is a replacement. */
   existingPods?: ReadonlySet<string>;
   onEvent: (e: DrainEvent) => void;
@@ -277,7 +279,7 @@ export async function executeDrain(api: DrainApi, plan: DrainPlan, podListVersio
   conclude(result, outcomes, stop);
   try {
     // Advisory, once the outcome is decided: a last look, the scheduler given a moment, never past the deadline or an interrupt.
-    if (!stop.reason()) await replacements.settle(opts.replacementSettleMs ?? REPLACEMENT_SETTLE_MS, Math.min(500, everyMs), stop.waits).catch(() => {});
+    if (!stop.reason()) await replacements.settle(opts.replacementSettleMs ?? REPLACEMENT_SETTLE_MS, Math.min(opts.replacementSettleEveryMs ?? 500, everyMs), stop.waits).catch(() => {});
   } finally {
     stop.close();
   }

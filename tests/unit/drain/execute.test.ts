@@ -331,7 +331,7 @@ test('the last look waits for the scheduler to answer, and stops as soon as it h
   const api = new FakeDrainApi(pods, ['n1']);
   api.controlled.set('ns', [[controlledPod('web-new', { answered: false })], [controlledPod('web-new', { answered: false })], [controlledPod('web-new', { stuck: unschedulable })]]);
   // No look while the drain runs; the last one may take a minute: it must not need it.
-  const o = options({ replacementCheckMs: 60_000, replacementSettleMs: 60_000 });
+  const o = options({ replacementCheckMs: 60_000, replacementSettleMs: 60_000, replacementSettleEveryMs: 5 });
   const r = await executeDrain(api, drainPlan(pods), new Map(), o);
   assert.equal(r.outcome, 'drained');
   assert.equal(api.controlledCalls.length, 3);
@@ -348,14 +348,14 @@ test('the last look is bounded: by its own limit, the deadline and an interrupt,
 
     const late = new FakeDrainApi(pods, ['n1']);
     late.controlled.set('ns', [answer === 'hang' ? 'hang' : [...answer]]);
-    const rd = await executeDrain(late, drainPlan(pods), new Map(), options({ replacementCheckMs: 1, replacementSettleMs: 3_600_000, deadline: Date.now() + 1000 }));
+    const rd = await executeDrain(late, drainPlan(pods), new Map(), options({ replacementCheckMs: 1, replacementSettleMs: 3_600_000, replacementSettleEveryMs: 5, deadline: Date.now() + 500 }));
     assert.equal(rd.outcome, 'drained', 'the deadline ends the last look, and the drain had drained');
     assert.equal(drainExitCode(rd), ExitCode.OK);
 
     const interrupt = new AbortController();
     const stopped = new FakeDrainApi(pods, ['n1']);
     stopped.controlled.set('ns', [answer === 'hang' ? 'hang' : [...answer]]);
-    const ri = await executeDrain(stopped, drainPlan(pods), new Map(), options({ replacementCheckMs: 1, replacementSettleMs: 3_600_000, interrupt: interrupt.signal, onEvent: (e) => e.type === 'gone' && setTimeout(() => interrupt.abort(), 20) }));
+    const ri = await executeDrain(stopped, drainPlan(pods), new Map(), options({ replacementCheckMs: 1, replacementSettleMs: 3_600_000, replacementSettleEveryMs: 5, interrupt: interrupt.signal, onEvent: (e) => e.type === 'gone' && setTimeout(() => interrupt.abort(), 20) }));
     assert.equal(ri.outcome, 'drained', 'Ctrl-C during the last look: the drain had drained');
   }
 });
