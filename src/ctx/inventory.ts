@@ -4,7 +4,7 @@
  * every problem found. No I/O of its own, no clock: `now` is passed in.
  */
 import { serverUrl, type Entry, type MergedKubeconfig, type RawCluster, type RawContext, type RawUser } from '../kube/kubeconfig.js';
-import { daysUntil, describeAuth, EXEC_API_VERSIONS, proxyUrlProblem, type AuthSummary, type CertSummary } from '../kube/credentials.js';
+import { daysUntil, describeAuth, EXEC_API_VERSIONS, interactiveModeProblem, proxyUrlProblem, type AuthSummary, type CertSummary } from '../kube/credentials.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -28,6 +28,7 @@ export const PROBLEM_CODES = {
   TokenFileUnreadable: 'the token file cannot be read, so requests go out without a token',
   ExecNotFound: 'the exec credential plugin is not on PATH, so no credential can be obtained',
   ExecApiVersion: 'the exec plugin apiVersion is not client.authentication.k8s.io/v1 or v1beta1, which kubectl no longer accepts',
+  ExecInteractiveMode: 'the exec plugin interactiveMode is missing (v1 needs one) or not Never, IfAvailable or Always, so kubectl refuses the context',
   InsecureSkipTLS: 'insecure-skip-tls-verify turns off server verification: anyone in the path can impersonate the API server',
   PlaintextCredentials: 'credentials are sent to an http:// server in clear text',
   ProxyUrlInvalid: 'the proxy-url is not an http, https or socks5 URL, so no request can be made',
@@ -200,6 +201,9 @@ function userProblems(entry: Entry<RawUser>, cert: CertInfo | undefined, deps: I
     }
     if (!EXEC_API_VERSIONS.includes(u.exec.apiVersion ?? '')) {
       out.push(problem('error', 'ExecApiVersion', subject, `exec plugin of user "${entry.name}" has apiVersion "${u.exec.apiVersion ?? ''}"`, entry.file));
+    } else {
+      const mode = interactiveModeProblem(u.exec.apiVersion, u.exec.interactiveMode);
+      if (mode) out.push(problem('error', 'ExecInteractiveMode', subject, `exec plugin of user "${entry.name}": interactiveMode ${mode}`, entry.file));
     }
   }
   return out;

@@ -218,6 +218,9 @@ export function credentialProblems(clusterName: string, cluster: RawCluster, use
     if (!user.exec.command) out.push({ owner: u, field: 'exec.command', problem: 'is empty: the exec credential plugin names no command' });
     else if (!EXEC_API_VERSIONS.includes(user.exec.apiVersion ?? '')) {
       out.push({ owner: u, field: 'exec.apiVersion', problem: `is ${user.exec.apiVersion ? `"${user.exec.apiVersion}"` : 'not set'}; kubectl speaks ${EXEC_API_VERSIONS.join(' and ')}` });
+    } else {
+      const mode = interactiveModeProblem(user.exec.apiVersion, user.exec.interactiveMode);
+      if (mode) out.push({ owner: u, field: 'exec.interactiveMode', problem: mode });
     }
   }
   const hasCert = Boolean(user['client-certificate-data'] || user['client-certificate']);
@@ -252,4 +255,12 @@ export function headerUnsafe(value: unknown): boolean {
 export function pemProblem(kind: 'certificate' | 'key', pem: string): string | undefined {
   if (parsesAs(kind, pem)) return undefined;
   return kind === 'certificate' ? 'is not a PEM certificate' : 'is not a PEM private key';
+}
+
+const INTERACTIVE_MODES = ['Never', 'IfAvailable', 'Always'];
+
+/** client-go's rule for exec.interactiveMode: one of three, and required by v1. Pure. */
+export function interactiveModeProblem(apiVersion: string | undefined, mode: string | undefined): string | undefined {
+  if (mode) return INTERACTIVE_MODES.includes(mode) ? undefined : `is "${mode}"; it takes ${INTERACTIVE_MODES.join(', ')}`;
+  return apiVersion === 'client.authentication.k8s.io/v1' ? `is not set; client.authentication.k8s.io/v1 needs ${INTERACTIVE_MODES.join(', ')}` : undefined;
 }

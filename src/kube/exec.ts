@@ -92,6 +92,9 @@ export function parseExecCredential(p: Plugin, stdout: string): ExecCredential {
 export function runExecPlugin(p: Plugin, timeoutMs: number, signal?: AbortSignal): Promise<ExecCredential> {
   const command = p.exec.command;
   if (!command) return Promise.reject(new UsageError(`user "${p.userName}": exec has no command`, { hint: 'set users[].user.exec.command in the kubeconfig' }));
+  if (p.exec.interactiveMode === 'Always' && !process.stdin.isTTY) {
+    return Promise.reject(new UsageError(`${named(p)} has interactiveMode Always, and standard input is not a terminal`, { hint: 'run on a terminal, or set exec.interactiveMode to IfAvailable in the kubeconfig' }));
+  }
   const info = { apiVersion: p.exec.apiVersion, kind: 'ExecCredential', spec: { interactive: false, ...(p.exec.provideClusterInfo ? { cluster: { server: p.cluster.server, 'certificate-authority-data': p.cluster['certificate-authority-data'] } } : {}) } };
   const env: NodeJS.ProcessEnv = { ...process.env, KUBERNETES_EXEC_INFO: JSON.stringify(info) };
   for (const e of p.exec.env ?? []) env[e.name] = e.value;

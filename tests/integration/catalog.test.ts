@@ -130,6 +130,8 @@ function kubeconfigs(dir: string, base: string, ports: { hang: number; closed: n
   write('exec-v1alpha1', exec('sh', ['-c', 'echo ran'], 'client.authentication.k8s.io/v1alpha1'));
   write('exec-cert-junk', exec('sh', ['-c', 'echo \'{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","status":{"clientCertificateData":"junk","clientKeyData":"junk"}}\'']));
   write('ca-data-empty', (d) => (c(d)['certificate-authority-data'] = ''));
+  write('exec-no-mode', (d) => (d.users[0]!.user = { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'sh', args: ['-c', 'echo ran'] } }));
+  write('exec-always', (d) => (d.users[0]!.user = { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'sh', args: ['-c', 'echo ran'], interactiveMode: 'Always' } }));
   return out;
 }
 
@@ -379,6 +381,8 @@ function cases(ns: string, node: string): Case[] {
     ['exec-v1alpha1', 2, /exec\.apiVersion is "client\.authentication\.k8s\.io\/v1alpha1"/],
     ['exec-cert-junk', 2, /exec plugin "sh" returned an ExecCredential whose status\.clientCertificateData is not a PEM certificate/],
     ['ca-data-empty', 6, /unknown authority/],
+    ['exec-no-mode', 2, /exec\.interactiveMode is not set/],
+    ['exec-always', 2, /exec plugin "sh" has interactiveMode Always, and standard input is not a terminal/],
   ];
   for (const [plugin, args] of commands) {
     for (const [file, code, error] of broken) all.push({ group: `kubeconfig (${plugin})`, name: file, plugin, args, kubeconfig: file, code, error });

@@ -159,6 +159,11 @@ test('credentials no request could carry are refused before any request, naming 
   assert.match(fields({}, { exec: { command: 'x', apiVersion: 'client.authentication.k8s.io/v1alpha1' } })[0] ?? '', /exec\.apiVersion is "client\.authentication\.k8s\.io\/v1alpha1"/);
   assert.match(fields({}, { exec: { command: 'x' } })[0] ?? '', /exec\.apiVersion is not set/);
   assert.match(fields({}, { exec: { apiVersion: 'client.authentication.k8s.io/v1' } })[0] ?? '', /exec\.command is empty/);
+  // interactiveMode as client-go checks it: required by v1, one of three.
+  assert.match(fields({}, { exec: { command: 'x', apiVersion: 'client.authentication.k8s.io/v1' } })[0] ?? '', /exec\.interactiveMode is not set; client\.authentication\.k8s\.io\/v1 needs Never, IfAvailable, Always/);
+  assert.match(fields({}, { exec: { command: 'x', apiVersion: 'client.authentication.k8s.io/v1beta1', interactiveMode: 'Sometimes' } })[0] ?? '', /exec\.interactiveMode is "Sometimes"/);
+  assert.deepEqual(fields({}, { exec: { command: 'x', apiVersion: 'client.authentication.k8s.io/v1beta1' } }), []);
+  assert.deepEqual(fields({}, { exec: { command: 'x', apiVersion: 'client.authentication.k8s.io/v1', interactiveMode: 'IfAvailable' } }), []);
   // Empty data is unset, as for client-go.
   assert.deepEqual(fields({ 'certificate-authority-data': '' }, {}), []);
 });
