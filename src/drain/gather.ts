@@ -152,7 +152,8 @@ function usesNamespaceSelector(pod: V1Pod): boolean {
  * label. A list that may not be read is left out; the plan notes it.
  */
 async function fetchPlacementExtras(client: KubeClient, drainPods: V1Pod[], allPods: V1Pod[]): Promise<Pick<PlanInputs, 'namespaces' | 'volumes'>> {
-  const needVolumes = drainPods.some((p) => podClaims(p).length > 0);
+  // The replacements are new pods: only their PersistentVolumeClaims (not ephemeral volumes' claims) are looked up.
+  const needVolumes = drainPods.some((p) => podClaims(p, true).length > 0);
   const needNamespaces = allPods.some(usesNamespaceSelector) || drainPods.some(usesNamespaceSelector);
   const [claims, volumes, classes, namespaces] = await Promise.all([
     needVolumes ? listOrNull<V1PersistentVolumeClaim>('list persistentvolumeclaims', client, resourcePath(RESOURCES.persistentVolumeClaims)) : null,

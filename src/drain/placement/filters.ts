@@ -58,15 +58,25 @@ function requirementMatches(r: V1NodeSelectorRequirement, value: string | undefi
       return value === undefined;
     case 'Gt':
     case 'Lt': {
-      // labels.Requirement: both sides must parse as integers.
-      if (value === undefined || !/^[+-]?\d+$/.test(value) || values.length !== 1 || !/^[+-]?\d+$/.test(values[0]!)) return false;
-      const a = BigInt(value);
-      const b = BigInt(values[0]!);
+      // labels.Requirement: both sides must parse as 64-bit integers (strconv.ParseInt(v, 10, 64)).
+      const a = int64(value);
+      const b = values.length === 1 ? int64(values[0]) : undefined;
+      if (a === undefined || b === undefined) return false;
       return r.operator === 'Gt' ? a > b : a < b;
     }
     default:
       return false;
   }
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** A label value as Go's strconv.ParseInt(v, 10, 64) reads it, or undefined where that fails. */
+function int64(text: string | undefined): bigint | undefined {
+  if (text === undefined || !/^[+-]?\d+$/.test(text)) return undefined;
+  const n = BigInt(text);
+  return n < INT64_MIN || n > INT64_MAX ? undefined : n;
 }
 
 function termMatches(term: V1NodeSelectorTerm, labels: Record<string, string>, name: string | undefined): boolean {
@@ -368,9 +378,12 @@ export class SpreadState {
     return this.pod.spread.map((c, i) => (this.domainSets[i]!.size < c.minDomains ? 0 : this.domains[i]!.minimum(withoutMoved)));
   }
 
-  /** Whether the pod counts for each of its own constraints. */
-  selfMatches(): number[] {
-    return this.pod.spread.map((c) => (matchesSelector(c.selector, this.pod.labels) ? 1 : 0));
+  /**
+   * Whether the pod being placed counts for each of its own constraints: its
+   * own labels, not those of the pod that made this (shared) state.
+   */
+  selfMatches(p: PodInfo): number[] {
+    return this.pod.spread.map((c) => (matchesSelector(c.selector, p.labels) ? 1 : 0));
   }
 
   filter(node: NodeState, mins: number[], self: number[], withoutMoved: boolean): string | undefined {
@@ -415,6 +428,7 @@ const GA_LABEL: Record<string, string> = {
 
 export function volumeFacts(pod: PodInfo, snap: Snapshot): VolumeFacts {
   const facts: VolumeFacts = { nodeAffinity: [], missingVolume: false, zones: [], notes: [] };
+  for (const v of pod.newEphemeral) facts.notes.push(`ephemeral volume ${v} gets a new claim: where a volume can be provisioned for it is not checked`);
   if (!pod.claims.length) return facts;
   const vols = snap.volumes;
   if (!vols) {
@@ -433,7 +447,8 @@ export function volumeFacts(pod: PodInfo, snap: Snapshot): VolumeFacts {
     }
     const pvName = claim.spec?.volumeName;
     if (!pvName) {
-      const className = claim.spec?.storageClassName ?? claim.metadata?.annotations?.['volume.beta.kubernetes.io/storage-class'] ?? '';
+      // storagehelpers.GetPersistentVolumeClaimClass: the beta annotation wins over the field.
+      const className = claim.metadata?.annotations?.['volume.beta.kubernetes.io/storage-class'] ?? claim.spec?.storageClassName ?? '';
       const cls = vols.classes.get(className);
       if (cls?.volumeBindingMode === 'WaitForFirstConsumer') {
         facts.notes.push(`claim ${name} is unbound (WaitForFirstConsumer): where a volume can be provisioned or bound for it is not checked`);

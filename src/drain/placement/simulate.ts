@@ -225,7 +225,7 @@ class Simulator {
       volumes,
       spread,
       spreadMins: spread ? spread.minimums(withoutMoved) : [],
-      spreadSelf: spread ? spread.selfMatches() : [],
+      spreadSelf: spread ? spread.selfMatches(p) : [],
       affinity: this.affinityState(p)?.prepare(withoutMoved),
       withoutMoved,
     };
@@ -297,10 +297,15 @@ function queueOrder(a: PodInfo, b: PodInfo): number {
   return b.priority - a.priority || a.created - b.created || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
 
-/** The replacement a controller creates: the same spec, not yet bound. */
-function replacementOf(p: PodInfo): PodInfo {
+/**
+ * The replacement a controller creates: the same spec, not yet bound. A new
+ * pod gets new claims for its ephemeral volumes (the old ones go with the old
+ * pod), so the old claims' volumes do not pin it; a pod only waiting to be
+ * placed keeps its own.
+ */
+function replacementOf(p: PodInfo, newPod = true): PodInfo {
   const { nodeName: _bound, ...spec } = p.pod.spec ?? { containers: [] };
-  const r = compilePod({ ...p.pod, spec, status: {} }, true);
+  const r = compilePod({ ...p.pod, spec, status: {} }, true, newPod);
   r.created = p.created;
   return r;
 }
@@ -405,7 +410,7 @@ export function simulateRun(snapshot: Snapshot, steps: Array<{ nodes: string[] }
  */
 export function placePods(snapshot: Snapshot, pods: V1Pod[], options: Pick<SimulationOptions, 'choice'> = {}): PodPlacement[] {
   const sim = new Simulator(cloneSnapshot(snapshot), options.choice ?? 'score');
-  const queue = pods.map((pod) => replacementOf(compilePod(pod)));
+  const queue = pods.map((pod) => replacementOf(compilePod(pod), false));
   return [...placeQueue(sim, queue).values()].sort((a, b) => a.order - b.order);
 }
 

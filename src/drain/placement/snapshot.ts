@@ -73,8 +73,10 @@ export interface PodInfo {
   affinity: AffinityTerm[];
   antiAffinity: AffinityTerm[];
   spread: SpreadConstraint[];
-  /** Names of the PersistentVolumeClaims the pod mounts (ephemeral volumes included). */
+  /** Names of the PersistentVolumeClaims the pod mounts (ephemeral volumes included, but for a new pod). */
   claims: string[];
+  /** A new pod's ephemeral volumes: each gets a new claim, which nothing here can judge. */
+  newEphemeral: string[];
   /** Placed by this simulation (a replacement), not found on the node. */
   moved: boolean;
 }
@@ -223,10 +225,14 @@ export function podKey(pod: V1Pod): string {
   return `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
 }
 
-/** Claims a pod mounts: persistentVolumeClaim volumes, and the <pod>-<volume> claims of ephemeral volumes. */
-export function podClaims(pod: V1Pod): string[] {
+/**
+ * Claims a pod mounts: persistentVolumeClaim volumes, and the <pod>-<volume>
+ * claims of ephemeral volumes, unless the pod is a new one (a replacement),
+ * whose ephemeral volumes get new claims.
+ */
+export function podClaims(pod: V1Pod, newPod = false): string[] {
   return (pod.spec?.volumes ?? []).flatMap((v) =>
-    v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : v.ephemeral ? [`${pod.metadata?.name ?? ''}-${v.name}`] : [],
+    v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : v.ephemeral && !newPod ? [`${pod.metadata?.name ?? ''}-${v.name}`] : [],
   );
 }
 
@@ -236,7 +242,7 @@ function scalarRequests(requests: Resources): Array<{ name: string; want: number
     .map((name) => ({ name, want: requests[name]! }));
 }
 
-export function compilePod(pod: V1Pod, moved = false): PodInfo {
+export function compilePod(pod: V1Pod, moved = false, newPod = false): PodInfo {
   const spec = pod.spec;
   const requests = podRequests(pod);
   const required = spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
@@ -259,7 +265,8 @@ export function compilePod(pod: V1Pod, moved = false): PodInfo {
     affinity: affinityTerms(pod, false),
     antiAffinity: affinityTerms(pod, true),
     spread: spreadConstraints(pod),
-    claims: podClaims(pod),
+    claims: podClaims(pod, newPod),
+    newEphemeral: newPod ? (spec?.volumes ?? []).filter((v) => v.ephemeral).map((v) => v.name) : [],
     moved,
   };
 }
