@@ -13,6 +13,7 @@
  * Not a test: nothing fails on a number.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 import * as k8s from '@kubernetes/client-node';
@@ -84,10 +85,15 @@ async function main(): Promise<void> {
 
   const node22 = await releaseNode();
   const ours22: Case = { ...ours, name: `study-rollout status (finished), Node ${node22.version}`, cmd: node22.path };
-  const [a, b, c] = await measure([ours, theirs, ours22]);
+  // The release binary itself, when built (npm run release -- --only linux-amd64): what users download.
+  const binary = path.join(REPO_ROOT, 'release', 'kubectl-study');
+  const released: Case | undefined = existsSync(binary) ? { ...ours, name: 'release binary: study rollout status (finished)', cmd: binary, args: ['rollout', ...ours.args.slice(1)] } : undefined;
+  const [a, b, c, d] = await measure([ours, theirs, ours22, ...(released ? [released] : [])]);
   const out = [`rollout status, ${new Date().toISOString()}; ${machine()}`, '', '| case | study-rollout | kubectl | ratio |', '|---|---|---|---|'];
   out.push(`| a finished rollout (Node ${process.version.slice(1)}, this machine's) | ${cell(a!)} | ${cell(b!)} | ${ratio(a!, b!, 2)} |`);
   out.push(`| a finished rollout (Node ${node22.version}, the release binary's, compile cache on) | ${cell(c!)} | | ${ratio(c!, b!, 2)} |`);
+  if (d) out.push(`| a finished rollout (the release binary, Node ${node22.version} with its code cache) | ${cell(d)} | | ${ratio(d, b!, 2)} |`);
+  else log('no release/kubectl-study: the release binary is not measured (npm run release -- --only linux-amd64)');
 
   // Rollouts under way: both watch the same one; each exit timed from the completion.
   const late = { ours: [] as number[], kubectl: [] as number[] };
