@@ -75,14 +75,18 @@ export interface RunResult {
 
 /**
  * What a drain does to a pod it evicts: a DaemonSet's or a mirror pod stays
- * (unless its DaemonSet is gone: then it is deleted for good), a terminating
- * or unmanaged one goes, and a controller recreates the rest.
+ * (unless its DaemonSet is gone: then it is deleted for good), an unmanaged
+ * one goes, a terminating one goes (its replacement is already there) unless
+ * a StatefulSet's, and a controller recreates the rest.
  */
 export function defaultFate(pod: V1Pod, controllerExists?: boolean): PodFate {
   const controller = controllerOf(pod);
   if (isMirrorPod(pod)) return 'stay';
   if (controller?.kind === 'DaemonSet') return controllerExists === false ? 'delete' : 'stay';
-  if (pod.metadata?.deletionTimestamp || !controller || controllerExists === false) return 'delete';
+  if (!controller || controllerExists === false) return 'delete';
+  // A terminating pod's replacement already exists (a ReplicaSet, a Job do not wait), but for a
+  // StatefulSet's: it makes the pod of the same name only once the old one is gone.
+  if (pod.metadata?.deletionTimestamp) return controller.kind === 'StatefulSet' ? 'recreate' : 'delete';
   return 'recreate';
 }
 

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import type { V1Node, V1Pod, V1Taint } from '@kubernetes/client-node';
 
 import { nodeSelectorTermsMatch } from '../../../src/drain/placement/filters.js';
-import { buildSnapshot, placePods, simulateDrain } from '../../../src/drain/placement/index.js';
+import { buildSnapshot, defaultFate, placePods, simulateDrain } from '../../../src/drain/placement/index.js';
 
 const node = (name: string, zone: string, taints?: V1Taint[]): V1Node => ({
   metadata: { name, labels: { 'kubernetes.io/hostname': name, 'topology.kubernetes.io/zone': zone } },
@@ -69,4 +69,21 @@ test('Gt and Lt compare 64-bit integers: a value beyond int64 matches nothing', 
   assert.equal(nodeSelectorTermsMatch(gt, { gen: '9223372036854775808' }), false);
   assert.equal(nodeSelectorTermsMatch(gt, { gen: '99999999999999999999' }), false);
   assert.equal(nodeSelectorTermsMatch([{ matchExpressions: [{ key: 'gen', operator: 'Lt', values: ['-9223372036854775809'] }] }], { gen: '-1' }), false);
+});
+
+// A ReplicaSet replaces a terminating pod at once; a StatefulSet makes the same-named pod only once the old one is gone.
+test("a terminating StatefulSet pod's successor is placed by the plan; a terminating ReplicaSet pod's is already there", () => {
+  const owned = (name: string, kind: string, cpu: string, nodeName: string, terminating = false): V1Pod => ({
+    metadata: { name, namespace: 'ns', uid: name, ownerReferences: [{ apiVersion: 'apps/v1', kind, name: 'x', uid: 'x', controller: true }], ...(terminating ? { deletionTimestamp: new Date('2026-01-01T00:00:00Z') } : {}) },
+    spec: { nodeName, containers: [{ name: 'c', image: 'i', resources: { requests: { cpu } } }] },
+    status: { phase: 'Running' },
+  });
+  assert.equal(defaultFate(owned('db-0', 'StatefulSet', '1', 'a', true)), 'recreate');
+  assert.equal(defaultFate(owned('web-1', 'ReplicaSet', '1', 'a', true)), 'delete');
+  // b has 4 cpu, 3.5 taken: the successor of db-0 (1 cpu) fits nowhere.
+  const snap = buildSnapshot({ nodes: [node('a', 'z1'), node('b', 'z1')], pods: [owned('db-0', 'StatefulSet', '1', 'a', true), owned('big', 'ReplicaSet', '3500m', 'b')] });
+  const r = simulateDrain(snap, ['a']);
+  const db = r.placements.find((p) => p.pod === 'ns/db-0');
+  assert.equal(db?.outcome, 'pending', JSON.stringify(r.placements));
+  assert.match(db?.message ?? '', /Insufficient cpu/);
 });
