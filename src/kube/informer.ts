@@ -33,6 +33,8 @@ export interface InformerHandlers<T> {
 
 export class Informer<T extends Meta> {
   readonly items = new Map<string, T>();
+  /** Whether items holds a list's answer yet (before that, an empty map says nothing). */
+  synced = false;
   private stopped = false;
 
   constructor(
@@ -48,6 +50,7 @@ export class Informer<T extends Meta> {
     const result = await listPath<T>(this.client, this.path, this.query);
     this.items.clear();
     for (const item of result.items) this.items.set(item.metadata?.uid ?? item.metadata?.name ?? '', item);
+    this.synced = true;
     this.handlers.onSync?.(this.items);
     this.handlers.onChange?.();
     return result.resourceVersion;

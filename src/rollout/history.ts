@@ -66,7 +66,8 @@ export function deploymentHistory(
         created,
         age: created ? formatAge(now.getTime() - Date.parse(created)) : '',
         images: images(rs.spec?.template),
-        changeCause: a[CHANGE_CAUSE_ANNOTATION] ?? '',
+        // kubectl shows the ReplicaSet's change-cause, else its pod template's.
+        changeCause: a[CHANGE_CAUSE_ANNOTATION] || rs.spec?.template?.metadata?.annotations?.[CHANGE_CAUSE_ANNOTATION] || '',
         replicas: { ready: rs.status?.readyReplicas ?? 0, desired: rs.spec?.replicas ?? 0 },
         current: a[REVISION_ANNOTATION] === current,
         previousRevisions: (a[REVISION_HISTORY_ANNOTATION] ?? '').split(',').filter(Boolean).map(Number),

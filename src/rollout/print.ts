@@ -53,7 +53,7 @@ export function renderHistory(h: History, colour: boolean): string {
     r.current ? paint(colour, 'green', '*') : ' ',
   ]);
   let out = `${h.workload.kind.toLowerCase()}.apps/${h.workload.name}\n`;
-  out += h.revisions.length ? renderTable(['REVISION', 'AGE', 'IMAGES', 'CHANGE-CAUSE', 'REPLICAS', 'CURRENT'], rows) : 'No revisions.\n';
+  out += h.revisions.length ? renderTable(['REVISION', 'AGE', 'IMAGES', 'CHANGE-CAUSE', 'REPLICAS', 'CURRENT'], rows) : 'No rollout history found.\n';
   const renumbered = h.revisions.filter((r) => r.previousRevisions.length);
   for (const r of renumbered) {
     out += `Revision ${r.revision} is revision ${r.previousRevisions.join(', ')} restored by a rollback (the number changed; the template did not).\n`;

@@ -2,7 +2,7 @@
 import type { V1ControllerRevision, V1DaemonSet, V1Deployment, V1PodTemplateSpec, V1StatefulSet } from '@kubernetes/client-node';
 
 import { BlockedError, NotFoundError } from '../base/errors.js';
-import { controllerRevisionTemplate, findRevision, templateDiff, type History } from './history.js';
+import { controllerRevisionTemplate, templateDiff, type History } from './history.js';
 import type { WorkloadKind } from './model.js';
 import { REVISION_ANNOTATION } from './status.js';
 
@@ -34,19 +34,29 @@ export function templateOf(obj: Workload): V1PodTemplateSpec {
   return (obj.spec?.template ?? {}) as V1PodTemplateSpec;
 }
 
-export function planRollback(kind: WorkloadKind, obj: Workload, history: History, toRevision: number, controllerRevisions: V1ControllerRevision[]): RollbackPlan {
+/**
+ * kubectl's order: find the revision (its words when there is none), then,
+ * unless only previewing, refuse a paused Deployment.
+ */
+export function planRollback(kind: WorkloadKind, obj: Workload, history: History, toRevision: number, controllerRevisions: V1ControllerRevision[], preview = false): RollbackPlan {
   const name = obj.metadata?.name ?? '';
   const workload = { kind, namespace: obj.metadata?.namespace ?? '', name };
-  if (kind === 'Deployment' && (obj as V1Deployment).spec?.paused) {
-    throw new BlockedError(`deployment "${name}" is paused, and kubectl refuses to roll back a paused deployment`, {
-      hint: `resume it first: kubectl rollout resume deployment/${name} -n ${workload.namespace}`,
-    });
-  }
   const sorted = [...history.revisions].sort((a, b) => b.revision - a.revision);
-  let target = toRevision === 0 ? sorted[1] : sorted.find((r) => r.revision === toRevision);
+  const target = toRevision === 0 ? sorted[1] : sorted.find((r) => r.revision === toRevision);
   if (!target) {
-    if (toRevision === 0) throw new NotFoundError(`${kind.toLowerCase()}/${name} has no previous revision to roll back to`);
-    target = findRevision(history, toRevision);
+    const hint = `its revisions: ${history.revisions.map((x) => x.revision).join(', ') || 'none'} (kubectl study-rollout history ${kind.toLowerCase()}/${name})`;
+    if (toRevision !== 0) {
+      const moved = history.revisions.find((x) => x.previousRevisions.includes(toRevision));
+      throw new NotFoundError(`unable to find specified revision ${toRevision} in history`, {
+        hint: moved ? `revision ${toRevision} was restored by a rollback and is revision ${moved.revision} now` : hint,
+      });
+    }
+    throw new NotFoundError(kind === 'Deployment' ? `no rollout history found for deployment "${name}"` : 'no last revision to roll back to', { hint });
+  }
+  if (!preview && kind === 'Deployment' && (obj as V1Deployment).spec?.paused) {
+    throw new BlockedError("you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again", {
+      hint: `kubectl rollout resume deployment/${name} -n ${workload.namespace}`,
+    });
   }
   const live = templateOf(obj);
   const diff = templateDiff(live, `${kind.toLowerCase()}/${name} (live)`, target.template, `revision ${target.revision}`);

@@ -21,7 +21,7 @@ import { controllerHistory, deploymentHistory, findRevision, templateDiff, type 
 import { apiPlural, type Target, type WorkloadKind } from './model.js';
 import type { DiffOptions, HistoryOptions, RevisionRef, StatusOptions, UndoOptions } from './options.js';
 import { planRollback, templateOf, type RollbackPlan, type Workload } from './rollback.js';
-import { atRevision, FATAL, rolloutStatus, type RolloutStatus } from './status.js';
+import { atRevision, deletedStatus, FATAL, rolloutStatus, type RolloutStatus } from './status.js';
 
 const WORKLOAD_TYPES = { Deployment: RESOURCES.deployments, StatefulSet: RESOURCES.statefulSets, DaemonSet: RESOURCES.daemonSets } as const;
 
@@ -99,9 +99,15 @@ const RECOMPUTE_WINDOW_MS = 15;
 async function follow(client: KubeClient, ns: string, t: Target, first: Workload, signal: AbortSignal, onStatus: (s: RolloutStatus) => void): Promise<() => void> {
   const labelSelector = selectorOf(first);
   const sel = labelSelector ? { labelSelector } : {};
+  let last: Workload = first;
   const recompute = coalesce(() => {
     const obj = [...object.items.values()][0];
-    if (!obj) return;
+    if (!obj) {
+      // Gone once the watch has listed: deleted, as kubectl says ("object has been deleted").
+      if (object.synced) onStatus(deletedStatus(t.kind, last));
+      return;
+    }
+    last = obj;
     const hist = [...history.items.values()];
     onStatus(
       rolloutStatus({
@@ -234,6 +240,7 @@ export function statusExitCode(r: StatusResult): ExitCodeValue {
     return r.items.every((s) => s.done) ? ExitCode.OK : ExitCode.NEGATIVE;
   }
   if (r.ended === 'interrupted') return ExitCode.INTERRUPTED;
+  if (r.items.some((t) => t.status?.problems.some((p) => p.code === 'Deleted'))) return ExitCode.NOT_FOUND;
   if (r.items.some((t) => t.status?.failed || fatalFor(t.status, r.failFast))) return ExitCode.BLOCKED;
   return r.ended === 'timeout' ? ExitCode.TIMEOUT : ExitCode.OK;
 }
@@ -315,7 +322,7 @@ export async function runUndo(ctx: RunContext, o: UndoOptions, statusHooks: (ite
   const t = o.target;
   const ns = client.namespace;
   const { obj, history, controllerRevisions } = await loadHistory(client, ns, t);
-  const plan = planRollback(t.kind, obj, history, o.toRevision, controllerRevisions);
+  const plan = planRollback(t.kind, obj, history, o.toRevision, controllerRevisions, o.dryRun);
   if (plan.skipped || o.dryRun) return { plan, dryRun: o.dryRun, applied: false };
   const contentType = plan.patchType === 'json' ? JSON_PATCH : STRATEGIC_MERGE_PATCH;
   await client.call(`roll back ${t.kind.toLowerCase()}.apps/${t.name}`, () =>

@@ -20,7 +20,7 @@ import type {
 import { isControlledBy, isPodReady } from '../kube/objects.js';
 import type { WorkloadKind } from './model.js';
 
-export type ProblemCode = 'ImagePull' | 'CrashLoop' | 'ConfigError' | 'Unschedulable' | 'NotReady' | 'FailedCreate' | 'Paused' | 'DeadlineExceeded';
+export type ProblemCode = 'ImagePull' | 'CrashLoop' | 'ConfigError' | 'Unschedulable' | 'NotReady' | 'FailedCreate' | 'Paused' | 'DeadlineExceeded' | 'Deleted';
 
 /** Problems that end a --fail-fast wait: they do not fix themselves. */
 export const FATAL: ReadonlySet<ProblemCode> = new Set(['ImagePull', 'CrashLoop', 'ConfigError', 'FailedCreate', 'DeadlineExceeded']);
@@ -395,4 +395,23 @@ export function rolloutStatus(input: StatusInput): RolloutStatus {
 export function statusLine(s: RolloutStatus): string {
   const why = s.problems.map((p) => `${p.code}${p.pod ? ` ${p.pod}` : ''}: ${p.message}`).join('; ');
   return `${s.kind.toLowerCase()}/${s.name}: ${s.message}${why ? ` [${why}]` : ''}${s.stragglers?.length ? ` (waiting on nodes ${s.stragglers.join(', ')})` : ''}`;
+}
+
+/** The status of a workload deleted while its rollout was watched: failed, in kubectl's words. Pure. */
+export function deletedStatus(kind: WorkloadKind, last: V1Deployment | V1StatefulSet | V1DaemonSet): RolloutStatus {
+  const name = last.metadata?.name ?? '';
+  return {
+    kind,
+    namespace: last.metadata?.namespace ?? '',
+    name,
+    state: 'failed',
+    done: false,
+    failed: true,
+    message: 'object has been deleted',
+    strategy: (last.spec as { strategy?: { type?: string }; updateStrategy?: { type?: string } } | undefined)?.strategy?.type ?? (last.spec as { updateStrategy?: { type?: string } } | undefined)?.updateStrategy?.type ?? '',
+    revision: '',
+    replicas: { desired: 0, updated: 0, ready: 0, available: 0 },
+    problems: [{ code: 'Deleted', message: `${kind.toLowerCase()}/${name} was deleted while its rollout was watched` }],
+    revisions: [],
+  };
 }

@@ -169,9 +169,27 @@ test('a paused rollout says so, --watch=false says "not done" with exit 1, and u
   assert.match(once.stdout, /Paused: the rollout is paused; resume it with: kubectl rollout resume deployment\/paused/);
   const kOnce = await kubectl(['rollout', 'status', 'deployment/paused', '-n', ns, '--watch=false'], { env: op.env });
   assert.equal(kOnce.code, 0, 'kubectl exits 0 here; we do not');
+  // kubectl's order: the revision first (paused, the Deployment made no second one), then the pause.
+  const none = await runPlugin('kubectl-study_rollout', ['undo', 'deployment/paused', '-n', ns], { env: op.env });
+  const kNone = await kubectl(['rollout', 'undo', 'deployment/paused', '-n', ns], { env: op.env });
+  assert.equal(none.code, 5, none.stderr);
+  assert.match(none.stderr, /^error: no rollout history found for deployment "paused"\n/);
+  assert.match(kNone.stderr, /no rollout history found for deployment "paused"/);
+  // Resumed, rolled out to revision 2, paused again: now the pause refuses, in kubectl's words; --dry-run still previews.
+  const pause = async (paused: boolean): Promise<void> => {
+    await apis().apps.patchNamespacedDeployment({ name: 'paused', namespace: ns, body: [{ op: 'replace', path: '/spec/paused', value: paused }] }, JSON_PATCH);
+  };
+  await pause(false);
+  await rolledOut(ns, 'paused', '2');
+  await pause(true);
   const undo = await runPlugin('kubectl-study_rollout', ['undo', 'deployment/paused', '-n', ns], { env: op.env });
-  assert.equal(undo.code, 3);
-  assert.match(undo.stderr, /^error: deployment "paused" is paused.*\nhint: resume it first: kubectl rollout resume deployment\/paused/);
+  const kUndo = await kubectl(['rollout', 'undo', 'deployment/paused', '-n', ns], { env: op.env });
+  assert.equal(undo.code, 3, undo.stderr);
+  assert.match(undo.stderr, /^error: you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again\nhint: kubectl rollout resume deployment\/paused/);
+  assert.match(kUndo.stderr, /you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again/);
+  const preview = await runPlugin('kubectl-study_rollout', ['undo', 'deployment/paused', '-n', ns, '--dry-run'], { env: op.env });
+  assert.equal(preview.code, 0, preview.stderr);
+  assert.match(preview.stdout, /registry\.local\/p:1\.0/);
 });
 
 test('StatefulSets with a partition and with OnDelete: progress as kubectl reports it, counts where kubectl has none', async (t) => {
@@ -269,8 +287,11 @@ test('undo --to-revision yields the same pod template as kubectl rollout undo on
   for (const args of [['history', 'deployment/mine', '--revision', '1'], ['undo', 'deployment/mine', '--to-revision', '1']]) {
     const gone = await runPlugin('kubectl-study_rollout', [...args, '-n', ns], { env: op.env });
     assert.equal(gone.code, 5, gone.stderr);
-    assert.match(gone.stderr, /^error: unable to find the specified revision 1 of deployment\/mine\nhint: revision 1 was restored by a rollback and is revision 4 now\n$/);
+    const words = args[0] === 'undo' ? 'unable to find specified revision 1 in history' : 'unable to find the specified revision 1 of deployment\\/mine';
+    assert.match(gone.stderr, new RegExp(`^error: ${words}\\nhint: revision 1 was restored by a rollback and is revision 4 now\\n$`));
   }
+  const kUndo = await kubectl(['rollout', 'undo', 'deployment/mine', '-n', ns, '--to-revision=1'], { env: op.env });
+  assert.match(kUndo.stderr, /unable to find specified revision 1 in history/);
   const k = await kubectl(['rollout', 'history', 'deployment/mine', '-n', ns, '--revision=1'], { env: op.env });
   assert.match(k.stderr, /unable to find the specified revision/);
 });

@@ -5,7 +5,9 @@ import type { V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernet
 
 import { deploymentHistory, findRevision, templateDiff } from '../../../src/rollout/history.js';
 import { parseTargets } from '../../../src/rollout/model.js';
-import { podProblems, rolloutStatus, statusLine } from '../../../src/rollout/status.js';
+import { deletedStatus, podProblems, rolloutStatus, statusLine } from '../../../src/rollout/status.js';
+import { statusExitCode } from '../../../src/rollout/run.js';
+import { ExitCode } from '../../../src/base/errors.js';
 import { planRollback } from '../../../src/rollout/rollback.js';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
@@ -116,11 +118,32 @@ test('history: revisions sorted, the current one marked, re-numbered ones said s
   assert.equal(patch[0]?.path, '/spec/template');
   assert.equal(patch[0]?.value.metadata?.labels?.['pod-template-hash'], undefined);
   assert.deepEqual(patch[1]?.value, { 'deployment.kubernetes.io/revision': '4' });
-  assert.throws(() => planRollback('Deployment', deploy({}, { spec: { ...deploy({}).spec!, paused: true } }), h, 0, []), /paused/);
-  assert.throws(() => planRollback('Deployment', deploy({}), h, 7, []), /unable to find the specified revision 7 of deployment\/web/);
+  // kubectl's order and words: the revision first, then the pause (which a preview does not mind).
+  const paused = deploy({}, { spec: { ...deploy({}).spec!, paused: true } });
+  assert.throws(() => planRollback('Deployment', paused, h, 0, []), /^BlockedError: you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again$/);
+  assert.throws(() => planRollback('Deployment', paused, h, 7, []), /^NotFoundError: unable to find specified revision 7 in history$/);
+  assert.equal(planRollback('Deployment', paused, h, 0, [], true).toRevision, 3);
+  assert.throws(() => planRollback('Deployment', deploy({}), { ...h, revisions: h.revisions.slice(0, 1) }, 0, []), /^NotFoundError: no rollout history found for deployment "web"$/);
+  assert.throws(() => planRollback('StatefulSet', deploy({}), { ...h, revisions: [] }, 0, []), /^NotFoundError: no last revision to roll back to$/);
   // A number a rollback re-numbered away is gone, for --revision and undo --to-revision alike.
-  assert.throws(() => planRollback('Deployment', deploy({}), h, 1, []), (e: unknown) => /unable to find the specified revision 1/.test((e as Error).message) && /is revision 4 now/.test((e as { hint?: string }).hint ?? ''));
+  assert.throws(() => planRollback('Deployment', deploy({}), h, 1, []), (e: unknown) => /unable to find specified revision 1 in history/.test((e as Error).message) && /is revision 4 now/.test((e as { hint?: string }).hint ?? ''));
   assert.throws(() => findRevision(h, 1), /unable to find the specified revision 1/);
+});
+
+test("history: CHANGE-CAUSE is the ReplicaSet's, else its pod template's, as kubectl shows it", () => {
+  const templated = rs('web-t', '5', 'i:5');
+  templated.spec!.template!.metadata!.annotations = { 'kubernetes.io/change-cause': 'kubectl apply -f web.yaml' };
+  const both = rs('web-u', '6', 'i:6', { 'kubernetes.io/change-cause': 'its own' });
+  both.spec!.template!.metadata!.annotations = { 'kubernetes.io/change-cause': 'the template' };
+  const h = deploymentHistory({ metadata: { uid: 'd1', name: 'web', namespace: 'ns', annotations: {} } }, [templated, both], NOW);
+  assert.deepEqual(h.revisions.map((r) => r.changeCause), ['kubectl apply -f web.yaml', 'its own']);
+});
+
+test('a workload deleted while its rollout is watched: failed, "object has been deleted", exit 5', () => {
+  const s = deletedStatus('Deployment', deploy({}));
+  assert.deepEqual([s.failed, s.done, s.message, s.problems[0]?.code], [true, false, 'object has been deleted', 'Deleted']);
+  const summary = { kind: 'RolloutStatusSummary' as const, apiVersion: 'study.kubectl.io/v1' as const, ended: 'done' as const, timeoutMs: 0, failFast: false, items: [{ target: { kind: 'Deployment' as const, name: 'web' }, status: s, finished: true }] };
+  assert.equal(statusExitCode(summary), ExitCode.NOT_FOUND);
 });
 
 test('targets are parsed as kubectl takes them', () => {
