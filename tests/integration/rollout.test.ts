@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 
 import { REPO_ROOT } from '../cluster/paths.js';
-import { apis, auditMark, eventually, kubectl, mintUser, recordingProxy, runCommand, runPlugin, serverOnlyKubeconfig, suffix, testNamespace, writesBy } from '../support/cluster.js';
+import { apis, auditMark, eventually, kubectl, mintUser, pluginCommand, recordingProxy, runCommand, runPlugin, serverOnlyKubeconfig, suffix, testNamespace, writesBy } from '../support/cluster.js';
 import { screen } from '../support/terminal.js';
 
 function operator(): { name: string; env: NodeJS.ProcessEnv } {
@@ -248,6 +248,22 @@ test('StatefulSets with a partition and with OnDelete: progress as kubectl repor
   await apis().core.deleteNamespacedPod({ name: 'ondel-2', namespace: ns });
   assert.equal(await closed, 0, out);
   assert.match(out, /OnDelete roll out complete: 3 pods at revision/);
+});
+
+test('a workload deleted while its rollout is watched: the watch ends, "object has been deleted" as kubectl says, exit 5', async (t) => {
+  const ns = await testNamespace(t);
+  const op = operator();
+  await apis().apps.createNamespacedDeployment({ namespace: ns, body: deployment('gone', 'registry.local/g:1.0-fail-pull') });
+  const { cmd, args } = pluginCommand('kubectl-study_rollout');
+  const child = spawn(cmd, [...args, 'status', 'deployment/gone', '-n', ns, '--timeout', '120s'], { env: { ...process.env, ...op.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const closed = new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+  await eventually('the watch to report the rollout under way', async () => /Waiting for deployment "gone" rollout to finish/.test(out), 60_000, 50);
+  await apis().apps.deleteNamespacedDeployment({ name: 'gone', namespace: ns });
+  assert.equal(await closed, 5, out);
+  assert.match(out, /object has been deleted/);
 });
 
 test('undo --to-revision yields the same pod template as kubectl rollout undo on an identical twin', async (t) => {
