@@ -245,9 +245,18 @@ export function statusExitCode(r: StatusResult): ExitCodeValue {
   return r.ended === 'timeout' ? ExitCode.TIMEOUT : ExitCode.OK;
 }
 
+/** The one error line of a watch that did not end well (the status itself went to stdout). */
 export function statusFailure(r: StatusResult): { message: string; hint: string } | undefined {
-  if (r.kind !== 'RolloutStatusSummary' || statusExitCode(r) !== ExitCode.TIMEOUT) return undefined;
-  return { message: `rollout not complete after ${formatDuration(r.timeoutMs)}`, hint: 'the last status says why; raise --timeout to wait longer' };
+  if (r.kind !== 'RolloutStatusSummary') return undefined;
+  const code = statusExitCode(r);
+  if (code === ExitCode.TIMEOUT) return { message: `rollout not complete after ${formatDuration(r.timeoutMs)}`, hint: 'the last status says why; raise --timeout to wait longer' };
+  const items = r.items.map((i) => i.status).filter((s): s is RolloutStatus => s !== undefined);
+  const deleted = items.find((s) => s.problems.some((p) => p.code === 'Deleted'));
+  if (code === ExitCode.NOT_FOUND && deleted) return { message: 'object has been deleted', hint: `${deleted.kind.toLowerCase()}/${deleted.name} was deleted while its rollout was watched` };
+  // kubectl's error for a Deployment past its progress deadline.
+  const late = items.find((s) => s.problems.some((p) => p.code === 'DeadlineExceeded'));
+  if (code === ExitCode.BLOCKED && late) return { message: `${late.kind.toLowerCase()} "${late.name}" exceeded its progress deadline`, hint: 'the status above says why; fix the cause, or roll back with kubectl study-rollout undo' };
+  return undefined;
 }
 
 // ---------------------------------------------------------------- history

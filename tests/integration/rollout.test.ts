@@ -134,8 +134,10 @@ test('a rollout to an image that fails to pull: the reason in seconds, failure a
   assert.equal(slow.code, 3, slow.stdout + slow.stderr);
   assert.match(slow.stdout, /deployment "api" exceeded its progress deadline/);
   assert.match(slow.stdout, /ImagePull/);
+  // The error line on stderr is kubectl's.
   const k = await kubectl(['rollout', 'status', 'deployment/api', '-n', ns, '--timeout=5s'], { env: op.env });
-  assert.match(k.stderr, /exceeded its progress deadline/);
+  assert.match(k.stderr, /^error: deployment "api" exceeded its progress deadline$/m);
+  assert.match(slow.stderr, /^error: deployment "api" exceeded its progress deadline\nhint: /);
 
   const once = await runPlugin('kubectl-study_rollout', ['status', 'deployment/api', '-n', ns, '--watch=false'], { env: op.env });
   assert.equal(once.code, 3);
@@ -263,7 +265,7 @@ test('a workload deleted while its rollout is watched: the watch ends, "object h
   await eventually('the watch to report the rollout under way', async () => /Waiting for deployment "gone" rollout to finish/.test(out), 60_000, 50);
   await apis().apps.deleteNamespacedDeployment({ name: 'gone', namespace: ns });
   assert.equal(await closed, 5, out);
-  assert.match(out, /object has been deleted/);
+  assert.match(out, /^error: object has been deleted$/m);
 });
 
 test('undo --to-revision yields the same pod template as kubectl rollout undo on an identical twin', async (t) => {
