@@ -109,6 +109,7 @@ export interface UndoFlags extends ConnectionFlags {
 }
 
 export function undoOptions(args: readonly string[], f: UndoFlags): UndoOptions {
+  if (f.timeout !== undefined && f.watch !== true) throw new UsageError('--timeout bounds the --watch that follows the rollback; it needs --watch', { hint: 'add --watch, or drop --timeout' });
   return {
     connection: connectionOptions(f),
     target: singleTarget(args),

@@ -170,6 +170,7 @@ test('bad flags and arguments are usage errors with the cause named', () => {
     ['study-rollout', ['status', 'deploy', 'web', 'web'], /Deployment\/web is named twice/],
     ['study-ctx', ['check', 'c1', 'c1'], /context "c1" is named twice/],
     ['study-ctx', ['chek'], /^unknown command 'chek'$/],
+    ['study-rollout', ['undo', 'deploy/web', '--timeout', '5s'], /--timeout bounds the --watch that follows the rollback; it needs --watch/],
     // As in Go (and kubectl), a duration needs its unit; only --request-timeout takes bare seconds.
     ['study-drain', ['n1', '--timeout', '30'], /invalid --timeout "30"/],
     ['study', ['maintain', 'n1', '--run', 'x', '--journal', 'j', '--drain-timeout', '90'], /invalid --drain-timeout "90"/],
