@@ -174,7 +174,6 @@ function clusterProblems(entry: Entry<RawCluster>, deps: InventoryDeps, hasCrede
   return out;
 }
 
-
 function userProblems(entry: Entry<RawUser>, cert: CertInfo | undefined, deps: InventoryDeps): Problem[] {
   const out: Problem[] = [];
   const subject = { kind: 'user' as const, name: entry.name };
