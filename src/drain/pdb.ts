@@ -49,11 +49,11 @@ export function pdbBudgetAfter(pdb: V1PodDisruptionBudget, pods: V1Pod[]): PdbPl
   const unhealthyFree = policy === 'AlwaysAllow' || (currentHealthy >= desiredHealthy && desiredHealthy > 0);
   const usingBudget = healthy.length + (unhealthyFree ? 0 : unhealthy.length);
   let verdict: PdbPlan['verdict'] = 'ok';
-  // A PDB that requires every pod it expects never allows a pod that needs budget: a Ready one, or
-  // an unready one the policy does not let go (it is one of the expected pods, so the healthy count
-  // stays below the required one while it is unready, and equal to it once it is Ready).
-  const needBudget = healthy.length > 0 || (!unhealthyFree && unhealthy.length > 0 && desiredHealthy > 0);
-  if (needBudget && expectedPods - desiredHealthy <= 0) verdict = 'never';
+  // A PDB that requires every pod it expects never allows a Ready one. An unready one is a wait, not
+  // a block: a crash-looping container without a readiness probe flaps Ready, and an eviction that
+  // meets it unready while the PDB's status still counts it healthy goes through (the twin test
+  // against kubectl drain sees exactly that).
+  if (healthy.length > 0 && expectedPods - desiredHealthy <= 0) verdict = 'never';
   else if (usingBudget > 0 && disruptionsAllowed <= 0) verdict = 'waits';
   else if (usingBudget > disruptionsAllowed) verdict = 'serial';
   return {

@@ -174,8 +174,7 @@ function pdbReason(pod: V1Pod, pdbs: PdbPlan[], options: PlanOptions): Reason | 
   if (pdbs.length > 1) return reason('MultiplePdbs', 'block', `covered by ${pdbs.map((p) => `${p.namespace}/${p.name}`).join(' and ')}`, '--disable-eviction');
   const p = pdbs[0];
   if (!p) return undefined;
-  const needsBudget = isPodReady(pod) || (p.unhealthyNeedBudget ?? 0) > 0;
-  if (p.verdict === 'never' && needsBudget) return reason('PdbNeverAllows', 'block', `${describeBudget(p)}: it can never allow one`, '--disable-eviction');
+  if (p.verdict === 'never' && isPodReady(pod)) return reason('PdbNeverAllows', 'block', `${describeBudget(p)}: it can never allow one`, '--disable-eviction');
   if (p.verdict === 'waits' && p.desiredHealthy === 0 && !isPodReady(pod) && p.unhealthyPodEvictionPolicy !== 'AlwaysAllow') {
     return reason('PdbAllowsNone', 'warning', `${describeBudget(p)}: the API server refuses its unready pods ("needs 0 healthy pods and has ${p.currentHealthy}") until one is Ready`);
   }
