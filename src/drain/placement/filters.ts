@@ -18,7 +18,7 @@
 import type { V1NodeSelectorRequirement, V1NodeSelectorTerm, V1Taint, V1Toleration } from '@kubernetes/client-node';
 
 import { matchesSelector } from '../../kube/selector.js';
-import type { AffinityTerm, NodeState, PodInfo, Snapshot } from './snapshot.js';
+import { UNSCHEDULABLE_TAINT, type AffinityTerm, type NodeState, type PodInfo, type Snapshot } from './snapshot.js';
 
 /** The scheduler's words, one per way a node can fail (framework statuses' reasons). */
 export const REASON = {
@@ -139,7 +139,7 @@ export function hasUntoleratedTaint(taints: V1Taint[], tolerations: V1Toleration
   return false;
 }
 
-export const UNSCHEDULABLE_TAINT: V1Taint = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' };
+export { UNSCHEDULABLE_TAINT } from './snapshot.js';
 
 // ---------------------------------------------------------------- affinity terms
 

@@ -271,13 +271,27 @@ export function compilePod(pod: V1Pod, moved = false, newPod = false): PodInfo {
   };
 }
 
+/** The taint the node lifecycle controller adds to a cordoned node (and removes once it is uncordoned). */
+export const UNSCHEDULABLE_TAINT: V1Taint = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' };
+
+/**
+ * A node's taints as the scheduler will soon see them: on a node no longer
+ * cordoned, the unschedulable taint is one the node lifecycle controller has
+ * yet to remove (just after an uncordon), not a reason to stay away.
+ */
+function liveTaints(node: V1Node): V1Taint[] {
+  const taints = node.spec?.taints ?? [];
+  if (node.spec?.unschedulable === true) return taints;
+  return taints.filter((t) => !(t.key === UNSCHEDULABLE_TAINT.key && t.effect === UNSCHEDULABLE_TAINT.effect));
+}
+
 function nodeState(node: V1Node): NodeState {
   const alloc = nodeAllocatable(node);
   return {
     name: node.metadata?.name ?? '',
     node,
     labels: node.metadata?.labels ?? {},
-    taints: node.spec?.taints ?? [],
+    taints: liveTaints(node),
     unschedulable: node.spec?.unschedulable === true,
     allocatable: alloc.resources,
     podsAllowed: alloc.pods,

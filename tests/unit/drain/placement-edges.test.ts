@@ -87,3 +87,20 @@ test("a terminating StatefulSet pod's successor is placed by the plan; a termina
   assert.equal(db?.outcome, 'pending', JSON.stringify(r.placements));
   assert.match(db?.message ?? '', /Insufficient cpu/);
 });
+
+// The node lifecycle controller adds node.kubernetes.io/unschedulable:NoSchedule to a cordoned node and
+// removes it a moment after the uncordon: a plan made in that moment must not count the node out.
+test('a node just uncordoned, its unschedulable taint not yet removed, takes replacements; a cordoned one does not', () => {
+  const pod: V1Pod = {
+    metadata: { name: 'web-1', namespace: 'ns', uid: 'w1', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid: 'rs', controller: true }] },
+    spec: { nodeName: 'a', containers: [{ name: 'c', image: 'i', resources: { requests: { cpu: '100m' } } }] },
+    status: { phase: 'Running' },
+  };
+  const lingering = node('b', 'z1', [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }]);
+  const placed = simulateDrain(buildSnapshot({ nodes: [node('a', 'z1'), lingering], pods: [pod] }), ['a']).placements[0]!;
+  assert.deepEqual([placed.outcome, placed.node], ['placed', 'b'], placed.message);
+  const cordoned = { ...lingering, spec: { ...lingering.spec, unschedulable: true } };
+  const pending = simulateDrain(buildSnapshot({ nodes: [node('a', 'z1'), cordoned], pods: [pod] }), ['a']).placements[0]!;
+  assert.equal(pending.outcome, 'pending');
+  assert.match(pending.message ?? '', /unschedulable/);
+});
