@@ -31,16 +31,14 @@
  * Not a test: nothing fails on a number.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import * as k8s from '@kubernetes/client-node';
 
 import { mapLimit } from '../src/base/concurrency.js';
 import { addNodes, defaultNodes, down, isHealthy, readClusterInfo, up, type ClusterInfo } from '../tests/cluster/cluster.js';
+import { startAdminProxy } from '../tests/cluster/proxy.js';
 import { REPO_ROOT } from '../tests/cluster/paths.js';
 import { log, machine, measure, RUNS, type Case, type Measured } from './support.js';
 
@@ -178,39 +176,6 @@ async function populate(info: ClusterInfo, kc: k8s.KubeConfig): Promise<void> {
   });
 }
 
-/** A plain-HTTP reverse proxy to the API server, as the admin, counting every request it forwards. */
-async function countingProxy(info: ClusterInfo): Promise<{ server: string; take: () => string[]; close: () => void }> {
-  const pki = path.join(info.dir, 'pki');
-  const agent = new https.Agent({ keepAlive: true, ca: readFileSync(path.join(pki, 'ca.crt')), cert: readFileSync(path.join(pki, 'admin.crt')), key: readFileSync(path.join(pki, 'admin.key')) });
-  let seen: string[] = [];
-  const server = http.createServer((req, res) => {
-    seen.push(`${req.method} ${req.url}`);
-    const headers = { ...req.headers };
-    delete headers.host;
-    const up = https.request({ host: '127.0.0.1', port: info.ports.apiserver, method: req.method, path: req.url, headers, agent }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    up.on('error', () => res.destroy());
-    res.on('close', () => up.destroy());
-    req.pipe(up);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    take: () => {
-      const out = seen;
-      seen = [];
-      return out;
-    },
-    close: () => {
-      server.closeAllConnections();
-      server.close();
-      agent.destroy();
-    },
-  };
-}
-
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -283,7 +248,7 @@ async function main(): Promise<void> {
 
     // Requests, through the counting proxy, one counted run each, after the one-node commands have
     // warmed the discovery cache the tools share (keyed by server, so the proxy's is a cache of its own).
-    const proxy = await countingProxy(info);
+    const proxy = await startAdminProxy(info);
     const proxyEnv = { KUBECONFIG: kubeconfigFor(proxy.server, path.join(info.dir, 'bench')) };
     const requests = new Map<Case, { count: number; kinds: string; code: number }>();
     try {

@@ -8,15 +8,13 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 
 import * as k8s from '@kubernetes/client-node';
 
+import { startAdminProxy } from '../cluster/proxy.js';
 import { addNodes, adminRequest, mintUserKubeconfig, readClusterInfo, removeNodes, type ClusterInfo, type NodeSpec } from '../cluster/cluster.js';
 import { REPO_ROOT } from '../cluster/paths.js';
 
@@ -227,30 +225,9 @@ export function runCommand(cmd: string, args: string[], options: { env?: NodeJS.
  * command asks for.
  */
 export async function recordingProxy(t: TestContext): Promise<{ server: string; requests: string[] }> {
-  const info = cluster();
-  const pki = path.join(info.dir, 'pki');
-  const tls = { ca: readFileSync(path.join(pki, 'ca.crt')), cert: readFileSync(path.join(pki, 'admin.crt')), key: readFileSync(path.join(pki, 'admin.key')) };
-  const requests: string[] = [];
-  const agent = new https.Agent({ keepAlive: true, ...tls });
-  const server = http.createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
-    const headers = { ...req.headers };
-    delete headers.host;
-    const upstream = https.request({ host: '127.0.0.1', port: info.ports.apiserver, method: req.method, path: req.url, headers, agent }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    res.on('close', () => upstream.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => {
-    server.closeAllConnections();
-    server.close();
-    agent.destroy();
-  });
-  return { server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+  const proxy = await startAdminProxy(cluster());
+  t.after(proxy.close);
+  return proxy;
 }
 
 /** A kubeconfig with only a server (and a namespace): for a proxy that authenticates by itself. */
