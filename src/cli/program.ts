@@ -4,7 +4,7 @@
  * format. Each entry only declares arguments and flags; its action records
  * the operation. Table tests call parseArgs directly.
  */
-import { Command, CommanderError } from '@commander-js/extra-typings';
+import { Command, CommanderError, type Option } from '@commander-js/extra-typings';
 
 import { exitCodeSummary, UsageError } from '../base/errors.js';
 import type { Io } from '../base/io.js';
@@ -110,6 +110,40 @@ function commanderFailure(err: CommanderError, name: string): UsageError | undef
   return new UsageError(first.trim(), { hint: suggestion ? `did you mean ${suggestion}? see "${name} --help"` : `see "${name} --help"`, cause: err });
 }
 
+type ArgToken =
+  | { kind: 'option'; text: string; cmd: Command; option: Option | undefined }
+  | { kind: 'value' | 'positional' | 'rest'; text: string; cmd: Command }
+  | { kind: 'command'; text: string; cmd: Command };
+
+/**
+ * argv as commander will read it, token by token: which command each belongs
+ * to, which are options, their values (a required one takes the next token),
+ * subcommand names, positionals, and what follows "--". Pure.
+ */
+function* argTokens(program: Command, argv: readonly string[]): Generator<ArgToken> {
+  let cmd: Command = program;
+  for (let i = 0; i < argv.length; i++) {
+    const text = argv[i]!;
+    if (text === '--') {
+      for (const rest of argv.slice(i)) yield { kind: 'rest', text: rest, cmd };
+      return;
+    }
+    if (text.startsWith('-')) {
+      const option = text.includes('=') ? undefined : (cmd.options as readonly Option[]).find((o) => o.long === text || o.short === text);
+      yield { kind: 'option', text, cmd, option };
+      if (option?.required && i + 1 < argv.length) yield { kind: 'value', text: argv[++i]!, cmd };
+      continue;
+    }
+    const sub = cmd.commands.find((c) => c.name() === text || c.aliases().includes(text));
+    if (sub) {
+      cmd = sub as Command;
+      yield { kind: 'command', text, cmd };
+    } else {
+      yield { kind: 'positional', text, cmd };
+    }
+  }
+}
+
 /**
  * kubectl reads a flag with an optional value (--dry-run, -w/--watch) as
  * given without one unless the value follows "=": `--dry-run NODE` is a dry
@@ -117,24 +151,7 @@ function commanderFailure(err: CommanderError, name: string): UsageError | undef
  * standing alone becomes FLAG=true before commander sees it. Pure.
  */
 export function bindOptionalValues(program: Command, argv: readonly string[]): string[] {
-  let cmd: Command = program;
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!;
-    if (token === '--') {
-      out.push(...argv.slice(i));
-      break;
-    }
-    if (!token.startsWith('-')) {
-      const sub = cmd.commands.find((c) => c.name() === token || c.aliases().includes(token));
-      if (sub) cmd = sub as Command;
-      out.push(token);
-      continue;
-    }
-    const option = token.includes('=') ? undefined : cmd.options.find((o) => o.long === token || o.short === token);
-    out.push(option?.optional && option.long ? `${option.long}=true` : token);
-  }
-  return out;
+  return [...argTokens(program, argv)].map((t) => (t.kind === 'option' && t.option?.optional && t.option.long ? `${t.option.long}=true` : t.text));
 }
 
 /**
@@ -142,26 +159,11 @@ export function bindOptionalValues(program: Command, argv: readonly string[]): s
  * subcommands (study-ctx chek): the word was meant as a subcommand. Pure.
  */
 function unknownSubcommand(program: Command, argv: readonly string[]): UsageError | undefined {
-  let cmd: Command = program;
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!;
-    if (token === '--') return undefined;
-    if (token.startsWith('-')) {
-      const option = token.includes('=') ? undefined : cmd.options.find((o) => o.long === token || o.short === token);
-      if (option?.required) i++;
-      continue;
-    }
-    const sub = cmd.commands.find((c) => c.name() === token || c.aliases().includes(token));
-    if (sub) {
-      cmd = sub as Command;
-      continue;
-    }
-    if (cmd.commands.length === 0 || cmd.registeredArguments.length > 0) return undefined;
-    const names = cmd.commands.map((c) => c.name());
-    const near = names.find((n) => n.startsWith(token.slice(0, 2)) && Math.abs(n.length - token.length) <= 2);
-    return new UsageError(`unknown command '${token}'`, { hint: `${near ? `did you mean ${near}? ` : ''}commands: ${names.join(', ')}` });
-  }
-  return undefined;
+  const first = [...argTokens(program, argv)].find((t) => t.kind === 'positional' || t.kind === 'rest');
+  if (!first || first.kind === 'rest' || first.cmd.commands.length === 0 || first.cmd.registeredArguments.length > 0) return undefined;
+  const names = first.cmd.commands.map((c) => c.name());
+  const near = names.find((n) => n.startsWith(first.text.slice(0, 2)) && Math.abs(n.length - first.text.length) <= 2);
+  return new UsageError(`unknown command '${first.text}'`, { hint: `${near ? `did you mean ${near}? ` : ''}commands: ${names.join(', ')}` });
 }
 
 /**
