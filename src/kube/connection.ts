@@ -54,10 +54,7 @@ export function connectionOptions(f: ConnectionFlags): ConnectionOptions {
       hint: 'the API server impersonates groups and UIDs only together with a user',
     });
   }
-  for (const g of asGroups) {
-    if (g === '') throw new UsageError('--as-group was given an empty group name', { hint: 'drop the empty --as-group, or name a group' });
-    headerValue('--as-group', g);
-  }
+  asGroupNames(asGroups);
   const namespace = f.namespace === undefined ? undefined : namespaceName('-n/--namespace', f.namespace);
   const allNamespaces = f.allNamespaces === true;
   exclusive({ '-n/--namespace': namespace, '-A/--all-namespaces': allNamespaces });
@@ -76,6 +73,15 @@ export function connectionOptions(f: ConnectionFlags): ConnectionOptions {
   if (as !== undefined) out.as = as;
   if (asUid !== undefined) out.asUid = asUid;
   return out;
+}
+
+/** --as-group values: none empty, none with a character no HTTP header can carry. */
+export function asGroupNames(groups: string[]): string[] {
+  for (const g of groups) {
+    if (g.trim() === '') throw new UsageError('--as-group was given an empty group name', { hint: 'drop the empty --as-group, or name a group' });
+    headerValue('--as-group', g);
+  }
+  return groups;
 }
 
 /** The same connection without impersonation (whocan and study-access name subjects with --as). */

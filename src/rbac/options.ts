@@ -1,7 +1,7 @@
 /** whocan's and study-access's options: bound from the flags and validated here, once. Pure. */
 import { UsageError } from '../base/errors.js';
 import { exclusive, headerValue, namespaceName, objectName } from '../base/parse.js';
-import { connectionOptions, withoutImpersonation, type ConnectionFlags, type ConnectionOptions } from '../kube/connection.js';
+import { asGroupNames, connectionOptions, withoutImpersonation, type ConnectionFlags, type ConnectionOptions } from '../kube/connection.js';
 
 export interface WhoCanOptions {
   connection: ConnectionOptions;
@@ -58,12 +58,8 @@ export interface AccessFlags extends ConnectionFlags {
 }
 
 function subjectSpec(f: AccessFlags): SubjectSpec {
-  const groups = f.asGroup ?? [];
   if (f.asUid !== undefined) throw new UsageError('--as-uid is not used here: the subject is a user with its groups, or a service account', { hint: 'drop --as-uid' });
-  for (const g of groups) {
-    if (g.trim() === '') throw new UsageError('--as-group was given an empty group name', { hint: 'drop the empty --as-group, or name a group' });
-    headerValue('--as-group', g);
-  }
+  const groups = asGroupNames(f.asGroup ?? []);
   if (f.sa !== undefined) {
     if (f.as !== undefined || groups.length) throw new UsageError('--sa and --as/--as-group name the subject two ways; use one');
     const m = /^([^/]+)\/([^/]+)$/.exec(f.sa);
