@@ -27,27 +27,43 @@ async function main(): Promise<void> {
   await loadRbac(kc);
   const rakkess = process.env.RAKKESS;
   const subjects: Array<{ label: string; ours: string[]; theirs: string[] }> = [
-    { label: '--as bench-user-3 -n bench-rbac-3', ours: ['--as', 'bench-user-3', '-n', 'bench-rbac-3'], theirs: ['--as', 'bench-user-3', '-n', 'bench-rbac-3'] },
+    {
+      label: '--as bench-user-3 -n bench-rbac-3',
+      ours: ['--as', 'bench-user-3', '-n', 'bench-rbac-3'],
+      theirs: ['--as', 'bench-user-3', '-n', 'bench-rbac-3'],
+    },
     { label: 'yourself (the admin) -n bench-rbac-3', ours: ['-n', 'bench-rbac-3'], theirs: ['-n', 'bench-rbac-3'] },
   ];
-  const out: string[] = [`study-access with ${ROLES} roles and ${BINDINGS} bindings, ${new Date().toISOString()}; ${machine()}`, ''];
+  const out: string[] = [
+    `study-access with ${ROLES} roles and ${BINDINGS} bindings, ${new Date().toISOString()}; ${machine()}`,
+    '',
+  ];
   out.push('| subject | study-access | rakkess | ratio |', '|---|---|---|---|');
   const profiled: Case[] = [];
   const node22 = await releaseNode();
   for (const s of subjects) {
-    const mine: Case = { name: `study-access ${s.label}`, cmd: process.execPath, args: [path.join(REPO_ROOT, 'bin', 'kubectl-study_access'), ...s.ours], env };
-    const theirs: Case | undefined = rakkess ? { name: `rakkess ${s.label}`, cmd: rakkess, args: [...s.theirs, '--verbs', VERBS], env } : undefined;
+    const mine: Case = {
+      name: `study-access ${s.label}`,
+      cmd: process.execPath,
+      args: [path.join(REPO_ROOT, 'bin', 'kubectl-study_access'), ...s.ours],
+      env,
+    };
+    const theirs: Case | undefined = rakkess
+      ? { name: `rakkess ${s.label}`, cmd: rakkess, args: [...s.theirs, '--verbs', VERBS], env }
+      : undefined;
     const mine22: Case = { ...mine, name: `${mine.name}, Node ${node22.version}`, cmd: node22.path };
     const [a, c, b] = await measure([mine, mine22, ...(theirs ? [theirs] : [])]);
     // How many reviews each sends: our cells, rakkess's request log.
-    const matrix = JSON.parse((await timed({ ...mine, args: [...mine.args, '-o', 'json'] })).stdout) as { rows: Array<{ cells: Record<string, unknown> }> };
+    const matrix = JSON.parse((await timed({ ...mine, args: [...mine.args, '-o', 'json'] })).stdout) as {
+      rows: Array<{ cells: Record<string, unknown> }>;
+    };
     const ourReviews = matrix.rows.reduce((n, r) => n + Object.keys(r.cells).length, 0);
     let row = `| ${s.label} | ${cell(a!)}, ${ourReviews} reviews |`;
     if (!b) row += ' | |';
     if (b && theirs) {
       const logged = await timed({ ...theirs, args: [...theirs.args, '-v', '6'] });
       const theirReviews = logged.stderr.split('\n').filter((l) => l.includes('selfsubjectaccessreviews')).length;
-      row += ` ${cell(b)}, ${theirReviews} reviews | ${ratio(a!, b, 2)}; per review ${((a!.ms / ourReviews) / (b.ms / theirReviews)).toFixed(2)}x |`;
+      row += ` ${cell(b)}, ${theirReviews} reviews | ${ratio(a!, b, 2)}; per review ${(a!.ms / ourReviews / (b.ms / theirReviews)).toFixed(2)}x |`;
     }
     row += `\n| ${s.label}, on Node ${node22.version} (the release binary's) | ${cell(c!)} | | ${b ? ratio(c!, b, 2) : ''} |`;
     out.push(row);

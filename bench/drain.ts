@@ -52,11 +52,20 @@ async function prepare(info: ClusterInfo, kc: k8s.KubeConfig, side: Side): Promi
   const taint = { key: 'kstudy.bench/pool', value: side.pool, effect: 'NoSchedule' as const };
   await addNodes(
     info,
-    [side.target, ...side.spares].map((name) => ({ name, cpu: '64', memory: '256Gi', pods: '250', labels: { 'kstudy.bench/pool': side.pool }, taints: [taint] })),
+    [side.target, ...side.spares].map((name) => ({
+      name,
+      cpu: '64',
+      memory: '256Gi',
+      pods: '250',
+      labels: { 'kstudy.bench/pool': side.pool },
+      taints: [taint],
+    })),
   );
   for (const n of side.spares) await core.patchNode({ name: n, body: { spec: { unschedulable: true } } }, MERGE);
   await core.createNamespace({ body: { metadata: { name: side.ns } } });
-  await until('the default service account', async () => Boolean(await core.readNamespacedServiceAccount({ name: 'default', namespace: side.ns })));
+  await until('the default service account', async () =>
+    Boolean(await core.readNamespacedServiceAccount({ name: 'default', namespace: side.ns })),
+  );
   for (let d = 0; d < DEPLOYMENTS; d++) {
     const app = `app-${d}`;
     await apps.createNamespacedDeployment({
@@ -72,7 +81,13 @@ async function prepare(info: ClusterInfo, kc: k8s.KubeConfig, side: Side): Promi
               nodeSelector: { 'kstudy.bench/pool': side.pool },
               tolerations: [{ key: taint.key, operator: 'Equal', value: taint.value, effect: 'NoSchedule' }],
               terminationGracePeriodSeconds: 30,
-              containers: [{ name: 'main', image: 'registry.local/app:1.0', resources: { requests: { cpu: '10m', memory: '16Mi' } } }],
+              containers: [
+                {
+                  name: 'main',
+                  image: 'registry.local/app:1.0',
+                  resources: { requests: { cpu: '10m', memory: '16Mi' } },
+                },
+              ],
             },
           },
         },
@@ -85,12 +100,22 @@ async function prepare(info: ClusterInfo, kc: k8s.KubeConfig, side: Side): Promi
   }
   await until(`${PER * DEPLOYMENTS} ready pods on ${side.target}`, async () => {
     const pods = await core.listNamespacedPod({ namespace: side.ns });
-    return pods.items.filter((p) => p.spec?.nodeName === side.target && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length === PER * DEPLOYMENTS;
+    return (
+      pods.items.filter(
+        (p) =>
+          p.spec?.nodeName === side.target &&
+          p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      ).length ===
+      PER * DEPLOYMENTS
+    );
   });
   for (const n of side.spares) await core.patchNode({ name: n, body: { spec: { unschedulable: null } } }, MERGE);
   await until('PDBs to settle', async () => {
     const list = await policy.listNamespacedPodDisruptionBudget({ namespace: side.ns });
-    return list.items.every((p) => p.status?.observedGeneration === p.metadata?.generation && p.status?.disruptionsAllowed === MAX_UNAVAILABLE);
+    return list.items.every(
+      (p) =>
+        p.status?.observedGeneration === p.metadata?.generation && p.status?.disruptionsAllowed === MAX_UNAVAILABLE,
+    );
   });
 }
 
@@ -106,7 +131,9 @@ function pdbWatcher(kc: k8s.KubeConfig, ns: string): { stop: () => Promise<Map<s
         const ready = new Map<string, number>();
         for (const p of pods.items) {
           const app = p.metadata?.labels?.app ?? '';
-          const ok = !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+          const ok =
+            !p.metadata?.deletionTimestamp &&
+            p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
           ready.set(app, (ready.get(app) ?? 0) + (ok ? 1 : 0));
         }
         for (const [app, n] of ready) min.set(app, Math.min(min.get(app) ?? Infinity, n));
@@ -123,7 +150,11 @@ function pdbWatcher(kc: k8s.KubeConfig, ns: string): { stop: () => Promise<Map<s
   };
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -149,36 +180,71 @@ async function main(): Promise<void> {
     spares: [0, 1].map((i) => `kwok-bench-${name}-${id}-spare-${i}`),
   }));
   try {
-    log(`setting up 2 x ${PER * DEPLOYMENTS} pods (${DEPLOYMENTS} Deployments of ${PER}, PDB maxUnavailable ${MAX_UNAVAILABLE} each)`);
+    log(
+      `setting up 2 x ${PER * DEPLOYMENTS} pods (${DEPLOYMENTS} Deployments of ${PER}, PDB maxUnavailable ${MAX_UNAVAILABLE} each)`,
+    );
     await Promise.all(sides.map((s) => prepare(info, kc, s)));
     const env = { ...process.env, KUBECONFIG: info.adminKubeconfig, NO_COLOR: '1' };
-    const results: Array<{ name: string; ms: number; requests: number; held: boolean; code: number; detail: string }> = [];
+    const results: Array<{ name: string; ms: number; requests: number; held: boolean; code: number; detail: string }> =
+      [];
     for (const side of sides) {
       log(`draining ${side.target} with ${side.name}`);
       const watcher = pdbWatcher(kc, side.ns);
       const r =
         side.name === 'kubectl'
-          ? await run(info.binaries.kubectl, ['drain', side.target, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=10m', '-v=6'], env)
-          : await run(process.execPath, [path.join(REPO_ROOT, 'bin', 'kubectl-study_drain'), side.target, '--ignore-daemonsets', '--yes', '--timeout', '10m', '-o', 'json'], env);
+          ? await run(
+              info.binaries.kubectl,
+              ['drain', side.target, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=10m', '-v=6'],
+              env,
+            )
+          : await run(
+              process.execPath,
+              [
+                path.join(REPO_ROOT, 'bin', 'kubectl-study_drain'),
+                side.target,
+                '--ignore-daemonsets',
+                '--yes',
+                '--timeout',
+                '10m',
+                '-o',
+                'json',
+              ],
+              env,
+            );
       const mins = await watcher.stop();
       const held = [...mins.values()].every((m) => m >= PER - MAX_UNAVAILABLE);
       const requests =
         side.name === 'kubectl'
           ? (r.stderr.match(/"Response" verb="[A-Z]+" url="/g) ?? []).length
           : (JSON.parse(r.stdout) as { requests: number }).requests;
-      results.push({ name: side.name === 'kubectl' ? 'kubectl drain' : 'kubectl study-drain', ms: r.ms, requests, held, code: r.code, detail: `min ready per Deployment ${Math.min(...mins.values())} of ${PER}` });
+      results.push({
+        name: side.name === 'kubectl' ? 'kubectl drain' : 'kubectl study-drain',
+        ms: r.ms,
+        requests,
+        held,
+        code: r.code,
+        detail: `min ready per Deployment ${Math.min(...mins.values())} of ${PER}`,
+      });
     }
     const [k, s] = results as [(typeof results)[0], (typeof results)[0]];
     process.stdout.write(
       `Drain of a node with ${PER * DEPLOYMENTS} pods (${DEPLOYMENTS} Deployments, PDB maxUnavailable ${MAX_UNAVAILABLE} of ${PER} each), ${new Date().toISOString()}\n\n` +
         `| tool | exit | wall time | API requests | every PDB held | |\n|---|---|---|---|---|---|\n` +
-        results.map((r) => `| ${r.name} | ${r.code} | ${(r.ms / 1000).toFixed(1)} s | ${r.requests} | ${r.held ? 'yes' : 'NO'} | ${r.detail} |`).join('\n') +
+        results
+          .map(
+            (r) =>
+              `| ${r.name} | ${r.code} | ${(r.ms / 1000).toFixed(1)} s | ${r.requests} | ${r.held ? 'yes' : 'NO'} | ${r.detail} |`,
+          )
+          .join('\n') +
         `\n\nstudy-drain / kubectl drain: time ${(s.ms / k.ms).toFixed(2)}x, requests ${(s.requests / Math.max(1, k.requests)).toFixed(2)}x\n`,
     );
   } finally {
     const core = kc.makeApiClient(k8s.CoreV1Api);
     for (const s of sides) await core.deleteNamespace({ name: s.ns }).catch(() => {});
-    await removeNodes(info, sides.flatMap((s) => [s.target, ...s.spares])).catch(() => {});
+    await removeNodes(
+      info,
+      sides.flatMap((s) => [s.target, ...s.spares]),
+    ).catch(() => {});
   }
 }
 

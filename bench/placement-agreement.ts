@@ -50,15 +50,30 @@ async function main(): Promise<number> {
   const ok = results.filter((r) => !r.error);
   const decided = ok.filter((r) => !r.ambiguous);
   const evicted = ok.reduce((n, r) => n + r.evicted, 0);
-  const podDiff = ok.reduce((n, r) => n + Object.keys({ ...r.predicted, ...r.actual }).reduce((m, k) => m + Math.abs((r.predicted[k] ?? 0) - (r.actual[k] ?? 0)), 0), 0);
+  const podDiff = ok.reduce(
+    (n, r) =>
+      n +
+      Object.keys({ ...r.predicted, ...r.actual }).reduce(
+        (m, k) => m + Math.abs((r.predicted[k] ?? 0) - (r.actual[k] ?? 0)),
+        0,
+      ),
+    0,
+  );
   const pendingActual = ok.reduce((n, r) => n + Object.values(r.actual).reduce((a, b) => a + b, 0), 0);
-  const msgs = ok.reduce((a, r) => ({ compared: a.compared + r.messages.compared, equal: a.equal + r.messages.equal }), { compared: 0, equal: 0 });
+  const msgs = ok.reduce(
+    (a, r) => ({ compared: a.compared + r.messages.compared, equal: a.equal + r.messages.equal }),
+    { compared: 0, equal: 0 },
+  );
   const features = new Set(ok.flatMap((r) => r.features));
   const pct = (a: number, b: number): string => (b ? `${((100 * a) / b).toFixed(1)}%` : 'n/a');
   for (const r of results.filter((x) => !x.agree || x.messages.mismatches.length || x.error)) {
     process.stdout.write(`\n${r.id} #${r.index} (${r.features.join('+')})${r.error ? `: error: ${r.error}` : ''}\n`);
-    if (!r.error && !r.agree) process.stdout.write(`  predicted pending ${JSON.stringify(r.predicted)}\n  actual pending    ${JSON.stringify(r.actual)}\n`);
-    for (const m of r.messages.mismatches) process.stdout.write(`  ${m.pod}\n    predicted: ${m.predicted}\n    actual:    ${m.actual}\n`);
+    if (!r.error && !r.agree)
+      process.stdout.write(
+        `  predicted pending ${JSON.stringify(r.predicted)}\n  actual pending    ${JSON.stringify(r.actual)}\n`,
+      );
+    for (const m of r.messages.mismatches)
+      process.stdout.write(`  ${m.pod}\n    predicted: ${m.predicted}\n    actual:    ${m.actual}\n`);
   }
   process.stdout.write(
     [

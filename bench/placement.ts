@@ -22,7 +22,14 @@ const REPLICAS = 50;
 function node(i: number): V1Node {
   const name = `node-${String(i).padStart(4, '0')}`;
   return {
-    metadata: { name, labels: { 'kubernetes.io/hostname': name, 'topology.kubernetes.io/zone': `zone-${i % ZONES}`, pool: i % 4 === 0 ? 'big' : 'general' } },
+    metadata: {
+      name,
+      labels: {
+        'kubernetes.io/hostname': name,
+        'topology.kubernetes.io/zone': `zone-${i % ZONES}`,
+        pool: i % 4 === 0 ? 'big' : 'general',
+      },
+    },
     spec: {},
     status: { allocatable: { cpu: '16', memory: '64Gi', pods: '110' } },
   };
@@ -31,22 +38,51 @@ function node(i: number): V1Node {
 function pod(name: string, app: string, o: { nodeName?: string; anti?: boolean; cpu?: string } = {}): V1Pod {
   const selector = { matchLabels: { app } };
   return {
-    metadata: { name, namespace: `ns-${Number(app.slice(4)) % 20}`, labels: { app }, creationTimestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, Number(name.split('-').at(-1)) % 60)) },
+    metadata: {
+      name,
+      namespace: `ns-${Number(app.slice(4)) % 20}`,
+      labels: { app },
+      creationTimestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, Number(name.split('-').at(-1)) % 60)),
+    },
     spec: {
       nodeName: o.nodeName,
       containers: [{ name: 'c', image: 'i', resources: { requests: { cpu: o.cpu ?? '200m', memory: '256Mi' } } }],
       topologySpreadConstraints: [
-        { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: selector },
-        ...(o.anti ? [] : [{ maxSkew: 2, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', labelSelector: selector }]),
+        {
+          maxSkew: 1,
+          topologyKey: 'topology.kubernetes.io/zone',
+          whenUnsatisfiable: 'DoNotSchedule',
+          labelSelector: selector,
+        },
+        ...(o.anti
+          ? []
+          : [
+              {
+                maxSkew: 2,
+                topologyKey: 'kubernetes.io/hostname',
+                whenUnsatisfiable: 'DoNotSchedule',
+                labelSelector: selector,
+              },
+            ]),
       ],
-      affinity: o.anti ? { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: selector, topologyKey: 'kubernetes.io/hostname' }] } } : undefined,
+      affinity: o.anti
+        ? {
+            podAntiAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: [
+                { labelSelector: selector, topologyKey: 'kubernetes.io/hostname' },
+              ],
+            },
+          }
+        : undefined,
     },
     status: { phase: 'Running' },
   };
 }
 
 const nodes = Array.from({ length: NODES }, (_, i) => node(i));
-const existing = Array.from({ length: EXISTING }, (_, i) => pod(`old-${i}`, `old-${i % 40}`, { nodeName: nodes[(i * 7) % NODES]!.metadata!.name!, cpu: '500m' }));
+const existing = Array.from({ length: EXISTING }, (_, i) =>
+  pod(`old-${i}`, `old-${i % 40}`, { nodeName: nodes[(i * 7) % NODES]!.metadata!.name!, cpu: '500m' }),
+);
 const workloads = Math.ceil(PODS / REPLICAS);
 const incoming = Array.from({ length: PODS }, (_, i) => {
   const w = i % workloads;

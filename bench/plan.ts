@@ -37,7 +37,15 @@ import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 
 import { mapLimit } from '../src/base/concurrency.js';
-import { addNodes, defaultNodes, down, isHealthy, readClusterInfo, up, type ClusterInfo } from '../tests/cluster/cluster.js';
+import {
+  addNodes,
+  defaultNodes,
+  down,
+  isHealthy,
+  readClusterInfo,
+  up,
+  type ClusterInfo,
+} from '../tests/cluster/cluster.js';
 import { startAdminProxy } from '../tests/cluster/proxy.js';
 import { REPO_ROOT } from '../tests/cluster/paths.js';
 import { log, machine, measure, RUNS, type Case, type Measured } from './support.js';
@@ -90,7 +98,13 @@ function workloads(): Workload[] {
   return out;
 }
 
-function podTemplate(app: string, cpu: string, memory: string, emptyDir: boolean, tolerateAll = false): k8s.V1PodTemplateSpec {
+function podTemplate(
+  app: string,
+  cpu: string,
+  memory: string,
+  emptyDir: boolean,
+  tolerateAll = false,
+): k8s.V1PodTemplateSpec {
   return {
     metadata: { labels: { app } },
     spec: {
@@ -151,34 +165,72 @@ async function populate(info: ClusterInfo, kc: k8s.KubeConfig): Promise<void> {
     await ignoreExists(
       apps.createNamespacedDaemonSet({
         namespace: 'bench-plan-system',
-        body: { metadata: { name }, spec: { selector: { matchLabels: { app: name } }, template: podTemplate(name, '10m', '32Mi', name === 'log-shipper', true) } },
+        body: {
+          metadata: { name },
+          spec: {
+            selector: { matchLabels: { app: name } },
+            template: podTemplate(name, '10m', '32Mi', name === 'log-shipper', true),
+          },
+        },
       }),
     );
   }
   await mapLimit(list, 8, async (w) => {
-    const spec = { replicas: w.replicas, selector: { matchLabels: { app: w.name } }, template: podTemplate(w.name, w.cpu, w.memory, w.emptyDir) };
+    const spec = {
+      replicas: w.replicas,
+      selector: { matchLabels: { app: w.name } },
+      template: podTemplate(w.name, w.cpu, w.memory, w.emptyDir),
+    };
     await ignoreExists(
       w.kind === 'Deployment'
         ? apps.createNamespacedDeployment({ namespace: w.ns, body: { metadata: { name: w.name }, spec } })
-        : apps.createNamespacedStatefulSet({ namespace: w.ns, body: { metadata: { name: w.name }, spec: { ...spec, serviceName: w.name, podManagementPolicy: 'Parallel' } } }),
+        : apps.createNamespacedStatefulSet({
+            namespace: w.ns,
+            body: {
+              metadata: { name: w.name },
+              spec: { ...spec, serviceName: w.name, podManagementPolicy: 'Parallel' },
+            },
+          }),
     );
-    await ignoreExists(policy.createNamespacedPodDisruptionBudget({ namespace: w.ns, body: { metadata: { name: w.name }, spec: { ...w.pdb, selector: { matchLabels: { app: w.name } } } } }));
+    await ignoreExists(
+      policy.createNamespacedPodDisruptionBudget({
+        namespace: w.ns,
+        body: { metadata: { name: w.name }, spec: { ...w.pdb, selector: { matchLabels: { app: w.name } } } },
+      }),
+    );
   });
   await until(`${PODS} ready pods`, async () => {
     const pods = await core.listPodForAllNamespaces({ labelSelector: 'app' });
-    const ready = pods.items.filter((p) => p.metadata?.namespace?.startsWith('bench-plan-') && !p.metadata.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+    const ready = pods.items.filter(
+      (p) =>
+        p.metadata?.namespace?.startsWith('bench-plan-') &&
+        !p.metadata.deletionTimestamp &&
+        p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    ).length;
     return ready === PODS || `${ready} of ${PODS}`;
   });
   await until('PDBs to settle', async () => {
-    const pdbs = (await policy.listPodDisruptionBudgetForAllNamespaces()).items.filter((p) => p.metadata?.namespace?.startsWith('bench-plan-'));
-    const stale = pdbs.filter((p) => p.status?.observedGeneration !== p.metadata?.generation || p.status?.currentHealthy !== p.status?.expectedPods);
+    const pdbs = (await policy.listPodDisruptionBudgetForAllNamespaces()).items.filter((p) =>
+      p.metadata?.namespace?.startsWith('bench-plan-'),
+    );
+    const stale = pdbs.filter(
+      (p) =>
+        p.status?.observedGeneration !== p.metadata?.generation || p.status?.currentHealthy !== p.status?.expectedPods,
+    );
     return (pdbs.length === list.length && stale.length === 0) || `${pdbs.length - stale.length} of ${list.length}`;
   });
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -214,7 +266,10 @@ function breakdown(lines: string[]): string {
 function kubeconfigFor(server: string, dir: string): string {
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'proxy.kubeconfig');
-  writeFileSync(file, `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "${server}"}\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\n`);
+  writeFileSync(
+    file,
+    `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "${server}"}\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\n`,
+  );
   return file;
 }
 
@@ -236,13 +291,33 @@ async function main(): Promise<void> {
     const pairs: Array<{ what: string; ours: Case; theirs: Case }> = [
       {
         what: `one node (${ONE})`,
-        ours: { name: 'study-drain --dry-run', cmd: process.execPath, args: [bin('kubectl-study_drain'), ONE, '--dry-run', ...FLAGS], env: admin },
-        theirs: { name: 'kubectl drain --dry-run=server', cmd: kubectl, args: ['drain', ONE, '--dry-run=server', ...FLAGS], env: admin },
+        ours: {
+          name: 'study-drain --dry-run',
+          cmd: process.execPath,
+          args: [bin('kubectl-study_drain'), ONE, '--dry-run', ...FLAGS],
+          env: admin,
+        },
+        theirs: {
+          name: 'kubectl drain --dry-run=server',
+          cmd: kubectl,
+          args: ['drain', ONE, '--dry-run=server', ...FLAGS],
+          env: admin,
+        },
       },
       {
         what: `10 nodes (${TEN[0]} .. ${TEN.at(-1)})`,
-        ours: { name: 'study maintain --dry-run', cmd: process.execPath, args: [bin('kubectl-study'), 'maintain', ...TEN, '--dry-run', ...FLAGS], env: admin },
-        theirs: { name: 'kubectl drain --dry-run=server', cmd: kubectl, args: ['drain', ...TEN, '--dry-run=server', ...FLAGS], env: admin },
+        ours: {
+          name: 'study maintain --dry-run',
+          cmd: process.execPath,
+          args: [bin('kubectl-study'), 'maintain', ...TEN, '--dry-run', ...FLAGS],
+          env: admin,
+        },
+        theirs: {
+          name: 'kubectl drain --dry-run=server',
+          cmd: kubectl,
+          args: ['drain', ...TEN, '--dry-run=server', ...FLAGS],
+          env: admin,
+        },
       },
     ];
 
@@ -257,7 +332,10 @@ async function main(): Promise<void> {
       for (const c of pairs.flatMap((p) => [p.ours, p.theirs])) {
         const r = await run(c.cmd, c.args, proxyEnv);
         const lines = proxy.take();
-        if (r.code !== 0) log(`${c.name} ${c.args.slice(-6).join(' ')} exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+        if (r.code !== 0)
+          log(
+            `${c.name} ${c.args.slice(-6).join(' ')} exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`,
+          );
         requests.set(c, { count: lines.length, kinds: breakdown(lines), code: r.code });
       }
     } finally {
@@ -274,7 +352,9 @@ async function main(): Promise<void> {
     for (const p of pairs) {
       const [o, t] = [m.get(p.ours)!, m.get(p.theirs)!];
       const [ro, rt] = [requests.get(p.ours)!, requests.get(p.theirs)!];
-      rows.push(`| ${p.what} | ${p.ours.name} | ${o.ms.toFixed(0)} ms | ${ro.count} | ${o.rssMiB.toFixed(0)} MiB | ${(o.ms / t.ms).toFixed(2)}x | ${(ro.count / Math.max(1, rt.count)).toFixed(2)}x | ${(o.rssMiB / t.rssMiB).toFixed(2)}x |`);
+      rows.push(
+        `| ${p.what} | ${p.ours.name} | ${o.ms.toFixed(0)} ms | ${ro.count} | ${o.rssMiB.toFixed(0)} MiB | ${(o.ms / t.ms).toFixed(2)}x | ${(ro.count / Math.max(1, rt.count)).toFixed(2)}x | ${(o.rssMiB / t.rssMiB).toFixed(2)}x |`,
+      );
       rows.push(`| | ${p.theirs.name} | ${t.ms.toFixed(0)} ms | ${rt.count} | ${t.rssMiB.toFixed(0)} MiB | | | |`);
       notes.push(`${p.what}, ${p.ours.name}: ${ro.kinds}`);
       notes.push(`${p.what}, ${p.theirs.name}: ${rt.kinds}`);
@@ -300,7 +380,10 @@ async function main(): Promise<void> {
     );
   } finally {
     if (startedHere && !process.env.BENCH_KEEP_CLUSTER) await down({ log });
-    else log(`left running: STUDY_CLUSTER_DIR=${process.env.STUDY_CLUSTER_DIR} STUDY_CLUSTER_PORT_BASE=${process.env.STUDY_CLUSTER_PORT_BASE} npm run -s cluster:down stops it`);
+    else
+      log(
+        `left running: STUDY_CLUSTER_DIR=${process.env.STUDY_CLUSTER_DIR} STUDY_CLUSTER_PORT_BASE=${process.env.STUDY_CLUSTER_PORT_BASE} npm run -s cluster:down stops it`,
+      );
   }
 }
 

@@ -19,7 +19,14 @@ const RBAC = 'rbac.authorization.k8s.io';
 const LABEL = 'kstudy.bench/rbac';
 
 const VERBS = ['get', 'list', 'watch', 'create', 'update', 'delete'];
-const RESOURCES: Array<[string, string]> = [['', 'pods'], ['', 'secrets'], ['', 'configmaps'], ['apps', 'deployments'], ['', 'pods/log'], ['batch', 'jobs']];
+const RESOURCES: Array<[string, string]> = [
+  ['', 'pods'],
+  ['', 'secrets'],
+  ['', 'configmaps'],
+  ['apps', 'deployments'],
+  ['', 'pods/log'],
+  ['batch', 'jobs'],
+];
 
 export const namespace = (i: number): string => `bench-rbac-${i % NAMESPACES}`;
 
@@ -36,29 +43,67 @@ export async function loadRbac(kc: k8s.KubeConfig): Promise<void> {
   if (existing.items.length >= ROLES / 2) {
     log('the RBAC load is already there');
   } else {
-    for (let i = 0; i < NAMESPACES; i++) await core.createNamespace({ body: { metadata: { name: namespace(i), labels: { [LABEL]: 'true' } } } }).catch(() => {});
+    for (let i = 0; i < NAMESPACES; i++)
+      await core
+        .createNamespace({ body: { metadata: { name: namespace(i), labels: { [LABEL]: 'true' } } } })
+        .catch(() => {});
     const rule = (i: number): k8s.V1PolicyRule => {
       const [group, resource] = RESOURCES[i % RESOURCES.length]!;
-      return { apiGroups: [group], resources: [resource], verbs: [VERBS[i % VERBS.length]!, VERBS[(i * 7) % VERBS.length]!] };
+      return {
+        apiGroups: [group],
+        resources: [resource],
+        verbs: [VERBS[i % VERBS.length]!, VERBS[(i * 7) % VERBS.length]!],
+      };
     };
     log(`creating ${ROLES} roles`);
-    await mapLimit(Array.from({ length: ROLES }, (_, i) => i), 32, async (i) => {
-      if (i % 2 === 0) await rbac.createClusterRole({ body: { metadata: { name: `bench-cr-${i}`, labels: { [LABEL]: 'true' } }, rules: [rule(i)] } });
-      else await rbac.createNamespacedRole({ namespace: namespace(i), body: { metadata: { name: `bench-role-${i}`, labels: { [LABEL]: 'true' } }, rules: [rule(i)] } });
-    });
+    await mapLimit(
+      Array.from({ length: ROLES }, (_, i) => i),
+      32,
+      async (i) => {
+        if (i % 2 === 0)
+          await rbac.createClusterRole({
+            body: { metadata: { name: `bench-cr-${i}`, labels: { [LABEL]: 'true' } }, rules: [rule(i)] },
+          });
+        else
+          await rbac.createNamespacedRole({
+            namespace: namespace(i),
+            body: { metadata: { name: `bench-role-${i}`, labels: { [LABEL]: 'true' } }, rules: [rule(i)] },
+          });
+      },
+    );
     log(`creating ${BINDINGS} bindings`);
-    await mapLimit(Array.from({ length: BINDINGS }, (_, i) => i), 32, async (i) => {
-      const r = i % ROLES;
-      if (i % 5 === 0) {
-        await rbac.createClusterRoleBinding({ body: { metadata: { name: `bench-crb-${i}`, labels: { [LABEL]: 'true' } }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: `bench-cr-${r - (r % 2)}` }, subjects: [subject(i)] } });
-      } else {
-        const roleRef = r % 2 === 1 && r % NAMESPACES === i % NAMESPACES ? { apiGroup: RBAC, kind: 'Role', name: `bench-role-${r}` } : { apiGroup: RBAC, kind: 'ClusterRole', name: `bench-cr-${r - (r % 2)}` };
-        await rbac.createNamespacedRoleBinding({ namespace: namespace(i), body: { metadata: { name: `bench-rb-${i}`, labels: { [LABEL]: 'true' } }, roleRef, subjects: [subject(i)] } });
-      }
-    });
+    await mapLimit(
+      Array.from({ length: BINDINGS }, (_, i) => i),
+      32,
+      async (i) => {
+        const r = i % ROLES;
+        if (i % 5 === 0) {
+          await rbac.createClusterRoleBinding({
+            body: {
+              metadata: { name: `bench-crb-${i}`, labels: { [LABEL]: 'true' } },
+              roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: `bench-cr-${r - (r % 2)}` },
+              subjects: [subject(i)],
+            },
+          });
+        } else {
+          const roleRef =
+            r % 2 === 1 && r % NAMESPACES === i % NAMESPACES
+              ? { apiGroup: RBAC, kind: 'Role', name: `bench-role-${r}` }
+              : { apiGroup: RBAC, kind: 'ClusterRole', name: `bench-cr-${r - (r % 2)}` };
+          await rbac.createNamespacedRoleBinding({
+            namespace: namespace(i),
+            body: { metadata: { name: `bench-rb-${i}`, labels: { [LABEL]: 'true' } }, roleRef, subjects: [subject(i)] },
+          });
+        }
+      },
+    );
   }
   // Role bench-role-5 (in bench-rbac-5) allows delete jobs: its wide binding makes the 5,000-row table.
-  const wide = { metadata: { name: 'bench-wide', labels: { [LABEL]: 'true' } }, roleRef: { apiGroup: RBAC, kind: 'Role', name: 'bench-role-5' }, subjects: Array.from({ length: WIDE_SUBJECTS }, (_, i) => subject(BINDINGS + i)) };
+  const wide = {
+    metadata: { name: 'bench-wide', labels: { [LABEL]: 'true' } },
+    roleRef: { apiGroup: RBAC, kind: 'Role', name: 'bench-role-5' },
+    subjects: Array.from({ length: WIDE_SUBJECTS }, (_, i) => subject(BINDINGS + i)),
+  };
   await rbac.createNamespacedRoleBinding({ namespace: namespace(5), body: wide }).then(
     () => log(`created a RoleBinding of ${WIDE_SUBJECTS} subjects`),
     (err: unknown) => {

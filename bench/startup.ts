@@ -48,7 +48,8 @@ function once(c: Case, env: NodeJS.ProcessEnv): number {
   return ms;
 }
 
-const pct = (s: number[], p: number): number => [...s].sort((a, b) => a - b)[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+const pct = (s: number[], p: number): number =>
+  [...s].sort((a, b) => a - b)[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 
 async function main(): Promise<void> {
   const info = await up({ log: (l) => process.stderr.write(`cluster: ${l}\n`) });
@@ -57,7 +58,9 @@ async function main(): Promise<void> {
   rmSync(links, { recursive: true, force: true });
   mkdirSync(links, { recursive: true });
   const bin = (n: string): string => path.join(REPO_ROOT, 'bin', n);
-  const node22 = await unpackRuntime(PLATFORMS.find((p) => p.id === 'linux-amd64')!, path.join(links, 'node22'), (l) => process.stderr.write(`bench: ${l}\n`));
+  const node22 = await unpackRuntime(PLATFORMS.find((p) => p.id === 'linux-amd64')!, path.join(links, 'node22'), (l) =>
+    process.stderr.write(`bench: ${l}\n`),
+  );
 
   const cases: Case[] = [
     { name: 'kubectl version --client', cmd: kubectl, args: ['version', '--client'] },
@@ -67,19 +70,43 @@ async function main(): Promise<void> {
   if (existsSync(sea)) {
     for (const n of ['kubectl-study', 'kubectl-study_ctx']) symlinkSync(sea, path.join(links, n));
     cases.push(
-      { name: `release binary (Node ${NODE_VERSION}): --help`, cmd: path.join(links, 'kubectl-study'), args: ['--help'], baseline: 'kubectl version --client', aim: true },
-      { name: `release binary (Node ${NODE_VERSION}): study-ctx check`, cmd: path.join(links, 'kubectl-study_ctx'), args: ['check'], baseline: 'kubectl get --raw /version', aim: true },
+      {
+        name: `release binary (Node ${NODE_VERSION}): --help`,
+        cmd: path.join(links, 'kubectl-study'),
+        args: ['--help'],
+        baseline: 'kubectl version --client',
+        aim: true,
+      },
+      {
+        name: `release binary (Node ${NODE_VERSION}): study-ctx check`,
+        cmd: path.join(links, 'kubectl-study_ctx'),
+        args: ['check'],
+        baseline: 'kubectl get --raw /version',
+        aim: true,
+      },
     );
   } else {
-    process.stderr.write('bench: no release/kubectl-study: run "npm run release -- --only linux-amd64" to time the release binary too\n');
+    process.stderr.write(
+      'bench: no release/kubectl-study: run "npm run release -- --only linux-amd64" to time the release binary too\n',
+    );
   }
   for (const [label, node] of [
     [`npm route (this machine's Node ${process.version.slice(1)})`, process.execPath],
     [`npm route (Node ${NODE_VERSION}, compile cache)`, node22],
   ] as const) {
     cases.push(
-      { name: `${label}: --help`, cmd: node, args: [bin('kubectl-study'), '--help'], baseline: 'kubectl version --client' },
-      { name: `${label}: study-ctx check`, cmd: node, args: [bin('kubectl-study_ctx'), 'check'], baseline: 'kubectl get --raw /version' },
+      {
+        name: `${label}: --help`,
+        cmd: node,
+        args: [bin('kubectl-study'), '--help'],
+        baseline: 'kubectl version --client',
+      },
+      {
+        name: `${label}: study-ctx check`,
+        cmd: node,
+        args: [bin('kubectl-study_ctx'), 'check'],
+        baseline: 'kubectl get --raw /version',
+      },
     );
   }
 
@@ -113,9 +140,12 @@ async function main(): Promise<void> {
   const aims: string[] = [];
   for (const c of cases.filter((x) => x.aim)) {
     for (const e of envs) {
-      const ratio = pct(samples.get(key(c, e))!, 50) / pct(samples.get(key(cases.find((x) => x.name === c.baseline)!, e))!, 50);
+      const ratio =
+        pct(samples.get(key(c, e))!, 50) / pct(samples.get(key(cases.find((x) => x.name === c.baseline)!, e))!, 50);
       const aim = AIMS[c.baseline!]!;
-      aims.push(`- ${c.name} within ${aim}x of ${c.baseline}, ${e.name}: ${ratio <= aim ? 'met' : 'missed'} (${ratio.toFixed(2)}x)`);
+      aims.push(
+        `- ${c.name} within ${aim}x of ${c.baseline}, ${e.name}: ${ratio <= aim ? 'met' : 'missed'} (${ratio.toFixed(2)}x)`,
+      );
     }
   }
   process.stdout.write(

@@ -60,10 +60,20 @@ export async function timed(c: Case): Promise<Run> {
   const env = { ...process.env, NO_COLOR: '1', ...c.env };
   if (existsSync(GNU_TIME)) {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(GNU_TIME, ['-f', '%M', c.cmd, ...c.args], { env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+    const r = spawnSync(GNU_TIME, ['-f', '%M', c.cmd, ...c.args], {
+      env,
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     const lines = (r.stderr ?? '').trimEnd().split('\n');
-    return { ms, maxRssKb: Number(lines.at(-1)) || 0, stdout: r.stdout ?? '', stderr: lines.slice(0, -1).join('\n'), code: r.status ?? -1 };
+    return {
+      ms,
+      maxRssKb: Number(lines.at(-1)) || 0,
+      stdout: r.stdout ?? '',
+      stderr: lines.slice(0, -1).join('\n'),
+      code: r.status ?? -1,
+    };
   }
   // No GNU time: sample VmHWM (the peak) from /proc while the process runs.
   return new Promise((resolve, reject) => {
@@ -114,7 +124,12 @@ export async function measure(cases: Case[], runs = RUNS): Promise<Measured[]> {
       all[k]!.push(r);
     }
   }
-  return cases.map((c, k) => ({ case: c, runs: all[k]!, ms: median(all[k]!.map((r) => r.ms)), rssMiB: median(all[k]!.map((r) => r.maxRssKb)) / 1024 }));
+  return cases.map((c, k) => ({
+    case: c,
+    runs: all[k]!,
+    ms: median(all[k]!.map((r) => r.ms)),
+    rssMiB: median(all[k]!.map((r) => r.maxRssKb)) / 1024,
+  }));
 }
 
 export function cell(m: Measured): string {
@@ -128,7 +143,9 @@ export function ratio(ours: Measured, base: Measured, aim?: number): string {
 }
 
 export function machine(): string {
-  return `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, ${RUNS} interleaved runs each, medians`;
+  return `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}, ${RUNS} interleaved runs each, medians`;
 }
 
 /**
@@ -141,7 +158,9 @@ export async function profile(c: Case): Promise<string> {
   try {
     await timed({ ...c, args: ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...c.args] });
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-    return file ? `CPU profile of ${c.name}:\n${summarise(JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as CpuProfile)}` : '';
+    return file
+      ? `CPU profile of ${c.name}:\n${summarise(JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as CpuProfile)}`
+      : '';
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -166,7 +185,9 @@ function bundled(url: string): string {
 function chunkName(url: string): string {
   try {
     const file = new URL(url).pathname;
-    const sources = (JSON.parse(readFileSync(`${file}.map`, 'utf8')) as { sources: string[] }).sources.map((s) => (s.includes('node_modules/') ? /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(s)![1]! : path.basename(s)));
+    const sources = (JSON.parse(readFileSync(`${file}.map`, 'utf8')) as { sources: string[] }).sources.map((s) =>
+      s.includes('node_modules/') ? /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(s)![1]! : path.basename(s),
+    );
     const unique = [...new Set(sources)];
     if (unique.length === 0) return `${path.basename(file)} (the bundler's module wrappers)`;
     return `${path.basename(file)} (${unique.slice(0, 4).join(', ')}${unique.length > 4 ? ', ...' : ''})`;
@@ -187,7 +208,10 @@ function summarise(p: CpuProfile): string {
     let g: string;
     if (['(idle)', '(garbage collector)', '(program)'].includes(functionName)) g = functionName;
     else if (!url) g = `(native: ${functionName})`;
-    else g = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? (url.startsWith('node:') ? url.split('/')[0]! : bundled(url));
+    else
+      g =
+        /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ??
+        (url.startsWith('node:') ? url.split('/')[0]! : bundled(url));
     groups.set(g, (groups.get(g) ?? 0) + dt);
   });
   const rows = [...groups].sort((a, b) => b[1] - a[1]).slice(0, 12);

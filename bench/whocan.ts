@@ -48,7 +48,12 @@ async function main(): Promise<void> {
   const { kc, env } = await adminCluster();
   await loadRbac(kc);
   const whoCan = process.env.KUBECTL_WHO_CAN;
-  const whocan = (name: string, args: string[]): Case => ({ name, cmd: process.execPath, args: [path.join(REPO_ROOT, 'bin', 'kubectl-whocan'), ...args], env });
+  const whocan = (name: string, args: string[]): Case => ({
+    name,
+    cmd: process.execPath,
+    args: [path.join(REPO_ROOT, 'bin', 'kubectl-whocan'), ...args],
+    env,
+  });
   const peer = (args: string[]): Case => ({ name: `kubectl-who-can ${args.join(' ')}`, cmd: whoCan!, args, env });
 
   const questions: string[][] = [
@@ -58,10 +63,16 @@ async function main(): Promise<void> {
     ['get', 'pods/log', '-n', 'bench-rbac-5'],
     ['delete', 'jobs', '-A'],
   ];
-  const out: string[] = [`whocan with ${ROLES} roles and ${BINDINGS} bindings (and one of ${WIDE_SUBJECTS} subjects), ${new Date().toISOString()}; ${machine()}`, ''];
+  const out: string[] = [
+    `whocan with ${ROLES} roles and ${BINDINGS} bindings (and one of ${WIDE_SUBJECTS} subjects), ${new Date().toISOString()}; ${machine()}`,
+    '',
+  ];
 
   // Each question: whocan (-o json, to compare subjects) beside kubectl-who-can.
-  out.push(`| question | kubectl whocan | ${whoCan ? 'kubectl-who-can | ratio | difference |' : ''}`, `|---|---|${whoCan ? '---|---|---|' : ''}`);
+  out.push(
+    `| question | kubectl whocan | ${whoCan ? 'kubectl-who-can | ratio | difference |' : ''}`,
+    `|---|---|${whoCan ? '---|---|---|' : ''}`,
+  );
   for (const q of questions) {
     const cases = [whocan(`whocan ${q.join(' ')}`, [...q, '-o', 'json']), ...(whoCan ? [peer(q)] : [])];
     const [a, b] = await measure(cases);
@@ -78,15 +89,35 @@ async function main(): Promise<void> {
 
   // --verify against the same question without it; the big table against its JSON.
   const plain = whocan('whocan get pods -n bench-rbac-3 -o json', ['get', 'pods', '-n', 'bench-rbac-3', '-o', 'json']);
-  const verify = whocan('whocan get pods -n bench-rbac-3 --verify -o json', ['get', 'pods', '-n', 'bench-rbac-3', '--verify', '-o', 'json']);
+  const verify = whocan('whocan get pods -n bench-rbac-3 --verify -o json', [
+    'get',
+    'pods',
+    '-n',
+    'bench-rbac-3',
+    '--verify',
+    '-o',
+    'json',
+  ]);
   const json = whocan('whocan delete jobs -A -o json', ['delete', 'jobs', '-A', '-o', 'json']);
   const table = whocan('whocan delete jobs -A', ['delete', 'jobs', '-A']);
   const wide = whocan('whocan delete jobs -A -o wide', ['delete', 'jobs', '-A', '-o', 'wide']);
   const node22 = await releaseNode();
   const plain22: Case = { ...plain, name: `${plain.name}, Node ${node22.version}`, cmd: node22.path };
-  const [mp, mv, mj, mt, mw, m22, mpeer] = await measure([plain, verify, json, table, wide, plain22, ...(whoCan ? [peer(['get', 'pods', '-n', 'bench-rbac-3'])] : [])]);
+  const [mp, mv, mj, mt, mw, m22, mpeer] = await measure([
+    plain,
+    verify,
+    json,
+    table,
+    wide,
+    plain22,
+    ...(whoCan ? [peer(['get', 'pods', '-n', 'bench-rbac-3'])] : []),
+  ]);
   const rows = (JSON.parse(mj!.runs[0]!.stdout) as { subjects: unknown[] }).subjects.length;
-  const reviews = (JSON.parse(mv!.runs[0]!.stdout) as { subjects: Array<{ subject: { kind: string; name: string; namespace?: string } }> }).subjects;
+  const reviews = (
+    JSON.parse(mv!.runs[0]!.stdout) as {
+      subjects: Array<{ subject: { kind: string; name: string; namespace?: string } }>;
+    }
+  ).subjects;
   out.push(
     '',
     '| command | time, peak RSS | ratio |',
@@ -100,9 +131,15 @@ async function main(): Promise<void> {
   );
 
   // Where the tools differ, the authorizer decides: --verify confirms every grant we report.
-  const check = await timed(whocan('whocan delete jobs -A --verify', ['delete', 'jobs', '-A', '--verify', '-o', 'json']));
+  const check = await timed(
+    whocan('whocan delete jobs -A --verify', ['delete', 'jobs', '-A', '--verify', '-o', 'json']),
+  );
   const verified = JSON.parse(check.stdout) as { disagreements: unknown[]; subjects: unknown[] };
-  out.push('', `--verify on "delete jobs -A": ${verified.subjects.length} grants, ${verified.disagreements.length} disagreements with SubjectAccessReview (${check.ms.toFixed(0)} ms)`, '');
+  out.push(
+    '',
+    `--verify on "delete jobs -A": ${verified.subjects.length} grants, ${verified.disagreements.length} disagreements with SubjectAccessReview (${check.ms.toFixed(0)} ms)`,
+    '',
+  );
   for (const c of [plain, verify, table]) {
     const p = await profile(c);
     if (p) out.push(p);

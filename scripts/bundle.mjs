@@ -34,12 +34,15 @@ const quietRuntime = {
     }));
     build.onEnd((result) => {
       if (!result.metafile) return undefined;
+      /** @type {Set<string>} */
       const outside = new Set();
       for (const input of Object.values(result.metafile.inputs)) {
         for (const imp of input.imports) if (imp.external && !isBuiltin(imp.path)) outside.add(imp.path);
       }
       if (!outside.size) return undefined;
-      return { errors: [{ text: `the bundle would load modules it does not contain: ${[...outside].sort().join(', ')}` }] };
+      return {
+        errors: [{ text: `the bundle would load modules it does not contain: ${[...outside].sort().join(', ')}` }],
+      };
     });
   },
 };

@@ -98,7 +98,11 @@ function say(text: string): void {
 }
 
 function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): number {
-  const r = spawnSync(cmd, args, { stdio: [input === undefined ? 'inherit' : 'pipe', 'inherit', 'inherit'], env, input });
+  const r = spawnSync(cmd, args, {
+    stdio: [input === undefined ? 'inherit' : 'pipe', 'inherit', 'inherit'],
+    env,
+    input,
+  });
   return r.status ?? 1;
 }
 
@@ -121,7 +125,12 @@ async function main(): Promise<void> {
   writeFileSync(seedFile, SEED);
   say('kubectl apply -f demo-seed.yaml   # sample workloads, PDBs and RBAC');
   sh('kubectl', ['apply', '-f', seedFile], env);
-  sh('kubectl', ['apply', '-f', '-'], env, 'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: ci, namespace: demo}\n');
+  sh(
+    'kubectl',
+    ['apply', '-f', '-'],
+    env,
+    'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: ci, namespace: demo}\n',
+  );
   sh('kubectl', ['rollout', 'status', '-n', 'demo', 'deployment/web', '--timeout=60s'], env);
 
   say('kubectl plugin list');
@@ -140,7 +149,9 @@ async function main(): Promise<void> {
   sh('kubectl', ['study-drain', 'kwok-node-1', '--ignore-daemonsets', '--yes', '--wait-healthy'], env);
   say('kubectl study-drain uncordon kwok-node-1');
   sh('kubectl', ['study-drain', 'uncordon', 'kwok-node-1'], env);
-  say('kubectl set image -n demo deployment/api api=registry.local/api:2.4-fail-pull   # an image that cannot be pulled');
+  say(
+    'kubectl set image -n demo deployment/api api=registry.local/api:2.4-fail-pull   # an image that cannot be pulled',
+  );
   sh('kubectl', ['set', 'image', '-n', 'demo', 'deployment/api', 'api=registry.local/api:2.4-fail-pull'], env);
   say('kubectl study-rollout status -n demo deployment/api --fail-fast');
   sh('kubectl', ['study-rollout', 'status', '-n', 'demo', 'deployment/api', '--fail-fast'], env);
@@ -152,8 +163,25 @@ async function main(): Promise<void> {
   sh('kubectl', ['study-rollout', 'undo', '-n', 'demo', 'deployment/api', '--watch', '--timeout', '60s'], env);
   const journal = path.join(stateDir(), 'demo-maintain.journal');
   rmSync(journal, { force: true });
-  say(`kubectl study maintain kwok-node-2 kwok-node-3 --run 'echo upgrading $NODE' --journal ${journal} --ignore-daemonsets --yes`);
-  sh('kubectl', ['study', 'maintain', 'kwok-node-2', 'kwok-node-3', '--run', 'echo upgrading $NODE', '--journal', journal, '--ignore-daemonsets', '--yes'], env);
+  say(
+    `kubectl study maintain kwok-node-2 kwok-node-3 --run 'echo upgrading $NODE' --journal ${journal} --ignore-daemonsets --yes`,
+  );
+  sh(
+    'kubectl',
+    [
+      'study',
+      'maintain',
+      'kwok-node-2',
+      'kwok-node-3',
+      '--run',
+      'echo upgrading $NODE',
+      '--journal',
+      journal,
+      '--ignore-daemonsets',
+      '--yes',
+    ],
+    env,
+  );
   say('kubectl whocan get pods -n demo --verify');
   sh('kubectl', ['whocan', 'get', 'pods', '-n', 'demo', '--verify'], env);
   say('kubectl whocan update deploy -n demo --near-misses -o wide');

@@ -28,7 +28,13 @@ function main(): void {
     ...process.env,
     NO_COLOR: '1',
     KUBECONFIG: info.adminKubeconfig,
-    PATH: [path.join(stateDir(), 'demo-path'), path.join(REPO_ROOT, 'bin'), ...(process.env.PATH ?? '').split(path.delimiter)].filter((d) => d && existsSync(d)).join(path.delimiter),
+    PATH: [
+      path.join(stateDir(), 'demo-path'),
+      path.join(REPO_ROOT, 'bin'),
+      ...(process.env.PATH ?? '').split(path.delimiter),
+    ]
+      .filter((d) => d && existsSync(d))
+      .join(path.delimiter),
   };
   const lines = readFileSync(README, 'utf8').split('\n');
   const out: string[] = [];

@@ -77,7 +77,8 @@ function parseArgs(argv: string[]): { platforms: Platform[]; out: string } {
     if (a.startsWith('--only')) {
       const ids = value().split(',');
       const unknown = ids.filter((id) => !PLATFORMS.some((p) => p.id === id));
-      if (unknown.length) throw new Error(`unknown platform ${unknown.join(', ')}: one of ${PLATFORMS.map((p) => p.id).join(', ')}`);
+      if (unknown.length)
+        throw new Error(`unknown platform ${unknown.join(', ')}: one of ${PLATFORMS.map((p) => p.id).join(', ')}`);
       platforms = PLATFORMS.filter((p) => ids.includes(p.id));
     } else if (a.startsWith('--out')) out = path.resolve(value());
     else throw new Error(`unknown argument ${a}`);
@@ -90,13 +91,21 @@ function run(cmd: string, args: string[], cwd?: string): void {
     execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
   } catch (err) {
     const e = err as { stderr?: Buffer; stdout?: Buffer; message: string };
-    throw new Error(`${path.basename(cmd)} ${args.join(' ')}: ${(e.stderr?.toString() || e.stdout?.toString() || e.message).trim().split('\n').slice(-5).join('\n')}`);
+    throw new Error(
+      `${path.basename(cmd)} ${args.join(' ')}: ${(e.stderr?.toString() || e.stdout?.toString() || e.message).trim().split('\n').slice(-5).join('\n')}`,
+    );
   }
 }
 
 async function bundle(work: string): Promise<string> {
   const file = path.join(work, 'study.cjs');
-  await build({ ...sharedOptions(`node${NODE_VERSION.split('.')[0]}`), entryPoints: ['src/cli/sea.ts'], outfile: file, format: 'cjs', legalComments: 'none' });
+  await build({
+    ...sharedOptions(`node${NODE_VERSION.split('.')[0]}`),
+    entryPoints: ['src/cli/sea.ts'],
+    outfile: file,
+    format: 'cjs',
+    legalComments: 'none',
+  });
   return file;
 }
 
@@ -107,7 +116,15 @@ async function bundle(work: string): Promise<string> {
  */
 function makeBlob(prefix: string[], node: string, main: string, out: string, codeCache: boolean): string {
   const config = `${out}.json`;
-  writeFileSync(config, JSON.stringify({ main: path.basename(main), output: out, disableExperimentalSEAWarning: true, useCodeCache: codeCache }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      main: path.basename(main),
+      output: out,
+      disableExperimentalSEAWarning: true,
+      useCodeCache: codeCache,
+    }),
+  );
   const [cmd, ...args] = [...prefix, node, '--experimental-sea-config', config];
   run(cmd!, args, path.dirname(main));
   return out;
@@ -115,12 +132,25 @@ function makeBlob(prefix: string[], node: string, main: string, out: string, cod
 
 function requireTools(platforms: Platform[], tools: Tools): void {
   const missing: string[] = [];
-  if (platforms.some((p) => p.os === 'darwin') && !tools.rcodesign) missing.push(`rcodesign (${INSTALL_HINTS.rcodesign})`);
-  if (platforms.some((p) => p.os === 'windows') && !tools.osslsigncode) missing.push(`osslsigncode (${INSTALL_HINTS.osslsigncode})`);
+  if (platforms.some((p) => p.os === 'darwin') && !tools.rcodesign)
+    missing.push(`rcodesign (${INSTALL_HINTS.rcodesign})`);
+  if (platforms.some((p) => p.os === 'windows') && !tools.osslsigncode)
+    missing.push(`osslsigncode (${INSTALL_HINTS.osslsigncode})`);
   if (missing.length) throw new Error(`missing, needed for the platforms asked for: ${missing.join('; ')}`);
 }
 
-async function buildPlatform(p: Platform, ctx: { work: string; out: string; main: string; hostNode: string; plainBlob: () => string; tools: Tools; kubeconfig?: string }): Promise<Built> {
+async function buildPlatform(
+  p: Platform,
+  ctx: {
+    work: string;
+    out: string;
+    main: string;
+    hostNode: string;
+    plainBlob: () => string;
+    tools: Tools;
+    kubeconfig?: string;
+  },
+): Promise<Built> {
   const dir = path.join(ctx.work, p.id);
   mkdirSync(dir, { recursive: true });
   const runtime = p.id === 'linux-amd64' ? ctx.hostNode : await unpackRuntime(p, dir, log);
@@ -131,7 +161,13 @@ async function buildPlatform(p: Platform, ctx: { work: string; out: string; main
     codeCache = 'yes (native)';
   } else if (p.codeCache === 'qemu' && ctx.tools.qemu) {
     log(`${p.id}: making the code cache under qemu-user`);
-    blob = makeBlob([ctx.tools.qemu.bin, '-L', ctx.tools.qemu.sysroot], runtime, ctx.main, path.join(dir, 'sea.blob'), true);
+    blob = makeBlob(
+      [ctx.tools.qemu.bin, '-L', ctx.tools.qemu.sysroot],
+      runtime,
+      ctx.main,
+      path.join(dir, 'sea.blob'),
+      true,
+    );
     codeCache = 'yes (qemu)';
   } else {
     blob = ctx.plainBlob();
@@ -144,7 +180,15 @@ async function buildPlatform(p: Platform, ctx: { work: string; out: string; main
   chmodSync(exe, 0o755);
   log(`${p.id}: injecting the blob`);
   const postject = path.join(REPO_ROOT, 'node_modules', 'postject', 'dist', 'cli.js');
-  run(process.execPath, [postject, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE, ...(p.os === 'darwin' ? ['--macho-segment-name', 'NODE_SEA'] : [])]);
+  run(process.execPath, [
+    postject,
+    exe,
+    'NODE_SEA_BLOB',
+    blob,
+    '--sentinel-fuse',
+    SEA_FUSE,
+    ...(p.os === 'darwin' ? ['--macho-segment-name', 'NODE_SEA'] : []),
+  ]);
   if (p.os === 'darwin') run(ctx.tools.rcodesign!, ['sign', '--binary-identifier', 'kubectl-study', exe]);
   const check = checkExecutable(p, readFileSync(exe), readFileSync(blob));
   const problems = [...check.problems];
@@ -165,16 +209,28 @@ async function buildPlatform(p: Platform, ctx: { work: string; out: string; main
   else writeTarGz(archive, path.join(dir, 'out'), [p.exe, 'LICENSE']);
   if (p.id === 'linux-amd64') copyFileSync(exe, path.join(ctx.out, 'kubectl-study'));
   if (p.id !== 'linux-amd64') rmSync(dir, { recursive: true, force: true });
-  return { platform: p.id, archive, sha256: await sha256File(archive), bytes: statSync(archive).size, codeCache, format: check.format, signature: check.signature, ran, problems };
+  return {
+    platform: p.id,
+    archive,
+    sha256: await sha256File(archive),
+    bytes: statSync(archive).size,
+    codeCache,
+    format: check.format,
+    signature: check.signature,
+    ran,
+    problems,
+  };
 }
 
 async function main(argv: string[]): Promise<number> {
-  if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error('the release is made on linux/amd64 (it runs the linux-x64 runtime to make the blobs)');
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    throw new Error('the release is made on linux/amd64 (it runs the linux-x64 runtime to make the blobs)');
   const { platforms, out } = parseArgs(argv);
   const tools = findTools();
   requireTools(platforms, tools);
   // npm pack ships dist/ (the npm route's bundle); `npm run release` builds it first.
-  if (!existsSync(path.join(REPO_ROOT, 'dist', 'main.js'))) throw new Error('dist/ is not built: run "npm run release" (or npm run build first)');
+  if (!existsSync(path.join(REPO_ROOT, 'dist', 'main.js')))
+    throw new Error('dist/ is not built: run "npm run release" (or npm run build first)');
   const work = path.join(out, 'work');
   rmSync(out, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -196,7 +252,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const built: Built[] = [];
   try {
-    for (const p of platforms) built.push(await buildPlatform(p, { work, out, main, hostNode, plainBlob, tools, kubeconfig }));
+    for (const p of platforms)
+      built.push(await buildPlatform(p, { work, out, main, hostNode, plainBlob, tools, kubeconfig }));
   } finally {
     if (startedCluster) await down();
   }
@@ -206,17 +263,39 @@ async function main(argv: string[]): Promise<number> {
     const p = PLATFORMS.find((x) => x.id === b.platform)!;
     return { os: p.os, arch: p.arch, exe: p.exe, archive: path.basename(b.archive), sha256: b.sha256 };
   });
-  for (const plugin of PLUGINS) writeFileSync(path.join(out, 'krew', `${plugin.name}.yaml`), manifest(plugin, VERSION, listed));
+  for (const plugin of PLUGINS)
+    writeFileSync(path.join(out, 'krew', `${plugin.name}.yaml`), manifest(plugin, VERSION, listed));
   log('npm pack');
-  execFileSync('npm', ['pack', '--silent', '--pack-destination', out], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('npm', ['pack', '--silent', '--pack-destination', out], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   rmSync(work, { recursive: true, force: true });
-  writeFileSync(path.join(out, 'release.json'), `${JSON.stringify({ version: VERSION, node: NODE_VERSION, artifacts: built }, null, 2)}\n`);
+  writeFileSync(
+    path.join(out, 'release.json'),
+    `${JSON.stringify({ version: VERSION, node: NODE_VERSION, artifacts: built }, null, 2)}\n`,
+  );
 
-  const rows = built.map((b) => [b.platform, path.basename(b.archive), `${(b.bytes / 2 ** 20).toFixed(1)} MiB`, b.sha256.slice(0, 12), b.codeCache, b.format, b.signature || 'n/a', b.ran]);
+  const rows = built.map((b) => [
+    b.platform,
+    path.basename(b.archive),
+    `${(b.bytes / 2 ** 20).toFixed(1)} MiB`,
+    b.sha256.slice(0, 12),
+    b.codeCache,
+    b.format,
+    b.signature || 'n/a',
+    b.ran,
+  ]);
   const shown = path.relative(process.cwd(), out);
-  process.stdout.write(`kubectl-study ${VERSION} on Node ${NODE_VERSION}, in ${shown.startsWith('..') ? out : shown || '.'}/\n\n`);
-  process.stdout.write(renderTable(['platform', 'archive', 'size', 'sha256', 'code cache', 'format', 'signature', 'ran'], rows));
-  process.stdout.write(`\nkrew manifests: ${PLUGINS.map((p) => `krew/${p.name}.yaml`).join(', ')} (${built.length} platform${built.length === 1 ? '' : 's'} each); npm pack: kubectl-study-${pkgVersion}.tgz\n`);
+  process.stdout.write(
+    `kubectl-study ${VERSION} on Node ${NODE_VERSION}, in ${shown.startsWith('..') ? out : shown || '.'}/\n\n`,
+  );
+  process.stdout.write(
+    renderTable(['platform', 'archive', 'size', 'sha256', 'code cache', 'format', 'signature', 'ran'], rows),
+  );
+  process.stdout.write(
+    `\nkrew manifests: ${PLUGINS.map((p) => `krew/${p.name}.yaml`).join(', ')} (${built.length} platform${built.length === 1 ? '' : 's'} each); npm pack: kubectl-study-${pkgVersion}.tgz\n`,
+  );
   const failed = built.filter((b) => b.problems.length);
   for (const b of failed) for (const problem of b.problems) process.stdout.write(`FAILED ${b.platform}: ${problem}\n`);
   return failed.length ? 1 : 0;

@@ -63,7 +63,13 @@ async function main(argv: string[]): Promise<number> {
   }
   log('bundling and type-checking');
   if ((await run(process.execPath, ['scripts/build.mjs'])) !== 0) return 1;
-  if ((await run(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'])) !== 0) {
+  if (
+    (await run(process.execPath, [
+      path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      'tsconfig.json',
+    ])) !== 0
+  ) {
     log('type errors: fix them first');
     return 1;
   }
@@ -102,7 +108,9 @@ async function main(argv: string[]): Promise<number> {
     log('the test runner wrote no totals');
   }
   if (code !== 0 && summary.failed === 0) summary.failed = 1;
-  process.stdout.write(`${summary.passed} passed, ${summary.failed} failed${summary.skipped ? `, ${summary.skipped} skipped` : ''}\n`);
+  process.stdout.write(
+    `${summary.passed} passed, ${summary.failed} failed${summary.skipped ? `, ${summary.skipped} skipped` : ''}\n`,
+  );
   return code;
 }
 

@@ -1,7 +1,11 @@
 /** Bounded concurrency and cancellable waiting, the one way kubectl-study does both. */
 
 /** Maps items with at most `limit` calls in flight; results keep the input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
@@ -82,7 +86,11 @@ const realClock: Clock = {
  * once). poke(true) does not wait for the window: the change that may end
  * a wait is looked at without delay.
  */
-export function coalesce(fn: () => void, windowMs: number, clock: Clock = realClock): { poke(urgent?: boolean): void; cancel(): void } {
+export function coalesce(
+  fn: () => void,
+  windowMs: number,
+  clock: Clock = realClock,
+): { poke(urgent?: boolean): void; cancel(): void } {
   let last = -Infinity;
   let timer: unknown;
   let immediate = false;

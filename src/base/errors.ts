@@ -35,7 +35,10 @@ export const EXIT_CODES: ReadonlyArray<{ code: ExitCodeValue; meaning: string }>
   { code: ExitCode.OK, meaning: 'done: the answer is yes, nothing blocks, no error-level problem' },
   { code: ExitCode.NEGATIVE, meaning: 'answered no: nobody or nothing matches, or not done yet' },
   { code: ExitCode.USAGE, meaning: 'usage error: bad flags, arguments or kubeconfig' },
-  { code: ExitCode.BLOCKED, meaning: 'blocked: checks failed, not allowed (403), a blocked plan, an error-level problem' },
+  {
+    code: ExitCode.BLOCKED,
+    meaning: 'blocked: checks failed, not allowed (403), a blocked plan, an error-level problem',
+  },
   { code: ExitCode.TIMEOUT, meaning: 'timed out (`--timeout`, `--request-timeout`)' },
   { code: ExitCode.NOT_FOUND, meaning: 'not found: the named node, context or workload does not exist' },
   { code: ExitCode.API, meaning: 'API or connection error: unreachable, TLS, rejected credentials, server failure' },
@@ -45,7 +48,17 @@ export const EXIT_CODES: ReadonlyArray<{ code: ExitCodeValue; meaning: string }>
 
 /** The one-line summary of the codes that --help prints. */
 export function exitCodeSummary(): string {
-  const short: Record<number, string> = { 0: 'ok', 1: 'answered no', 2: 'usage', 3: 'blocked/not allowed', 4: 'timed out', 5: 'not found', 6: 'API/connection error', 70: 'bug', 130: 'interrupted' };
+  const short: Record<number, string> = {
+    0: 'ok',
+    1: 'answered no',
+    2: 'usage',
+    3: 'blocked/not allowed',
+    4: 'timed out',
+    5: 'not found',
+    6: 'API/connection error',
+    70: 'bug',
+    130: 'interrupted',
+  };
   return EXIT_CODES.map((c) => `${c.code} ${short[c.code]}`).join(', ');
 }
 

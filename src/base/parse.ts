@@ -23,9 +23,12 @@ export function durationFlag(flag: string, text: string, rule: DurationRule = {}
     });
   }
   if (ms > LONGEST_WAIT_MS) {
-    throw new UsageError(`${flag} "${text}" is longer than the longest wait kubectl-study can keep (${LONGEST_WAIT_TEXT})`, {
-      hint: `give ${flag} ${LONGEST_WAIT_TEXT} or less${zeroOk ? ', or 0 for no limit' : ''}`,
-    });
+    throw new UsageError(
+      `${flag} "${text}" is longer than the longest wait kubectl-study can keep (${LONGEST_WAIT_TEXT})`,
+      {
+        hint: `give ${flag} ${LONGEST_WAIT_TEXT} or less${zeroOk ? ', or 0 for no limit' : ''}`,
+      },
+    );
   }
   return ms;
 }
@@ -47,7 +50,9 @@ export function intFlag(flag: string, text: string, rule: IntRule = {}): number 
   const max = rule.max ?? Number.MAX_SAFE_INTEGER;
   if (!/^[-+]?\d+$/.test(trimmed) || !Number.isSafeInteger(n) || n < min || n > max) {
     const range = rule.max !== undefined ? `from ${min} to ${max}` : rule.min !== undefined ? `of at least ${min}` : '';
-    throw new UsageError(`${flag} takes a whole number${range ? ` ${range}` : ''}, not "${text}"`, { hint: `for example ${flag} ${Math.max(min, Math.min(max, 1))}` });
+    throw new UsageError(`${flag} takes a whole number${range ? ` ${range}` : ''}, not "${text}"`, {
+      hint: `for example ${flag} ${Math.max(min, Math.min(max, 1))}`,
+    });
   }
   return n;
 }
@@ -96,8 +101,13 @@ export function objectNames(what: string, names: readonly string[]): string[] {
 
 /** Flags that cannot go together. */
 export function exclusive(flags: Record<string, unknown>): void {
-  const set = Object.entries(flags).filter(([, v]) => v !== undefined && v !== false && v !== '' && !(Array.isArray(v) && v.length === 0));
-  if (set.length > 1) throw new UsageError(`${set.map(([k]) => k).join(' and ')} cannot be used together`, { hint: `keep one of ${set.map(([k]) => k).join(', ')}` });
+  const set = Object.entries(flags).filter(
+    ([, v]) => v !== undefined && v !== false && v !== '' && !(Array.isArray(v) && v.length === 0),
+  );
+  if (set.length > 1)
+    throw new UsageError(`${set.map(([k]) => k).join(' and ')} cannot be used together`, {
+      hint: `keep one of ${set.map(([k]) => k).join(', ')}`,
+    });
 }
 
 /** kubectl's --dry-run[=none|client|server]: all but none mean "change nothing". */
@@ -107,7 +117,9 @@ export function dryRunFlag(value: string | boolean | undefined): boolean {
   // kubectl still takes the old booleans (true meaning client).
   if (value === 'true' || value === 'false') return value === 'true';
   if (!['none', 'client', 'server'].includes(value)) {
-    throw new UsageError(`invalid --dry-run "${value}"`, { hint: '--dry-run takes none, client or server (all but none change nothing)' });
+    throw new UsageError(`invalid --dry-run "${value}"`, {
+      hint: '--dry-run takes none, client or server (all but none change nothing)',
+    });
   }
   return value !== 'none';
 }
@@ -115,12 +127,15 @@ export function dryRunFlag(value: string | boolean | undefined): boolean {
 /** A value that goes into an HTTP header (--as, --as-group, --as-uid): no line break or control character. */
 export function headerValue(flag: string, text: string): string {
   if (hasControlCharacters(text)) {
-    throw new UsageError(`${flag} holds a line break or another control character`, { hint: `give ${flag} the name as plain text` });
+    throw new UsageError(`${flag} holds a line break or another control character`, {
+      hint: `give ${flag} the name as plain text`,
+    });
   }
   return text;
 }
 
 /** A line break or another control character (a tab is allowed): what no HTTP header can carry. */
 export function hasControlCharacters(text: string): boolean {
+  // oxlint-disable-next-line no-control-regex -- finding control characters is the point
   return /[\x00-\x08\x0a-\x1f\x7f]/.test(text);
 }

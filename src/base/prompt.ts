@@ -10,7 +10,11 @@ export async function ask(io: Io, question: string, signal: AbortSignal): Promis
   // readline is loaded when a question is asked: the wiring imports canAsk, and start-up need not pay for it.
   const { createInterface } = await import('node:readline');
   return new Promise((resolve, reject) => {
-    const rl = createInterface({ input: io.stdin, output: io.stderr as NodeJS.WritableStream, terminal: Boolean(io.stdin.isTTY) });
+    const rl = createInterface({
+      input: io.stdin,
+      output: io.stderr as NodeJS.WritableStream,
+      terminal: Boolean(io.stdin.isTTY),
+    });
     let settled = false;
     const finish = (err: Error | undefined, answer = ''): void => {
       if (settled) return;

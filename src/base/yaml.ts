@@ -10,10 +10,18 @@ import YAML from 'yaml';
 
 /** The YAML 1.1 core scalars, without what Go's parser leaves as strings. */
 function goYamlTags(tags: YAML.Tags): YAML.Tags {
-  return tags.filter((t) => typeof t === 'string' || (!/timestamp|binary|omap|pairs|set$/.test(t.tag) && (t as { format?: string }).format !== 'TIME'));
+  return tags.filter(
+    (t) =>
+      typeof t === 'string' ||
+      (!/timestamp|binary|omap|pairs|set$/.test(t.tag) && (t as { format?: string }).format !== 'TIME'),
+  );
 }
 
-const READ: YAML.ParseOptions & YAML.DocumentOptions & YAML.SchemaOptions = { version: '1.1', customTags: goYamlTags, uniqueKeys: false };
+const READ: YAML.ParseOptions & YAML.DocumentOptions & YAML.SchemaOptions = {
+  version: '1.1',
+  customTags: goYamlTags,
+  uniqueKeys: false,
+};
 
 export function parseYaml(text: string): unknown {
   return YAML.parse(text, READ);

@@ -40,7 +40,11 @@ function lookupContext(words: string[]): Context {
 
 async function client(ctx: Context): Promise<import('../kube/client.js').KubeClient> {
   const { connect } = await import('../kube/client.js');
-  const options: import('../kube/connection.js').ConnectionOptions = { allNamespaces: false, asGroups: [], requestTimeoutMs: LOOKUP_TIMEOUT_MS };
+  const options: import('../kube/connection.js').ConnectionOptions = {
+    allNamespaces: false,
+    asGroups: [],
+    requestTimeoutMs: LOOKUP_TIMEOUT_MS,
+  };
   if (ctx.kubeconfig) options.kubeconfig = ctx.kubeconfig;
   if (ctx.context) options.context = ctx.context;
   if (ctx.namespace) options.namespace = ctx.namespace;
@@ -50,7 +54,9 @@ async function client(ctx: Context): Promise<import('../kube/client.js').KubeCli
 async function names(ctx: Context, path: (ns: string) => string): Promise<string[]> {
   try {
     const c = await client(ctx);
-    const list = await c.request<{ items: Array<{ metadata?: { name?: string } }> }>('GET', path(c.namespace), { query: { limit: 500 } });
+    const list = await c.request<{ items: Array<{ metadata?: { name?: string } }> }>('GET', path(c.namespace), {
+      query: { limit: 500 },
+    });
     return list.items.map((i) => i.metadata?.name ?? '').filter(Boolean);
   } catch {
     return [];
@@ -67,7 +73,10 @@ async function contexts(ctx: Context): Promise<string[]> {
 }
 
 const VERBS = [...RESOURCE_VERBS];
-const WORKLOAD_KINDS: Record<string, typeof RESOURCES.deployments | typeof RESOURCES.statefulSets | typeof RESOURCES.daemonSets> = {
+const WORKLOAD_KINDS: Record<
+  string,
+  typeof RESOURCES.deployments | typeof RESOURCES.statefulSets | typeof RESOURCES.daemonSets
+> = {
   deployment: RESOURCES.deployments,
   statefulset: RESOURCES.statefulSets,
   daemonset: RESOURCES.daemonSets,
@@ -104,7 +113,8 @@ function descend(cmd: Command, words: string[]): { cmd: Command; positionals: st
       if (opt && (opt.required || opt.optional) && !w.includes('=') && opt.required) i++;
       continue;
     }
-    const sub = positionals.length === 0 ? current.commands.find((c) => c.name() === w || c.aliases().includes(w)) : undefined;
+    const sub =
+      positionals.length === 0 ? current.commands.find((c) => c.name() === w || c.aliases().includes(w)) : undefined;
     if (sub) {
       current = sub;
       path.push(sub.name());
@@ -114,16 +124,27 @@ function descend(cmd: Command, words: string[]): { cmd: Command; positionals: st
 }
 
 /** The candidates for the word being typed. Exported for tests. */
-async function completions(plugin: PluginName, words: string[], toComplete: string): Promise<{ items: string[]; directive: number }> {
-  const io: Io = { stdout: { write: () => true }, stderr: { write: () => true }, stdin: process.stdin, env: process.env };
+async function completions(
+  plugin: PluginName,
+  words: string[],
+  toComplete: string,
+): Promise<{ items: string[]; directive: number }> {
+  const io: Io = {
+    stdout: { write: () => true },
+    stderr: { write: () => true },
+    stdin: process.stdin,
+    env: process.env,
+  };
   const emit = Object.assign(() => {}, { io }) as Emit;
   const program = buildProgram(plugin, io, emit);
   const ctx = lookupContext([...words, toComplete]);
   const { cmd, positionals, path } = descend(program, words);
   const previous = words.at(-1) ?? '';
   // A value for the flag just typed.
-  if (previous === '--context' || previous === '--cluster' || previous === '--user') return { items: await contexts(ctx), directive: NO_FILE };
-  if (previous === '-n' || previous === '--namespace' || previous === '--lock-namespace') return { items: await names(ctx, () => resourcePath(RESOURCES.namespaces)), directive: NO_FILE };
+  if (previous === '--context' || previous === '--cluster' || previous === '--user')
+    return { items: await contexts(ctx), directive: NO_FILE };
+  if (previous === '-n' || previous === '--namespace' || previous === '--lock-namespace')
+    return { items: await names(ctx, () => resourcePath(RESOURCES.namespaces)), directive: NO_FILE };
   if (previous === '-o' || previous === '--output') return { items: ['json', 'yaml', 'wide'], directive: NO_FILE };
   if (['--kubeconfig', '--journal', '--wait-file'].includes(previous)) return { items: [], directive: DEFAULT };
   if (toComplete.startsWith('-')) return { items: flagsOf(cmd), directive: NO_FILE };
@@ -145,7 +166,13 @@ async function completions(plugin: PluginName, words: string[], toComplete: stri
     case 'drain':
     case 'maintain':
     case 'drain uncordon':
-      return { items: [...(positionals.length === 0 && leaf === 'drain' ? subcommands : []), ...(await nodes()).filter((n) => !positionals.includes(n))], directive: NO_FILE };
+      return {
+        items: [
+          ...(positionals.length === 0 && leaf === 'drain' ? subcommands : []),
+          ...(await nodes()).filter((n) => !positionals.includes(n)),
+        ],
+        directive: NO_FILE,
+      };
     case 'rollout':
       return { items: subcommands, directive: NO_FILE };
     case 'rollout status':

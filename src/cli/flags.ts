@@ -14,31 +14,50 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 /** --kubeconfig, --context, --cluster, --user, [-n], --as, --as-group (repeatable), --as-uid, --request-timeout, --cache-dir. */
-export function connectionFlags<A extends any[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>) {
+export function connectionFlags<A extends any[], O extends OptionValues, G extends OptionValues>(
+  cmd: Command<A, O, G>,
+) {
   return cmd
     .option('--kubeconfig <path>', 'path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)')
     .option('--context <name>', 'the kubeconfig context to use')
     .option('--cluster <name>', 'the kubeconfig cluster to use')
     .option('--user <name>', 'the kubeconfig user to use')
     .option('--as <user>', 'username to impersonate for the operation')
-    .addOption(new Option('--as-group <group>', 'group to impersonate for the operation; repeat for several groups').argParser(collect).default([] as string[], ''))
+    .addOption(
+      new Option('--as-group <group>', 'group to impersonate for the operation; repeat for several groups')
+        .argParser(collect)
+        .default([] as string[], ''),
+    )
     .option('--as-uid <uid>', 'UID to impersonate for the operation')
-    .option('--request-timeout <duration>', 'how long to wait for one server request (e.g. 1s, 2m); 0 (the default) waits forever')
-    .option('--cache-dir <path>', "kubectl's cache directory; API discovery is cached (and shared with kubectl) beneath it (default $KUBECACHEDIR, else ~/.kube/cache)");
+    .option(
+      '--request-timeout <duration>',
+      'how long to wait for one server request (e.g. 1s, 2m); 0 (the default) waits forever',
+    )
+    .option(
+      '--cache-dir <path>',
+      "kubectl's cache directory; API discovery is cached (and shared with kubectl) beneath it (default $KUBECACHEDIR, else ~/.kube/cache)",
+    );
 }
 
 export function namespaceFlag<A extends any[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>) {
   return cmd.option('-n, --namespace <namespace>', 'the namespace scope for this request');
 }
 
-export function allNamespacesFlag<A extends any[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>) {
+export function allNamespacesFlag<A extends any[], O extends OptionValues, G extends OptionValues>(
+  cmd: Command<A, O, G>,
+) {
   return cmd.option('-A, --all-namespaces', 'across all namespaces');
 }
 
 /** -o (where the command has more than one form) and --verbose. */
-export function outputFlags<A extends any[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>, formats: readonly OutputFormat[]) {
+export function outputFlags<A extends any[], O extends OptionValues, G extends OptionValues>(
+  cmd: Command<A, O, G>,
+  formats: readonly OutputFormat[],
+) {
   const names = formats.filter((f) => f !== 'table');
-  return cmd.option('-o, --output <format>', `output format: ${names.join('|')}`).option('--verbose', 'show stack traces and request details on errors');
+  return cmd
+    .option('-o, --output <format>', `output format: ${names.join('|')}`)
+    .option('--verbose', 'show stack traces and request details on errors');
 }
 
 /** The -o value, checked against what the command offers. */
@@ -46,5 +65,7 @@ export function outputFormat(value: string | undefined, allowed: readonly Output
   if (value === undefined) return 'table';
   const format = value as OutputFormat;
   if (format !== 'table' && allowed.includes(format)) return format;
-  throw new UsageError(`unsupported output format "${value}"`, { hint: `-o takes one of: ${allowed.filter((f) => f !== 'table').join(', ')}` });
+  throw new UsageError(`unsupported output format "${value}"`, {
+    hint: `-o takes one of: ${allowed.filter((f) => f !== 'table').join(', ')}`,
+  });
 }

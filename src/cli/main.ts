@@ -34,7 +34,12 @@ export interface RunOptions {
  * signal the whole process group, so the same stop can arrive twice within
  * milliseconds. A second signal a person sends (a second later) exits at once.
  */
-export function interruptHandler(io: Io, abort: AbortController, exit: (code: number) => void, now: () => number = Date.now): (sig: NodeJS.Signals) => void {
+export function interruptHandler(
+  io: Io,
+  abort: AbortController,
+  exit: (code: number) => void,
+  now: () => number = Date.now,
+): (sig: NodeJS.Signals) => void {
   let first: number | undefined;
   return (sig) => {
     if (first === undefined) {
@@ -95,7 +100,9 @@ export async function main(plugin?: PluginName, completion = false): Promise<voi
   const invokedAs = process.argv[1] ?? process.argv0;
   const name = plugin ?? pluginFromExecutable(invokedAs) ?? pluginFromExecutable(process.execPath);
   if (!name) {
-    process.stderr.write(`error: cannot tell which plugin to run from "${process.argv[1] ?? ''}"\nhint: install it as one of: ${PLUGINS.map((p) => `kubectl-${p.replace(/-/g, '_')}`).join(', ')}\n`);
+    process.stderr.write(
+      `error: cannot tell which plugin to run from "${process.argv[1] ?? ''}"\nhint: install it as one of: ${PLUGINS.map((p) => `kubectl-${p.replace(/-/g, '_')}`).join(', ')}\n`,
+    );
     process.exit(ExitCode.USAGE);
   }
   // A reader that goes away (| head) is not an error: stop quietly.

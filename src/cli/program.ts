@@ -24,7 +24,12 @@ export type PluginName = (typeof PLUGINS)[number];
 
 /** What an action calls with the operation it parsed. */
 export interface Emit {
-  <K extends CommandId>(command: K, options: OperationOptions[K], output: OutputFormat, flags: { verbose?: boolean | undefined }): void;
+  <K extends CommandId>(
+    command: K,
+    options: OperationOptions[K],
+    output: OutputFormat,
+    flags: { verbose?: boolean | undefined },
+  ): void;
   readonly io: Io;
 }
 
@@ -38,10 +43,30 @@ interface CommandEntry {
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
-  { name: 'ctx', plugin: 'study-ctx', summary: 'inspect kubeconfig contexts: auth, certificate expiry, problems, health check', define: defineCtx },
-  { name: 'drain', plugin: 'study-drain', summary: 'plan and run a node drain that respects PodDisruptionBudgets', define: defineDrain },
-  { name: 'rollout', plugin: 'study-rollout', summary: 'rollout status, history and undo that say why a rollout is stuck', define: defineRollout },
-  { name: 'whocan', plugin: 'whocan', summary: 'who may do VERB on RESOURCE, through which binding and rule', define: defineWhoCan },
+  {
+    name: 'ctx',
+    plugin: 'study-ctx',
+    summary: 'inspect kubeconfig contexts: auth, certificate expiry, problems, health check',
+    define: defineCtx,
+  },
+  {
+    name: 'drain',
+    plugin: 'study-drain',
+    summary: 'plan and run a node drain that respects PodDisruptionBudgets',
+    define: defineDrain,
+  },
+  {
+    name: 'rollout',
+    plugin: 'study-rollout',
+    summary: 'rollout status, history and undo that say why a rollout is stuck',
+    define: defineRollout,
+  },
+  {
+    name: 'whocan',
+    plugin: 'whocan',
+    summary: 'who may do VERB on RESOURCE, through which binding and rule',
+    define: defineWhoCan,
+  },
   { name: 'access', plugin: 'study-access', summary: 'what one subject may do, and why', define: defineAccess },
   { name: 'maintain', summary: 'drain, upgrade and uncordon nodes one after another', define: defineMaintain },
 ];
@@ -94,7 +119,10 @@ export function buildProgram(plugin: PluginName, io: Io, emit: Emit): Command {
   } else {
     const entry = COMMANDS.find((c) => c.plugin === plugin);
     if (!entry) throw new UsageError(`unknown plugin ${plugin}`);
-    program = new Command(plugin).name(`kubectl ${plugin}`).description(entry.summary).version(VERSION, '--version', 'print the version');
+    program = new Command(plugin)
+      .name(`kubectl ${plugin}`)
+      .description(entry.summary)
+      .version(VERSION, '--version', 'print the version');
     entry.define(program, emit);
   }
   configureTree(program, io);
@@ -103,11 +131,22 @@ export function buildProgram(plugin: PluginName, io: Io, emit: Emit): Command {
 
 /** The usage error of a commander failure, or undefined for help and version (already printed). */
 function commanderFailure(err: CommanderError, name: string): UsageError | undefined {
-  if (['commander.helpDisplayed', 'commander.version', 'commander.help', 'commander.executeSubCommandAsync'].includes(err.code)) return undefined;
+  if (
+    ['commander.helpDisplayed', 'commander.version', 'commander.help', 'commander.executeSubCommandAsync'].includes(
+      err.code,
+    )
+  )
+    return undefined;
   // Commander puts its suggestion on a second line; it belongs in the hint.
-  const [first = '', ...rest] = err.message.replace(/^error: /, '').trim().split('\n');
+  const [first = '', ...rest] = err.message
+    .replace(/^error: /, '')
+    .trim()
+    .split('\n');
   const suggestion = /^\(Did you mean (.+)\?\)$/.exec(rest.join(' ').trim())?.[1];
-  return new UsageError(first.trim(), { hint: suggestion ? `did you mean ${suggestion}? see "${name} --help"` : `see "${name} --help"`, cause: err });
+  return new UsageError(first.trim(), {
+    hint: suggestion ? `did you mean ${suggestion}? see "${name} --help"` : `see "${name} --help"`,
+    cause: err,
+  });
 }
 
 type ArgToken =
@@ -129,7 +168,9 @@ function* argTokens(program: Command, argv: readonly string[]): Generator<ArgTok
       return;
     }
     if (text.startsWith('-')) {
-      const option = text.includes('=') ? undefined : (cmd.options as readonly Option[]).find((o) => o.long === text || o.short === text);
+      const option = text.includes('=')
+        ? undefined
+        : (cmd.options as readonly Option[]).find((o) => o.long === text || o.short === text);
       yield { kind: 'option', text, cmd, option };
       if (option?.required && i + 1 < argv.length) yield { kind: 'value', text: argv[++i]!, cmd };
       continue;
@@ -151,7 +192,9 @@ function* argTokens(program: Command, argv: readonly string[]): Generator<ArgTok
  * standing alone becomes FLAG=true before commander sees it. Pure.
  */
 export function bindOptionalValues(program: Command, argv: readonly string[]): string[] {
-  return [...argTokens(program, argv)].map((t) => (t.kind === 'option' && t.option?.optional && t.option.long ? `${t.option.long}=true` : t.text));
+  return [...argTokens(program, argv)].map((t) =>
+    t.kind === 'option' && t.option?.optional && t.option.long ? `${t.option.long}=true` : t.text,
+  );
 }
 
 /**
@@ -160,10 +203,13 @@ export function bindOptionalValues(program: Command, argv: readonly string[]): s
  */
 function unknownSubcommand(program: Command, argv: readonly string[]): UsageError | undefined {
   const first = [...argTokens(program, argv)].find((t) => t.kind === 'positional' || t.kind === 'rest');
-  if (!first || first.kind === 'rest' || first.cmd.commands.length === 0 || first.cmd.registeredArguments.length > 0) return undefined;
+  if (!first || first.kind === 'rest' || first.cmd.commands.length === 0 || first.cmd.registeredArguments.length > 0)
+    return undefined;
   const names = first.cmd.commands.map((c) => c.name());
   const near = names.find((n) => n.startsWith(first.text.slice(0, 2)) && Math.abs(n.length - first.text.length) <= 2);
-  return new UsageError(`unknown command '${first.text}'`, { hint: `${near ? `did you mean ${near}? ` : ''}commands: ${names.join(', ')}` });
+  return new UsageError(`unknown command '${first.text}'`, {
+    hint: `${near ? `did you mean ${near}? ` : ''}commands: ${names.join(', ')}`,
+  });
 }
 
 /**
@@ -173,7 +219,12 @@ function unknownSubcommand(program: Command, argv: readonly string[]): UsageErro
 export function parseArgs(plugin: PluginName, argv: readonly string[], io: Io): Parsed {
   let operation: Operation | undefined;
   const emit = Object.assign(
-    <K extends CommandId>(command: K, options: OperationOptions[K], output: OutputFormat, flags: { verbose?: boolean | undefined }): void => {
+    <K extends CommandId>(
+      command: K,
+      options: OperationOptions[K],
+      output: OutputFormat,
+      flags: { verbose?: boolean | undefined },
+    ): void => {
       operation = { command, options, output, verbose: flags.verbose === true } as Operation;
     },
     { io },
@@ -183,7 +234,9 @@ export function parseArgs(plugin: PluginName, argv: readonly string[], io: Io): 
     program.parse(bindOptionalValues(program, argv), { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      const failure = (err.code === 'commander.excessArguments' ? unknownSubcommand(program, argv) : undefined) ?? commanderFailure(err, program.name());
+      const failure =
+        (err.code === 'commander.excessArguments' ? unknownSubcommand(program, argv) : undefined) ??
+        commanderFailure(err, program.name());
       if (failure) throw failure;
       return { kind: 'answered' };
     }

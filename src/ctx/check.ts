@@ -82,7 +82,13 @@ export async function checkContexts(
 ): Promise<CheckList> {
   const started = Date.now();
   const checks = await mapLimit(names, 32, (name) => checkContext(merged, name, timeoutMs, signal));
-  return { kind: 'ContextCheckList', apiVersion: 'study.kubectl.io/v1', timeoutMs, elapsedMs: Date.now() - started, checks };
+  return {
+    kind: 'ContextCheckList',
+    apiVersion: 'study.kubectl.io/v1',
+    timeoutMs,
+    elapsedMs: Date.now() - started,
+    checks,
+  };
 }
 
 async function checkContext(
@@ -93,10 +99,7 @@ async function checkContext(
 ): Promise<ContextCheck> {
   const started = Date.now();
   const deadline = new AbortController();
-  const timer = setTimeout(
-    () => deadline.abort(new TimeoutError(`no answer within ${timeoutMs} ms`)),
-    timeoutMs,
-  );
+  const timer = setTimeout(() => deadline.abort(new TimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
   const signal = AbortSignal.any([deadline.signal, outer]);
   const stages: StageResult[] = [];
   const result: ContextCheck = { context: name, server: '', ok: false, outcome: 'error', stages, elapsedMs: 0 };
@@ -125,13 +128,25 @@ async function checkContext(
       // Every request goes through the proxy: reach the proxy here; the API stage tunnels to the server.
       const p = new URL(proxy);
       const proxyHost = p.hostname.replace(/^\[|\]$/g, '');
-      const address = await run('dns', () => resolveHost(proxyHost), (a) => `proxy ${a === proxyHost ? proxyHost : a}`);
-      await run('tcp', () => tcpConnect(address, Number(p.port || (p.protocol === 'https:' ? 443 : 80)), signal), () => `proxy ${p.host}`);
+      const address = await run(
+        'dns',
+        () => resolveHost(proxyHost),
+        (a) => `proxy ${a === proxyHost ? proxyHost : a}`,
+      );
+      await run(
+        'tcp',
+        () => tcpConnect(address, Number(p.port || (p.protocol === 'https:' ? 443 : 80)), signal),
+        () => `proxy ${p.host}`,
+      );
     } else {
       const url = new URL(ctx.cluster.server ?? '');
       const host = url.hostname.replace(/^\[|\]$/g, '');
       const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-      const address = await run('dns', () => resolveHost(host), (a) => (a === host ? 'literal address' : a));
+      const address = await run(
+        'dns',
+        () => resolveHost(host),
+        (a) => (a === host ? 'literal address' : a),
+      );
       await run('tcp', () => tcpConnect(address, port, signal));
       if (url.protocol === 'https:') await run('tls', () => tlsHandshake(ctx, host, port, signal));
     }
@@ -178,25 +193,55 @@ function classify(
     return new StageFailure(stage, err instanceof UsageError ? 'config-error' : 'error', err.message, err.hint);
   }
   if (signal.aborted || err instanceof TimeoutError || (err as Error)?.name === 'AbortError') {
-    const what = { dns: 'resolving the host name', tcp: 'connecting', tls: 'the TLS handshake', api: 'the API request', auth: 'the identity request', config: 'reading the config' }[stage];
-    return new StageFailure(stage, 'timeout', `no answer within ${timeoutMs} ms (during ${what})`, 'the server accepts connections but does not answer, or the network drops packets');
+    const what = {
+      dns: 'resolving the host name',
+      tcp: 'connecting',
+      tls: 'the TLS handshake',
+      api: 'the API request',
+      auth: 'the identity request',
+      config: 'reading the config',
+    }[stage];
+    return new StageFailure(
+      stage,
+      'timeout',
+      `no answer within ${timeoutMs} ms (during ${what})`,
+      'the server accepts connections but does not answer, or the network drops packets',
+    );
   }
   const api = apiStatusOf(err);
   if (api) {
     if (api.code === 401) {
       const ctxUser = merged.contexts.get(name)?.value.user;
       const user = ctxUser ? merged.users.get(ctxUser)?.value : undefined;
-      return new StageFailure(stage, 'unauthorized', 'the server rejected the credentials (401 Unauthorized)', (user && credentialNote(user)) ?? 'check the credentials of this context');
+      return new StageFailure(
+        stage,
+        'unauthorized',
+        'the server rejected the credentials (401 Unauthorized)',
+        (user && credentialNote(user)) ?? 'check the credentials of this context',
+      );
     }
-    return new StageFailure(stage, 'error', `HTTP ${api.code}: ${api.status.message ?? api.status.reason ?? ''}`.trim());
+    return new StageFailure(
+      stage,
+      'error',
+      `HTTP ${api.code}: ${api.status.message ?? api.status.reason ?? ''}`.trim(),
+    );
   }
   const code = systemCodeOf(err);
   const clusterName = merged.contexts.get(name)?.value.cluster ?? '';
   const proxy = merged.clusters.get(clusterName)?.value['proxy-url'];
   // With a proxy, the DNS and TCP stages are the proxy's: blame it, not the API server.
-  const via = proxy && (stage === 'dns' || stage === 'tcp') ? `the proxy ${proxyHost(proxy)} (proxy-url of cluster "${clusterName}"): ` : '';
+  const via =
+    proxy && (stage === 'dns' || stage === 'tcp')
+      ? `the proxy ${proxyHost(proxy)} (proxy-url of cluster "${clusterName}"): `
+      : '';
   const proxyHint = 'is the proxy running? check proxy-url in the kubeconfig';
-  if (stage === 'dns') return new StageFailure('dns', 'dns-failed', `${via}host name does not resolve (${code ?? 'DNS error'})`, via ? proxyHint : 'check the server address, DNS or VPN');
+  if (stage === 'dns')
+    return new StageFailure(
+      'dns',
+      'dns-failed',
+      `${via}host name does not resolve (${code ?? 'DNS error'})`,
+      via ? proxyHint : 'check the server address, DNS or VPN',
+    );
   const conn = describeConnectionFailure(code, '');
   if (conn) {
     const outcome: CheckOutcome = stage === 'tls' || conn.reason.startsWith('TLS') ? 'tls-failed' : 'unreachable';
@@ -253,7 +298,9 @@ function tlsHandshake(ctx: ResolvedContext, host: string, port: number, signal: 
       ca = readFileSync(c['certificate-authority']);
     } catch (err) {
       const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
-      return Promise.reject(new StageFailure('tls', 'config-error', `certificate authority ${c['certificate-authority']} ${why}`));
+      return Promise.reject(
+        new StageFailure('tls', 'config-error', `certificate authority ${c['certificate-authority']} ${why}`),
+      );
     }
   }
   const options: tls.ConnectionOptions = {

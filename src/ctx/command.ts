@@ -14,7 +14,8 @@ type ListResult = ContextList & { checkList?: CheckList };
 export const listCommand: Command<ListOptions, ListResult> = {
   run: runList,
   exitCode: listExitCode,
-  render: (r, view) => `${renderContextList(r, view.wide, view.colour)}${r.checkList ? `\n${renderCheckList(r.checkList, view.colour)}` : ''}`,
+  render: (r, view) =>
+    `${renderContextList(r, view.wide, view.colour)}${r.checkList ? `\n${renderCheckList(r.checkList, view.colour)}` : ''}`,
   document: ({ checkList, ...list }) => (checkList ? { ...list, checks: checkList.checks } : list),
 };
 

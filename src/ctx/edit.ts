@@ -42,7 +42,9 @@ function setInMap(text: string, map: YamlMap, key: string, v: string): string {
       const colon = text.indexOf(':', pair.key.range[1]);
       return `${text.slice(0, colon + 1)} ${v}${text.slice(colon + 1)}`;
     }
-    throw new UsageError(`"${key}" is not a plain value in the kubeconfig; not changing it`, { hint: 'edit the file by hand' });
+    throw new UsageError(`"${key}" is not a plain value in the kubeconfig; not changing it`, {
+      hint: 'edit the file by hand',
+    });
   }
   const [start, valueEnd] = map.range ?? [0, 0, 0];
   if (map.flow) {
@@ -51,7 +53,9 @@ function setInMap(text: string, map: YamlMap, key: string, v: string): string {
     return `${text.slice(0, close)}${inner.trim() ? `, ${key}: ${v}` : `${key}: ${v}`}${text.slice(close)}`;
   }
   const first = map.items[0];
-  const indent = ' '.repeat(first && YAML.isScalar(first.key) && first.key.range ? columnOf(text, first.key.range[0]) : 0);
+  const indent = ' '.repeat(
+    first && YAML.isScalar(first.key) && first.key.range ? columnOf(text, first.key.range[0]) : 0,
+  );
   const at = valueEnd;
   const before = text.slice(0, at);
   const lead = before.endsWith('\n') || before === '' ? '' : '\n';
@@ -61,7 +65,9 @@ function setInMap(text: string, map: YamlMap, key: string, v: string): string {
 function parse(text: string, file: string): import('yaml').Document {
   const doc = parseYamlDocument(text);
   if (doc.errors.length > 0) {
-    throw new UsageError(`${file} is not valid YAML: ${doc.errors[0]?.message.split('\n')[0]}`, { hint: 'fix the file first; kubectl-study does not rewrite a file it cannot parse' });
+    throw new UsageError(`${file} is not valid YAML: ${doc.errors[0]?.message.split('\n')[0]}`, {
+      hint: 'fix the file first; kubectl-study does not rewrite a file it cannot parse',
+    });
   }
   return doc;
 }
@@ -72,7 +78,8 @@ export function setCurrentContext(text: string, file: string, name: string): str
   if (doc.contents === null || (YAML.isScalar(doc.contents) && doc.contents.value === null)) {
     return `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}current-context: ${scalar(name)}\n`;
   }
-  if (!YAML.isMap(doc.contents)) throw new UsageError(`${file} is not a kubeconfig: expected a mapping at the top level`);
+  if (!YAML.isMap(doc.contents))
+    throw new UsageError(`${file} is not a kubeconfig: expected a mapping at the top level`);
   return setInMap(text, doc.contents, 'current-context', scalar(name));
 }
 
@@ -86,11 +93,18 @@ export function setContextNamespace(text: string, file: string, context: string,
   const body = item.get('context', true);
   if (YAML.isMap(body)) return setInMap(text, body, 'namespace', scalar(namespace));
   const pair = pairIn(item, 'context');
-  if (pair && (pair.value === null || (YAML.isScalar(pair.value) && pair.value.value === null)) && YAML.isScalar(pair.key) && pair.key.range) {
+  if (
+    pair &&
+    (pair.value === null || (YAML.isScalar(pair.value) && pair.value.value === null)) &&
+    YAML.isScalar(pair.key) &&
+    pair.key.range
+  ) {
     const colon = text.indexOf(':', pair.key.range[1]);
     const end = YAML.isScalar(pair.value) && pair.value.range ? pair.value.range[1] : colon + 1;
     return `${text.slice(0, colon + 1)} {namespace: ${scalar(namespace)}}${text.slice(end)}`;
   }
   if (!pair) return setInMap(text, item, 'context', `{namespace: ${scalar(namespace)}}`);
-  throw new UsageError(`context "${context}" in ${file} is not a mapping; not changing it`, { hint: 'edit the file by hand' });
+  throw new UsageError(`context "${context}" in ${file} is not a mapping; not changing it`, {
+    hint: 'edit the file by hand',
+  });
 }

@@ -3,8 +3,23 @@
  * injected look-ups for certificates and PATH) to the list of contexts and
  * every problem found. No I/O of its own, no clock: `now` is passed in.
  */
-import { serverUrl, type Entry, type MergedKubeconfig, type RawCluster, type RawContext, type RawUser } from '../kube/kubeconfig.js';
-import { daysUntil, describeAuth, EXEC_API_VERSIONS, interactiveModeProblem, proxyUrlProblem, type AuthSummary, type CertSummary } from '../kube/credentials.js';
+import {
+  serverUrl,
+  type Entry,
+  type MergedKubeconfig,
+  type RawCluster,
+  type RawContext,
+  type RawUser,
+} from '../kube/kubeconfig.js';
+import {
+  daysUntil,
+  describeAuth,
+  EXEC_API_VERSIONS,
+  interactiveModeProblem,
+  proxyUrlProblem,
+  type AuthSummary,
+  type CertSummary,
+} from '../kube/credentials.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -27,9 +42,12 @@ export const PROBLEM_CODES = {
   CAUnreadable: 'the certificate authority cannot be read or parsed, so the server cannot be verified',
   TokenFileUnreadable: 'the token file cannot be read, so requests go out without a token',
   ExecNotFound: 'the exec credential plugin is not on PATH, so no credential can be obtained',
-  ExecApiVersion: 'the exec plugin apiVersion is not client.authentication.k8s.io/v1 or v1beta1, which kubectl no longer accepts',
-  ExecInteractiveMode: 'the exec plugin interactiveMode is missing (v1 needs one) or not Never, IfAvailable or Always, so kubectl refuses the context',
-  InsecureSkipTLS: 'insecure-skip-tls-verify turns off server verification: anyone in the path can impersonate the API server',
+  ExecApiVersion:
+    'the exec plugin apiVersion is not client.authentication.k8s.io/v1 or v1beta1, which kubectl no longer accepts',
+  ExecInteractiveMode:
+    'the exec plugin interactiveMode is missing (v1 needs one) or not Never, IfAvailable or Always, so kubectl refuses the context',
+  InsecureSkipTLS:
+    'insecure-skip-tls-verify turns off server verification: anyone in the path can impersonate the API server',
   PlaintextCredentials: 'credentials are sent to an http:// server in clear text',
   ProxyUrlInvalid: 'the proxy-url is not an http, https or socks5 URL, so no request can be made',
 } as const;
@@ -154,21 +172,54 @@ function clusterProblems(entry: Entry<RawCluster>, deps: InventoryDeps, hasCrede
     try {
       url = new URL(serverUrl(entry.name, c));
     } catch {
-      out.push(problem('error', 'ClusterServerInvalid', subject, `cluster "${entry.name}" has server "${displayServer(c.server)}", which is not a URL`, entry.file));
+      out.push(
+        problem(
+          'error',
+          'ClusterServerInvalid',
+          subject,
+          `cluster "${entry.name}" has server "${displayServer(c.server)}", which is not a URL`,
+          entry.file,
+        ),
+      );
     }
     if (url?.protocol === 'http:' && hasCredentials) {
-      out.push(problem('error', 'PlaintextCredentials', subject, `cluster "${entry.name}" is served over http://, and a user sends credentials to it`, entry.file));
+      out.push(
+        problem(
+          'error',
+          'PlaintextCredentials',
+          subject,
+          `cluster "${entry.name}" is served over http://, and a user sends credentials to it`,
+          entry.file,
+        ),
+      );
     }
   }
   const proxy = proxyUrlProblem(c['proxy-url']);
-  if (proxy) out.push(problem('error', 'ProxyUrlInvalid', subject, `cluster "${entry.name}": proxy-url ${proxy}`, entry.file));
+  if (proxy)
+    out.push(problem('error', 'ProxyUrlInvalid', subject, `cluster "${entry.name}": proxy-url ${proxy}`, entry.file));
   if (c['insecure-skip-tls-verify'] === true) {
-    out.push(problem('warning', 'InsecureSkipTLS', subject, `cluster "${entry.name}" sets insecure-skip-tls-verify`, entry.file));
+    out.push(
+      problem(
+        'warning',
+        'InsecureSkipTLS',
+        subject,
+        `cluster "${entry.name}" sets insecure-skip-tls-verify`,
+        entry.file,
+      ),
+    );
   }
   if (c['certificate-authority-data'] || c['certificate-authority']) {
     const ca = deps.readCert(c['certificate-authority'], c['certificate-authority-data']);
     if (ca && !ca.ok) {
-      out.push(problem('error', 'CAUnreadable', subject, `certificate authority of cluster "${entry.name}" (${ca.location}): ${ca.error}`, entry.file));
+      out.push(
+        problem(
+          'error',
+          'CAUnreadable',
+          subject,
+          `certificate authority of cluster "${entry.name}" (${ca.location}): ${ca.error}`,
+          entry.file,
+        ),
+      );
     }
   }
   return out;
@@ -180,29 +231,94 @@ function userProblems(entry: Entry<RawUser>, cert: CertInfo | undefined, deps: I
   const u = entry.value;
   if (cert) {
     if (cert.status === 'unreadable') {
-      out.push(problem('error', 'CertUnreadable', subject, `client certificate of user "${entry.name}"${cert.file ? ` (${cert.file})` : ''}: ${cert.error}`, entry.file));
+      out.push(
+        problem(
+          'error',
+          'CertUnreadable',
+          subject,
+          `client certificate of user "${entry.name}"${cert.file ? ` (${cert.file})` : ''}: ${cert.error}`,
+          entry.file,
+        ),
+      );
     } else if (cert.status === 'expired') {
-      out.push(problem('error', 'CertExpired', subject, `client certificate of user "${entry.name}" expired on ${cert.notAfter?.slice(0, 10)}`, entry.file));
+      out.push(
+        problem(
+          'error',
+          'CertExpired',
+          subject,
+          `client certificate of user "${entry.name}" expired on ${cert.notAfter?.slice(0, 10)}`,
+          entry.file,
+        ),
+      );
     } else if (cert.status === 'expiring') {
-      out.push(problem('warning', 'CertExpiringSoon', subject, `client certificate of user "${entry.name}" expires in ${cert.daysLeft} days (${cert.notAfter?.slice(0, 10)})`, entry.file));
+      out.push(
+        problem(
+          'warning',
+          'CertExpiringSoon',
+          subject,
+          `client certificate of user "${entry.name}" expires in ${cert.daysLeft} days (${cert.notAfter?.slice(0, 10)})`,
+          entry.file,
+        ),
+      );
     }
     if (!u['client-key'] && !u['client-key-data']) {
-      out.push(problem('error', 'KeyMissing', subject, `user "${entry.name}" has a client certificate but no client key`, entry.file));
+      out.push(
+        problem(
+          'error',
+          'KeyMissing',
+          subject,
+          `user "${entry.name}" has a client certificate but no client key`,
+          entry.file,
+        ),
+      );
     }
   }
   if (u.tokenFile && !u.token && !deps.fileReadable(u.tokenFile)) {
-    out.push(problem('error', 'TokenFileUnreadable', subject, `token file of user "${entry.name}" (${u.tokenFile}) cannot be read`, entry.file));
+    out.push(
+      problem(
+        'error',
+        'TokenFileUnreadable',
+        subject,
+        `token file of user "${entry.name}" (${u.tokenFile}) cannot be read`,
+        entry.file,
+      ),
+    );
   }
   if (u.exec) {
     const command = u.exec.command ?? '';
     if (!command || !deps.commandExists(command)) {
-      out.push(problem('error', 'ExecNotFound', subject, `exec plugin "${command}" of user "${entry.name}" is not found${command.includes('/') ? '' : ' on PATH'}`, entry.file));
+      out.push(
+        problem(
+          'error',
+          'ExecNotFound',
+          subject,
+          `exec plugin "${command}" of user "${entry.name}" is not found${command.includes('/') ? '' : ' on PATH'}`,
+          entry.file,
+        ),
+      );
     }
     if (!EXEC_API_VERSIONS.includes(u.exec.apiVersion ?? '')) {
-      out.push(problem('error', 'ExecApiVersion', subject, `exec plugin of user "${entry.name}" has apiVersion "${u.exec.apiVersion ?? ''}"`, entry.file));
+      out.push(
+        problem(
+          'error',
+          'ExecApiVersion',
+          subject,
+          `exec plugin of user "${entry.name}" has apiVersion "${u.exec.apiVersion ?? ''}"`,
+          entry.file,
+        ),
+      );
     } else {
       const mode = interactiveModeProblem(u.exec.apiVersion, u.exec.interactiveMode);
-      if (mode) out.push(problem('error', 'ExecInteractiveMode', subject, `exec plugin of user "${entry.name}": interactiveMode ${mode}`, entry.file));
+      if (mode)
+        out.push(
+          problem(
+            'error',
+            'ExecInteractiveMode',
+            subject,
+            `exec plugin of user "${entry.name}": interactiveMode ${mode}`,
+            entry.file,
+          ),
+        );
     }
   }
   return out;
@@ -210,7 +326,9 @@ function userProblems(entry: Entry<RawUser>, cert: CertInfo | undefined, deps: I
 
 function hasCredentials(u: RawUser | undefined): boolean {
   if (!u) return false;
-  return Boolean(u.token || u.tokenFile || u.password || u.exec || u['auth-provider'] || u['client-key'] || u['client-key-data']);
+  return Boolean(
+    u.token || u.tokenFile || u.password || u.exec || u['auth-provider'] || u['client-key'] || u['client-key-data'],
+  );
 }
 
 /** The files: loaded, missing, or broken (a problem). */
@@ -218,42 +336,87 @@ function fileStatuses(merged: MergedKubeconfig, problems: Problem[]): FileStatus
   const files: FileStatus[] = merged.files.map((f) => {
     if (f.missing) return { path: f.path, status: 'missing' };
     if (f.error) {
-      problems.push(problem('error', 'FileUnreadable', { kind: 'file', name: f.path }, `kubeconfig ${f.path} ${f.error}`, f.path));
+      problems.push(
+        problem('error', 'FileUnreadable', { kind: 'file', name: f.path }, `kubeconfig ${f.path} ${f.error}`, f.path),
+      );
       return { path: f.path, status: 'error', error: f.error };
     }
     return { path: f.path, status: 'loaded' };
   });
   if (merged.files.every((f) => f.missing)) {
     const names = merged.files.map((f) => f.path).join(', ');
-    problems.push(problem('error', 'NoKubeconfig', { kind: 'file', name: names }, `no kubeconfig file exists (looked in ${names})`));
+    problems.push(
+      problem('error', 'NoKubeconfig', { kind: 'file', name: names }, `no kubeconfig file exists (looked in ${names})`),
+    );
   }
   for (const s of merged.shadowed) {
-    problems.push(problem('warning', 'Shadowed', { kind: s.kind, name: s.name }, `${s.kind} "${s.name}" in ${s.file} is ignored: ${s.winner} defines it first and wins`, s.file));
+    problems.push(
+      problem(
+        'warning',
+        'Shadowed',
+        { kind: s.kind, name: s.name },
+        `${s.kind} "${s.name}" in ${s.file} is ignored: ${s.winner} defines it first and wins`,
+        s.file,
+      ),
+    );
   }
   return files;
 }
 
 function currentContextProblems(merged: MergedKubeconfig): Problem[] {
   if (!merged.currentContext) {
-    return merged.contexts.size > 0 ? [problem('warning', 'NoCurrentContext', { kind: 'context', name: '' }, 'no current-context is set')] : [];
+    return merged.contexts.size > 0
+      ? [problem('warning', 'NoCurrentContext', { kind: 'context', name: '' }, 'no current-context is set')]
+      : [];
   }
   if (merged.contexts.has(merged.currentContext)) return [];
-  return [problem('error', 'CurrentContextMissing', { kind: 'context', name: merged.currentContext }, `current-context "${merged.currentContext}" does not exist`, merged.currentContextFile)];
+  return [
+    problem(
+      'error',
+      'CurrentContextMissing',
+      { kind: 'context', name: merged.currentContext },
+      `current-context "${merged.currentContext}" does not exist`,
+      merged.currentContextFile,
+    ),
+  ];
 }
 
 /** One context's row, and the problems of its references. */
-function contextRow(merged: MergedKubeconfig, entry: Entry<RawContext>, certs: Map<string, CertInfo | undefined>, problems: Problem[]): ContextRow {
+function contextRow(
+  merged: MergedKubeconfig,
+  entry: Entry<RawContext>,
+  certs: Map<string, CertInfo | undefined>,
+  problems: Problem[],
+): ContextRow {
   const c = entry.value;
   const subject = { kind: 'context' as const, name: entry.name };
   const clusterEntry = c.cluster ? merged.clusters.get(c.cluster) : undefined;
   const userEntry = c.user ? merged.users.get(c.user) : undefined;
   if (!c.cluster) {
-    problems.push(problem('error', 'ContextNoCluster', subject, `context "${entry.name}" names no cluster`, entry.file));
+    problems.push(
+      problem('error', 'ContextNoCluster', subject, `context "${entry.name}" names no cluster`, entry.file),
+    );
   } else if (!clusterEntry) {
-    problems.push(problem('error', 'ContextClusterMissing', subject, `context "${entry.name}" names cluster "${c.cluster}", which is not defined`, entry.file));
+    problems.push(
+      problem(
+        'error',
+        'ContextClusterMissing',
+        subject,
+        `context "${entry.name}" names cluster "${c.cluster}", which is not defined`,
+        entry.file,
+      ),
+    );
   }
   if (c.user && !userEntry) {
-    problems.push(problem('error', 'ContextUserMissing', subject, `context "${entry.name}" names user "${c.user}", which is not defined`, entry.file));
+    problems.push(
+      problem(
+        'error',
+        'ContextUserMissing',
+        subject,
+        `context "${entry.name}" names user "${c.user}", which is not defined`,
+        entry.file,
+      ),
+    );
   }
   const row: ContextRow = {
     name: entry.name,
@@ -290,9 +453,11 @@ export function buildInventory(merged: MergedKubeconfig, deps: InventoryDeps): C
   // Which clusters receive credentials: those used by a context with a credentialed user.
   const credentialedClusters = new Set<string>();
   for (const ctx of merged.contexts.values()) {
-    if (ctx.value.cluster && hasCredentials(merged.users.get(ctx.value.user ?? '')?.value)) credentialedClusters.add(ctx.value.cluster);
+    if (ctx.value.cluster && hasCredentials(merged.users.get(ctx.value.user ?? '')?.value))
+      credentialedClusters.add(ctx.value.cluster);
   }
-  for (const entry of merged.clusters.values()) problems.push(...clusterProblems(entry, deps, credentialedClusters.has(entry.name)));
+  for (const entry of merged.clusters.values())
+    problems.push(...clusterProblems(entry, deps, credentialedClusters.has(entry.name)));
   const certs = new Map<string, CertInfo | undefined>();
   for (const entry of merged.users.values()) {
     const u = entry.value;
@@ -303,7 +468,14 @@ export function buildInventory(merged: MergedKubeconfig, deps: InventoryDeps): C
   problems.push(...currentContextProblems(merged));
   const contexts = [...merged.contexts.values()].map((entry) => contextRow(merged, entry, certs, problems));
   for (const row of contexts) row.problems = problemsOf(row, problems);
-  return { kind: 'ContextList', apiVersion: 'study.kubectl.io/v1', currentContext: merged.currentContext, files, contexts, problems };
+  return {
+    kind: 'ContextList',
+    apiVersion: 'study.kubectl.io/v1',
+    currentContext: merged.currentContext,
+    files,
+    contexts,
+    problems,
+  };
 }
 
 export function hasErrors(problems: Problem[]): boolean {

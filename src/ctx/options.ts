@@ -16,12 +16,16 @@ export interface CtxFlags {
 }
 
 function kubeconfigFlag(value: string | undefined): string | undefined {
-  if (value !== undefined && value.trim() === '') throw new UsageError('--kubeconfig was given an empty path', { hint: 'drop --kubeconfig to use KUBECONFIG or ~/.kube/config' });
+  if (value !== undefined && value.trim() === '')
+    throw new UsageError('--kubeconfig was given an empty path', {
+      hint: 'drop --kubeconfig to use KUBECONFIG or ~/.kube/config',
+    });
   return value;
 }
 
 function contextName(name: string): string {
-  if (name.trim() === '') throw new UsageError('an empty context name was given', { hint: 'run "kubectl study-ctx" to list the contexts' });
+  if (name.trim() === '')
+    throw new UsageError('an empty context name was given', { hint: 'run "kubectl study-ctx" to list the contexts' });
   return name;
 }
 
@@ -31,7 +35,10 @@ function withKubeconfig<T extends object>(base: T, f: CtxFlags): T & { kubeconfi
 }
 
 export function listOptions(f: CtxFlags): ListOptions {
-  return withKubeconfig({ check: f.check === true, timeoutMs: durationFlag('--timeout', f.timeout ?? '5s', { zero: false }) }, f);
+  return withKubeconfig(
+    { check: f.check === true, timeoutMs: durationFlag('--timeout', f.timeout ?? '5s', { zero: false }) },
+    f,
+  );
 }
 
 export interface CheckOptions {
@@ -46,7 +53,10 @@ export function checkOptions(names: readonly string[], f: CtxFlags): CheckOption
     if (seen.has(n)) throw new UsageError(`context "${n}" is named twice`, { hint: 'name each context once' });
     seen.add(n);
   }
-  return withKubeconfig({ names: [...seen], timeoutMs: durationFlag('--timeout', f.timeout ?? '5s', { zero: false }) }, f);
+  return withKubeconfig(
+    { names: [...seen], timeoutMs: durationFlag('--timeout', f.timeout ?? '5s', { zero: false }) },
+    f,
+  );
 }
 
 export interface ShowOptions {

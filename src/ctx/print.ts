@@ -33,7 +33,16 @@ export function renderContextList(list: ContextList, wide: boolean, colour: bool
     let cert = formatCert(c.cert);
     if (c.cert?.status === 'expired' || c.cert?.status === 'unreadable') cert = paint(colour, 'red', cert);
     else if (c.cert?.status === 'expiring') cert = paint(colour, 'yellow', cert);
-    const row: Array<string | number> = [c.current ? '*' : ' ', c.name, c.cluster, c.server, c.user, c.namespace, formatAuth(c.auth), cert];
+    const row: Array<string | number> = [
+      c.current ? '*' : ' ',
+      c.name,
+      c.cluster,
+      c.server,
+      c.user,
+      c.namespace,
+      formatAuth(c.auth),
+      cert,
+    ];
     if (wide) row.push(c.problems, c.files.context);
     return row;
   });
@@ -96,7 +105,10 @@ export function renderDetail(d: ContextDetail, colour: boolean): string {
   out += `User:      ${u.name || NONE}${u.name && !u.defined ? ' (not defined)' : ''}\n`;
   if (u.defined) {
     out += line('file', u.file);
-    out += line('auth', `${formatAuth(u.auth)}${u.auth.methods.length > 1 ? ` (also set: ${u.auth.methods.slice(1).join(', ')})` : ''}`);
+    out += line(
+      'auth',
+      `${formatAuth(u.auth)}${u.auth.methods.length > 1 ? ` (also set: ${u.auth.methods.slice(1).join(', ')})` : ''}`,
+    );
     if (u.clientCertificate) out += line('client certificate', certLine(u.clientCertificate));
     if (u.clientKey) out += line('client key', `${u.clientKey.value} (${u.clientKey.source})`);
     if (u.token) out += line('token', `${u.token.value}${u.token.expires ? ` (expires ${u.token.expires})` : ''}`);
@@ -109,9 +121,16 @@ export function renderDetail(d: ContextDetail, colour: boolean): string {
       if (u.exec.env.length) out += line('exec env', u.exec.env.map((e) => `${e.name}=${e.value}`).join(' '));
     }
     if (u.authProvider) {
-      out += line('auth-provider', `${u.authProvider.name} (${Object.keys(u.authProvider.config).length} settings, values redacted)`);
+      out += line(
+        'auth-provider',
+        `${u.authProvider.name} (${Object.keys(u.authProvider.config).length} settings, values redacted)`,
+      );
     }
-    if (u.impersonate) out += line('impersonates', `${u.impersonate.user}${u.impersonate.groups.length ? ` groups ${u.impersonate.groups.join(',')}` : ''}`);
+    if (u.impersonate)
+      out += line(
+        'impersonates',
+        `${u.impersonate.user}${u.impersonate.groups.length ? ` groups ${u.impersonate.groups.join(',')}` : ''}`,
+      );
   }
   if (d.problems.length) out += `\n${renderProblems(d.problems, colour)}`;
   return out;

@@ -9,7 +9,13 @@ import path from 'node:path';
 import { ExitCode, NotFoundError, UsageError, type ExitCodeValue } from '../base/errors.js';
 import type { RunContext } from '../base/run.js';
 import { readCertificate } from '../kube/credentials.js';
-import { assertFilesUsable, kubeconfigPaths, mergeKubeconfigs, readKubeconfigFiles, type MergedKubeconfig } from '../kube/kubeconfig.js';
+import {
+  assertFilesUsable,
+  kubeconfigPaths,
+  mergeKubeconfigs,
+  readKubeconfigFiles,
+  type MergedKubeconfig,
+} from '../kube/kubeconfig.js';
 import type { CheckList } from './check.js';
 import { contextDetail, type ContextDetail } from './detail.js';
 import { buildInventory, hasErrors, type ContextList, type InventoryDeps } from './inventory.js';
@@ -49,7 +55,8 @@ export function realDeps(env: NodeJS.ProcessEnv, now = new Date()): InventoryDep
 function load(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): MergedKubeconfig {
   const { paths, explicit } = kubeconfigPaths(kubeconfig, env);
   const merged = mergeKubeconfigs(readKubeconfigFiles(paths));
-  if (explicit && merged.files[0]?.missing) throw new NotFoundError(`kubeconfig file ${paths[0]} does not exist`, { hint: 'check the --kubeconfig path' });
+  if (explicit && merged.files[0]?.missing)
+    throw new NotFoundError(`kubeconfig file ${paths[0]} does not exist`, { hint: 'check the --kubeconfig path' });
   return merged;
 }
 
@@ -63,7 +70,10 @@ function loadUsable(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): Mer
 function unknownContexts(merged: MergedKubeconfig, names: string[]): void {
   const unknown = names.filter((n) => !merged.contexts.has(n));
   if (unknown.length) {
-    throw new NotFoundError(`context${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')} not found in the kubeconfig`, { hint: 'run "kubectl study-ctx" to list the contexts' });
+    throw new NotFoundError(
+      `context${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')} not found in the kubeconfig`,
+      { hint: 'run "kubectl study-ctx" to list the contexts' },
+    );
   }
 }
 
@@ -73,7 +83,15 @@ export async function runList(ctx: RunContext, o: ListOptions): Promise<ContextL
   if (!o.check) return list;
   // The check (and with it client-node) is loaded only when asked for.
   const { checkContexts } = await import('./check.js');
-  return { ...list, checkList: await checkContexts(merged, list.contexts.map((c) => c.name), o.timeoutMs, ctx.signal) };
+  return {
+    ...list,
+    checkList: await checkContexts(
+      merged,
+      list.contexts.map((c) => c.name),
+      o.timeoutMs,
+      ctx.signal,
+    ),
+  };
 }
 
 export function listExitCode(r: ContextList & { checkList?: CheckList }): ExitCodeValue {
@@ -84,7 +102,10 @@ export async function runCheck(ctx: RunContext, o: CheckOptions): Promise<CheckL
   const merged = loadUsable(o.kubeconfig, ctx.io.env);
   const names = o.names.length ? o.names : [...merged.contexts.keys()];
   unknownContexts(merged, names);
-  if (names.length === 0) throw new UsageError('the kubeconfig defines no contexts to check', { hint: 'add one with "kubectl config set-context"' });
+  if (names.length === 0)
+    throw new UsageError('the kubeconfig defines no contexts to check', {
+      hint: 'add one with "kubectl config set-context"',
+    });
   const { checkContexts } = await import('./check.js');
   return checkContexts(merged, names, o.timeoutMs, ctx.signal);
 }

@@ -44,7 +44,11 @@ export async function useContext(merged: MergedKubeconfig, name: string): Promis
   return { kind: 'ContextSwitch', apiVersion: 'study.kubectl.io/v1', file, context: name, previous, changed: true };
 }
 
-export async function setNamespace(merged: MergedKubeconfig, contextName: string, namespace: string): Promise<SwitchResult> {
+export async function setNamespace(
+  merged: MergedKubeconfig,
+  contextName: string,
+  namespace: string,
+): Promise<SwitchResult> {
   const entry = merged.contexts.get(contextName);
   if (!entry) {
     throw new NotFoundError(`context "${contextName}" does not exist in the kubeconfig`, {
@@ -53,10 +57,26 @@ export async function setNamespace(merged: MergedKubeconfig, contextName: string
   }
   const previous = entry.value.namespace ?? '';
   if (previous === namespace) {
-    return { kind: 'ContextSwitch', apiVersion: 'study.kubectl.io/v1', file: entry.file, context: contextName, namespace, previous, changed: false };
+    return {
+      kind: 'ContextSwitch',
+      apiVersion: 'study.kubectl.io/v1',
+      file: entry.file,
+      context: contextName,
+      namespace,
+      previous,
+      changed: false,
+    };
   }
   editFile(entry.file, (text) => setContextNamespace(text, entry.file, contextName, namespace));
-  return { kind: 'ContextSwitch', apiVersion: 'study.kubectl.io/v1', file: entry.file, context: contextName, namespace, previous, changed: true };
+  return {
+    kind: 'ContextSwitch',
+    apiVersion: 'study.kubectl.io/v1',
+    file: entry.file,
+    context: contextName,
+    namespace,
+    previous,
+    changed: true,
+  };
 }
 
 /**
@@ -72,7 +92,8 @@ function editFile(file: string, edit: (text: string, target: string) => string):
     text = readFileSync(target, 'utf8');
     mode = statSync(target).mode & 0o777;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
   }
   const next = edit(text, file);
   const tmp = path.join(path.dirname(target), `.${path.basename(target)}.study-${process.pid}.tmp`);

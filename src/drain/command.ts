@@ -12,7 +12,10 @@ export const drainCommand: Command<DrainOptions, DrainOutput> = {
   document: (out) => (out.kind === 'drained' ? out.result : out.plan),
   failure: (out) =>
     out.kind === 'planned' && !out.dryRun && out.plan.verdict === 'blocked'
-      ? { message: 'the drain is blocked; nothing was changed (the node was not cordoned)', hint: 'the plan above says what blocks and which flag overrides it' }
+      ? {
+          message: 'the drain is blocked; nothing was changed (the node was not cordoned)',
+          hint: 'the plan above says what blocks and which flag overrides it',
+        }
       : undefined,
 };
 

@@ -42,16 +42,25 @@ export function classifyEviction(err: unknown): EvictionAnswer {
   const status = api.status;
   // A StatusCause's type is serialized as "reason".
   const causes = (status.details?.causes ?? []) as Array<{ reason?: string; type?: string; message?: string }>;
-  const causeIs = (c: { reason?: string; type?: string }, type: string): boolean => c.reason === type || c.type === type;
+  const causeIs = (c: { reason?: string; type?: string }, type: string): boolean =>
+    c.reason === type || c.type === type;
   const message = status.message ?? '';
-  const retryAfterSeconds = Number(api.headers['retry-after'] ?? (status.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds ?? 0) || 0;
+  const retryAfterSeconds =
+    Number(
+      api.headers['retry-after'] ??
+        (status.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds ??
+        0,
+    ) || 0;
   switch (api.code) {
     case 404:
       return { kind: 'gone' };
     case 409:
       return { kind: 'replaced' };
     case 429: {
-      const budgetText = [...causes.filter((c) => causeIs(c, 'DisruptionBudget')).map((c) => c.message ?? ''), message].join(' ');
+      const budgetText = [
+        ...causes.filter((c) => causeIs(c, 'DisruptionBudget')).map((c) => c.message ?? ''),
+        message,
+      ].join(' ');
       const isBudget = causes.some((c) => causeIs(c, 'DisruptionBudget')) || /disruption budget/i.test(message);
       if (!isBudget) return { kind: 'throttled', retryAfterSeconds };
       const name = /disruption budget ([a-z0-9.-]+)/i.exec(budgetText)?.[1];
@@ -62,7 +71,8 @@ export function classifyEviction(err: unknown): EvictionAnswer {
       return answer;
     }
     case 403:
-      if (causes.some((c) => causeIs(c, 'NamespaceTerminating')) || status.reason === 'NamespaceTerminating') return { kind: 'namespace-terminating' };
+      if (causes.some((c) => causeIs(c, 'NamespaceTerminating')) || status.reason === 'NamespaceTerminating')
+        return { kind: 'namespace-terminating' };
       return { kind: 'refused', code: 403, message: message || 'forbidden' };
     case 500:
       if (/more than one|multiple/i.test(message)) return { kind: 'multiple-pdbs', message };
@@ -95,7 +105,12 @@ export interface EvictContext {
   now?: () => number;
 }
 
-function pdbDetail(answer: Extract<EvictionAnswer, { kind: 'pdb' }>, key: string, known: PdbPlan | undefined, fresh: V1PodDisruptionBudget | undefined): string {
+function pdbDetail(
+  answer: Extract<EvictionAnswer, { kind: 'pdb' }>,
+  key: string,
+  known: PdbPlan | undefined,
+  fresh: V1PodDisruptionBudget | undefined,
+): string {
   if (answer.needs) return `PDB ${key}: it needs ${answer.needs.healthy} healthy pods and has ${answer.needs.has}`;
   if (known && fresh?.status) {
     known.currentHealthy = fresh.status.currentHealthy;
@@ -118,7 +133,13 @@ async function whyNotHealthy(ctx: EvictContext, namespace: string, pdb: string):
 type Next = { then: 'retry'; delayMs: number } | { then: 'wait-gone' } | { then: 'done' };
 
 /** One answer of the API server to an eviction, acted on: the outcome updated, the event sent. */
-async function onAnswer(ctx: EvictContext, pod: PodPlan, outcome: PodOutcome, answer: Exclude<EvictionAnswer, { kind: 'no-answer' }>, backoff: Backoff): Promise<Next> {
+async function onAnswer(
+  ctx: EvictContext,
+  pod: PodPlan,
+  outcome: PodOutcome,
+  answer: Exclude<EvictionAnswer, { kind: 'no-answer' }>,
+  backoff: Backoff,
+): Promise<Next> {
   switch (answer.kind) {
     case 'accepted':
       outcome.status = 'evicted';
@@ -158,13 +179,21 @@ async function onAnswer(ctx: EvictContext, pod: PodPlan, outcome: PodOutcome, an
         return { then: 'wait-gone' };
       }
       const retryMs = backoff.next();
-      ctx.onEvent({ type: 'retry', pod, detail: 'its namespace is being deleted; waiting for the pod to be marked for deletion', retryMs });
+      ctx.onEvent({
+        type: 'retry',
+        pod,
+        detail: 'its namespace is being deleted; waiting for the pod to be marked for deletion',
+        retryMs,
+      });
       return { then: 'retry', delayMs: retryMs };
     }
     case 'multiple-pdbs':
     case 'refused':
       outcome.status = 'failed';
-      outcome.message = answer.kind === 'multiple-pdbs' ? `the API server refuses: ${answer.message}` : `HTTP ${answer.code}: ${answer.message}`;
+      outcome.message =
+        answer.kind === 'multiple-pdbs'
+          ? `the API server refuses: ${answer.message}`
+          : `HTTP ${answer.code}: ${answer.message}`;
       ctx.onEvent({ type: 'failed', pod, detail: outcome.message });
       return { then: 'done' };
   }
@@ -206,7 +235,12 @@ export async function evictPod(ctx: EvictContext, pod: PodPlan, outcome: PodOutc
         return;
       }
       next = { then: 'retry', delayMs: backoff.next() };
-      ctx.onEvent({ type: 'retry', pod, detail: `no answer from the API server (${answer.code})`, retryMs: next.delayMs });
+      ctx.onEvent({
+        type: 'retry',
+        pod,
+        detail: `no answer from the API server (${answer.code})`,
+        retryMs: next.delayMs,
+      });
     } else {
       outageSince = undefined;
       next = await onAnswer(ctx, pod, outcome, answer, backoff);
@@ -220,7 +254,8 @@ export async function evictPod(ctx: EvictContext, pod: PodPlan, outcome: PodOutc
     const how = await ctx.gone.waitGone(pod.uid, ctx.stopWaits);
     outcome.status = how;
     outcome.ms = now() - t0;
-    if (how === 'not-waited') outcome.message = 'deleting for longer than --skip-wait-for-delete-timeout: not waited for, as kubectl does';
+    if (how === 'not-waited')
+      outcome.message = 'deleting for longer than --skip-wait-for-delete-timeout: not waited for, as kubectl does';
     ctx.onEvent({ type: 'gone', pod, ms: outcome.ms });
   } catch {
     // stopped while waiting: it stays 'evicted'

@@ -56,7 +56,11 @@ const REPLACEMENT_CHECK_MS = 5000;
 const REPLACEMENT_SETTLE_MS = 5000;
 
 /** Cordons (or uncordons) a node; false when it already was. */
-export async function cordon(api: Pick<DrainApi, 'readNode' | 'setUnschedulable' | 'error'>, node: string, unschedulable: boolean): Promise<boolean> {
+export async function cordon(
+  api: Pick<DrainApi, 'readNode' | 'setUnschedulable' | 'error'>,
+  node: string,
+  unschedulable: boolean,
+): Promise<boolean> {
   const verb = unschedulable ? 'cordon' : 'uncordon';
   let current;
   try {
@@ -80,7 +84,10 @@ class Stop {
   private readonly deadline = new AbortController();
   private readonly timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly interrupt: AbortSignal, deadlineAt: number | undefined) {
+  constructor(
+    private readonly interrupt: AbortSignal,
+    deadlineAt: number | undefined,
+  ) {
     this.timer = deadlineAt ? setTimeout(() => this.deadline.abort(), Math.max(0, deadlineAt - Date.now())) : undefined;
     this.waits = AbortSignal.any([this.deadline.signal, interrupt, this.fatalStop.signal]);
   }
@@ -128,7 +135,13 @@ function settleWithin(tasks: Iterable<Promise<void>>, stopped: AbortSignal, grac
  * grace (a server that accepts connections and never answers) are reported
  * as sent but unconfirmed, so the report comes promptly and says so.
  */
-async function evictAll(ctx: EvictContext, queue: EvictionQueue, outcomes: Map<string, PodOutcome>, stop: Stop, graceMs: number): Promise<void> {
+async function evictAll(
+  ctx: EvictContext,
+  queue: EvictionQueue,
+  outcomes: Map<string, PodOutcome>,
+  stop: Stop,
+  graceMs: number,
+): Promise<void> {
   const running = new Map<Promise<void>, PodPlan>();
   let wake: () => void = () => {};
   const onStop = (): void => wake();
@@ -189,10 +202,20 @@ function conclude(result: DrainResult, outcomes: Map<string, PodOutcome>, stop: 
   // A copy: an unconfirmed eviction that answers later must not change the report.
   result.pods = result.plan.pods.map((p) => {
     const o = outcomes.get(key(p))!;
-    if (p.action === 'blocked') return { ...o, status: 'blocked', message: p.reasons.filter((r) => r.severity === 'block').map((r) => r.code).join(', ') };
+    if (p.action === 'blocked')
+      return {
+        ...o,
+        status: 'blocked',
+        message: p.reasons
+          .filter((r) => r.severity === 'block')
+          .map((r) => r.code)
+          .join(', '),
+      };
     return { ...o };
   });
-  const unfinished = result.pods.some((p) => ['evicted', 'not-attempted', 'blocked', 'failed', 'unconfirmed'].includes(p.status));
+  const unfinished = result.pods.some((p) =>
+    ['evicted', 'not-attempted', 'blocked', 'failed', 'unconfirmed'].includes(p.status),
+  );
   const why = stop.reason();
   if (stop.fatal) {
     result.outcome = 'failed';
@@ -200,13 +223,18 @@ function conclude(result: DrainResult, outcomes: Map<string, PodOutcome>, stop: 
     result.errorExitCode = stop.fatal.exitCode;
   } else if (why) {
     result.outcome = why;
-  }
-  else if (unfinished) result.outcome = 'failed';
+  } else if (unfinished) result.outcome = 'failed';
   else if (result.workloads.some((w) => !w.available)) result.outcome = 'timed-out';
 }
 
 /** Cordons the plan's nodes; stops early, saying so in the result, when the drain is stopped meanwhile. */
-async function cordonAll(api: DrainApi, plan: DrainPlan, stop: Stop, result: DrainResult, onEvent: (e: DrainEvent) => void): Promise<void> {
+async function cordonAll(
+  api: DrainApi,
+  plan: DrainPlan,
+  stop: Stop,
+  result: DrainResult,
+  onEvent: (e: DrainEvent) => void,
+): Promise<void> {
   for (const node of plan.nodes) {
     // A server that never answers must not hold the drain past its deadline or an interrupt.
     const changed = await abortable(cordon(api, node.name, true), stop.waits).catch((err: unknown) => {
@@ -223,13 +251,26 @@ async function cordonAll(api: DrainApi, plan: DrainPlan, stop: Stop, result: Dra
 /** An eviction was accepted, or the pod went before: its controller makes a replacement. */
 const REPLACED: PodStatus[] = ['evicted', 'gone', 'not-waited', 'already-gone'];
 
-function replacementCheck(api: DrainApi, plan: DrainPlan, outcomes: Map<string, PodOutcome>, opts: ExecuteOptions): ReplacementCheck {
+function replacementCheck(
+  api: DrainApi,
+  plan: DrainPlan,
+  outcomes: Map<string, PodOutcome>,
+  opts: ExecuteOptions,
+): ReplacementCheck {
   const known = new Set([...plan.pods.map((p) => p.uid), ...(opts.existingPods ?? [])]);
   const evicted = (): PodPlan[] => plan.pods.filter((p) => REPLACED.includes(outcomes.get(key(p))!.status));
   return new ReplacementCheck(api, evicted, known, opts.onEvent);
 }
 
-function evictContext(api: DrainApi, plan: DrainPlan, gone: GoneWatch, stop: Stop, queue: EvictionQueue, result: DrainResult, opts: ExecuteOptions): EvictContext {
+function evictContext(
+  api: DrainApi,
+  plan: DrainPlan,
+  gone: GoneWatch,
+  stop: Stop,
+  queue: EvictionQueue,
+  result: DrainResult,
+  opts: ExecuteOptions,
+): EvictContext {
   return {
     api,
     gone,
@@ -247,17 +288,42 @@ function evictContext(api: DrainApi, plan: DrainPlan, gone: GoneWatch, stop: Sto
   };
 }
 
-export async function executeDrain(api: DrainApi, plan: DrainPlan, podListVersions: Map<string, string>, opts: ExecuteOptions): Promise<DrainResult> {
+export async function executeDrain(
+  api: DrainApi,
+  plan: DrainPlan,
+  podListVersions: Map<string, string>,
+  opts: ExecuteOptions,
+): Promise<DrainResult> {
   const started = Date.now();
   const requestsBefore = api.requests;
   const outcomes = new Map<string, PodOutcome>(
-    plan.pods.map((p) => [key(p), { namespace: p.namespace, name: p.name, uid: p.uid, status: p.action === 'skip' ? 'skipped' : 'not-attempted' }]),
+    plan.pods.map((p) => [
+      key(p),
+      { namespace: p.namespace, name: p.name, uid: p.uid, status: p.action === 'skip' ? 'skipped' : 'not-attempted' },
+    ]),
   );
-  const result: DrainResult = { kind: 'DrainResult', apiVersion: 'study.kubectl.io/v1', outcome: 'drained', cordoned: [], pods: [], workloads: [], replacements: [], elapsedMs: 0, requests: 0, throttled: 0, plan };
+  const result: DrainResult = {
+    kind: 'DrainResult',
+    apiVersion: 'study.kubectl.io/v1',
+    outcome: 'drained',
+    cordoned: [],
+    pods: [],
+    workloads: [],
+    replacements: [],
+    elapsedMs: 0,
+    requests: 0,
+    throttled: 0,
+    plan,
+  };
   const stop = new Stop(opts.interrupt, opts.deadline);
   const toEvict = plan.pods.filter((p) => p.action === 'evict');
   const toWait = plan.pods.filter((p) => p.action === 'wait');
-  const gone = api.watchGone(podListVersions, trackedByNode([...toEvict, ...toWait]), (err) => stop.fail(api.error('watch the drained pods', err)), opts.skipWaitForDeleteTimeoutSeconds ?? 0);
+  const gone = api.watchGone(
+    podListVersions,
+    trackedByNode([...toEvict, ...toWait]),
+    (err) => stop.fail(api.error('watch the drained pods', err)),
+    opts.skipWaitForDeleteTimeoutSeconds ?? 0,
+  );
   const queue = new EvictionQueue(toEvict, plan.pdbs, opts.concurrency, opts.disableEviction);
   const ctx = evictContext(api, plan, gone, stop, queue, result, opts);
   const replacements = replacementCheck(api, plan, outcomes, opts);
@@ -268,7 +334,13 @@ export async function executeDrain(api: DrainApi, plan: DrainPlan, podListVersio
     await evictAll(ctx, queue, outcomes, stop, opts.stopGraceMs ?? 5000);
     await waitTerminating(ctx, toWait, outcomes);
     if (opts.waitHealthy && !stop.reason()) {
-      result.workloads = await waitAvailable(api, evictedWorkloads(plan, outcomes), stop.waits, opts.onEvent, opts.pollMs);
+      result.workloads = await waitAvailable(
+        api,
+        evictedWorkloads(plan, outcomes),
+        stop.waits,
+        opts.onEvent,
+        opts.pollMs,
+      );
     }
   } catch (err) {
     stop.fail(api.error('drain', err));
@@ -279,7 +351,14 @@ export async function executeDrain(api: DrainApi, plan: DrainPlan, podListVersio
   conclude(result, outcomes, stop);
   try {
     // Advisory, once the outcome is decided: a last look, the scheduler given a moment, never past the deadline or an interrupt.
-    if (!stop.reason()) await replacements.settle(opts.replacementSettleMs ?? REPLACEMENT_SETTLE_MS, Math.min(opts.replacementSettleEveryMs ?? 500, everyMs), stop.waits).catch(() => {});
+    if (!stop.reason())
+      await replacements
+        .settle(
+          opts.replacementSettleMs ?? REPLACEMENT_SETTLE_MS,
+          Math.min(opts.replacementSettleEveryMs ?? 500, everyMs),
+          stop.waits,
+        )
+        .catch(() => {});
   } finally {
     stop.close();
   }
@@ -299,7 +378,8 @@ export function evictedWorkloads(plan: DrainPlan, outcomes: Map<string, PodOutco
     if (o?.status !== 'gone' || !top) continue;
     // Only the built-in workloads (another group's StatefulSet is not apps/v1's).
     if (top.apiVersion !== undefined && !controllerType({ kind: top.kind, apiVersion: top.apiVersion })) continue;
-    if (['Deployment', 'StatefulSet', 'ReplicaSet'].includes(top.kind)) wanted.set(`${p.namespace}/${top.kind}/${top.name}`, { namespace: p.namespace, kind: top.kind, name: top.name });
+    if (['Deployment', 'StatefulSet', 'ReplicaSet'].includes(top.kind))
+      wanted.set(`${p.namespace}/${top.kind}/${top.name}`, { namespace: p.namespace, kind: top.kind, name: top.name });
   }
   return [...wanted.values()];
 }

@@ -3,7 +3,15 @@
  * only reads (plus access reviews). Every list is paginated; independent
  * reads run in parallel.
  */
-import type { V1Namespace, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1StorageClass } from '@kubernetes/client-node';
+import type {
+  V1Namespace,
+  V1Node,
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1PodDisruptionBudget,
+  V1StorageClass,
+} from '@kubernetes/client-node';
 
 import { mapLimit } from '../base/concurrency.js';
 import { NotFoundError } from '../base/errors.js';
@@ -56,7 +64,10 @@ async function listOrFallback<T>(client: KubeClient, path: string): Promise<T[] 
  * (falling back to GETs if the list fails). null: not found; undefined:
  * not allowed.
  */
-async function readControllers(client: KubeClient, refs: Map<string, ControllerRef>): Promise<Map<string, ControllerObject | null | undefined>> {
+async function readControllers(
+  client: KubeClient,
+  refs: Map<string, ControllerRef>,
+): Promise<Map<string, ControllerObject | null | undefined>> {
   const out = new Map<string, ControllerObject | null | undefined>();
   const groups = new Map<string, Array<[string, ControllerRef]>>();
   for (const entry of refs) {
@@ -67,13 +78,19 @@ async function readControllers(client: KubeClient, refs: Map<string, ControllerR
   await mapLimit([...groups.values()], 8, async (entries) => {
     const { type, ns } = entries[0]![1];
     type Named = ControllerObject & { metadata?: { name?: string } };
-    const listed = entries.length > LIST_ABOVE ? await listOrFallback<Named>(client, resourcePath(type, { namespace: ns })) : null;
+    const listed =
+      entries.length > LIST_ABOVE ? await listOrFallback<Named>(client, resourcePath(type, { namespace: ns })) : null;
     if (!listed) return void single.push(...entries);
     const found = new Map(listed.map((o) => [o.metadata?.name ?? '', o]));
     for (const [key, ref] of entries) out.set(key, found.get(ref.name) ?? null);
   });
   await mapLimit(single, 16, async ([key, ref]) => {
-    out.set(key, await getOrNull(() => client.request<ControllerObject>('GET', resourcePath(ref.type, { namespace: ref.ns, name: ref.name }))));
+    out.set(
+      key,
+      await getOrNull(() =>
+        client.request<ControllerObject>('GET', resourcePath(ref.type, { namespace: ref.ns, name: ref.name })),
+      ),
+    );
   });
   return out;
 }
@@ -81,7 +98,10 @@ async function readControllers(client: KubeClient, refs: Map<string, ControllerR
 function controllerInfo(ref: ControllerRef, obj: ControllerObject): ControllerInfo {
   const owner = obj.metadata?.ownerReferences?.find((o) => o.controller);
   const info: ControllerInfo = { kind: ref.kind, name: ref.name };
-  if (owner) info.owner = owner.apiVersion ? { kind: owner.kind, name: owner.name, apiVersion: owner.apiVersion } : { kind: owner.kind, name: owner.name };
+  if (owner)
+    info.owner = owner.apiVersion
+      ? { kind: owner.kind, name: owner.name, apiVersion: owner.apiVersion }
+      : { kind: owner.kind, name: owner.name };
   if (ref.kind === 'DaemonSet') {
     info.replicas = obj.status?.desiredNumberScheduled;
     info.readyReplicas = obj.status?.numberReady;
@@ -93,7 +113,11 @@ function controllerInfo(ref: ControllerRef, obj: ControllerObject): ControllerIn
 }
 
 /** Follows controller references (ReplicaSet -> Deployment, Job -> CronJob) as far as allowed. */
-async function fetchControllers(client: KubeClient, pods: V1Pod[], unreadable: Set<string>): Promise<Map<string, ControllerInfo | null>> {
+async function fetchControllers(
+  client: KubeClient,
+  pods: V1Pod[],
+  unreadable: Set<string>,
+): Promise<Map<string, ControllerInfo | null>> {
   const out = new Map<string, ControllerInfo | null>();
   let frontier = new Map<string, ControllerRef>();
   for (const pod of pods) {
@@ -140,9 +164,10 @@ function listOrNull<T>(what: string, client: KubeClient, path: string): Promise<
 
 function usesNamespaceSelector(pod: V1Pod): boolean {
   const a = pod.spec?.affinity;
-  return [...(a?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []), ...(a?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [])].some(
-    (t) => t.namespaceSelector !== undefined && t.namespaceSelector !== null,
-  );
+  return [
+    ...(a?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []),
+    ...(a?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []),
+  ].some((t) => t.namespaceSelector !== undefined && t.namespaceSelector !== null);
 }
 
 /**
@@ -151,14 +176,28 @@ function usesNamespaceSelector(pod: V1Pod): boolean {
  * mounts a claim; namespaces when some pod's affinity selects namespaces by
  * label. A list that may not be read is left out; the plan notes it.
  */
-async function fetchPlacementExtras(client: KubeClient, drainPods: V1Pod[], allPods: V1Pod[]): Promise<Pick<PlanInputs, 'namespaces' | 'volumes'>> {
+async function fetchPlacementExtras(
+  client: KubeClient,
+  drainPods: V1Pod[],
+  allPods: V1Pod[],
+): Promise<Pick<PlanInputs, 'namespaces' | 'volumes'>> {
   // The replacements are new pods: only their PersistentVolumeClaims (not ephemeral volumes' claims) are looked up.
   const needVolumes = drainPods.some((p) => podClaims(p, true).length > 0);
   const needNamespaces = allPods.some(usesNamespaceSelector) || drainPods.some(usesNamespaceSelector);
   const [claims, volumes, classes, namespaces] = await Promise.all([
-    needVolumes ? listOrNull<V1PersistentVolumeClaim>('list persistentvolumeclaims', client, resourcePath(RESOURCES.persistentVolumeClaims)) : null,
-    needVolumes ? listOrNull<V1PersistentVolume>('list persistentvolumes', client, resourcePath(RESOURCES.persistentVolumes)) : null,
-    needVolumes ? listOrNull<V1StorageClass>('list storageclasses', client, resourcePath(RESOURCES.storageClasses)) : null,
+    needVolumes
+      ? listOrNull<V1PersistentVolumeClaim>(
+          'list persistentvolumeclaims',
+          client,
+          resourcePath(RESOURCES.persistentVolumeClaims),
+        )
+      : null,
+    needVolumes
+      ? listOrNull<V1PersistentVolume>('list persistentvolumes', client, resourcePath(RESOURCES.persistentVolumes))
+      : null,
+    needVolumes
+      ? listOrNull<V1StorageClass>('list storageclasses', client, resourcePath(RESOURCES.storageClasses))
+      : null,
     needNamespaces ? listOrNull<V1Namespace>('list namespaces', client, resourcePath(RESOURCES.namespaces)) : null,
   ]);
   const out: Pick<PlanInputs, 'namespaces' | 'volumes'> = {};
@@ -179,7 +218,13 @@ export interface PermissionRequest {
 /** Asks the API server (SelfSubjectAccessReview) about each permission, in parallel. */
 async function checkPermissions(client: KubeClient, wanted: PermissionRequest[]): Promise<PermissionCheck[]> {
   return mapLimit(wanted, 16, async (w) => {
-    const review = await selfAccessReview(client, { verb: w.verb, group: w.group, resource: w.resource, subresource: w.subresource, namespace: w.namespace });
+    const review = await selfAccessReview(client, {
+      verb: w.verb,
+      group: w.group,
+      resource: w.resource,
+      subresource: w.subresource,
+      namespace: w.namespace,
+    });
     return { ...w, allowed: review.allowed };
   });
 }
@@ -204,7 +249,9 @@ function siblingsOf(drainPods: V1Pod[], allPods: V1Pod[]): Set<string> {
     return c ? controllerKey(p.metadata?.namespace ?? '', c.kind, c.name) : undefined;
   };
   const controllers = new Set(drainPods.map(controllerKeyOf).filter(Boolean));
-  return new Set([...drainPods, ...allPods].filter((p) => controllers.has(controllerKeyOf(p))).map((p) => p.metadata?.uid ?? ''));
+  return new Set(
+    [...drainPods, ...allPods].filter((p) => controllers.has(controllerKeyOf(p))).map((p) => p.metadata?.uid ?? ''),
+  );
 }
 
 /** Above this many nodes, one list of every pod (finished ones included) costs less than one list per node. */
@@ -216,34 +263,62 @@ const PER_NODE_LISTS_UP_TO = 3;
  * resourceVersion per drained node where a watch can start: one list per
  * drained node for a few nodes, else one list of every pod split here.
  */
-async function listPods(client: KubeClient, nodeNames: string[], podSelector: string | undefined): Promise<{ live: V1Pod[]; drained: V1Pod[][]; versions: string[] }> {
+async function listPods(
+  client: KubeClient,
+  nodeNames: string[],
+  podSelector: string | undefined,
+): Promise<{ live: V1Pod[]; drained: V1Pod[][]; versions: string[] }> {
   const all = resourcePath(RESOURCES.pods);
   if (nodeNames.length > PER_NODE_LISTS_UP_TO) {
     const every = await client.call('list pods', () => listPath<V1Pod>(client, all));
     const selector = podSelector ? parseLabelSelector(podSelector) : undefined;
-    const on = (name: string): V1Pod[] => every.items.filter((p) => p.spec?.nodeName === name && (!selector || matchesSelector(selector, p.metadata?.labels)));
-    return { live: every.items.filter((p) => !isTerminal(p)), drained: nodeNames.map(on), versions: nodeNames.map(() => every.resourceVersion) };
+    const on = (name: string): V1Pod[] =>
+      every.items.filter(
+        (p) => p.spec?.nodeName === name && (!selector || matchesSelector(selector, p.metadata?.labels)),
+      );
+    return {
+      live: every.items.filter((p) => !isTerminal(p)),
+      drained: nodeNames.map(on),
+      versions: nodeNames.map(() => every.resourceVersion),
+    };
   }
   const [live, drained] = await Promise.all([
-    client.call('list pods', () => listPath<V1Pod>(client, all, { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' })),
-    Promise.all(nodeNames.map((name) => client.call(`list pods on node ${name}`, () => listPath<V1Pod>(client, all, { fieldSelector: `spec.nodeName=${name}`, labelSelector: podSelector })))),
+    client.call('list pods', () =>
+      listPath<V1Pod>(client, all, { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' }),
+    ),
+    Promise.all(
+      nodeNames.map((name) =>
+        client.call(`list pods on node ${name}`, () =>
+          listPath<V1Pod>(client, all, { fieldSelector: `spec.nodeName=${name}`, labelSelector: podSelector }),
+        ),
+      ),
+    ),
   ]);
   return { live: live.items, drained: drained.map((d) => d.items), versions: drained.map((d) => d.resourceVersion) };
 }
 
-export async function gatherPlanInputs(client: KubeClient, nodeNames: string[], opts: GatherOptions): Promise<Gathered> {
+export async function gatherPlanInputs(
+  client: KubeClient,
+  nodeNames: string[],
+  opts: GatherOptions,
+): Promise<Gathered> {
   const { options } = opts;
   const [nodeList, pods, pdbList] = await Promise.all([
     client.call('list nodes', () => listPath<V1Node>(client, resourcePath(RESOURCES.nodes))),
     listPods(client, nodeNames, options.podSelector),
-    client.call('list poddisruptionbudgets', () => listPath<V1PodDisruptionBudget>(client, resourcePath(RESOURCES.podDisruptionBudgets))),
+    client.call('list poddisruptionbudgets', () =>
+      listPath<V1PodDisruptionBudget>(client, resourcePath(RESOURCES.podDisruptionBudgets)),
+    ),
   ]);
   const known = new Set(nodeList.items.map((n) => n.metadata?.name));
   const missing = nodeNames.filter((n) => !known.has(n));
   if (missing.length) {
-    throw new NotFoundError(`node${missing.length > 1 ? 's' : ''} ${missing.map((n) => `"${n}"`).join(', ')} not found`, {
-      hint: 'list the nodes with "kubectl get nodes"',
-    });
+    throw new NotFoundError(
+      `node${missing.length > 1 ? 's' : ''} ${missing.map((n) => `"${n}"`).join(', ')} not found`,
+      {
+        hint: 'list the nodes with "kubectl get nodes"',
+      },
+    );
   }
   const drainPods = pods.drained.flat();
   const podsByNode = new Map<string, V1Pod[]>();

@@ -5,7 +5,14 @@
  */
 export { clusterDrainApi, type DrainApi, type WorkloadRef } from './api.js';
 export type { DrainEvent, DrainResult } from './events.js';
-export { cordon, DEFAULT_API_OUTAGE_MS, drainExitCode, evictedWorkloads, executeDrain, type ExecuteOptions } from './execute.js';
+export {
+  cordon,
+  DEFAULT_API_OUTAGE_MS,
+  drainExitCode,
+  evictedWorkloads,
+  executeDrain,
+  type ExecuteOptions,
+} from './execute.js';
 export type { DrainPlan, PdbPlan, PlanOptions } from './model.js';
 export { eventLine } from './print.js';
 export { makePlan, makeRunPlan, nodesMatching } from './run.js';

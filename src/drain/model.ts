@@ -26,21 +26,31 @@ export const REASONS = {
   Terminating: 'the pod is already terminating; the drain only waits for it to go',
   // beyond kubectl drain
   ControllerMissing: 'the controller it names no longer exists, so nothing recreates the pod once it is evicted',
-  PdbAllowsNone: 'the PodDisruptionBudget allows no disruption right now: the eviction waits until more pods are healthy',
-  PdbSerial: 'the PodDisruptionBudget lets fewer pods go at once than this drain evicts: it waits for replacements to become healthy',
-  PdbNeverAllows: 'the PodDisruptionBudget can never allow a disruption (it requires every pod it counts): the eviction would wait forever',
+  PdbAllowsNone:
+    'the PodDisruptionBudget allows no disruption right now: the eviction waits until more pods are healthy',
+  PdbSerial:
+    'the PodDisruptionBudget lets fewer pods go at once than this drain evicts: it waits for replacements to become healthy',
+  PdbNeverAllows:
+    'the PodDisruptionBudget can never allow a disruption (it requires every pod it counts): the eviction would wait forever',
   MultiplePdbs: 'the pod is covered by more than one PodDisruptionBudget: the API server refuses to evict it (500)',
   WorkloadOutage: 'the workload loses every ready replica until a replacement is ready elsewhere',
-  SafeToEvictFalse: 'annotated cluster-autoscaler.kubernetes.io/safe-to-evict: "false": its owner asked that it not be evicted',
+  SafeToEvictFalse:
+    'annotated cluster-autoscaler.kubernetes.io/safe-to-evict: "false": its owner asked that it not be evicted',
   DoNotDisrupt: 'annotated karpenter.sh/do-not-disrupt: "true": its owner asked that it not be disrupted',
   WontFit: 'the scheduler would find no node for its replacement: it would stay Pending',
-  PinnedByLocalVolume: "a local PersistentVolume's node affinity ties it to this node: its replacement would stay Pending",
-  PdbNeverRecovers: 'its PodDisruptionBudget waits for replacements to be healthy, and one of them cannot be placed: the budget never comes back, so the drain would wait for ever',
-  PlacedAfterMove: 'its replacement fits only once other evicted pods have been placed (their pod affinity or topology spread counts): it depends on them',
-  PlacementUnknown: 'part of where its replacement can go is not decided by the plan (say, a volume still to be provisioned)',
-  PlacementUncertain: 'whether its replacement finds a node depends on where the scheduler puts the replacements before it, and it breaks ties at random',
+  PinnedByLocalVolume:
+    "a local PersistentVolume's node affinity ties it to this node: its replacement would stay Pending",
+  PdbNeverRecovers:
+    'its PodDisruptionBudget waits for replacements to be healthy, and one of them cannot be placed: the budget never comes back, so the drain would wait for ever',
+  PlacedAfterMove:
+    'its replacement fits only once other evicted pods have been placed (their pod affinity or topology spread counts): it depends on them',
+  PlacementUnknown:
+    'part of where its replacement can go is not decided by the plan (say, a volume still to be provisioned)',
+  PlacementUncertain:
+    'whether its replacement finds a node depends on where the scheduler puts the replacements before it, and it breaks ties at random',
   HostPathData: 'it uses a hostPath volume: its data stays on this node and a replacement elsewhere starts without it',
-  CustomScheduler: 'it names a scheduler other than default-scheduler: its replacement is placed only if that scheduler runs',
+  CustomScheduler:
+    'it names a scheduler other than default-scheduler: its replacement is placed only if that scheduler runs',
   EvictionDisabled: '--disable-eviction deletes the pod directly, bypassing every PodDisruptionBudget',
   // node level
   NodeNotReady: 'the node is not Ready: its kubelet may not confirm that pods stopped, so they can stay Terminating',

@@ -66,7 +66,9 @@ export function drainOptions(nodes: readonly string[], f: DrainFlags): DrainOpti
     dryRun: dryRunFlag(f.dryRun),
     gracePeriodSeconds: intFlag('--grace-period', f.gracePeriod ?? '-1', { min: -1 }),
     timeoutMs: durationFlag('--timeout', f.timeout ?? '0'),
-    skipWaitForDeleteTimeoutSeconds: intFlag('--skip-wait-for-delete-timeout', f.skipWaitForDeleteTimeout ?? '0', { min: 0 }),
+    skipWaitForDeleteTimeoutSeconds: intFlag('--skip-wait-for-delete-timeout', f.skipWaitForDeleteTimeout ?? '0', {
+      min: 0,
+    }),
     concurrency: intFlag('--concurrency', f.concurrency ?? '10', { min: 1 }),
     waitHealthy: f.waitHealthy === true,
     yes: f.yes === true,
@@ -82,6 +84,7 @@ export interface UncordonOptions {
 }
 
 export function uncordonOptions(nodes: readonly string[], f: ConnectionFlags): UncordonOptions {
-  if (nodes.length === 0) throw new UsageError('name at least one node to uncordon', { hint: 'kubectl study-drain uncordon NODE [NODE...]' });
+  if (nodes.length === 0)
+    throw new UsageError('name at least one node to uncordon', { hint: 'kubectl study-drain uncordon NODE [NODE...]' });
   return { connection: connectionOptions(f), nodes: objectNames('node', nodes) };
 }

@@ -24,10 +24,10 @@ export function pdbKey(pdb: V1PodDisruptionBudget): string {
 /** The PDBs whose selector matches the pod (same namespace only). */
 export function pdbsCovering(pod: V1Pod, pdbs: V1PodDisruptionBudget[]): V1PodDisruptionBudget[] {
   return pdbs.filter(
-    (pdb) => pdb.metadata?.namespace === pod.metadata?.namespace && matchesSelector(pdb.spec?.selector, pod.metadata?.labels),
+    (pdb) =>
+      pdb.metadata?.namespace === pod.metadata?.namespace && matchesSelector(pdb.spec?.selector, pod.metadata?.labels),
   );
 }
-
 
 /** Whether the API server checks PDBs at all when evicting this pod. */
 export function pdbApplies(pod: V1Pod): boolean {
@@ -72,6 +72,8 @@ export function pdbBudgetAfter(pdb: V1PodDisruptionBudget, pods: V1Pod[]): PdbPl
 }
 
 /** The PDB's numbers in one phrase, as messages show them. */
-export function describeBudget(p: Pick<PdbPlan, 'namespace' | 'name' | 'currentHealthy' | 'desiredHealthy' | 'disruptionsAllowed' | 'expectedPods'>): string {
+export function describeBudget(
+  p: Pick<PdbPlan, 'namespace' | 'name' | 'currentHealthy' | 'desiredHealthy' | 'disruptionsAllowed' | 'expectedPods'>,
+): string {
   return `PDB ${p.namespace}/${p.name} allows ${p.disruptionsAllowed} disruption${p.disruptionsAllowed === 1 ? '' : 's'} (${p.currentHealthy} healthy, ${p.desiredHealthy} required of ${p.expectedPods})`;
 }

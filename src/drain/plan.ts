@@ -7,7 +7,14 @@
  * does not make: missing controllers, opt-out annotations, PDBs counted
  * across the whole drain, outages, and where the replacement can run.
  */
-import type { V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1StorageClass } from '@kubernetes/client-node';
+import type {
+  V1Node,
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1PodDisruptionBudget,
+  V1StorageClass,
+} from '@kubernetes/client-node';
 
 import { controllerOf, isMirrorPod, isNodeReady, isPodReady, isTerminal, podWaitReason } from '../kube/objects.js';
 import { podKey, podRequests, type PodPlacement } from './placement/index.js';
@@ -66,14 +73,17 @@ export interface PlanInputs {
 
 export { controllerKey };
 
-
 /** The controller chain of a pod, followed as far as the plan knows it. */
 export function ownerChain(pod: V1Pod, controllers: Map<string, ControllerInfo | null>): OwnerRef[] {
   const chain: OwnerRef[] = [];
   const ns = pod.metadata?.namespace ?? '';
   let ref: { kind: string; name: string; apiVersion?: string } | undefined = controllerOf(pod);
   for (let depth = 0; ref && depth < 5; depth++) {
-    chain.push(ref.apiVersion ? { kind: ref.kind, name: ref.name, apiVersion: ref.apiVersion } : { kind: ref.kind, name: ref.name });
+    chain.push(
+      ref.apiVersion
+        ? { kind: ref.kind, name: ref.name, apiVersion: ref.apiVersion }
+        : { kind: ref.kind, name: ref.name },
+    );
     const info = controllers.get(controllerKey(ns, ref.kind, ref.name));
     ref = info?.owner;
   }
@@ -122,7 +132,14 @@ type Decision = { action: PodAction; reasons: Reason[] };
  * already terminating too, as in kubectl. A decision ends the pod's
  * classification; undefined lets it through, with `reasons` collected.
  */
-function kubectlFilters(pod: V1Pod, facts: PodFacts, options: PlanOptions, now: Date, skipWaitSeconds: number, reasons: Reason[]): Decision | undefined {
+function kubectlFilters(
+  pod: V1Pod,
+  facts: PodFacts,
+  options: PlanOptions,
+  now: Date,
+  skipWaitSeconds: number,
+  reasons: Reason[],
+): Decision | undefined {
   const finished = isTerminal(pod);
   const controller = controllerOf(pod);
   const block = (r: Reason): Decision => ({ action: 'blocked', reasons: [...reasons, r] });
@@ -130,12 +147,26 @@ function kubectlFilters(pod: V1Pod, facts: PodFacts, options: PlanOptions, now: 
   if (deletedAt && skipWaitSeconds > 0) {
     const since = (now.getTime() - new Date(deletedAt).getTime()) / 1000;
     if (Math.trunc(since) > skipWaitSeconds) {
-      return { action: 'skip', reasons: [reason('Terminating', 'info', `terminating for ${Math.round(since)}s, longer than --skip-wait-for-delete-timeout`)] };
+      return {
+        action: 'skip',
+        reasons: [
+          reason(
+            'Terminating',
+            'info',
+            `terminating for ${Math.round(since)}s, longer than --skip-wait-for-delete-timeout`,
+          ),
+        ],
+      };
     }
   }
   if (controller && isDaemonSetRef(controller) && !finished) {
     if (facts.controllerExists === false) {
-      const r = reason('OrphanedDaemonSetPod', options.force ? 'warning' : 'block', `DaemonSet ${controller.name} no longer exists`, '--force');
+      const r = reason(
+        'OrphanedDaemonSetPod',
+        options.force ? 'warning' : 'block',
+        `DaemonSet ${controller.name} no longer exists`,
+        '--force',
+      );
       if (!options.force) return block(r);
       reasons.push(r);
     } else if (!options.ignoreDaemonSets) {
@@ -150,7 +181,12 @@ function kubectlFilters(pod: V1Pod, facts: PodFacts, options: PlanOptions, now: 
   }
   const emptyDirs = (pod.spec?.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name);
   if (emptyDirs.length && !finished) {
-    const r = reason('LocalStorage', options.deleteEmptyDirData ? 'warning' : 'block', `emptyDir volume${emptyDirs.length > 1 ? 's' : ''} ${emptyDirs.join(', ')}`, '--delete-emptydir-data');
+    const r = reason(
+      'LocalStorage',
+      options.deleteEmptyDirData ? 'warning' : 'block',
+      `emptyDir volume${emptyDirs.length > 1 ? 's' : ''} ${emptyDirs.join(', ')}`,
+      '--delete-emptydir-data',
+    );
     if (!options.deleteEmptyDirData) return block(r);
     reasons.push(r);
   }
@@ -160,26 +196,51 @@ function kubectlFilters(pod: V1Pod, facts: PodFacts, options: PlanOptions, now: 
     reasons.push(r);
   }
   if (deletedAt) return { action: 'wait', reasons: [...reasons, reason('Terminating', 'info', 'already terminating')] };
-  if (finished) return { action: 'evict', reasons: [...reasons, reason('Finished', 'info', `phase ${pod.status?.phase}`)] };
+  if (finished)
+    return { action: 'evict', reasons: [...reasons, reason('Finished', 'info', `phase ${pod.status?.phase}`)] };
   return undefined;
 }
 
 /** The PDB finding of one pod: several PDBs, one that never allows, waits, or lets pods go one by one. */
 function pdbReason(pod: V1Pod, pdbs: PdbPlan[], options: PlanOptions): Reason | undefined {
   if (options.disableEviction) {
-    return pdbs.length ? reason('EvictionDisabled', 'warning', `deleted without checking ${pdbs.map((p) => `PDB ${p.namespace}/${p.name}`).join(', ')}`) : undefined;
+    return pdbs.length
+      ? reason(
+          'EvictionDisabled',
+          'warning',
+          `deleted without checking ${pdbs.map((p) => `PDB ${p.namespace}/${p.name}`).join(', ')}`,
+        )
+      : undefined;
   }
   // The API server deletes a Pending (or finished, or terminating) pod without looking at any PDB.
   if (!pdbApplies(pod)) return undefined;
-  if (pdbs.length > 1) return reason('MultiplePdbs', 'block', `covered by ${pdbs.map((p) => `${p.namespace}/${p.name}`).join(' and ')}`, '--disable-eviction');
+  if (pdbs.length > 1)
+    return reason(
+      'MultiplePdbs',
+      'block',
+      `covered by ${pdbs.map((p) => `${p.namespace}/${p.name}`).join(' and ')}`,
+      '--disable-eviction',
+    );
   const p = pdbs[0];
   if (!p) return undefined;
-  if (p.verdict === 'never' && isPodReady(pod)) return reason('PdbNeverAllows', 'block', `${describeBudget(p)}: it can never allow one`, '--disable-eviction');
-  if (p.verdict === 'waits' && p.desiredHealthy === 0 && !isPodReady(pod) && p.unhealthyPodEvictionPolicy !== 'AlwaysAllow') {
-    return reason('PdbAllowsNone', 'warning', `${describeBudget(p)}: the API server refuses its unready pods ("needs 0 healthy pods and has ${p.currentHealthy}") until one is Ready`);
+  if (p.verdict === 'never' && isPodReady(pod))
+    return reason('PdbNeverAllows', 'block', `${describeBudget(p)}: it can never allow one`, '--disable-eviction');
+  if (
+    p.verdict === 'waits' &&
+    p.desiredHealthy === 0 &&
+    !isPodReady(pod) &&
+    p.unhealthyPodEvictionPolicy !== 'AlwaysAllow'
+  ) {
+    return reason(
+      'PdbAllowsNone',
+      'warning',
+      `${describeBudget(p)}: the API server refuses its unready pods ("needs 0 healthy pods and has ${p.currentHealthy}") until one is Ready`,
+    );
   }
   if (p.verdict === 'waits') {
-    const why = p.notHealthy?.length ? `; not healthy: ${p.notHealthy.slice(0, 3).join('; ')}${p.notHealthy.length > 3 ? ` (and ${p.notHealthy.length - 3} more)` : ''}` : '';
+    const why = p.notHealthy?.length
+      ? `; not healthy: ${p.notHealthy.slice(0, 3).join('; ')}${p.notHealthy.length > 3 ? ` (and ${p.notHealthy.length - 3} more)` : ''}`
+      : '';
     return reason('PdbAllowsNone', 'warning', `${describeBudget(p)}${why}`);
   }
   if (p.verdict === 'serial') {
@@ -193,11 +254,27 @@ function pdbReason(pod: V1Pod, pdbs: PdbPlan[], options: PlanOptions): Reason | 
 function placementReasons(facts: PodFacts, options: PlanOptions): Reason[] {
   const out: Reason[] = [];
   const unplaceable = options.allowUnplaceable ? 'warning' : 'block';
-  if (facts.pinnedBy) out.push(reason('PinnedByLocalVolume', unplaceable, `local PersistentVolume ${facts.pinnedBy}${facts.wontFit ? `: ${facts.wontFit}` : ''}`, '--allow-unplaceable'));
+  if (facts.pinnedBy)
+    out.push(
+      reason(
+        'PinnedByLocalVolume',
+        unplaceable,
+        `local PersistentVolume ${facts.pinnedBy}${facts.wontFit ? `: ${facts.wontFit}` : ''}`,
+        '--allow-unplaceable',
+      ),
+    );
   else if (facts.wontFit) out.push(reason('WontFit', unplaceable, facts.wontFit, '--allow-unplaceable'));
-  if (facts.pdbNeverRecovers) out.push(reason('PdbNeverRecovers', unplaceable, facts.pdbNeverRecovers, '--allow-unplaceable'));
+  if (facts.pdbNeverRecovers)
+    out.push(reason('PdbNeverRecovers', unplaceable, facts.pdbNeverRecovers, '--allow-unplaceable'));
   if (facts.uncertain) out.push(reason('PlacementUncertain', 'warning', facts.uncertain));
-  if (facts.dependsOn?.length) out.push(reason('PlacedAfterMove', 'info', `fits only after ${listPods(facts.dependsOn)} ${facts.dependsOn.length === 1 ? 'is' : 'are'} placed`));
+  if (facts.dependsOn?.length)
+    out.push(
+      reason(
+        'PlacedAfterMove',
+        'info',
+        `fits only after ${listPods(facts.dependsOn)} ${facts.dependsOn.length === 1 ? 'is' : 'are'} placed`,
+      ),
+    );
   if (facts.placementNotes?.length) out.push(reason('PlacementUnknown', 'info', facts.placementNotes.join('; ')));
   return out;
 }
@@ -207,11 +284,34 @@ function beyondKubectl(pod: V1Pod, facts: PodFacts, options: PlanOptions): Reaso
   const out: Reason[] = [];
   const controller = controllerOf(pod);
   if (controller && !isDaemonSetRef(controller) && facts.controllerExists === false) {
-    out.push(reason('ControllerMissing', options.force ? 'warning' : 'block', `${controller.kind} ${controller.name} no longer exists`, '--force'));
+    out.push(
+      reason(
+        'ControllerMissing',
+        options.force ? 'warning' : 'block',
+        `${controller.kind} ${controller.name} no longer exists`,
+        '--force',
+      ),
+    );
   }
   const annotations = pod.metadata?.annotations ?? {};
-  if (annotations[SAFE_TO_EVICT] === 'false') out.push(reason('SafeToEvictFalse', options.ignoreOptOuts ? 'warning' : 'block', `${SAFE_TO_EVICT}: "false"`, '--ignore-opt-outs'));
-  if (annotations[DO_NOT_DISRUPT] === 'true') out.push(reason('DoNotDisrupt', options.ignoreOptOuts ? 'warning' : 'block', `${DO_NOT_DISRUPT}: "true"`, '--ignore-opt-outs'));
+  if (annotations[SAFE_TO_EVICT] === 'false')
+    out.push(
+      reason(
+        'SafeToEvictFalse',
+        options.ignoreOptOuts ? 'warning' : 'block',
+        `${SAFE_TO_EVICT}: "false"`,
+        '--ignore-opt-outs',
+      ),
+    );
+  if (annotations[DO_NOT_DISRUPT] === 'true')
+    out.push(
+      reason(
+        'DoNotDisrupt',
+        options.ignoreOptOuts ? 'warning' : 'block',
+        `${DO_NOT_DISRUPT}: "true"`,
+        '--ignore-opt-outs',
+      ),
+    );
   const pdb = pdbReason(pod, facts.pdbs, options);
   if (pdb) out.push(pdb);
   if (facts.permissionUnknown) out.push(reason('PermissionUnknown', 'warning', facts.permissionUnknown));
@@ -220,12 +320,19 @@ function beyondKubectl(pod: V1Pod, facts: PodFacts, options: PlanOptions): Reaso
   const hostPaths = (pod.spec?.volumes ?? []).filter((v) => v.hostPath).map((v) => v.hostPath!.path);
   if (hostPaths.length) out.push(reason('HostPathData', 'warning', `hostPath ${hostPaths.join(', ')}`));
   const scheduler = pod.spec?.schedulerName;
-  if (scheduler && scheduler !== 'default-scheduler') out.push(reason('CustomScheduler', 'warning', `schedulerName ${scheduler}`));
+  if (scheduler && scheduler !== 'default-scheduler')
+    out.push(reason('CustomScheduler', 'warning', `schedulerName ${scheduler}`));
   return out;
 }
 
 /** One pod: kubectl's filters first, then the checks beyond them. */
-export function classifyPod(pod: V1Pod, facts: PodFacts, options: PlanOptions, now: Date, skipWaitSeconds = 0): Decision {
+export function classifyPod(
+  pod: V1Pod,
+  facts: PodFacts,
+  options: PlanOptions,
+  now: Date,
+  skipWaitSeconds = 0,
+): Decision {
   const reasons: Reason[] = [];
   const decided = kubectlFilters(pod, facts, options, now, skipWaitSeconds, reasons);
   if (decided) return decided;
@@ -247,7 +354,11 @@ function nodePlan(name: string, node: V1Node | undefined, others: V1Node[]): Nod
 }
 
 /** Workloads (top of the owner chain) that lose every ready replica. */
-function outages(pods: V1Pod[], chains: Map<string, OwnerRef[]>, controllers: Map<string, ControllerInfo | null>): Map<string, string> {
+function outages(
+  pods: V1Pod[],
+  chains: Map<string, OwnerRef[]>,
+  controllers: Map<string, ControllerInfo | null>,
+): Map<string, string> {
   const readyHere = new Map<string, number>();
   for (const pod of pods) {
     if (!isPodReady(pod) || pod.metadata?.deletionTimestamp || isTerminal(pod)) continue;
@@ -261,7 +372,10 @@ function outages(pods: V1Pod[], chains: Map<string, OwnerRef[]>, controllers: Ma
     const info = controllers.get(key);
     if (!info || info.readyReplicas === undefined || info.kind === 'DaemonSet') continue;
     if (count >= info.readyReplicas && info.readyReplicas > 0) {
-      out.set(key, `${info.kind}/${info.name} has ${info.readyReplicas} ready replica${info.readyReplicas === 1 ? '' : 's'}, all on the drained node${count > 1 ? 's' : ''}`);
+      out.set(
+        key,
+        `${info.kind}/${info.name} has ${info.readyReplicas} ready replica${info.readyReplicas === 1 ? '' : 's'}, all on the drained node${count > 1 ? 's' : ''}`,
+      );
     }
   }
   return out;
@@ -287,8 +401,17 @@ function pdbsNeverRecovering(
     for (const pdb of covering.get(podKey(pod)) ?? []) {
       const plan = plans.get(pdbKey(pdb));
       if (!plan || (plan.verdict !== 'serial' && plan.verdict !== 'waits')) continue;
-      const stuck = pods.find((p) => p !== pod && placements.get(podKey(p))?.outcome === 'pending' && (covering.get(podKey(p)) ?? []).includes(pdb));
-      if (stuck) out.set(podKey(pod), `${describeBudget(plan)}; the replacement of ${podKey(stuck)} cannot be placed, so it never counts as healthy`);
+      const stuck = pods.find(
+        (p) =>
+          p !== pod &&
+          placements.get(podKey(p))?.outcome === 'pending' &&
+          (covering.get(podKey(p)) ?? []).includes(pdb),
+      );
+      if (stuck)
+        out.set(
+          podKey(pod),
+          `${describeBudget(plan)}; the replacement of ${podKey(stuck)} cannot be placed, so it never counts as healthy`,
+        );
     }
   }
   return out;
@@ -300,10 +423,19 @@ function localVolumePin(pod: V1Pod, input: PlanInputs, drained: Set<string>): st
   if (!vols) return undefined;
   const ns = pod.metadata?.namespace ?? '';
   for (const v of pod.spec?.volumes ?? []) {
-    const claim = v.persistentVolumeClaim && vols.claims.find((c) => c.metadata?.namespace === ns && c.metadata?.name === v.persistentVolumeClaim!.claimName);
-    const pv = claim?.spec?.volumeName ? vols.volumes.find((x) => x.metadata?.name === claim.spec!.volumeName) : undefined;
+    const claim =
+      v.persistentVolumeClaim &&
+      vols.claims.find((c) => c.metadata?.namespace === ns && c.metadata?.name === v.persistentVolumeClaim!.claimName);
+    const pv = claim?.spec?.volumeName
+      ? vols.volumes.find((x) => x.metadata?.name === claim.spec!.volumeName)
+      : undefined;
     const terms = pv?.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
-    const pinned = terms.some((t) => (t.matchExpressions ?? []).some((e) => e.key === 'kubernetes.io/hostname' && e.operator === 'In' && (e.values ?? []).every((h) => drained.has(h))));
+    const pinned = terms.some((t) =>
+      (t.matchExpressions ?? []).some(
+        (e) =>
+          e.key === 'kubernetes.io/hostname' && e.operator === 'In' && (e.values ?? []).every((h) => drained.has(h)),
+      ),
+    );
     if (pv && (pinned || (pv.spec?.local && terms.length > 0))) return pv.metadata?.name;
   }
   return undefined;
@@ -320,11 +452,15 @@ function notHealthy(pdb: V1PodDisruptionBudget, pods: V1Pod[]): string[] {
 }
 
 /** PDBs, counted across every pod of this drain: which cover each pod, and how each fares. */
-function pdbFindings(input: PlanInputs): { covering: Map<string, V1PodDisruptionBudget[]>; plans: Map<string, PdbPlan> } {
+function pdbFindings(input: PlanInputs): {
+  covering: Map<string, V1PodDisruptionBudget[]>;
+  plans: Map<string, PdbPlan>;
+} {
   const covering = new Map(input.drainPods.map((p) => [podKey(p), pdbsCovering(p, input.pdbs)]));
   const podsPerPdb = new Map<string, V1Pod[]>();
   for (const pod of input.drainPods) {
-    for (const pdb of covering.get(podKey(pod)) ?? []) podsPerPdb.set(pdbKey(pdb), [...(podsPerPdb.get(pdbKey(pdb)) ?? []), pod]);
+    for (const pdb of covering.get(podKey(pod)) ?? [])
+      podsPerPdb.set(pdbKey(pdb), [...(podsPerPdb.get(pdbKey(pdb)) ?? []), pod]);
   }
   const plans = new Map<string, PdbPlan>();
   const everyPod = [...input.podsByNode.values()].flat().concat(input.unscheduled ?? []);
@@ -385,8 +521,15 @@ function podRow(pod: V1Pod, c: PlanContext): PodPlan {
   const key = podKey(pod);
   const chain = c.chains.get(key) ?? [];
   const top = chain.at(-1);
-  const { action, reasons } = classifyPod(pod, podFacts(pod, c), options, c.input.now, c.input.skipWaitForDeleteTimeoutSeconds);
-  const finalAction: PodAction = options.strict && action === 'evict' && reasons.some((r) => r.severity === 'warning') ? 'blocked' : action;
+  const { action, reasons } = classifyPod(
+    pod,
+    podFacts(pod, c),
+    options,
+    c.input.now,
+    c.input.skipWaitForDeleteTimeoutSeconds,
+  );
+  const finalAction: PodAction =
+    options.strict && action === 'evict' && reasons.some((r) => r.severity === 'warning') ? 'blocked' : action;
   const requests = podRequests(pod);
   const row: PodPlan = {
     namespace: pod.metadata?.namespace ?? '',
@@ -410,19 +553,27 @@ function podRow(pod: V1Pod, c: PlanContext): PodPlan {
 }
 
 /** One line per distinct block: missing permissions, missing nodes, blocked pods (and warnings, under --strict). */
-export function planBlockers(nodes: NodePlan[], pods: PodPlan[], permissions: PermissionCheck[], options: PlanOptions): string[] {
+export function planBlockers(
+  nodes: NodePlan[],
+  pods: PodPlan[],
+  permissions: PermissionCheck[],
+  options: PlanOptions,
+): string[] {
   const blockers = new Set<string>();
   // A missing write permission blocks before anything changes.
   for (const perm of permissions) {
     if (perm.allowed || !perm.required) continue;
     const what = `${perm.verb} ${perm.resource}${perm.subresource ? `/${perm.subresource}` : ''}${perm.group ? `.${perm.group}` : ''}${perm.namespace ? ` in namespace ${perm.namespace}` : ''}`;
-    blockers.add(`MissingPermission: you may not ${what}: ask for that permission (the drain changes nothing until you have it)`);
+    blockers.add(
+      `MissingPermission: you may not ${what}: ask for that permission (the drain changes nothing until you have it)`,
+    );
   }
   for (const n of nodes) if (!n.exists) blockers.add(`node ${n.name} does not exist`);
   for (const p of pods) {
     if (p.action !== 'blocked') continue;
     for (const r of p.reasons) {
-      if (r.severity === 'block') blockers.add(`${r.code}: ${r.override ? `${r.override} overrides it` : 'nothing overrides it'}`);
+      if (r.severity === 'block')
+        blockers.add(`${r.code}: ${r.override ? `${r.override} overrides it` : 'nothing overrides it'}`);
       else if (options.strict && r.severity === 'warning') blockers.add(`${r.code} (--strict)`);
     }
   }

@@ -31,7 +31,11 @@ export function renderPlan(plan: DrainPlan, wide: boolean, colour: boolean): str
         p.reasons.map((r) => r.code).join(','),
       ];
       if (wide) {
-        const target = p.placement ? (p.placement.outcome === 'placed' ? (p.placement.node ?? '') : paint(colour, 'red', 'Pending')) : '';
+        const target = p.placement
+          ? p.placement.outcome === 'placed'
+            ? (p.placement.node ?? '')
+            : paint(colour, 'red', 'Pending')
+          : '';
         row.push(p.node, target, p.pdbs.join(','), p.owners.map((o) => `${o.kind}/${o.name}`).join(' > '));
       }
       return row;
@@ -55,7 +59,9 @@ export function renderPlan(plan: DrainPlan, wide: boolean, colour: boolean): str
     )}`;
   }
 
-  const findings = plan.pods.flatMap((p) => p.reasons.filter((r) => r.severity !== 'info').map((r) => ({ pod: `${p.namespace}/${p.name}`, r })));
+  const findings = plan.pods.flatMap((p) =>
+    p.reasons.filter((r) => r.severity !== 'info').map((r) => ({ pod: `${p.namespace}/${p.name}`, r })),
+  );
   if (findings.length) {
     out += '\nFindings:\n';
     for (const { pod, r } of findings) {
@@ -66,12 +72,17 @@ export function renderPlan(plan: DrainPlan, wide: boolean, colour: boolean): str
     out += '\nWhy it matters:\n';
     for (const c of codes) out += `  ${c}: ${REASONS[c]}\n`;
   }
-  const notes = plan.pods.flatMap((p) => p.reasons.filter((r) => r.code === 'PlacedAfterMove' || r.code === 'PlacementUnknown').map((r) => `${p.namespace}/${p.name}: ${r.code}: ${r.message}`));
+  const notes = plan.pods.flatMap((p) =>
+    p.reasons
+      .filter((r) => r.code === 'PlacedAfterMove' || r.code === 'PlacementUnknown')
+      .map((r) => `${p.namespace}/${p.name}: ${r.code}: ${r.message}`),
+  );
   if (notes.length) out += `\nPlacement notes:\n${notes.map((n) => `  ${n}\n`).join('')}`;
   const missing = plan.permissions.filter((p) => !p.allowed);
   if (missing.length) {
     out += '\nPermissions missing:\n';
-    for (const p of missing) out += `  ${p.verb} ${p.resource}${p.subresource ? `/${p.subresource}` : ''}${p.namespace ? ` in ${p.namespace}` : ''}${p.required ? ' (required)' : ''}\n`;
+    for (const p of missing)
+      out += `  ${p.verb} ${p.resource}${p.subresource ? `/${p.subresource}` : ''}${p.namespace ? ` in ${p.namespace}` : ''}${p.required ? ' (required)' : ''}\n`;
   }
   const placed = plan.pods.filter((p) => p.placement);
   if (placed.length) {
@@ -128,7 +139,9 @@ function renderReplacements(r: DrainResult, colour: boolean): string {
       continue;
     }
     // In short here (Pending, unschedulable; ImagePullBackOff): the scheduler's or kubelet's words follow below.
-    const stuck = r.replacements.filter((x) => x.namespace === w.namespace && x.workload === w.workload).map((x) => `${x.name} is ${x.reason.split(':')[0]}`);
+    const stuck = r.replacements
+      .filter((x) => x.namespace === w.namespace && x.workload === w.workload)
+      .map((x) => `${x.name} is ${x.reason.split(':')[0]}`);
     out += `${w.namespace}/${w.workload}: not Available in time${stuck.length ? `: ${stuck.join('; ')}` : ''}\n`;
   }
   if (r.replacements.length) {
@@ -144,7 +157,9 @@ export function renderResult(r: DrainResult, colour: boolean): string {
     .map((p) => [p.namespace, p.name, p.status, p.ms === undefined ? '' : formatDuration(p.ms), p.message ?? '']);
   let out = rows.length ? renderTable(['NAMESPACE', 'NAME', 'RESULT', 'TOOK', 'DETAIL'], rows) : '';
   const count = (s: string): number => r.pods.filter((p) => p.status === s).length;
-  const cordoned = r.cordoned.map((c) => `${c.node} (${c.changed ? 'cordoned by this drain' : 'was already cordoned'})`).join(', ');
+  const cordoned = r.cordoned
+    .map((c) => `${c.node} (${c.changed ? 'cordoned by this drain' : 'was already cordoned'})`)
+    .join(', ');
   out += `\nNodes cordoned: ${cordoned || 'none'}\n`;
   out += `Pods: ${count('gone')} evicted and gone,${count('not-waited') ? ` ${count('not-waited')} evicted and not waited for (--skip-wait-for-delete-timeout),` : ''} ${count('evicted')} evicted but still terminating, ${count('already-gone')} already gone, ${count('blocked')} blocked, ${count('failed')} failed, ${count('unconfirmed') ? `${count('unconfirmed')} sent but unconfirmed, ` : ''}${count('not-attempted')} not attempted, ${count('skipped')} skipped\n`;
   out += renderReplacements(r, colour);
@@ -184,8 +199,12 @@ export function drainHooks(ctx: RunContext): DrainHooks {
           if (e.type === 'pdb-wait') waitingOn = e.detail;
           if (e.type === 'throttled') waitingOn = 'API server throttling';
           if (e.type === 'evicted' || e.type === 'gone') waitingOn = '';
-          if (['cordon', 'failed', 'waiting-healthy', 'replacement-stuck', 'replacements-unchecked'].includes(e.type)) view.note(eventLine(e));
-          view.update('', `evicted ${counts.evicted}/${total}, gone ${counts.gone}${waitingOn ? `, waiting on ${waitingOn}` : ''}`);
+          if (['cordon', 'failed', 'waiting-healthy', 'replacement-stuck', 'replacements-unchecked'].includes(e.type))
+            view.note(eventLine(e));
+          view.update(
+            '',
+            `evicted ${counts.evicted}/${total}, gone ${counts.gone}${waitingOn ? `, waiting on ${waitingOn}` : ''}`,
+          );
         },
         stop: () => view.stop(),
       };
@@ -205,5 +224,7 @@ export function renderDrainOutput(out: DrainOutput, wide: boolean, colour: boole
 }
 
 export function renderUncordon(r: UncordonResult): string {
-  return r.nodes.map((n) => (n.changed ? `node/${n.node} uncordoned\n` : `node/${n.node} was not cordoned; nothing changed\n`)).join('');
+  return r.nodes
+    .map((n) => (n.changed ? `node/${n.node} uncordoned\n` : `node/${n.node} was not cordoned; nothing changed\n`))
+    .join('');
 }

@@ -12,7 +12,17 @@
 import type { V1Pod } from '@kubernetes/client-node';
 
 import { controllerOf } from '../kube/objects.js';
-import { buildSnapshot, defaultFate, podKey, simulateRun, type Choice, type PodFate, type PodPlacement, type RunResult, type Snapshot } from './placement/index.js';
+import {
+  buildSnapshot,
+  defaultFate,
+  podKey,
+  simulateRun,
+  type Choice,
+  type PodFate,
+  type PodPlacement,
+  type RunResult,
+  type Snapshot,
+} from './placement/index.js';
 import { controllerType } from './controllers.js';
 import { controllerKey } from './model.js';
 import type { PlanInputs } from './plan.js';
@@ -36,7 +46,7 @@ export function controllerExistsIn(input: Pick<PlanInputs, 'controllers'>): (pod
 interface Simulation {
   snapshot: Snapshot;
   run(steps: string[][], choice?: Choice): RunResult;
-  workloadOf(key: string): string;
+  workloadOf: (key: string) => string;
 }
 
 /** The snapshot of the whole cluster (the drained pods included), and how a run on it goes. */
@@ -56,7 +66,12 @@ function simulation(input: PlanInputs, uncordon?: ReadonlySet<string>): Simulati
   const known = (nodes: string[]): string[] => nodes.filter((n) => snapshot.byName.has(n));
   return {
     snapshot,
-    run: (steps, choice) => simulateRun(snapshot, steps.map((nodes) => ({ nodes: known(nodes) })), { fate, ...(choice ? { choice } : {}), ...(uncordon ? { uncordon } : {}) }),
+    run: (steps, choice) =>
+      simulateRun(
+        snapshot,
+        steps.map((nodes) => ({ nodes: known(nodes) })),
+        { fate, ...(choice ? { choice } : {}), ...(uncordon ? { uncordon } : {}) },
+      ),
     workloadOf(key) {
       const pod = evicted.get(key);
       const c = pod && controllerOf(pod);
@@ -67,7 +82,8 @@ function simulation(input: PlanInputs, uncordon?: ReadonlySet<string>): Simulati
 
 function pendingPer(placements: PodPlacement[], workloadOf: (key: string) => string): Map<string, number> {
   const m = new Map<string, number>();
-  for (const p of placements) m.set(workloadOf(p.pod), (m.get(workloadOf(p.pod)) ?? 0) + (p.outcome === 'pending' ? 1 : 0));
+  for (const p of placements)
+    m.set(workloadOf(p.pod), (m.get(workloadOf(p.pod)) ?? 0) + (p.outcome === 'pending' ? 1 : 0));
   return m;
 }
 
@@ -87,7 +103,15 @@ export function placeSteps(input: PlanInputs, steps: string[][], uncordon?: Read
       const lo = Math.min(...seen);
       const hi = Math.max(...seen);
       const total = totals.get(w) ?? 0;
-      out.set(p.pod, lo === hi ? p : { ...p, uncertain: `${lo} to ${hi} of its workload's ${total} replacements stay Pending, depending on where the scheduler puts the ones before` });
+      out.set(
+        p.pod,
+        lo === hi
+          ? p
+          : {
+              ...p,
+              uncertain: `${lo} to ${hi} of its workload's ${total} replacements stay Pending, depending on where the scheduler puts the ones before`,
+            },
+      );
     }
     return out;
   });
@@ -115,7 +139,12 @@ function* candidates(asked: number, nodes: number): Generator<number> {
  * replacement of the run finds a node, else the smallest above it;
  * undefined when none does (within a bounded search).
  */
-export function workingMaxUnavailable(input: PlanInputs, nodes: string[], asked: number, uncordon?: ReadonlySet<string>): number | undefined {
+export function workingMaxUnavailable(
+  input: PlanInputs,
+  nodes: string[],
+  asked: number,
+  uncordon?: ReadonlySet<string>,
+): number | undefined {
   const sim = simulation(input, uncordon);
   let tried = 0;
   for (const k of candidates(asked, nodes.length)) {

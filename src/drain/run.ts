@@ -54,16 +54,34 @@ export async function makePlan(
  * permissions in one gather, every step's replacements placed by one
  * simulation of the whole run.
  */
-export async function makeRunPlan(client: KubeClient, order: string[][], options: PlanOptions, maxUnavailable: number, uncordon?: ReadonlySet<string>): Promise<RunPlan> {
-  const inputs = await gatherPlanInputs(client, order.flat(), { options, skipWaitForDeleteTimeoutSeconds: 0, now: new Date() });
+export async function makeRunPlan(
+  client: KubeClient,
+  order: string[][],
+  options: PlanOptions,
+  maxUnavailable: number,
+  uncordon?: ReadonlySet<string>,
+): Promise<RunPlan> {
+  const inputs = await gatherPlanInputs(client, order.flat(), {
+    options,
+    skipWaitForDeleteTimeoutSeconds: 0,
+    now: new Date(),
+  });
   return buildRunPlan(inputs, order, maxUnavailable, uncordon);
 }
 
 /** The node names of a -l selector, in name order; none is a usage error. */
 export async function nodesMatching(client: KubeClient, selector: string): Promise<string[]> {
-  const list = await client.call(`list nodes matching ${selector}`, () => listPath<{ metadata?: { name?: string } }>(client, resourcePath(RESOURCES.nodes), { labelSelector: selector }));
-  const names = list.items.map((n) => n.metadata?.name ?? '').filter(Boolean).sort();
-  if (names.length === 0) throw new NoMatchError(`no node matches the selector "${selector}"`, { hint: 'list the nodes and their labels with "kubectl get nodes --show-labels"' });
+  const list = await client.call(`list nodes matching ${selector}`, () =>
+    listPath<{ metadata?: { name?: string } }>(client, resourcePath(RESOURCES.nodes), { labelSelector: selector }),
+  );
+  const names = list.items
+    .map((n) => n.metadata?.name ?? '')
+    .filter(Boolean)
+    .sort();
+  if (names.length === 0)
+    throw new NoMatchError(`no node matches the selector "${selector}"`, {
+      hint: 'list the nodes and their labels with "kubectl get nodes --show-labels"',
+    });
   return names;
 }
 
@@ -72,7 +90,13 @@ export async function runDrain(ctx: RunContext, o: DrainOptions, hooks: DrainHoo
   // In-flight writes are never cut by Ctrl-C (the report must be exact); a stuck server is cut by the request timeout.
   const client = connect(o.connection, { timeoutMs: o.connection.requestTimeoutMs || 30_000, outageMs: o.apiOutageMs });
   // Planning only reads: --timeout and Ctrl-C end it at once, even against a server that never answers.
-  const deadline = deadlineSignal(o.timeoutMs, () => new TimeoutError(`no plan within --timeout ${formatDuration(o.timeoutMs)}; nothing was changed`, { hint: 'is the API server answering? --request-timeout bounds each request' }));
+  const deadline = deadlineSignal(
+    o.timeoutMs,
+    () =>
+      new TimeoutError(`no plan within --timeout ${formatDuration(o.timeoutMs)}; nothing was changed`, {
+        hint: 'is the API server answering? --request-timeout bounds each request',
+      }),
+  );
   const planning = AbortSignal.any([ctx.signal, deadline.signal]);
   const planned = (async () => {
     const nodes = o.selector !== undefined ? await nodesMatching(client, o.selector) : o.nodes;
@@ -87,7 +111,9 @@ export async function runDrain(ctx: RunContext, o: DrainOptions, hooks: DrainHoo
 
   hooks.showPlan(plan);
   if (o.plan.disableEviction) {
-    hooks.note('warning: --disable-eviction DELETES pods directly: no PodDisruptionBudget is checked, every covered workload can go below its budget');
+    hooks.note(
+      'warning: --disable-eviction DELETES pods directly: no PodDisruptionBudget is checked, every covered workload can go below its budget',
+    );
   }
   if (!o.yes && ctx.io.stdin.isTTY && ctx.io.stderr.isTTY) {
     const n = plan.summary.evict;

@@ -45,7 +45,12 @@ function onNodes(pods: V1Pod[], nodes: string[]): V1Pod[] {
 function stepInput(input: PlanInputs, nodes: string[]): PlanInputs {
   const drainPods = onNodes(input.drainPods, nodes);
   const namespaces = new Set(drainPods.map((p) => p.metadata?.namespace ?? ''));
-  return { ...input, nodeNames: nodes, drainPods, permissions: input.permissions.filter((p) => p.namespace === undefined || namespaces.has(p.namespace)) };
+  return {
+    ...input,
+    nodeNames: nodes,
+    drainPods,
+    permissions: input.permissions.filter((p) => p.namespace === undefined || namespaces.has(p.namespace)),
+  };
 }
 
 /** What blocks each node of a step: the step's own blocks, and its pods' on that node. */
@@ -73,8 +78,17 @@ function movedAgainBlocks(placements: StepPlacements[], steps: RunStep[], allow:
     const own = new Set(steps[i]!.plan.pods.map((p) => `${p.namespace}/${p.name}`));
     for (const [key, p] of step) {
       if (own.has(key) || p.outcome !== 'pending' || allow) continue;
-      const where = placements.slice(0, i).reverse().map((s) => s.get(key)?.node).find((n) => n && steps[i]!.nodes.includes(n));
-      out.push({ node: where ?? steps[i]!.nodes.join(','), blockers: [`WontFit: the replacement of ${key}, moved here by an earlier step, would stay Pending: ${p.message ?? 'it fits on no node'}; --allow-unplaceable overrides it`] });
+      const where = placements
+        .slice(0, i)
+        .reverse()
+        .map((s) => s.get(key)?.node)
+        .find((n) => n && steps[i]!.nodes.includes(n));
+      out.push({
+        node: where ?? steps[i]!.nodes.join(','),
+        blockers: [
+          `WontFit: the replacement of ${key}, moved here by an earlier step, would stay Pending: ${p.message ?? 'it fits on no node'}; --allow-unplaceable overrides it`,
+        ],
+      });
     }
   });
   return out;
@@ -84,16 +98,32 @@ function movedAgainBlocks(placements: StepPlacements[], steps: RunStep[], allow:
  * `uncordon`: nodes cordoned now that the run uncordons after their step
  * (an earlier, interrupted run of it cordoned them).
  */
-export function buildRunPlan(input: PlanInputs, order: string[][], maxUnavailable: number, uncordon?: ReadonlySet<string>): RunPlan {
+export function buildRunPlan(
+  input: PlanInputs,
+  order: string[][],
+  maxUnavailable: number,
+  uncordon?: ReadonlySet<string>,
+): RunPlan {
   const placements = placeSteps(input, order, uncordon);
   const steps: RunStep[] = order.map((nodes, i) => {
     const plan = buildPlan(stepInput(input, nodes), placements[i]!);
     const own = new Set(plan.pods.map((p) => `${p.namespace}/${p.name}`));
     const placed = [...placements[i]!.values()];
-    const pending = placed.filter((p) => p.outcome === 'pending').map((p) => ({ pod: p.pod, message: p.message ?? 'it fits on no node', movedAgain: !own.has(p.pod) }));
-    return { nodes, plan, movedAgain: placed.filter((p) => !own.has(p.pod)).length, pending, uncertain: placed.filter((p) => p.uncertain).length };
+    const pending = placed
+      .filter((p) => p.outcome === 'pending')
+      .map((p) => ({ pod: p.pod, message: p.message ?? 'it fits on no node', movedAgain: !own.has(p.pod) }));
+    return {
+      nodes,
+      plan,
+      movedAgain: placed.filter((p) => !own.has(p.pod)).length,
+      pending,
+      uncertain: placed.filter((p) => p.uncertain).length,
+    };
   });
-  const blocked = [...steps.flatMap((s) => blockedNodes(s.plan)), ...movedAgainBlocks(placements, steps, input.options.allowUnplaceable === true)];
+  const blocked = [
+    ...steps.flatMap((s) => blockedNodes(s.plan)),
+    ...movedAgainBlocks(placements, steps, input.options.allowUnplaceable === true),
+  ];
   const run: RunPlan = { steps, blocked };
   const first = steps.findIndex((s) => s.pending.length > 0);
   if (first >= 0) {

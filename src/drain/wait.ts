@@ -36,23 +36,29 @@ export class GoneTracker implements GoneWatch {
   ) {
     for (const [node, rv] of fromVersions) {
       const mine = tracked.get(node) ?? new Set<string>();
-      const informer = new Informer<V1Pod>(client, resourcePath(RESOURCES.pods), { fieldSelector: `spec.nodeName=${node}`, timeoutSeconds: '300' }, {
-        onEvent: (type, pod) => {
-          const uid = pod.metadata?.uid;
-          if (!uid || !mine.has(uid)) return;
-          if (type === 'DELETED') this.markGone(uid, 'gone');
-          else this.watchDeletion(uid, pod);
-        },
-        onSync: (items) => {
-          const present = new Map([...items.values()].map((p) => [p.metadata?.uid, p]));
-          for (const uid of mine) {
-            const pod = present.get(uid);
-            if (!pod) this.markGone(uid, 'gone');
+      const informer = new Informer<V1Pod>(
+        client,
+        resourcePath(RESOURCES.pods),
+        { fieldSelector: `spec.nodeName=${node}`, timeoutSeconds: '300' },
+        {
+          onEvent: (type, pod) => {
+            const uid = pod.metadata?.uid;
+            if (!uid || !mine.has(uid)) return;
+            if (type === 'DELETED') this.markGone(uid, 'gone');
             else this.watchDeletion(uid, pod);
-          }
+          },
+          onSync: (items) => {
+            const present = new Map([...items.values()].map((p) => [p.metadata?.uid, p]));
+            for (const uid of mine) {
+              const pod = present.get(uid);
+              if (!pod) this.markGone(uid, 'gone');
+              else this.watchDeletion(uid, pod);
+            }
+          },
+          onFatal,
         },
-        onFatal,
-      }, client.outageMs);
+        client.outageMs,
+      );
       this.informers.push(informer);
       informer.start(this.stopAll.signal, rv).catch(onFatal);
     }

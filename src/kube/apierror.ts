@@ -24,7 +24,9 @@ export interface KubeStatus {
 }
 
 /** The HTTP status and Status object of an ApiException-like error, or undefined. */
-export function apiStatusOf(err: unknown): { code: number; status: KubeStatus; headers: Record<string, string> } | undefined {
+export function apiStatusOf(
+  err: unknown,
+): { code: number; status: KubeStatus; headers: Record<string, string> } | undefined {
   if (!err || typeof err !== 'object') return undefined;
   const e = err as { code?: unknown; body?: unknown; headers?: unknown };
   if (typeof e.code !== 'number' || e.code < 100 || e.code > 599) return undefined;
@@ -80,7 +82,9 @@ export function systemCodeOf(err: unknown): string | undefined {
   current = err;
   for (let i = 0; i < 4 && current && typeof current === 'object'; i++) {
     const msg = (current as Error).message ?? '';
-    const m = /reason: (?:connect |getaddrinfo )?([A-Z_]{4,})/.exec(msg) ?? /\b(?:connect|getaddrinfo|read|write) (E[A-Z_]{3,})\b/.exec(msg);
+    const m =
+      /reason: (?:connect |getaddrinfo )?([A-Z_]{4,})/.exec(msg) ??
+      /\b(?:connect|getaddrinfo|read|write) (E[A-Z_]{3,})\b/.exec(msg);
     if (m) return m[1];
     current = (current as { cause?: unknown }).cause;
   }
@@ -88,21 +92,36 @@ export function systemCodeOf(err: unknown): string | undefined {
 }
 
 /** A short reason for a connection-level failure, or undefined if it is not one. */
-export function describeConnectionFailure(code: string | undefined, host: string): { reason: string; hint: string } | undefined {
+export function describeConnectionFailure(
+  code: string | undefined,
+  host: string,
+): { reason: string; hint: string } | undefined {
   if (!code) return undefined;
   switch (code) {
     case 'ECONNREFUSED':
-      return { reason: `connection refused by ${host}`, hint: 'is the API server running, and is the server address in the kubeconfig right?' };
+      return {
+        reason: `connection refused by ${host}`,
+        hint: 'is the API server running, and is the server address in the kubeconfig right?',
+      };
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'EAI_NONAME':
-      return { reason: `the host name in ${host} does not resolve (DNS)`, hint: 'check the server address in the kubeconfig, or your DNS/VPN' };
+      return {
+        reason: `the host name in ${host} does not resolve (DNS)`,
+        hint: 'check the server address in the kubeconfig, or your DNS/VPN',
+      };
     case 'ETIMEDOUT':
     case 'ECONNABORTED':
-      return { reason: `connecting to ${host} timed out`, hint: 'check network reachability (firewall, VPN) of the API server' };
+      return {
+        reason: `connecting to ${host} timed out`,
+        hint: 'check network reachability (firewall, VPN) of the API server',
+      };
     case 'ECONNRESET':
     case 'EPIPE':
-      return { reason: `the connection to ${host} was reset`, hint: 'the server or a proxy in between closed the connection; try again' };
+      return {
+        reason: `the connection to ${host} was reset`,
+        hint: 'the server or a proxy in between closed the connection; try again',
+      };
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
       return { reason: `${host} is unreachable`, hint: 'check network routes, VPN or firewall' };
@@ -136,9 +155,20 @@ export function toStudyError(err: unknown, ctx: ErrorContext): StudyError {
   const api = apiStatusOf(err);
   if (api) return fromStatus(api.code, api.status, ctx, err);
   const code = systemCodeOf(err);
-  if (ctx.proxy && code && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET'].includes(code)) {
+  if (
+    ctx.proxy &&
+    code &&
+    ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET'].includes(code)
+  ) {
     const conn = describeConnectionFailure(code, hostOf(ctx.proxy));
-    return new ApiError(`cannot ${ctx.what}: through the proxy ${hostOf(ctx.proxy)} (proxy-url): ${conn?.reason ?? code}`, { hint: 'is the proxy running and can it reach the API server? check proxy-url in the kubeconfig', cause: err, reason: code });
+    return new ApiError(
+      `cannot ${ctx.what}: through the proxy ${hostOf(ctx.proxy)} (proxy-url): ${conn?.reason ?? code}`,
+      {
+        hint: 'is the proxy running and can it reach the API server? check proxy-url in the kubeconfig',
+        cause: err,
+        reason: code,
+      },
+    );
   }
   const conn = describeConnectionFailure(code, hostOf(ctx.server));
   if (conn) return new ApiError(`cannot ${ctx.what}: ${conn.reason}`, { hint: conn.hint, cause: err, reason: code });
@@ -156,12 +186,17 @@ function fromStatus(code: number, status: KubeStatus, ctx: ErrorContext, cause?:
   const msg = status.message || `HTTP ${code}`;
   switch (code) {
     case 401:
-      return new ApiError(`cannot ${ctx.what}: the server rejected the credentials${ctx.user ? ` of user "${ctx.user}"` : ''} (401 Unauthorized)`, {
-        status: code,
-        reason: 'Unauthorized',
-        hint: ctx.credentialNote ?? 'the token or certificate is not accepted: check that it is current (run "kubectl study-ctx show")',
-        cause,
-      });
+      return new ApiError(
+        `cannot ${ctx.what}: the server rejected the credentials${ctx.user ? ` of user "${ctx.user}"` : ''} (401 Unauthorized)`,
+        {
+          status: code,
+          reason: 'Unauthorized',
+          hint:
+            ctx.credentialNote ??
+            'the token or certificate is not accepted: check that it is current (run "kubectl study-ctx show")',
+          cause,
+        },
+      );
     case 403:
       return new ForbiddenError(`cannot ${ctx.what}: forbidden: ${msg}`, {
         hint: 'ask a cluster admin for this permission (see "kubectl auth can-i")',
@@ -190,7 +225,15 @@ function fromStatus(code: number, status: KubeStatus, ctx: ErrorContext, cause?:
 export const DEFAULT_OUTAGE_MS = 120_000;
 
 /** Connection failures a restarting API server causes, as opposed to a wrong address or TLS. */
-const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH']);
+const TRANSIENT = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 
 export interface RetryState {
   idempotent: boolean;
@@ -215,7 +258,12 @@ export const THROTTLE_BUDGET_MS = 120_000;
 export function retryDelay(err: unknown, s: RetryState): { ms: number; throttled: boolean } | undefined {
   const api = apiStatusOf(err);
   if (api?.code === 429 && s.retryThrottle) {
-    const after = Number(api.headers['retry-after'] ?? (api.status.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds ?? 1) || 1;
+    const after =
+      Number(
+        api.headers['retry-after'] ??
+          (api.status.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds ??
+          1,
+      ) || 1;
     const ms = Math.min(10_000, Math.max(500, after * 1000));
     return s.throttledMs + ms <= THROTTLE_BUDGET_MS ? { ms, throttled: true } : undefined;
   }

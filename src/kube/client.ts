@@ -15,9 +15,23 @@ import { apiStatusOf, DEFAULT_OUTAGE_MS, retryDelay, toStudyError } from './apie
 import type { ConnectionOptions } from './connection.js';
 import { credentialNote, credentialProblems } from './credentials.js';
 import { cacheRoot, discoveryCacheDir } from './discocache.js';
-import { assertFilesUsable, loadKubeconfig, resolveContext, type MergedKubeconfig, type ResolvedContext } from './kubeconfig.js';
+import {
+  assertFilesUsable,
+  loadKubeconfig,
+  resolveContext,
+  type MergedKubeconfig,
+  type ResolvedContext,
+} from './kubeconfig.js';
 import { openSession, type Session } from './session.js';
-import { HttpStatusError, send, translateAbort, type HttpResponse, type Impersonation, type RequestRecord, type TransportOptions } from './transport.js';
+import {
+  HttpStatusError,
+  send,
+  translateAbort,
+  type HttpResponse,
+  type Impersonation,
+  type RequestRecord,
+  type TransportOptions,
+} from './transport.js';
 import { apiUrl, type Query } from './url.js';
 
 export interface ClientOptions {
@@ -70,7 +84,12 @@ export class KubeClient {
   /** How often the API server throttled this client (429 retried after Retry-After). */
   throttled = 0;
 
-  constructor(context: ResolvedContext, impersonate: Impersonation | undefined, timeoutMs: number, options: ClientOptions = {}) {
+  constructor(
+    context: ResolvedContext,
+    impersonate: Impersonation | undefined,
+    timeoutMs: number,
+    options: ClientOptions = {},
+  ) {
     this.context = context;
     // Every request in flight listens on the command's signal: hundreds at once are no leak.
     if (options.signal) setMaxListeners(0, options.signal);
@@ -108,7 +127,13 @@ export class KubeClient {
     this.pendingSession ??= (async () => {
       const exec = this.context.user.exec;
       // Loaded only for an exec user: child_process is a start-up cost the others need not pay.
-      const cred = exec ? await (await import('./exec.js')).runExecPlugin({ userName: this.context.userName, exec, cluster: this.context.cluster }, this.transport.timeoutMs || 60_000, this.transport.signal) : undefined;
+      const cred = exec
+        ? await (await import('./exec.js')).runExecPlugin(
+            { userName: this.context.userName, exec, cluster: this.context.cluster },
+            this.transport.timeoutMs || 60_000,
+            this.transport.signal,
+          )
+        : undefined;
       this.session = await openSession(this.context, cred, this.session);
       return this.session;
     })().finally(() => {
@@ -118,7 +143,10 @@ export class KubeClient {
   }
 
   /** Authentication headers and the keep-alive agent for a request. */
-  private async authFor(url: string, method: string): Promise<{ headers: Record<string, string>; agent: Session['agent'] }> {
+  private async authFor(
+    url: string,
+    method: string,
+  ): Promise<{ headers: Record<string, string>; agent: Session['agent'] }> {
     const session = await this.current();
     return { headers: await session.authHeaders(url, method), agent: session.agent };
   }
@@ -198,7 +226,18 @@ export class KubeClient {
   async stream(path: string, query: Query, signal: AbortSignal): Promise<HttpResponse['body']> {
     const url = apiUrl(this.server, path, query);
     const auth = await this.authFor(url, 'GET');
-    const { response } = await send(this.transport, url, { method: 'GET', headers: { ...auth.headers, Accept: 'application/json' }, agent: auth.agent, signal, compress: this.compress }, true);
+    const { response } = await send(
+      this.transport,
+      url,
+      {
+        method: 'GET',
+        headers: { ...auth.headers, Accept: 'application/json' },
+        agent: auth.agent,
+        signal,
+        compress: this.compress,
+      },
+      true,
+    );
     if (response.status >= 400) throw new HttpStatusError(response.status, await response.text(), response.headers);
     return response.body;
   }
@@ -211,7 +250,13 @@ export class KubeClient {
     const unauthorized = apiStatusOf(err)?.code === 401;
     const note = unauthorized ? credentialNote(this.context.user) : undefined;
     const proxy = this.context.cluster['proxy-url'];
-    return toStudyError(err, { what, server: this.server, user: this.context.userName, ...(note ? { credentialNote: note } : {}), ...(proxy ? { proxy } : {}) });
+    return toStudyError(err, {
+      what,
+      server: this.server,
+      user: this.context.userName,
+      ...(note ? { credentialNote: note } : {}),
+      ...(proxy ? { proxy } : {}),
+    });
   }
 
   /** Runs an API call and turns any failure into a typed error (see error()). */
@@ -242,9 +287,12 @@ export function assertCredentialsUsable(ctx: ResolvedContext): void {
   }
   const provider = ctx.user['auth-provider']?.name;
   if (provider !== undefined && !SUPPORTED_AUTH_PROVIDERS.includes(provider)) {
-    throw new UsageError(`user "${ctx.userName}": auth-provider "${provider}" is not supported (kubectl-study supports ${SUPPORTED_AUTH_PROVIDERS.join(', ')})`, {
-      hint: 'kubectl removed its in-tree auth providers; use the provider\u2019s exec credential plugin instead',
-    });
+    throw new UsageError(
+      `user "${ctx.userName}": auth-provider "${provider}" is not supported (kubectl-study supports ${SUPPORTED_AUTH_PROVIDERS.join(', ')})`,
+      {
+        hint: 'kubectl removed its in-tree auth providers; use the provider\u2019s exec credential plugin instead',
+      },
+    );
   }
 }
 
@@ -257,5 +305,8 @@ export function connect(flags: ConnectionOptions, options: ClientOptions = {}, m
   assertFilesUsable(config);
   const ctx = resolveContext(config, flags);
   assertCredentialsUsable(ctx);
-  return new KubeClient(ctx, impersonationFor(flags, ctx), options.timeoutMs ?? flags.requestTimeoutMs, { ...options, cacheDir: options.cacheDir ?? flags.cacheDir });
+  return new KubeClient(ctx, impersonationFor(flags, ctx), options.timeoutMs ?? flags.requestTimeoutMs, {
+    ...options,
+    cacheDir: options.cacheDir ?? flags.cacheDir,
+  });
 }

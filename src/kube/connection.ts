@@ -40,7 +40,8 @@ export interface ConnectionFlags {
 
 function given(flag: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (value.trim() === '') throw new UsageError(`${flag} was given an empty value`, { hint: `drop ${flag}, or give it a value` });
+  if (value.trim() === '')
+    throw new UsageError(`${flag} was given an empty value`, { hint: `drop ${flag}, or give it a value` });
   return headerValue(flag, value);
 }
 
@@ -78,7 +79,10 @@ export function connectionOptions(f: ConnectionFlags): ConnectionOptions {
 /** --as-group values: none empty, none with a character no HTTP header can carry. */
 export function asGroupNames(groups: string[]): string[] {
   for (const g of groups) {
-    if (g.trim() === '') throw new UsageError('--as-group was given an empty group name', { hint: 'drop the empty --as-group, or name a group' });
+    if (g.trim() === '')
+      throw new UsageError('--as-group was given an empty group name', {
+        hint: 'drop the empty --as-group, or name a group',
+      });
     headerValue('--as-group', g);
   }
   return groups;

@@ -9,14 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { hasControlCharacters } from '../base/parse.js';
 import type { RawCluster, RawUser } from './kubeconfig.js';
 
-export type AuthMethod =
-  | 'client-certificate'
-  | 'token'
-  | 'token-file'
-  | 'exec'
-  | 'auth-provider'
-  | 'basic'
-  | 'none';
+export type AuthMethod = 'client-certificate' | 'token' | 'token-file' | 'exec' | 'auth-provider' | 'basic' | 'none';
 
 export interface AuthSummary {
   /** The method that authenticates (client-go's precedence when several are set). */
@@ -86,7 +79,8 @@ export function readCertificate(file: string | undefined, data: string | undefin
     } catch {
       return { source: 'data', location: 'inline', ok: false, error: 'not valid base64' };
     }
-    if (pem.length === 0) return { source: 'data', location: 'inline', ok: false, error: 'empty after base64 decoding' };
+    if (pem.length === 0)
+      return { source: 'data', location: 'inline', ok: false, error: 'empty after base64 decoding' };
     return summarizePem(pem, 'data', 'inline');
   }
   if (file) {
@@ -141,13 +135,19 @@ export function credentialNote(user: RawUser, now: Date = new Date()): string | 
       ? `the token expired at ${exp.toISOString()}: get a new one`
       : `the token is not expired (valid until ${exp.toISOString()}): it may have been revoked`;
   }
-  if (user.token || user.tokenFile) return 'the token was rejected: it may be expired or revoked (it carries no expiry to check)';
-  if (user.exec) return `the exec plugin "${user.exec.command ?? ''}" gave a credential the server rejected: log in again with it`;
+  if (user.token || user.tokenFile)
+    return 'the token was rejected: it may be expired or revoked (it carries no expiry to check)';
+  if (user.exec)
+    return `the exec plugin "${user.exec.command ?? ''}" gave a credential the server rejected: log in again with it`;
   return undefined;
 }
 
 /** What is wrong with one piece of credential material, in words that quote none of it; undefined when it is usable. */
-function materialProblem(kind: 'certificate' | 'key', data: string | undefined, file: string | undefined): string | undefined {
+function materialProblem(
+  kind: 'certificate' | 'key',
+  data: string | undefined,
+  file: string | undefined,
+): string | undefined {
   let bytes: Buffer;
   if (data !== undefined) {
     const compact = data.replace(/\s+/g, '');
@@ -160,7 +160,9 @@ function materialProblem(kind: 'certificate' | 'key', data: string | undefined, 
       bytes = readFileSync(file);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      return code === 'ENOENT' ? `names ${file}, which does not exist` : `names ${file}, which cannot be read (${code ?? 'error'})`;
+      return code === 'ENOENT'
+        ? `names ${file}, which does not exist`
+        : `names ${file}, which cannot be read (${code ?? 'error'})`;
     }
   } else {
     return undefined;
@@ -192,9 +194,20 @@ export interface MaterialCheck {
  * (kubectl refuses these too): decodable, a file and not a directory, a
  * certificate or a key, cert and key given together.
  */
-export function credentialProblems(clusterName: string, cluster: RawCluster, userName: string, user: RawUser): MaterialCheck[] {
+export function credentialProblems(
+  clusterName: string,
+  cluster: RawCluster,
+  userName: string,
+  user: RawUser,
+): MaterialCheck[] {
   const out: MaterialCheck[] = [];
-  const check = (owner: string, field: string, kind: 'certificate' | 'key', data: string | undefined, file: string | undefined): void => {
+  const check = (
+    owner: string,
+    field: string,
+    kind: 'certificate' | 'key',
+    data: string | undefined,
+    file: string | undefined,
+  ): void => {
     const problem = materialProblem(kind, data, file);
     if (problem) out.push({ owner, field, problem });
   };
@@ -203,21 +216,49 @@ export function credentialProblems(clusterName: string, cluster: RawCluster, use
   if (!cluster['insecure-skip-tls-verify']) {
     // Empty data is unset for client-go, as for the transport.
     const dataField = Boolean(cluster['certificate-authority-data']);
-    check(c, dataField ? 'certificate-authority-data' : 'certificate-authority', 'certificate', dataField ? cluster['certificate-authority-data'] : undefined, dataField ? undefined : cluster['certificate-authority']);
+    check(
+      c,
+      dataField ? 'certificate-authority-data' : 'certificate-authority',
+      'certificate',
+      dataField ? cluster['certificate-authority-data'] : undefined,
+      dataField ? undefined : cluster['certificate-authority'],
+    );
   }
   const certData = Boolean(user['client-certificate-data']);
   const keyData = Boolean(user['client-key-data']);
-  check(u, certData ? 'client-certificate-data' : 'client-certificate', 'certificate', certData ? user['client-certificate-data'] : undefined, certData ? undefined : user['client-certificate']);
-  check(u, keyData ? 'client-key-data' : 'client-key', 'key', keyData ? user['client-key-data'] : undefined, keyData ? undefined : user['client-key']);
+  check(
+    u,
+    certData ? 'client-certificate-data' : 'client-certificate',
+    'certificate',
+    certData ? user['client-certificate-data'] : undefined,
+    certData ? undefined : user['client-certificate'],
+  );
+  check(
+    u,
+    keyData ? 'client-key-data' : 'client-key',
+    'key',
+    keyData ? user['client-key-data'] : undefined,
+    keyData ? undefined : user['client-key'],
+  );
   const proxy = proxyUrlProblem(cluster['proxy-url']);
   if (proxy) out.push({ owner: c, field: 'proxy-url', problem: proxy });
   for (const field of ['token', 'username', 'password'] as const) {
-    if (headerUnsafe(user[field])) out.push({ owner: u, field, problem: 'holds a line break or another control character, which cannot go in an HTTP header' });
+    if (headerUnsafe(user[field]))
+      out.push({
+        owner: u,
+        field,
+        problem: 'holds a line break or another control character, which cannot go in an HTTP header',
+      });
   }
   if (user.exec) {
-    if (!user.exec.command) out.push({ owner: u, field: 'exec.command', problem: 'is empty: the exec credential plugin names no command' });
+    if (!user.exec.command)
+      out.push({ owner: u, field: 'exec.command', problem: 'is empty: the exec credential plugin names no command' });
     else if (!EXEC_API_VERSIONS.includes(user.exec.apiVersion ?? '')) {
-      out.push({ owner: u, field: 'exec.apiVersion', problem: `is ${user.exec.apiVersion ? `"${user.exec.apiVersion}"` : 'not set'}; kubectl speaks ${EXEC_API_VERSIONS.join(' and ')}` });
+      out.push({
+        owner: u,
+        field: 'exec.apiVersion',
+        problem: `is ${user.exec.apiVersion ? `"${user.exec.apiVersion}"` : 'not set'}; kubectl speaks ${EXEC_API_VERSIONS.join(' and ')}`,
+      });
     } else {
       const mode = interactiveModeProblem(user.exec.apiVersion, user.exec.interactiveMode);
       if (mode) out.push({ owner: u, field: 'exec.interactiveMode', problem: mode });
@@ -225,7 +266,12 @@ export function credentialProblems(clusterName: string, cluster: RawCluster, use
   }
   const hasCert = Boolean(user['client-certificate-data'] || user['client-certificate']);
   const hasKey = Boolean(user['client-key-data'] || user['client-key']);
-  if (hasCert !== hasKey) out.push({ owner: u, field: hasCert ? 'client-key' : 'client-certificate', problem: `is missing: a client ${hasCert ? 'certificate needs its key' : 'key needs its certificate'}` });
+  if (hasCert !== hasKey)
+    out.push({
+      owner: u,
+      field: hasCert ? 'client-key' : 'client-certificate',
+      problem: `is missing: a client ${hasCert ? 'certificate needs its key' : 'key needs its certificate'}`,
+    });
   return out;
 }
 
@@ -241,7 +287,8 @@ export function proxyUrlProblem(proxy: string | undefined): string | undefined {
   } catch {
     return 'is not a URL (e.g. http://proxy.example:3128)';
   }
-  if (!['http:', 'https:', 'socks5:'].includes(url.protocol)) return `has the scheme ${url.protocol.replace(/:$/, '')}; kubectl proxies through http, https or socks5`;
+  if (!['http:', 'https:', 'socks5:'].includes(url.protocol))
+    return `has the scheme ${url.protocol.replace(/:$/, '')}; kubectl proxies through http, https or socks5`;
   if (!url.hostname) return 'has no host';
   return undefined;
 }
@@ -261,6 +308,9 @@ const INTERACTIVE_MODES = ['Never', 'IfAvailable', 'Always'];
 
 /** client-go's rule for exec.interactiveMode: one of three, and required by v1. Pure. */
 export function interactiveModeProblem(apiVersion: string | undefined, mode: string | undefined): string | undefined {
-  if (mode) return INTERACTIVE_MODES.includes(mode) ? undefined : `is "${mode}"; it takes ${INTERACTIVE_MODES.join(', ')}`;
-  return apiVersion === 'client.authentication.k8s.io/v1' ? `is not set; client.authentication.k8s.io/v1 needs ${INTERACTIVE_MODES.join(', ')}` : undefined;
+  if (mode)
+    return INTERACTIVE_MODES.includes(mode) ? undefined : `is "${mode}"; it takes ${INTERACTIVE_MODES.join(', ')}`;
+  return apiVersion === 'client.authentication.k8s.io/v1'
+    ? `is not set; client.authentication.k8s.io/v1 needs ${INTERACTIVE_MODES.join(', ')}`
+    : undefined;
 }

@@ -58,7 +58,11 @@ export interface ApiGroupList {
 }
 
 /** The cache root kubectl uses: --cache-dir, else $KUBECACHEDIR, else ~/.kube/cache. */
-export function cacheRoot(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, home: string = env.HOME || homedir()): string {
+export function cacheRoot(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  home: string = env.HOME || homedir(),
+): string {
   if (flag) return flag;
   if (env.KUBECACHEDIR) return env.KUBECACHEDIR;
   return path.join(home, '.kube', 'cache');
@@ -94,7 +98,10 @@ function readFresh<T>(file: string, now: number): T | undefined {
  * The cached groups and the resources of each group's preferred version;
  * undefined when anything needed is missing, unreadable or expired.
  */
-export function readDiscoveryCache(dir: string, now: number = Date.now()): { groups: ApiGroupList; lists: ApiResourceList[] } | undefined {
+export function readDiscoveryCache(
+  dir: string,
+  now: number = Date.now(),
+): { groups: ApiGroupList; lists: ApiResourceList[] } | undefined {
   const groups = readFresh<ApiGroupList>(path.join(dir, 'servergroups.json'), now);
   if (groups?.kind !== 'APIGroupList' || !Array.isArray(groups.groups) || groups.groups.length === 0) return undefined;
   const lists: ApiResourceList[] = [];
@@ -127,7 +134,8 @@ function writeAtomically(file: string, doc: unknown): void {
 export function writeDiscoveryCache(dir: string, groups: ApiGroupList, lists: ApiResourceList[]): boolean {
   try {
     writeAtomically(path.join(dir, 'servergroups.json'), groups);
-    for (const list of lists) if (list.resources.length > 0) writeAtomically(groupVersionDir(dir, list.groupVersion), list);
+    for (const list of lists)
+      if (list.resources.length > 0) writeAtomically(groupVersionDir(dir, list.groupVersion), list);
     return true;
   } catch {
     return false;

@@ -9,7 +9,14 @@
  */
 import { UsageError } from '../base/errors.js';
 import type { KubeClient } from './client.js';
-import { readDiscoveryCache, writeDiscoveryCache, type ApiGroup, type ApiGroupList, type ApiResourceEntry, type ApiResourceList } from './discocache.js';
+import {
+  readDiscoveryCache,
+  writeDiscoveryCache,
+  type ApiGroup,
+  type ApiGroupList,
+  type ApiResourceEntry,
+  type ApiResourceList,
+} from './discocache.js';
 
 export interface ApiResource {
   group: string;
@@ -52,11 +59,24 @@ export interface DiscoveryV2 {
 
 const ACCEPT_V2 = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json';
 
-const hasKind = (k: GroupVersionKind | undefined): k is GroupVersionKind => Boolean(k && (k.group || k.version || k.kind));
+const hasKind = (k: GroupVersionKind | undefined): k is GroupVersionKind =>
+  Boolean(k && (k.group || k.version || k.kind));
 
 /** An APIResource with its fields in metav1's order and omitempty, so the JSON is byte for byte kubectl's. */
-function resourceEntry(e: { name: string; singularName: string; namespaced: boolean; kind: GroupVersionKind; verbs: string[] | null | undefined; shortNames?: string[] | undefined; categories?: string[] | undefined }): ApiResourceEntry {
-  const out: ApiResourceEntry = { name: e.name, singularName: e.singularName, namespaced: e.namespaced } as ApiResourceEntry;
+function resourceEntry(e: {
+  name: string;
+  singularName: string;
+  namespaced: boolean;
+  kind: GroupVersionKind;
+  verbs: string[] | null | undefined;
+  shortNames?: string[] | undefined;
+  categories?: string[] | undefined;
+}): ApiResourceEntry {
+  const out: ApiResourceEntry = {
+    name: e.name,
+    singularName: e.singularName,
+    namespaced: e.namespaced,
+  } as ApiResourceEntry;
   if (e.kind.group) out.group = e.kind.group;
   if (e.kind.version) out.version = e.kind.version;
   out.kind = e.kind.kind ?? '';
@@ -87,16 +107,40 @@ export function splitAggregated(docs: DiscoveryV2[]): { groups: ApiGroupList; li
         preferred ??= gv;
         const resources: ApiResourceEntry[] = [];
         for (const r of v.resources ?? []) {
-          const parent = { name: r.resource, singularName: r.singularResource ?? '', namespaced: r.scope === 'Namespaced' };
-          if (hasKind(r.responseKind)) resources.push(resourceEntry({ ...parent, kind: r.responseKind, verbs: r.verbs, shortNames: r.shortNames, categories: r.categories }));
+          const parent = {
+            name: r.resource,
+            singularName: r.singularResource ?? '',
+            namespaced: r.scope === 'Namespaced',
+          };
+          if (hasKind(r.responseKind))
+            resources.push(
+              resourceEntry({
+                ...parent,
+                kind: r.responseKind,
+                verbs: r.verbs,
+                shortNames: r.shortNames,
+                categories: r.categories,
+              }),
+            );
           for (const sub of r.subresources ?? []) {
             if (!hasKind(sub.responseKind)) continue;
-            resources.push(resourceEntry({ ...parent, name: `${r.resource}/${sub.subresource}`, kind: sub.responseKind, verbs: sub.verbs }));
+            resources.push(
+              resourceEntry({
+                ...parent,
+                name: `${r.resource}/${sub.subresource}`,
+                kind: sub.responseKind,
+                verbs: sub.verbs,
+              }),
+            );
           }
         }
         lists.push({ kind: 'APIResourceList', apiVersion: 'v1', groupVersion: gv.groupVersion, resources });
       }
-      groups.push({ name, versions: versions.length ? versions : null, preferredVersion: preferred ?? { groupVersion: '', version: '' } });
+      groups.push({
+        name,
+        versions: versions.length ? versions : null,
+        preferredVersion: preferred ?? { groupVersion: '', version: '' },
+      });
     }
   }
   return { groups: { kind: 'APIGroupList', apiVersion: 'v1', groups }, lists };
@@ -147,8 +191,13 @@ export async function discover(client: KubeClient, opts: { fresh?: boolean } = {
   if (cached) return { resources: resourcesOf(cached.groups, cached.lists), fromCache: true };
   const docs = await Promise.all(
     ['/api', '/apis'].map(async (path) => {
-      const doc = await client.call(`discover ${path}`, () => client.request<DiscoveryV2>('GET', path, { headers: { Accept: ACCEPT_V2 } }));
-      if (doc.kind !== 'APIGroupDiscoveryList') throw new UsageError('the API server does not serve aggregated discovery (v2), which kubectl-study needs (Kubernetes 1.30+)');
+      const doc = await client.call(`discover ${path}`, () =>
+        client.request<DiscoveryV2>('GET', path, { headers: { Accept: ACCEPT_V2 } }),
+      );
+      if (doc.kind !== 'APIGroupDiscoveryList')
+        throw new UsageError(
+          'the API server does not serve aggregated discovery (v2), which kubectl-study needs (Kubernetes 1.30+)',
+        );
       return doc;
     }),
   );
@@ -161,7 +210,10 @@ export async function discover(client: KubeClient, opts: { fresh?: boolean } = {
  * Resolves a resource name against discovery; a name that only a fresher
  * discovery could know (the cache predates a CRD) rediscovers once.
  */
-export async function resolveDiscovered(client: KubeClient, text: string): Promise<{ resolved: ResolvedResource; resources: ApiResource[] }> {
+export async function resolveDiscovered(
+  client: KubeClient,
+  text: string,
+): Promise<{ resolved: ResolvedResource; resources: ApiResource[] }> {
   const first = await discover(client);
   try {
     const resolved = resolveResource(text, first.resources);
@@ -192,7 +244,12 @@ const VIRTUAL: Array<{ group: string; resource: string; names: string[]; namespa
   { group: 'authentication.k8s.io', resource: 'userextras', names: ['userextras'], namespaced: false },
   { group: 'certificates.k8s.io', resource: 'signers', names: ['signers', 'signer'], namespaced: false },
   // Removed from the API in 1.25, still named by the `use` verb in old RBAC rules.
-  { group: 'policy', resource: 'podsecuritypolicies', names: ['podsecuritypolicies', 'podsecuritypolicy', 'psp'], namespaced: false },
+  {
+    group: 'policy',
+    resource: 'podsecuritypolicies',
+    names: ['podsecuritypolicies', 'podsecuritypolicy', 'psp'],
+    namespaced: false,
+  },
 ];
 
 function distance(a: string, b: string): number {
@@ -200,7 +257,11 @@ function distance(a: string, b: string): number {
   for (let j = 1; j <= b.length; j++) dp[0]![j] = j;
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
-      dp[i]![j] = Math.min(dp[i - 1]![j]! + 1, dp[i]![j - 1]! + 1, dp[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      dp[i]![j] = Math.min(
+        dp[i - 1]![j]! + 1,
+        dp[i]![j - 1]! + 1,
+        dp[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
   }
   return dp[a.length]![b.length]!;
@@ -233,12 +294,19 @@ export function resolveResource(text: string, resources: ApiResource[]): Resolve
   const v = VIRTUAL.find((x) => x.names.includes(name) && (group === undefined || group === x.group));
   if (v) return { group: v.group, resource: v.resource, subresource, namespaced: v.namespaced, virtual: true };
   // RESOURCE.GROUP spelled out: RBAC can grant it whether or not this cluster serves it.
-  if (group !== undefined && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(group)) {
+  if (
+    group !== undefined &&
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) &&
+    /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(group)
+  ) {
     return { group, resource: name, subresource, namespaced: true, notServed: true };
   }
   const candidates = [...new Set(resources.flatMap((r) => [r.resource, ...r.shortNames]))];
   const best = candidates.map((c) => ({ c, d: distance(name, c) })).sort((a, b) => a.d - b.d)[0];
   throw new UsageError(`the server has no resource type "${head}"`, {
-    hint: best && best.d <= 3 ? `did you mean "${best.c}"? ("kubectl api-resources" lists them all)` : 'run "kubectl api-resources" to list them',
+    hint:
+      best && best.d <= 3
+        ? `did you mean "${best.c}"? ("kubectl api-resources" lists them all)`
+        : 'run "kubectl api-resources" to list them',
   });
 }

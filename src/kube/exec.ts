@@ -36,7 +36,13 @@ function named(p: Plugin): string {
  * string) and URL credentials cut, then shortened.
  */
 export function stderrGist(stderr: string): string {
-  const line = (stderr.split('\n').map((l) => l.trim()).filter(Boolean).at(-1) ?? '')
+  const line = (
+    stderr
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .at(-1) ?? ''
+  )
     .replace(/\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]*)?/g, '(not shown)')
     .replace(/\b(token|password|passwd|secret|api[-_]?key)(["']?\s*[:=]\s*["']?)[^\s"',;]+/gi, '$1$2(not shown)')
     .replace(/\b(bearer|basic)\s+[^\s"',;]+/gi, '$1 (not shown)')
@@ -51,28 +57,51 @@ export function parseExecCredential(p: Plugin, stdout: string): ExecCredential {
   try {
     doc = JSON.parse(stdout);
   } catch {
-    throw new UsageError(`${named(p)} printed something that is not an ExecCredential (not JSON)`, { hint: 'run the plugin by hand to see what it prints' });
+    throw new UsageError(`${named(p)} printed something that is not an ExecCredential (not JSON)`, {
+      hint: 'run the plugin by hand to see what it prints',
+    });
   }
-  const cred = (doc ?? {}) as { kind?: unknown; apiVersion?: unknown; status?: { token?: unknown; clientCertificateData?: unknown; clientKeyData?: unknown; expirationTimestamp?: unknown } };
+  const cred = (doc ?? {}) as {
+    kind?: unknown;
+    apiVersion?: unknown;
+    status?: {
+      token?: unknown;
+      clientCertificateData?: unknown;
+      clientKeyData?: unknown;
+      expirationTimestamp?: unknown;
+    };
+  };
   if (cred.kind !== 'ExecCredential') {
-    throw new UsageError(`${named(p)} printed something that is not an ExecCredential (kind ${JSON.stringify(typeof cred.kind === 'string' ? cred.kind : null)})`, { hint: 'run the plugin by hand to see what it prints' });
+    throw new UsageError(
+      `${named(p)} printed something that is not an ExecCredential (kind ${JSON.stringify(typeof cred.kind === 'string' ? cred.kind : null)})`,
+      { hint: 'run the plugin by hand to see what it prints' },
+    );
   }
   const want = p.exec.apiVersion ?? '';
   if (cred.apiVersion !== want) {
-    throw new UsageError(`${named(p)} returned an ExecCredential of apiVersion ${String(cred.apiVersion)}, the kubeconfig asks for ${want || 'none'}`, {
-      hint: 'set users[].user.exec.apiVersion to what the plugin speaks (client.authentication.k8s.io/v1 or v1beta1)',
-    });
+    throw new UsageError(
+      `${named(p)} returned an ExecCredential of apiVersion ${String(cred.apiVersion)}, the kubeconfig asks for ${want || 'none'}`,
+      {
+        hint: 'set users[].user.exec.apiVersion to what the plugin speaks (client.authentication.k8s.io/v1 or v1beta1)',
+      },
+    );
   }
   const s = cred.status ?? {};
   const out: ExecCredential = {};
   if (typeof s.token === 'string' && s.token) out.token = s.token;
-  if (typeof s.clientCertificateData === 'string' && s.clientCertificateData) out.clientCertificateData = s.clientCertificateData;
+  if (typeof s.clientCertificateData === 'string' && s.clientCertificateData)
+    out.clientCertificateData = s.clientCertificateData;
   if (typeof s.clientKeyData === 'string' && s.clientKeyData) out.clientKeyData = s.clientKeyData;
   if (!out.token && !(out.clientCertificateData && out.clientKeyData)) {
-    throw new UsageError(`${named(p)} returned an ExecCredential with neither a token nor a client certificate and key`, { hint: 'run the plugin by hand to see what it prints' });
+    throw new UsageError(
+      `${named(p)} returned an ExecCredential with neither a token nor a client certificate and key`,
+      { hint: 'run the plugin by hand to see what it prints' },
+    );
   }
   const bad = (field: string, problem: string): never => {
-    throw new UsageError(`${named(p)} returned an ExecCredential whose status.${field} ${problem}`, { hint: 'run the plugin by hand to see what it prints' });
+    throw new UsageError(`${named(p)} returned an ExecCredential whose status.${field} ${problem}`, {
+      hint: 'run the plugin by hand to see what it prints',
+    });
   };
   if (out.token && headerUnsafe(out.token)) bad('token', 'holds a line break or another control character');
   if (out.clientCertificateData && out.clientKeyData) {
@@ -91,11 +120,34 @@ export function parseExecCredential(p: Plugin, stdout: string): ExecCredential {
 /** Runs the plugin once; its failures are typed errors naming the user and the command. */
 export function runExecPlugin(p: Plugin, timeoutMs: number, signal?: AbortSignal): Promise<ExecCredential> {
   const command = p.exec.command;
-  if (!command) return Promise.reject(new UsageError(`user "${p.userName}": exec has no command`, { hint: 'set users[].user.exec.command in the kubeconfig' }));
+  if (!command)
+    return Promise.reject(
+      new UsageError(`user "${p.userName}": exec has no command`, {
+        hint: 'set users[].user.exec.command in the kubeconfig',
+      }),
+    );
   if (p.exec.interactiveMode === 'Always' && !process.stdin.isTTY) {
-    return Promise.reject(new UsageError(`${named(p)} has interactiveMode Always, and standard input is not a terminal`, { hint: 'run on a terminal, or set exec.interactiveMode to IfAvailable in the kubeconfig' }));
+    return Promise.reject(
+      new UsageError(`${named(p)} has interactiveMode Always, and standard input is not a terminal`, {
+        hint: 'run on a terminal, or set exec.interactiveMode to IfAvailable in the kubeconfig',
+      }),
+    );
   }
-  const info = { apiVersion: p.exec.apiVersion, kind: 'ExecCredential', spec: { interactive: false, ...(p.exec.provideClusterInfo ? { cluster: { server: p.cluster.server, 'certificate-authority-data': p.cluster['certificate-authority-data'] } } : {}) } };
+  const info = {
+    apiVersion: p.exec.apiVersion,
+    kind: 'ExecCredential',
+    spec: {
+      interactive: false,
+      ...(p.exec.provideClusterInfo
+        ? {
+            cluster: {
+              server: p.cluster.server,
+              'certificate-authority-data': p.cluster['certificate-authority-data'],
+            },
+          }
+        : {}),
+    },
+  };
   const env: NodeJS.ProcessEnv = { ...process.env, KUBERNETES_EXEC_INFO: JSON.stringify(info) };
   for (const e of p.exec.env ?? []) env[e.name] = e.value;
   return new Promise<ExecCredential>((resolve, reject) => {
@@ -118,20 +170,30 @@ export function runExecPlugin(p: Plugin, timeoutMs: number, signal?: AbortSignal
     signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      finish(new TimeoutError(`${named(p)} gave no credential within ${Math.round(timeoutMs / 1000)}s`, { hint: 'does it wait for a login in a browser? run it by hand first' }));
+      finish(
+        new TimeoutError(`${named(p)} gave no credential within ${Math.round(timeoutMs / 1000)}s`, {
+          hint: 'does it wait for a login in a browser? run it by hand first',
+        }),
+      );
     }, timeoutMs);
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', (err: NodeJS.ErrnoException) => {
       const hint = p.exec.installHint?.trim() || 'install it, or fix users[].user.exec.command in the kubeconfig';
       if (err.code === 'ENOENT') finish(new UsageError(`${named(p)} is not on PATH`, { hint }));
-      else if (err.code === 'EACCES') finish(new UsageError(`${named(p)} cannot be run (permission denied)`, { hint: 'make it executable' }));
+      else if (err.code === 'EACCES')
+        finish(new UsageError(`${named(p)} cannot be run (permission denied)`, { hint: 'make it executable' }));
       else finish(new UsageError(`${named(p)} cannot be run (${err.code ?? 'error'})`, { hint }));
     });
     child.on('close', (code, sig) => {
       if (code !== 0) {
         const gist = stderrGist(stderr);
-        finish(new ApiError(`${named(p)} failed (${sig ? `killed by ${sig}` : `exit code ${code}`})${gist ? `: ${gist}` : ''}`, { hint: 'run the plugin by hand; you may need to log in again' }));
+        finish(
+          new ApiError(
+            `${named(p)} failed (${sig ? `killed by ${sig}` : `exit code ${code}`})${gist ? `: ${gist}` : ''}`,
+            { hint: 'run the plugin by hand; you may need to log in again' },
+          ),
+        );
         return;
       }
       try {

@@ -30,7 +30,6 @@ export interface InformerHandlers<T> {
   onFatal?: (err: unknown) => void;
 }
 
-
 export class Informer<T extends Meta> {
   readonly items = new Map<string, T>();
   /** Whether items holds a list's answer yet (before that, an empty map says nothing). */

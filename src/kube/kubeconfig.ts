@@ -117,7 +117,11 @@ export interface MergedKubeconfig {
 }
 
 /** Which files to read, in precedence order, as client-go decides it. */
-export function kubeconfigPaths(explicit: string | undefined, env: NodeJS.ProcessEnv, home = homedir()): {
+export function kubeconfigPaths(
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv,
+  home = homedir(),
+): {
   paths: string[];
   explicit: boolean;
 } {
@@ -216,7 +220,12 @@ const EXEC_SHAPE: Record<string, Shape> = {
   provideClusterInfo: 'boolean',
   interactiveMode: 'string',
 };
-const CONTEXT_SHAPE: Record<string, Shape> = { cluster: 'string', user: 'string', namespace: 'string', extensions: 'list' };
+const CONTEXT_SHAPE: Record<string, Shape> = {
+  cluster: 'string',
+  user: 'string',
+  namespace: 'string',
+  extensions: 'list',
+};
 
 function kindOf(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
@@ -239,14 +248,21 @@ function fits(value: unknown, shape: Shape): boolean {
   }
 }
 
-const SHAPE_WORDS: Record<Shape, string> = { string: 'a string', boolean: 'true or false', strings: 'a list of strings', map: 'a mapping', list: 'a list' };
+const SHAPE_WORDS: Record<Shape, string> = {
+  string: 'a string',
+  boolean: 'true or false',
+  strings: 'a list of strings',
+  map: 'a mapping',
+  list: 'a list',
+};
 
 function fieldsError(where: string, value: unknown, shape: Record<string, Shape>): string | undefined {
   if (value === null || value === undefined) return undefined;
   if (!fits(value, 'map')) return `${where} must be a mapping, not ${kindOf(value)}`;
   for (const [key, want] of Object.entries(shape)) {
     const v = (value as Record<string, unknown>)[key];
-    if (!fits(v, want)) return `${where}.${key} must be ${SHAPE_WORDS[want]}, not ${kindOf(v)}${want === 'string' && typeof v !== 'object' ? ' (quote the value)' : ''}`;
+    if (!fits(v, want))
+      return `${where}.${key} must be ${SHAPE_WORDS[want]}, not ${kindOf(v)}${want === 'string' && typeof v !== 'object' ? ' (quote the value)' : ''}`;
   }
   return undefined;
 }
@@ -257,7 +273,8 @@ function fieldsError(where: string, value: unknown, shape: Record<string, Shape>
  * refuses such a file, naming the field; so do we. Pure.
  */
 export function shapeError(config: RawKubeconfig): string | undefined {
-  if (!fits(config['current-context'], 'string')) return `current-context must be a string, not ${kindOf(config['current-context'])}`;
+  if (!fits(config['current-context'], 'string'))
+    return `current-context must be a string, not ${kindOf(config['current-context'])}`;
   const lists: Array<['clusters' | 'users' | 'contexts', 'cluster' | 'user' | 'context', Record<string, Shape>]> = [
     ['clusters', 'cluster', CLUSTER_SHAPE],
     ['users', 'user', USER_SHAPE],
@@ -275,14 +292,17 @@ export function shapeError(config: RawKubeconfig): string | undefined {
         if (names.has(entry.name)) return `${key} names "${entry.name}" twice`;
         names.add(entry.name);
       }
-      const where = `${key}[${i}] ("${entry.name ?? ''}").${field}`;
+      const where = `${key}[${i}] ("${typeof entry.name === 'string' ? entry.name : ''}").${field}`;
       const wrong = fieldsError(where, entry[field], shape);
       if (wrong) return wrong;
       if (field === 'user') {
         const user = (entry[field] ?? {}) as Record<string, unknown>;
         const exec = fieldsError(`${where}.exec`, user.exec, EXEC_SHAPE);
         if (exec) return exec;
-        const provider = fieldsError(`${where}.auth-provider`, user['auth-provider'], { name: 'string', config: 'map' });
+        const provider = fieldsError(`${where}.auth-provider`, user['auth-provider'], {
+          name: 'string',
+          config: 'map',
+        });
         if (provider) return provider;
       }
     }
@@ -337,7 +357,9 @@ export function mergeKubeconfigs(files: KubeconfigFile[]): MergedKubeconfig {
     addEntries(merged, 'cluster', merged.clusters, config.clusters, file.path, (c) =>
       resolveClusterPaths(asObject<RawCluster>(c), file.path),
     );
-    addEntries(merged, 'user', merged.users, config.users, file.path, (u) => resolveUserPaths(asObject<RawUser>(u), file.path));
+    addEntries(merged, 'user', merged.users, config.users, file.path, (u) =>
+      resolveUserPaths(asObject<RawUser>(u), file.path),
+    );
     addEntries(merged, 'context', merged.contexts, config.contexts, file.path, (c) => asObject<RawContext>(c));
   }
   return merged;
@@ -398,20 +420,26 @@ export interface ResolvedContext {
  */
 export function serverUrl(clusterName: string, cluster: RawCluster): string {
   const raw = (cluster.server ?? '').trim();
-  const tls = Boolean(cluster['certificate-authority'] || cluster['certificate-authority-data'] || cluster['insecure-skip-tls-verify']);
+  const tls = Boolean(
+    cluster['certificate-authority'] || cluster['certificate-authority-data'] || cluster['insecure-skip-tls-verify'],
+  );
   const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `${tls ? 'https' : 'http'}://${raw}`;
   const bad = (why: string): never => {
-    throw new UsageError(`cluster "${clusterName}": server "${raw}" ${why}`, { hint: 'fix clusters[].cluster.server in the kubeconfig, e.g. https://10.0.0.1:6443' });
+    throw new UsageError(`cluster "${clusterName}": server "${raw}" ${why}`, {
+      hint: 'fix clusters[].cluster.server in the kubeconfig, e.g. https://10.0.0.1:6443',
+    });
   };
   const port = /^[a-z][a-z0-9+.-]*:\/\/(?:\[[^\]]*\]|[^/:?#]*):(\d+)/i.exec(text)?.[1];
-  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) bad(`has port ${port}, which is not a port (1 to 65535)`);
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
+    bad(`has port ${port}, which is not a port (1 to 65535)`);
   let url: URL;
   try {
     url = new URL(text);
   } catch {
     return bad('is not a URL');
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') bad(`has the scheme ${url.protocol.replace(/:$/, '')}; kubectl talks https or http`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    bad(`has the scheme ${url.protocol.replace(/:$/, '')}; kubectl talks https or http`);
   if (!url.hostname) bad('has no host');
   return text;
 }
@@ -461,9 +489,12 @@ export function resolveContext(merged: MergedKubeconfig, sel: ContextSelection):
   if (userName) {
     const userEntry = merged.users.get(userName);
     if (!userEntry) {
-      throw new NotFoundError(`user "${userName}" (named by ${sel.user ? '--user' : `context "${contextName}"`}) does not exist in the kubeconfig`, {
-        hint: 'run "kubectl study-ctx" to see the problems of every context',
-      });
+      throw new NotFoundError(
+        `user "${userName}" (named by ${sel.user ? '--user' : `context "${contextName}"`}) does not exist in the kubeconfig`,
+        {
+          hint: 'run "kubectl study-ctx" to see the problems of every context',
+        },
+      );
     }
     user = userEntry.value;
   }

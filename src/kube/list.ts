@@ -14,7 +14,10 @@ export interface ListResult<T> {
 }
 
 /** Fetches every page (limit per page, 500 by default). */
-export async function listAll<T>(fetchPage: (opts: { limit: number; _continue?: string }) => Promise<Page<T>>, limit = 500): Promise<ListResult<T>> {
+export async function listAll<T>(
+  fetchPage: (opts: { limit: number; _continue?: string }) => Promise<Page<T>>,
+  limit = 500,
+): Promise<ListResult<T>> {
   const items: T[] = [];
   let cont: string | undefined;
   let resourceVersion = '';
@@ -35,5 +38,8 @@ export function listPath<T>(
   query: Query = {},
   limit = 500,
 ): Promise<ListResult<T>> {
-  return listAll<T>((p) => client.request<Page<T>>('GET', path, { query: { ...query, limit: p.limit, continue: p._continue } }), limit);
+  return listAll<T>(
+    (p) => client.request<Page<T>>('GET', path, { query: { ...query, limit: p.limit, continue: p._continue } }),
+    limit,
+  );
 }

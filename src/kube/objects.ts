@@ -28,11 +28,15 @@ export function isNodeReady(node: V1Node): boolean {
 }
 
 interface Owned {
-  metadata?: { ownerReferences?: V1OwnerReference[] | Array<{ uid: string; controller?: boolean; kind?: string; name?: string }> };
+  metadata?: {
+    ownerReferences?: V1OwnerReference[] | Array<{ uid: string; controller?: boolean; kind?: string; name?: string }>;
+  };
 }
 
 /** The owner reference marked controller, if any. */
-export function controllerOf(obj: { metadata?: { ownerReferences?: V1OwnerReference[] } }): V1OwnerReference | undefined {
+export function controllerOf(obj: {
+  metadata?: { ownerReferences?: V1OwnerReference[] };
+}): V1OwnerReference | undefined {
   return obj.metadata?.ownerReferences?.find((o) => o.controller === true);
 }
 
@@ -64,10 +68,12 @@ export function podStuckReason(pod: V1Pod, schedulerMessage?: string): string | 
   const scheduled = schedulerAnswer(pod);
   // The scheduler is evicting lower-priority pods to make room: not stuck.
   if (pod.status?.nominatedNodeName) return undefined;
-  if (scheduled?.status === 'False') return `Pending, unschedulable: ${scheduled.message || schedulerMessage || scheduled.reason || 'no node fits'}`;
+  if (scheduled?.status === 'False')
+    return `Pending, unschedulable: ${scheduled.message || schedulerMessage || scheduled.reason || 'no node fits'}`;
   for (const cs of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
     const waiting = cs.state?.waiting;
-    if (waiting?.reason && !['ContainerCreating', 'PodInitializing'].includes(waiting.reason)) return `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`;
+    if (waiting?.reason && !['ContainerCreating', 'PodInitializing'].includes(waiting.reason))
+      return `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`;
   }
   return undefined;
 }
@@ -95,7 +101,8 @@ interface EventLike {
 
 /** The latest event's message per object UID: the newest words of a component (the scheduler's FailedScheduling). */
 export function latestMessages(events: EventLike[]): Map<string, string> {
-  const at = (e: EventLike): number => new Date(e.series?.lastObservedTime ?? e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? 0).getTime() || 0;
+  const at = (e: EventLike): number =>
+    new Date(e.series?.lastObservedTime ?? e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? 0).getTime() || 0;
   const best = new Map<string, EventLike>();
   for (const e of events) {
     const uid = e.involvedObject?.uid;

@@ -1,6 +1,17 @@
 /** Kubernetes resource quantities ("100m", "1.5", "64Mi", "1G", "2e3"). Pure. */
 const BINARY: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
-const DECIMAL: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
+const DECIMAL: Record<string, number> = {
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+};
 
 /** The numeric value of a quantity (cpu in cores, memory in bytes), or undefined when malformed. */
 export function parseQuantity(text: string | number | undefined | null): number | undefined {
@@ -22,7 +33,11 @@ export function formatCpu(cores: number): string {
 
 /** Bytes for display: 1.5 GiB -> "1536Mi". */
 export function formatMemory(bytes: number): string {
-  for (const [suffix, size] of [['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) {
+  for (const [suffix, size] of [
+    ['Gi', 2 ** 30],
+    ['Mi', 2 ** 20],
+    ['Ki', 2 ** 10],
+  ] as const) {
     if (bytes >= size && Number.isInteger(bytes / size)) return `${bytes / size}${suffix}`;
   }
   if (bytes >= 2 ** 20) return `${Math.round(bytes / 2 ** 20)}Mi`;
@@ -40,7 +55,9 @@ const DECIMAL_EXP: Record<string, number> = { n: -9, u: -6, m: -3, '': 0, k: 3, 
  */
 export function parseQuantityNano(text: string | number | undefined | null): bigint | undefined {
   if (text === undefined || text === null) return undefined;
-  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?)$/.exec(String(text).trim());
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?)$/.exec(
+    String(text).trim(),
+  );
   if (!m || (m[2] === '' && (m[3] ?? '') === '')) return undefined;
   const digits = BigInt(`${m[2] || '0'}${m[3] ?? ''}`);
   const scale = (m[3] ?? '').length;

@@ -65,7 +65,11 @@ export async function selfAccessReview(client: KubeClient, a: AccessAttributes):
 }
 
 /** May this identity do this? (needs create on subjectaccessreviews) */
-export async function subjectAccessReview(client: KubeClient, who: Identity, a: AccessAttributes): Promise<ReviewAnswer> {
+export async function subjectAccessReview(
+  client: KubeClient,
+  who: Identity,
+  a: AccessAttributes,
+): Promise<ReviewAnswer> {
   const spec: Record<string, unknown> = { ...attributes(a), groups: who.groups };
   if (who.user) spec.user = who.user;
   if (who.uid) spec.uid = who.uid;
@@ -85,10 +89,14 @@ export interface UserInfo {
 
 /** Who the API server says the caller is (kubectl auth whoami). */
 export async function whoAmI(client: KubeClient): Promise<UserInfo> {
-  const r = await client.request<{ status?: { userInfo?: { username?: string; uid?: string; groups?: string[] } } }>('POST', resourcePath(RESOURCES.selfSubjectReviews), {
-    idempotent: true,
-    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
-  });
+  const r = await client.request<{ status?: { userInfo?: { username?: string; uid?: string; groups?: string[] } } }>(
+    'POST',
+    resourcePath(RESOURCES.selfSubjectReviews),
+    {
+      idempotent: true,
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+    },
+  );
   const info = r.status?.userInfo;
   const out: UserInfo = { username: info?.username ?? '', groups: info?.groups ?? [] };
   if (info?.uid) out.uid = info.uid;
@@ -114,13 +122,19 @@ export interface ReviewQuestion {
  * answer shared. A review that fails is a value ({ error }), so one bad
  * answer never loses the others; an interrupt ends them all together.
  */
-export async function reviewAll(client: KubeClient, questions: ReviewQuestion[]): Promise<Array<ReviewAnswer | { error: unknown }>> {
+export async function reviewAll(
+  client: KubeClient,
+  questions: ReviewQuestion[],
+): Promise<Array<ReviewAnswer | { error: unknown }>> {
   const keys = questions.map((q) => JSON.stringify([q.who ?? null, q.attributes]));
   const unique = [...new Map(keys.map((k, i) => [k, questions[i]!])).entries()];
   const answers = new Map<string, ReviewAnswer | { error: unknown }>();
   await mapLimit(unique, REVIEW_CONCURRENCY, async ([key, q]) => {
     try {
-      answers.set(key, q.who ? await subjectAccessReview(client, q.who, q.attributes) : await selfAccessReview(client, q.attributes));
+      answers.set(
+        key,
+        q.who ? await subjectAccessReview(client, q.who, q.attributes) : await selfAccessReview(client, q.attributes),
+      );
     } catch (err) {
       if (client.signal?.aborted) throw err;
       answers.set(key, { error: err });

@@ -18,7 +18,10 @@ export interface LabelSelector {
  * everything; a missing one (undefined/null) matches nothing, as for a
  * policy/v1 PodDisruptionBudget.
  */
-export function matchesSelector(selector: LabelSelector | undefined | null, labels: Record<string, string> | undefined): boolean {
+export function matchesSelector(
+  selector: LabelSelector | undefined | null,
+  labels: Record<string, string> | undefined,
+): boolean {
   if (!selector) return false;
   const l = labels ?? {};
   for (const [k, v] of Object.entries(selector.matchLabels ?? {})) {
@@ -125,9 +128,16 @@ export function labelSelectorFlag(flag: string, text: string): string {
 }
 
 /** Objects named as arguments, or selected with -l, never both and never neither. */
-export function namesOrSelector(what: string, names: readonly string[], selector: string | undefined, usage: string): { names: string[]; selector?: string } {
+export function namesOrSelector(
+  what: string,
+  names: readonly string[],
+  selector: string | undefined,
+  usage: string,
+): { names: string[]; selector?: string } {
   exclusive({ [`${what} names`]: names, '-l/--selector': selector });
-  if (selector !== undefined && selector.trim() !== '') return { names: [], selector: labelSelectorFlag('-l/--selector', selector) };
-  if (names.length === 0) throw new UsageError(`name at least one ${what}, or select them with -l/--selector`, { hint: usage });
+  if (selector !== undefined && selector.trim() !== '')
+    return { names: [], selector: labelSelectorFlag('-l/--selector', selector) };
+  if (names.length === 0)
+    throw new UsageError(`name at least one ${what}, or select them with -l/--selector`, { hint: usage });
   return { names: objectNames(what, names) };
 }

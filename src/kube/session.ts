@@ -45,9 +45,15 @@ type ClientNode = typeof import('./clientnode.js');
  * plugin). A previous session with the same TLS identity lends its agent:
  * a refreshed token keeps the connections.
  */
-export async function openSession(ctx: ResolvedContext, exec: ExecCredential | undefined, previous?: Session): Promise<Session> {
+export async function openSession(
+  ctx: ResolvedContext,
+  exec: ExecCredential | undefined,
+  previous?: Session,
+): Promise<Session> {
   const user = ctx.user;
-  const cert = exec?.clientCertificateData ?? fileOrData(ctx, 'client-certificate', user['client-certificate'], user['client-certificate-data']);
+  const cert =
+    exec?.clientCertificateData ??
+    fileOrData(ctx, 'client-certificate', user['client-certificate'], user['client-certificate-data']);
   const key = exec?.clientKeyData ?? fileOrData(ctx, 'client-key', user['client-key'], user['client-key-data']);
   const tlsIdentity = cert && key ? `${cert}\n${key}` : '';
   const expiresAt = exec?.expiresAt;
@@ -83,7 +89,8 @@ function staticAuthorization(ctx: ResolvedContext, exec: ExecCredential | undefi
   const u = ctx.user;
   const token = exec ? exec.token : (u.token ?? (u.tokenFile ? readTokenFile(ctx, u.tokenFile) : undefined));
   if (token) return { Authorization: `Bearer ${token}` };
-  if (!exec && u.username) return { Authorization: `Basic ${Buffer.from(`${u.username}:${u.password ?? ''}`).toString('base64')}` };
+  if (!exec && u.username)
+    return { Authorization: `Basic ${Buffer.from(`${u.username}:${u.password ?? ''}`).toString('base64')}` };
   return {};
 }
 
@@ -91,18 +98,29 @@ function readTokenFile(ctx: ResolvedContext, file: string): string {
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (err) {
-    throw new UsageError(`token file ${file} of user "${ctx.userName}" cannot be read`, { hint: 'check the tokenFile path in the kubeconfig', cause: err });
+    throw new UsageError(`token file ${file} of user "${ctx.userName}" cannot be read`, {
+      hint: 'check the tokenFile path in the kubeconfig',
+      cause: err,
+    });
   }
 }
 
 /** PEM text from a file, or from base64 data (as kubeconfigs carry it). */
-function fileOrData(ctx: ResolvedContext, field: string, file: string | undefined, data: string | undefined): string | undefined {
+function fileOrData(
+  ctx: ResolvedContext,
+  field: string,
+  file: string | undefined,
+  data: string | undefined,
+): string | undefined {
   if (data) return Buffer.from(data, 'base64').toString('utf8');
   if (!file) return undefined;
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`${field} ${file} of context "${ctx.contextName}" cannot be read`, { hint: `check ${field} in the kubeconfig`, cause: err });
+    throw new UsageError(`${field} ${file} of context "${ctx.contextName}" cannot be read`, {
+      hint: `check ${field} in the kubeconfig`,
+      cause: err,
+    });
   }
 }
 
@@ -139,8 +157,17 @@ function clientNodeConfig(k8s: ClientNode, ctx: ResolvedContext, exec?: ExecCred
   const kc = new k8s.KubeConfig();
   const c = ctx.cluster;
   // An ExecCredential carries PEM; a kubeconfig (and client-node) carries it base64-encoded.
-  const b64 = (pem: string | undefined): string | undefined => (pem === undefined ? undefined : Buffer.from(pem).toString('base64'));
-  const u = exec ? { ...ctx.user, exec: undefined, token: exec.token, 'client-certificate-data': b64(exec.clientCertificateData), 'client-key-data': b64(exec.clientKeyData) } : ctx.user;
+  const b64 = (pem: string | undefined): string | undefined =>
+    pem === undefined ? undefined : Buffer.from(pem).toString('base64');
+  const u = exec
+    ? {
+        ...ctx.user,
+        exec: undefined,
+        token: exec.token,
+        'client-certificate-data': b64(exec.clientCertificateData),
+        'client-key-data': b64(exec.clientKeyData),
+      }
+    : ctx.user;
   const token = u.token ?? (u.tokenFile ? readTokenFile(ctx, u.tokenFile) : undefined);
   kc.loadFromOptions({
     clusters: [
@@ -168,7 +195,14 @@ function clientNodeConfig(k8s: ClientNode, ctx: ResolvedContext, exec?: ExecCred
         authProvider: u['auth-provider'],
       },
     ],
-    contexts: [{ name: ctx.contextName || 'context', cluster: ctx.clusterName, user: ctx.userName || 'anonymous', namespace: ctx.namespace }],
+    contexts: [
+      {
+        name: ctx.contextName || 'context',
+        cluster: ctx.clusterName,
+        user: ctx.userName || 'anonymous',
+        namespace: ctx.namespace,
+      },
+    ],
     currentContext: ctx.contextName || 'context',
   });
   return kc;

@@ -156,17 +156,29 @@ function outgoingHeaders(init: SendInit, impersonate: Impersonation | undefined)
   return out;
 }
 
-function attempt(url: string, init: SendInit, headers: http.OutgoingHttpHeaders, signal: AbortSignal | undefined): Promise<HttpResponse> {
+function attempt(
+  url: string,
+  init: SendInit,
+  headers: http.OutgoingHttpHeaders,
+  signal: AbortSignal | undefined,
+): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const target = requestTarget(url);
-    const req = (target.https ? https : http).request({ ...target.options, method: init.method, headers, agent: init.agent, signal });
+    const req = (target.https ? https : http).request({
+      ...target.options,
+      method: init.method,
+      headers,
+      agent: init.agent,
+      signal,
+    });
     req.on('error', (err: NodeJS.ErrnoException) => {
       reject(req.reusedSocket && err.code && STALE_CODES.has(err.code) ? new StaleConnection(err) : err);
     });
     req.on('response', (res) => {
       const encoding = res.headers['content-encoding'];
       const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+      for (const [k, v] of Object.entries(res.headers))
+        if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
       const status = res.statusCode ?? 0;
       if (encoding !== 'gzip' && encoding !== 'deflate') {
         resolve({ status, headers, body: res, text: () => readText(res, signal).then((b) => b.toString('utf8')) });
@@ -184,7 +196,8 @@ function attempt(url: string, init: SendInit, headers: http.OutgoingHttpHeaders,
             body ??= pipeline(res, gzip ? zlib.createGunzip() : zlib.createInflate(), () => {});
             return body;
           },
-          text: () => readText(res, signal).then((b) => (gzip ? zlib.gunzipSync(b) : zlib.inflateSync(b)).toString('utf8')),
+          text: () =>
+            readText(res, signal).then((b) => (gzip ? zlib.gunzipSync(b) : zlib.inflateSync(b)).toString('utf8')),
         });
       }, reject);
     });
@@ -192,7 +205,9 @@ function attempt(url: string, init: SendInit, headers: http.OutgoingHttpHeaders,
   });
 }
 
-let lastOrigin: { origin: string; https: boolean; host: { protocol: string; hostname: string; port?: string } } | undefined;
+let lastOrigin:
+  | { origin: string; https: boolean; host: { protocol: string; hostname: string; port?: string } }
+  | undefined;
 
 /** http.request's options for a URL: the origin parsed once (every request comes here), the path as built. */
 function requestTarget(url: string): { https: boolean; options: http.RequestOptions } {
@@ -202,7 +217,11 @@ function requestTarget(url: string): { https: boolean; options: http.RequestOpti
     const u = new URL(origin);
     // A WHATWG hostname keeps an IPv6 address's brackets; a socket wants it bare.
     const hostname = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-    lastOrigin = { origin, https: u.protocol === 'https:', host: { protocol: u.protocol, hostname, ...(u.port ? { port: u.port } : {}) } };
+    lastOrigin = {
+      origin,
+      https: u.protocol === 'https:',
+      host: { protocol: u.protocol, hostname, ...(u.port ? { port: u.port } : {}) },
+    };
   }
   return { https: lastOrigin.https, options: { ...lastOrigin.host, path: slash < 0 ? '/' : url.slice(slash) } };
 }
@@ -212,7 +231,10 @@ function readText(body: Readable, signal: AbortSignal | undefined): Promise<Buff
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let ended = false;
-    const fail = (err: Error): void => reject(signal?.aborted ? Object.assign(new Error('the request was aborted'), { name: 'AbortError', cause: err }) : err);
+    const fail = (err: Error): void =>
+      reject(
+        signal?.aborted ? Object.assign(new Error('the request was aborted'), { name: 'AbortError', cause: err }) : err,
+      );
     body.on('data', (chunk: Buffer) => chunks.push(chunk));
     body.once('end', () => {
       ended = true;
@@ -221,7 +243,8 @@ function readText(body: Readable, signal: AbortSignal | undefined): Promise<Buff
     body.once('error', fail);
     // Closed before its end without an error (a socket cut mid-answer): a reset, as the server would see it.
     body.once('close', () => {
-      if (!ended) fail(Object.assign(new Error('the connection closed before the answer ended'), { code: 'ECONNRESET' }));
+      if (!ended)
+        fail(Object.assign(new Error('the connection closed before the answer ended'), { code: 'ECONNRESET' }));
     });
   });
 }

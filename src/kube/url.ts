@@ -37,10 +37,30 @@ export const RESOURCES = {
   roles: { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', namespaced: true },
   roleBindings: { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', namespaced: true },
   clusterRoles: { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterroles', namespaced: false },
-  clusterRoleBindings: { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterrolebindings', namespaced: false },
-  selfSubjectAccessReviews: { group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectaccessreviews', namespaced: false },
-  subjectAccessReviews: { group: 'authorization.k8s.io', version: 'v1', resource: 'subjectaccessreviews', namespaced: false },
-  selfSubjectReviews: { group: 'authentication.k8s.io', version: 'v1', resource: 'selfsubjectreviews', namespaced: false },
+  clusterRoleBindings: {
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    resource: 'clusterrolebindings',
+    namespaced: false,
+  },
+  selfSubjectAccessReviews: {
+    group: 'authorization.k8s.io',
+    version: 'v1',
+    resource: 'selfsubjectaccessreviews',
+    namespaced: false,
+  },
+  subjectAccessReviews: {
+    group: 'authorization.k8s.io',
+    version: 'v1',
+    resource: 'subjectaccessreviews',
+    namespaced: false,
+  },
+  selfSubjectReviews: {
+    group: 'authentication.k8s.io',
+    version: 'v1',
+    resource: 'selfsubjectreviews',
+    namespaced: false,
+  },
 } as const satisfies Record<string, ResourceType>;
 
 export interface ObjectRef {

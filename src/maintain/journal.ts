@@ -4,7 +4,17 @@
  * step starts, so a run killed at any moment can be resumed by running the
  * same command again. Reading it back is pure (parseJournal, progressFrom).
  */
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  statfsSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 
 import { UsageError } from '../base/errors.js';
@@ -101,10 +111,14 @@ export function parseJournal(text: string, file: string): ParsedJournal {
     try {
       entry = JSON.parse(line);
     } catch {
-      throw new UsageError(`journal ${file} line ${i + 1} is not valid JSON`, { hint: 'fix or move the file; it records what earlier runs did' });
+      throw new UsageError(`journal ${file} line ${i + 1} is not valid JSON`, {
+        hint: 'fix or move the file; it records what earlier runs did',
+      });
     }
     if (!entry || typeof entry !== 'object' || typeof (entry as JournalEntry).step !== 'string') {
-      throw new UsageError(`journal ${file} line ${i + 1} is not a journal entry`, { hint: 'is this the journal of a study maintain run?' });
+      throw new UsageError(`journal ${file} line ${i + 1} is not a journal entry`, {
+        hint: 'is this the journal of a study maintain run?',
+      });
     }
     entries.push(entry as JournalEntry);
   });
@@ -114,24 +128,39 @@ export function parseJournal(text: string, file: string): ParsedJournal {
 }
 
 /** Whose journal it is: the first 'run' entry's cluster and node list. */
-function journalOwner(entries: JournalEntry[]): { cluster?: { server: string; uid: string }; nodes?: string[] } | undefined {
+function journalOwner(
+  entries: JournalEntry[],
+): { cluster?: { server: string; uid: string }; nodes?: string[] } | undefined {
   const first = entries.find((e) => e.step === 'run');
-  return first ? { ...(first.cluster ? { cluster: first.cluster } : {}), ...(first.nodes ? { nodes: first.nodes } : {}) } : undefined;
+  return first
+    ? { ...(first.cluster ? { cluster: first.cluster } : {}), ...(first.nodes ? { nodes: first.nodes } : {}) }
+    : undefined;
 }
 
 /** Refuses a journal written for another cluster or another list of nodes. Pure. */
-export function checkOwner(entries: JournalEntry[], file: string, cluster: { server: string; uid: string }, nodes: string[]): void {
+export function checkOwner(
+  entries: JournalEntry[],
+  file: string,
+  cluster: { server: string; uid: string },
+  nodes: string[],
+): void {
   const owner = journalOwner(entries);
   if (!owner) return;
   if (owner.cluster && owner.cluster.uid !== cluster.uid) {
-    throw new UsageError(`journal ${file} belongs to another cluster (${owner.cluster.server}, kube-system uid ${owner.cluster.uid}); this one is ${cluster.server} (uid ${cluster.uid})`, {
-      hint: 'use another --journal file for this cluster',
-    });
+    throw new UsageError(
+      `journal ${file} belongs to another cluster (${owner.cluster.server}, kube-system uid ${owner.cluster.uid}); this one is ${cluster.server} (uid ${cluster.uid})`,
+      {
+        hint: 'use another --journal file for this cluster',
+      },
+    );
   }
   if (owner.nodes && [...owner.nodes].sort().join(',') !== [...nodes].sort().join(',')) {
-    throw new UsageError(`journal ${file} was written for the nodes ${owner.nodes.join(', ')}, not ${nodes.join(', ')}`, {
-      hint: 'resume with the same node list, or use another --journal file',
-    });
+    throw new UsageError(
+      `journal ${file} was written for the nodes ${owner.nodes.join(', ')}, not ${nodes.join(', ')}`,
+      {
+        hint: 'resume with the same node list, or use another --journal file',
+      },
+    );
   }
 }
 
@@ -234,7 +263,8 @@ export class Journal {
     try {
       // A file system with no room left stops the run here, at a step boundary, while the journal is whole.
       const fsStat = statfsSync(path.dirname(path.resolve(this.file)));
-      if (fsStat.bavail * fsStat.bsize < line.length) throw Object.assign(new Error('no space left'), { code: 'ENOSPC' });
+      if (fsStat.bavail * fsStat.bsize < line.length)
+        throw Object.assign(new Error('no space left'), { code: 'ENOSPC' });
       const written = writeSync(fd, line);
       if (written !== line.length) {
         // Never leave half a line for the next record to be appended onto.

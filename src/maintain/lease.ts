@@ -54,7 +54,10 @@ export function stillHeld(lastRenewedMs: number, nowMs: number, durationSeconds:
 }
 
 function leasePath(o: LockOptions, name?: string): string {
-  return resourcePath(RESOURCES.leases, name === undefined ? { namespace: o.namespace } : { namespace: o.namespace, name });
+  return resourcePath(
+    RESOURCES.leases,
+    name === undefined ? { namespace: o.namespace } : { namespace: o.namespace, name },
+  );
 }
 
 function microTime(d: Date): string {
@@ -86,7 +89,12 @@ export class MaintenanceLock {
 
   static async acquire(client: KubeClient, o: LockOptions, holder: string): Promise<MaintenanceLock> {
     const now = new Date();
-    const spec = { holderIdentity: holder, leaseDurationSeconds: o.durationSeconds, acquireTime: microTime(now), renewTime: microTime(now) };
+    const spec = {
+      holderIdentity: holder,
+      leaseDurationSeconds: o.durationSeconds,
+      acquireTime: microTime(now),
+      renewTime: microTime(now),
+    };
     let existing: V1Lease | undefined;
     try {
       existing = await client.request<V1Lease>('GET', leasePath(o, o.name));
@@ -95,7 +103,14 @@ export class MaintenanceLock {
     }
     if (!existing) {
       try {
-        await client.request<V1Lease>('POST', leasePath(o), { body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: o.name, namespace: o.namespace }, spec } });
+        await client.request<V1Lease>('POST', leasePath(o), {
+          body: {
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: { name: o.name, namespace: o.namespace },
+            spec,
+          },
+        });
         return new MaintenanceLock(client, o, holder, undefined);
       } catch (err) {
         if (apiStatusOf(err)?.code === 409) return MaintenanceLock.acquire(client, o, holder);
@@ -104,17 +119,24 @@ export class MaintenanceLock {
     }
     const state = leaseState(existing, now);
     if (state.held && state.holder !== holder) {
-      throw new BlockedError(`another maintenance run holds the lock ${o.namespace}/${o.name}: ${state.holder} (renewed ${Math.round(state.renewedAgoMs / 1000)}s ago, expires in ${Math.ceil(state.expiresInMs / 1000)}s unless renewed)`, {
-        hint: 'wait for it to finish; if it died, the lock can be taken over once it expires',
-      });
+      throw new BlockedError(
+        `another maintenance run holds the lock ${o.namespace}/${o.name}: ${state.holder} (renewed ${Math.round(state.renewedAgoMs / 1000)}s ago, expires in ${Math.ceil(state.expiresInMs / 1000)}s unless renewed)`,
+        {
+          hint: 'wait for it to finish; if it died, the lock can be taken over once it expires',
+        },
+      );
     }
     try {
       // The resourceVersion in the body makes this a compare-and-swap: a run that took it meanwhile wins.
-      await client.request<V1Lease>('PUT', leasePath(o, o.name), { body: { ...existing, spec: { ...existing.spec, ...spec } } });
+      await client.request<V1Lease>('PUT', leasePath(o, o.name), {
+        body: { ...existing, spec: { ...existing.spec, ...spec } },
+      });
       return new MaintenanceLock(client, o, holder, state.holder && state.holder !== holder ? state.holder : undefined);
     } catch (err) {
       if (apiStatusOf(err)?.code === 409) {
-        throw new BlockedError(`another maintenance run took the lock ${o.namespace}/${o.name} at the same moment`, { hint: 'wait for it to finish' });
+        throw new BlockedError(`another maintenance run took the lock ${o.namespace}/${o.name} at the same moment`, {
+          hint: 'wait for it to finish',
+        });
       }
       throw client.error('take the maintenance lock', err);
     }
@@ -134,7 +156,9 @@ export class MaintenanceLock {
         return;
       }
       const at = new Date();
-      await this.client.request<V1Lease>('PUT', leasePath(this.o, this.o.name), { body: { ...current, spec: { ...current.spec, renewTime: microTime(at) } } });
+      await this.client.request<V1Lease>('PUT', leasePath(this.o, this.o.name), {
+        body: { ...current, spec: { ...current.spec, renewTime: microTime(at) } },
+      });
       this.lastRenewed = at.getTime();
     } catch {
       // A missed renewal is retried at the next tick; the lease outlives several of them.
@@ -151,7 +175,13 @@ export class MaintenanceLock {
     try {
       const current = await this.client.request<V1Lease>('GET', leasePath(this.o, this.o.name));
       if (current.spec?.holderIdentity === this.holder) {
-        await this.client.request('DELETE', leasePath(this.o, this.o.name), { body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion: current.metadata?.resourceVersion } } });
+        await this.client.request('DELETE', leasePath(this.o, this.o.name), {
+          body: {
+            apiVersion: 'v1',
+            kind: 'DeleteOptions',
+            preconditions: { resourceVersion: current.metadata?.resourceVersion },
+          },
+        });
       }
     } catch {
       // If it cannot be released it expires on its own.

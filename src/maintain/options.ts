@@ -59,19 +59,38 @@ export const LOCK_RENEW_SECONDS = 2;
 export const MIN_LOCK_SECONDS = 3 * LOCK_RENEW_SECONDS;
 
 export function maintainOptions(nodes: readonly string[], f: MaintainFlags, canAsk: boolean): MaintainOptions {
-  const target = namesOrSelector('node', nodes, f.selector, 'kubectl study maintain NODE [NODE...] --run COMMAND --journal FILE');
-  if (f.run !== undefined && f.run.trim() === '') throw new UsageError('--run was given an empty command', { hint: 'give the command to run on each node, e.g. --run ./upgrade.sh' });
-  if (f.waitFile !== undefined && f.waitFile.trim() === '') throw new UsageError('--wait-file was given an empty path', { hint: 'give the file that says a node is done, e.g. --wait-file /tmp/done-$NODE' });
-  if (f.journal !== undefined && f.journal.trim() === '') throw new UsageError('--journal was given an empty path', { hint: 'e.g. --journal ./maintenance.journal' });
+  const target = namesOrSelector(
+    'node',
+    nodes,
+    f.selector,
+    'kubectl study maintain NODE [NODE...] --run COMMAND --journal FILE',
+  );
+  if (f.run !== undefined && f.run.trim() === '')
+    throw new UsageError('--run was given an empty command', {
+      hint: 'give the command to run on each node, e.g. --run ./upgrade.sh',
+    });
+  if (f.waitFile !== undefined && f.waitFile.trim() === '')
+    throw new UsageError('--wait-file was given an empty path', {
+      hint: 'give the file that says a node is done, e.g. --wait-file /tmp/done-$NODE',
+    });
+  if (f.journal !== undefined && f.journal.trim() === '')
+    throw new UsageError('--journal was given an empty path', { hint: 'e.g. --journal ./maintenance.journal' });
   exclusive({ '--run': f.run, '--wait-file': f.waitFile });
   const dryRun = f.dryRun === true;
   if (!dryRun && f.run === undefined && f.waitFile === undefined && !canAsk) {
-    throw new UsageError('say what to do on each node: --run COMMAND, or --wait-file FILE (or run on a terminal to be asked)');
+    throw new UsageError(
+      'say what to do on each node: --run COMMAND, or --wait-file FILE (or run on a terminal to be asked)',
+    );
   }
-  if (!dryRun && !f.journal) throw new UsageError('--journal FILE is required, so that a stopped run can be resumed', { hint: 'e.g. --journal ./maintenance.journal' });
+  if (!dryRun && !f.journal)
+    throw new UsageError('--journal FILE is required, so that a stopped run can be resumed', {
+      hint: 'e.g. --journal ./maintenance.journal',
+    });
   const lockMs = durationFlag('--lock-duration', f.lockDuration ?? '30s', { zero: false });
   if (lockMs < MIN_LOCK_SECONDS * 1000) {
-    throw new UsageError(`--lock-duration must be at least ${MIN_LOCK_SECONDS}s`, { hint: `the lock is renewed every ${LOCK_RENEW_SECONDS}s; a shorter lock could lapse between renewals` });
+    throw new UsageError(`--lock-duration must be at least ${MIN_LOCK_SECONDS}s`, {
+      hint: `the lock is renewed every ${LOCK_RENEW_SECONDS}s; a shorter lock could lapse between renewals`,
+    });
   }
   const out: MaintainOptions = {
     connection: connectionOptions(f),
@@ -97,7 +116,10 @@ export function maintainOptions(nodes: readonly string[], f: MaintainFlags, canA
   };
   if (target.selector !== undefined) out.selector = target.selector;
   if (f.resumeStep !== undefined) {
-    if (f.resumeStep !== 'rerun' && f.resumeStep !== 'skip') throw new UsageError(`--resume-step takes rerun or skip, not "${f.resumeStep}"`, { hint: 'rerun: run the interrupted command again; skip: it finished' });
+    if (f.resumeStep !== 'rerun' && f.resumeStep !== 'skip')
+      throw new UsageError(`--resume-step takes rerun or skip, not "${f.resumeStep}"`, {
+        hint: 'rerun: run the interrupted command again; skip: it finished',
+      });
     out.resumeStep = f.resumeStep;
   }
   if (f.run !== undefined) out.run = f.run;

@@ -14,20 +14,35 @@ export function renderPlanSummary(r: MaintainReport, nodes: string[], progress: 
   r.plan.order.forEach((b, i) => {
     const step = r.plan.steps[i];
     out += `  ${i + 1}. ${b.join(', ')}${step ? `: ${stepLine(step)}` : ''}\n`;
-    for (const p of step?.pending.slice(0, 5) ?? []) out += `       Pending: ${p.pod}${p.movedAgain ? ' (moved here by an earlier step)' : ''}: ${p.message}\n`;
+    for (const p of step?.pending.slice(0, 5) ?? [])
+      out += `       Pending: ${p.pod}${p.movedAgain ? ' (moved here by an earlier step)' : ''}: ${p.message}\n`;
     if (step && step.pending.length > 5) out += `       ... and ${step.pending.length - 5} more Pending\n`;
   });
   if (r.plan.firstUnplaceableStep !== undefined) {
     out += `  Step ${r.plan.firstUnplaceableStep} is the first where a replacement finds no node`;
-    out += r.plan.maxUnavailableThatFits !== undefined ? `; with --max-unavailable ${r.plan.maxUnavailableThatFits} every replacement finds one.\n` : '; no --max-unavailable tried makes every replacement fit.\n';
+    out +=
+      r.plan.maxUnavailableThatFits !== undefined
+        ? `; with --max-unavailable ${r.plan.maxUnavailableThatFits} every replacement finds one.\n`
+        : '; no --max-unavailable tried makes every replacement fit.\n';
   }
   const done = nodes.filter((n) => progress.get(n)?.done);
   if (done.length) out += `  already done in an earlier run (skipped): ${done.join(', ')}\n`;
   const resumed = nodes.filter((n) => !progress.get(n)?.done && progress.get(n)?.steps.size);
-  if (resumed.length) out += `  resumed from the journal: ${resumed.map((n) => `${n} (${[...(progress.get(n)?.steps ?? [])].join(', ')})`).join('; ')}\n`;
+  if (resumed.length)
+    out += `  resumed from the journal: ${resumed.map((n) => `${n} (${[...(progress.get(n)?.steps ?? [])].join(', ')})`).join('; ')}\n`;
   for (const b of r.plan.blocked) out += `  BLOCKED ${b.node}: ${b.blockers.join('; ')}\n`;
   if (r.plan.pdbs.length) {
-    out += renderTable(['PDB', 'PODS IN STEP', 'HEALTHY', 'REQUIRED', 'ALLOWED NOW', 'VERDICT'], r.plan.pdbs.map((p) => [`${p.namespace}/${p.name}`, p.podsInDrain, `${p.currentHealthy}/${p.expectedPods}`, p.desiredHealthy, p.disruptionsAllowed, p.verdict]));
+    out += renderTable(
+      ['PDB', 'PODS IN STEP', 'HEALTHY', 'REQUIRED', 'ALLOWED NOW', 'VERDICT'],
+      r.plan.pdbs.map((p) => [
+        `${p.namespace}/${p.name}`,
+        p.podsInDrain,
+        `${p.currentHealthy}/${p.expectedPods}`,
+        p.desiredHealthy,
+        p.disruptionsAllowed,
+        p.verdict,
+      ]),
+    );
   }
   return `${out}\n`;
 }
@@ -37,17 +52,27 @@ function stepLine(s: MaintainReport['plan']['steps'][number]): string {
   if (s.wait) parts.push(`waits for ${s.wait} terminating`);
   if (s.skip) parts.push(`skips ${s.skip}`);
   if (s.blocked) parts.push(`${s.blocked} blocked`);
-  if (s.movedAgain) parts.push(`moves ${s.movedAgain} replacement${s.movedAgain === 1 ? '' : 's'} of earlier steps again`);
-  if (s.pending.length) parts.push(`${s.pending.length} replacement${s.pending.length === 1 ? '' : 's'} would stay Pending`);
+  if (s.movedAgain)
+    parts.push(`moves ${s.movedAgain} replacement${s.movedAgain === 1 ? '' : 's'} of earlier steps again`);
+  if (s.pending.length)
+    parts.push(`${s.pending.length} replacement${s.pending.length === 1 ? '' : 's'} would stay Pending`);
   else parts.push('every replacement finds a node');
-  if (s.uncertain) parts.push(`${s.uncertain} depend${s.uncertain === 1 ? 's' : ''} on the scheduler's choice among equal nodes`);
+  if (s.uncertain)
+    parts.push(`${s.uncertain} depend${s.uncertain === 1 ? 's' : ''} on the scheduler's choice among equal nodes`);
   return parts.join(', ');
 }
 
 export function renderReport(r: MaintainReport): string {
   let out = renderTable(
     ['NODE', 'RESULT', 'PHASE', 'ELAPSED', 'CORDONED NOW', 'DETAIL'],
-    r.nodes.map((n) => [n.node, n.status, n.phase, n.elapsedMs ? formatDuration(n.elapsedMs) : '', n.cordonedNow ? (n.cordonedByRun ? 'yes (by this run)' : 'yes (before the run)') : 'no', n.detail ?? '']),
+    r.nodes.map((n) => [
+      n.node,
+      n.status,
+      n.phase,
+      n.elapsedMs ? formatDuration(n.elapsedMs) : '',
+      n.cordonedNow ? (n.cordonedByRun ? 'yes (by this run)' : 'yes (before the run)') : 'no',
+      n.detail ?? '',
+    ]),
   );
   for (const n of r.nodes) {
     if (!n.replacements?.length) continue;
@@ -55,7 +80,8 @@ export function renderReport(r: MaintainReport): string {
     for (const line of n.replacements) out += `  ${line}\n`;
   }
   out += `Result: ${r.outcome}\n`;
-  if (r.lockHeldBy) out += `Note: another run holds the maintenance lock now (${r.lockHeldBy}): a real run would wait for it to finish or expire.\n`;
+  if (r.lockHeldBy)
+    out += `Note: another run holds the maintenance lock now (${r.lockHeldBy}): a real run would wait for it to finish or expire.\n`;
   if (r.degraded.length) out += `Degraded workloads: ${r.degraded.join(', ')}\n`;
   if (r.next) out += `Next: ${r.next}\n`;
   return out;

@@ -43,10 +43,24 @@ export interface MaintainHooks {
   note(line: string): void;
   confirm(question: string): Promise<boolean>;
   /** Progress of the run: a phase change of a node, or a drain event. */
-  progress(nodes: string[], reports: Map<string, NodeReport>, allowLive: boolean): Promise<{ live: boolean; phase: (node: string) => void; drainEvent: (node: string, e: DrainEvent) => void; stop: () => void }>;
+  progress(
+    nodes: string[],
+    reports: Map<string, NodeReport>,
+    allowLive: boolean,
+  ): Promise<{
+    live: boolean;
+    phase: (node: string) => void;
+    drainEvent: (node: string, e: DrainEvent) => void;
+    stop: () => void;
+  }>;
 }
 
-function clusterMaintainApi(client: KubeClient, o: MaintainOptions, signal: AbortSignal, interrupt: AbortSignal): MaintainApi {
+function clusterMaintainApi(
+  client: KubeClient,
+  o: MaintainOptions,
+  signal: AbortSignal,
+  interrupt: AbortSignal,
+): MaintainApi {
   const drainApi = clusterDrainApi(client);
   // The pods each plan saw, so that the drain tells replacements from pods that were there before.
   const existing = new WeakMap<DrainPlan, Set<string>>();
@@ -72,7 +86,9 @@ function clusterMaintainApi(client: KubeClient, o: MaintainOptions, signal: Abor
       }),
     evictedWorkloads: (plan, result) => evictedWorkloads(plan, result.pods),
     isCordoned: async (node) => (await drainApi.readNode(node)).spec?.unschedulable === true,
-    uncordon: async (node) => void (await cordon(drainApi, node, false)),
+    uncordon: async (node) => {
+      await cordon(drainApi, node, false);
+    },
     async waitReady(node, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
@@ -88,7 +104,9 @@ function clusterMaintainApi(client: KubeClient, o: MaintainOptions, signal: Abor
 
 /** The cluster's identity for the journal: its server and kube-system namespace's UID. */
 async function clusterIdentity(client: KubeClient): Promise<{ server: string; uid: string }> {
-  const ns = await client.call('read namespace kube-system', () => client.request<{ metadata?: { uid?: string } }>('GET', resourcePath(RESOURCES.namespaces, { name: 'kube-system' })));
+  const ns = await client.call('read namespace kube-system', () =>
+    client.request<{ metadata?: { uid?: string } }>('GET', resourcePath(RESOURCES.namespaces, { name: 'kube-system' })),
+  );
   return { server: client.server, uid: ns.metadata?.uid ?? '' };
 }
 
@@ -100,7 +118,16 @@ export function runPlanSummary(order: string[][], run: RunPlan): RunPlanSummary 
     pdbs: run.steps.flatMap((s) => s.plan.pdbs),
     steps: run.steps.map((s) => {
       const { evict, skip, wait, blocked } = s.plan.summary;
-      return { nodes: s.nodes, evict, skip, wait, blocked, movedAgain: s.movedAgain, pending: s.pending, uncertain: s.uncertain };
+      return {
+        nodes: s.nodes,
+        evict,
+        skip,
+        wait,
+        blocked,
+        movedAgain: s.movedAgain,
+        pending: s.pending,
+        uncertain: s.uncertain,
+      };
     }),
   };
   if (run.firstUnplaceable !== undefined) out.firstUnplaceableStep = run.firstUnplaceable + 1;
@@ -109,7 +136,11 @@ export function runPlanSummary(order: string[][], run: RunPlan): RunPlanSummary 
 }
 
 /** The plan of every step, before anything is touched; which node blocks, if any does. */
-async function planRun(api: MaintainApi, order: string[][], progress: Map<string, NodeProgress>): Promise<RunPlanSummary> {
+async function planRun(
+  api: MaintainApi,
+  order: string[][],
+  progress: Map<string, NodeProgress>,
+): Promise<RunPlanSummary> {
   if (order.length === 0) return { order, blocked: [], pdbs: [], steps: [] };
   // A node an earlier run of this journal cordoned is uncordoned after its step, as this run will.
   const uncordon = new Set(order.flat().filter((n) => progress.get(n)?.cordonedByRun === true));
@@ -147,10 +178,16 @@ interface Prepared {
  * that cannot be written stops the run before it changes anything.
  */
 async function prepare(client: KubeClient, o: MaintainOptions, nodes: string[]): Promise<Prepared> {
-  const journal = o.journal ? Journal.open(o.journal, randomBytes(4).toString('hex'), { repair: !o.dryRun }) : undefined;
+  const journal = o.journal
+    ? Journal.open(o.journal, randomBytes(4).toString('hex'), { repair: !o.dryRun })
+    : undefined;
   const warnings: string[] = [];
   if (journal?.torn !== undefined) {
-    warnings.push(journal.setAside ? `the journal's last line was cut short by an earlier crash; it was moved to ${journal.setAside}` : "the journal's last line was cut short by an earlier crash; a real run moves it aside");
+    warnings.push(
+      journal.setAside
+        ? `the journal's last line was cut short by an earlier crash; it was moved to ${journal.setAside}`
+        : "the journal's last line was cut short by an earlier crash; a real run moves it aside",
+    );
   }
   let identity: Prepared['identity'];
   if (journal) {
@@ -160,9 +197,21 @@ async function prepare(client: KubeClient, o: MaintainOptions, nodes: string[]):
   }
   const progress: Map<string, NodeProgress> = journal?.progress() ?? new Map();
   const reports = new Map<string, NodeReport>(
-    nodes.map((n) => [n, { node: n, status: 'pending', phase: 'waiting', cordonedByRun: progress.get(n)?.cordonedByRun ?? false, cordonedNow: false, elapsedMs: 0 }]),
+    nodes.map((n) => [
+      n,
+      {
+        node: n,
+        status: 'pending',
+        phase: 'waiting',
+        cordonedByRun: progress.get(n)?.cordonedByRun ?? false,
+        cordonedNow: false,
+        elapsedMs: 0,
+      },
+    ]),
   );
-  for (const n of nodes) if (progress.get(n)?.done) Object.assign(reports.get(n)!, { status: 'skipped-done', phase: 'done in an earlier run' });
+  for (const n of nodes)
+    if (progress.get(n)?.done)
+      Object.assign(reports.get(n)!, { status: 'skipped-done', phase: 'done in an earlier run' });
   // Commands earlier runs started and never saw end: decided now, before anything changes.
   const prior = new Map<string, PriorCommand>();
   for (const n of nodes) {
@@ -173,7 +222,14 @@ async function prepare(client: KubeClient, o: MaintainOptions, nodes: string[]):
     prior.set(n, decision);
     warnings.push(decision.note);
   }
-  const out: Prepared = { journal, warnings, progress, reports, prior, todo: nodes.filter((n) => !progress.get(n)?.done) };
+  const out: Prepared = {
+    journal,
+    warnings,
+    progress,
+    reports,
+    prior,
+    todo: nodes.filter((n) => !progress.get(n)?.done),
+  };
   if (identity) out.identity = identity;
   return out;
 }
@@ -189,7 +245,10 @@ async function runBatches(deps: NodeDeps, p: Prepared, report: MaintainReport): 
         try {
           await maintainNode(deps, node, p.progress.get(node), r, report.degraded);
         } catch (err) {
-          const failure = err instanceof StepFailed ? err : new StepFailed((err as Error).message, (err as { exitCode?: ExitCodeValue }).exitCode ?? ExitCode.API);
+          const failure =
+            err instanceof StepFailed
+              ? err
+              : new StepFailed((err as Error).message, (err as { exitCode?: ExitCodeValue }).exitCode ?? ExitCode.API);
           Object.assign(r, { status: 'failed', detail: failure.message });
           if (code === ExitCode.OK) code = failure.exitCode;
           // The failure goes in the journal too, unless the journal is what failed.
@@ -229,7 +288,10 @@ interface Execution {
 /** Takes the lock, records the run, works the batches, releases the lock: the changing part of a run. */
 async function execute(x: Execution): Promise<ExitCodeValue> {
   const { ctx, o, client, api, p, report, nodes, signal, hooks } = x;
-  const lock = await abortable(MaintenanceLock.acquire(client, lockOptionsOf(o), holderIdentity(p.journal?.run ?? 'run')), signal);
+  const lock = await abortable(
+    MaintenanceLock.acquire(client, lockOptionsOf(o), holderIdentity(p.journal?.run ?? 'run')),
+    signal,
+  );
   if (lock.tookOverFrom) hooks.note(`took over the expired lock of ${lock.tookOverFrom}`);
   lock.startRenewing();
   // A server that never answers must not hold the report: the lease expires on its own.
@@ -246,11 +308,17 @@ async function execute(x: Execution): Promise<ExitCodeValue> {
     return await runBatches(
       {
         api,
-        work: o.run ? commandWork(o.run, o.journal ?? 'kubectl-study-maintain', p.journal?.run ?? 'run', ctx, () => view.live) : operatorWork(o.waitFile, ctx),
+        work: o.run
+          ? commandWork(o.run, o.journal ?? 'kubectl-study-maintain', p.journal?.run ?? 'run', ctx, () => view.live)
+          : operatorWork(o.waitFile, ctx),
         prior: p.prior,
         journal: p.journal,
         checkLock: () => {
-          if (!lock.held()) throw new StepFailed('the maintenance lock was lost (not renewed in time, or taken by another run): stopping before the next step', ExitCode.BLOCKED);
+          if (!lock.held())
+            throw new StepFailed(
+              'the maintenance lock was lost (not renewed in time, or taken by another run): stopping before the next step',
+              ExitCode.BLOCKED,
+            );
         },
         say: (node, phase) => {
           p.reports.get(node)!.phase = phase;
@@ -275,7 +343,10 @@ async function execute(x: Execution): Promise<ExitCodeValue> {
 export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: MaintainHooks): Promise<MaintainReport> {
   const started = Date.now();
   const client = connect(o.connection, { timeoutMs: o.connection.requestTimeoutMs || 30_000, outageMs: o.apiOutageMs });
-  const deadline = deadlineSignal(o.timeoutMs, () => new TimeoutError(`the run's --timeout ${formatDuration(o.timeoutMs)} ran out`));
+  const deadline = deadlineSignal(
+    o.timeoutMs,
+    () => new TimeoutError(`the run's --timeout ${formatDuration(o.timeoutMs)} ran out`),
+  );
   const signal = AbortSignal.any([ctx.signal, deadline.signal]);
   const api = clusterMaintainApi(client, o, signal, ctx.signal);
   // Planning only reads: --timeout and Ctrl-C end it at once, even against a server that never answers.
@@ -308,7 +379,8 @@ export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: Ma
   for (const w of p.warnings) hooks.note(`warning: ${w}`);
   hooks.showPlan(report, nodes, p.progress);
   if (report.plan.blocked.length) {
-    report.next = 'resolve the blocks (or pass the override flags the plan names) and run the same command again; nothing was changed';
+    report.next =
+      'resolve the blocks (or pass the override flags the plan names) and run the same command again; nothing was changed';
     return finish('blocked');
   }
   if (o.dryRun) {
@@ -316,13 +388,30 @@ export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: Ma
     if (lock?.held) report.lockHeldBy = lock.holder;
     return finish('planned');
   }
-  if (!o.yes && ctx.io.stdin.isTTY && ctx.io.stderr.isTTY && !(await hooks.confirm(`Maintain ${p.todo.length} node${p.todo.length === 1 ? '' : 's'} (${p.todo.join(', ')})?`))) {
+  if (
+    !o.yes &&
+    ctx.io.stdin.isTTY &&
+    ctx.io.stderr.isTTY &&
+    !(await hooks.confirm(`Maintain ${p.todo.length} node${p.todo.length === 1 ? '' : 's'} (${p.todo.join(', ')})?`))
+  ) {
     hooks.note('Nothing was changed.');
     return finish('declined');
   }
 
-  const code = await execute({ ctx, o, client, api, p, report, nodes, signal, hooks, runDeadline: o.timeoutMs > 0 ? started + o.timeoutMs : undefined }).finally(() => deadline.clear());
-  for (const r of p.reports.values()) if (r.status === 'pending') Object.assign(r, { status: 'not-started', phase: 'not started' });
+  const code = await execute({
+    ctx,
+    o,
+    client,
+    api,
+    p,
+    report,
+    nodes,
+    signal,
+    hooks,
+    runDeadline: o.timeoutMs > 0 ? started + o.timeoutMs : undefined,
+  }).finally(() => deadline.clear());
+  for (const r of p.reports.values())
+    if (r.status === 'pending') Object.assign(r, { status: 'not-started', phase: 'not started' });
   if (code !== ExitCode.OK) {
     report.next = nextAfterFailure(p.reports);
     report.errorExitCode = code;

@@ -8,7 +8,15 @@
  */
 import { ExitCode, type ExitCodeValue } from '../base/errors.js';
 import { formatDuration } from '../base/duration.js';
-import { drainExitCode, type DrainEvent, type DrainPlan, type DrainResult, type RunPlan, type WorkloadHealth, type WorkloadRef } from '../drain/lib.js';
+import {
+  drainExitCode,
+  type DrainEvent,
+  type DrainPlan,
+  type DrainResult,
+  type RunPlan,
+  type WorkloadHealth,
+  type WorkloadRef,
+} from '../drain/lib.js';
 import type { CommandRecord, JournalEntry, NodeProgress, Step } from './journal.js';
 import type { NodeReport } from './model.js';
 
@@ -16,7 +24,12 @@ export interface MaintainApi {
   /** The whole run's plan, from one read of the cluster; `uncordon`: nodes an earlier run cordoned, back in service after their step. */
   planRun(order: string[][], uncordon: ReadonlySet<string>): Promise<RunPlan>;
   plan(nodes: string[]): Promise<{ plan: DrainPlan; podListVersions: Map<string, string> }>;
-  drain(plan: DrainPlan, podListVersions: Map<string, string>, deadline: number | undefined, onEvent: (e: DrainEvent) => void): Promise<DrainResult>;
+  drain(
+    plan: DrainPlan,
+    podListVersions: Map<string, string>,
+    deadline: number | undefined,
+    onEvent: (e: DrainEvent) => void,
+  ): Promise<DrainResult>;
   evictedWorkloads(plan: DrainPlan, result: DrainResult): WorkloadRef[];
   isCordoned(node: string): Promise<boolean>;
   uncordon(node: string): Promise<void>;
@@ -30,7 +43,11 @@ export interface Work {
   /** Describes it for the phase column. */
   readonly label: string;
   /** Exit code 0 when done; `stopped` says how it was stopped when the signal aborted it. */
-  perform(node: string, signal: AbortSignal, onStarted: (rec: CommandRecord) => void): Promise<{ code: number; stderrTail: string; stopped?: string }>;
+  perform(
+    node: string,
+    signal: AbortSignal,
+    onStarted: (rec: CommandRecord) => void,
+  ): Promise<{ code: number; stderrTail: string; stopped?: string }>;
 }
 
 /** What a resumed run does about a command an earlier run started and did not see end. */
@@ -43,7 +60,12 @@ export type PriorCommand =
  * The decision for a command an earlier run started and never saw end.
  * Pure: the facts (alive on this host, its exit marker) are read by the caller.
  */
-export function priorCommand(node: string, rec: CommandRecord, facts: { sameHost: boolean; alive: boolean; exitCode: number | null }, resumeStep?: 'rerun' | 'skip'): PriorCommand {
+export function priorCommand(
+  node: string,
+  rec: CommandRecord,
+  facts: { sameHost: boolean; alive: boolean; exitCode: number | null },
+  resumeStep?: 'rerun' | 'skip',
+): PriorCommand {
   const started = `started by an earlier run at ${rec.startedAt} on ${rec.host} (process group ${rec.pgid})`;
   if (facts.sameHost && facts.alive) {
     return {
@@ -52,11 +74,26 @@ export function priorCommand(node: string, rec: CommandRecord, facts: { sameHost
       hint: `wait for it to end (its output: ${rec.log}), or stop it (kill -TERM -- -${rec.pgid}), then run the same command again`,
     };
   }
-  if (facts.exitCode === 0) return { action: 'skip', note: `the command for ${node}, ${started}, finished (exit code 0) after that run stopped; it is not run again` };
-  if (facts.exitCode !== null) return { action: 'rerun', note: `the command for ${node}, ${started}, ended with exit code ${facts.exitCode}; it is run again` };
-  if (facts.sameHost) return { action: 'rerun', note: `the command for ${node}, ${started}, was cut off before it finished (no exit marker); it is run again` };
+  if (facts.exitCode === 0)
+    return {
+      action: 'skip',
+      note: `the command for ${node}, ${started}, finished (exit code 0) after that run stopped; it is not run again`,
+    };
+  if (facts.exitCode !== null)
+    return {
+      action: 'rerun',
+      note: `the command for ${node}, ${started}, ended with exit code ${facts.exitCode}; it is run again`,
+    };
+  if (facts.sameHost)
+    return {
+      action: 'rerun',
+      note: `the command for ${node}, ${started}, was cut off before it finished (no exit marker); it is run again`,
+    };
   if (resumeStep) {
-    return { action: resumeStep, note: `the command for ${node}, ${started}, cannot be checked from here; --resume-step=${resumeStep}: it is ${resumeStep === 'skip' ? 'taken as done' : 'run again'}` };
+    return {
+      action: resumeStep,
+      note: `the command for ${node}, ${started}, cannot be checked from here; --resume-step=${resumeStep}: it is ${resumeStep === 'skip' ? 'taken as done' : 'run again'}`,
+    };
   }
   return {
     action: 'refuse',
@@ -86,7 +123,9 @@ export interface NodeDeps {
 /** Why the run stopped: its --timeout ran out, or an interrupt (Ctrl-C, SIGTERM). */
 export function stopped(signal: AbortSignal, doing: string): StepFailed {
   const timedOut = (signal.reason as { exitCode?: number } | undefined)?.exitCode === ExitCode.TIMEOUT;
-  return timedOut ? new StepFailed(`the run's --timeout ran out ${doing}`, ExitCode.TIMEOUT) : new StepFailed(`interrupted ${doing}`, ExitCode.INTERRUPTED);
+  return timedOut
+    ? new StepFailed(`the run's --timeout ran out ${doing}`, ExitCode.TIMEOUT)
+    : new StepFailed(`interrupted ${doing}`, ExitCode.INTERRUPTED);
 }
 
 export class StepFailed extends Error {
@@ -107,24 +146,39 @@ export function remainingSteps(progress: NodeProgress | undefined): Step[] {
 }
 
 function drainFailure(result: DrainResult): StepFailed {
-  return new StepFailed(`the drain did not finish (${result.outcome}${result.message ? `: ${result.message}` : ''})`, drainExitCode(result));
+  return new StepFailed(
+    `the drain did not finish (${result.outcome}${result.message ? `: ${result.message}` : ''})`,
+    drainExitCode(result),
+  );
 }
 
-async function drainStep(deps: NodeDeps, node: string, progress: NodeProgress | undefined, r: NodeReport): Promise<WorkloadRef[]> {
+async function drainStep(
+  deps: NodeDeps,
+  node: string,
+  progress: NodeProgress | undefined,
+  r: NodeReport,
+): Promise<WorkloadRef[]> {
   const cordonedEarlier = progress?.steps.has('cordoned') ?? false;
   deps.say(node, cordonedEarlier ? 'resuming: draining (cordoned by an earlier run of this command)' : 'draining');
   const { plan, podListVersions } = await deps.api.plan([node]);
-  if (plan.verdict === 'blocked') throw new StepFailed(`the drain plan is blocked: ${plan.blockers.join('; ')}`, ExitCode.BLOCKED);
+  if (plan.verdict === 'blocked')
+    throw new StepFailed(`the drain plan is blocked: ${plan.blockers.join('; ')}`, ExitCode.BLOCKED);
   if (!cordonedEarlier) {
     // Record the intent before the cordon, so a kill in between cannot turn our cordon into someone else's.
     r.cordonedByRun = !plan.nodes[0]?.unschedulable;
     deps.journal?.record({ node, step: 'cordoned', cordonedByRun: r.cordonedByRun });
   }
   const byDrain = deps.drainTimeoutMs > 0 ? Date.now() + deps.drainTimeoutMs : undefined;
-  const deadline = byDrain === undefined ? deps.runDeadline : deps.runDeadline === undefined ? byDrain : Math.min(byDrain, deps.runDeadline);
+  const deadline =
+    byDrain === undefined
+      ? deps.runDeadline
+      : deps.runDeadline === undefined
+        ? byDrain
+        : Math.min(byDrain, deps.runDeadline);
   const result = await deps.api.drain(plan, podListVersions, deadline, (e) => deps.onDrainEvent(node, e));
   r.cordonedNow = result.cordoned.length > 0 || (await deps.api.isCordoned(node).catch(() => false));
-  if (result.replacements?.length) r.replacements = result.replacements.map((x) => `${x.namespace}/${x.name} of ${x.workload}: ${x.reason}`);
+  if (result.replacements?.length)
+    r.replacements = result.replacements.map((x) => `${x.namespace}/${x.name} of ${x.workload}: ${x.reason}`);
   if (result.outcome !== 'drained') throw drainFailure(result);
   const workloads = deps.api.evictedWorkloads(plan, result);
   deps.journal?.record({ node, step: 'drained', workloads });
@@ -139,12 +193,22 @@ async function workStep(deps: NodeDeps, node: string): Promise<void> {
     return;
   }
   deps.say(node, deps.work.label);
-  const { code, stderrTail, stopped: how } = await deps.work.perform(node, deps.signal, (command) => deps.journal?.record({ node, step: 'command-started', command }));
+  const {
+    code,
+    stderrTail,
+    stopped: how,
+  } = await deps.work.perform(node, deps.signal, (command) =>
+    deps.journal?.record({ node, step: 'command-started', command }),
+  );
   if (deps.signal.aborted) {
     if (how) deps.journal?.record({ node, step: 'command-stopped', detail: how });
     throw stopped(deps.signal, `while the command ran${how ? ` (the command was ${how})` : ''}`);
   }
-  if (code !== 0) throw new StepFailed(`the command failed with exit code ${code}${stderrTail ? `: ${stderrTail.split('\n').at(-1)}` : ''}`, ExitCode.BLOCKED);
+  if (code !== 0)
+    throw new StepFailed(
+      `the command failed with exit code ${code}${stderrTail ? `: ${stderrTail.split('\n').at(-1)}` : ''}`,
+      ExitCode.BLOCKED,
+    );
   deps.journal?.record({ node, step: 'command-done' });
 }
 
@@ -156,7 +220,10 @@ async function recoverStep(deps: NodeDeps, node: string, workloads: WorkloadRef[
   const bad = health.filter((h) => !h.available).map((b) => `${b.namespace}/${b.workload}`);
   if (bad.length) {
     degraded.push(...bad);
-    throw new StepFailed(`workloads not Available within ${formatDuration(deps.recoverTimeoutMs)}: ${bad.join(', ')}`, ExitCode.TIMEOUT);
+    throw new StepFailed(
+      `workloads not Available within ${formatDuration(deps.recoverTimeoutMs)}: ${bad.join(', ')}`,
+      ExitCode.TIMEOUT,
+    );
   }
   deps.journal?.record({ node, step: 'recovered' });
 }
@@ -166,7 +233,13 @@ async function recoverStep(deps: NodeDeps, node: string, workloads: WorkloadRef[
  * cordoned it), recovered. Returns normally when done; throws StepFailed
  * (or the error that stopped it) otherwise, with `r` saying where it got.
  */
-export async function maintainNode(deps: NodeDeps, node: string, progress: NodeProgress | undefined, r: NodeReport, degraded: string[]): Promise<void> {
+export async function maintainNode(
+  deps: NodeDeps,
+  node: string,
+  progress: NodeProgress | undefined,
+  r: NodeReport,
+  degraded: string[],
+): Promise<void> {
   const todo = new Set(remainingSteps(progress));
   const step = (s: Step): boolean => {
     if (!todo.has(s)) return false;
@@ -191,7 +264,11 @@ export async function maintainNode(deps: NodeDeps, node: string, progress: NodeP
     } else {
       deps.say(node, 'stays cordoned: it was cordoned before this run');
     }
-    deps.journal?.record({ node, step: 'uncordoned', detail: r.cordonedByRun ? 'uncordoned' : 'left cordoned: cordoned before the run' });
+    deps.journal?.record({
+      node,
+      step: 'uncordoned',
+      detail: r.cordonedByRun ? 'uncordoned' : 'left cordoned: cordoned before the run',
+    });
   }
   if (step('recovered')) await recoverStep(deps, node, workloads, degraded);
   deps.journal?.record({ node, step: 'done' });

@@ -18,7 +18,8 @@ import type { CommandRecord } from './journal.js';
 import type { Work } from './steps.js';
 
 /** The wrapper: the operator's command ($STUDY_COMMAND, never spliced), then its exit code written atomically. */
-const WRAPPER = '/bin/sh -c "$STUDY_COMMAND"; code=$?; printf "%s\\n" "$code" > "$STUDY_EXIT_MARKER.tmp" && mv "$STUDY_EXIT_MARKER.tmp" "$STUDY_EXIT_MARKER"; exit $code';
+const WRAPPER =
+  '/bin/sh -c "$STUDY_COMMAND"; code=$?; printf "%s\\n" "$code" > "$STUDY_EXIT_MARKER.tmp" && mv "$STUDY_EXIT_MARKER.tmp" "$STUDY_EXIT_MARKER"; exit $code';
 
 /** How long a stopped command's process group gets to end after the signal, before SIGKILL. */
 export const STOP_GRACE_MS = 10_000;
@@ -89,7 +90,13 @@ function follow(file: string, show: (line: string) => void): { stop: () => strin
   };
 }
 
-export function commandWork(command: string, journalFile: string, runId: string, ctx: RunContext, quiet: () => boolean): Work {
+export function commandWork(
+  command: string,
+  journalFile: string,
+  runId: string,
+  ctx: RunContext,
+  quiet: () => boolean,
+): Work {
   return {
     label: `running: ${command}`,
     perform: (node, signal, onStarted) =>
@@ -136,7 +143,15 @@ export function commandWork(command: string, journalFile: string, runId: string,
           signal.removeEventListener('abort', onAbort);
           if (stopping) clearTimeout(stopping);
           const tail = shown.stop();
-          resolve({ code: code ?? (sig ? 128 : 1), stderrTail: tail.trim(), ...(signal.aborted ? { stopped: groupAlive(pgid) ? 'still running after SIGKILL' : `stopped with ${signalOf(signal.reason)}` } : {}) });
+          resolve({
+            code: code ?? (sig ? 128 : 1),
+            stderrTail: tail.trim(),
+            ...(signal.aborted
+              ? {
+                  stopped: groupAlive(pgid) ? 'still running after SIGKILL' : `stopped with ${signalOf(signal.reason)}`,
+                }
+              : {}),
+          });
         });
       }),
   };
@@ -148,7 +163,9 @@ export function operatorWork(waitFile: string | undefined, ctx: RunContext): Wor
     label: 'waiting for the operator',
     async perform(node, signal) {
       if (waitFile) {
-        ctx.io.stderr.write(`waiting for ${waitFile} to exist before bringing ${node} back (it is removed once seen)\n`);
+        ctx.io.stderr.write(
+          `waiting for ${waitFile} to exist before bringing ${node} back (it is removed once seen)\n`,
+        );
         while (!existsSync(waitFile)) await sleep(500, signal);
         rmSync(waitFile, { force: true });
       } else {

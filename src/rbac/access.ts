@@ -30,7 +30,16 @@ import type { AccessOptions, SubjectSpec, WhyOptions } from './options.js';
 import { verbWarning } from './verbs.js';
 import { namespaceMissing, requestFor, reviewAttributes, verboseLine, type Verified } from './whocan.js';
 
-export const MATRIX_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'] as const;
+export const MATRIX_VERBS = [
+  'get',
+  'list',
+  'watch',
+  'create',
+  'update',
+  'patch',
+  'delete',
+  'deletecollection',
+] as const;
 
 /** What the answer cannot vouch for about the subject and namespace: they may not exist. */
 async function existenceWarnings(client: KubeClient, spec: SubjectSpec, namespace: string): Promise<string[]> {
@@ -38,9 +47,15 @@ async function existenceWarnings(client: KubeClient, spec: SubjectSpec, namespac
   if (namespace && (await namespaceMissing(client, namespace))) out.push(`namespace ${namespace} does not exist`);
   if (spec.kind === 'serviceaccount') {
     try {
-      await client.request('GET', resourcePath(RESOURCES.serviceAccounts, { namespace: spec.namespace, name: spec.name }));
+      await client.request(
+        'GET',
+        resourcePath(RESOURCES.serviceAccounts, { namespace: spec.namespace, name: spec.name }),
+      );
     } catch (err) {
-      if (apiStatusOf(err)?.code === 404) out.push(`service account ${spec.namespace}/${spec.name} does not exist: the answer is what it would have, were it created`);
+      if (apiStatusOf(err)?.code === 404)
+        out.push(
+          `service account ${spec.namespace}/${spec.name} does not exist: the answer is what it would have, were it created`,
+        );
     }
   }
   return out;
@@ -99,22 +114,117 @@ export interface AccessMatrix {
   warnings: string[];
 }
 
-const RISKY: Array<{ verb: string; group: string; resource: string; subresource?: string; namespaced: boolean; consequence: string }> = [
-  { verb: 'create', group: '', resource: 'pods', namespaced: true, consequence: 'can run a pod as any service account of the namespace, and so act with its permissions' },
-  { verb: 'create', group: '', resource: 'serviceaccounts', subresource: 'token', namespaced: true, consequence: 'can mint tokens for the service accounts of the namespace' },
+const RISKY: Array<{
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+  namespaced: boolean;
+  consequence: string;
+}> = [
+  {
+    verb: 'create',
+    group: '',
+    resource: 'pods',
+    namespaced: true,
+    consequence: 'can run a pod as any service account of the namespace, and so act with its permissions',
+  },
+  {
+    verb: 'create',
+    group: '',
+    resource: 'serviceaccounts',
+    subresource: 'token',
+    namespaced: true,
+    consequence: 'can mint tokens for the service accounts of the namespace',
+  },
   { verb: 'impersonate', group: '', resource: 'users', namespaced: false, consequence: 'can act as any user' },
-  { verb: 'impersonate', group: '', resource: 'groups', namespaced: false, consequence: 'can act as any group, system:masters included' },
-  { verb: 'impersonate', group: '', resource: 'serviceaccounts', namespaced: true, consequence: 'can act as the service accounts of the namespace' },
-  { verb: 'bind', group: 'rbac.authorization.k8s.io', resource: 'clusterroles', namespaced: false, consequence: 'can grant roles it does not hold itself' },
-  { verb: 'escalate', group: 'rbac.authorization.k8s.io', resource: 'clusterroles', namespaced: false, consequence: 'can add permissions it does not hold to roles' },
-  { verb: 'bind', group: 'rbac.authorization.k8s.io', resource: 'roles', namespaced: true, consequence: 'can grant roles it does not hold itself in the namespace' },
-  { verb: 'escalate', group: 'rbac.authorization.k8s.io', resource: 'roles', namespaced: true, consequence: 'can add permissions it does not hold to roles of the namespace' },
-  { verb: 'get', group: '', resource: 'secrets', namespaced: true, consequence: 'can read secrets (tokens, keys, passwords)' },
-  { verb: 'list', group: '', resource: 'secrets', namespaced: true, consequence: 'can read every secret of the namespace' },
-  { verb: 'watch', group: '', resource: 'secrets', namespaced: true, consequence: 'can read every secret of the namespace as it changes' },
-  { verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespaced: true, consequence: 'can run commands inside running containers' },
-  { verb: 'create', group: '', resource: 'pods', subresource: 'attach', namespaced: true, consequence: 'can attach to running containers' },
-  { verb: 'get', group: '', resource: 'nodes', subresource: 'proxy', namespaced: false, consequence: "can reach every kubelet's API, which runs commands in any pod of the node" },
+  {
+    verb: 'impersonate',
+    group: '',
+    resource: 'groups',
+    namespaced: false,
+    consequence: 'can act as any group, system:masters included',
+  },
+  {
+    verb: 'impersonate',
+    group: '',
+    resource: 'serviceaccounts',
+    namespaced: true,
+    consequence: 'can act as the service accounts of the namespace',
+  },
+  {
+    verb: 'bind',
+    group: 'rbac.authorization.k8s.io',
+    resource: 'clusterroles',
+    namespaced: false,
+    consequence: 'can grant roles it does not hold itself',
+  },
+  {
+    verb: 'escalate',
+    group: 'rbac.authorization.k8s.io',
+    resource: 'clusterroles',
+    namespaced: false,
+    consequence: 'can add permissions it does not hold to roles',
+  },
+  {
+    verb: 'bind',
+    group: 'rbac.authorization.k8s.io',
+    resource: 'roles',
+    namespaced: true,
+    consequence: 'can grant roles it does not hold itself in the namespace',
+  },
+  {
+    verb: 'escalate',
+    group: 'rbac.authorization.k8s.io',
+    resource: 'roles',
+    namespaced: true,
+    consequence: 'can add permissions it does not hold to roles of the namespace',
+  },
+  {
+    verb: 'get',
+    group: '',
+    resource: 'secrets',
+    namespaced: true,
+    consequence: 'can read secrets (tokens, keys, passwords)',
+  },
+  {
+    verb: 'list',
+    group: '',
+    resource: 'secrets',
+    namespaced: true,
+    consequence: 'can read every secret of the namespace',
+  },
+  {
+    verb: 'watch',
+    group: '',
+    resource: 'secrets',
+    namespaced: true,
+    consequence: 'can read every secret of the namespace as it changes',
+  },
+  {
+    verb: 'create',
+    group: '',
+    resource: 'pods',
+    subresource: 'exec',
+    namespaced: true,
+    consequence: 'can run commands inside running containers',
+  },
+  {
+    verb: 'create',
+    group: '',
+    resource: 'pods',
+    subresource: 'attach',
+    namespaced: true,
+    consequence: 'can attach to running containers',
+  },
+  {
+    verb: 'get',
+    group: '',
+    resource: 'nodes',
+    subresource: 'proxy',
+    namespaced: false,
+    consequence: "can reach every kubelet's API, which runs commands in any pod of the node",
+  },
 ];
 
 function grantPath(g: Grant): string {
@@ -124,15 +234,39 @@ function grantPath(g: Grant): string {
 export function riskyPaths(index: RbacIndex, user: UserInfo, namespace: string): RiskyPath[] {
   const out: RiskyPath[] = [];
   for (const r of RISKY) {
-    const req: RequestAttributes = { verb: r.verb, apiGroup: r.group, resource: r.resource, subresource: r.subresource ?? '', name: '', namespace: r.namespaced ? namespace : '' };
+    const req: RequestAttributes = {
+      verb: r.verb,
+      apiGroup: r.group,
+      resource: r.resource,
+      subresource: r.subresource ?? '',
+      name: '',
+      namespace: r.namespaced ? namespace : '',
+    };
     for (const g of allows(index, user, req)) {
-      out.push({ permission: `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ''}`, consequence: r.consequence, scope: g.scope || 'cluster', path: grantPath(g) });
+      out.push({
+        permission: `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ''}`,
+        consequence: r.consequence,
+        scope: g.scope || 'cluster',
+        path: grantPath(g),
+      });
     }
   }
   // A wildcard of everything, wherever it is granted.
-  const everything: RequestAttributes = { verb: 'kstudy-any-verb', apiGroup: 'kstudy.any.group', resource: 'kstudy-any-resource', subresource: '', name: '', namespace };
+  const everything: RequestAttributes = {
+    verb: 'kstudy-any-verb',
+    apiGroup: 'kstudy.any.group',
+    resource: 'kstudy-any-resource',
+    subresource: '',
+    name: '',
+    namespace,
+  };
   for (const g of allows(index, user, everything)) {
-    out.push({ permission: '* on *', consequence: 'can do anything the scope allows, including granting itself more', scope: g.scope || 'cluster', path: grantPath(g) });
+    out.push({
+      permission: '* on *',
+      consequence: 'can do anything the scope allows, including granting itself more',
+      scope: g.scope || 'cluster',
+      path: grantPath(g),
+    });
   }
   return out;
 }
@@ -140,20 +274,35 @@ export function riskyPaths(index: RbacIndex, user: UserInfo, namespace: string):
 type MatrixVerb = (typeof MATRIX_VERBS)[number];
 
 /** The matrix's cells, row by row: every resource with a matrix verb, and the request each cell stands for. Pure. */
-export function matrixShape(resources: ApiResource[], namespace: string): Array<{ resource: ApiResource; cells: Array<{ verb: MatrixVerb; req: RequestAttributes }> }> {
+export function matrixShape(
+  resources: ApiResource[],
+  namespace: string,
+): Array<{ resource: ApiResource; cells: Array<{ verb: MatrixVerb; req: RequestAttributes }> }> {
   return resources
     .filter((r) => MATRIX_VERBS.some((v) => r.verbs.includes(v)))
     .map((r) => ({
       resource: r,
       cells: MATRIX_VERBS.filter((verb) => r.verbs.includes(verb)).map((verb) => ({
         verb,
-        req: { verb, apiGroup: r.group, resource: r.resource, subresource: '', name: '', namespace: r.namespaced ? namespace : '' },
+        req: {
+          verb,
+          apiGroup: r.group,
+          resource: r.resource,
+          subresource: '',
+          name: '',
+          namespace: r.namespaced ? namespace : '',
+        },
       })),
     }));
 }
 
 /** The matrix from the rules alone. Pure. */
-export function computeMatrix(index: RbacIndex, user: UserInfo, namespace: string, resources: ApiResource[]): MatrixRow[] {
+export function computeMatrix(
+  index: RbacIndex,
+  user: UserInfo,
+  namespace: string,
+  resources: ApiResource[],
+): MatrixRow[] {
   return matrixShape(resources, namespace).map(({ resource: r, cells: shape }) => {
     const cells: MatrixRow['cells'] = {};
     for (const { verb, req } of shape) {
@@ -174,19 +323,25 @@ function namedOnly(index: RbacIndex, user: UserInfo, req: RequestAttributes): st
   const names = new Set<string>();
   const consider = (rules: Array<{ resourceNames?: string[] } & Parameters<typeof matchesRule>[0]>): void => {
     for (const rule of rules) {
-      if (rule.resourceNames?.length && matchesRule({ ...rule, resourceNames: [] }, req)) for (const n of rule.resourceNames) names.add(n);
+      if (rule.resourceNames?.length && matchesRule({ ...rule, resourceNames: [] }, req))
+        for (const n of rule.resourceNames) names.add(n);
     }
   };
-  for (const crb of index.clusterRoleBindings) if ((crb.subjects ?? []).some((s) => subjectApplies(user, s, ''))) consider(index.rulesFor(crb.roleRef, '') ?? []);
+  for (const crb of index.clusterRoleBindings)
+    if ((crb.subjects ?? []).some((s) => subjectApplies(user, s, ''))) consider(index.rulesFor(crb.roleRef, '') ?? []);
   if (req.namespace) {
-    for (const rb of index.roleBindingsByNs.get(req.namespace) ?? []) if ((rb.subjects ?? []).some((s) => subjectApplies(user, s, req.namespace))) consider(index.rulesFor(rb.roleRef, req.namespace) ?? []);
+    for (const rb of index.roleBindingsByNs.get(req.namespace) ?? [])
+      if ((rb.subjects ?? []).some((s) => subjectApplies(user, s, req.namespace)))
+        consider(index.rulesFor(rb.roleRef, req.namespace) ?? []);
   }
   return [...names].sort();
 }
 
 /** Whether the caller may ask the API server about another subject (create SubjectAccessReviews). */
 async function maySubjectReview(client: KubeClient): Promise<boolean> {
-  const a = await client.call('ask whether you may create SubjectAccessReviews', () => selfAccessReview(client, { verb: 'create', group: 'authorization.k8s.io', resource: 'subjectaccessreviews' }));
+  const a = await client.call('ask whether you may create SubjectAccessReviews', () =>
+    selfAccessReview(client, { verb: 'create', group: 'authorization.k8s.io', resource: 'subjectaccessreviews' }),
+  );
   return a.allowed;
 }
 
@@ -195,7 +350,10 @@ async function maySubjectReview(client: KubeClient): Promise<boolean> {
  * failed review is an error cell, an answer unlike the rules' a
  * disagreement. Pure.
  */
-export function confirmCells(rows: MatrixRow[], answers: Array<ReviewAnswer | { error: string }>): { disagreements: AccessMatrix['disagreements']; failures: string[] } {
+export function confirmCells(
+  rows: MatrixRow[],
+  answers: Array<ReviewAnswer | { error: string }>,
+): { disagreements: AccessMatrix['disagreements']; failures: string[] } {
   const disagreements: AccessMatrix['disagreements'] = [];
   const failures = new Set<string>();
   let i = 0;
@@ -211,16 +369,30 @@ export function confirmCells(rows: MatrixRow[], answers: Array<ReviewAnswer | { 
         continue;
       }
       cell.verified = answer.allowed;
-      if (answer.allowed !== cell.allowed) disagreements.push({ resource: `${row.resource}${row.group ? `.${row.group}` : ''}`, verb, rbac: cell.allowed, apiServer: answer.allowed });
+      if (answer.allowed !== cell.allowed)
+        disagreements.push({
+          resource: `${row.resource}${row.group ? `.${row.group}` : ''}`,
+          verb,
+          rbac: cell.allowed,
+          apiServer: answer.allowed,
+        });
     }
   }
   return { disagreements, failures: [...failures] };
 }
 
 /** Every cell's review, all under one bound; a failed one is its message. */
-async function askCells(client: KubeClient, resources: ApiResource[], user: UserInfo, self: boolean, namespace: string): Promise<Array<ReviewAnswer | { error: string }>> {
+async function askCells(
+  client: KubeClient,
+  resources: ApiResource[],
+  user: UserInfo,
+  self: boolean,
+  namespace: string,
+): Promise<Array<ReviewAnswer | { error: string }>> {
   const who = self ? undefined : { user: user.username, groups: user.groups };
-  const questions = matrixShape(resources, namespace).flatMap((row) => row.cells.map(({ req }) => ({ ...(who ? { who } : {}), attributes: reviewAttributes(req) })));
+  const questions = matrixShape(resources, namespace).flatMap((row) =>
+    row.cells.map(({ req }) => ({ ...(who ? { who } : {}), attributes: reviewAttributes(req) })),
+  );
   const answers = await reviewAll(client, questions);
   return answers.map((a) => ('error' in a ? { error: client.error('create access reviews', a.error).message } : a));
 }
@@ -257,7 +429,9 @@ export async function runAccess(ctx: RunContext, o: AccessOptions): Promise<Acce
     incomplete: missing.length > 0,
     missing,
     notes: [
-      user.groups.includes('system:masters') ? 'the subject is in system:masters: the API server allows it everything, whatever RBAC says' : '',
+      user.groups.includes('system:masters')
+        ? 'the subject is in system:masters: the API server allows it everything, whatever RBAC says'
+        : '',
       'other authorizers (Node, Webhook, ABAC) can allow what RBAC analysis cannot see; a disagreement marks where',
     ].filter(Boolean),
     warnings,
@@ -284,20 +458,31 @@ export function whyNearMisses(index: RbacIndex, user: UserInfo, req: RequestAttr
   for (const crb of index.clusterRoleBindings) {
     if (!(crb.subjects ?? []).some((s) => subjectApplies(user, s, ''))) continue;
     const rules = index.rulesFor(crb.roleRef, '');
-    if (!rules) near.push(`ClusterRoleBinding/${crb.metadata?.name} names ${crb.roleRef.kind} "${crb.roleRef.name}", which does not exist`);
-    for (const rule of rules ?? []) if (rule.resourceNames?.length && matchesRule({ ...rule, resourceNames: [] }, req)) near.push(`ClusterRoleBinding/${crb.metadata?.name} -> ${describeRule(rule)}: only for those names`);
+    if (!rules)
+      near.push(
+        `ClusterRoleBinding/${crb.metadata?.name} names ${crb.roleRef.kind} "${crb.roleRef.name}", which does not exist`,
+      );
+    for (const rule of rules ?? [])
+      if (rule.resourceNames?.length && matchesRule({ ...rule, resourceNames: [] }, req))
+        near.push(`ClusterRoleBinding/${crb.metadata?.name} -> ${describeRule(rule)}: only for those names`);
   }
   for (const [ns, rbs] of index.roleBindingsByNs) {
     for (const rb of rbs) {
       if (!(rb.subjects ?? []).some((s) => subjectApplies(user, s, ns))) continue;
       const rules = index.rulesFor(rb.roleRef, ns);
       if (!rules) {
-        near.push(`RoleBinding/${ns}/${rb.metadata?.name} names ${rb.roleRef.kind} "${rb.roleRef.name}", which does not exist`);
+        near.push(
+          `RoleBinding/${ns}/${rb.metadata?.name} names ${rb.roleRef.kind} "${rb.roleRef.name}", which does not exist`,
+        );
         continue;
       }
       for (const rule of rules) {
-        if (ns !== req.namespace && matchesRule(rule, { ...req, namespace: ns })) near.push(`RoleBinding/${ns}/${rb.metadata?.name} -> ${describeRule(rule)}: allows it in namespace ${ns}, not ${req.namespace || 'cluster-wide'}`);
-        else if (ns === req.namespace && rule.resourceNames?.length && matchesRule({ ...rule, resourceNames: [] }, req)) near.push(`RoleBinding/${ns}/${rb.metadata?.name} -> ${describeRule(rule)}: only for those names`);
+        if (ns !== req.namespace && matchesRule(rule, { ...req, namespace: ns }))
+          near.push(
+            `RoleBinding/${ns}/${rb.metadata?.name} -> ${describeRule(rule)}: allows it in namespace ${ns}, not ${req.namespace || 'cluster-wide'}`,
+          );
+        else if (ns === req.namespace && rule.resourceNames?.length && matchesRule({ ...rule, resourceNames: [] }, req))
+          near.push(`RoleBinding/${ns}/${rb.metadata?.name} -> ${describeRule(rule)}: only for those names`);
       }
     }
   }
@@ -306,7 +491,10 @@ export function whyNearMisses(index: RbacIndex, user: UserInfo, req: RequestAttr
 
 export async function runWhy(ctx: RunContext, o: WhyOptions): Promise<WhyResult> {
   const client = connect(o.connection, { signal: ctx.signal });
-  const [{ user }, { resolved }] = await Promise.all([resolveSubject(client, o.subject), resolveDiscovered(client, o.resource)]);
+  const [{ user }, { resolved }] = await Promise.all([
+    resolveSubject(client, o.subject),
+    resolveDiscovered(client, o.resource),
+  ]);
   const warnings: string[] = [];
   const verbWarn = verbWarning(o.verb, false);
   if (verbWarn) warnings.push(verbWarn);
@@ -323,7 +511,13 @@ export async function runWhy(ctx: RunContext, o: WhyOptions): Promise<WhyResult>
     subject: user,
     request: req,
     allowed: grants.length > 0,
-    grants: grants.map((g) => ({ path: grantPath(g), binding: g.binding, role: g.role, rule: g.rule, scope: g.scope || 'cluster' })),
+    grants: grants.map((g) => ({
+      path: grantPath(g),
+      binding: g.binding,
+      role: g.role,
+      rule: g.rule,
+      scope: g.scope || 'cluster',
+    })),
     nearMisses: grants.length === 0 ? whyNearMisses(index, user, req) : [],
     superuser: user.groups.includes('system:masters'),
     incomplete: rbac.missing.length > 0,
@@ -338,5 +532,7 @@ export function whyExitCode(r: WhyResult): ExitCodeValue {
 }
 
 export function accessExitCode(r: AccessMatrix): ExitCodeValue {
-  return r.incomplete && r.rows.every((row) => Object.values(row.cells).every((c) => !c?.allowed)) ? ExitCode.BLOCKED : ExitCode.OK;
+  return r.incomplete && r.rows.every((row) => Object.values(row.cells).every((c) => !c?.allowed))
+    ? ExitCode.BLOCKED
+    : ExitCode.OK;
 }

@@ -12,7 +12,10 @@ export const whoCanCommand: Command<WhoCanOptions, WhoCanResult> = {
   warnings: (r) => r.warnings,
   failure: (r) =>
     r.incomplete && r.subjects.length === 0
-      ? { message: `no subject found, but the answer is incomplete: ${r.missing.map((m) => (m.startsWith('confirm') ? m : `you may not ${m}`)).join('; ')}`, hint: 'run as someone who may read RBAC objects (list roles, rolebindings, clusterroles, clusterrolebindings)' }
+      ? {
+          message: `no subject found, but the answer is incomplete: ${r.missing.map((m) => (m.startsWith('confirm') ? m : `you may not ${m}`)).join('; ')}`,
+          hint: 'run as someone who may read RBAC objects (list roles, rolebindings, clusterroles, clusterrolebindings)',
+        }
       : undefined,
 };
 

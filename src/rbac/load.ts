@@ -24,8 +24,18 @@ export interface LoadedRbac {
 }
 
 type RbacResource = 'roles' | 'rolebindings' | 'clusterroles' | 'clusterrolebindings';
-const TYPES = { roles: RESOURCES.roles, rolebindings: RESOURCES.roleBindings, clusterroles: RESOURCES.clusterRoles, clusterrolebindings: RESOURCES.clusterRoleBindings } as const;
-const KIND_NAMES: Record<RbacResource, string> = { roles: 'Roles', rolebindings: 'RoleBindings', clusterroles: 'ClusterRoles', clusterrolebindings: 'ClusterRoleBindings' };
+const TYPES = {
+  roles: RESOURCES.roles,
+  rolebindings: RESOURCES.roleBindings,
+  clusterroles: RESOURCES.clusterRoles,
+  clusterrolebindings: RESOURCES.clusterRoleBindings,
+} as const;
+const KIND_NAMES: Record<RbacResource, string> = {
+  roles: 'Roles',
+  rolebindings: 'RoleBindings',
+  clusterroles: 'ClusterRoles',
+  clusterrolebindings: 'ClusterRoleBindings',
+};
 
 /**
  * Items per page: RBAC objects are small and a command needs all of them,
@@ -66,8 +76,11 @@ export async function loadRbac(client: KubeClient, namespace: string, scope: Loa
   const missing: string[] = [];
   const onRead = scope.onRead ?? ((): void => {});
   const list = async <T>(resource: RbacResource, ns?: string): Promise<T[]> => {
-    const items = (await listPath<T>(client, resourcePath(TYPES[resource], ns ? { namespace: ns } : {}), {}, PAGE)).items;
-    onRead(`listed ${count(items.length, resource)}${ns ? ` in namespace ${ns}` : resource.startsWith('cluster') ? '' : ' in every namespace'}`);
+    const items = (await listPath<T>(client, resourcePath(TYPES[resource], ns ? { namespace: ns } : {}), {}, PAGE))
+      .items;
+    onRead(
+      `listed ${count(items.length, resource)}${ns ? ` in namespace ${ns}` : resource.startsWith('cluster') ? '' : ' in every namespace'}`,
+    );
     return items;
   };
   if (scope.onlyNamespace !== undefined) return loadReferenced(client, scope.onlyNamespace, scope, list, missing);
@@ -81,7 +94,9 @@ export async function loadRbac(client: KubeClient, namespace: string, scope: Loa
         missing.push(`list ${resource}.rbac.authorization.k8s.io${namespaced ? ' in all namespaces' : ''}`);
         return [];
       }
-      missing.push(`list ${resource}.rbac.authorization.k8s.io in all namespaces (only namespace ${namespace} was read)`);
+      missing.push(
+        `list ${resource}.rbac.authorization.k8s.io in all namespaces (only namespace ${namespace} was read)`,
+      );
       try {
         return await list<T>(resource, namespace);
       } catch (err2) {
@@ -103,20 +118,37 @@ export async function loadRbac(client: KubeClient, namespace: string, scope: Loa
 type Lister = <T>(resource: RbacResource, ns?: string) => Promise<T[]>;
 
 /** The bindings of one namespace (none for '') and the cluster's, then the roles they name. */
-async function loadReferenced(client: KubeClient, ns: string, scope: LoadScope, list: Lister, missing: string[]): Promise<LoadedRbac> {
-  const bindings = async <T extends V1RoleBinding | V1ClusterRoleBinding>(resource: 'rolebindings' | 'clusterrolebindings'): Promise<T[]> => {
+async function loadReferenced(
+  client: KubeClient,
+  ns: string,
+  scope: LoadScope,
+  list: Lister,
+  missing: string[],
+): Promise<LoadedRbac> {
+  const bindings = async <T extends V1RoleBinding | V1ClusterRoleBinding>(
+    resource: 'rolebindings' | 'clusterrolebindings',
+  ): Promise<T[]> => {
     if (resource === 'rolebindings' && !ns) return [];
     try {
       const items = await list<T>(resource, resource === 'rolebindings' ? ns : undefined);
       const who = scope.subject;
-      return who ? items.filter((b) => (b.subjects ?? []).some((s) => subjectApplies(who, s, resource === 'rolebindings' ? ns : ''))) : items;
+      return who
+        ? items.filter((b) =>
+            (b.subjects ?? []).some((s) => subjectApplies(who, s, resource === 'rolebindings' ? ns : '')),
+          )
+        : items;
     } catch (err) {
       if (!forbidden(err)) throw client.error(`list ${resource}${resource === 'rolebindings' ? ` in ${ns}` : ''}`, err);
-      missing.push(`list ${resource}.rbac.authorization.k8s.io${resource === 'rolebindings' ? ` in namespace ${ns}` : ''}`);
+      missing.push(
+        `list ${resource}.rbac.authorization.k8s.io${resource === 'rolebindings' ? ` in namespace ${ns}` : ''}`,
+      );
       return [];
     }
   };
-  const [roleBindings, clusterRoleBindings] = await Promise.all([bindings<V1RoleBinding>('rolebindings'), bindings<V1ClusterRoleBinding>('clusterrolebindings')]);
+  const [roleBindings, clusterRoleBindings] = await Promise.all([
+    bindings<V1RoleBinding>('rolebindings'),
+    bindings<V1ClusterRoleBinding>('clusterrolebindings'),
+  ]);
   const clusterRoleNames = new Set<string>();
   const roleNames = new Set<string>();
   for (const b of [...roleBindings, ...clusterRoleBindings]) {

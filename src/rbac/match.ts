@@ -48,7 +48,8 @@ export function resourceMatches(rule: V1PolicyRule, combined: string, subresourc
   for (const r of rule.resources ?? []) {
     if (r === '*') return true;
     if (r === combined) return true;
-    if (subresource && r.length === subresource.length + 2 && r.startsWith('*/') && r.endsWith(subresource)) return true;
+    if (subresource && r.length === subresource.length + 2 && r.startsWith('*/') && r.endsWith(subresource))
+      return true;
   }
   return false;
 }
@@ -70,7 +71,12 @@ export function nonResourceURLMatches(rule: V1PolicyRule, path: string): boolean
 export function matchesRule(rule: V1PolicyRule, req: RequestAttributes): boolean {
   if (!isResourceRequest(req)) return verbMatches(rule, req.verb) && nonResourceURLMatches(rule, req.path ?? '');
   const combined = req.subresource ? `${req.resource}/${req.subresource}` : req.resource;
-  return verbMatches(rule, req.verb) && apiGroupMatches(rule, req.apiGroup) && resourceMatches(rule, combined, req.subresource) && resourceNameMatches(rule, req.name);
+  return (
+    verbMatches(rule, req.verb) &&
+    apiGroupMatches(rule, req.apiGroup) &&
+    resourceMatches(rule, combined, req.subresource) &&
+    resourceNameMatches(rule, req.name)
+  );
 }
 
 /** Whether the rule would match if only its resourceNames did not restrict it. */
@@ -128,7 +134,8 @@ export class RbacIndex {
 
   /** The rules a roleRef names, or undefined when the role does not exist. */
   rulesFor(roleRef: { kind: string; name: string }, bindingNamespace: string): V1PolicyRule[] | undefined {
-    if (roleRef.kind === 'ClusterRole') return this.clusterRoles.get(roleRef.name)?.rules ?? (this.clusterRoles.has(roleRef.name) ? [] : undefined);
+    if (roleRef.kind === 'ClusterRole')
+      return this.clusterRoles.get(roleRef.name)?.rules ?? (this.clusterRoles.has(roleRef.name) ? [] : undefined);
     if (roleRef.kind === 'Role' && bindingNamespace) {
       const role = this.roles.get(`${bindingNamespace}/${roleRef.name}`);
       return role ? (role.rules ?? []) : undefined;
@@ -150,7 +157,11 @@ export interface Grant {
   scope: string;
 }
 
-export type NearMissCode = 'WrongNamespace' | 'ResourceNamesRestricted' | 'RoleMissing' | 'ServiceAccountWithoutNamespace';
+export type NearMissCode =
+  | 'WrongNamespace'
+  | 'ResourceNamesRestricted'
+  | 'RoleMissing'
+  | 'ServiceAccountWithoutNamespace';
 
 export interface NearMiss {
   code: NearMissCode;
@@ -169,37 +180,66 @@ function roleOf(ref: { kind: string; name: string }, ns: string): Grant['role'] 
  * but only for a namespaced resource: the authorizer never consults
  * RoleBindings for cluster-scoped resources or non-resource URLs.
  */
-export function whoCan(index: RbacIndex, req: RequestAttributes, allNamespaces: boolean, namespaced = true): { grants: Grant[]; nearMisses: NearMiss[] } {
+export function whoCan(
+  index: RbacIndex,
+  req: RequestAttributes,
+  allNamespaces: boolean,
+  namespaced = true,
+): { grants: Grant[]; nearMisses: NearMiss[] } {
   const grants: Grant[] = [];
   const nearMisses: NearMiss[] = [];
   for (const crb of index.clusterRoleBindings) {
     const binding = { kind: 'ClusterRoleBinding' as const, name: crb.metadata?.name ?? '' };
     const rules = index.rulesFor(crb.roleRef, '');
     if (!rules) {
-      nearMisses.push({ code: 'RoleMissing', binding, role: crb.roleRef, message: `${crb.roleRef.kind} "${crb.roleRef.name}" does not exist` });
+      nearMisses.push({
+        code: 'RoleMissing',
+        binding,
+        role: crb.roleRef,
+        message: `${crb.roleRef.kind} "${crb.roleRef.name}" does not exist`,
+      });
       continue;
     }
     for (const rule of rules) {
       if (matchesRule(rule, req)) {
         for (const subject of crb.subjects ?? []) {
           if (subject.kind === 'ServiceAccount' && !subject.namespace) {
-            nearMisses.push({ code: 'ServiceAccountWithoutNamespace', binding, role: crb.roleRef, message: `subject ServiceAccount "${subject.name}" has no namespace, which a ClusterRoleBinding needs: it reaches nobody` });
+            nearMisses.push({
+              code: 'ServiceAccountWithoutNamespace',
+              binding,
+              role: crb.roleRef,
+              message: `subject ServiceAccount "${subject.name}" has no namespace, which a ClusterRoleBinding needs: it reaches nobody`,
+            });
             continue;
           }
           grants.push({ subject, binding, role: roleOf(crb.roleRef, ''), rule, scope: '' });
         }
       } else if (matchesButForNames(rule, req)) {
-        nearMisses.push({ code: 'ResourceNamesRestricted', binding, role: crb.roleRef, message: `the rule allows only the names ${rule.resourceNames!.join(', ')}${req.name ? '' : ' (and a request without a name never matches those)'}` });
+        nearMisses.push({
+          code: 'ResourceNamesRestricted',
+          binding,
+          role: crb.roleRef,
+          message: `the rule allows only the names ${rule.resourceNames!.join(', ')}${req.name ? '' : ' (and a request without a name never matches those)'}`,
+        });
       }
     }
   }
-  const namespaces = req.namespace ? [req.namespace] : allNamespaces && namespaced && isResourceRequest(req) ? index.namespaces() : [];
+  const namespaces = req.namespace
+    ? [req.namespace]
+    : allNamespaces && namespaced && isResourceRequest(req)
+      ? index.namespaces()
+      : [];
   for (const ns of namespaces) {
     for (const rb of index.roleBindingsByNs.get(ns) ?? []) {
       const binding = { kind: 'RoleBinding' as const, name: rb.metadata?.name ?? '', namespace: ns };
       const rules = index.rulesFor(rb.roleRef, ns);
       if (!rules) {
-        nearMisses.push({ code: 'RoleMissing', binding, role: rb.roleRef, message: `${rb.roleRef.kind} "${rb.roleRef.name}" does not exist${rb.roleRef.kind === 'Role' ? ` in namespace ${ns}` : ''}` });
+        nearMisses.push({
+          code: 'RoleMissing',
+          binding,
+          role: rb.roleRef,
+          message: `${rb.roleRef.kind} "${rb.roleRef.name}" does not exist${rb.roleRef.kind === 'Role' ? ` in namespace ${ns}` : ''}`,
+        });
         continue;
       }
       for (const rule of rules) {
@@ -209,7 +249,12 @@ export function whoCan(index: RbacIndex, req: RequestAttributes, allNamespaces: 
             grants.push({ subject: s, binding, role: roleOf(rb.roleRef, ns), rule, scope: ns });
           }
         } else if (matchesButForNames(rule, req)) {
-          nearMisses.push({ code: 'ResourceNamesRestricted', binding, role: rb.roleRef, message: `the rule allows only the names ${rule.resourceNames!.join(', ')}` });
+          nearMisses.push({
+            code: 'ResourceNamesRestricted',
+            binding,
+            role: rb.roleRef,
+            message: `the rule allows only the names ${rule.resourceNames!.join(', ')}`,
+          });
         }
       }
     }
@@ -241,7 +286,14 @@ export function allows(index: RbacIndex, user: UserInfo, req: RequestAttributes)
     const subject = (crb.subjects ?? []).find((s) => subjectApplies(user, s, ''));
     if (!subject) continue;
     for (const rule of index.rulesFor(crb.roleRef, '') ?? []) {
-      if (matchesRule(rule, req)) out.push({ subject, binding: { kind: 'ClusterRoleBinding', name: crb.metadata?.name ?? '' }, role: roleOf(crb.roleRef, ''), rule, scope: '' });
+      if (matchesRule(rule, req))
+        out.push({
+          subject,
+          binding: { kind: 'ClusterRoleBinding', name: crb.metadata?.name ?? '' },
+          role: roleOf(crb.roleRef, ''),
+          rule,
+          scope: '',
+        });
     }
   }
   if (req.namespace) {
@@ -250,7 +302,13 @@ export function allows(index: RbacIndex, user: UserInfo, req: RequestAttributes)
       if (!subject) continue;
       for (const rule of index.rulesFor(rb.roleRef, req.namespace) ?? []) {
         if (matchesRule(rule, req)) {
-          out.push({ subject, binding: { kind: 'RoleBinding', name: rb.metadata?.name ?? '', namespace: req.namespace }, role: roleOf(rb.roleRef, req.namespace), rule, scope: req.namespace });
+          out.push({
+            subject,
+            binding: { kind: 'RoleBinding', name: rb.metadata?.name ?? '', namespace: req.namespace },
+            role: roleOf(rb.roleRef, req.namespace),
+            rule,
+            scope: req.namespace,
+          });
         }
       }
     }
@@ -275,7 +333,8 @@ export function implicitGroups(username: string, groups: string[]): string[] {
 export function describeSubject(s: RbacV1Subject): string {
   if (s.kind === 'Group') {
     if (s.name === 'system:serviceaccounts') return 'every service account in every namespace';
-    if (s.name.startsWith('system:serviceaccounts:')) return `every service account in namespace ${s.name.slice('system:serviceaccounts:'.length)}`;
+    if (s.name.startsWith('system:serviceaccounts:'))
+      return `every service account in namespace ${s.name.slice('system:serviceaccounts:'.length)}`;
     if (s.name === 'system:authenticated') return 'every authenticated user';
     if (s.name === 'system:unauthenticated') return 'anonymous requests';
     if (s.name === 'system:masters') return 'superusers (system:masters needs no binding)';

@@ -1,7 +1,13 @@
 /** whocan's and study-access's options: bound from the flags and validated here, once. Pure. */
 import { UsageError } from '../base/errors.js';
 import { exclusive, headerValue, namespaceName, objectName } from '../base/parse.js';
-import { asGroupNames, connectionOptions, withoutImpersonation, type ConnectionFlags, type ConnectionOptions } from '../kube/connection.js';
+import {
+  asGroupNames,
+  connectionOptions,
+  withoutImpersonation,
+  type ConnectionFlags,
+  type ConnectionOptions,
+} from '../kube/connection.js';
 
 export interface WhoCanOptions {
   connection: ConnectionOptions;
@@ -22,12 +28,25 @@ export interface WhoCanFlags extends ConnectionFlags {
 const VERBS_WITHOUT_NAME = new Set(['list', 'create', 'deletecollection']);
 
 function verbArg(verb: string): string {
-  if (!/^([a-z][a-z-]*|\*)$/i.test(verb)) throw new UsageError(`"${verb}" is not a verb`, { hint: 'e.g. get, list, create, delete, impersonate, bind, escalate, use, or *' });
+  if (!/^([a-z][a-z-]*|\*)$/i.test(verb))
+    throw new UsageError(`"${verb}" is not a verb`, {
+      hint: 'e.g. get, list, create, delete, impersonate, bind, escalate, use, or *',
+    });
   return verb;
 }
 
-export function whoCanOptions(verb: string, resource: string | undefined, name: string | undefined, f: WhoCanFlags): WhoCanOptions {
-  const out: WhoCanOptions = { connection: connectionOptions(f), verb: verbArg(verb), verify: f.verify === true, nearMisses: f.nearMisses === true };
+export function whoCanOptions(
+  verb: string,
+  resource: string | undefined,
+  name: string | undefined,
+  f: WhoCanFlags,
+): WhoCanOptions {
+  const out: WhoCanOptions = {
+    connection: connectionOptions(f),
+    verb: verbArg(verb),
+    verify: f.verify === true,
+    nearMisses: f.nearMisses === true,
+  };
   if (f.url !== undefined) {
     exclusive({ RESOURCE: resource, '--url': f.url });
     if (!f.url.startsWith('/')) throw new UsageError(`--url takes a path such as /healthz, not "${f.url}"`);
@@ -35,17 +54,24 @@ export function whoCanOptions(verb: string, resource: string | undefined, name: 
     out.url = f.url;
     return out;
   }
-  if (!resource) throw new UsageError('name a RESOURCE (or --url /PATH)', { hint: 'kubectl whocan get pods -n default' });
+  if (!resource)
+    throw new UsageError('name a RESOURCE (or --url /PATH)', { hint: 'kubectl whocan get pods -n default' });
   out.resource = resourceArg(resource);
   if (name !== undefined) {
-    if (VERBS_WITHOUT_NAME.has(out.verb)) throw new UsageError(`"${out.verb}" requests carry no object name, so NAME cannot be matched`, { hint: `drop ${name}` });
+    if (VERBS_WITHOUT_NAME.has(out.verb))
+      throw new UsageError(`"${out.verb}" requests carry no object name, so NAME cannot be matched`, {
+        hint: `drop ${name}`,
+      });
     out.name = objectName('object', name);
   }
   return out;
 }
 
 /** The subject study-access analyses: --sa, --as with --as-group, or yourself. */
-export type SubjectSpec = { kind: 'self' } | { kind: 'user'; user: string; groups: string[] } | { kind: 'serviceaccount'; namespace: string; name: string };
+export type SubjectSpec =
+  | { kind: 'self' }
+  | { kind: 'user'; user: string; groups: string[] }
+  | { kind: 'serviceaccount'; namespace: string; name: string };
 
 export interface AccessOptions {
   /** The caller's connection: --as here names the subject, it does not impersonate. */
@@ -58,16 +84,25 @@ export interface AccessFlags extends ConnectionFlags {
 }
 
 function subjectSpec(f: AccessFlags): SubjectSpec {
-  if (f.asUid !== undefined) throw new UsageError('--as-uid is not used here: the subject is a user with its groups, or a service account', { hint: 'drop --as-uid' });
+  if (f.asUid !== undefined)
+    throw new UsageError('--as-uid is not used here: the subject is a user with its groups, or a service account', {
+      hint: 'drop --as-uid',
+    });
   const groups = asGroupNames(f.asGroup ?? []);
   if (f.sa !== undefined) {
-    if (f.as !== undefined || groups.length) throw new UsageError('--sa and --as/--as-group name the subject two ways; use one');
+    if (f.as !== undefined || groups.length)
+      throw new UsageError('--sa and --as/--as-group name the subject two ways; use one');
     const m = /^([^/]+)\/([^/]+)$/.exec(f.sa);
     if (!m) throw new UsageError(`--sa takes NAMESPACE/NAME, not "${f.sa}"`);
-    return { kind: 'serviceaccount', namespace: namespaceName('--sa', m[1]!), name: objectName('service account', m[2]!) };
+    return {
+      kind: 'serviceaccount',
+      namespace: namespaceName('--sa', m[1]!),
+      name: objectName('service account', m[2]!),
+    };
   }
   if (f.as !== undefined) {
-    if (f.as.trim() === '') throw new UsageError('--as was given an empty user name', { hint: 'name the user, e.g. --as jane' });
+    if (f.as.trim() === '')
+      throw new UsageError('--as was given an empty user name', { hint: 'name the user, e.g. --as jane' });
     return { kind: 'user', user: headerValue('--as', f.as), groups };
   }
   if (groups.length) throw new UsageError('--as-group needs --as', { hint: 'name the user whose groups these are' });
@@ -76,7 +111,10 @@ function subjectSpec(f: AccessFlags): SubjectSpec {
 
 export function accessOptions(f: AccessFlags): AccessOptions {
   const subject = subjectSpec(f);
-  return { connection: withoutImpersonation(connectionOptions({ ...f, as: undefined, asGroup: [], asUid: undefined })), subject };
+  return {
+    connection: withoutImpersonation(connectionOptions({ ...f, as: undefined, asGroup: [], asUid: undefined })),
+    subject,
+  };
 }
 
 export interface WhyOptions extends AccessOptions {
@@ -90,7 +128,10 @@ const RESOURCE_ARG = /^(\*|[a-z0-9]([-a-z0-9.]*[a-z0-9])?)(\/(\*|[a-z0-9]([-a-z0
 /** RESOURCE[.GROUP][/SUBRESOURCE], checked before discovery: pods, deployments.apps, pods/log, *. */
 function resourceArg(text: string): string {
   if (!RESOURCE_ARG.test(text)) {
-    throw new UsageError(`${text.trim() === '' ? 'an empty RESOURCE' : `"${text}" is not a RESOURCE`}: expected RESOURCE[.GROUP][/SUBRESOURCE]`, { hint: 'for example pods, deployments.apps or pods/log' });
+    throw new UsageError(
+      `${text.trim() === '' ? 'an empty RESOURCE' : `"${text}" is not a RESOURCE`}: expected RESOURCE[.GROUP][/SUBRESOURCE]`,
+      { hint: 'for example pods, deployments.apps or pods/log' },
+    );
   }
   return text;
 }

@@ -22,7 +22,9 @@ function incompleteLine(missing: string[], colour: boolean, consequence: string)
 }
 
 export function renderWhoCan(r: WhoCanResult, wide: boolean, colour: boolean): string {
-  let out = r.incomplete ? `${paint(colour, 'yellow', 'INCOMPLETE')} answer: who can ${requestText(r.request)}:\n` : `Who can ${requestText(r.request)}:\n`;
+  let out = r.incomplete
+    ? `${paint(colour, 'yellow', 'INCOMPLETE')} answer: who can ${requestText(r.request)}:\n`
+    : `Who can ${requestText(r.request)}:\n`;
   const verify = r.subjects.some((s) => s.verified !== undefined);
   if (r.subjects.length) {
     const headers = ['SUBJECT', 'KIND', 'BINDING', 'ROLE', 'SCOPE'];
@@ -47,17 +49,26 @@ export function renderWhoCan(r: WhoCanResult, wide: boolean, colour: boolean): s
   for (const s of r.superusers) out += `${s}: superuser, allowed without any binding\n`;
   if (r.nearMisses.length) {
     out += '\nNear misses:\n';
-    for (const m of r.nearMisses) out += `  ${m.code}: ${m.binding.kind}/${m.binding.namespace ? `${m.binding.namespace}/` : ''}${m.binding.name} (${m.role.kind}/${m.role.name}): ${m.message}\n`;
+    for (const m of r.nearMisses)
+      out += `  ${m.code}: ${m.binding.kind}/${m.binding.namespace ? `${m.binding.namespace}/` : ''}${m.binding.name} (${m.role.kind}/${m.role.name}): ${m.message}\n`;
   }
   if (r.disagreements.length) {
     out += `\n${paint(colour, 'red', 'The API server disagrees')} for: ${r.disagreements.map((d) => d.subject.name).join(', ')}\n`;
   }
-  if (r.incomplete) out += incompleteLine(r.missing, colour, 'subjects granted through what could not be read or confirmed may be missing or unconfirmed');
+  if (r.incomplete)
+    out += incompleteLine(
+      r.missing,
+      colour,
+      'subjects granted through what could not be read or confirmed may be missing or unconfirmed',
+    );
   out += `\nNote: ${r.notes[1]}.\n`;
   return out;
 }
 
-function matrixCell(c: { allowed: boolean; namesOnly?: string[]; verified?: Verified } | undefined, colour: boolean): string {
+function matrixCell(
+  c: { allowed: boolean; namesOnly?: string[]; verified?: Verified } | undefined,
+  colour: boolean,
+): string {
   if (!c) return ' ';
   if (typeof c.verified === 'object') return paint(colour, 'yellow', 'error');
   const mark = c.allowed ? paint(colour, 'green', 'yes') : c.namesOnly ? paint(colour, 'yellow', 'names') : '-';
@@ -67,16 +78,30 @@ function matrixCell(c: { allowed: boolean; namesOnly?: string[]; verified?: Veri
 export function renderMatrix(m: AccessMatrix, colour: boolean): string {
   let out = `Access of ${m.subject.username} (groups ${m.subject.groups.join(', ') || 'none'}) in namespace ${m.namespace}; cluster-scoped resources cluster-wide.\n`;
   out += `Computed from RBAC rules${m.confirmedBy === 'none' ? ' (you may not create SubjectAccessReviews, so it is not confirmed)' : `, confirmed by ${m.confirmedBy}`}.\n\n`;
-  const shown = m.rows.filter((r) => Object.values(r.cells).some((c) => c?.allowed || c?.namesOnly || c?.verified === true || typeof c?.verified === 'object'));
-  const rows = shown.map((r) => [`${r.resource}${r.group ? `.${r.group}` : ''}`, r.namespaced ? 'ns' : 'cluster', ...MATRIX_VERBS.map((v) => matrixCell(r.cells[v], colour))]);
-  out += rows.length ? renderTable(['RESOURCE', 'SCOPE', ...MATRIX_VERBS.map((v) => v.toUpperCase())], rows) : m.incomplete ? 'Nothing found allowed in what could be read.\n' : 'Nothing is allowed.\n';
+  const shown = m.rows.filter((r) =>
+    Object.values(r.cells).some(
+      (c) => c?.allowed || c?.namesOnly || c?.verified === true || typeof c?.verified === 'object',
+    ),
+  );
+  const rows = shown.map((r) => [
+    `${r.resource}${r.group ? `.${r.group}` : ''}`,
+    r.namespaced ? 'ns' : 'cluster',
+    ...MATRIX_VERBS.map((v) => matrixCell(r.cells[v], colour)),
+  ]);
+  out += rows.length
+    ? renderTable(['RESOURCE', 'SCOPE', ...MATRIX_VERBS.map((v) => v.toUpperCase())], rows)
+    : m.incomplete
+      ? 'Nothing found allowed in what could be read.\n'
+      : 'Nothing is allowed.\n';
   const hidden = m.rows.length - rows.length;
   if (hidden) out += `(${hidden} resource types with nothing allowed are not shown; -o json has them all)\n`;
   if (m.risky.length) {
     out += '\nRisky permissions:\n';
-    for (const r of m.risky) out += `  ${paint(colour, 'red', r.permission)} (${r.scope}): ${r.consequence}\n      via ${r.path}\n`;
+    for (const r of m.risky)
+      out += `  ${paint(colour, 'red', r.permission)} (${r.scope}): ${r.consequence}\n      via ${r.path}\n`;
   }
-  if (m.disagreements.length) out += `\n${paint(colour, 'red', 'Disagreements')} (marked !): ${m.disagreements.map((d) => `${d.verb} ${d.resource}: RBAC ${d.rbac ? 'yes' : 'no'}, API server ${d.apiServer ? 'yes' : 'no'}`).join('; ')}\n`;
+  if (m.disagreements.length)
+    out += `\n${paint(colour, 'red', 'Disagreements')} (marked !): ${m.disagreements.map((d) => `${d.verb} ${d.resource}: RBAC ${d.rbac ? 'yes' : 'no'}, API server ${d.apiServer ? 'yes' : 'no'}`).join('; ')}\n`;
   if (m.incomplete) out += incompleteLine(m.missing, colour, 'the matrix may be missing what was granted through it');
   for (const n of m.notes) out += `Note: ${n}.\n`;
   return out;
@@ -88,7 +113,8 @@ export function renderWhy(r: WhyResult): string {
   let out = r.allowed ? `${r.subject.username} may ${what}:\n` : `no rule grants ${r.subject.username} ${what}.\n`;
   for (const g of r.grants) out += `  ${g.path}\n`;
   if (r.nearMisses.length) out += `Near misses:\n${r.nearMisses.map((n) => `  ${n}\n`).join('')}`;
-  if (r.superuser) out += 'Note: the subject is in system:masters, which the API server allows everything without RBAC.\n';
+  if (r.superuser)
+    out += 'Note: the subject is in system:masters, which the API server allows everything without RBAC.\n';
   if (r.incomplete) out += `INCOMPLETE: you may not ${r.missing.join('; ')}\n`;
   return out;
 }

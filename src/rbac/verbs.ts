@@ -1,5 +1,22 @@
 /** The verbs kubectl knows, for warnings as `kubectl auth can-i` gives them. Pure. */
-export const RESOURCE_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', 'use', 'bind', 'impersonate', 'escalate', 'approve', 'sign', 'attest', '*'] as const;
+export const RESOURCE_VERBS = [
+  'get',
+  'list',
+  'watch',
+  'create',
+  'update',
+  'patch',
+  'delete',
+  'deletecollection',
+  'use',
+  'bind',
+  'impersonate',
+  'escalate',
+  'approve',
+  'sign',
+  'attest',
+  '*',
+] as const;
 export const NON_RESOURCE_VERBS = ['get', 'put', 'post', 'head', 'options', 'delete', 'patch', '*'] as const;
 
 /** A warning for a verb no request ever carries (a typo answers as if it were real). */

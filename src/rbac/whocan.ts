@@ -15,7 +15,16 @@ import { resolveDiscovered, type ResolvedResource } from '../kube/discovery.js';
 import { reviewAll, type AccessAttributes } from '../kube/reviews.js';
 import { RESOURCES, resourcePath } from '../kube/url.js';
 import { loadRbac } from './load.js';
-import { describeSubject, implicitGroups, RbacIndex, serviceAccountUsername, whoCan, type Grant, type NearMiss, type RequestAttributes } from './match.js';
+import {
+  describeSubject,
+  implicitGroups,
+  RbacIndex,
+  serviceAccountUsername,
+  whoCan,
+  type Grant,
+  type NearMiss,
+  type RequestAttributes,
+} from './match.js';
 import type { WhoCanOptions } from './options.js';
 import { verbWarning } from './verbs.js';
 
@@ -63,7 +72,14 @@ function identityOf(subject: WhoCanRow['subject']): { user?: string; groups: str
 /** RBAC's request attributes as an access review asks them. */
 export function reviewAttributes(req: RequestAttributes): AccessAttributes {
   if (req.path !== undefined) return { verb: req.verb, path: req.path };
-  return { verb: req.verb, group: req.apiGroup, resource: req.resource, subresource: req.subresource, name: req.name, namespace: req.namespace };
+  return {
+    verb: req.verb,
+    group: req.apiGroup,
+    resource: req.resource,
+    subresource: req.subresource,
+    name: req.name,
+    namespace: req.namespace,
+  };
 }
 
 type Request = RequestAttributes & { namespaced: boolean };
@@ -72,27 +88,59 @@ type Request = RequestAttributes & { namespaced: boolean };
  * The request as the authorizer sees it. A namespace object is its own
  * namespace: `delete namespaces rx` is decided by rx's RoleBindings too.
  */
-export function requestFor(o: Pick<WhoCanOptions, 'verb' | 'name' | 'connection'>, resolved: ResolvedResource, contextNamespace: string, warnings: string[]): Request {
-  const base = { verb: o.verb, apiGroup: resolved.group, resource: resolved.resource, subresource: resolved.subresource, name: o.name ?? '' };
-  if (resolved.notServed) warnings.push(`${resolved.resource}.${resolved.group} is not served by this cluster; the answer follows the RBAC rules as written`);
-  if (resolved.group === '' && resolved.resource === 'namespaces') return { ...base, namespace: o.name ?? '', namespaced: false };
+export function requestFor(
+  o: Pick<WhoCanOptions, 'verb' | 'name' | 'connection'>,
+  resolved: ResolvedResource,
+  contextNamespace: string,
+  warnings: string[],
+): Request {
+  const base = {
+    verb: o.verb,
+    apiGroup: resolved.group,
+    resource: resolved.resource,
+    subresource: resolved.subresource,
+    name: o.name ?? '',
+  };
+  if (resolved.notServed)
+    warnings.push(
+      `${resolved.resource}.${resolved.group} is not served by this cluster; the answer follows the RBAC rules as written`,
+    );
+  if (resolved.group === '' && resolved.resource === 'namespaces')
+    return { ...base, namespace: o.name ?? '', namespaced: false };
   if (!resolved.namespaced) {
-    if (o.connection.namespace !== undefined) warnings.push(`${resolved.resource}${resolved.group ? `.${resolved.group}` : ''} is cluster-scoped: -n ${o.connection.namespace} does not apply`);
+    if (o.connection.namespace !== undefined)
+      warnings.push(
+        `${resolved.resource}${resolved.group ? `.${resolved.group}` : ''} is cluster-scoped: -n ${o.connection.namespace} does not apply`,
+      );
     return { ...base, namespace: '', namespaced: false };
   }
-  return { ...base, namespace: o.connection.allNamespaces ? '' : (o.connection.namespace ?? contextNamespace), namespaced: true };
+  return {
+    ...base,
+    namespace: o.connection.allNamespaces ? '' : (o.connection.namespace ?? contextNamespace),
+    namespaced: true,
+  };
 }
 
 async function buildRequest(client: KubeClient, o: WhoCanOptions, warnings: string[]): Promise<Request> {
   if (o.url !== undefined) {
     const w = verbWarning(o.verb, true);
     if (w) warnings.push(w);
-    return { verb: o.verb, apiGroup: '', resource: '', subresource: '', name: '', namespace: '', path: o.url, namespaced: false };
+    return {
+      verb: o.verb,
+      apiGroup: '',
+      resource: '',
+      subresource: '',
+      name: '',
+      namespace: '',
+      path: o.url,
+      namespaced: false,
+    };
   }
   const w = verbWarning(o.verb, false);
   if (w) warnings.push(w);
   const req = requestFor(o, (await resolveDiscovered(client, o.resource!)).resolved, client.namespace, warnings);
-  const missing = req.namespace && req.resource !== 'namespaces' ? await namespaceMissing(client, req.namespace) : false;
+  const missing =
+    req.namespace && req.resource !== 'namespaces' ? await namespaceMissing(client, req.namespace) : false;
   if (missing) warnings.push(`namespace ${req.namespace} does not exist`);
   return req;
 }
@@ -115,7 +163,10 @@ export async function namespaceMissing(client: KubeClient, namespace: string): P
 async function verifyRows(client: KubeClient, rows: WhoCanRow[], req: RequestAttributes): Promise<string[]> {
   const answers = await reviewAll(
     client,
-    rows.map((row) => ({ who: identityOf(row.subject), attributes: reviewAttributes({ ...req, namespace: row.scope || req.namespace }) })),
+    rows.map((row) => ({
+      who: identityOf(row.subject),
+      attributes: reviewAttributes({ ...req, namespace: row.scope || req.namespace }),
+    })),
   );
   const failures = new Set<string>();
   rows.forEach((row, i) => {
@@ -144,11 +195,22 @@ export async function runWhoCan(ctx: RunContext, o: WhoCanOptions): Promise<WhoC
   // Every namespace's Roles and RoleBindings only when the answer needs them (-A, near misses).
   const everyNamespace = o.connection.allNamespaces || o.nearMisses;
   const onRead = verboseLine(ctx);
-  if (everyNamespace) onRead(`reading the roles and bindings of every namespace (${o.connection.allNamespaces ? '-A' : '--near-misses: bindings elsewhere that would allow it'})`);
-  const rbac = await loadRbac(client, req.namespace || client.namespace, everyNamespace ? { onRead } : { onlyNamespace: req.namespace, onRead });
+  if (everyNamespace)
+    onRead(
+      `reading the roles and bindings of every namespace (${o.connection.allNamespaces ? '-A' : '--near-misses: bindings elsewhere that would allow it'})`,
+    );
+  const rbac = await loadRbac(
+    client,
+    req.namespace || client.namespace,
+    everyNamespace ? { onRead } : { onlyNamespace: req.namespace, onRead },
+  );
   const { grants, nearMisses } = whoCan(new RbacIndex(rbac.data), req, o.connection.allNamespaces, namespaced);
   const rows: WhoCanRow[] = grants.map((g) => ({
-    subject: { kind: g.subject.kind, name: g.subject.name, ...(g.subject.namespace ? { namespace: g.subject.namespace } : {}) },
+    subject: {
+      kind: g.subject.kind,
+      name: g.subject.name,
+      ...(g.subject.namespace ? { namespace: g.subject.namespace } : {}),
+    },
     reaches: describeSubject(g.subject as RbacV1Subject),
     binding: g.binding,
     role: g.role,
@@ -157,11 +219,15 @@ export async function runWhoCan(ctx: RunContext, o: WhoCanOptions): Promise<WhoC
   }));
   const missing = [...rbac.missing];
   if (o.verify) {
-    for (const failure of await verifyRows(client, rows, req)) missing.push(`confirm with SubjectAccessReview: ${failure}`);
+    for (const failure of await verifyRows(client, rows, req))
+      missing.push(`confirm with SubjectAccessReview: ${failure}`);
   }
   const disagreements: WhoCanResult['disagreements'] = [];
   for (const row of rows) {
-    if (row.verified === false && !disagreements.some((d) => d.subject.name === row.subject.name && d.scope === row.scope)) {
+    if (
+      row.verified === false &&
+      !disagreements.some((d) => d.subject.name === row.subject.name && d.scope === row.scope)
+    ) {
       disagreements.push({ subject: row.subject, scope: row.scope, rbac: true, apiServer: false });
     }
   }

@@ -2,7 +2,16 @@
 import type { Command } from '../base/run.js';
 import { ExitCode } from '../base/errors.js';
 import type { DiffOptions, HistoryOptions, StatusOptions, UndoOptions } from './options.js';
-import { historyDocument, renderDiff, renderHistoryResult, renderStatusResult, renderUndo, statusDocument, statusHooks, undoDocument } from './print.js';
+import {
+  historyDocument,
+  renderDiff,
+  renderHistoryResult,
+  renderStatusResult,
+  renderUndo,
+  statusDocument,
+  statusHooks,
+  undoDocument,
+} from './print.js';
 import {
   runDiff,
   runHistory,

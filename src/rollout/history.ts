@@ -44,7 +44,6 @@ export interface History {
   revisions: Revision[];
 }
 
-
 function images(t: V1PodTemplateSpec | undefined): string[] {
   return [...(t?.spec?.initContainers ?? []), ...(t?.spec?.containers ?? [])].map((c) => `${c.name}=${c.image ?? ''}`);
 }
@@ -67,7 +66,8 @@ export function deploymentHistory(
         age: created ? formatAge(now.getTime() - Date.parse(created)) : '',
         images: images(rs.spec?.template),
         // kubectl shows the ReplicaSet's change-cause, else its pod template's.
-        changeCause: a[CHANGE_CAUSE_ANNOTATION] || rs.spec?.template?.metadata?.annotations?.[CHANGE_CAUSE_ANNOTATION] || '',
+        changeCause:
+          a[CHANGE_CAUSE_ANNOTATION] || rs.spec?.template?.metadata?.annotations?.[CHANGE_CAUSE_ANNOTATION] || '',
         replicas: { ready: rs.status?.readyReplicas ?? 0, desired: rs.spec?.replicas ?? 0 },
         current: a[REVISION_ANNOTATION] === current,
         previousRevisions: (a[REVISION_HISTORY_ANNOTATION] ?? '').split(',').filter(Boolean).map(Number),
@@ -79,7 +79,11 @@ export function deploymentHistory(
   return {
     kind: 'RolloutHistory',
     apiVersion: 'study.kubectl.io/v1',
-    workload: { kind: 'Deployment', namespace: deployment.metadata?.namespace ?? '', name: deployment.metadata?.name ?? '' },
+    workload: {
+      kind: 'Deployment',
+      namespace: deployment.metadata?.namespace ?? '',
+      name: deployment.metadata?.name ?? '',
+    },
     revisions,
   };
 }
@@ -101,7 +105,10 @@ export function controllerHistory(
   now: Date,
 ): History {
   const owned = revisions.filter((cr) => isControlledBy(cr, obj.metadata?.uid));
-  const newest = owned.reduce<V1ControllerRevision | undefined>((a, b) => (!a || (b.revision ?? 0) > (a.revision ?? 0) ? b : a), undefined);
+  const newest = owned.reduce<V1ControllerRevision | undefined>(
+    (a, b) => (!a || (b.revision ?? 0) > (a.revision ?? 0) ? b : a),
+    undefined,
+  );
   const currentName = kind === 'StatefulSet' ? obj.status?.updateRevision : newest?.metadata?.name;
   const list = owned
     .map((cr): Revision => {
@@ -140,15 +147,23 @@ export function findRevision(history: History, n: number): Revision {
   const r = history.revisions.find((x) => x.revision === n);
   if (r) return r;
   const moved = history.revisions.find((x) => x.previousRevisions.includes(n));
-  throw new NotFoundError(`unable to find the specified revision ${n} of ${history.workload.kind.toLowerCase()}/${history.workload.name}`, {
-    hint: moved
-      ? `revision ${n} was restored by a rollback and is revision ${moved.revision} now`
-      : `its revisions: ${history.revisions.map((x) => x.revision).join(', ') || 'none'}`,
-  });
+  throw new NotFoundError(
+    `unable to find the specified revision ${n} of ${history.workload.kind.toLowerCase()}/${history.workload.name}`,
+    {
+      hint: moved
+        ? `revision ${n} was restored by a rollback and is revision ${moved.revision} now`
+        : `its revisions: ${history.revisions.map((x) => x.revision).join(', ') || 'none'}`,
+    },
+  );
 }
 
 const NOISE_LABELS = ['pod-template-hash', 'controller-revision-hash'];
-const NOISE_ANNOTATIONS = [REVISION_ANNOTATION, REVISION_HISTORY_ANNOTATION, 'deployment.kubernetes.io/desired-replicas', 'deployment.kubernetes.io/max-replicas'];
+const NOISE_ANNOTATIONS = [
+  REVISION_ANNOTATION,
+  REVISION_HISTORY_ANNOTATION,
+  'deployment.kubernetes.io/desired-replicas',
+  'deployment.kubernetes.io/max-replicas',
+];
 
 /** A template without what every revision differs in anyway (hash labels, revision annotations). */
 function withoutNoise(t: V1PodTemplateSpec): V1PodTemplateSpec {

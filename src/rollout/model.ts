@@ -40,19 +40,25 @@ export interface Target {
  * kubectl's argument forms: KIND/NAME [KIND/NAME...], or KIND NAME [NAME...],
  * or KIND with a label selector (resolved later).
  */
-export function parseTargets(args: string[], selector: string | undefined): { targets: Target[]; selectorKind?: WorkloadKind } {
-  if (args.length === 0) throw new UsageError('name what to watch: KIND/NAME, or KIND -l SELECTOR', { hint: 'e.g. deployment/web' });
+export function parseTargets(
+  args: string[],
+  selector: string | undefined,
+): { targets: Target[]; selectorKind?: WorkloadKind } {
+  if (args.length === 0)
+    throw new UsageError('name what to watch: KIND/NAME, or KIND -l SELECTOR', { hint: 'e.g. deployment/web' });
   if (args.every((a) => a.includes('/'))) {
     if (selector) throw new UsageError('-l/--selector goes with a kind alone (deployment -l app=web), not KIND/NAME');
     const targets = args.map((a) => {
       const [kind, name, ...rest] = a.split('/');
-      if (!kind || !name || rest.length) throw new UsageError(`"${a}" is not KIND/NAME`, { hint: 'e.g. deployment/web' });
+      if (!kind || !name || rest.length)
+        throw new UsageError(`"${a}" is not KIND/NAME`, { hint: 'e.g. deployment/web' });
       return { kind: parseKind(kind), name };
     });
     return { targets: once(targets) };
   }
   const [kindText, ...names] = args;
-  if (names.some((n) => n.includes('/'))) throw new UsageError('mix of KIND/NAME and KIND NAME arguments', { hint: 'use one form' });
+  if (names.some((n) => n.includes('/')))
+    throw new UsageError('mix of KIND/NAME and KIND NAME arguments', { hint: 'use one form' });
   const kind = parseKind(kindText!);
   if (names.length === 0) {
     if (!selector) throw new UsageError(`name the ${kind.toLowerCase()} or give -l SELECTOR`);

@@ -29,7 +29,10 @@ export function statusOptions(args: readonly string[], f: StatusFlags, output: O
   const { targets, selectorKind } = parseTargets([...args], selector);
   for (const t of targets) objectName(t.kind.toLowerCase(), t.name);
   const watch = boolFlag('--watch', f.watch, true);
-  if (output === 'yaml' && watch) throw new UsageError('-o yaml needs --watch=false', { hint: 'a watch prints one JSON object per line: use -o json' });
+  if (output === 'yaml' && watch)
+    throw new UsageError('-o yaml needs --watch=false', {
+      hint: 'a watch prints one JSON object per line: use -o json',
+    });
   const out: StatusOptions = {
     connection: connectionOptions(f),
     targets,
@@ -45,7 +48,8 @@ export function statusOptions(args: readonly string[], f: StatusFlags, output: O
 /** Exactly one workload, as KIND/NAME or KIND NAME. */
 export function singleTarget(args: readonly string[]): Target {
   const { targets } = parseTargets([...args], undefined);
-  if (targets.length !== 1) throw new UsageError('name exactly one workload, as KIND/NAME or KIND NAME', { hint: 'e.g. deployment/web' });
+  if (targets.length !== 1)
+    throw new UsageError('name exactly one workload, as KIND/NAME or KIND NAME', { hint: 'e.g. deployment/web' });
   const t = targets[0]!;
   objectName(t.kind.toLowerCase(), t.name);
   return t;
@@ -77,14 +81,28 @@ function revisionRef(text: string): RevisionRef {
 }
 
 /** `history KIND/NAME [--revision N]`, or `history KIND/NAME diff A B`. */
-export function historyOptions(args: readonly string[], f: HistoryFlags): { command: 'history'; options: HistoryOptions } | { command: 'diff'; options: DiffOptions } {
+export function historyOptions(
+  args: readonly string[],
+  f: HistoryFlags,
+): { command: 'history'; options: HistoryOptions } | { command: 'diff'; options: DiffOptions } {
   const connection = connectionOptions(f);
   const diffAt = args.indexOf('diff');
   if (diffAt >= 0) {
     const rest = args.slice(diffAt + 1);
-    if (rest.length !== 2) throw new UsageError('diff takes two revisions: diff A B (a number or "live")', { hint: 'kubectl study-rollout history deployment/web diff 2 live' });
+    if (rest.length !== 2)
+      throw new UsageError('diff takes two revisions: diff A B (a number or "live")', {
+        hint: 'kubectl study-rollout history deployment/web diff 2 live',
+      });
     if (f.revision !== undefined) throw new UsageError('--revision and diff cannot be used together');
-    return { command: 'diff', options: { connection, target: singleTarget(args.slice(0, diffAt)), from: revisionRef(rest[0]!), to: revisionRef(rest[1]!) } };
+    return {
+      command: 'diff',
+      options: {
+        connection,
+        target: singleTarget(args.slice(0, diffAt)),
+        from: revisionRef(rest[0]!),
+        to: revisionRef(rest[1]!),
+      },
+    };
   }
   const options: HistoryOptions = { connection, target: singleTarget(args) };
   if (f.revision !== undefined) options.revision = intFlag('--revision', f.revision, { min: 1 });
@@ -109,7 +127,10 @@ export interface UndoFlags extends ConnectionFlags {
 }
 
 export function undoOptions(args: readonly string[], f: UndoFlags): UndoOptions {
-  if (f.timeout !== undefined && f.watch !== true) throw new UsageError('--timeout bounds the --watch that follows the rollback; it needs --watch', { hint: 'add --watch, or drop --timeout' });
+  if (f.timeout !== undefined && f.watch !== true)
+    throw new UsageError('--timeout bounds the --watch that follows the rollback; it needs --watch', {
+      hint: 'add --watch, or drop --timeout',
+    });
   return {
     connection: connectionOptions(f),
     target: singleTarget(args),

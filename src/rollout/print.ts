@@ -4,7 +4,16 @@ import { renderTable } from '../base/table.js';
 import { colorEnabled, liveView, paint } from '../base/terminal.js';
 import { templateYaml, type History } from './history.js';
 import type { Target } from './model.js';
-import { fatalFor, type HistoryResult, type RevisionDiff, type RolloutStatusSummary, type StatusHooks, type StatusResult, type UndoResult, type WatchedItem } from './run.js';
+import {
+  fatalFor,
+  type HistoryResult,
+  type RevisionDiff,
+  type RolloutStatusSummary,
+  type StatusHooks,
+  type StatusResult,
+  type UndoResult,
+  type WatchedItem,
+} from './run.js';
 import { statusLine, type RolloutStatus } from './status.js';
 
 /**
@@ -17,7 +26,11 @@ export function replicasText(ready: number, desired: number): string {
 
 /** The live view: workload -> revision (ReplicaSet/ControllerRevision) -> pods, with status and reason. */
 export function renderLive(s: RolloutStatus, colour: boolean): string {
-  const head = s.done ? paint(colour, 'green', 'complete') : s.failed ? paint(colour, 'red', 'failed') : paint(colour, 'yellow', s.state);
+  const head = s.done
+    ? paint(colour, 'green', 'complete')
+    : s.failed
+      ? paint(colour, 'red', 'failed')
+      : paint(colour, 'yellow', s.state);
   let out = `${s.kind.toLowerCase()}/${s.name}  ${head}  ${s.strategy}  revision ${s.revision}\n`;
   out += `  ${s.message}\n`;
   const r = s.replicas;
@@ -25,7 +38,9 @@ export function renderLive(s: RolloutStatus, colour: boolean): string {
   for (const rev of s.revisions) {
     out += `  ${rev.current ? '*' : ' '} revision ${rev.revision || '?'}  ${rev.name}  ${replicasText(rev.ready, rev.desired)} ready\n`;
     for (const p of rev.pods) {
-      const state = p.ready ? paint(colour, 'green', 'Ready') : paint(colour, p.reason ? 'red' : 'yellow', p.reason || p.phase);
+      const state = p.ready
+        ? paint(colour, 'green', 'Ready')
+        : paint(colour, p.reason ? 'red' : 'yellow', p.reason || p.phase);
       out += `      ${p.name}  ${state}${p.restarts ? `  restarts ${p.restarts}` : ''}${p.node ? `  ${p.node}` : ''}\n`;
     }
   }
@@ -34,11 +49,26 @@ export function renderLive(s: RolloutStatus, colour: boolean): string {
   return out;
 }
 
-export function renderSummary(items: Array<{ target: Target; status?: RolloutStatus }>, failFast: boolean, colour: boolean): string {
+export function renderSummary(
+  items: Array<{ target: Target; status?: RolloutStatus }>,
+  failFast: boolean,
+  colour: boolean,
+): string {
   const rows = items.map(({ target, status }) => {
-    const state = !status ? 'unknown' : status.done ? 'complete' : status.failed || fatalFor(status, failFast) ? 'failed' : 'not done';
+    const state = !status
+      ? 'unknown'
+      : status.done
+        ? 'complete'
+        : status.failed || fatalFor(status, failFast)
+          ? 'failed'
+          : 'not done';
     const colourOf = state === 'complete' ? 'green' : state === 'failed' ? 'red' : 'yellow';
-    return [`${target.kind.toLowerCase()}/${target.name}`, paint(colour, colourOf, state), status?.message ?? '', status?.problems.map((p) => `${p.code}: ${p.message}`).join('; ') ?? ''];
+    return [
+      `${target.kind.toLowerCase()}/${target.name}`,
+      paint(colour, colourOf, state),
+      status?.message ?? '',
+      status?.problems.map((p) => `${p.code}: ${p.message}`).join('; ') ?? '',
+    ];
   });
   return renderTable(['NAME', 'STATE', 'MESSAGE', 'WHY'], rows);
 }
@@ -53,7 +83,9 @@ export function renderHistory(h: History, colour: boolean): string {
     r.current ? paint(colour, 'green', '*') : ' ',
   ]);
   let out = `${h.workload.kind.toLowerCase()}.apps/${h.workload.name}\n`;
-  out += h.revisions.length ? renderTable(['REVISION', 'AGE', 'IMAGES', 'CHANGE-CAUSE', 'REPLICAS', 'CURRENT'], rows) : 'No rollout history found.\n';
+  out += h.revisions.length
+    ? renderTable(['REVISION', 'AGE', 'IMAGES', 'CHANGE-CAUSE', 'REPLICAS', 'CURRENT'], rows)
+    : 'No rollout history found.\n';
   const renumbered = h.revisions.filter((r) => r.previousRevisions.length);
   for (const r of renumbered) {
     out += `Revision ${r.revision} is revision ${r.previousRevisions.join(', ')} restored by a rollback (the number changed; the template did not).\n`;
@@ -63,7 +95,19 @@ export function renderHistory(h: History, colour: boolean): string {
 
 /** One JSON object per change, for -o json watches. */
 function statusJsonLine(s: RolloutStatus, failFast: boolean): string {
-  return JSON.stringify({ time: new Date().toISOString(), kind: s.kind, namespace: s.namespace, name: s.name, state: s.state, done: s.done, failed: s.failed || fatalFor(s, failFast), message: s.message, replicas: s.replicas, problems: s.problems, stragglers: s.stragglers ?? [] });
+  return JSON.stringify({
+    time: new Date().toISOString(),
+    kind: s.kind,
+    namespace: s.namespace,
+    name: s.name,
+    state: s.state,
+    done: s.done,
+    failed: s.failed || fatalFor(s, failFast),
+    message: s.message,
+    replicas: s.replicas,
+    problems: s.problems,
+    stragglers: s.stragglers ?? [],
+  });
 }
 
 /**
@@ -77,7 +121,14 @@ export function statusHooks(ctx: RunContext, failFast: boolean): (items: Watched
   return async (items) => {
     const view = json ? undefined : await liveView(io, io.stderr);
     const last = new Map<WatchedItem, string>();
-    const draw = (): void => view?.update(items.map((t) => (t.status ? renderLive(t.status, colour) : `${t.target.kind.toLowerCase()}/${t.target.name}: reading...\n`)).join(''));
+    const draw = (): void =>
+      view?.update(
+        items
+          .map((t) =>
+            t.status ? renderLive(t.status, colour) : `${t.target.kind.toLowerCase()}/${t.target.name}: reading...\n`,
+          )
+          .join(''),
+      );
     draw();
     return {
       onStatus(item) {
@@ -107,7 +158,18 @@ export function statusDocument(r: StatusResult): unknown {
 }
 
 function summaryDocument(r: RolloutStatusSummary): unknown {
-  return { kind: 'RolloutStatusSummary', apiVersion: r.apiVersion, ended: r.ended, items: r.items.map((t) => ({ kind: t.target.kind, name: t.target.name, state: t.status?.state ?? 'unknown', done: t.status?.done ?? false, message: t.status?.message ?? '' })) };
+  return {
+    kind: 'RolloutStatusSummary',
+    apiVersion: r.apiVersion,
+    ended: r.ended,
+    items: r.items.map((t) => ({
+      kind: t.target.kind,
+      name: t.target.name,
+      state: t.status?.state ?? 'unknown',
+      done: t.status?.done ?? false,
+      message: t.status?.message ?? '',
+    })),
+  };
 }
 
 export function renderHistoryResult(r: HistoryResult, colour: boolean): string {
@@ -128,8 +190,10 @@ export function renderDiff(d: RevisionDiff): string {
 
 export function renderUndo(r: UndoResult, colour: boolean): string {
   const label = `${r.plan.workload.kind.toLowerCase()}.apps/${r.plan.workload.name}`;
-  if (r.plan.skipped) return `${label} skipped rollback (current template already matches revision ${r.plan.toRevision})\n`;
-  if (r.dryRun) return `${label}: rolling back to revision ${r.plan.toRevision} would change the pod template:\n${r.plan.diff.trimEnd()}\n(dry run: nothing was changed)\n`;
+  if (r.plan.skipped)
+    return `${label} skipped rollback (current template already matches revision ${r.plan.toRevision})\n`;
+  if (r.dryRun)
+    return `${label}: rolling back to revision ${r.plan.toRevision} would change the pod template:\n${r.plan.diff.trimEnd()}\n(dry run: nothing was changed)\n`;
   return `${label} rolled back to revision ${r.plan.toRevision}\n${r.status ? renderStatusResult(r.status, colour) : ''}`;
 }
 

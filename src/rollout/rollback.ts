@@ -1,5 +1,11 @@
 /** The rollback kubectl performs (polymorphichelpers/rollback.go), as data. Pure. */
-import type { V1ControllerRevision, V1DaemonSet, V1Deployment, V1PodTemplateSpec, V1StatefulSet } from '@kubernetes/client-node';
+import type {
+  V1ControllerRevision,
+  V1DaemonSet,
+  V1Deployment,
+  V1PodTemplateSpec,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
 
 import { BlockedError, NotFoundError } from '../base/errors.js';
 import { controllerRevisionTemplate, templateDiff, type History } from './history.js';
@@ -38,7 +44,14 @@ export function templateOf(obj: Workload): V1PodTemplateSpec {
  * kubectl's order: find the revision (its words when there is none), then,
  * unless only previewing, refuse a paused Deployment.
  */
-export function planRollback(kind: WorkloadKind, obj: Workload, history: History, toRevision: number, controllerRevisions: V1ControllerRevision[], preview = false): RollbackPlan {
+export function planRollback(
+  kind: WorkloadKind,
+  obj: Workload,
+  history: History,
+  toRevision: number,
+  controllerRevisions: V1ControllerRevision[],
+  preview = false,
+): RollbackPlan {
   const name = obj.metadata?.name ?? '';
   const workload = { kind, namespace: obj.metadata?.namespace ?? '', name };
   const sorted = [...history.revisions].sort((a, b) => b.revision - a.revision);
@@ -51,16 +64,34 @@ export function planRollback(kind: WorkloadKind, obj: Workload, history: History
         hint: moved ? `revision ${toRevision} was restored by a rollback and is revision ${moved.revision} now` : hint,
       });
     }
-    throw new NotFoundError(kind === 'Deployment' ? `no rollout history found for deployment "${name}"` : 'no last revision to roll back to', { hint });
+    throw new NotFoundError(
+      kind === 'Deployment' ? `no rollout history found for deployment "${name}"` : 'no last revision to roll back to',
+      { hint },
+    );
   }
   if (!preview && kind === 'Deployment' && (obj as V1Deployment).spec?.paused) {
-    throw new BlockedError("you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again", {
-      hint: `kubectl rollout resume deployment/${name} -n ${workload.namespace}`,
-    });
+    throw new BlockedError(
+      "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again",
+      {
+        hint: `kubectl rollout resume deployment/${name} -n ${workload.namespace}`,
+      },
+    );
   }
   const live = templateOf(obj);
-  const diff = templateDiff(live, `${kind.toLowerCase()}/${name} (live)`, target.template, `revision ${target.revision}`);
-  const base = { kind: 'RollbackPlan' as const, apiVersion: 'study.kubectl.io/v1' as const, workload, toRevision: target.revision, skipped: diff === '', diff };
+  const diff = templateDiff(
+    live,
+    `${kind.toLowerCase()}/${name} (live)`,
+    target.template,
+    `revision ${target.revision}`,
+  );
+  const base = {
+    kind: 'RollbackPlan' as const,
+    apiVersion: 'study.kubectl.io/v1' as const,
+    workload,
+    toRevision: target.revision,
+    skipped: diff === '',
+    diff,
+  };
   if (kind === 'Deployment') {
     const template = JSON.parse(JSON.stringify(target.template)) as V1PodTemplateSpec;
     delete template.metadata?.labels?.['pod-template-hash'];
@@ -81,6 +112,8 @@ export function planRollback(kind: WorkloadKind, obj: Workload, history: History
   return {
     ...base,
     patchType: 'strategic',
-    patch: cr?.data ?? { spec: { template: { ...controllerRevisionTemplate(cr ?? ({} as V1ControllerRevision)), $patch: 'replace' } } },
+    patch: cr?.data ?? {
+      spec: { template: { ...controllerRevisionTemplate(cr ?? ({} as V1ControllerRevision)), $patch: 'replace' } },
+    },
   };
 }

@@ -17,13 +17,24 @@ import { listPath } from '../kube/list.js';
 import { isPodReady } from '../kube/objects.js';
 import { formatSelector, type LabelSelector } from '../kube/selector.js';
 import { RESOURCES, resourcePath } from '../kube/url.js';
-import { controllerHistory, deploymentHistory, findRevision, templateDiff, type History, type Revision } from './history.js';
+import {
+  controllerHistory,
+  deploymentHistory,
+  findRevision,
+  templateDiff,
+  type History,
+  type Revision,
+} from './history.js';
 import { apiPlural, type Target, type WorkloadKind } from './model.js';
 import type { DiffOptions, HistoryOptions, RevisionRef, StatusOptions, UndoOptions } from './options.js';
 import { planRollback, templateOf, type RollbackPlan, type Workload } from './rollback.js';
 import { atRevision, deletedStatus, FATAL, rolloutStatus, type RolloutStatus } from './status.js';
 
-const WORKLOAD_TYPES = { Deployment: RESOURCES.deployments, StatefulSet: RESOURCES.statefulSets, DaemonSet: RESOURCES.daemonSets } as const;
+const WORKLOAD_TYPES = {
+  Deployment: RESOURCES.deployments,
+  StatefulSet: RESOURCES.statefulSets,
+  DaemonSet: RESOURCES.daemonSets,
+} as const;
 
 function historyType(kind: WorkloadKind): typeof RESOURCES.replicaSets | typeof RESOURCES.controllerRevisions {
   return kind === 'Deployment' ? RESOURCES.replicaSets : RESOURCES.controllerRevisions;
@@ -50,8 +61,13 @@ function selectorOf(obj: Workload): string {
 async function resolveTargets(client: KubeClient, ns: string, o: StatusOptions): Promise<Target[]> {
   if (!o.selectorKind) return o.targets;
   const kind = o.selectorKind;
-  const list = await client.call(`list ${apiPlural(kind)}`, () => listPath<Workload>(client, resourcePath(WORKLOAD_TYPES[kind], { namespace: ns }), { labelSelector: o.selector }));
-  if (list.items.length === 0) throw new NoMatchError(`no ${apiPlural(kind)} match the selector "${o.selector}" in namespace "${ns}"`, { hint: `list them with "kubectl get ${apiPlural(kind)} -n ${ns} --show-labels"` });
+  const list = await client.call(`list ${apiPlural(kind)}`, () =>
+    listPath<Workload>(client, resourcePath(WORKLOAD_TYPES[kind], { namespace: ns }), { labelSelector: o.selector }),
+  );
+  if (list.items.length === 0)
+    throw new NoMatchError(`no ${apiPlural(kind)} match the selector "${o.selector}" in namespace "${ns}"`, {
+      hint: `list them with "kubectl get ${apiPlural(kind)} -n ${ns} --show-labels"`,
+    });
   return list.items.map((w) => ({ kind, name: w.metadata?.name ?? '' }));
 }
 
@@ -60,8 +76,14 @@ async function readStatus(client: KubeClient, ns: string, t: Target): Promise<Ro
   const obj = await getWorkload(client, ns, t);
   const labelSelector = selectorOf(obj) || undefined;
   const [pods, hist, events] = await Promise.all([
-    client.call('list pods', () => listPath<V1Pod>(client, resourcePath(RESOURCES.pods, { namespace: ns }), { labelSelector })),
-    client.call(`list ${historyType(t.kind).resource}`, () => listPath<V1ReplicaSet | V1ControllerRevision>(client, resourcePath(historyType(t.kind), { namespace: ns }), { labelSelector })),
+    client.call('list pods', () =>
+      listPath<V1Pod>(client, resourcePath(RESOURCES.pods, { namespace: ns }), { labelSelector }),
+    ),
+    client.call(`list ${historyType(t.kind).resource}`, () =>
+      listPath<V1ReplicaSet | V1ControllerRevision>(client, resourcePath(historyType(t.kind), { namespace: ns }), {
+        labelSelector,
+      }),
+    ),
     client.call('list events', () => listPath<CoreV1Event>(client, resourcePath(RESOURCES.events, { namespace: ns }))),
   ]);
   return rolloutStatus({
@@ -96,7 +118,14 @@ const RECOMPUTE_WINDOW_MS = 15;
  * at once for the object (whose status is what completes a rollout), at
  * most once per window for the rest.
  */
-async function follow(client: KubeClient, ns: string, t: Target, first: Workload, signal: AbortSignal, onStatus: (s: RolloutStatus) => void): Promise<() => void> {
+async function follow(
+  client: KubeClient,
+  ns: string,
+  t: Target,
+  first: Workload,
+  signal: AbortSignal,
+  onStatus: (s: RolloutStatus) => void,
+): Promise<() => void> {
   const labelSelector = selectorOf(first);
   const sel = labelSelector ? { labelSelector } : {};
   let last: Workload = first;
@@ -123,9 +152,16 @@ async function follow(client: KubeClient, ns: string, t: Target, first: Workload
   }, RECOMPUTE_WINDOW_MS);
   const changed = (): void => recompute.poke();
   const nsPath = (type: Parameters<typeof resourcePath>[0]): string => resourcePath(type, { namespace: ns });
-  const object = new Informer<Workload>(client, nsPath(WORKLOAD_TYPES[t.kind]), { fieldSelector: `metadata.name=${t.name}` }, { onChange: () => recompute.poke(true) });
+  const object = new Informer<Workload>(
+    client,
+    nsPath(WORKLOAD_TYPES[t.kind]),
+    { fieldSelector: `metadata.name=${t.name}` },
+    { onChange: () => recompute.poke(true) },
+  );
   const pods = new Informer<V1Pod>(client, nsPath(RESOURCES.pods), sel, { onChange: changed });
-  const history = new Informer<V1ReplicaSet | V1ControllerRevision>(client, nsPath(historyType(t.kind)), sel, { onChange: changed });
+  const history = new Informer<V1ReplicaSet | V1ControllerRevision>(client, nsPath(historyType(t.kind)), sel, {
+    onChange: changed,
+  });
   const events = new Informer<CoreV1Event>(client, nsPath(RESOURCES.events), {}, { onChange: changed });
   try {
     await Promise.all([object.start(signal), pods.start(signal), history.start(signal), events.start(signal)]);
@@ -173,9 +209,19 @@ export interface StatusHooks {
   stop(): void;
 }
 
-export async function runStatus(ctx: RunContext, o: StatusOptions, hooks: (items: WatchedItem[]) => Promise<StatusHooks>): Promise<StatusResult> {
+export async function runStatus(
+  ctx: RunContext,
+  o: StatusOptions,
+  hooks: (items: WatchedItem[]) => Promise<StatusHooks>,
+): Promise<StatusResult> {
   // --timeout bounds the whole command: every request, from the first, stops when it runs out.
-  const deadline = deadlineSignal(o.timeoutMs, () => new TimeoutError(`rollout not complete after ${formatDuration(o.timeoutMs)}`, { hint: 'no status could be read in that time; is the API server answering?' }));
+  const deadline = deadlineSignal(
+    o.timeoutMs,
+    () =>
+      new TimeoutError(`rollout not complete after ${formatDuration(o.timeoutMs)}`, {
+        hint: 'no status could be read in that time; is the API server answering?',
+      }),
+  );
   try {
     const client = connect(o.connection, { signal: AbortSignal.any([ctx.signal, deadline.signal]) });
     const ns = client.namespace;
@@ -192,7 +238,15 @@ export async function runStatus(ctx: RunContext, o: StatusOptions, hooks: (items
 }
 
 /** Follows every target until all are done (or failed), the deadline, or an interrupt. */
-async function watchStatus(ctx: RunContext, o: StatusOptions, client: KubeClient, ns: string, targets: Target[], deadline: AbortSignal, hooks: (items: WatchedItem[]) => Promise<StatusHooks>): Promise<RolloutStatusSummary> {
+async function watchStatus(
+  ctx: RunContext,
+  o: StatusOptions,
+  client: KubeClient,
+  ns: string,
+  targets: Target[],
+  deadline: AbortSignal,
+  hooks: (items: WatchedItem[]) => Promise<StatusHooks>,
+): Promise<RolloutStatusSummary> {
   const items: WatchedItem[] = targets.map((target) => ({ target, finished: false }));
   const view = await hooks(items);
   const stop = new AbortController();
@@ -217,8 +271,19 @@ async function watchStatus(ctx: RunContext, o: StatusOptions, client: KubeClient
       if (done) report(item, done);
       else stoppers.push(await follow(client, ns, item.target, obj, signal, (s) => report(item, s)));
     }
-    const ended = await Promise.race([allDone.then(() => 'done' as const), once(deadline, 'timeout' as const), once(ctx.signal, 'interrupted' as const)]);
-    return { kind: 'RolloutStatusSummary', apiVersion: 'study.kubectl.io/v1', ended, timeoutMs: o.timeoutMs, failFast: o.failFast, items };
+    const ended = await Promise.race([
+      allDone.then(() => 'done' as const),
+      once(deadline, 'timeout' as const),
+      once(ctx.signal, 'interrupted' as const),
+    ]);
+    return {
+      kind: 'RolloutStatusSummary',
+      apiVersion: 'study.kubectl.io/v1',
+      ended,
+      timeoutMs: o.timeoutMs,
+      failFast: o.failFast,
+      items,
+    };
   } finally {
     stop.abort();
     for (const s of stoppers) s();
@@ -249,29 +314,53 @@ export function statusExitCode(r: StatusResult): ExitCodeValue {
 export function statusFailure(r: StatusResult): { message: string; hint: string } | undefined {
   if (r.kind !== 'RolloutStatusSummary') return undefined;
   const code = statusExitCode(r);
-  if (code === ExitCode.TIMEOUT) return { message: `rollout not complete after ${formatDuration(r.timeoutMs)}`, hint: 'the last status says why; raise --timeout to wait longer' };
+  if (code === ExitCode.TIMEOUT)
+    return {
+      message: `rollout not complete after ${formatDuration(r.timeoutMs)}`,
+      hint: 'the last status says why; raise --timeout to wait longer',
+    };
   const items = r.items.map((i) => i.status).filter((s): s is RolloutStatus => s !== undefined);
   const deleted = items.find((s) => s.problems.some((p) => p.code === 'Deleted'));
-  if (code === ExitCode.NOT_FOUND && deleted) return { message: 'object has been deleted', hint: `${deleted.kind.toLowerCase()}/${deleted.name} was deleted while its rollout was watched` };
+  if (code === ExitCode.NOT_FOUND && deleted)
+    return {
+      message: 'object has been deleted',
+      hint: `${deleted.kind.toLowerCase()}/${deleted.name} was deleted while its rollout was watched`,
+    };
   // kubectl's error for a Deployment past its progress deadline.
   const late = items.find((s) => s.problems.some((p) => p.code === 'DeadlineExceeded'));
-  if (code === ExitCode.BLOCKED && late) return { message: `${late.kind.toLowerCase()} "${late.name}" exceeded its progress deadline`, hint: 'the status above says why; fix the cause, or roll back with kubectl study-rollout undo' };
+  if (code === ExitCode.BLOCKED && late)
+    return {
+      message: `${late.kind.toLowerCase()} "${late.name}" exceeded its progress deadline`,
+      hint: 'the status above says why; fix the cause, or roll back with kubectl study-rollout undo',
+    };
   return undefined;
 }
 
 // ---------------------------------------------------------------- history
 
-async function loadHistory(client: KubeClient, ns: string, t: Target): Promise<{ obj: Workload; history: History; controllerRevisions: V1ControllerRevision[] }> {
+async function loadHistory(
+  client: KubeClient,
+  ns: string,
+  t: Target,
+): Promise<{ obj: Workload; history: History; controllerRevisions: V1ControllerRevision[] }> {
   const obj = await getWorkload(client, ns, t);
   const labelSelector = selectorOf(obj) || undefined;
   const now = new Date();
   if (t.kind === 'Deployment') {
-    const rss = await client.call('list replicasets', () => listPath<V1ReplicaSet>(client, resourcePath(RESOURCES.replicaSets, { namespace: ns }), { labelSelector }));
+    const rss = await client.call('list replicasets', () =>
+      listPath<V1ReplicaSet>(client, resourcePath(RESOURCES.replicaSets, { namespace: ns }), { labelSelector }),
+    );
     return { obj, history: deploymentHistory(obj, rss.items, now), controllerRevisions: [] };
   }
   const [crs, pods] = await Promise.all([
-    client.call('list controllerrevisions', () => listPath<V1ControllerRevision>(client, resourcePath(RESOURCES.controllerRevisions, { namespace: ns }), { labelSelector })),
-    client.call('list pods', () => listPath<V1Pod>(client, resourcePath(RESOURCES.pods, { namespace: ns }), { labelSelector })),
+    client.call('list controllerrevisions', () =>
+      listPath<V1ControllerRevision>(client, resourcePath(RESOURCES.controllerRevisions, { namespace: ns }), {
+        labelSelector,
+      }),
+    ),
+    client.call('list pods', () =>
+      listPath<V1Pod>(client, resourcePath(RESOURCES.pods, { namespace: ns }), { labelSelector }),
+    ),
   ]);
   // Pods per revision (StatefulSet pods name the revision, DaemonSet pods its hash).
   const byHash = new Map<string, { ready: number; total: number }>();
@@ -279,7 +368,11 @@ async function loadHistory(client: KubeClient, ns: string, t: Target): Promise<{
     const mine = pods.items.filter((p) => atRevision(p, cr.metadata?.name ?? ''));
     byHash.set(cr.metadata?.name ?? '', { total: mine.length, ready: mine.filter(isPodReady).length });
   }
-  return { obj, history: controllerHistory(t.kind, obj as V1StatefulSet, crs.items, byHash, now), controllerRevisions: crs.items };
+  return {
+    obj,
+    history: controllerHistory(t.kind, obj as V1StatefulSet, crs.items, byHash, now),
+    controllerRevisions: crs.items,
+  };
 }
 
 /** The history, or one revision of it with its template (--revision N). */
@@ -313,7 +406,14 @@ export async function runDiff(ctx: RunContext, o: DiffOptions): Promise<Revision
   const a = pick(o.from);
   const b = pick(o.to);
   const diff = templateDiff(a.template, a.label, b.template, b.label);
-  return { kind: 'RevisionDiff', apiVersion: 'study.kubectl.io/v1', from: a.label, to: b.label, identical: diff === '', diff };
+  return {
+    kind: 'RevisionDiff',
+    apiVersion: 'study.kubectl.io/v1',
+    from: a.label,
+    to: b.label,
+    identical: diff === '',
+    diff,
+  };
 }
 
 // ---------------------------------------------------------------- undo
@@ -326,7 +426,11 @@ export interface UndoResult {
   status?: RolloutStatusSummary;
 }
 
-export async function runUndo(ctx: RunContext, o: UndoOptions, statusHooks: (items: WatchedItem[]) => Promise<StatusHooks>): Promise<UndoResult> {
+export async function runUndo(
+  ctx: RunContext,
+  o: UndoOptions,
+  statusHooks: (items: WatchedItem[]) => Promise<StatusHooks>,
+): Promise<UndoResult> {
   const client = connect(o.connection, { signal: ctx.signal });
   const t = o.target;
   const ns = client.namespace;
@@ -335,11 +439,18 @@ export async function runUndo(ctx: RunContext, o: UndoOptions, statusHooks: (ite
   if (plan.skipped || o.dryRun) return { plan, dryRun: o.dryRun, applied: false };
   const contentType = plan.patchType === 'json' ? JSON_PATCH : STRATEGIC_MERGE_PATCH;
   await client.call(`roll back ${t.kind.toLowerCase()}.apps/${t.name}`, () =>
-    client.request('PATCH', resourcePath(WORKLOAD_TYPES[t.kind], { namespace: ns, name: t.name }), { body: plan.patch, contentType }),
+    client.request('PATCH', resourcePath(WORKLOAD_TYPES[t.kind], { namespace: ns, name: t.name }), {
+      body: plan.patch,
+      contentType,
+    }),
   );
   const result: UndoResult = { plan, dryRun: false, applied: true };
   if (o.watch) {
-    const status = await runStatus(ctx, { connection: o.connection, targets: [t], watch: true, timeoutMs: o.timeoutMs, failFast: false }, statusHooks);
+    const status = await runStatus(
+      ctx,
+      { connection: o.connection, targets: [t], watch: true, timeoutMs: o.timeoutMs, failFast: false },
+      statusHooks,
+    );
     result.status = status as RolloutStatusSummary;
   }
   return result;

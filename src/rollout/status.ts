@@ -20,10 +20,25 @@ import type {
 import { isControlledBy, isPodReady } from '../kube/objects.js';
 import type { WorkloadKind } from './model.js';
 
-export type ProblemCode = 'ImagePull' | 'CrashLoop' | 'ConfigError' | 'Unschedulable' | 'NotReady' | 'FailedCreate' | 'Paused' | 'DeadlineExceeded' | 'Deleted';
+export type ProblemCode =
+  | 'ImagePull'
+  | 'CrashLoop'
+  | 'ConfigError'
+  | 'Unschedulable'
+  | 'NotReady'
+  | 'FailedCreate'
+  | 'Paused'
+  | 'DeadlineExceeded'
+  | 'Deleted';
 
 /** Problems that end a --fail-fast wait: they do not fix themselves. */
-export const FATAL: ReadonlySet<ProblemCode> = new Set(['ImagePull', 'CrashLoop', 'ConfigError', 'FailedCreate', 'DeadlineExceeded']);
+export const FATAL: ReadonlySet<ProblemCode> = new Set([
+  'ImagePull',
+  'CrashLoop',
+  'ConfigError',
+  'FailedCreate',
+  'DeadlineExceeded',
+]);
 
 export interface Problem {
   code: ProblemCode;
@@ -81,7 +96,6 @@ export interface StatusInput {
 
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 
-
 /** The reasons a pod is not (yet) serving. */
 export function podProblems(pod: V1Pod, events: CoreV1Event[], now: Date): Problem[] {
   const name = pod.metadata?.name ?? '';
@@ -90,7 +104,11 @@ export function podProblems(pod: V1Pod, events: CoreV1Event[], now: Date): Probl
     const waiting = cs.state?.waiting;
     const reason = waiting?.reason ?? '';
     if (['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull'].includes(reason)) {
-      out.push({ code: 'ImagePull', pod: name, message: `${reason} for ${cs.image}${waiting?.message ? `: ${waiting.message}` : ''}` });
+      out.push({
+        code: 'ImagePull',
+        pod: name,
+        message: `${reason} for ${cs.image}${waiting?.message ? `: ${waiting.message}` : ''}`,
+      });
     } else if (reason === 'CrashLoopBackOff' || ((cs.restartCount ?? 0) > 0 && cs.lastState?.terminated && !cs.ready)) {
       const last = cs.lastState?.terminated;
       out.push({
@@ -113,7 +131,12 @@ export function podProblems(pod: V1Pod, events: CoreV1Event[], now: Date): Probl
       .map((e) => e.message ?? '')
       .at(-1);
     const secs = since ? Math.round((now.getTime() - new Date(since).getTime()) / 1000) : 0;
-    if (probe || secs >= 10) out.push({ code: 'NotReady', pod: name, message: probe ? probe : `running but not Ready for ${secs}s (readiness probe failing?)` });
+    if (probe || secs >= 10)
+      out.push({
+        code: 'NotReady',
+        pod: name,
+        message: probe ? probe : `running but not Ready for ${secs}s (readiness probe failing?)`,
+      });
   }
   return out;
 }
@@ -139,10 +162,13 @@ function failedCreates(events: CoreV1Event[], owners: Set<string>): Problem[] {
     if (e.reason !== 'FailedCreate' || !owners.has(`${e.involvedObject?.kind}/${e.involvedObject?.name}`)) continue;
     latest.set(`${e.involvedObject?.kind}/${e.involvedObject?.name}`, e);
   }
-  return [...latest.values()].map((e) => ({ code: 'FailedCreate' as const, message: `${e.involvedObject?.kind} ${e.involvedObject?.name}: ${e.message ?? ''}` }));
+  return [...latest.values()].map((e) => ({
+    code: 'FailedCreate' as const,
+    message: `${e.involvedObject?.kind} ${e.involvedObject?.name}: ${e.message ?? ''}`,
+  }));
 }
 
-function intOrPercent(v: unknown): string {
+function intOrPercent(v: number | string | undefined | null): string {
   return v === undefined || v === null ? '' : String(v);
 }
 
@@ -199,9 +225,13 @@ function deploymentStatus(input: StatusInput): RolloutStatus {
   }
   const problems: Problem[] = [];
   if (d.spec?.paused && !done) {
-    problems.push({ code: 'Paused', message: `the rollout is paused; resume it with: kubectl rollout resume deployment/${name} -n ${d.metadata?.namespace}` });
+    problems.push({
+      code: 'Paused',
+      message: `the rollout is paused; resume it with: kubectl rollout resume deployment/${name} -n ${d.metadata?.namespace}`,
+    });
   }
-  if (failed) problems.push({ code: 'DeadlineExceeded', message: progressing?.message ?? 'progress deadline exceeded' });
+  if (failed)
+    problems.push({ code: 'DeadlineExceeded', message: progressing?.message ?? 'progress deadline exceeded' });
   if (!done) {
     const newPods = pods.filter((p) => !p.metadata?.deletionTimestamp && (!current || revisionOf(p) === revision));
     for (const p of newPods) problems.push(...podProblems(p, input.events, input.now));
@@ -209,14 +239,20 @@ function deploymentStatus(input: StatusInput): RolloutStatus {
   }
   const revisions: RevisionView[] = rss
     .filter((rs) => (rs.spec?.replicas ?? 0) > 0 || (rs.status?.replicas ?? 0) > 0 || rs === current)
-    .sort((a, b) => Number(b.metadata?.annotations?.[REVISION_ANNOTATION] ?? 0) - Number(a.metadata?.annotations?.[REVISION_ANNOTATION] ?? 0))
+    .sort(
+      (a, b) =>
+        Number(b.metadata?.annotations?.[REVISION_ANNOTATION] ?? 0) -
+        Number(a.metadata?.annotations?.[REVISION_ANNOTATION] ?? 0),
+    )
     .map((rs) => ({
       name: rs.metadata?.name ?? '',
       revision: rs.metadata?.annotations?.[REVISION_ANNOTATION] ?? '',
       current: rs === current,
       desired: rs.spec?.replicas ?? 0,
       ready: rs.status?.readyReplicas ?? 0,
-      pods: pods.filter((p) => p.metadata?.ownerReferences?.some((o) => o.uid === rs.metadata?.uid)).map((p) => podView(p, revisionOf, input.events, input.now)),
+      pods: pods
+        .filter((p) => p.metadata?.ownerReferences?.some((o) => o.uid === rs.metadata?.uid))
+        .map((p) => podView(p, revisionOf, input.events, input.now)),
     }));
   return {
     kind: 'Deployment',
@@ -228,7 +264,12 @@ function deploymentStatus(input: StatusInput): RolloutStatus {
     message,
     strategy,
     revision,
-    replicas: { desired, updated: st.updatedReplicas ?? 0, ready: st.readyReplicas ?? 0, available: st.availableReplicas ?? 0 },
+    replicas: {
+      desired,
+      updated: st.updatedReplicas ?? 0,
+      ready: st.readyReplicas ?? 0,
+      available: st.availableReplicas ?? 0,
+    },
     problems: dedupe(problems),
     revisions,
   };
@@ -246,11 +287,19 @@ export function atRevision(pod: V1Pod, revisionName: string): boolean {
 }
 
 function controllerRevisions(input: StatusInput, uid: string | undefined): V1ControllerRevision[] {
-  return (input.controllerRevisions ?? []).filter((cr) => isControlledBy(cr, uid)).sort((a, b) => (b.revision ?? 0) - (a.revision ?? 0));
+  return (input.controllerRevisions ?? [])
+    .filter((cr) => isControlledBy(cr, uid))
+    .sort((a, b) => (b.revision ?? 0) - (a.revision ?? 0));
 }
 
-function revisionViews(crs: V1ControllerRevision[], pods: V1Pod[], currentName: string, input: StatusInput): RevisionView[] {
-  const revisionOf = (p: V1Pod): string => String(crs.find((cr) => atRevision(p, cr.metadata?.name ?? ''))?.revision ?? '');
+function revisionViews(
+  crs: V1ControllerRevision[],
+  pods: V1Pod[],
+  currentName: string,
+  input: StatusInput,
+): RevisionView[] {
+  const revisionOf = (p: V1Pod): string =>
+    String(crs.find((cr) => atRevision(p, cr.metadata?.name ?? ''))?.revision ?? '');
   return crs
     .map((cr) => {
       const mine = pods.filter((p) => atRevision(p, cr.metadata?.name ?? ''));
@@ -267,14 +316,30 @@ function revisionViews(crs: V1ControllerRevision[], pods: V1Pod[], currentName: 
 }
 
 /** What a StatefulSet's or DaemonSet's status starts with (neither has a deadline to fail). */
-function revisionedHead(kind: 'StatefulSet' | 'DaemonSet', obj: { metadata?: { name?: string; namespace?: string } }, done: boolean, message: string, strategy: string) {
-  return { kind, namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '', state: done ? ('complete' as const) : ('progressing' as const), done, failed: false, message, strategy };
+function revisionedHead(
+  kind: 'StatefulSet' | 'DaemonSet',
+  obj: { metadata?: { name?: string; namespace?: string } },
+  done: boolean,
+  message: string,
+  strategy: string,
+) {
+  return {
+    kind,
+    namespace: obj.metadata?.namespace ?? '',
+    name: obj.metadata?.name ?? '',
+    state: done ? ('complete' as const) : ('progressing' as const),
+    done,
+    failed: false,
+    message,
+    strategy,
+  };
 }
 
 /** Why a StatefulSet's or DaemonSet's rollout waits: its pods at the new revision or not ready, and its FailedCreate events. */
 function revisionProblems(live: V1Pod[], revisionName: string, input: StatusInput, owner: string): Problem[] {
   const problems: Problem[] = [];
-  for (const p of live) if (atRevision(p, revisionName) || !isPodReady(p)) problems.push(...podProblems(p, input.events, input.now));
+  for (const p of live)
+    if (atRevision(p, revisionName) || !isPodReady(p)) problems.push(...podProblems(p, input.events, input.now));
   problems.push(...failedCreates(input.events, new Set([owner])));
   return problems;
 }
@@ -286,7 +351,10 @@ function statefulSetStatus(input: StatusInput): RolloutStatus {
   const st = s.status ?? { replicas: 0 };
   const type = s.spec?.updateStrategy?.type ?? 'RollingUpdate';
   const partition = s.spec?.updateStrategy?.rollingUpdate?.partition;
-  const strategy = type === 'OnDelete' ? 'OnDelete' : `RollingUpdate${partition ? ` (partition ${partition})` : ''}${s.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ? ` (maxUnavailable ${s.spec.updateStrategy.rollingUpdate.maxUnavailable})` : ''}`;
+  const strategy =
+    type === 'OnDelete'
+      ? 'OnDelete'
+      : `RollingUpdate${partition ? ` (partition ${partition})` : ''}${s.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ? ` (maxUnavailable ${s.spec.updateStrategy.rollingUpdate.maxUnavailable})` : ''}`;
   const updateRevision = st.updateRevision ?? '';
   const pods = input.pods.filter((p) => isControlledBy(p, s.metadata?.uid));
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
@@ -324,7 +392,12 @@ function statefulSetStatus(input: StatusInput): RolloutStatus {
   return {
     ...revisionedHead('StatefulSet', s, done, message, strategy),
     revision: String(crs.find((c) => c.metadata?.name === st.updateRevision)?.revision ?? st.updateRevision ?? ''),
-    replicas: { desired, updated: type === 'OnDelete' ? updatedByPods : (st.updatedReplicas ?? 0), ready: st.readyReplicas ?? 0, available: st.availableReplicas ?? 0 },
+    replicas: {
+      desired,
+      updated: type === 'OnDelete' ? updatedByPods : (st.updatedReplicas ?? 0),
+      ready: st.readyReplicas ?? 0,
+      available: st.availableReplicas ?? 0,
+    },
     problems: dedupe(problems),
     revisions: revisionViews(crs, pods, st.updateRevision ?? '', input),
   };
@@ -333,10 +406,18 @@ function statefulSetStatus(input: StatusInput): RolloutStatus {
 function daemonSetStatus(input: StatusInput): RolloutStatus {
   const ds = input.obj as V1DaemonSet;
   const name = ds.metadata?.name ?? '';
-  const st = ds.status ?? { currentNumberScheduled: 0, desiredNumberScheduled: 0, numberMisscheduled: 0, numberReady: 0 };
+  const st = ds.status ?? {
+    currentNumberScheduled: 0,
+    desiredNumberScheduled: 0,
+    numberMisscheduled: 0,
+    numberReady: 0,
+  };
   const type = ds.spec?.updateStrategy?.type ?? 'RollingUpdate';
   const ru = ds.spec?.updateStrategy?.rollingUpdate;
-  const strategy = type === 'OnDelete' ? 'OnDelete' : `RollingUpdate (maxSurge ${intOrPercent(ru?.maxSurge ?? 0)}, maxUnavailable ${intOrPercent(ru?.maxUnavailable ?? 1)})`;
+  const strategy =
+    type === 'OnDelete'
+      ? 'OnDelete'
+      : `RollingUpdate (maxSurge ${intOrPercent(ru?.maxSurge ?? 0)}, maxUnavailable ${intOrPercent(ru?.maxUnavailable ?? 1)})`;
   const crs = controllerRevisions(input, ds.metadata?.uid);
   const newest = crs[0];
   const newestName = newest?.metadata?.name ?? '';
@@ -349,7 +430,8 @@ function daemonSetStatus(input: StatusInput): RolloutStatus {
     message = 'Waiting for daemon set spec update to be observed...';
   } else if (type === 'OnDelete') {
     const updated = live.filter((p) => atRevision(p, newestName) && isPodReady(p)).length;
-    if (updated < desired) message = `Waiting for OnDelete roll out: ${updated} of ${desired} pods updated and available; delete the old pods to update them`;
+    if (updated < desired)
+      message = `Waiting for OnDelete roll out: ${updated} of ${desired} pods updated and available; delete the old pods to update them`;
     else {
       done = true;
       message = `OnDelete roll out complete: ${desired} pods updated`;
@@ -373,7 +455,12 @@ function daemonSetStatus(input: StatusInput): RolloutStatus {
   return {
     ...revisionedHead('DaemonSet', ds, done, message, strategy),
     revision: String(newest?.revision ?? ''),
-    replicas: { desired, updated: st.updatedNumberScheduled ?? 0, ready: st.numberReady ?? 0, available: st.numberAvailable ?? 0 },
+    replicas: {
+      desired,
+      updated: st.updatedNumberScheduled ?? 0,
+      ready: st.numberReady ?? 0,
+      available: st.numberAvailable ?? 0,
+    },
     problems: dedupe(problems),
     stragglers,
     revisions: revisionViews(crs, pods, newest?.metadata?.name ?? '', input),
@@ -408,7 +495,10 @@ export function deletedStatus(kind: WorkloadKind, last: V1Deployment | V1Statefu
     done: false,
     failed: true,
     message: 'object has been deleted',
-    strategy: (last.spec as { strategy?: { type?: string }; updateStrategy?: { type?: string } } | undefined)?.strategy?.type ?? (last.spec as { updateStrategy?: { type?: string } } | undefined)?.updateStrategy?.type ?? '',
+    strategy:
+      (last.spec as { strategy?: { type?: string }; updateStrategy?: { type?: string } } | undefined)?.strategy?.type ??
+      (last.spec as { updateStrategy?: { type?: string } } | undefined)?.updateStrategy?.type ??
+      '',
     revision: '',
     replicas: { desired: 0, updated: 0, ready: 0, available: 0 },
     problems: [{ code: 'Deleted', message: `${kind.toLowerCase()}/${name} was deleted while its rollout was watched` }],

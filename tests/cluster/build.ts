@@ -61,9 +61,15 @@ export async function ensureBinaries(log: (line: string) => void = () => {}): Pr
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  log(`building etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok (${K8S_VERSION}) into ${dir}; this happens once and takes several minutes`);
+  log(
+    `building etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok (${K8S_VERSION}) into ${dir}; this happens once and takes several minutes`,
+  );
   const started = Date.now();
-  await run('go', ['build', '-trimpath', '-ldflags', LDFLAGS, '-o', `${tmp}/`, '.', 'k8s.io/kubernetes/cmd/kubectl'], KSTACK_SRC);
+  await run(
+    'go',
+    ['build', '-trimpath', '-ldflags', LDFLAGS, '-o', `${tmp}/`, '.', 'k8s.io/kubernetes/cmd/kubectl'],
+    KSTACK_SRC,
+  );
   if (!existsSync(path.join(tmp, 'kstack')) || !existsSync(path.join(tmp, 'kubectl'))) {
     throw new Error(`go build finished but ${tmp} lacks kstack or kubectl`);
   }
@@ -83,7 +89,9 @@ function run(cmd: string, args: string[], cwd: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed with exit code ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed with exit code ${code}`)),
+    );
   });
 }
 
@@ -97,9 +105,14 @@ export async function ensureKrew(log: (line: string) => void = () => {}): Promis
   log(`building krew ${KREW_VERSION} from its Go module`);
   mkdirSync(dir, { recursive: true });
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('go', ['install', `sigs.k8s.io/krew/cmd/krew@${KREW_VERSION}`], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GOBIN: dir } });
+    const child = spawn('go', ['install', `sigs.k8s.io/krew/cmd/krew@${KREW_VERSION}`], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, GOBIN: dir },
+    });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`go install krew failed with exit code ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`go install krew failed with exit code ${code}`)),
+    );
   });
   return bin;
 }

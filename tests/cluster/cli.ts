@@ -48,9 +48,13 @@ async function main(argv: string[]): Promise<number> {
           const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
           rss += kb('VmRSS');
           peak += kb('VmHWM');
-          process.stdout.write(`  ${name.padEnd(24)} rss ${(kb('VmRSS') / 1024).toFixed(0)} MiB, peak ${(kb('VmHWM') / 1024).toFixed(0)} MiB\n`);
+          process.stdout.write(
+            `  ${name.padEnd(24)} rss ${(kb('VmRSS') / 1024).toFixed(0)} MiB, peak ${(kb('VmHWM') / 1024).toFixed(0)} MiB\n`,
+          );
         }
-        process.stdout.write(`  ${'total'.padEnd(24)} rss ${(rss / 1024).toFixed(0)} MiB, peak ${(peak / 1024).toFixed(0)} MiB\n`);
+        process.stdout.write(
+          `  ${'total'.padEnd(24)} rss ${(rss / 1024).toFixed(0)} MiB, peak ${(peak / 1024).toFixed(0)} MiB\n`,
+        );
       }
       return ok ? 0 : 1;
     }

@@ -86,7 +86,10 @@ export function adminRequest<T = unknown>(
         ca: readFileSync(path.join(pki, 'ca.crt')),
         cert: readFileSync(path.join(pki, 'admin.crt')),
         key: readFileSync(path.join(pki, 'admin.key')),
-        headers: { Accept: 'application/json', 'Content-Type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' },
+        headers: {
+          Accept: 'application/json',
+          'Content-Type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json',
+        },
         timeout: timeoutMs,
       },
       (res) => {
@@ -184,7 +187,13 @@ function writePki(dir: string, p: Ports): { ca: KeyPair; server: string } {
       commonName: 'kube-apiserver',
       server: true,
       client: false,
-      dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
+      dnsNames: [
+        'localhost',
+        'kubernetes',
+        'kubernetes.default',
+        'kubernetes.default.svc',
+        'kubernetes.default.svc.cluster.local',
+      ],
       ips: ['127.0.0.1', '10.96.0.1'],
     }),
   );
@@ -205,7 +214,9 @@ function writePki(dir: string, p: Ports): { ca: KeyPair; server: string } {
       certPem: readFileSync(path.join(pki, `${file}.crt`), 'utf8'),
       keyPem: readFileSync(path.join(pki, `${file}.key`), 'utf8'),
     };
-    writeFileSync(path.join(dir, `${name}.kubeconfig`), kubeconfigYaml(name, server, ca.certPem, pair), { mode: 0o600 });
+    writeFileSync(path.join(dir, `${name}.kubeconfig`), kubeconfigYaml(name, server, ca.certPem, pair), {
+      mode: 0o600,
+    });
   }
   return { ca, server };
 }
@@ -355,7 +366,9 @@ async function waitFor(
     for (const c of COMPONENTS) {
       const pid = info.pids[c];
       if (pid && !alive(pid)) {
-        throw new StartError(`${c} exited while waiting for ${what}; last lines of its log:\n${tail(path.join(info.dir, 'logs', `${c}.log`))}`);
+        throw new StartError(
+          `${c} exited while waiting for ${what}; last lines of its log:\n${tail(path.join(info.dir, 'logs', `${c}.log`))}`,
+        );
       }
     }
     try {
@@ -365,7 +378,9 @@ async function waitFor(
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new StartError(`${what} did not happen within ${timeoutMs / 1000}s; last lines of the ${component} log:\n${tail(path.join(info.dir, 'logs', `${component}.log`))}`);
+  throw new StartError(
+    `${what} did not happen within ${timeoutMs / 1000}s; last lines of the ${component} log:\n${tail(path.join(info.dir, 'logs', `${component}.log`))}`,
+  );
 }
 
 function etcdHealthy(dir: string, p: Ports): Promise<boolean> {
@@ -409,7 +424,11 @@ export function nodeObject(spec: NodeSpec): object {
       },
     },
     spec: { taints: spec.taints ?? [] },
-    status: { allocatable: capacity, capacity, nodeInfo: { architecture: 'amd64', operatingSystem: 'linux', kubeletVersion: 'kwok' } },
+    status: {
+      allocatable: capacity,
+      capacity,
+      nodeInfo: { architecture: 'amd64', operatingSystem: 'linux', kubeletVersion: 'kwok' },
+    },
   };
 }
 
@@ -423,7 +442,8 @@ export async function addNodes(info: ClusterInfo, specs: NodeSpec[], timeoutMs =
   const workers = Array.from({ length: Math.min(16, pending.length) }, async () => {
     for (let spec = pending.shift(); spec; spec = pending.shift()) {
       const r = await adminRequest(info, 'POST', '/api/v1/nodes', nodeObject(spec));
-      if (r.status !== 201 && r.status !== 409) throw new Error(`creating node ${spec.name}: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+      if (r.status !== 201 && r.status !== 409)
+        throw new Error(`creating node ${spec.name}: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
     }
   });
   await Promise.all(workers);
@@ -435,7 +455,9 @@ export async function addNodes(info: ClusterInfo, specs: NodeSpec[], timeoutMs =
     if (ready === names.size) return;
     await new Promise((res) => setTimeout(res, 300));
   }
-  throw new Error(`simulated nodes not Ready within ${timeoutMs / 1000}s; last lines of the kwok log:\n${tail(path.join(info.dir, 'logs', 'kwok.log'))}`);
+  throw new Error(
+    `simulated nodes not Ready within ${timeoutMs / 1000}s; last lines of the kwok log:\n${tail(path.join(info.dir, 'logs', 'kwok.log'))}`,
+  );
 }
 
 export async function removeNodes(info: ClusterInfo, names: string[]): Promise<void> {

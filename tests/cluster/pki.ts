@@ -84,7 +84,10 @@ export function issue(ca: KeyPair, opts: IssueOptions): KeyPair {
   cert.serialNumber = serial();
   cert.validity.notBefore = opts.notBefore ?? new Date(Date.now() - DAY);
   cert.validity.notAfter = opts.notAfter ?? new Date(Date.now() + 365 * DAY);
-  const subject: forge.pki.CertificateField[] = (opts.organizations ?? []).map((o) => ({ name: 'organizationName', value: o }));
+  const subject: forge.pki.CertificateField[] = (opts.organizations ?? []).map((o) => ({
+    name: 'organizationName',
+    value: o,
+  }));
   subject.push({ name: 'commonName', value: opts.commonName });
   cert.setSubject(subject);
   cert.setIssuer(caCert.subject.attributes);

@@ -23,7 +23,12 @@ export interface AdminProxy {
 
 export async function startAdminProxy(info: ClusterInfo): Promise<AdminProxy> {
   const pki = path.join(info.dir, 'pki');
-  const agent = new https.Agent({ keepAlive: true, ca: readFileSync(path.join(pki, 'ca.crt')), cert: readFileSync(path.join(pki, 'admin.crt')), key: readFileSync(path.join(pki, 'admin.key')) });
+  const agent = new https.Agent({
+    keepAlive: true,
+    ca: readFileSync(path.join(pki, 'ca.crt')),
+    cert: readFileSync(path.join(pki, 'admin.crt')),
+    key: readFileSync(path.join(pki, 'admin.key')),
+  });
   const proxy: AdminProxy = {
     server: '',
     requests: [],
@@ -38,10 +43,13 @@ export async function startAdminProxy(info: ClusterInfo): Promise<AdminProxy> {
     proxy.requests.push(`${req.method} ${req.url}`);
     const headers = { ...req.headers };
     delete headers.host;
-    const upstream = https.request({ host: '127.0.0.1', port: info.ports.apiserver, method: req.method, path: req.url, headers, agent }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const upstream = https.request(
+      { host: '127.0.0.1', port: info.ports.apiserver, method: req.method, path: req.url, headers, agent },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     upstream.on('error', () => res.destroy());
     res.on('close', () => upstream.destroy());
     req.pipe(upstream);

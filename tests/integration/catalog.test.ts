@@ -14,11 +14,26 @@ import { test, type TestContext } from 'node:test';
 import { mapLimit } from '../../src/base/concurrency.js';
 import { parseYaml, toYaml } from '../../src/base/yaml.js';
 import { createCa, issue } from '../cluster/pki.js';
-import { apis, auditMark, mintUser, runPlugin, suffix, tempDir, testNamespace, writesBy, type RunResult } from '../support/cluster.js';
+import {
+  apis,
+  auditMark,
+  mintUser,
+  runPlugin,
+  suffix,
+  tempDir,
+  testNamespace,
+  writesBy,
+  type RunResult,
+} from '../support/cluster.js';
 import { closedPort } from '../support/net.js';
 import { allReady, createPool, deployment } from '../support/workloads.js';
 
-type Doc = { clusters: Array<{ name: string; cluster: Record<string, unknown> }>; users: Array<{ name: string; user: Record<string, unknown> }>; contexts: Array<{ name: string; context: Record<string, unknown> }>; 'current-context': string };
+type Doc = {
+  clusters: Array<{ name: string; cluster: Record<string, unknown> }>;
+  users: Array<{ name: string; user: Record<string, unknown> }>;
+  contexts: Array<{ name: string; context: Record<string, unknown> }>;
+  'current-context': string;
+};
 
 interface Case {
   group: string;
@@ -49,7 +64,13 @@ async function hangingListener(): Promise<{ port: number; close: () => void }> {
   const sockets: net.Socket[] = [];
   const s = net.createServer((sock) => sockets.push(sock));
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  return { port: (s.address() as net.AddressInfo).port, close: () => { for (const x of sockets) x.destroy(); s.close(); } };
+  return {
+    port: (s.address() as net.AddressInfo).port,
+    close: () => {
+      for (const x of sockets) x.destroy();
+      s.close();
+    },
+  };
 }
 
 /** Broken and odd kubeconfigs, each a variation of a working one for the test user. */
@@ -68,14 +89,24 @@ function kubeconfigs(dir: string, base: string, ports: { hang: number; closed: n
   };
   const c = (d: Doc): Record<string, unknown> => d.clusters[0]!.cluster;
   const u = (d: Doc): Record<string, unknown> => d.users[0]!.user;
-  const exec = (command: string, args: string[], apiVersion = 'client.authentication.k8s.io/v1') => (d: Doc) => {
-    d.users[0]!.user = { exec: { apiVersion, command, args, interactiveMode: 'Never' } };
-  };
+  const exec =
+    (command: string, args: string[], apiVersion = 'client.authentication.k8s.io/v1') =>
+    (d: Doc) => {
+      d.users[0]!.user = { exec: { apiVersion, command, args, interactiveMode: 'Never' } };
+    };
   const ca = createCa('catalog-other-ca', 1, true);
-  const expired = issue(createCa('catalog-ca', 1, true), { commonName: 'x', notBefore: new Date(Date.now() - 9 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000), reuseKey: true });
+  const expired = issue(createCa('catalog-ca', 1, true), {
+    commonName: 'x',
+    notBefore: new Date(Date.now() - 9 * 86_400_000),
+    notAfter: new Date(Date.now() - 86_400_000),
+    reuseKey: true,
+  });
   mkdirSync(path.join(dir, 'a-directory'), { recursive: true });
   const script = path.join(dir, 'plugin.sh');
-  writeFileSync(script, '#!/bin/sh\necho "{\\"kind\\":\\"ExecCredential\\",\\"apiVersion\\":\\"client.authentication.k8s.io/v1\\",\\"status\\":{}}"\n');
+  writeFileSync(
+    script,
+    '#!/bin/sh\necho "{\\"kind\\":\\"ExecCredential\\",\\"apiVersion\\":\\"client.authentication.k8s.io/v1\\",\\"status\\":{}}"\n',
+  );
   chmodSync(script, 0o755);
   const notExecutable = path.join(dir, 'plugin-not-x.sh');
   writeFileSync(notExecutable, '#!/bin/sh\necho hi\n');
@@ -95,19 +126,40 @@ function kubeconfigs(dir: string, base: string, ports: { hang: number; closed: n
   write('not-url', (d) => (c(d).server = 'https://'));
   write('ca-not-base64', (d) => (c(d)['certificate-authority-data'] = '%%% not base64 %%%'));
   write('ca-not-cert', (d) => (c(d)['certificate-authority-data'] = Buffer.from('hello').toString('base64')));
-  write('ca-dir', (d) => { delete c(d)['certificate-authority-data']; c(d)['certificate-authority'] = path.join(dir, 'a-directory'); });
-  write('ca-missing-file', (d) => { delete c(d)['certificate-authority-data']; c(d)['certificate-authority'] = path.join(dir, 'no-such-ca.crt'); });
+  write('ca-dir', (d) => {
+    delete c(d)['certificate-authority-data'];
+    c(d)['certificate-authority'] = path.join(dir, 'a-directory');
+  });
+  write('ca-missing-file', (d) => {
+    delete c(d)['certificate-authority-data'];
+    c(d)['certificate-authority'] = path.join(dir, 'no-such-ca.crt');
+  });
   write('cert-not-base64', (d) => (u(d)['client-certificate-data'] = 'not base64 at all!'));
-  write('cert-not-cert', (d) => (u(d)['client-certificate-data'] = Buffer.from('-----BEGIN CERTIFICATE-----\nxx\n-----END CERTIFICATE-----\n').toString('base64')));
+  write(
+    'cert-not-cert',
+    (d) =>
+      (u(d)['client-certificate-data'] = Buffer.from(
+        '-----BEGIN CERTIFICATE-----\nxx\n-----END CERTIFICATE-----\n',
+      ).toString('base64')),
+  );
   write('key-not-key', (d) => (u(d)['client-key-data'] = Buffer.from('not a key').toString('base64')));
-  write('key-dir', (d) => { delete u(d)['client-key-data']; u(d)['client-key'] = path.join(dir, 'a-directory'); });
+  write('key-dir', (d) => {
+    delete u(d)['client-key-data'];
+    u(d)['client-key'] = path.join(dir, 'a-directory');
+  });
   write('cert-without-key', (d) => delete u(d)['client-key-data']);
   write('token-file-missing', (d) => (d.users[0]!.user = { tokenFile: path.join(dir, 'no-such-token') }));
   write('exec-missing', exec('kstudy-no-such-sso-helper', ['--password', 'hunter2']));
   write('exec-fails', exec('sh', ['-c', 'echo "token expired, log in again" >&2; exit 3']));
   write('exec-junk', exec('sh', ['-c', 'echo not json']));
   write('exec-kind', exec('sh', ['-c', 'echo \'{"kind":"Status"}\'']));
-  write('exec-version', exec('sh', ['-c', 'echo \'{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1","status":{"token":"t"}}\'']));
+  write(
+    'exec-version',
+    exec('sh', [
+      '-c',
+      'echo \'{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1","status":{"token":"t"}}\'',
+    ]),
+  );
   write('exec-empty', exec(script, []));
   write('exec-not-executable', exec(notExecutable, []));
   write('auth-provider', (d) => (d.users[0]!.user = { 'auth-provider': { name: 'keystone', config: {} } }));
@@ -115,23 +167,53 @@ function kubeconfigs(dir: string, base: string, ports: { hang: number; closed: n
   write('hang', (d) => (c(d).server = `https://127.0.0.1:${ports.hang}`));
   write('wrong-ca', (d) => (c(d)['certificate-authority-data'] = Buffer.from(ca.certPem).toString('base64')));
   write('wrong-name', (d) => (c(d)['tls-server-name'] = 'not-the-apiserver.example'));
-  write('expired-cert', (d) => { u(d)['client-certificate-data'] = Buffer.from(expired.certPem).toString('base64'); u(d)['client-key-data'] = Buffer.from(expired.keyPem).toString('base64'); });
+  write('expired-cert', (d) => {
+    u(d)['client-certificate-data'] = Buffer.from(expired.certPem).toString('base64');
+    u(d)['client-key-data'] = Buffer.from(expired.keyPem).toString('base64');
+  });
   write('bad-token', (d) => (d.users[0]!.user = { token: 'not-a-real-token' }));
   write('proxy-refused', (d) => (c(d)['proxy-url'] = `http://127.0.0.1:${ports.closed}`));
   write('dns', (d) => (c(d).server = 'https://kstudy-no-such-host.invalid:6443'));
   // Fields of the wrong type: kubectl refuses the whole file, naming the field.
   write('server-number', (d) => (c(d).server = 8080));
   write('token-number', (d) => (d.users[0]!.user = { token: 123456789 }));
-  write('exec-args-string', (d) => (d.users[0]!.user = { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'sh', args: 'hello' } }));
+  write(
+    'exec-args-string',
+    (d) =>
+      (d.users[0]!.user = { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'sh', args: 'hello' } }),
+  );
   write('namespace-bool', (d) => (d.contexts[0]!.context.namespace = true));
   write('proxy-invalid', (d) => (c(d)['proxy-url'] = '::nope'));
   write('proxy-socks-refused', (d) => (c(d)['proxy-url'] = `socks5://127.0.0.1:${ports.closed}`));
   write('token-newline', (d) => (d.users[0]!.user = { token: 'kstudy-secret-1\nkstudy-secret-2' }));
   write('exec-v1alpha1', exec('sh', ['-c', 'echo ran'], 'client.authentication.k8s.io/v1alpha1'));
-  write('exec-cert-junk', exec('sh', ['-c', 'echo \'{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","status":{"clientCertificateData":"junk","clientKeyData":"junk"}}\'']));
+  write(
+    'exec-cert-junk',
+    exec('sh', [
+      '-c',
+      'echo \'{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","status":{"clientCertificateData":"junk","clientKeyData":"junk"}}\'',
+    ]),
+  );
   write('ca-data-empty', (d) => (c(d)['certificate-authority-data'] = ''));
-  write('exec-no-mode', (d) => (d.users[0]!.user = { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'sh', args: ['-c', 'echo ran'] } }));
-  write('exec-always', (d) => (d.users[0]!.user = { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'sh', args: ['-c', 'echo ran'], interactiveMode: 'Always' } }));
+  write(
+    'exec-no-mode',
+    (d) =>
+      (d.users[0]!.user = {
+        exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'sh', args: ['-c', 'echo ran'] },
+      }),
+  );
+  write(
+    'exec-always',
+    (d) =>
+      (d.users[0]!.user = {
+        exec: {
+          apiVersion: 'client.authentication.k8s.io/v1',
+          command: 'sh',
+          args: ['-c', 'echo ran'],
+          interactiveMode: 'Always',
+        },
+      }),
+  );
   return out;
 }
 
@@ -140,8 +222,10 @@ function check(c: Case, r: RunResult): string[] {
   const errors = r.stderr.split('\n').filter((l) => l.startsWith('error: '));
   if (r.code !== c.code) problems.push(`exit ${r.code}, expected ${c.code}`);
   if (errors.length !== 1) problems.push(`${errors.length} error lines`);
-  else if (!c.error.test(errors[0]!.slice('error: '.length))) problems.push(`error line ${JSON.stringify(errors[0])} does not match ${c.error}`);
-  if (c.warning && !r.stderr.split('\n').some((l) => l.startsWith('warning: ') && c.warning!.test(l))) problems.push(`no warning matching ${c.warning}`);
+  else if (!c.error.test(errors[0]!.slice('error: '.length)))
+    problems.push(`error line ${JSON.stringify(errors[0])} does not match ${c.error}`);
+  if (c.warning && !r.stderr.split('\n').some((l) => l.startsWith('warning: ') && c.warning!.test(l)))
+    problems.push(`no warning matching ${c.warning}`);
   if (STACK.test(r.stderr) || STACK.test(r.stdout)) problems.push('a stack trace');
   if (/looks like a bug/.test(r.stderr)) problems.push('reported as a bug');
   if (/hunter2/.test(r.stderr + r.stdout)) problems.push('an exec argument value in the output');
@@ -149,7 +233,9 @@ function check(c: Case, r: RunResult): string[] {
   return problems;
 }
 
-async function fixture(t: TestContext): Promise<{ ns: string; node: string; user: string; env: NodeJS.ProcessEnv; files: Record<string, string> }> {
+async function fixture(
+  t: TestContext,
+): Promise<{ ns: string; node: string; user: string; env: NodeJS.ProcessEnv; files: Record<string, string> }> {
   const ns = await testNamespace(t, 'cat');
   const pool = await createPool(t, [{}]);
   await deployment(ns, pool, 'web', 1);
@@ -165,8 +251,22 @@ async function fixture(t: TestContext): Promise<{ ns: string; node: string; user
 
 function cases(ns: string, node: string): Case[] {
   const all: Case[] = [];
-  const add = (group: string, plugin: string, list: Array<[string, string[], number, RegExp, (string | undefined)?, RegExp?]>): void => {
-    for (const [name, args, code, error, kubeconfig, warning] of list) all.push({ group, name, plugin, args, code, error, ...(kubeconfig ? { kubeconfig } : {}), ...(warning ? { warning } : {}) });
+  const add = (
+    group: string,
+    plugin: string,
+    list: Array<[string, string[], number, RegExp, (string | undefined)?, RegExp?]>,
+  ): void => {
+    for (const [name, args, code, error, kubeconfig, warning] of list)
+      all.push({
+        group,
+        name,
+        plugin,
+        args,
+        code,
+        error,
+        ...(kubeconfig ? { kubeconfig } : {}),
+        ...(warning ? { warning } : {}),
+      });
   };
   add('drain flags', 'kubectl-study_drain', [
     ['no node', [], 2, /name at least one node/],
@@ -181,7 +281,12 @@ function cases(ns: string, node: string): Case[] {
     ['bad grace period', [node, '--grace-period', 'x'], 2, /--grace-period takes a whole number/],
     ['grace period below -1', [node, '--grace-period', '-2'], 2, /--grace-period takes a whole number of at least -1/],
     ['zero concurrency', [node, '--concurrency', '0'], 2, /--concurrency takes a whole number of at least 1/],
-    ['bad skip-wait', [node, '--skip-wait-for-delete-timeout', '1m'], 2, /--skip-wait-for-delete-timeout takes a whole number/],
+    [
+      'bad skip-wait',
+      [node, '--skip-wait-for-delete-timeout', '1m'],
+      2,
+      /--skip-wait-for-delete-timeout takes a whole number/,
+    ],
     ['bad dry-run', [node, '--dry-run=maybe'], 2, /invalid --dry-run "maybe"/],
     ['bad outage timeout', [node, '--api-outage-timeout', 'forever'], 2, /invalid --api-outage-timeout "forever"/],
     ['zero outage timeout', [node, '--api-outage-timeout', '0'], 2, /invalid --api-outage-timeout "0"/],
@@ -194,45 +299,161 @@ function cases(ns: string, node: string): Case[] {
     ['namespace flag', [node, '-n', 'x'], 2, /unknown option '-n'/],
     ['uncordon nothing', ['uncordon'], 2, /name at least one node to uncordon/],
     ['uncordon empty', ['uncordon', ''], 2, /an empty name is not a valid node name/],
-    ['timeout past a timer', [node, '--timeout', '1000h'], 2, /--timeout "1000h" is longer than the longest wait kubectl-study can keep \(596h\)/],
-    ['request timeout past a timer', [node, '--dry-run', '--request-timeout', '2592000'], 2, /--request-timeout "2592000" is longer than the longest wait/],
+    [
+      'timeout past a timer',
+      [node, '--timeout', '1000h'],
+      2,
+      /--timeout "1000h" is longer than the longest wait kubectl-study can keep \(596h\)/,
+    ],
+    [
+      'request timeout past a timer',
+      [node, '--dry-run', '--request-timeout', '2592000'],
+      2,
+      /--request-timeout "2592000" is longer than the longest wait/,
+    ],
     ['timeout without a unit', [node, '--timeout', '30'], 2, /invalid --timeout "30"/],
     ['as with a line break', [node, '--as', 'bob\nx'], 2, /--as holds a line break or another control character/],
-    ['as-group with a control character', [node, '--as', 'bob', '--as-group', 'g\r\n'], 2, /--as-group holds a line break/],
+    [
+      'as-group with a control character',
+      [node, '--as', 'bob', '--as-group', 'g\r\n'],
+      2,
+      /--as-group holds a line break/,
+    ],
     ['typo in a flag', [node, '--dryrun'], 2, /unknown option '--dryrun'/],
   ]);
   add('drain cluster', 'kubectl-study_drain', [
     ['node not found', ['kstudy-no-such-node', '--dry-run'], 5, /node "kstudy-no-such-node" not found/],
-    ['uncordon not found', ['uncordon', 'kstudy-no-such-node'], 5, /cannot get node kstudy-no-such-node: nodes "kstudy-no-such-node" not found/],
-    ['selector matches nothing', ['-l', 'kstudy.test/none=nothing', '--dry-run'], 1, /no node matches the selector "kstudy.test\/none=nothing"/],
+    [
+      'uncordon not found',
+      ['uncordon', 'kstudy-no-such-node'],
+      5,
+      /cannot get node kstudy-no-such-node: nodes "kstudy-no-such-node" not found/,
+    ],
+    [
+      'selector matches nothing',
+      ['-l', 'kstudy.test/none=nothing', '--dry-run'],
+      1,
+      /no node matches the selector "kstudy.test\/none=nothing"/,
+    ],
     ['forbidden', [node, '--dry-run'], 3, /cannot list .*forbidden/, 'nobody'],
     ['uncordon forbidden', ['uncordon', node], 3, /cannot get node .*: forbidden/, 'nobody'],
-    ['timeout on a hung server', [node, '--dry-run', '--timeout', '2s'], 4, /no plan within --timeout 2s; nothing was changed/, 'hang'],
+    [
+      'timeout on a hung server',
+      [node, '--dry-run', '--timeout', '2s'],
+      4,
+      /no plan within --timeout 2s; nothing was changed/,
+      'hang',
+    ],
   ]);
   add('maintain flags', 'kubectl-study', [
     ['no node', ['maintain', '--run', 'x', '--journal', '/tmp/j'], 2, /name at least one node/],
     ['no journal', ['maintain', node, '--run', 'x'], 2, /--journal FILE is required/],
     ['no work', ['maintain', node, '--journal', '/tmp/j'], 2, /say what to do on each node/],
     ['empty run', ['maintain', node, '--run', '', '--journal', '/tmp/j'], 2, /--run was given an empty command/],
-    ['run and wait-file', ['maintain', node, '--run', 'x', '--wait-file', 'f', '--journal', '/tmp/j'], 2, /--run and --wait-file cannot be used together/],
-    ['bad drain timeout', ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--drain-timeout', 'garbage'], 2, /invalid --drain-timeout "garbage"/],
-    ['bad ready timeout', ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--ready-timeout', '0'], 2, /invalid --ready-timeout "0"/],
-    ['bad recover timeout', ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--recover-timeout', 'later'], 2, /invalid --recover-timeout "later"/],
-    ['bad run timeout', ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--timeout', '1 hour'], 2, /invalid --timeout "1 hour"/],
-    ['short lock', ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--lock-duration', '2s'], 2, /--lock-duration must be at least 6s/],
-    ['bad lock', ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--lock-duration', 'x'], 2, /invalid --lock-duration "x"/],
-    ['bad outage timeout', ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--api-outage-timeout', '2 minutes'], 2, /invalid --api-outage-timeout "2 minutes"/],
-    ['bad max-unavailable', ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--max-unavailable', '0'], 2, /--max-unavailable takes a whole number of at least 1/],
-    ['bad lock namespace', ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--lock-namespace', 'Bad_NS'], 2, /"Bad_NS" is not a valid namespace name/],
-    ['names and selector', ['maintain', node, '-l', 'a=b', '--run', 'x', '--journal', '/tmp/j'], 2, /cannot be used together/],
-    ['journal directory missing', ['maintain', node, '--run', 'x', '--journal', '/tmp/kstudy-no-such-dir/j', '--yes'], 2, /cannot write the journal \/tmp\/kstudy-no-such-dir\/j: its directory does not exist/],
-    ['journal is a directory', ['maintain', node, '--run', 'x', '--journal', '/tmp', '--yes'], 2, /cannot read the journal \/tmp: it is a directory/],
-    ['selector matches nothing', ['maintain', '-l', 'kstudy.test/none=x', '--run', 'x', '--journal', '/tmp/j', '--dry-run'], 1, /no node matches the selector/],
+    [
+      'run and wait-file',
+      ['maintain', node, '--run', 'x', '--wait-file', 'f', '--journal', '/tmp/j'],
+      2,
+      /--run and --wait-file cannot be used together/,
+    ],
+    [
+      'bad drain timeout',
+      ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--drain-timeout', 'garbage'],
+      2,
+      /invalid --drain-timeout "garbage"/,
+    ],
+    [
+      'bad ready timeout',
+      ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--ready-timeout', '0'],
+      2,
+      /invalid --ready-timeout "0"/,
+    ],
+    [
+      'bad recover timeout',
+      ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--recover-timeout', 'later'],
+      2,
+      /invalid --recover-timeout "later"/,
+    ],
+    [
+      'bad run timeout',
+      ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--timeout', '1 hour'],
+      2,
+      /invalid --timeout "1 hour"/,
+    ],
+    [
+      'short lock',
+      ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--lock-duration', '2s'],
+      2,
+      /--lock-duration must be at least 6s/,
+    ],
+    [
+      'bad lock',
+      ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--lock-duration', 'x'],
+      2,
+      /invalid --lock-duration "x"/,
+    ],
+    [
+      'bad outage timeout',
+      ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--api-outage-timeout', '2 minutes'],
+      2,
+      /invalid --api-outage-timeout "2 minutes"/,
+    ],
+    [
+      'bad max-unavailable',
+      ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--max-unavailable', '0'],
+      2,
+      /--max-unavailable takes a whole number of at least 1/,
+    ],
+    [
+      'bad lock namespace',
+      ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--lock-namespace', 'Bad_NS'],
+      2,
+      /"Bad_NS" is not a valid namespace name/,
+    ],
+    [
+      'names and selector',
+      ['maintain', node, '-l', 'a=b', '--run', 'x', '--journal', '/tmp/j'],
+      2,
+      /cannot be used together/,
+    ],
+    [
+      'journal directory missing',
+      ['maintain', node, '--run', 'x', '--journal', '/tmp/kstudy-no-such-dir/j', '--yes'],
+      2,
+      /cannot write the journal \/tmp\/kstudy-no-such-dir\/j: its directory does not exist/,
+    ],
+    [
+      'journal is a directory',
+      ['maintain', node, '--run', 'x', '--journal', '/tmp', '--yes'],
+      2,
+      /cannot read the journal \/tmp: it is a directory/,
+    ],
+    [
+      'selector matches nothing',
+      ['maintain', '-l', 'kstudy.test/none=x', '--run', 'x', '--journal', '/tmp/j', '--dry-run'],
+      1,
+      /no node matches the selector/,
+    ],
     ['node not found', ['maintain', 'kstudy-no-such-node', '--dry-run'], 5, /node "kstudy-no-such-node" not found/],
-    ['empty wait-file', ['maintain', node, '--wait-file', '', '--journal', '/tmp/j'], 2, /--wait-file was given an empty path/],
+    [
+      'empty wait-file',
+      ['maintain', node, '--wait-file', '', '--journal', '/tmp/j'],
+      2,
+      /--wait-file was given an empty path/,
+    ],
     ['empty journal', ['maintain', node, '--run', 'x', '--journal', ''], 2, /--journal was given an empty path/],
-    ['recover timeout past a timer', ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--recover-timeout', '30000h'], 2, /--recover-timeout "30000h" is longer/],
-    ['drain timeout without a unit', ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--drain-timeout', '600'], 2, /invalid --drain-timeout "600"/],
+    [
+      'recover timeout past a timer',
+      ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--recover-timeout', '30000h'],
+      2,
+      /--recover-timeout "30000h" is longer/,
+    ],
+    [
+      'drain timeout without a unit',
+      ['maintain', node, '--run', 'x', '--journal', '/tmp/j', '--drain-timeout', '600'],
+      2,
+      /invalid --drain-timeout "600"/,
+    ],
   ]);
   add('rollout flags', 'kubectl-study_rollout', [
     ['status nothing', ['status'], 2, /missing required argument 'targets'/],
@@ -247,28 +468,91 @@ function cases(ns: string, node: string): Case[] {
     ['bad namespace', ['status', 'deploy/web', '-n', 'Not_A_NS'], 2, /"Not_A_NS" is not a valid namespace name/],
     ['history two', ['history', 'deploy/a', 'deploy/b'], 2, /name exactly one workload/],
     ['history bad revision', ['history', 'deploy/web', '--revision', 'two'], 2, /--revision takes a whole number/],
-    ['history zero revision', ['history', 'deploy/web', '--revision', '0'], 2, /--revision takes a whole number of at least 1/],
+    [
+      'history zero revision',
+      ['history', 'deploy/web', '--revision', '0'],
+      2,
+      /--revision takes a whole number of at least 1/,
+    ],
     ['diff one side', ['history', 'deploy/web', 'diff', '1'], 2, /diff takes two revisions/],
     ['diff bad side', ['history', 'deploy/web', 'diff', '1', 'latest'], 2, /a revision in diff takes a whole number/],
-    ['diff with revision', ['history', 'deploy/web', 'diff', '1', '2', '--revision', '1'], 2, /--revision and diff cannot be used together/],
-    ['undo bad revision', ['undo', 'deploy/web', '--to-revision', '-1'], 2, /--to-revision takes a whole number of at least 0/],
+    [
+      'diff with revision',
+      ['history', 'deploy/web', 'diff', '1', '2', '--revision', '1'],
+      2,
+      /--revision and diff cannot be used together/,
+    ],
+    [
+      'undo bad revision',
+      ['undo', 'deploy/web', '--to-revision', '-1'],
+      2,
+      /--to-revision takes a whole number of at least 0/,
+    ],
     ['undo bad dry-run', ['undo', 'deploy/web', '--dry-run=later'], 2, /invalid --dry-run "later"/],
     ['unknown subcommand', ['stauts', 'deploy/web'], 2, /unknown command 'stauts'/],
     ['twice as KIND NAME', ['status', 'deploy', 'web', 'web'], 2, /Deployment\/web is named twice/],
     ['timeout past a timer', ['status', 'deploy/web', '--timeout', '597h'], 2, /--timeout "597h" is longer/],
   ]);
   add('rollout cluster', 'kubectl-study_rollout', [
-    ['status not found', ['status', 'deploy/kstudy-nope', '-n', ns, '--watch=false'], 5, /deployment "kstudy-nope" not found in namespace/],
+    [
+      'status not found',
+      ['status', 'deploy/kstudy-nope', '-n', ns, '--watch=false'],
+      5,
+      /deployment "kstudy-nope" not found in namespace/,
+    ],
     ['history not found', ['history', 'sts/kstudy-nope', '-n', ns], 5, /statefulset "kstudy-nope" not found/],
     ['undo not found', ['undo', 'ds/kstudy-nope', '-n', ns], 5, /daemonset "kstudy-nope" not found/],
-    ['revision not found', ['history', 'deploy/web', '-n', ns, '--revision', '99'], 5, /unable to find the specified revision 99 of deployment\/web/],
-    ['diff revision not found', ['history', 'deploy/web', '-n', ns, 'diff', '1', '42'], 5, /unable to find the specified revision 42/],
-    ['undo to a revision not there', ['undo', 'deploy/web', '-n', ns, '--to-revision', '42'], 5, /^unable to find specified revision 42 in history$/],
-    ['undo with no previous revision', ['undo', 'deploy/web', '-n', ns], 5, /^no rollout history found for deployment "web"$/],
-    ['selector matches nothing', ['status', 'deploy', '-l', 'kstudy.test/none=x', '-n', ns], 1, /no deployments match the selector/],
-    ['forbidden', ['status', 'deploy/web', '-n', ns, '--watch=false'], 3, /cannot get deployment web: forbidden/, 'nobody'],
-    ['timeout on a hung server', ['status', 'deploy/web', '-n', ns, '--timeout', '2s'], 4, /rollout not complete after 2s/, 'hang'],
-    ['request timeout on a hung server', ['history', 'deploy/web', '-n', ns, '--request-timeout', '1s'], 4, /timed out after 1s/, 'hang'],
+    [
+      'revision not found',
+      ['history', 'deploy/web', '-n', ns, '--revision', '99'],
+      5,
+      /unable to find the specified revision 99 of deployment\/web/,
+    ],
+    [
+      'diff revision not found',
+      ['history', 'deploy/web', '-n', ns, 'diff', '1', '42'],
+      5,
+      /unable to find the specified revision 42/,
+    ],
+    [
+      'undo to a revision not there',
+      ['undo', 'deploy/web', '-n', ns, '--to-revision', '42'],
+      5,
+      /^unable to find specified revision 42 in history$/,
+    ],
+    [
+      'undo with no previous revision',
+      ['undo', 'deploy/web', '-n', ns],
+      5,
+      /^no rollout history found for deployment "web"$/,
+    ],
+    [
+      'selector matches nothing',
+      ['status', 'deploy', '-l', 'kstudy.test/none=x', '-n', ns],
+      1,
+      /no deployments match the selector/,
+    ],
+    [
+      'forbidden',
+      ['status', 'deploy/web', '-n', ns, '--watch=false'],
+      3,
+      /cannot get deployment web: forbidden/,
+      'nobody',
+    ],
+    [
+      'timeout on a hung server',
+      ['status', 'deploy/web', '-n', ns, '--timeout', '2s'],
+      4,
+      /rollout not complete after 2s/,
+      'hang',
+    ],
+    [
+      'request timeout on a hung server',
+      ['history', 'deploy/web', '-n', ns, '--request-timeout', '1s'],
+      4,
+      /timed out after 1s/,
+      'hang',
+    ],
   ]);
   add('whocan', 'kubectl-whocan', [
     ['no verb', [], 2, /missing required argument 'verb'/],
@@ -282,10 +566,25 @@ function cases(ns: string, node: string): Case[] {
     ['bad object name', ['get', 'pods', 'Web!'], 2, /"Web!" is not a valid object name/],
     ['unknown resource', ['get', 'pdos'], 2, /the server has no resource type "pdos"/],
     ['unknown subresource', ['get', 'pods/logz'], 2, /pods has no subresource "logz"/],
-    ['too many slashes', ['get', 'pods/log/x'], 2, /"pods\/log\/x" is not a RESOURCE: expected RESOURCE\[\.GROUP\]\[\/SUBRESOURCE\]/],
+    [
+      'too many slashes',
+      ['get', 'pods/log/x'],
+      2,
+      /"pods\/log\/x" is not a RESOURCE: expected RESOURCE\[\.GROUP\]\[\/SUBRESOURCE\]/,
+    ],
     ['resource with a space', ['get', 'pods with space'], 2, /"pods with space" is not a RESOURCE/],
-    ['as with a line break', ['get', 'pods', '--as', 'bob\nx'], 2, /--as holds a line break or another control character/],
-    ['incomplete and nobody', ['create', 'pods/eviction', '-n', ns, '--as', 'kstudy-nobody'], 3, /no subject found, but the answer is incomplete: you may not list/],
+    [
+      'as with a line break',
+      ['get', 'pods', '--as', 'bob\nx'],
+      2,
+      /--as holds a line break or another control character/,
+    ],
+    [
+      'incomplete and nobody',
+      ['create', 'pods/eviction', '-n', ns, '--as', 'kstudy-nobody'],
+      3,
+      /no subject found, but the answer is incomplete: you may not list/,
+    ],
   ]);
   add('access', 'kubectl-study_access', [
     ['sa without slash', ['--sa', 'x'], 2, /--sa takes NAMESPACE\/NAME/],
@@ -309,13 +608,29 @@ function cases(ns: string, node: string): Case[] {
     ['use empty', ['use', ''], 2, /an empty context name was given/],
     ['use nothing', ['use'], 2, /missing required argument 'context'/],
     ['namespace invalid', ['namespace', 'Not_Valid'], 2, /"Not_Valid" is not a valid namespace name/],
-    ['namespace unknown context', ['namespace', 'web', '--context', 'kstudy-nope'], 5, /context "kstudy-nope" does not exist/],
-    ['missing --kubeconfig', ['--kubeconfig', '/tmp/kstudy-no-such-kubeconfig'], 5, /kubeconfig file \/tmp\/kstudy-no-such-kubeconfig does not exist/],
+    [
+      'namespace unknown context',
+      ['namespace', 'web', '--context', 'kstudy-nope'],
+      5,
+      /context "kstudy-nope" does not exist/,
+    ],
+    [
+      'missing --kubeconfig',
+      ['--kubeconfig', '/tmp/kstudy-no-such-kubeconfig'],
+      5,
+      /kubeconfig file \/tmp\/kstudy-no-such-kubeconfig does not exist/,
+    ],
     ['empty --kubeconfig', ['--kubeconfig', ''], 2, /--kubeconfig was given an empty path/],
     ['show with a broken file', ['show'], 2, /kubeconfig .*not-yaml is not valid YAML/, 'not-yaml'],
     ['use with a broken file', ['use', 'x'], 2, /kubeconfig .*not-yaml is not valid YAML/, 'not-yaml'],
     ['namespace with a broken file', ['namespace', 'web'], 2, /kubeconfig .*not-yaml is not valid YAML/, 'not-yaml'],
-    ['check with a field of the wrong type', ['check'], 2, /cluster\.server must be a string, not a number/, 'server-number'],
+    [
+      'check with a field of the wrong type',
+      ['check'],
+      2,
+      /cluster\.server must be a string, not a number/,
+      'server-number',
+    ],
     ['check a context twice', ['check', 'a', 'a'], 2, /context "a" is named twice/],
     ['typo in a subcommand', ['chek'], 2, /^unknown command 'chek'$/],
     ['unknown subcommand', ['usse', 'x'], 2, /too many arguments|unknown command/],
@@ -360,7 +675,11 @@ function cases(ns: string, node: string): Case[] {
     ['exec-fails', 6, /exec plugin "sh" failed \(exit code 3\): token expired, log in again/],
     ['exec-junk', 2, /exec plugin "sh" printed something that is not an ExecCredential/],
     ['exec-kind', 2, /not an ExecCredential \(kind "Status"\)/],
-    ['exec-version', 2, /apiVersion client.authentication.k8s.io\/v1beta1, the kubeconfig asks for client.authentication.k8s.io\/v1/],
+    [
+      'exec-version',
+      2,
+      /apiVersion client.authentication.k8s.io\/v1beta1, the kubeconfig asks for client.authentication.k8s.io\/v1/,
+    ],
     ['exec-empty', 2, /neither a token nor a client certificate/],
     ['exec-not-executable', 2, /cannot be run \(permission denied\)/],
     ['auth-provider', 2, /auth-provider "keystone" is not supported/],
@@ -379,13 +698,18 @@ function cases(ns: string, node: string): Case[] {
     ['proxy-socks-refused', 6, /through the proxy 127\.0\.0\.1:\d+ \(proxy-url\): connection refused/],
     ['token-newline', 2, /token holds a line break/],
     ['exec-v1alpha1', 2, /exec\.apiVersion is "client\.authentication\.k8s\.io\/v1alpha1"/],
-    ['exec-cert-junk', 2, /exec plugin "sh" returned an ExecCredential whose status\.clientCertificateData is not a PEM certificate/],
+    [
+      'exec-cert-junk',
+      2,
+      /exec plugin "sh" returned an ExecCredential whose status\.clientCertificateData is not a PEM certificate/,
+    ],
     ['ca-data-empty', 6, /unknown authority/],
     ['exec-no-mode', 2, /exec\.interactiveMode is not set/],
     ['exec-always', 2, /exec plugin "sh" has interactiveMode Always, and standard input is not a terminal/],
   ];
   for (const [plugin, args] of commands) {
-    for (const [file, code, error] of broken) all.push({ group: `kubeconfig (${plugin})`, name: file, plugin, args, kubeconfig: file, code, error });
+    for (const [file, code, error] of broken)
+      all.push({ group: `kubeconfig (${plugin})`, name: file, plugin, args, kubeconfig: file, code, error });
   }
   return all;
 }
@@ -404,14 +728,22 @@ test('the catalog of bad input, faults and misuse: exit code, one line naming th
     const env = { ...fx.env, ...(c.kubeconfig ? { KUBECONFIG: fx.files[c.kubeconfig] } : {}), PATH: process.env.PATH };
     const r = await runPlugin(c.plugin, c.args, { env, timeoutMs: 120_000 });
     const problems = check(c, r);
-    if (problems.length) failures.push(`${c.group} / ${c.name} (${c.plugin} ${c.args.join(' ')}): ${problems.join('; ')}\n    stderr: ${r.stderr.trim().split('\n').join('\n            ')}`);
+    if (problems.length)
+      failures.push(
+        `${c.group} / ${c.name} (${c.plugin} ${c.args.join(' ')}): ${problems.join('; ')}\n    stderr: ${r.stderr.trim().split('\n').join('\n            ')}`,
+      );
     byGroup.set(c.group, (byGroup.get(c.group) ?? 0) + 1);
   });
   t.diagnostic(`${list.length} cases: ${[...byGroup].map(([g, n]) => `${g} ${n}`).join(', ')}`);
   assert.deepEqual(failures, [], `${failures.length} of ${list.length} cases failed:\n${failures.join('\n')}`);
   // Nothing changed: no write by the test's users but access and identity reviews, the kubeconfigs byte for byte, the node as it was.
-  const writes = [...writesBy(mark, fx.user), ...writesBy(mark, 'kstudy-nobody')].filter((e) => !/accessreviews|selfsubjectreviews/.test(e.objectRef?.resource ?? ''));
-  assert.deepEqual(writes.map((e) => `${e.verb} ${e.requestURI}`), []);
+  const writes = [...writesBy(mark, fx.user), ...writesBy(mark, 'kstudy-nobody')].filter(
+    (e) => !/accessreviews|selfsubjectreviews/.test(e.objectRef?.resource ?? ''),
+  );
+  assert.deepEqual(
+    writes.map((e) => `${e.verb} ${e.requestURI}`),
+    [],
+  );
   assert.deepEqual(kubeconfigFiles.map(sha), before);
   assert.equal(JSON.stringify((await apis().core.readNode({ name: fx.node })).spec), nodeBefore);
 });

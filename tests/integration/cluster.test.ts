@@ -66,7 +66,10 @@ test('the API server enforces a PDB on eviction, and the replacement lands on an
   const ns = await testNamespace(t);
   const { apps, core, policy } = apis();
   await apps.createNamespacedDeployment({ namespace: ns, body: deployment('api', 3) });
-  await eventually('api to be available', async () => (await apps.readNamespacedDeployment({ name: 'api', namespace: ns })).status?.availableReplicas === 3);
+  await eventually(
+    'api to be available',
+    async () => (await apps.readNamespacedDeployment({ name: 'api', namespace: ns })).status?.availableReplicas === 3,
+  );
   await policy.createNamespacedPodDisruptionBudget({
     namespace: ns,
     body: { metadata: { name: 'api' }, spec: { minAvailable: 3, selector: { matchLabels: { app: 'api' } } } },
@@ -96,7 +99,10 @@ test('the API server enforces a PDB on eviction, and the replacement lands on an
     k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
   );
   t.after(() =>
-    core.patchNode({ name: node, body: { spec: { unschedulable: null } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)),
+    core.patchNode(
+      { name: node, body: { spec: { unschedulable: null } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    ),
   );
   await policy.patchNamespacedPodDisruptionBudget(
     { name: 'api', namespace: ns, body: { spec: { minAvailable: 2 } } },
@@ -108,19 +114,28 @@ test('the API server enforces a PDB on eviction, and the replacement lands on an
   });
   await evict();
   await eventually('the evicted pod to be gone', async () => {
-    const pods = await core.listNamespacedPod({ namespace: ns, fieldSelector: `metadata.name=${victim.metadata!.name!}` });
+    const pods = await core.listNamespacedPod({
+      namespace: ns,
+      fieldSelector: `metadata.name=${victim.metadata!.name!}`,
+    });
     return pods.items.length === 0;
   });
   const pods = await eventually('3 ready pods again', async () => {
     const pods = await runningPods(core, ns, 'api');
     return pods.length === 3 && pods.every(isReady) ? pods : undefined;
   });
-  const replacement = pods.find((p) => p.metadata?.uid !== victim.metadata?.uid && !p.metadata?.name?.startsWith(victim.metadata!.name!));
+  const replacement = pods.find(
+    (p) => p.metadata?.uid !== victim.metadata?.uid && !p.metadata?.name?.startsWith(victim.metadata!.name!),
+  );
   assert.ok(replacement);
   assert.ok(pods.every((p) => p.metadata?.name !== victim.metadata?.name));
-  const fresh = pods.filter((p) => Date.parse(String(p.metadata?.creationTimestamp)) >= Date.parse(String(victim.metadata?.creationTimestamp)));
+  const fresh = pods.filter(
+    (p) => Date.parse(String(p.metadata?.creationTimestamp)) >= Date.parse(String(victim.metadata?.creationTimestamp)),
+  );
   assert.ok(fresh.length >= 1);
-  const newest = pods.reduce((a, b) => (Date.parse(String(a.metadata?.creationTimestamp)) >= Date.parse(String(b.metadata?.creationTimestamp)) ? a : b));
+  const newest = pods.reduce((a, b) =>
+    Date.parse(String(a.metadata?.creationTimestamp)) >= Date.parse(String(b.metadata?.creationTimestamp)) ? a : b,
+  );
   assert.notEqual(newest.spec?.nodeName, node, 'the replacement must not land on the cordoned node');
 });
 
@@ -131,7 +146,10 @@ test('a user bound to a namespaced Role is allowed and denied exactly as SelfSub
   const user = `dev-${suffix()}`;
   await rbac.createNamespacedRole({
     namespace: home,
-    body: { metadata: { name: 'pod-reader' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }] },
+    body: {
+      metadata: { name: 'pod-reader' },
+      rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }],
+    },
   });
   await rbac.createNamespacedRoleBinding({
     namespace: home,
@@ -158,7 +176,10 @@ test('a user bound to a namespaced Role is allowed and denied exactly as SelfSub
   // And the real requests agree with the reviews.
   const listed = await mine.core.listNamespacedPod({ namespace: home });
   assert.ok(Array.isArray(listed.items));
-  await assert.rejects(mine.core.listNamespacedPod({ namespace: other }), (err: unknown) => (err as k8s.ApiException<unknown>).code === 403);
+  await assert.rejects(
+    mine.core.listNamespacedPod({ namespace: other }),
+    (err: unknown) => (err as k8s.ApiException<unknown>).code === 403,
+  );
   await assert.rejects(
     mine.core.deleteCollectionNamespacedPod({ namespace: home }),
     (err: unknown) => (err as k8s.ApiException<unknown>).code === 403,
@@ -190,13 +211,24 @@ test('reads leave no write in the audit log; a write appears in it', async (t) =
   assert.equal(writes[0]?.objectRef?.resource, 'configmaps');
   assert.equal(writes[0]?.objectRef?.namespace, ns);
   // The admin's own namespace creation is in the log too: every write is recorded.
-  assert.ok(auditEventsSince(0).some((e) => e.user.username === ADMIN_USER && e.objectRef?.resource === 'namespaces' && e.objectRef.name === ns));
+  assert.ok(
+    auditEventsSince(0).some(
+      (e) => e.user.username === ADMIN_USER && e.objectRef?.resource === 'namespaces' && e.objectRef.name === ns,
+    ),
+  );
 });
 
 test('simulated nodes take labels and taints, stay Ready, and can be removed', async (t) => {
   const name = `kwok-extra-${suffix()}`;
   await addTestNodes([
-    { name, cpu: '2', memory: '4Gi', pods: '20', labels: { pool: 'gpu' }, taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] },
+    {
+      name,
+      cpu: '2',
+      memory: '4Gi',
+      pods: '20',
+      labels: { pool: 'gpu' },
+      taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }],
+    },
   ]);
   t.after(() => removeTestNodes([name]));
   const { core } = apis();
@@ -211,12 +243,18 @@ test('simulated nodes take labels and taints, stay Ready, and can be removed', a
   // The node lifecycle controller must not taint it away as not-ready or unreachable: kwok keeps
   // its lease renewed, as a kubelet would. Wait for a renewal, the event itself.
   const { coordination } = apis();
-  const leaseTime = async (): Promise<number> => new Date((await coordination.readNamespacedLease({ name, namespace: 'kube-node-lease' })).spec?.renewTime ?? 0).getTime();
+  const leaseTime = async (): Promise<number> =>
+    new Date(
+      (await coordination.readNamespacedLease({ name, namespace: 'kube-node-lease' })).spec?.renewTime ?? 0,
+    ).getTime();
   const first = await eventually('the node lease', async () => (await leaseTime()) || undefined, 60_000);
   await eventually('the node lease to be renewed', async () => (await leaseTime()) > first, 120_000, 500);
   const again = await core.readNode({ name });
   assert.ok(again.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-  assert.ok(!again.spec?.taints?.some((x) => x.key.startsWith('node.kubernetes.io/')), JSON.stringify(again.spec?.taints));
+  assert.ok(
+    !again.spec?.taints?.some((x) => x.key.startsWith('node.kubernetes.io/')),
+    JSON.stringify(again.spec?.taints),
+  );
 });
 
 test('kwok stages: image pull failure, crash loop, and a pod that uses its whole grace period', async (t) => {
@@ -229,7 +267,10 @@ test('kwok stages: image pull failure, crash loop, and a pod that uses its whole
   await core.createNamespacedPod({ namespace: ns, body: pod('pull', 'registry.local/web:2.0-fail-pull') });
   await core.createNamespacedPod({ namespace: ns, body: pod('crash', 'registry.local/web:crashloop') });
   // A grace period far longer than the fast pod can take to go, even on a busy machine.
-  await core.createNamespacedPod({ namespace: ns, body: pod('slow', 'registry.local/web:1.0', { 'kstudy.test/ignore-sigterm': 'true' }, 12) });
+  await core.createNamespacedPod({
+    namespace: ns,
+    body: pod('slow', 'registry.local/web:1.0', { 'kstudy.test/ignore-sigterm': 'true' }, 12),
+  });
   await core.createNamespacedPod({ namespace: ns, body: pod('fast', 'registry.local/web:1.0') });
 
   const pulled = await eventually('ImagePullBackOff', async () => {
@@ -254,14 +295,29 @@ test('kwok stages: image pull failure, crash loop, and a pod that uses its whole
   const started = Date.now();
   await core.deleteNamespacedPod({ name: 'slow', namespace: ns });
   await core.deleteNamespacedPod({ name: 'fast', namespace: ns });
-  await eventually('fast to be gone', async () => (await core.listNamespacedPod({ namespace: ns, fieldSelector: 'metadata.name=fast' })).items.length === 0, 60_000, 100);
+  await eventually(
+    'fast to be gone',
+    async () =>
+      (await core.listNamespacedPod({ namespace: ns, fieldSelector: 'metadata.name=fast' })).items.length === 0,
+    60_000,
+    100,
+  );
   const fastMs = Date.now() - started;
   const still = await core.listNamespacedPod({ namespace: ns, fieldSelector: 'metadata.name=slow' });
   assert.equal(still.items.length, 1, 'the pod that ignores SIGTERM is still terminating');
   assert.ok(still.items[0]?.metadata?.deletionTimestamp);
-  await eventually('slow to be gone', async () => (await core.listNamespacedPod({ namespace: ns, fieldSelector: 'metadata.name=slow' })).items.length === 0, 60_000, 100);
+  await eventually(
+    'slow to be gone',
+    async () =>
+      (await core.listNamespacedPod({ namespace: ns, fieldSelector: 'metadata.name=slow' })).items.length === 0,
+    60_000,
+    100,
+  );
   const slowMs = Date.now() - started;
-  assert.ok(fastMs < slowMs, `a pod that exits on SIGTERM goes before one that ignores it (${fastMs} ms, ${slowMs} ms)`);
+  assert.ok(
+    fastMs < slowMs,
+    `a pod that exits on SIGTERM goes before one that ignores it (${fastMs} ms, ${slowMs} ms)`,
+  );
   // deletionTimestamp has whole seconds, so the deadline can fall up to 1 s early; a busy machine only makes it later.
   assert.ok(slowMs >= 11_000, `a pod that ignores SIGTERM stays for its 12 s grace period (${slowMs} ms)`);
 });
@@ -277,7 +333,10 @@ test('a cluster that cannot start fails within a bounded time, with the tail of 
   const dir = tempDir('kstudy-broken-');
   const env = { STUDY_CLUSTER_DIR: dir, STUDY_CLUSTER_PORT_BASE: String(base) };
   t.after(() => runCommand(process.execPath, ['--import', 'tsx', 'tests/cluster/cli.ts', 'down'], { env }));
-  const r = await runCommand(process.execPath, ['--import', 'tsx', 'tests/cluster/cli.ts', 'up', '--nodes', '1'], { env, timeoutMs: 120_000 });
+  const r = await runCommand(process.execPath, ['--import', 'tsx', 'tests/cluster/cli.ts', 'up', '--nodes', '1'], {
+    env,
+    timeoutMs: 120_000,
+  });
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /kube-apiserver exited while waiting for kube-apiserver to be ready; last lines of its log:/);
   assert.match(r.stderr, /address already in use/);

@@ -15,16 +15,25 @@ import { test, type TestContext } from 'node:test';
 import { parseYaml, toYaml } from '../../src/base/yaml.js';
 import { REVIEW_CONCURRENCY } from '../../src/kube/reviews.js';
 import { REPO_ROOT } from '../cluster/paths.js';
-import { apis, cluster, eventually, mintUser, runPlugin, suffix, tempDir, testNamespace } from '../support/cluster.js';
+import { cluster, eventually, mintUser, runPlugin, suffix, tempDir, testNamespace } from '../support/cluster.js';
 import { allReady, createPool, deployment, podsIn } from '../support/workloads.js';
 
 /** kubectl proxy serving the API under a prefix, over http, authenticated as the given kubeconfig's user. */
 async function prefixProxy(t: TestContext, kubeconfig: string, prefix: string): Promise<number> {
-  const child = spawn(cluster().binaries.kubectl, ['proxy', '--port=0', '--address=127.0.0.1', `--api-prefix=${prefix}/`], { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    cluster().binaries.kubectl,
+    ['proxy', '--port=0', '--address=127.0.0.1', `--api-prefix=${prefix}/`],
+    { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   t.after(() => void child.kill());
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  const port = await eventually('kubectl proxy to serve', async () => Number(/127\.0\.0\.1:(\d+)/.exec(out)?.[1] ?? 0) || undefined, 30_000, 50);
+  const port = await eventually(
+    'kubectl proxy to serve',
+    async () => Number(/127\.0\.0\.1:(\d+)/.exec(out)?.[1] ?? 0) || undefined,
+    30_000,
+    50,
+  );
   return port;
 }
 
@@ -48,8 +57,13 @@ async function forwardProxy(t: TestContext): Promise<{ port: number; tunnels: ()
   return { port: (server.address() as net.AddressInfo).port, tunnels: () => tunnels };
 }
 
-function kubeconfigWith(base: string, mutate: (cluster: Record<string, unknown>, doc: Record<string, unknown>) => void): string {
-  const doc = parseYaml(readFileSync(base, 'utf8')) as { clusters: Array<{ cluster: Record<string, unknown> }> } & Record<string, unknown>;
+function kubeconfigWith(
+  base: string,
+  mutate: (cluster: Record<string, unknown>, doc: Record<string, unknown>) => void,
+): string {
+  const doc = parseYaml(readFileSync(base, 'utf8')) as {
+    clusters: Array<{ cluster: Record<string, unknown> }>;
+  } & Record<string, unknown>;
   mutate(doc.clusters[0]!.cluster, doc);
   const file = path.join(tempDir('kstudy-conn-'), 'config');
   writeFileSync(file, toYaml(doc));
@@ -64,14 +78,20 @@ test('every command works through a server URL with a path, over http (kubectl p
   const admin = mintUser(`conn-${suffix()}`, ['system:masters']);
   const port = await prefixProxy(t, admin, '/k8s/clusters/c-xyz');
   const file = path.join(tempDir('kstudy-prefix-'), 'config');
-  writeFileSync(file, `apiVersion: v1\nkind: Config\nclusters:\n- name: rancher\n  cluster: {server: "http://127.0.0.1:${port}/k8s/clusters/c-xyz"}\ncontexts:\n- name: rancher\n  context: {cluster: rancher, namespace: ${ns}}\ncurrent-context: rancher\n`);
+  writeFileSync(
+    file,
+    `apiVersion: v1\nkind: Config\nclusters:\n- name: rancher\n  cluster: {server: "http://127.0.0.1:${port}/k8s/clusters/c-xyz"}\ncontexts:\n- name: rancher\n  context: {cluster: rancher, namespace: ${ns}}\ncurrent-context: rancher\n`,
+  );
   const env = { KUBECONFIG: file };
   const ok = async (plugin: string, args: string[]): Promise<string> => {
     const r = await runPlugin(plugin, args, { env, timeoutMs: 180_000 });
     assert.equal(r.code, 0, `${plugin} ${args.join(' ')}: ${r.stderr}${r.stdout}`);
     return r.stdout;
   };
-  assert.match(await ok('kubectl-study_ctx', ['check']), /rancher\s+http:\/\/127\.0\.0\.1:\d+\/k8s\/clusters\/c-xyz\s+ok/);
+  assert.match(
+    await ok('kubectl-study_ctx', ['check']),
+    /rancher\s+http:\/\/127\.0\.0\.1:\d+\/k8s\/clusters\/c-xyz\s+ok/,
+  );
   assert.match(await ok('kubectl-whocan', ['get', 'pods']), /system:masters/);
   assert.match(await ok('kubectl-study_access', []), /confirmed by SelfSubjectAccessReview/);
   assert.match(await ok('kubectl-study_rollout', ['status', 'deployment/web']), /successfully rolled out/);
@@ -79,12 +99,21 @@ test('every command works through a server URL with a path, over http (kubectl p
   const node = pool.nodes[0]!;
   const plan = await ok('kubectl-study_drain', [node, '--dry-run', '--ignore-daemonsets', '-o', 'json']);
   const parsed = JSON.parse(plan) as { pods: Array<{ reasons: Array<{ code: string }> }> };
-  assert.ok(!parsed.pods.some((p) => p.reasons.some((r) => r.code === 'ControllerMissing')), 'the controllers were found under the prefix');
+  assert.ok(
+    !parsed.pods.some((p) => p.reasons.some((r) => r.code === 'ControllerMissing')),
+    'the controllers were found under the prefix',
+  );
   // A real drain: evictions, and the wait for the pods to be gone (a watch) through the prefix.
-  assert.match(await ok('kubectl-study_drain', [node, '--ignore-daemonsets', '--yes', '--timeout', '120s']), /Result: drained/);
+  assert.match(
+    await ok('kubectl-study_drain', [node, '--ignore-daemonsets', '--yes', '--timeout', '120s']),
+    /Result: drained/,
+  );
   assert.equal((await podsIn(ns)).filter((p) => p.spec?.nodeName === node && !p.metadata?.deletionTimestamp).length, 0);
   await ok('kubectl-study_drain', ['uncordon', node]);
-  assert.match(await ok('kubectl-study', ['maintain', pool.nodes[1]!, '--dry-run', '--ignore-daemonsets']), /Maintenance plan: 1 node/);
+  assert.match(
+    await ok('kubectl-study', ['maintain', pool.nodes[1]!, '--dry-run', '--ignore-daemonsets']),
+    /Maintenance plan: 1 node/,
+  );
 });
 
 test('a scheme-less server is https, as kubectl makes it; proxy-url carries every request, the check included', async (t) => {
@@ -96,7 +125,8 @@ test('a scheme-less server is https, as kubectl makes it; proxy-url carries ever
   const viaProxy = kubeconfigWith(admin, (c) => (c['proxy-url'] = `http://127.0.0.1:${proxy.port}`));
   const check = await runPlugin('kubectl-study_ctx', ['check', '-o', 'json'], { env: { KUBECONFIG: viaProxy } });
   assert.equal(check.code, 0, check.stdout + check.stderr);
-  const stages = (JSON.parse(check.stdout) as { checks: Array<{ stages: Array<{ stage: string; detail?: string }> }> }).checks[0]!.stages;
+  const stages = (JSON.parse(check.stdout) as { checks: Array<{ stages: Array<{ stage: string; detail?: string }> }> })
+    .checks[0]!.stages;
   assert.match(stages.find((s) => s.stage === 'tcp')?.detail ?? '', /^proxy 127\.0\.0\.1:\d+$/);
   const before = proxy.tunnels();
   const who = await runPlugin('kubectl-whocan', ['get', 'nodes'], { env: { KUBECONFIG: viaProxy } });
@@ -131,17 +161,29 @@ test('one keep-alive pool per command: hundreds of access reviews over a few TLS
   const access = await runPlugin('kubectl-study_access', ['-n', ns, '-o', 'json'], { env, timeoutMs: 120_000 });
   assert.equal(access.code, 0, access.stderr);
   const m = JSON.parse(access.stdout) as { rows: Array<{ cells: Record<string, { verified?: unknown }> }> };
-  const reviews = m.rows.flatMap((r) => Object.values(r.cells)).filter((c) => c.verified === true || c.verified === false).length;
+  const reviews = m.rows
+    .flatMap((r) => Object.values(r.cells))
+    .filter((c) => c.verified === true || c.verified === false).length;
   assert.ok(reviews >= 300, `every cell confirmed (${reviews} reviews)`);
   // At most REVIEW_CONCURRENCY reviews are in flight, beside the few reads that run with them: each
   // connection carries many requests (one connection per request before keep-alive).
-  assert.ok(fwd.connections() <= reviews / 8, `${reviews} reviews over ${fwd.connections()} connections (bound ${REVIEW_CONCURRENCY} for the reviews)`);
+  assert.ok(
+    fwd.connections() <= reviews / 8,
+    `${reviews} reviews over ${fwd.connections()} connections (bound ${REVIEW_CONCURRENCY} for the reviews)`,
+  );
 
   // whocan's reads (the namespace, two binding lists, then the roles they name) go at most two at a time: two connections.
   const before = fwd.connections();
-  const who = await runPlugin('kubectl-whocan', ['get', 'pods', '-n', ns, '-o', 'json', '--cache-dir', tempDir('kstudy-cache-')], { env });
+  const who = await runPlugin(
+    'kubectl-whocan',
+    ['get', 'pods', '-n', ns, '-o', 'json', '--cache-dir', tempDir('kstudy-cache-')],
+    { env },
+  );
   assert.equal(who.code, 0, who.stderr);
-  assert.ok(fwd.connections() - before <= 3, `whocan opened ${fwd.connections() - before} connections for its six or more requests`);
+  assert.ok(
+    fwd.connections() - before <= 3,
+    `whocan opened ${fwd.connections() - before} connections for its six or more requests`,
+  );
 });
 
 test('an exec credential about to expire is fetched again, request after request, over the same pool', async (t) => {
@@ -153,10 +195,20 @@ test('an exec credential about to expire is fetched again, request after request
   const dir = tempDir('kstudy-exec-');
   const runs = path.join(dir, 'runs');
   // Expiring within the client's 10 s margin: every request asks the plugin again.
-  const credential = { kind: 'ExecCredential', apiVersion: 'client.authentication.k8s.io/v1', status: { clientCertificateData: pem(admin.users[0]!.user['client-certificate-data']), clientKeyData: pem(admin.users[0]!.user['client-key-data']), expirationTimestamp: new Date(Date.now() + 5000).toISOString() } };
+  const credential = {
+    kind: 'ExecCredential',
+    apiVersion: 'client.authentication.k8s.io/v1',
+    status: {
+      clientCertificateData: pem(admin.users[0]!.user['client-certificate-data']),
+      clientKeyData: pem(admin.users[0]!.user['client-key-data']),
+      expirationTimestamp: new Date(Date.now() + 5000).toISOString(),
+    },
+  };
   writeFileSync(path.join(dir, 'credential.json'), JSON.stringify(credential));
   const plugin = path.join(dir, 'plugin.sh');
-  writeFileSync(plugin, `#!/bin/sh\necho run >> '${runs}'\ncat '${path.join(dir, 'credential.json')}'\n`, { mode: 0o755 });
+  writeFileSync(plugin, `#!/bin/sh\necho run >> '${runs}'\ncat '${path.join(dir, 'credential.json')}'\n`, {
+    mode: 0o755,
+  });
   const fwd = await countingForwarder(t);
   const kubeconfig = path.join(dir, 'config');
   writeFileSync(
@@ -165,16 +217,28 @@ test('an exec credential about to expire is fetched again, request after request
       apiVersion: 'v1',
       kind: 'Config',
       clusters: [{ name: 'c', cluster: { ...admin.clusters[0]!.cluster, server: `https://127.0.0.1:${fwd.port}` } }],
-      users: [{ name: 'sso', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, interactiveMode: 'Never' } } }],
+      users: [
+        {
+          name: 'sso',
+          user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, interactiveMode: 'Never' } },
+        },
+      ],
       contexts: [{ name: 'c', context: { cluster: 'c', user: 'sso' } }],
       'current-context': 'c',
     }),
   );
-  const r = await runPlugin('kubectl-whocan', ['get', 'pods', '-n', 'default', '-o', 'json', '--cache-dir', tempDir('kstudy-cache-')], { env: { KUBECONFIG: kubeconfig } });
+  const r = await runPlugin(
+    'kubectl-whocan',
+    ['get', 'pods', '-n', 'default', '-o', 'json', '--cache-dir', tempDir('kstudy-cache-')],
+    { env: { KUBECONFIG: kubeconfig } },
+  );
   assert.equal(r.code, 0, r.stderr);
   const asked = readFileSync(runs, 'utf8').trim().split('\n').length;
   assert.ok(asked >= 3, `the plugin ran ${asked} times`);
-  assert.ok(fwd.connections() < asked, `the same client certificate kept its connections (${fwd.connections()} for ${asked} credentials)`);
+  assert.ok(
+    fwd.connections() < asked,
+    `the same client certificate kept its connections (${fwd.connections()} for ${asked} credentials)`,
+  );
 });
 
 /** A loopback listener that accepts connections and never answers; it counts them. */
@@ -189,8 +253,14 @@ async function hangingServer(t: TestContext): Promise<{ port: number; connection
   return { port: (s.address() as net.AddressInfo).port, connections: () => sockets.length };
 }
 
-function start(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; result: Promise<{ code: number | null; stdout: string; stderr: string }> } {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'kubectl-study'), ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcess; result: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'kubectl-study'), ...args], {
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -202,7 +272,11 @@ test('a server that never answers: one SIGTERM (sent twice, as to a process grou
   const hanging = await hangingServer(t);
   const admin = mintUser(`conn-${suffix()}`, ['system:masters']);
   const hung = kubeconfigWith(admin, (c) => (c.server = `https://127.0.0.1:${hanging.port}`));
-  for (const args of [['drain', 'kwok-node-1', '--ignore-daemonsets'], ['rollout', 'status', 'deployment/web'], ['maintain', 'kwok-node-1', '--dry-run']]) {
+  for (const args of [
+    ['drain', 'kwok-node-1', '--ignore-daemonsets'],
+    ['rollout', 'status', 'deployment/web'],
+    ['maintain', 'kwok-node-1', '--dry-run'],
+  ]) {
     const before = hanging.connections();
     const run = start(args, { KUBECONFIG: hung });
     // Signalled once it waits on the server (its signal handlers are long in place by then), however slow the machine.
@@ -220,5 +294,4 @@ test('a server that never answers: one SIGTERM (sent twice, as to a process grou
   const tr = await timed.result;
   assert.equal(tr.code, 4, tr.stderr);
   assert.match(tr.stderr, /^error: rollout not complete after 2s/m);
-  void apis;
 });

@@ -10,7 +10,17 @@ import { test } from 'node:test';
 
 import { createCa, issue, type KeyPair } from '../cluster/pki.js';
 import { mapLimit } from '../../src/base/concurrency.js';
-import { auditMark, cluster, kubectl, mintUser, runPlugin, suffix, tempDir, writesBy, ADMIN_USER, apis } from '../support/cluster.js';
+import {
+  auditMark,
+  cluster,
+  kubectl,
+  mintUser,
+  runPlugin,
+  suffix,
+  tempDir,
+  writesBy,
+  ADMIN_USER,
+} from '../support/cluster.js';
 import { closedPort } from '../support/net.js';
 
 const DAY = 86_400_000;
@@ -40,10 +50,18 @@ async function fixture(hangPort: number, closedPort: number): Promise<Fixture> {
     certPem: readFileSync(path.join(info.dir, 'pki', 'admin.crt'), 'utf8'),
     keyPem: readFileSync(path.join(info.dir, 'pki', 'admin.key'), 'utf8'),
   };
-  const alice = issue(ca, { commonName: 'alice', organizations: ['team-a'], notAfter: new Date(Date.now() + 200 * DAY) });
+  const alice = issue(ca, {
+    commonName: 'alice',
+    organizations: ['team-a'],
+    notAfter: new Date(Date.now() + 200 * DAY),
+  });
   writeFileSync(path.join(dir, 'one', 'certs', 'alice.crt'), alice.certPem);
   writeFileSync(path.join(dir, 'one', 'certs', 'alice.key'), alice.keyPem);
-  const expired = issue(ca, { commonName: 'old-timer', notBefore: new Date(Date.now() - 400 * DAY), notAfter: new Date(Date.now() - 3 * DAY) });
+  const expired = issue(ca, {
+    commonName: 'old-timer',
+    notBefore: new Date(Date.now() - 400 * DAY),
+    notAfter: new Date(Date.now() - 3 * DAY),
+  });
   const soon = issue(ca, { commonName: 'soon', notAfter: new Date(Date.now() + 10 * DAY + 3_600_000) });
   const caData = b64(ca.certPem);
   const otherCa = createCa('some-other-ca');
@@ -175,12 +193,24 @@ test('the list shows every context of the merged files, with auth, expiry and pr
   const fx = await fixture(hang.port, await closedPort());
   const r = await runPlugin('kubectl-study_ctx', ['-o', 'json'], { env: fx.env });
   assert.equal(r.code, 3, `error-level problems exit 3\n${r.stderr}`);
-  const list = JSON.parse(r.stdout) as { kind: string; currentContext: string; contexts: CtxRow[]; problems: Array<{ code: string; severity: string; subject: { name: string }; message: string }>; files: Array<{ status: string }> };
+  const list = JSON.parse(r.stdout) as {
+    kind: string;
+    currentContext: string;
+    contexts: CtxRow[];
+    problems: Array<{ code: string; severity: string; subject: { name: string }; message: string }>;
+    files: Array<{ status: string }>;
+  };
   assert.equal(list.kind, 'ContextList');
   assert.equal(list.currentContext, 'admin');
-  assert.deepEqual(list.files.map((f) => f.status), ['loaded', 'missing', 'loaded']);
+  assert.deepEqual(
+    list.files.map((f) => f.status),
+    ['loaded', 'missing', 'loaded'],
+  );
   const rows = new Map(list.contexts.map((c) => [c.name, c]));
-  assert.deepEqual([...rows.keys()], ['admin', 'alice', 'closed', 'hang', 'strange-ca', 'wrong-name', 'expired', 'soon', 'sso']);
+  assert.deepEqual(
+    [...rows.keys()],
+    ['admin', 'alice', 'closed', 'hang', 'strange-ca', 'wrong-name', 'expired', 'soon', 'sso'],
+  );
   assert.equal(rows.get('admin')?.current, true);
   assert.equal(rows.get('admin')?.files.context, fx.files[0]);
   assert.equal(rows.get('alice')?.auth.method, 'client-certificate');
@@ -197,13 +227,20 @@ test('the list shows every context of the merged files, with auth, expiry and pr
   assert.deepEqual(problem('CertExpiringSoon'), ['soon']);
   assert.deepEqual(problem('ExecNotFound'), ['sso']);
   assert.deepEqual(problem('Shadowed').sort(), ['admin', 'alice', 'shared']);
-  assert.ok(list.problems.find((p) => p.code === 'Shadowed' && p.subject.name === 'shared')?.message.includes(`${fx.files[0]} defines it first`));
+  assert.ok(
+    list.problems
+      .find((p) => p.code === 'Shadowed' && p.subject.name === 'shared')
+      ?.message.includes(`${fx.files[0]} defines it first`),
+  );
 
   const table = await runPlugin('kubectl-study_ctx', [], { env: fx.env });
   assert.equal(table.code, 3);
   const lines = table.stdout.split('\n');
   assert.match(lines[0] ?? '', /^CURRENT\s+NAME\s+CLUSTER\s+SERVER\s+USER\s+NAMESPACE\s+AUTH\s+CERT EXPIRES$/);
-  assert.match(lines[1] ?? '', /^\*\s+admin\s+local\s+https:\/\/127\.0\.0\.1:\d+\s+admin\s+<none>\s+client-certificate\s+\d+d$/);
+  assert.match(
+    lines[1] ?? '',
+    /^\*\s+admin\s+local\s+https:\/\/127\.0\.0\.1:\d+\s+admin\s+<none>\s+client-certificate\s+\d+d$/,
+  );
   assert.match(table.stdout, /expired\s+local\s+\S+\s+expired\s+<none>\s+client-certificate\s+expired 3d ago/);
   assert.match(table.stdout, /PROBLEMS: \d+ errors?, \d+ warnings?/);
   const wide = await runPlugin('kubectl-study_ctx', ['-o', 'wide'], { env: fx.env });
@@ -224,8 +261,14 @@ test('the merge agrees with kubectl config view on the same KUBECONFIG', async (
     contexts: Array<{ name: string; context: { cluster: string; user: string; namespace?: string } }>;
   };
   const ours = await runPlugin('kubectl-study_ctx', ['show', 'alice', '-o', 'json'], { env: fx.env });
-  const alice = JSON.parse(ours.stdout) as { user: { clientCertificate: { file: string } }; cluster: { server: string } };
-  const list = JSON.parse((await runPlugin('kubectl-study_ctx', ['-o', 'json'], { env: fx.env })).stdout) as { currentContext: string; contexts: CtxRow[] };
+  const alice = JSON.parse(ours.stdout) as {
+    user: { clientCertificate: { file: string } };
+    cluster: { server: string };
+  };
+  const list = JSON.parse((await runPlugin('kubectl-study_ctx', ['-o', 'json'], { env: fx.env })).stdout) as {
+    currentContext: string;
+    contexts: CtxRow[];
+  };
 
   assert.equal(list.currentContext, k['current-context']);
   assert.deepEqual(list.contexts.map((c) => c.name).sort(), k.contexts.map((c) => c.name).sort());
@@ -241,7 +284,10 @@ test('the merge agrees with kubectl config view on the same KUBECONFIG', async (
   const kAlice = k.users.find((u) => u.name === 'alice')?.user ?? {};
   assert.equal(kAlice.token, undefined);
   // kubectl shows the path as written; both resolve it against the file that names it.
-  assert.equal(alice.user.clientCertificate.file, path.resolve(path.dirname(fx.files[0]!), String(kAlice['client-certificate'])));
+  assert.equal(
+    alice.user.clientCertificate.file,
+    path.resolve(path.dirname(fx.files[0]!), String(kAlice['client-certificate'])),
+  );
   assert.equal(alice.user.clientCertificate.file, path.join(path.dirname(fx.files[0]!), 'certs', 'alice.crt'));
 });
 
@@ -251,12 +297,28 @@ test('check reports identity and version, and each failure within the timeout, i
   const fx = await fixture(hang.port, await closedPort());
   // A second hanging context, in a third file: two whole timeouts if the checks ran one after another.
   const extra = path.join(tempDir('kstudy-ctx-hang2-'), 'config');
-  writeFileSync(extra, `apiVersion: v1\nkind: Config\nclusters:\n- name: hang2\n  cluster:\n    server: https://127.0.0.1:${hang.port}\n    insecure-skip-tls-verify: true\ncontexts:\n- name: hang2\n  context: {cluster: hang2}\n`);
-  const r = await runPlugin('kubectl-study_ctx', ['check', '--timeout', '2s', '-o', 'json'], { env: { ...fx.env, KUBECONFIG: `${fx.env.KUBECONFIG}${path.delimiter}${extra}`, PATH: process.env.PATH } });
+  writeFileSync(
+    extra,
+    `apiVersion: v1\nkind: Config\nclusters:\n- name: hang2\n  cluster:\n    server: https://127.0.0.1:${hang.port}\n    insecure-skip-tls-verify: true\ncontexts:\n- name: hang2\n  context: {cluster: hang2}\n`,
+  );
+  const r = await runPlugin('kubectl-study_ctx', ['check', '--timeout', '2s', '-o', 'json'], {
+    env: { ...fx.env, KUBECONFIG: `${fx.env.KUBECONFIG}${path.delimiter}${extra}`, PATH: process.env.PATH },
+  });
   assert.equal(r.code, 3, r.stderr);
   const result = JSON.parse(r.stdout) as {
     elapsedMs: number;
-    checks: Array<{ context: string; ok: boolean; outcome: string; failedStage?: string; identity?: { username: string; groups: string[] }; serverVersion?: string; rttMs?: number; elapsedMs: number; hint?: string; message?: string }>;
+    checks: Array<{
+      context: string;
+      ok: boolean;
+      outcome: string;
+      failedStage?: string;
+      identity?: { username: string; groups: string[] };
+      serverVersion?: string;
+      rttMs?: number;
+      elapsedMs: number;
+      hint?: string;
+      message?: string;
+    }>;
   };
   const by = new Map(result.checks.map((c) => [c.context, c]));
   assert.equal(by.get('admin')?.ok, true, JSON.stringify(by.get('admin')));
@@ -282,16 +344,26 @@ test('check reports identity and version, and each failure within the timeout, i
   // In parallel: the whole check takes less than the two hanging contexts one after the other would.
   const hangs = (by.get('hang')?.elapsedMs ?? 0) + (by.get('hang2')?.elapsedMs ?? 0);
   assert.equal(by.get('hang2')?.outcome, 'timeout');
-  assert.ok(result.elapsedMs < hangs, `the whole check took ${result.elapsedMs} ms; the two hanging contexts alone took ${hangs} ms`);
+  assert.ok(
+    result.elapsedMs < hangs,
+    `the whole check took ${result.elapsedMs} ms; the two hanging contexts alone took ${hangs} ms`,
+  );
 
   const table = await runPlugin('kubectl-study_ctx', ['check', 'admin', 'closed', '--timeout', '2s'], { env: fx.env });
   assert.equal(table.code, 3);
   assert.match(table.stdout, /^NAME\s+SERVER\s+RESULT\s+IDENTITY\s+VERSION\s+RTT\s+DETAIL$/m);
-  assert.match(table.stdout, /^admin\s+\S+\s+ok\s+kstudy-admin \[system:masters,system:authenticated\]\s+v1\.37\.2\s+\d+ms\s+<none>$/m);
+  assert.match(
+    table.stdout,
+    /^admin\s+\S+\s+ok\s+kstudy-admin \[system:masters,system:authenticated\]\s+v1\.37\.2\s+\d+ms\s+<none>$/m,
+  );
   assert.match(table.stdout, /^closed\s+\S+\s+unreachable\s+<none>\s+<none>\s+<none>\s+tcp: connection refused$/m);
   const ok = await runPlugin('kubectl-study_ctx', ['check', 'admin'], { env: fx.env });
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-  assert.equal(ok.stderr, '', 'a successful check prints nothing on stderr (with STUDY_BIN: no warning of the runtime either)');
+  assert.equal(
+    ok.stderr,
+    '',
+    'a successful check prints nothing on stderr (with STUDY_BIN: no warning of the runtime either)',
+  );
 });
 
 test('study-ctx makes no write request apart from identity reviews', async () => {
@@ -305,7 +377,10 @@ test('study-ctx makes no write request apart from identity reviews', async () =>
   await runPlugin('kubectl-study_ctx', ['show'], { env });
   const writes = writesBy(mark, reader);
   assert.equal(writes.length, 1, 'the one identity review is logged');
-  assert.deepEqual(writes.map((w) => `${w.verb} ${w.objectRef?.resource}`), ['create selfsubjectreviews']);
+  assert.deepEqual(
+    writes.map((w) => `${w.verb} ${w.objectRef?.resource}`),
+    ['create selfsubjectreviews'],
+  );
 });
 
 test('use and namespace write the file kubectl would write, atomically, keeping the rest', async (t) => {
@@ -317,21 +392,45 @@ test('use and namespace write the file kubectl would write, atomically, keeping 
   cpSync(fx.dir, twinDir, { recursive: true });
   const twin = fx.files.map((f) => f.replace(fx.dir, twinDir));
   const twinEnv = { KUBECONFIG: twin.join(path.delimiter) };
-  const before = fx.files.map((f) => { try { return readFileSync(f, 'utf8'); } catch { return ''; } });
+  const before = fx.files.map((f) => {
+    try {
+      return readFileSync(f, 'utf8');
+    } catch {
+      return '';
+    }
+  });
 
   const r = await runPlugin('kubectl-study_ctx', ['use', 'soon'], { env: fx.env });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /Switched to context "soon" \(was "admin"\); wrote .*one\/config/);
   assert.equal((await kubectl(['config', 'use-context', 'soon'], { env: twinEnv })).code, 0);
-  const changed = (files: string[], orig: string[]): boolean[] => files.map((f, i) => { try { return readFileSync(f, 'utf8') !== orig[i]; } catch { return false; } });
+  const changed = (files: string[], orig: string[]): boolean[] =>
+    files.map((f, i) => {
+      try {
+        return readFileSync(f, 'utf8') !== orig[i];
+      } catch {
+        return false;
+      }
+    });
   assert.deepEqual(changed(fx.files, before), changed(twin, before), 'the same files change');
   assert.equal((await kubectl(['config', 'current-context'], { env: fx.env })).stdout.trim(), 'soon');
-  assert.equal(readFileSync(fx.files[0]!, 'utf8'), before[0]!.replace('current-context: admin', 'current-context: soon'), 'that one value changed, not a byte more');
+  assert.equal(
+    readFileSync(fx.files[0]!, 'utf8'),
+    before[0]!.replace('current-context: admin', 'current-context: soon'),
+    'that one value changed, not a byte more',
+  );
 
-  const ns = await runPlugin('kubectl-study_ctx', ['namespace', 'kube-system', '--context', 'expired'], { env: fx.env });
+  const ns = await runPlugin('kubectl-study_ctx', ['namespace', 'kube-system', '--context', 'expired'], {
+    env: fx.env,
+  });
   assert.equal(ns.code, 0, ns.stderr);
-  assert.equal((await kubectl(['config', 'set-context', 'expired', '--namespace', 'kube-system'], { env: twinEnv })).code, 0);
-  const view = JSON.parse((await kubectl(['config', 'view', '-o', 'json'], { env: fx.env })).stdout) as { contexts: Array<{ name: string; context: { namespace?: string } }> };
+  assert.equal(
+    (await kubectl(['config', 'set-context', 'expired', '--namespace', 'kube-system'], { env: twinEnv })).code,
+    0,
+  );
+  const view = JSON.parse((await kubectl(['config', 'view', '-o', 'json'], { env: fx.env })).stdout) as {
+    contexts: Array<{ name: string; context: { namespace?: string } }>;
+  };
   assert.equal(view.contexts.find((c) => c.name === 'expired')?.context.namespace, 'kube-system');
   assert.deepEqual(changed(fx.files, before), changed(twin, before));
 
@@ -350,7 +449,7 @@ test('use and namespace write the file kubectl would write, atomically, keeping 
   assert.match(readFileSync(real, 'utf8'), /^current-context: admin$/m);
 });
 
-test('a canary secret in every credential field never reaches any output', async (t) => {
+test('a canary secret in every credential field never reaches any output', async () => {
   const canary = `kstudy-canary-${suffix()}${suffix()}`;
   const forms = [canary, b64(canary), Buffer.from(canary).toString('base64url'), b64(b64(canary))];
   const dir = tempDir('kstudy-canary-');
@@ -412,7 +511,8 @@ contexts:
   const env = { KUBECONFIG: file };
   const runs: string[][] = [];
   for (const o of [[], ['-o', 'wide'], ['-o', 'json'], ['-o', 'yaml']]) runs.push(o);
-  for (const c of ['c1', 'c2', 'c3', 'c4', 'c5', 'c6']) for (const o of [[], ['-o', 'json'], ['-o', 'yaml']]) runs.push(['show', c, ...o]);
+  for (const c of ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'])
+    for (const o of [[], ['-o', 'json'], ['-o', 'yaml']]) runs.push(['show', c, ...o]);
   for (const o of [[], ['-o', 'json'], ['-o', 'yaml']]) runs.push(['check', '--timeout', '3s', ...o]);
   runs.push(['--check', '--timeout', '3s', '--verbose']);
   runs.push(['check', 'c5', '--verbose']);
@@ -420,7 +520,10 @@ contexts:
   const results = await Promise.all(runs.map((args) => runPlugin('kubectl-study_ctx', args, { env })));
   results.forEach((r, i) => {
     for (const form of forms) {
-      assert.ok(!r.stdout.includes(form) && !r.stderr.includes(form), `study-ctx ${runs[i]!.join(' ')} leaked the canary:\n${r.stdout}\n${r.stderr}`);
+      assert.ok(
+        !r.stdout.includes(form) && !r.stderr.includes(form),
+        `study-ctx ${runs[i]!.join(' ')} leaked the canary:\n${r.stdout}\n${r.stderr}`,
+      );
     }
   });
   // Every other command, in every format, with --verbose, through every credential's context: they fail
@@ -434,19 +537,29 @@ contexts:
   ];
   const otherRuns: Array<[string, string[]]> = [];
   for (const [plugin, args] of others) {
-    for (const c of ['c1', 'c2', 'c3', 'c4', 'c5', 'c6']) for (const o of [[], ['-o', 'json'], ['-o', 'yaml']]) otherRuns.push([plugin, [...args, '--context', c, '--verbose', ...o]]);
+    for (const c of ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'])
+      for (const o of [[], ['-o', 'json'], ['-o', 'yaml']])
+        otherRuns.push([plugin, [...args, '--context', c, '--verbose', ...o]]);
   }
   const otherResults = await mapLimit(otherRuns, 6, ([plugin, args]) => runPlugin(plugin, args, { env }));
   otherResults.forEach((r, i) => {
     for (const form of forms) {
-      assert.ok(!r.stdout.includes(form) && !r.stderr.includes(form), `${otherRuns[i]![0]} ${otherRuns[i]![1].join(' ')} leaked the canary:\n${r.stdout}\n${r.stderr}`);
+      assert.ok(
+        !r.stdout.includes(form) && !r.stderr.includes(form),
+        `${otherRuns[i]![0]} ${otherRuns[i]![1].join(' ')} leaked the canary:\n${r.stdout}\n${r.stderr}`,
+      );
     }
-    assert.notEqual(r.code, 0, `${otherRuns[i]![0]} ${otherRuns[i]![1].join(' ')} cannot succeed with canary credentials`);
+    assert.notEqual(
+      r.code,
+      0,
+      `${otherRuns[i]![0]} ${otherRuns[i]![1].join(' ')} cannot succeed with canary credentials`,
+    );
   });
   // The runs did real work: a 401 for the canary token, masked fields in the detail.
   const c5 = results[runs.findIndex((a) => a.join(' ') === 'check c5 --verbose')]!;
   assert.match(c5.stdout, /c5\s.*unauthorized/);
-  const show = JSON.parse(results[runs.findIndex((a) => a.join(' ') === 'show c4 -o json')]!.stdout) as { user: { exec: { args: string[]; env: Array<{ value: string }> } } };
+  const show = JSON.parse(results[runs.findIndex((a) => a.join(' ') === 'show c4 -o json')]!.stdout) as {
+    user: { exec: { args: string[]; env: Array<{ value: string }> } };
+  };
   assert.deepEqual(show.user.exec.args, ['--token=REDACTED', '--password', 'REDACTED']);
-  void apis;
 });

@@ -41,25 +41,48 @@ test('kubectl and kubectl-study share one discovery cache: the same files, read 
   const ours = tempDir('kstudy-ocache-');
   const r = await kubectl(['api-resources', '--cache-dir', theirs]);
   assert.equal(r.code, 0, r.stderr);
-  const who = await runPlugin('kubectl-whocan', ['get', 'pods', '--cache-dir', ours], { env: { KUBECONFIG: cluster().adminKubeconfig } });
+  const who = await runPlugin('kubectl-whocan', ['get', 'pods', '--cache-dir', ours], {
+    env: { KUBECONFIG: cluster().adminKubeconfig },
+  });
   assert.equal(who.code, 0, who.stderr);
   const dir = (root: string): string => discoveryCacheDir(root, cluster().server);
   const a = tree(dir(theirs));
   const b = tree(dir(ours));
-  assert.ok(a.has('servergroups.json') && a.has(path.join('apps', 'v1', 'serverresources.json')), [...a.keys()].join(' '));
+  assert.ok(
+    a.has('servergroups.json') && a.has(path.join('apps', 'v1', 'serverresources.json')),
+    [...a.keys()].join(' '),
+  );
   assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort(), 'the same files');
   for (const [file, text] of a) assert.equal(b.get(file), text, `${file} byte for byte`);
   assert.equal(statSync(path.join(dir(ours), 'servergroups.json')).mode & 0o777, 0o660);
 
   // What kubectl wrote is read: a resource only the cache knows resolves (and KUBECACHEDIR names the cache).
   const core = path.join(dir(theirs), 'v1', 'serverresources.json');
-  editList(core, (l) => l.resources.push({ name: 'kstudyfakes', singularName: 'kstudyfake', namespaced: true, kind: 'KstudyFake', verbs: ['get', 'list'] }));
-  const fake = await runPlugin('kubectl-whocan', ['list', 'kstudyfakes', '-n', 'default', '-o', 'json'], { env: { KUBECONFIG: cluster().adminKubeconfig, KUBECACHEDIR: theirs } });
+  editList(core, (l) =>
+    l.resources.push({
+      name: 'kstudyfakes',
+      singularName: 'kstudyfake',
+      namespaced: true,
+      kind: 'KstudyFake',
+      verbs: ['get', 'list'],
+    }),
+  );
+  const fake = await runPlugin('kubectl-whocan', ['list', 'kstudyfakes', '-n', 'default', '-o', 'json'], {
+    env: { KUBECONFIG: cluster().adminKubeconfig, KUBECACHEDIR: theirs },
+  });
   assert.equal(fake.code, 0, fake.stderr);
   assert.deepEqual((JSON.parse(fake.stdout) as { request: { resource: string } }).request.resource, 'kstudyfakes');
 
   // What we write is read by kubectl: api-resources --cached lists what our files say.
-  editList(path.join(dir(ours), 'v1', 'serverresources.json'), (l) => l.resources.push({ name: 'kstudyothers', singularName: 'kstudyother', namespaced: true, kind: 'KstudyOther', verbs: ['get'] }));
+  editList(path.join(dir(ours), 'v1', 'serverresources.json'), (l) =>
+    l.resources.push({
+      name: 'kstudyothers',
+      singularName: 'kstudyother',
+      namespaced: true,
+      kind: 'KstudyOther',
+      verbs: ['get'],
+    }),
+  );
   const listed = await kubectl(['api-resources', '--cached', '--cache-dir', ours, '--api-group', '', '-o', 'name']);
   assert.match(listed.stdout, /^kstudyothers$/m);
 });
@@ -73,7 +96,15 @@ test('a cache past kubectl\u2019s six hours is not used; a name missing from a f
   const core = path.join(dir, 'v1', 'serverresources.json');
 
   // A resource the server does not serve, in files seven hours old: not used, so the name is unknown.
-  editList(core, (l) => l.resources.push({ name: 'kstudyfakes', singularName: 'kstudyfake', namespaced: true, kind: 'KstudyFake', verbs: ['get'] }));
+  editList(core, (l) =>
+    l.resources.push({
+      name: 'kstudyfakes',
+      singularName: 'kstudyfake',
+      namespaced: true,
+      kind: 'KstudyFake',
+      verbs: ['get'],
+    }),
+  );
   const old = new Date(Date.now() - DISCOVERY_TTL_MS - 3600_000);
   for (const file of tree(dir).keys()) utimesSync(path.join(dir, file), old, old);
   const stale = await runPlugin('kubectl-whocan', ['get', 'kstudyfakes', '--cache-dir', root], { env });
@@ -84,7 +115,11 @@ test('a cache past kubectl\u2019s six hours is not used; a name missing from a f
 
   // A fresh cache that lacks configmaps (it predates them): the miss rediscovers, and the answer comes.
   editList(core, (l) => (l.resources = l.resources.filter((r) => r.name !== 'configmaps')));
-  const miss = await runPlugin('kubectl-whocan', ['get', 'configmaps', '-n', 'default', '-o', 'json', '--cache-dir', root], { env });
+  const miss = await runPlugin(
+    'kubectl-whocan',
+    ['get', 'configmaps', '-n', 'default', '-o', 'json', '--cache-dir', root],
+    { env },
+  );
   assert.equal(miss.code, 0, miss.stderr);
   assert.match(readFileSync(core, 'utf8'), /"name":"configmaps"/, 'the cache was refreshed');
 });

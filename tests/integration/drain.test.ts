@@ -64,7 +64,14 @@ async function onFirstNode(pool: Pool, create: () => Promise<void>, readyCount: 
 interface PlanJson {
   verdict: string;
   blockers: string[];
-  pods: Array<{ name: string; action: string; workload: string; owners: Array<{ kind: string; name: string }>; reasons: Array<{ code: string; severity: string; message: string }>; placement?: { node?: string; outcome: string } }>;
+  pods: Array<{
+    name: string;
+    action: string;
+    workload: string;
+    owners: Array<{ kind: string; name: string }>;
+    reasons: Array<{ code: string; severity: string; message: string }>;
+    placement?: { node?: string; outcome: string };
+  }>;
   pdbs: Array<{ name: string; verdict: string; disruptionsAllowed: number }>;
   nodes: Array<{ name: string; reasons: Array<{ code: string }> }>;
 }
@@ -98,9 +105,19 @@ test('the plan classifies every kind of pod as kubectl drain does, flags the ext
   const r = await runPlugin('kubectl-study_drain', [target, '--dry-run', '-o', 'json'], { env: op.env });
   assert.equal(r.code, 3, `a plan with blocks exits 3\n${r.stderr}`);
   const plan = JSON.parse(r.stdout) as PlanJson;
-  const codes = (prefix: string): string[] => byName(plan, prefix).flatMap((p) => [`${p.action}:${p.reasons.map((x) => x.code).sort().join('+')}`]);
+  const codes = (prefix: string): string[] =>
+    byName(plan, prefix).flatMap((p) => [
+      `${p.action}:${p.reasons
+        .map((x) => x.code)
+        .sort()
+        .join('+')}`,
+    ]);
   // All three ready replicas of web are here: an outage, and its PDB lets them go one by one.
-  assert.deepEqual(codes('web-'), ['evict:PdbSerial+WorkloadOutage', 'evict:PdbSerial+WorkloadOutage', 'evict:PdbSerial+WorkloadOutage']);
+  assert.deepEqual(codes('web-'), [
+    'evict:PdbSerial+WorkloadOutage',
+    'evict:PdbSerial+WorkloadOutage',
+    'evict:PdbSerial+WorkloadOutage',
+  ]);
   assert.deepEqual(codes('db-'), ['evict:WorkloadOutage', 'evict:WorkloadOutage']);
   assert.deepEqual(codes('agent-'), ['blocked:DaemonSetPod']);
   assert.deepEqual(codes('bare'), ['blocked:Unmanaged']);
@@ -108,13 +125,24 @@ test('the plan classifies every kind of pod as kubectl drain does, flags the ext
   assert.deepEqual(codes('solo-'), ['evict:WorkloadOutage']);
   // 3 cpu fits on no other node: the scheduler would leave its replacement Pending.
   assert.deepEqual(codes('big-'), ['blocked:WontFit+WorkloadOutage']);
-  assert.deepEqual(byName(plan, 'web-').map((p) => p.placement?.node), [pool.nodes[1], pool.nodes[1], pool.nodes[1]], 'the replacements go to the other node');
+  assert.deepEqual(
+    byName(plan, 'web-').map((p) => p.placement?.node),
+    [pool.nodes[1], pool.nodes[1], pool.nodes[1]],
+    'the replacements go to the other node',
+  );
   assert.equal(byName(plan, 'web-')[0]?.workload, 'Deployment/web');
   assert.equal(byName(plan, 'web-')[0]?.owners[0]?.kind, 'ReplicaSet');
   const wontFit = byName(plan, 'big-')[0]?.reasons.find((x) => x.code === 'WontFit')?.message ?? '';
-  assert.match(wontFit, /^0\/\d+ nodes are available: .*\b1 Insufficient cpu\b/, 'the other node of the pool is too small');
+  assert.match(
+    wontFit,
+    /^0\/\d+ nodes are available: .*\b1 Insufficient cpu\b/,
+    'the other node of the pool is too small',
+  );
   assert.match(wontFit, /\b\d+ node\(s\) were unschedulable\b/, 'the drained node is cordoned');
-  assert.deepEqual(plan.pdbs.map((p) => `${p.name}:${p.verdict}`), ['web:serial']);
+  assert.deepEqual(
+    plan.pdbs.map((p) => `${p.name}:${p.verdict}`),
+    ['web:serial'],
+  );
   assert.deepEqual(plan.blockers.sort(), [
     'DaemonSetPod: --ignore-daemonsets overrides it',
     'LocalStorage: --delete-emptydir-data overrides it',
@@ -125,17 +153,48 @@ test('the plan classifies every kind of pod as kubectl drain does, flags the ext
   // kubectl drain decides the same: the same pods block it, the same pods are evicted once overridden.
   const k = await kubectl(['drain', target, '--dry-run=client'], { env: op.env });
   assert.notEqual(k.code, 0);
-  const kubectlBlocked = [...new Set([...k.stderr.matchAll(new RegExp(`${ns}/([a-z0-9-]+)`, 'g'))].map((m) => m[1]))].sort();
+  const kubectlBlocked = [
+    ...new Set([...k.stderr.matchAll(new RegExp(`${ns}/([a-z0-9-]+)`, 'g'))].map((m) => m[1]!)),
+  ].sort();
   // WontFit is a check of ours, not kubectl's.
-  const ourBlocked = plan.pods.filter((p) => p.reasons.some((x) => x.severity === 'block' && x.code !== 'WontFit')).map((p) => p.name).sort();
+  const ourBlocked = plan.pods
+    .filter((p) => p.reasons.some((x) => x.severity === 'block' && x.code !== 'WontFit'))
+    .map((p) => p.name)
+    .sort();
   assert.deepEqual(ourBlocked, kubectlBlocked);
-  const kAll = await kubectl(['drain', target, '--dry-run=client', '--ignore-daemonsets', '--force', '--delete-emptydir-data'], { env: op.env });
+  const kAll = await kubectl(
+    ['drain', target, '--dry-run=client', '--ignore-daemonsets', '--force', '--delete-emptydir-data'],
+    { env: op.env },
+  );
   assert.equal(kAll.code, 0, kAll.stderr);
-  const kubectlEvicts = [...kAll.stdout.matchAll(new RegExp(`evicting pod ${ns}/([a-z0-9-]+)`, 'g'))].map((m) => m[1]).sort();
+  const kubectlEvicts = [...kAll.stdout.matchAll(new RegExp(`evicting pod ${ns}/([a-z0-9-]+)`, 'g'))]
+    .map((m) => m[1]!)
+    .sort();
   const all = JSON.parse(
-    (await runPlugin('kubectl-study_drain', [target, '--dry-run', '--ignore-daemonsets', '--force', '--delete-emptydir-data', '--allow-unplaceable', '-o', 'json'], { env: op.env })).stdout,
+    (
+      await runPlugin(
+        'kubectl-study_drain',
+        [
+          target,
+          '--dry-run',
+          '--ignore-daemonsets',
+          '--force',
+          '--delete-emptydir-data',
+          '--allow-unplaceable',
+          '-o',
+          'json',
+        ],
+        { env: op.env },
+      )
+    ).stdout,
   ) as PlanJson;
-  assert.deepEqual(all.pods.filter((p) => p.action === 'evict').map((p) => p.name).sort(), kubectlEvicts);
+  assert.deepEqual(
+    all.pods
+      .filter((p) => p.action === 'evict')
+      .map((p) => p.name)
+      .sort(),
+    kubectlEvicts,
+  );
   assert.equal(all.verdict, 'proceed');
 
   // The human plan names what blocks and how to override it.
@@ -144,7 +203,13 @@ test('the plan classifies every kind of pod as kubectl drain does, flags the ext
   assert.match(table.stdout, new RegExp(`^${ns}\\s+bare\\s+<none>\\s+blocked\\s+Unmanaged$`, 'm'));
   assert.match(table.stdout, /Verdict: BLOCKED\n {2}- /);
 
-  assert.deepEqual(writesBy(mark, op.name).map((w) => `${w.verb} ${w.objectRef?.resource}`).filter((w) => !w.endsWith('selfsubjectaccessreviews')), [], 'the plan writes nothing');
+  assert.deepEqual(
+    writesBy(mark, op.name)
+      .map((w) => `${w.verb} ${w.objectRef?.resource}`)
+      .filter((w) => !w.endsWith('selfsubjectaccessreviews')),
+    [],
+    'the plan writes nothing',
+  );
   assert.equal((await apis().core.readNode({ name: target })).spec?.unschedulable, undefined, 'not cordoned');
 });
 
@@ -167,23 +232,38 @@ test('the drain holds every PDB, evicts all that is evictable, and leaves the no
   );
   await pdbsSettled(ns);
   const watchers = { web: readyWatcher(ns, 'web'), db: readyWatcher(ns, 'db') };
-  const r = await runPlugin('kubectl-study_drain', [target, '--ignore-daemonsets', '--delete-emptydir-data', '--yes', '--timeout', '90s', '-o', 'json'], {
-    env: operator().env,
-    timeoutMs: 120_000,
-  });
+  const r = await runPlugin(
+    'kubectl-study_drain',
+    [target, '--ignore-daemonsets', '--delete-emptydir-data', '--yes', '--timeout', '90s', '-o', 'json'],
+    {
+      env: operator().env,
+      timeoutMs: 120_000,
+    },
+  );
   const minWeb = await watchers.web.stop();
   const minDb = await watchers.db.stop();
   assert.equal(r.code, 0, r.stderr);
   assert.ok(minWeb >= 3, `web never below its minAvailable 3 (saw ${minWeb})`);
   assert.ok(minDb >= 1, `db never below 1 ready (maxUnavailable 1 of 2; saw ${minDb})`);
-  const result = JSON.parse(r.stdout) as { outcome: string; cordoned: Array<{ node: string; changed: boolean }>; pods: Array<{ name: string; status: string }> };
+  const result = JSON.parse(r.stdout) as {
+    outcome: string;
+    cordoned: Array<{ node: string; changed: boolean }>;
+    pods: Array<{ name: string; status: string }>;
+  };
   assert.equal(result.outcome, 'drained');
   assert.deepEqual(result.cordoned, [{ node: target, changed: true }]);
-  assert.deepEqual([...new Set(result.pods.filter((p) => !p.name.startsWith('agent-')).map((p) => p.status))], ['gone']);
+  assert.deepEqual(
+    [...new Set(result.pods.filter((p) => !p.name.startsWith('agent-')).map((p) => p.status))],
+    ['gone'],
+  );
   assert.equal(result.pods.find((p) => p.name.startsWith('agent-'))?.status, 'skipped');
   assert.ok(r.stderr.includes(`node/${target} cordoned`));
   const left = (await podsIn(ns)).filter((p) => p.spec?.nodeName === target && !p.metadata?.deletionTimestamp);
-  assert.deepEqual(left.map((p) => p.metadata?.name?.replace(/-[a-z0-9]+$/, '')), ['agent'], 'only the DaemonSet pod stays');
+  assert.deepEqual(
+    left.map((p) => p.metadata?.name?.replace(/-[a-z0-9]+$/, '')),
+    ['agent'],
+    'only the DaemonSet pod stays',
+  );
   assert.equal((await apis().core.readNode({ name: target })).spec?.unschedulable, true);
   await allReady(ns, 4 + 2 + 2 + 1);
 });
@@ -208,11 +288,17 @@ test('two pods of a PDB that allows one: the second waits for the first replacem
   await pdb(ns, 'api', 'api', { minAvailable: 2 });
   await pdbsSettled(ns);
   const watcher = readyWatcher(ns, 'api');
-  const r = await runPlugin('kubectl-study_drain', [target, '--yes', '--timeout', '60s'], { env: operator().env, timeoutMs: 90_000 });
+  const r = await runPlugin('kubectl-study_drain', [target, '--yes', '--timeout', '60s'], {
+    env: operator().env,
+    timeoutMs: 90_000,
+  });
   const min = await watcher.stop();
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.ok(min >= 2, `never below minAvailable 2 (saw ${min})`);
-  assert.match(r.stderr, new RegExp(`waiting to evict ${ns}/api-\\S+: PDB ${ns}/api: it needs 2 healthy pods and has 2(;|$)`, 'm'));
+  assert.match(
+    r.stderr,
+    new RegExp(`waiting to evict ${ns}/api-\\S+: PDB ${ns}/api: it needs 2 healthy pods and has 2(;|$)`, 'm'),
+  );
   assert.match(r.stdout, /Result: drained/);
   assert.equal((await podsIn(ns, 'app=api')).filter((p) => p.spec?.nodeName === target).length, 0);
 });
@@ -234,7 +320,10 @@ test('a PDB that allows no disruption: blocked up front when it never can, timed
   const op = operator();
   const never = await runPlugin('kubectl-study_drain', [target, '--yes'], { env: op.env });
   assert.equal(never.code, 3);
-  assert.match(never.stdout, /PdbNeverAllows: PDB .*\/strict allows 0 disruptions \(2 healthy, 2 required of 2\): it can never allow one/);
+  assert.match(
+    never.stdout,
+    /PdbNeverAllows: PDB .*\/strict allows 0 disruptions \(2 healthy, 2 required of 2\): it can never allow one/,
+  );
   assert.match(never.stderr, /nothing was changed \(the node was not cordoned\)/);
   assert.equal((await apis().core.readNode({ name: target })).spec?.unschedulable, undefined);
 
@@ -246,12 +335,20 @@ test('a PDB that allows no disruption: blocked up front when it never can, timed
     const b = await apis().policy.readNamespacedPodDisruptionBudget({ name: 'budget', namespace: ns });
     return b.status?.expectedPods === 3 && b.status.currentHealthy === 2 && b.status.disruptionsAllowed === 0;
   });
-  const r = await runPlugin('kubectl-study_drain', [target, '--yes', '--timeout', '6s', '--pod-selector', 'tier=strict'], { env: op.env, timeoutMs: 120_000 });
+  const r = await runPlugin(
+    'kubectl-study_drain',
+    [target, '--yes', '--timeout', '6s', '--pod-selector', 'tier=strict'],
+    { env: op.env, timeoutMs: 120_000 },
+  );
   assert.equal(r.code, 4, r.stdout + r.stderr);
   assert.match(r.stdout, new RegExp(`blocked by PDB ${ns}/budget: it needs 2 healthy pods and has 2`));
   assert.match(r.stdout, /Result: timed out/);
   assert.match(r.stdout, /stays cordoned/);
-  assert.equal((await podsIn(ns, 'app=strict')).filter((p) => p.spec?.nodeName === target && isReady(p)).length, 2, 'both healthy pods are still there');
+  assert.equal(
+    (await podsIn(ns, 'app=strict')).filter((p) => p.spec?.nodeName === target && isReady(p)).length,
+    2,
+    'both healthy pods are still there',
+  );
 });
 
 test('an interrupted drain stops starting evictions, reports exactly, and leaves the node cordoned', async (t) => {
@@ -282,9 +379,16 @@ test('an interrupted drain stops starting evictions, reports exactly, and leaves
   const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
   assert.equal(code, 130, stderr);
   assert.match(stderr, /SIGINT received: finishing nothing new/);
-  const result = JSON.parse(stdout) as { outcome: string; pods: Array<{ name: string; uid: string; status: string }>; cordoned: Array<{ changed: boolean }> };
+  const result = JSON.parse(stdout) as {
+    outcome: string;
+    pods: Array<{ name: string; uid: string; status: string }>;
+    cordoned: Array<{ changed: boolean }>;
+  };
   assert.equal(result.outcome, 'interrupted');
-  assert.deepEqual(result.cordoned.map((c) => c.changed), [true]);
+  assert.deepEqual(
+    result.cordoned.map((c) => c.changed),
+    [true],
+  );
   const evicted = result.pods.filter((p) => p.status === 'gone' || p.status === 'evicted');
   const untouched = result.pods.filter((p) => p.status === 'not-attempted' || p.status === 'blocked');
   assert.ok(evicted.length >= 1 && untouched.length >= 1, JSON.stringify(result.pods));
@@ -327,7 +431,10 @@ test('bad input and faults: one clear line and the right exit code', async (t) =
     },
   });
   await apis().rbac.createClusterRole({
-    body: { metadata: { name: `kstudy-${viewer}-nodes` }, rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list'] }] },
+    body: {
+      metadata: { name: `kstudy-${viewer}-nodes` },
+      rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list'] }],
+    },
   });
   await apis().rbac.createClusterRoleBinding({
     body: {
@@ -337,10 +444,17 @@ test('bad input and faults: one clear line and the right exit code', async (t) =
     },
   });
   t.after(async () => {
-    for (const name of [`kstudy-${viewer}`, `kstudy-${viewer}-nodes`]) await apis().rbac.deleteClusterRoleBinding({ name }).catch(() => {});
-    await apis().rbac.deleteClusterRole({ name: `kstudy-${viewer}-nodes` }).catch(() => {});
+    for (const name of [`kstudy-${viewer}`, `kstudy-${viewer}-nodes`])
+      await apis()
+        .rbac.deleteClusterRoleBinding({ name })
+        .catch(() => {});
+    await apis()
+      .rbac.deleteClusterRole({ name: `kstudy-${viewer}-nodes` })
+      .catch(() => {});
   });
-  const denied = await runPlugin('kubectl-study_drain', [target, '--yes', '--pod-selector', 'app=web'], { env: { KUBECONFIG: mintUser(viewer) } });
+  const denied = await runPlugin('kubectl-study_drain', [target, '--yes', '--pod-selector', 'app=web'], {
+    env: { KUBECONFIG: mintUser(viewer) },
+  });
   assert.equal(denied.code, 3, denied.stdout + denied.stderr);
   assert.match(denied.stdout, /you may not patch nodes: ask for that permission/);
   assert.match(denied.stdout, new RegExp(`you may not create pods/eviction in namespace ${ns}`));
@@ -371,10 +485,14 @@ test('bad input and faults: one clear line and the right exit code', async (t) =
   await pdb(ns, 'slowpod', 'slowpod', { maxUnavailable: 1 });
   await allReady(ns, 7);
   await pdbsSettled(ns);
-  const child = spawn(drainCommand.cmd, [...drainCommand.args, target, '--yes', '--pod-selector', 'app=slowpod', '--api-outage-timeout', '5s'], {
-    env: { ...process.env, KUBECONFIG: kubeconfig, NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    drainCommand.cmd,
+    [...drainCommand.args, target, '--yes', '--pod-selector', 'app=slowpod', '--api-outage-timeout', '5s'],
+    {
+      env: { ...process.env, KUBECONFIG: kubeconfig, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -395,19 +513,40 @@ test('--skip-wait-for-delete-timeout: evicted pods stuck deleting past their dea
   const op = operator();
   const pool = await createPool(t, [{}, {}]);
   // A finalizer keeps each pod after its 1 s grace period: stuck deleting, as a pod on a dead kubelet is.
-  await onFirstNode(pool, () => deployment(ns, pool, 'stuck', 2, { grace: 1, finalizers: ['kstudy.test/hold'] }), 2, ns);
+  await onFirstNode(
+    pool,
+    () => deployment(ns, pool, 'stuck', 2, { grace: 1, finalizers: ['kstudy.test/hold'] }),
+    2,
+    ns,
+  );
   t.after(async () => {
     for (const p of await podsIn(ns, 'app=stuck')) {
-      await apis().core.patchNamespacedPod({ name: p.metadata!.name!, namespace: ns, body: [{ op: 'remove', path: '/metadata/finalizers' }] }, JSON_PATCH).catch(() => {});
+      await apis()
+        .core.patchNamespacedPod(
+          { name: p.metadata!.name!, namespace: ns, body: [{ op: 'remove', path: '/metadata/finalizers' }] },
+          JSON_PATCH,
+        )
+        .catch(() => {});
     }
   });
   const target = pool.nodes[0]!;
-  const r = await runPlugin('kubectl-study_drain', [target, '--ignore-daemonsets', '--yes', '--skip-wait-for-delete-timeout', '2', '-o', 'json'], { env: op.env, timeoutMs: 120_000 });
+  const r = await runPlugin(
+    'kubectl-study_drain',
+    [target, '--ignore-daemonsets', '--yes', '--skip-wait-for-delete-timeout', '2', '-o', 'json'],
+    { env: op.env, timeoutMs: 120_000 },
+  );
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const result = JSON.parse(r.stdout) as { outcome: string; pods: Array<{ status: string; message?: string }> };
   assert.equal(result.outcome, 'drained');
-  assert.deepEqual(result.pods.map((p) => p.status), ['not-waited', 'not-waited']);
-  assert.equal((await podsIn(ns, 'app=stuck')).filter((p) => p.spec?.nodeName === target && p.metadata?.deletionTimestamp).length, 2, 'still there, deleting: not waited for');
+  assert.deepEqual(
+    result.pods.map((p) => p.status),
+    ['not-waited', 'not-waited'],
+  );
+  assert.equal(
+    (await podsIn(ns, 'app=stuck')).filter((p) => p.spec?.nodeName === target && p.metadata?.deletionTimestamp).length,
+    2,
+    'still there, deleting: not waited for',
+  );
 });
 
 interface ResultJson {
@@ -421,26 +560,58 @@ test('a replacement that fits nowhere: named Pending, in the scheduler\u2019s wo
   const [target] = pool.nodes as [string];
   // One pod per node (required anti-affinity), and a third that is Pending before the drain: it is no replacement.
   const spec = template(pool, 'spread');
-  spec.spec!.affinity = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'spread' } }, topologyKey: 'kubernetes.io/hostname' }] } };
-  await apis().apps.createNamespacedDeployment({ namespace: ns, body: { metadata: { name: 'spread' }, spec: { replicas: 3, selector: { matchLabels: { app: 'spread' } }, template: spec } } });
+  spec.spec!.affinity = {
+    podAntiAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: [
+        { labelSelector: { matchLabels: { app: 'spread' } }, topologyKey: 'kubernetes.io/hostname' },
+      ],
+    },
+  };
+  await apis().apps.createNamespacedDeployment({
+    namespace: ns,
+    body: {
+      metadata: { name: 'spread' },
+      spec: { replicas: 3, selector: { matchLabels: { app: 'spread' } }, template: spec },
+    },
+  });
   await allReady(ns, 2);
   const pendingBefore = await eventually('the third replica to be unschedulable', async () =>
-    (await podsIn(ns)).find((p) => p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False')),
+    (await podsIn(ns)).find((p) =>
+      p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False'),
+    ),
   );
   const before = new Set((await podsIn(ns)).map((p) => p.metadata?.uid));
 
-  const r = await runPlugin('kubectl-study_drain', [target, '--yes', '--allow-unplaceable', '-o', 'json'], { env: operator().env, timeoutMs: 120_000 });
+  const r = await runPlugin('kubectl-study_drain', [target, '--yes', '--allow-unplaceable', '-o', 'json'], {
+    env: operator().env,
+    timeoutMs: 120_000,
+  });
   assert.equal(r.code, 0, `stuck replacements do not change the outcome\n${r.stderr}`);
   const result = JSON.parse(r.stdout) as ResultJson;
   assert.equal(result.outcome, 'drained');
   const replacement = (await podsIn(ns)).find((p) => !before.has(p.metadata?.uid) && !p.metadata?.deletionTimestamp);
   assert.ok(replacement, 'the ReplicaSet made a replacement');
   const name = replacement.metadata!.name!;
-  assert.match(r.stderr, new RegExp(`^replacement ${ns}/${name} of Deployment/spread is Pending, unschedulable: 0/\\d+ nodes are available: .*didn't match pod anti-affinity rules`, 'm'));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `^replacement ${ns}/${name} of Deployment/spread is Pending, unschedulable: 0/\\d+ nodes are available: .*didn't match pod anti-affinity rules`,
+      'm',
+    ),
+  );
   assert.equal(result.replacements.length, 1, JSON.stringify(result.replacements));
-  assert.deepEqual({ ...result.replacements[0], reason: '' }, { namespace: ns, name, workload: 'Deployment/spread', reason: '' });
-  assert.match(result.replacements[0]!.reason, /^Pending, unschedulable: 0\/\d+ nodes are available: .*didn't match pod anti-affinity rules/);
-  assert.ok(!r.stderr.includes(pendingBefore.metadata!.name!), 'the pod Pending before the drain is not called a replacement');
+  assert.deepEqual(
+    { ...result.replacements[0], reason: '' },
+    { namespace: ns, name, workload: 'Deployment/spread', reason: '' },
+  );
+  assert.match(
+    result.replacements[0]!.reason,
+    /^Pending, unschedulable: 0\/\d+ nodes are available: .*didn't match pod anti-affinity rules/,
+  );
+  assert.ok(
+    !r.stderr.includes(pendingBefore.metadata!.name!),
+    'the pod Pending before the drain is not called a replacement',
+  );
 });
 
 test('a replacement that cannot pull its image: named while --wait-healthy waits, and in the timed-out report', async (t) => {
@@ -451,21 +622,45 @@ test('a replacement that cannot pull its image: named while --wait-healthy waits
   await onFirstNode(
     pool,
     async () => {
-      await apis().apps.createNamespacedReplicaSet({ namespace: ns, body: { metadata: { name: 'pull' }, spec: { replicas: 1, selector: { matchLabels: { app: 'pull' } }, template: template(pool, 'pull') } } });
+      await apis().apps.createNamespacedReplicaSet({
+        namespace: ns,
+        body: {
+          metadata: { name: 'pull' },
+          spec: { replicas: 1, selector: { matchLabels: { app: 'pull' } }, template: template(pool, 'pull') },
+        },
+      });
     },
     1,
     ns,
   );
   await apis().apps.patchNamespacedReplicaSet(
-    { name: 'pull', namespace: ns, body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'registry.local/app:2.0-fail-pull' }] },
+    {
+      name: 'pull',
+      namespace: ns,
+      body: [
+        { op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'registry.local/app:2.0-fail-pull' },
+      ],
+    },
     JSON_PATCH,
   );
-  const r = await runPlugin('kubectl-study_drain', [target, '--yes', '--wait-healthy', '--timeout', '20s'], { env: { ...operator().env, NO_COLOR: '1' }, timeoutMs: 120_000 });
+  const r = await runPlugin('kubectl-study_drain', [target, '--yes', '--wait-healthy', '--timeout', '20s'], {
+    env: { ...operator().env, NO_COLOR: '1' },
+    timeoutMs: 120_000,
+  });
   assert.equal(r.code, 4, `--wait-healthy times out: the workload never gets its replica back\n${r.stdout}${r.stderr}`);
-  const line = new RegExp(`^replacement ${ns}/(pull-[a-z0-9]+) of ReplicaSet/pull is ImagePullBackOff: Back-off pulling image "registry\\.local/app:2\\.0-fail-pull"`, 'm');
+  const line = new RegExp(
+    `^replacement ${ns}/(pull-[a-z0-9]+) of ReplicaSet/pull is ImagePullBackOff: Back-off pulling image "registry\\.local/app:2\\.0-fail-pull"`,
+    'm',
+  );
   assert.match(r.stderr, line);
   const name = line.exec(r.stderr)![1]!;
-  assert.match(r.stdout, new RegExp(`^${ns}/ReplicaSet/pull: not Available in time: ${name} is ImagePullBackOff$`, 'm'));
-  assert.match(r.stdout, new RegExp(`^Replacements that cannot start .*\n {2}${ns}/${name} of ReplicaSet/pull: ImagePullBackOff`, 'm'));
+  assert.match(
+    r.stdout,
+    new RegExp(`^${ns}/ReplicaSet/pull: not Available in time: ${name} is ImagePullBackOff$`, 'm'),
+  );
+  assert.match(
+    r.stdout,
+    new RegExp(`^Replacements that cannot start .*\n {2}${ns}/${name} of ReplicaSet/pull: ImagePullBackOff`, 'm'),
+  );
   assert.match(r.stdout, /Result: timed out/);
 });

@@ -32,7 +32,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { mapLimit } from '../../src/base/concurrency.js';
-import { auditEventsSince, auditMark, cluster, kubectl, mintUser, runPlugin, suffix, type RunResult } from '../support/cluster.js';
+import {
+  auditEventsSince,
+  auditMark,
+  cluster,
+  kubectl,
+  mintUser,
+  runPlugin,
+  suffix,
+  type RunResult,
+} from '../support/cluster.js';
 import {
   CASE_LABEL,
   CASES,
@@ -71,11 +80,23 @@ function caseOf(pod: { metadata?: { labels?: Record<string, string> } }): string
   return pod.metadata?.labels?.[CASE_LABEL] ?? '?';
 }
 
-async function runCombination(combination: Combination, a: TwinSide, b: TwinSide, kubectlUser: string, kubectlEnv: NodeJS.ProcessEnv): Promise<CombinationResult> {
+async function runCombination(
+  combination: Combination,
+  a: TwinSide,
+  b: TwinSide,
+  kubectlUser: string,
+  kubectlEnv: NodeJS.ProcessEnv,
+): Promise<CombinationResult> {
   const anomalies: string[] = [];
   // The plan of twin A.
-  const planRun = await runPlugin('kubectl-study_drain', [a.twin, '--dry-run', '-o', 'json', ...combination.flags], { env: { KUBECONFIG: cluster().adminKubeconfig }, timeoutMs: 120_000 });
-  assert.ok(planRun.code === 0 || planRun.code === 3, `${combination.id}: study-drain exited ${planRun.code}\n${planRun.stderr}`);
+  const planRun = await runPlugin('kubectl-study_drain', [a.twin, '--dry-run', '-o', 'json', ...combination.flags], {
+    env: { KUBECONFIG: cluster().adminKubeconfig },
+    timeoutMs: 120_000,
+  });
+  assert.ok(
+    planRun.code === 0 || planRun.code === 3,
+    `${combination.id}: study-drain exited ${planRun.code}\n${planRun.stderr}`,
+  );
   const plan = JSON.parse(planRun.stdout) as { pods: PlanPod[] };
   const aCase = new Map((await podsOnTwin(a)).map((p) => [p.metadata!.name!, caseOf(p)]));
   const planByCase = new Map<string, PlanPod>();
@@ -96,16 +117,25 @@ async function runCombination(combination: Combination, a: TwinSide, b: TwinSide
   const first = await drain(combination.flags);
   const refusals = parseRefusals(`${first.stderr}\n${first.stdout}`);
   if (refusals.size) {
-    const early = writesPerPod(auditEventsSince(mark).filter((e) => e.user.username === kubectlUser), b.ns);
+    const early = writesPerPod(
+      auditEventsSince(mark).filter((e) => e.user.username === kubectlUser),
+      b.ns,
+    );
     if (early.size) anomalies.push(`kubectl refused the node and still evicted ${[...early.keys()].join(', ')}`);
-    const refusedCases = [...new Set(bPods.filter((p) => refusals.has(`${b.ns}/${p.metadata!.name}`)).map(caseOf))].sort();
+    const refusedCases = [
+      ...new Set(bPods.filter((p) => refusals.has(`${b.ns}/${p.metadata!.name}`)).map(caseOf)),
+    ].sort();
     const narrowed = [selector, `${CASE_LABEL} notin (${refusedCases.join(',')})`].filter(Boolean).join(',');
     const second = await drain(withPodSelector(combination.flags, narrowed));
     const again = parseRefusals(`${second.stderr}\n${second.stdout}`);
-    if (again.size) anomalies.push(`kubectl refused again once the refused kinds were left out: ${[...again.keys()].join(', ')}`);
+    if (again.size)
+      anomalies.push(`kubectl refused again once the refused kinds were left out: ${[...again.keys()].join(', ')}`);
     for (const [k, v] of again) refusals.set(k, v);
   }
-  const writes = writesPerPod(auditEventsSince(mark).filter((e) => e.user.username === kubectlUser), b.ns);
+  const writes = writesPerPod(
+    auditEventsSince(mark).filter((e) => e.user.username === kubectlUser),
+    b.ns,
+  );
 
   const comparisons: Comparison[] = [];
   const seen = new Set<string>();
@@ -116,7 +146,14 @@ async function runCombination(combination: Combination, a: TwinSide, b: TwinSide
     seen.add(c);
     const answers = (writes.get(key) ?? []).map((w) => w.code);
     const refusal = refusals.get(key);
-    const k: KubectlPod = refusal !== undefined ? { outcome: 'refused', refusal, answers } : writes.has(key) ? { outcome: 'evicted', answers } : listed.has(name) ? { outcome: 'skipped', answers } : { outcome: 'absent', answers };
+    const k: KubectlPod =
+      refusal !== undefined
+        ? { outcome: 'refused', refusal, answers }
+        : writes.has(key)
+          ? { outcome: 'evicted', answers }
+          : listed.has(name)
+            ? { outcome: 'skipped', answers }
+            : { outcome: 'absent', answers };
     if (refusal !== undefined && answers.length) anomalies.push(`${c}: refused and evicted`);
     comparisons.push(compare(combination.id, c, planByCase.get(c), k));
   }
@@ -126,10 +163,19 @@ async function runCombination(combination: Combination, a: TwinSide, b: TwinSide
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
-test('the plan against the real kubectl drain on twin nodes: every pod kind under every flag combination', { timeout: 20 * 60_000 }, async (t) => {
+test('the plan against the real kubectl drain on twin nodes: every pod kind under every flag combination', {
+  timeout: 20 * 60_000,
+}, async (t) => {
   const kubectlUser = `twin-kubectl-${suffix()}`;
   const kubectlEnv = { KUBECONFIG: mintUser(kubectlUser, ['system:masters']) };
   const labels = ['a', ...COMBOS.map((_, i) => `b${i + 1}`)];
@@ -141,7 +187,9 @@ test('the plan against the real kubectl drain on twin nodes: every pod kind unde
   assert.equal(expected.length, CASES.length);
   for (const b of bs) assert.deepEqual(await signature(b), expected, `twin ${b.label} differs from twin A`);
 
-  const results = await mapLimit(COMBOS, PARALLEL, (combination, i) => runCombination(combination, a, bs[i]!, kubectlUser, kubectlEnv));
+  const results = await mapLimit(COMBOS, PARALLEL, (combination, i) =>
+    runCombination(combination, a, bs[i]!, kubectlUser, kubectlEnv),
+  );
   const all = results.flatMap((r) => r.comparisons);
   const count = (v: Comparison['verdict']): number => all.filter((c) => c.verdict === v).length;
 
@@ -151,7 +199,9 @@ test('the plan against the real kubectl drain on twin nodes: every pod kind unde
   );
   for (const r of results) {
     const n = (v: Comparison['verdict']): number => r.comparisons.filter((c) => c.verdict === v).length;
-    t.diagnostic(`  ${r.combination.id.padEnd(26)} ${(r.combination.flags.join(' ') || '(no flags)').padEnd(80)} agree ${n('agree')}, extra ${n('extra')}, mismatch ${n('mismatch')}`);
+    t.diagnostic(
+      `  ${r.combination.id.padEnd(26)} ${(r.combination.flags.join(' ') || '(no flags)').padEnd(80)} agree ${n('agree')}, extra ${n('extra')}, mismatch ${n('mismatch')}`,
+    );
   }
   const extras = new Map<string, string[]>();
   for (const c of all.filter((x) => x.verdict === 'extra')) {
@@ -159,18 +209,29 @@ test('the plan against the real kubectl drain on twin nodes: every pod kind unde
     extras.set(k, [...(extras.get(k) ?? []), c.combination]);
   }
   t.diagnostic('extra checks (kubectl evicted, the plan blocks):');
-  for (const [k, combos] of [...extras].sort()) t.diagnostic(`  ${k} [${combos.join(', ')}]`);
+  for (const [k, combos] of [...extras].sort(([a], [b]) => a.localeCompare(b)))
+    t.diagnostic(`  ${k} [${combos.join(', ')}]`);
 
   const anomalies = results.flatMap((r) => r.anomalies.map((x) => `${r.combination.id}: ${x}`));
   assert.deepEqual(anomalies, [], 'the twins behaved as built');
   const mismatches = all.filter((c) => c.verdict === 'mismatch');
   if (mismatches.length) {
-    const rows = [['COMBINATION', 'POD KIND', 'PLAN (twin A)', 'KUBECTL (twin B)', 'WHY'], ...mismatches.map((m) => [m.combination, m.case, m.plan, m.kubectl, m.note ?? ''])];
+    const rows = [
+      ['COMBINATION', 'POD KIND', 'PLAN (twin A)', 'KUBECTL (twin B)', 'WHY'],
+      ...mismatches.map((m) => [m.combination, m.case, m.plan, m.kubectl, m.note ?? '']),
+    ];
     const involved = new Set(mismatches.map((m) => m.combination));
     const output = results
       .filter((r) => involved.has(r.combination.id))
-      .flatMap((r) => r.runs.map((run) => `$ kubectl ${run.args.join(' ')}  (exit ${run.result.code})\n${run.result.stdout}${run.result.stderr}`))
+      .flatMap((r) =>
+        r.runs.map(
+          (run) =>
+            `$ kubectl ${run.args.join(' ')}  (exit ${run.result.code})\n${run.result.stdout}${run.result.stderr}`,
+        ),
+      )
       .join('\n');
-    assert.fail(`${mismatches.length} of ${all.length} comparisons disagree with kubectl drain:\n${table(rows)}\n\nkubectl's output:\n${output}`);
+    assert.fail(
+      `${mismatches.length} of ${all.length} comparisons disagree with kubectl drain:\n${table(rows)}\n\nkubectl's output:\n${output}`,
+    );
   }
 });

@@ -10,17 +10,40 @@ import type { V1PolicyRule } from '@kubernetes/client-node';
 
 import { connect } from '../../src/kube/client.js';
 import { loadRbac } from '../../src/rbac/load.js';
-import { allows, implicitGroups, matchesRule, RbacIndex, serviceAccountUsername, type RequestAttributes, type UserInfo } from '../../src/rbac/match.js';
+import {
+  allows,
+  implicitGroups,
+  matchesRule,
+  RbacIndex,
+  serviceAccountUsername,
+  type RequestAttributes,
+  type UserInfo,
+} from '../../src/rbac/match.js';
 import { subjectAccessReview } from '../../src/kube/reviews.js';
 import { reviewAttributes } from '../../src/rbac/whocan.js';
 import { resourcePath } from '../../src/kube/url.js';
 import { mapLimit } from '../../src/base/concurrency.js';
-import { apis, auditMark, cluster, eventually, mintUser, runPlugin, suffix, testNamespace, writesBy } from '../support/cluster.js';
+import {
+  apis,
+  auditMark,
+  cluster,
+  eventually,
+  mintUser,
+  runPlugin,
+  suffix,
+  testNamespace,
+  writesBy,
+} from '../support/cluster.js';
 
 const RBAC = 'rbac.authorization.k8s.io';
 
 function adminClient(): ReturnType<typeof connect> {
-  return connect({ kubeconfig: cluster().adminKubeconfig, allNamespaces: false, asGroups: [], requestTimeoutMs: 30_000 });
+  return connect({
+    kubeconfig: cluster().adminKubeconfig,
+    allNamespaces: false,
+    asGroups: [],
+    requestTimeoutMs: 30_000,
+  });
 }
 
 interface Fixture {
@@ -35,8 +58,14 @@ async function fixture(t: TestContext): Promise<Fixture> {
   const a = await testNamespace(t, 'rbac-a');
   const b = await testNamespace(t, 'rbac-b');
   const { rbac } = apis();
-  const role = (ns: string, name: string, rules: V1PolicyRule[]) => rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name }, rules } });
-  const rb = (ns: string, name: string, roleRef: { kind: string; name: string }, subjects: Array<{ kind: string; name: string; namespace?: string }>) =>
+  const role = (ns: string, name: string, rules: V1PolicyRule[]) =>
+    rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name }, rules } });
+  const rb = (
+    ns: string,
+    name: string,
+    roleRef: { kind: string; name: string },
+    subjects: Array<{ kind: string; name: string; namespace?: string }>,
+  ) =>
     rbac.createNamespacedRoleBinding({
       namespace: ns,
       body: {
@@ -46,7 +75,13 @@ async function fixture(t: TestContext): Promise<Fixture> {
       },
     });
   const cr = (name: string, rules: V1PolicyRule[] | undefined, extra: Record<string, unknown> = {}) =>
-    rbac.createClusterRole({ body: { metadata: { name: `kstudy-${id}-${name}`, ...(extra.metadata as object) }, rules, ...(extra.aggregationRule ? { aggregationRule: extra.aggregationRule } : {}) } });
+    rbac.createClusterRole({
+      body: {
+        metadata: { name: `kstudy-${id}-${name}`, ...(extra.metadata as object) },
+        rules,
+        ...(extra.aggregationRule ? { aggregationRule: extra.aggregationRule } : {}),
+      },
+    });
   const crb = (name: string, roleName: string, subjects: Array<{ kind: string; name: string; namespace?: string }>) =>
     rbac.createClusterRoleBinding({
       body: {
@@ -56,12 +91,16 @@ async function fixture(t: TestContext): Promise<Fixture> {
       },
     });
   t.after(async () => {
-    for (const n of ['urls', 'special', 'agg', 'secrets']) await rbac.deleteClusterRoleBinding({ name: `kstudy-${id}-${n}` }).catch(() => {});
-    for (const n of ['urls', 'special', 'agg-parent', 'agg-child', 'secrets']) await rbac.deleteClusterRole({ name: `kstudy-${id}-${n}` }).catch(() => {});
+    for (const n of ['urls', 'special', 'agg', 'secrets'])
+      await rbac.deleteClusterRoleBinding({ name: `kstudy-${id}-${n}` }).catch(() => {});
+    for (const n of ['urls', 'special', 'agg-parent', 'agg-child', 'secrets'])
+      await rbac.deleteClusterRole({ name: `kstudy-${id}-${n}` }).catch(() => {});
   });
 
   await role(a, 'star-verbs', [{ apiGroups: [''], resources: ['configmaps'], verbs: ['*'] }]);
-  await role(a, 'named', [{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['cm1'], verbs: ['get', 'update', 'list'] }]);
+  await role(a, 'named', [
+    { apiGroups: [''], resources: ['configmaps'], resourceNames: ['cm1'], verbs: ['get', 'update', 'list'] },
+  ]);
   await role(a, 'subres', [
     { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
     { apiGroups: ['apps'], resources: ['*/scale'], verbs: ['get', 'update'] },
@@ -74,10 +113,19 @@ async function fixture(t: TestContext): Promise<Fixture> {
   await cr('special', [
     { apiGroups: [''], resources: ['users', 'groups'], verbs: ['impersonate'] },
     { apiGroups: [RBAC], resources: ['roles', 'clusterroles'], verbs: ['bind', 'escalate'] },
-    { apiGroups: ['certificates.k8s.io'], resources: ['signers'], resourceNames: ['example.com/signer'], verbs: ['approve', 'sign'] },
+    {
+      apiGroups: ['certificates.k8s.io'],
+      resources: ['signers'],
+      resourceNames: ['example.com/signer'],
+      verbs: ['approve', 'sign'],
+    },
   ]);
-  await cr('agg-parent', undefined, { aggregationRule: { clusterRoleSelectors: [{ matchLabels: { [`kstudy.test/agg-${id}`]: 'true' } }] } });
-  await cr('agg-child', [{ apiGroups: [''], resources: ['nodes'], verbs: ['list', 'get'] }], { metadata: { labels: { [`kstudy.test/agg-${id}`]: 'true' } } });
+  await cr('agg-parent', undefined, {
+    aggregationRule: { clusterRoleSelectors: [{ matchLabels: { [`kstudy.test/agg-${id}`]: 'true' } }] },
+  });
+  await cr('agg-child', [{ apiGroups: [''], resources: ['nodes'], verbs: ['list', 'get'] }], {
+    metadata: { labels: { [`kstudy.test/agg-${id}`]: 'true' } },
+  });
 
   const u = (n: string): string => `${n}-${id}`;
   await rb(a, 'star', { kind: 'Role', name: 'star-verbs' }, [{ kind: 'User', name: u('u1') }]);
@@ -85,7 +133,9 @@ async function fixture(t: TestContext): Promise<Fixture> {
   await rb(a, 'named', { kind: 'Role', name: 'named' }, [{ kind: 'ServiceAccount', name: 'sa1' }]);
   await rb(b, 'all-core', { kind: 'Role', name: 'all-core' }, [{ kind: 'ServiceAccount', name: 'sa2', namespace: a }]);
   await rb(a, 'subres', { kind: 'Role', name: 'subres' }, [{ kind: 'User', name: u('u4') }]);
-  await rb(a, 'any-group', { kind: 'Role', name: 'any-group' }, [{ kind: 'Group', name: `system:serviceaccounts:${a}` }]);
+  await rb(a, 'any-group', { kind: 'Role', name: 'any-group' }, [
+    { kind: 'Group', name: `system:serviceaccounts:${a}` },
+  ]);
   await rb(a, 'dangling', { kind: 'Role', name: 'does-not-exist' }, [{ kind: 'User', name: u('u1') }]);
   await crb('urls', 'urls', [{ kind: 'Group', name: u('g2') }]);
   await crb('special', 'special', [{ kind: 'User', name: u('u2') }]);
@@ -93,10 +143,17 @@ async function fixture(t: TestContext): Promise<Fixture> {
   // Bootstrap roles (aggregated edit, view) through a RoleBinding and a ClusterRoleBinding.
   await rb(a, 'edit', { kind: 'ClusterRole', name: 'edit' }, [{ kind: 'User', name: u('u5') }]);
   await rbac.createClusterRoleBinding({
-    body: { metadata: { name: `kstudy-${id}-view` }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'view' }, subjects: [{ apiGroup: RBAC, kind: 'Group', name: u('g3') }] },
+    body: {
+      metadata: { name: `kstudy-${id}-view` },
+      roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'view' },
+      subjects: [{ apiGroup: RBAC, kind: 'Group', name: u('g3') }],
+    },
   });
   t.after(() => rbac.deleteClusterRoleBinding({ name: `kstudy-${id}-view` }).catch(() => {}));
-  await eventually('the aggregated ClusterRole to be filled', async () => ((await rbac.readClusterRole({ name: `kstudy-${id}-agg-parent` })).rules ?? []).length > 0);
+  await eventually(
+    'the aggregated ClusterRole to be filled',
+    async () => ((await rbac.readClusterRole({ name: `kstudy-${id}-agg-parent` })).rules ?? []).length > 0,
+  );
   const users: Record<string, UserInfo> = {};
   const add = (key: string, username: string, groups: string[] = []): void => {
     users[key] = { username, groups: implicitGroups(username, groups) };
@@ -115,8 +172,16 @@ async function fixture(t: TestContext): Promise<Fixture> {
   add('nobody', u('nobody'));
   add('anonymous', 'system:anonymous', []);
   // Let the authorizer's caches catch up with the last binding.
-  await eventually('the authorizer to see the bindings', async () =>
-    (await subjectAccessReview(adminClient(), { user: u('u3'), groups: ['system:authenticated'] }, { verb: 'list', group: '', resource: 'nodes' })).allowed,
+  await eventually(
+    'the authorizer to see the bindings',
+    async () =>
+      (
+        await subjectAccessReview(
+          adminClient(),
+          { user: u('u3'), groups: ['system:authenticated'] },
+          { verb: 'list', group: '', resource: 'nodes' },
+        )
+      ).allowed,
   );
   return { id, a, b, users };
 }
@@ -154,7 +219,27 @@ test('rule analysis and the API server answer hundreds of questions the same way
     ['', 'serviceaccounts', '', true],
   ];
   // Common verbs weigh more; the special ones are all there.
-  const verbs = ['get', 'get', 'get', 'list', 'list', 'list', 'watch', 'watch', 'create', 'create', 'update', 'patch', 'delete', 'deletecollection', 'impersonate', 'bind', 'escalate', 'approve', 'sign'];
+  const verbs = [
+    'get',
+    'get',
+    'get',
+    'list',
+    'list',
+    'list',
+    'watch',
+    'watch',
+    'create',
+    'create',
+    'update',
+    'patch',
+    'delete',
+    'deletecollection',
+    'impersonate',
+    'bind',
+    'escalate',
+    'approve',
+    'sign',
+  ];
   const names = ['', 'cm1', 'other', 'example.com/signer'];
   const namespaces = [fx.a, fx.b, 'default'];
   const users = Object.values(fx.users);
@@ -165,18 +250,34 @@ test('rule analysis and the API server answer hundreds of questions the same way
   for (const user of users) {
     for (const [group, resource, sub, namespaced] of resources) {
       const verb = pick(verbs);
-      questions.push({ user, req: { verb, apiGroup: group, resource, subresource: sub, name: '', namespace: namespaced ? pick(namespaces) : '' } });
+      questions.push({
+        user,
+        req: {
+          verb,
+          apiGroup: group,
+          resource,
+          subresource: sub,
+          name: '',
+          namespace: namespaced ? pick(namespaces) : '',
+        },
+      });
     }
   }
   while (questions.length < 1000) {
     const [group, resource, sub, namespaced] = pick(resources);
     const verb = pick(verbs);
     const name = ['list', 'create', 'deletecollection'].includes(verb) ? '' : pick(names);
-    questions.push({ user: pick(users), req: { verb, apiGroup: group, resource, subresource: sub, name, namespace: namespaced ? pick(namespaces) : '' } });
+    questions.push({
+      user: pick(users),
+      req: { verb, apiGroup: group, resource, subresource: sub, name, namespace: namespaced ? pick(namespaces) : '' },
+    });
   }
   // Pointed questions for each rule form.
   const q = (key: string, req: Partial<RequestAttributes>): void => {
-    questions.push({ user: fx.users[key]!, req: { verb: 'get', apiGroup: '', resource: '', subresource: '', name: '', namespace: '', ...req } });
+    questions.push({
+      user: fx.users[key]!,
+      req: { verb: 'get', apiGroup: '', resource: '', subresource: '', name: '', namespace: '', ...req },
+    });
   };
   q('u1', { verb: 'patch', resource: 'configmaps', namespace: fx.a });
   q('u1', { verb: 'patch', resource: 'configmaps', namespace: fx.b });
@@ -193,7 +294,16 @@ test('rule analysis and the API server answer hundreds of questions the same way
   q('u2', { verb: 'approve', apiGroup: 'certificates.k8s.io', resource: 'signers', name: 'example.com/signer' });
   q('u2', { verb: 'approve', apiGroup: 'certificates.k8s.io', resource: 'signers', name: 'example.com/other' });
   q('u3', { verb: 'get', resource: 'nodes', name: 'kwok-node-1' });
-  for (const path of [`/kstudy-${fx.id}/a/b`, `/kstudy-${fx.id}`, `/kstudy-${fx.id}/`, `/kstudy-exact-${fx.id}`, `/kstudy-exact-${fx.id}/x`, '/healthz', '/metrics', '/api']) {
+  for (const path of [
+    `/kstudy-${fx.id}/a/b`,
+    `/kstudy-${fx.id}`,
+    `/kstudy-${fx.id}/`,
+    `/kstudy-exact-${fx.id}`,
+    `/kstudy-exact-${fx.id}/x`,
+    '/healthz',
+    '/metrics',
+    '/api',
+  ]) {
     for (const key of ['g2', 'nobody', 'anonymous', 'u1']) {
       for (const verb of ['get', 'post']) q(key, { verb, path });
     }
@@ -202,7 +312,9 @@ test('rule analysis and the API server answer hundreds of questions the same way
 
   const answers = await mapLimit(questions, 24, async ({ user, req }) => {
     const rbac = allows(index, user, req).length > 0 || user.groups.includes('system:masters');
-    const server = (await subjectAccessReview(client, { user: user.username, groups: user.groups }, reviewAttributes(req))).allowed;
+    const server = (
+      await subjectAccessReview(client, { user: user.username, groups: user.groups }, reviewAttributes(req))
+    ).allowed;
     return { user: user.username, req, rbac, server };
   });
   const disagreements = answers.filter((a) => a.rbac !== a.server);
@@ -218,7 +330,16 @@ test('whocan names every grant with -A, --url prefixes, near misses and --verify
   const mark = auditMark();
   const r = await runPlugin('kubectl-whocan', ['get', 'secrets', '-n', fx.a, '--verify', '-o', 'json'], { env });
   assert.equal(r.code, 0, r.stderr);
-  const res = JSON.parse(r.stdout) as { subjects: Array<{ subject: { kind: string; name: string }; binding: { kind: string; name: string; namespace?: string }; role: { kind: string; name: string }; verified: boolean }>; disagreements: unknown[]; incomplete: boolean };
+  const res = JSON.parse(r.stdout) as {
+    subjects: Array<{
+      subject: { kind: string; name: string };
+      binding: { kind: string; name: string; namespace?: string };
+      role: { kind: string; name: string };
+      verified: boolean;
+    }>;
+    disagreements: unknown[];
+    incomplete: boolean;
+  };
   const g1 = res.subjects.find((s) => s.subject.name === `g1-${fx.id}`);
   assert.deepEqual(g1?.binding, { kind: 'RoleBinding', name: 'secrets', namespace: fx.a });
   assert.equal(g1?.role.kind, 'ClusterRole');
@@ -230,13 +351,32 @@ test('whocan names every grant with -A, --url prefixes, near misses and --verify
   const narrow = await runPlugin('kubectl-whocan', ['get', 'secrets', '-n', fx.a, '--verbose', '-o', 'json'], { env });
   assert.match(narrow.stderr, new RegExp(`^verbose: listed \\d+ RoleBindings? in namespace ${fx.a}$`, 'm'));
   assert.doesNotMatch(narrow.stderr, /every namespace/);
-  assert.deepEqual((JSON.parse(narrow.stdout) as { subjects: unknown[] }).subjects, res.subjects.map(({ verified: _v, ...rest }) => rest), 'the same answer as with --verify, less the verdicts');
+  assert.deepEqual(
+    (JSON.parse(narrow.stdout) as { subjects: unknown[] }).subjects,
+    res.subjects.map(({ verified: _v, ...rest }) => rest),
+    'the same answer as with --verify, less the verdicts',
+  );
   const wide = await runPlugin('kubectl-whocan', ['list', 'pods', '-A', '--verbose'], { env });
   assert.match(wide.stderr, /^verbose: reading the roles and bindings of every namespace \(-A\)$/m);
   assert.match(wide.stderr, /^verbose: listed [\d,]+ RoleBindings in every namespace$/m);
 
-  const all = JSON.parse((await runPlugin('kubectl-whocan', ['list', 'pods', '-A', '-o', 'json'], { env })).stdout) as { subjects: Array<{ subject: { kind: string; name: string; namespace?: string }; scope: string; binding: { kind: string } }> };
-  assert.ok(all.subjects.some((s) => s.subject.kind === 'ServiceAccount' && s.subject.name === 'sa2' && s.subject.namespace === fx.a && s.scope === fx.b), 'a RoleBinding in another namespace is kept with -A');
+  const all = JSON.parse((await runPlugin('kubectl-whocan', ['list', 'pods', '-A', '-o', 'json'], { env })).stdout) as {
+    subjects: Array<{
+      subject: { kind: string; name: string; namespace?: string };
+      scope: string;
+      binding: { kind: string };
+    }>;
+  };
+  assert.ok(
+    all.subjects.some(
+      (s) =>
+        s.subject.kind === 'ServiceAccount' &&
+        s.subject.name === 'sa2' &&
+        s.subject.namespace === fx.a &&
+        s.scope === fx.b,
+    ),
+    'a RoleBinding in another namespace is kept with -A',
+  );
   assert.ok(all.subjects.some((s) => s.binding.kind === 'ClusterRoleBinding'));
 
   const url = await runPlugin('kubectl-whocan', ['get', '--url', `/kstudy-${fx.id}/deep/path`], { env });
@@ -244,10 +384,16 @@ test('whocan names every grant with -A, --url prefixes, near misses and --verify
   assert.match(url.stdout, new RegExp(`g2-${fx.id}\\s+Group\\s+ClusterRoleBinding/kstudy-${fx.id}-urls`));
 
   const named = await runPlugin('kubectl-whocan', ['get', 'cm', 'cm9', '-n', fx.a, '--near-misses'], { env });
-  assert.match(named.stdout, /ResourceNamesRestricted: RoleBinding\/.*\/named \(Role\/named\): the rule allows only the names cm1/);
+  assert.match(
+    named.stdout,
+    /ResourceNamesRestricted: RoleBinding\/.*\/named \(Role\/named\): the rule allows only the names cm1/,
+  );
   assert.match(named.stdout, /RoleMissing: RoleBinding\/.*\/dangling \(Role\/does-not-exist\)/);
   const wrongNs = await runPlugin('kubectl-whocan', ['list', 'po', '-n', fx.a, '--near-misses'], { env });
-  assert.match(wrongNs.stdout, new RegExp(`WrongNamespace: RoleBinding/${fx.b}/all-core .*allows it in namespace ${fx.b}, not in ${fx.a}`));
+  assert.match(
+    wrongNs.stdout,
+    new RegExp(`WrongNamespace: RoleBinding/${fx.b}/all-core .*allows it in namespace ${fx.b}, not in ${fx.a}`),
+  );
 
   const special = await runPlugin('kubectl-whocan', ['impersonate', 'users'], { env });
   assert.match(special.stdout, new RegExp(`u2-${fx.id}\\s+User`));
@@ -257,7 +403,11 @@ test('whocan names every grant with -A, --url prefixes, near misses and --verify
   assert.match(sub.stdout, new RegExp(`u4-${fx.id}\\s+User\\s+RoleBinding/${fx.a}/subres`));
 
   // --as impersonates the caller, as in kubectl: as "nobody" nothing can be read, and the answer says so.
-  const asNobody = await runPlugin('kubectl-whocan', ['create', 'pods/eviction', '-n', fx.a, '--as', 'nobody', '-o', 'json'], { env });
+  const asNobody = await runPlugin(
+    'kubectl-whocan',
+    ['create', 'pods/eviction', '-n', fx.a, '--as', 'nobody', '-o', 'json'],
+    { env },
+  );
   assert.equal(asNobody.code, 3, `an incomplete "nobody" is not an answer: ${asNobody.stderr}`);
   // Without bindings there is no role to read: the answer names the reads it lacked, and only those.
   assert.deepEqual((JSON.parse(asNobody.stdout) as { incomplete: boolean; missing: string[] }).missing.sort(), [
@@ -266,7 +416,10 @@ test('whocan names every grant with -A, --url prefixes, near misses and --verify
   ]);
   const unknown = await runPlugin('kubectl-whocan', ['get', 'deploymnts'], { env });
   assert.equal(unknown.code, 2);
-  assert.match(unknown.stderr, /^error: the server has no resource type "deploymnts"\nhint: did you mean "deployments"\?/);
+  assert.match(
+    unknown.stderr,
+    /^error: the server has no resource type "deploymnts"\nhint: did you mean "deployments"\?/,
+  );
   const noName = await runPlugin('kubectl-whocan', ['list', 'pods', 'x'], { env });
   assert.equal(noName.code, 2);
 
@@ -288,19 +441,33 @@ test('a caller who may list RoleBindings but not ClusterRoleBindings gets an ans
     },
   });
   await rbac.createClusterRoleBinding({
-    body: { metadata: { name: `kstudy-${reader}` }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: `kstudy-${reader}` }, subjects: [{ apiGroup: RBAC, kind: 'User', name: reader }] },
+    body: {
+      metadata: { name: `kstudy-${reader}` },
+      roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: `kstudy-${reader}` },
+      subjects: [{ apiGroup: RBAC, kind: 'User', name: reader }],
+    },
   });
   t.after(async () => {
     await rbac.deleteClusterRoleBinding({ name: `kstudy-${reader}` }).catch(() => {});
     await rbac.deleteClusterRole({ name: `kstudy-${reader}` }).catch(() => {});
   });
   const env = { KUBECONFIG: mintUser(reader) };
-  await eventually('the reader binding to work', async () => (await runPlugin('kubectl-whocan', ['get', 'secrets', '-n', fx.a, '-o', 'json'], { env })).code === 0);
+  await eventually(
+    'the reader binding to work',
+    async () => (await runPlugin('kubectl-whocan', ['get', 'secrets', '-n', fx.a, '-o', 'json'], { env })).code === 0,
+  );
   const r = await runPlugin('kubectl-whocan', ['get', 'secrets', '-n', fx.a, '-o', 'json'], { env });
-  const res = JSON.parse(r.stdout) as { incomplete: boolean; missing: string[]; subjects: Array<{ subject: { name: string } }> };
+  const res = JSON.parse(r.stdout) as {
+    incomplete: boolean;
+    missing: string[];
+    subjects: Array<{ subject: { name: string } }>;
+  };
   assert.equal(res.incomplete, true);
   assert.deepEqual(res.missing, ['list clusterrolebindings.rbac.authorization.k8s.io']);
-  assert.ok(res.subjects.some((s) => s.subject.name === `g1-${fx.id}`), 'what could be read is still answered');
+  assert.ok(
+    res.subjects.some((s) => s.subject.name === `g1-${fx.id}`),
+    'what could be read is still answered',
+  );
   const table = await runPlugin('kubectl-whocan', ['get', 'secrets', '-n', fx.a], { env });
   assert.match(table.stdout, /INCOMPLETE: you may not list clusterrolebindings\.rbac\.authorization\.k8s\.io/);
 });
@@ -315,37 +482,82 @@ test('the access matrix of a service account and of a user agrees with SelfSubje
   ] as Array<[string[], string, string[]]>) {
     const r = await runPlugin('kubectl-study_access', [...args, '-n', fx.a, '-o', 'json'], { env, timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
-    const m = JSON.parse(r.stdout) as { confirmedBy: string; disagreements: unknown[]; rows: Array<{ group: string; resource: string; namespaced: boolean; cells: Record<string, { allowed: boolean; verified?: boolean; namesOnly?: string[] }> }>; risky: Array<{ permission: string }> };
+    const m = JSON.parse(r.stdout) as {
+      confirmedBy: string;
+      disagreements: unknown[];
+      rows: Array<{
+        group: string;
+        resource: string;
+        namespaced: boolean;
+        cells: Record<string, { allowed: boolean; verified?: boolean; namesOnly?: string[] }>;
+      }>;
+      risky: Array<{ permission: string }>;
+    };
     assert.equal(m.confirmedBy, 'SubjectAccessReview');
     assert.deepEqual(m.disagreements, [], 'every cell confirmed by SubjectAccessReview');
     assert.ok(m.rows.length > 30);
     // SelfSubjectRulesReview, asked as the subject (impersonated by the admin).
-    const imp = connect({ kubeconfig: cluster().adminKubeconfig, allNamespaces: false, as: username, asGroups: implicitGroups(username, groups).filter((g) => g !== 'system:authenticated' || true), requestTimeoutMs: 30_000 });
-    const ssrr = await imp.request<{ status?: { resourceRules?: V1PolicyRule[] } }>('POST', resourcePath({ group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectrulesreviews' }), {
-      body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: fx.a } },
+    const imp = connect({
+      kubeconfig: cluster().adminKubeconfig,
+      allNamespaces: false,
+      as: username,
+      asGroups: implicitGroups(username, groups).filter((g) => g !== 'system:authenticated' || true),
+      requestTimeoutMs: 30_000,
     });
-    const rules = (ssrr.status?.resourceRules ?? []).map((x) => ({ verbs: x.verbs, apiGroups: x.apiGroups, resources: x.resources, resourceNames: x.resourceNames }));
+    const ssrr = await imp.request<{ status?: { resourceRules?: V1PolicyRule[] } }>(
+      'POST',
+      resourcePath({ group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectrulesreviews' }),
+      {
+        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: fx.a } },
+      },
+    );
+    const rules = (ssrr.status?.resourceRules ?? []).map((x) => ({
+      verbs: x.verbs,
+      apiGroups: x.apiGroups,
+      resources: x.resources,
+      resourceNames: x.resourceNames,
+    }));
     for (const row of m.rows.filter((x) => x.namespaced)) {
       for (const [verb, cell] of Object.entries(row.cells)) {
         const req = { verb, apiGroup: row.group, resource: row.resource, subresource: '', name: '', namespace: fx.a };
         const bySsrr = rules.some((rule) => matchesRule(rule as V1PolicyRule, req));
-        assert.equal(cell.allowed, bySsrr, `${username} ${verb} ${row.resource}.${row.group}: ours ${cell.allowed}, SelfSubjectRulesReview ${bySsrr}`);
+        assert.equal(
+          cell.allowed,
+          bySsrr,
+          `${username} ${verb} ${row.resource}.${row.group}: ours ${cell.allowed}, SelfSubjectRulesReview ${bySsrr}`,
+        );
       }
     }
     if (username.startsWith('system:serviceaccount')) {
-      assert.deepEqual(m.rows.find((x) => x.resource === 'configmaps')?.cells.get, { allowed: false, namesOnly: ['cm1'], verified: false });
+      assert.deepEqual(m.rows.find((x) => x.resource === 'configmaps')?.cells.get, {
+        allowed: false,
+        namesOnly: ['cm1'],
+        verified: false,
+      });
     } else {
       assert.equal(m.rows.find((x) => x.resource === 'configmaps')?.cells.delete?.allowed, true);
     }
   }
-  const why = await runPlugin('kubectl-study_access', ['why', 'get', 'configmaps', 'cm1', '--sa', `${fx.a}/sa1`, '-n', fx.a], { env });
+  const why = await runPlugin(
+    'kubectl-study_access',
+    ['why', 'get', 'configmaps', 'cm1', '--sa', `${fx.a}/sa1`, '-n', fx.a],
+    { env },
+  );
   assert.equal(why.code, 0, why.stderr);
-  assert.match(why.stdout, /may get configmaps cm1 in .*:\n {2}RoleBinding\/.*\/named -> Role\/named -> get,update,list configmaps \[cm1\] \(core\)/);
-  const whyNot = await runPlugin('kubectl-study_access', ['why', 'list', 'pods', '--sa', `${fx.a}/sa2`, '-n', fx.a], { env });
+  assert.match(
+    why.stdout,
+    /may get configmaps cm1 in .*:\n {2}RoleBinding\/.*\/named -> Role\/named -> get,update,list configmaps \[cm1\] \(core\)/,
+  );
+  const whyNot = await runPlugin('kubectl-study_access', ['why', 'list', 'pods', '--sa', `${fx.a}/sa2`, '-n', fx.a], {
+    env,
+  });
   assert.equal(whyNot.code, 1);
   assert.match(whyNot.stdout, /no rule grants .*Near misses:\n {2}RoleBinding\/.*\/all-core .*allows it in namespace/s);
   const risky = await runPlugin('kubectl-study_access', ['--as', `u2-${fx.id}`, '-n', fx.a], { env });
-  assert.match(risky.stdout, /impersonate users \(cluster\): can act as any user\n\s+via ClusterRoleBinding\/kstudy-.*-special -> ClusterRole\/kstudy-.*-special/);
+  assert.match(
+    risky.stdout,
+    /impersonate users \(cluster\): can act as any user\n\s+via ClusterRoleBinding\/kstudy-.*-special -> ClusterRole\/kstudy-.*-special/,
+  );
   assert.match(risky.stdout, /escalate clusterroles/);
 });
 
@@ -355,29 +567,66 @@ test('reviews the caller may not create are error cells: whocan and study-access
   const user = `reader-${id}`;
   const { rbac } = apis();
   // May read RBAC (so the analysis is whole) but may not create SubjectAccessReviews.
-  await rbac.createClusterRole({ body: { metadata: { name: `kstudy-${id}-reader` }, rules: [{ apiGroups: [RBAC], resources: ['roles', 'rolebindings', 'clusterroles', 'clusterrolebindings'], verbs: ['get', 'list', 'watch'] }] } });
-  await rbac.createClusterRoleBinding({ body: { metadata: { name: `kstudy-${id}-reader` }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: `kstudy-${id}-reader` }, subjects: [{ apiGroup: RBAC, kind: 'User', name: user }] } });
+  await rbac.createClusterRole({
+    body: {
+      metadata: { name: `kstudy-${id}-reader` },
+      rules: [
+        {
+          apiGroups: [RBAC],
+          resources: ['roles', 'rolebindings', 'clusterroles', 'clusterrolebindings'],
+          verbs: ['get', 'list', 'watch'],
+        },
+      ],
+    },
+  });
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: `kstudy-${id}-reader` },
+      roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: `kstudy-${id}-reader` },
+      subjects: [{ apiGroup: RBAC, kind: 'User', name: user }],
+    },
+  });
   t.after(async () => {
     await rbac.deleteClusterRoleBinding({ name: `kstudy-${id}-reader` }).catch(() => {});
     await rbac.deleteClusterRole({ name: `kstudy-${id}-reader` }).catch(() => {});
   });
-  await rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name: 'viewer' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] } });
-  await rbac.createNamespacedRoleBinding({ namespace: ns, body: { metadata: { name: 'viewer' }, roleRef: { apiGroup: RBAC, kind: 'Role', name: 'viewer' }, subjects: [{ apiGroup: RBAC, kind: 'User', name: `jane-${id}` }] } });
+  await rbac.createNamespacedRole({
+    namespace: ns,
+    body: { metadata: { name: 'viewer' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace: ns,
+    body: {
+      metadata: { name: 'viewer' },
+      roleRef: { apiGroup: RBAC, kind: 'Role', name: 'viewer' },
+      subjects: [{ apiGroup: RBAC, kind: 'User', name: `jane-${id}` }],
+    },
+  });
   const env = { KUBECONFIG: mintUser(user) };
   const r = await eventually('the reader to be allowed to list bindings', async () => {
     const out = await runPlugin('kubectl-whocan', ['get', 'pods', '-n', ns, '--verify', '-o', 'json'], { env });
     return out.code === 0 ? out : undefined;
   });
-  const result = JSON.parse(r.stdout) as { subjects: Array<{ subject: { name: string }; verified: unknown }>; incomplete: boolean; missing: string[] };
+  const result = JSON.parse(r.stdout) as {
+    subjects: Array<{ subject: { name: string }; verified: unknown }>;
+    incomplete: boolean;
+    missing: string[];
+  };
   const jane = result.subjects.find((s) => s.subject.name === `jane-${id}`);
   assert.ok(jane, r.stdout);
   assert.match(JSON.stringify(jane.verified), /"error":".*forbidden/);
   assert.equal(result.incomplete, true);
-  assert.ok(result.missing.some((m) => /^confirm with SubjectAccessReview: .*forbidden/.test(m)), result.missing.join('\n'));
+  assert.ok(
+    result.missing.some((m) => /^confirm with SubjectAccessReview: .*forbidden/.test(m)),
+    result.missing.join('\n'),
+  );
   const table = await runPlugin('kubectl-whocan', ['get', 'pods', '-n', ns, '--verify'], { env });
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /^INCOMPLETE answer: who can get pods in namespace/);
-  assert.match(table.stdout, new RegExp(`jane-${id}\\s+User\\s+RoleBinding/${ns}/viewer\\s+Role/viewer\\s+${ns}\\s+error`));
+  assert.match(
+    table.stdout,
+    new RegExp(`jane-${id}\\s+User\\s+RoleBinding/${ns}/viewer\\s+Role/viewer\\s+${ns}\\s+error`),
+  );
   assert.equal(table.stderr, '', 'no stack trace, no abort');
 });
 
@@ -386,23 +635,52 @@ test("a namespace's own RoleBindings grant verbs on the namespace object itself,
   const id = suffix();
   const user = `ns-admin-${id}`;
   const { rbac } = apis();
-  await rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name: 'self' }, rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['delete', 'get'] }] } });
-  await rbac.createNamespacedRoleBinding({ namespace: ns, body: { metadata: { name: 'self' }, roleRef: { apiGroup: RBAC, kind: 'Role', name: 'self' }, subjects: [{ apiGroup: RBAC, kind: 'User', name: user }] } });
+  await rbac.createNamespacedRole({
+    namespace: ns,
+    body: {
+      metadata: { name: 'self' },
+      rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['delete', 'get'] }],
+    },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace: ns,
+    body: {
+      metadata: { name: 'self' },
+      roleRef: { apiGroup: RBAC, kind: 'Role', name: 'self' },
+      subjects: [{ apiGroup: RBAC, kind: 'User', name: user }],
+    },
+  });
   const env = { KUBECONFIG: mintUser(`rbac-op-${id}`, ['system:masters']) };
   const authorizer = await eventually('the authorizer to see the binding', async () => {
-    const a = await subjectAccessReview(adminClient(), { user, groups: ['system:authenticated'] }, { verb: 'delete', group: '', resource: 'namespaces', name: ns, namespace: ns });
+    const a = await subjectAccessReview(
+      adminClient(),
+      { user, groups: ['system:authenticated'] },
+      { verb: 'delete', group: '', resource: 'namespaces', name: ns, namespace: ns },
+    );
     return a.allowed ? a : undefined;
   });
   assert.equal(authorizer.allowed, true);
   const who = await runPlugin('kubectl-whocan', ['delete', 'namespaces', ns, '-o', 'json'], { env });
   assert.equal(who.code, 0, who.stderr);
-  const subjects = (JSON.parse(who.stdout) as { subjects: Array<{ subject: { name: string }; scope: string }> }).subjects;
-  assert.deepEqual(subjects.filter((s) => s.subject.name === user).map((s) => s.scope), [ns]);
+  const subjects = (JSON.parse(who.stdout) as { subjects: Array<{ subject: { name: string }; scope: string }> })
+    .subjects;
+  assert.deepEqual(
+    subjects.filter((s) => s.subject.name === user).map((s) => s.scope),
+    [ns],
+  );
   const why = await runPlugin('kubectl-study_access', ['why', 'delete', 'namespaces', ns, '--as', user], { env });
   assert.equal(why.code, 0, why.stderr);
-  assert.match(why.stdout, new RegExp(`${user} may delete namespaces ${ns} in ${ns}:\\n {2}RoleBinding/${ns}/self -> Role/self`));
+  assert.match(
+    why.stdout,
+    new RegExp(`${user} may delete namespaces ${ns} in ${ns}:\\n {2}RoleBinding/${ns}/self -> Role/self`),
+  );
   const other = await runPlugin('kubectl-whocan', ['delete', 'namespaces', 'kube-system', '-o', 'json'], { env });
-  assert.ok(!(JSON.parse(other.stdout) as { subjects: Array<{ subject: { name: string } }> }).subjects.some((s) => s.subject.name === user), 'not on another namespace');
+  assert.ok(
+    !(JSON.parse(other.stdout) as { subjects: Array<{ subject: { name: string } }> }).subjects.some(
+      (s) => s.subject.name === user,
+    ),
+    'not on another namespace',
+  );
   const nodes = await runPlugin('kubectl-whocan', ['get', 'nodes', '-n', ns], { env });
   assert.equal(nodes.code, 0, nodes.stderr);
   assert.match(nodes.stderr, /^warning: nodes is cluster-scoped: -n .* does not apply$/m);

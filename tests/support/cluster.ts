@@ -15,7 +15,15 @@ import type { TestContext } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 
 import { startAdminProxy } from '../cluster/proxy.js';
-import { addNodes, adminRequest, mintUserKubeconfig, readClusterInfo, removeNodes, type ClusterInfo, type NodeSpec } from '../cluster/cluster.js';
+import {
+  addNodes,
+  adminRequest,
+  mintUserKubeconfig,
+  readClusterInfo,
+  removeNodes,
+  type ClusterInfo,
+  type NodeSpec,
+} from '../cluster/cluster.js';
 import { REPO_ROOT } from '../cluster/paths.js';
 
 let cached: ClusterInfo | undefined;
@@ -23,7 +31,10 @@ let cached: ClusterInfo | undefined;
 export function cluster(): ClusterInfo {
   if (cached) return cached;
   const info = readClusterInfo();
-  if (!info) throw new Error('the local cluster is not running: start it with "npm run -s cluster:up" (npm test does it for you)');
+  if (!info)
+    throw new Error(
+      'the local cluster is not running: start it with "npm run -s cluster:up" (npm test does it for you)',
+    );
   cached = info;
   return info;
 }
@@ -62,7 +73,12 @@ export function suffix(): string {
 }
 
 /** Polls until fn returns a truthy value; fails with the last value's description after timeoutMs. */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false | null>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false | null>,
+  timeoutMs = 30_000,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -74,7 +90,9 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`,
+  );
 }
 
 /** Creates a namespace of its own for this test, deleted when the test ends. */
@@ -85,7 +103,9 @@ export async function testNamespace(t: TestContext, prefix = 'kst'): Promise<str
   t.after(async () => {
     await core.deleteNamespace({ name }).catch(() => {});
   });
-  await eventually(`the default service account in ${name}`, () => core.readNamespacedServiceAccount({ name: 'default', namespace: name }));
+  await eventually(`the default service account in ${name}`, () =>
+    core.readNamespacedServiceAccount({ name: 'default', namespace: name }),
+  );
   return name;
 }
 
@@ -94,7 +114,11 @@ export function tempDir(prefix = 'kstudy-'): string {
 }
 
 /** A kubeconfig for a new user (client certificate signed by the cluster CA). */
-export function mintUser(user: string, groups: string[] = [], validity: { notBefore?: Date; notAfter?: Date } = {}): string {
+export function mintUser(
+  user: string,
+  groups: string[] = [],
+  validity: { notBefore?: Date; notAfter?: Date } = {},
+): string {
   const dir = tempDir('kstudy-user-');
   return mintUserKubeconfig(cluster(), path.join(dir, 'kubeconfig'), user, groups, validity);
 }
@@ -105,7 +129,11 @@ export async function serviceAccountToken(namespace: string, name: string, secon
   const r = await core.createNamespacedServiceAccountToken({
     name,
     namespace,
-    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: [], expirationSeconds: seconds } },
+    body: {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { audiences: [], expirationSeconds: seconds },
+    },
   });
   return r.status?.token ?? '';
 }
@@ -141,7 +169,9 @@ export function auditEventsSince(mark: number): AuditEvent[] {
 
 /** Writes made by one user (directly or impersonated) after the mark. */
 export function writesBy(mark: number, username: string): AuditEvent[] {
-  return auditEventsSince(mark).filter((e) => e.user.username === username || e.impersonatedUser?.username === username);
+  return auditEventsSince(mark).filter(
+    (e) => e.user.username === username || e.impersonatedUser?.username === username,
+  );
 }
 
 export const ADMIN_USER = 'kstudy-admin';
@@ -163,7 +193,11 @@ export interface RunResult {
   ms: number;
 }
 
-function run(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
+function run(
+  cmd: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string } = {},
+): Promise<RunResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
@@ -204,17 +238,31 @@ export function pluginCommand(executable: string): { cmd: string; args: string[]
 }
 
 /** Runs one of our executables (see pluginCommand). */
-export function runPlugin(executable: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function runPlugin(
+  executable: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   const { cmd, args: before } = pluginCommand(executable);
   return run(cmd, [...before, ...args], options);
 }
 
 /** Runs the real kubectl built with the cluster. */
-export function kubectl(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
-  return run(cluster().binaries.kubectl, args, { ...options, env: { KUBECONFIG: cluster().adminKubeconfig, ...options.env } });
+export function kubectl(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  return run(cluster().binaries.kubectl, args, {
+    ...options,
+    env: { KUBECONFIG: cluster().adminKubeconfig, ...options.env },
+  });
 }
 
-export function runCommand(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
+export function runCommand(
+  cmd: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
+): Promise<RunResult> {
   return run(cmd, args, options);
 }
 
@@ -226,13 +274,16 @@ export function runCommand(cmd: string, args: string[], options: { env?: NodeJS.
  */
 export async function recordingProxy(t: TestContext): Promise<{ server: string; requests: string[] }> {
   const proxy = await startAdminProxy(cluster());
-  t.after(proxy.close);
+  t.after(() => proxy.close());
   return proxy;
 }
 
 /** A kubeconfig with only a server (and a namespace): for a proxy that authenticates by itself. */
 export function serverOnlyKubeconfig(server: string, namespace = 'default'): string {
   const file = path.join(tempDir('kstudy-server-'), 'config');
-  writeFileSync(file, `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "${server}"}\ncontexts:\n- name: c\n  context: {cluster: c, namespace: ${namespace}}\ncurrent-context: c\n`);
+  writeFileSync(
+    file,
+    `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "${server}"}\ncontexts:\n- name: c\n  context: {cluster: c, namespace: ${namespace}}\ncurrent-context: c\n`,
+  );
   return file;
 }

@@ -12,25 +12,62 @@ import type { ControlledPod, DrainApi, GoneWatch, PodRef, WorkloadRef } from '..
 import type { DrainPlan, OwnerRef, PdbPlan, PodPlan } from '../../src/drain/model.js';
 
 /** An error shaped as client-node's ApiException: the Status object as a JSON string body. */
-export function apiException(code: number, status: Record<string, unknown>, headers: Record<string, string> = {}): Error & { code: number; body: string; headers: Record<string, string> } {
-  return Object.assign(new Error(`HTTP ${code}`), { code, body: JSON.stringify({ kind: 'Status', code, ...status }), headers });
+export function apiException(
+  code: number,
+  status: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Error & { code: number; body: string; headers: Record<string, string> } {
+  return Object.assign(new Error(`HTTP ${code}`), {
+    code,
+    body: JSON.stringify({ kind: 'Status', code, ...status }),
+    headers,
+  });
 }
 
 export const answers = {
   notFound: () => apiException(404, { reason: 'NotFound', message: 'pods "x" not found' }),
-  uidConflict: () => apiException(409, { reason: 'Conflict', message: 'Precondition failed: UID in precondition: a, UID in object meta: b' }),
+  uidConflict: () =>
+    apiException(409, {
+      reason: 'Conflict',
+      message: 'Precondition failed: UID in precondition: a, UID in object meta: b',
+    }),
   pdb: (pdb: string, healthy = 2, has = 2) =>
     apiException(429, {
       reason: 'TooManyRequests',
       message: "Cannot evict pod as it would violate the pod's disruption budget.",
-      details: { causes: [{ reason: 'DisruptionBudget', message: `The disruption budget ${pdb} needs ${healthy} healthy pods and has ${has} currently` }] },
+      details: {
+        causes: [
+          {
+            reason: 'DisruptionBudget',
+            message: `The disruption budget ${pdb} needs ${healthy} healthy pods and has ${has} currently`,
+          },
+        ],
+      },
     }),
-  throttled: (retryAfter?: number) => apiException(429, { reason: 'TooManyRequests', message: 'Too many requests, please try again later.' }, retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }),
-  multiplePdbs: () => apiException(500, { reason: 'InternalError', message: 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.' }),
+  throttled: (retryAfter?: number) =>
+    apiException(
+      429,
+      { reason: 'TooManyRequests', message: 'Too many requests, please try again later.' },
+      retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) },
+    ),
+  multiplePdbs: () =>
+    apiException(500, {
+      reason: 'InternalError',
+      message: 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.',
+    }),
   namespaceTerminating: () =>
-    apiException(403, { reason: 'Forbidden', message: 'pods "x" is forbidden: unable to create new content in namespace ns because it is being terminated', details: { causes: [{ reason: 'NamespaceTerminating', message: 'namespace ns is being terminated' }] } }),
-  forbidden: () => apiException(403, { reason: 'Forbidden', message: 'pods "x" is forbidden: User "u" cannot create resource "pods/eviction"' }),
-  reset: () => Object.assign(new Error('request to https://127.0.0.1/api failed, reason: socket hang up'), { code: 'ECONNRESET' }),
+    apiException(403, {
+      reason: 'Forbidden',
+      message: 'pods "x" is forbidden: unable to create new content in namespace ns because it is being terminated',
+      details: { causes: [{ reason: 'NamespaceTerminating', message: 'namespace ns is being terminated' }] },
+    }),
+  forbidden: () =>
+    apiException(403, {
+      reason: 'Forbidden',
+      message: 'pods "x" is forbidden: User "u" cannot create resource "pods/eviction"',
+    }),
+  reset: () =>
+    Object.assign(new Error('request to https://127.0.0.1/api failed, reason: socket hang up'), { code: 'ECONNRESET' }),
 };
 
 export type Answer = Error | 'ok';
@@ -91,9 +128,12 @@ export class FakeDrainApi implements DrainApi {
       return new Promise<void>(() => {});
     }
     const next = this.script.get(key)?.shift();
-    this.log.push(`${opts.deleteInstead ? 'delete' : 'evict'} ${key}${next && next !== 'ok' ? ` -> ${(next as { code?: unknown }).code}` : ''}`);
+    this.log.push(
+      `${opts.deleteInstead ? 'delete' : 'evict'} ${key}${next && next !== 'ok' ? ` -> ${String((next as { code?: unknown }).code)}` : ''}`,
+    );
     if (next && next !== 'ok') {
-      if ((next as { code?: number }).code === 403 && this.terminatingNamespaces.has(pod.namespace)) this.deleting.add(pod.uid);
+      if ((next as { code?: number }).code === 403 && this.terminatingNamespaces.has(pod.namespace))
+        this.deleting.add(pod.uid);
       throw next;
     }
     this.startDeleting(pod.uid);
@@ -137,7 +177,11 @@ export class FakeDrainApi implements DrainApi {
     return this.unserving.get(`${namespace}/${pdb}`) ?? [];
   }
 
-  watchGone(_from: Map<string, string>, _tracked: Map<string, Set<string>>, onFatal: (err: unknown) => void): GoneWatch {
+  watchGone(
+    _from: Map<string, string>,
+    _tracked: Map<string, Set<string>>,
+    onFatal: (err: unknown) => void,
+  ): GoneWatch {
     if (this.watchFatal) setTimeout(() => onFatal(this.watchFatal), 1);
     return {
       waitGone: (uid, signal) =>
@@ -189,7 +233,10 @@ export function podPlan(name: string, overrides: Partial<PodPlan> = {}): PodPlan
     name,
     uid: `uid-${name}`,
     node: 'n1',
-    owners: [{ kind: 'ReplicaSet', name: 'web-abc' }, { kind: 'Deployment', name: 'web' }],
+    owners: [
+      { kind: 'ReplicaSet', name: 'web-abc' },
+      { kind: 'Deployment', name: 'web' },
+    ],
     workload: 'Deployment/web',
     action: 'evict',
     reasons: [],
@@ -202,11 +249,28 @@ export function podPlan(name: string, overrides: Partial<PodPlan> = {}): PodPlan
 
 /** A pod of ReplicaSet/web-abc as the drain's look at its namespace shows it: answered by the scheduler, not stuck, unless told. */
 export function controlledPod(name: string, overrides: Partial<ControlledPod> = {}): ControlledPod {
-  return { name, uid: `uid-${name}`, controller: { kind: 'ReplicaSet', name: 'web-abc' }, answered: true, ...overrides };
+  return {
+    name,
+    uid: `uid-${name}`,
+    controller: { kind: 'ReplicaSet', name: 'web-abc' },
+    answered: true,
+    ...overrides,
+  };
 }
 
 export function pdbPlan(name: string, disruptionsAllowed: number): PdbPlan {
-  return { namespace: 'ns', name, currentHealthy: 3, desiredHealthy: 3 - disruptionsAllowed, expectedPods: 3, disruptionsAllowed, unhealthyPodEvictionPolicy: 'IfHealthyBudget', podsInDrain: 2, healthyInDrain: 2, verdict: 'serial' };
+  return {
+    namespace: 'ns',
+    name,
+    currentHealthy: 3,
+    desiredHealthy: 3 - disruptionsAllowed,
+    expectedPods: 3,
+    disruptionsAllowed,
+    unhealthyPodEvictionPolicy: 'IfHealthyBudget',
+    podsInDrain: 2,
+    healthyInDrain: 2,
+    verdict: 'serial',
+  };
 }
 
 export function drainPlan(pods: PodPlan[], pdbs: PdbPlan[] = [], nodes = ['n1']): DrainPlan {
@@ -217,9 +281,23 @@ export function drainPlan(pods: PodPlan[], pdbs: PdbPlan[] = [], nodes = ['n1'])
     pods,
     pdbs,
     permissions: [],
-    summary: { pods: pods.length, evict: pods.filter((p) => p.action === 'evict').length, skip: 0, wait: 0, blocked: 0, warnings: 0 },
+    summary: {
+      pods: pods.length,
+      evict: pods.filter((p) => p.action === 'evict').length,
+      skip: 0,
+      wait: 0,
+      blocked: 0,
+      warnings: 0,
+    },
     verdict: 'proceed',
     blockers: [],
-    options: { force: false, ignoreDaemonSets: true, deleteEmptyDirData: false, disableEviction: false, ignoreOptOuts: false, strict: false },
+    options: {
+      force: false,
+      ignoreDaemonSets: true,
+      deleteEmptyDirData: false,
+      disableEviction: false,
+      ignoreOptOuts: false,
+      strict: false,
+    },
   };
 }

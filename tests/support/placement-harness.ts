@@ -44,7 +44,13 @@ export interface ScenarioOutcome {
 }
 
 interface PodJson {
-  metadata: { name: string; namespace: string; uid: string; deletionTimestamp?: string; ownerReferences?: Array<{ kind: string; name: string }> };
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    deletionTimestamp?: string;
+    ownerReferences?: Array<{ kind: string; name: string }>;
+  };
   spec: { nodeName?: string; schedulingGates?: Array<{ name: string }> };
   status?: { conditions?: Array<{ type: string; status: string; reason?: string }> };
 }
@@ -63,13 +69,25 @@ interface PlanJson {
 const QUIET_MS = Number(process.env.PLACEMENT_QUIET_MS || 12_000);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function api<T = unknown>(info: ClusterInfo, method: string, path: string, body?: unknown, ok: number[] = [200, 201]): Promise<T> {
+async function api<T = unknown>(
+  info: ClusterInfo,
+  method: string,
+  path: string,
+  body?: unknown,
+  ok: number[] = [200, 201],
+): Promise<T> {
   const r = await adminRequest<T>(info, method, path, body, 30_000);
-  if (!ok.includes(r.status)) throw new Error(`${method} ${path}: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 400)}`);
+  if (!ok.includes(r.status))
+    throw new Error(`${method} ${path}: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 400)}`);
   return r.body;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 90_000, everyMs = 250): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 90_000,
+  everyMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -81,7 +99,10 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
 
 const isBound = (p: PodJson): boolean => Boolean(p.spec.nodeName);
 const isGated = (p: PodJson): boolean => (p.spec.schedulingGates ?? []).length > 0;
-const isUnschedulable = (p: PodJson): boolean => p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable') ?? false;
+const isUnschedulable = (p: PodJson): boolean =>
+  p.status?.conditions?.some(
+    (c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable',
+  ) ?? false;
 const owner = (p: PodJson): string => `${p.metadata.namespace}/${p.metadata.ownerReferences?.[0]?.name ?? ''}`;
 /** namespace/Deployment of a pod: its ReplicaSet's name without the template hash. */
 const deploymentOf = (p: PodJson): string => {
@@ -90,7 +111,9 @@ const deploymentOf = (p: PodJson): string => {
 };
 
 async function podsOf(info: ClusterInfo, s: Scenario): Promise<PodJson[]> {
-  const lists = await Promise.all(s.namespaces.map((ns) => api<{ items: PodJson[] }>(info, 'GET', `/api/v1/namespaces/${ns.name}/pods`)));
+  const lists = await Promise.all(
+    s.namespaces.map((ns) => api<{ items: PodJson[] }>(info, 'GET', `/api/v1/namespaces/${ns.name}/pods`)),
+  );
   return lists.flatMap((l) => l.items).filter((p) => !p.metadata.deletionTimestamp);
 }
 
@@ -101,13 +124,19 @@ async function setUnschedulable(info: ClusterInfo, nodes: string[], on: boolean)
 /** Uncordoned nodes lose the unschedulable taint a moment later (node lifecycle controller); wait for it. */
 async function untainted(info: ClusterInfo, nodes: string[]): Promise<void> {
   await until('the unschedulable taint to go', async () => {
-    const list = await api<{ items: Array<{ metadata: { name: string }; spec?: { taints?: Array<{ key: string }> } }> }>(info, 'GET', '/api/v1/nodes');
-    return list.items.filter((n) => nodes.includes(n.metadata.name)).every((n) => !(n.spec?.taints ?? []).some((t) => t.key === 'node.kubernetes.io/unschedulable'));
+    const list = await api<{
+      items: Array<{ metadata: { name: string }; spec?: { taints?: Array<{ key: string }> } }>;
+    }>(info, 'GET', '/api/v1/nodes');
+    return list.items
+      .filter((n) => nodes.includes(n.metadata.name))
+      .every((n) => !(n.spec?.taints ?? []).some((t) => t.key === 'node.kubernetes.io/unschedulable'));
   });
 }
 
 async function ungate(info: ClusterInfo, p: PodJson): Promise<void> {
-  await api(info, 'PATCH', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}`, { spec: { schedulingGates: null } });
+  await api(info, 'PATCH', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}`, {
+    spec: { schedulingGates: null },
+  });
 }
 
 /** Waits until the scheduler has answered for every one of these pods: bound, or marked Unschedulable. */
@@ -126,7 +155,10 @@ async function quiet(info: ClusterInfo, s: Scenario): Promise<PodJson[]> {
     'the scheduler to settle',
     async () => {
       const pods = await podsOf(info, s);
-      const state = pods.map((p) => `${p.metadata.name}=${p.spec.nodeName ?? ''}${isGated(p) ? '(gated)' : ''}`).sort().join(',');
+      const state = pods
+        .map((p) => `${p.metadata.name}=${p.spec.nodeName ?? ''}${isGated(p) ? '(gated)' : ''}`)
+        .sort()
+        .join(',');
       if (state !== last) {
         last = state;
         since = Date.now();
@@ -141,20 +173,41 @@ async function quiet(info: ClusterInfo, s: Scenario): Promise<PodJson[]> {
 
 async function build(info: ClusterInfo, s: Scenario, cleanups: Array<() => Promise<unknown>>): Promise<void> {
   for (const ns of s.namespaces) {
-    await api(info, 'POST', '/api/v1/namespaces', { metadata: { name: ns.name, labels: { ...ns.labels, 'kstudy.test/owned': 'true' } } });
+    await api(info, 'POST', '/api/v1/namespaces', {
+      metadata: { name: ns.name, labels: { ...ns.labels, 'kstudy.test/owned': 'true' } },
+    });
     cleanups.push(() => api(info, 'DELETE', `/api/v1/namespaces/${ns.name}`, undefined, [200, 202, 404]));
-    await until(`the default service account in ${ns.name}`, async () => (await adminRequest(info, 'GET', `/api/v1/namespaces/${ns.name}/serviceaccounts/default`)).status === 200);
+    await until(
+      `the default service account in ${ns.name}`,
+      async () =>
+        (await adminRequest(info, 'GET', `/api/v1/namespaces/${ns.name}/serviceaccounts/default`)).status === 200,
+    );
   }
   for (const pc of s.priorityClasses) {
-    await api(info, 'POST', '/apis/scheduling.k8s.io/v1/priorityclasses', { metadata: { name: pc.name }, value: pc.value, preemptionPolicy: 'Never' });
-    cleanups.push(() => api(info, 'DELETE', `/apis/scheduling.k8s.io/v1/priorityclasses/${pc.name}`, undefined, [200, 404]));
+    await api(info, 'POST', '/apis/scheduling.k8s.io/v1/priorityclasses', {
+      metadata: { name: pc.name },
+      value: pc.value,
+      preemptionPolicy: 'Never',
+    });
+    cleanups.push(() =>
+      api(info, 'DELETE', `/apis/scheduling.k8s.io/v1/priorityclasses/${pc.name}`, undefined, [200, 404]),
+    );
   }
   if (s.runtimeClass) {
     const rc = s.runtimeClass;
-    await api(info, 'POST', '/apis/node.k8s.io/v1/runtimeclasses', { metadata: { name: rc.name }, handler: 'kstudy', overhead: { podFixed: rc.overhead } });
+    await api(info, 'POST', '/apis/node.k8s.io/v1/runtimeclasses', {
+      metadata: { name: rc.name },
+      handler: 'kstudy',
+      overhead: { podFixed: rc.overhead },
+    });
     cleanups.push(() => api(info, 'DELETE', `/apis/node.k8s.io/v1/runtimeclasses/${rc.name}`, undefined, [200, 404]));
   }
-  cleanups.push(() => removeNodes(info, s.nodes.map((n) => n.name)));
+  cleanups.push(() =>
+    removeNodes(
+      info,
+      s.nodes.map((n) => n.name),
+    ),
+  );
   await addNodes(info, s.nodes);
   for (const v of s.volumes) {
     await api(info, 'POST', '/api/v1/persistentvolumes', v.pv);
@@ -163,14 +216,22 @@ async function build(info: ClusterInfo, s: Scenario, cleanups: Array<() => Promi
   }
   for (const v of s.volumes) {
     await until(`claim ${v.pvc.metadata!.name} to be bound`, async () => {
-      const c = await api<{ status?: { phase?: string } }>(info, 'GET', `/api/v1/namespaces/${v.pvc.metadata!.namespace}/persistentvolumeclaims/${v.pvc.metadata!.name}`);
+      const c = await api<{ status?: { phase?: string } }>(
+        info,
+        'GET',
+        `/api/v1/namespaces/${v.pvc.metadata!.namespace}/persistentvolumeclaims/${v.pvc.metadata!.name}`,
+      );
       return c.status?.phase === 'Bound';
     });
   }
   for (const w of s.workloads) {
     await api(info, 'POST', `/apis/apps/v1/namespaces/${w.namespace}/deployments`, {
       metadata: { name: w.name },
-      spec: { replicas: w.replicas, selector: { matchLabels: w.labels }, template: { metadata: { labels: w.labels }, spec: w.spec } },
+      spec: {
+        replicas: w.replicas,
+        selector: { matchLabels: w.labels },
+        template: { metadata: { labels: w.labels }, spec: w.spec },
+      },
     });
   }
 }
@@ -201,7 +262,10 @@ async function placeInitial(info: ClusterInfo, s: Scenario, targets: string[]): 
   // Scale each Deployment down by its pods that found no node: the ReplicaSet removes unscheduled pods first.
   for (const w of s.workloads) {
     const pending = settled.filter((p) => !isBound(p) && deploymentOf(p) === `${w.namespace}/${w.name}`).length;
-    if (pending) await api(info, 'PATCH', `/apis/apps/v1/namespaces/${w.namespace}/deployments/${w.name}/scale`, { spec: { replicas: w.replicas - pending } });
+    if (pending)
+      await api(info, 'PATCH', `/apis/apps/v1/namespaces/${w.namespace}/deployments/${w.name}/scale`, {
+        spec: { replicas: w.replicas - pending },
+      });
   }
   await until('only bound pods', async () => (await podsOf(info, s)).every(isBound), 60_000);
 }
@@ -218,12 +282,20 @@ function samePending(a: Record<string, number>, b: Record<string, number>): bool
 }
 
 async function failedSchedulingMessage(info: ClusterInfo, p: PodJson): Promise<string> {
-  const list = await api<{ items: Array<{ message?: string; lastTimestamp?: string; eventTime?: string; metadata: { creationTimestamp: string } }> }>(
+  const list = await api<{
+    items: Array<{
+      message?: string;
+      lastTimestamp?: string;
+      eventTime?: string;
+      metadata: { creationTimestamp: string };
+    }>;
+  }>(
     info,
     'GET',
     `/api/v1/namespaces/${p.metadata.namespace}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${p.metadata.name},reason=FailedScheduling`)}`,
   );
-  const at = (e: (typeof list.items)[number]): number => new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp).getTime();
+  const at = (e: (typeof list.items)[number]): number =>
+    new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp).getTime();
   const latest = list.items.sort((a, b) => at(a) - at(b)).at(-1);
   return (latest?.message ?? '').replace(/ preemption: .*$/, '');
 }
@@ -253,20 +325,39 @@ export async function runScenario(s: Scenario, log: (line: string) => void = () 
     await placeInitial(info, s, targets);
     log(`${s.id}: built (${s.features.join('+')}), predicting`);
 
-    const dry = await runPlugin('kubectl-study_drain', [...targets, '--dry-run', '-o', 'json', ...flags], { env, timeoutMs: 120_000 });
+    const dry = await runPlugin('kubectl-study_drain', [...targets, '--dry-run', '-o', 'json', ...flags], {
+      env,
+      timeoutMs: 120_000,
+    });
     if (dry.code !== 0) throw new Error(`the plan exited ${dry.code}: ${dry.stderr.trim()}`);
     const plan = JSON.parse(dry.stdout) as PlanJson;
-    const placements = plan.pods.filter((p) => p.placement).map((p) => ({ ...p.placement!, pod: `${p.namespace}/${p.name}`, workload: `${p.namespace}/${p.owners[0]?.name ?? ''}` }));
+    const placements = plan.pods
+      .filter((p) => p.placement)
+      .map((p) => ({
+        ...p.placement!,
+        pod: `${p.namespace}/${p.name}`,
+        workload: `${p.namespace}/${p.owners[0]?.name ?? ''}`,
+      }));
     placements.sort((a, b) => a.order - b.order);
     outcome.evicted = placements.length;
     outcome.predicted = countPending(placements.map((p) => [p.workload, p.outcome === 'pending']));
     outcome.ambiguous = placements.some((p) => p.uncertain);
 
-    const run = await runPlugin('kubectl-study_drain', [...targets, '--yes', '--timeout', '3m', '-o', 'json', ...flags], { env, timeoutMs: 240_000 });
+    const run = await runPlugin(
+      'kubectl-study_drain',
+      [...targets, '--yes', '--timeout', '3m', '-o', 'json', ...flags],
+      { env, timeoutMs: 240_000 },
+    );
     if (run.code !== 0) throw new Error(`the drain exited ${run.code}: ${run.stderr.trim().slice(-500)}`);
     await until('the cordoned nodes to be tainted', async () => {
-      const list = await api<{ items: Array<{ metadata: { name: string }; spec?: { taints?: Array<{ key: string }> } }> }>(info, 'GET', '/api/v1/nodes');
-      return targets.every((t) => list.items.find((n) => n.metadata.name === t)?.spec?.taints?.some((x) => x.key === 'node.kubernetes.io/unschedulable'));
+      const list = await api<{
+        items: Array<{ metadata: { name: string }; spec?: { taints?: Array<{ key: string }> } }>;
+      }>(info, 'GET', '/api/v1/nodes');
+      return targets.every((t) =>
+        list.items
+          .find((n) => n.metadata.name === t)
+          ?.spec?.taints?.some((x) => x.key === 'node.kubernetes.io/unschedulable'),
+      );
     });
     const replacements = await until('every replacement', async () => {
       const pods = (await podsOf(info, s)).filter(isGated);
@@ -285,14 +376,20 @@ export async function runScenario(s: Scenario, log: (line: string) => void = () 
     const settled = await quiet(info, s);
     const after = settled.filter((p) => released.has(p.metadata.uid));
     if (process.env.PLACEMENT_DEBUG) {
-      for (const p of placements) log(`${s.id}: predicted #${p.order} ${p.pod} (${p.workload}) -> ${p.node ?? 'pending'}`);
-      for (const p of after) log(`${s.id}: actual ${p.metadata.namespace}/${p.metadata.name} (${owner(p)}) -> ${(p as { spec?: { nodeName?: string } }).spec?.nodeName ?? 'pending'}`);
+      for (const p of placements)
+        log(`${s.id}: predicted #${p.order} ${p.pod} (${p.workload}) -> ${p.node ?? 'pending'}`);
+      for (const p of after)
+        log(
+          `${s.id}: actual ${p.metadata.namespace}/${p.metadata.name} (${owner(p)}) -> ${(p as { spec?: { nodeName?: string } }).spec?.nodeName ?? 'pending'}`,
+        );
     }
     outcome.actual = countPending(after.map((p) => [owner(p), !isBound(p)]));
     outcome.agree = samePending(outcome.predicted, outcome.actual);
 
     for (const p of after.filter((x) => !isBound(x))) {
-      const predicted = placements.filter((x) => x.workload === owner(p) && x.outcome === 'pending').at(-1)?.message ?? '(predicted to fit)';
+      const predicted =
+        placements.filter((x) => x.workload === owner(p) && x.outcome === 'pending').at(-1)?.message ??
+        '(predicted to fit)';
       const actual = await failedSchedulingMessage(info, p);
       outcome.messages.compared++;
       if (actual === predicted) outcome.messages.equal++;
@@ -301,7 +398,8 @@ export async function runScenario(s: Scenario, log: (line: string) => void = () 
   } catch (err) {
     outcome.error = err instanceof Error ? err.message : String(err);
   } finally {
-    for (const c of cleanups.reverse()) await c().catch((e: unknown) => log(`${s.id}: cleanup: ${e instanceof Error ? e.message : String(e)}`));
+    for (const c of cleanups.reverse())
+      await c().catch((e: unknown) => log(`${s.id}: cleanup: ${e instanceof Error ? e.message : String(e)}`));
     outcome.ms = Date.now() - started;
   }
   return outcome;

@@ -10,7 +10,14 @@
  * constraint counts across the whole cluster (nodeAffinityPolicy: Ignore)
  * are the scenario's own. Pure: the same seed gives the same scenarios.
  */
-import type { V1Container, V1PersistentVolume, V1PersistentVolumeClaim, V1PodSpec, V1Toleration, V1TopologySpreadConstraint } from '@kubernetes/client-node';
+import type {
+  V1Container,
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1PodSpec,
+  V1Toleration,
+  V1TopologySpreadConstraint,
+} from '@kubernetes/client-node';
 
 import type { NodeSpec } from '../cluster/cluster.js';
 
@@ -125,7 +132,15 @@ function baseSpec(b: Build, cpu: string, memory = '64Mi'): V1PodSpec {
   };
 }
 
-function workload(b: Build, name: string, replicas: number, onTarget: boolean, cpu = '100m', memory = '64Mi', namespace = b.ns): Workload {
+function workload(
+  b: Build,
+  name: string,
+  replicas: number,
+  onTarget: boolean,
+  cpu = '100m',
+  memory = '64Mi',
+  namespace = b.ns,
+): Workload {
   const full = `${b.id}-${name}`;
   return { name: full, namespace, replicas, onTarget, labels: { app: full }, spec: baseSpec(b, cpu, memory) };
 }
@@ -145,10 +160,21 @@ function antiTerm(app: string, topologyKey: string) {
   return { labelSelector: { matchLabels: { app } }, topologyKey };
 }
 
-function spreadOver(w: Workload, topologyKey: string, maxSkew: number, extra: Partial<V1TopologySpreadConstraint> = {}): void {
+function spreadOver(
+  w: Workload,
+  topologyKey: string,
+  maxSkew: number,
+  extra: Partial<V1TopologySpreadConstraint> = {},
+): void {
   w.spec.topologySpreadConstraints = [
     ...(w.spec.topologySpreadConstraints ?? []),
-    { maxSkew, topologyKey, whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: w.labels.app! } }, ...extra },
+    {
+      maxSkew,
+      topologyKey,
+      whenUnsatisfiable: 'DoNotSchedule',
+      labelSelector: { matchLabels: { app: w.labels.app! } },
+      ...extra,
+    },
   ];
 }
 
@@ -158,17 +184,36 @@ const APPLY: Record<Feature, (b: Build) => void> = {
     const { s, d } = b;
     const effects = ['NoSchedule', 'NoExecute', 'NoSchedule', 'PreferNoSchedule'];
     for (const n of s.nodes.slice(1)) {
-      if (d.chance(0.75)) n.taints = [...(n.taints ?? []), { key: `${b.id}-dedicated`, value: d.pick(['a', 'b']), effect: d.pick(effects) as 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }];
+      if (d.chance(0.75))
+        n.taints = [
+          ...(n.taints ?? []),
+          {
+            key: `${b.id}-dedicated`,
+            value: d.pick(['a', 'b']),
+            effect: d.pick(effects) as 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute',
+          },
+        ];
     }
     const w = workload(b, 'tol', d.int(2, 4), true);
-    if (d.chance(0.5)) tolerate(w, { key: `${b.id}-dedicated`, operator: 'Equal', value: 'a', effect: d.pick(['NoSchedule', 'NoExecute']) });
+    const tolerateOne = d.chance(0.5);
+    if (tolerateOne)
+      tolerate(w, {
+        key: `${b.id}-dedicated`,
+        operator: 'Equal',
+        value: 'a',
+        effect: d.pick(['NoSchedule', 'NoExecute']),
+      });
     else if (d.chance(0.5)) tolerate(w, { key: `${b.id}-dedicated`, operator: 'Exists' });
     s.workloads.push(w, workload(b, 'plain', d.int(1, 3), true));
   },
   nodeAffinity(b) {
     const { s, d } = b;
     s.nodes.forEach((n, i) => {
-      n.labels = { ...n.labels, [`${b.id}-disk`]: i === 0 || d.chance(0.4) ? 'ssd' : 'hdd', [`${b.id}-gen`]: String(d.int(1, 6)) };
+      n.labels = {
+        ...n.labels,
+        [`${b.id}-disk`]: i === 0 || d.chance(0.4) ? 'ssd' : 'hdd',
+        [`${b.id}-gen`]: String(d.int(1, 6)),
+      };
     });
     const sel = workload(b, 'ssd', d.int(1, 3), true);
     sel.spec.nodeSelector = { ...sel.spec.nodeSelector, [`${b.id}-disk`]: 'ssd' };
@@ -176,14 +221,29 @@ const APPLY: Record<Feature, (b: Build) => void> = {
     const op = d.pick(['Gt', 'Lt', 'NotIn', 'In']);
     const values = op === 'Gt' ? ['2'] : op === 'Lt' ? ['4'] : op === 'NotIn' ? ['hdd'] : ['ssd', 'nvme'];
     const key = op === 'Gt' || op === 'Lt' ? `${b.id}-gen` : `${b.id}-disk`;
-    req.spec.affinity = { ...req.spec.affinity, nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key, operator: op, values }] }] } } };
+    req.spec.affinity = {
+      ...req.spec.affinity,
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchExpressions: [{ key, operator: op, values }] }],
+        },
+      },
+    };
     s.workloads.push(sel, req);
   },
   matchFields(b) {
     const { s, d } = b;
     const pinned = workload(b, 'pinned', d.int(1, 2), true);
     const names = [s.nodes[0]!.name, ...(d.chance(0.5) ? [s.nodes[s.nodes.length - 1]!.name] : [])];
-    pinned.spec.affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: names.map((name) => ({ matchFields: [{ key: 'metadata.name', operator: 'In', values: [name] }] })) } } };
+    pinned.spec.affinity = {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: names.map((name) => ({
+            matchFields: [{ key: 'metadata.name', operator: 'In', values: [name] }],
+          })),
+        },
+      },
+    };
     s.workloads.push(pinned, workload(b, 'free', d.int(1, 3), true));
   },
   resources(b) {
@@ -218,7 +278,8 @@ const APPLY: Record<Feature, (b: Build) => void> = {
   hugepages(b) {
     const { s, d } = b;
     s.nodes.forEach((n, i) => {
-      if (i === 0 || d.chance(0.4)) n.resources = { ...n.resources, 'hugepages-2Mi': i === 0 ? '1Gi' : d.pick(['128Mi', '256Mi']) };
+      if (i === 0 || d.chance(0.4))
+        n.resources = { ...n.resources, 'hugepages-2Mi': i === 0 ? '1Gi' : d.pick(['128Mi', '256Mi']) };
     });
     const w = workload(b, 'huge', d.int(2, 3), true);
     const amount = d.pick(['128Mi', '256Mi']);
@@ -241,8 +302,21 @@ const APPLY: Record<Feature, (b: Build) => void> = {
     s.nodes[0]!.cpu = '4';
     const w = workload(b, 'mesh', d.int(2, 3), true, d.pick(['300m', '500m']));
     w.spec.initContainers = [
-      { name: 'proxy', image: 'registry.local/proxy:1.0', restartPolicy: 'Always', resources: { requests: { cpu: d.pick(['200m', '400m']) } } },
-      ...(d.chance(0.5) ? [{ name: 'migrate', image: 'registry.local/migrate:1.0', resources: { requests: { cpu: d.pick(['500m', '900m']) } } }] : []),
+      {
+        name: 'proxy',
+        image: 'registry.local/proxy:1.0',
+        restartPolicy: 'Always',
+        resources: { requests: { cpu: d.pick(['200m', '400m']) } },
+      },
+      ...(d.chance(0.5)
+        ? [
+            {
+              name: 'migrate',
+              image: 'registry.local/migrate:1.0',
+              resources: { requests: { cpu: d.pick(['500m', '900m']) } },
+            },
+          ]
+        : []),
     ];
     s.workloads.push(w);
   },
@@ -251,7 +325,10 @@ const APPLY: Record<Feature, (b: Build) => void> = {
     for (const n of s.nodes) n.cpu = d.pick(['1', '1500m']);
     s.nodes[0]!.cpu = '4';
     const w = workload(b, 'podlevel', d.int(2, 3), true, '100m');
-    w.spec.resources = { requests: { cpu: d.pick(['700m', '1200m']), memory: '128Mi' }, limits: { cpu: '2', memory: '256Mi' } };
+    w.spec.resources = {
+      requests: { cpu: d.pick(['700m', '1200m']), memory: '128Mi' },
+      limits: { cpu: '2', memory: '256Mi' },
+    };
     w.spec.containers.push(container('100m', '32Mi', { name: 'helper' }));
     s.workloads.push(w);
   },
@@ -270,7 +347,14 @@ const APPLY: Record<Feature, (b: Build) => void> = {
     const holder = workload(b, 'holder', d.int(1, Math.max(1, s.nodes.length - 2)), false);
     holder.spec.containers[0]!.ports = [{ containerPort: port, hostPort: port, protocol: d.pick(['TCP', 'UDP']) }];
     const w = workload(b, 'ported', 1, true);
-    w.spec.containers[0]!.ports = [{ containerPort: port, hostPort: port, protocol: d.pick(['TCP', 'UDP']), ...(d.chance(0.3) ? { hostIP: '10.0.0.7' } : {}) }];
+    w.spec.containers[0]!.ports = [
+      {
+        containerPort: port,
+        hostPort: port,
+        protocol: d.pick(['TCP', 'UDP']),
+        ...(d.chance(0.3) ? { hostIP: '10.0.0.7' } : {}),
+      },
+    ];
     const w2 = workload(b, 'ported-b', 1, true);
     w2.spec.containers[0]!.ports = [{ containerPort: port + 1, hostPort: port + 1 }];
     s.workloads.push(holder, w, w2);
@@ -278,21 +362,36 @@ const APPLY: Record<Feature, (b: Build) => void> = {
   antiAffinity(b) {
     const { s, d } = b;
     const w = workload(b, 'solo', d.int(2, s.nodes.length + 1), false);
-    w.spec.affinity = { ...w.spec.affinity, podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [antiTerm(w.labels.app!, d.pick([HOSTNAME, HOSTNAME, ZONE]))] } };
+    w.spec.affinity = {
+      ...w.spec.affinity,
+      podAntiAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: [antiTerm(w.labels.app!, d.pick([HOSTNAME, HOSTNAME, ZONE]))],
+      },
+    };
     s.workloads.push(w, workload(b, 'other', d.int(1, 3), true));
   },
   affinity(b) {
     const { s, d } = b;
     const db = workload(b, 'db', d.int(1, 2), d.chance(0.6));
     const app = workload(b, 'app', d.int(1, 3), true);
-    app.spec.affinity = { ...app.spec.affinity, podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [antiTerm(db.labels.app!, d.pick([HOSTNAME, ZONE]))] } };
+    app.spec.affinity = {
+      ...app.spec.affinity,
+      podAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: [antiTerm(db.labels.app!, d.pick([HOSTNAME, ZONE]))],
+      },
+    };
     s.workloads.push(db, app);
   },
   existingAntiAffinity(b) {
     const { s, d } = b;
     const mover = workload(b, 'mover', d.int(2, 3), true);
     const guard = workload(b, 'guard', d.int(1, 2), false);
-    guard.spec.affinity = { ...guard.spec.affinity, podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [antiTerm(mover.labels.app!, d.pick([HOSTNAME, ZONE]))] } };
+    guard.spec.affinity = {
+      ...guard.spec.affinity,
+      podAntiAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: [antiTerm(mover.labels.app!, d.pick([HOSTNAME, ZONE]))],
+      },
+    };
     // The movers go first, onto the nodes to drain; the guard then keeps away from them.
     s.workloads.push(mover, guard);
   },
@@ -305,8 +404,14 @@ const APPLY: Record<Feature, (b: Build) => void> = {
     const here = workload(b, 'here', d.int(2, 3), true);
     const term = d.chance(0.5)
       ? { ...antiTerm(there.labels.app!, d.pick([HOSTNAME, ZONE])), namespaces: [b.other] }
-      : { ...antiTerm(there.labels.app!, d.pick([HOSTNAME, ZONE])), namespaceSelector: { matchLabels: { [`${b.id}-team`]: 'blue' } } };
-    here.spec.affinity = { ...here.spec.affinity, [anti ? 'podAntiAffinity' : 'podAffinity']: { requiredDuringSchedulingIgnoredDuringExecution: [term] } };
+      : {
+          ...antiTerm(there.labels.app!, d.pick([HOSTNAME, ZONE])),
+          namespaceSelector: { matchLabels: { [`${b.id}-team`]: 'blue' } },
+        };
+    here.spec.affinity = {
+      ...here.spec.affinity,
+      [anti ? 'podAntiAffinity' : 'podAffinity']: { requiredDuringSchedulingIgnoredDuringExecution: [term] },
+    };
     s.workloads.push(...(anti ? [here, there] : [there, here]));
   },
   matchLabelKeys(b) {
@@ -316,7 +421,11 @@ const APPLY: Record<Feature, (b: Build) => void> = {
       const w = workload(b, `tenant-${tenant}`, d.int(1, 2), onTarget);
       w.labels = { ...w.labels, group, tenant };
       w.spec.affinity = {
-        podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { group } }, topologyKey: HOSTNAME, mismatchLabelKeys: ['tenant'] }] },
+        podAntiAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: [
+            { labelSelector: { matchLabels: { group } }, topologyKey: HOSTNAME, mismatchLabelKeys: ['tenant'] },
+          ],
+        },
       };
       return w;
     };
@@ -324,7 +433,13 @@ const APPLY: Record<Feature, (b: Build) => void> = {
     if (d.chance(0.5)) {
       const follower = workload(b, 'follower', d.int(1, 2), true);
       follower.labels = { ...follower.labels, tenant: 'one' };
-      follower.spec.affinity = { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { group } }, topologyKey: ZONE, matchLabelKeys: ['tenant'] }] } };
+      follower.spec.affinity = {
+        podAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: [
+            { labelSelector: { matchLabels: { group } }, topologyKey: ZONE, matchLabelKeys: ['tenant'] },
+          ],
+        },
+      };
       s.workloads.push(follower);
     }
   },
@@ -347,9 +462,15 @@ const APPLY: Record<Feature, (b: Build) => void> = {
     s.nodes.forEach((n, i) => {
       n.labels = { ...n.labels, [key]: `r${i % 2}` };
     });
-    s.nodes[s.nodes.length - 1]!.taints = [...(s.nodes[s.nodes.length - 1]!.taints ?? []), { key: `${b.id}-maint`, effect: 'NoSchedule' }];
+    s.nodes[s.nodes.length - 1]!.taints = [
+      ...(s.nodes[s.nodes.length - 1]!.taints ?? []),
+      { key: `${b.id}-maint`, effect: 'NoSchedule' },
+    ];
     const w = workload(b, 'policy', d.int(2, 4), d.chance(0.6));
-    spreadOver(w, key, 1, { nodeAffinityPolicy: d.pick(['Honor', 'Ignore']), nodeTaintsPolicy: d.pick(['Honor', 'Ignore']) });
+    spreadOver(w, key, 1, {
+      nodeAffinityPolicy: d.pick(['Honor', 'Ignore']),
+      nodeTaintsPolicy: d.pick(['Honor', 'Ignore']),
+    });
     if (d.chance(0.5)) w.spec.nodeSelector = { ...w.spec.nodeSelector, [key]: 'r0' };
     s.workloads.push(w);
   },
@@ -380,11 +501,24 @@ const APPLY: Record<Feature, (b: Build) => void> = {
             ...pv,
           },
         },
-        pvc: { metadata: { name: claim, namespace: b.ns }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: '', volumeName: `${b.id}-${name}`, resources: { requests: { storage: '1Gi' } } } },
+        pvc: {
+          metadata: { name: claim, namespace: b.ns },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            storageClassName: '',
+            volumeName: `${b.id}-${name}`,
+            resources: { requests: { storage: '1Gi' } },
+          },
+        },
       });
       return claim;
     };
-    const local = mk('local', { local: { path: '/mnt/disk' }, nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: HOSTNAME, operator: 'In', values: [pin] }] }] } } });
+    const local = mk('local', {
+      local: { path: '/mnt/disk' },
+      nodeAffinity: {
+        required: { nodeSelectorTerms: [{ matchExpressions: [{ key: HOSTNAME, operator: 'In', values: [pin] }] }] },
+      },
+    });
     const zonal = mk('zonal', { hostPath: { path: '/mnt/zonal' } }, { [ZONE]: zone });
     const a = workload(b, 'local', 1, pin === s.nodes[0]!.name);
     a.spec.volumes = [{ name: 'data', persistentVolumeClaim: { claimName: local } }];
@@ -416,7 +550,15 @@ export function generateScenarios(seed: number, count: number, runTag: string): 
     const id = `kpl${runTag}${index.toString(36)}`;
     const primary = FEATURES[index % FEATURES.length]!;
     const combined = index >= FEATURES.length;
-    const features = combined ? [primary, ...d.sample(FEATURES.filter((f) => f !== primary), d.int(1, 2))] : [primary];
+    const features = combined
+      ? [
+          primary,
+          ...d.sample(
+            FEATURES.filter((f) => f !== primary),
+            d.int(1, 2),
+          ),
+        ]
+      : [primary];
     const zones = ['za', 'zb', 'zc'].slice(0, d.int(2, 3)).map((z) => `${id}-${z}`);
     const nodeCount = d.int(3, 5);
     const s: Scenario = {

@@ -15,6 +15,7 @@ export function screen(output: string, columns: number): string[] {
   for (let i = 0; i < output.length; i++) {
     const ch = output[i]!;
     if (ch === '\u001b') {
+      // oxlint-disable-next-line no-control-regex -- parsing terminal escapes is the point
       const m = /^\u001b\[([?0-9;]*)([A-Za-z])/.exec(output.slice(i));
       if (!m) continue;
       i += m[0].length - 1;

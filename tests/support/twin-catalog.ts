@@ -100,7 +100,9 @@ export class Builder {
     }
     const { nodeSelector, tolerations } = this.side.pool.placement;
     return {
-      ...(placement === 'twin' ? { nodeName: this.side.twin } : { nodeSelector: { ...nodeSelector, ...o.nodeSelector } }),
+      ...(placement === 'twin'
+        ? { nodeName: this.side.twin }
+        : { nodeSelector: { ...nodeSelector, ...o.nodeSelector } }),
       tolerations,
       terminationGracePeriodSeconds: 5,
       automountServiceAccountToken: false,
@@ -128,21 +130,30 @@ export class Builder {
   async deployment(o: PodOptions = {}): Promise<void> {
     await this.api.apps.createNamespacedDeployment({
       namespace: this.ns,
-      body: { metadata: { name: this.c.name }, spec: { replicas: 1, selector: this.selector(), template: this.template(o) } },
+      body: {
+        metadata: { name: this.c.name },
+        spec: { replicas: 1, selector: this.selector(), template: this.template(o) },
+      },
     });
   }
 
   async replicaSet(o: PodOptions = {}): Promise<void> {
     await this.api.apps.createNamespacedReplicaSet({
       namespace: this.ns,
-      body: { metadata: { name: this.c.name }, spec: { replicas: 1, selector: this.selector(), template: this.template(o) } },
+      body: {
+        metadata: { name: this.c.name },
+        spec: { replicas: 1, selector: this.selector(), template: this.template(o) },
+      },
     });
   }
 
   async statefulSet(o: PodOptions = {}): Promise<void> {
     await this.api.apps.createNamespacedStatefulSet({
       namespace: this.ns,
-      body: { metadata: { name: this.c.name }, spec: { replicas: 1, serviceName: this.c.name, selector: this.selector(), template: this.template(o) } },
+      body: {
+        metadata: { name: this.c.name },
+        spec: { replicas: 1, serviceName: this.c.name, selector: this.selector(), template: this.template(o) },
+      },
     });
   }
 
@@ -152,7 +163,13 @@ export class Builder {
       namespace: this.ns,
       body: {
         metadata: { name: this.c.name },
-        spec: { selector: this.selector(), template: this.template({ ...o, nodeSelector: { 'kubernetes.io/hostname': this.side.twin, ...o.nodeSelector } }) },
+        spec: {
+          selector: this.selector(),
+          template: this.template({
+            ...o,
+            nodeSelector: { 'kubernetes.io/hostname': this.side.twin, ...o.nodeSelector },
+          }),
+        },
       },
     });
   }
@@ -160,26 +177,40 @@ export class Builder {
   async job(o: PodOptions = {}): Promise<void> {
     await this.batch.createNamespacedJob({
       namespace: this.ns,
-      body: { metadata: { name: this.c.name }, spec: { backoffLimit: 0, template: this.template({ ...o, restartPolicy: 'Never' }) } },
+      body: {
+        metadata: { name: this.c.name },
+        spec: { backoffLimit: 0, template: this.template({ ...o, restartPolicy: 'Never' }) },
+      },
     });
   }
 
-  async pod(o: PodOptions = {}, meta: Partial<k8s.V1ObjectMeta> = {}, placement: 'pool' | 'twin' = 'pool'): Promise<void> {
+  async pod(
+    o: PodOptions = {},
+    meta: Partial<k8s.V1ObjectMeta> = {},
+    placement: 'pool' | 'twin' = 'pool',
+  ): Promise<void> {
     await this.api.core.createNamespacedPod({
       namespace: this.ns,
-      body: { metadata: { name: this.c.name, labels: this.labels(), annotations: o.annotations, ...meta }, spec: this.spec(o, placement) },
+      body: {
+        metadata: { name: this.c.name, labels: this.labels(), annotations: o.annotations, ...meta },
+        spec: this.spec(o, placement),
+      },
     });
   }
 
   async pdb(name: string, spec: { minAvailable?: number; maxUnavailable?: number }): Promise<void> {
-    await this.api.policy.createNamespacedPodDisruptionBudget({ namespace: this.ns, body: { metadata: { name }, spec: { ...spec, selector: this.selector() } } });
+    await this.api.policy.createNamespacedPodDisruptionBudget({
+      namespace: this.ns,
+      body: { metadata: { name }, spec: { ...spec, selector: this.selector() } },
+    });
   }
 
   /** The case's pod on the twin (there is exactly one once placed). */
   async twinPod(): Promise<k8s.V1Pod> {
     const pods = await podsOnTwin(this.side, `${CASE_LABEL}=${this.c.name}`);
     const [pod] = pods;
-    if (!pod || pods.length !== 1) throw new Error(`${this.side.label}/${this.c.name}: ${pods.length} pods on the twin, expected 1`);
+    if (!pod || pods.length !== 1)
+      throw new Error(`${this.side.label}/${this.c.name}: ${pods.length} pods on the twin, expected 1`);
     return pod;
   }
 
@@ -187,7 +218,10 @@ export class Builder {
   async hold(): Promise<string> {
     const pod = await this.twinPod();
     const name = pod.metadata!.name!;
-    await this.api.core.patchNamespacedPod({ name, namespace: this.ns, body: { metadata: { finalizers: [HOLD] } } }, MERGE);
+    await this.api.core.patchNamespacedPod(
+      { name, namespace: this.ns, body: { metadata: { finalizers: [HOLD] } } },
+      MERGE,
+    );
     return name;
   }
 
@@ -198,7 +232,10 @@ export class Builder {
 
   async finish(phase: 'Succeeded' | 'Failed'): Promise<void> {
     const pod = await this.twinPod();
-    await this.api.core.patchNamespacedPodStatus({ name: pod.metadata!.name!, namespace: this.ns, body: { status: { phase } } }, MERGE);
+    await this.api.core.patchNamespacedPodStatus(
+      { name: pod.metadata!.name!, namespace: this.ns, body: { status: { phase } } },
+      MERGE,
+    );
   }
 }
 
@@ -208,21 +245,59 @@ const kruise = 'apps.kruise.io/v1alpha1';
 export const CASES: TwinCase[] = [
   // Controlled, running.
   { name: 'deploy', tier: 'app', what: 'Deployment pod', state: 'ready', create: (b) => b.deployment() },
-  { name: 'rs', tier: 'app', what: 'ReplicaSet pod without a Deployment', state: 'ready', create: (b) => b.replicaSet() },
+  {
+    name: 'rs',
+    tier: 'app',
+    what: 'ReplicaSet pod without a Deployment',
+    state: 'ready',
+    create: (b) => b.replicaSet(),
+  },
   { name: 'sts', tier: 'app', what: 'StatefulSet pod', state: 'ready', create: (b) => b.statefulSet() },
   {
     name: 'foreign-ctrl',
     tier: 'app',
     what: 'pod controlled by a custom resource (apps.kruise.io CloneSet)',
     state: 'ready',
-    create: (b) => b.pod({}, { ownerReferences: [{ apiVersion: kruise, kind: 'CloneSet', name: 'clone', uid: randomUUID(), controller: true }] }),
+    create: (b) =>
+      b.pod(
+        {},
+        {
+          ownerReferences: [
+            { apiVersion: kruise, kind: 'CloneSet', name: 'clone', uid: randomUUID(), controller: true },
+          ],
+        },
+      ),
   },
-  { name: 'deploy-emptydir', tier: 'app', what: 'Deployment pod with an emptyDir', state: 'ready', create: (b) => b.deployment({ emptyDir: true }) },
-  { name: 'deploy-hostpath', tier: 'app', what: 'Deployment pod with a hostPath', state: 'ready', create: (b) => b.deployment({ hostPath: true }) },
+  {
+    name: 'deploy-emptydir',
+    tier: 'app',
+    what: 'Deployment pod with an emptyDir',
+    state: 'ready',
+    create: (b) => b.deployment({ emptyDir: true }),
+  },
+  {
+    name: 'deploy-hostpath',
+    tier: 'app',
+    what: 'Deployment pod with a hostPath',
+    state: 'ready',
+    create: (b) => b.deployment({ hostPath: true }),
+  },
   // No controller.
   { name: 'bare', tier: 'app', what: 'bare pod', state: 'ready', create: (b) => b.pod() },
-  { name: 'bare-emptydir', tier: 'app', what: 'bare pod with an emptyDir', state: 'ready', create: (b) => b.pod({ emptyDir: true }) },
-  { name: 'bare-hostpath', tier: 'app', what: 'bare pod with a hostPath', state: 'ready', create: (b) => b.pod({ hostPath: true }) },
+  {
+    name: 'bare-emptydir',
+    tier: 'app',
+    what: 'bare pod with an emptyDir',
+    state: 'ready',
+    create: (b) => b.pod({ emptyDir: true }),
+  },
+  {
+    name: 'bare-hostpath',
+    tier: 'app',
+    what: 'bare pod with a hostPath',
+    state: 'ready',
+    create: (b) => b.pod({ hostPath: true }),
+  },
   {
     name: 'rs-orphaned',
     tier: 'app',
@@ -231,18 +306,35 @@ export const CASES: TwinCase[] = [
     create: (b) => b.replicaSet(),
     shape: async (b) => {
       await b.api.apps.deleteNamespacedReplicaSet({ name: b.c.name, namespace: b.ns, propagationPolicy: 'Orphan' });
-      await eventually(`${b.c.name}: the orphaned pod loses its owner`, async () => !(await b.twinPod()).metadata?.ownerReferences?.length);
+      await eventually(
+        `${b.c.name}: the orphaned pod loses its owner`,
+        async () => !(await b.twinPod()).metadata?.ownerReferences?.length,
+      );
     },
   },
   // DaemonSets and mirror pods.
   { name: 'ds', tier: 'infra', what: 'DaemonSet pod', state: 'ready', create: (b) => b.daemonSet() },
-  { name: 'ds-emptydir', tier: 'infra', what: 'DaemonSet pod with an emptyDir', state: 'ready', create: (b) => b.daemonSet({ emptyDir: true }) },
+  {
+    name: 'ds-emptydir',
+    tier: 'infra',
+    what: 'DaemonSet pod with an emptyDir',
+    state: 'ready',
+    create: (b) => b.daemonSet({ emptyDir: true }),
+  },
   {
     name: 'ds-foreign',
     tier: 'infra',
     what: 'pod controlled by a DaemonSet of another API group (apps.kruise.io)',
     state: 'ready',
-    create: (b) => b.pod({}, { ownerReferences: [{ apiVersion: kruise, kind: 'DaemonSet', name: 'kruise-agent', uid: randomUUID(), controller: true }] }),
+    create: (b) =>
+      b.pod(
+        {},
+        {
+          ownerReferences: [
+            { apiVersion: kruise, kind: 'DaemonSet', name: 'kruise-agent', uid: randomUUID(), controller: true },
+          ],
+        },
+      ),
   },
   {
     name: 'mirror',
@@ -259,9 +351,27 @@ export const CASES: TwinCase[] = [
     create: async (b) => b.pod({ emptyDir: true }, await mirrorMeta(b), 'twin'),
   },
   // Opt-outs, PDBs, placement: the plan's extra checks.
-  { name: 'safe-to-evict-false', tier: 'app', what: 'Deployment pod, safe-to-evict: "false"', state: 'ready', create: (b) => b.deployment({ annotations: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' } }) },
-  { name: 'do-not-disrupt', tier: 'app', what: 'Deployment pod, karpenter.sh/do-not-disrupt: "true"', state: 'ready', create: (b) => b.deployment({ annotations: { 'karpenter.sh/do-not-disrupt': 'true' } }) },
-  { name: 'bare-opt-out', tier: 'app', what: 'bare pod, safe-to-evict: "false"', state: 'ready', create: (b) => b.pod({ annotations: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' } }) },
+  {
+    name: 'safe-to-evict-false',
+    tier: 'app',
+    what: 'Deployment pod, safe-to-evict: "false"',
+    state: 'ready',
+    create: (b) => b.deployment({ annotations: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' } }),
+  },
+  {
+    name: 'do-not-disrupt',
+    tier: 'app',
+    what: 'Deployment pod, karpenter.sh/do-not-disrupt: "true"',
+    state: 'ready',
+    create: (b) => b.deployment({ annotations: { 'karpenter.sh/do-not-disrupt': 'true' } }),
+  },
+  {
+    name: 'bare-opt-out',
+    tier: 'app',
+    what: 'bare pod, safe-to-evict: "false"',
+    state: 'ready',
+    create: (b) => b.pod({ annotations: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' } }),
+  },
   {
     name: 'pdb-allows',
     tier: 'app',
@@ -336,15 +446,71 @@ export const CASES: TwinCase[] = [
     create: (b) => b.deployment({ nodeSelector: { 'kubernetes.io/hostname': b.side.twin } }),
   },
   // Finished.
-  { name: 'job-succeeded', tier: 'app', what: 'Succeeded Job pod', state: 'Succeeded', placed: 'Succeeded', create: (b) => b.job() },
-  { name: 'bare-succeeded', tier: 'app', what: 'bare pod, Succeeded', state: 'Succeeded', create: (b) => b.pod(), shape: (b) => b.finish('Succeeded') },
-  { name: 'bare-emptydir-failed', tier: 'app', what: 'bare pod with an emptyDir, Failed', state: 'Failed', create: (b) => b.pod({ emptyDir: true }), shape: (b) => b.finish('Failed') },
-  { name: 'deploy-failed', tier: 'app', what: 'Deployment pod, Failed', state: 'Failed', create: (b) => b.deployment(), shape: (b) => b.finish('Failed') },
+  {
+    name: 'job-succeeded',
+    tier: 'app',
+    what: 'Succeeded Job pod',
+    state: 'Succeeded',
+    placed: 'Succeeded',
+    create: (b) => b.job(),
+  },
+  {
+    name: 'bare-succeeded',
+    tier: 'app',
+    what: 'bare pod, Succeeded',
+    state: 'Succeeded',
+    create: (b) => b.pod(),
+    shape: (b) => b.finish('Succeeded'),
+  },
+  {
+    name: 'bare-emptydir-failed',
+    tier: 'app',
+    what: 'bare pod with an emptyDir, Failed',
+    state: 'Failed',
+    create: (b) => b.pod({ emptyDir: true }),
+    shape: (b) => b.finish('Failed'),
+  },
+  {
+    name: 'deploy-failed',
+    tier: 'app',
+    what: 'Deployment pod, Failed',
+    state: 'Failed',
+    create: (b) => b.deployment(),
+    shape: (b) => b.finish('Failed'),
+  },
   // Already terminating (a finalizer keeps them).
-  { name: 'term-deploy', tier: 'app', what: 'terminating Deployment pod', state: 'terminating', create: (b) => b.deployment(), shape: (b) => b.terminate() },
-  { name: 'term-bare', tier: 'app', what: 'terminating bare pod', state: 'terminating', create: (b) => b.pod(), shape: (b) => b.terminate() },
-  { name: 'term-emptydir', tier: 'app', what: 'terminating Deployment pod with an emptyDir', state: 'terminating', create: (b) => b.deployment({ emptyDir: true }), shape: (b) => b.terminate() },
-  { name: 'term-bare-emptydir', tier: 'app', what: 'terminating bare pod with an emptyDir', state: 'terminating', create: (b) => b.pod({ emptyDir: true }), shape: (b) => b.terminate() },
+  {
+    name: 'term-deploy',
+    tier: 'app',
+    what: 'terminating Deployment pod',
+    state: 'terminating',
+    create: (b) => b.deployment(),
+    shape: (b) => b.terminate(),
+  },
+  {
+    name: 'term-bare',
+    tier: 'app',
+    what: 'terminating bare pod',
+    state: 'terminating',
+    create: (b) => b.pod(),
+    shape: (b) => b.terminate(),
+  },
+  {
+    name: 'term-emptydir',
+    tier: 'app',
+    what: 'terminating Deployment pod with an emptyDir',
+    state: 'terminating',
+    create: (b) => b.deployment({ emptyDir: true }),
+    shape: (b) => b.terminate(),
+  },
+  {
+    name: 'term-bare-emptydir',
+    tier: 'app',
+    what: 'terminating bare pod with an emptyDir',
+    state: 'terminating',
+    create: (b) => b.pod({ emptyDir: true }),
+    shape: (b) => b.terminate(),
+  },
   {
     name: 'term-succeeded',
     tier: 'app',
@@ -356,13 +522,28 @@ export const CASES: TwinCase[] = [
       await b.terminate();
     },
   },
-  { name: 'term-mirror', tier: 'infra', what: 'terminating mirror pod', state: 'terminating', create: async (b) => b.pod({}, await mirrorMeta(b), 'twin'), shape: (b) => b.terminate() },
+  {
+    name: 'term-mirror',
+    tier: 'infra',
+    what: 'terminating mirror pod',
+    state: 'terminating',
+    create: async (b) => b.pod({}, await mirrorMeta(b), 'twin'),
+    shape: (b) => b.terminate(),
+  },
   {
     name: 'term-ds-foreign',
     tier: 'infra',
     what: 'terminating pod of a DaemonSet of another API group',
     state: 'terminating',
-    create: (b) => b.pod({}, { ownerReferences: [{ apiVersion: kruise, kind: 'DaemonSet', name: 'kruise-agent', uid: randomUUID(), controller: true }] }),
+    create: (b) =>
+      b.pod(
+        {},
+        {
+          ownerReferences: [
+            { apiVersion: kruise, kind: 'DaemonSet', name: 'kruise-agent', uid: randomUUID(), controller: true },
+          ],
+        },
+      ),
     shape: (b) => b.terminate(),
   },
   {
@@ -387,7 +568,11 @@ export const CASES: TwinCase[] = [
       await b.hold();
       // The DaemonSet no longer selects the twin: its controller deletes the pod, and makes no new one.
       await b.api.apps.patchNamespacedDaemonSet(
-        { name: b.c.name, namespace: b.ns, body: { spec: { template: { spec: { nodeSelector: { 'kubernetes.io/hostname': 'kstudy-twin-nowhere' } } } } } },
+        {
+          name: b.c.name,
+          namespace: b.ns,
+          body: { spec: { template: { spec: { nodeSelector: { 'kubernetes.io/hostname': 'kstudy-twin-nowhere' } } } } },
+        },
         MERGE,
       );
     },
@@ -419,8 +604,13 @@ export const CASES: TwinCase[] = [
 async function mirrorMeta(b: Builder): Promise<Partial<k8s.V1ObjectMeta>> {
   const node = await b.api.core.readNode({ name: b.side.twin });
   return {
-    annotations: { 'kubernetes.io/config.mirror': randomUUID().replace(/-/g, ''), 'kubernetes.io/config.source': 'file' },
-    ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: b.side.twin, uid: node.metadata!.uid!, controller: true }],
+    annotations: {
+      'kubernetes.io/config.mirror': randomUUID().replace(/-/g, ''),
+      'kubernetes.io/config.source': 'file',
+    },
+    ownerReferences: [
+      { apiVersion: 'v1', kind: 'Node', name: b.side.twin, uid: node.metadata!.uid!, controller: true },
+    ],
   };
 }
 
@@ -434,7 +624,11 @@ export function stateOf(p: k8s.V1Pod): PodState | 'starting' {
 }
 
 export async function podsOnTwin(side: TwinSide, labelSelector?: string): Promise<k8s.V1Pod[]> {
-  const list = await clientsOnce().api.core.listNamespacedPod({ namespace: side.ns, labelSelector, fieldSelector: `spec.nodeName=${side.twin}` });
+  const list = await clientsOnce().api.core.listNamespacedPod({
+    namespace: side.ns,
+    labelSelector,
+    fieldSelector: `spec.nodeName=${side.twin}`,
+  });
   return list.items;
 }
 
@@ -449,7 +643,12 @@ export async function signature(side: TwinSide): Promise<string[]> {
     .sort();
 }
 
-async function waitForStates(side: TwinSide, cases: TwinCase[], want: (c: TwinCase) => PodState, what: string): Promise<void> {
+async function waitForStates(
+  side: TwinSide,
+  cases: TwinCase[],
+  want: (c: TwinCase) => PodState,
+  what: string,
+): Promise<void> {
   await eventually(
     `${side.label}: ${what}`,
     async () => {
@@ -463,7 +662,10 @@ async function waitForStates(side: TwinSide, cases: TwinCase[], want: (c: TwinCa
         const ps = byCase.get(c.name) ?? [];
         return ps.length !== 1 || stateOf(ps[0]!) !== want(c);
       });
-      if (wrong.length) throw new Error(`not yet: ${wrong.map((c) => `${c.name} (${(byCase.get(c.name) ?? []).map(stateOf).join('+') || 'no pod'})`).join(', ')}`);
+      if (wrong.length)
+        throw new Error(
+          `not yet: ${wrong.map((c) => `${c.name} (${(byCase.get(c.name) ?? []).map(stateOf).join('+') || 'no pod'})`).join(', ')}`,
+        );
       return true;
     },
     180_000,
@@ -492,7 +694,12 @@ export async function buildSide(t: TestContext, label: string, cases: TwinCase[]
     const pods = await core.listNamespacedPod({ namespace: ns }).catch(() => undefined);
     for (const p of pods?.items ?? []) {
       if (p.metadata?.finalizers?.includes(HOLD)) {
-        await core.patchNamespacedPod({ name: p.metadata.name!, namespace: ns, body: { metadata: { finalizers: null } } }, MERGE).catch(() => {});
+        await core
+          .patchNamespacedPod(
+            { name: p.metadata.name!, namespace: ns, body: { metadata: { finalizers: null } } },
+            MERGE,
+          )
+          .catch(() => {});
       }
     }
   });
@@ -510,7 +717,12 @@ export async function buildSide(t: TestContext, label: string, cases: TwinCase[]
       const list = await policy.listNamespacedPodDisruptionBudget({ namespace: ns });
       const wrong = pdbs.filter((want) => {
         const p = list.items.find((x) => x.metadata?.name === want.name);
-        return !p || p.status?.observedGeneration !== p.metadata?.generation || p.status?.disruptionsAllowed !== want.allowed || !p.status?.expectedPods;
+        return (
+          !p ||
+          p.status?.observedGeneration !== p.metadata?.generation ||
+          p.status?.disruptionsAllowed !== want.allowed ||
+          !p.status?.expectedPods
+        );
       });
       if (wrong.length) throw new Error(`not yet: ${wrong.map((w) => w.name).join(', ')}`);
       return true;
@@ -523,7 +735,10 @@ export async function buildSide(t: TestContext, label: string, cases: TwinCase[]
     `${side.label}: replacements ready on the spare`,
     async () => {
       const list = await core.listNamespacedPod({ namespace: ns, fieldSelector: `spec.nodeName=${spare}` });
-      const notReady = list.items.filter((p) => !isReady(p) && !p.status?.containerStatuses?.some((s) => s.state?.waiting?.reason === 'ImagePullBackOff'));
+      const notReady = list.items.filter(
+        (p) =>
+          !isReady(p) && !p.status?.containerStatuses?.some((s) => s.state?.waiting?.reason === 'ImagePullBackOff'),
+      );
       if (notReady.length) throw new Error(`not yet: ${notReady.map((p) => p.metadata?.name).join(', ')}`);
       return true;
     },
@@ -532,7 +747,9 @@ export async function buildSide(t: TestContext, label: string, cases: TwinCase[]
   );
   // --skip-wait-for-delete-timeout=1 must find every terminating pod well past its deletion time
   // (a controller's delete sets it the grace period ahead).
-  const deletedAt = (await podsOnTwin(side)).map((p) => p.metadata?.deletionTimestamp).filter((d): d is Date => Boolean(d));
+  const deletedAt = (await podsOnTwin(side))
+    .map((p) => p.metadata?.deletionTimestamp)
+    .filter((d): d is Date => Boolean(d));
   const latest = Math.max(0, ...deletedAt.map((d) => new Date(d).getTime()));
   const wait = latest + 4000 - Date.now();
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -558,10 +775,19 @@ export const COMBINATIONS: Combination[] = [
   { id: 'force', flags: ['--force'] },
   { id: 'ds+emptydir', flags: ['--ignore-daemonsets', '--delete-emptydir-data'] },
   { id: 'all', flags: ['--ignore-daemonsets', '--delete-emptydir-data', '--force'] },
-  { id: 'all+disable-eviction', flags: ['--ignore-daemonsets', '--delete-emptydir-data', '--force', '--disable-eviction'] },
-  { id: 'all+skip-wait=1', flags: ['--ignore-daemonsets', '--delete-emptydir-data', '--force', '--skip-wait-for-delete-timeout', '1'] },
+  {
+    id: 'all+disable-eviction',
+    flags: ['--ignore-daemonsets', '--delete-emptydir-data', '--force', '--disable-eviction'],
+  },
+  {
+    id: 'all+skip-wait=1',
+    flags: ['--ignore-daemonsets', '--delete-emptydir-data', '--force', '--skip-wait-for-delete-timeout', '1'],
+  },
   { id: 'force+skip-wait=3600', flags: ['--force', '--skip-wait-for-delete-timeout', '3600'] },
-  { id: 'ds+emptydir+selector=app', flags: ['--ignore-daemonsets', '--delete-emptydir-data', SELECTOR, `${TIER_LABEL}=app`] },
+  {
+    id: 'ds+emptydir+selector=app',
+    flags: ['--ignore-daemonsets', '--delete-emptydir-data', SELECTOR, `${TIER_LABEL}=app`],
+  },
   { id: 'force+selector=infra', flags: ['--force', SELECTOR, `${TIER_LABEL}=infra`] },
 ];
 
@@ -580,10 +806,25 @@ export function withPodSelector(flags: string[], selector: string): string[] {
 export type Outcome = 'refused' | 'evicted' | 'skipped' | 'absent';
 
 /** kubectl drain's own filters; every other pod reason of the plan is a check kubectl does not make. */
-export const KUBECTL_REASONS: ReadonlySet<ReasonCode> = new Set<ReasonCode>(['DaemonSetPod', 'OrphanedDaemonSetPod', 'MirrorPod', 'LocalStorage', 'Unmanaged', 'Finished', 'Terminating']);
-const NODE_REASONS: ReadonlySet<ReasonCode> = new Set<ReasonCode>(['NodeNotReady', 'NodeAlreadyCordoned', 'LastSchedulableNode', 'MissingPermission']);
+export const KUBECTL_REASONS: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
+  'DaemonSetPod',
+  'OrphanedDaemonSetPod',
+  'MirrorPod',
+  'LocalStorage',
+  'Unmanaged',
+  'Finished',
+  'Terminating',
+]);
+const NODE_REASONS: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
+  'NodeNotReady',
+  'NodeAlreadyCordoned',
+  'LastSchedulableNode',
+  'MissingPermission',
+]);
 /** The plan's documented checks beyond kubectl (src/drain/model.ts REASONS, "beyond kubectl drain"). */
-export const EXTRA_REASONS: ReadonlySet<ReasonCode> = new Set((Object.keys(REASONS) as ReasonCode[]).filter((c) => !KUBECTL_REASONS.has(c) && !NODE_REASONS.has(c)));
+export const EXTRA_REASONS: ReadonlySet<ReasonCode> = new Set(
+  (Object.keys(REASONS) as ReasonCode[]).filter((c) => !KUBECTL_REASONS.has(c) && !NODE_REASONS.has(c)),
+);
 
 /**
  * "cannot delete MESSAGE: ns/a, ns/b" in kubectl's error output (one line per
@@ -600,12 +841,20 @@ export function parseRefusals(text: string): Map<string, string> {
 }
 
 /** The eviction and delete requests kubectl sent, per pod (ns/name), with the API server's answers. */
-export function writesPerPod(events: AuditEvent[], namespace: string): Map<string, Array<{ verb: 'evict' | 'delete'; code: number }>> {
+export function writesPerPod(
+  events: AuditEvent[],
+  namespace: string,
+): Map<string, Array<{ verb: 'evict' | 'delete'; code: number }>> {
   const out = new Map<string, Array<{ verb: 'evict' | 'delete'; code: number }>>();
   for (const e of events) {
     const ref = e.objectRef;
     if (ref?.namespace !== namespace || ref.resource !== 'pods' || !ref.name) continue;
-    const verb = e.verb === 'create' && ref.subresource === 'eviction' ? 'evict' : e.verb === 'delete' && !ref.subresource ? 'delete' : undefined;
+    const verb =
+      e.verb === 'create' && ref.subresource === 'eviction'
+        ? 'evict'
+        : e.verb === 'delete' && !ref.subresource
+          ? 'delete'
+          : undefined;
     if (!verb) continue;
     const key = `${namespace}/${ref.name}`;
     out.set(key, [...(out.get(key) ?? []), { verb, code: e.responseStatus?.code ?? 0 }]);
@@ -661,19 +910,45 @@ const SERVER_CLAIMS: Partial<Record<ReasonCode, { codes: number[]; says: string 
   PdbNeverAllows: { codes: [429], says: 'the API server refuses the eviction for good (429)' },
 };
 
-export function compare(combination: string, caseName: string, plan: PlanPod | undefined, kubectl: KubectlPod): Comparison {
+export function compare(
+  combination: string,
+  caseName: string,
+  plan: PlanPod | undefined,
+  kubectl: KubectlPod,
+): Comparison {
   const view = planView(plan);
-  const planText = plan ? `${plan.action}${plan.reasons.length ? ` (${plan.reasons.map((r) => `${r.code}/${r.severity}`).join(', ')})` : ''}` : 'not in the plan';
+  const planText = plan
+    ? `${plan.action}${plan.reasons.length ? ` (${plan.reasons.map((r) => `${r.code}/${r.severity}`).join(', ')})` : ''}`
+    : 'not in the plan';
   const kubectlText = `${kubectl.outcome}${kubectl.refusal ? `: ${kubectl.refusal}` : ''}${kubectl.answers.length ? ` [answers ${kubectl.answers.join(',')}]` : ''}`;
   const base = { combination, case: caseName, plan: planText, kubectl: kubectlText };
-  const would: Record<Outcome, string> = { refused: 'refuse it', evicted: 'evict it', skipped: 'skip it', absent: 'not list it' };
-  const did: Record<Outcome, string> = { refused: 'refused it', evicted: 'evicted it', skipped: 'skipped it', absent: 'did not list it' };
-  if (view.outcome !== kubectl.outcome) return { ...base, verdict: 'mismatch', note: `the plan means kubectl would ${would[view.outcome]}; kubectl ${did[kubectl.outcome]}` };
+  const would: Record<Outcome, string> = {
+    refused: 'refuse it',
+    evicted: 'evict it',
+    skipped: 'skip it',
+    absent: 'not list it',
+  };
+  const did: Record<Outcome, string> = {
+    refused: 'refused it',
+    evicted: 'evicted it',
+    skipped: 'skipped it',
+    absent: 'did not list it',
+  };
+  if (view.outcome !== kubectl.outcome)
+    return {
+      ...base,
+      verdict: 'mismatch',
+      note: `the plan means kubectl would ${would[view.outcome]}; kubectl ${did[kubectl.outcome]}`,
+    };
   if (!view.extraBlocks.length) return { ...base, verdict: 'agree' };
   for (const code of view.extraBlocks) {
     const claim = SERVER_CLAIMS[code];
     if (claim && kubectl.answers.length && !kubectl.answers.every((a) => claim.codes.includes(a))) {
-      return { ...base, verdict: 'mismatch', note: `${code} says ${claim.says}; it answered ${kubectl.answers.join(',')}` };
+      return {
+        ...base,
+        verdict: 'mismatch',
+        note: `${code} says ${claim.says}; it answered ${kubectl.answers.join(',')}`,
+      };
     }
   }
   return { ...base, verdict: 'extra', note: view.extraBlocks.join('+') };

@@ -18,7 +18,10 @@ export interface Pool {
 
 export const POOL_LABEL = 'kstudy.test/pool';
 
-export async function createPool(t: TestContext, specs: Array<{ cpu?: string; memory?: string; pods?: string }>): Promise<Pool> {
+export async function createPool(
+  t: TestContext,
+  specs: Array<{ cpu?: string; memory?: string; pods?: string }>,
+): Promise<Pool> {
   const id = `p${suffix()}`;
   const nodes = specs.map((s, i) => ({
     name: `kwok-${id}-${i}`,
@@ -76,19 +79,40 @@ export function template(pool: Pool, app: string, o: PodTemplateOptions = {}): k
   };
 }
 
-export async function deployment(ns: string, pool: Pool, name: string, replicas: number, o: PodTemplateOptions = {}): Promise<void> {
+export async function deployment(
+  ns: string,
+  pool: Pool,
+  name: string,
+  replicas: number,
+  o: PodTemplateOptions = {},
+): Promise<void> {
   await apis().apps.createNamespacedDeployment({
     namespace: ns,
-    body: { metadata: { name }, spec: { replicas, selector: { matchLabels: { app: name } }, template: template(pool, name, o) } },
+    body: {
+      metadata: { name },
+      spec: { replicas, selector: { matchLabels: { app: name } }, template: template(pool, name, o) },
+    },
   });
 }
 
-export async function statefulSet(ns: string, pool: Pool, name: string, replicas: number, o: PodTemplateOptions = {}): Promise<void> {
+export async function statefulSet(
+  ns: string,
+  pool: Pool,
+  name: string,
+  replicas: number,
+  o: PodTemplateOptions = {},
+): Promise<void> {
   await apis().apps.createNamespacedStatefulSet({
     namespace: ns,
     body: {
       metadata: { name },
-      spec: { replicas, serviceName: name, podManagementPolicy: 'Parallel', selector: { matchLabels: { app: name } }, template: template(pool, name, o) },
+      spec: {
+        replicas,
+        serviceName: name,
+        podManagementPolicy: 'Parallel',
+        selector: { matchLabels: { app: name } },
+        template: template(pool, name, o),
+      },
     },
   });
 }
@@ -106,7 +130,12 @@ export async function barePod(ns: string, pool: Pool, name: string, o: PodTempla
 }
 
 /** A PDB over the pods of an app (a string) or of any labels. */
-export async function pdb(ns: string, name: string, selector: string | Record<string, string>, spec: { minAvailable?: number; maxUnavailable?: number }): Promise<void> {
+export async function pdb(
+  ns: string,
+  name: string,
+  selector: string | Record<string, string>,
+  spec: { minAvailable?: number; maxUnavailable?: number },
+): Promise<void> {
   const matchLabels = typeof selector === 'string' ? { app: selector } : selector;
   await apis().policy.createNamespacedPodDisruptionBudget({
     namespace: ns,
@@ -124,17 +153,23 @@ export async function podsIn(ns: string, selector?: string): Promise<k8s.V1Pod[]
 
 /** Waits until `count` pods are Ready in the namespace (all pods when count is undefined). */
 export async function allReady(ns: string, count: number): Promise<k8s.V1Pod[]> {
-  return eventually(`${count} ready pods in ${ns}`, async () => {
-    const pods = (await podsIn(ns)).filter((p) => !p.metadata?.deletionTimestamp);
-    return pods.filter(isReady).length >= count ? pods : undefined;
-  }, 60_000);
+  return eventually(
+    `${count} ready pods in ${ns}`,
+    async () => {
+      const pods = (await podsIn(ns)).filter((p) => !p.metadata?.deletionTimestamp);
+      return pods.filter(isReady).length >= count ? pods : undefined;
+    },
+    60_000,
+  );
 }
 
 /** Waits until every PDB in the namespace has caught up with its pods. */
 export async function pdbsSettled(ns: string): Promise<void> {
   await eventually(`PDBs of ${ns} to settle`, async () => {
     const list = await apis().policy.listNamespacedPodDisruptionBudget({ namespace: ns });
-    return list.items.every((p) => p.status?.observedGeneration === p.metadata?.generation && (p.status?.expectedPods ?? 0) > 0);
+    return list.items.every(
+      (p) => p.status?.observedGeneration === p.metadata?.generation && (p.status?.expectedPods ?? 0) > 0,
+    );
   });
 }
 

@@ -50,13 +50,17 @@ Exit codes: 0 no error-level problem, 3 an error-level problem or a failed check
   check.action((names, opts) => emit('ctx check', checkOptions(names, opts), outputFormat(opts.output, FORMATS), opts));
 
   const show = outputFlags(
-    kubeconfigFlag(cmd.command('show')).description('show one context in detail (default: the current one), every secret masked').argument('[context]', 'context name'),
+    kubeconfigFlag(cmd.command('show'))
+      .description('show one context in detail (default: the current one), every secret masked')
+      .argument('[context]', 'context name'),
     FORMATS,
   );
   show.action((name, opts) => emit('ctx show', showOptions(name, opts), outputFormat(opts.output, FORMATS), opts));
 
   const use = outputFlags(
-    kubeconfigFlag(cmd.command('use')).description('make CONTEXT the current context (writes the kubeconfig file that kubectl would write)').argument('<context>', 'context name'),
+    kubeconfigFlag(cmd.command('use'))
+      .description('make CONTEXT the current context (writes the kubeconfig file that kubectl would write)')
+      .argument('<context>', 'context name'),
     FORMATS,
   );
   use.action((name, opts) => emit('ctx use', useOptions(name, opts), outputFormat(opts.output, FORMATS), opts));
@@ -69,5 +73,7 @@ Exit codes: 0 no error-level problem, 3 an error-level problem or a failed check
       .option('--context <name>', 'the context to change (default: the current one)'),
     FORMATS,
   );
-  ns.action((namespace, opts) => emit('ctx namespace', namespaceOptions(namespace, opts), outputFormat(opts.output, FORMATS), opts));
+  ns.action((namespace, opts) =>
+    emit('ctx namespace', namespaceOptions(namespace, opts), outputFormat(opts.output, FORMATS), opts),
+  );
 }

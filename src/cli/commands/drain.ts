@@ -23,13 +23,22 @@ export function defineDrain(cmd: Command, emit: Emit): void {
         .option('--disable-eviction', 'DELETE pods instead of evicting them: bypasses every PodDisruptionBudget')
         .option('--ignore-opt-outs', 'also evict pods annotated safe-to-evict "false" or do-not-disrupt "true"')
         .option('--strict', 'treat every risk of the plan as a block')
-        .option('--allow-unplaceable', 'drain although the scheduler would find no node for some replacements (they stay Pending)')
+        .option(
+          '--allow-unplaceable',
+          'drain although the scheduler would find no node for some replacements (they stay Pending)',
+        )
         .option('--grace-period <seconds>', "seconds each pod gets to terminate; -1 (the default) uses the pod's own")
         .option('--timeout <duration>', 'give up after this long (default 0: never)')
-        .option('--skip-wait-for-delete-timeout <seconds>', 'skip pods terminating for longer than this (default 0: off)')
+        .option(
+          '--skip-wait-for-delete-timeout <seconds>',
+          'skip pods terminating for longer than this (default 0: off)',
+        )
         .option('--concurrency <n>', 'evictions in flight at most, never more per PDB than it allows (default 10)')
         .option('--wait-healthy', 'after the pods are gone, wait until their workloads are Available again')
-        .option('--api-outage-timeout <duration>', 'how long the API server may stay unreachable mid-drain before the drain stops (default 2m)')
+        .option(
+          '--api-outage-timeout <duration>',
+          'how long the API server may stay unreachable mid-drain before the drain stops (default 2m)',
+        )
         .option('-y, --yes', 'do not ask for confirmation (it is only asked on a terminal)'),
     ),
     FORMATS,
@@ -56,6 +65,13 @@ Exit codes: ${exitCodeSummary()}.`,
   );
   drain.action((nodes, opts) => emit('drain', drainOptions(nodes, opts), outputFormat(opts.output, FORMATS), opts));
 
-  const uncordon = outputFlags(connectionFlags(cmd.command('uncordon').description('make nodes schedulable again').argument('[nodes...]', 'the nodes')), ['table', 'json', 'yaml']);
-  uncordon.action((nodes, opts) => emit('drain uncordon', uncordonOptions(nodes, opts), outputFormat(opts.output, ['table', 'json', 'yaml']), opts));
+  const uncordon = outputFlags(
+    connectionFlags(
+      cmd.command('uncordon').description('make nodes schedulable again').argument('[nodes...]', 'the nodes'),
+    ),
+    ['table', 'json', 'yaml'],
+  );
+  uncordon.action((nodes, opts) =>
+    emit('drain uncordon', uncordonOptions(nodes, opts), outputFormat(opts.output, ['table', 'json', 'yaml']), opts),
+  );
 }

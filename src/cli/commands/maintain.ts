@@ -15,24 +15,45 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
       cmd
         .argument('[nodes...]', 'the nodes, in order')
         .option('-l, --selector <selector>', 'the nodes matching this label selector (in name order)')
-        .option('--run <command>', 'run this for each node (by /bin/sh; the node is in $NODE, never spliced into the line)')
+        .option(
+          '--run <command>',
+          'run this for each node (by /bin/sh; the node is in $NODE, never spliced into the line)',
+        )
         .option('--wait-file <file>', 'instead of --run: wait for this file to exist before bringing each node back')
         .option('--max-unavailable <n>', 'nodes worked on at once, never more (default 1)')
         .option('--journal <file>', 'record every step here; the same command again resumes from it')
         .option('--dry-run', 'show the plan for the whole run; change nothing')
         .option('-y, --yes', 'do not ask for confirmation (only asked on a terminal)')
-        .option('--timeout <duration>', 'give up on the whole run after this long, stopping at the step it is in (default 0: never)')
-        .option('--drain-timeout <duration>', 'give up on one node\u2019s drain after this long (default 10m; 0: never)')
+        .option(
+          '--timeout <duration>',
+          'give up on the whole run after this long, stopping at the step it is in (default 0: never)',
+        )
+        .option(
+          '--drain-timeout <duration>',
+          'give up on one node\u2019s drain after this long (default 10m; 0: never)',
+        )
         .option('--ready-timeout <duration>', 'how long a node may take to be Ready again (default 10m)')
-        .option('--recover-timeout <duration>', 'how long the evicted workloads may take to be Available again (default 10m)')
+        .option(
+          '--recover-timeout <duration>',
+          'how long the evicted workloads may take to be Available again (default 10m)',
+        )
         .option('--ignore-daemonsets', 'as in study-drain')
         .option('--delete-emptydir-data', 'as in study-drain')
         .option('--force', 'as in study-drain')
         .option('--ignore-opt-outs', 'as in study-drain')
-        .option('--resume-step <rerun|skip>', 'for a command an earlier run started on another host: run it again, or take it as done')
-        .option('--api-outage-timeout <duration>', 'how long the API server may stay unreachable before the run stops at a step boundary (default 2m)')
+        .option(
+          '--resume-step <rerun|skip>',
+          'for a command an earlier run started on another host: run it again, or take it as done',
+        )
+        .option(
+          '--api-outage-timeout <duration>',
+          'how long the API server may stay unreachable before the run stops at a step boundary (default 2m)',
+        )
         .option('--lock-namespace <namespace>', 'where the run\u2019s Lease lives (default kube-system)')
-        .option('--lock-duration <duration>', 'how long the Lease lasts without renewal (default 30s, at least 6s; renewed every 2s)'),
+        .option(
+          '--lock-duration <duration>',
+          'how long the Lease lasts without renewal (default 30s, at least 6s; renewed every 2s)',
+        ),
     ),
     FORMATS,
   );
@@ -50,5 +71,7 @@ Examples:
 
 Exit codes: ${exitCodeSummary()}.`,
   );
-  maintain.action((nodes, opts) => emit('maintain', maintainOptions(nodes, opts, canAsk(emit.io)), outputFormat(opts.output, FORMATS), opts));
+  maintain.action((nodes, opts) =>
+    emit('maintain', maintainOptions(nodes, opts, canAsk(emit.io)), outputFormat(opts.output, FORMATS), opts),
+  );
 }

@@ -15,8 +15,14 @@ export function defineWhoCan(cmd: Command, emit: Emit): void {
       namespaceFlag(
         connectionFlags(
           cmd
-            .argument('<verb>', 'the verb: get, list, create, delete, impersonate, bind, escalate, approve, sign, use, ...')
-            .argument('[resource]', 'RESOURCE[.GROUP][/SUBRESOURCE], as kubectl names it (po, deploy, deployments.apps, pods/log)')
+            .argument(
+              '<verb>',
+              'the verb: get, list, create, delete, impersonate, bind, escalate, approve, sign, use, ...',
+            )
+            .argument(
+              '[resource]',
+              'RESOURCE[.GROUP][/SUBRESOURCE], as kubectl names it (po, deploy, deployments.apps, pods/log)',
+            )
             .argument('[name]', 'an object name (never with list, create or deletecollection)')
             .option('--url <path>', 'a non-resource URL such as /healthz or /logs/*')
             .option('--verify', 'confirm every subject with the API server (SubjectAccessReview)')
@@ -42,12 +48,17 @@ Examples:
 
 Exit codes: ${exitCodeSummary()}.`,
   );
-  whocan.action((verb, resource, name, opts) => emit('whocan', whoCanOptions(verb, resource, name, opts), outputFormat(opts.output, FORMATS), opts));
+  whocan.action((verb, resource, name, opts) =>
+    emit('whocan', whoCanOptions(verb, resource, name, opts), outputFormat(opts.output, FORMATS), opts),
+  );
 }
 
 export function defineAccess(cmd: Command, emit: Emit): void {
   cmd.enablePositionalOptions();
-  const access = outputFlags(namespaceFlag(connectionFlags(cmd.option('--sa <namespace/name>', 'analyse this service account'))), ACCESS_FORMATS);
+  const access = outputFlags(
+    namespaceFlag(connectionFlags(cmd.option('--sa <namespace/name>', 'analyse this service account'))),
+    ACCESS_FORMATS,
+  );
   access.addHelpText(
     'after',
     `
@@ -66,7 +77,9 @@ Examples:
       connectionFlags(
         cmd
           .command('why')
-          .description('why a subject may (or may not) do VERB on RESOURCE: binding -> role -> rule, or the near misses')
+          .description(
+            'why a subject may (or may not) do VERB on RESOURCE: binding -> role -> rule, or the near misses',
+          )
           .option('--sa <namespace/name>', 'analyse this service account')
           .argument('<verb>')
           .argument('<resource>')
@@ -75,5 +88,7 @@ Examples:
     ),
     ACCESS_FORMATS,
   );
-  why.action((verb, resource, name, opts) => emit('access why', whyOptions(verb, resource, name, opts), outputFormat(opts.output, ACCESS_FORMATS), opts));
+  why.action((verb, resource, name, opts) =>
+    emit('access why', whyOptions(verb, resource, name, opts), outputFormat(opts.output, ACCESS_FORMATS), opts),
+  );
 }

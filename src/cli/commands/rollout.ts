@@ -33,7 +33,10 @@ Exit codes: ${exitCodeSummary()}.`,
           .option('-l, --selector <selector>', 'every workload of KIND matching this label selector')
           .option('-w, --watch [bool]', 'keep watching until done (--watch=false answers once)')
           .option('--timeout <duration>', 'give up after this long (default 0: never)')
-          .option('--fail-fast', 'stop at the first pod error (image pull, crash loop, FailedCreate) instead of waiting for the deadline'),
+          .option(
+            '--fail-fast',
+            'stop at the first pod error (image pull, crash loop, FailedCreate) instead of waiting for the deadline',
+          ),
       ),
     ),
     FORMATS,
@@ -67,7 +70,9 @@ Exit codes: ${exitCodeSummary()}.`,
       connectionFlags(
         cmd
           .command('undo')
-          .description('roll back to the previous revision (or --to-revision N), as kubectl does; --dry-run shows the diff')
+          .description(
+            'roll back to the previous revision (or --to-revision N), as kubectl does; --dry-run shows the diff',
+          )
           .argument('<target...>', 'KIND/NAME (or KIND NAME)')
           .option('--to-revision <n>', 'the revision to go back to (default 0: the previous one)')
           .option('--dry-run [strategy]', 'show the diff that would be applied; change nothing')

@@ -85,15 +85,22 @@ function termMatches(term: V1NodeSelectorTerm, labels: Record<string, string>, n
   if (name !== undefined) {
     for (const r of term.matchFields ?? []) {
       if (r.key !== 'metadata.name' || (r.values ?? []).length !== 1) return false;
-      if (r.operator === 'In' ? name !== r.values![0] : r.operator === 'NotIn' ? name === r.values![0] : true) return false;
+      if (r.operator === 'In' ? name !== r.values![0] : r.operator === 'NotIn' ? name === r.values![0] : true)
+        return false;
     }
   }
   return true;
 }
 
 /** OR of the terms; empty terms are skipped, and no term left matches nothing. */
-export function nodeSelectorTermsMatch(terms: V1NodeSelectorTerm[], labels: Record<string, string>, name?: string): boolean {
-  return terms.some((t) => ((t.matchExpressions ?? []).length > 0 || (t.matchFields ?? []).length > 0) && termMatches(t, labels, name));
+export function nodeSelectorTermsMatch(
+  terms: V1NodeSelectorTerm[],
+  labels: Record<string, string>,
+  name?: string,
+): boolean {
+  return terms.some(
+    (t) => ((t.matchExpressions ?? []).length > 0 || (t.matchFields ?? []).length > 0) && termMatches(t, labels, name),
+  );
 }
 
 /** nodeSelector and required node affinity together (nodeaffinity.RequiredNodeAffinity). */
@@ -135,7 +142,8 @@ export function tolerates(taint: V1Taint, tolerations: V1Toleration[]): boolean 
 }
 
 export function hasUntoleratedTaint(taints: V1Taint[], tolerations: V1Toleration[]): boolean {
-  for (const t of taints) if ((t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(t, tolerations)) return true;
+  for (const t of taints)
+    if ((t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(t, tolerations)) return true;
   return false;
 }
 
@@ -144,7 +152,11 @@ export { UNSCHEDULABLE_TAINT } from './snapshot.js';
 // ---------------------------------------------------------------- affinity terms
 
 export function termMatchesPod(term: AffinityTerm, pod: PodInfo, nsLabels: Record<string, string>): boolean {
-  if (!term.namespaces.has(pod.namespace) && !(term.namespaceSelector && matchesSelector(term.namespaceSelector, nsLabels))) return false;
+  if (
+    !term.namespaces.has(pod.namespace) &&
+    !(term.namespaceSelector && matchesSelector(term.namespaceSelector, nsLabels))
+  )
+    return false;
   return matchesSelector(term.selector, pod.labels);
 }
 
@@ -218,7 +230,8 @@ export class AffinityState {
     }
     for (const t of p.antiAffinity) {
       const v = node.labels[t.topologyKey];
-      if (v !== undefined && termMatchesPod(t, q, this.nsLabels(q.namespace))) this.antiAffinity.add(t.topologyKey, v, sign, q.moved);
+      if (v !== undefined && termMatchesPod(t, q, this.nsLabels(q.namespace)))
+        this.antiAffinity.add(t.topologyKey, v, sign, q.moved);
     }
     if (q.antiAffinity.length) {
       const ns = this.nsLabels(p.namespace);
@@ -369,13 +382,16 @@ export class SpreadState {
     const flags = this.eligible.get(node.name);
     if (!flags) return;
     this.pod.spread.forEach((c, i) => {
-      if (flags[i] && !c.countsNothing && matchesSelector(c.selector, q.labels)) this.domains[i]!.add(node.labels[c.topologyKey]!, sign, q.moved);
+      if (flags[i] && !c.countsNothing && matchesSelector(c.selector, q.labels))
+        this.domains[i]!.add(node.labels[c.topologyKey]!, sign, q.moved);
     });
   }
 
   /** The smallest count over the domains, per constraint (0 below minDomains), for one attempt. */
   minimums(withoutMoved: boolean): number[] {
-    return this.pod.spread.map((c, i) => (this.domainSets[i]!.size < c.minDomains ? 0 : this.domains[i]!.minimum(withoutMoved)));
+    return this.pod.spread.map((c, i) =>
+      this.domainSets[i]!.size < c.minDomains ? 0 : this.domains[i]!.minimum(withoutMoved),
+    );
   }
 
   /**
@@ -428,7 +444,8 @@ const GA_LABEL: Record<string, string> = {
 
 export function volumeFacts(pod: PodInfo, snap: Snapshot): VolumeFacts {
   const facts: VolumeFacts = { nodeAffinity: [], missingVolume: false, zones: [], notes: [] };
-  for (const v of pod.newEphemeral) facts.notes.push(`ephemeral volume ${v} gets a new claim: where a volume can be provisioned for it is not checked`);
+  for (const v of pod.newEphemeral)
+    facts.notes.push(`ephemeral volume ${v} gets a new claim: where a volume can be provisioned for it is not checked`);
   if (!pod.claims.length) return facts;
   const vols = snap.volumes;
   if (!vols) {
@@ -448,10 +465,13 @@ export function volumeFacts(pod: PodInfo, snap: Snapshot): VolumeFacts {
     const pvName = claim.spec?.volumeName;
     if (!pvName) {
       // storagehelpers.GetPersistentVolumeClaimClass: the beta annotation wins over the field.
-      const className = claim.metadata?.annotations?.['volume.beta.kubernetes.io/storage-class'] ?? claim.spec?.storageClassName ?? '';
+      const className =
+        claim.metadata?.annotations?.['volume.beta.kubernetes.io/storage-class'] ?? claim.spec?.storageClassName ?? '';
       const cls = vols.classes.get(className);
       if (cls?.volumeBindingMode === 'WaitForFirstConsumer') {
-        facts.notes.push(`claim ${name} is unbound (WaitForFirstConsumer): where a volume can be provisioned or bound for it is not checked`);
+        facts.notes.push(
+          `claim ${name} is unbound (WaitForFirstConsumer): where a volume can be provisioned or bound for it is not checked`,
+        );
         continue;
       }
       facts.preFilter = 'pod has unbound immediate PersistentVolumeClaims';
@@ -512,14 +532,23 @@ function resourcesFilter(pod: PodInfo, node: NodeState, withoutMoved: boolean): 
   const moved = withoutMoved ? node.moved.requested : undefined;
   if (node.pods.size - (moved ? node.moved.pods : 0) + 1 > node.podsAllowed) out = only(REASON.tooManyPods);
   const r = pod.requests;
-  if (r.cpu && r.cpu > (node.allocatable.cpu ?? 0) - (used.cpu ?? 0) + (moved?.cpu ?? 0)) out = short(out, INSUFFICIENT_CPU);
-  if (r.memory && r.memory > (node.allocatable.memory ?? 0) - (used.memory ?? 0) + (moved?.memory ?? 0)) out = short(out, INSUFFICIENT_MEMORY);
+  if (r.cpu && r.cpu > (node.allocatable.cpu ?? 0) - (used.cpu ?? 0) + (moved?.cpu ?? 0))
+    out = short(out, INSUFFICIENT_CPU);
+  if (r.memory && r.memory > (node.allocatable.memory ?? 0) - (used.memory ?? 0) + (moved?.memory ?? 0))
+    out = short(out, INSUFFICIENT_MEMORY);
   const eph = r['ephemeral-storage'];
-  if (eph && eph > (node.allocatable['ephemeral-storage'] ?? 0) - (used['ephemeral-storage'] ?? 0) + (moved?.['ephemeral-storage'] ?? 0)) {
+  if (
+    eph &&
+    eph >
+      (node.allocatable['ephemeral-storage'] ?? 0) -
+        (used['ephemeral-storage'] ?? 0) +
+        (moved?.['ephemeral-storage'] ?? 0)
+  ) {
     out = short(out, insufficient('ephemeral-storage'));
   }
   for (const { name, want } of pod.scalars) {
-    if (want > (node.allocatable[name] ?? 0) - (used[name] ?? 0) + (moved?.[name] ?? 0)) out = short(out, insufficient(name));
+    if (want > (node.allocatable[name] ?? 0) - (used[name] ?? 0) + (moved?.[name] ?? 0))
+      out = short(out, insufficient(name));
   }
   return out;
 }
@@ -543,7 +572,8 @@ export function filterNode(a: Attempt, node: NodeState): string[] {
   if (node.unschedulable && !tolerates(UNSCHEDULABLE_TAINT, p.tolerations)) return only(REASON.unschedulable);
   if (hasUntoleratedTaint(node.taints, p.tolerations)) return only(REASON.taint);
   if (!requiredNodeAffinityMatches(p, node)) return only(REASON.nodeAffinity);
-  if (p.ports.some((port) => node.ports.conflicts(port, a.withoutMoved ? node.moved.ports : undefined))) return only(REASON.ports);
+  if (p.ports.some((port) => node.ports.conflicts(port, a.withoutMoved ? node.moved.ports : undefined)))
+    return only(REASON.ports);
   const lacking = resourcesFilter(p, node, a.withoutMoved);
   if (lacking !== NO_REASONS) return lacking;
   const vol = volumeBindingFilter(a.volumes, node) ?? volumeZoneFilter(a.volumes, node);
@@ -557,6 +587,10 @@ export function filterNode(a: Attempt, node: NodeState): string[] {
 
 /** The selectors of a pod's constraints that other pods can satisfy, for explaining a dependency. */
 export function helpsPod(helper: PodInfo, pod: PodInfo, nsLabels: (ns: string) => Record<string, string>): boolean {
-  if (pod.affinity.length && pod.affinity.every((t) => termMatchesPod(t, helper, nsLabels(helper.namespace)))) return true;
-  return helper.namespace === pod.namespace && pod.spread.some((c) => !c.countsNothing && matchesSelector(c.selector, helper.labels));
+  if (pod.affinity.length && pod.affinity.every((t) => termMatchesPod(t, helper, nsLabels(helper.namespace))))
+    return true;
+  return (
+    helper.namespace === pod.namespace &&
+    pod.spread.some((c) => !c.countsNothing && matchesSelector(c.selector, helper.labels))
+  );
 }

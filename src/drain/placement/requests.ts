@@ -24,7 +24,8 @@ const NATIVE_NAMESPACE = 'kubernetes.io/';
  * resources and attachable volumes.
  */
 export function isScalarResource(name: string): boolean {
-  if (name.startsWith('hugepages-') || name.startsWith('attachable-volumes-') || name.includes(NATIVE_NAMESPACE)) return true;
+  if (name.startsWith('hugepages-') || name.startsWith('attachable-volumes-') || name.includes(NATIVE_NAMESPACE))
+    return true;
   return name.includes('/') && !name.startsWith('requests.');
 }
 

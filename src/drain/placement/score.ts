@@ -52,7 +52,11 @@ function balanced(node: NodeState, p: PodInfo): number {
   const both = cpu > 0 && mem > 0;
   const usedCpu = node.requested.cpu ?? 0;
   const usedMem = node.requested.memory ?? 0;
-  const withPod = balance(cpu ? (usedCpu + (p.requests.cpu ?? 0)) / cpu : 0, mem ? (usedMem + (p.requests.memory ?? 0)) / mem : 0, both);
+  const withPod = balance(
+    cpu ? (usedCpu + (p.requests.cpu ?? 0)) / cpu : 0,
+    mem ? (usedMem + (p.requests.memory ?? 0)) / mem : 0,
+    both,
+  );
   const without = balance(cpu ? usedCpu / cpu : 0, mem ? usedMem / mem : 0, both);
   return MAX / 2 + Math.trunc((MAX / 2 + withPod - without) / 2);
 }
@@ -79,7 +83,12 @@ function nodeAffinityScores(p: PodInfo, nodes: NodeState[]): number[] | undefine
   const preferred = p.pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
   if (!preferred.length) return undefined;
   return normalize(
-    nodes.map((n) => preferred.reduce((sum, t) => sum + (t.weight && nodeSelectorTermsMatch([t.preference], n.labels, n.name) ? t.weight : 0), 0)),
+    nodes.map((n) =>
+      preferred.reduce(
+        (sum, t) => sum + (t.weight && nodeSelectorTermsMatch([t.preference], n.labels, n.name) ? t.weight : 0),
+        0,
+      ),
+    ),
     false,
   );
 }
@@ -108,7 +117,8 @@ function softConstraints(p: PodInfo): { constraints: SoftConstraint[]; requireAl
     };
   }
   const owner = controllerOf(p.pod);
-  if (!owner || !['ReplicaSet', 'StatefulSet', 'ReplicationController'].includes(owner.kind)) return { constraints: [], requireAll: false };
+  if (!owner || !['ReplicaSet', 'StatefulSet', 'ReplicationController'].includes(owner.kind))
+    return { constraints: [], requireAll: false };
   const sameController = (q: PodInfo): boolean => {
     const o = controllerOf(q.pod);
     return q.namespace === p.namespace && !q.terminating && o?.kind === owner.kind && o.name === owner.name;
@@ -171,5 +181,8 @@ export function scoreNodes(p: PodInfo, feasible: NodeState[], all: NodeState[]):
   const taints = taintScores(p, feasible);
   const affinity = nodeAffinityScores(p, feasible);
   const spread = spreadScores(p, feasible, all);
-  return feasible.map((n, i) => 3 * taints[i]! + 2 * (affinity?.[i] ?? 0) + 2 * (spread?.[i] ?? 0) + leastAllocated(n, p) + balanced(n, p));
+  return feasible.map(
+    (n, i) =>
+      3 * taints[i]! + 2 * (affinity?.[i] ?? 0) + 2 * (spread?.[i] ?? 0) + leastAllocated(n, p) + balanced(n, p),
+  );
 }

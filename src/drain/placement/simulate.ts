@@ -17,9 +17,28 @@
 import type { V1Pod } from '@kubernetes/client-node';
 
 import { controllerOf, isMirrorPod } from '../../kube/objects.js';
-import { AffinityState, filterNode, helpsPod, nodeNamesFromAffinity, REASON, SpreadState, UNSCHEDULABLE_TAINT, volumeFacts, type Attempt } from './filters.js';
+import {
+  AffinityState,
+  filterNode,
+  helpsPod,
+  nodeNamesFromAffinity,
+  REASON,
+  SpreadState,
+  UNSCHEDULABLE_TAINT,
+  volumeFacts,
+  type Attempt,
+} from './filters.js';
 import { leastAllocated, scoreNodes } from './score.js';
-import { addPod, cloneSnapshot, compilePod, PortIndex, removePod, type NodeState, type PodInfo, type Snapshot } from './snapshot.js';
+import {
+  addPod,
+  cloneSnapshot,
+  compilePod,
+  PortIndex,
+  removePod,
+  type NodeState,
+  type PodInfo,
+  type Snapshot,
+} from './snapshot.js';
 
 /** What happens to a pod on a drained node: its controller recreates it, it is deleted for good, or it stays. */
 export type PodFate = 'recreate' | 'delete' | 'stay';
@@ -98,8 +117,14 @@ function nodesToFind(all: number): number {
 }
 
 /** The FailedScheduling message of the scheduler's FitError (framework.FitError.Error), without PostFilter's part. */
-export function fitErrorMessage(total: number, rejected: string[][], absent = 0, preFilter?: string): { message: string; reasons: Array<{ reason: string; nodes: number }> } {
-  if (preFilter) return { message: `0/${total} nodes are available: ${preFilter}.`, reasons: [{ reason: preFilter, nodes: total }] };
+export function fitErrorMessage(
+  total: number,
+  rejected: string[][],
+  absent = 0,
+  preFilter?: string,
+): { message: string; reasons: Array<{ reason: string; nodes: number }> } {
+  if (preFilter)
+    return { message: `0/${total} nodes are available: ${preFilter}.`, reasons: [{ reason: preFilter, nodes: total }] };
   const counts = new Map<string, number>();
   for (const rs of rejected) for (const r of rs) counts.set(r, (counts.get(r) ?? 0) + 1);
   if (absent > 0) counts.set(REASON.nodeAffinityPreFilter, (counts.get(REASON.nodeAffinityPreFilter) ?? 0) + absent);
@@ -107,7 +132,10 @@ export function fitErrorMessage(total: number, rejected: string[][], absent = 0,
   // Go's sort.Strings on "<count> <reason>": byte order, so "10 ..." sorts before "2 ...".
   parts.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
   const list = parts.length ? ` ${parts.map((p) => p.text).join(', ')}.` : '';
-  return { message: `0/${total} nodes are available:${list}`, reasons: parts.map(({ reason, nodes }) => ({ reason, nodes })) };
+  return {
+    message: `0/${total} nodes are available:${list}`,
+    reasons: parts.map(({ reason, nodes }) => ({ reason, nodes })),
+  };
 }
 
 interface AttemptResult {
@@ -121,7 +149,12 @@ interface AttemptResult {
 
 const signatureCache = new WeakMap<PodInfo, { affinity: string; spread: string }>();
 
-const termKey = (t: PodInfo['affinity'][number]): unknown => [[...t.namespaces].sort(), t.namespaceSelector ?? null, t.selector ?? null, t.topologyKey];
+const termKey = (t: PodInfo['affinity'][number]): unknown => [
+  [...t.namespaces].sort(),
+  t.namespaceSelector ?? null,
+  t.selector ?? null,
+  t.topologyKey,
+];
 
 function signatures(p: PodInfo): { affinity: string; spread: string } {
   let s = signatureCache.get(p);
@@ -220,9 +253,11 @@ class Simulator {
   /** One scheduling cycle's filtering: PreFilter, then Filter over the nodes until enough fit. */
   attempt(p: PodInfo, withoutMoved = false): AttemptResult {
     const names = nodeNamesFromAffinity(p);
-    if (names && names.size === 0) return { feasible: [], rejected: [], absent: 0, preFilter: 'pod affinity terms conflict', notes: [] };
+    if (names && names.size === 0)
+      return { feasible: [], rejected: [], absent: 0, preFilter: 'pod affinity terms conflict', notes: [] };
     const volumes = volumeFacts(p, this.snap);
-    if (volumes.preFilter) return { feasible: [], rejected: [], absent: 0, preFilter: volumes.preFilter, notes: volumes.notes };
+    if (volumes.preFilter)
+      return { feasible: [], rejected: [], absent: 0, preFilter: volumes.preFilter, notes: volumes.notes };
     const spread = this.spreadState(p);
     const a: Attempt = {
       pod: p,
@@ -261,7 +296,8 @@ class Simulator {
         const scores = scoreNodes(p, feasible, this.snap.nodes);
         const last = this.choice === 'score-last';
         let best = 0;
-        for (let i = 1; i < feasible.length; i++) if (scores[i]! > scores[best]! || (last && scores[i] === scores[best])) best = i;
+        for (let i = 1; i < feasible.length; i++)
+          if (scores[i]! > scores[best]! || (last && scores[i] === scores[best])) best = i;
         return feasible[best]!;
       }
     }
@@ -344,7 +380,9 @@ function placeQueue(sim: Simulator, queue: PodInfo[]): Map<string, PodPlacement>
 /** Back in service: schedulable, without the taint the node lifecycle controller puts on cordoned nodes. */
 function uncordonNode(node: NodeState): void {
   node.unschedulable = false;
-  node.taints = node.taints.filter((t) => !(t.key === UNSCHEDULABLE_TAINT.key && t.effect === UNSCHEDULABLE_TAINT.effect));
+  node.taints = node.taints.filter(
+    (t) => !(t.key === UNSCHEDULABLE_TAINT.key && t.effect === UNSCHEDULABLE_TAINT.effect),
+  );
 }
 
 /**
@@ -353,7 +391,11 @@ function uncordonNode(node: NodeState): void {
  * (those of earlier steps included, back in service once their step is
  * done). Returns every step and the first that leaves a pod pending.
  */
-export function simulateRun(snapshot: Snapshot, steps: Array<{ nodes: string[] }>, options: SimulationOptions = {}): RunResult {
+export function simulateRun(
+  snapshot: Snapshot,
+  steps: Array<{ nodes: string[] }>,
+  options: SimulationOptions = {},
+): RunResult {
   const fate = options.fate ?? ((pod: V1Pod) => defaultFate(pod));
   const sim = new Simulator(cloneSnapshot(snapshot), options.choice ?? 'score');
   const snap = sim.snap;
@@ -375,7 +417,8 @@ export function simulateRun(snapshot: Snapshot, steps: Array<{ nodes: string[] }
       }
       const taints = node.taints;
       node.unschedulable = true;
-      if (!taints.some((t) => t.key === UNSCHEDULABLE_TAINT.key && t.effect === UNSCHEDULABLE_TAINT.effect)) node.taints = [...taints, UNSCHEDULABLE_TAINT];
+      if (!taints.some((t) => t.key === UNSCHEDULABLE_TAINT.key && t.effect === UNSCHEDULABLE_TAINT.effect))
+        node.taints = [...taints, UNSCHEDULABLE_TAINT];
       restore.push(() => {
         node.unschedulable = false;
         node.taints = taints;
@@ -412,7 +455,11 @@ export function simulateRun(snapshot: Snapshot, steps: Array<{ nodes: string[] }
  * Places pods that are not bound yet (their nodeName is ignored) onto the
  * snapshot, as the scheduler would take them from its queue.
  */
-export function placePods(snapshot: Snapshot, pods: V1Pod[], options: Pick<SimulationOptions, 'choice'> = {}): PodPlacement[] {
+export function placePods(
+  snapshot: Snapshot,
+  pods: V1Pod[],
+  options: Pick<SimulationOptions, 'choice'> = {},
+): PodPlacement[] {
   const sim = new Simulator(cloneSnapshot(snapshot), options.choice ?? 'score');
   const queue = pods.map((pod) => replacementOf(compilePod(pod), false));
   return [...placeQueue(sim, queue).values()].sort((a, b) => a.order - b.order);

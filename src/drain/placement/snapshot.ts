@@ -19,7 +19,14 @@ import type {
 } from '@kubernetes/client-node';
 
 import { isTerminal } from '../../kube/objects.js';
-import { addResources, isScalarResource, nodeAllocatable, podNonZeroRequests, podRequests, type Resources } from './requests.js';
+import {
+  addResources,
+  isScalarResource,
+  nodeAllocatable,
+  podNonZeroRequests,
+  podRequests,
+  type Resources,
+} from './requests.js';
 
 export interface HostPort {
   ip: string;
@@ -166,9 +173,14 @@ function time(t: Date | string | undefined): number {
 
 /** Host ports as the scheduler collects them: containers and sidecars, hostPort > 0, TCP and 0.0.0.0 by default. */
 function hostPorts(pod: V1Pod): HostPort[] {
-  const containers = [...(pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always'), ...(pod.spec?.containers ?? [])];
+  const containers = [
+    ...(pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always'),
+    ...(pod.spec?.containers ?? []),
+  ];
   return containers.flatMap((c) =>
-    (c.ports ?? []).filter((p) => (p.hostPort ?? 0) > 0).map((p) => ({ ip: p.hostIP || '0.0.0.0', protocol: p.protocol || 'TCP', port: p.hostPort! })),
+    (c.ports ?? [])
+      .filter((p) => (p.hostPort ?? 0) > 0)
+      .map((p) => ({ ip: p.hostIP || '0.0.0.0', protocol: p.protocol || 'TCP', port: p.hostPort! })),
   );
 }
 
@@ -177,7 +189,12 @@ function hostPorts(pod: V1Pod): HostPort[] {
  * `key notin (value)`, as the API server does when it creates the pod. Pods
  * read back from the API already carry the merge; merging again changes nothing.
  */
-function mergeLabelKeys(selector: V1LabelSelector | undefined, labels: Record<string, string>, match: string[] | undefined, mismatch?: string[]): V1LabelSelector | undefined {
+function mergeLabelKeys(
+  selector: V1LabelSelector | undefined,
+  labels: Record<string, string>,
+  match: string[] | undefined,
+  mismatch?: string[],
+): V1LabelSelector | undefined {
   if (!selector || (!match?.length && !mismatch?.length)) return selector;
   const extra = [
     ...(match ?? []).filter((k) => k in labels).map((key) => ({ key, operator: 'In', values: [labels[key]!] })),
@@ -232,7 +249,11 @@ export function podKey(pod: V1Pod): string {
  */
 export function podClaims(pod: V1Pod, newPod = false): string[] {
   return (pod.spec?.volumes ?? []).flatMap((v) =>
-    v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : v.ephemeral && !newPod ? [`${pod.metadata?.name ?? ''}-${v.name}`] : [],
+    v.persistentVolumeClaim
+      ? [v.persistentVolumeClaim.claimName]
+      : v.ephemeral && !newPod
+        ? [`${pod.metadata?.name ?? ''}-${v.name}`]
+        : [],
   );
 }
 
@@ -261,7 +282,7 @@ export function compilePod(pod: V1Pod, moved = false, newPod = false): PodInfo {
     ports: hostPorts(pod),
     tolerations: spec?.tolerations ?? [],
     nodeSelector: spec?.nodeSelector && Object.keys(spec.nodeSelector).length ? spec.nodeSelector : undefined,
-    nodeTerms: required ? required.nodeSelectorTerms ?? [] : undefined,
+    nodeTerms: required ? (required.nodeSelectorTerms ?? []) : undefined,
     affinity: affinityTerms(pod, false),
     antiAffinity: affinityTerms(pod, true),
     spread: spreadConstraints(pod),
@@ -309,7 +330,9 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
     nodes,
     byName: new Map(nodes.map((n) => [n.name, n])),
     where: new Map(),
-    namespaces: input.namespaces ? new Map(input.namespaces.map((n) => [n.metadata?.name ?? '', n.metadata?.labels ?? {}])) : undefined,
+    namespaces: input.namespaces
+      ? new Map(input.namespaces.map((n) => [n.metadata?.name ?? '', n.metadata?.labels ?? {}]))
+      : undefined,
     volumes:
       input.claims && input.volumes
         ? {

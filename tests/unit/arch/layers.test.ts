@@ -47,7 +47,9 @@ export function violation(from: string, to: string): string | undefined {
   if (a === 'base') return 'src/base imports nothing of ours';
   if (a === 'kube' && b !== 'base') return 'src/kube imports only src/base';
   if (JOBS.includes(a) && JOBS.includes(b)) {
-    return FACADES[b] === to.split(path.sep).join('/') ? undefined : `a job imports another job only through its facade (${FACADES[b] ?? 'none'})`;
+    return FACADES[b] === to.split(path.sep).join('/')
+      ? undefined
+      : `a job imports another job only through its facade (${FACADES[b] ?? 'none'})`;
   }
   return undefined;
 }
@@ -60,7 +62,12 @@ test('the layering rule itself: up and sideways arrows are found', () => {
   assert.equal(violation('maintain/run.ts', 'drain/lib.ts'), undefined);
   assert.equal(violation('drain/run.ts', 'kube/client.ts'), undefined);
   assert.equal(violation('cli/main.ts', 'drain/options.ts'), undefined);
-  assert.deepEqual(importsOf("import a from './x.js';\nexport { b } from '../y.js';\nconst c = await import('../z.js');\nimport type { D } from './d.js';"), ['./x.js', '../y.js', './d.js', '../z.js']);
+  assert.deepEqual(
+    importsOf(
+      "import a from './x.js';\nexport { b } from '../y.js';\nconst c = await import('../z.js');\nimport type { D } from './d.js';",
+    ),
+    ['./x.js', '../y.js', './d.js', '../z.js'],
+  );
 });
 
 test('every import under src/ points down the layers', () => {
@@ -82,6 +89,8 @@ test('every import under src/ points down the layers', () => {
 });
 
 test('every layer folder is one the rule knows', () => {
-  const layers = readdirSync(SRC).filter((e) => statSync(path.join(SRC, e)).isDirectory()).sort();
+  const layers = readdirSync(SRC)
+    .filter((e) => statSync(path.join(SRC, e)).isDirectory())
+    .sort();
   assert.deepEqual(layers, ['base', 'cli', 'kube', ...JOBS].sort());
 });

@@ -41,7 +41,9 @@ test('a live block redrawn on a narrow terminal leaves no stale lines, wrapped o
     view.update(`${long(3)}\n`, 'almost');
     view.stop();
     const shown = screen(t.out(), columns).filter(Boolean);
-    const wrapped = long(3).match(new RegExp(`.{1,${columns}}`, 'g'))!.map((s) => s.trimEnd());
+    const wrapped = long(3)
+      .match(new RegExp(`.{1,${columns}}`, 'g'))!
+      .map((s) => s.trimEnd());
     assert.deepEqual(shown, ['a note that stays', ...wrapped], `at ${columns} columns:\n${shown.join('\n')}`);
   }
 });

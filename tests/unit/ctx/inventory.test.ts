@@ -44,7 +44,10 @@ const main: KubeconfigFile = {
       { name: 'tok', user: { token: 'abc' } },
       { name: 'tf', user: { tokenFile: '/missing/token' } },
       { name: 'sso', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1alpha1', command: 'kubelogin' } } },
-      { name: 'aws', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'aws-iam-authenticator' } } },
+      {
+        name: 'aws',
+        user: { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'aws-iam-authenticator' } },
+      },
       { name: 'oidc', user: { 'auth-provider': { name: 'oidc', config: { 'id-token': 'x' } } } },
       { name: 'basic', user: { username: 'admin', password: 'pw' } },
     ],
@@ -64,13 +67,27 @@ const main: KubeconfigFile = {
 };
 const second: KubeconfigFile = {
   path: '/k/second',
-  config: { clusters: [{ name: 'prod', cluster: { server: 'https://other' } }], contexts: [{ name: 'prod', context: { cluster: 'x' } }] },
+  config: {
+    clusters: [{ name: 'prod', cluster: { server: 'https://other' } }],
+    contexts: [{ name: 'prod', context: { cluster: 'x' } }],
+  },
 };
 
-const list = buildInventory(mergeKubeconfigs([main, second, { path: '/k/broken', error: 'is not valid YAML: bad' }, { path: '/k/none', missing: true }]), deps);
+const list = buildInventory(
+  mergeKubeconfigs([
+    main,
+    second,
+    { path: '/k/broken', error: 'is not valid YAML: bad' },
+    { path: '/k/none', missing: true },
+  ]),
+  deps,
+);
 
 function codes(subject: string): string[] {
-  return list.problems.filter((p) => p.subject.name === subject).map((p) => p.code).sort();
+  return list.problems
+    .filter((p) => p.subject.name === subject)
+    .map((p) => p.code)
+    .sort();
 }
 
 test('every context is listed with its auth method and certificate expiry', () => {
@@ -89,7 +106,10 @@ test('every context is listed with its auth method and certificate expiry', () =
   assert.equal(byName.get('prod')?.namespace, 'web');
   assert.equal(byName.get('prod')?.files.context, '/k/main');
   assert.equal(list.currentContext, 'gone');
-  assert.deepEqual(list.files.map((f) => f.status), ['loaded', 'loaded', 'error', 'missing']);
+  assert.deepEqual(
+    list.files.map((f) => f.status),
+    ['loaded', 'loaded', 'error', 'missing'],
+  );
 });
 
 test('problems are found, each with a stable code and a reason', () => {
@@ -105,10 +125,13 @@ test('problems are found, each with a stable code and a reason', () => {
   assert.deepEqual(codes('noserver'), ['ClusterNoServer']);
   assert.deepEqual(codes('/k/broken'), ['FileUnreadable']);
   const shadowed = list.problems.filter((p) => p.code === 'Shadowed');
-  assert.deepEqual(shadowed.map((p) => p.message), [
-    'cluster "prod" in /k/second is ignored: /k/main defines it first and wins',
-    'context "prod" in /k/second is ignored: /k/main defines it first and wins',
-  ]);
+  assert.deepEqual(
+    shadowed.map((p) => p.message),
+    [
+      'cluster "prod" in /k/second is ignored: /k/main defines it first and wins',
+      'context "prod" in /k/second is ignored: /k/main defines it first and wins',
+    ],
+  );
   for (const p of list.problems) assert.ok(p.why.length > 10, p.code);
   assert.equal(list.problems.find((p) => p.code === 'CertExpired')?.severity, 'error');
   assert.equal(list.problems.find((p) => p.code === 'CertExpiringSoon')?.severity, 'warning');
@@ -122,7 +145,10 @@ test('problem counts per context include those of its cluster and user', () => {
 
 test('certInfo classifies expiry against now', () => {
   assert.equal(certInfo(certs.good, NOW)?.status, 'ok');
-  assert.equal(certInfo({ source: 'file', location: '/x', ok: false, error: 'file does not exist' }, NOW)?.status, 'unreadable');
+  assert.equal(
+    certInfo({ source: 'file', location: '/x', ok: false, error: 'file does not exist' }, NOW)?.status,
+    'unreadable',
+  );
   assert.equal(certInfo(undefined, NOW), undefined);
 });
 
@@ -133,18 +159,32 @@ test('server addresses lose embedded credentials for display', () => {
 
 test('exec args: no value shows, whatever its form', () => {
   // Only argument names show: every value, bare or after a flag, is masked.
-  assert.deepEqual(maskExecArgs(['eks', 'get-token', '--cluster-name', 'prod', '--token=abc', '--password:pw', '-p', 'xyz', 'A'.repeat(40), '--verbose']), [
-    REDACTED,
-    REDACTED,
-    '--cluster-name',
-    REDACTED,
-    `--token=${REDACTED}`,
-    `--password:${REDACTED}`,
-    '-p',
-    REDACTED,
-    REDACTED,
-    '--verbose',
-  ]);
+  assert.deepEqual(
+    maskExecArgs([
+      'eks',
+      'get-token',
+      '--cluster-name',
+      'prod',
+      '--token=abc',
+      '--password:pw',
+      '-p',
+      'xyz',
+      'A'.repeat(40),
+      '--verbose',
+    ]),
+    [
+      REDACTED,
+      REDACTED,
+      '--cluster-name',
+      REDACTED,
+      `--token=${REDACTED}`,
+      `--password:${REDACTED}`,
+      '-p',
+      REDACTED,
+      REDACTED,
+      '--verbose',
+    ],
+  );
 });
 
 test('the detail view never carries a secret', () => {
@@ -153,7 +193,16 @@ test('the detail view never carries a secret', () => {
     path: '/k/c',
     config: {
       'current-context': 'c',
-      clusters: [{ name: 'c', cluster: { server: `https://u:${canary}@h:6443`, 'certificate-authority-data': canary, 'proxy-url': `http://p:${canary}@proxy:3128` } }],
+      clusters: [
+        {
+          name: 'c',
+          cluster: {
+            server: `https://u:${canary}@h:6443`,
+            'certificate-authority-data': canary,
+            'proxy-url': `http://p:${canary}@proxy:3128`,
+          },
+        },
+      ],
       users: [
         {
           name: 'u',
@@ -164,7 +213,12 @@ test('the detail view never carries a secret', () => {
             'client-certificate-data': canary,
             'client-key-data': canary,
             'auth-provider': { name: 'oidc', config: { 'id-token': canary, 'refresh-token': canary } },
-            exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'x', args: [`--token=${canary}`], env: [{ name: 'SECRET', value: canary }] },
+            exec: {
+              apiVersion: 'client.authentication.k8s.io/v1',
+              command: 'x',
+              args: [`--token=${canary}`],
+              env: [{ name: 'SECRET', value: canary }],
+            },
             'x-unknown-field': canary,
           },
         },

@@ -12,7 +12,14 @@ import { controllerKey, type PlanOptions } from '../../../src/drain/model.js';
 import type { ControllerInfo, PlanInputs } from '../../../src/drain/plan.js';
 import { buildRunPlan } from '../../../src/drain/runplan.js';
 
-const OPTS: PlanOptions = { force: false, ignoreDaemonSets: true, deleteEmptyDirData: false, disableEviction: false, ignoreOptOuts: false, strict: false };
+const OPTS: PlanOptions = {
+  force: false,
+  ignoreDaemonSets: true,
+  deleteEmptyDirData: false,
+  disableEviction: false,
+  ignoreOptOuts: false,
+  strict: false,
+};
 
 function node(name: string, cpu = '4'): V1Node {
   return {
@@ -45,7 +52,13 @@ function pod(name: string, o: PodOpts): V1Pod {
       priority: o.priority ?? 0,
       containers: [{ name: 'c', image: 'i', resources: { requests: { cpu: o.cpu ?? '100m', memory: '64Mi' } } }],
       affinity: o.antiAffinity
-        ? { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: o.app } }, topologyKey: 'kubernetes.io/hostname' }] } }
+        ? {
+            podAntiAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: [
+                { labelSelector: { matchLabels: { app: o.app } }, topologyKey: 'kubernetes.io/hostname' },
+              ],
+            },
+          }
         : undefined,
     },
     status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
@@ -55,9 +68,14 @@ function pod(name: string, o: PodOpts): V1Pod {
 function inputs(nodes: V1Node[], pods: V1Pod[], run: string[]): PlanInputs {
   const apps = [...new Set(pods.map((p) => p.metadata!.labels!.app!))];
   const controllers = new Map<string, ControllerInfo>(
-    apps.flatMap((a): Array<[string, ControllerInfo]> => [
-      [controllerKey('ns', 'ReplicaSet', `${a}-1`), { kind: 'ReplicaSet', name: `${a}-1`, replicas: 9, readyReplicas: 9 }],
-    ]),
+    apps.flatMap(
+      (a): Array<[string, ControllerInfo]> => [
+        [
+          controllerKey('ns', 'ReplicaSet', `${a}-1`),
+          { kind: 'ReplicaSet', name: `${a}-1`, replicas: 9, readyReplicas: 9 },
+        ],
+      ],
+    ),
   );
   const byNode = new Map<string, V1Pod[]>();
   for (const p of pods) byNode.set(p.spec!.nodeName!, [...(byNode.get(p.spec!.nodeName!) ?? []), p]);
@@ -91,12 +109,22 @@ test('replicas that may not share a node: two at a time leaves one Pending in st
 
   const one = buildRunPlan(input, batches(['n1', 'n2', 'n3'], 1), 1);
   assert.equal(one.firstUnplaceable, undefined);
-  assert.deepEqual(one.steps.map((s) => s.pending.length), [0, 0, 0]);
+  assert.deepEqual(
+    one.steps.map((s) => s.pending.length),
+    [0, 0, 0],
+  );
   assert.deepEqual(one.blocked, []);
   // Step 1's replacement goes to the spare node; step 2's to n1, back in service; step 3's to n2.
-  assert.deepEqual(one.steps.map((s) => s.plan.pods[0]?.placement?.node), ['spare', 'n1', 'n2']);
+  assert.deepEqual(
+    one.steps.map((s) => s.plan.pods[0]?.placement?.node),
+    ['spare', 'n1', 'n2'],
+  );
 
-  const allowed = buildRunPlan({ ...input, options: { ...OPTS, allowUnplaceable: true } }, batches(['n1', 'n2', 'n3'], 2), 2);
+  const allowed = buildRunPlan(
+    { ...input, options: { ...OPTS, allowUnplaceable: true } },
+    batches(['n1', 'n2', 'n3'], 2),
+    2,
+  );
   assert.deepEqual(allowed.blocked, [], '--allow-unplaceable lets it run');
   assert.equal(allowed.firstUnplaceable, 0, 'and still says where');
 });
@@ -104,18 +132,37 @@ test('replicas that may not share a node: two at a time leaves one Pending in st
 test('a replacement moved by an earlier step that then finds no node blocks the node it was moved to', () => {
   // q (1 cpu) leaves a for b in step 1; in step 2, b's own p (higher priority) takes a's only cpu first.
   const nodes = [node('a', '1'), node('b', '2'), node('c', '500m')];
-  const pods = [pod('q', { app: 'q', node: 'a', cpu: '1' }), pod('p', { app: 'p', node: 'b', cpu: '1', priority: 1000 })];
+  const pods = [
+    pod('q', { app: 'q', node: 'a', cpu: '1' }),
+    pod('p', { app: 'p', node: 'b', cpu: '1', priority: 1000 }),
+  ];
   const run = buildRunPlan(inputs(nodes, pods, ['a', 'b']), [['a'], ['b']], 1);
   assert.equal(run.steps[0]?.pending.length, 0);
-  assert.deepEqual(run.steps[0]?.plan.pods.map((p) => p.placement?.node), ['b']);
+  assert.deepEqual(
+    run.steps[0]?.plan.pods.map((p) => p.placement?.node),
+    ['b'],
+  );
   assert.equal(run.steps[1]?.movedAgain, 1);
-  assert.deepEqual(run.steps[1]?.pending.map((p) => [p.pod, p.movedAgain]), [['ns/q', true]]);
+  assert.deepEqual(
+    run.steps[1]?.pending.map((p) => [p.pod, p.movedAgain]),
+    [['ns/q', true]],
+  );
   assert.equal(run.firstUnplaceable, 1);
-  assert.deepEqual(run.blocked.map((b) => b.node), ['b']);
-  assert.match(run.blocked[0]?.blockers[0] ?? '', /^WontFit: the replacement of ns\/q, moved here by an earlier step, would stay Pending: 0\/3 nodes are available: /);
+  assert.deepEqual(
+    run.blocked.map((b) => b.node),
+    ['b'],
+  );
+  assert.match(
+    run.blocked[0]?.blockers[0] ?? '',
+    /^WontFit: the replacement of ns\/q, moved here by an earlier step, would stay Pending: 0\/3 nodes are available: /,
+  );
   // Steps in the other order: b's p goes to a... and q then has room nowhere but b, which is back: it fits.
   const reversed = buildRunPlan(inputs(nodes, pods, ['a', 'b']), [['b'], ['a']], 1);
-  assert.equal(reversed.firstUnplaceable, 0, 'p fits on no node while b is out (a and c are too small for it with q on a)');
+  assert.equal(
+    reversed.firstUnplaceable,
+    0,
+    'p fits on no node while b is out (a and c are too small for it with q on a)',
+  );
 });
 
 test('a node an interrupted run cordoned is back in service after its step, as the resumed run will uncordon it', () => {
@@ -125,10 +172,17 @@ test('a node an interrupted run cordoned is back in service after its step, as t
   const input = inputs(nodes, pods, ['n1', 'n2', 'n3']);
   const order = [['n1'], ['n2'], ['n3']];
   const cordonedBefore = buildRunPlan(input, order, 1);
-  assert.equal(cordonedBefore.firstUnplaceable, 1, 'a node cordoned before the run stays cordoned: n2\'s replacement has nowhere to go');
+  assert.equal(
+    cordonedBefore.firstUnplaceable,
+    1,
+    "a node cordoned before the run stays cordoned: n2's replacement has nowhere to go",
+  );
   const resumed = buildRunPlan(input, order, 1, new Set(['n1']));
   assert.equal(resumed.firstUnplaceable, undefined);
-  assert.deepEqual(resumed.steps.map((s) => s.plan.pods.map((p) => p.placement?.node)), [[], ['n1'], ['n2']]);
+  assert.deepEqual(
+    resumed.steps.map((s) => s.plan.pods.map((p) => p.placement?.node)),
+    [[], ['n1'], ['n2']],
+  );
 });
 
 test('the --max-unavailable search: nearest below the one asked for first, never past the number of nodes, bounded', () => {

@@ -9,7 +9,12 @@ import { apiStatusOf, systemCodeOf, toStudyError } from '../../../src/kube/apier
 const ctx = { what: 'get node worker-1', server: 'https://10.0.0.1:6443', user: 'alice' };
 
 function status(code: number, reason: string, message: string): ApiException<string> {
-  return new ApiException(code, `HTTP-Code: ${code}`, JSON.stringify({ kind: 'Status', status: 'Failure', reason, message, code }), {});
+  return new ApiException(
+    code,
+    `HTTP-Code: ${code}`,
+    JSON.stringify({ kind: 'Status', status: 'Failure', reason, message, code }),
+    {},
+  );
 }
 
 test('the Status JSON string body of an ApiException is parsed', () => {
@@ -23,10 +28,16 @@ test('HTTP errors map to typed errors with the server message', () => {
   const nf = toStudyError(status(404, 'NotFound', 'nodes "worker-1" not found'), ctx);
   assert.ok(nf instanceof NotFoundError);
   assert.equal(nf.message, 'cannot get node worker-1: nodes "worker-1" not found');
-  const fb = toStudyError(status(403, 'Forbidden', 'nodes "worker-1" is forbidden: User "alice" cannot get resource "nodes"'), ctx);
+  const fb = toStudyError(
+    status(403, 'Forbidden', 'nodes "worker-1" is forbidden: User "alice" cannot get resource "nodes"'),
+    ctx,
+  );
   assert.ok(fb instanceof ForbiddenError);
   assert.equal(fb.exitCode, ExitCode.BLOCKED);
-  const un = toStudyError(status(401, 'Unauthorized', 'Unauthorized'), { ...ctx, credentialNote: 'the client certificate expired on 2020-01-01' });
+  const un = toStudyError(status(401, 'Unauthorized', 'Unauthorized'), {
+    ...ctx,
+    credentialNote: 'the client certificate expired on 2020-01-01',
+  });
   assert.ok(un instanceof ApiError);
   assert.equal(un.exitCode, ExitCode.API);
   assert.match(un.message, /rejected the credentials of user "alice"/);
@@ -37,9 +48,12 @@ test('HTTP errors map to typed errors with the server message', () => {
 });
 
 test('connection failures say what failed, with a hint', () => {
-  const refused = Object.assign(new Error('request to https://10.0.0.1:6443/api failed, reason: connect ECONNREFUSED 10.0.0.1:6443'), {
-    code: 'ECONNREFUSED',
-  });
+  const refused = Object.assign(
+    new Error('request to https://10.0.0.1:6443/api failed, reason: connect ECONNREFUSED 10.0.0.1:6443'),
+    {
+      code: 'ECONNREFUSED',
+    },
+  );
   const e = toStudyError(refused, ctx);
   assert.equal(e.message, 'cannot get node worker-1: connection refused by 10.0.0.1:6443');
   assert.equal(e.exitCode, ExitCode.API);
@@ -58,8 +72,14 @@ test('connection failures say what failed, with a hint', () => {
 
 test('printed messages lose URL credentials and quoted unparsable input', async () => {
   const { redactMessage } = await import('../../../src/base/errors.js');
-  assert.equal(redactMessage('request to https://user:s3cret@h:6443/api failed'), 'request to https://h:6443/api failed');
-  assert.equal(redactMessage('Unexpected token \'e\', "eyJhbGciOi" is not valid JSON'), "Unexpected token 'e', (input not shown) is not valid JSON");
+  assert.equal(
+    redactMessage('request to https://user:s3cret@h:6443/api failed'),
+    'request to https://h:6443/api failed',
+  );
+  assert.equal(
+    redactMessage('Unexpected token \'e\', "eyJhbGciOi" is not valid JSON'),
+    "Unexpected token 'e', (input not shown) is not valid JSON",
+  );
   assert.equal(redactMessage('plain message'), 'plain message');
 });
 
@@ -68,7 +88,12 @@ test("a client's 401 says whether its credential looks expired", async () => {
   const { createCa, issue } = await import('../../cluster/pki.js');
   const day = 86_400_000;
   // One key for the CA and the certificate, made once: signing is what the test needs, not key generation.
-  const old = issue(createCa('test-ca', 1, true), { commonName: 'old', notBefore: new Date(Date.now() - 100 * day), notAfter: new Date(Date.now() - 2 * day), reuseKey: true });
+  const old = issue(createCa('test-ca', 1, true), {
+    commonName: 'old',
+    notBefore: new Date(Date.now() - 100 * day),
+    notAfter: new Date(Date.now() - 2 * day),
+    reuseKey: true,
+  });
   const b64 = (s: string): string => Buffer.from(s).toString('base64');
   const client = new KubeClient(
     {
@@ -92,18 +117,49 @@ test("a client's 401 says whether its credential looks expired", async () => {
 
 test('what is retried: throttling after its Retry-After within a budget; an outage only for idempotent requests, after the server answered once, within its budget', async () => {
   const { retryDelay, THROTTLE_BUDGET_MS } = await import('../../../src/kube/apierror.js');
-  const base = { idempotent: true, retryThrottle: true, answeredBefore: true, throttledMs: 0, outageMs: 0, budgetMs: 120_000, backoff: { next: () => 700 } };
-  const throttled = Object.assign(new Error('HTTP 429'), { code: 429, body: '{"code":429}', headers: { 'retry-after': '3' } });
+  const base = {
+    idempotent: true,
+    retryThrottle: true,
+    answeredBefore: true,
+    throttledMs: 0,
+    outageMs: 0,
+    budgetMs: 120_000,
+    backoff: { next: () => 700 },
+  };
+  const throttled = Object.assign(new Error('HTTP 429'), {
+    code: 429,
+    body: '{"code":429}',
+    headers: { 'retry-after': '3' },
+  });
   assert.deepEqual(retryDelay(throttled, base), { ms: 3000, throttled: true });
-  assert.deepEqual(retryDelay(Object.assign(new Error('x'), { code: 429, body: '{}', headers: {} }), base), { ms: 1000, throttled: true }, 'no Retry-After: a second');
+  assert.deepEqual(
+    retryDelay(Object.assign(new Error('x'), { code: 429, body: '{}', headers: {} }), base),
+    { ms: 1000, throttled: true },
+    'no Retry-After: a second',
+  );
   assert.equal(retryDelay(throttled, { ...base, retryThrottle: false }), undefined);
-  assert.equal(retryDelay(throttled, { ...base, throttledMs: THROTTLE_BUDGET_MS }), undefined, 'throttling past the budget is given up');
+  assert.equal(
+    retryDelay(throttled, { ...base, throttledMs: THROTTLE_BUDGET_MS }),
+    undefined,
+    'throttling past the budget is given up',
+  );
   const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
   assert.deepEqual(retryDelay(refused, base), { ms: 700, throttled: false });
-  assert.equal(retryDelay(refused, { ...base, answeredBefore: false }), undefined, 'a server that never answered is a wrong address, not an outage');
+  assert.equal(
+    retryDelay(refused, { ...base, answeredBefore: false }),
+    undefined,
+    'a server that never answered is a wrong address, not an outage',
+  );
   assert.equal(retryDelay(refused, { ...base, idempotent: false }), undefined, 'a write is not sent twice');
   assert.equal(retryDelay(refused, { ...base, outageMs: 120_000 }), undefined, 'past the outage budget');
-  assert.deepEqual(retryDelay(Object.assign(new Error('x'), { code: 503, body: '{}', headers: {} }), base), { ms: 700, throttled: false });
+  assert.deepEqual(retryDelay(Object.assign(new Error('x'), { code: 503, body: '{}', headers: {} }), base), {
+    ms: 700,
+    throttled: false,
+  });
   assert.equal(retryDelay(Object.assign(new Error('x'), { code: 500, body: '{}', headers: {} }), base), undefined);
-  assert.equal(retryDelay(Object.assign(new Error('x'), { code: 'CERT_HAS_EXPIRED' }), base), undefined, 'TLS failures are not outages');
+  assert.equal(
+    retryDelay(Object.assign(new Error('x'), { code: 'CERT_HAS_EXPIRED' }), base),
+    undefined,
+    'TLS failures are not outages',
+  );
 });

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { cacheRoot, discoveryCacheDir, DISCOVERY_TTL_MS, readDiscoveryCache, writeDiscoveryCache } from '../../../src/kube/discocache.js';
+import {
+  cacheRoot,
+  discoveryCacheDir,
+  DISCOVERY_TTL_MS,
+  readDiscoveryCache,
+  writeDiscoveryCache,
+} from '../../../src/kube/discocache.js';
 import { resourcesOf, splitAggregated, type DiscoveryV2 } from '../../../src/kube/discovery.js';
 
 test('the cache directory is named as kubectl names it', () => {
@@ -15,7 +21,8 @@ test('the cache directory is named as kubectl names it', () => {
     ['https://api.example.com', 'api.example.com'],
     ['https://api-1.example.com:443/', 'api_1.example.com_443'],
   ];
-  for (const [server, dir] of cases) assert.equal(discoveryCacheDir('/c', server), path.join('/c', 'discovery', dir), server);
+  for (const [server, dir] of cases)
+    assert.equal(discoveryCacheDir('/c', server), path.join('/c', 'discovery', dir), server);
   assert.equal(cacheRoot('/flag', { KUBECACHEDIR: '/env' }, '/home/u'), '/flag', '--cache-dir first');
   assert.equal(cacheRoot(undefined, { KUBECACHEDIR: '/env' }, '/home/u'), '/env');
   assert.equal(cacheRoot(undefined, {}, '/home/u'), path.join('/home/u', '.kube', 'cache'));
@@ -40,7 +47,10 @@ const AGGREGATED: DiscoveryV2[] = [
                 verbs: ['get', 'list'],
                 shortNames: ['po'],
                 categories: ['all'],
-                subresources: [{ subresource: 'log', responseKind: { group: '', version: '', kind: 'Pod' }, verbs: ['get'] }, { subresource: 'broken', verbs: ['get'] }],
+                subresources: [
+                  { subresource: 'log', responseKind: { group: '', version: '', kind: 'Pod' }, verbs: ['get'] },
+                  { subresource: 'broken', verbs: ['get'] },
+                ],
               },
               { resource: 'nokind', singularResource: 'nokind', scope: 'Cluster', verbs: ['get'] },
             ],
@@ -55,7 +65,11 @@ const AGGREGATED: DiscoveryV2[] = [
       {
         metadata: { name: 'apps' },
         versions: [
-          { version: 'v2', freshness: 'Stale', resources: [{ resource: 'widgets', responseKind: { kind: 'Widget' }, scope: 'Namespaced', verbs: [] }] },
+          {
+            version: 'v2',
+            freshness: 'Stale',
+            resources: [{ resource: 'widgets', responseKind: { kind: 'Widget' }, scope: 'Namespaced', verbs: [] }],
+          },
           {
             version: 'v1',
             resources: [
@@ -65,7 +79,13 @@ const AGGREGATED: DiscoveryV2[] = [
                 responseKind: { group: '', version: '', kind: 'Deployment' },
                 scope: 'Namespaced',
                 verbs: ['get'],
-                subresources: [{ subresource: 'scale', responseKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: ['get', 'update'] }],
+                subresources: [
+                  {
+                    subresource: 'scale',
+                    responseKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+                    verbs: ['get', 'update'],
+                  },
+                ],
               },
             ],
           },
@@ -90,7 +110,10 @@ test('aggregated discovery is split as client-go splits it, in its field order',
       '{"name":"pods/log","singularName":"pod","namespaced":true,"kind":"Pod","verbs":["get"]}]}',
     'a resource or subresource without a kind is dropped',
   );
-  assert.equal(JSON.stringify(lists[1]?.resources[1]), '{"name":"deployments/scale","singularName":"deployment","namespaced":true,"group":"autoscaling","version":"v1","kind":"Scale","verbs":["get","update"]}');
+  assert.equal(
+    JSON.stringify(lists[1]?.resources[1]),
+    '{"name":"deployments/scale","singularName":"deployment","namespaced":true,"group":"autoscaling","version":"v1","kind":"Scale","verbs":["get","update"]}',
+  );
   const resources = resourcesOf(groups, lists);
   assert.deepEqual(
     resources.map((r) => [r.group, r.resource, r.subresources]),
@@ -114,5 +137,9 @@ test('the cache is read back while fresh, and not once older than the TTL', () =
   utimesSync(file, old, old);
   assert.equal(readDiscoveryCache(dir), undefined, 'one expired file sends the command to the server');
   // A file where a directory should be: nothing can be written under it.
-  assert.equal(writeDiscoveryCache(path.join(file, 'below'), groups, lists), false, 'a cache that cannot be written is no error');
+  assert.equal(
+    writeDiscoveryCache(path.join(file, 'below'), groups, lists),
+    false,
+    'a cache that cannot be written is no error',
+  );
 });

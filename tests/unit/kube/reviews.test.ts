@@ -11,7 +11,11 @@ function fakeClient(signal?: AbortSignal): { client: KubeClient; sent: () => num
   let peak = 0;
   const client = {
     signal,
-    async request(_method: string, _path: string, opts: { body?: { spec?: { resourceAttributes?: { verb?: string } } } }) {
+    async request(
+      _method: string,
+      _path: string,
+      opts: { body?: { spec?: { resourceAttributes?: { verb?: string } } } },
+    ) {
       sent++;
       inFlight++;
       peak = Math.max(peak, inFlight);
@@ -29,12 +33,19 @@ function fakeClient(signal?: AbortSignal): { client: KubeClient; sent: () => num
 test('reviews run under the bound, each distinct question once, a failure as a value', async () => {
   const fake = fakeClient();
   const questions: ReviewQuestion[] = [];
-  for (let i = 0; i < 300; i++) questions.push({ who: { user: `u${i % 100}`, groups: ['system:authenticated'] }, attributes: { verb: i % 3 === 0 ? 'get' : 'list', resource: 'pods', namespace: 'ns' } });
+  for (let i = 0; i < 300; i++)
+    questions.push({
+      who: { user: `u${i % 100}`, groups: ['system:authenticated'] },
+      attributes: { verb: i % 3 === 0 ? 'get' : 'list', resource: 'pods', namespace: 'ns' },
+    });
   questions.push({ attributes: { verb: 'fail', resource: 'pods' } });
   const answers = await reviewAll(fake.client, questions);
   assert.equal(answers.length, questions.length, 'one answer per question, in order');
   assert.equal(fake.sent(), 201, 'the same identity asking the same thing is asked once');
-  assert.ok(fake.peak() <= REVIEW_CONCURRENCY && fake.peak() > 1, `at most ${REVIEW_CONCURRENCY} in flight (${fake.peak()})`);
+  assert.ok(
+    fake.peak() <= REVIEW_CONCURRENCY && fake.peak() > 1,
+    `at most ${REVIEW_CONCURRENCY} in flight (${fake.peak()})`,
+  );
   assert.deepEqual(answers[0], { allowed: true });
   assert.deepEqual(answers[1], { allowed: false });
   assert.ok('error' in answers.at(-1)!, 'the failed review is a value');
@@ -44,7 +55,10 @@ test('an interrupt ends every review, instead of turning each into an error cell
   const abort = new AbortController();
   const fake = fakeClient(abort.signal);
   setTimeout(() => abort.abort(), 5);
-  const questions = Array.from({ length: 500 }, (_, i): ReviewQuestion => ({ who: { user: `u${i}`, groups: [] }, attributes: { verb: 'get', resource: 'pods' } }));
+  const questions = Array.from(
+    { length: 500 },
+    (_, i): ReviewQuestion => ({ who: { user: `u${i}`, groups: [] }, attributes: { verb: 'get', resource: 'pods' } }),
+  );
   await assert.rejects(reviewAll(fake.client, questions), /interrupted/);
   assert.ok(fake.sent() < 500, `stopped early (${fake.sent()} sent)`);
 });

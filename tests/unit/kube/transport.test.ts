@@ -21,7 +21,10 @@ async function server(handler: http.RequestListener): Promise<{ url: string; clo
 }
 
 test('buildHeaderPairs drops client-node impersonation and adds ours, one header per group', () => {
-  const pairs = buildHeaderPairs({ Authorization: 'Bearer x', 'Impersonate-User': 'merged', 'Impersonate-Group': 'a, b' }, { user: 'u', groups: ['a', 'b'] });
+  const pairs = buildHeaderPairs(
+    { Authorization: 'Bearer x', 'Impersonate-User': 'merged', 'Impersonate-Group': 'a, b' },
+    { user: 'u', groups: ['a', 'b'] },
+  );
   assert.deepEqual(pairs, [
     ['Authorization', 'Bearer x'],
     ['Impersonate-User', 'u'],
@@ -71,10 +74,13 @@ test('an interrupt aborts requests in flight with an InterruptedError', async (t
   t.after(s.close);
   const abort = new AbortController();
   setTimeout(() => abort.abort(new InterruptedError('interrupted by SIGINT')), 100);
-  await assert.rejects(send({ timeoutMs: 0, signal: abort.signal }, `${s.url}/api`, { method: 'GET', headers: {} }), (err: unknown) => {
-    assert.ok(err instanceof InterruptedError, String(err));
-    return true;
-  });
+  await assert.rejects(
+    send({ timeoutMs: 0, signal: abort.signal }, `${s.url}/api`, { method: 'GET', headers: {} }),
+    (err: unknown) => {
+      assert.ok(err instanceof InterruptedError, String(err));
+      return true;
+    },
+  );
 });
 
 test('requests through one keep-alive agent share a connection', async (t) => {
@@ -107,7 +113,12 @@ test('a kept-alive connection the server has dropped is replaced once, and the r
   const agent = new http.Agent({ keepAlive: true });
   t.after(() => agent.destroy());
   const get = async (): Promise<string> => {
-    const { response, done } = await send({ timeoutMs: 5000 }, `${s.url}/api`, { method: 'POST', headers: {}, body: '{}', agent });
+    const { response, done } = await send({ timeoutMs: 5000 }, `${s.url}/api`, {
+      method: 'POST',
+      headers: {},
+      body: '{}',
+      agent,
+    });
     const text = await response.text();
     done();
     return text;
@@ -146,6 +157,8 @@ test('an answer cut short by the timeout is a timeout; by the server, a reset', 
   await assert.rejects(slow.response.text(), (err: unknown) => (err as Error).name === 'AbortError');
   slow.done();
   const cut = await send({ timeoutMs: 5000 }, `${s.url}/cut`, { method: 'GET', headers: {} });
-  await assert.rejects(cut.response.text(), (err: unknown) => ['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE'].includes((err as { code?: string }).code ?? ''));
+  await assert.rejects(cut.response.text(), (err: unknown) =>
+    ['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE'].includes((err as { code?: string }).code ?? ''),
+  );
   cut.done();
 });
