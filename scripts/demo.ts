@@ -4,94 +4,12 @@
  * The cluster keeps running afterwards; `npm run -s cluster:down` stops it.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 
 import { up } from '../tests/cluster/cluster.js';
+import { kubectlRunner, seedDemo } from '../tests/cluster/demo.js';
 import { REPO_ROOT, stateDir } from '../tests/cluster/paths.js';
-
-const SEED = `
-apiVersion: v1
-kind: Namespace
-metadata: {name: demo}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: demo}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: registry.local/web:1.0, resources: {requests: {cpu: 200m, memory: 128Mi}}}]
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {name: web, namespace: demo}
-spec:
-  minAvailable: 2
-  selector: {matchLabels: {app: web}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api, namespace: demo}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: api}}
-  template:
-    metadata: {labels: {app: api}}
-    spec:
-      containers: [{name: api, image: registry.local/api:2.3, resources: {requests: {cpu: 500m, memory: 256Mi}}}]
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {name: api, namespace: demo}
-spec:
-  maxUnavailable: 1
-  selector: {matchLabels: {app: api}}
----
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db, namespace: demo}
-spec:
-  replicas: 3
-  serviceName: db
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec:
-      containers: [{name: db, image: registry.local/db:15, resources: {requests: {cpu: 250m, memory: 512Mi}}}]
----
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: log-agent, namespace: demo}
-spec:
-  selector: {matchLabels: {app: log-agent}}
-  template:
-    metadata: {labels: {app: log-agent}}
-    spec:
-      containers: [{name: agent, image: registry.local/log-agent:1.1}]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: deployer, namespace: demo}
-rules:
-- apiGroups: [apps]
-  resources: [deployments]
-  verbs: [get, list, watch, update, patch]
-- apiGroups: [""]
-  resources: [pods, pods/log]
-  verbs: [get, list, watch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: deployer, namespace: demo}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: deployer}
-subjects:
-- {kind: User, name: jane, apiGroup: rbac.authorization.k8s.io}
-- {kind: ServiceAccount, name: ci, namespace: demo}
-`;
 
 function say(text: string): void {
   process.stdout.write(`\n\u001b[1m$ ${text}\u001b[0m\n`);
@@ -121,17 +39,8 @@ async function main(): Promise<void> {
       .filter((d) => d && existsSync(d))
       .join(path.delimiter),
   };
-  const seedFile = path.join(stateDir(), 'demo-seed.yaml');
-  writeFileSync(seedFile, SEED);
-  say('kubectl apply -f demo-seed.yaml   # sample workloads, PDBs and RBAC');
-  sh('kubectl', ['apply', '-f', seedFile], env);
-  sh(
-    'kubectl',
-    ['apply', '-f', '-'],
-    env,
-    'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: ci, namespace: demo}\n',
-  );
-  sh('kubectl', ['rollout', 'status', '-n', 'demo', 'deployment/web', '--timeout=60s'], env);
+  say('seeding namespace demo: Deployments web and api, StatefulSet db, DaemonSet log-agent, PDBs, RBAC');
+  await seedDemo(kubectlRunner(info.binaries.kubectl, env), (line) => process.stderr.write(`demo: ${line}\n`));
 
   say('kubectl plugin list');
   sh('kubectl', ['plugin', 'list'], env);

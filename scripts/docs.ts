@@ -1,63 +1,39 @@
 /**
- * npm run docs: regenerates the README's example outputs from the local
- * cluster. Every code block right after a line `<!-- generated -->` (or
- * `<!-- generated: SETUP -->`, where SETUP is a shell command run first and
- * not shown) is rebuilt: each `$ COMMAND` line is run through a real kubectl
- * with the plugins on PATH, and its output replaces what followed it.
+ * npm run docs: rewrites the outputs of the README's samples from a fresh
+ * run: a cluster of its own, seeded with the demo's workloads, each
+ * `$ COMMAND` of each sample run in order (tests/support/readme.ts says
+ * how samples are written). tests/integration/readme.test.ts checks them.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { readClusterInfo } from '../tests/cluster/cluster.js';
-import { REPO_ROOT, stateDir } from '../tests/cluster/paths.js';
+import { REPO_ROOT } from '../tests/cluster/paths.js';
+import { freshSampleCluster, parseSamples, runSampleCommand, writeOutputs } from '../tests/support/readme.js';
 
 const README = path.join(REPO_ROOT, 'README.md');
+const log = (line: string): void => {
+  process.stderr.write(`docs: ${line}\n`);
+};
 
-function run(command: string, env: NodeJS.ProcessEnv): string {
-  const r = spawnSync('/bin/sh', ['-c', command], { env, encoding: 'utf8', timeout: 180_000 });
-  return `${r.stdout ?? ''}${r.stderr ? r.stderr.replace(/^\[.*?\] .*\n/gm, '') : ''}`.replace(/\s+$/, '');
-}
-
-function main(): void {
-  // The demo brings the cluster up and seeds the workloads the examples use.
-  execFileSync('npm', ['run', '-s', 'demo'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  const info = readClusterInfo();
-  if (!info) throw new Error('the demo did not leave a cluster running');
-  const env = {
-    ...process.env,
-    NO_COLOR: '1',
-    KUBECONFIG: info.adminKubeconfig,
-    PATH: [
-      path.join(stateDir(), 'demo-path'),
-      path.join(REPO_ROOT, 'bin'),
-      ...(process.env.PATH ?? '').split(path.delimiter),
-    ]
-      .filter((d) => d && existsSync(d))
-      .join(path.delimiter),
-  };
-  const lines = readFileSync(README, 'utf8').split('\n');
-  const out: string[] = [];
-  let count = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    out.push(line);
-    const marker = /^<!-- generated(?:: (.*))? -->$/.exec(line);
-    if (!marker || lines[i + 1] !== '```') continue;
-    if (marker[1]) run(marker[1], env);
-    out.push('```');
-    let j = i + 2;
-    for (; j < lines.length && lines[j] !== '```'; j++) {
-      if (!lines[j]!.startsWith('$ ')) continue;
-      const command = lines[j]!.slice(2);
-      out.push(`$ ${command}`, run(command, env));
-      count++;
+async function main(): Promise<void> {
+  const markdown = readFileSync(README, 'utf8');
+  const samples = parseSamples(markdown);
+  const { where, stop } = await freshSampleCluster(log);
+  try {
+    const outputs: string[][] = [];
+    for (const sample of samples) {
+      const texts: string[] = [];
+      for (const step of sample.steps) texts.push(await runSampleCommand(step.command, where));
+      outputs.push(texts);
     }
-    out.push('```');
-    i = j;
+    writeFileSync(README, writeOutputs(markdown, outputs));
+    log(`rewrote ${outputs.flat().length} outputs of ${samples.length} samples in README.md`);
+  } finally {
+    await stop();
   }
-  writeFileSync(README, `${out.join('\n').replace(/\n+$/, '')}\n`);
-  process.stderr.write(`docs: regenerated ${count} example outputs in README.md\n`);
 }
 
-main();
+main().catch((err: unknown) => {
+  log(`error: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -48,6 +48,7 @@ export interface MaintainFlags extends ConnectionFlags {
   deleteEmptydirData?: boolean;
   force?: boolean;
   ignoreOptOuts?: boolean;
+  allowUnplaceable?: boolean;
   lockNamespace?: string;
   lockDuration?: string;
   apiOutageTimeout?: string;
@@ -109,6 +110,7 @@ export function maintainOptions(nodes: readonly string[], f: MaintainFlags, canA
       disableEviction: false,
       ignoreOptOuts: f.ignoreOptOuts === true,
       strict: false,
+      allowUnplaceable: f.allowUnplaceable === true,
     },
     lockNamespace: namespaceName('--lock-namespace', f.lockNamespace ?? 'kube-system'),
     lockDurationSeconds: Math.ceil(lockMs / 1000),

@@ -17,7 +17,7 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
         .option('-l, --selector <selector>', 'the nodes matching this label selector (in name order)')
         .option(
           '--run <command>',
-          'run this for each node (by /bin/sh; the node is in $NODE, never spliced into the line)',
+          'run this for each node (by /bin/sh; the node is in $NODE and $STUDY_NODE, never spliced into the line)',
         )
         .option('--wait-file <file>', 'instead of --run: wait for this file to exist before bringing each node back')
         .option('--max-unavailable <n>', 'nodes worked on at once, never more (default 1)')
@@ -41,6 +41,10 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
         .option('--delete-emptydir-data', 'as in study-drain')
         .option('--force', 'as in study-drain')
         .option('--ignore-opt-outs', 'as in study-drain')
+        .option(
+          '--allow-unplaceable',
+          'go on although the scheduler would find no node for some replacements (they stay Pending), as in study-drain',
+        )
         .option(
           '--resume-step <rerun|skip>',
           'for a command an earlier run started on another host: run it again, or take it as done',

@@ -282,6 +282,13 @@ test('maintain options: every duration validated, the lock longer than its renew
   );
 });
 
+test("maintain takes study-drain's --allow-unplaceable into its plan options", () => {
+  const plan = (argv: string[]): { allowUnplaceable?: boolean } =>
+    (parse('study', ['maintain', 'n1', '--dry-run', ...argv]).options as { plan: { allowUnplaceable?: boolean } }).plan;
+  assert.equal(plan(['--allow-unplaceable']).allowUnplaceable, true);
+  assert.equal(plan([]).allowUnplaceable, false);
+});
+
 test('bad flags and arguments are usage errors with the cause named', () => {
   const cases: Array<[PluginName, string[], RegExp]> = [
     ['study-drain', ['n1', '--request-timeout', 'soon'], /invalid --request-timeout "soon"/],
