@@ -13,22 +13,38 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** --kubeconfig, --context, --cluster, --user, [-n], --as, --as-group (repeatable), --as-uid, --request-timeout, --cache-dir. */
+/**
+ * How a command reads --as and --as-group: kubectl's impersonation, or (study-access) the subject
+ * to analyse, asked about without impersonating anybody.
+ */
+export type AsMeaning = 'impersonate' | 'subject';
+
+const AS_HELP: Record<AsMeaning, { as: string; group: string; uid: string }> = {
+  impersonate: {
+    as: 'username to impersonate for the operation',
+    group: 'group to impersonate for the operation; repeat for several groups',
+    uid: 'UID to impersonate for the operation',
+  },
+  subject: {
+    as: 'the user whose access to analyse (named, not impersonated)',
+    group: 'a group of that user; repeat for several groups (named, not impersonated)',
+    uid: 'not used here: the subject is a user with its groups, or a service account',
+  },
+};
+
+/** --kubeconfig, --context, --cluster, --user, --as, --as-group (repeatable), --as-uid, --request-timeout, --cache-dir. */
 export function connectionFlags<A extends any[], O extends OptionValues, G extends OptionValues>(
   cmd: Command<A, O, G>,
+  as: AsMeaning = 'impersonate',
 ) {
   return cmd
     .option('--kubeconfig <path>', 'path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)')
     .option('--context <name>', 'the kubeconfig context to use')
     .option('--cluster <name>', 'the kubeconfig cluster to use')
     .option('--user <name>', 'the kubeconfig user to use')
-    .option('--as <user>', 'username to impersonate for the operation')
-    .addOption(
-      new Option('--as-group <group>', 'group to impersonate for the operation; repeat for several groups')
-        .argParser(collect)
-        .default([] as string[], ''),
-    )
-    .option('--as-uid <uid>', 'UID to impersonate for the operation')
+    .option('--as <user>', AS_HELP[as].as)
+    .addOption(new Option('--as-group <group>', AS_HELP[as].group).argParser(collect).default([] as string[], ''))
+    .option('--as-uid <uid>', AS_HELP[as].uid)
     .option(
       '--request-timeout <duration>',
       'how long to wait for one server request (e.g. 1s, 2m); 0 (the default) waits forever',

@@ -18,6 +18,8 @@ import type { CommandId, Operation, OperationOptions } from './operations.js';
 
 declare const __STUDY_VERSION__: string | undefined;
 export const VERSION = typeof __STUDY_VERSION__ === 'string' ? __STUDY_VERSION__ : '0.0.0-dev';
+/** What --version and `kubectl study version` both print. */
+const VERSION_LINE = `kubectl-study ${VERSION}`;
 
 export const PLUGINS = ['study', 'study-ctx', 'study-drain', 'study-rollout', 'study-access', 'whocan'] as const;
 export type PluginName = (typeof PLUGINS)[number];
@@ -98,7 +100,7 @@ export function buildProgram(plugin: PluginName, io: Io, emit: Emit): Command {
     program = new Command('study')
       .name('kubectl study')
       .description('kubectl-study: safe drains, rollout views, kubeconfig inspection and RBAC checks')
-      .version(VERSION, '--version', 'print the version')
+      .version(VERSION_LINE, '--version', 'print the version')
       .enablePositionalOptions();
     for (const entry of COMMANDS) {
       const sub = new Command(entry.name).description(entry.summary);
@@ -107,7 +109,7 @@ export function buildProgram(plugin: PluginName, io: Io, emit: Emit): Command {
     }
     program.addCommand(
       new Command('version').description('print the kubectl-study version').action(() => {
-        io.stdout.write(`kubectl-study ${VERSION}\n`);
+        io.stdout.write(`${VERSION_LINE}\n`);
       }),
     );
     program.addHelpText(
@@ -122,7 +124,7 @@ export function buildProgram(plugin: PluginName, io: Io, emit: Emit): Command {
     program = new Command(plugin)
       .name(`kubectl ${plugin}`)
       .description(entry.summary)
-      .version(VERSION, '--version', 'print the version');
+      .version(VERSION_LINE, '--version', 'print the version');
     entry.define(program, emit);
   }
   configureTree(program, io);

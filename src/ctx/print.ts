@@ -91,7 +91,8 @@ function certLine(cert: CertInfo | undefined): string | undefined {
 export function renderDetail(d: ContextDetail, colour: boolean): string {
   let out = `Context:   ${d.name}${d.current ? ' (current)' : ''}\n`;
   out += line('file', d.file);
-  out += line('namespace', d.namespace || 'default');
+  // As the list says it; requests without -n then go to namespace default.
+  out += line('namespace', d.namespace || '<none> (requests go to default)');
   out += `Cluster:   ${d.cluster.name || NONE}${d.cluster.defined ? '' : ' (not defined)'}\n`;
   if (d.cluster.defined) {
     out += line('file', d.cluster.file);

@@ -71,7 +71,7 @@ function unknownContexts(merged: MergedKubeconfig, names: string[]): void {
   const unknown = names.filter((n) => !merged.contexts.has(n));
   if (unknown.length) {
     throw new NotFoundError(
-      `context${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')} not found in the kubeconfig`,
+      `context${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')} ${unknown.length > 1 ? 'do' : 'does'} not exist in the kubeconfig`,
       { hint: 'run "kubectl study-ctx" to list the contexts' },
     );
   }
@@ -95,6 +95,8 @@ export async function runList(ctx: RunContext, o: ListOptions): Promise<ContextL
 }
 
 export function listExitCode(r: ContextList & { checkList?: CheckList }): ExitCodeValue {
+  // No kubeconfig at all is "not found" here as in every command that needs one (whocan, study-drain...).
+  if (r.problems.some((p) => p.code === 'NoKubeconfig')) return ExitCode.NOT_FOUND;
   return hasErrors(r.problems) || (r.checkList?.checks.some((c) => !c.ok) ?? false) ? ExitCode.BLOCKED : ExitCode.OK;
 }
 

@@ -36,7 +36,7 @@ export function renderWhoCan(r: WhoCanResult, wide: boolean, colour: boolean): s
         s.subject.kind,
         `${s.binding.kind}/${s.binding.namespace ? `${s.binding.namespace}/` : ''}${s.binding.name}`,
         `${s.role.kind}/${s.role.name}`,
-        s.scope || 'cluster',
+        s.scope,
       ];
       if (wide) row.push(describeRule(s.rule), s.reaches);
       if (verify) row.push(verifiedCell(s.verified, colour));

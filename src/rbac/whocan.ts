@@ -28,6 +28,9 @@ import {
 import type { WhoCanOptions } from './options.js';
 import { verbWarning } from './verbs.js';
 
+/** A row's scope when a ClusterRoleBinding grants it, as the table and the JSON both say it. */
+export const CLUSTER_SCOPE = 'cluster';
+
 /** What the API server answered about one subject: yes, no, or the review failed (with why). */
 export type Verified = boolean | { error: string };
 
@@ -37,6 +40,7 @@ export interface WhoCanRow {
   binding: Grant['binding'];
   role: Grant['role'];
   rule: V1PolicyRule;
+  /** The namespace a RoleBinding grants it in, or 'cluster' for a ClusterRoleBinding. */
   scope: string;
   /** With --verify: what SubjectAccessReview answered. */
   verified?: Verified;
@@ -165,7 +169,7 @@ async function verifyRows(client: KubeClient, rows: WhoCanRow[], req: RequestAtt
     client,
     rows.map((row) => ({
       who: identityOf(row.subject),
-      attributes: reviewAttributes({ ...req, namespace: row.scope || req.namespace }),
+      attributes: reviewAttributes({ ...req, namespace: row.scope === CLUSTER_SCOPE ? req.namespace : row.scope }),
     })),
   );
   const failures = new Set<string>();
@@ -215,7 +219,7 @@ export async function runWhoCan(ctx: RunContext, o: WhoCanOptions): Promise<WhoC
     binding: g.binding,
     role: g.role,
     rule: g.rule,
-    scope: g.scope,
+    scope: g.scope || CLUSTER_SCOPE,
   }));
   const missing = [...rbac.missing];
   if (o.verify) {
@@ -249,8 +253,13 @@ export async function runWhoCan(ctx: RunContext, o: WhoCanOptions): Promise<WhoC
   };
 }
 
+/** Whether a row is system:masters, allowed everything anyway: it alone is no answer of "yes". */
+function isSuperuserRow(row: WhoCanRow): boolean {
+  return row.subject.kind === 'Group' && row.subject.name === 'system:masters';
+}
+
 export function whoCanExitCode(r: WhoCanResult): ExitCodeValue {
-  if (r.subjects.length > 0) return ExitCode.OK;
+  if (r.subjects.some((row) => !isSuperuserRow(row))) return ExitCode.OK;
   // "Nobody" from an answer built on less than everything is not an answer.
   return r.incomplete ? ExitCode.BLOCKED : ExitCode.NEGATIVE;
 }

@@ -601,9 +601,9 @@ function cases(ns: string, node: string): Case[] {
   add('ctx', 'kubectl-study_ctx', [
     ['bad timeout', ['--timeout', '0'], 2, /invalid --timeout "0"/],
     ['bad output', ['-o', 'xml'], 2, /unsupported output format "xml"/],
-    ['check unknown context', ['check', 'kstudy-nope'], 5, /context "kstudy-nope" not found in the kubeconfig/],
+    ['check unknown context', ['check', 'kstudy-nope'], 5, /context "kstudy-nope" does not exist in the kubeconfig/],
     ['check bad timeout', ['check', '--timeout', 'soon'], 2, /invalid --timeout "soon"/],
-    ['show unknown context', ['show', 'kstudy-nope'], 5, /context "kstudy-nope" not found in the kubeconfig/],
+    ['show unknown context', ['show', 'kstudy-nope'], 5, /context "kstudy-nope" does not exist in the kubeconfig/],
     ['use unknown context', ['use', 'kstudy-nope'], 5, /context "kstudy-nope" does not exist in the kubeconfig/],
     ['use empty', ['use', ''], 2, /an empty context name was given/],
     ['use nothing', ['use'], 2, /missing required argument 'context'/],

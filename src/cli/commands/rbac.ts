@@ -56,7 +56,7 @@ Exit codes: ${exitCodeSummary()}.`,
 export function defineAccess(cmd: Command, emit: Emit): void {
   cmd.enablePositionalOptions();
   const access = outputFlags(
-    namespaceFlag(connectionFlags(cmd.option('--sa <namespace/name>', 'analyse this service account'))),
+    namespaceFlag(connectionFlags(cmd.option('--sa <namespace/name>', 'analyse this service account'), 'subject')),
     ACCESS_FORMATS,
   );
   access.addHelpText(
@@ -68,7 +68,9 @@ Here --as and --as-group name the subject to analyse; they do not impersonate.
 Examples:
   kubectl study-access                       # yourself, in the context's namespace
   kubectl study-access --sa shop/ci -n shop
-  kubectl study-access why create pods --as jane -n shop`,
+  kubectl study-access why create pods --as jane -n shop
+
+Exit codes: ${exitCodeSummary()}.`,
   );
   access.action((opts) => emit('access', accessOptions(opts), outputFormat(opts.output, ACCESS_FORMATS), opts));
 
@@ -84,6 +86,7 @@ Examples:
           .argument('<verb>')
           .argument('<resource>')
           .argument('[name]'),
+        'subject',
       ),
     ),
     ACCESS_FORMATS,

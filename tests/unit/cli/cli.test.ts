@@ -490,3 +490,32 @@ test('tables are kubectl style: upper-case headers, aligned, <none> for empty ce
     'NAME                 NODE     REASON\nweb-1                n1       <none>\na-much-longer-name   <none>   PDB\n',
   );
 });
+
+test('every plugin and command says its exit codes in --help, and --version is the same line everywhere', async () => {
+  const helps: Array<[PluginName, string[]]> = [
+    ['study', ['--help']],
+    ['study-ctx', ['--help']],
+    ['study-drain', ['--help']],
+    ['study-rollout', ['--help']],
+    ['study-access', ['--help']],
+    ['whocan', ['--help']],
+    ['study', ['maintain', '--help']],
+  ];
+  for (const [plugin, argv] of helps) {
+    const io = captureIo();
+    assert.deepEqual(parseArgs(plugin, argv, io), { kind: 'answered' });
+    assert.match(io.out(), /\nExit codes: .*\b0\b.*\b2\b/, `${plugin} ${argv.join(' ')}`);
+  }
+  const versions = new Set<string>();
+  for (const [plugin, argv] of [
+    ['study', ['--version']],
+    ['study', ['version']],
+    ['study-drain', ['--version']],
+    ['whocan', ['--version']],
+  ] as Array<[PluginName, string[]]>) {
+    const io = captureIo();
+    await runPlugin(plugin, argv, { io });
+    versions.add(io.out());
+  }
+  assert.equal(versions.size, 1, [...versions].join(' | '));
+});

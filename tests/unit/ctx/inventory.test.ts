@@ -237,3 +237,15 @@ test('the detail view never carries a secret', () => {
   assert.deepEqual(Object.values(d.user.authProvider?.config ?? {}), [REDACTED, REDACTED]);
   assert.equal(d.user.username, 'admin');
 });
+
+test('no kubeconfig at all is "not found" (exit 5), as in every command that needs one; other errors block (3)', async () => {
+  const { listExitCode } = await import('../../../src/ctx/run.js');
+  const { ExitCode } = await import('../../../src/base/errors.js');
+  const none = buildInventory(mergeKubeconfigs([{ path: '/k/none', missing: true }]), deps);
+  assert.deepEqual(
+    none.problems.map((p) => p.code),
+    ['NoKubeconfig'],
+  );
+  assert.equal(listExitCode(none), ExitCode.NOT_FOUND);
+  assert.equal(listExitCode(list), ExitCode.BLOCKED);
+});
