@@ -14,7 +14,7 @@ import type {
 } from '@kubernetes/client-node';
 
 import { mapLimit } from '../base/concurrency.js';
-import { NotFoundError } from '../base/errors.js';
+import { ForbiddenError, NotFoundError } from '../base/errors.js';
 import { apiStatusOf } from '../kube/apierror.js';
 import type { KubeClient } from '../kube/client.js';
 import { listPath } from '../kube/list.js';
@@ -297,6 +297,49 @@ async function listPods(
   return { live: live.items, drained: drained.map((d) => d.items), versions: drained.map((d) => d.resourceVersion) };
 }
 
+/** The permissions every drain needs, whatever its pods: the node, the pods, the PDBs. */
+const NODE_AND_POD_PERMISSIONS: readonly PermissionRequest[] = [
+  { verb: 'get', resource: 'nodes', group: '', required: true },
+  { verb: 'patch', resource: 'nodes', group: '', required: true },
+  { verb: 'list', resource: 'pods', group: '', required: true },
+  { verb: 'get', resource: 'pods', group: '', required: true },
+  { verb: 'watch', resource: 'pods', group: '', required: true },
+  { verb: 'list', resource: 'poddisruptionbudgets', group: 'policy', required: true },
+];
+
+/** What a permission check names: `list poddisruptionbudgets.policy`, `create pods/eviction in namespace demo`. */
+export function permissionText(
+  p: Pick<PermissionCheck, 'verb' | 'resource' | 'subresource' | 'group' | 'namespace'>,
+): string {
+  return `${p.verb} ${p.resource}${p.subresource ? `/${p.subresource}` : ''}${p.group ? `.${p.group}` : ''}${p.namespace ? ` in namespace ${p.namespace}` : ''}`;
+}
+
+/**
+ * A read the plan cannot do without was refused: rather than stop at the
+ * first 403, ask about every permission the drain needs and name each one
+ * missing (the eviction's too, in every namespace, since the pods cannot be
+ * listed to say which).
+ */
+async function everyMissingPermission(client: KubeClient, refused: unknown, options: PlanOptions): Promise<never> {
+  const wanted: PermissionRequest[] = [
+    ...NODE_AND_POD_PERMISSIONS,
+    options.disableEviction
+      ? { verb: 'delete', resource: 'pods', group: '', required: true }
+      : { verb: 'create', resource: 'pods', subresource: 'eviction', group: '', required: true },
+  ];
+  const checks = await checkPermissions(client, wanted).catch(() => undefined);
+  const missing = checks?.filter((c) => !c.allowed).map(permissionText) ?? [];
+  if (!missing.length) throw refused;
+  throw new ForbiddenError(`cannot plan the drain: you may not ${missing.join(', ')}; nothing was changed`, {
+    hint: 'ask for those permissions (a drain needs every one of them before it changes anything)',
+    cause: refused,
+  });
+}
+
+function isForbidden(err: unknown): boolean {
+  return err instanceof ForbiddenError || apiStatusOf(err)?.code === 403;
+}
+
 export async function gatherPlanInputs(
   client: KubeClient,
   nodeNames: string[],
@@ -309,7 +352,7 @@ export async function gatherPlanInputs(
     client.call('list poddisruptionbudgets', () =>
       listPath<V1PodDisruptionBudget>(client, resourcePath(RESOURCES.podDisruptionBudgets)),
     ),
-  ]);
+  ]).catch((err: unknown) => (isForbidden(err) ? everyMissingPermission(client, err, options) : Promise.reject(err)));
   const known = new Set(nodeList.items.map((n) => n.metadata?.name));
   const missing = nodeNames.filter((n) => !known.has(n));
   if (missing.length) {
@@ -337,12 +380,7 @@ export async function gatherPlanInputs(
   // Every step the drain takes. The reads have already succeeded by now, but
   // they are reviewed too so the plan lists exactly what the drain relies on.
   const wanted: PermissionRequest[] = [
-    { verb: 'get', resource: 'nodes', group: '', required: true },
-    { verb: 'patch', resource: 'nodes', group: '', required: true },
-    { verb: 'list', resource: 'pods', group: '', required: true },
-    { verb: 'get', resource: 'pods', group: '', required: true },
-    { verb: 'watch', resource: 'pods', group: '', required: true },
-    { verb: 'list', resource: 'poddisruptionbudgets', group: 'policy', required: true },
+    ...NODE_AND_POD_PERMISSIONS,
     ...evictNamespaces.map((namespace) =>
       options.disableEviction
         ? { verb: 'delete', resource: 'pods', group: '', namespace, required: true }

@@ -461,6 +461,16 @@ test('bad input and faults: one clear line and the right exit code', async (t) =
   assert.match(denied.stderr, /^error: the drain is blocked; nothing was changed/m);
   assert.equal((await apis().core.readNode({ name: target })).spec?.unschedulable, undefined, 'still schedulable');
 
+  // Someone who may not even read the cluster: every missing permission is named at once, not the first 403.
+  const stranger = await runPlugin('kubectl-study_drain', [target, '--dry-run'], {
+    env: { KUBECONFIG: mintUser(`stranger-${suffix()}`) },
+  });
+  assert.equal(stranger.code, 3, stranger.stdout + stranger.stderr);
+  assert.match(
+    stranger.stderr,
+    /^error: cannot plan the drain: you may not get nodes, patch nodes, list pods, get pods, watch pods, list poddisruptionbudgets\.policy, create pods\/eviction; nothing was changed$/m,
+  );
+
   // The API server goes away mid-drain: a TCP proxy in front of it is closed after the first eviction;
   // the drain rides it out for --api-outage-timeout, then stops.
   const sockets = new Set<net.Socket>();
