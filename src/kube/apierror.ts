@@ -2,7 +2,9 @@
  * API and connection failures, turned into typed errors with one clear line
  * and a hint. An HTTP error carries the Status object as a JSON string body
  * (our HttpStatusError, as client-node's ApiException); a connection
- * failure carries a system error code.
+ * failure carries a system error code. The client maps every failure here
+ * before it throws; the raw failure stays behind the typed error, so its
+ * status stays readable and a caller can name what it was doing.
  */
 import {
   ApiError,
@@ -23,12 +25,25 @@ export interface KubeStatus {
   details?: { name?: string; kind?: string; group?: string; causes?: Array<{ message?: string; field?: string }> };
 }
 
-/** The HTTP status and Status object of an ApiException-like error, or undefined. */
+/**
+ * The raw failure (an HttpStatusError, a socket error) behind each typed
+ * error toStudyError made: a caller that knows better what was being done
+ * names it again, and its status stays readable (apiStatusOf).
+ */
+const rawFailures = new WeakMap<StudyError, unknown>();
+
+/** The raw failure a typed error was made from, or the error itself. */
+export function rawFailureOf(err: unknown): unknown {
+  return err instanceof StudyError && rawFailures.has(err) ? rawFailures.get(err) : err;
+}
+
+/** The HTTP status and Status object of an ApiException-like error (or of a typed error made from one), or undefined. */
 export function apiStatusOf(
   err: unknown,
 ): { code: number; status: KubeStatus; headers: Record<string, string> } | undefined {
-  if (!err || typeof err !== 'object') return undefined;
-  const e = err as { code?: unknown; body?: unknown; headers?: unknown };
+  const raw = rawFailureOf(err);
+  if (!raw || typeof raw !== 'object') return undefined;
+  const e = raw as { code?: unknown; body?: unknown; headers?: unknown };
   if (typeof e.code !== 'number' || e.code < 100 || e.code > 599) return undefined;
   let status: KubeStatus = {};
   if (typeof e.body === 'string') {
@@ -71,7 +86,8 @@ const TLS_CODES: Record<string, string> = {
 
 /** The system error code behind a socket error (or one wrapped in a cause). */
 export function systemCodeOf(err: unknown): string | undefined {
-  let current: unknown = err;
+  const raw = rawFailureOf(err);
+  let current: unknown = raw;
   for (let i = 0; i < 4 && current && typeof current === 'object'; i++) {
     const c = current as { code?: unknown; errno?: unknown; cause?: unknown };
     if (typeof c.code === 'string') return c.code;
@@ -79,7 +95,7 @@ export function systemCodeOf(err: unknown): string | undefined {
     current = c.cause;
   }
   // Some agents (the SOCKS one) throw a plain Error that says the code only in words.
-  current = err;
+  current = raw;
   for (let i = 0; i < 4 && current && typeof current === 'object'; i++) {
     const msg = (current as Error).message ?? '';
     const m =
@@ -149,9 +165,21 @@ function hostOf(server: string): string {
   }
 }
 
-/** Maps any failure of an API call to a StudyError. */
+/**
+ * Maps any failure of an API call to a StudyError. A typed error this
+ * function made is made again from its raw failure, named by `ctx.what`;
+ * any other StudyError (a timeout, an interrupt, a kubeconfig problem) is
+ * returned as it is.
+ */
 export function toStudyError(err: unknown, ctx: ErrorContext): StudyError {
-  if (err instanceof StudyError) return err;
+  const raw = rawFailureOf(err);
+  if (raw instanceof StudyError) return raw;
+  const typed = fromRawFailure(raw, ctx);
+  rawFailures.set(typed, raw);
+  return typed;
+}
+
+function fromRawFailure(err: unknown, ctx: ErrorContext): StudyError {
   const api = apiStatusOf(err);
   if (api) return fromStatus(api.code, api.status, ctx, err);
   const code = systemCodeOf(err);

@@ -158,8 +158,8 @@ export class KubeClient {
 
   /**
    * One request with this client's authentication, impersonation and
-   * timeout. Returns parsed JSON; an HTTP error throws an HttpStatusError (the
-   * Status object as its JSON body), which error() turns into a typed error.
+   * timeout. Returns parsed JSON; any failure throws a typed error (error()),
+   * named by the method and path until a caller names it better (call()).
    */
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const idempotent = opts.idempotent ?? method === 'GET';
@@ -182,7 +182,7 @@ export class KubeClient {
           budgetMs: this.outageMs,
           backoff: (backoff ??= exponentialBackoff(500, 5000)),
         });
-        if (wait === undefined) throw err;
+        if (wait === undefined) throw this.error(`${method} ${path}`, err);
         if (wait.throttled) {
           this.throttled++;
           throttledMs += wait.ms;
@@ -221,30 +221,36 @@ export class KubeClient {
 
   /**
    * A streaming GET (a watch): the per-request timeout bounds only the wait
-   * for the response headers; `signal` ends the stream.
+   * for the response headers; `signal` ends the stream. A failure to start
+   * it throws a typed error, as request() does.
    */
   async stream(path: string, query: Query, signal: AbortSignal): Promise<HttpResponse['body']> {
-    const url = apiUrl(this.server, path, query);
-    const auth = await this.authFor(url, 'GET');
-    const { response } = await send(
-      this.transport,
-      url,
-      {
-        method: 'GET',
-        headers: { ...auth.headers, Accept: 'application/json' },
-        agent: auth.agent,
-        signal,
-        compress: this.compress,
-      },
-      true,
-    );
-    if (response.status >= 400) throw new HttpStatusError(response.status, await response.text(), response.headers);
-    return response.body;
+    try {
+      const url = apiUrl(this.server, path, query);
+      const auth = await this.authFor(url, 'GET');
+      const { response } = await send(
+        this.transport,
+        url,
+        {
+          method: 'GET',
+          headers: { ...auth.headers, Accept: 'application/json' },
+          agent: auth.agent,
+          signal,
+          compress: this.compress,
+        },
+        true,
+      );
+      if (response.status >= 400) throw new HttpStatusError(response.status, await response.text(), response.headers);
+      return response.body;
+    } catch (err) {
+      throw this.error(`watch ${path}`, err);
+    }
   }
 
   /**
-   * A failure of this client as a typed error naming what was being done; a
-   * 401 says whether the credential looks expired.
+   * A failure of this client as a typed error naming what was being done
+   * (a typed error of request() named again); a 401 says whether the
+   * credential looks expired.
    */
   error(what: string, err: unknown): StudyError {
     const unauthorized = apiStatusOf(err)?.code === 401;
