@@ -16,7 +16,7 @@ import tls from 'node:tls';
 
 import type { HttpMethod, KubeConfig } from '@kubernetes/client-node';
 
-import { UsageError } from '../base/errors.js';
+import { redactMessage, UsageError } from '../base/errors.js';
 import type { ExecCredential } from './exec.js';
 import type { ResolvedContext } from './kubeconfig.js';
 
@@ -64,7 +64,7 @@ export async function openSession(
 
   let agent: http.Agent;
   if (previous && previous.tlsIdentity === tlsIdentity) agent = previous.agent;
-  else if (kc && proxied) agent = await proxyAgent(kc);
+  else if (kc && proxied) agent = await proxyAgent(ctx, kc);
   else agent = directAgent(ctx, cert, key);
 
   let authHeaders: Session['authHeaders'];
@@ -141,12 +141,26 @@ function directAgent(ctx: ResolvedContext, cert: string | undefined, key: string
   });
 }
 
-/** client-node's agent for the proxy-url (http, https or socks), with the TLS options, kept alive. */
-async function proxyAgent(kc: KubeConfig): Promise<http.Agent> {
+/**
+ * client-node's agent for the proxy-url (http, https or socks), with the TLS
+ * options, kept alive. One it cannot make (a server address that is neither
+ * http nor https, say) is the kubeconfig's problem: a usage error naming the
+ * cluster, never the proxy-url itself (it may carry a password).
+ */
+async function proxyAgent(ctx: ResolvedContext, kc: KubeConfig): Promise<http.Agent> {
   const options: https.RequestOptions = {};
-  await kc.applyToHTTPSOptions(options);
+  const refused = (why: string, cause?: unknown): UsageError =>
+    new UsageError(`cluster "${ctx.clusterName}": no connection through its proxy-url can be made (${why})`, {
+      hint: 'check the server and proxy-url of the cluster in the kubeconfig (kubectl proxies through http, https or socks5)',
+      cause,
+    });
+  try {
+    await kc.applyToHTTPSOptions(options);
+  } catch (err) {
+    throw refused(redactMessage((err as Error).message ?? String(err)), err);
+  }
   const agent = options.agent;
-  if (!(agent instanceof http.Agent)) throw new Error('client-node made no agent for the proxy-url');
+  if (!(agent instanceof http.Agent)) throw refused('client-node made no agent for it');
   // The proxy agents are http.Agents built without keep-alive: turn it on, as for a direct agent.
   Object.assign(agent, { keepAlive: true, ...AGENT_LIMITS });
   return agent;

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
-import { ApiError, ExitCode, NotFoundError, StudyError } from '../../../src/base/errors.js';
+import { ApiError, ExitCode, NotFoundError, StudyError, UsageError } from '../../../src/base/errors.js';
 import { clusterDrainApi, waitAvailable } from '../../../src/drain/lib.js';
 import { apiStatusOf } from '../../../src/kube/apierror.js';
 import { KubeClient } from '../../../src/kube/client.js';
@@ -91,4 +91,25 @@ test('the wait for workloads (maintain\u2019s recover step) meets a 503 as a typ
   assert.ok(err instanceof StudyError, String(err));
   assert.equal(err.exitCode, ExitCode.API);
   assert.equal(err.message, 'cannot GET /apis/apps/v1/namespaces/ns/deployments/web: the server is shutting down');
+});
+
+test('a proxy-url client-node cannot make a connection through is a usage error (exit 2) naming the cluster, not a bug', async () => {
+  const client = new KubeClient(
+    {
+      contextName: 'c',
+      clusterName: 'odd',
+      userName: 'u',
+      cluster: { server: 'tcp://127.0.0.1:1', 'proxy-url': 'http://user:secret@127.0.0.1:1' },
+      user: {},
+      namespace: 'default',
+      namespaceFromFlag: false,
+    },
+    undefined,
+    5000,
+  );
+  const err = await client.request('GET', '/version').catch((e: unknown) => e);
+  assert.ok(err instanceof UsageError, String(err));
+  assert.equal(err.exitCode, ExitCode.USAGE);
+  assert.match(err.message, /^cluster "odd": no connection through its proxy-url can be made \(/);
+  assert.doesNotMatch(err.message, /secret/);
 });
