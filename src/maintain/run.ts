@@ -11,7 +11,15 @@ import { randomBytes } from 'node:crypto';
 
 import { abortable, deadlineSignal, sleep } from '../base/concurrency.js';
 import { formatDuration } from '../base/duration.js';
-import { BlockedError, ExitCode, InterruptedError, TimeoutError, type ExitCodeValue } from '../base/errors.js';
+import {
+  ApiError,
+  BlockedError,
+  ExitCode,
+  InterruptedError,
+  StudyError,
+  TimeoutError,
+  type ExitCodeValue,
+} from '../base/errors.js';
 import type { RunContext } from '../base/run.js';
 import {
   clusterDrainApi,
@@ -34,7 +42,7 @@ import { checkOwner, Journal, type NodeProgress } from './journal.js';
 import { holderIdentity, LOCK_NAME, MaintenanceLock, readLock } from './lease.js';
 import type { MaintainReport, NodeReport, RunPlanSummary } from './model.js';
 import type { MaintainOptions } from './options.js';
-import { maintainNode, priorCommand, StepFailed, type MaintainApi, type NodeDeps, type PriorCommand } from './steps.js';
+import { maintainNode, priorCommand, type MaintainApi, type NodeDeps, type PriorCommand } from './steps.js';
 import { commandFacts, commandWork, operatorWork } from './work.js';
 
 export interface MaintainHooks {
@@ -245,10 +253,7 @@ async function runBatches(deps: NodeDeps, p: Prepared, report: MaintainReport): 
         try {
           await maintainNode(deps, node, p.progress.get(node), r, report.degraded);
         } catch (err) {
-          const failure =
-            err instanceof StepFailed
-              ? err
-              : new StepFailed((err as Error).message, (err as { exitCode?: ExitCodeValue }).exitCode ?? ExitCode.API);
+          const failure = err instanceof StudyError ? err : new ApiError((err as Error).message, { cause: err });
           Object.assign(r, { status: 'failed', detail: failure.message });
           if (code === ExitCode.OK) code = failure.exitCode;
           // The failure goes in the journal too, unless the journal is what failed.
@@ -315,9 +320,8 @@ async function execute(x: Execution): Promise<ExitCodeValue> {
         journal: p.journal,
         checkLock: () => {
           if (!lock.held())
-            throw new StepFailed(
+            throw new BlockedError(
               'the maintenance lock was lost (not renewed in time, or taken by another run): stopping before the next step',
-              ExitCode.BLOCKED,
             );
         },
         say: (node, phase) => {

@@ -6,7 +6,7 @@
  * runs the command twice for a node, and never uncordons a node it did
  * not cordon.
  */
-import { ExitCode, type ExitCodeValue } from '../base/errors.js';
+import { BlockedError, ExitCode, InterruptedError, StudyError, TimeoutError } from '../base/errors.js';
 import { formatDuration } from '../base/duration.js';
 import {
   drainExitCode,
@@ -121,20 +121,11 @@ export interface NodeDeps {
 }
 
 /** Why the run stopped: its --timeout ran out, or an interrupt (Ctrl-C, SIGTERM). */
-export function stopped(signal: AbortSignal, doing: string): StepFailed {
+export function stopped(signal: AbortSignal, doing: string): StudyError {
   const timedOut = (signal.reason as { exitCode?: number } | undefined)?.exitCode === ExitCode.TIMEOUT;
   return timedOut
-    ? new StepFailed(`the run's --timeout ran out ${doing}`, ExitCode.TIMEOUT)
-    : new StepFailed(`interrupted ${doing}`, ExitCode.INTERRUPTED);
-}
-
-export class StepFailed extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: ExitCodeValue,
-  ) {
-    super(message);
-  }
+    ? new TimeoutError(`the run's --timeout ran out ${doing}`)
+    : new InterruptedError(`interrupted ${doing}`);
 }
 
 /** What is left to do for a node, in order, given what the journal says. Pure. */
@@ -145,8 +136,8 @@ export function remainingSteps(progress: NodeProgress | undefined): Step[] {
   return order.filter((s) => !has(s));
 }
 
-function drainFailure(result: DrainResult): StepFailed {
-  return new StepFailed(
+function drainFailure(result: DrainResult): StudyError {
+  return new StudyError(
     `the drain did not finish (${result.outcome}${result.message ? `: ${result.message}` : ''})`,
     drainExitCode(result),
   );
@@ -161,8 +152,7 @@ async function drainStep(
   const cordonedEarlier = progress?.steps.has('cordoned') ?? false;
   deps.say(node, cordonedEarlier ? 'resuming: draining (cordoned by an earlier run of this command)' : 'draining');
   const { plan, podListVersions } = await deps.api.plan([node]);
-  if (plan.verdict === 'blocked')
-    throw new StepFailed(`the drain plan is blocked: ${plan.blockers.join('; ')}`, ExitCode.BLOCKED);
+  if (plan.verdict === 'blocked') throw new BlockedError(`the drain plan is blocked: ${plan.blockers.join('; ')}`);
   if (!cordonedEarlier) {
     // Record the intent before the cordon, so a kill in between cannot turn our cordon into someone else's.
     r.cordonedByRun = !plan.nodes[0]?.unschedulable;
@@ -205,9 +195,8 @@ async function workStep(deps: NodeDeps, node: string): Promise<void> {
     throw stopped(deps.signal, `while the command ran${how ? ` (the command was ${how})` : ''}`);
   }
   if (code !== 0)
-    throw new StepFailed(
+    throw new BlockedError(
       `the command failed with exit code ${code}${stderrTail ? `: ${stderrTail.split('\n').at(-1)}` : ''}`,
-      ExitCode.BLOCKED,
     );
   deps.journal?.record({ node, step: 'command-done' });
 }
@@ -220,9 +209,8 @@ async function recoverStep(deps: NodeDeps, node: string, workloads: WorkloadRef[
   const bad = health.filter((h) => !h.available).map((b) => `${b.namespace}/${b.workload}`);
   if (bad.length) {
     degraded.push(...bad);
-    throw new StepFailed(
+    throw new TimeoutError(
       `workloads not Available within ${formatDuration(deps.recoverTimeoutMs)}: ${bad.join(', ')}`,
-      ExitCode.TIMEOUT,
     );
   }
   deps.journal?.record({ node, step: 'recovered' });
@@ -230,8 +218,8 @@ async function recoverStep(deps: NodeDeps, node: string, workloads: WorkloadRef[
 
 /**
  * Maintains one node: drain, work, Ready, uncordon (only if this run
- * cordoned it), recovered. Returns normally when done; throws StepFailed
- * (or the error that stopped it) otherwise, with `r` saying where it got.
+ * cordoned it), recovered. Returns normally when done; throws the typed
+ * error that stopped it otherwise, with `r` saying where it got.
  */
 export async function maintainNode(
   deps: NodeDeps,
