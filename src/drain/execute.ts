@@ -11,7 +11,7 @@
  * cordoned.
  */
 import { abortable } from '../base/concurrency.js';
-import { ExitCode, type ExitCodeValue, type StudyError } from '../base/errors.js';
+import { outcomeExitCode, type ExitCodeValue, type StudyError } from '../base/errors.js';
 import type { DrainApi, GoneWatch, WorkloadRef } from './api.js';
 import { controllerType } from './controllers.js';
 import { evictPod, type EvictContext } from './evict.js';
@@ -384,15 +384,7 @@ export function evictedWorkloads(plan: DrainPlan, outcomes: Map<string, PodOutco
   return [...wanted.values()];
 }
 
+/** The exit code of a drain: its outcome's, or the code of the error that stopped it. */
 export function drainExitCode(result: DrainResult): ExitCodeValue {
-  switch (result.outcome) {
-    case 'drained':
-      return ExitCode.OK;
-    case 'timed-out':
-      return ExitCode.TIMEOUT;
-    case 'interrupted':
-      return ExitCode.INTERRUPTED;
-    default:
-      return result.errorExitCode ?? (result.message ? ExitCode.API : ExitCode.BLOCKED);
-  }
+  return outcomeExitCode(result.outcome, result.errorExitCode);
 }

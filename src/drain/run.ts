@@ -6,7 +6,7 @@
  */
 import { abortable, deadlineSignal } from '../base/concurrency.js';
 import { formatDuration } from '../base/duration.js';
-import { ExitCode, InterruptedError, NoMatchError, TimeoutError, type ExitCodeValue } from '../base/errors.js';
+import { InterruptedError, NoMatchError, outcomeExitCode, TimeoutError, type ExitCodeValue } from '../base/errors.js';
 import type { RunContext } from '../base/run.js';
 import { connect, type KubeClient } from '../kube/client.js';
 import { listPath } from '../kube/list.js';
@@ -151,9 +151,9 @@ export async function runDrain(ctx: RunContext, o: DrainOptions, hooks: DrainHoo
 export function drainOutputExitCode(out: DrainOutput): ExitCodeValue {
   switch (out.kind) {
     case 'planned':
-      return out.plan.verdict === 'blocked' ? ExitCode.BLOCKED : ExitCode.OK;
+      return outcomeExitCode(out.plan.verdict === 'blocked' ? 'blocked' : 'planned');
     case 'declined':
-      return ExitCode.NEGATIVE;
+      return outcomeExitCode('declined');
     case 'drained':
       return drainExitCode(out.result);
   }

@@ -16,6 +16,8 @@ import {
   BlockedError,
   ExitCode,
   InterruptedError,
+  outcomeExitCode,
+  outcomeOfExitCode,
   StudyError,
   TimeoutError,
   type ExitCodeValue,
@@ -153,13 +155,6 @@ async function planRun(
   // A node an earlier run of this journal cordoned is uncordoned after its step, as this run will.
   const uncordon = new Set(order.flat().filter((n) => progress.get(n)?.cordonedByRun === true));
   return runPlanSummary(order, await api.planRun(order, uncordon));
-}
-
-function outcomeOf(code: ExitCodeValue): MaintainReport['outcome'] {
-  if (code === ExitCode.OK) return 'done';
-  if (code === ExitCode.INTERRUPTED) return 'interrupted';
-  if (code === ExitCode.TIMEOUT) return 'timed-out';
-  return 'failed';
 }
 
 function nextAfterFailure(reports: Map<string, NodeReport>): string {
@@ -420,21 +415,10 @@ export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: Ma
     report.next = nextAfterFailure(p.reports);
     report.errorExitCode = code;
   }
-  return finish(outcomeOf(code));
+  return finish(outcomeOfExitCode(code));
 }
 
-export function maintainExitCode(r: MaintainReport): ExitCodeValue {
-  switch (r.outcome) {
-    case 'done':
-    case 'planned':
-      return ExitCode.OK;
-    case 'declined':
-      return ExitCode.NEGATIVE;
-    case 'interrupted':
-      return ExitCode.INTERRUPTED;
-    case 'timed-out':
-      return ExitCode.TIMEOUT;
-    default:
-      return r.errorExitCode ?? ExitCode.BLOCKED;
-  }
+/** The exit code of a run: its outcome's, or the code of the failure that stopped it. */
+export function maintainExitCode(report: MaintainReport): ExitCodeValue {
+  return outcomeExitCode(report.outcome, report.errorExitCode);
 }
