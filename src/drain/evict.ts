@@ -11,7 +11,7 @@ import type { V1PodDisruptionBudget } from '@kubernetes/client-node';
 
 import { exponentialBackoff, type Backoff } from '../base/backoff.js';
 import { sleep } from '../base/concurrency.js';
-import { apiStatusOf, systemCodeOf } from '../kube/apierror.js';
+import { apiStatusOf, retryAfterOf, systemCodeOf } from '../kube/apierror.js';
 import type { DrainApi, GoneWatch } from './api.js';
 import type { DrainEvent, PodOutcome } from './events.js';
 import type { PdbPlan, PodPlan } from './model.js';
@@ -45,12 +45,7 @@ export function classifyEviction(err: unknown): EvictionAnswer {
   const causeIs = (c: { reason?: string; type?: string }, type: string): boolean =>
     c.reason === type || c.type === type;
   const message = status.message ?? '';
-  const retryAfterSeconds =
-    Number(
-      api.headers['retry-after'] ??
-        (status.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds ??
-        0,
-    ) || 0;
+  const retryAfterSeconds = retryAfterOf(api);
   switch (api.code) {
     case 404:
       return { kind: 'gone' };

@@ -22,7 +22,13 @@ export interface KubeStatus {
   message?: string;
   reason?: string;
   code?: number;
-  details?: { name?: string; kind?: string; group?: string; causes?: Array<{ message?: string; field?: string }> };
+  details?: {
+    name?: string;
+    kind?: string;
+    group?: string;
+    causes?: Array<{ message?: string; field?: string }>;
+    retryAfterSeconds?: number;
+  };
 }
 
 /**
@@ -58,6 +64,11 @@ export function apiStatusOf(
   }
   const headers = (e.headers && typeof e.headers === 'object' ? e.headers : {}) as Record<string, string>;
   return { code: e.code, status, headers };
+}
+
+/** The seconds an answer asks the client to wait: its Retry-After header, else its Status's retryAfterSeconds; 0 if none. */
+export function retryAfterOf(api: { status: KubeStatus; headers: Record<string, string> }): number {
+  return Number(api.headers['retry-after'] ?? api.status.details?.retryAfterSeconds ?? 0) || 0;
 }
 
 export interface ErrorContext {
@@ -286,12 +297,7 @@ export const THROTTLE_BUDGET_MS = 120_000;
 export function retryDelay(err: unknown, s: RetryState): { ms: number; throttled: boolean } | undefined {
   const api = apiStatusOf(err);
   if (api?.code === 429 && s.retryThrottle) {
-    const after =
-      Number(
-        api.headers['retry-after'] ??
-          (api.status.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds ??
-          1,
-      ) || 1;
+    const after = retryAfterOf(api) || 1;
     const ms = Math.min(10_000, Math.max(500, after * 1000));
     return s.throttledMs + ms <= THROTTLE_BUDGET_MS ? { ms, throttled: true } : undefined;
   }
