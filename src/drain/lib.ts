@@ -7,7 +7,6 @@ export { clusterDrainApi, type DrainApi, type WorkloadRef } from './api.js';
 export type { DrainEvent, DrainResult } from './events.js';
 export {
   cordon,
-  DEFAULT_API_OUTAGE_MS,
   drainExitCode,
   evictedWorkloads,
   executeDrain,

@@ -4,6 +4,7 @@
  */
 import { UsageError } from '../base/errors.js';
 import { dryRunFlag, durationFlag, intFlag, objectNames } from '../base/parse.js';
+import { DEFAULT_OUTAGE_MS } from '../kube/apierror.js';
 import { connectionOptions, type ConnectionFlags, type ConnectionOptions } from '../kube/connection.js';
 import { labelSelectorFlag, namesOrSelector } from '../kube/selector.js';
 import type { PlanOptions } from './model.js';
@@ -72,7 +73,10 @@ export function drainOptions(nodes: readonly string[], f: DrainFlags): DrainOpti
     concurrency: intFlag('--concurrency', f.concurrency ?? '10', { min: 1 }),
     waitHealthy: f.waitHealthy === true,
     yes: f.yes === true,
-    apiOutageMs: durationFlag('--api-outage-timeout', f.apiOutageTimeout ?? '2m', { zero: false }),
+    apiOutageMs:
+      f.apiOutageTimeout === undefined
+        ? DEFAULT_OUTAGE_MS
+        : durationFlag('--api-outage-timeout', f.apiOutageTimeout, { zero: false }),
   };
   if (target.selector !== undefined) out.selector = target.selector;
   return out;

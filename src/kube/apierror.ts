@@ -260,7 +260,11 @@ function fromStatus(code: number, status: KubeStatus, ctx: ErrorContext, cause?:
   }
 }
 
-/** How long a command rides through an API server that answered before and now does not (--api-outage-timeout). */
+/**
+ * How long a command rides through an API server that answered before and
+ * now does not: the client's, a watch's and an eviction's budget, and the
+ * default of --api-outage-timeout (its help says it from here).
+ */
 export const DEFAULT_OUTAGE_MS = 120_000;
 
 /** Connection failures a restarting API server causes, as opposed to a wrong address or TLS. */

@@ -41,7 +41,7 @@ export interface ClientOptions {
   onRequest?: (record: RequestRecord) => void;
   /** Overrides --request-timeout (the ctx check uses its own per-context timeout). */
   timeoutMs?: number;
-  /** How long an API server that answered before may stay unreachable (default 2 minutes). */
+  /** How long an API server that answered before may stay unreachable (default DEFAULT_OUTAGE_MS). */
   outageMs?: number;
   /** kubectl's --cache-dir (discovery is cached beneath it); default $KUBECACHEDIR, else ~/.kube/cache. */
   cacheDir?: string;

@@ -1,6 +1,7 @@
 /** study maintain's options: bound from the flags and validated here, once. Pure. */
 import { UsageError } from '../base/errors.js';
 import { durationFlag, exclusive, intFlag, namespaceName } from '../base/parse.js';
+import { DEFAULT_OUTAGE_MS } from '../kube/apierror.js';
 import { connectionOptions, type ConnectionFlags, type ConnectionOptions } from '../kube/connection.js';
 import type { PlanOptions } from '../drain/lib.js';
 import { namesOrSelector } from '../kube/selector.js';
@@ -112,7 +113,10 @@ export function maintainOptions(nodes: readonly string[], f: MaintainFlags, canA
     },
     lockNamespace: namespaceName('--lock-namespace', f.lockNamespace ?? 'kube-system'),
     lockDurationSeconds: Math.ceil(lockMs / 1000),
-    apiOutageMs: durationFlag('--api-outage-timeout', f.apiOutageTimeout ?? '2m', { zero: false }),
+    apiOutageMs:
+      f.apiOutageTimeout === undefined
+        ? DEFAULT_OUTAGE_MS
+        : durationFlag('--api-outage-timeout', f.apiOutageTimeout, { zero: false }),
   };
   if (target.selector !== undefined) out.selector = target.selector;
   if (f.resumeStep !== undefined) {

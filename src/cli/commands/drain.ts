@@ -1,8 +1,10 @@
 /** `kubectl study-drain`: arguments and flags only; the work is in src/drain/. */
 import type { Command } from '@commander-js/extra-typings';
 
+import { formatDuration } from '../../base/duration.js';
 import { exitCodeSummary } from '../../base/errors.js';
 import { drainOptions, uncordonOptions } from '../../drain/options.js';
+import { DEFAULT_OUTAGE_MS } from '../../kube/apierror.js';
 import { connectionFlags, outputFlags, outputFormat } from '../flags.js';
 import type { Emit } from '../program.js';
 
@@ -37,7 +39,7 @@ export function defineDrain(cmd: Command, emit: Emit): void {
         .option('--wait-healthy', 'after the pods are gone, wait until their workloads are Available again')
         .option(
           '--api-outage-timeout <duration>',
-          'how long the API server may stay unreachable mid-drain before the drain stops (default 2m)',
+          `how long the API server may stay unreachable mid-drain before the drain stops (default ${formatDuration(DEFAULT_OUTAGE_MS)})`,
         )
         .option('-y, --yes', 'do not ask for confirmation (it is only asked on a terminal)'),
     ),
