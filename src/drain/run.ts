@@ -7,6 +7,7 @@
 import { abortable, deadlineSignal } from '../base/concurrency.js';
 import { formatDuration } from '../base/duration.js';
 import { InterruptedError, NoMatchError, outcomeExitCode, TimeoutError, type ExitCodeValue } from '../base/errors.js';
+import { canAsk } from '../base/prompt.js';
 import type { RunContext } from '../base/run.js';
 import { connect, type KubeClient } from '../kube/client.js';
 import { listPath } from '../kube/list.js';
@@ -115,7 +116,7 @@ export async function runDrain(ctx: RunContext, o: DrainOptions, hooks: DrainHoo
       'warning: --disable-eviction DELETES pods directly: no PodDisruptionBudget is checked, every covered workload can go below its budget',
     );
   }
-  if (!o.yes && ctx.io.stdin.isTTY && ctx.io.stderr.isTTY) {
+  if (!o.yes && canAsk(ctx.io)) {
     const n = plan.summary.evict;
     if (!(await hooks.confirm(`Cordon ${nodes.join(', ')} and evict ${n} pod${n === 1 ? '' : 's'}?`))) {
       hooks.note('Nothing was changed.');

@@ -22,6 +22,7 @@ import {
   TimeoutError,
   type ExitCodeValue,
 } from '../base/errors.js';
+import { canAsk } from '../base/prompt.js';
 import type { RunContext } from '../base/run.js';
 import {
   clusterDrainApi,
@@ -389,8 +390,7 @@ export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: Ma
   }
   if (
     !o.yes &&
-    ctx.io.stdin.isTTY &&
-    ctx.io.stderr.isTTY &&
+    canAsk(ctx.io) &&
     !(await hooks.confirm(`Maintain ${p.todo.length} node${p.todo.length === 1 ? '' : 's'} (${p.todo.join(', ')})?`))
   ) {
     hooks.note('Nothing was changed.');
