@@ -13,6 +13,7 @@ export {
   type ExecuteOptions,
 } from './execute.js';
 export type { DrainPlan, PdbPlan, PlanOptions } from './model.js';
+export { DRAIN_DEFAULTS } from './options.js';
 export { eventLine } from './print.js';
 export { makePlan, makeRunPlan, nodesMatching } from './run.js';
 export { batches } from './replacements.js';

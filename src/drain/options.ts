@@ -9,6 +9,16 @@ import { connectionOptions, type ConnectionFlags, type ConnectionOptions } from 
 import { labelSelectorFlag, namesOrSelector } from '../kube/selector.js';
 import type { PlanOptions } from './model.js';
 
+/** study-drain's defaults, which study maintain's drains share (through lib.ts). */
+export const DRAIN_DEFAULTS = {
+  /** --grace-period: -1, each pod's own terminationGracePeriodSeconds. */
+  gracePeriodSeconds: -1,
+  /** --concurrency: evictions in flight at most. */
+  concurrency: 10,
+  /** Each request's bound when --request-timeout is 0: a drain never waits on one request for ever. */
+  requestTimeoutMs: 30_000,
+} as const;
+
 export interface DrainOptions {
   connection: ConnectionOptions;
   nodes: string[];
@@ -65,12 +75,14 @@ export function drainOptions(nodes: readonly string[], f: DrainFlags): DrainOpti
     nodes: target.names,
     plan,
     dryRun: dryRunFlag(f.dryRun),
-    gracePeriodSeconds: intFlag('--grace-period', f.gracePeriod ?? '-1', { min: -1 }),
+    gracePeriodSeconds: intFlag('--grace-period', f.gracePeriod ?? String(DRAIN_DEFAULTS.gracePeriodSeconds), {
+      min: -1,
+    }),
     timeoutMs: durationFlag('--timeout', f.timeout ?? '0'),
     skipWaitForDeleteTimeoutSeconds: intFlag('--skip-wait-for-delete-timeout', f.skipWaitForDeleteTimeout ?? '0', {
       min: 0,
     }),
-    concurrency: intFlag('--concurrency', f.concurrency ?? '10', { min: 1 }),
+    concurrency: intFlag('--concurrency', f.concurrency ?? String(DRAIN_DEFAULTS.concurrency), { min: 1 }),
     waitHealthy: f.waitHealthy === true,
     yes: f.yes === true,
     apiOutageMs:

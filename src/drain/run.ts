@@ -18,7 +18,7 @@ import { cordon, drainExitCode, executeDrain } from './execute.js';
 import { gatherPlanInputs } from './gather.js';
 import { buildRunPlan, type RunPlan } from './runplan.js';
 import type { DrainPlan, PlanOptions } from './model.js';
-import type { DrainOptions, UncordonOptions } from './options.js';
+import { DRAIN_DEFAULTS, type DrainOptions, type UncordonOptions } from './options.js';
 import { buildPlan } from './plan.js';
 
 export interface DrainHooks {
@@ -89,7 +89,10 @@ export async function nodesMatching(client: KubeClient, selector: string): Promi
 export async function runDrain(ctx: RunContext, o: DrainOptions, hooks: DrainHooks): Promise<DrainOutput> {
   const started = Date.now();
   // In-flight writes are never cut by Ctrl-C (the report must be exact); a stuck server is cut by the request timeout.
-  const client = connect(o.connection, { timeoutMs: o.connection.requestTimeoutMs || 30_000, outageMs: o.apiOutageMs });
+  const client = connect(o.connection, {
+    timeoutMs: o.connection.requestTimeoutMs || DRAIN_DEFAULTS.requestTimeoutMs,
+    outageMs: o.apiOutageMs,
+  });
   // Planning only reads: --timeout and Ctrl-C end it at once, even against a server that never answers.
   const deadline = deadlineSignal(
     o.timeoutMs,

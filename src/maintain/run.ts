@@ -27,6 +27,7 @@ import type { RunContext } from '../base/run.js';
 import {
   clusterDrainApi,
   cordon,
+  DRAIN_DEFAULTS,
   evictedWorkloads,
   executeDrain,
   batches,
@@ -87,8 +88,8 @@ function clusterMaintainApi(
       executeDrain(drainApi, plan, versions, {
         deadline,
         interrupt,
-        concurrency: 10,
-        gracePeriodSeconds: -1,
+        concurrency: DRAIN_DEFAULTS.concurrency,
+        gracePeriodSeconds: DRAIN_DEFAULTS.gracePeriodSeconds,
         disableEviction: false,
         waitHealthy: false,
         apiOutageMs: o.apiOutageMs,
@@ -342,7 +343,10 @@ async function execute(x: Execution): Promise<ExitCodeValue> {
 
 export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: MaintainHooks): Promise<MaintainReport> {
   const started = Date.now();
-  const client = connect(o.connection, { timeoutMs: o.connection.requestTimeoutMs || 30_000, outageMs: o.apiOutageMs });
+  const client = connect(o.connection, {
+    timeoutMs: o.connection.requestTimeoutMs || DRAIN_DEFAULTS.requestTimeoutMs,
+    outageMs: o.apiOutageMs,
+  });
   const deadline = deadlineSignal(
     o.timeoutMs,
     () => new TimeoutError(`the run's --timeout ${formatDuration(o.timeoutMs)} ran out`),
