@@ -9,7 +9,7 @@ import { formatDuration } from '../base/duration.js';
 import { InterruptedError, NoMatchError, outcomeExitCode, TimeoutError, type ExitCodeValue } from '../base/errors.js';
 import { canAsk } from '../base/prompt.js';
 import type { RunContext } from '../base/run.js';
-import { connect, type KubeClient } from '../kube/client.js';
+import type { KubeClient } from '../kube/client.js';
 import { listPath } from '../kube/list.js';
 import { RESOURCES, resourcePath } from '../kube/url.js';
 import { clusterDrainApi } from './api.js';
@@ -18,7 +18,7 @@ import { cordon, drainExitCode, executeDrain } from './execute.js';
 import { gatherPlanInputs } from './gather.js';
 import { buildRunPlan, type RunPlan } from './runplan.js';
 import type { DrainPlan, PlanOptions } from './model.js';
-import { DRAIN_DEFAULTS, type DrainOptions, type UncordonOptions } from './options.js';
+import type { DrainOptions, UncordonOptions } from './options.js';
 import { buildPlan } from './plan.js';
 
 export interface DrainHooks {
@@ -86,13 +86,13 @@ export async function nodesMatching(client: KubeClient, selector: string): Promi
   return names;
 }
 
-export async function runDrain(ctx: RunContext, o: DrainOptions, hooks: DrainHooks): Promise<DrainOutput> {
+export async function runDrain(
+  ctx: RunContext,
+  o: DrainOptions,
+  hooks: DrainHooks,
+  client: KubeClient,
+): Promise<DrainOutput> {
   const started = Date.now();
-  // In-flight writes are never cut by Ctrl-C (the report must be exact); a stuck server is cut by the request timeout.
-  const client = connect(o.connection, {
-    timeoutMs: o.connection.requestTimeoutMs || DRAIN_DEFAULTS.requestTimeoutMs,
-    outageMs: o.apiOutageMs,
-  });
   // Planning only reads: --timeout and Ctrl-C end it at once, even against a server that never answers.
   const deadline = deadlineSignal(
     o.timeoutMs,
@@ -169,8 +169,8 @@ export interface UncordonResult {
   nodes: Array<{ node: string; changed: boolean }>;
 }
 
-export async function runUncordon(_ctx: RunContext, o: UncordonOptions): Promise<UncordonResult> {
-  const api = clusterDrainApi(connect(o.connection));
+export async function runUncordon(_ctx: RunContext, o: UncordonOptions, client: KubeClient): Promise<UncordonResult> {
+  const api = clusterDrainApi(client);
   const nodes: UncordonResult['nodes'] = [];
   for (const node of o.nodes) nodes.push({ node, changed: await cordon(api, node, false) });
   return { kind: 'UncordonResult', apiVersion: 'study.kubectl.io/v1', nodes };

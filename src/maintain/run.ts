@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import { abortable, deadlineSignal, sleep } from '../base/concurrency.js';
+import { abortable, deadlineSignal } from '../base/concurrency.js';
 import { formatDuration } from '../base/duration.js';
 import {
   ApiError,
@@ -24,29 +24,13 @@ import {
 } from '../base/errors.js';
 import { canAsk } from '../base/prompt.js';
 import type { RunContext } from '../base/run.js';
-import {
-  clusterDrainApi,
-  cordon,
-  DRAIN_DEFAULTS,
-  evictedWorkloads,
-  executeDrain,
-  batches,
-  makePlan,
-  makeRunPlan,
-  nodesMatching,
-  type RunPlan,
-  waitAvailable,
-  type DrainEvent,
-  type DrainPlan,
-} from '../drain/lib.js';
-import { connect, type KubeClient } from '../kube/client.js';
-import { isNodeReady } from '../kube/objects.js';
-import { RESOURCES, resourcePath } from '../kube/url.js';
+import { batches, type DrainEvent, type RunPlan } from '../drain/lib.js';
+import type { MaintainRunApi } from './api.js';
 import { checkOwner, Journal, type NodeProgress } from './journal.js';
-import { holderIdentity, LOCK_NAME, MaintenanceLock, readLock } from './lease.js';
+import { holderIdentity } from './lease.js';
 import type { MaintainReport, NodeReport, RunPlanSummary } from './model.js';
 import type { MaintainOptions } from './options.js';
-import { maintainNode, priorCommand, type MaintainApi, type NodeDeps, type PriorCommand } from './steps.js';
+import { maintainNode, priorCommand, type MaintainApi, type NodeDeps, type PriorCommand, type Work } from './steps.js';
 import { commandFacts, commandWork, operatorWork } from './work.js';
 
 export interface MaintainHooks {
@@ -65,61 +49,6 @@ export interface MaintainHooks {
     drainEvent: (node: string, e: DrainEvent) => void;
     stop: () => void;
   }>;
-}
-
-function clusterMaintainApi(
-  client: KubeClient,
-  o: MaintainOptions,
-  signal: AbortSignal,
-  interrupt: AbortSignal,
-): MaintainApi {
-  const drainApi = clusterDrainApi(client);
-  // The pods each plan saw, so that the drain tells replacements from pods that were there before.
-  const existing = new WeakMap<DrainPlan, Set<string>>();
-  return {
-    planRun: (order, uncordon) => makeRunPlan(client, order, o.plan, o.maxUnavailable, uncordon),
-    async plan(nodes) {
-      const { plan, podListVersions, existingPods } = await makePlan(client, nodes, o.plan);
-      existing.set(plan, existingPods);
-      return { plan, podListVersions };
-    },
-    // The drain's own deadline covers the run's --timeout (steps.ts); only an interrupt stops it otherwise.
-    drain: (plan, versions, deadline, onEvent) =>
-      executeDrain(drainApi, plan, versions, {
-        deadline,
-        interrupt,
-        concurrency: DRAIN_DEFAULTS.concurrency,
-        gracePeriodSeconds: DRAIN_DEFAULTS.gracePeriodSeconds,
-        disableEviction: false,
-        waitHealthy: false,
-        apiOutageMs: o.apiOutageMs,
-        existingPods: existing.get(plan),
-        onEvent,
-      }),
-    evictedWorkloads: (plan, result) => evictedWorkloads(plan, result.pods),
-    isCordoned: async (node) => (await drainApi.readNode(node)).spec?.unschedulable === true,
-    uncordon: async (node) => {
-      await cordon(drainApi, node, false);
-    },
-    async waitReady(node, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        const n = await client.call(`get node ${node}`, () => drainApi.readNode(node));
-        if (isNodeReady(n)) return;
-        await sleep(2000, signal);
-      }
-      throw new TimeoutError(`node ${node} was not Ready within ${formatDuration(timeoutMs)}`);
-    },
-    waitAvailable: (workloads, until) => waitAvailable(drainApi, workloads, until, () => {}),
-  };
-}
-
-/** The cluster's identity for the journal: its server and kube-system namespace's UID. */
-async function clusterIdentity(client: KubeClient): Promise<{ server: string; uid: string }> {
-  const ns = await client.call('read namespace kube-system', () =>
-    client.request<{ metadata?: { uid?: string } }>('GET', resourcePath(RESOURCES.namespaces, { name: 'kube-system' })),
-  );
-  return { server: client.server, uid: ns.metadata?.uid ?? '' };
 }
 
 /** The whole run's plan as the report carries it. */
@@ -182,7 +111,7 @@ interface Prepared {
  * list's, and (for a real run) that it can be written, so that a journal
  * that cannot be written stops the run before it changes anything.
  */
-async function prepare(client: KubeClient, o: MaintainOptions, nodes: string[]): Promise<Prepared> {
+async function prepare(api: MaintainRunApi, o: MaintainOptions, nodes: string[]): Promise<Prepared> {
   const journal = o.journal
     ? Journal.open(o.journal, randomBytes(4).toString('hex'), { repair: !o.dryRun })
     : undefined;
@@ -196,7 +125,7 @@ async function prepare(client: KubeClient, o: MaintainOptions, nodes: string[]):
   }
   let identity: Prepared['identity'];
   if (journal) {
-    identity = await clusterIdentity(client);
+    identity = await api.clusterIdentity();
     checkOwner(journal.entries, journal.file, identity, nodes);
     if (!o.dryRun) journal.checkWritable();
   }
@@ -269,15 +198,12 @@ async function runBatches(deps: NodeDeps, p: Prepared, report: MaintainReport): 
   return code;
 }
 
-function lockOptionsOf(o: MaintainOptions): { namespace: string; name: string; durationSeconds: number } {
-  return { namespace: o.lockNamespace, name: LOCK_NAME, durationSeconds: o.lockDurationSeconds };
-}
-
 interface Execution {
   ctx: RunContext;
   o: MaintainOptions;
-  client: KubeClient;
-  api: MaintainApi;
+  api: MaintainRunApi;
+  /** The operator's work, when the caller gives it (the unit tests); else made from the options. */
+  work: Work | undefined;
   p: Prepared;
   report: MaintainReport;
   nodes: string[];
@@ -289,11 +215,8 @@ interface Execution {
 
 /** Takes the lock, records the run, works the batches, releases the lock: the changing part of a run. */
 async function execute(x: Execution): Promise<ExitCodeValue> {
-  const { ctx, o, client, api, p, report, nodes, signal, hooks } = x;
-  const lock = await abortable(
-    MaintenanceLock.acquire(client, lockOptionsOf(o), holderIdentity(p.journal?.run ?? 'run')),
-    signal,
-  );
+  const { ctx, o, api, p, report, nodes, signal, hooks } = x;
+  const lock = await abortable(api.acquireLock(holderIdentity(p.journal?.run ?? 'run')), signal);
   if (lock.tookOverFrom) hooks.note(`took over the expired lock of ${lock.tookOverFrom}`);
   lock.startRenewing();
   // A server that never answers must not hold the report: the lease expires on its own.
@@ -310,9 +233,11 @@ async function execute(x: Execution): Promise<ExitCodeValue> {
     return await runBatches(
       {
         api,
-        work: o.run
-          ? commandWork(o.run, o.journal ?? 'kubectl-study-maintain', p.journal?.run ?? 'run', ctx, () => view.live)
-          : operatorWork(o.waitFile, ctx),
+        work:
+          x.work ??
+          (o.run
+            ? commandWork(o.run, o.journal ?? 'kubectl-study-maintain', p.journal?.run ?? 'run', ctx, () => view.live)
+            : operatorWork(o.waitFile, ctx)),
         prior: p.prior,
         journal: p.journal,
         checkLock: () => {
@@ -341,23 +266,31 @@ async function execute(x: Execution): Promise<ExitCodeValue> {
   }
 }
 
-export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: MaintainHooks): Promise<MaintainReport> {
+/** What a run works through: the cluster, and the operator's work on each drained node. */
+export interface MaintainDeps {
+  /** clusterMaintainApi over a connected client (command.ts), or the unit tests' fake. */
+  api: MaintainRunApi;
+  /** By default the --run command, or the wait for --wait-file (or Enter). */
+  work?: Work;
+}
+
+export async function runMaintain(
+  ctx: RunContext,
+  o: MaintainOptions,
+  hooks: MaintainHooks,
+  { api, work }: MaintainDeps,
+): Promise<MaintainReport> {
   const started = Date.now();
-  const client = connect(o.connection, {
-    timeoutMs: o.connection.requestTimeoutMs || DRAIN_DEFAULTS.requestTimeoutMs,
-    outageMs: o.apiOutageMs,
-  });
   const deadline = deadlineSignal(
     o.timeoutMs,
     () => new TimeoutError(`the run's --timeout ${formatDuration(o.timeoutMs)} ran out`),
   );
   const signal = AbortSignal.any([ctx.signal, deadline.signal]);
-  const api = clusterMaintainApi(client, o, signal, ctx.signal);
   // Planning only reads: --timeout and Ctrl-C end it at once, even against a server that never answers.
   const { nodes, p, plan } = await abortable(
     (async () => {
-      const nodes = o.selector !== undefined ? await nodesMatching(client, o.selector) : o.nodes;
-      const p = await prepare(client, o, nodes);
+      const nodes = o.selector !== undefined ? await api.nodesMatching(o.selector) : o.nodes;
+      const p = await prepare(api, o, nodes);
       return { nodes, p, plan: await planRun(api, batches(p.todo, o.maxUnavailable), p.progress) };
     })(),
     signal,
@@ -388,7 +321,7 @@ export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: Ma
     return finish('blocked');
   }
   if (o.dryRun) {
-    const lock = await readLock(client, lockOptionsOf(o));
+    const lock = await api.readLock();
     if (lock?.held) report.lockHeldBy = lock.holder;
     return finish('planned');
   }
@@ -404,8 +337,8 @@ export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: Ma
   const code = await execute({
     ctx,
     o,
-    client,
     api,
+    work,
     p,
     report,
     nodes,

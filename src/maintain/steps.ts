@@ -33,8 +33,8 @@ export interface MaintainApi {
   evictedWorkloads(plan: DrainPlan, result: DrainResult): WorkloadRef[];
   isCordoned(node: string): Promise<boolean>;
   uncordon(node: string): Promise<void>;
-  /** Resolves when the node is Ready; rejects with a timeout error after timeoutMs. */
-  waitReady(node: string, timeoutMs: number): Promise<void>;
+  /** Resolves when the node is Ready; rejects with a timeout error after timeoutMs, or the signal's reason. */
+  waitReady(node: string, timeoutMs: number, signal: AbortSignal): Promise<void>;
   waitAvailable(workloads: WorkloadRef[], signal: AbortSignal): Promise<WorkloadHealth[]>;
 }
 
@@ -241,7 +241,7 @@ export async function maintainNode(
   if (step('command-done')) await workStep(deps, node);
   if (step('ready')) {
     deps.say(node, 'waiting for the node to be Ready');
-    await deps.api.waitReady(node, deps.readyTimeoutMs);
+    await deps.api.waitReady(node, deps.readyTimeoutMs, deps.signal);
     deps.journal?.record({ node, step: 'ready' });
   }
   if (step('uncordoned')) {
