@@ -49,21 +49,22 @@ export function apiStatusOf(
 ): { code: number; status: KubeStatus; headers: Record<string, string> } | undefined {
   const raw = rawFailureOf(err);
   if (!raw || typeof raw !== 'object') return undefined;
-  const e = raw as { code?: unknown; body?: unknown; headers?: unknown };
-  if (typeof e.code !== 'number' || e.code < 100 || e.code > 599) return undefined;
+  const answer = raw as { code?: unknown; body?: unknown; headers?: unknown };
+  if (typeof answer.code !== 'number' || answer.code < 100 || answer.code > 599) return undefined;
   let status: KubeStatus = {};
-  if (typeof e.body === 'string') {
+  if (typeof answer.body === 'string') {
     try {
-      const parsed = JSON.parse(e.body) as unknown;
+      const parsed = JSON.parse(answer.body) as unknown;
       if (parsed && typeof parsed === 'object') status = parsed as KubeStatus;
     } catch {
-      status = { message: e.body.slice(0, 200) };
+      status = { message: answer.body.slice(0, 200) };
     }
-  } else if (e.body && typeof e.body === 'object') {
-    status = e.body as KubeStatus;
+  } else if (answer.body && typeof answer.body === 'object') {
+    status = answer.body as KubeStatus;
   }
-  const headers = (e.headers && typeof e.headers === 'object' ? e.headers : {}) as Record<string, string>;
-  return { code: e.code, status, headers };
+  const headers: Record<string, string> =
+    answer.headers && typeof answer.headers === 'object' ? (answer.headers as Record<string, string>) : {};
+  return { code: answer.code, status, headers };
 }
 
 /** The seconds an answer asks the client to wait: its Retry-After header, else its Status's retryAfterSeconds; 0 if none. */
@@ -298,15 +299,15 @@ export const THROTTLE_BUDGET_MS = 120_000;
  * Retry-After; an outage (no answer, or 503, after earlier answers) is
  * ridden through for idempotent requests until the budget is spent.
  */
-export function retryDelay(err: unknown, s: RetryState): { ms: number; throttled: boolean } | undefined {
+export function retryDelay(err: unknown, state: RetryState): { ms: number; throttled: boolean } | undefined {
   const api = apiStatusOf(err);
-  if (api?.code === 429 && s.retryThrottle) {
+  if (api?.code === 429 && state.retryThrottle) {
     const after = retryAfterOf(api) || 1;
     const ms = Math.min(10_000, Math.max(500, after * 1000));
-    return s.throttledMs + ms <= THROTTLE_BUDGET_MS ? { ms, throttled: true } : undefined;
+    return state.throttledMs + ms <= THROTTLE_BUDGET_MS ? { ms, throttled: true } : undefined;
   }
-  if (!s.idempotent || !s.answeredBefore || s.outageMs >= s.budgetMs) return undefined;
+  if (!state.idempotent || !state.answeredBefore || state.outageMs >= state.budgetMs) return undefined;
   const code = systemCodeOf(err);
   const outage = api ? api.code === 503 : code !== undefined && TRANSIENT.has(code);
-  return outage ? { ms: s.backoff.next(), throttled: false } : undefined;
+  return outage ? { ms: state.backoff.next(), throttled: false } : undefined;
 }

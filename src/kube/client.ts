@@ -122,8 +122,8 @@ export class KubeClient {
 
   /** The session for this context; an exec plugin runs here (once, and again shortly before its credential expires). */
   private async current(): Promise<Session> {
-    const s = this.session;
-    if (s && (s.expiresAt === undefined || s.expiresAt > Date.now() + 10_000)) return s;
+    const session = this.session;
+    if (session && (session.expiresAt === undefined || session.expiresAt > Date.now() + 10_000)) return session;
     this.pendingSession ??= (async () => {
       const exec = this.context.user.exec;
       // Loaded only for an exec user: child_process is a start-up cost the others need not pay.
@@ -278,8 +278,9 @@ export class KubeClient {
 /** Impersonation from the flags, else from the kubeconfig user (flags win, as in kubectl). */
 function impersonationFor(flags: ConnectionOptions, ctx: ResolvedContext): Impersonation | undefined {
   if (flags.as) return { user: flags.as, groups: flags.asGroups, uid: flags.asUid };
-  const u = ctx.user;
-  if (u.as) return { user: u.as, groups: u['as-groups'] ?? [], uid: u['as-uid'], extra: u['as-user-extra'] };
+  const user = ctx.user;
+  if (user.as)
+    return { user: user.as, groups: user['as-groups'] ?? [], uid: user['as-uid'], extra: user['as-user-extra'] };
   return undefined;
 }
 

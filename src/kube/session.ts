@@ -86,11 +86,11 @@ export async function openSession(
 
 /** A bearer token (the exec plugin's, the kubeconfig's or its tokenFile's), else basic auth, else nothing. */
 function staticAuthorization(ctx: ResolvedContext, exec: ExecCredential | undefined): Record<string, string> {
-  const u = ctx.user;
-  const token = exec ? exec.token : (u.token ?? (u.tokenFile ? readTokenFile(ctx, u.tokenFile) : undefined));
+  const user = ctx.user;
+  const token = exec ? exec.token : (user.token ?? (user.tokenFile ? readTokenFile(ctx, user.tokenFile) : undefined));
   if (token) return { Authorization: `Bearer ${token}` };
-  if (!exec && u.username)
-    return { Authorization: `Basic ${Buffer.from(`${u.username}:${u.password ?? ''}`).toString('base64')}` };
+  if (!exec && user.username)
+    return { Authorization: `Basic ${Buffer.from(`${user.username}:${user.password ?? ''}`).toString('base64')}` };
   return {};
 }
 
@@ -126,18 +126,23 @@ function fileOrData(
 
 /** The agent for a server reached directly: one TLS context, made once, for every connection. */
 function directAgent(ctx: ResolvedContext, cert: string | undefined, key: string | undefined): http.Agent {
-  const c = ctx.cluster;
-  const server = c.server ?? '';
+  const cluster = ctx.cluster;
+  const server = cluster.server ?? '';
   const keepAlive = { keepAlive: true, ...AGENT_LIMITS };
   if (server.startsWith('http://')) return new http.Agent(keepAlive);
-  const ca = fileOrData(ctx, 'certificate-authority', c['certificate-authority'], c['certificate-authority-data']);
+  const ca = fileOrData(
+    ctx,
+    'certificate-authority',
+    cluster['certificate-authority'],
+    cluster['certificate-authority-data'],
+  );
   const secureContext = tls.createSecureContext({ ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) });
   return new https.Agent({
     ...keepAlive,
     secureContext,
-    ...(c['tls-server-name'] ? { servername: c['tls-server-name'] } : {}),
+    ...(cluster['tls-server-name'] ? { servername: cluster['tls-server-name'] } : {}),
     // Unset, Node's default holds (NODE_TLS_REJECT_UNAUTHORIZED included), as in client-node.
-    ...(c['insecure-skip-tls-verify'] === true ? { rejectUnauthorized: false } : {}),
+    ...(cluster['insecure-skip-tls-verify'] === true ? { rejectUnauthorized: false } : {}),
   });
 }
 
@@ -169,11 +174,11 @@ async function proxyAgent(ctx: ResolvedContext, kc: KubeConfig): Promise<http.Ag
 /** client-node's KubeConfig for exactly one resolved context (with the exec plugin's credential, if it has one). */
 function clientNodeConfig(k8s: ClientNode, ctx: ResolvedContext, exec?: ExecCredential): KubeConfig {
   const kc = new k8s.KubeConfig();
-  const c = ctx.cluster;
+  const cluster = ctx.cluster;
   // An ExecCredential carries PEM; a kubeconfig (and client-node) carries it base64-encoded.
   const b64 = (pem: string | undefined): string | undefined =>
     pem === undefined ? undefined : Buffer.from(pem).toString('base64');
-  const u = exec
+  const user = exec
     ? {
         ...ctx.user,
         exec: undefined,
@@ -182,31 +187,31 @@ function clientNodeConfig(k8s: ClientNode, ctx: ResolvedContext, exec?: ExecCred
         'client-key-data': b64(exec.clientKeyData),
       }
     : ctx.user;
-  const token = u.token ?? (u.tokenFile ? readTokenFile(ctx, u.tokenFile) : undefined);
+  const token = user.token ?? (user.tokenFile ? readTokenFile(ctx, user.tokenFile) : undefined);
   kc.loadFromOptions({
     clusters: [
       {
         name: ctx.clusterName,
-        server: c.server ?? '',
-        caData: c['certificate-authority-data'],
-        caFile: c['certificate-authority'],
+        server: cluster.server ?? '',
+        caData: cluster['certificate-authority-data'],
+        caFile: cluster['certificate-authority'],
         // A plain http:// server has no TLS to verify (client-node refuses http:// unless told so).
-        skipTLSVerify: c['insecure-skip-tls-verify'] === true || (c.server ?? '').startsWith('http://'),
-        tlsServerName: c['tls-server-name'],
-        proxyUrl: c['proxy-url'],
+        skipTLSVerify: cluster['insecure-skip-tls-verify'] === true || (cluster.server ?? '').startsWith('http://'),
+        tlsServerName: cluster['tls-server-name'],
+        proxyUrl: cluster['proxy-url'],
       },
     ],
     users: [
       {
         name: ctx.userName || 'anonymous',
-        certData: u['client-certificate-data'],
-        certFile: u['client-certificate'],
-        keyData: u['client-key-data'],
-        keyFile: u['client-key'],
+        certData: user['client-certificate-data'],
+        certFile: user['client-certificate'],
+        keyData: user['client-key-data'],
+        keyFile: user['client-key'],
         token,
-        username: u.username,
-        password: u.password,
-        authProvider: u['auth-provider'],
+        username: user.username,
+        password: user.password,
+        authProvider: user['auth-provider'],
       },
     ],
     contexts: [

@@ -17,5 +17,5 @@ export const maintainCommand: Command<MaintainOptions, MaintainReport> = {
     return runMaintain(ctx, options, maintainHooks(ctx), { api: clusterMaintainApi(client, options, ctx.signal) });
   },
   exitCode: maintainExitCode,
-  render: (r) => renderReport(r),
+  render: (report) => renderReport(report),
 };

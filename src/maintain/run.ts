@@ -111,9 +111,9 @@ interface Prepared {
  * list's, and (for a real run) that it can be written, so that a journal
  * that cannot be written stops the run before it changes anything.
  */
-async function prepare(api: MaintainRunApi, o: MaintainOptions, nodes: string[]): Promise<Prepared> {
-  const journal = o.journal
-    ? Journal.open(o.journal, randomBytes(4).toString('hex'), { repair: !o.dryRun })
+async function prepare(api: MaintainRunApi, options: MaintainOptions, nodes: string[]): Promise<Prepared> {
+  const journal = options.journal
+    ? Journal.open(options.journal, randomBytes(4).toString('hex'), { repair: !options.dryRun })
     : undefined;
   const warnings: string[] = [];
   if (journal?.torn !== undefined) {
@@ -127,7 +127,7 @@ async function prepare(api: MaintainRunApi, o: MaintainOptions, nodes: string[])
   if (journal) {
     identity = await api.clusterIdentity();
     checkOwner(journal.entries, journal.file, identity, nodes);
-    if (!o.dryRun) journal.checkWritable();
+    if (!options.dryRun) journal.checkWritable();
   }
   const progress: Map<string, NodeProgress> = journal?.progress() ?? new Map();
   const reports = new Map<string, NodeReport>(
@@ -151,7 +151,7 @@ async function prepare(api: MaintainRunApi, o: MaintainOptions, nodes: string[])
   for (const n of nodes) {
     const rec = progress.get(n)?.command;
     if (!rec || progress.get(n)?.done || progress.get(n)?.steps.has('command-done')) continue;
-    const decision = priorCommand(n, rec, commandFacts(rec), o.resumeStep);
+    const decision = priorCommand(n, rec, commandFacts(rec), options.resumeStep);
     if (decision.action === 'refuse') throw new BlockedError(decision.message, { hint: decision.hint });
     prior.set(n, decision);
     warnings.push(decision.note);
@@ -169,27 +169,27 @@ async function prepare(api: MaintainRunApi, o: MaintainOptions, nodes: string[])
 }
 
 /** Runs the steps, batch after batch; the first failure ends the run after its batch. */
-async function runBatches(deps: NodeDeps, p: Prepared, report: MaintainReport): Promise<ExitCodeValue> {
+async function runBatches(deps: NodeDeps, prepared: Prepared, report: MaintainReport): Promise<ExitCodeValue> {
   let code: ExitCodeValue = ExitCode.OK;
   for (const batch of report.plan.order) {
     await Promise.all(
       batch.map(async (node) => {
         const started = Date.now();
-        const r = p.reports.get(node)!;
+        const nodeReport = prepared.reports.get(node)!;
         try {
-          await maintainNode(deps, node, p.progress.get(node), r, report.degraded);
+          await maintainNode(deps, node, prepared.progress.get(node), nodeReport, report.degraded);
         } catch (err) {
           const failure = err instanceof StudyError ? err : new ApiError((err as Error).message, { cause: err });
-          Object.assign(r, { status: 'failed', detail: failure.message });
+          Object.assign(nodeReport, { status: 'failed', detail: failure.message });
           if (code === ExitCode.OK) code = failure.exitCode;
           // The failure goes in the journal too, unless the journal is what failed.
           try {
-            p.journal?.record({ node, step: 'failed', detail: failure.message });
+            prepared.journal?.record({ node, step: 'failed', detail: failure.message });
           } catch {
             // the report says it
           }
         } finally {
-          r.elapsedMs = Date.now() - started;
+          nodeReport.elapsedMs = Date.now() - started;
         }
       }),
     );
@@ -198,13 +198,14 @@ async function runBatches(deps: NodeDeps, p: Prepared, report: MaintainReport): 
   return code;
 }
 
-interface Execution {
+/** What the changing part of a run works with: planned, checked and confirmed. */
+interface ConfirmedRun {
   ctx: RunContext;
-  o: MaintainOptions;
+  options: MaintainOptions;
   api: MaintainRunApi;
   /** The operator's work, when the caller gives it (the unit tests); else made from the options. */
   work: Work | undefined;
-  p: Prepared;
+  prepared: Prepared;
   report: MaintainReport;
   nodes: string[];
   /** Ctrl-C, SIGTERM or the run's --timeout. */
@@ -214,32 +215,43 @@ interface Execution {
 }
 
 /** Takes the lock, records the run, works the batches, releases the lock: the changing part of a run. */
-async function execute(x: Execution): Promise<ExitCodeValue> {
-  const { ctx, o, api, p, report, nodes, signal, hooks } = x;
-  const lock = await abortable(api.acquireLock(holderIdentity(p.journal?.run ?? 'run')), signal);
+async function runLocked(run: ConfirmedRun): Promise<ExitCodeValue> {
+  const { ctx, options, api, prepared, report, nodes, signal, hooks } = run;
+  const lock = await abortable(api.acquireLock(holderIdentity(prepared.journal?.run ?? 'run')), signal);
   if (lock.tookOverFrom) hooks.note(`took over the expired lock of ${lock.tookOverFrom}`);
   lock.startRenewing();
   // A server that never answers must not hold the report: the lease expires on its own.
   const release = (): Promise<void> => abortable(lock.release(), AbortSignal.timeout(5000)).catch(() => {});
   // The run's first record says whose journal this is (cluster, node list), for any resume.
   try {
-    p.journal?.record({ node: '', step: 'run', ...(p.identity ? { cluster: p.identity } : {}), nodes });
+    prepared.journal?.record({
+      node: '',
+      step: 'run',
+      ...(prepared.identity ? { cluster: prepared.identity } : {}),
+      nodes,
+    });
   } catch (err) {
     await release();
     throw err;
   }
-  const view = await hooks.progress(nodes, p.reports, Boolean(o.run));
+  const view = await hooks.progress(nodes, prepared.reports, Boolean(options.run));
   try {
     return await runBatches(
       {
         api,
         work:
-          x.work ??
-          (o.run
-            ? commandWork(o.run, o.journal ?? 'kubectl-study-maintain', p.journal?.run ?? 'run', ctx, () => view.live)
-            : operatorWork(o.waitFile, ctx)),
-        prior: p.prior,
-        journal: p.journal,
+          run.work ??
+          (options.run
+            ? commandWork(
+                options.run,
+                options.journal ?? 'kubectl-study-maintain',
+                prepared.journal?.run ?? 'run',
+                ctx,
+                () => view.live,
+              )
+            : operatorWork(options.waitFile, ctx)),
+        prior: prepared.prior,
+        journal: prepared.journal,
         checkLock: () => {
           if (!lock.held())
             throw new BlockedError(
@@ -247,17 +259,17 @@ async function execute(x: Execution): Promise<ExitCodeValue> {
             );
         },
         say: (node, phase) => {
-          p.reports.get(node)!.phase = phase;
+          prepared.reports.get(node)!.phase = phase;
           view.phase(node);
         },
         onDrainEvent: view.drainEvent,
         signal,
-        drainTimeoutMs: o.drainTimeoutMs,
-        ...(x.runDeadline !== undefined ? { runDeadline: x.runDeadline } : {}),
-        readyTimeoutMs: o.readyTimeoutMs,
-        recoverTimeoutMs: o.recoverTimeoutMs,
+        drainTimeoutMs: options.drainTimeoutMs,
+        ...(run.runDeadline !== undefined ? { runDeadline: run.runDeadline } : {}),
+        readyTimeoutMs: options.readyTimeoutMs,
+        recoverTimeoutMs: options.recoverTimeoutMs,
       },
-      p,
+      prepared,
       report,
     );
   } finally {
@@ -276,22 +288,26 @@ export interface MaintainDeps {
 
 export async function runMaintain(
   ctx: RunContext,
-  o: MaintainOptions,
+  options: MaintainOptions,
   hooks: MaintainHooks,
   { api, work }: MaintainDeps,
 ): Promise<MaintainReport> {
   const started = Date.now();
   const deadline = deadlineSignal(
-    o.timeoutMs,
-    () => new TimeoutError(`the run's --timeout ${formatDuration(o.timeoutMs)} ran out`),
+    options.timeoutMs,
+    () => new TimeoutError(`the run's --timeout ${formatDuration(options.timeoutMs)} ran out`),
   );
   const signal = AbortSignal.any([ctx.signal, deadline.signal]);
   // Planning only reads: --timeout and Ctrl-C end it at once, even against a server that never answers.
-  const { nodes, p, plan } = await abortable(
+  const { nodes, prepared, plan } = await abortable(
     (async () => {
-      const nodes = o.selector !== undefined ? await api.nodesMatching(o.selector) : o.nodes;
-      const p = await prepare(api, o, nodes);
-      return { nodes, p, plan: await planRun(api, batches(p.todo, o.maxUnavailable), p.progress) };
+      const nodes = options.selector !== undefined ? await api.nodesMatching(options.selector) : options.nodes;
+      const prepared = await prepare(api, options, nodes);
+      return {
+        nodes,
+        prepared,
+        plan: await planRun(api, batches(prepared.todo, options.maxUnavailable), prepared.progress),
+      };
     })(),
     signal,
   ).catch((err: unknown) => {
@@ -305,51 +321,53 @@ export async function runMaintain(
     nodes: [],
     plan,
     degraded: [],
-    warnings: p.warnings,
-    ...(o.journal ? { journal: o.journal } : {}),
+    warnings: prepared.warnings,
+    ...(options.journal ? { journal: options.journal } : {}),
   };
   const finish = (outcome: MaintainReport['outcome']): MaintainReport => {
     report.outcome = outcome;
-    report.nodes = nodes.map((n) => p.reports.get(n)!);
+    report.nodes = nodes.map((n) => prepared.reports.get(n)!);
     return report;
   };
-  for (const w of p.warnings) hooks.note(`warning: ${w}`);
-  hooks.showPlan(report, nodes, p.progress);
+  for (const w of prepared.warnings) hooks.note(`warning: ${w}`);
+  hooks.showPlan(report, nodes, prepared.progress);
   if (report.plan.blocked.length) {
     report.next =
       'resolve the blocks (or pass the override flags the plan names) and run the same command again; nothing was changed';
     return finish('blocked');
   }
-  if (o.dryRun) {
+  if (options.dryRun) {
     const lock = await api.readLock();
     if (lock?.held) report.lockHeldBy = lock.holder;
     return finish('planned');
   }
   if (
-    !o.yes &&
+    !options.yes &&
     canAsk(ctx.io) &&
-    !(await hooks.confirm(`Maintain ${p.todo.length} node${p.todo.length === 1 ? '' : 's'} (${p.todo.join(', ')})?`))
+    !(await hooks.confirm(
+      `Maintain ${prepared.todo.length} node${prepared.todo.length === 1 ? '' : 's'} (${prepared.todo.join(', ')})?`,
+    ))
   ) {
     hooks.note('Nothing was changed.');
     return finish('declined');
   }
 
-  const code = await execute({
+  const code = await runLocked({
     ctx,
-    o,
+    options,
     api,
     work,
-    p,
+    prepared,
     report,
     nodes,
     signal,
     hooks,
-    runDeadline: o.timeoutMs > 0 ? started + o.timeoutMs : undefined,
+    runDeadline: options.timeoutMs > 0 ? started + options.timeoutMs : undefined,
   }).finally(() => deadline.clear());
-  for (const r of p.reports.values())
-    if (r.status === 'pending') Object.assign(r, { status: 'not-started', phase: 'not started' });
+  for (const nodeReport of prepared.reports.values())
+    if (nodeReport.status === 'pending') Object.assign(nodeReport, { status: 'not-started', phase: 'not started' });
   if (code !== ExitCode.OK) {
-    report.next = nextAfterFailure(p.reports);
+    report.next = nextAfterFailure(prepared.reports);
     report.errorExitCode = code;
   }
   return finish(outcomeOfExitCode(code));

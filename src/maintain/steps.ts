@@ -147,7 +147,7 @@ async function drainStep(
   deps: NodeDeps,
   node: string,
   progress: NodeProgress | undefined,
-  r: NodeReport,
+  report: NodeReport,
 ): Promise<WorkloadRef[]> {
   const cordonedEarlier = progress?.steps.has('cordoned') ?? false;
   deps.say(node, cordonedEarlier ? 'resuming: draining (cordoned by an earlier run of this command)' : 'draining');
@@ -155,8 +155,8 @@ async function drainStep(
   if (plan.verdict === 'blocked') throw new BlockedError(`the drain plan is blocked: ${plan.blockers.join('; ')}`);
   if (!cordonedEarlier) {
     // Record the intent before the cordon, so a kill in between cannot turn our cordon into someone else's.
-    r.cordonedByRun = !plan.nodes[0]?.unschedulable;
-    deps.journal?.record({ node, step: 'cordoned', cordonedByRun: r.cordonedByRun });
+    report.cordonedByRun = !plan.nodes[0]?.unschedulable;
+    deps.journal?.record({ node, step: 'cordoned', cordonedByRun: report.cordonedByRun });
   }
   const byDrain = deps.drainTimeoutMs > 0 ? Date.now() + deps.drainTimeoutMs : undefined;
   const deadline =
@@ -166,9 +166,11 @@ async function drainStep(
         ? byDrain
         : Math.min(byDrain, deps.runDeadline);
   const result = await deps.api.drain(plan, podListVersions, deadline, (e) => deps.onDrainEvent(node, e));
-  r.cordonedNow = result.cordoned.length > 0 || (await deps.api.isCordoned(node).catch(() => false));
+  report.cordonedNow = result.cordoned.length > 0 || (await deps.api.isCordoned(node).catch(() => false));
   if (result.replacements?.length)
-    r.replacements = result.replacements.map((x) => `${x.namespace}/${x.name} of ${x.workload}: ${x.reason}`);
+    report.replacements = result.replacements.map(
+      (stuck) => `${stuck.namespace}/${stuck.name} of ${stuck.workload}: ${stuck.reason}`,
+    );
   if (result.outcome !== 'drained') throw drainFailure(result);
   const workloads = deps.api.evictedWorkloads(plan, result);
   deps.journal?.record({ node, step: 'drained', workloads });
@@ -219,13 +221,13 @@ async function recoverStep(deps: NodeDeps, node: string, workloads: WorkloadRef[
 /**
  * Maintains one node: drain, work, Ready, uncordon (only if this run
  * cordoned it), recovered. Returns normally when done; throws the typed
- * error that stopped it otherwise, with `r` saying where it got.
+ * error that stopped it otherwise, with `report` saying where it got.
  */
 export async function maintainNode(
   deps: NodeDeps,
   node: string,
   progress: NodeProgress | undefined,
-  r: NodeReport,
+  report: NodeReport,
   degraded: string[],
 ): Promise<void> {
   const todo = new Set(remainingSteps(progress));
@@ -236,8 +238,8 @@ export async function maintainNode(
     return true;
   };
   let workloads = progress?.workloads ?? [];
-  if (step('drained')) workloads = await drainStep(deps, node, progress, r);
-  if (todo.has('uncordoned')) r.cordonedNow = true;
+  if (step('drained')) workloads = await drainStep(deps, node, progress, report);
+  if (todo.has('uncordoned')) report.cordonedNow = true;
   if (step('command-done')) await workStep(deps, node);
   if (step('ready')) {
     deps.say(node, 'waiting for the node to be Ready');
@@ -245,9 +247,9 @@ export async function maintainNode(
     deps.journal?.record({ node, step: 'ready' });
   }
   if (step('uncordoned')) {
-    if (r.cordonedByRun) {
+    if (report.cordonedByRun) {
       await deps.api.uncordon(node);
-      r.cordonedNow = false;
+      report.cordonedNow = false;
       deps.say(node, 'uncordoned');
     } else {
       deps.say(node, 'stays cordoned: it was cordoned before this run');
@@ -255,10 +257,10 @@ export async function maintainNode(
     deps.journal?.record({
       node,
       step: 'uncordoned',
-      detail: r.cordonedByRun ? 'uncordoned' : 'left cordoned: cordoned before the run',
+      detail: report.cordonedByRun ? 'uncordoned' : 'left cordoned: cordoned before the run',
     });
   }
   if (step('recovered')) await recoverStep(deps, node, workloads, degraded);
   deps.journal?.record({ node, step: 'done' });
-  Object.assign(r, { status: 'done', phase: 'done' });
+  Object.assign(report, { status: 'done', phase: 'done' });
 }
