@@ -97,7 +97,6 @@ export interface EvictContext {
   onThrottled: () => void;
   /** The API server stayed unreachable past the budget: the drain stops. */
   onOutage: (err: unknown, what: string) => void;
-  now?: () => number;
 }
 
 function pdbDetail(
@@ -210,9 +209,8 @@ async function attempt(ctx: EvictContext, pod: PodPlan): Promise<{ answer: Evict
  * got to.
  */
 export async function evictPod(ctx: EvictContext, pod: PodPlan, outcome: PodOutcome): Promise<void> {
-  const now = ctx.now ?? Date.now;
   const backoff = exponentialBackoff(ctx.retry.initialMs, ctx.retry.maxMs);
-  const t0 = now();
+  const t0 = Date.now();
   let outageSince: number | undefined;
   for (;;) {
     if (ctx.stopped()) {
@@ -224,8 +222,8 @@ export async function evictPod(ctx: EvictContext, pod: PodPlan, outcome: PodOutc
     let next: Next;
     if (answer.kind === 'no-answer') {
       // No answer at all: the API server may be restarting. This pod retries until its own outage budget is spent.
-      outageSince ??= now();
-      if (now() - outageSince >= ctx.apiOutageMs) {
+      outageSince ??= Date.now();
+      if (Date.now() - outageSince >= ctx.apiOutageMs) {
         ctx.onOutage(err, `evict ${pod.namespace}/${pod.name}`);
         return;
       }
@@ -248,7 +246,7 @@ export async function evictPod(ctx: EvictContext, pod: PodPlan, outcome: PodOutc
   try {
     const how = await ctx.gone.waitGone(pod.uid, ctx.stopWaits);
     outcome.status = how;
-    outcome.ms = now() - t0;
+    outcome.ms = Date.now() - t0;
     if (how === 'not-waited')
       outcome.message = 'deleting for longer than --skip-wait-for-delete-timeout: not waited for, as kubectl does';
     ctx.onEvent({ type: 'gone', pod, ms: outcome.ms });
