@@ -62,6 +62,34 @@ export function exitCodeSummary(): string {
   return EXIT_CODES.map((c) => `${c.code} ${short[c.code]}`).join(', ');
 }
 
+/**
+ * How a run that changes the cluster ended (a drain, a maintenance run), in
+ * its report's words, and the exit code each means: the one table both
+ * jobs read, one way (outcomeExitCode) and the other (outcomeOfExitCode).
+ */
+const OUTCOME_EXIT_CODES = {
+  drained: ExitCode.OK,
+  done: ExitCode.OK,
+  planned: ExitCode.OK,
+  declined: ExitCode.NEGATIVE,
+  blocked: ExitCode.BLOCKED,
+  failed: ExitCode.BLOCKED,
+  'timed-out': ExitCode.TIMEOUT,
+  interrupted: ExitCode.INTERRUPTED,
+} as const satisfies Record<string, ExitCodeValue>;
+
+export type RunOutcome = keyof typeof OUTCOME_EXIT_CODES;
+
+/** The exit code of an outcome; for a failure, the code of the error that stopped the run, when one did. */
+export function outcomeExitCode(outcome: RunOutcome, failureExitCode?: ExitCodeValue): ExitCodeValue {
+  return outcome === 'failed' && failureExitCode !== undefined ? failureExitCode : OUTCOME_EXIT_CODES[outcome];
+}
+
+/** The other way: how a run that stopped with this exit code ended (0: done). */
+export function outcomeOfExitCode(code: ExitCodeValue): 'done' | 'timed-out' | 'interrupted' | 'failed' {
+  return (['done', 'timed-out', 'interrupted'] as const).find((o) => OUTCOME_EXIT_CODES[o] === code) ?? 'failed';
+}
+
 export interface StudyErrorOptions {
   hint?: string;
   cause?: unknown;

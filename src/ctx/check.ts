@@ -12,7 +12,7 @@ import tls from 'node:tls';
 
 import { ExitCode, redactMessage, StudyError, TimeoutError, UsageError } from '../base/errors.js';
 import { assertCredentialsUsable, KubeClient } from '../kube/client.js';
-import { apiStatusOf, describeConnectionFailure, systemCodeOf } from '../kube/apierror.js';
+import { apiStatusOf, describeConnectionFailure, rawFailureOf, systemCodeOf } from '../kube/apierror.js';
 import { credentialNote } from '../kube/credentials.js';
 import { whoAmI } from '../kube/reviews.js';
 import { resolveContext, type MergedKubeconfig, type ResolvedContext } from '../kube/kubeconfig.js';
@@ -180,14 +180,16 @@ async function checkContext(
 }
 
 function classify(
-  err: unknown,
+  failure: unknown,
   stage: Stage,
   merged: MergedKubeconfig,
   name: string,
   signal: AbortSignal,
   timeoutMs: number,
 ): StageFailure {
-  if (err instanceof StageFailure) return err;
+  if (failure instanceof StageFailure) return failure;
+  // The client's typed error says what the request met in general words: the stage is told from the raw failure.
+  const err = rawFailureOf(failure);
   // Our own errors (an exec plugin that failed, credentials that cannot work) already say what and why.
   if (err instanceof StudyError && !(err instanceof TimeoutError) && err.exitCode !== ExitCode.INTERRUPTED) {
     return new StageFailure(stage, err instanceof UsageError ? 'config-error' : 'error', err.message, err.hint);

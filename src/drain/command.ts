@@ -1,12 +1,20 @@
 /** study-drain's commands, as the wiring runs them: run, then the exit code and the printer. */
 import type { Command } from '../base/run.js';
 import { ExitCode } from '../base/errors.js';
-import type { DrainOptions, UncordonOptions } from './options.js';
+import { connect } from '../kube/client.js';
+import { DRAIN_DEFAULTS, type DrainOptions, type UncordonOptions } from './options.js';
 import { drainHooks, renderDrainOutput, renderUncordon } from './print.js';
 import { drainOutputExitCode, runDrain, runUncordon, type DrainOutput, type UncordonResult } from './run.js';
 
 export const drainCommand: Command<DrainOptions, DrainOutput> = {
-  run: (ctx, o) => runDrain(ctx, o, drainHooks(ctx)),
+  run: async (ctx, options) => {
+    // In-flight writes are never cut by Ctrl-C (the report must be exact); a stuck server is cut by the request timeout.
+    const client = connect(options.connection, {
+      timeoutMs: options.connection.requestTimeoutMs || DRAIN_DEFAULTS.requestTimeoutMs,
+      outageMs: options.apiOutageMs,
+    });
+    return runDrain(ctx, options, drainHooks(ctx), client);
+  },
   exitCode: drainOutputExitCode,
   render: (out, view) => renderDrainOutput(out, view.wide, view.colour),
   document: (out) => (out.kind === 'drained' ? out.result : out.plan),
@@ -20,7 +28,7 @@ export const drainCommand: Command<DrainOptions, DrainOutput> = {
 };
 
 export const uncordonCommand: Command<UncordonOptions, UncordonResult> = {
-  run: runUncordon,
+  run: async (ctx, options) => runUncordon(ctx, options, connect(options.connection)),
   exitCode: () => ExitCode.OK,
   render: renderUncordon,
 };

@@ -11,7 +11,7 @@ import type { V1PodDisruptionBudget } from '@kubernetes/client-node';
 
 import { exponentialBackoff, type Backoff } from '../base/backoff.js';
 import { sleep } from '../base/concurrency.js';
-import { apiStatusOf, systemCodeOf } from '../kube/apierror.js';
+import { apiStatusOf, retryAfterOf, systemCodeOf } from '../kube/apierror.js';
 import type { DrainApi, GoneWatch } from './api.js';
 import type { DrainEvent, PodOutcome } from './events.js';
 import type { PdbPlan, PodPlan } from './model.js';
@@ -45,12 +45,7 @@ export function classifyEviction(err: unknown): EvictionAnswer {
   const causeIs = (c: { reason?: string; type?: string }, type: string): boolean =>
     c.reason === type || c.type === type;
   const message = status.message ?? '';
-  const retryAfterSeconds =
-    Number(
-      api.headers['retry-after'] ??
-        (status.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds ??
-        0,
-    ) || 0;
+  const retryAfterSeconds = retryAfterOf(api);
   switch (api.code) {
     case 404:
       return { kind: 'gone' };
@@ -102,7 +97,6 @@ export interface EvictContext {
   onThrottled: () => void;
   /** The API server stayed unreachable past the budget: the drain stops. */
   onOutage: (err: unknown, what: string) => void;
-  now?: () => number;
 }
 
 function pdbDetail(
@@ -215,9 +209,8 @@ async function attempt(ctx: EvictContext, pod: PodPlan): Promise<{ answer: Evict
  * got to.
  */
 export async function evictPod(ctx: EvictContext, pod: PodPlan, outcome: PodOutcome): Promise<void> {
-  const now = ctx.now ?? Date.now;
   const backoff = exponentialBackoff(ctx.retry.initialMs, ctx.retry.maxMs);
-  const t0 = now();
+  const t0 = Date.now();
   let outageSince: number | undefined;
   for (;;) {
     if (ctx.stopped()) {
@@ -229,8 +222,8 @@ export async function evictPod(ctx: EvictContext, pod: PodPlan, outcome: PodOutc
     let next: Next;
     if (answer.kind === 'no-answer') {
       // No answer at all: the API server may be restarting. This pod retries until its own outage budget is spent.
-      outageSince ??= now();
-      if (now() - outageSince >= ctx.apiOutageMs) {
+      outageSince ??= Date.now();
+      if (Date.now() - outageSince >= ctx.apiOutageMs) {
         ctx.onOutage(err, `evict ${pod.namespace}/${pod.name}`);
         return;
       }
@@ -253,7 +246,7 @@ export async function evictPod(ctx: EvictContext, pod: PodPlan, outcome: PodOutc
   try {
     const how = await ctx.gone.waitGone(pod.uid, ctx.stopWaits);
     outcome.status = how;
-    outcome.ms = now() - t0;
+    outcome.ms = Date.now() - t0;
     if (how === 'not-waited')
       outcome.message = 'deleting for longer than --skip-wait-for-delete-timeout: not waited for, as kubectl does';
     ctx.onEvent({ type: 'gone', pod, ms: outcome.ms });

@@ -11,7 +11,8 @@
  * cordoned.
  */
 import { abortable } from '../base/concurrency.js';
-import { ExitCode, type ExitCodeValue, type StudyError } from '../base/errors.js';
+import { outcomeExitCode, type ExitCodeValue, type StudyError } from '../base/errors.js';
+import { DEFAULT_OUTAGE_MS } from '../kube/apierror.js';
 import type { DrainApi, GoneWatch, WorkloadRef } from './api.js';
 import { controllerType } from './controllers.js';
 import { evictPod, type EvictContext } from './evict.js';
@@ -30,7 +31,7 @@ export interface ExecuteOptions {
   gracePeriodSeconds: number;
   disableEviction: boolean;
   waitHealthy: boolean;
-  /** How long the API server may stay unreachable before the drain stops (default 2 minutes). */
+  /** How long the API server may stay unreachable before the drain stops (default DEFAULT_OUTAGE_MS). */
   apiOutageMs?: number;
   /** Backoff between eviction attempts (default 1 s doubling to 5 s). */
   retry?: { initialMs: number; maxMs: number };
@@ -51,7 +52,6 @@ export interface ExecuteOptions {
   onEvent: (e: DrainEvent) => void;
 }
 
-export const DEFAULT_API_OUTAGE_MS = 120_000;
 const REPLACEMENT_CHECK_MS = 5000;
 const REPLACEMENT_SETTLE_MS = 5000;
 
@@ -279,7 +279,7 @@ function evictContext(
     pdbs: new Map<string, PdbPlan>(plan.pdbs.map((p) => [`${p.namespace}/${p.name}`, { ...p }])),
     gracePeriodSeconds: opts.gracePeriodSeconds,
     deleteInstead: opts.disableEviction,
-    apiOutageMs: opts.apiOutageMs ?? DEFAULT_API_OUTAGE_MS,
+    apiOutageMs: opts.apiOutageMs ?? DEFAULT_OUTAGE_MS,
     retry: opts.retry ?? { initialMs: 1000, maxMs: 5000 },
     onEvent: opts.onEvent,
     onBudget: (pdb, allowed) => queue.updateBudget(pdb, allowed),
@@ -384,15 +384,7 @@ export function evictedWorkloads(plan: DrainPlan, outcomes: Map<string, PodOutco
   return [...wanted.values()];
 }
 
+/** The exit code of a drain: its outcome's, or the code of the error that stopped it. */
 export function drainExitCode(result: DrainResult): ExitCodeValue {
-  switch (result.outcome) {
-    case 'drained':
-      return ExitCode.OK;
-    case 'timed-out':
-      return ExitCode.TIMEOUT;
-    case 'interrupted':
-      return ExitCode.INTERRUPTED;
-    default:
-      return result.errorExitCode ?? (result.message ? ExitCode.API : ExitCode.BLOCKED);
-  }
+  return outcomeExitCode(result.outcome, result.errorExitCode);
 }

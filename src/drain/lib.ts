@@ -7,13 +7,13 @@ export { clusterDrainApi, type DrainApi, type WorkloadRef } from './api.js';
 export type { DrainEvent, DrainResult } from './events.js';
 export {
   cordon,
-  DEFAULT_API_OUTAGE_MS,
   drainExitCode,
   evictedWorkloads,
   executeDrain,
   type ExecuteOptions,
 } from './execute.js';
 export type { DrainPlan, PdbPlan, PlanOptions } from './model.js';
+export { DRAIN_DEFAULTS } from './options.js';
 export { eventLine } from './print.js';
 export { makePlan, makeRunPlan, nodesMatching } from './run.js';
 export { batches } from './replacements.js';

@@ -4,9 +4,20 @@
  */
 import { UsageError } from '../base/errors.js';
 import { dryRunFlag, durationFlag, intFlag, objectNames } from '../base/parse.js';
+import { DEFAULT_OUTAGE_MS } from '../kube/apierror.js';
 import { connectionOptions, type ConnectionFlags, type ConnectionOptions } from '../kube/connection.js';
 import { labelSelectorFlag, namesOrSelector } from '../kube/selector.js';
 import type { PlanOptions } from './model.js';
+
+/** study-drain's defaults, which study maintain's drains share (through lib.ts). */
+export const DRAIN_DEFAULTS = {
+  /** --grace-period: -1, each pod's own terminationGracePeriodSeconds. */
+  gracePeriodSeconds: -1,
+  /** --concurrency: evictions in flight at most. */
+  concurrency: 10,
+  /** Each request's bound when --request-timeout is 0: a drain never waits on one request for ever. */
+  requestTimeoutMs: 30_000,
+} as const;
 
 export interface DrainOptions {
   connection: ConnectionOptions;
@@ -64,15 +75,20 @@ export function drainOptions(nodes: readonly string[], f: DrainFlags): DrainOpti
     nodes: target.names,
     plan,
     dryRun: dryRunFlag(f.dryRun),
-    gracePeriodSeconds: intFlag('--grace-period', f.gracePeriod ?? '-1', { min: -1 }),
+    gracePeriodSeconds: intFlag('--grace-period', f.gracePeriod ?? String(DRAIN_DEFAULTS.gracePeriodSeconds), {
+      min: -1,
+    }),
     timeoutMs: durationFlag('--timeout', f.timeout ?? '0'),
     skipWaitForDeleteTimeoutSeconds: intFlag('--skip-wait-for-delete-timeout', f.skipWaitForDeleteTimeout ?? '0', {
       min: 0,
     }),
-    concurrency: intFlag('--concurrency', f.concurrency ?? '10', { min: 1 }),
+    concurrency: intFlag('--concurrency', f.concurrency ?? String(DRAIN_DEFAULTS.concurrency), { min: 1 }),
     waitHealthy: f.waitHealthy === true,
     yes: f.yes === true,
-    apiOutageMs: durationFlag('--api-outage-timeout', f.apiOutageTimeout ?? '2m', { zero: false }),
+    apiOutageMs:
+      f.apiOutageTimeout === undefined
+        ? DEFAULT_OUTAGE_MS
+        : durationFlag('--api-outage-timeout', f.apiOutageTimeout, { zero: false }),
   };
   if (target.selector !== undefined) out.selector = target.selector;
   return out;

@@ -6,9 +6,10 @@
  */
 import { abortable, deadlineSignal } from '../base/concurrency.js';
 import { formatDuration } from '../base/duration.js';
-import { ExitCode, InterruptedError, NoMatchError, TimeoutError, type ExitCodeValue } from '../base/errors.js';
+import { InterruptedError, NoMatchError, outcomeExitCode, TimeoutError, type ExitCodeValue } from '../base/errors.js';
+import { canAsk } from '../base/prompt.js';
 import type { RunContext } from '../base/run.js';
-import { connect, type KubeClient } from '../kube/client.js';
+import type { KubeClient } from '../kube/client.js';
 import { listPath } from '../kube/list.js';
 import { RESOURCES, resourcePath } from '../kube/url.js';
 import { clusterDrainApi } from './api.js';
@@ -85,10 +86,13 @@ export async function nodesMatching(client: KubeClient, selector: string): Promi
   return names;
 }
 
-export async function runDrain(ctx: RunContext, o: DrainOptions, hooks: DrainHooks): Promise<DrainOutput> {
+export async function runDrain(
+  ctx: RunContext,
+  o: DrainOptions,
+  hooks: DrainHooks,
+  client: KubeClient,
+): Promise<DrainOutput> {
   const started = Date.now();
-  // In-flight writes are never cut by Ctrl-C (the report must be exact); a stuck server is cut by the request timeout.
-  const client = connect(o.connection, { timeoutMs: o.connection.requestTimeoutMs || 30_000, outageMs: o.apiOutageMs });
   // Planning only reads: --timeout and Ctrl-C end it at once, even against a server that never answers.
   const deadline = deadlineSignal(
     o.timeoutMs,
@@ -115,7 +119,7 @@ export async function runDrain(ctx: RunContext, o: DrainOptions, hooks: DrainHoo
       'warning: --disable-eviction DELETES pods directly: no PodDisruptionBudget is checked, every covered workload can go below its budget',
     );
   }
-  if (!o.yes && ctx.io.stdin.isTTY && ctx.io.stderr.isTTY) {
+  if (!o.yes && canAsk(ctx.io)) {
     const n = plan.summary.evict;
     if (!(await hooks.confirm(`Cordon ${nodes.join(', ')} and evict ${n} pod${n === 1 ? '' : 's'}?`))) {
       hooks.note('Nothing was changed.');
@@ -151,9 +155,9 @@ export async function runDrain(ctx: RunContext, o: DrainOptions, hooks: DrainHoo
 export function drainOutputExitCode(out: DrainOutput): ExitCodeValue {
   switch (out.kind) {
     case 'planned':
-      return out.plan.verdict === 'blocked' ? ExitCode.BLOCKED : ExitCode.OK;
+      return outcomeExitCode(out.plan.verdict === 'blocked' ? 'blocked' : 'planned');
     case 'declined':
-      return ExitCode.NEGATIVE;
+      return outcomeExitCode('declined');
     case 'drained':
       return drainExitCode(out.result);
   }
@@ -165,8 +169,8 @@ export interface UncordonResult {
   nodes: Array<{ node: string; changed: boolean }>;
 }
 
-export async function runUncordon(_ctx: RunContext, o: UncordonOptions): Promise<UncordonResult> {
-  const api = clusterDrainApi(connect(o.connection));
+export async function runUncordon(_ctx: RunContext, o: UncordonOptions, client: KubeClient): Promise<UncordonResult> {
+  const api = clusterDrainApi(client);
   const nodes: UncordonResult['nodes'] = [];
   for (const node of o.nodes) nodes.push({ node, changed: await cordon(api, node, false) });
   return { kind: 'UncordonResult', apiVersion: 'study.kubectl.io/v1', nodes };

@@ -2,7 +2,9 @@
  * API and connection failures, turned into typed errors with one clear line
  * and a hint. An HTTP error carries the Status object as a JSON string body
  * (our HttpStatusError, as client-node's ApiException); a connection
- * failure carries a system error code.
+ * failure carries a system error code. The client maps every failure here
+ * before it throws; the raw failure stays behind the typed error, so its
+ * status stays readable and a caller can name what it was doing.
  */
 import {
   ApiError,
@@ -20,29 +22,54 @@ export interface KubeStatus {
   message?: string;
   reason?: string;
   code?: number;
-  details?: { name?: string; kind?: string; group?: string; causes?: Array<{ message?: string; field?: string }> };
+  details?: {
+    name?: string;
+    kind?: string;
+    group?: string;
+    causes?: Array<{ message?: string; field?: string }>;
+    retryAfterSeconds?: number;
+  };
 }
 
-/** The HTTP status and Status object of an ApiException-like error, or undefined. */
+/**
+ * The raw failure (an HttpStatusError, a socket error) behind each typed
+ * error toStudyError made: a caller that knows better what was being done
+ * names it again, and its status stays readable (apiStatusOf).
+ */
+const rawFailures = new WeakMap<StudyError, unknown>();
+
+/** The raw failure a typed error was made from, or the error itself. */
+export function rawFailureOf(err: unknown): unknown {
+  return err instanceof StudyError && rawFailures.has(err) ? rawFailures.get(err) : err;
+}
+
+/** The HTTP status and Status object of an ApiException-like error (or of a typed error made from one), or undefined. */
 export function apiStatusOf(
   err: unknown,
 ): { code: number; status: KubeStatus; headers: Record<string, string> } | undefined {
-  if (!err || typeof err !== 'object') return undefined;
-  const e = err as { code?: unknown; body?: unknown; headers?: unknown };
-  if (typeof e.code !== 'number' || e.code < 100 || e.code > 599) return undefined;
+  const raw = rawFailureOf(err);
+  if (!raw || typeof raw !== 'object') return undefined;
+  const answer = raw as { code?: unknown; body?: unknown; headers?: unknown };
+  if (typeof answer.code !== 'number' || answer.code < 100 || answer.code > 599) return undefined;
   let status: KubeStatus = {};
-  if (typeof e.body === 'string') {
+  if (typeof answer.body === 'string') {
     try {
-      const parsed = JSON.parse(e.body) as unknown;
+      const parsed = JSON.parse(answer.body) as unknown;
       if (parsed && typeof parsed === 'object') status = parsed as KubeStatus;
     } catch {
-      status = { message: e.body.slice(0, 200) };
+      status = { message: answer.body.slice(0, 200) };
     }
-  } else if (e.body && typeof e.body === 'object') {
-    status = e.body as KubeStatus;
+  } else if (answer.body && typeof answer.body === 'object') {
+    status = answer.body as KubeStatus;
   }
-  const headers = (e.headers && typeof e.headers === 'object' ? e.headers : {}) as Record<string, string>;
-  return { code: e.code, status, headers };
+  const headers: Record<string, string> =
+    answer.headers && typeof answer.headers === 'object' ? (answer.headers as Record<string, string>) : {};
+  return { code: answer.code, status, headers };
+}
+
+/** The seconds an answer asks the client to wait: its Retry-After header, else its Status's retryAfterSeconds; 0 if none. */
+export function retryAfterOf(api: { status: KubeStatus; headers: Record<string, string> }): number {
+  return Number(api.headers['retry-after'] ?? api.status.details?.retryAfterSeconds ?? 0) || 0;
 }
 
 export interface ErrorContext {
@@ -71,7 +98,8 @@ const TLS_CODES: Record<string, string> = {
 
 /** The system error code behind a socket error (or one wrapped in a cause). */
 export function systemCodeOf(err: unknown): string | undefined {
-  let current: unknown = err;
+  const raw = rawFailureOf(err);
+  let current: unknown = raw;
   for (let i = 0; i < 4 && current && typeof current === 'object'; i++) {
     const c = current as { code?: unknown; errno?: unknown; cause?: unknown };
     if (typeof c.code === 'string') return c.code;
@@ -79,7 +107,7 @@ export function systemCodeOf(err: unknown): string | undefined {
     current = c.cause;
   }
   // Some agents (the SOCKS one) throw a plain Error that says the code only in words.
-  current = err;
+  current = raw;
   for (let i = 0; i < 4 && current && typeof current === 'object'; i++) {
     const msg = (current as Error).message ?? '';
     const m =
@@ -149,9 +177,21 @@ function hostOf(server: string): string {
   }
 }
 
-/** Maps any failure of an API call to a StudyError. */
+/**
+ * Maps any failure of an API call to a StudyError. A typed error this
+ * function made is made again from its raw failure, named by `ctx.what`;
+ * any other StudyError (a timeout, an interrupt, a kubeconfig problem) is
+ * returned as it is.
+ */
 export function toStudyError(err: unknown, ctx: ErrorContext): StudyError {
-  if (err instanceof StudyError) return err;
+  const raw = rawFailureOf(err);
+  if (raw instanceof StudyError) return raw;
+  const typed = fromRawFailure(raw, ctx);
+  rawFailures.set(typed, raw);
+  return typed;
+}
+
+function fromRawFailure(err: unknown, ctx: ErrorContext): StudyError {
   const api = apiStatusOf(err);
   if (api) return fromStatus(api.code, api.status, ctx, err);
   const code = systemCodeOf(err);
@@ -221,7 +261,11 @@ function fromStatus(code: number, status: KubeStatus, ctx: ErrorContext, cause?:
   }
 }
 
-/** How long a command rides through an API server that answered before and now does not (--api-outage-timeout). */
+/**
+ * How long a command rides through an API server that answered before and
+ * now does not: the client's, a watch's and an eviction's budget, and the
+ * default of --api-outage-timeout (its help says it from here).
+ */
 export const DEFAULT_OUTAGE_MS = 120_000;
 
 /** Connection failures a restarting API server causes, as opposed to a wrong address or TLS. */
@@ -255,20 +299,15 @@ export const THROTTLE_BUDGET_MS = 120_000;
  * Retry-After; an outage (no answer, or 503, after earlier answers) is
  * ridden through for idempotent requests until the budget is spent.
  */
-export function retryDelay(err: unknown, s: RetryState): { ms: number; throttled: boolean } | undefined {
+export function retryDelay(err: unknown, state: RetryState): { ms: number; throttled: boolean } | undefined {
   const api = apiStatusOf(err);
-  if (api?.code === 429 && s.retryThrottle) {
-    const after =
-      Number(
-        api.headers['retry-after'] ??
-          (api.status.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds ??
-          1,
-      ) || 1;
+  if (api?.code === 429 && state.retryThrottle) {
+    const after = retryAfterOf(api) || 1;
     const ms = Math.min(10_000, Math.max(500, after * 1000));
-    return s.throttledMs + ms <= THROTTLE_BUDGET_MS ? { ms, throttled: true } : undefined;
+    return state.throttledMs + ms <= THROTTLE_BUDGET_MS ? { ms, throttled: true } : undefined;
   }
-  if (!s.idempotent || !s.answeredBefore || s.outageMs >= s.budgetMs) return undefined;
+  if (!state.idempotent || !state.answeredBefore || state.outageMs >= state.budgetMs) return undefined;
   const code = systemCodeOf(err);
   const outage = api ? api.code === 503 : code !== undefined && TRANSIENT.has(code);
-  return outage ? { ms: s.backoff.next(), throttled: false } : undefined;
+  return outage ? { ms: state.backoff.next(), throttled: false } : undefined;
 }

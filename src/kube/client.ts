@@ -41,7 +41,7 @@ export interface ClientOptions {
   onRequest?: (record: RequestRecord) => void;
   /** Overrides --request-timeout (the ctx check uses its own per-context timeout). */
   timeoutMs?: number;
-  /** How long an API server that answered before may stay unreachable (default 2 minutes). */
+  /** How long an API server that answered before may stay unreachable (default DEFAULT_OUTAGE_MS). */
   outageMs?: number;
   /** kubectl's --cache-dir (discovery is cached beneath it); default $KUBECACHEDIR, else ~/.kube/cache. */
   cacheDir?: string;
@@ -122,8 +122,8 @@ export class KubeClient {
 
   /** The session for this context; an exec plugin runs here (once, and again shortly before its credential expires). */
   private async current(): Promise<Session> {
-    const s = this.session;
-    if (s && (s.expiresAt === undefined || s.expiresAt > Date.now() + 10_000)) return s;
+    const session = this.session;
+    if (session && (session.expiresAt === undefined || session.expiresAt > Date.now() + 10_000)) return session;
     this.pendingSession ??= (async () => {
       const exec = this.context.user.exec;
       // Loaded only for an exec user: child_process is a start-up cost the others need not pay.
@@ -158,8 +158,8 @@ export class KubeClient {
 
   /**
    * One request with this client's authentication, impersonation and
-   * timeout. Returns parsed JSON; an HTTP error throws an HttpStatusError (the
-   * Status object as its JSON body), which error() turns into a typed error.
+   * timeout. Returns parsed JSON; any failure throws a typed error (error()),
+   * named by the method and path until a caller names it better (call()).
    */
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const idempotent = opts.idempotent ?? method === 'GET';
@@ -182,7 +182,7 @@ export class KubeClient {
           budgetMs: this.outageMs,
           backoff: (backoff ??= exponentialBackoff(500, 5000)),
         });
-        if (wait === undefined) throw err;
+        if (wait === undefined) throw this.error(`${method} ${path}`, err);
         if (wait.throttled) {
           this.throttled++;
           throttledMs += wait.ms;
@@ -221,30 +221,36 @@ export class KubeClient {
 
   /**
    * A streaming GET (a watch): the per-request timeout bounds only the wait
-   * for the response headers; `signal` ends the stream.
+   * for the response headers; `signal` ends the stream. A failure to start
+   * it throws a typed error, as request() does.
    */
   async stream(path: string, query: Query, signal: AbortSignal): Promise<HttpResponse['body']> {
-    const url = apiUrl(this.server, path, query);
-    const auth = await this.authFor(url, 'GET');
-    const { response } = await send(
-      this.transport,
-      url,
-      {
-        method: 'GET',
-        headers: { ...auth.headers, Accept: 'application/json' },
-        agent: auth.agent,
-        signal,
-        compress: this.compress,
-      },
-      true,
-    );
-    if (response.status >= 400) throw new HttpStatusError(response.status, await response.text(), response.headers);
-    return response.body;
+    try {
+      const url = apiUrl(this.server, path, query);
+      const auth = await this.authFor(url, 'GET');
+      const { response } = await send(
+        this.transport,
+        url,
+        {
+          method: 'GET',
+          headers: { ...auth.headers, Accept: 'application/json' },
+          agent: auth.agent,
+          signal,
+          compress: this.compress,
+        },
+        true,
+      );
+      if (response.status >= 400) throw new HttpStatusError(response.status, await response.text(), response.headers);
+      return response.body;
+    } catch (err) {
+      throw this.error(`watch ${path}`, err);
+    }
   }
 
   /**
-   * A failure of this client as a typed error naming what was being done; a
-   * 401 says whether the credential looks expired.
+   * A failure of this client as a typed error naming what was being done
+   * (a typed error of request() named again); a 401 says whether the
+   * credential looks expired.
    */
   error(what: string, err: unknown): StudyError {
     const unauthorized = apiStatusOf(err)?.code === 401;
@@ -272,8 +278,9 @@ export class KubeClient {
 /** Impersonation from the flags, else from the kubeconfig user (flags win, as in kubectl). */
 function impersonationFor(flags: ConnectionOptions, ctx: ResolvedContext): Impersonation | undefined {
   if (flags.as) return { user: flags.as, groups: flags.asGroups, uid: flags.asUid };
-  const u = ctx.user;
-  if (u.as) return { user: u.as, groups: u['as-groups'] ?? [], uid: u['as-uid'], extra: u['as-user-extra'] };
+  const user = ctx.user;
+  if (user.as)
+    return { user: user.as, groups: user['as-groups'] ?? [], uid: user['as-uid'], extra: user['as-user-extra'] };
   return undefined;
 }
 

@@ -45,26 +45,26 @@ function given(flag: string, value: string | undefined): string | undefined {
   return headerValue(flag, value);
 }
 
-export function connectionOptions(f: ConnectionFlags): ConnectionOptions {
-  const requestTimeoutMs = durationFlag('--request-timeout', f.requestTimeout ?? '0', { bareSeconds: true });
-  const asGroups = f.asGroup ?? [];
-  const as = given('--as', f.as);
-  const asUid = given('--as-uid', f.asUid);
+export function connectionOptions(flags: ConnectionFlags): ConnectionOptions {
+  const requestTimeoutMs = durationFlag('--request-timeout', flags.requestTimeout ?? '0', { bareSeconds: true });
+  const asGroups = flags.asGroup ?? [];
+  const as = given('--as', flags.as);
+  const asUid = given('--as-uid', flags.asUid);
   if ((asGroups.length > 0 || asUid) && !as) {
     throw new UsageError('--as-group and --as-uid need --as', {
       hint: 'the API server impersonates groups and UIDs only together with a user',
     });
   }
   asGroupNames(asGroups);
-  const namespace = f.namespace === undefined ? undefined : namespaceName('-n/--namespace', f.namespace);
-  const allNamespaces = f.allNamespaces === true;
+  const namespace = flags.namespace === undefined ? undefined : namespaceName('-n/--namespace', flags.namespace);
+  const allNamespaces = flags.allNamespaces === true;
   exclusive({ '-n/--namespace': namespace, '-A/--all-namespaces': allNamespaces });
   const out: ConnectionOptions = { allNamespaces, asGroups, requestTimeoutMs };
-  const kubeconfig = given('--kubeconfig', f.kubeconfig);
-  const context = given('--context', f.context);
-  const cluster = given('--cluster', f.cluster);
-  const user = given('--user', f.user);
-  const cacheDir = given('--cache-dir', f.cacheDir);
+  const kubeconfig = given('--kubeconfig', flags.kubeconfig);
+  const context = given('--context', flags.context);
+  const cluster = given('--cluster', flags.cluster);
+  const user = given('--user', flags.user);
+  const cacheDir = given('--cache-dir', flags.cacheDir);
   if (kubeconfig !== undefined) out.kubeconfig = kubeconfig;
   if (context !== undefined) out.context = context;
   if (cluster !== undefined) out.cluster = cluster;
@@ -89,7 +89,7 @@ export function asGroupNames(groups: string[]): string[] {
 }
 
 /** The same connection without impersonation (whocan and study-access name subjects with --as). */
-export function withoutImpersonation(c: ConnectionOptions): ConnectionOptions {
-  const { as: _as, asUid: _uid, ...rest } = c;
+export function withoutImpersonation(connection: ConnectionOptions): ConnectionOptions {
+  const { as: _as, asUid: _uid, ...rest } = connection;
   return { ...rest, asGroups: [] };
 }

@@ -211,13 +211,13 @@ export function credentialProblems(
     const problem = materialProblem(kind, data, file);
     if (problem) out.push({ owner, field, problem });
   };
-  const c = `cluster "${clusterName}"`;
-  const u = `user "${userName}"`;
+  const clusterOwner = `cluster "${clusterName}"`;
+  const userOwner = `user "${userName}"`;
   if (!cluster['insecure-skip-tls-verify']) {
     // Empty data is unset for client-go, as for the transport.
     const dataField = Boolean(cluster['certificate-authority-data']);
     check(
-      c,
+      clusterOwner,
       dataField ? 'certificate-authority-data' : 'certificate-authority',
       'certificate',
       dataField ? cluster['certificate-authority-data'] : undefined,
@@ -227,48 +227,52 @@ export function credentialProblems(
   const certData = Boolean(user['client-certificate-data']);
   const keyData = Boolean(user['client-key-data']);
   check(
-    u,
+    userOwner,
     certData ? 'client-certificate-data' : 'client-certificate',
     'certificate',
     certData ? user['client-certificate-data'] : undefined,
     certData ? undefined : user['client-certificate'],
   );
   check(
-    u,
+    userOwner,
     keyData ? 'client-key-data' : 'client-key',
     'key',
     keyData ? user['client-key-data'] : undefined,
     keyData ? undefined : user['client-key'],
   );
   const proxy = proxyUrlProblem(cluster['proxy-url']);
-  if (proxy) out.push({ owner: c, field: 'proxy-url', problem: proxy });
+  if (proxy) out.push({ owner: clusterOwner, field: 'proxy-url', problem: proxy });
   for (const field of ['token', 'username', 'password'] as const) {
     if (headerUnsafe(user[field]))
       out.push({
-        owner: u,
+        owner: userOwner,
         field,
         problem: 'holds a line break or another control character, which cannot go in an HTTP header',
       });
   }
   if (user.exec) {
     if (!user.exec.command)
-      out.push({ owner: u, field: 'exec.command', problem: 'is empty: the exec credential plugin names no command' });
+      out.push({
+        owner: userOwner,
+        field: 'exec.command',
+        problem: 'is empty: the exec credential plugin names no command',
+      });
     else if (!EXEC_API_VERSIONS.includes(user.exec.apiVersion ?? '')) {
       out.push({
-        owner: u,
+        owner: userOwner,
         field: 'exec.apiVersion',
         problem: `is ${user.exec.apiVersion ? `"${user.exec.apiVersion}"` : 'not set'}; kubectl speaks ${EXEC_API_VERSIONS.join(' and ')}`,
       });
     } else {
       const mode = interactiveModeProblem(user.exec.apiVersion, user.exec.interactiveMode);
-      if (mode) out.push({ owner: u, field: 'exec.interactiveMode', problem: mode });
+      if (mode) out.push({ owner: userOwner, field: 'exec.interactiveMode', problem: mode });
     }
   }
   const hasCert = Boolean(user['client-certificate-data'] || user['client-certificate']);
   const hasKey = Boolean(user['client-key-data'] || user['client-key']);
   if (hasCert !== hasKey)
     out.push({
-      owner: u,
+      owner: userOwner,
       field: hasCert ? 'client-key' : 'client-certificate',
       problem: `is missing: a client ${hasCert ? 'certificate needs its key' : 'key needs its certificate'}`,
     });

@@ -283,16 +283,28 @@ export function resolveResource(text: string, resources: ApiResource[]): Resolve
   );
   if (matches.length > 0) {
     // kubectl prefers the core group, then discovery order.
-    const r = matches.find((m) => m.group === '') ?? matches[0]!;
-    if (subresource && !r.subresources.includes(subresource)) {
-      throw new UsageError(`${r.resource}${r.group ? `.${r.group}` : ''} has no subresource "${subresource}"`, {
-        hint: r.subresources.length ? `its subresources: ${r.subresources.join(', ')}` : 'it has no subresources',
-      });
+    const preferred = matches.find((m) => m.group === '') ?? matches[0]!;
+    if (subresource && !preferred.subresources.includes(subresource)) {
+      throw new UsageError(
+        `${preferred.resource}${preferred.group ? `.${preferred.group}` : ''} has no subresource "${subresource}"`,
+        {
+          hint: preferred.subresources.length
+            ? `its subresources: ${preferred.subresources.join(', ')}`
+            : 'it has no subresources',
+        },
+      );
     }
-    return { group: r.group, resource: r.resource, subresource, namespaced: r.namespaced };
+    return { group: preferred.group, resource: preferred.resource, subresource, namespaced: preferred.namespaced };
   }
-  const v = VIRTUAL.find((x) => x.names.includes(name) && (group === undefined || group === x.group));
-  if (v) return { group: v.group, resource: v.resource, subresource, namespaced: v.namespaced, virtual: true };
+  const virtual = VIRTUAL.find((x) => x.names.includes(name) && (group === undefined || group === x.group));
+  if (virtual)
+    return {
+      group: virtual.group,
+      resource: virtual.resource,
+      subresource,
+      namespaced: virtual.namespaced,
+      virtual: true,
+    };
   // RESOURCE.GROUP spelled out: RBAC can grant it whether or not this cluster serves it.
   if (
     group !== undefined &&

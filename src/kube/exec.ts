@@ -26,8 +26,8 @@ interface Plugin {
   cluster: RawCluster;
 }
 
-function named(p: Plugin): string {
-  return `user "${p.userName}": exec plugin "${p.exec.command ?? ''}"`;
+function named(plugin: Plugin): string {
+  return `user "${plugin.userName}": exec plugin "${plugin.exec.command ?? ''}"`;
 }
 
 /**
@@ -52,12 +52,12 @@ export function stderrGist(stderr: string): string {
 }
 
 /** Reads an ExecCredential from the plugin's stdout. Pure. */
-export function parseExecCredential(p: Plugin, stdout: string): ExecCredential {
+export function parseExecCredential(plugin: Plugin, stdout: string): ExecCredential {
   let doc: unknown;
   try {
     doc = JSON.parse(stdout);
   } catch {
-    throw new UsageError(`${named(p)} printed something that is not an ExecCredential (not JSON)`, {
+    throw new UsageError(`${named(plugin)} printed something that is not an ExecCredential (not JSON)`, {
       hint: 'run the plugin by hand to see what it prints',
     });
   }
@@ -73,33 +73,33 @@ export function parseExecCredential(p: Plugin, stdout: string): ExecCredential {
   };
   if (cred.kind !== 'ExecCredential') {
     throw new UsageError(
-      `${named(p)} printed something that is not an ExecCredential (kind ${JSON.stringify(typeof cred.kind === 'string' ? cred.kind : null)})`,
+      `${named(plugin)} printed something that is not an ExecCredential (kind ${JSON.stringify(typeof cred.kind === 'string' ? cred.kind : null)})`,
       { hint: 'run the plugin by hand to see what it prints' },
     );
   }
-  const want = p.exec.apiVersion ?? '';
+  const want = plugin.exec.apiVersion ?? '';
   if (cred.apiVersion !== want) {
     throw new UsageError(
-      `${named(p)} returned an ExecCredential of apiVersion ${String(cred.apiVersion)}, the kubeconfig asks for ${want || 'none'}`,
+      `${named(plugin)} returned an ExecCredential of apiVersion ${String(cred.apiVersion)}, the kubeconfig asks for ${want || 'none'}`,
       {
         hint: 'set users[].user.exec.apiVersion to what the plugin speaks (client.authentication.k8s.io/v1 or v1beta1)',
       },
     );
   }
-  const s = cred.status ?? {};
+  const status = cred.status ?? {};
   const out: ExecCredential = {};
-  if (typeof s.token === 'string' && s.token) out.token = s.token;
-  if (typeof s.clientCertificateData === 'string' && s.clientCertificateData)
-    out.clientCertificateData = s.clientCertificateData;
-  if (typeof s.clientKeyData === 'string' && s.clientKeyData) out.clientKeyData = s.clientKeyData;
+  if (typeof status.token === 'string' && status.token) out.token = status.token;
+  if (typeof status.clientCertificateData === 'string' && status.clientCertificateData)
+    out.clientCertificateData = status.clientCertificateData;
+  if (typeof status.clientKeyData === 'string' && status.clientKeyData) out.clientKeyData = status.clientKeyData;
   if (!out.token && !(out.clientCertificateData && out.clientKeyData)) {
     throw new UsageError(
-      `${named(p)} returned an ExecCredential with neither a token nor a client certificate and key`,
+      `${named(plugin)} returned an ExecCredential with neither a token nor a client certificate and key`,
       { hint: 'run the plugin by hand to see what it prints' },
     );
   }
   const bad = (field: string, problem: string): never => {
-    throw new UsageError(`${named(p)} returned an ExecCredential whose status.${field} ${problem}`, {
+    throw new UsageError(`${named(plugin)} returned an ExecCredential whose status.${field} ${problem}`, {
       hint: 'run the plugin by hand to see what it prints',
     });
   };
@@ -110,46 +110,46 @@ export function parseExecCredential(p: Plugin, stdout: string): ExecCredential {
     const key = pemProblem('key', out.clientKeyData);
     if (key) bad('clientKeyData', key);
   }
-  if (typeof s.expirationTimestamp === 'string') {
-    const at = Date.parse(s.expirationTimestamp);
+  if (typeof status.expirationTimestamp === 'string') {
+    const at = Date.parse(status.expirationTimestamp);
     if (Number.isFinite(at)) out.expiresAt = at;
   }
   return out;
 }
 
 /** Runs the plugin once; its failures are typed errors naming the user and the command. */
-export function runExecPlugin(p: Plugin, timeoutMs: number, signal?: AbortSignal): Promise<ExecCredential> {
-  const command = p.exec.command;
+export function runExecPlugin(plugin: Plugin, timeoutMs: number, signal?: AbortSignal): Promise<ExecCredential> {
+  const command = plugin.exec.command;
   if (!command)
     return Promise.reject(
-      new UsageError(`user "${p.userName}": exec has no command`, {
+      new UsageError(`user "${plugin.userName}": exec has no command`, {
         hint: 'set users[].user.exec.command in the kubeconfig',
       }),
     );
-  if (p.exec.interactiveMode === 'Always' && !process.stdin.isTTY) {
+  if (plugin.exec.interactiveMode === 'Always' && !process.stdin.isTTY) {
     return Promise.reject(
-      new UsageError(`${named(p)} has interactiveMode Always, and standard input is not a terminal`, {
+      new UsageError(`${named(plugin)} has interactiveMode Always, and standard input is not a terminal`, {
         hint: 'run on a terminal, or set exec.interactiveMode to IfAvailable in the kubeconfig',
       }),
     );
   }
   const info = {
-    apiVersion: p.exec.apiVersion,
+    apiVersion: plugin.exec.apiVersion,
     kind: 'ExecCredential',
     spec: {
       interactive: false,
-      ...(p.exec.provideClusterInfo
+      ...(plugin.exec.provideClusterInfo
         ? {
             cluster: {
-              server: p.cluster.server,
-              'certificate-authority-data': p.cluster['certificate-authority-data'],
+              server: plugin.cluster.server,
+              'certificate-authority-data': plugin.cluster['certificate-authority-data'],
             },
           }
         : {}),
     },
   };
   const env: NodeJS.ProcessEnv = { ...process.env, KUBERNETES_EXEC_INFO: JSON.stringify(info) };
-  for (const e of p.exec.env ?? []) env[e.name] = e.value;
+  for (const e of plugin.exec.env ?? []) env[e.name] = e.value;
   return new Promise<ExecCredential>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
@@ -162,16 +162,16 @@ export function runExecPlugin(p: Plugin, timeoutMs: number, signal?: AbortSignal
       if (err) reject(err);
       else resolve(value!);
     };
-    const child = spawn(command, p.exec.args ?? [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, plugin.exec.args ?? [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const onAbort = (): void => {
       child.kill('SIGTERM');
-      finish((signal?.reason as StudyError) ?? new TimeoutError(`${named(p)} was stopped`));
+      finish((signal?.reason as StudyError) ?? new TimeoutError(`${named(plugin)} was stopped`));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       finish(
-        new TimeoutError(`${named(p)} gave no credential within ${Math.round(timeoutMs / 1000)}s`, {
+        new TimeoutError(`${named(plugin)} gave no credential within ${Math.round(timeoutMs / 1000)}s`, {
           hint: 'does it wait for a login in a browser? run it by hand first',
         }),
       );
@@ -179,25 +179,25 @@ export function runExecPlugin(p: Plugin, timeoutMs: number, signal?: AbortSignal
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', (err: NodeJS.ErrnoException) => {
-      const hint = p.exec.installHint?.trim() || 'install it, or fix users[].user.exec.command in the kubeconfig';
-      if (err.code === 'ENOENT') finish(new UsageError(`${named(p)} is not on PATH`, { hint }));
+      const hint = plugin.exec.installHint?.trim() || 'install it, or fix users[].user.exec.command in the kubeconfig';
+      if (err.code === 'ENOENT') finish(new UsageError(`${named(plugin)} is not on PATH`, { hint }));
       else if (err.code === 'EACCES')
-        finish(new UsageError(`${named(p)} cannot be run (permission denied)`, { hint: 'make it executable' }));
-      else finish(new UsageError(`${named(p)} cannot be run (${err.code ?? 'error'})`, { hint }));
+        finish(new UsageError(`${named(plugin)} cannot be run (permission denied)`, { hint: 'make it executable' }));
+      else finish(new UsageError(`${named(plugin)} cannot be run (${err.code ?? 'error'})`, { hint }));
     });
     child.on('close', (code, sig) => {
       if (code !== 0) {
         const gist = stderrGist(stderr);
         finish(
           new ApiError(
-            `${named(p)} failed (${sig ? `killed by ${sig}` : `exit code ${code}`})${gist ? `: ${gist}` : ''}`,
+            `${named(plugin)} failed (${sig ? `killed by ${sig}` : `exit code ${code}`})${gist ? `: ${gist}` : ''}`,
             { hint: 'run the plugin by hand; you may need to log in again' },
           ),
         );
         return;
       }
       try {
-        finish(undefined, parseExecCredential(p, stdout));
+        finish(undefined, parseExecCredential(plugin, stdout));
       } catch (err) {
         finish(err as StudyError);
       }

@@ -3,9 +3,9 @@
  * (or start from a resourceVersion the caller already has), then watch,
  * keeping a map of objects by UID. A 410 Gone relists; a broken watch
  * resumes with backoff; when the API server gives no answer at all for
- * longer than the outage budget (2 minutes by default), it reports a fatal
- * failure and stops. Used by rollout status (onChange) and by
- * the drain's wait for evicted pods (onEvent, onSync, onFatal).
+ * longer than the outage budget (DEFAULT_OUTAGE_MS by default), it reports
+ * a fatal failure and stops. Used by rollout status (onChange) and by the
+ * drain's wait for evicted pods (onEvent, onSync, onFatal).
  */
 import type { KubeClient } from './client.js';
 import { apiStatusOf, DEFAULT_OUTAGE_MS } from './apierror.js';

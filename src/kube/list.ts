@@ -22,10 +22,10 @@ export async function listAll<T>(
   let cont: string | undefined;
   let resourceVersion = '';
   for (let page = 0; page < 10_000; page++) {
-    const r = await fetchPage(cont ? { limit, _continue: cont } : { limit });
-    items.push(...r.items);
-    if (page === 0) resourceVersion = r.metadata?.resourceVersion ?? '';
-    cont = r.metadata?._continue || r.metadata?.continue || undefined;
+    const answer = await fetchPage(cont ? { limit, _continue: cont } : { limit });
+    items.push(...answer.items);
+    if (page === 0) resourceVersion = answer.metadata?.resourceVersion ?? '';
+    cont = answer.metadata?._continue || answer.metadata?.continue || undefined;
     if (!cont) break;
   }
   return { items, resourceVersion };

@@ -34,51 +34,55 @@ export interface ReviewAnswer {
   evaluationError?: string;
 }
 
-function attributes(a: AccessAttributes): Record<string, unknown> {
-  if (a.path !== undefined) return { nonResourceAttributes: { verb: a.verb, path: a.path } };
-  const r: Record<string, string> = { verb: a.verb, group: a.group ?? '', resource: a.resource ?? '' };
-  if (a.subresource) r.subresource = a.subresource;
-  if (a.name) r.name = a.name;
-  if (a.namespace) r.namespace = a.namespace;
-  return { resourceAttributes: r };
+function attributes(access: AccessAttributes): Record<string, unknown> {
+  if (access.path !== undefined) return { nonResourceAttributes: { verb: access.verb, path: access.path } };
+  const resource: Record<string, string> = {
+    verb: access.verb,
+    group: access.group ?? '',
+    resource: access.resource ?? '',
+  };
+  if (access.subresource) resource.subresource = access.subresource;
+  if (access.name) resource.name = access.name;
+  if (access.namespace) resource.namespace = access.namespace;
+  return { resourceAttributes: resource };
 }
 
 interface ReviewStatus {
   status?: { allowed?: boolean; denied?: boolean; reason?: string; evaluationError?: string };
 }
 
-function answer(r: ReviewStatus): ReviewAnswer {
-  const out: ReviewAnswer = { allowed: r.status?.allowed === true };
-  if (r.status?.denied) out.denied = true;
-  if (r.status?.reason) out.reason = r.status.reason;
-  if (r.status?.evaluationError) out.evaluationError = r.status.evaluationError;
+function answer(review: ReviewStatus): ReviewAnswer {
+  const out: ReviewAnswer = { allowed: review.status?.allowed === true };
+  if (review.status?.denied) out.denied = true;
+  if (review.status?.reason) out.reason = review.status.reason;
+  if (review.status?.evaluationError) out.evaluationError = review.status.evaluationError;
   return out;
 }
 
 /** May the caller do this? (kubectl auth can-i) */
-export async function selfAccessReview(client: KubeClient, a: AccessAttributes): Promise<ReviewAnswer> {
-  const r = await client.request<ReviewStatus>('POST', resourcePath(RESOURCES.selfSubjectAccessReviews), {
+export async function selfAccessReview(client: KubeClient, access: AccessAttributes): Promise<ReviewAnswer> {
+  const review = await client.request<ReviewStatus>('POST', resourcePath(RESOURCES.selfSubjectAccessReviews), {
     idempotent: true,
-    body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: attributes(a) },
+    body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: attributes(access) },
   });
-  return answer(r);
+  return answer(review);
 }
 
 /** May this identity do this? (needs create on subjectaccessreviews) */
 export async function subjectAccessReview(
   client: KubeClient,
   who: Identity,
-  a: AccessAttributes,
+  access: AccessAttributes,
 ): Promise<ReviewAnswer> {
-  const spec: Record<string, unknown> = { ...attributes(a), groups: who.groups };
+  const spec: Record<string, unknown> = { ...attributes(access), groups: who.groups };
   if (who.user) spec.user = who.user;
   if (who.uid) spec.uid = who.uid;
   if (who.extra) spec.extra = who.extra;
-  const r = await client.request<ReviewStatus>('POST', resourcePath(RESOURCES.subjectAccessReviews), {
+  const review = await client.request<ReviewStatus>('POST', resourcePath(RESOURCES.subjectAccessReviews), {
     idempotent: true,
     body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec },
   });
-  return answer(r);
+  return answer(review);
 }
 
 export interface UserInfo {
@@ -89,15 +93,13 @@ export interface UserInfo {
 
 /** Who the API server says the caller is (kubectl auth whoami). */
 export async function whoAmI(client: KubeClient): Promise<UserInfo> {
-  const r = await client.request<{ status?: { userInfo?: { username?: string; uid?: string; groups?: string[] } } }>(
-    'POST',
-    resourcePath(RESOURCES.selfSubjectReviews),
-    {
-      idempotent: true,
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
-    },
-  );
-  const info = r.status?.userInfo;
+  const review = await client.request<{
+    status?: { userInfo?: { username?: string; uid?: string; groups?: string[] } };
+  }>('POST', resourcePath(RESOURCES.selfSubjectReviews), {
+    idempotent: true,
+    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+  });
+  const info = review.status?.userInfo;
   const out: UserInfo = { username: info?.username ?? '', groups: info?.groups ?? [] };
   if (info?.uid) out.uid = info.uid;
   return out;

@@ -16,7 +16,7 @@ import tls from 'node:tls';
 
 import type { HttpMethod, KubeConfig } from '@kubernetes/client-node';
 
-import { UsageError } from '../base/errors.js';
+import { redactMessage, UsageError } from '../base/errors.js';
 import type { ExecCredential } from './exec.js';
 import type { ResolvedContext } from './kubeconfig.js';
 
@@ -64,7 +64,7 @@ export async function openSession(
 
   let agent: http.Agent;
   if (previous && previous.tlsIdentity === tlsIdentity) agent = previous.agent;
-  else if (kc && proxied) agent = await proxyAgent(kc);
+  else if (kc && proxied) agent = await proxyAgent(ctx, kc);
   else agent = directAgent(ctx, cert, key);
 
   let authHeaders: Session['authHeaders'];
@@ -86,11 +86,11 @@ export async function openSession(
 
 /** A bearer token (the exec plugin's, the kubeconfig's or its tokenFile's), else basic auth, else nothing. */
 function staticAuthorization(ctx: ResolvedContext, exec: ExecCredential | undefined): Record<string, string> {
-  const u = ctx.user;
-  const token = exec ? exec.token : (u.token ?? (u.tokenFile ? readTokenFile(ctx, u.tokenFile) : undefined));
+  const user = ctx.user;
+  const token = exec ? exec.token : (user.token ?? (user.tokenFile ? readTokenFile(ctx, user.tokenFile) : undefined));
   if (token) return { Authorization: `Bearer ${token}` };
-  if (!exec && u.username)
-    return { Authorization: `Basic ${Buffer.from(`${u.username}:${u.password ?? ''}`).toString('base64')}` };
+  if (!exec && user.username)
+    return { Authorization: `Basic ${Buffer.from(`${user.username}:${user.password ?? ''}`).toString('base64')}` };
   return {};
 }
 
@@ -126,27 +126,46 @@ function fileOrData(
 
 /** The agent for a server reached directly: one TLS context, made once, for every connection. */
 function directAgent(ctx: ResolvedContext, cert: string | undefined, key: string | undefined): http.Agent {
-  const c = ctx.cluster;
-  const server = c.server ?? '';
+  const cluster = ctx.cluster;
+  const server = cluster.server ?? '';
   const keepAlive = { keepAlive: true, ...AGENT_LIMITS };
   if (server.startsWith('http://')) return new http.Agent(keepAlive);
-  const ca = fileOrData(ctx, 'certificate-authority', c['certificate-authority'], c['certificate-authority-data']);
+  const ca = fileOrData(
+    ctx,
+    'certificate-authority',
+    cluster['certificate-authority'],
+    cluster['certificate-authority-data'],
+  );
   const secureContext = tls.createSecureContext({ ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) });
   return new https.Agent({
     ...keepAlive,
     secureContext,
-    ...(c['tls-server-name'] ? { servername: c['tls-server-name'] } : {}),
+    ...(cluster['tls-server-name'] ? { servername: cluster['tls-server-name'] } : {}),
     // Unset, Node's default holds (NODE_TLS_REJECT_UNAUTHORIZED included), as in client-node.
-    ...(c['insecure-skip-tls-verify'] === true ? { rejectUnauthorized: false } : {}),
+    ...(cluster['insecure-skip-tls-verify'] === true ? { rejectUnauthorized: false } : {}),
   });
 }
 
-/** client-node's agent for the proxy-url (http, https or socks), with the TLS options, kept alive. */
-async function proxyAgent(kc: KubeConfig): Promise<http.Agent> {
+/**
+ * client-node's agent for the proxy-url (http, https or socks), with the TLS
+ * options, kept alive. One it cannot make (a server address that is neither
+ * http nor https, say) is the kubeconfig's problem: a usage error naming the
+ * cluster, never the proxy-url itself (it may carry a password).
+ */
+async function proxyAgent(ctx: ResolvedContext, kc: KubeConfig): Promise<http.Agent> {
   const options: https.RequestOptions = {};
-  await kc.applyToHTTPSOptions(options);
+  const refused = (why: string, cause?: unknown): UsageError =>
+    new UsageError(`cluster "${ctx.clusterName}": no connection through its proxy-url can be made (${why})`, {
+      hint: 'check the server and proxy-url of the cluster in the kubeconfig (kubectl proxies through http, https or socks5)',
+      cause,
+    });
+  try {
+    await kc.applyToHTTPSOptions(options);
+  } catch (err) {
+    throw refused(redactMessage((err as Error).message ?? String(err)), err);
+  }
   const agent = options.agent;
-  if (!(agent instanceof http.Agent)) throw new Error('client-node made no agent for the proxy-url');
+  if (!(agent instanceof http.Agent)) throw refused('client-node made no agent for it');
   // The proxy agents are http.Agents built without keep-alive: turn it on, as for a direct agent.
   Object.assign(agent, { keepAlive: true, ...AGENT_LIMITS });
   return agent;
@@ -155,11 +174,11 @@ async function proxyAgent(kc: KubeConfig): Promise<http.Agent> {
 /** client-node's KubeConfig for exactly one resolved context (with the exec plugin's credential, if it has one). */
 function clientNodeConfig(k8s: ClientNode, ctx: ResolvedContext, exec?: ExecCredential): KubeConfig {
   const kc = new k8s.KubeConfig();
-  const c = ctx.cluster;
+  const cluster = ctx.cluster;
   // An ExecCredential carries PEM; a kubeconfig (and client-node) carries it base64-encoded.
   const b64 = (pem: string | undefined): string | undefined =>
     pem === undefined ? undefined : Buffer.from(pem).toString('base64');
-  const u = exec
+  const user = exec
     ? {
         ...ctx.user,
         exec: undefined,
@@ -168,31 +187,31 @@ function clientNodeConfig(k8s: ClientNode, ctx: ResolvedContext, exec?: ExecCred
         'client-key-data': b64(exec.clientKeyData),
       }
     : ctx.user;
-  const token = u.token ?? (u.tokenFile ? readTokenFile(ctx, u.tokenFile) : undefined);
+  const token = user.token ?? (user.tokenFile ? readTokenFile(ctx, user.tokenFile) : undefined);
   kc.loadFromOptions({
     clusters: [
       {
         name: ctx.clusterName,
-        server: c.server ?? '',
-        caData: c['certificate-authority-data'],
-        caFile: c['certificate-authority'],
+        server: cluster.server ?? '',
+        caData: cluster['certificate-authority-data'],
+        caFile: cluster['certificate-authority'],
         // A plain http:// server has no TLS to verify (client-node refuses http:// unless told so).
-        skipTLSVerify: c['insecure-skip-tls-verify'] === true || (c.server ?? '').startsWith('http://'),
-        tlsServerName: c['tls-server-name'],
-        proxyUrl: c['proxy-url'],
+        skipTLSVerify: cluster['insecure-skip-tls-verify'] === true || (cluster.server ?? '').startsWith('http://'),
+        tlsServerName: cluster['tls-server-name'],
+        proxyUrl: cluster['proxy-url'],
       },
     ],
     users: [
       {
         name: ctx.userName || 'anonymous',
-        certData: u['client-certificate-data'],
-        certFile: u['client-certificate'],
-        keyData: u['client-key-data'],
-        keyFile: u['client-key'],
+        certData: user['client-certificate-data'],
+        certFile: user['client-certificate'],
+        keyData: user['client-key-data'],
+        keyFile: user['client-key'],
         token,
-        username: u.username,
-        password: u.password,
-        authProvider: u['auth-provider'],
+        username: user.username,
+        password: user.password,
+        authProvider: user['auth-provider'],
       },
     ],
     contexts: [

@@ -76,17 +76,22 @@ export interface NodeProgress {
 
 export function progressFrom(entries: JournalEntry[]): Map<string, NodeProgress> {
   const out = new Map<string, NodeProgress>();
-  for (const e of entries) {
-    if (e.step === 'run') continue;
-    const p = out.get(e.node) ?? { done: false, steps: new Set<Step>(), cordonedByRun: false, workloads: [] };
-    if (e.step === 'failed') p.lastFailure = e.detail ?? 'failed';
-    else p.steps.add(e.step);
-    if (e.step === 'cordoned') p.cordonedByRun = e.cordonedByRun === true;
-    if (e.step === 'drained' && e.workloads) p.workloads = e.workloads;
-    if (e.step === 'command-started' && e.command) p.command = e.command;
-    if (e.step === 'command-done' || e.step === 'command-stopped') delete p.command;
-    if (e.step === 'done') p.done = true;
-    out.set(e.node, p);
+  for (const entry of entries) {
+    if (entry.step === 'run') continue;
+    const progress = out.get(entry.node) ?? {
+      done: false,
+      steps: new Set<Step>(),
+      cordonedByRun: false,
+      workloads: [],
+    };
+    if (entry.step === 'failed') progress.lastFailure = entry.detail ?? 'failed';
+    else progress.steps.add(entry.step);
+    if (entry.step === 'cordoned') progress.cordonedByRun = entry.cordonedByRun === true;
+    if (entry.step === 'drained' && entry.workloads) progress.workloads = entry.workloads;
+    if (entry.step === 'command-started' && entry.command) progress.command = entry.command;
+    if (entry.step === 'command-done' || entry.step === 'command-stopped') delete progress.command;
+    if (entry.step === 'done') progress.done = true;
+    out.set(entry.node, progress);
   }
   return out;
 }

@@ -53,10 +53,10 @@ export function stillHeld(lastRenewedMs: number, nowMs: number, durationSeconds:
   return nowMs - lastRenewedMs < durationSeconds * 1000 * 0.9;
 }
 
-function leasePath(o: LockOptions, name?: string): string {
+function leasePath(options: LockOptions, name?: string): string {
   return resourcePath(
     RESOURCES.leases,
-    name === undefined ? { namespace: o.namespace } : { namespace: o.namespace, name },
+    name === undefined ? { namespace: options.namespace } : { namespace: options.namespace, name },
   );
 }
 
@@ -65,9 +65,9 @@ function microTime(d: Date): string {
 }
 
 /** What the lock looks like from outside, for --dry-run: who holds it, if anyone. */
-export async function readLock(client: KubeClient, o: LockOptions): Promise<LeaseState | undefined> {
+export async function readLock(client: KubeClient, options: LockOptions): Promise<LeaseState | undefined> {
   try {
-    return leaseState(await client.request<V1Lease>('GET', leasePath(o, o.name)), new Date());
+    return leaseState(await client.request<V1Lease>('GET', leasePath(options, options.name)), new Date());
   } catch (err) {
     if (apiStatusOf(err)?.code === 404) return undefined;
     throw client.error('read the maintenance lock', err);
@@ -82,45 +82,45 @@ export class MaintenanceLock {
 
   private constructor(
     private readonly client: KubeClient,
-    private readonly o: LockOptions,
+    private readonly options: LockOptions,
     readonly holder: string,
     readonly tookOverFrom: string | undefined,
   ) {}
 
-  static async acquire(client: KubeClient, o: LockOptions, holder: string): Promise<MaintenanceLock> {
+  static async acquire(client: KubeClient, options: LockOptions, holder: string): Promise<MaintenanceLock> {
     const now = new Date();
     const spec = {
       holderIdentity: holder,
-      leaseDurationSeconds: o.durationSeconds,
+      leaseDurationSeconds: options.durationSeconds,
       acquireTime: microTime(now),
       renewTime: microTime(now),
     };
     let existing: V1Lease | undefined;
     try {
-      existing = await client.request<V1Lease>('GET', leasePath(o, o.name));
+      existing = await client.request<V1Lease>('GET', leasePath(options, options.name));
     } catch (err) {
       if (apiStatusOf(err)?.code !== 404) throw client.error('read the maintenance lock', err);
     }
     if (!existing) {
       try {
-        await client.request<V1Lease>('POST', leasePath(o), {
+        await client.request<V1Lease>('POST', leasePath(options), {
           body: {
             apiVersion: 'coordination.k8s.io/v1',
             kind: 'Lease',
-            metadata: { name: o.name, namespace: o.namespace },
+            metadata: { name: options.name, namespace: options.namespace },
             spec,
           },
         });
-        return new MaintenanceLock(client, o, holder, undefined);
+        return new MaintenanceLock(client, options, holder, undefined);
       } catch (err) {
-        if (apiStatusOf(err)?.code === 409) return MaintenanceLock.acquire(client, o, holder);
+        if (apiStatusOf(err)?.code === 409) return MaintenanceLock.acquire(client, options, holder);
         throw client.error('create the maintenance lock', err);
       }
     }
     const state = leaseState(existing, now);
     if (state.held && state.holder !== holder) {
       throw new BlockedError(
-        `another maintenance run holds the lock ${o.namespace}/${o.name}: ${state.holder} (renewed ${Math.round(state.renewedAgoMs / 1000)}s ago, expires in ${Math.ceil(state.expiresInMs / 1000)}s unless renewed)`,
+        `another maintenance run holds the lock ${options.namespace}/${options.name}: ${state.holder} (renewed ${Math.round(state.renewedAgoMs / 1000)}s ago, expires in ${Math.ceil(state.expiresInMs / 1000)}s unless renewed)`,
         {
           hint: 'wait for it to finish; if it died, the lock can be taken over once it expires',
         },
@@ -128,15 +128,23 @@ export class MaintenanceLock {
     }
     try {
       // The resourceVersion in the body makes this a compare-and-swap: a run that took it meanwhile wins.
-      await client.request<V1Lease>('PUT', leasePath(o, o.name), {
+      await client.request<V1Lease>('PUT', leasePath(options, options.name), {
         body: { ...existing, spec: { ...existing.spec, ...spec } },
       });
-      return new MaintenanceLock(client, o, holder, state.holder && state.holder !== holder ? state.holder : undefined);
+      return new MaintenanceLock(
+        client,
+        options,
+        holder,
+        state.holder && state.holder !== holder ? state.holder : undefined,
+      );
     } catch (err) {
       if (apiStatusOf(err)?.code === 409) {
-        throw new BlockedError(`another maintenance run took the lock ${o.namespace}/${o.name} at the same moment`, {
-          hint: 'wait for it to finish',
-        });
+        throw new BlockedError(
+          `another maintenance run took the lock ${options.namespace}/${options.name} at the same moment`,
+          {
+            hint: 'wait for it to finish',
+          },
+        );
       }
       throw client.error('take the maintenance lock', err);
     }
@@ -150,13 +158,13 @@ export class MaintenanceLock {
 
   private async renew(): Promise<void> {
     try {
-      const current = await this.client.request<V1Lease>('GET', leasePath(this.o, this.o.name));
+      const current = await this.client.request<V1Lease>('GET', leasePath(this.options, this.options.name));
       if (current.spec?.holderIdentity !== this.holder) {
         this.lost = true;
         return;
       }
       const at = new Date();
-      await this.client.request<V1Lease>('PUT', leasePath(this.o, this.o.name), {
+      await this.client.request<V1Lease>('PUT', leasePath(this.options, this.options.name), {
         body: { ...current, spec: { ...current.spec, renewTime: microTime(at) } },
       });
       this.lastRenewed = at.getTime();
@@ -167,15 +175,15 @@ export class MaintenanceLock {
 
   /** Whether this run may still act: no other holder seen, and renewed recently enough. */
   held(now = Date.now()): boolean {
-    return !this.lost && stillHeld(this.lastRenewed, now, this.o.durationSeconds);
+    return !this.lost && stillHeld(this.lastRenewed, now, this.options.durationSeconds);
   }
 
   async release(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     try {
-      const current = await this.client.request<V1Lease>('GET', leasePath(this.o, this.o.name));
+      const current = await this.client.request<V1Lease>('GET', leasePath(this.options, this.options.name));
       if (current.spec?.holderIdentity === this.holder) {
-        await this.client.request('DELETE', leasePath(this.o, this.o.name), {
+        await this.client.request('DELETE', leasePath(this.options, this.options.name), {
           body: {
             apiVersion: 'v1',
             kind: 'DeleteOptions',

@@ -1,6 +1,7 @@
 /** study maintain's options: bound from the flags and validated here, once. Pure. */
 import { UsageError } from '../base/errors.js';
 import { durationFlag, exclusive, intFlag, namespaceName } from '../base/parse.js';
+import { DEFAULT_OUTAGE_MS } from '../kube/apierror.js';
 import { connectionOptions, type ConnectionFlags, type ConnectionOptions } from '../kube/connection.js';
 import type { PlanOptions } from '../drain/lib.js';
 import { namesOrSelector } from '../kube/selector.js';
@@ -59,73 +60,76 @@ export interface MaintainFlags extends ConnectionFlags {
 export const LOCK_RENEW_SECONDS = 2;
 export const MIN_LOCK_SECONDS = 3 * LOCK_RENEW_SECONDS;
 
-export function maintainOptions(nodes: readonly string[], f: MaintainFlags, canAsk: boolean): MaintainOptions {
+export function maintainOptions(nodes: readonly string[], flags: MaintainFlags, canAsk: boolean): MaintainOptions {
   const target = namesOrSelector(
     'node',
     nodes,
-    f.selector,
+    flags.selector,
     'kubectl study maintain NODE [NODE...] --run COMMAND --journal FILE',
   );
-  if (f.run !== undefined && f.run.trim() === '')
+  if (flags.run !== undefined && flags.run.trim() === '')
     throw new UsageError('--run was given an empty command', {
       hint: 'give the command to run on each node, e.g. --run ./upgrade.sh',
     });
-  if (f.waitFile !== undefined && f.waitFile.trim() === '')
+  if (flags.waitFile !== undefined && flags.waitFile.trim() === '')
     throw new UsageError('--wait-file was given an empty path', {
       hint: 'give the file that says a node is done, e.g. --wait-file /tmp/done-$NODE',
     });
-  if (f.journal !== undefined && f.journal.trim() === '')
+  if (flags.journal !== undefined && flags.journal.trim() === '')
     throw new UsageError('--journal was given an empty path', { hint: 'e.g. --journal ./maintenance.journal' });
-  exclusive({ '--run': f.run, '--wait-file': f.waitFile });
-  const dryRun = f.dryRun === true;
-  if (!dryRun && f.run === undefined && f.waitFile === undefined && !canAsk) {
+  exclusive({ '--run': flags.run, '--wait-file': flags.waitFile });
+  const dryRun = flags.dryRun === true;
+  if (!dryRun && flags.run === undefined && flags.waitFile === undefined && !canAsk) {
     throw new UsageError(
       'say what to do on each node: --run COMMAND, or --wait-file FILE (or run on a terminal to be asked)',
     );
   }
-  if (!dryRun && !f.journal)
+  if (!dryRun && !flags.journal)
     throw new UsageError('--journal FILE is required, so that a stopped run can be resumed', {
       hint: 'e.g. --journal ./maintenance.journal',
     });
-  const lockMs = durationFlag('--lock-duration', f.lockDuration ?? '30s', { zero: false });
+  const lockMs = durationFlag('--lock-duration', flags.lockDuration ?? '30s', { zero: false });
   if (lockMs < MIN_LOCK_SECONDS * 1000) {
     throw new UsageError(`--lock-duration must be at least ${MIN_LOCK_SECONDS}s`, {
       hint: `the lock is renewed every ${LOCK_RENEW_SECONDS}s; a shorter lock could lapse between renewals`,
     });
   }
   const out: MaintainOptions = {
-    connection: connectionOptions(f),
+    connection: connectionOptions(flags),
     nodes: target.names,
-    maxUnavailable: intFlag('--max-unavailable', f.maxUnavailable ?? '1', { min: 1 }),
+    maxUnavailable: intFlag('--max-unavailable', flags.maxUnavailable ?? '1', { min: 1 }),
     dryRun,
-    yes: f.yes === true,
-    timeoutMs: durationFlag('--timeout', f.timeout ?? '0'),
-    drainTimeoutMs: durationFlag('--drain-timeout', f.drainTimeout ?? '10m'),
-    readyTimeoutMs: durationFlag('--ready-timeout', f.readyTimeout ?? '10m', { zero: false }),
-    recoverTimeoutMs: durationFlag('--recover-timeout', f.recoverTimeout ?? '10m', { zero: false }),
+    yes: flags.yes === true,
+    timeoutMs: durationFlag('--timeout', flags.timeout ?? '0'),
+    drainTimeoutMs: durationFlag('--drain-timeout', flags.drainTimeout ?? '10m'),
+    readyTimeoutMs: durationFlag('--ready-timeout', flags.readyTimeout ?? '10m', { zero: false }),
+    recoverTimeoutMs: durationFlag('--recover-timeout', flags.recoverTimeout ?? '10m', { zero: false }),
     plan: {
-      force: f.force === true,
-      ignoreDaemonSets: f.ignoreDaemonsets === true,
-      deleteEmptyDirData: f.deleteEmptydirData === true,
+      force: flags.force === true,
+      ignoreDaemonSets: flags.ignoreDaemonsets === true,
+      deleteEmptyDirData: flags.deleteEmptydirData === true,
       disableEviction: false,
-      ignoreOptOuts: f.ignoreOptOuts === true,
+      ignoreOptOuts: flags.ignoreOptOuts === true,
       strict: false,
       allowUnplaceable: f.allowUnplaceable === true,
     },
-    lockNamespace: namespaceName('--lock-namespace', f.lockNamespace ?? 'kube-system'),
+    lockNamespace: namespaceName('--lock-namespace', flags.lockNamespace ?? 'kube-system'),
     lockDurationSeconds: Math.ceil(lockMs / 1000),
-    apiOutageMs: durationFlag('--api-outage-timeout', f.apiOutageTimeout ?? '2m', { zero: false }),
+    apiOutageMs:
+      flags.apiOutageTimeout === undefined
+        ? DEFAULT_OUTAGE_MS
+        : durationFlag('--api-outage-timeout', flags.apiOutageTimeout, { zero: false }),
   };
   if (target.selector !== undefined) out.selector = target.selector;
-  if (f.resumeStep !== undefined) {
-    if (f.resumeStep !== 'rerun' && f.resumeStep !== 'skip')
-      throw new UsageError(`--resume-step takes rerun or skip, not "${f.resumeStep}"`, {
+  if (flags.resumeStep !== undefined) {
+    if (flags.resumeStep !== 'rerun' && flags.resumeStep !== 'skip')
+      throw new UsageError(`--resume-step takes rerun or skip, not "${flags.resumeStep}"`, {
         hint: 'rerun: run the interrupted command again; skip: it finished',
       });
-    out.resumeStep = f.resumeStep;
+    out.resumeStep = flags.resumeStep;
   }
-  if (f.run !== undefined) out.run = f.run;
-  if (f.waitFile !== undefined) out.waitFile = f.waitFile;
-  if (f.journal) out.journal = f.journal;
+  if (flags.run !== undefined) out.run = flags.run;
+  if (flags.waitFile !== undefined) out.waitFile = flags.waitFile;
+  if (flags.journal) out.journal = flags.journal;
   return out;
 }

@@ -9,20 +9,24 @@ import type { NodeProgress } from './journal.js';
 import type { MaintainReport, NodeReport } from './model.js';
 import type { MaintainHooks } from './run.js';
 
-export function renderPlanSummary(r: MaintainReport, nodes: string[], progress: Map<string, NodeProgress>): string {
-  let out = `Maintenance plan: ${nodes.length} node${nodes.length === 1 ? '' : 's'}, ${r.plan.order.length} step${r.plan.order.length === 1 ? '' : 's'}\n`;
-  r.plan.order.forEach((b, i) => {
-    const step = r.plan.steps[i];
+export function renderPlanSummary(
+  report: MaintainReport,
+  nodes: string[],
+  progress: Map<string, NodeProgress>,
+): string {
+  let out = `Maintenance plan: ${nodes.length} node${nodes.length === 1 ? '' : 's'}, ${report.plan.order.length} step${report.plan.order.length === 1 ? '' : 's'}\n`;
+  report.plan.order.forEach((b, i) => {
+    const step = report.plan.steps[i];
     out += `  ${i + 1}. ${b.join(', ')}${step ? `: ${stepLine(step)}` : ''}\n`;
     for (const p of step?.pending.slice(0, 5) ?? [])
       out += `       Pending: ${p.pod}${p.movedAgain ? ' (moved here by an earlier step)' : ''}: ${p.message}\n`;
     if (step && step.pending.length > 5) out += `       ... and ${step.pending.length - 5} more Pending\n`;
   });
-  if (r.plan.firstUnplaceableStep !== undefined) {
-    out += `  Step ${r.plan.firstUnplaceableStep} is the first where a replacement finds no node`;
+  if (report.plan.firstUnplaceableStep !== undefined) {
+    out += `  Step ${report.plan.firstUnplaceableStep} is the first where a replacement finds no node`;
     out +=
-      r.plan.maxUnavailableThatFits !== undefined
-        ? `; with --max-unavailable ${r.plan.maxUnavailableThatFits} every replacement finds one.\n`
+      report.plan.maxUnavailableThatFits !== undefined
+        ? `; with --max-unavailable ${report.plan.maxUnavailableThatFits} every replacement finds one.\n`
         : '; no --max-unavailable tried makes every replacement fit.\n';
   }
   const done = nodes.filter((n) => progress.get(n)?.done);
@@ -30,11 +34,11 @@ export function renderPlanSummary(r: MaintainReport, nodes: string[], progress: 
   const resumed = nodes.filter((n) => !progress.get(n)?.done && progress.get(n)?.steps.size);
   if (resumed.length)
     out += `  resumed from the journal: ${resumed.map((n) => `${n} (${[...(progress.get(n)?.steps ?? [])].join(', ')})`).join('; ')}\n`;
-  for (const b of r.plan.blocked) out += `  BLOCKED ${b.node}: ${b.blockers.join('; ')}\n`;
-  if (r.plan.pdbs.length) {
+  for (const b of report.plan.blocked) out += `  BLOCKED ${b.node}: ${b.blockers.join('; ')}\n`;
+  if (report.plan.pdbs.length) {
     out += renderTable(
       ['PDB', 'PODS IN STEP', 'HEALTHY', 'REQUIRED', 'ALLOWED NOW', 'VERDICT'],
-      r.plan.pdbs.map((p) => [
+      report.plan.pdbs.map((p) => [
         `${p.namespace}/${p.name}`,
         p.podsInDrain,
         `${p.currentHealthy}/${p.expectedPods}`,
@@ -62,10 +66,10 @@ function stepLine(s: MaintainReport['plan']['steps'][number]): string {
   return parts.join(', ');
 }
 
-export function renderReport(r: MaintainReport): string {
+export function renderReport(report: MaintainReport): string {
   let out = renderTable(
     ['NODE', 'RESULT', 'PHASE', 'ELAPSED', 'CORDONED NOW', 'DETAIL'],
-    r.nodes.map((n) => [
+    report.nodes.map((n) => [
       n.node,
       n.status,
       n.phase,
@@ -74,24 +78,24 @@ export function renderReport(r: MaintainReport): string {
       n.detail ?? '',
     ]),
   );
-  for (const n of r.nodes) {
+  for (const n of report.nodes) {
     if (!n.replacements?.length) continue;
     out += `Replacements that could not start after draining ${n.node}:\n`;
     for (const line of n.replacements) out += `  ${line}\n`;
   }
-  out += `Result: ${r.outcome}\n`;
-  if (r.lockHeldBy)
-    out += `Note: another run holds the maintenance lock now (${r.lockHeldBy}): a real run would wait for it to finish or expire.\n`;
-  if (r.degraded.length) out += `Degraded workloads: ${r.degraded.join(', ')}\n`;
-  if (r.next) out += `Next: ${r.next}\n`;
+  out += `Result: ${report.outcome}\n`;
+  if (report.lockHeldBy)
+    out += `Note: another run holds the maintenance lock now (${report.lockHeldBy}): a real run would wait for it to finish or expire.\n`;
+  if (report.degraded.length) out += `Degraded workloads: ${report.degraded.join(', ')}\n`;
+  if (report.next) out += `Next: ${report.next}\n`;
   return out;
 }
 
 function liveTable(nodes: string[], reports: Map<string, NodeReport>, startedAt: Map<string, number>): string {
   const rows = nodes.map((n) => {
-    const r = reports.get(n)!;
+    const nodeReport = reports.get(n)!;
     const t0 = startedAt.get(n);
-    return [n, r.phase, t0 ? formatDuration(r.elapsedMs || Date.now() - t0) : ''];
+    return [n, nodeReport.phase, t0 ? formatDuration(nodeReport.elapsedMs || Date.now() - t0) : ''];
   });
   return renderTable(['NODE', 'PHASE', 'ELAPSED'], rows);
 }

@@ -9,32 +9,28 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import { abortable, deadlineSignal, sleep } from '../base/concurrency.js';
+import { abortable, deadlineSignal } from '../base/concurrency.js';
 import { formatDuration } from '../base/duration.js';
-import { BlockedError, ExitCode, InterruptedError, TimeoutError, type ExitCodeValue } from '../base/errors.js';
-import type { RunContext } from '../base/run.js';
 import {
-  clusterDrainApi,
-  cordon,
-  evictedWorkloads,
-  executeDrain,
-  batches,
-  makePlan,
-  makeRunPlan,
-  nodesMatching,
-  type RunPlan,
-  waitAvailable,
-  type DrainEvent,
-  type DrainPlan,
-} from '../drain/lib.js';
-import { connect, type KubeClient } from '../kube/client.js';
-import { isNodeReady } from '../kube/objects.js';
-import { RESOURCES, resourcePath } from '../kube/url.js';
+  ApiError,
+  BlockedError,
+  ExitCode,
+  InterruptedError,
+  outcomeExitCode,
+  outcomeOfExitCode,
+  StudyError,
+  TimeoutError,
+  type ExitCodeValue,
+} from '../base/errors.js';
+import { canAsk } from '../base/prompt.js';
+import type { RunContext } from '../base/run.js';
+import { batches, type DrainEvent, type RunPlan } from '../drain/lib.js';
+import type { MaintainRunApi } from './api.js';
 import { checkOwner, Journal, type NodeProgress } from './journal.js';
-import { holderIdentity, LOCK_NAME, MaintenanceLock, readLock } from './lease.js';
+import { holderIdentity } from './lease.js';
 import type { MaintainReport, NodeReport, RunPlanSummary } from './model.js';
 import type { MaintainOptions } from './options.js';
-import { maintainNode, priorCommand, StepFailed, type MaintainApi, type NodeDeps, type PriorCommand } from './steps.js';
+import { maintainNode, priorCommand, type MaintainApi, type NodeDeps, type PriorCommand, type Work } from './steps.js';
 import { commandFacts, commandWork, operatorWork } from './work.js';
 
 export interface MaintainHooks {
@@ -53,61 +49,6 @@ export interface MaintainHooks {
     drainEvent: (node: string, e: DrainEvent) => void;
     stop: () => void;
   }>;
-}
-
-function clusterMaintainApi(
-  client: KubeClient,
-  o: MaintainOptions,
-  signal: AbortSignal,
-  interrupt: AbortSignal,
-): MaintainApi {
-  const drainApi = clusterDrainApi(client);
-  // The pods each plan saw, so that the drain tells replacements from pods that were there before.
-  const existing = new WeakMap<DrainPlan, Set<string>>();
-  return {
-    planRun: (order, uncordon) => makeRunPlan(client, order, o.plan, o.maxUnavailable, uncordon),
-    async plan(nodes) {
-      const { plan, podListVersions, existingPods } = await makePlan(client, nodes, o.plan);
-      existing.set(plan, existingPods);
-      return { plan, podListVersions };
-    },
-    // The drain's own deadline covers the run's --timeout (steps.ts); only an interrupt stops it otherwise.
-    drain: (plan, versions, deadline, onEvent) =>
-      executeDrain(drainApi, plan, versions, {
-        deadline,
-        interrupt,
-        concurrency: 10,
-        gracePeriodSeconds: -1,
-        disableEviction: false,
-        waitHealthy: false,
-        apiOutageMs: o.apiOutageMs,
-        existingPods: existing.get(plan),
-        onEvent,
-      }),
-    evictedWorkloads: (plan, result) => evictedWorkloads(plan, result.pods),
-    isCordoned: async (node) => (await drainApi.readNode(node)).spec?.unschedulable === true,
-    uncordon: async (node) => {
-      await cordon(drainApi, node, false);
-    },
-    async waitReady(node, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        const n = await client.call(`get node ${node}`, () => drainApi.readNode(node));
-        if (isNodeReady(n)) return;
-        await sleep(2000, signal);
-      }
-      throw new TimeoutError(`node ${node} was not Ready within ${formatDuration(timeoutMs)}`);
-    },
-    waitAvailable: (workloads, until) => waitAvailable(drainApi, workloads, until, () => {}),
-  };
-}
-
-/** The cluster's identity for the journal: its server and kube-system namespace's UID. */
-async function clusterIdentity(client: KubeClient): Promise<{ server: string; uid: string }> {
-  const ns = await client.call('read namespace kube-system', () =>
-    client.request<{ metadata?: { uid?: string } }>('GET', resourcePath(RESOURCES.namespaces, { name: 'kube-system' })),
-  );
-  return { server: client.server, uid: ns.metadata?.uid ?? '' };
 }
 
 /** The whole run's plan as the report carries it. */
@@ -147,13 +88,6 @@ async function planRun(
   return runPlanSummary(order, await api.planRun(order, uncordon));
 }
 
-function outcomeOf(code: ExitCodeValue): MaintainReport['outcome'] {
-  if (code === ExitCode.OK) return 'done';
-  if (code === ExitCode.INTERRUPTED) return 'interrupted';
-  if (code === ExitCode.TIMEOUT) return 'timed-out';
-  return 'failed';
-}
-
 function nextAfterFailure(reports: Map<string, NodeReport>): string {
   const failed = [...reports.values()].find((r) => r.status === 'failed');
   const ours = [...reports.values()].filter((r) => r.cordonedNow && r.cordonedByRun).map((r) => r.node);
@@ -177,9 +111,9 @@ interface Prepared {
  * list's, and (for a real run) that it can be written, so that a journal
  * that cannot be written stops the run before it changes anything.
  */
-async function prepare(client: KubeClient, o: MaintainOptions, nodes: string[]): Promise<Prepared> {
-  const journal = o.journal
-    ? Journal.open(o.journal, randomBytes(4).toString('hex'), { repair: !o.dryRun })
+async function prepare(api: MaintainRunApi, options: MaintainOptions, nodes: string[]): Promise<Prepared> {
+  const journal = options.journal
+    ? Journal.open(options.journal, randomBytes(4).toString('hex'), { repair: !options.dryRun })
     : undefined;
   const warnings: string[] = [];
   if (journal?.torn !== undefined) {
@@ -191,9 +125,9 @@ async function prepare(client: KubeClient, o: MaintainOptions, nodes: string[]):
   }
   let identity: Prepared['identity'];
   if (journal) {
-    identity = await clusterIdentity(client);
+    identity = await api.clusterIdentity();
     checkOwner(journal.entries, journal.file, identity, nodes);
-    if (!o.dryRun) journal.checkWritable();
+    if (!options.dryRun) journal.checkWritable();
   }
   const progress: Map<string, NodeProgress> = journal?.progress() ?? new Map();
   const reports = new Map<string, NodeReport>(
@@ -217,7 +151,7 @@ async function prepare(client: KubeClient, o: MaintainOptions, nodes: string[]):
   for (const n of nodes) {
     const rec = progress.get(n)?.command;
     if (!rec || progress.get(n)?.done || progress.get(n)?.steps.has('command-done')) continue;
-    const decision = priorCommand(n, rec, commandFacts(rec), o.resumeStep);
+    const decision = priorCommand(n, rec, commandFacts(rec), options.resumeStep);
     if (decision.action === 'refuse') throw new BlockedError(decision.message, { hint: decision.hint });
     prior.set(n, decision);
     warnings.push(decision.note);
@@ -235,30 +169,27 @@ async function prepare(client: KubeClient, o: MaintainOptions, nodes: string[]):
 }
 
 /** Runs the steps, batch after batch; the first failure ends the run after its batch. */
-async function runBatches(deps: NodeDeps, p: Prepared, report: MaintainReport): Promise<ExitCodeValue> {
+async function runBatches(deps: NodeDeps, prepared: Prepared, report: MaintainReport): Promise<ExitCodeValue> {
   let code: ExitCodeValue = ExitCode.OK;
   for (const batch of report.plan.order) {
     await Promise.all(
       batch.map(async (node) => {
         const started = Date.now();
-        const r = p.reports.get(node)!;
+        const nodeReport = prepared.reports.get(node)!;
         try {
-          await maintainNode(deps, node, p.progress.get(node), r, report.degraded);
+          await maintainNode(deps, node, prepared.progress.get(node), nodeReport, report.degraded);
         } catch (err) {
-          const failure =
-            err instanceof StepFailed
-              ? err
-              : new StepFailed((err as Error).message, (err as { exitCode?: ExitCodeValue }).exitCode ?? ExitCode.API);
-          Object.assign(r, { status: 'failed', detail: failure.message });
+          const failure = err instanceof StudyError ? err : new ApiError((err as Error).message, { cause: err });
+          Object.assign(nodeReport, { status: 'failed', detail: failure.message });
           if (code === ExitCode.OK) code = failure.exitCode;
           // The failure goes in the journal too, unless the journal is what failed.
           try {
-            p.journal?.record({ node, step: 'failed', detail: failure.message });
+            prepared.journal?.record({ node, step: 'failed', detail: failure.message });
           } catch {
             // the report says it
           }
         } finally {
-          r.elapsedMs = Date.now() - started;
+          nodeReport.elapsedMs = Date.now() - started;
         }
       }),
     );
@@ -267,16 +198,14 @@ async function runBatches(deps: NodeDeps, p: Prepared, report: MaintainReport): 
   return code;
 }
 
-function lockOptionsOf(o: MaintainOptions): { namespace: string; name: string; durationSeconds: number } {
-  return { namespace: o.lockNamespace, name: LOCK_NAME, durationSeconds: o.lockDurationSeconds };
-}
-
-interface Execution {
+/** What the changing part of a run works with: planned, checked and confirmed. */
+interface ConfirmedRun {
   ctx: RunContext;
-  o: MaintainOptions;
-  client: KubeClient;
-  api: MaintainApi;
-  p: Prepared;
+  options: MaintainOptions;
+  api: MaintainRunApi;
+  /** The operator's work, when the caller gives it (the unit tests); else made from the options. */
+  work: Work | undefined;
+  prepared: Prepared;
   report: MaintainReport;
   nodes: string[];
   /** Ctrl-C, SIGTERM or the run's --timeout. */
@@ -286,52 +215,61 @@ interface Execution {
 }
 
 /** Takes the lock, records the run, works the batches, releases the lock: the changing part of a run. */
-async function execute(x: Execution): Promise<ExitCodeValue> {
-  const { ctx, o, client, api, p, report, nodes, signal, hooks } = x;
-  const lock = await abortable(
-    MaintenanceLock.acquire(client, lockOptionsOf(o), holderIdentity(p.journal?.run ?? 'run')),
-    signal,
-  );
+async function runLocked(run: ConfirmedRun): Promise<ExitCodeValue> {
+  const { ctx, options, api, prepared, report, nodes, signal, hooks } = run;
+  const lock = await abortable(api.acquireLock(holderIdentity(prepared.journal?.run ?? 'run')), signal);
   if (lock.tookOverFrom) hooks.note(`took over the expired lock of ${lock.tookOverFrom}`);
   lock.startRenewing();
   // A server that never answers must not hold the report: the lease expires on its own.
   const release = (): Promise<void> => abortable(lock.release(), AbortSignal.timeout(5000)).catch(() => {});
   // The run's first record says whose journal this is (cluster, node list), for any resume.
   try {
-    p.journal?.record({ node: '', step: 'run', ...(p.identity ? { cluster: p.identity } : {}), nodes });
+    prepared.journal?.record({
+      node: '',
+      step: 'run',
+      ...(prepared.identity ? { cluster: prepared.identity } : {}),
+      nodes,
+    });
   } catch (err) {
     await release();
     throw err;
   }
-  const view = await hooks.progress(nodes, p.reports, Boolean(o.run));
+  const view = await hooks.progress(nodes, prepared.reports, Boolean(options.run));
   try {
     return await runBatches(
       {
         api,
-        work: o.run
-          ? commandWork(o.run, o.journal ?? 'kubectl-study-maintain', p.journal?.run ?? 'run', ctx, () => view.live)
-          : operatorWork(o.waitFile, ctx),
-        prior: p.prior,
-        journal: p.journal,
+        work:
+          run.work ??
+          (options.run
+            ? commandWork(
+                options.run,
+                options.journal ?? 'kubectl-study-maintain',
+                prepared.journal?.run ?? 'run',
+                ctx,
+                () => view.live,
+              )
+            : operatorWork(options.waitFile, ctx)),
+        prior: prepared.prior,
+        journal: prepared.journal,
         checkLock: () => {
           if (!lock.held())
-            throw new StepFailed(
+            throw new BlockedError(
               'the maintenance lock was lost (not renewed in time, or taken by another run): stopping before the next step',
-              ExitCode.BLOCKED,
             );
         },
         say: (node, phase) => {
-          p.reports.get(node)!.phase = phase;
+          prepared.reports.get(node)!.phase = phase;
           view.phase(node);
         },
         onDrainEvent: view.drainEvent,
         signal,
-        drainTimeoutMs: o.drainTimeoutMs,
-        ...(x.runDeadline !== undefined ? { runDeadline: x.runDeadline } : {}),
-        readyTimeoutMs: o.readyTimeoutMs,
-        recoverTimeoutMs: o.recoverTimeoutMs,
+        drainTimeoutMs: options.drainTimeoutMs,
+        ...(run.runDeadline !== undefined ? { runDeadline: run.runDeadline } : {}),
+        readyTimeoutMs: options.readyTimeoutMs,
+        recoverTimeoutMs: options.recoverTimeoutMs,
       },
-      p,
+      prepared,
       report,
     );
   } finally {
@@ -340,21 +278,36 @@ async function execute(x: Execution): Promise<ExitCodeValue> {
   }
 }
 
-export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: MaintainHooks): Promise<MaintainReport> {
+/** What a run works through: the cluster, and the operator's work on each drained node. */
+export interface MaintainDeps {
+  /** clusterMaintainApi over a connected client (command.ts), or the unit tests' fake. */
+  api: MaintainRunApi;
+  /** By default the --run command, or the wait for --wait-file (or Enter). */
+  work?: Work;
+}
+
+export async function runMaintain(
+  ctx: RunContext,
+  options: MaintainOptions,
+  hooks: MaintainHooks,
+  { api, work }: MaintainDeps,
+): Promise<MaintainReport> {
   const started = Date.now();
-  const client = connect(o.connection, { timeoutMs: o.connection.requestTimeoutMs || 30_000, outageMs: o.apiOutageMs });
   const deadline = deadlineSignal(
-    o.timeoutMs,
-    () => new TimeoutError(`the run's --timeout ${formatDuration(o.timeoutMs)} ran out`),
+    options.timeoutMs,
+    () => new TimeoutError(`the run's --timeout ${formatDuration(options.timeoutMs)} ran out`),
   );
   const signal = AbortSignal.any([ctx.signal, deadline.signal]);
-  const api = clusterMaintainApi(client, o, signal, ctx.signal);
   // Planning only reads: --timeout and Ctrl-C end it at once, even against a server that never answers.
-  const { nodes, p, plan } = await abortable(
+  const { nodes, prepared, plan } = await abortable(
     (async () => {
-      const nodes = o.selector !== undefined ? await nodesMatching(client, o.selector) : o.nodes;
-      const p = await prepare(client, o, nodes);
-      return { nodes, p, plan: await planRun(api, batches(p.todo, o.maxUnavailable), p.progress) };
+      const nodes = options.selector !== undefined ? await api.nodesMatching(options.selector) : options.nodes;
+      const prepared = await prepare(api, options, nodes);
+      return {
+        nodes,
+        prepared,
+        plan: await planRun(api, batches(prepared.todo, options.maxUnavailable), prepared.progress),
+      };
     })(),
     signal,
   ).catch((err: unknown) => {
@@ -368,69 +321,59 @@ export async function runMaintain(ctx: RunContext, o: MaintainOptions, hooks: Ma
     nodes: [],
     plan,
     degraded: [],
-    warnings: p.warnings,
-    ...(o.journal ? { journal: o.journal } : {}),
+    warnings: prepared.warnings,
+    ...(options.journal ? { journal: options.journal } : {}),
   };
   const finish = (outcome: MaintainReport['outcome']): MaintainReport => {
     report.outcome = outcome;
-    report.nodes = nodes.map((n) => p.reports.get(n)!);
+    report.nodes = nodes.map((n) => prepared.reports.get(n)!);
     return report;
   };
-  for (const w of p.warnings) hooks.note(`warning: ${w}`);
-  hooks.showPlan(report, nodes, p.progress);
+  for (const w of prepared.warnings) hooks.note(`warning: ${w}`);
+  hooks.showPlan(report, nodes, prepared.progress);
   if (report.plan.blocked.length) {
     report.next =
       'resolve the blocks (or pass the override flags the plan names) and run the same command again; nothing was changed';
     return finish('blocked');
   }
-  if (o.dryRun) {
-    const lock = await readLock(client, lockOptionsOf(o));
+  if (options.dryRun) {
+    const lock = await api.readLock();
     if (lock?.held) report.lockHeldBy = lock.holder;
     return finish('planned');
   }
   if (
-    !o.yes &&
-    ctx.io.stdin.isTTY &&
-    ctx.io.stderr.isTTY &&
-    !(await hooks.confirm(`Maintain ${p.todo.length} node${p.todo.length === 1 ? '' : 's'} (${p.todo.join(', ')})?`))
+    !options.yes &&
+    canAsk(ctx.io) &&
+    !(await hooks.confirm(
+      `Maintain ${prepared.todo.length} node${prepared.todo.length === 1 ? '' : 's'} (${prepared.todo.join(', ')})?`,
+    ))
   ) {
     hooks.note('Nothing was changed.');
     return finish('declined');
   }
 
-  const code = await execute({
+  const code = await runLocked({
     ctx,
-    o,
-    client,
+    options,
     api,
-    p,
+    work,
+    prepared,
     report,
     nodes,
     signal,
     hooks,
-    runDeadline: o.timeoutMs > 0 ? started + o.timeoutMs : undefined,
+    runDeadline: options.timeoutMs > 0 ? started + options.timeoutMs : undefined,
   }).finally(() => deadline.clear());
-  for (const r of p.reports.values())
-    if (r.status === 'pending') Object.assign(r, { status: 'not-started', phase: 'not started' });
+  for (const nodeReport of prepared.reports.values())
+    if (nodeReport.status === 'pending') Object.assign(nodeReport, { status: 'not-started', phase: 'not started' });
   if (code !== ExitCode.OK) {
-    report.next = nextAfterFailure(p.reports);
+    report.next = nextAfterFailure(prepared.reports);
     report.errorExitCode = code;
   }
-  return finish(outcomeOf(code));
+  return finish(outcomeOfExitCode(code));
 }
 
-export function maintainExitCode(r: MaintainReport): ExitCodeValue {
-  switch (r.outcome) {
-    case 'done':
-    case 'planned':
-      return ExitCode.OK;
-    case 'declined':
-      return ExitCode.NEGATIVE;
-    case 'interrupted':
-      return ExitCode.INTERRUPTED;
-    case 'timed-out':
-      return ExitCode.TIMEOUT;
-    default:
-      return r.errorExitCode ?? ExitCode.BLOCKED;
-  }
+/** The exit code of a run: its outcome's, or the code of the failure that stopped it. */
+export function maintainExitCode(report: MaintainReport): ExitCodeValue {
+  return outcomeExitCode(report.outcome, report.errorExitCode);
 }

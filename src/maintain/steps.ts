@@ -6,7 +6,7 @@
  * runs the command twice for a node, and never uncordons a node it did
  * not cordon.
  */
-import { ExitCode, type ExitCodeValue } from '../base/errors.js';
+import { BlockedError, ExitCode, InterruptedError, StudyError, TimeoutError } from '../base/errors.js';
 import { formatDuration } from '../base/duration.js';
 import {
   drainExitCode,
@@ -33,8 +33,8 @@ export interface MaintainApi {
   evictedWorkloads(plan: DrainPlan, result: DrainResult): WorkloadRef[];
   isCordoned(node: string): Promise<boolean>;
   uncordon(node: string): Promise<void>;
-  /** Resolves when the node is Ready; rejects with a timeout error after timeoutMs. */
-  waitReady(node: string, timeoutMs: number): Promise<void>;
+  /** Resolves when the node is Ready; rejects with a timeout error after timeoutMs, or the signal's reason. */
+  waitReady(node: string, timeoutMs: number, signal: AbortSignal): Promise<void>;
   waitAvailable(workloads: WorkloadRef[], signal: AbortSignal): Promise<WorkloadHealth[]>;
 }
 
@@ -121,20 +121,11 @@ export interface NodeDeps {
 }
 
 /** Why the run stopped: its --timeout ran out, or an interrupt (Ctrl-C, SIGTERM). */
-export function stopped(signal: AbortSignal, doing: string): StepFailed {
+export function stopped(signal: AbortSignal, doing: string): StudyError {
   const timedOut = (signal.reason as { exitCode?: number } | undefined)?.exitCode === ExitCode.TIMEOUT;
   return timedOut
-    ? new StepFailed(`the run's --timeout ran out ${doing}`, ExitCode.TIMEOUT)
-    : new StepFailed(`interrupted ${doing}`, ExitCode.INTERRUPTED);
-}
-
-export class StepFailed extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: ExitCodeValue,
-  ) {
-    super(message);
-  }
+    ? new TimeoutError(`the run's --timeout ran out ${doing}`)
+    : new InterruptedError(`interrupted ${doing}`);
 }
 
 /** What is left to do for a node, in order, given what the journal says. Pure. */
@@ -145,8 +136,8 @@ export function remainingSteps(progress: NodeProgress | undefined): Step[] {
   return order.filter((s) => !has(s));
 }
 
-function drainFailure(result: DrainResult): StepFailed {
-  return new StepFailed(
+function drainFailure(result: DrainResult): StudyError {
+  return new StudyError(
     `the drain did not finish (${result.outcome}${result.message ? `: ${result.message}` : ''})`,
     drainExitCode(result),
   );
@@ -156,17 +147,16 @@ async function drainStep(
   deps: NodeDeps,
   node: string,
   progress: NodeProgress | undefined,
-  r: NodeReport,
+  report: NodeReport,
 ): Promise<WorkloadRef[]> {
   const cordonedEarlier = progress?.steps.has('cordoned') ?? false;
   deps.say(node, cordonedEarlier ? 'resuming: draining (cordoned by an earlier run of this command)' : 'draining');
   const { plan, podListVersions } = await deps.api.plan([node]);
-  if (plan.verdict === 'blocked')
-    throw new StepFailed(`the drain plan is blocked: ${plan.blockers.join('; ')}`, ExitCode.BLOCKED);
+  if (plan.verdict === 'blocked') throw new BlockedError(`the drain plan is blocked: ${plan.blockers.join('; ')}`);
   if (!cordonedEarlier) {
     // Record the intent before the cordon, so a kill in between cannot turn our cordon into someone else's.
-    r.cordonedByRun = !plan.nodes[0]?.unschedulable;
-    deps.journal?.record({ node, step: 'cordoned', cordonedByRun: r.cordonedByRun });
+    report.cordonedByRun = !plan.nodes[0]?.unschedulable;
+    deps.journal?.record({ node, step: 'cordoned', cordonedByRun: report.cordonedByRun });
   }
   const byDrain = deps.drainTimeoutMs > 0 ? Date.now() + deps.drainTimeoutMs : undefined;
   const deadline =
@@ -176,9 +166,11 @@ async function drainStep(
         ? byDrain
         : Math.min(byDrain, deps.runDeadline);
   const result = await deps.api.drain(plan, podListVersions, deadline, (e) => deps.onDrainEvent(node, e));
-  r.cordonedNow = result.cordoned.length > 0 || (await deps.api.isCordoned(node).catch(() => false));
+  report.cordonedNow = result.cordoned.length > 0 || (await deps.api.isCordoned(node).catch(() => false));
   if (result.replacements?.length)
-    r.replacements = result.replacements.map((x) => `${x.namespace}/${x.name} of ${x.workload}: ${x.reason}`);
+    report.replacements = result.replacements.map(
+      (stuck) => `${stuck.namespace}/${stuck.name} of ${stuck.workload}: ${stuck.reason}`,
+    );
   if (result.outcome !== 'drained') throw drainFailure(result);
   const workloads = deps.api.evictedWorkloads(plan, result);
   deps.journal?.record({ node, step: 'drained', workloads });
@@ -205,9 +197,8 @@ async function workStep(deps: NodeDeps, node: string): Promise<void> {
     throw stopped(deps.signal, `while the command ran${how ? ` (the command was ${how})` : ''}`);
   }
   if (code !== 0)
-    throw new StepFailed(
+    throw new BlockedError(
       `the command failed with exit code ${code}${stderrTail ? `: ${stderrTail.split('\n').at(-1)}` : ''}`,
-      ExitCode.BLOCKED,
     );
   deps.journal?.record({ node, step: 'command-done' });
 }
@@ -220,9 +211,8 @@ async function recoverStep(deps: NodeDeps, node: string, workloads: WorkloadRef[
   const bad = health.filter((h) => !h.available).map((b) => `${b.namespace}/${b.workload}`);
   if (bad.length) {
     degraded.push(...bad);
-    throw new StepFailed(
+    throw new TimeoutError(
       `workloads not Available within ${formatDuration(deps.recoverTimeoutMs)}: ${bad.join(', ')}`,
-      ExitCode.TIMEOUT,
     );
   }
   deps.journal?.record({ node, step: 'recovered' });
@@ -230,14 +220,14 @@ async function recoverStep(deps: NodeDeps, node: string, workloads: WorkloadRef[
 
 /**
  * Maintains one node: drain, work, Ready, uncordon (only if this run
- * cordoned it), recovered. Returns normally when done; throws StepFailed
- * (or the error that stopped it) otherwise, with `r` saying where it got.
+ * cordoned it), recovered. Returns normally when done; throws the typed
+ * error that stopped it otherwise, with `report` saying where it got.
  */
 export async function maintainNode(
   deps: NodeDeps,
   node: string,
   progress: NodeProgress | undefined,
-  r: NodeReport,
+  report: NodeReport,
   degraded: string[],
 ): Promise<void> {
   const todo = new Set(remainingSteps(progress));
@@ -248,18 +238,18 @@ export async function maintainNode(
     return true;
   };
   let workloads = progress?.workloads ?? [];
-  if (step('drained')) workloads = await drainStep(deps, node, progress, r);
-  if (todo.has('uncordoned')) r.cordonedNow = true;
+  if (step('drained')) workloads = await drainStep(deps, node, progress, report);
+  if (todo.has('uncordoned')) report.cordonedNow = true;
   if (step('command-done')) await workStep(deps, node);
   if (step('ready')) {
     deps.say(node, 'waiting for the node to be Ready');
-    await deps.api.waitReady(node, deps.readyTimeoutMs);
+    await deps.api.waitReady(node, deps.readyTimeoutMs, deps.signal);
     deps.journal?.record({ node, step: 'ready' });
   }
   if (step('uncordoned')) {
-    if (r.cordonedByRun) {
+    if (report.cordonedByRun) {
       await deps.api.uncordon(node);
-      r.cordonedNow = false;
+      report.cordonedNow = false;
       deps.say(node, 'uncordoned');
     } else {
       deps.say(node, 'stays cordoned: it was cordoned before this run');
@@ -267,10 +257,10 @@ export async function maintainNode(
     deps.journal?.record({
       node,
       step: 'uncordoned',
-      detail: r.cordonedByRun ? 'uncordoned' : 'left cordoned: cordoned before the run',
+      detail: report.cordonedByRun ? 'uncordoned' : 'left cordoned: cordoned before the run',
     });
   }
   if (step('recovered')) await recoverStep(deps, node, workloads, degraded);
   deps.journal?.record({ node, step: 'done' });
-  Object.assign(r, { status: 'done', phase: 'done' });
+  Object.assign(report, { status: 'done', phase: 'done' });
 }

@@ -1,8 +1,10 @@
 /** `kubectl study-drain`: arguments and flags only; the work is in src/drain/. */
 import type { Command } from '@commander-js/extra-typings';
 
+import { formatDuration } from '../../base/duration.js';
 import { exitCodeSummary } from '../../base/errors.js';
-import { drainOptions, uncordonOptions } from '../../drain/options.js';
+import { DRAIN_DEFAULTS, drainOptions, uncordonOptions } from '../../drain/options.js';
+import { DEFAULT_OUTAGE_MS } from '../../kube/apierror.js';
 import { connectionFlags, outputFlags, outputFormat } from '../flags.js';
 import type { Emit } from '../program.js';
 
@@ -27,17 +29,23 @@ export function defineDrain(cmd: Command, emit: Emit): void {
           '--allow-unplaceable',
           'drain although the scheduler would find no node for some replacements (they stay Pending)',
         )
-        .option('--grace-period <seconds>', "seconds each pod gets to terminate; -1 (the default) uses the pod's own")
+        .option(
+          '--grace-period <seconds>',
+          `seconds each pod gets to terminate; ${DRAIN_DEFAULTS.gracePeriodSeconds} (the default) uses the pod's own`,
+        )
         .option('--timeout <duration>', 'give up after this long (default 0: never)')
         .option(
           '--skip-wait-for-delete-timeout <seconds>',
           'skip pods terminating for longer than this (default 0: off)',
         )
-        .option('--concurrency <n>', 'evictions in flight at most, never more per PDB than it allows (default 10)')
+        .option(
+          '--concurrency <n>',
+          `evictions in flight at most, never more per PDB than it allows (default ${DRAIN_DEFAULTS.concurrency})`,
+        )
         .option('--wait-healthy', 'after the pods are gone, wait until their workloads are Available again')
         .option(
           '--api-outage-timeout <duration>',
-          'how long the API server may stay unreachable mid-drain before the drain stops (default 2m)',
+          `how long the API server may stay unreachable mid-drain before the drain stops (default ${formatDuration(DEFAULT_OUTAGE_MS)})`,
         )
         .option('-y, --yes', 'do not ask for confirmation (it is only asked on a terminal)'),
     ),

@@ -1,8 +1,10 @@
 /** `kubectl study maintain`: arguments and flags only; the work is in src/maintain/. */
 import type { Command } from '@commander-js/extra-typings';
 
+import { formatDuration } from '../../base/duration.js';
 import { exitCodeSummary } from '../../base/errors.js';
 import { canAsk } from '../../base/prompt.js';
+import { DEFAULT_OUTAGE_MS } from '../../kube/apierror.js';
 import { maintainOptions } from '../../maintain/options.js';
 import { connectionFlags, outputFlags, outputFormat } from '../flags.js';
 import type { Emit } from '../program.js';
@@ -51,7 +53,7 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
         )
         .option(
           '--api-outage-timeout <duration>',
-          'how long the API server may stay unreachable before the run stops at a step boundary (default 2m)',
+          `how long the API server may stay unreachable before the run stops at a step boundary (default ${formatDuration(DEFAULT_OUTAGE_MS)})`,
         )
         .option('--lock-namespace <namespace>', 'where the run\u2019s Lease lives (default kube-system)')
         .option(

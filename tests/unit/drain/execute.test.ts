@@ -3,7 +3,7 @@
  * server can give an eviction, in milliseconds.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 
 import { ExitCode } from '../../../src/base/errors.js';
 import { classifyEviction } from '../../../src/drain/evict.js';
@@ -31,6 +31,30 @@ function options(extra: Partial<ExecuteOptions> = {}): ExecuteOptions & { events
 
 const statusOf = (r: Awaited<ReturnType<typeof executeDrain>>, name: string) => r.pods.find((p) => p.name === name);
 
+/**
+ * Each drain here runs on node:test's mock clock (setTimeout and Date):
+ * time moves 1 ms at a time, and only once everything that can happen at
+ * the current instant has happened. Backoffs, deadlines, outage budgets and
+ * the fake's pods going away all happen at the same virtual instants on
+ * every machine, however loaded.
+ */
+function mockClock(t: TestContext): { drain: typeof executeDrain } {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  return {
+    async drain(...args) {
+      let settled = false;
+      const result = executeDrain(...args).finally(() => {
+        settled = true;
+      });
+      while (!settled) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (!settled) t.mock.timers.tick(1);
+      }
+      return result;
+    },
+  };
+}
+
 test('every eviction answer classified as it means', () => {
   assert.deepEqual(classifyEviction(answers.notFound()), { kind: 'gone' });
   assert.deepEqual(classifyEviction(answers.uidConflict()), { kind: 'replaced' });
@@ -54,11 +78,12 @@ test('every eviction answer classified as it means', () => {
   assert.deepEqual(classifyEviction(answers.reset()), { kind: 'no-answer', code: 'ECONNRESET' });
 });
 
-test('200: cordon, evict, wait until gone; every pod gone, exit 0', async () => {
+test('200: cordon, evict, wait until gone; every pod gone, exit 0', async (t) => {
+  const clock = mockClock(t);
   const pods = [podPlan('a'), podPlan('b'), podPlan('c')];
   const api = new FakeDrainApi(pods, ['n1']);
   const o = options();
-  const r = await executeDrain(api, drainPlan(pods), new Map([['n1', '1']]), o);
+  const r = await clock.drain(api, drainPlan(pods), new Map([['n1', '1']]), o);
   assert.equal(r.outcome, 'drained');
   assert.deepEqual(
     r.pods.map((p) => p.status),
@@ -70,12 +95,13 @@ test('200: cordon, evict, wait until gone; every pod gone, exit 0', async () => 
   assert.deepEqual(o.events.filter((e) => e.type === 'gone').length, 3);
 });
 
-test('404 and 409: gone already, or replaced by a pod of the same name; neither is evicted again', async () => {
+test('404 and 409: gone already, or replaced by a pod of the same name; neither is evicted again', async (t) => {
+  const clock = mockClock(t);
   const pods = [podPlan('a'), podPlan('b')];
   const api = new FakeDrainApi(pods, ['n1']);
   api.script.set('ns/a', [answers.notFound()]);
   api.script.set('ns/b', [answers.uidConflict()]);
-  const r = await executeDrain(api, drainPlan(pods), new Map(), options());
+  const r = await clock.drain(api, drainPlan(pods), new Map(), options());
   assert.equal(r.outcome, 'drained');
   assert.deepEqual(statusOf(r, 'a'), {
     namespace: 'ns',
@@ -88,12 +114,13 @@ test('404 and 409: gone already, or replaced by a pod of the same name; neither 
   assert.equal(api.log.filter((l) => l.startsWith('evict')).length, 2);
 });
 
-test('429 from a PDB: waits, names the PDB and its numbers, retries until allowed', async () => {
+test('429 from a PDB: waits, names the PDB and its numbers, retries until allowed', async (t) => {
+  const clock = mockClock(t);
   const pods = [podPlan('a', { pdbs: ['ns/web'] })];
   const api = new FakeDrainApi(pods, ['n1']);
   api.script.set('ns/a', [answers.pdb('web'), answers.pdb('web'), 'ok']);
   const o = options();
-  const r = await executeDrain(api, drainPlan(pods, [pdbPlan('web', 0)]), new Map(), o);
+  const r = await clock.drain(api, drainPlan(pods, [pdbPlan('web', 0)]), new Map(), o);
   assert.equal(r.outcome, 'drained');
   const waits = o.events.filter((e) => e.type === 'pdb-wait');
   assert.equal(waits.length, 2);
@@ -101,7 +128,8 @@ test('429 from a PDB: waits, names the PDB and its numbers, retries until allowe
   assert.equal(r.throttled, 0, 'a PDB refusal is not throttling');
 });
 
-test('429 from a PDB without numbers: the PDB is read and its numbers named', async () => {
+test('429 from a PDB without numbers: the PDB is read and its numbers named', async (t) => {
+  const clock = mockClock(t);
   const pods = [podPlan('a', { pdbs: ['ns/web'] })];
   const api = new FakeDrainApi(pods, ['n1']);
   api.script.set('ns/a', [
@@ -112,7 +140,7 @@ test('429 from a PDB without numbers: the PDB is read and its numbers named', as
   ]);
   api.pdbStatus.set('ns/web', { currentHealthy: 1, desiredHealthy: 2, expectedPods: 3, disruptionsAllowed: 0 });
   const o = options();
-  await executeDrain(api, drainPlan(pods, [pdbPlan('web', 0)]), new Map(), o);
+  await clock.drain(api, drainPlan(pods, [pdbPlan('web', 0)]), new Map(), o);
   const wait = o.events.find((e) => e.type === 'pdb-wait');
   assert.equal(
     wait?.type === 'pdb-wait' && wait.detail,
@@ -120,24 +148,26 @@ test('429 from a PDB without numbers: the PDB is read and its numbers named', as
   );
 });
 
-test('429 without a PDB (API Priority and Fairness) with and without Retry-After: throttling, retried, reported as such', async () => {
+test('429 without a PDB (API Priority and Fairness) with and without Retry-After: throttling, retried, reported as such', async (t) => {
+  const clock = mockClock(t);
   const pods = [podPlan('a'), podPlan('b')];
   const api = new FakeDrainApi(pods, ['n1']);
   api.script.set('ns/a', [answers.throttled(1), 'ok']);
   api.script.set('ns/b', [answers.throttled(), answers.throttled(), 'ok']);
   const o = options();
-  const r = await executeDrain(api, drainPlan(pods), new Map(), o);
+  const r = await clock.drain(api, drainPlan(pods), new Map(), o);
   assert.equal(r.outcome, 'drained');
   assert.equal(r.throttled, 3);
   assert.equal(o.events.filter((e) => e.type === 'throttled').length, 3);
   assert.equal(o.events.filter((e) => e.type === 'pdb-wait').length, 0);
 });
 
-test('500 "more than one PodDisruptionBudget": that pod fails, the others go, the drain is not done (exit 3)', async () => {
+test('500 "more than one PodDisruptionBudget": that pod fails, the others go, the drain is not done (exit 3)', async (t) => {
+  const clock = mockClock(t);
   const pods = [podPlan('a'), podPlan('b')];
   const api = new FakeDrainApi(pods, ['n1']);
   api.script.set('ns/a', [answers.multiplePdbs()]);
-  const r = await executeDrain(api, drainPlan(pods), new Map(), options());
+  const r = await clock.drain(api, drainPlan(pods), new Map(), options());
   assert.equal(r.outcome, 'failed');
   assert.equal(statusOf(r, 'a')?.status, 'failed');
   assert.match(statusOf(r, 'a')?.message ?? '', /more than one PodDisruptionBudget/);
@@ -145,36 +175,39 @@ test('500 "more than one PodDisruptionBudget": that pod fails, the others go, th
   assert.equal(drainExitCode(r), ExitCode.BLOCKED);
 });
 
-test('403 NamespaceTerminating: retried, as kubectl retries it, until the namespace controller deletes the pod', async () => {
+test('403 NamespaceTerminating: retried, as kubectl retries it, until the namespace controller deletes the pod', async (t) => {
+  const clock = mockClock(t);
   const pods = [podPlan('a')];
   const api = new FakeDrainApi(pods, ['n1']);
   api.script.set('ns/a', [answers.namespaceTerminating()]);
   api.terminatingNamespaces.add('ns');
   const o = options();
-  const r = await executeDrain(api, drainPlan(pods), new Map(), o);
+  const r = await clock.drain(api, drainPlan(pods), new Map(), o);
   assert.equal(r.outcome, 'drained');
   assert.equal(statusOf(r, 'a')?.status, 'gone');
   const plain = new FakeDrainApi(pods, ['n1']);
   plain.script.set('ns/a', [answers.namespaceTerminating(), 'ok']);
-  const r2 = await executeDrain(plain, drainPlan(pods), new Map(), options());
+  const r2 = await clock.drain(plain, drainPlan(pods), new Map(), options());
   assert.equal(r2.outcome, 'drained', 'a pod not yet marked for deletion is evicted again');
   assert.equal(plain.log.filter((l) => l.startsWith('evict')).length, 2);
 });
 
-test('a plain 403 fails that pod with the reason', async () => {
+test('a plain 403 fails that pod with the reason', async (t) => {
+  const clock = mockClock(t);
   const pods = [podPlan('a')];
   const api = new FakeDrainApi(pods, ['n1']);
   api.script.set('ns/a', [answers.forbidden()]);
-  const r = await executeDrain(api, drainPlan(pods), new Map(), options());
+  const r = await clock.drain(api, drainPlan(pods), new Map(), options());
   assert.equal(statusOf(r, 'a')?.status, 'failed');
   assert.match(statusOf(r, 'a')?.message ?? '', /^HTTP 403: .*cannot create resource "pods\/eviction"/);
 });
 
-test('a reset connection is retried; each pod has its own outage budget, and past it the drain stops with an API error', async () => {
+test('a reset connection is retried; each pod has its own outage budget, and past it the drain stops with an API error', async (t) => {
+  const clock = mockClock(t);
   const pods = [podPlan('a'), podPlan('b')];
   const api = new FakeDrainApi(pods, ['n1']);
   api.script.set('ns/a', [answers.reset(), answers.reset(), 'ok']);
-  const r = await executeDrain(api, drainPlan(pods), new Map(), options());
+  const r = await clock.drain(api, drainPlan(pods), new Map(), options());
   assert.equal(r.outcome, 'drained', 'two resets within the budget are ridden through');
 
   const down = new FakeDrainApi(pods, ['n1']);
@@ -182,17 +215,18 @@ test('a reset connection is retried; each pod has its own outage budget, and pas
     'ns/a',
     Array.from({ length: 1000 }, () => answers.reset()),
   );
-  const r2 = await executeDrain(down, drainPlan(pods), new Map(), options({ apiOutageMs: 20 }));
+  const r2 = await clock.drain(down, drainPlan(pods), new Map(), options({ apiOutageMs: 20 }));
   assert.equal(r2.outcome, 'failed');
   assert.match(r2.message ?? '', /cannot evict ns\/a/);
   assert.equal(drainExitCode(r2), ExitCode.API);
 });
 
-test('a PDB that allows one: the second eviction starts only after the first pod is gone', async () => {
+test('a PDB that allows one: the second eviction starts only after the first pod is gone', async (t) => {
+  const clock = mockClock(t);
   const pods = [podPlan('a', { pdbs: ['ns/web'] }), podPlan('b', { pdbs: ['ns/web'] }), podPlan('c')];
   const api = new FakeDrainApi(pods, ['n1']);
   api.goneAfterMs = 5;
-  const r = await executeDrain(api, drainPlan(pods, [pdbPlan('web', 1)]), new Map(), options());
+  const r = await clock.drain(api, drainPlan(pods, [pdbPlan('web', 1)]), new Map(), options());
   assert.equal(r.outcome, 'drained');
   const at = (line: string): number => api.log.indexOf(line);
   assert.ok(at('gone uid-a') < at('evict ns/b'), api.log.join('\n'));
@@ -225,7 +259,8 @@ test('the concurrency bound holds', () => {
   assert.equal(deleting.take()?.name, 'b', '--disable-eviction spends no budget');
 });
 
-test('interrupted: no new eviction starts, the report is exact, the node stays cordoned', async () => {
+test('interrupted: no new eviction starts, the report is exact, the node stays cordoned', async (t) => {
+  const clock = mockClock(t);
   const pods = [podPlan('a', { pdbs: ['ns/web'] }), podPlan('b', { pdbs: ['ns/web'] })];
   const api = new FakeDrainApi(pods, ['n1']);
   api.script.set(
@@ -234,7 +269,7 @@ test('interrupted: no new eviction starts, the report is exact, the node stays c
   );
   const interrupt = new AbortController();
   const o = options({ interrupt: interrupt.signal, onEvent: (e) => e.type === 'pdb-wait' && interrupt.abort() });
-  const r = await executeDrain(api, drainPlan(pods, [pdbPlan('web', 1)]), new Map(), o);
+  const r = await clock.drain(api, drainPlan(pods, [pdbPlan('web', 1)]), new Map(), o);
   assert.equal(r.outcome, 'interrupted');
   assert.equal(statusOf(r, 'a')?.status, 'blocked');
   assert.equal(statusOf(r, 'b')?.status, 'not-attempted');
@@ -243,30 +278,33 @@ test('interrupted: no new eviction starts, the report is exact, the node stays c
   assert.equal(drainExitCode(r), ExitCode.INTERRUPTED);
 });
 
-test('the deadline: timed out, evicted pods not yet gone say so', async () => {
+test('the deadline: timed out, evicted pods not yet gone say so', async (t) => {
+  const clock = mockClock(t);
   const pods = [podPlan('a')];
   const api = new FakeDrainApi(pods, ['n1']);
   api.goneAfterMs = Infinity;
-  const r = await executeDrain(api, drainPlan(pods), new Map(), options({ deadline: Date.now() + 30 }));
+  const r = await clock.drain(api, drainPlan(pods), new Map(), options({ deadline: Date.now() + 30 }));
   api.markGone('uid-a');
   assert.equal(r.outcome, 'timed-out');
   assert.equal(statusOf(r, 'a')?.status, 'evicted');
   assert.equal(drainExitCode(r), ExitCode.TIMEOUT);
 });
 
-test('the watch of the drained pods failing for good stops the drain with an API error', async () => {
+test('the watch of the drained pods failing for good stops the drain with an API error', async (t) => {
+  const clock = mockClock(t);
   const pods = [podPlan('a')];
   const api = new FakeDrainApi(pods, ['n1']);
   api.goneAfterMs = Infinity;
   api.watchFatal = answers.reset();
-  const r = await executeDrain(api, drainPlan(pods), new Map(), options());
+  const r = await clock.drain(api, drainPlan(pods), new Map(), options());
   api.markGone('uid-a');
   assert.equal(r.outcome, 'failed');
   assert.match(r.message ?? '', /cannot watch the drained pods/);
   assert.equal(drainExitCode(r), ExitCode.API);
 });
 
-test('--disable-eviction deletes; already-terminating pods are waited for; --wait-healthy waits for the workloads', async () => {
+test('--disable-eviction deletes; already-terminating pods are waited for; --wait-healthy waits for the workloads', async (t) => {
+  const clock = mockClock(t);
   const pods = [
     podPlan('a'),
     podPlan('t', { action: 'wait' }),
@@ -278,7 +316,7 @@ test('--disable-eviction deletes; already-terminating pods are waited for; --wai
     { want: 2, have: 1 },
     { want: 2, have: 2 },
   ]);
-  const r = await executeDrain(api, drainPlan(pods), new Map(), options({ disableEviction: true, waitHealthy: true }));
+  const r = await clock.drain(api, drainPlan(pods), new Map(), options({ disableEviction: true, waitHealthy: true }));
   assert.equal(r.outcome, 'drained');
   assert.ok(api.log.includes('delete ns/a'));
   assert.deepEqual(
@@ -288,7 +326,8 @@ test('--disable-eviction deletes; already-terminating pods are waited for; --wai
   assert.deepEqual(r.workloads, [{ workload: 'Deployment/web', namespace: 'ns', available: true }]);
 });
 
-test('a server that accepts and never answers: an interrupt still ends the drain promptly, the unanswered eviction said to be unconfirmed', async () => {
+test('a server that accepts and never answers: an interrupt still ends the drain promptly, the unanswered eviction said to be unconfirmed', async (t) => {
+  const clock = mockClock(t);
   const pods = [podPlan('a'), podPlan('b')];
   const api = new FakeDrainApi(pods, ['n1']);
   api.hang.add('ns/a');
@@ -299,7 +338,7 @@ test('a server that accepts and never answers: an interrupt still ends the drain
     stopGraceMs: 20,
     onEvent: (e) => e.type === 'evicted' && interrupt.abort(),
   });
-  const r = await executeDrain(api, drainPlan(pods), new Map(), o);
+  const r = await clock.drain(api, drainPlan(pods), new Map(), o);
   assert.equal(r.outcome, 'interrupted');
   assert.deepEqual(statusOf(r, 'a'), {
     namespace: 'ns',
@@ -311,18 +350,20 @@ test('a server that accepts and never answers: an interrupt still ends the drain
   assert.equal(statusOf(r, 'b')?.status, 'evicted');
 });
 
-test('a deadline while cordoning against a server that never answers: timed out, the cordon said to be unknown', async () => {
+test('a deadline while cordoning against a server that never answers: timed out, the cordon said to be unknown', async (t) => {
+  const clock = mockClock(t);
   const pods = [podPlan('a')];
   const api = new FakeDrainApi(pods, ['n1']);
   api.hangNodes = true;
-  const r = await executeDrain(api, drainPlan(pods), new Map(), options({ deadline: Date.now() + 20 }));
+  const r = await clock.drain(api, drainPlan(pods), new Map(), options({ deadline: Date.now() + 20 }));
   assert.equal(r.outcome, 'timed-out');
   assert.match(r.message ?? '', /stopped while cordoning n1: whether it is cordoned now is not known/);
   assert.deepEqual(r.cordoned, []);
   assert.equal(statusOf(r, 'a')?.status, 'not-attempted');
 });
 
-test("a PDB that keeps refusing: the wait names the budget's pods that are not serving, and why", async () => {
+test("a PDB that keeps refusing: the wait names the budget's pods that are not serving, and why", async (t) => {
+  const clock = mockClock(t);
   const pods = [podPlan('a', { pdbs: ['ns/web'] })];
   const api = new FakeDrainApi(pods, ['n1']);
   api.script.set('ns/a', [answers.pdb('web', 2, 1), 'ok']);
@@ -333,7 +374,7 @@ test("a PDB that keeps refusing: the wait names the budget's pods that are not s
     },
   ]);
   const o = options();
-  const r = await executeDrain(api, drainPlan(pods, [pdbPlan('web', 0)]), new Map(), o);
+  const r = await clock.drain(api, drainPlan(pods, [pdbPlan('web', 0)]), new Map(), o);
   assert.equal(r.outcome, 'drained');
   const wait = o.events.find((e) => e.type === 'pdb-wait');
   assert.equal(
@@ -347,7 +388,8 @@ const unschedulable =
 const pullBackOff = 'ImagePullBackOff: Back-off pulling image "registry.local/app:2.0"';
 const stuckEvents = (events: DrainEvent[]) => events.filter((e) => e.type === 'replacement-stuck');
 
-test('replacements that cannot start are named once each, while the drain runs, and listed in the result; the outcome does not change', async () => {
+test('replacements that cannot start are named once each, while the drain runs, and listed in the result; the outcome does not change', async (t) => {
+  const clock = mockClock(t);
   const pods = [
     podPlan('a'),
     podPlan('b'),
@@ -377,7 +419,7 @@ test('replacements that cannot start are named once each, while the drain runs, 
     [controlledPod('api-new', { controller: { kind: 'ReplicaSet', name: 'api-xyz' }, stuck: pullBackOff })],
   ]);
   const o = options({ replacementCheckMs: 1, replacementSettleMs: 20, existingPods: new Set(['uid-web-old']) });
-  const r = await executeDrain(api, drainPlan(pods), new Map(), o);
+  const r = await clock.drain(api, drainPlan(pods), new Map(), o);
   assert.equal(r.outcome, 'drained');
   assert.equal(drainExitCode(r), ExitCode.OK);
   assert.ok(api.controlledCalls.length > 4, `looked more than once per namespace (${api.controlledCalls.length})`);
@@ -407,7 +449,8 @@ test('replacements that cannot start are named once each, while the drain runs, 
   ]);
 });
 
-test('a replacement that starts after all is no longer listed; one not yet answered by the scheduler is not stuck', async () => {
+test('a replacement that starts after all is no longer listed; one not yet answered by the scheduler is not stuck', async (t) => {
+  const clock = mockClock(t);
   const pods = [podPlan('a')];
   const api = new FakeDrainApi(pods, ['n1']);
   api.goneAfterMs = 30;
@@ -417,25 +460,26 @@ test('a replacement that starts after all is no longer listed; one not yet answe
     [],
   ]);
   const o = options({ replacementCheckMs: 1 });
-  const r = await executeDrain(api, drainPlan(pods), new Map(), o);
+  const r = await clock.drain(api, drainPlan(pods), new Map(), o);
   assert.equal(stuckEvents(o.events).length, 1, 'named when it was stuck');
   assert.deepEqual(r.replacements, [], 'Ready (or gone) at the last look');
 
   const fresh = new FakeDrainApi(pods, ['n1']);
   fresh.controlled.set('ns', [[controlledPod('web-new', { answered: false })], [controlledPod('web-new')]]);
   const o2 = options({ replacementCheckMs: 1 });
-  const r2 = await executeDrain(fresh, drainPlan(pods), new Map(), o2);
+  const r2 = await clock.drain(fresh, drainPlan(pods), new Map(), o2);
   assert.deepEqual(stuckEvents(o2.events), []);
   assert.deepEqual(r2.replacements, []);
 });
 
-test('a look at the replacements that fails never fails the drain: noted once', async () => {
+test('a look at the replacements that fails never fails the drain: noted once', async (t) => {
+  const clock = mockClock(t);
   const pods = [podPlan('a')];
   const api = new FakeDrainApi(pods, ['n1']);
   api.goneAfterMs = 30;
   api.controlled.set('ns', [answers.reset()]);
   const o = options({ replacementCheckMs: 1 });
-  const r = await executeDrain(api, drainPlan(pods), new Map(), o);
+  const r = await clock.drain(api, drainPlan(pods), new Map(), o);
   assert.equal(r.outcome, 'drained');
   assert.ok(api.controlledCalls.length > 1);
   assert.deepEqual(
@@ -445,7 +489,8 @@ test('a look at the replacements that fails never fails the drain: noted once', 
   assert.deepEqual(r.replacements, []);
 });
 
-test('the last look waits for the scheduler to answer, and stops as soon as it has', { timeout: 30_000 }, async () => {
+test('the last look waits for the scheduler to answer, and stops as soon as it has', { timeout: 30_000 }, async (t) => {
+  const clock = mockClock(t);
   const pods = [podPlan('a')];
   const api = new FakeDrainApi(pods, ['n1']);
   api.controlled.set('ns', [
@@ -455,7 +500,7 @@ test('the last look waits for the scheduler to answer, and stops as soon as it h
   ]);
   // No look while the drain runs; the last one may take a minute: it must not need it.
   const o = options({ replacementCheckMs: 60_000, replacementSettleMs: 60_000, replacementSettleEveryMs: 5 });
-  const r = await executeDrain(api, drainPlan(pods), new Map(), o);
+  const r = await clock.drain(api, drainPlan(pods), new Map(), o);
   assert.equal(r.outcome, 'drained');
   assert.equal(api.controlledCalls.length, 3);
   assert.deepEqual(r.replacements, [
@@ -465,12 +510,13 @@ test('the last look waits for the scheduler to answer, and stops as soon as it h
 
 test('the last look is bounded: by its own limit, the deadline and an interrupt, and a drain that drained stays drained', {
   timeout: 30_000,
-}, async () => {
+}, async (t) => {
+  const clock = mockClock(t);
   const pods = [podPlan('a')];
   for (const answer of ['hang', [controlledPod('web-new', { answered: false })]] as const) {
     const api = new FakeDrainApi(pods, ['n1']);
     api.controlled.set('ns', [answer === 'hang' ? 'hang' : [...answer]]);
-    const r = await executeDrain(
+    const r = await clock.drain(
       api,
       drainPlan(pods),
       new Map(),
@@ -484,7 +530,7 @@ test('the last look is bounded: by its own limit, the deadline and an interrupt,
 
     const late = new FakeDrainApi(pods, ['n1']);
     late.controlled.set('ns', [answer === 'hang' ? 'hang' : [...answer]]);
-    const rd = await executeDrain(
+    const rd = await clock.drain(
       late,
       drainPlan(pods),
       new Map(),
@@ -501,7 +547,7 @@ test('the last look is bounded: by its own limit, the deadline and an interrupt,
     const interrupt = new AbortController();
     const stopped = new FakeDrainApi(pods, ['n1']);
     stopped.controlled.set('ns', [answer === 'hang' ? 'hang' : [...answer]]);
-    const ri = await executeDrain(
+    const ri = await clock.drain(
       stopped,
       drainPlan(pods),
       new Map(),

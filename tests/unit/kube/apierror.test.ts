@@ -163,3 +163,13 @@ test('what is retried: throttling after its Retry-After within a budget; an outa
     'TLS failures are not outages',
   );
 });
+
+test('Retry-After is read once for everyone: the header, else the Status details, else none', async () => {
+  const { retryAfterOf } = await import('../../../src/kube/apierror.js');
+  const answer = (headers: Record<string, string>, details?: { retryAfterSeconds: number }) =>
+    apiStatusOf(Object.assign(new Error('HTTP 429'), { code: 429, body: JSON.stringify({ details }), headers }))!;
+  assert.equal(retryAfterOf(answer({ 'retry-after': '7' }, { retryAfterSeconds: 2 })), 7);
+  assert.equal(retryAfterOf(answer({}, { retryAfterSeconds: 2 })), 2);
+  assert.equal(retryAfterOf(answer({})), 0);
+  assert.equal(retryAfterOf(answer({ 'retry-after': 'Wed, 21 Oct 2015 07:28:00 GMT' })), 0, 'a date is not seconds');
+});

@@ -52,19 +52,33 @@ test('each --as-group travels as its own header line', async (t) => {
   assert.equal(raw[raw.findIndex((v) => v.toLowerCase() === 'impersonate-user') + 1], 'jane');
 });
 
-test('a request that gets no answer fails with a TimeoutError after --request-timeout', async (t) => {
+test('a request that gets no answer fails with a TimeoutError when --request-timeout runs out, not before', {
+  timeout: 10_000,
+}, async (t) => {
+  let arrived: () => void = () => {};
+  const received = new Promise<void>((resolve) => {
+    arrived = resolve;
+  });
   const s = await server(() => {
-    /* never answers */
+    arrived(); // and never answers
   });
   t.after(s.close);
-  const started = Date.now();
-  await assert.rejects(send({ timeoutMs: 300 }, `${s.url}/api`, { method: 'GET', headers: {} }), (err: unknown) => {
+  // The request's timer on a mock clock: the timeout fires when the test moves the clock, never by itself.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  let settled = false;
+  const request = send({ timeoutMs: 300 }, `${s.url}/api`, { method: 'GET', headers: {} }).finally(() => {
+    settled = true;
+  });
+  await received;
+  t.mock.timers.tick(299);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(settled, false, 'still waiting 1 ms before the timeout');
+  t.mock.timers.tick(1);
+  await assert.rejects(request, (err: unknown) => {
     assert.ok(err instanceof TimeoutError, String(err));
     assert.match(err.message, /timed out after 300ms/);
     return true;
   });
-  const elapsed = Date.now() - started;
-  assert.ok(elapsed >= 280 && elapsed < 3000, `took ${elapsed} ms`);
 });
 
 test('an interrupt aborts requests in flight with an InterruptedError', async (t) => {

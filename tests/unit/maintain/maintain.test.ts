@@ -8,19 +8,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { ExitCode, UsageError } from '../../../src/base/errors.js';
+import {
+  BlockedError,
+  ExitCode,
+  InterruptedError,
+  StudyError,
+  TimeoutError,
+  UsageError,
+} from '../../../src/base/errors.js';
 import type { DrainPlan, DrainResult, WorkloadRef } from '../../../src/drain/lib.js';
 import { checkOwner, Journal, parseJournal, progressFrom, type JournalEntry } from '../../../src/maintain/journal.js';
 import { leaseState, stillHeld } from '../../../src/maintain/lease.js';
 import type { NodeReport } from '../../../src/maintain/model.js';
 import { batches } from '../../../src/drain/lib.js';
-import {
-  maintainNode,
-  remainingSteps,
-  StepFailed,
-  type MaintainApi,
-  type NodeDeps,
-} from '../../../src/maintain/steps.js';
+import { maintainNode, remainingSteps, type MaintainApi, type NodeDeps } from '../../../src/maintain/steps.js';
 import { drainPlan, podPlan } from '../../support/fake-drain.js';
 
 const entry = (node: string, step: JournalEntry['step'], extra: Partial<JournalEntry> = {}): JournalEntry => ({
@@ -292,7 +293,7 @@ test('failures stop the node at the step, with the exit code of what failed', as
   await assert.rejects(
     maintainNode(deps(fakeMaintain(blocked)), 'n1', undefined, report(), []),
     (e: unknown) =>
-      e instanceof StepFailed && e.exitCode === ExitCode.BLOCKED && /plan is blocked: DaemonSetPod/.test(e.message),
+      e instanceof BlockedError && e.exitCode === ExitCode.BLOCKED && /plan is blocked: DaemonSetPod/.test(e.message),
   );
 
   const timedOut = fakeMaintain(plan, {
@@ -314,7 +315,7 @@ test('failures stop the node at the step, with the exit code of what failed', as
   const r = report();
   await assert.rejects(
     maintainNode(d, 'n1', undefined, r, []),
-    (e: unknown) => e instanceof StepFailed && e.exitCode === ExitCode.TIMEOUT,
+    (e: unknown) => e instanceof StudyError && e.exitCode === ExitCode.TIMEOUT,
   );
   assert.equal(r.cordonedNow, true, 'the report says the node is cordoned now');
   assert.deepEqual(d.journaled, ['cordoned:true'], 'no drained record for a drain that did not finish');
@@ -324,7 +325,7 @@ test('failures stop the node at the step, with the exit code of what failed', as
   });
   await assert.rejects(
     maintainNode(failing, 'n1', undefined, report(), []),
-    /the command failed with exit code 7: disk full/,
+    (e: unknown) => e instanceof BlockedError && /the command failed with exit code 7: disk full/.test(e.message),
   );
   assert.equal(failing.journaled.includes('command-done'), false);
 
@@ -335,7 +336,7 @@ test('failures stop the node at the step, with the exit code of what failed', as
   });
   await assert.rejects(
     maintainNode(deps(slow), 'n1', undefined, report(), degraded),
-    (e: unknown) => e instanceof StepFailed && e.exitCode === ExitCode.TIMEOUT,
+    (e: unknown) => e instanceof TimeoutError && e.exitCode === ExitCode.TIMEOUT,
   );
   assert.deepEqual(degraded, ['ns/Deployment/web']);
 });
@@ -345,7 +346,7 @@ test('a lost lock stops the run before its next step', async () => {
   let held = true;
   const d = deps(api, {
     checkLock: () => {
-      if (!held) throw new StepFailed('the maintenance lock was lost', ExitCode.BLOCKED);
+      if (!held) throw new BlockedError('the maintenance lock was lost');
     },
     work: { label: 'x', perform: async () => ((held = false), { code: 0, stderrTail: '' }) },
   });
@@ -362,7 +363,7 @@ test('interrupted: no next step starts', async () => {
   });
   await assert.rejects(
     maintainNode(d, 'n1', undefined, report(), []),
-    (e: unknown) => e instanceof StepFailed && e.exitCode === ExitCode.INTERRUPTED,
+    (e: unknown) => e instanceof InterruptedError && e.exitCode === ExitCode.INTERRUPTED,
   );
   assert.equal(api.calls.includes('ready n1'), false);
 });

@@ -1,0 +1,114 @@
+/**
+ * The narrow API a maintenance run works through: one node's steps
+ * (MaintainApi, steps.ts), the nodes of a selector, the cluster's identity
+ * for the journal, and the run's lock. The real one goes to the cluster
+ * (clusterMaintainApi); the unit tests give an in-memory fake, so the
+ * batch, lock and recovery loop is tested in milliseconds, as the
+ * eviction loop is.
+ */
+import { sleep } from '../base/concurrency.js';
+import { formatDuration } from '../base/duration.js';
+import { TimeoutError } from '../base/errors.js';
+import {
+  clusterDrainApi,
+  cordon,
+  DRAIN_DEFAULTS,
+  evictedWorkloads,
+  executeDrain,
+  makePlan,
+  makeRunPlan,
+  nodesMatching,
+  waitAvailable,
+  type DrainPlan,
+} from '../drain/lib.js';
+import type { KubeClient } from '../kube/client.js';
+import { isNodeReady } from '../kube/objects.js';
+import { RESOURCES, resourcePath } from '../kube/url.js';
+import { LOCK_NAME, MaintenanceLock, readLock, type LeaseState, type LockOptions } from './lease.js';
+import type { MaintainOptions } from './options.js';
+import type { MaintainApi } from './steps.js';
+
+/** The run's hold on the cluster's maintenance lock (a MaintenanceLock, or the tests' fake). */
+export interface RunLock {
+  /** The holder whose expired lock this run took over, if it did. */
+  readonly tookOverFrom: string | undefined;
+  /** Renews the lock in the background until release(). */
+  startRenewing(): void;
+  /** Whether the run may still act. */
+  held(): boolean;
+  release(): Promise<void>;
+}
+
+export interface MaintainRunApi extends MaintainApi {
+  /** The node names of a -l selector, in name order; none is a NoMatchError. */
+  nodesMatching(selector: string): Promise<string[]>;
+  /** The cluster's identity for the journal: its server and kube-system namespace's UID. */
+  clusterIdentity(): Promise<{ server: string; uid: string }>;
+  /** Takes the lock for this holder; a BlockedError while another run holds it. */
+  acquireLock(holder: string): Promise<RunLock>;
+  /** Who holds the lock now, for --dry-run; undefined when there is none. */
+  readLock(): Promise<LeaseState | undefined>;
+}
+
+function lockOptionsOf(options: MaintainOptions): LockOptions {
+  return { namespace: options.lockNamespace, name: LOCK_NAME, durationSeconds: options.lockDurationSeconds };
+}
+
+/** The run's API over a connected client; `interrupt` (Ctrl-C, SIGTERM) stops a drain, its own deadline does the rest. */
+export function clusterMaintainApi(
+  client: KubeClient,
+  options: MaintainOptions,
+  interrupt: AbortSignal,
+): MaintainRunApi {
+  const drainApi = clusterDrainApi(client);
+  // The pods each plan saw, so that the drain tells replacements from pods that were there before.
+  const existing = new WeakMap<DrainPlan, Set<string>>();
+  return {
+    planRun: (order, uncordon) => makeRunPlan(client, order, options.plan, options.maxUnavailable, uncordon),
+    async plan(nodes) {
+      const { plan, podListVersions, existingPods } = await makePlan(client, nodes, options.plan);
+      existing.set(plan, existingPods);
+      return { plan, podListVersions };
+    },
+    // The drain's own deadline covers the run's --timeout (steps.ts); only an interrupt stops it otherwise.
+    drain: (plan, versions, deadline, onEvent) =>
+      executeDrain(drainApi, plan, versions, {
+        deadline,
+        interrupt,
+        concurrency: DRAIN_DEFAULTS.concurrency,
+        gracePeriodSeconds: DRAIN_DEFAULTS.gracePeriodSeconds,
+        disableEviction: false,
+        waitHealthy: false,
+        apiOutageMs: options.apiOutageMs,
+        existingPods: existing.get(plan),
+        onEvent,
+      }),
+    evictedWorkloads: (plan, result) => evictedWorkloads(plan, result.pods),
+    isCordoned: async (node) => (await drainApi.readNode(node)).spec?.unschedulable === true,
+    uncordon: async (node) => {
+      await cordon(drainApi, node, false);
+    },
+    async waitReady(node, timeoutMs, signal) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const current = await client.call(`get node ${node}`, () => drainApi.readNode(node));
+        if (isNodeReady(current)) return;
+        await sleep(2000, signal);
+      }
+      throw new TimeoutError(`node ${node} was not Ready within ${formatDuration(timeoutMs)}`);
+    },
+    waitAvailable: (workloads, until) => waitAvailable(drainApi, workloads, until, () => {}),
+    nodesMatching: (selector) => nodesMatching(client, selector),
+    async clusterIdentity() {
+      const namespace = await client.call('read namespace kube-system', () =>
+        client.request<{ metadata?: { uid?: string } }>(
+          'GET',
+          resourcePath(RESOURCES.namespaces, { name: 'kube-system' }),
+        ),
+      );
+      return { server: client.server, uid: namespace.metadata?.uid ?? '' };
+    },
+    acquireLock: (holder) => MaintenanceLock.acquire(client, lockOptionsOf(options), holder),
+    readLock: () => readLock(client, lockOptionsOf(options)),
+  };
+}

@@ -1,0 +1,327 @@
+/**
+ * The maintenance run against an in-memory fake cluster: its batches, its
+ * lock, its journal and resume, and what stops it, in milliseconds. Each
+ * test says which nodes were cordoned and uncordoned, where the run
+ * stopped, and with which error and exit code.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test, type TestContext } from 'node:test';
+
+import { BlockedError, ExitCode, UsageError } from '../../../src/base/errors.js';
+import type { RunContext } from '../../../src/base/run.js';
+import { clusterDrainApi, waitAvailable } from '../../../src/drain/lib.js';
+import { KubeClient } from '../../../src/kube/client.js';
+import type { JournalEntry } from '../../../src/maintain/journal.js';
+import type { MaintainReport } from '../../../src/maintain/model.js';
+import { maintainOptions, type MaintainFlags } from '../../../src/maintain/options.js';
+import { maintainExitCode, runMaintain, type MaintainHooks } from '../../../src/maintain/run.js';
+import { captureIo } from '../../support/io.js';
+import { FakeMaintainCluster, fakeWork } from '../../support/fake-maintain.js';
+
+function context(signal = new AbortController().signal): RunContext {
+  return { io: captureIo(), signal, verbose: false, output: 'json' };
+}
+
+function hooks(notes: string[] = []): MaintainHooks {
+  return {
+    showPlan: () => {},
+    note: (line) => void notes.push(line),
+    confirm: async () => true,
+    progress: async () => ({ live: false, phase: () => {}, drainEvent: () => {}, stop: () => {} }),
+  };
+}
+
+function journalFile(): string {
+  return path.join(mkdtempSync(path.join(tmpdir(), 'kstudy-maintain-run-')), 'journal');
+}
+
+function journal(file: string): JournalEntry[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as JournalEntry);
+}
+
+function options(nodes: string[], flags: MaintainFlags = {}) {
+  return maintainOptions(nodes, { run: 'true', yes: true, journal: journalFile(), ...flags }, false);
+}
+
+const statuses = (r: MaintainReport): string[] => r.nodes.map((n) => `${n.node} ${n.status}`);
+
+test('two nodes, one at a time: each cordoned, worked on, uncordoned and recovered before the next; the lock held throughout', async () => {
+  const cluster = new FakeMaintainCluster(['n1', 'n2']);
+  const o = options(['n1', 'n2']);
+  const report = await runMaintain(context(), o, hooks(), { api: cluster, work: fakeWork(cluster.log) });
+  assert.equal(report.outcome, 'done');
+  assert.equal(maintainExitCode(report), ExitCode.OK);
+  assert.deepEqual(statuses(report), ['n1 done', 'n2 done']);
+  assert.deepEqual(cluster.log, [
+    'lock',
+    'cordon n1',
+    'drain n1',
+    'work n1',
+    'uncordon n1',
+    'recover web-n1',
+    'cordon n2',
+    'drain n2',
+    'work n2',
+    'uncordon n2',
+    'recover web-n2',
+    'release',
+  ]);
+  assert.deepEqual(cluster.cordoned, new Set(), 'nothing left cordoned');
+  const entries = journal(o.journal!);
+  assert.deepEqual(entries[0]?.cluster, cluster.identity, 'the run record says whose journal it is');
+  assert.deepEqual(
+    entries.filter((e) => e.step === 'done').map((e) => e.node),
+    ['n1', 'n2'],
+  );
+});
+
+test('a failure stops the run after its batch: the batch finishes, the next is not started, the failed node stays cordoned', async () => {
+  const cluster = new FakeMaintainCluster(['n1', 'n2', 'n3']);
+  const work = fakeWork(cluster.log, (node) => (node === 'n1' ? 7 : 0));
+  const report = await runMaintain(context(), options(['n1', 'n2', 'n3'], { maxUnavailable: '2' }), hooks(), {
+    api: cluster,
+    work,
+  });
+  assert.equal(report.outcome, 'failed');
+  assert.equal(report.errorExitCode, ExitCode.BLOCKED);
+  assert.equal(maintainExitCode(report), ExitCode.BLOCKED);
+  assert.deepEqual(statuses(report), ['n1 failed', 'n2 done', 'n3 not-started']);
+  assert.equal(report.nodes[0]?.detail, 'the command failed with exit code 7');
+  assert.deepEqual([...cluster.cordoned], ['n1'], 'the failed node stays cordoned; n3 was never touched');
+  assert.equal(cluster.log.includes('cordon n3'), false);
+  assert.match(report.next ?? '', /kubectl study-drain uncordon n1$/);
+  assert.equal(cluster.log.at(-1), 'release');
+});
+
+test('a drain that did not finish stops the node with the drain\u2019s exit code, before its work', async () => {
+  const cluster = new FakeMaintainCluster(['n1', 'n2']);
+  cluster.drainOutcome.set('n1', {
+    outcome: 'failed',
+    message: 'cannot evict ns/web-n1: connection refused',
+    errorExitCode: ExitCode.API,
+  });
+  const report = await runMaintain(context(), options(['n1', 'n2']), hooks(), {
+    api: cluster,
+    work: fakeWork(cluster.log),
+  });
+  assert.equal(report.outcome, 'failed');
+  assert.equal(maintainExitCode(report), ExitCode.API);
+  assert.equal(
+    report.nodes[0]?.detail,
+    'the drain did not finish (failed: cannot evict ns/web-n1: connection refused)',
+  );
+  assert.deepEqual(cluster.log, ['lock', 'cordon n1', 'release']);
+});
+
+test('the recover step meets a 503 from the API server: the report names the request and the server\u2019s words, exit 6', async (t) => {
+  const client = await clientAnswering(t, 503, 'the server is shutting down');
+  const cluster = new FakeMaintainCluster(['n1']);
+  // The real wait over the real client: the 503 goes the whole way, from the transport to the report.
+  cluster.waitAvailable = (workloads, signal) => waitAvailable(clusterDrainApi(client), workloads, signal, () => {});
+  const o = options(['n1']);
+  const report = await runMaintain(context(), o, hooks(), { api: cluster, work: fakeWork(cluster.log) });
+  const detail = 'cannot GET /apis/apps/v1/namespaces/ns/deployments/web-n1: the server is shutting down';
+  assert.equal(report.outcome, 'failed');
+  assert.equal(report.nodes[0]?.detail, detail);
+  assert.equal(maintainExitCode(report), ExitCode.API);
+  assert.equal(journal(o.journal!).at(-1)?.detail, detail, 'the journal says it too');
+  assert.deepEqual(cluster.log, ['lock', 'cordon n1', 'drain n1', 'work n1', 'uncordon n1', 'release']);
+});
+
+test('another run holds the lock: refused before anything changes, naming the holder (exit 3)', async () => {
+  const cluster = new FakeMaintainCluster(['n1']);
+  cluster.lockHolder = 'other-host/pid-1/run';
+  const o = options(['n1']);
+  await assert.rejects(
+    runMaintain(context(), o, hooks(), { api: cluster, work: fakeWork(cluster.log) }),
+    (e: unknown) =>
+      e instanceof BlockedError && e.exitCode === ExitCode.BLOCKED && /other-host\/pid-1\/run/.test(e.message),
+  );
+  assert.deepEqual(cluster.log, []);
+  assert.deepEqual(cluster.cordoned, new Set());
+  assert.equal(
+    journal(o.journal!).some((e) => e.step === 'run'),
+    false,
+    'no run was recorded',
+  );
+});
+
+test('the lock lost during a node\u2019s work: the run stops before the next step, the node left cordoned (exit 3)', async () => {
+  const cluster = new FakeMaintainCluster(['n1', 'n2']);
+  const work = fakeWork(cluster.log, () => {
+    cluster.lockHeld = false;
+    return 0;
+  });
+  const report = await runMaintain(context(), options(['n1', 'n2']), hooks(), { api: cluster, work });
+  assert.equal(report.outcome, 'failed');
+  assert.equal(maintainExitCode(report), ExitCode.BLOCKED);
+  assert.match(report.nodes[0]?.detail ?? '', /^the maintenance lock was lost/);
+  assert.deepEqual(statuses(report), ['n1 failed', 'n2 not-started']);
+  assert.deepEqual(cluster.log, ['lock', 'cordon n1', 'drain n1', 'work n1', 'release']);
+  assert.deepEqual([...cluster.cordoned], ['n1']);
+});
+
+test('a node that does not come back Ready stops the run at that step with a timeout (exit 4)', async () => {
+  const cluster = new FakeMaintainCluster(['n1', 'n2']);
+  cluster.notReady.add('n1');
+  const report = await runMaintain(context(), options(['n1', 'n2']), hooks(), {
+    api: cluster,
+    work: fakeWork(cluster.log),
+  });
+  assert.equal(report.outcome, 'timed-out');
+  assert.equal(maintainExitCode(report), ExitCode.TIMEOUT);
+  assert.equal(report.nodes[0]?.detail, 'node n1 was not Ready within 10m0s');
+  assert.deepEqual(cluster.log, ['lock', 'cordon n1', 'drain n1', 'work n1', 'release']);
+});
+
+test('interrupted during the work: the run stops there, outcome interrupted (exit 130), the lock released', async () => {
+  const cluster = new FakeMaintainCluster(['n1', 'n2']);
+  const interrupt = new AbortController();
+  const work = fakeWork(cluster.log, () => {
+    interrupt.abort();
+    return 0;
+  });
+  const report = await runMaintain(context(interrupt.signal), options(['n1', 'n2']), hooks(), { api: cluster, work });
+  assert.equal(report.outcome, 'interrupted');
+  assert.equal(maintainExitCode(report), ExitCode.INTERRUPTED);
+  assert.equal(report.nodes[0]?.detail, 'interrupted while the command ran');
+  assert.deepEqual(cluster.log, ['lock', 'cordon n1', 'drain n1', 'work n1', 'release']);
+});
+
+test('the run\u2019s --timeout running out mid-run: timed out at the step it was in (exit 4)', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const cluster = new FakeMaintainCluster(['n1', 'n2']);
+  const work = fakeWork(cluster.log, (_node, signal) => {
+    t.mock.timers.tick(60_000);
+    assert.ok(signal.aborted, 'the --timeout fired while the command ran');
+    return 0;
+  });
+  const report = await runMaintain(context(), options(['n1', 'n2'], { timeout: '1m' }), hooks(), {
+    api: cluster,
+    work,
+  });
+  assert.equal(report.outcome, 'timed-out');
+  assert.equal(maintainExitCode(report), ExitCode.TIMEOUT);
+  assert.equal(report.nodes[0]?.detail, "the run's --timeout ran out while the command ran");
+  assert.deepEqual(cluster.log, ['lock', 'cordon n1', 'drain n1', 'work n1', 'release']);
+});
+
+test('a blocked run plan changes nothing: no lock, no cordon, outcome blocked (exit 3)', async () => {
+  const cluster = new FakeMaintainCluster(['n1', 'n2']);
+  cluster.blocked.set('n2', ['DaemonSetPod: --ignore-daemonsets overrides it']);
+  const report = await runMaintain(context(), options(['n1', 'n2']), hooks(), {
+    api: cluster,
+    work: fakeWork(cluster.log),
+  });
+  assert.equal(report.outcome, 'blocked');
+  assert.equal(maintainExitCode(report), ExitCode.BLOCKED);
+  assert.deepEqual(report.plan.blocked, [{ node: 'n2', blockers: ['DaemonSetPod: --ignore-daemonsets overrides it'] }]);
+  assert.deepEqual(cluster.log, []);
+});
+
+test('--dry-run plans and names the run holding the lock; it takes no lock and changes nothing', async () => {
+  const cluster = new FakeMaintainCluster(['n1']);
+  cluster.lockHolder = 'other-host/pid-1/run';
+  const report = await runMaintain(context(), options(['n1'], { dryRun: true, journal: undefined }), hooks(), {
+    api: cluster,
+  });
+  assert.equal(report.outcome, 'planned');
+  assert.equal(maintainExitCode(report), ExitCode.OK);
+  assert.equal(report.lockHeldBy, 'other-host/pid-1/run');
+  assert.deepEqual(cluster.log, []);
+});
+
+test('resumed from the journal: a node done is skipped, a node drained is not drained again, and only what this run cordoned is uncordoned', async () => {
+  const cluster = new FakeMaintainCluster(['n1', 'n2', 'n3']);
+  cluster.cordoned.add('n2');
+  cluster.cordoned.add('n3'); // by the operator, before this run
+  const file = journalFile();
+  const line = (node: string, step: JournalEntry['step'], extra: Partial<JournalEntry> = {}): string =>
+    JSON.stringify({ time: 't', run: 'earlier', node, step, ...extra });
+  writeFileSync(
+    file,
+    [
+      line('', 'run', { cluster: cluster.identity, nodes: ['n1', 'n2', 'n3'] }),
+      line('n1', 'done'),
+      line('n2', 'cordoned', { cordonedByRun: true }),
+      line('n2', 'drained', { workloads: [{ namespace: 'ns', kind: 'Deployment', name: 'web-n2' }] }),
+      '',
+    ].join('\n'),
+  );
+  const report = await runMaintain(context(), options(['n1', 'n2', 'n3'], { journal: file }), hooks(), {
+    api: cluster,
+    work: fakeWork(cluster.log),
+  });
+  assert.equal(report.outcome, 'done');
+  assert.deepEqual(statuses(report), ['n1 skipped-done', 'n2 done', 'n3 done']);
+  assert.deepEqual(cluster.log, [
+    'lock',
+    'work n2',
+    'uncordon n2',
+    'recover web-n2',
+    'cordon n3',
+    'drain n3',
+    'work n3',
+    'recover web-n3',
+    'release',
+  ]);
+  assert.deepEqual([...cluster.cordoned], ['n3'], 'n3 was cordoned before the run and stays so');
+});
+
+test('a journal of another cluster is refused before anything changes (exit 2)', async () => {
+  const cluster = new FakeMaintainCluster(['n1']);
+  const file = journalFile();
+  writeFileSync(
+    file,
+    `${JSON.stringify({ time: 't', run: 'r', node: '', step: 'run', cluster: { server: 'https://other:6443', uid: 'other' }, nodes: ['n1'] })}\n`,
+  );
+  await assert.rejects(
+    runMaintain(context(), options(['n1'], { journal: file }), hooks(), { api: cluster, work: fakeWork(cluster.log) }),
+    (e: unknown) => e instanceof UsageError && /belongs to another cluster/.test(e.message),
+  );
+  assert.deepEqual(cluster.log, []);
+});
+
+test('-l: the nodes the selector matches, in name order', async () => {
+  const cluster = new FakeMaintainCluster(['n2', 'n1']);
+  const report = await runMaintain(context(), options([], { selector: 'pool=blue' }), hooks(), {
+    api: cluster,
+    work: fakeWork(cluster.log),
+  });
+  assert.deepEqual(report.plan.order, [['n1'], ['n2']]);
+  assert.deepEqual(
+    cluster.log.filter((l) => l.startsWith('work')),
+    ['work n1', 'work n2'],
+  );
+});
+
+/** A client of a loopback server that answers every request with `status` and a Status object. */
+async function clientAnswering(t: TestContext, status: number, message: string): Promise<KubeClient> {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ kind: 'Status', status: 'Failure', code: status, message }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const ctx = {
+    contextName: 'c',
+    clusterName: 'c',
+    userName: 'u',
+    cluster: { server: `http://127.0.0.1:${(server.address() as AddressInfo).port}` },
+    user: {},
+    namespace: 'default',
+    namespaceFromFlag: false,
+  };
+  return new KubeClient(ctx, undefined, 5000);
+}
