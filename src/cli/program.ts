@@ -14,24 +14,13 @@ import { defineDrain } from './commands/drain.js';
 import { defineMaintain } from './commands/maintain.js';
 import { defineAccess, defineWhoCan } from './commands/rbac.js';
 import { defineRollout } from './commands/rollout.js';
-import type { CommandId, Operation, OperationOptions } from './operations.js';
+import type { CommandId, Emit, Operation, OperationOptions } from './operations.js';
 
 declare const __STUDY_VERSION__: string | undefined;
 export const VERSION = typeof __STUDY_VERSION__ === 'string' ? __STUDY_VERSION__ : '0.0.0-dev';
 
 export const PLUGINS = ['study', 'study-ctx', 'study-drain', 'study-rollout', 'study-access', 'whocan'] as const;
 export type PluginName = (typeof PLUGINS)[number];
-
-/** What an action calls with the operation it parsed. */
-export interface Emit {
-  <K extends CommandId>(
-    command: K,
-    options: OperationOptions[K],
-    output: OutputFormat,
-    flags: { verbose?: boolean | undefined },
-  ): void;
-  readonly io: Io;
-}
 
 interface CommandEntry {
   /** Name under the umbrella: kubectl study NAME. */

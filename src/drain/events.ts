@@ -1,7 +1,6 @@
 /** What a drain reports while it runs (events) and when it ends (the result). Types only. */
 import type { ExitCodeValue } from '../base/errors.js';
 import type { DrainPlan, PodPlan } from './model.js';
-import type { WorkloadHealth } from './wait.js';
 
 export type PodStatus =
   | 'gone' // evicted (or deleted) and gone
@@ -49,6 +48,12 @@ export type DrainEvent =
   | { type: 'replacement-stuck'; pod: { namespace: string; name: string }; workload: string; reason: string }
   /** The replacements could not be checked (advisory: the drain goes on); once per drain. */
   | { type: 'replacements-unchecked'; detail: string };
+
+export interface WorkloadHealth {
+  workload: string;
+  namespace: string;
+  available: boolean;
+}
 
 export type DrainOutcome = 'drained' | 'timed-out' | 'interrupted' | 'failed';
 

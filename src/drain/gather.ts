@@ -23,9 +23,14 @@ import { controllerOf, isTerminal } from '../kube/objects.js';
 import { selfAccessReview } from '../kube/reviews.js';
 import { RESOURCES, resourcePath, type ResourceType } from '../kube/url.js';
 import { controllerType } from './controllers.js';
-import type { PermissionCheck, PlanOptions } from './model.js';
+import {
+  controllerKey,
+  type ControllerInfo,
+  type PermissionCheck,
+  type PlanInputs,
+  type PlanOptions,
+} from './model.js';
 import { podClaims } from './placement/index.js';
-import { controllerKey, type ControllerInfo, type PlanInputs } from './plan.js';
 
 interface ControllerObject {
   metadata?: { ownerReferences?: Array<{ apiVersion?: string; kind: string; name: string; controller?: boolean }> };

@@ -3,8 +3,9 @@
  * pkg/drain serves cluster-autoscaler: plan, execute, cordon, wait. Other
  * jobs import this file, never the drain's command, options or run.
  */
-export { clusterDrainApi, type DrainApi, type WorkloadRef } from './api.js';
-export type { DrainEvent, DrainResult } from './events.js';
+export type { DrainApi, WorkloadRef } from './api.js';
+export { clusterDrainApi } from './clusterapi.js';
+export type { DrainEvent, DrainResult, WorkloadHealth } from './events.js';
 export {
   cordon,
   DEFAULT_API_OUTAGE_MS,
@@ -18,4 +19,4 @@ export { eventLine } from './print.js';
 export { makePlan, makeRunPlan, nodesMatching } from './run.js';
 export { batches } from './replacements.js';
 export type { RunPlan, RunStep } from './runplan.js';
-export { waitAvailable, type WorkloadHealth } from './wait.js';
+export { waitAvailable } from './wait.js';

@@ -1,8 +1,18 @@
 /**
- * The drain plan's data model and its reason codes. Every reason has a
+ * The drain plan's data model: what it is made from (PlanInputs, as read
+ * from the cluster), what it says, and its reason codes. Every reason has a
  * stable code (part of the -o json contract), a severity, and one line on
  * why it matters.
  */
+import type {
+  V1Node,
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1PodDisruptionBudget,
+  V1StorageClass,
+} from '@kubernetes/client-node';
+
 import type { PodPlacement } from './placement/index.js';
 
 /** What the drain does with a pod. */
@@ -195,4 +205,40 @@ export interface PlanOptions {
   podSelector?: string;
   /** Proceed although replacements would stay Pending (WontFit, PinnedByLocalVolume, PdbNeverRecovers). */
   allowUnplaceable?: boolean;
+}
+
+/** What the plan knows of a controller (ReplicaSet, Deployment, StatefulSet, ...). */
+export interface ControllerInfo {
+  kind: string;
+  name: string;
+  /** Its own controller, if any (a ReplicaSet's Deployment). */
+  owner?: { kind: string; name: string; apiVersion?: string };
+  replicas?: number;
+  readyReplicas?: number;
+}
+
+export interface PlanInputs {
+  nodeNames: string[];
+  /** Every node of the cluster (drain targets and candidates). */
+  nodes: V1Node[];
+  /** Non-terminal pods of every node (the drained ones included): the scheduler's view of the cluster. */
+  podsByNode: Map<string, V1Pod[]>;
+  /** Non-terminal pods not bound to a node yet (Pending): what a waiting PDB may be waiting for. */
+  unscheduled?: V1Pod[];
+  /** The pods on the nodes being drained (after --pod-selector). */
+  drainPods: V1Pod[];
+  pdbs: V1PodDisruptionBudget[];
+  /** Keyed by controllerKey(); null: looked up and not found; absent: not known (not allowed to read). */
+  controllers: Map<string, ControllerInfo | null>;
+  /** Controllers (controllerKey) the caller may not read: whether they exist is unknown. */
+  unreadableControllers?: Set<string>;
+  /** Labels of every namespace, when some pod's affinity selects namespaces by label; undefined: not read. */
+  namespaces?: Array<{ metadata?: { name?: string; labels?: Record<string, string> } }>;
+  /** Claims, volumes and storage classes, when evicted pods mount claims; undefined: not read. */
+  volumes?: { claims: V1PersistentVolumeClaim[]; volumes: V1PersistentVolume[]; classes: V1StorageClass[] };
+  permissions: PermissionCheck[];
+  now: Date;
+  options: PlanOptions;
+  /** kubectl's --skip-wait-for-delete-timeout, in seconds (0: off). */
+  skipWaitForDeleteTimeoutSeconds: number;
 }

@@ -24,8 +24,7 @@ import {
   type Snapshot,
 } from './placement/index.js';
 import { controllerType } from './controllers.js';
-import { controllerKey } from './model.js';
-import type { PlanInputs } from './plan.js';
+import { controllerKey, type PlanInputs } from './model.js';
 
 /** One step's placements, keyed by the evicted pod's key; pods nothing recreates have no entry. */
 export type StepPlacements = Map<string, PodPlacement & { uncertain?: string }>;

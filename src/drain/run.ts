@@ -11,7 +11,7 @@ import type { RunContext } from '../base/run.js';
 import { connect, type KubeClient } from '../kube/client.js';
 import { listPath } from '../kube/list.js';
 import { RESOURCES, resourcePath } from '../kube/url.js';
-import { clusterDrainApi } from './api.js';
+import { clusterDrainApi } from './clusterapi.js';
 import type { DrainEvent, DrainResult } from './events.js';
 import { cordon, drainExitCode, executeDrain } from './execute.js';
 import { gatherPlanInputs } from './gather.js';

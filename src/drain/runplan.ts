@@ -7,8 +7,8 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 
-import type { DrainPlan, PodPlan } from './model.js';
-import { buildPlan, planBlockers, type PlanInputs } from './plan.js';
+import type { DrainPlan, PlanInputs, PodPlan } from './model.js';
+import { buildPlan, planBlockers } from './plan.js';
 import { placeSteps, workingMaxUnavailable, type StepPlacements } from './replacements.js';
 
 export interface RunStep {

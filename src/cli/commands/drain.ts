@@ -4,7 +4,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { exitCodeSummary } from '../../base/errors.js';
 import { drainOptions, uncordonOptions } from '../../drain/options.js';
 import { connectionFlags, outputFlags, outputFormat } from '../flags.js';
-import type { Emit } from '../program.js';
+import type { Emit } from '../operations.js';
 
 const FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
 

@@ -5,7 +5,7 @@ import { exitCodeSummary } from '../../base/errors.js';
 import { canAsk } from '../../base/prompt.js';
 import { maintainOptions } from '../../maintain/options.js';
 import { connectionFlags, outputFlags, outputFormat } from '../flags.js';
-import type { Emit } from '../program.js';
+import type { Emit } from '../operations.js';
 
 const FORMATS = ['table', 'json', 'yaml'] as const;
 

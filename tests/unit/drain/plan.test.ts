@@ -3,10 +3,10 @@ import { test } from 'node:test';
 
 import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 
-import type { PlanOptions } from '../../../src/drain/model.js';
+import { controllerKey, type ControllerInfo, type PlanInputs, type PlanOptions } from '../../../src/drain/model.js';
 import { controllerType } from '../../../src/drain/controllers.js';
 import { pdbBudgetAfter } from '../../../src/drain/pdb.js';
-import { buildPlan, controllerKey, type ControllerInfo, type PlanInputs } from '../../../src/drain/plan.js';
+import { buildPlan } from '../../../src/drain/plan.js';
 import { matchesSelector } from '../../../src/kube/selector.js';
 import { parseQuantity } from '../../../src/kube/quantity.js';
 

@@ -8,8 +8,7 @@ import { test } from 'node:test';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 
 import { batches } from '../../../src/drain/lib.js';
-import { controllerKey, type PlanOptions } from '../../../src/drain/model.js';
-import type { ControllerInfo, PlanInputs } from '../../../src/drain/plan.js';
+import { controllerKey, type ControllerInfo, type PlanInputs, type PlanOptions } from '../../../src/drain/model.js';
 import { buildRunPlan } from '../../../src/drain/runplan.js';
 
 const OPTS: PlanOptions = {
