@@ -16,7 +16,7 @@ export {
 } from './execute.js';
 export type { DrainPlan, PdbPlan, PlanOptions } from './model.js';
 export { eventLine } from './print.js';
-export { makePlan, makeRunPlan, nodesMatching } from './run.js';
+export { makePlan, makeRunPlan } from './planner.js';
 export { batches } from './replacements.js';
 export type { RunPlan, RunStep } from './runplan.js';
 export { waitAvailable } from './wait.js';

@@ -6,19 +6,16 @@
  */
 import { abortable, deadlineSignal } from '../base/concurrency.js';
 import { formatDuration } from '../base/duration.js';
-import { ExitCode, InterruptedError, NoMatchError, TimeoutError, type ExitCodeValue } from '../base/errors.js';
+import { ExitCode, InterruptedError, TimeoutError, type ExitCodeValue } from '../base/errors.js';
 import type { RunContext } from '../base/run.js';
-import { connect, type KubeClient } from '../kube/client.js';
-import { listPath } from '../kube/list.js';
-import { RESOURCES, resourcePath } from '../kube/url.js';
+import { connect } from '../kube/client.js';
+import { nodesMatching } from '../kube/nodes.js';
 import { clusterDrainApi } from './clusterapi.js';
 import type { DrainEvent, DrainResult } from './events.js';
 import { cordon, drainExitCode, executeDrain } from './execute.js';
-import { gatherPlanInputs } from './gather.js';
-import { buildRunPlan, type RunPlan } from './runplan.js';
-import type { DrainPlan, PlanOptions } from './model.js';
+import type { DrainPlan } from './model.js';
 import type { DrainOptions, UncordonOptions } from './options.js';
-import { buildPlan } from './plan.js';
+import { makePlan } from './planner.js';
 
 export interface DrainHooks {
   /** The plan of a drain that is about to start (a dry run's or a blocked plan is the result instead). */
@@ -36,54 +33,6 @@ export type DrainOutput =
   | { kind: 'planned'; plan: DrainPlan; dryRun: boolean }
   | { kind: 'declined'; plan: DrainPlan }
   | { kind: 'drained'; result: DrainResult };
-
-/** Reads the cluster and builds the plan: what study-drain and maintain both start from. */
-export async function makePlan(
-  client: KubeClient,
-  nodes: string[],
-  options: PlanOptions,
-  skipWaitForDeleteTimeoutSeconds = 0,
-): Promise<{ plan: DrainPlan; podListVersions: Map<string, string>; existingPods: Set<string> }> {
-  const inputs = await gatherPlanInputs(client, nodes, { options, skipWaitForDeleteTimeoutSeconds, now: new Date() });
-  return { plan: buildPlan(inputs), podListVersions: inputs.podListVersions, existingPods: inputs.existingPods };
-}
-
-/**
- * The plan of a run of drains, step after step (study maintain), from one
- * read of the cluster: every step's pods, controllers, PDBs and
- * permissions in one gather, every step's replacements placed by one
- * simulation of the whole run.
- */
-export async function makeRunPlan(
-  client: KubeClient,
-  order: string[][],
-  options: PlanOptions,
-  maxUnavailable: number,
-  uncordon?: ReadonlySet<string>,
-): Promise<RunPlan> {
-  const inputs = await gatherPlanInputs(client, order.flat(), {
-    options,
-    skipWaitForDeleteTimeoutSeconds: 0,
-    now: new Date(),
-  });
-  return buildRunPlan(inputs, order, maxUnavailable, uncordon);
-}
-
-/** The node names of a -l selector, in name order; none is a usage error. */
-export async function nodesMatching(client: KubeClient, selector: string): Promise<string[]> {
-  const list = await client.call(`list nodes matching ${selector}`, () =>
-    listPath<{ metadata?: { name?: string } }>(client, resourcePath(RESOURCES.nodes), { labelSelector: selector }),
-  );
-  const names = list.items
-    .map((n) => n.metadata?.name ?? '')
-    .filter(Boolean)
-    .sort();
-  if (names.length === 0)
-    throw new NoMatchError(`no node matches the selector "${selector}"`, {
-      hint: 'list the nodes and their labels with "kubectl get nodes --show-labels"',
-    });
-  return names;
-}
 
 export async function runDrain(ctx: RunContext, o: DrainOptions, hooks: DrainHooks): Promise<DrainOutput> {
   const started = Date.now();

@@ -21,13 +21,13 @@ import {
   batches,
   makePlan,
   makeRunPlan,
-  nodesMatching,
   type RunPlan,
   waitAvailable,
   type DrainEvent,
   type DrainPlan,
 } from '../drain/lib.js';
 import { connect, type KubeClient } from '../kube/client.js';
+import { nodesMatching } from '../kube/nodes.js';
 import { isNodeReady } from '../kube/objects.js';
 import { RESOURCES, resourcePath } from '../kube/url.js';
 import { checkOwner, Journal, type NodeProgress } from './journal.js';

@@ -162,6 +162,18 @@ test('every import under src/ points down the layers', () => {
   assert.deepEqual(problems, []);
 });
 
+test("a job's facade gives other jobs none of its command, options or run", () => {
+  const problems: string[] = [];
+  const graph = importGraph();
+  for (const [job, facade] of Object.entries(FACADES)) {
+    for (const { target } of graph.get(facade) ?? []) {
+      const own = ['command.ts', 'options.ts', 'run.ts'].map((f) => path.join(job, f));
+      if (own.includes(target)) problems.push(`${facade} re-exports ${target}`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
 test('the cycle finder itself: every cycle, once, as its shortest loop', () => {
   const graph = (edges: Record<string, string[]>): Map<string, string[]> => new Map(Object.entries(edges));
   assert.deepEqual(importCycles(graph({ a: ['b', 'c'], b: ['c'], c: [] })), []);
