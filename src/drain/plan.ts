@@ -2,14 +2,14 @@
  * The drain plan: from what the API returned (plain objects) to what the
  * drain would do with each pod and why. Pure: no I/O, no clock of its own.
  *
- * classifyPod applies kubectl drain's filters in kubectl's order (deleted,
- * DaemonSet, mirror, local storage, unmanaged), then the checks kubectl
- * does not make: missing controllers, opt-out annotations, PDBs counted
- * across the whole drain, outages, and where the replacement can run.
+ * What the plan learns about each pod (its controllers, its PDBs counted
+ * across the whole drain, outages, where its replacement can run) goes
+ * through the drain's filters (filters.ts), which decide what happens to it.
  */
 import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 
-import { controllerOf, isMirrorPod, isNodeReady, isPodReady, isTerminal, podWaitReason } from '../kube/objects.js';
+import { controllerOf, isNodeReady, isPodReady, isTerminal, podWaitReason } from '../kube/objects.js';
+import { classifyPod, type PodFacts } from './filters.js';
 import { podKey, podRequests, type PodPlacement } from './placement/index.js';
 import {
   controllerKey,
@@ -27,7 +27,7 @@ import {
   type PodPlan,
   type Reason,
 } from './model.js';
-import { describeBudget, pdbApplies, pdbBudgetAfter, pdbKey, pdbsCovering } from './pdb.js';
+import { describeBudget, pdbBudgetAfter, pdbKey, pdbsCovering } from './pdb.js';
 import { controllerExistsIn, placeSteps, type StepPlacements } from './replacements.js';
 
 /** The controller chain of a pod, followed as far as the plan knows it. */
@@ -45,256 +45,6 @@ export function ownerChain(pod: V1Pod, controllers: Map<string, ControllerInfo |
     ref = info?.owner;
   }
   return chain;
-}
-
-/**
- * kubectl drain's DaemonSet test (pkg/drain/filters.go isControllerRefDaemonSet):
- * the controller's kind and its apiVersion, exactly apps/v1. A DaemonSet of
- * another group (OpenKruise's, say) is to kubectl a controller like any other.
- */
-function isDaemonSetRef(ref: { kind: string; apiVersion: string } | undefined): boolean {
-  return ref?.kind === 'DaemonSet' && ref.apiVersion === 'apps/v1';
-}
-
-const SAFE_TO_EVICT = 'cluster-autoscaler.kubernetes.io/safe-to-evict';
-const DO_NOT_DISRUPT = 'karpenter.sh/do-not-disrupt';
-
-export interface PodFacts {
-  /** Whether the pod's controller exists: true, false, or undefined (not known). */
-  controllerExists: boolean | undefined;
-  pdbs: PdbPlan[];
-  /** The workload loses all its ready replicas. */
-  outage?: string;
-  /** The scheduler's message when the replacement would stay Pending. */
-  wontFit?: string;
-  /** The local PersistentVolume that keeps it on the drained node. */
-  pinnedBy?: string;
-  /** A read the plan needed for this pod was forbidden. */
-  permissionUnknown?: string;
-  /** Its PDB waits for a replacement that cannot be placed. */
-  pdbNeverRecovers?: string;
-  /** Evicted pods whose placement its own depends on. */
-  dependsOn?: string[];
-  placementNotes?: string[];
-  /** Whether it finds a node depends on the scheduler's choices before it. */
-  uncertain?: string;
-}
-
-type Decision = { action: PodAction; reasons: Reason[] };
-
-/**
- * kubectl drain's own filters, in kubectl's order (pkg/drain/filters.go):
- * skip pods deleted longer ago than --skip-wait-for-delete-timeout, then
- * DaemonSet, mirror, local storage, unreplicated. They apply to pods
- * already terminating too, as in kubectl. A decision ends the pod's
- * classification; undefined lets it through, with `reasons` collected.
- */
-function kubectlFilters(
-  pod: V1Pod,
-  facts: PodFacts,
-  options: PlanOptions,
-  now: Date,
-  skipWaitSeconds: number,
-  reasons: Reason[],
-): Decision | undefined {
-  const finished = isTerminal(pod);
-  const controller = controllerOf(pod);
-  const block = (r: Reason): Decision => ({ action: 'blocked', reasons: [...reasons, r] });
-  const deletedAt = pod.metadata?.deletionTimestamp;
-  if (deletedAt && skipWaitSeconds > 0) {
-    const since = (now.getTime() - new Date(deletedAt).getTime()) / 1000;
-    if (Math.trunc(since) > skipWaitSeconds) {
-      return {
-        action: 'skip',
-        reasons: [
-          reason(
-            'Terminating',
-            'info',
-            `terminating for ${Math.round(since)}s, longer than --skip-wait-for-delete-timeout`,
-          ),
-        ],
-      };
-    }
-  }
-  if (controller && isDaemonSetRef(controller) && !finished) {
-    if (facts.controllerExists === false) {
-      const r = reason(
-        'OrphanedDaemonSetPod',
-        options.force ? 'warning' : 'block',
-        `DaemonSet ${controller.name} no longer exists`,
-        '--force',
-      );
-      if (!options.force) return block(r);
-      reasons.push(r);
-    } else if (!options.ignoreDaemonSets) {
-      return block(reason('DaemonSetPod', 'block', `managed by DaemonSet ${controller.name}`, '--ignore-daemonsets'));
-    } else {
-      // Skipped, and never waited for, even while it terminates.
-      return { action: 'skip', reasons: [reason('DaemonSetPod', 'info', `managed by DaemonSet ${controller.name}`)] };
-    }
-  }
-  if (isMirrorPod(pod)) {
-    return { action: 'skip', reasons: [reason('MirrorPod', 'info', 'static pod mirrored from the kubelet')] };
-  }
-  const emptyDirs = (pod.spec?.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name);
-  if (emptyDirs.length && !finished) {
-    const r = reason(
-      'LocalStorage',
-      options.deleteEmptyDirData ? 'warning' : 'block',
-      `emptyDir volume${emptyDirs.length > 1 ? 's' : ''} ${emptyDirs.join(', ')}`,
-      '--delete-emptydir-data',
-    );
-    if (!options.deleteEmptyDirData) return block(r);
-    reasons.push(r);
-  }
-  if (!controller && !finished) {
-    const r = reason('Unmanaged', options.force ? 'warning' : 'block', 'no controller', '--force');
-    if (!options.force) return block(r);
-    reasons.push(r);
-  }
-  if (deletedAt) return { action: 'wait', reasons: [...reasons, reason('Terminating', 'info', 'already terminating')] };
-  if (finished)
-    return { action: 'evict', reasons: [...reasons, reason('Finished', 'info', `phase ${pod.status?.phase}`)] };
-  return undefined;
-}
-
-/** The PDB finding of one pod: several PDBs, one that never allows, waits, or lets pods go one by one. */
-function pdbReason(pod: V1Pod, pdbs: PdbPlan[], options: PlanOptions): Reason | undefined {
-  if (options.disableEviction) {
-    return pdbs.length
-      ? reason(
-          'EvictionDisabled',
-          'warning',
-          `deleted without checking ${pdbs.map((p) => `PDB ${p.namespace}/${p.name}`).join(', ')}`,
-        )
-      : undefined;
-  }
-  // The API server deletes a Pending (or finished, or terminating) pod without looking at any PDB.
-  if (!pdbApplies(pod)) return undefined;
-  if (pdbs.length > 1)
-    return reason(
-      'MultiplePdbs',
-      'block',
-      `covered by ${pdbs.map((p) => `${p.namespace}/${p.name}`).join(' and ')}`,
-      '--disable-eviction',
-    );
-  const p = pdbs[0];
-  if (!p) return undefined;
-  if (p.verdict === 'never' && isPodReady(pod))
-    return reason('PdbNeverAllows', 'block', `${describeBudget(p)}: it can never allow one`, '--disable-eviction');
-  if (
-    p.verdict === 'waits' &&
-    p.desiredHealthy === 0 &&
-    !isPodReady(pod) &&
-    p.unhealthyPodEvictionPolicy !== 'AlwaysAllow'
-  ) {
-    return reason(
-      'PdbAllowsNone',
-      'warning',
-      `${describeBudget(p)}: the API server refuses its unready pods ("needs 0 healthy pods and has ${p.currentHealthy}") until one is Ready`,
-    );
-  }
-  if (p.verdict === 'waits') {
-    const why = p.notHealthy?.length
-      ? `; not healthy: ${p.notHealthy.slice(0, 3).join('; ')}${p.notHealthy.length > 3 ? ` (and ${p.notHealthy.length - 3} more)` : ''}`
-      : '';
-    return reason('PdbAllowsNone', 'warning', `${describeBudget(p)}${why}`);
-  }
-  if (p.verdict === 'serial') {
-    const using = p.healthyInDrain + (p.unhealthyNeedBudget ?? 0);
-    return reason('PdbSerial', 'info', `${describeBudget(p)}; this drain evicts ${using} of the pods it counts`);
-  }
-  return undefined;
-}
-
-/** Where the replacement goes: blocks unless --allow-unplaceable when it cannot be placed. */
-function placementReasons(facts: PodFacts, options: PlanOptions): Reason[] {
-  const out: Reason[] = [];
-  const unplaceable = options.allowUnplaceable ? 'warning' : 'block';
-  if (facts.pinnedBy)
-    out.push(
-      reason(
-        'PinnedByLocalVolume',
-        unplaceable,
-        `local PersistentVolume ${facts.pinnedBy}${facts.wontFit ? `: ${facts.wontFit}` : ''}`,
-        '--allow-unplaceable',
-      ),
-    );
-  else if (facts.wontFit) out.push(reason('WontFit', unplaceable, facts.wontFit, '--allow-unplaceable'));
-  if (facts.pdbNeverRecovers)
-    out.push(reason('PdbNeverRecovers', unplaceable, facts.pdbNeverRecovers, '--allow-unplaceable'));
-  if (facts.uncertain) out.push(reason('PlacementUncertain', 'warning', facts.uncertain));
-  if (facts.dependsOn?.length)
-    out.push(
-      reason(
-        'PlacedAfterMove',
-        'info',
-        `fits only after ${listPods(facts.dependsOn)} ${facts.dependsOn.length === 1 ? 'is' : 'are'} placed`,
-      ),
-    );
-  if (facts.placementNotes?.length) out.push(reason('PlacementUnknown', 'info', facts.placementNotes.join('; ')));
-  return out;
-}
-
-/** The checks kubectl drain does not make: missing controllers, opt-outs, PDBs, outages, placement, data. */
-function beyondKubectl(pod: V1Pod, facts: PodFacts, options: PlanOptions): Reason[] {
-  const out: Reason[] = [];
-  const controller = controllerOf(pod);
-  if (controller && !isDaemonSetRef(controller) && facts.controllerExists === false) {
-    out.push(
-      reason(
-        'ControllerMissing',
-        options.force ? 'warning' : 'block',
-        `${controller.kind} ${controller.name} no longer exists`,
-        '--force',
-      ),
-    );
-  }
-  const annotations = pod.metadata?.annotations ?? {};
-  if (annotations[SAFE_TO_EVICT] === 'false')
-    out.push(
-      reason(
-        'SafeToEvictFalse',
-        options.ignoreOptOuts ? 'warning' : 'block',
-        `${SAFE_TO_EVICT}: "false"`,
-        '--ignore-opt-outs',
-      ),
-    );
-  if (annotations[DO_NOT_DISRUPT] === 'true')
-    out.push(
-      reason(
-        'DoNotDisrupt',
-        options.ignoreOptOuts ? 'warning' : 'block',
-        `${DO_NOT_DISRUPT}: "true"`,
-        '--ignore-opt-outs',
-      ),
-    );
-  const pdb = pdbReason(pod, facts.pdbs, options);
-  if (pdb) out.push(pdb);
-  if (facts.permissionUnknown) out.push(reason('PermissionUnknown', 'warning', facts.permissionUnknown));
-  if (facts.outage) out.push(reason('WorkloadOutage', 'warning', facts.outage));
-  out.push(...placementReasons(facts, options));
-  const hostPaths = (pod.spec?.volumes ?? []).filter((v) => v.hostPath).map((v) => v.hostPath!.path);
-  if (hostPaths.length) out.push(reason('HostPathData', 'warning', `hostPath ${hostPaths.join(', ')}`));
-  const scheduler = pod.spec?.schedulerName;
-  if (scheduler && scheduler !== 'default-scheduler')
-    out.push(reason('CustomScheduler', 'warning', `schedulerName ${scheduler}`));
-  return out;
-}
-
-/** One pod: kubectl's filters first, then the checks beyond them. */
-export function classifyPod(
-  pod: V1Pod,
-  facts: PodFacts,
-  options: PlanOptions,
-  now: Date,
-  skipWaitSeconds = 0,
-): Decision {
-  const reasons: Reason[] = [];
-  const decided = kubectlFilters(pod, facts, options, now, skipWaitSeconds, reasons);
-  if (decided) return decided;
-  const more = beyondKubectl(pod, facts, options);
-  return { action: more.some((r) => r.severity === 'block') ? 'blocked' : 'evict', reasons: [...reasons, ...more] };
 }
 
 function nodePlan(name: string, node: V1Node | undefined, others: V1Node[]): NodePlan {
@@ -336,10 +86,6 @@ function outages(
     }
   }
   return out;
-}
-
-function listPods(keys: string[]): string {
-  return `${keys.slice(0, 3).join(', ')}${keys.length > 3 ? ` and ${keys.length - 3} more` : ''}`;
 }
 
 /**
