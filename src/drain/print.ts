@@ -10,92 +10,143 @@ import type { DrainHooks, DrainOutput, UncordonResult } from './run.js';
 
 const ACTION_COLOUR = { evict: 'green', skip: 'dim', wait: 'yellow', blocked: 'red' } as const;
 
+/** The plan for people, section by section: each section's function says what it shows. */
 export function renderPlan(plan: DrainPlan, wide: boolean, colour: boolean): string {
+  return [
+    planNodes(plan),
+    planPods(plan, wide, colour),
+    planPdbs(plan),
+    planFindings(plan, colour),
+    planPlacementNotes(plan),
+    planMissingPermissions(plan),
+    planPlacement(plan),
+    planVerdict(plan, colour),
+  ].join('');
+}
+
+/** A line per node (its state, its pods, what the plan found about it), then a blank line. */
+function planNodes(plan: DrainPlan): string {
   let out = '';
-  for (const n of plan.nodes) {
-    const state = [n.ready ? 'Ready' : 'NotReady', n.unschedulable ? 'already cordoned' : 'schedulable'].join(', ');
-    const count = plan.pods.filter((p) => p.node === n.name).length;
-    out += `Node ${n.name}: ${state}; ${count} pod${count === 1 ? '' : 's'}\n`;
-    for (const r of n.reasons) out += `  ${r.severity}: ${r.code}: ${r.message}\n`;
+  for (const node of plan.nodes) {
+    const readiness = node.ready ? 'Ready' : 'NotReady';
+    const cordoned = node.unschedulable ? 'already cordoned' : 'schedulable';
+    const count = plan.pods.filter((p) => p.node === node.name).length;
+    out += `Node ${node.name}: ${readiness}, ${cordoned}; ${count} pod${count === 1 ? '' : 's'}\n`;
+    for (const r of node.reasons) out += `  ${r.severity}: ${r.code}: ${r.message}\n`;
   }
-  out += '\n';
-  if (plan.pods.length) {
-    const headers = ['NAMESPACE', 'NAME', 'OWNER', 'ACTION', 'REASON'];
-    if (wide) headers.push('NODE', 'REPLACEMENT ON', 'PDB', 'OWNER CHAIN');
-    const rows = plan.pods.map((p) => {
-      const row = [
-        p.namespace,
-        p.name,
-        p.workload,
-        paint(colour, ACTION_COLOUR[p.action], p.action),
-        p.reasons.map((r) => r.code).join(','),
-      ];
-      if (wide) {
-        const target = p.placement
-          ? p.placement.outcome === 'placed'
-            ? (p.placement.node ?? '')
-            : paint(colour, 'red', 'Pending')
-          : '';
-        row.push(p.node, target, p.pdbs.join(','), p.owners.map((o) => `${o.kind}/${o.name}`).join(' > '));
-      }
-      return row;
-    });
-    out += renderTable(headers, rows);
-  } else {
-    out += 'No pods on the node.\n';
-  }
+  return `${out}\n`;
+}
 
-  if (plan.pdbs.length) {
-    out += `\n${renderTable(
-      ['PDB', 'PODS HERE', 'HEALTHY', 'REQUIRED', 'ALLOWED NOW', 'VERDICT'],
-      plan.pdbs.map((b) => [
-        `${b.namespace}/${b.name}`,
-        b.podsInDrain,
-        `${b.currentHealthy}/${b.expectedPods}`,
-        b.desiredHealthy,
-        b.disruptionsAllowed,
-        { ok: 'at once', serial: 'one by one', waits: 'waits for healthy pods', never: 'never allows' }[b.verdict],
-      ]),
-    )}`;
-  }
-
-  const findings = plan.pods.flatMap((p) =>
-    p.reasons.filter((r) => r.severity !== 'info').map((r) => ({ pod: `${p.namespace}/${p.name}`, r })),
-  );
-  if (findings.length) {
-    out += '\nFindings:\n';
-    for (const { pod, r } of findings) {
-      const sev = r.severity === 'block' ? paint(colour, 'red', 'blocks') : paint(colour, 'yellow', 'risk');
-      out += `  ${sev}  ${pod}: ${r.code}: ${r.message}${r.severity === 'block' && r.override ? ` (override: ${r.override})` : ''}\n`;
+/** A row per pod: what the drain does with it and why (-o wide: where it and its replacement run, its PDBs, owners). */
+function planPods(plan: DrainPlan, wide: boolean, colour: boolean): string {
+  if (plan.pods.length === 0) return 'No pods on the node.\n';
+  const headers = ['NAMESPACE', 'NAME', 'OWNER', 'ACTION', 'REASON'];
+  if (wide) headers.push('NODE', 'REPLACEMENT ON', 'PDB', 'OWNER CHAIN');
+  const rows = plan.pods.map((pod) => {
+    const row = [
+      pod.namespace,
+      pod.name,
+      pod.workload,
+      paint(colour, ACTION_COLOUR[pod.action], pod.action),
+      pod.reasons.map((r) => r.code).join(','),
+    ];
+    if (wide) {
+      const target = pod.placement
+        ? pod.placement.outcome === 'placed'
+          ? (pod.placement.node ?? '')
+          : paint(colour, 'red', 'Pending')
+        : '';
+      const chain = pod.owners.map((o) => `${o.kind}/${o.name}`).join(' > ');
+      row.push(pod.node, target, pod.pdbs.join(','), chain);
     }
-    const codes = [...new Set(findings.map((f) => f.r.code))] as ReasonCode[];
-    out += '\nWhy it matters:\n';
-    for (const c of codes) out += `  ${c}: ${REASONS[c]}\n`;
-  }
-  const notes = plan.pods.flatMap((p) =>
-    p.reasons
-      .filter((r) => r.code === 'PlacedAfterMove' || r.code === 'PlacementUnknown')
-      .map((r) => `${p.namespace}/${p.name}: ${r.code}: ${r.message}`),
+    return row;
+  });
+  return renderTable(headers, rows);
+}
+
+const PDB_VERDICT = { ok: 'at once', serial: 'one by one', waits: 'waits for healthy pods', never: 'never allows' };
+
+/** A row per PDB the drain meets: its numbers, and how the drain fares with it. */
+function planPdbs(plan: DrainPlan): string {
+  if (plan.pdbs.length === 0) return '';
+  const table = renderTable(
+    ['PDB', 'PODS HERE', 'HEALTHY', 'REQUIRED', 'ALLOWED NOW', 'VERDICT'],
+    plan.pdbs.map((pdb) => [
+      `${pdb.namespace}/${pdb.name}`,
+      pdb.podsInDrain,
+      `${pdb.currentHealthy}/${pdb.expectedPods}`,
+      pdb.desiredHealthy,
+      pdb.disruptionsAllowed,
+      PDB_VERDICT[pdb.verdict],
+    ]),
   );
-  if (notes.length) out += `\nPlacement notes:\n${notes.map((n) => `  ${n}\n`).join('')}`;
-  const missing = plan.permissions.filter((p) => !p.allowed);
-  if (missing.length) {
-    out += '\nPermissions missing:\n';
-    for (const p of missing)
-      out += `  ${p.verb} ${p.resource}${p.subresource ? `/${p.subresource}` : ''}${p.namespace ? ` in ${p.namespace}` : ''}${p.required ? ' (required)' : ''}\n`;
+  return `\n${table}`;
+}
+
+/** Every block and risk, pod by pod, then why each kind of finding matters. */
+function planFindings(plan: DrainPlan, colour: boolean): string {
+  const findings = plan.pods.flatMap((pod) =>
+    pod.reasons.filter((r) => r.severity !== 'info').map((r) => ({ pod: `${pod.namespace}/${pod.name}`, r })),
+  );
+  if (findings.length === 0) return '';
+  let out = '\nFindings:\n';
+  for (const { pod, r } of findings) {
+    const severity = r.severity === 'block' ? paint(colour, 'red', 'blocks') : paint(colour, 'yellow', 'risk');
+    const override = r.severity === 'block' && r.override ? ` (override: ${r.override})` : '';
+    out += `  ${severity}  ${pod}: ${r.code}: ${r.message}${override}\n`;
   }
-  const placed = plan.pods.filter((p) => p.placement);
-  if (placed.length) {
-    const pending = placed.filter((p) => p.placement?.outcome === 'pending').length;
-    out += `\nPlacement: ${placed.length - pending} of ${placed.length} replacement${placed.length === 1 ? '' : 's'} fit on the nodes left${pending ? `; ${pending} would stay Pending` : ''}\n`;
+  const codes = [...new Set(findings.map((f) => f.r.code))] as ReasonCode[];
+  out += '\nWhy it matters:\n';
+  for (const code of codes) out += `  ${code}: ${REASONS[code]}\n`;
+  return out;
+}
+
+/** Where a replacement's placement depends on other pods, or is not decided by the plan. */
+function planPlacementNotes(plan: DrainPlan): string {
+  const notes = plan.pods.flatMap((pod) =>
+    pod.reasons
+      .filter((r) => r.code === 'PlacedAfterMove' || r.code === 'PlacementUnknown')
+      .map((r) => `${pod.namespace}/${pod.name}: ${r.code}: ${r.message}`),
+  );
+  if (notes.length === 0) return '';
+  return `\nPlacement notes:\n${notes.map((n) => `  ${n}\n`).join('')}`;
+}
+
+/** The permissions the drain relies on and lacks. */
+function planMissingPermissions(plan: DrainPlan): string {
+  const missing = plan.permissions.filter((perm) => !perm.allowed);
+  if (missing.length === 0) return '';
+  let out = '\nPermissions missing:\n';
+  for (const perm of missing) {
+    const subresource = perm.subresource ? `/${perm.subresource}` : '';
+    const namespace = perm.namespace ? ` in ${perm.namespace}` : '';
+    out += `  ${perm.verb} ${perm.resource}${subresource}${namespace}${perm.required ? ' (required)' : ''}\n`;
   }
+  return out;
+}
+
+/** How many replacements fit on the nodes left. */
+function planPlacement(plan: DrainPlan): string {
+  const placed = plan.pods.filter((pod) => pod.placement);
+  if (placed.length === 0) return '';
+  const pending = placed.filter((pod) => pod.placement?.outcome === 'pending').length;
+  const replacements = `replacement${placed.length === 1 ? '' : 's'}`;
+  const stay = pending ? `; ${pending} would stay Pending` : '';
+  return `\nPlacement: ${placed.length - pending} of ${placed.length} ${replacements} fit on the nodes left${stay}\n`;
+}
+
+/** The counts, and whether the drain can proceed (or what blocks it). */
+function planVerdict(plan: DrainPlan, colour: boolean): string {
   const s = plan.summary;
-  out += `\nSummary: ${s.pods} pod${s.pods === 1 ? '' : 's'}: ${s.evict} to evict, ${s.skip} skipped, ${s.wait} already terminating, ${s.blocked} blocked; ${s.warnings} risk${s.warnings === 1 ? '' : 's'}\n`;
+  const pods = `${s.pods} pod${s.pods === 1 ? '' : 's'}`;
+  const actions = `${s.evict} to evict, ${s.skip} skipped, ${s.wait} already terminating, ${s.blocked} blocked`;
+  let out = `\nSummary: ${pods}: ${actions}; ${s.warnings} risk${s.warnings === 1 ? '' : 's'}\n`;
   if (plan.verdict === 'proceed') {
-    out += `Verdict: ${paint(colour, 'green', 'the drain can proceed')}${s.warnings ? ' (read the risks above)' : ''}\n`;
+    const readRisks = s.warnings ? ' (read the risks above)' : '';
+    out += `Verdict: ${paint(colour, 'green', 'the drain can proceed')}${readRisks}\n`;
   } else {
     out += `Verdict: ${paint(colour, 'red', 'BLOCKED')}\n`;
-    for (const b of plan.blockers) out += `  - ${b}\n`;
+    for (const blocker of plan.blockers) out += `  - ${blocker}\n`;
   }
   return out;
 }
