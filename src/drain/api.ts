@@ -61,7 +61,7 @@ export interface DrainApi {
   /** The pods of a namespace that one of `controllers` controls, not Ready and not going away: one list of the namespace. */
   controlledPods(namespace: string, controllers: OwnerRef[]): Promise<ControlledPod[]>;
   /** How many replicas a workload wants, and how many are available (ready for a StatefulSet). */
-  availability(w: WorkloadRef): Promise<{ want: number; have: number }>;
+  availability(workload: WorkloadRef): Promise<{ want: number; have: number }>;
   /** A failure as a typed error naming what was being done. */
   error(what: string, err: unknown): StudyError;
   /** Requests sent so far. */

@@ -81,18 +81,18 @@ export function clusterDrainApi(client: KubeClient): DrainApi {
         resourcePath(RESOURCES.pods, { namespace }),
         selector === '<all>' ? {} : { labelSelector: selector },
       );
-      return pods.items.flatMap((p) => {
-        const reason = podWaitReason(p);
-        return reason ? [{ name: p.metadata?.name ?? '', reason }] : [];
+      return pods.items.flatMap((pod) => {
+        const reason = podWaitReason(pod);
+        return reason ? [{ name: pod.metadata?.name ?? '', reason }] : [];
       });
     },
     controlledPods: (namespace, controllers) => controlledPods(client, namespace, controllers),
-    async availability(w) {
-      const type = WORKLOADS[w.kind];
+    async availability(workload) {
+      const type = WORKLOADS[workload.kind];
       if (!type) return { want: 0, have: 0 };
       type Workload = { spec?: { replicas?: number }; status?: { availableReplicas?: number; readyReplicas?: number } };
       const obj = await client
-        .request<Workload>('GET', resourcePath(type, { namespace: w.namespace, name: w.name }))
+        .request<Workload>('GET', resourcePath(type, { namespace: workload.namespace, name: workload.name }))
         .catch((err: unknown) => {
           // Deleted since: nothing left to wait for.
           if (apiStatusOf(err)?.code === 404) return undefined;
@@ -100,7 +100,8 @@ export function clusterDrainApi(client: KubeClient): DrainApi {
         });
       if (!obj) return { want: 0, have: 0 };
       const want = obj.spec?.replicas ?? 1;
-      const have = w.kind === 'StatefulSet' ? (obj.status?.readyReplicas ?? 0) : (obj.status?.availableReplicas ?? 0);
+      const have =
+        workload.kind === 'StatefulSet' ? (obj.status?.readyReplicas ?? 0) : (obj.status?.availableReplicas ?? 0);
       return { want, have };
     },
     error: (what, err) => client.error(what, err),
@@ -115,27 +116,32 @@ async function controlledPods(
   namespace: string,
   controllers: OwnerRef[],
 ): Promise<ControlledPod[]> {
-  const wanted = new Set(controllers.map((c) => `${c.kind}/${c.name}`));
+  const wanted = new Set(controllers.map((controller) => `${controller.kind}/${controller.name}`));
   // resourceVersion=0: from the API server's watch cache, not etcd, as this is asked every few seconds.
   const list = await client.request<{ items: V1Pod[] }>('GET', resourcePath(RESOURCES.pods, { namespace }), {
     query: { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed', resourceVersion: '0' },
   });
-  const mine = list.items.filter((p) => {
-    const c = controllerOf(p);
-    return c && wanted.has(`${c.kind}/${c.name}`) && !p.metadata?.deletionTimestamp && !isPodReady(p);
+  const mine = list.items.filter((pod) => {
+    const controller = controllerOf(pod);
+    return (
+      controller &&
+      wanted.has(`${controller.kind}/${controller.name}`) &&
+      !pod.metadata?.deletionTimestamp &&
+      !isPodReady(pod)
+    );
   });
   // The scheduler's words are in its FailedScheduling event when the condition has none.
-  const wordless = mine.some((p) => schedulerAnswer(p)?.status === 'False' && !schedulerAnswer(p)?.message);
+  const wordless = mine.some((pod) => schedulerAnswer(pod)?.status === 'False' && !schedulerAnswer(pod)?.message);
   const messages = wordless ? await failedScheduling(client, namespace) : new Map<string, string>();
-  return mine.map((p) => {
-    const c = controllerOf(p)!;
-    const uid = p.metadata?.uid ?? '';
-    const stuck = podStuckReason(p, messages.get(uid));
+  return mine.map((pod) => {
+    const controller = controllerOf(pod)!;
+    const uid = pod.metadata?.uid ?? '';
+    const stuck = podStuckReason(pod, messages.get(uid));
     return {
-      name: p.metadata?.name ?? '',
+      name: pod.metadata?.name ?? '',
       uid,
-      controller: { kind: c.kind, name: c.name },
-      answered: schedulerAnswer(p) !== undefined,
+      controller: { kind: controller.kind, name: controller.name },
+      answered: schedulerAnswer(pod) !== undefined,
       ...(stuck ? { stuck } : {}),
     };
   });
@@ -240,8 +246,8 @@ export class GoneTracker implements GoneWatch {
   }
 
   close(): void {
-    for (const i of this.informers) i.stop();
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const informer of this.informers) informer.stop();
+    for (const timer of this.timers.values()) clearTimeout(timer);
     this.stopAll.abort();
   }
 }

@@ -6,7 +6,7 @@ import { drainHooks, renderDrainOutput, renderUncordon } from './print.js';
 import { drainOutputExitCode, runDrain, runUncordon, type DrainOutput, type UncordonResult } from './run.js';
 
 export const drainCommand: Command<DrainOptions, DrainOutput> = {
-  run: (ctx, o) => runDrain(ctx, o, drainHooks(ctx)),
+  run: (ctx, options) => runDrain(ctx, options, drainHooks(ctx)),
   exitCode: drainOutputExitCode,
   render: (out, view) => renderDrainOutput(out, view.wide, view.colour),
   document: (out) => (out.kind === 'drained' ? out.result : out.plan),

@@ -18,7 +18,7 @@ import { evictPod, type EvictContext } from './evict.js';
 import type { DrainEvent, DrainOutcome, DrainResult, PodOutcome, PodStatus } from './events.js';
 import type { DrainPlan, PdbPlan, PodPlan } from './model.js';
 import { EvictionQueue } from './queue.js';
-import { ReplacementCheck } from './stuck.js';
+import { ReplacementCheck } from './stuckreplacements.js';
 import { waitAvailable } from './wait.js';
 
 export interface ExecuteOptions {
@@ -166,10 +166,10 @@ async function evictAll(
   stop.waits.removeEventListener('abort', onStop);
   await settleWithin(running.keys(), stop.waits, graceMs);
   for (const pod of running.values()) {
-    const o = outcomes.get(key(pod))!;
-    if (o.status === 'not-attempted' || o.status === 'blocked') {
-      o.status = 'unconfirmed';
-      o.message = 'an eviction was sent and no answer came before the drain stopped';
+    const outcome = outcomes.get(key(pod))!;
+    if (outcome.status === 'not-attempted' || outcome.status === 'blocked') {
+      outcome.status = 'unconfirmed';
+      outcome.message = 'an eviction was sent and no answer came before the drain stopped';
     }
   }
 }
@@ -189,10 +189,10 @@ async function waitTerminating(ctx: EvictContext, pods: PodPlan[], outcomes: Map
 
 function trackedByNode(pods: PodPlan[]): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
-  for (const p of pods) {
-    const set = out.get(p.node) ?? new Set<string>();
-    set.add(p.uid);
-    out.set(p.node, set);
+  for (const pod of pods) {
+    const set = out.get(pod.node) ?? new Set<string>();
+    set.add(pod.uid);
+    out.set(pod.node, set);
   }
   return out;
 }
@@ -200,21 +200,21 @@ function trackedByNode(pods: PodPlan[]): Map<string, Set<string>> {
 /** The pods' report and the outcome, as the drain stops: what happens after (a last look at the replacements) changes neither. */
 function conclude(result: DrainResult, outcomes: Map<string, PodOutcome>, stop: Stop): void {
   // A copy: an unconfirmed eviction that answers later must not change the report.
-  result.pods = result.plan.pods.map((p) => {
-    const o = outcomes.get(key(p))!;
-    if (p.action === 'blocked')
+  result.pods = result.plan.pods.map((pod) => {
+    const outcome = outcomes.get(key(pod))!;
+    if (pod.action === 'blocked')
       return {
-        ...o,
+        ...outcome,
         status: 'blocked',
-        message: p.reasons
+        message: pod.reasons
           .filter((r) => r.severity === 'block')
           .map((r) => r.code)
           .join(', '),
       };
-    return { ...o };
+    return { ...outcome };
   });
-  const unfinished = result.pods.some((p) =>
-    ['evicted', 'not-attempted', 'blocked', 'failed', 'unconfirmed'].includes(p.status),
+  const unfinished = result.pods.some((pod) =>
+    ['evicted', 'not-attempted', 'blocked', 'failed', 'unconfirmed'].includes(pod.status),
   );
   const why = stop.reason();
   if (stop.fatal) {
@@ -370,16 +370,20 @@ export async function executeDrain(
 
 /** The workloads (Deployment, StatefulSet, ReplicaSet) whose pods this drain evicted and saw gone. */
 export function evictedWorkloads(plan: DrainPlan, outcomes: Map<string, PodOutcome> | PodOutcome[]): WorkloadRef[] {
-  const byKey = Array.isArray(outcomes) ? new Map(outcomes.map((o) => [key(o), o])) : outcomes;
+  const byKey = Array.isArray(outcomes) ? new Map(outcomes.map((outcome) => [key(outcome), outcome])) : outcomes;
   const wanted = new Map<string, WorkloadRef>();
-  for (const p of plan.pods) {
-    const o = byKey.get(key(p));
-    const top = p.owners.at(-1);
-    if (o?.status !== 'gone' || !top) continue;
+  for (const pod of plan.pods) {
+    const outcome = byKey.get(key(pod));
+    const top = pod.owners.at(-1);
+    if (outcome?.status !== 'gone' || !top) continue;
     // Only the built-in workloads (another group's StatefulSet is not apps/v1's).
     if (top.apiVersion !== undefined && !controllerType({ kind: top.kind, apiVersion: top.apiVersion })) continue;
     if (['Deployment', 'StatefulSet', 'ReplicaSet'].includes(top.kind))
-      wanted.set(`${p.namespace}/${top.kind}/${top.name}`, { namespace: p.namespace, kind: top.kind, name: top.name });
+      wanted.set(`${pod.namespace}/${top.kind}/${top.name}`, {
+        namespace: pod.namespace,
+        kind: top.kind,
+        name: top.name,
+      });
   }
   return [...wanted.values()];
 }

@@ -76,8 +76,8 @@ async function readControllers(
   const out = new Map<string, ControllerObject | null | undefined>();
   const groups = new Map<string, Array<[string, ControllerRef]>>();
   for (const entry of refs) {
-    const g = `${entry[1].type.resource}.${entry[1].type.group}/${entry[1].ns}`;
-    groups.set(g, [...(groups.get(g) ?? []), entry]);
+    const group = `${entry[1].type.resource}.${entry[1].type.group}/${entry[1].ns}`;
+    groups.set(group, [...(groups.get(group) ?? []), entry]);
   }
   const single: Array<[string, ControllerRef]> = [];
   await mapLimit([...groups.values()], 8, async (entries) => {
@@ -168,10 +168,10 @@ function listOrNull<T>(what: string, client: KubeClient, path: string): Promise<
 }
 
 function usesNamespaceSelector(pod: V1Pod): boolean {
-  const a = pod.spec?.affinity;
+  const affinity = pod.spec?.affinity;
   return [
-    ...(a?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []),
-    ...(a?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []),
+    ...(affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []),
+    ...(affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []),
   ].some((t) => t.namespaceSelector !== undefined && t.namespaceSelector !== null);
 }
 
@@ -222,15 +222,15 @@ export interface PermissionRequest {
 
 /** Asks the API server (SelfSubjectAccessReview) about each permission, in parallel. */
 async function checkPermissions(client: KubeClient, wanted: PermissionRequest[]): Promise<PermissionCheck[]> {
-  return mapLimit(wanted, 16, async (w) => {
+  return mapLimit(wanted, 16, async (request) => {
     const review = await selfAccessReview(client, {
-      verb: w.verb,
-      group: w.group,
-      resource: w.resource,
-      subresource: w.subresource,
-      namespace: w.namespace,
+      verb: request.verb,
+      group: request.group,
+      resource: request.resource,
+      subresource: request.subresource,
+      namespace: request.namespace,
     });
-    return { ...w, allowed: review.allowed };
+    return { ...request, allowed: review.allowed };
   });
 }
 
@@ -249,13 +249,15 @@ export interface Gathered extends PlanInputs {
 
 /** The UIDs of every pod whose controller also controls one of the drained pods. */
 function siblingsOf(drainPods: V1Pod[], allPods: V1Pod[]): Set<string> {
-  const controllerKeyOf = (p: V1Pod): string | undefined => {
-    const c = controllerOf(p);
-    return c ? controllerKey(p.metadata?.namespace ?? '', c.kind, c.name) : undefined;
+  const controllerKeyOf = (pod: V1Pod): string | undefined => {
+    const controller = controllerOf(pod);
+    return controller ? controllerKey(pod.metadata?.namespace ?? '', controller.kind, controller.name) : undefined;
   };
   const controllers = new Set(drainPods.map(controllerKeyOf).filter(Boolean));
   return new Set(
-    [...drainPods, ...allPods].filter((p) => controllers.has(controllerKeyOf(p))).map((p) => p.metadata?.uid ?? ''),
+    [...drainPods, ...allPods]
+      .filter((pod) => controllers.has(controllerKeyOf(pod)))
+      .map((pod) => pod.metadata?.uid ?? ''),
   );
 }
 

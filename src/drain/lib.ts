@@ -18,5 +18,5 @@ export type { DrainPlan, PdbPlan, PlanOptions } from './model.js';
 export { eventLine } from './print.js';
 export { makePlan, makeRunPlan } from './planner.js';
 export { batches } from './replacements.js';
-export type { RunPlan, RunStep } from './runplan.js';
+export type { RunPlan, RunStep } from './sequence.js';
 export { waitAvailable } from './wait.js';

@@ -73,7 +73,10 @@ export function pdbBudgetAfter(pdb: V1PodDisruptionBudget, pods: V1Pod[]): PdbPl
 
 /** The PDB's numbers in one phrase, as messages show them. */
 export function describeBudget(
-  p: Pick<PdbPlan, 'namespace' | 'name' | 'currentHealthy' | 'desiredHealthy' | 'disruptionsAllowed' | 'expectedPods'>,
+  pdb: Pick<
+    PdbPlan,
+    'namespace' | 'name' | 'currentHealthy' | 'desiredHealthy' | 'disruptionsAllowed' | 'expectedPods'
+  >,
 ): string {
-  return `PDB ${p.namespace}/${p.name} allows ${p.disruptionsAllowed} disruption${p.disruptionsAllowed === 1 ? '' : 's'} (${p.currentHealthy} healthy, ${p.desiredHealthy} required of ${p.expectedPods})`;
+  return `PDB ${pdb.namespace}/${pdb.name} allows ${pdb.disruptionsAllowed} disruption${pdb.disruptionsAllowed === 1 ? '' : 's'} (${pdb.currentHealthy} healthy, ${pdb.desiredHealthy} required of ${pdb.expectedPods})`;
 }

@@ -125,12 +125,14 @@ function localVolumePin(pod: V1Pod, input: PlanInputs, drained: Set<string>): st
   const vols = input.volumes;
   if (!vols) return undefined;
   const ns = pod.metadata?.namespace ?? '';
-  for (const v of pod.spec?.volumes ?? []) {
+  for (const volume of pod.spec?.volumes ?? []) {
     const claim =
-      v.persistentVolumeClaim &&
-      vols.claims.find((c) => c.metadata?.namespace === ns && c.metadata?.name === v.persistentVolumeClaim!.claimName);
+      volume.persistentVolumeClaim &&
+      vols.claims.find(
+        (c) => c.metadata?.namespace === ns && c.metadata?.name === volume.persistentVolumeClaim!.claimName,
+      );
     const pv = claim?.spec?.volumeName
-      ? vols.volumes.find((x) => x.metadata?.name === claim.spec!.volumeName)
+      ? vols.volumes.find((candidate) => candidate.metadata?.name === claim.spec!.volumeName)
       : undefined;
     const terms = pv?.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
     const pinned = terms.some((t) =>
@@ -147,10 +149,10 @@ function localVolumePin(pod: V1Pod, input: PlanInputs, drained: Set<string>): st
 /** The pods a PDB selects that are not Ready, each with why ("web-2 is CrashLoopBackOff: ..."). */
 function notHealthy(pdb: V1PodDisruptionBudget, pods: V1Pod[]): string[] {
   return pods
-    .filter((p) => pdbsCovering(p, [pdb]).length > 0)
-    .flatMap((p) => {
-      const why = podWaitReason(p);
-      return why ? [`${p.metadata?.name ?? ''} is ${why}`] : [];
+    .filter((pod) => pdbsCovering(pod, [pdb]).length > 0)
+    .flatMap((pod) => {
+      const why = podWaitReason(pod);
+      return why ? [`${pod.metadata?.name ?? ''} is ${why}`] : [];
     });
 }
 
@@ -191,45 +193,45 @@ interface PlanContext {
   controllerExists: (pod: V1Pod) => boolean | undefined;
 }
 
-function podFacts(pod: V1Pod, c: PlanContext): PodFacts {
+function podFacts(pod: V1Pod, context: PlanContext): PodFacts {
   const key = podKey(pod);
   const ns = pod.metadata?.namespace ?? '';
-  const top = c.chains.get(key)?.at(-1);
+  const top = context.chains.get(key)?.at(-1);
   const facts: PodFacts = {
-    controllerExists: c.controllerExists(pod),
-    pdbs: (c.covering.get(key) ?? []).map((pdb) => c.pdbPlans.get(pdbKey(pdb))!).filter(Boolean),
+    controllerExists: context.controllerExists(pod),
+    pdbs: (context.covering.get(key) ?? []).map((pdb) => context.pdbPlans.get(pdbKey(pdb))!).filter(Boolean),
   };
-  const outage = top ? c.outageOf.get(controllerKey(ns, top.kind, top.name)) : undefined;
+  const outage = top ? context.outageOf.get(controllerKey(ns, top.kind, top.name)) : undefined;
   if (outage && isPodReady(pod)) facts.outage = outage;
-  const placed = c.placements.get(key);
+  const placed = context.placements.get(key);
   if (placed?.outcome === 'pending') {
     facts.wontFit = placed.message ?? 'it fits on no node';
-    const pin = localVolumePin(pod, c.input, c.drainSet);
+    const pin = localVolumePin(pod, context.input, context.drainSet);
     if (pin) facts.pinnedBy = pin;
   }
   if (placed?.dependsOn?.length) facts.dependsOn = placed.dependsOn;
   if (placed?.notes?.length) facts.placementNotes = placed.notes;
   if (placed?.uncertain) facts.uncertain = placed.uncertain;
-  const stuck = c.neverRecovers.get(key);
+  const stuck = context.neverRecovers.get(key);
   if (stuck) facts.pdbNeverRecovers = stuck;
   const controller = controllerOf(pod);
-  if (controller && c.input.unreadableControllers?.has(controllerKey(ns, controller.kind, controller.name))) {
+  if (controller && context.input.unreadableControllers?.has(controllerKey(ns, controller.kind, controller.name))) {
     facts.permissionUnknown = `you may not read ${controller.kind} ${controller.name}: whether it still exists is not known`;
   }
   return facts;
 }
 
-function podRow(pod: V1Pod, c: PlanContext): PodPlan {
-  const { options } = c.input;
+function podRow(pod: V1Pod, context: PlanContext): PodPlan {
+  const { options } = context.input;
   const key = podKey(pod);
-  const chain = c.chains.get(key) ?? [];
+  const chain = context.chains.get(key) ?? [];
   const top = chain.at(-1);
   const { action, reasons } = classifyPod(
     pod,
-    podFacts(pod, c),
+    podFacts(pod, context),
     options,
-    c.input.now,
-    c.input.skipWaitForDeleteTimeoutSeconds,
+    context.input.now,
+    context.input.skipWaitForDeleteTimeoutSeconds,
   );
   const finalAction: PodAction =
     options.strict && action === 'evict' && reasons.some((r) => r.severity === 'warning') ? 'blocked' : action;
@@ -243,11 +245,11 @@ function podRow(pod: V1Pod, c: PlanContext): PodPlan {
     workload: top ? `${top.kind}/${top.name}` : '',
     action: finalAction,
     reasons,
-    pdbs: (c.covering.get(key) ?? []).map(pdbKey),
+    pdbs: (context.covering.get(key) ?? []).map(pdbKey),
     ready: isPodReady(pod),
     requests: { cpu: (requests.cpu ?? 0) / 1000, memory: requests.memory ?? 0 },
   };
-  const placed = c.placements.get(key);
+  const placed = context.placements.get(key);
   if (placed) {
     const { pod: _key, uncertain, ...placement } = placed;
     row.placement = (uncertain ? { ...placement, uncertain: true } : placement) satisfies Placement;
@@ -271,17 +273,18 @@ export function planBlockers(
       `MissingPermission: you may not ${what}: ask for that permission (the drain changes nothing until you have it)`,
     );
   }
-  for (const n of nodes) if (!n.exists) blockers.add(`node ${n.name} does not exist`);
-  for (const p of pods) {
-    if (p.action !== 'blocked') continue;
-    for (const r of p.reasons) {
-      if (r.severity === 'block')
-        blockers.add(`${r.code}: ${r.override ? `${r.override} overrides it` : 'nothing overrides it'}`);
-      else if (options.strict && r.severity === 'warning') blockers.add(`${r.code} (--strict)`);
+  for (const node of nodes) if (!node.exists) blockers.add(`node ${node.name} does not exist`);
+  for (const pod of pods) {
+    if (pod.action !== 'blocked') continue;
+    for (const found of pod.reasons) {
+      if (found.severity === 'block')
+        blockers.add(`${found.code}: ${found.override ? `${found.override} overrides it` : 'nothing overrides it'}`);
+      else if (options.strict && found.severity === 'warning') blockers.add(`${found.code} (--strict)`);
     }
   }
   if (options.strict) {
-    for (const r of nodes.flatMap((n) => n.reasons)) if (r.severity === 'warning') blockers.add(`${r.code} (--strict)`);
+    for (const found of nodes.flatMap((node) => node.reasons))
+      if (found.severity === 'warning') blockers.add(`${found.code} (--strict)`);
   }
   return [...blockers];
 }

@@ -1,13 +1,13 @@
 /**
  * Planning, as study-drain and study maintain both start: read the cluster
  * once (gather.ts), then plan from what was read (plan.ts for one drain,
- * runplan.ts for a run of several). Reads only.
+ * sequence.ts for a sequence of them). Reads only.
  */
 import type { KubeClient } from '../kube/client.js';
 import { gatherPlanInputs } from './gather.js';
 import type { DrainPlan, PlanOptions } from './model.js';
 import { buildPlan } from './plan.js';
-import { buildRunPlan, type RunPlan } from './runplan.js';
+import { buildRunPlan, type RunPlan } from './sequence.js';
 
 /** Reads the cluster and builds the plan: what study-drain and maintain both start from. */
 export async function makePlan(

@@ -32,7 +32,7 @@ function planNodes(plan: DrainPlan): string {
     const cordoned = node.unschedulable ? 'already cordoned' : 'schedulable';
     const count = plan.pods.filter((p) => p.node === node.name).length;
     out += `Node ${node.name}: ${readiness}, ${cordoned}; ${count} pod${count === 1 ? '' : 's'}\n`;
-    for (const r of node.reasons) out += `  ${r.severity}: ${r.code}: ${r.message}\n`;
+    for (const found of node.reasons) out += `  ${found.severity}: ${found.code}: ${found.message}\n`;
   }
   return `${out}\n`;
 }
@@ -86,16 +86,18 @@ function planPdbs(plan: DrainPlan): string {
 /** Every block and risk, pod by pod, then why each kind of finding matters. */
 function planFindings(plan: DrainPlan, colour: boolean): string {
   const findings = plan.pods.flatMap((pod) =>
-    pod.reasons.filter((r) => r.severity !== 'info').map((r) => ({ pod: `${pod.namespace}/${pod.name}`, r })),
+    pod.reasons
+      .filter((found) => found.severity !== 'info')
+      .map((found) => ({ pod: `${pod.namespace}/${pod.name}`, found })),
   );
   if (findings.length === 0) return '';
   let out = '\nFindings:\n';
-  for (const { pod, r } of findings) {
-    const severity = r.severity === 'block' ? paint(colour, 'red', 'blocks') : paint(colour, 'yellow', 'risk');
-    const override = r.severity === 'block' && r.override ? ` (override: ${r.override})` : '';
-    out += `  ${severity}  ${pod}: ${r.code}: ${r.message}${override}\n`;
+  for (const { pod, found } of findings) {
+    const severity = found.severity === 'block' ? paint(colour, 'red', 'blocks') : paint(colour, 'yellow', 'risk');
+    const override = found.severity === 'block' && found.override ? ` (override: ${found.override})` : '';
+    out += `  ${severity}  ${pod}: ${found.code}: ${found.message}${override}\n`;
   }
-  const codes = [...new Set(findings.map((f) => f.r.code))] as ReasonCode[];
+  const codes = [...new Set(findings.map((f) => f.found.code))] as ReasonCode[];
   out += '\nWhy it matters:\n';
   for (const code of codes) out += `  ${code}: ${REASONS[code]}\n`;
   return out;
@@ -137,12 +139,12 @@ function planPlacement(plan: DrainPlan): string {
 
 /** The counts, and whether the drain can proceed (or what blocks it). */
 function planVerdict(plan: DrainPlan, colour: boolean): string {
-  const s = plan.summary;
-  const pods = `${s.pods} pod${s.pods === 1 ? '' : 's'}`;
-  const actions = `${s.evict} to evict, ${s.skip} skipped, ${s.wait} already terminating, ${s.blocked} blocked`;
-  let out = `\nSummary: ${pods}: ${actions}; ${s.warnings} risk${s.warnings === 1 ? '' : 's'}\n`;
+  const summary = plan.summary;
+  const pods = `${summary.pods} pod${summary.pods === 1 ? '' : 's'}`;
+  const actions = `${summary.evict} to evict, ${summary.skip} skipped, ${summary.wait} already terminating, ${summary.blocked} blocked`;
+  let out = `\nSummary: ${pods}: ${actions}; ${summary.warnings} risk${summary.warnings === 1 ? '' : 's'}\n`;
   if (plan.verdict === 'proceed') {
-    const readRisks = s.warnings ? ' (read the risks above)' : '';
+    const readRisks = summary.warnings ? ' (read the risks above)' : '';
     out += `Verdict: ${paint(colour, 'green', 'the drain can proceed')}${readRisks}\n`;
   } else {
     out += `Verdict: ${paint(colour, 'red', 'BLOCKED')}\n`;
@@ -152,77 +154,83 @@ function planVerdict(plan: DrainPlan, colour: boolean): string {
 }
 
 /** One line per event, for logs and non-terminal stderr. */
-export function eventLine(e: DrainEvent): string {
-  switch (e.type) {
+export function eventLine(event: DrainEvent): string {
+  switch (event.type) {
     case 'cordon':
-      return `node/${e.node} ${e.changed ? 'cordoned' : 'was already cordoned'}`;
+      return `node/${event.node} ${event.changed ? 'cordoned' : 'was already cordoned'}`;
     case 'evicting':
-      return `evicting pod ${e.pod.namespace}/${e.pod.name}`;
+      return `evicting pod ${event.pod.namespace}/${event.pod.name}`;
     case 'evicted':
-      return `evicted pod ${e.pod.namespace}/${e.pod.name}`;
+      return `evicted pod ${event.pod.namespace}/${event.pod.name}`;
     case 'gone':
-      return `pod ${e.pod.namespace}/${e.pod.name} is gone (${formatDuration(e.ms)})`;
+      return `pod ${event.pod.namespace}/${event.pod.name} is gone (${formatDuration(event.ms)})`;
     case 'pdb-wait':
-      return `waiting to evict ${e.pod.namespace}/${e.pod.name}: ${e.detail}; retry in ${formatDuration(e.retryMs)}`;
+      return `waiting to evict ${event.pod.namespace}/${event.pod.name}: ${event.detail}; retry in ${formatDuration(event.retryMs)}`;
     case 'throttled':
-      return `the API server is throttling requests (429); retrying ${e.pod.namespace}/${e.pod.name} in ${formatDuration(e.retryMs)}`;
+      return `the API server is throttling requests (429); retrying ${event.pod.namespace}/${event.pod.name} in ${formatDuration(event.retryMs)}`;
     case 'retry':
-      return `retrying ${e.pod.namespace}/${e.pod.name} in ${formatDuration(e.retryMs)}: ${e.detail}`;
+      return `retrying ${event.pod.namespace}/${event.pod.name} in ${formatDuration(event.retryMs)}: ${event.detail}`;
     case 'failed':
-      return `could not evict ${e.pod.namespace}/${e.pod.name}: ${e.detail}`;
+      return `could not evict ${event.pod.namespace}/${event.pod.name}: ${event.detail}`;
     case 'waiting-healthy':
-      return `waiting for ${e.workloads.length} workload${e.workloads.length === 1 ? '' : 's'} to be Available again: ${e.workloads.join(', ')}`;
+      return `waiting for ${event.workloads.length} workload${event.workloads.length === 1 ? '' : 's'} to be Available again: ${event.workloads.join(', ')}`;
     case 'healthy':
-      return `${e.workload} is Available`;
+      return `${event.workload} is Available`;
     case 'replacement-stuck':
-      return `replacement ${e.pod.namespace}/${e.pod.name} of ${e.workload} is ${e.reason}`;
+      return `replacement ${event.pod.namespace}/${event.pod.name} of ${event.workload} is ${event.reason}`;
     case 'replacements-unchecked':
-      return `could not look at the replacements (the drain goes on): ${e.detail}`;
+      return `could not look at the replacements (the drain goes on): ${event.detail}`;
   }
 }
 
 /** The report's lines on replacements that cannot start, and on workloads not Available in time (naming their stuck replacements). */
-function renderReplacements(r: DrainResult, colour: boolean): string {
+function renderReplacements(result: DrainResult, colour: boolean): string {
   let out = '';
-  for (const w of r.workloads) {
-    if (w.available) {
-      out += `${w.namespace}/${w.workload}: Available\n`;
+  for (const health of result.workloads) {
+    if (health.available) {
+      out += `${health.namespace}/${health.workload}: Available\n`;
       continue;
     }
     // In short here (Pending, unschedulable; ImagePullBackOff): the scheduler's or kubelet's words follow below.
-    const stuck = r.replacements
-      .filter((x) => x.namespace === w.namespace && x.workload === w.workload)
-      .map((x) => `${x.name} is ${x.reason.split(':')[0]}`);
-    out += `${w.namespace}/${w.workload}: not Available in time${stuck.length ? `: ${stuck.join('; ')}` : ''}\n`;
+    const stuck = result.replacements
+      .filter((pod) => pod.namespace === health.namespace && pod.workload === health.workload)
+      .map((pod) => `${pod.name} is ${pod.reason.split(':')[0]}`);
+    out += `${health.namespace}/${health.workload}: not Available in time${stuck.length ? `: ${stuck.join('; ')}` : ''}\n`;
   }
-  if (r.replacements.length) {
+  if (result.replacements.length) {
     out += `${paint(colour, 'yellow', 'Replacements that cannot start')} (the drain's result does not count them):\n`;
-    for (const x of r.replacements) out += `  ${x.namespace}/${x.name} of ${x.workload}: ${x.reason}\n`;
+    for (const pod of result.replacements) out += `  ${pod.namespace}/${pod.name} of ${pod.workload}: ${pod.reason}\n`;
   }
   return out;
 }
 
-export function renderResult(r: DrainResult, colour: boolean): string {
-  const rows = r.pods
-    .filter((p) => p.status !== 'skipped')
-    .map((p) => [p.namespace, p.name, p.status, p.ms === undefined ? '' : formatDuration(p.ms), p.message ?? '']);
+export function renderResult(result: DrainResult, colour: boolean): string {
+  const rows = result.pods
+    .filter((pod) => pod.status !== 'skipped')
+    .map((pod) => [
+      pod.namespace,
+      pod.name,
+      pod.status,
+      pod.ms === undefined ? '' : formatDuration(pod.ms),
+      pod.message ?? '',
+    ]);
   let out = rows.length ? renderTable(['NAMESPACE', 'NAME', 'RESULT', 'TOOK', 'DETAIL'], rows) : '';
-  const count = (s: string): number => r.pods.filter((p) => p.status === s).length;
-  const cordoned = r.cordoned
+  const count = (s: string): number => result.pods.filter((pod) => pod.status === s).length;
+  const cordoned = result.cordoned
     .map((c) => `${c.node} (${c.changed ? 'cordoned by this drain' : 'was already cordoned'})`)
     .join(', ');
   out += `\nNodes cordoned: ${cordoned || 'none'}\n`;
   out += `Pods: ${count('gone')} evicted and gone,${count('not-waited') ? ` ${count('not-waited')} evicted and not waited for (--skip-wait-for-delete-timeout),` : ''} ${count('evicted')} evicted but still terminating, ${count('already-gone')} already gone, ${count('blocked')} blocked, ${count('failed')} failed, ${count('unconfirmed') ? `${count('unconfirmed')} sent but unconfirmed, ` : ''}${count('not-attempted')} not attempted, ${count('skipped')} skipped\n`;
-  out += renderReplacements(r, colour);
+  out += renderReplacements(result, colour);
   const head = {
     drained: paint(colour, 'green', 'drained'),
     'timed-out': paint(colour, 'red', 'timed out'),
     interrupted: paint(colour, 'yellow', 'interrupted'),
     failed: paint(colour, 'red', 'not drained'),
-  }[r.outcome];
-  out += `Result: ${head} in ${formatDuration(r.elapsedMs)} with ${r.requests} API requests${r.throttled ? ` (throttled ${r.throttled} time${r.throttled === 1 ? '' : 's'} by the API server)` : ''}${r.message ? `: ${r.message}` : ''}\n`;
-  if (r.outcome !== 'drained') {
-    out += `The node${r.cordoned.length > 1 ? 's stay' : ' stays'} cordoned. Run the same command again to finish, or "kubectl study-drain uncordon ${r.cordoned.map((c) => c.node).join(' ')}" to undo.\n`;
+  }[result.outcome];
+  out += `Result: ${head} in ${formatDuration(result.elapsedMs)} with ${result.requests} API requests${result.throttled ? ` (throttled ${result.throttled} time${result.throttled === 1 ? '' : 's'} by the API server)` : ''}${result.message ? `: ${result.message}` : ''}\n`;
+  if (result.outcome !== 'drained') {
+    out += `The node${result.cordoned.length > 1 ? 's stay' : ' stays'} cordoned. Run the same command again to finish, or "kubectl study-drain uncordon ${result.cordoned.map((c) => c.node).join(' ')}" to undo.\n`;
   }
   return out;
 }
@@ -243,15 +251,17 @@ export function drainHooks(ctx: RunContext): DrainHooks {
       let waitingOn = '';
       view.update('', 'cordoning');
       return {
-        onEvent: (e) => {
-          if (!view.live) return view.note(eventLine(e));
-          if (e.type === 'evicted') counts.evicted++;
-          if (e.type === 'gone') counts.gone++;
-          if (e.type === 'pdb-wait') waitingOn = e.detail;
-          if (e.type === 'throttled') waitingOn = 'API server throttling';
-          if (e.type === 'evicted' || e.type === 'gone') waitingOn = '';
-          if (['cordon', 'failed', 'waiting-healthy', 'replacement-stuck', 'replacements-unchecked'].includes(e.type))
-            view.note(eventLine(e));
+        onEvent: (event) => {
+          if (!view.live) return view.note(eventLine(event));
+          if (event.type === 'evicted') counts.evicted++;
+          if (event.type === 'gone') counts.gone++;
+          if (event.type === 'pdb-wait') waitingOn = event.detail;
+          if (event.type === 'throttled') waitingOn = 'API server throttling';
+          if (event.type === 'evicted' || event.type === 'gone') waitingOn = '';
+          if (
+            ['cordon', 'failed', 'waiting-healthy', 'replacement-stuck', 'replacements-unchecked'].includes(event.type)
+          )
+            view.note(eventLine(event));
           view.update(
             '',
             `evicted ${counts.evicted}/${total}, gone ${counts.gone}${waitingOn ? `, waiting on ${waitingOn}` : ''}`,
@@ -274,8 +284,8 @@ export function renderDrainOutput(out: DrainOutput, wide: boolean, colour: boole
   }
 }
 
-export function renderUncordon(r: UncordonResult): string {
-  return r.nodes
+export function renderUncordon(result: UncordonResult): string {
+  return result.nodes
     .map((n) => (n.changed ? `node/${n.node} uncordoned\n` : `node/${n.node} was not cordoned; nothing changed\n`))
     .join('');
 }

@@ -34,10 +34,10 @@ const CHOICES: Choice[] = ['score-last', 'first', 'last', 'packed'];
 /** Whether the pod's controller exists: true, false, or undefined (not known). */
 export function controllerExistsIn(input: Pick<PlanInputs, 'controllers'>): (pod: V1Pod) => boolean | undefined {
   return (pod) => {
-    const c = controllerOf(pod);
+    const controller = controllerOf(pod);
     // Only the built-in controllers are looked up: another group's kind of that name is not known.
-    if (!c || !controllerType(c)) return undefined;
-    const info = input.controllers.get(controllerKey(pod.metadata?.namespace ?? '', c.kind, c.name));
+    if (!controller || !controllerType(controller)) return undefined;
+    const info = input.controllers.get(controllerKey(pod.metadata?.namespace ?? '', controller.kind, controller.name));
     return info === undefined ? undefined : info !== null;
   };
 }
@@ -73,17 +73,20 @@ function simulation(input: PlanInputs, uncordon?: ReadonlySet<string>): Simulati
       ),
     workloadOf(key) {
       const pod = evicted.get(key);
-      const c = pod && controllerOf(pod);
-      return c ? controllerKey(pod.metadata?.namespace ?? '', c.kind, c.name) : key;
+      const controller = pod && controllerOf(pod);
+      return controller ? controllerKey(pod.metadata?.namespace ?? '', controller.kind, controller.name) : key;
     },
   };
 }
 
 function pendingPer(placements: PodPlacement[], workloadOf: (key: string) => string): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const p of placements)
-    m.set(workloadOf(p.pod), (m.get(workloadOf(p.pod)) ?? 0) + (p.outcome === 'pending' ? 1 : 0));
-  return m;
+  const pending = new Map<string, number>();
+  for (const placement of placements)
+    pending.set(
+      workloadOf(placement.pod),
+      (pending.get(workloadOf(placement.pod)) ?? 0) + (placement.outcome === 'pending' ? 1 : 0),
+    );
+  return pending;
 }
 
 /** Every step's placements, each marked uncertain where the scheduler's choices could change its workload's count of Pending. */
@@ -95,19 +98,20 @@ export function placeSteps(input: PlanInputs, steps: string[][], uncordon?: Read
     const counts = [step, ...others.map((o) => o.steps[i]!)].map((s) => pendingPer(s.placements, sim.workloadOf));
     const out: StepPlacements = new Map();
     const totals = new Map<string, number>();
-    for (const p of step.placements) totals.set(sim.workloadOf(p.pod), (totals.get(sim.workloadOf(p.pod)) ?? 0) + 1);
-    for (const p of step.placements) {
-      const w = sim.workloadOf(p.pod);
-      const seen = counts.map((c) => c.get(w) ?? 0);
+    for (const placement of step.placements)
+      totals.set(sim.workloadOf(placement.pod), (totals.get(sim.workloadOf(placement.pod)) ?? 0) + 1);
+    for (const placement of step.placements) {
+      const workload = sim.workloadOf(placement.pod);
+      const seen = counts.map((c) => c.get(workload) ?? 0);
       const lo = Math.min(...seen);
       const hi = Math.max(...seen);
-      const total = totals.get(w) ?? 0;
+      const total = totals.get(workload) ?? 0;
       out.set(
-        p.pod,
+        placement.pod,
         lo === hi
-          ? p
+          ? placement
           : {
-              ...p,
+              ...placement,
               uncertain: `${lo} to ${hi} of its workload's ${total} replacements stay Pending, depending on where the scheduler puts the ones before`,
             },
       );
@@ -146,9 +150,9 @@ export function workingMaxUnavailable(
 ): number | undefined {
   const sim = simulation(input, uncordon);
   let tried = 0;
-  for (const k of candidates(asked, nodes.length)) {
+  for (const candidate of candidates(asked, nodes.length)) {
     if (tried++ >= SEARCH_LIMIT) return undefined;
-    if (sim.run(batches(nodes, k)).firstFailure === undefined) return k;
+    if (sim.run(batches(nodes, candidate)).firstFailure === undefined) return candidate;
   }
   return undefined;
 }

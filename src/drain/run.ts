@@ -34,39 +34,42 @@ export type DrainOutput =
   | { kind: 'declined'; plan: DrainPlan }
   | { kind: 'drained'; result: DrainResult };
 
-export async function runDrain(ctx: RunContext, o: DrainOptions, hooks: DrainHooks): Promise<DrainOutput> {
+export async function runDrain(ctx: RunContext, options: DrainOptions, hooks: DrainHooks): Promise<DrainOutput> {
   const started = Date.now();
   // In-flight writes are never cut by Ctrl-C (the report must be exact); a stuck server is cut by the request timeout.
-  const client = connect(o.connection, { timeoutMs: o.connection.requestTimeoutMs || 30_000, outageMs: o.apiOutageMs });
+  const client = connect(options.connection, {
+    timeoutMs: options.connection.requestTimeoutMs || 30_000,
+    outageMs: options.apiOutageMs,
+  });
   // Planning only reads: --timeout and Ctrl-C end it at once, even against a server that never answers.
   const deadline = deadlineSignal(
-    o.timeoutMs,
+    options.timeoutMs,
     () =>
-      new TimeoutError(`no plan within --timeout ${formatDuration(o.timeoutMs)}; nothing was changed`, {
+      new TimeoutError(`no plan within --timeout ${formatDuration(options.timeoutMs)}; nothing was changed`, {
         hint: 'is the API server answering? --request-timeout bounds each request',
       }),
   );
   const planning = AbortSignal.any([ctx.signal, deadline.signal]);
   const planned = (async () => {
-    const nodes = o.selector !== undefined ? await nodesMatching(client, o.selector) : o.nodes;
-    return { nodes, ...(await makePlan(client, nodes, o.plan, o.skipWaitForDeleteTimeoutSeconds)) };
+    const nodes = options.selector !== undefined ? await nodesMatching(client, options.selector) : options.nodes;
+    return { nodes, ...(await makePlan(client, nodes, options.plan, options.skipWaitForDeleteTimeoutSeconds)) };
   })();
   const { nodes, plan, podListVersions, existingPods } = await abortable(planned, planning).catch((err: unknown) => {
     if (ctx.signal.aborted) throw new InterruptedError('interrupted while planning; nothing was changed');
     throw err;
   });
   deadline.clear();
-  if (o.dryRun || plan.verdict === 'blocked') return { kind: 'planned', plan, dryRun: o.dryRun };
+  if (options.dryRun || plan.verdict === 'blocked') return { kind: 'planned', plan, dryRun: options.dryRun };
 
   hooks.showPlan(plan);
-  if (o.plan.disableEviction) {
+  if (options.plan.disableEviction) {
     hooks.note(
       'warning: --disable-eviction DELETES pods directly: no PodDisruptionBudget is checked, every covered workload can go below its budget',
     );
   }
-  if (!o.yes && ctx.io.stdin.isTTY && ctx.io.stderr.isTTY) {
-    const n = plan.summary.evict;
-    if (!(await hooks.confirm(`Cordon ${nodes.join(', ')} and evict ${n} pod${n === 1 ? '' : 's'}?`))) {
+  if (!options.yes && ctx.io.stdin.isTTY && ctx.io.stderr.isTTY) {
+    const evictions = plan.summary.evict;
+    if (!(await hooks.confirm(`Cordon ${nodes.join(', ')} and evict ${evictions} pod${evictions === 1 ? '' : 's'}?`))) {
       hooks.note('Nothing was changed.');
       return { kind: 'declined', plan };
     }
@@ -77,14 +80,14 @@ export async function runDrain(ctx: RunContext, o: DrainOptions, hooks: DrainHoo
   let result: DrainResult;
   try {
     result = await executeDrain(clusterDrainApi(client), plan, podListVersions, {
-      deadline: o.timeoutMs > 0 ? started + o.timeoutMs : undefined,
+      deadline: options.timeoutMs > 0 ? started + options.timeoutMs : undefined,
       interrupt: ctx.signal,
-      concurrency: o.concurrency,
-      gracePeriodSeconds: o.gracePeriodSeconds,
-      disableEviction: o.plan.disableEviction,
-      waitHealthy: o.waitHealthy,
-      apiOutageMs: o.apiOutageMs,
-      skipWaitForDeleteTimeoutSeconds: o.skipWaitForDeleteTimeoutSeconds,
+      concurrency: options.concurrency,
+      gracePeriodSeconds: options.gracePeriodSeconds,
+      disableEviction: options.plan.disableEviction,
+      waitHealthy: options.waitHealthy,
+      apiOutageMs: options.apiOutageMs,
+      skipWaitForDeleteTimeoutSeconds: options.skipWaitForDeleteTimeoutSeconds,
       existingPods,
       onEvent: progress.onEvent,
     });
@@ -114,9 +117,9 @@ export interface UncordonResult {
   nodes: Array<{ node: string; changed: boolean }>;
 }
 
-export async function runUncordon(_ctx: RunContext, o: UncordonOptions): Promise<UncordonResult> {
-  const api = clusterDrainApi(connect(o.connection));
+export async function runUncordon(_ctx: RunContext, options: UncordonOptions): Promise<UncordonResult> {
+  const api = clusterDrainApi(connect(options.connection));
   const nodes: UncordonResult['nodes'] = [];
-  for (const node of o.nodes) nodes.push({ node, changed: await cordon(api, node, false) });
+  for (const node of options.nodes) nodes.push({ node, changed: await cordon(api, node, false) });
   return { kind: 'UncordonResult', apiVersion: 'study.kubectl.io/v1', nodes };
 }

@@ -16,20 +16,23 @@ export async function waitAvailable(
   pollMs = 1000,
 ): Promise<WorkloadHealth[]> {
   if (workloads.length === 0) return [];
-  onEvent({ type: 'waiting-healthy', workloads: workloads.map((w) => `${w.namespace}/${w.kind}/${w.name}`) });
+  onEvent({
+    type: 'waiting-healthy',
+    workloads: workloads.map((workload) => `${workload.namespace}/${workload.kind}/${workload.name}`),
+  });
   const results: WorkloadHealth[] = [];
-  for (const w of workloads) {
+  for (const workload of workloads) {
     let available = false;
     while (!signal.aborted) {
-      const { want, have } = await api.availability(w);
+      const { want, have } = await api.availability(workload);
       if (have >= want) {
         available = true;
-        onEvent({ type: 'healthy', workload: `${w.namespace}/${w.kind}/${w.name}` });
+        onEvent({ type: 'healthy', workload: `${workload.namespace}/${workload.kind}/${workload.name}` });
         break;
       }
       await sleep(pollMs, signal).catch(() => {});
     }
-    results.push({ workload: `${w.kind}/${w.name}`, namespace: w.namespace, available });
+    results.push({ workload: `${workload.kind}/${workload.name}`, namespace: workload.namespace, available });
   }
   return results;
 }

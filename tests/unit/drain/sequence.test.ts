@@ -9,7 +9,7 @@ import type { V1Node, V1Pod } from '@kubernetes/client-node';
 
 import { batches } from '../../../src/drain/lib.js';
 import { controllerKey, type ControllerInfo, type PlanInputs, type PlanOptions } from '../../../src/drain/model.js';
-import { buildRunPlan } from '../../../src/drain/runplan.js';
+import { buildRunPlan } from '../../../src/drain/sequence.js';
 
 const OPTS: PlanOptions = {
   force: false,
