@@ -24,7 +24,7 @@ export interface WorkloadRef {
   name: string;
 }
 
-/** A pod of one of the evicted pods' controllers that is not Ready: a replacement, perhaps, and whether it can start. */
+/** A pod of an evicted pod's controller that is not Ready: a replacement, perhaps, and whether it can start. */
 export interface ControlledPod {
   name: string;
   uid: string;
@@ -35,7 +35,10 @@ export interface ControlledPod {
   stuck?: string;
 }
 
-/** Waits for pods, by UID, to be gone: or, past --skip-wait-for-delete-timeout, for them to have been deleting long enough. */
+/**
+ * Waits for pods, by UID, to be gone: or, past --skip-wait-for-delete-timeout,
+ * for them to have been deleting long enough.
+ */
 export interface GoneWatch {
   waitGone(uid: string, signal: AbortSignal): Promise<'gone' | 'not-waited'>;
   close(): void;
@@ -58,7 +61,10 @@ export interface DrainApi {
   ): GoneWatch;
   /** The pods a PDB counts that are not serving, with why (a Pending replacement, a crash loop). */
   unservingPods(namespace: string, pdb: string): Promise<Array<{ name: string; reason: string }>>;
-  /** The pods of a namespace that one of `controllers` controls, not Ready and not going away: one list of the namespace. */
+  /**
+   * The pods of a namespace that one of `controllers` controls, not Ready
+   * and not going away: one list of the namespace.
+   */
   controlledPods(namespace: string, controllers: OwnerRef[]): Promise<ControlledPod[]>;
   /** How many replicas a workload wants, and how many are available (ready for a StatefulSet). */
   availability(workload: WorkloadRef): Promise<{ want: number; have: number }>;

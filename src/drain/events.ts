@@ -66,7 +66,7 @@ export interface DrainResult {
   pods: PodOutcome[];
   /** Workloads waited for with --wait-healthy, and whether they got there. */
   workloads: WorkloadHealth[];
-  /** Replacements of evicted pods that could not start when last checked (the drain's outcome does not depend on them). */
+  /** Replacements of evicted pods that could not start when last checked (the outcome does not depend on them). */
   replacements: StuckReplacement[];
   elapsedMs: number;
   requests: number;

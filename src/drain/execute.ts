@@ -3,8 +3,9 @@
  * PDB's budget (queue.ts), each pod with its retries (evict.ts), wait for
  * every evicted pod to be gone, optionally wait for the workloads to be
  * Available again. All along, and once more at the end, say which
- * replacements cannot start (replacements.ts; advisory, never the outcome). Everything goes through the narrow DrainApi; progress
- * goes out through onEvent and the printer decides how to show it.
+ * replacements cannot start (stuckreplacements.ts; advisory, never the
+ * outcome). Everything goes through the narrow DrainApi; progress goes out
+ * through onEvent and the printer decides how to show it.
  *
  * Interrupted (Ctrl-C, SIGTERM): no new eviction starts; evictions already
  * sent are allowed to return, so the report is exact; the node stays
@@ -42,7 +43,10 @@ export interface ExecuteOptions {
   skipWaitForDeleteTimeoutSeconds?: number;
   /** How often the replacements of the evicted pods are looked at while the drain runs (default 5 s). */
   replacementCheckMs?: number;
-  /** Once the pods are gone, for how long the scheduler may still answer the last replacements (default 5 s; never past the deadline). */
+  /**
+   * Once the pods are gone, for how long the scheduler may still answer the
+   * last replacements (default 5 s; never past the deadline).
+   */
   replacementSettleMs?: number;
   /** How often the last look asks again while the scheduler has not answered (default 500 ms). */
   replacementSettleEveryMs?: number;
@@ -197,7 +201,10 @@ function trackedByNode(pods: PodPlan[]): Map<string, Set<string>> {
   return out;
 }
 
-/** The pods' report and the outcome, as the drain stops: what happens after (a last look at the replacements) changes neither. */
+/**
+ * The pods' report and the outcome, as the drain stops: what happens after
+ * (a last look at the replacements) changes neither.
+ */
 function conclude(result: DrainResult, outcomes: Map<string, PodOutcome>, stop: Stop): void {
   // A copy: an unconfirmed eviction that answers later must not change the report.
   result.pods = result.plan.pods.map((pod) => {
@@ -350,7 +357,8 @@ export async function executeDrain(
   }
   conclude(result, outcomes, stop);
   try {
-    // Advisory, once the outcome is decided: a last look, the scheduler given a moment, never past the deadline or an interrupt.
+    // Advisory, once the outcome is decided: a last look, the scheduler given a moment,
+    // never past the deadline or an interrupt.
     if (!stop.reason())
       await replacements
         .settle(

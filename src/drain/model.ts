@@ -39,9 +39,11 @@ export const REASONS = {
   PdbAllowsNone:
     'the PodDisruptionBudget allows no disruption right now: the eviction waits until more pods are healthy',
   PdbSerial:
-    'the PodDisruptionBudget lets fewer pods go at once than this drain evicts: it waits for replacements to become healthy',
+    'the PodDisruptionBudget lets fewer pods go at once than this drain evicts: ' +
+    'it waits for replacements to become healthy',
   PdbNeverAllows:
-    'the PodDisruptionBudget can never allow a disruption (it requires every pod it counts): the eviction would wait forever',
+    'the PodDisruptionBudget can never allow a disruption (it requires every pod it counts): ' +
+    'the eviction would wait forever',
   MultiplePdbs: 'the pod is covered by more than one PodDisruptionBudget: the API server refuses to evict it (500)',
   WorkloadOutage: 'the workload loses every ready replica until a replacement is ready elsewhere',
   SafeToEvictFalse:
@@ -51,13 +53,16 @@ export const REASONS = {
   PinnedByLocalVolume:
     "a local PersistentVolume's node affinity ties it to this node: its replacement would stay Pending",
   PdbNeverRecovers:
-    'its PodDisruptionBudget waits for replacements to be healthy, and one of them cannot be placed: the budget never comes back, so the drain would wait for ever',
+    'its PodDisruptionBudget waits for replacements to be healthy, and one of them cannot be placed: ' +
+    'the budget never comes back, so the drain would wait for ever',
   PlacedAfterMove:
-    'its replacement fits only once other evicted pods have been placed (their pod affinity or topology spread counts): it depends on them',
+    'its replacement fits only once other evicted pods have been placed ' +
+    '(their pod affinity or topology spread counts): it depends on them',
   PlacementUnknown:
     'part of where its replacement can go is not decided by the plan (say, a volume still to be provisioned)',
   PlacementUncertain:
-    'whether its replacement finds a node depends on where the scheduler puts the replacements before it, and it breaks ties at random',
+    'whether its replacement finds a node depends on where the scheduler puts the replacements before it, ' +
+    'and it breaks ties at random',
   HostPathData: 'it uses a hostPath volume: its data stays on this node and a replacement elsewhere starts without it',
   CustomScheduler:
     'it names a scheduler other than default-scheduler: its replacement is placed only if that scheduler runs',

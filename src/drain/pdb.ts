@@ -78,5 +78,7 @@ export function describeBudget(
     'namespace' | 'name' | 'currentHealthy' | 'desiredHealthy' | 'disruptionsAllowed' | 'expectedPods'
   >,
 ): string {
-  return `PDB ${pdb.namespace}/${pdb.name} allows ${pdb.disruptionsAllowed} disruption${pdb.disruptionsAllowed === 1 ? '' : 's'} (${pdb.currentHealthy} healthy, ${pdb.desiredHealthy} required of ${pdb.expectedPods})`;
+  const allows = `${pdb.disruptionsAllowed} disruption${pdb.disruptionsAllowed === 1 ? '' : 's'}`;
+  const counts = `${pdb.currentHealthy} healthy, ${pdb.desiredHealthy} required of ${pdb.expectedPods}`;
+  return `PDB ${pdb.namespace}/${pdb.name} allows ${allows} (${counts})`;
 }

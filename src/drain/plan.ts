@@ -79,10 +79,8 @@ function outages(
     const info = controllers.get(key);
     if (!info || info.readyReplicas === undefined || info.kind === 'DaemonSet') continue;
     if (count >= info.readyReplicas && info.readyReplicas > 0) {
-      out.set(
-        key,
-        `${info.kind}/${info.name} has ${info.readyReplicas} ready replica${info.readyReplicas === 1 ? '' : 's'}, all on the drained node${count > 1 ? 's' : ''}`,
-      );
+      const replicas = `${info.readyReplicas} ready replica${info.readyReplicas === 1 ? '' : 's'}`;
+      out.set(key, `${info.kind}/${info.name} has ${replicas}, all on the drained node${count > 1 ? 's' : ''}`);
     }
   }
   return out;
@@ -105,16 +103,14 @@ function pdbsNeverRecovering(
       const plan = plans.get(pdbKey(pdb));
       if (!plan || (plan.verdict !== 'serial' && plan.verdict !== 'waits')) continue;
       const stuck = pods.find(
-        (p) =>
-          p !== pod &&
-          placements.get(podKey(p))?.outcome === 'pending' &&
-          (covering.get(podKey(p)) ?? []).includes(pdb),
+        (other) =>
+          other !== pod &&
+          placements.get(podKey(other))?.outcome === 'pending' &&
+          (covering.get(podKey(other)) ?? []).includes(pdb),
       );
-      if (stuck)
-        out.set(
-          podKey(pod),
-          `${describeBudget(plan)}; the replacement of ${podKey(stuck)} cannot be placed, so it never counts as healthy`,
-        );
+      if (!stuck) continue;
+      const never = `the replacement of ${podKey(stuck)} cannot be placed, so it never counts as healthy`;
+      out.set(podKey(pod), `${describeBudget(plan)}; ${never}`);
     }
   }
   return out;
@@ -216,7 +212,8 @@ function podFacts(pod: V1Pod, context: PlanContext): PodFacts {
   if (stuck) facts.pdbNeverRecovers = stuck;
   const controller = controllerOf(pod);
   if (controller && context.input.unreadableControllers?.has(controllerKey(ns, controller.kind, controller.name))) {
-    facts.permissionUnknown = `you may not read ${controller.kind} ${controller.name}: whether it still exists is not known`;
+    const unknown = 'whether it still exists is not known';
+    facts.permissionUnknown = `you may not read ${controller.kind} ${controller.name}: ${unknown}`;
   }
   return facts;
 }
@@ -268,7 +265,10 @@ export function planBlockers(
   // A missing write permission blocks before anything changes.
   for (const perm of permissions) {
     if (perm.allowed || !perm.required) continue;
-    const what = `${perm.verb} ${perm.resource}${perm.subresource ? `/${perm.subresource}` : ''}${perm.group ? `.${perm.group}` : ''}${perm.namespace ? ` in namespace ${perm.namespace}` : ''}`;
+    const subresource = perm.subresource ? `/${perm.subresource}` : '';
+    const group = perm.group ? `.${perm.group}` : '';
+    const namespace = perm.namespace ? ` in namespace ${perm.namespace}` : '';
+    const what = `${perm.verb} ${perm.resource}${subresource}${group}${namespace}`;
     blockers.add(
       `MissingPermission: you may not ${what}: ask for that permission (the drain changes nothing until you have it)`,
     );

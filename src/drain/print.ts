@@ -141,7 +141,9 @@ function planPlacement(plan: DrainPlan): string {
 function planVerdict(plan: DrainPlan, colour: boolean): string {
   const summary = plan.summary;
   const pods = `${summary.pods} pod${summary.pods === 1 ? '' : 's'}`;
-  const actions = `${summary.evict} to evict, ${summary.skip} skipped, ${summary.wait} already terminating, ${summary.blocked} blocked`;
+  const actions =
+    `${summary.evict} to evict, ${summary.skip} skipped, ` +
+    `${summary.wait} already terminating, ${summary.blocked} blocked`;
   let out = `\nSummary: ${pods}: ${actions}; ${summary.warnings} risk${summary.warnings === 1 ? '' : 's'}\n`;
   if (plan.verdict === 'proceed') {
     const readRisks = summary.warnings ? ' (read the risks above)' : '';
@@ -159,31 +161,42 @@ export function eventLine(event: DrainEvent): string {
     case 'cordon':
       return `node/${event.node} ${event.changed ? 'cordoned' : 'was already cordoned'}`;
     case 'evicting':
-      return `evicting pod ${event.pod.namespace}/${event.pod.name}`;
+      return `evicting pod ${podName(event.pod)}`;
     case 'evicted':
-      return `evicted pod ${event.pod.namespace}/${event.pod.name}`;
+      return `evicted pod ${podName(event.pod)}`;
     case 'gone':
-      return `pod ${event.pod.namespace}/${event.pod.name} is gone (${formatDuration(event.ms)})`;
+      return `pod ${podName(event.pod)} is gone (${formatDuration(event.ms)})`;
     case 'pdb-wait':
-      return `waiting to evict ${event.pod.namespace}/${event.pod.name}: ${event.detail}; retry in ${formatDuration(event.retryMs)}`;
+      return `waiting to evict ${podName(event.pod)}: ${event.detail}; retry in ${formatDuration(event.retryMs)}`;
     case 'throttled':
-      return `the API server is throttling requests (429); retrying ${event.pod.namespace}/${event.pod.name} in ${formatDuration(event.retryMs)}`;
+      return (
+        'the API server is throttling requests (429); ' +
+        `retrying ${podName(event.pod)} in ${formatDuration(event.retryMs)}`
+      );
     case 'retry':
-      return `retrying ${event.pod.namespace}/${event.pod.name} in ${formatDuration(event.retryMs)}: ${event.detail}`;
+      return `retrying ${podName(event.pod)} in ${formatDuration(event.retryMs)}: ${event.detail}`;
     case 'failed':
-      return `could not evict ${event.pod.namespace}/${event.pod.name}: ${event.detail}`;
-    case 'waiting-healthy':
-      return `waiting for ${event.workloads.length} workload${event.workloads.length === 1 ? '' : 's'} to be Available again: ${event.workloads.join(', ')}`;
+      return `could not evict ${podName(event.pod)}: ${event.detail}`;
+    case 'waiting-healthy': {
+      const { workloads } = event;
+      const count = `${workloads.length} workload${workloads.length === 1 ? '' : 's'}`;
+      return `waiting for ${count} to be Available again: ${workloads.join(', ')}`;
+    }
     case 'healthy':
       return `${event.workload} is Available`;
     case 'replacement-stuck':
-      return `replacement ${event.pod.namespace}/${event.pod.name} of ${event.workload} is ${event.reason}`;
+      return `replacement ${podName(event.pod)} of ${event.workload} is ${event.reason}`;
     case 'replacements-unchecked':
       return `could not look at the replacements (the drain goes on): ${event.detail}`;
   }
 }
 
-/** The report's lines on replacements that cannot start, and on workloads not Available in time (naming their stuck replacements). */
+const podName = (pod: { namespace: string; name: string }): string => `${pod.namespace}/${pod.name}`;
+
+/**
+ * The report's lines on replacements that cannot start, and on workloads
+ * not Available in time (naming their stuck replacements).
+ */
 function renderReplacements(result: DrainResult, colour: boolean): string {
   let out = '';
   for (const health of result.workloads) {
@@ -195,7 +208,8 @@ function renderReplacements(result: DrainResult, colour: boolean): string {
     const stuck = result.replacements
       .filter((pod) => pod.namespace === health.namespace && pod.workload === health.workload)
       .map((pod) => `${pod.name} is ${pod.reason.split(':')[0]}`);
-    out += `${health.namespace}/${health.workload}: not Available in time${stuck.length ? `: ${stuck.join('; ')}` : ''}\n`;
+    const why = stuck.length ? `: ${stuck.join('; ')}` : '';
+    out += `${health.namespace}/${health.workload}: not Available in time${why}\n`;
   }
   if (result.replacements.length) {
     out += `${paint(colour, 'yellow', 'Replacements that cannot start')} (the drain's result does not count them):\n`;
@@ -220,7 +234,14 @@ export function renderResult(result: DrainResult, colour: boolean): string {
     .map((c) => `${c.node} (${c.changed ? 'cordoned by this drain' : 'was already cordoned'})`)
     .join(', ');
   out += `\nNodes cordoned: ${cordoned || 'none'}\n`;
-  out += `Pods: ${count('gone')} evicted and gone,${count('not-waited') ? ` ${count('not-waited')} evicted and not waited for (--skip-wait-for-delete-timeout),` : ''} ${count('evicted')} evicted but still terminating, ${count('already-gone')} already gone, ${count('blocked')} blocked, ${count('failed')} failed, ${count('unconfirmed') ? `${count('unconfirmed')} sent but unconfirmed, ` : ''}${count('not-attempted')} not attempted, ${count('skipped')} skipped\n`;
+  const notWaited = count('not-waited')
+    ? ` ${count('not-waited')} evicted and not waited for (--skip-wait-for-delete-timeout),`
+    : '';
+  const unconfirmed = count('unconfirmed') ? `${count('unconfirmed')} sent but unconfirmed, ` : '';
+  out +=
+    `Pods: ${count('gone')} evicted and gone,${notWaited} ${count('evicted')} evicted but still terminating, ` +
+    `${count('already-gone')} already gone, ${count('blocked')} blocked, ${count('failed')} failed, ` +
+    `${unconfirmed}${count('not-attempted')} not attempted, ${count('skipped')} skipped\n`;
   out += renderReplacements(result, colour);
   const head = {
     drained: paint(colour, 'green', 'drained'),
@@ -228,9 +249,16 @@ export function renderResult(result: DrainResult, colour: boolean): string {
     interrupted: paint(colour, 'yellow', 'interrupted'),
     failed: paint(colour, 'red', 'not drained'),
   }[result.outcome];
-  out += `Result: ${head} in ${formatDuration(result.elapsedMs)} with ${result.requests} API requests${result.throttled ? ` (throttled ${result.throttled} time${result.throttled === 1 ? '' : 's'} by the API server)` : ''}${result.message ? `: ${result.message}` : ''}\n`;
+  const times = `${result.throttled} time${result.throttled === 1 ? '' : 's'}`;
+  const throttled = result.throttled ? ` (throttled ${times} by the API server)` : '';
+  const message = result.message ? `: ${result.message}` : '';
+  const took = `in ${formatDuration(result.elapsedMs)} with ${result.requests} API requests`;
+  out += `Result: ${head} ${took}${throttled}${message}\n`;
   if (result.outcome !== 'drained') {
-    out += `The node${result.cordoned.length > 1 ? 's stay' : ' stays'} cordoned. Run the same command again to finish, or "kubectl study-drain uncordon ${result.cordoned.map((c) => c.node).join(' ')}" to undo.\n`;
+    const nodes = result.cordoned.map((c) => c.node).join(' ');
+    out +=
+      `The node${result.cordoned.length > 1 ? 's stay' : ' stays'} cordoned. ` +
+      `Run the same command again to finish, or "kubectl study-drain uncordon ${nodes}" to undo.\n`;
   }
   return out;
 }

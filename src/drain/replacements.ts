@@ -89,7 +89,10 @@ function pendingPer(placements: PodPlacement[], workloadOf: (key: string) => str
   return pending;
 }
 
-/** Every step's placements, each marked uncertain where the scheduler's choices could change its workload's count of Pending. */
+/**
+ * Every step's placements, each marked uncertain where the scheduler's
+ * choices could change its workload's count of Pending.
+ */
 export function placeSteps(input: PlanInputs, steps: string[][], uncordon?: ReadonlySet<string>): StepPlacements[] {
   const sim = simulation(input, uncordon);
   const main = sim.run(steps);
@@ -106,15 +109,10 @@ export function placeSteps(input: PlanInputs, steps: string[][], uncordon?: Read
       const lo = Math.min(...seen);
       const hi = Math.max(...seen);
       const total = totals.get(workload) ?? 0;
-      out.set(
-        placement.pod,
-        lo === hi
-          ? placement
-          : {
-              ...placement,
-              uncertain: `${lo} to ${hi} of its workload's ${total} replacements stay Pending, depending on where the scheduler puts the ones before`,
-            },
-      );
+      const uncertain =
+        `${lo} to ${hi} of its workload's ${total} replacements stay Pending, ` +
+        'depending on where the scheduler puts the ones before';
+      out.set(placement.pod, lo === hi ? placement : { ...placement, uncertain });
     }
     return out;
   });
@@ -129,7 +127,10 @@ export function batches<T>(items: T[], size: number): T[][] {
 /** How many simulations a search for a working --max-unavailable may run. */
 const SEARCH_LIMIT = 16;
 
-/** The --max-unavailable values to try, nearest first: below the one asked for, then above it; each makes different batches. */
+/**
+ * The --max-unavailable values to try, nearest first: below the one asked
+ * for, then above it; each makes different batches.
+ */
 function* candidates(asked: number, nodes: number): Generator<number> {
   // Any value from the number of nodes up makes one batch of them all.
   const top = Math.min(asked, nodes);

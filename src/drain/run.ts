@@ -64,7 +64,8 @@ export async function runDrain(ctx: RunContext, options: DrainOptions, hooks: Dr
   hooks.showPlan(plan);
   if (options.plan.disableEviction) {
     hooks.note(
-      'warning: --disable-eviction DELETES pods directly: no PodDisruptionBudget is checked, every covered workload can go below its budget',
+      'warning: --disable-eviction DELETES pods directly: no PodDisruptionBudget is checked, ' +
+        'every covered workload can go below its budget',
     );
   }
   if (!options.yes && ctx.io.stdin.isTTY && ctx.io.stderr.isTTY) {

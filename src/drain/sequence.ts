@@ -86,7 +86,8 @@ function movedAgainBlocks(placements: StepPlacements[], steps: RunStep[], allow:
       out.push({
         node: where ?? steps[i]!.nodes.join(','),
         blockers: [
-          `WontFit: the replacement of ${key}, moved here by an earlier step, would stay Pending: ${placement.message ?? 'it fits on no node'}; --allow-unplaceable overrides it`,
+          `WontFit: the replacement of ${key}, moved here by an earlier step, would stay Pending: ` +
+            `${placement.message ?? 'it fits on no node'}; --allow-unplaceable overrides it`,
         ],
       });
     }

@@ -471,7 +471,8 @@ export function volumeFacts(pod: PodInfo, snap: Snapshot): VolumeFacts {
       const cls = vols.classes.get(className);
       if (cls?.volumeBindingMode === 'WaitForFirstConsumer') {
         facts.notes.push(
-          `claim ${name} is unbound (WaitForFirstConsumer): where a volume can be provisioned or bound for it is not checked`,
+          `claim ${name} is unbound (WaitForFirstConsumer): ` +
+            'where a volume can be provisioned or bound for it is not checked',
         );
         continue;
       }

@@ -56,7 +56,7 @@ export function violation(from: string, to: string): string | undefined {
   return undefined;
 }
 
-/** Every file under src/ (relative to src/), with each relative import: its specifier and the file it names (relative to src/). */
+/** Every file under src/, with each relative import: its specifier and the file it names (paths relative to src/). */
 function importGraph(): Map<string, Array<{ spec: string; target: string }>> {
   const graph = new Map<string, Array<{ spec: string; target: string }>>();
   for (const file of files(SRC)) {
@@ -141,7 +141,17 @@ test('the layering rule itself: up and sideways arrows are found', () => {
   assert.equal(violation('cli/main.ts', 'drain/options.ts'), undefined);
   assert.deepEqual(
     importsOf(
-      "import a from './x.js';\nexport { b } from '../y.js';\nconst c = await import('../z.js');\nimport type { D } from './d.js';\nexport * from './e.js';\nimport {\n  F,\n  type G,\n} from './f.js';",
+      [
+        "import a from './x.js';",
+        "export { b } from '../y.js';",
+        "const c = await import('../z.js');",
+        "import type { D } from './d.js';",
+        "export * from './e.js';",
+        'import {',
+        '  F,',
+        '  type G,',
+        "} from './f.js';",
+      ].join('\n'),
     ),
     ['./x.js', '../y.js', './d.js', './e.js', './f.js', '../z.js'],
   );

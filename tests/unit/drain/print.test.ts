@@ -11,7 +11,8 @@ import { eventLine, renderPlan, renderResult } from '../../../src/drain/print.js
 import { drainPlan, podPlan } from '../../support/fake-drain.js';
 
 const unschedulable =
-  "Pending, unschedulable: 0/5 nodes are available: 1 node(s) were unschedulable, 4 node(s) didn't match pod anti-affinity rules.";
+  'Pending, unschedulable: 0/5 nodes are available: ' +
+  "1 node(s) were unschedulable, 4 node(s) didn't match pod anti-affinity rules.";
 
 function result(extra: Partial<DrainResult>): DrainResult {
   const plan = drainPlan([podPlan('web-1')]);
@@ -47,37 +48,48 @@ test('a stuck replacement is one line while the drain runs', () => {
   );
 });
 
-test('the report lists the replacements that cannot start, and names them where a workload was not Available in time', () => {
-  const stuck = [
-    { namespace: 'ns', name: 'web-2', workload: 'Deployment/web', reason: unschedulable },
-    {
-      namespace: 'ns',
-      name: 'api-7',
-      workload: 'ReplicaSet/api',
-      reason: 'ImagePullBackOff: Back-off pulling image "x"',
-    },
-  ];
-  const drained = renderResult(result({ replacements: stuck }), false);
-  assert.match(
-    drained,
-    /^Replacements that cannot start \(the drain's result does not count them\):\n {2}ns\/web-2 of Deployment\/web: Pending, unschedulable: 0\/5 nodes .*\n {2}ns\/api-7 of ReplicaSet\/api: ImagePullBackOff: Back-off pulling image "x"\nResult: drained /m,
-  );
-  assert.doesNotMatch(renderResult(result({}), false), /Replacements/, 'no section when every replacement can start');
+test(
+  'the report lists the replacements that cannot start, ' + 'and names them where a workload was not Available in time',
+  () => {
+    const stuck = [
+      { namespace: 'ns', name: 'web-2', workload: 'Deployment/web', reason: unschedulable },
+      {
+        namespace: 'ns',
+        name: 'api-7',
+        workload: 'ReplicaSet/api',
+        reason: 'ImagePullBackOff: Back-off pulling image "x"',
+      },
+    ];
+    const drained = renderResult(result({ replacements: stuck }), false);
+    assert.match(
+      drained,
+      new RegExp(
+        [
+          String.raw`^Replacements that cannot start \(the drain's result does not count them\):\n`,
+          String.raw` {2}ns\/web-2 of Deployment\/web: Pending, unschedulable: 0\/5 nodes .*\n`,
+          String.raw` {2}ns\/api-7 of ReplicaSet\/api: ImagePullBackOff: Back-off pulling image "x"\n`,
+          'Result: drained ',
+        ].join(''),
+        'm',
+      ),
+    );
+    assert.doesNotMatch(renderResult(result({}), false), /Replacements/, 'no section when every replacement can start');
 
-  const waited = renderResult(
-    result({
-      outcome: 'timed-out',
-      replacements: stuck,
-      workloads: [
-        { namespace: 'ns', workload: 'Deployment/web', available: false },
-        { namespace: 'ns', workload: 'Deployment/db', available: true },
-      ],
-    }),
-    false,
-  );
-  assert.match(waited, /^ns\/Deployment\/web: not Available in time: web-2 is Pending, unschedulable$/m);
-  assert.match(waited, /^ns\/Deployment\/db: Available$/m);
-});
+    const waited = renderResult(
+      result({
+        outcome: 'timed-out',
+        replacements: stuck,
+        workloads: [
+          { namespace: 'ns', workload: 'Deployment/web', available: false },
+          { namespace: 'ns', workload: 'Deployment/db', available: true },
+        ],
+      }),
+      false,
+    );
+    assert.match(waited, /^ns\/Deployment\/web: not Available in time: web-2 is Pending, unschedulable$/m);
+    assert.match(waited, /^ns\/Deployment\/db: Available$/m);
+  },
+);
 
 test('the plan, section by section: nodes, pods, PDBs, findings, notes, permissions, placement, verdict', () => {
   const web = podPlan('web-1', {
