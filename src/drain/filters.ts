@@ -61,6 +61,26 @@ export interface PodVerdict {
   reasons: Reason[];
 }
 
+/** One pod through POD_FILTERS: the first decision, else evict, or blocked if anything found blocks. */
+export function classifyPod(
+  pod: V1Pod,
+  facts: PodFacts,
+  options: PlanOptions,
+  now: Date,
+  skipWaitSeconds = 0,
+): PodVerdict {
+  const input: FilterInput = { facts, options, now, skipWaitSeconds };
+  const reasons: Reason[] = [];
+  for (const filter of POD_FILTERS) {
+    const verdict = filter(pod, input);
+    // A skipped pod is left alone: what earlier filters found about evicting it does not apply.
+    if (verdict.action === 'skip') return { action: 'skip', reasons: [...verdict.reasons] };
+    reasons.push(...verdict.reasons);
+    if (verdict.action) return { action: verdict.action, reasons };
+  }
+  return { action: reasons.some((r) => r.severity === 'block') ? 'blocked' : 'evict', reasons };
+}
+
 /**
  * Every rule, in the order they apply. kubectl's filters decide a pod as
  * soon as one refuses or skips it, and apply to pods already terminating
@@ -92,54 +112,6 @@ export const POD_FILTERS: readonly PodFilter[] = [
   hostPathData, // hostPath volumes: their data stays on the node
   customScheduler, // another scheduler places its replacement
 ];
-
-/** One pod through POD_FILTERS: the first decision, else evict, or blocked if anything found blocks. */
-export function classifyPod(
-  pod: V1Pod,
-  facts: PodFacts,
-  options: PlanOptions,
-  now: Date,
-  skipWaitSeconds = 0,
-): PodVerdict {
-  const input: FilterInput = { facts, options, now, skipWaitSeconds };
-  const reasons: Reason[] = [];
-  for (const filter of POD_FILTERS) {
-    const verdict = filter(pod, input);
-    // A skipped pod is left alone: what earlier filters found about evicting it does not apply.
-    if (verdict.action === 'skip') return { action: 'skip', reasons: [...verdict.reasons] };
-    reasons.push(...verdict.reasons);
-    if (verdict.action) return { action: verdict.action, reasons };
-  }
-  return { action: reasons.some((r) => r.severity === 'block') ? 'blocked' : 'evict', reasons };
-}
-
-/** The pod goes on to the next filter: nothing found. */
-const PASS: FilterVerdict = Object.freeze({ reasons: Object.freeze([]) });
-
-/** Lets the pod through with one finding. */
-function found(finding: Reason): FilterVerdict {
-  return { reasons: [finding] };
-}
-
-/** kubectl's refusal, which a flag overrides: without the flag the pod is blocked here; with it, a warning. */
-function refusedUnless(overridden: boolean, code: ReasonCode, message: string, flag: string): FilterVerdict {
-  if (overridden) return found(reason(code, 'warning', message, flag));
-  return { action: 'blocked', reasons: [reason(code, 'block', message, flag)] };
-}
-
-/** A finding that blocks the pod unless `overridden`, then only a warning. */
-function blocksUnless(overridden: boolean | undefined, code: ReasonCode, message: string, flag: string): Reason {
-  return reason(code, overridden ? 'warning' : 'block', message, flag);
-}
-
-/**
- * kubectl drain's DaemonSet test (pkg/drain/filters.go isControllerRefDaemonSet):
- * the controller's kind and its apiVersion, exactly apps/v1. A DaemonSet of
- * another group (OpenKruise's, say) is to kubectl a controller like any other.
- */
-function isDaemonSetRef(ref: { kind: string; apiVersion: string } | undefined): boolean {
-  return ref?.kind === 'DaemonSet' && ref.apiVersion === 'apps/v1';
-}
 
 export function skipDeletedLongAgo(pod: V1Pod, { now, skipWaitSeconds }: FilterInput): FilterVerdict {
   const deletedAt = pod.metadata?.deletionTimestamp;
@@ -304,6 +276,34 @@ export function customScheduler(pod: V1Pod): FilterVerdict {
   const scheduler = pod.spec?.schedulerName;
   if (!scheduler || scheduler === 'default-scheduler') return PASS;
   return found(reason('CustomScheduler', 'warning', `schedulerName ${scheduler}`));
+}
+
+/** The pod goes on to the next filter: nothing found. */
+const PASS: FilterVerdict = Object.freeze({ reasons: Object.freeze([]) });
+
+/** Lets the pod through with one finding. */
+function found(finding: Reason): FilterVerdict {
+  return { reasons: [finding] };
+}
+
+/** kubectl's refusal, which a flag overrides: without the flag the pod is blocked here; with it, a warning. */
+function refusedUnless(overridden: boolean, code: ReasonCode, message: string, flag: string): FilterVerdict {
+  if (overridden) return found(reason(code, 'warning', message, flag));
+  return { action: 'blocked', reasons: [reason(code, 'block', message, flag)] };
+}
+
+/** A finding that blocks the pod unless `overridden`, then only a warning. */
+function blocksUnless(overridden: boolean | undefined, code: ReasonCode, message: string, flag: string): Reason {
+  return reason(code, overridden ? 'warning' : 'block', message, flag);
+}
+
+/**
+ * kubectl drain's DaemonSet test (pkg/drain/filters.go isControllerRefDaemonSet):
+ * the controller's kind and its apiVersion, exactly apps/v1. A DaemonSet of
+ * another group (OpenKruise's, say) is to kubectl a controller like any other.
+ */
+function isDaemonSetRef(ref: { kind: string; apiVersion: string } | undefined): boolean {
+  return ref?.kind === 'DaemonSet' && ref.apiVersion === 'apps/v1';
 }
 
 function listPods(keys: string[]): string {

@@ -32,208 +32,6 @@ import {
 } from './model.js';
 import { podClaims } from './placement/index.js';
 
-interface ControllerObject {
-  metadata?: { ownerReferences?: Array<{ apiVersion?: string; kind: string; name: string; controller?: boolean }> };
-  spec?: { replicas?: number };
-  status?: { readyReplicas?: number; numberReady?: number; desiredNumberScheduled?: number };
-}
-
-async function getOrNull<T>(fn: () => Promise<T>): Promise<T | null | undefined> {
-  try {
-    return await fn();
-  } catch (err) {
-    const code = apiStatusOf(err)?.code;
-    if (code === 404) return null;
-    if (code === 403) return undefined;
-    throw err;
-  }
-}
-
-type ControllerRef = { ns: string; kind: string; name: string; type: ResourceType };
-
-/** Above this many controllers of one kind in one namespace, one list of them there costs less than a GET each. */
-const LIST_ABOVE = 8;
-
-/** A list the plan can do without: null when it cannot be read, whatever the reason (the caller falls back). */
-async function listOrFallback<T>(client: KubeClient, path: string): Promise<T[] | null> {
-  try {
-    return (await listPath<T>(client, path)).items;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Reads the referenced controllers: a GET each, or, for a kind with many
- * references in one namespace, one list of that kind in that namespace
- * (falling back to GETs if the list fails). null: not found; undefined:
- * not allowed.
- */
-async function readControllers(
-  client: KubeClient,
-  refs: Map<string, ControllerRef>,
-): Promise<Map<string, ControllerObject | null | undefined>> {
-  const out = new Map<string, ControllerObject | null | undefined>();
-  const groups = new Map<string, Array<[string, ControllerRef]>>();
-  for (const entry of refs) {
-    const group = `${entry[1].type.resource}.${entry[1].type.group}/${entry[1].ns}`;
-    groups.set(group, [...(groups.get(group) ?? []), entry]);
-  }
-  const single: Array<[string, ControllerRef]> = [];
-  await mapLimit([...groups.values()], 8, async (entries) => {
-    const { type, ns } = entries[0]![1];
-    type Named = ControllerObject & { metadata?: { name?: string } };
-    const listed =
-      entries.length > LIST_ABOVE ? await listOrFallback<Named>(client, resourcePath(type, { namespace: ns })) : null;
-    if (!listed) return void single.push(...entries);
-    const found = new Map(listed.map((o) => [o.metadata?.name ?? '', o]));
-    for (const [key, ref] of entries) out.set(key, found.get(ref.name) ?? null);
-  });
-  await mapLimit(single, 16, async ([key, ref]) => {
-    out.set(
-      key,
-      await getOrNull(() =>
-        client.request<ControllerObject>('GET', resourcePath(ref.type, { namespace: ref.ns, name: ref.name })),
-      ),
-    );
-  });
-  return out;
-}
-
-function controllerInfo(ref: ControllerRef, obj: ControllerObject): ControllerInfo {
-  const owner = obj.metadata?.ownerReferences?.find((o) => o.controller);
-  const info: ControllerInfo = { kind: ref.kind, name: ref.name };
-  if (owner)
-    info.owner = owner.apiVersion
-      ? { kind: owner.kind, name: owner.name, apiVersion: owner.apiVersion }
-      : { kind: owner.kind, name: owner.name };
-  if (ref.kind === 'DaemonSet') {
-    info.replicas = obj.status?.desiredNumberScheduled;
-    info.readyReplicas = obj.status?.numberReady;
-  } else if (ref.kind !== 'Job' && ref.kind !== 'CronJob') {
-    info.replicas = obj.spec?.replicas;
-    info.readyReplicas = obj.status?.readyReplicas ?? 0;
-  }
-  return info;
-}
-
-/** Follows controller references (ReplicaSet -> Deployment, Job -> CronJob) as far as allowed. */
-async function fetchControllers(
-  client: KubeClient,
-  pods: V1Pod[],
-  unreadable: Set<string>,
-): Promise<Map<string, ControllerInfo | null>> {
-  const out = new Map<string, ControllerInfo | null>();
-  let frontier = new Map<string, ControllerRef>();
-  for (const pod of pods) {
-    const ref = controllerOf(pod);
-    const ns = pod.metadata?.namespace ?? '';
-    const type = ref && controllerType(ref);
-    if (ref && type) frontier.set(controllerKey(ns, ref.kind, ref.name), { ns, kind: ref.kind, name: ref.name, type });
-  }
-  for (let depth = 0; depth < 3 && frontier.size > 0; depth++) {
-    const next = new Map<string, ControllerRef>();
-    const objects = await readControllers(client, frontier);
-    for (const [key, ref] of frontier) {
-      const obj = objects.get(key);
-      // Not allowed to read: unknown, and the plan says so.
-      if (obj === undefined) unreadable.add(key);
-      if (!obj) {
-        if (obj === null) out.set(key, null);
-        continue;
-      }
-      const owner = obj.metadata?.ownerReferences?.find((o) => o.controller);
-      const ownerType = owner && controllerType(owner);
-      if (owner && ownerType) {
-        const ownerKey = controllerKey(ref.ns, owner.kind, owner.name);
-        if (!out.has(ownerKey)) next.set(ownerKey, { ns: ref.ns, kind: owner.kind, name: owner.name, type: ownerType });
-      }
-      out.set(key, controllerInfo(ref, obj));
-    }
-    frontier = next;
-  }
-  return out;
-}
-
-/** A list the plan can do without: null when it may not be read (403). */
-function listOrNull<T>(what: string, client: KubeClient, path: string): Promise<T[] | null> {
-  return client.call(what, async () => {
-    try {
-      return (await listPath<T>(client, path)).items;
-    } catch (err) {
-      if (apiStatusOf(err)?.code === 403) return null;
-      throw err;
-    }
-  });
-}
-
-function usesNamespaceSelector(pod: V1Pod): boolean {
-  const affinity = pod.spec?.affinity;
-  return [
-    ...(affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []),
-    ...(affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []),
-  ].some((t) => t.namespaceSelector !== undefined && t.namespaceSelector !== null);
-}
-
-/**
- * What the placement filters look up beyond nodes and pods, one list each and
- * only when needed: claims, volumes and storage classes when an evicted pod
- * mounts a claim; namespaces when some pod's affinity selects namespaces by
- * label. A list that may not be read is left out; the plan notes it.
- */
-async function fetchPlacementExtras(
-  client: KubeClient,
-  drainPods: V1Pod[],
-  allPods: V1Pod[],
-): Promise<Pick<PlanInputs, 'namespaces' | 'volumes'>> {
-  // The replacements are new pods: only their PersistentVolumeClaims (not ephemeral volumes' claims) are looked up.
-  const needVolumes = drainPods.some((p) => podClaims(p, true).length > 0);
-  const needNamespaces = allPods.some(usesNamespaceSelector) || drainPods.some(usesNamespaceSelector);
-  const [claims, volumes, classes, namespaces] = await Promise.all([
-    needVolumes
-      ? listOrNull<V1PersistentVolumeClaim>(
-          'list persistentvolumeclaims',
-          client,
-          resourcePath(RESOURCES.persistentVolumeClaims),
-        )
-      : null,
-    needVolumes
-      ? listOrNull<V1PersistentVolume>('list persistentvolumes', client, resourcePath(RESOURCES.persistentVolumes))
-      : null,
-    needVolumes
-      ? listOrNull<V1StorageClass>('list storageclasses', client, resourcePath(RESOURCES.storageClasses))
-      : null,
-    needNamespaces ? listOrNull<V1Namespace>('list namespaces', client, resourcePath(RESOURCES.namespaces)) : null,
-  ]);
-  const out: Pick<PlanInputs, 'namespaces' | 'volumes'> = {};
-  if (claims && volumes) out.volumes = { claims, volumes, classes: classes ?? [] };
-  if (namespaces) out.namespaces = namespaces;
-  return out;
-}
-
-export interface PermissionRequest {
-  verb: string;
-  resource: string;
-  group: string;
-  subresource?: string;
-  namespace?: string;
-  required: boolean;
-}
-
-/** Asks the API server (SelfSubjectAccessReview) about each permission, in parallel. */
-async function checkPermissions(client: KubeClient, wanted: PermissionRequest[]): Promise<PermissionCheck[]> {
-  return mapLimit(wanted, 16, async (request) => {
-    const review = await selfAccessReview(client, {
-      verb: request.verb,
-      group: request.group,
-      resource: request.resource,
-      subresource: request.subresource,
-      namespace: request.namespace,
-    });
-    return { ...request, allowed: review.allowed };
-  });
-}
-
 export interface GatherOptions {
   options: PlanOptions;
   skipWaitForDeleteTimeoutSeconds: number;
@@ -245,63 +43,6 @@ export interface Gathered extends PlanInputs {
   podListVersions: Map<string, string>;
   /** UIDs of the pods that the drained pods' controllers had before the drain: none of them is a replacement. */
   existingPods: Set<string>;
-}
-
-/** The UIDs of every pod whose controller also controls one of the drained pods. */
-function siblingsOf(drainPods: V1Pod[], allPods: V1Pod[]): Set<string> {
-  const controllerKeyOf = (pod: V1Pod): string | undefined => {
-    const controller = controllerOf(pod);
-    return controller ? controllerKey(pod.metadata?.namespace ?? '', controller.kind, controller.name) : undefined;
-  };
-  const controllers = new Set(drainPods.map(controllerKeyOf).filter(Boolean));
-  return new Set(
-    [...drainPods, ...allPods]
-      .filter((pod) => controllers.has(controllerKeyOf(pod)))
-      .map((pod) => pod.metadata?.uid ?? ''),
-  );
-}
-
-/** Above this many nodes, one list of every pod (finished ones included) costs less than one list per node. */
-const PER_NODE_LISTS_UP_TO = 3;
-
-/**
- * The pods of the cluster that are not finished, and those on the drained
- * nodes (finished ones included, after --pod-selector), with the
- * resourceVersion per drained node where a watch can start: one list per
- * drained node for a few nodes, else one list of every pod split here.
- */
-async function listPods(
-  client: KubeClient,
-  nodeNames: string[],
-  podSelector: string | undefined,
-): Promise<{ live: V1Pod[]; drained: V1Pod[][]; versions: string[] }> {
-  const all = resourcePath(RESOURCES.pods);
-  if (nodeNames.length > PER_NODE_LISTS_UP_TO) {
-    const every = await client.call('list pods', () => listPath<V1Pod>(client, all));
-    const selector = podSelector ? parseLabelSelector(podSelector) : undefined;
-    const on = (name: string): V1Pod[] =>
-      every.items.filter(
-        (p) => p.spec?.nodeName === name && (!selector || matchesSelector(selector, p.metadata?.labels)),
-      );
-    return {
-      live: every.items.filter((p) => !isTerminal(p)),
-      drained: nodeNames.map(on),
-      versions: nodeNames.map(() => every.resourceVersion),
-    };
-  }
-  const [live, drained] = await Promise.all([
-    client.call('list pods', () =>
-      listPath<V1Pod>(client, all, { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' }),
-    ),
-    Promise.all(
-      nodeNames.map((name) =>
-        client.call(`list pods on node ${name}`, () =>
-          listPath<V1Pod>(client, all, { fieldSelector: `spec.nodeName=${name}`, labelSelector: podSelector }),
-        ),
-      ),
-    ),
-  ]);
-  return { live: live.items, drained: drained.map((d) => d.items), versions: drained.map((d) => d.resourceVersion) };
 }
 
 export async function gatherPlanInputs(
@@ -379,4 +120,263 @@ export async function gatherPlanInputs(
     podListVersions: new Map(nodeNames.map((n, i) => [n, pods.versions[i] ?? ''])),
     existingPods: siblingsOf(drainPods, pods.live),
   };
+}
+
+/** Above this many nodes, one list of every pod (finished ones included) costs less than one list per node. */
+const PER_NODE_LISTS_UP_TO = 3;
+
+/**
+ * The pods of the cluster that are not finished, and those on the drained
+ * nodes (finished ones included, after --pod-selector), with the
+ * resourceVersion per drained node where a watch can start: one list per
+ * drained node for a few nodes, else one list of every pod split here.
+ */
+async function listPods(
+  client: KubeClient,
+  nodeNames: string[],
+  podSelector: string | undefined,
+): Promise<{ live: V1Pod[]; drained: V1Pod[][]; versions: string[] }> {
+  const all = resourcePath(RESOURCES.pods);
+  if (nodeNames.length > PER_NODE_LISTS_UP_TO) {
+    const every = await client.call('list pods', () => listPath<V1Pod>(client, all));
+    const selector = podSelector ? parseLabelSelector(podSelector) : undefined;
+    const on = (name: string): V1Pod[] =>
+      every.items.filter(
+        (p) => p.spec?.nodeName === name && (!selector || matchesSelector(selector, p.metadata?.labels)),
+      );
+    return {
+      live: every.items.filter((p) => !isTerminal(p)),
+      drained: nodeNames.map(on),
+      versions: nodeNames.map(() => every.resourceVersion),
+    };
+  }
+  const [live, drained] = await Promise.all([
+    client.call('list pods', () =>
+      listPath<V1Pod>(client, all, { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' }),
+    ),
+    Promise.all(
+      nodeNames.map((name) =>
+        client.call(`list pods on node ${name}`, () =>
+          listPath<V1Pod>(client, all, { fieldSelector: `spec.nodeName=${name}`, labelSelector: podSelector }),
+        ),
+      ),
+    ),
+  ]);
+  return { live: live.items, drained: drained.map((d) => d.items), versions: drained.map((d) => d.resourceVersion) };
+}
+
+export interface PermissionRequest {
+  verb: string;
+  resource: string;
+  group: string;
+  subresource?: string;
+  namespace?: string;
+  required: boolean;
+}
+
+type ControllerRef = { ns: string; kind: string; name: string; type: ResourceType };
+
+interface ControllerObject {
+  metadata?: { ownerReferences?: Array<{ apiVersion?: string; kind: string; name: string; controller?: boolean }> };
+  spec?: { replicas?: number };
+  status?: { readyReplicas?: number; numberReady?: number; desiredNumberScheduled?: number };
+}
+
+/** Follows controller references (ReplicaSet -> Deployment, Job -> CronJob) as far as allowed. */
+async function fetchControllers(
+  client: KubeClient,
+  pods: V1Pod[],
+  unreadable: Set<string>,
+): Promise<Map<string, ControllerInfo | null>> {
+  const out = new Map<string, ControllerInfo | null>();
+  let frontier = new Map<string, ControllerRef>();
+  for (const pod of pods) {
+    const ref = controllerOf(pod);
+    const ns = pod.metadata?.namespace ?? '';
+    const type = ref && controllerType(ref);
+    if (ref && type) frontier.set(controllerKey(ns, ref.kind, ref.name), { ns, kind: ref.kind, name: ref.name, type });
+  }
+  for (let depth = 0; depth < 3 && frontier.size > 0; depth++) {
+    const next = new Map<string, ControllerRef>();
+    const objects = await readControllers(client, frontier);
+    for (const [key, ref] of frontier) {
+      const obj = objects.get(key);
+      // Not allowed to read: unknown, and the plan says so.
+      if (obj === undefined) unreadable.add(key);
+      if (!obj) {
+        if (obj === null) out.set(key, null);
+        continue;
+      }
+      const owner = obj.metadata?.ownerReferences?.find((o) => o.controller);
+      const ownerType = owner && controllerType(owner);
+      if (owner && ownerType) {
+        const ownerKey = controllerKey(ref.ns, owner.kind, owner.name);
+        if (!out.has(ownerKey)) next.set(ownerKey, { ns: ref.ns, kind: owner.kind, name: owner.name, type: ownerType });
+      }
+      out.set(key, controllerInfo(ref, obj));
+    }
+    frontier = next;
+  }
+  return out;
+}
+
+/** Above this many controllers of one kind in one namespace, one list of them there costs less than a GET each. */
+const LIST_ABOVE = 8;
+
+/**
+ * Reads the referenced controllers: a GET each, or, for a kind with many
+ * references in one namespace, one list of that kind in that namespace
+ * (falling back to GETs if the list fails). null: not found; undefined:
+ * not allowed.
+ */
+async function readControllers(
+  client: KubeClient,
+  refs: Map<string, ControllerRef>,
+): Promise<Map<string, ControllerObject | null | undefined>> {
+  const out = new Map<string, ControllerObject | null | undefined>();
+  const groups = new Map<string, Array<[string, ControllerRef]>>();
+  for (const entry of refs) {
+    const group = `${entry[1].type.resource}.${entry[1].type.group}/${entry[1].ns}`;
+    groups.set(group, [...(groups.get(group) ?? []), entry]);
+  }
+  const single: Array<[string, ControllerRef]> = [];
+  await mapLimit([...groups.values()], 8, async (entries) => {
+    const { type, ns } = entries[0]![1];
+    type Named = ControllerObject & { metadata?: { name?: string } };
+    const listed =
+      entries.length > LIST_ABOVE ? await listOrFallback<Named>(client, resourcePath(type, { namespace: ns })) : null;
+    if (!listed) return void single.push(...entries);
+    const found = new Map(listed.map((o) => [o.metadata?.name ?? '', o]));
+    for (const [key, ref] of entries) out.set(key, found.get(ref.name) ?? null);
+  });
+  await mapLimit(single, 16, async ([key, ref]) => {
+    out.set(
+      key,
+      await getOrNull(() =>
+        client.request<ControllerObject>('GET', resourcePath(ref.type, { namespace: ref.ns, name: ref.name })),
+      ),
+    );
+  });
+  return out;
+}
+
+/** A list the plan can do without: null when it cannot be read, whatever the reason (the caller falls back). */
+async function listOrFallback<T>(client: KubeClient, path: string): Promise<T[] | null> {
+  try {
+    return (await listPath<T>(client, path)).items;
+  } catch {
+    return null;
+  }
+}
+
+async function getOrNull<T>(fn: () => Promise<T>): Promise<T | null | undefined> {
+  try {
+    return await fn();
+  } catch (err) {
+    const code = apiStatusOf(err)?.code;
+    if (code === 404) return null;
+    if (code === 403) return undefined;
+    throw err;
+  }
+}
+
+function controllerInfo(ref: ControllerRef, obj: ControllerObject): ControllerInfo {
+  const owner = obj.metadata?.ownerReferences?.find((o) => o.controller);
+  const info: ControllerInfo = { kind: ref.kind, name: ref.name };
+  if (owner)
+    info.owner = owner.apiVersion
+      ? { kind: owner.kind, name: owner.name, apiVersion: owner.apiVersion }
+      : { kind: owner.kind, name: owner.name };
+  if (ref.kind === 'DaemonSet') {
+    info.replicas = obj.status?.desiredNumberScheduled;
+    info.readyReplicas = obj.status?.numberReady;
+  } else if (ref.kind !== 'Job' && ref.kind !== 'CronJob') {
+    info.replicas = obj.spec?.replicas;
+    info.readyReplicas = obj.status?.readyReplicas ?? 0;
+  }
+  return info;
+}
+
+/**
+ * What the placement filters look up beyond nodes and pods, one list each and
+ * only when needed: claims, volumes and storage classes when an evicted pod
+ * mounts a claim; namespaces when some pod's affinity selects namespaces by
+ * label. A list that may not be read is left out; the plan notes it.
+ */
+async function fetchPlacementExtras(
+  client: KubeClient,
+  drainPods: V1Pod[],
+  allPods: V1Pod[],
+): Promise<Pick<PlanInputs, 'namespaces' | 'volumes'>> {
+  // The replacements are new pods: only their PersistentVolumeClaims (not ephemeral volumes' claims) are looked up.
+  const needVolumes = drainPods.some((p) => podClaims(p, true).length > 0);
+  const needNamespaces = allPods.some(usesNamespaceSelector) || drainPods.some(usesNamespaceSelector);
+  const [claims, volumes, classes, namespaces] = await Promise.all([
+    needVolumes
+      ? listOrNull<V1PersistentVolumeClaim>(
+          'list persistentvolumeclaims',
+          client,
+          resourcePath(RESOURCES.persistentVolumeClaims),
+        )
+      : null,
+    needVolumes
+      ? listOrNull<V1PersistentVolume>('list persistentvolumes', client, resourcePath(RESOURCES.persistentVolumes))
+      : null,
+    needVolumes
+      ? listOrNull<V1StorageClass>('list storageclasses', client, resourcePath(RESOURCES.storageClasses))
+      : null,
+    needNamespaces ? listOrNull<V1Namespace>('list namespaces', client, resourcePath(RESOURCES.namespaces)) : null,
+  ]);
+  const out: Pick<PlanInputs, 'namespaces' | 'volumes'> = {};
+  if (claims && volumes) out.volumes = { claims, volumes, classes: classes ?? [] };
+  if (namespaces) out.namespaces = namespaces;
+  return out;
+}
+
+function usesNamespaceSelector(pod: V1Pod): boolean {
+  const affinity = pod.spec?.affinity;
+  return [
+    ...(affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []),
+    ...(affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []),
+  ].some((t) => t.namespaceSelector !== undefined && t.namespaceSelector !== null);
+}
+
+/** A list the plan can do without: null when it may not be read (403). */
+function listOrNull<T>(what: string, client: KubeClient, path: string): Promise<T[] | null> {
+  return client.call(what, async () => {
+    try {
+      return (await listPath<T>(client, path)).items;
+    } catch (err) {
+      if (apiStatusOf(err)?.code === 403) return null;
+      throw err;
+    }
+  });
+}
+
+/** Asks the API server (SelfSubjectAccessReview) about each permission, in parallel. */
+async function checkPermissions(client: KubeClient, wanted: PermissionRequest[]): Promise<PermissionCheck[]> {
+  return mapLimit(wanted, 16, async (request) => {
+    const review = await selfAccessReview(client, {
+      verb: request.verb,
+      group: request.group,
+      resource: request.resource,
+      subresource: request.subresource,
+      namespace: request.namespace,
+    });
+    return { ...request, allowed: review.allowed };
+  });
+}
+
+/** The UIDs of every pod whose controller also controls one of the drained pods. */
+function siblingsOf(drainPods: V1Pod[], allPods: V1Pod[]): Set<string> {
+  const controllerKeyOf = (pod: V1Pod): string | undefined => {
+    const controller = controllerOf(pod);
+    return controller ? controllerKey(pod.metadata?.namespace ?? '', controller.kind, controller.name) : undefined;
+  };
+  const controllers = new Set(drainPods.map(controllerKeyOf).filter(Boolean));
+  return new Set(
+    [...drainPods, ...allPods]
+      .filter((pod) => controllers.has(controllerKeyOf(pod)))
+      .map((pod) => pod.metadata?.uid ?? ''),
+  );
 }

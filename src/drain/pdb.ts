@@ -17,10 +17,6 @@ import { isPodReady } from '../kube/objects.js';
 import { matchesSelector } from '../kube/selector.js';
 import type { PdbPlan } from './model.js';
 
-export function pdbKey(pdb: V1PodDisruptionBudget): string {
-  return `${pdb.metadata?.namespace ?? ''}/${pdb.metadata?.name ?? ''}`;
-}
-
 /** The PDBs whose selector matches the pod (same namespace only). */
 export function pdbsCovering(pod: V1Pod, pdbs: V1PodDisruptionBudget[]): V1PodDisruptionBudget[] {
   return pdbs.filter(
@@ -29,10 +25,8 @@ export function pdbsCovering(pod: V1Pod, pdbs: V1PodDisruptionBudget[]): V1PodDi
   );
 }
 
-/** Whether the API server checks PDBs at all when evicting this pod. */
-export function pdbApplies(pod: V1Pod): boolean {
-  const phase = pod.status?.phase;
-  return !(phase === 'Succeeded' || phase === 'Failed' || phase === 'Pending' || pod.metadata?.deletionTimestamp);
+export function pdbKey(pdb: V1PodDisruptionBudget): string {
+  return `${pdb.metadata?.namespace ?? ''}/${pdb.metadata?.name ?? ''}`;
 }
 
 /** How a PDB fares when this drain evicts `pods` (the pods of the drain it covers). */
@@ -69,6 +63,12 @@ export function pdbBudgetAfter(pdb: V1PodDisruptionBudget, pods: V1Pod[]): PdbPl
     unhealthyNeedBudget: unhealthyFree ? 0 : unhealthy.length,
     verdict,
   };
+}
+
+/** Whether the API server checks PDBs at all when evicting this pod. */
+export function pdbApplies(pod: V1Pod): boolean {
+  const phase = pod.status?.phase;
+  return !(phase === 'Succeeded' || phase === 'Failed' || phase === 'Pending' || pod.metadata?.deletionTimestamp);
 }
 
 /** The PDB's numbers in one phrase, as messages show them. */

@@ -8,7 +8,49 @@ import type { DrainEvent, DrainResult } from './events.js';
 import { REASONS, type DrainPlan, type ReasonCode } from './model.js';
 import type { DrainHooks, DrainOutput, UncordonResult } from './run.js';
 
-const ACTION_COLOUR = { evict: 'green', skip: 'dim', wait: 'yellow', blocked: 'red' } as const;
+/** Events that stay above the live progress line as a line of their own. */
+const NOTED_LIVE: ReadonlyArray<DrainEvent['type']> = [
+  'cordon',
+  'failed',
+  'waiting-healthy',
+  'replacement-stuck',
+  'replacements-unchecked',
+];
+
+/** The drain's hooks: the plan and progress on the terminal (or one line per event in a log). */
+export function drainHooks(ctx: RunContext): DrainHooks {
+  const { io } = ctx;
+  const table = ctx.output === 'table' || ctx.output === 'wide';
+  return {
+    showPlan: (plan) => {
+      if (table) io.stdout.write(renderPlan(plan, ctx.output === 'wide', colorEnabled(io)));
+    },
+    note: (line) => void io.stderr.write(`${line}\n`),
+    confirm: (question) => confirm(io, question, ctx.signal),
+    progress: async (total) => {
+      const view = await liveView(io, io.stderr);
+      const counts = { evicted: 0, gone: 0 };
+      let waitingOn = '';
+      view.update('', 'cordoning');
+      return {
+        onEvent: (event) => {
+          if (!view.live) return view.note(eventLine(event));
+          if (event.type === 'evicted') counts.evicted++;
+          if (event.type === 'gone') counts.gone++;
+          if (event.type === 'pdb-wait') waitingOn = event.detail;
+          if (event.type === 'throttled') waitingOn = 'API server throttling';
+          if (event.type === 'evicted' || event.type === 'gone') waitingOn = '';
+          if (NOTED_LIVE.includes(event.type)) view.note(eventLine(event));
+          view.update(
+            '',
+            `evicted ${counts.evicted}/${total}, gone ${counts.gone}${waitingOn ? `, waiting on ${waitingOn}` : ''}`,
+          );
+        },
+        stop: () => view.stop(),
+      };
+    },
+  };
+}
 
 /** The plan for people, section by section: each section's function says what it shows. */
 export function renderPlan(plan: DrainPlan, wide: boolean, colour: boolean): string {
@@ -36,6 +78,8 @@ function planNodes(plan: DrainPlan): string {
   }
   return `${out}\n`;
 }
+
+const ACTION_COLOUR = { evict: 'green', skip: 'dim', wait: 'yellow', blocked: 'red' } as const;
 
 /** A row per pod: what the drain does with it and why (-o wide: where it and its replacement run, its PDBs, owners). */
 function planPods(plan: DrainPlan, wide: boolean, colour: boolean): string {
@@ -193,29 +237,15 @@ export function eventLine(event: DrainEvent): string {
 
 const podName = (pod: { namespace: string; name: string }): string => `${pod.namespace}/${pod.name}`;
 
-/**
- * The report's lines on replacements that cannot start, and on workloads
- * not Available in time (naming their stuck replacements).
- */
-function renderReplacements(result: DrainResult, colour: boolean): string {
-  let out = '';
-  for (const health of result.workloads) {
-    if (health.available) {
-      out += `${health.namespace}/${health.workload}: Available\n`;
-      continue;
-    }
-    // In short here (Pending, unschedulable; ImagePullBackOff): the scheduler's or kubelet's words follow below.
-    const stuck = result.replacements
-      .filter((pod) => pod.namespace === health.namespace && pod.workload === health.workload)
-      .map((pod) => `${pod.name} is ${pod.reason.split(':')[0]}`);
-    const why = stuck.length ? `: ${stuck.join('; ')}` : '';
-    out += `${health.namespace}/${health.workload}: not Available in time${why}\n`;
+export function renderDrainOutput(out: DrainOutput, wide: boolean, colour: boolean): string {
+  switch (out.kind) {
+    case 'planned':
+      return renderPlan(out.plan, wide, colour);
+    case 'declined':
+      return '';
+    case 'drained':
+      return `\n${renderResult(out.result, colour)}`;
   }
-  if (result.replacements.length) {
-    out += `${paint(colour, 'yellow', 'Replacements that cannot start')} (the drain's result does not count them):\n`;
-    for (const pod of result.replacements) out += `  ${pod.namespace}/${pod.name} of ${pod.workload}: ${pod.reason}\n`;
-  }
-  return out;
 }
 
 export function renderResult(result: DrainResult, colour: boolean): string {
@@ -263,53 +293,29 @@ export function renderResult(result: DrainResult, colour: boolean): string {
   return out;
 }
 
-/** The drain's hooks: the plan and progress on the terminal (or one line per event in a log). */
-export function drainHooks(ctx: RunContext): DrainHooks {
-  const { io } = ctx;
-  const table = ctx.output === 'table' || ctx.output === 'wide';
-  return {
-    showPlan: (plan) => {
-      if (table) io.stdout.write(renderPlan(plan, ctx.output === 'wide', colorEnabled(io)));
-    },
-    note: (line) => void io.stderr.write(`${line}\n`),
-    confirm: (question) => confirm(io, question, ctx.signal),
-    progress: async (total) => {
-      const view = await liveView(io, io.stderr);
-      const counts = { evicted: 0, gone: 0 };
-      let waitingOn = '';
-      view.update('', 'cordoning');
-      return {
-        onEvent: (event) => {
-          if (!view.live) return view.note(eventLine(event));
-          if (event.type === 'evicted') counts.evicted++;
-          if (event.type === 'gone') counts.gone++;
-          if (event.type === 'pdb-wait') waitingOn = event.detail;
-          if (event.type === 'throttled') waitingOn = 'API server throttling';
-          if (event.type === 'evicted' || event.type === 'gone') waitingOn = '';
-          if (
-            ['cordon', 'failed', 'waiting-healthy', 'replacement-stuck', 'replacements-unchecked'].includes(event.type)
-          )
-            view.note(eventLine(event));
-          view.update(
-            '',
-            `evicted ${counts.evicted}/${total}, gone ${counts.gone}${waitingOn ? `, waiting on ${waitingOn}` : ''}`,
-          );
-        },
-        stop: () => view.stop(),
-      };
-    },
-  };
-}
-
-export function renderDrainOutput(out: DrainOutput, wide: boolean, colour: boolean): string {
-  switch (out.kind) {
-    case 'planned':
-      return renderPlan(out.plan, wide, colour);
-    case 'declined':
-      return '';
-    case 'drained':
-      return `\n${renderResult(out.result, colour)}`;
+/**
+ * The report's lines on replacements that cannot start, and on workloads
+ * not Available in time (naming their stuck replacements).
+ */
+function renderReplacements(result: DrainResult, colour: boolean): string {
+  let out = '';
+  for (const health of result.workloads) {
+    if (health.available) {
+      out += `${health.namespace}/${health.workload}: Available\n`;
+      continue;
+    }
+    // In short here (Pending, unschedulable; ImagePullBackOff): the scheduler's or kubelet's words follow below.
+    const stuck = result.replacements
+      .filter((pod) => pod.namespace === health.namespace && pod.workload === health.workload)
+      .map((pod) => `${pod.name} is ${pod.reason.split(':')[0]}`);
+    const why = stuck.length ? `: ${stuck.join('; ')}` : '';
+    out += `${health.namespace}/${health.workload}: not Available in time${why}\n`;
   }
+  if (result.replacements.length) {
+    out += `${paint(colour, 'yellow', 'Replacements that cannot start')} (the drain's result does not count them):\n`;
+    for (const pod of result.replacements) out += `  ${pod.namespace}/${pod.name} of ${pod.workload}: ${pod.reason}\n`;
+  }
+  return out;
 }
 
 export function renderUncordon(result: UncordonResult): string {

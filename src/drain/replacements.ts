@@ -31,15 +31,33 @@ export type StepPlacements = Map<string, PodPlacement & { uncertain?: string }>;
 
 const CHOICES: Choice[] = ['score-last', 'first', 'last', 'packed'];
 
-/** Whether the pod's controller exists: true, false, or undefined (not known). */
-export function controllerExistsIn(input: Pick<PlanInputs, 'controllers'>): (pod: V1Pod) => boolean | undefined {
-  return (pod) => {
-    const controller = controllerOf(pod);
-    // Only the built-in controllers are looked up: another group's kind of that name is not known.
-    if (!controller || !controllerType(controller)) return undefined;
-    const info = input.controllers.get(controllerKey(pod.metadata?.namespace ?? '', controller.kind, controller.name));
-    return info === undefined ? undefined : info !== null;
-  };
+/**
+ * Every step's placements, each marked uncertain where the scheduler's
+ * choices could change its workload's count of Pending.
+ */
+export function placeSteps(input: PlanInputs, steps: string[][], uncordon?: ReadonlySet<string>): StepPlacements[] {
+  const sim = simulation(input, uncordon);
+  const main = sim.run(steps);
+  const others = CHOICES.map((choice) => sim.run(steps, choice));
+  return main.steps.map((step, i) => {
+    const counts = [step, ...others.map((o) => o.steps[i]!)].map((s) => pendingPer(s.placements, sim.workloadOf));
+    const out: StepPlacements = new Map();
+    const totals = new Map<string, number>();
+    for (const placement of step.placements)
+      totals.set(sim.workloadOf(placement.pod), (totals.get(sim.workloadOf(placement.pod)) ?? 0) + 1);
+    for (const placement of step.placements) {
+      const workload = sim.workloadOf(placement.pod);
+      const seen = counts.map((c) => c.get(workload) ?? 0);
+      const lo = Math.min(...seen);
+      const hi = Math.max(...seen);
+      const total = totals.get(workload) ?? 0;
+      const uncertain =
+        `${lo} to ${hi} of its workload's ${total} replacements stay Pending, ` +
+        'depending on where the scheduler puts the ones before';
+      out.set(placement.pod, lo === hi ? placement : { ...placement, uncertain });
+    }
+    return out;
+  });
 }
 
 interface Simulation {
@@ -89,53 +107,15 @@ function pendingPer(placements: PodPlacement[], workloadOf: (key: string) => str
   return pending;
 }
 
-/**
- * Every step's placements, each marked uncertain where the scheduler's
- * choices could change its workload's count of Pending.
- */
-export function placeSteps(input: PlanInputs, steps: string[][], uncordon?: ReadonlySet<string>): StepPlacements[] {
-  const sim = simulation(input, uncordon);
-  const main = sim.run(steps);
-  const others = CHOICES.map((choice) => sim.run(steps, choice));
-  return main.steps.map((step, i) => {
-    const counts = [step, ...others.map((o) => o.steps[i]!)].map((s) => pendingPer(s.placements, sim.workloadOf));
-    const out: StepPlacements = new Map();
-    const totals = new Map<string, number>();
-    for (const placement of step.placements)
-      totals.set(sim.workloadOf(placement.pod), (totals.get(sim.workloadOf(placement.pod)) ?? 0) + 1);
-    for (const placement of step.placements) {
-      const workload = sim.workloadOf(placement.pod);
-      const seen = counts.map((c) => c.get(workload) ?? 0);
-      const lo = Math.min(...seen);
-      const hi = Math.max(...seen);
-      const total = totals.get(workload) ?? 0;
-      const uncertain =
-        `${lo} to ${hi} of its workload's ${total} replacements stay Pending, ` +
-        'depending on where the scheduler puts the ones before';
-      out.set(placement.pod, lo === hi ? placement : { ...placement, uncertain });
-    }
-    return out;
-  });
-}
-
-export function batches<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-/** How many simulations a search for a working --max-unavailable may run. */
-const SEARCH_LIMIT = 16;
-
-/**
- * The --max-unavailable values to try, nearest first: below the one asked
- * for, then above it; each makes different batches.
- */
-function* candidates(asked: number, nodes: number): Generator<number> {
-  // Any value from the number of nodes up makes one batch of them all.
-  const top = Math.min(asked, nodes);
-  for (let k = top - 1; k >= 1; k--) yield k;
-  for (let k = top + 1; k <= nodes; k++) yield k;
+/** Whether the pod's controller exists: true, false, or undefined (not known). */
+export function controllerExistsIn(input: Pick<PlanInputs, 'controllers'>): (pod: V1Pod) => boolean | undefined {
+  return (pod) => {
+    const controller = controllerOf(pod);
+    // Only the built-in controllers are looked up: another group's kind of that name is not known.
+    if (!controller || !controllerType(controller)) return undefined;
+    const info = input.controllers.get(controllerKey(pod.metadata?.namespace ?? '', controller.kind, controller.name));
+    return info === undefined ? undefined : info !== null;
+  };
 }
 
 /**
@@ -156,4 +136,24 @@ export function workingMaxUnavailable(
     if (sim.run(batches(nodes, candidate)).firstFailure === undefined) return candidate;
   }
   return undefined;
+}
+
+/** How many simulations a search for a working --max-unavailable may run. */
+const SEARCH_LIMIT = 16;
+
+/**
+ * The --max-unavailable values to try, nearest first: below the one asked
+ * for, then above it; each makes different batches.
+ */
+function* candidates(asked: number, nodes: number): Generator<number> {
+  // Any value from the number of nodes up makes one batch of them all.
+  const top = Math.min(asked, nodes);
+  for (let k = top - 1; k >= 1; k--) yield k;
+  for (let k = top + 1; k <= nodes; k++) yield k;
+}
+
+export function batches<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }

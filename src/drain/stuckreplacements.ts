@@ -11,30 +11,6 @@ import type { ControlledPod, DrainApi } from './api.js';
 import type { DrainEvent, StuckReplacement } from './events.js';
 import type { OwnerRef, PodPlan } from './model.js';
 
-interface ControllerGroup {
-  controllers: OwnerRef[];
-  /** The workload each controller serves, by kind/name: ReplicaSet/web-abc -> Deployment/web. */
-  workloadOf: Map<string, string>;
-}
-
-const refKey = (c: OwnerRef): string => `${c.kind}/${c.name}`;
-
-/** The pods' controllers (each pod's first owner: the one that recreates it), by namespace. Pure. */
-export function controllersByNamespace(pods: readonly PodPlan[]): Map<string, ControllerGroup> {
-  const out = new Map<string, ControllerGroup>();
-  for (const pod of pods) {
-    const controller = pod.owners[0];
-    if (!controller) continue;
-    const group = out.get(pod.namespace) ?? { controllers: [], workloadOf: new Map<string, string>() };
-    if (!group.workloadOf.has(refKey(controller))) {
-      group.controllers.push({ kind: controller.kind, name: controller.name });
-      group.workloadOf.set(refKey(controller), pod.workload || refKey(controller));
-    }
-    out.set(pod.namespace, group);
-  }
-  return out;
-}
-
 export class ReplacementCheck {
   /** UIDs reported already: each pod once. */
   private readonly reported = new Set<string>();
@@ -129,4 +105,28 @@ export class ReplacementCheck {
       clearTimeout(timer);
     }
   }
+}
+
+interface ControllerGroup {
+  controllers: OwnerRef[];
+  /** The workload each controller serves, by kind/name: ReplicaSet/web-abc -> Deployment/web. */
+  workloadOf: Map<string, string>;
+}
+
+const refKey = (c: OwnerRef): string => `${c.kind}/${c.name}`;
+
+/** The pods' controllers (each pod's first owner: the one that recreates it), by namespace. Pure. */
+export function controllersByNamespace(pods: readonly PodPlan[]): Map<string, ControllerGroup> {
+  const out = new Map<string, ControllerGroup>();
+  for (const pod of pods) {
+    const controller = pod.owners[0];
+    if (!controller) continue;
+    const group = out.get(pod.namespace) ?? { controllers: [], workloadOf: new Map<string, string>() };
+    if (!group.workloadOf.has(refKey(controller))) {
+      group.controllers.push({ kind: controller.kind, name: controller.name });
+      group.workloadOf.set(refKey(controller), pod.workload || refKey(controller));
+    }
+    out.set(pod.namespace, group);
+  }
+  return out;
 }
