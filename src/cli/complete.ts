@@ -12,7 +12,8 @@ import { ExitCode } from '../base/errors.js';
 import type { Io } from '../base/io.js';
 import { RESOURCES, resourcePath } from '../kube/url.js';
 import { RESOURCE_VERBS } from '../rbac/verbs.js';
-import { buildProgram, type Emit, type PluginName } from './program.js';
+import type { Emit } from './operations.js';
+import { buildProgram, type PluginName } from './program.js';
 
 const NO_FILE = 4;
 const DEFAULT = 0;

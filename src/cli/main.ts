@@ -12,21 +12,75 @@ import { LOADERS, type Operation } from './operations.js';
 import { present } from './present.js';
 import { parseArgs, PLUGINS, type PluginName } from './program.js';
 
-/** The plugin name from the executable's name (kubectl-study_ctx -> study-ctx). */
-export function pluginFromExecutable(executable: string): PluginName | undefined {
-  const base = executable.split(/[\\/]/).pop() ?? '';
-  const name = base
-    .replace(/\.(exe|cmd|js|mjs|cjs)$/i, '')
-    .replace(/^kubectl_complete-/, 'kubectl-')
-    .replace(/^kubectl-/, '')
-    .replace(/_/g, '-');
-  return (PLUGINS as readonly string[]).includes(name) ? (name as PluginName) : undefined;
+/** What bin/ calls: run, flush, exit. */
+export async function main(plugin?: PluginName, completion = false): Promise<void> {
+  const invokedAs = process.argv[1] ?? process.argv0;
+  const name = plugin ?? pluginFromExecutable(invokedAs) ?? pluginFromExecutable(process.execPath);
+  if (!name) {
+    const executables = PLUGINS.map((p) => `kubectl-${p.replace(/-/g, '_')}`).join(', ');
+    process.stderr.write(
+      `error: cannot tell which plugin to run from "${process.argv[1] ?? ''}"\n` +
+        `hint: install it as one of: ${executables}\n`,
+    );
+    process.exit(ExitCode.USAGE);
+  }
+  // A reader that goes away (| head) is not an error: stop quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+  });
+  if (completion || (!plugin && isCompletionExecutable(invokedAs))) {
+    const { runCompletion } = await import('./complete.js');
+    const code = await runCompletion(name, process.argv.slice(2), processIo());
+    process.stdout.write('', () => process.exit(code));
+    return;
+  }
+  const code = await runPlugin(name, process.argv.slice(2), { handleSignals: true });
+  // Flush stdout before exiting: a piped stdout is asynchronous.
+  process.stdout.write('', () => process.exit(code));
 }
 
 export interface RunOptions {
   io?: Io;
   /** Install SIGINT/SIGTERM handlers (off in tests that call runPlugin in-process). */
   handleSignals?: boolean;
+}
+
+/** argv -> exit code: parse it into an operation and run it; any error is reported here, once. */
+export async function runPlugin(plugin: PluginName, argv: string[], options: RunOptions = {}): Promise<ExitCodeValue> {
+  const io = options.io ?? processIo();
+  const abort = new AbortController();
+  const onSignal = interruptHandler(io, abort, (code) => process.exit(code));
+  if (options.handleSignals) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  let verbose = argv.includes('--verbose');
+  try {
+    const parsed = parseArgs(plugin, argv, io);
+    if (parsed.kind === 'answered') return ExitCode.OK;
+    verbose = parsed.operation.verbose;
+    return await runOperation({ io, signal: abort.signal, verbose, output: parsed.operation.output }, parsed.operation);
+  } catch (err) {
+    return reportError(err, io.stderr, verbose);
+  } finally {
+    if (options.handleSignals) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  }
+}
+
+/** Loads the command the operation names, runs it, prints its result (and why it failed), returns its exit code. */
+async function runOperation(ctx: RunContext, operation: Operation): Promise<ExitCodeValue> {
+  const command = await LOADERS[operation.command]();
+  const result = await command.run(ctx, operation.options as never);
+  await present(ctx, command, result);
+  const failure = command.failure?.(result);
+  if (failure) {
+    ctx.io.stderr.write(`error: ${failure.message}\n`);
+    if (failure.hint) ctx.io.stderr.write(`hint: ${failure.hint}\n`);
+  }
+  return command.exitCode(result);
 }
 
 /**
@@ -54,68 +108,18 @@ export function interruptHandler(
   };
 }
 
-async function execute(ctx: RunContext, operation: Operation): Promise<ExitCodeValue> {
-  const command = await LOADERS[operation.command]();
-  const result = await command.run(ctx, operation.options as never);
-  await present(ctx, command, result);
-  const failure = command.failure?.(result);
-  if (failure) {
-    ctx.io.stderr.write(`error: ${failure.message}\n`);
-    if (failure.hint) ctx.io.stderr.write(`hint: ${failure.hint}\n`);
-  }
-  return command.exitCode(result);
-}
-
-export async function runPlugin(plugin: PluginName, argv: string[], options: RunOptions = {}): Promise<ExitCodeValue> {
-  const io = options.io ?? processIo();
-  const abort = new AbortController();
-  const onSignal = interruptHandler(io, abort, (code) => process.exit(code));
-  if (options.handleSignals) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
-  let verbose = argv.includes('--verbose');
-  try {
-    const parsed = parseArgs(plugin, argv, io);
-    if (parsed.kind === 'answered') return ExitCode.OK;
-    verbose = parsed.operation.verbose;
-    return await execute({ io, signal: abort.signal, verbose, output: parsed.operation.output }, parsed.operation);
-  } catch (err) {
-    return reportError(err, io.stderr, verbose);
-  } finally {
-    if (options.handleSignals) {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-  }
+/** The plugin name from the executable's name (kubectl-study_ctx -> study-ctx). */
+export function pluginFromExecutable(executable: string): PluginName | undefined {
+  const base = executable.split(/[\\/]/).pop() ?? '';
+  const name = base
+    .replace(/\.(exe|cmd|js|mjs|cjs)$/i, '')
+    .replace(/^kubectl_complete-/, 'kubectl-')
+    .replace(/^kubectl-/, '')
+    .replace(/_/g, '-');
+  return (PLUGINS as readonly string[]).includes(name) ? (name as PluginName) : undefined;
 }
 
 /** Whether the executable is a kubectl_complete-<plugin> completion helper. */
 function isCompletionExecutable(executable: string): boolean {
   return /^kubectl_complete-/.test(executable.split(/[\\/]/).pop() ?? '');
-}
-
-/** What bin/ calls: run, flush, exit. */
-export async function main(plugin?: PluginName, completion = false): Promise<void> {
-  const invokedAs = process.argv[1] ?? process.argv0;
-  const name = plugin ?? pluginFromExecutable(invokedAs) ?? pluginFromExecutable(process.execPath);
-  if (!name) {
-    process.stderr.write(
-      `error: cannot tell which plugin to run from "${process.argv[1] ?? ''}"\nhint: install it as one of: ${PLUGINS.map((p) => `kubectl-${p.replace(/-/g, '_')}`).join(', ')}\n`,
-    );
-    process.exit(ExitCode.USAGE);
-  }
-  // A reader that goes away (| head) is not an error: stop quietly.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-  });
-  if (completion || (!plugin && isCompletionExecutable(invokedAs))) {
-    const { runCompletion } = await import('./complete.js');
-    const code = await runCompletion(name, process.argv.slice(2), processIo());
-    process.stdout.write('', () => process.exit(code));
-    return;
-  }
-  const code = await runPlugin(name, process.argv.slice(2), { handleSignals: true });
-  // Flush stdout before exiting: a piped stdout is asynchronous.
-  process.stdout.write('', () => process.exit(code));
 }

@@ -1,11 +1,11 @@
 /**
  * What a command line asks for, as a value: which command, with which
- * validated options, printed how. Parsing produces one (program.ts);
- * running it (main.ts) loads the job's module only then, so start-up pays
- * only for the command that runs.
+ * validated options, printed how. Parsing produces one (program.ts: each
+ * command's action hands it to an Emit); running it (main.ts) loads the
+ * job's module only then, so start-up pays only for the command that runs.
  */
-import type { Command } from '../base/run.js';
-import type { OutputFormat } from '../base/run.js';
+import type { Io } from '../base/io.js';
+import type { Command, OutputFormat } from '../base/run.js';
 import type { CheckOptions, ListOptions, NamespaceOptions, ShowOptions, UseOptions } from '../ctx/options.js';
 import type { DrainOptions, UncordonOptions } from '../drain/options.js';
 import type { MaintainOptions } from '../maintain/options.js';
@@ -35,6 +35,17 @@ export type CommandId = keyof OperationOptions;
 export type Operation = {
   [K in CommandId]: { command: K; options: OperationOptions[K]; output: OutputFormat; verbose: boolean };
 }[CommandId];
+
+/** What an action calls with the operation it parsed. */
+export interface Emit {
+  <K extends CommandId>(
+    command: K,
+    options: OperationOptions[K],
+    output: OutputFormat,
+    flags: { verbose?: boolean | undefined },
+  ): void;
+  readonly io: Io;
+}
 
 type Loaders = { [K in CommandId]: () => Promise<Command<OperationOptions[K], unknown>> };
 

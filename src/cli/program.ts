@@ -14,7 +14,7 @@ import { defineDrain } from './commands/drain.js';
 import { defineMaintain } from './commands/maintain.js';
 import { defineAccess, defineWhoCan } from './commands/rbac.js';
 import { defineRollout } from './commands/rollout.js';
-import type { CommandId, Operation, OperationOptions } from './operations.js';
+import type { CommandId, Emit, Operation, OperationOptions } from './operations.js';
 
 declare const __STUDY_VERSION__: string | undefined;
 export const VERSION = typeof __STUDY_VERSION__ === 'string' ? __STUDY_VERSION__ : '0.0.0-dev';
@@ -24,15 +24,77 @@ const VERSION_LINE = `kubectl-study ${VERSION}`;
 export const PLUGINS = ['study', 'study-ctx', 'study-drain', 'study-rollout', 'study-access', 'whocan'] as const;
 export type PluginName = (typeof PLUGINS)[number];
 
-/** What an action calls with the operation it parsed. */
-export interface Emit {
-  <K extends CommandId>(
-    command: K,
-    options: OperationOptions[K],
-    output: OutputFormat,
-    flags: { verbose?: boolean | undefined },
-  ): void;
-  readonly io: Io;
+/** Parsed: an operation to run, or a command line that was fully answered (help, version). */
+export type Parsed = { kind: 'run'; operation: Operation } | { kind: 'answered' };
+
+/**
+ * argv -> the operation it asks for. Pure but for help and version, which
+ * commander prints. Bad arguments throw a UsageError.
+ */
+export function parseArgs(plugin: PluginName, argv: readonly string[], io: Io): Parsed {
+  let operation: Operation | undefined;
+  const emit = Object.assign(
+    <K extends CommandId>(
+      command: K,
+      options: OperationOptions[K],
+      output: OutputFormat,
+      flags: { verbose?: boolean | undefined },
+    ): void => {
+      operation = { command, options, output, verbose: flags.verbose === true } as Operation;
+    },
+    { io },
+  ) as Emit;
+  const program = buildProgram(plugin, io, emit);
+  try {
+    program.parse(bindOptionalValues(program, argv), { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const failure =
+        (err.code === 'commander.excessArguments' ? unknownSubcommand(program, argv) : undefined) ??
+        commanderFailure(err, program.name());
+      if (failure) throw failure;
+      return { kind: 'answered' };
+    }
+    throw err;
+  }
+  return operation ? { kind: 'run', operation } : { kind: 'answered' };
+}
+
+export function buildProgram(plugin: PluginName, io: Io, emit: Emit): Command {
+  let program: Command;
+  if (plugin === 'study') {
+    program = new Command('study')
+      .name('kubectl study')
+      .description('kubectl-study: safe drains, rollout views, kubeconfig inspection and RBAC checks')
+      .version(VERSION_LINE, '--version', 'print the version')
+      .enablePositionalOptions();
+    for (const entry of COMMANDS) {
+      const sub = new Command(entry.name).description(entry.summary);
+      entry.define(sub, emit);
+      program.addCommand(sub);
+    }
+    program.addCommand(
+      new Command('version').description('print the kubectl-study version').action(() => {
+        io.stdout.write(`${VERSION_LINE}\n`);
+      }),
+    );
+    program.addHelpText(
+      'after',
+      `\nEach command is also its own plugin: ${COMMANDS.filter((c) => c.plugin)
+        .map((c) => `kubectl ${c.plugin}`)
+        .join(', ')}.\nExit codes: ${exitCodeSummary()}.\n`,
+    );
+  } else {
+    const entry = COMMANDS.find((c) => c.plugin === plugin);
+    if (!entry) throw new UsageError(`unknown plugin ${plugin}`);
+    program = new Command(plugin)
+      .name(`kubectl ${plugin}`)
+      .description(entry.summary)
+      .version(VERSION_LINE, '--version', 'print the version');
+    entry.define(program, emit);
+  }
+  configureTree(program, io);
+  return program;
 }
 
 interface CommandEntry {
@@ -73,8 +135,11 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'maintain', summary: 'drain, upgrade and uncordon nodes one after another', define: defineMaintain },
 ];
 
-/** Parsed: an operation to run, or a command line that was fully answered (help, version). */
-export type Parsed = { kind: 'run'; operation: Operation } | { kind: 'answered' };
+/** Applies the stream and error settings to every command of the tree. */
+function configureTree(cmd: Command, io: Io): void {
+  configure(cmd, io);
+  for (const sub of cmd.commands) configureTree(sub as Command, io);
+}
 
 function configure(cmd: Command, io: Io): Command {
   return cmd
@@ -88,47 +153,31 @@ function configure(cmd: Command, io: Io): Command {
     .showSuggestionAfterError(true);
 }
 
-/** Applies the stream and error settings to every command of the tree. */
-function configureTree(cmd: Command, io: Io): void {
-  configure(cmd, io);
-  for (const sub of cmd.commands) configureTree(sub as Command, io);
+/**
+ * kubectl reads a flag with an optional value (--dry-run, -w/--watch) as
+ * given without one unless the value follows "=": `--dry-run NODE` is a dry
+ * run of NODE. Commander would take NODE as the value, so such a flag
+ * standing alone becomes FLAG=true before commander sees it. Pure.
+ */
+export function bindOptionalValues(program: Command, argv: readonly string[]): string[] {
+  return [...argTokens(program, argv)].map((t) =>
+    t.kind === 'option' && t.option?.optional && t.option.long ? `${t.option.long}=true` : t.text,
+  );
 }
 
-export function buildProgram(plugin: PluginName, io: Io, emit: Emit): Command {
-  let program: Command;
-  if (plugin === 'study') {
-    program = new Command('study')
-      .name('kubectl study')
-      .description('kubectl-study: safe drains, rollout views, kubeconfig inspection and RBAC checks')
-      .version(VERSION_LINE, '--version', 'print the version')
-      .enablePositionalOptions();
-    for (const entry of COMMANDS) {
-      const sub = new Command(entry.name).description(entry.summary);
-      entry.define(sub, emit);
-      program.addCommand(sub);
-    }
-    program.addCommand(
-      new Command('version').description('print the kubectl-study version').action(() => {
-        io.stdout.write(`${VERSION_LINE}\n`);
-      }),
-    );
-    program.addHelpText(
-      'after',
-      `\nEach command is also its own plugin: ${COMMANDS.filter((c) => c.plugin)
-        .map((c) => `kubectl ${c.plugin}`)
-        .join(', ')}.\nExit codes: ${exitCodeSummary()}.\n`,
-    );
-  } else {
-    const entry = COMMANDS.find((c) => c.plugin === plugin);
-    if (!entry) throw new UsageError(`unknown plugin ${plugin}`);
-    program = new Command(plugin)
-      .name(`kubectl ${plugin}`)
-      .description(entry.summary)
-      .version(VERSION_LINE, '--version', 'print the version');
-    entry.define(program, emit);
-  }
-  configureTree(program, io);
-  return program;
+/**
+ * For commander's "too many arguments" on a command that takes none but has
+ * subcommands (study-ctx chek): the word was meant as a subcommand. Pure.
+ */
+function unknownSubcommand(program: Command, argv: readonly string[]): UsageError | undefined {
+  const first = [...argTokens(program, argv)].find((t) => t.kind === 'positional' || t.kind === 'rest');
+  if (!first || first.kind === 'rest' || first.cmd.commands.length === 0 || first.cmd.registeredArguments.length > 0)
+    return undefined;
+  const names = first.cmd.commands.map((c) => c.name());
+  const near = names.find((n) => n.startsWith(first.text.slice(0, 2)) && Math.abs(n.length - first.text.length) <= 2);
+  return new UsageError(`unknown command '${first.text}'`, {
+    hint: `${near ? `did you mean ${near}? ` : ''}commands: ${names.join(', ')}`,
+  });
 }
 
 /** The usage error of a commander failure, or undefined for help and version (already printed). */
@@ -185,64 +234,4 @@ function* argTokens(program: Command, argv: readonly string[]): Generator<ArgTok
       yield { kind: 'positional', text, cmd };
     }
   }
-}
-
-/**
- * kubectl reads a flag with an optional value (--dry-run, -w/--watch) as
- * given without one unless the value follows "=": `--dry-run NODE` is a dry
- * run of NODE. Commander would take NODE as the value, so such a flag
- * standing alone becomes FLAG=true before commander sees it. Pure.
- */
-export function bindOptionalValues(program: Command, argv: readonly string[]): string[] {
-  return [...argTokens(program, argv)].map((t) =>
-    t.kind === 'option' && t.option?.optional && t.option.long ? `${t.option.long}=true` : t.text,
-  );
-}
-
-/**
- * For commander's "too many arguments" on a command that takes none but has
- * subcommands (study-ctx chek): the word was meant as a subcommand. Pure.
- */
-function unknownSubcommand(program: Command, argv: readonly string[]): UsageError | undefined {
-  const first = [...argTokens(program, argv)].find((t) => t.kind === 'positional' || t.kind === 'rest');
-  if (!first || first.kind === 'rest' || first.cmd.commands.length === 0 || first.cmd.registeredArguments.length > 0)
-    return undefined;
-  const names = first.cmd.commands.map((c) => c.name());
-  const near = names.find((n) => n.startsWith(first.text.slice(0, 2)) && Math.abs(n.length - first.text.length) <= 2);
-  return new UsageError(`unknown command '${first.text}'`, {
-    hint: `${near ? `did you mean ${near}? ` : ''}commands: ${names.join(', ')}`,
-  });
-}
-
-/**
- * argv -> the operation it asks for. Pure but for help and version, which
- * commander prints. Bad arguments throw a UsageError.
- */
-export function parseArgs(plugin: PluginName, argv: readonly string[], io: Io): Parsed {
-  let operation: Operation | undefined;
-  const emit = Object.assign(
-    <K extends CommandId>(
-      command: K,
-      options: OperationOptions[K],
-      output: OutputFormat,
-      flags: { verbose?: boolean | undefined },
-    ): void => {
-      operation = { command, options, output, verbose: flags.verbose === true } as Operation;
-    },
-    { io },
-  ) as Emit;
-  const program = buildProgram(plugin, io, emit);
-  try {
-    program.parse(bindOptionalValues(program, argv), { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      const failure =
-        (err.code === 'commander.excessArguments' ? unknownSubcommand(program, argv) : undefined) ??
-        commanderFailure(err, program.name());
-      if (failure) throw failure;
-      return { kind: 'answered' };
-    }
-    throw err;
-  }
-  return operation ? { kind: 'run', operation } : { kind: 'answered' };
 }

@@ -2,7 +2,8 @@
 import type { Command } from '../base/run.js';
 import { ExitCode } from '../base/errors.js';
 import { connect } from '../kube/client.js';
-import { DRAIN_DEFAULTS, type DrainOptions, type UncordonOptions } from './options.js';
+import { DRAIN_DEFAULTS } from './defaults.js';
+import type { DrainOptions, UncordonOptions } from './options.js';
 import { drainHooks, renderDrainOutput, renderUncordon } from './print.js';
 import { drainOutputExitCode, runDrain, runUncordon, type DrainOutput, type UncordonResult } from './run.js';
 

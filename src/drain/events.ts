@@ -1,7 +1,6 @@
 /** What a drain reports while it runs (events) and when it ends (the result). Types only. */
 import type { ExitCodeValue } from '../base/errors.js';
 import type { DrainPlan, PodPlan } from './model.js';
-import type { WorkloadHealth } from './wait.js';
 
 export type PodStatus =
   | 'gone' // evicted (or deleted) and gone
@@ -50,6 +49,12 @@ export type DrainEvent =
   /** The replacements could not be checked (advisory: the drain goes on); once per drain. */
   | { type: 'replacements-unchecked'; detail: string };
 
+export interface WorkloadHealth {
+  workload: string;
+  namespace: string;
+  available: boolean;
+}
+
 export type DrainOutcome = 'drained' | 'timed-out' | 'interrupted' | 'failed';
 
 export interface DrainResult {
@@ -61,7 +66,7 @@ export interface DrainResult {
   pods: PodOutcome[];
   /** Workloads waited for with --wait-healthy, and whether they got there. */
   workloads: WorkloadHealth[];
-  /** Replacements of evicted pods that could not start when last checked (the drain's outcome does not depend on them). */
+  /** Replacements of evicted pods that could not start when last checked (the outcome does not depend on them). */
   replacements: StuckReplacement[];
   elapsedMs: number;
   requests: number;

@@ -1,7 +1,7 @@
 /**
- * The eviction of one pod, with its retries: what each answer of the API
- * server means (classifyEviction, pure) and what the drain does about it
- * (evictPod). A PDB refusal waits and retries, naming the PDB and its
+ * The eviction of one pod, with its retries (evictPod): what each answer of
+ * the API server means (classifyEviction, pure) and what the drain does
+ * about it (onAnswer). A PDB refusal waits and retries, naming the PDB and its
  * numbers; throttling (API Priority and Fairness) waits Retry-After and is
  * reported as throttling; a namespace being deleted is waited out, as
  * kubectl waits it out; a connection that fails is retried until the API
@@ -16,6 +16,93 @@ import type { DrainApi, GoneWatch } from './api.js';
 import type { DrainEvent, PodOutcome } from './events.js';
 import type { PdbPlan, PodPlan } from './model.js';
 import { describeBudget } from './pdb.js';
+
+export interface EvictContext {
+  api: DrainApi;
+  gone: GoneWatch;
+  /** Why the drain stops starting new work (interrupted, timed out, failed), if it does. */
+  stopped: () => string | undefined;
+  /** Aborts every wait (deadline, interrupt, a fatal error). */
+  stopWaits: AbortSignal;
+  /** The PDBs as last seen, refreshed from refusals. */
+  pdbs: Map<string, PdbPlan>;
+  gracePeriodSeconds: number;
+  deleteInstead: boolean;
+  /** How long one pod's requests may go unanswered before the drain gives up. */
+  apiOutageMs: number;
+  /** Backoff between attempts (a server's Retry-After is a floor, never beyond maxMs). */
+  retry: { initialMs: number; maxMs: number };
+  onEvent: (e: DrainEvent) => void;
+  onBudget: (pdb: string, disruptionsAllowed: number) => void;
+  onThrottled: () => void;
+  /** The API server stayed unreachable past the budget: the drain stops. */
+  onOutage: (err: unknown, what: string) => void;
+}
+
+/**
+ * Evicts one pod and waits until it is gone. Fills in `outcome` as it goes,
+ * so that whatever stops the drain, the outcome says exactly where this pod
+ * got to.
+ */
+export async function evictPod(ctx: EvictContext, pod: PodPlan, outcome: PodOutcome): Promise<void> {
+  const backoff = exponentialBackoff(ctx.retry.initialMs, ctx.retry.maxMs);
+  const t0 = Date.now();
+  let outageSince: number | undefined;
+  for (;;) {
+    if (ctx.stopped()) {
+      if (outcome.status === 'not-attempted' && outcome.message?.startsWith('blocked by')) outcome.status = 'blocked';
+      return;
+    }
+    ctx.onEvent({ type: 'evicting', pod });
+    const { answer, err } = await attempt(ctx, pod);
+    let next: Next;
+    if (answer.kind === 'no-answer') {
+      // No answer at all: the API server may be restarting. This pod retries until its own outage budget is spent.
+      outageSince ??= Date.now();
+      if (Date.now() - outageSince >= ctx.apiOutageMs) {
+        ctx.onOutage(err, `evict ${pod.namespace}/${pod.name}`);
+        return;
+      }
+      next = { then: 'retry', delayMs: backoff.next() };
+      ctx.onEvent({
+        type: 'retry',
+        pod,
+        detail: `no answer from the API server (${answer.code})`,
+        retryMs: next.delayMs,
+      });
+    } else {
+      outageSince = undefined;
+      next = await onAnswer(ctx, pod, outcome, answer, backoff);
+    }
+    if (next.then === 'done') return;
+    if (next.then === 'wait-gone') break;
+    await sleep(next.delayMs, ctx.stopWaits).catch(() => {});
+  }
+  // Evicted: wait for it to be gone (by UID; a replacement with the same name does not count).
+  try {
+    const how = await ctx.gone.waitGone(pod.uid, ctx.stopWaits);
+    outcome.status = how;
+    outcome.ms = Date.now() - t0;
+    if (how === 'not-waited')
+      outcome.message = 'deleting for longer than --skip-wait-for-delete-timeout: not waited for, as kubectl does';
+    ctx.onEvent({ type: 'gone', pod, ms: outcome.ms });
+  } catch {
+    // stopped while waiting: it stays 'evicted'
+  }
+}
+
+/** What the drain does next for a pod after one answer. */
+type Next = { then: 'retry'; delayMs: number } | { then: 'wait-gone' } | { then: 'done' };
+
+/** Sends the eviction (or DELETE); its failure classified. */
+async function attempt(ctx: EvictContext, pod: PodPlan): Promise<{ answer: EvictionAnswer; err?: unknown }> {
+  try {
+    await ctx.api.evict(pod, { gracePeriodSeconds: ctx.gracePeriodSeconds, deleteInstead: ctx.deleteInstead });
+    return { answer: { kind: 'accepted' } };
+  } catch (err) {
+    return { answer: classifyEviction(err), err };
+  }
+}
 
 export type EvictionAnswer =
   | { kind: 'accepted' }
@@ -76,55 +163,6 @@ export function classifyEviction(err: unknown): EvictionAnswer {
       return { kind: 'refused', code: api.code, message: message || status.reason || `HTTP ${api.code}` };
   }
 }
-
-export interface EvictContext {
-  api: DrainApi;
-  gone: GoneWatch;
-  /** Why the drain stops starting new work (interrupted, timed out, failed), if it does. */
-  stopped: () => string | undefined;
-  /** Aborts every wait (deadline, interrupt, a fatal error). */
-  stopWaits: AbortSignal;
-  /** The PDBs as last seen, refreshed from refusals. */
-  pdbs: Map<string, PdbPlan>;
-  gracePeriodSeconds: number;
-  deleteInstead: boolean;
-  /** How long one pod's requests may go unanswered before the drain gives up. */
-  apiOutageMs: number;
-  /** Backoff between attempts (a server's Retry-After is a floor, never beyond maxMs). */
-  retry: { initialMs: number; maxMs: number };
-  onEvent: (e: DrainEvent) => void;
-  onBudget: (pdb: string, disruptionsAllowed: number) => void;
-  onThrottled: () => void;
-  /** The API server stayed unreachable past the budget: the drain stops. */
-  onOutage: (err: unknown, what: string) => void;
-}
-
-function pdbDetail(
-  answer: Extract<EvictionAnswer, { kind: 'pdb' }>,
-  key: string,
-  known: PdbPlan | undefined,
-  fresh: V1PodDisruptionBudget | undefined,
-): string {
-  if (answer.needs) return `PDB ${key}: it needs ${answer.needs.healthy} healthy pods and has ${answer.needs.has}`;
-  if (known && fresh?.status) {
-    known.currentHealthy = fresh.status.currentHealthy;
-    known.desiredHealthy = fresh.status.desiredHealthy;
-    known.expectedPods = fresh.status.expectedPods ?? known.expectedPods;
-    known.disruptionsAllowed = fresh.status.disruptionsAllowed;
-  }
-  return known ? describeBudget(known) : `PDB ${key}: ${answer.message || 'disruption budget'}`;
-}
-
-/** Which of the PDB's pods keep it from allowing more, and why (a Pending replacement, a crash loop); '' if none is known. */
-async function whyNotHealthy(ctx: EvictContext, namespace: string, pdb: string): Promise<string> {
-  const pods = await ctx.api.unservingPods(namespace, pdb).catch(() => []);
-  if (pods.length === 0) return '';
-  const shown = pods.slice(0, 2).map((p) => `${p.name} is ${p.reason}`);
-  return `; not healthy yet: ${shown.join('; ')}${pods.length > 2 ? ` (and ${pods.length - 2} more)` : ''}`;
-}
-
-/** What the drain does next for a pod after one answer. */
-type Next = { then: 'retry'; delayMs: number } | { then: 'wait-gone' } | { then: 'done' };
 
 /** One answer of the API server to an eviction, acted on: the outcome updated, the event sent. */
 async function onAnswer(
@@ -193,64 +231,26 @@ async function onAnswer(
   }
 }
 
-/** Sends the eviction (or DELETE); its failure classified. */
-async function attempt(ctx: EvictContext, pod: PodPlan): Promise<{ answer: EvictionAnswer; err?: unknown }> {
-  try {
-    await ctx.api.evict(pod, { gracePeriodSeconds: ctx.gracePeriodSeconds, deleteInstead: ctx.deleteInstead });
-    return { answer: { kind: 'accepted' } };
-  } catch (err) {
-    return { answer: classifyEviction(err), err };
+function pdbDetail(
+  answer: Extract<EvictionAnswer, { kind: 'pdb' }>,
+  key: string,
+  known: PdbPlan | undefined,
+  fresh: V1PodDisruptionBudget | undefined,
+): string {
+  if (answer.needs) return `PDB ${key}: it needs ${answer.needs.healthy} healthy pods and has ${answer.needs.has}`;
+  if (known && fresh?.status) {
+    known.currentHealthy = fresh.status.currentHealthy;
+    known.desiredHealthy = fresh.status.desiredHealthy;
+    known.expectedPods = fresh.status.expectedPods ?? known.expectedPods;
+    known.disruptionsAllowed = fresh.status.disruptionsAllowed;
   }
+  return known ? describeBudget(known) : `PDB ${key}: ${answer.message || 'disruption budget'}`;
 }
 
-/**
- * Evicts one pod and waits until it is gone. Fills in `outcome` as it goes,
- * so that whatever stops the drain, the outcome says exactly where this pod
- * got to.
- */
-export async function evictPod(ctx: EvictContext, pod: PodPlan, outcome: PodOutcome): Promise<void> {
-  const backoff = exponentialBackoff(ctx.retry.initialMs, ctx.retry.maxMs);
-  const t0 = Date.now();
-  let outageSince: number | undefined;
-  for (;;) {
-    if (ctx.stopped()) {
-      if (outcome.status === 'not-attempted' && outcome.message?.startsWith('blocked by')) outcome.status = 'blocked';
-      return;
-    }
-    ctx.onEvent({ type: 'evicting', pod });
-    const { answer, err } = await attempt(ctx, pod);
-    let next: Next;
-    if (answer.kind === 'no-answer') {
-      // No answer at all: the API server may be restarting. This pod retries until its own outage budget is spent.
-      outageSince ??= Date.now();
-      if (Date.now() - outageSince >= ctx.apiOutageMs) {
-        ctx.onOutage(err, `evict ${pod.namespace}/${pod.name}`);
-        return;
-      }
-      next = { then: 'retry', delayMs: backoff.next() };
-      ctx.onEvent({
-        type: 'retry',
-        pod,
-        detail: `no answer from the API server (${answer.code})`,
-        retryMs: next.delayMs,
-      });
-    } else {
-      outageSince = undefined;
-      next = await onAnswer(ctx, pod, outcome, answer, backoff);
-    }
-    if (next.then === 'done') return;
-    if (next.then === 'wait-gone') break;
-    await sleep(next.delayMs, ctx.stopWaits).catch(() => {});
-  }
-  // Evicted: wait for it to be gone (by UID; a replacement with the same name does not count).
-  try {
-    const how = await ctx.gone.waitGone(pod.uid, ctx.stopWaits);
-    outcome.status = how;
-    outcome.ms = Date.now() - t0;
-    if (how === 'not-waited')
-      outcome.message = 'deleting for longer than --skip-wait-for-delete-timeout: not waited for, as kubectl does';
-    ctx.onEvent({ type: 'gone', pod, ms: outcome.ms });
-  } catch {
-    // stopped while waiting: it stays 'evicted'
-  }
+/** Which of the PDB's pods keep it from allowing more, and why (a Pending replacement, a crash loop); '' if none is known. */
+async function whyNotHealthy(ctx: EvictContext, namespace: string, pdb: string): Promise<string> {
+  const pods = await ctx.api.unservingPods(namespace, pdb).catch(() => []);
+  if (pods.length === 0) return '';
+  const shown = pods.slice(0, 2).map((p) => `${p.name} is ${p.reason}`);
+  return `; not healthy yet: ${shown.join('; ')}${pods.length > 2 ? ` (and ${pods.length - 2} more)` : ''}`;
 }

@@ -3,8 +3,9 @@
  * pkg/drain serves cluster-autoscaler: plan, execute, cordon, wait. Other
  * jobs import this file, never the drain's command, options or run.
  */
-export { clusterDrainApi, type DrainApi, type WorkloadRef } from './api.js';
-export type { DrainEvent, DrainResult } from './events.js';
+export type { DrainApi, WorkloadRef } from './api.js';
+export { clusterDrainApi } from './clusterapi.js';
+export type { DrainEvent, DrainResult, WorkloadHealth } from './events.js';
 export {
   cordon,
   drainExitCode,
@@ -13,9 +14,9 @@ export {
   type ExecuteOptions,
 } from './execute.js';
 export type { DrainPlan, PdbPlan, PlanOptions } from './model.js';
-export { DRAIN_DEFAULTS } from './options.js';
+export { DRAIN_DEFAULTS } from './defaults.js';
 export { eventLine } from './print.js';
-export { makePlan, makeRunPlan, nodesMatching } from './run.js';
+export { makePlan, makeRunPlan } from './planner.js';
 export { batches } from './replacements.js';
-export type { RunPlan, RunStep } from './runplan.js';
-export { waitAvailable, type WorkloadHealth } from './wait.js';
+export type { RunPlan, RunStep } from './sequence.js';
+export { waitAvailable } from './wait.js';

@@ -1,8 +1,18 @@
 /**
- * The drain plan's data model and its reason codes. Every reason has a
+ * The drain plan's data model: what it is made from (PlanInputs, as read
+ * from the cluster), what it says, and its reason codes. Every reason has a
  * stable code (part of the -o json contract), a severity, and one line on
  * why it matters.
  */
+import type {
+  V1Node,
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1PodDisruptionBudget,
+  V1StorageClass,
+} from '@kubernetes/client-node';
+
 import type { PodPlacement } from './placement/index.js';
 
 /** What the drain does with a pod. */
@@ -29,9 +39,11 @@ export const REASONS = {
   PdbAllowsNone:
     'the PodDisruptionBudget allows no disruption right now: the eviction waits until more pods are healthy',
   PdbSerial:
-    'the PodDisruptionBudget lets fewer pods go at once than this drain evicts: it waits for replacements to become healthy',
+    'the PodDisruptionBudget lets fewer pods go at once than this drain evicts: ' +
+    'it waits for replacements to become healthy',
   PdbNeverAllows:
-    'the PodDisruptionBudget can never allow a disruption (it requires every pod it counts): the eviction would wait forever',
+    'the PodDisruptionBudget can never allow a disruption (it requires every pod it counts): ' +
+    'the eviction would wait forever',
   MultiplePdbs: 'the pod is covered by more than one PodDisruptionBudget: the API server refuses to evict it (500)',
   WorkloadOutage: 'the workload loses every ready replica until a replacement is ready elsewhere',
   SafeToEvictFalse:
@@ -41,13 +53,16 @@ export const REASONS = {
   PinnedByLocalVolume:
     "a local PersistentVolume's node affinity ties it to this node: its replacement would stay Pending",
   PdbNeverRecovers:
-    'its PodDisruptionBudget waits for replacements to be healthy, and one of them cannot be placed: the budget never comes back, so the drain would wait for ever',
+    'its PodDisruptionBudget waits for replacements to be healthy, and one of them cannot be placed: ' +
+    'the budget never comes back, so the drain would wait for ever',
   PlacedAfterMove:
-    'its replacement fits only once other evicted pods have been placed (their pod affinity or topology spread counts): it depends on them',
+    'its replacement fits only once other evicted pods have been placed ' +
+    '(their pod affinity or topology spread counts): it depends on them',
   PlacementUnknown:
     'part of where its replacement can go is not decided by the plan (say, a volume still to be provisioned)',
   PlacementUncertain:
-    'whether its replacement finds a node depends on where the scheduler puts the replacements before it, and it breaks ties at random',
+    'whether its replacement finds a node depends on where the scheduler puts the replacements before it, ' +
+    'and it breaks ties at random',
   HostPathData: 'it uses a hostPath volume: its data stays on this node and a replacement elsewhere starts without it',
   CustomScheduler:
     'it names a scheduler other than default-scheduler: its replacement is placed only if that scheduler runs',
@@ -160,6 +175,16 @@ export interface PermissionCheck {
   required: boolean;
 }
 
+/** How a permission is named: `list poddisruptionbudgets.policy`, `create pods/eviction in namespace demo`. */
+export function permissionText(
+  perm: Pick<PermissionCheck, 'verb' | 'resource' | 'subresource' | 'group' | 'namespace'>,
+): string {
+  const subresource = perm.subresource ? `/${perm.subresource}` : '';
+  const group = perm.group ? `.${perm.group}` : '';
+  const namespace = perm.namespace ? ` in namespace ${perm.namespace}` : '';
+  return `${perm.verb} ${perm.resource}${subresource}${group}${namespace}`;
+}
+
 export interface PlanSummary {
   pods: number;
   evict: number;
@@ -195,4 +220,40 @@ export interface PlanOptions {
   podSelector?: string;
   /** Proceed although replacements would stay Pending (WontFit, PinnedByLocalVolume, PdbNeverRecovers). */
   allowUnplaceable?: boolean;
+}
+
+/** What the plan knows of a controller (ReplicaSet, Deployment, StatefulSet, ...). */
+export interface ControllerInfo {
+  kind: string;
+  name: string;
+  /** Its own controller, if any (a ReplicaSet's Deployment). */
+  owner?: { kind: string; name: string; apiVersion?: string };
+  replicas?: number;
+  readyReplicas?: number;
+}
+
+export interface PlanInputs {
+  nodeNames: string[];
+  /** Every node of the cluster (drain targets and candidates). */
+  nodes: V1Node[];
+  /** Non-terminal pods of every node (the drained ones included): the scheduler's view of the cluster. */
+  podsByNode: Map<string, V1Pod[]>;
+  /** Non-terminal pods not bound to a node yet (Pending): what a waiting PDB may be waiting for. */
+  unscheduled?: V1Pod[];
+  /** The pods on the nodes being drained (after --pod-selector). */
+  drainPods: V1Pod[];
+  pdbs: V1PodDisruptionBudget[];
+  /** Keyed by controllerKey(); null: looked up and not found; absent: not known (not allowed to read). */
+  controllers: Map<string, ControllerInfo | null>;
+  /** Controllers (controllerKey) the caller may not read: whether they exist is unknown. */
+  unreadableControllers?: Set<string>;
+  /** Labels of every namespace, when some pod's affinity selects namespaces by label; undefined: not read. */
+  namespaces?: Array<{ metadata?: { name?: string; labels?: Record<string, string> } }>;
+  /** Claims, volumes and storage classes, when evicted pods mount claims; undefined: not read. */
+  volumes?: { claims: V1PersistentVolumeClaim[]; volumes: V1PersistentVolume[]; classes: V1StorageClass[] };
+  permissions: PermissionCheck[];
+  now: Date;
+  options: PlanOptions;
+  /** kubectl's --skip-wait-for-delete-timeout, in seconds (0: off). */
+  skipWaitForDeleteTimeoutSeconds: number;
 }

@@ -7,17 +7,8 @@ import { dryRunFlag, durationFlag, intFlag, objectNames } from '../base/parse.js
 import { DEFAULT_OUTAGE_MS } from '../kube/apierror.js';
 import { connectionOptions, type ConnectionFlags, type ConnectionOptions } from '../kube/connection.js';
 import { labelSelectorFlag, namesOrSelector } from '../kube/selector.js';
+import { DRAIN_DEFAULTS } from './defaults.js';
 import type { PlanOptions } from './model.js';
-
-/** study-drain's defaults, which study maintain's drains share (through lib.ts). */
-export const DRAIN_DEFAULTS = {
-  /** --grace-period: -1, each pod's own terminationGracePeriodSeconds. */
-  gracePeriodSeconds: -1,
-  /** --concurrency: evictions in flight at most. */
-  concurrency: 10,
-  /** Each request's bound when --request-timeout is 0: a drain never waits on one request for ever. */
-  requestTimeoutMs: 30_000,
-} as const;
 
 export interface DrainOptions {
   connection: ConnectionOptions;
@@ -58,37 +49,37 @@ export interface DrainFlags extends ConnectionFlags {
   apiOutageTimeout?: string;
 }
 
-export function drainOptions(nodes: readonly string[], f: DrainFlags): DrainOptions {
-  const target = namesOrSelector('node', nodes, f.selector, 'kubectl study-drain NODE [NODE...]');
+export function drainOptions(nodes: readonly string[], flags: DrainFlags): DrainOptions {
+  const target = namesOrSelector('node', nodes, flags.selector, 'kubectl study-drain NODE [NODE...]');
   const plan: PlanOptions = {
-    force: f.force === true,
-    ignoreDaemonSets: f.ignoreDaemonsets === true,
-    deleteEmptyDirData: f.deleteEmptydirData === true,
-    disableEviction: f.disableEviction === true,
-    ignoreOptOuts: f.ignoreOptOuts === true,
-    strict: f.strict === true,
+    force: flags.force === true,
+    ignoreDaemonSets: flags.ignoreDaemonsets === true,
+    deleteEmptyDirData: flags.deleteEmptydirData === true,
+    disableEviction: flags.disableEviction === true,
+    ignoreOptOuts: flags.ignoreOptOuts === true,
+    strict: flags.strict === true,
   };
-  if (f.podSelector !== undefined) plan.podSelector = labelSelectorFlag('--pod-selector', f.podSelector);
-  if (f.allowUnplaceable === true) plan.allowUnplaceable = true;
+  if (flags.podSelector !== undefined) plan.podSelector = labelSelectorFlag('--pod-selector', flags.podSelector);
+  if (flags.allowUnplaceable === true) plan.allowUnplaceable = true;
   const out: DrainOptions = {
-    connection: connectionOptions(f),
+    connection: connectionOptions(flags),
     nodes: target.names,
     plan,
-    dryRun: dryRunFlag(f.dryRun),
-    gracePeriodSeconds: intFlag('--grace-period', f.gracePeriod ?? String(DRAIN_DEFAULTS.gracePeriodSeconds), {
+    dryRun: dryRunFlag(flags.dryRun),
+    gracePeriodSeconds: intFlag('--grace-period', flags.gracePeriod ?? String(DRAIN_DEFAULTS.gracePeriodSeconds), {
       min: -1,
     }),
-    timeoutMs: durationFlag('--timeout', f.timeout ?? '0'),
-    skipWaitForDeleteTimeoutSeconds: intFlag('--skip-wait-for-delete-timeout', f.skipWaitForDeleteTimeout ?? '0', {
+    timeoutMs: durationFlag('--timeout', flags.timeout ?? '0'),
+    skipWaitForDeleteTimeoutSeconds: intFlag('--skip-wait-for-delete-timeout', flags.skipWaitForDeleteTimeout ?? '0', {
       min: 0,
     }),
-    concurrency: intFlag('--concurrency', f.concurrency ?? String(DRAIN_DEFAULTS.concurrency), { min: 1 }),
-    waitHealthy: f.waitHealthy === true,
-    yes: f.yes === true,
+    concurrency: intFlag('--concurrency', flags.concurrency ?? String(DRAIN_DEFAULTS.concurrency), { min: 1 }),
+    waitHealthy: flags.waitHealthy === true,
+    yes: flags.yes === true,
     apiOutageMs:
-      f.apiOutageTimeout === undefined
+      flags.apiOutageTimeout === undefined
         ? DEFAULT_OUTAGE_MS
-        : durationFlag('--api-outage-timeout', f.apiOutageTimeout, { zero: false }),
+        : durationFlag('--api-outage-timeout', flags.apiOutageTimeout, { zero: false }),
   };
   if (target.selector !== undefined) out.selector = target.selector;
   return out;
@@ -99,8 +90,8 @@ export interface UncordonOptions {
   nodes: string[];
 }
 
-export function uncordonOptions(nodes: readonly string[], f: ConnectionFlags): UncordonOptions {
+export function uncordonOptions(nodes: readonly string[], flags: ConnectionFlags): UncordonOptions {
   if (nodes.length === 0)
     throw new UsageError('name at least one node to uncordon', { hint: 'kubectl study-drain uncordon NODE [NODE...]' });
-  return { connection: connectionOptions(f), nodes: objectNames('node', nodes) };
+  return { connection: connectionOptions(flags), nodes: objectNames('node', nodes) };
 }

@@ -17,10 +17,6 @@ import { isPodReady } from '../kube/objects.js';
 import { matchesSelector } from '../kube/selector.js';
 import type { PdbPlan } from './model.js';
 
-export function pdbKey(pdb: V1PodDisruptionBudget): string {
-  return `${pdb.metadata?.namespace ?? ''}/${pdb.metadata?.name ?? ''}`;
-}
-
 /** The PDBs whose selector matches the pod (same namespace only). */
 export function pdbsCovering(pod: V1Pod, pdbs: V1PodDisruptionBudget[]): V1PodDisruptionBudget[] {
   return pdbs.filter(
@@ -29,10 +25,8 @@ export function pdbsCovering(pod: V1Pod, pdbs: V1PodDisruptionBudget[]): V1PodDi
   );
 }
 
-/** Whether the API server checks PDBs at all when evicting this pod. */
-export function pdbApplies(pod: V1Pod): boolean {
-  const phase = pod.status?.phase;
-  return !(phase === 'Succeeded' || phase === 'Failed' || phase === 'Pending' || pod.metadata?.deletionTimestamp);
+export function pdbKey(pdb: V1PodDisruptionBudget): string {
+  return `${pdb.metadata?.namespace ?? ''}/${pdb.metadata?.name ?? ''}`;
 }
 
 /** How a PDB fares when this drain evicts `pods` (the pods of the drain it covers). */
@@ -71,9 +65,20 @@ export function pdbBudgetAfter(pdb: V1PodDisruptionBudget, pods: V1Pod[]): PdbPl
   };
 }
 
+/** Whether the API server checks PDBs at all when evicting this pod. */
+export function pdbApplies(pod: V1Pod): boolean {
+  const phase = pod.status?.phase;
+  return !(phase === 'Succeeded' || phase === 'Failed' || phase === 'Pending' || pod.metadata?.deletionTimestamp);
+}
+
 /** The PDB's numbers in one phrase, as messages show them. */
 export function describeBudget(
-  p: Pick<PdbPlan, 'namespace' | 'name' | 'currentHealthy' | 'desiredHealthy' | 'disruptionsAllowed' | 'expectedPods'>,
+  pdb: Pick<
+    PdbPlan,
+    'namespace' | 'name' | 'currentHealthy' | 'desiredHealthy' | 'disruptionsAllowed' | 'expectedPods'
+  >,
 ): string {
-  return `PDB ${p.namespace}/${p.name} allows ${p.disruptionsAllowed} disruption${p.disruptionsAllowed === 1 ? '' : 's'} (${p.currentHealthy} healthy, ${p.desiredHealthy} required of ${p.expectedPods})`;
+  const allows = `${pdb.disruptionsAllowed} disruption${pdb.disruptionsAllowed === 1 ? '' : 's'}`;
+  const counts = `${pdb.currentHealthy} healthy, ${pdb.desiredHealthy} required of ${pdb.expectedPods}`;
+  return `PDB ${pdb.namespace}/${pdb.name} allows ${allows} (${counts})`;
 }

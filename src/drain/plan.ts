@@ -2,26 +2,22 @@
  * The drain plan: from what the API returned (plain objects) to what the
  * drain would do with each pod and why. Pure: no I/O, no clock of its own.
  *
- * classifyPod applies kubectl drain's filters in kubectl's order (deleted,
- * DaemonSet, mirror, local storage, unmanaged), then the checks kubectl
- * does not make: missing controllers, opt-out annotations, PDBs counted
- * across the whole drain, outages, and where the replacement can run.
+ * What the plan learns about each pod (its controllers, its PDBs counted
+ * across the whole drain, outages, where its replacement can run) goes
+ * through the drain's filters (filters.ts), which decide what happens to it.
  */
-import type {
-  V1Node,
-  V1PersistentVolume,
-  V1PersistentVolumeClaim,
-  V1Pod,
-  V1PodDisruptionBudget,
-  V1StorageClass,
-} from '@kubernetes/client-node';
+import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 
-import { controllerOf, isMirrorPod, isNodeReady, isPodReady, isTerminal, podWaitReason } from '../kube/objects.js';
+import { controllerOf, isNodeReady, isPodReady, isTerminal, podWaitReason } from '../kube/objects.js';
+import { classifyPod, type PodFacts } from './filters.js';
 import { podKey, podRequests, type PodPlacement } from './placement/index.js';
 import {
   controllerKey,
+  permissionText,
   reason,
+  type ControllerInfo,
   type Placement,
+  type PlanInputs,
   type DrainPlan,
   type NodePlan,
   type OwnerRef,
@@ -32,556 +28,8 @@ import {
   type PodPlan,
   type Reason,
 } from './model.js';
-import { describeBudget, pdbApplies, pdbBudgetAfter, pdbKey, pdbsCovering } from './pdb.js';
+import { describeBudget, pdbBudgetAfter, pdbKey, pdbsCovering } from './pdb.js';
 import { controllerExistsIn, placeSteps, type StepPlacements } from './replacements.js';
-
-/** What the plan knows of a controller (ReplicaSet, Deployment, StatefulSet, ...). */
-export interface ControllerInfo {
-  kind: string;
-  name: string;
-  /** Its own controller, if any (a ReplicaSet's Deployment). */
-  owner?: { kind: string; name: string; apiVersion?: string };
-  replicas?: number;
-  readyReplicas?: number;
-}
-
-export interface PlanInputs {
-  nodeNames: string[];
-  /** Every node of the cluster (drain targets and candidates). */
-  nodes: V1Node[];
-  /** Non-terminal pods of every node (the drained ones included): the scheduler's view of the cluster. */
-  podsByNode: Map<string, V1Pod[]>;
-  /** Non-terminal pods not bound to a node yet (Pending): what a waiting PDB may be waiting for. */
-  unscheduled?: V1Pod[];
-  /** The pods on the nodes being drained (after --pod-selector). */
-  drainPods: V1Pod[];
-  pdbs: V1PodDisruptionBudget[];
-  /** Keyed by controllerKey(); null: looked up and not found; absent: not known (not allowed to read). */
-  controllers: Map<string, ControllerInfo | null>;
-  /** Controllers (controllerKey) the caller may not read: whether they exist is unknown. */
-  unreadableControllers?: Set<string>;
-  /** Labels of every namespace, when some pod's affinity selects namespaces by label; undefined: not read. */
-  namespaces?: Array<{ metadata?: { name?: string; labels?: Record<string, string> } }>;
-  /** Claims, volumes and storage classes, when evicted pods mount claims; undefined: not read. */
-  volumes?: { claims: V1PersistentVolumeClaim[]; volumes: V1PersistentVolume[]; classes: V1StorageClass[] };
-  permissions: PermissionCheck[];
-  now: Date;
-  options: PlanOptions;
-  /** kubectl's --skip-wait-for-delete-timeout, in seconds (0: off). */
-  skipWaitForDeleteTimeoutSeconds: number;
-}
-
-export { controllerKey };
-
-/** The controller chain of a pod, followed as far as the plan knows it. */
-export function ownerChain(pod: V1Pod, controllers: Map<string, ControllerInfo | null>): OwnerRef[] {
-  const chain: OwnerRef[] = [];
-  const ns = pod.metadata?.namespace ?? '';
-  let ref: { kind: string; name: string; apiVersion?: string } | undefined = controllerOf(pod);
-  for (let depth = 0; ref && depth < 5; depth++) {
-    chain.push(
-      ref.apiVersion
-        ? { kind: ref.kind, name: ref.name, apiVersion: ref.apiVersion }
-        : { kind: ref.kind, name: ref.name },
-    );
-    const info = controllers.get(controllerKey(ns, ref.kind, ref.name));
-    ref = info?.owner;
-  }
-  return chain;
-}
-
-/**
- * kubectl drain's DaemonSet test (pkg/drain/filters.go isControllerRefDaemonSet):
- * the controller's kind and its apiVersion, exactly apps/v1. A DaemonSet of
- * another group (OpenKruise's, say) is to kubectl a controller like any other.
- */
-function isDaemonSetRef(ref: { kind: string; apiVersion: string } | undefined): boolean {
-  return ref?.kind === 'DaemonSet' && ref.apiVersion === 'apps/v1';
-}
-
-const SAFE_TO_EVICT = 'cluster-autoscaler.kubernetes.io/safe-to-evict';
-const DO_NOT_DISRUPT = 'karpenter.sh/do-not-disrupt';
-
-export interface PodFacts {
-  /** Whether the pod's controller exists: true, false, or undefined (not known). */
-  controllerExists: boolean | undefined;
-  pdbs: PdbPlan[];
-  /** The workload loses all its ready replicas. */
-  outage?: string;
-  /** The scheduler's message when the replacement would stay Pending. */
-  wontFit?: string;
-  /** The local PersistentVolume that keeps it on the drained node. */
-  pinnedBy?: string;
-  /** A read the plan needed for this pod was forbidden. */
-  permissionUnknown?: string;
-  /** Its PDB waits for a replacement that cannot be placed. */
-  pdbNeverRecovers?: string;
-  /** Evicted pods whose placement its own depends on. */
-  dependsOn?: string[];
-  placementNotes?: string[];
-  /** Whether it finds a node depends on the scheduler's choices before it. */
-  uncertain?: string;
-}
-
-type Decision = { action: PodAction; reasons: Reason[] };
-
-/**
- * kubectl drain's own filters, in kubectl's order (pkg/drain/filters.go):
- * skip pods deleted longer ago than --skip-wait-for-delete-timeout, then
- * DaemonSet, mirror, local storage, unreplicated. They apply to pods
- * already terminating too, as in kubectl. A decision ends the pod's
- * classification; undefined lets it through, with `reasons` collected.
- */
-function kubectlFilters(
-  pod: V1Pod,
-  facts: PodFacts,
-  options: PlanOptions,
-  now: Date,
-  skipWaitSeconds: number,
-  reasons: Reason[],
-): Decision | undefined {
-  const finished = isTerminal(pod);
-  const controller = controllerOf(pod);
-  const block = (r: Reason): Decision => ({ action: 'blocked', reasons: [...reasons, r] });
-  const deletedAt = pod.metadata?.deletionTimestamp;
-  if (deletedAt && skipWaitSeconds > 0) {
-    const since = (now.getTime() - new Date(deletedAt).getTime()) / 1000;
-    if (Math.trunc(since) > skipWaitSeconds) {
-      return {
-        action: 'skip',
-        reasons: [
-          reason(
-            'Terminating',
-            'info',
-            `terminating for ${Math.round(since)}s, longer than --skip-wait-for-delete-timeout`,
-          ),
-        ],
-      };
-    }
-  }
-  if (controller && isDaemonSetRef(controller) && !finished) {
-    if (facts.controllerExists === false) {
-      const r = reason(
-        'OrphanedDaemonSetPod',
-        options.force ? 'warning' : 'block',
-        `DaemonSet ${controller.name} no longer exists`,
-        '--force',
-      );
-      if (!options.force) return block(r);
-      reasons.push(r);
-    } else if (!options.ignoreDaemonSets) {
-      return block(reason('DaemonSetPod', 'block', `managed by DaemonSet ${controller.name}`, '--ignore-daemonsets'));
-    } else {
-      // Skipped, and never waited for, even while it terminates.
-      return { action: 'skip', reasons: [reason('DaemonSetPod', 'info', `managed by DaemonSet ${controller.name}`)] };
-    }
-  }
-  if (isMirrorPod(pod)) {
-    return { action: 'skip', reasons: [reason('MirrorPod', 'info', 'static pod mirrored from the kubelet')] };
-  }
-  const emptyDirs = (pod.spec?.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name);
-  if (emptyDirs.length && !finished) {
-    const r = reason(
-      'LocalStorage',
-      options.deleteEmptyDirData ? 'warning' : 'block',
-      `emptyDir volume${emptyDirs.length > 1 ? 's' : ''} ${emptyDirs.join(', ')}`,
-      '--delete-emptydir-data',
-    );
-    if (!options.deleteEmptyDirData) return block(r);
-    reasons.push(r);
-  }
-  if (!controller && !finished) {
-    const r = reason('Unmanaged', options.force ? 'warning' : 'block', 'no controller', '--force');
-    if (!options.force) return block(r);
-    reasons.push(r);
-  }
-  if (deletedAt) return { action: 'wait', reasons: [...reasons, reason('Terminating', 'info', 'already terminating')] };
-  if (finished)
-    return { action: 'evict', reasons: [...reasons, reason('Finished', 'info', `phase ${pod.status?.phase}`)] };
-  return undefined;
-}
-
-/** The PDB finding of one pod: several PDBs, one that never allows, waits, or lets pods go one by one. */
-function pdbReason(pod: V1Pod, pdbs: PdbPlan[], options: PlanOptions): Reason | undefined {
-  if (options.disableEviction) {
-    return pdbs.length
-      ? reason(
-          'EvictionDisabled',
-          'warning',
-          `deleted without checking ${pdbs.map((p) => `PDB ${p.namespace}/${p.name}`).join(', ')}`,
-        )
-      : undefined;
-  }
-  // The API server deletes a Pending (or finished, or terminating) pod without looking at any PDB.
-  if (!pdbApplies(pod)) return undefined;
-  if (pdbs.length > 1)
-    return reason(
-      'MultiplePdbs',
-      'block',
-      `covered by ${pdbs.map((p) => `${p.namespace}/${p.name}`).join(' and ')}`,
-      '--disable-eviction',
-    );
-  const p = pdbs[0];
-  if (!p) return undefined;
-  if (p.verdict === 'never' && isPodReady(pod))
-    return reason('PdbNeverAllows', 'block', `${describeBudget(p)}: it can never allow one`, '--disable-eviction');
-  if (
-    p.verdict === 'waits' &&
-    p.desiredHealthy === 0 &&
-    !isPodReady(pod) &&
-    p.unhealthyPodEvictionPolicy !== 'AlwaysAllow'
-  ) {
-    return reason(
-      'PdbAllowsNone',
-      'warning',
-      `${describeBudget(p)}: the API server refuses its unready pods ("needs 0 healthy pods and has ${p.currentHealthy}") until one is Ready`,
-    );
-  }
-  if (p.verdict === 'waits') {
-    const why = p.notHealthy?.length
-      ? `; not healthy: ${p.notHealthy.slice(0, 3).join('; ')}${p.notHealthy.length > 3 ? ` (and ${p.notHealthy.length - 3} more)` : ''}`
-      : '';
-    return reason('PdbAllowsNone', 'warning', `${describeBudget(p)}${why}`);
-  }
-  if (p.verdict === 'serial') {
-    const using = p.healthyInDrain + (p.unhealthyNeedBudget ?? 0);
-    return reason('PdbSerial', 'info', `${describeBudget(p)}; this drain evicts ${using} of the pods it counts`);
-  }
-  return undefined;
-}
-
-/** Where the replacement goes: blocks unless --allow-unplaceable when it cannot be placed. */
-function placementReasons(facts: PodFacts, options: PlanOptions): Reason[] {
-  const out: Reason[] = [];
-  const unplaceable = options.allowUnplaceable ? 'warning' : 'block';
-  if (facts.pinnedBy)
-    out.push(
-      reason(
-        'PinnedByLocalVolume',
-        unplaceable,
-        `local PersistentVolume ${facts.pinnedBy}${facts.wontFit ? `: ${facts.wontFit}` : ''}`,
-        '--allow-unplaceable',
-      ),
-    );
-  else if (facts.wontFit) out.push(reason('WontFit', unplaceable, facts.wontFit, '--allow-unplaceable'));
-  if (facts.pdbNeverRecovers)
-    out.push(reason('PdbNeverRecovers', unplaceable, facts.pdbNeverRecovers, '--allow-unplaceable'));
-  if (facts.uncertain) out.push(reason('PlacementUncertain', 'warning', facts.uncertain));
-  if (facts.dependsOn?.length)
-    out.push(
-      reason(
-        'PlacedAfterMove',
-        'info',
-        `fits only after ${listPods(facts.dependsOn)} ${facts.dependsOn.length === 1 ? 'is' : 'are'} placed`,
-      ),
-    );
-  if (facts.placementNotes?.length) out.push(reason('PlacementUnknown', 'info', facts.placementNotes.join('; ')));
-  return out;
-}
-
-/** The checks kubectl drain does not make: missing controllers, opt-outs, PDBs, outages, placement, data. */
-function beyondKubectl(pod: V1Pod, facts: PodFacts, options: PlanOptions): Reason[] {
-  const out: Reason[] = [];
-  const controller = controllerOf(pod);
-  if (controller && !isDaemonSetRef(controller) && facts.controllerExists === false) {
-    out.push(
-      reason(
-        'ControllerMissing',
-        options.force ? 'warning' : 'block',
-        `${controller.kind} ${controller.name} no longer exists`,
-        '--force',
-      ),
-    );
-  }
-  const annotations = pod.metadata?.annotations ?? {};
-  if (annotations[SAFE_TO_EVICT] === 'false')
-    out.push(
-      reason(
-        'SafeToEvictFalse',
-        options.ignoreOptOuts ? 'warning' : 'block',
-        `${SAFE_TO_EVICT}: "false"`,
-        '--ignore-opt-outs',
-      ),
-    );
-  if (annotations[DO_NOT_DISRUPT] === 'true')
-    out.push(
-      reason(
-        'DoNotDisrupt',
-        options.ignoreOptOuts ? 'warning' : 'block',
-        `${DO_NOT_DISRUPT}: "true"`,
-        '--ignore-opt-outs',
-      ),
-    );
-  const pdb = pdbReason(pod, facts.pdbs, options);
-  if (pdb) out.push(pdb);
-  if (facts.permissionUnknown) out.push(reason('PermissionUnknown', 'warning', facts.permissionUnknown));
-  if (facts.outage) out.push(reason('WorkloadOutage', 'warning', facts.outage));
-  out.push(...placementReasons(facts, options));
-  const hostPaths = (pod.spec?.volumes ?? []).filter((v) => v.hostPath).map((v) => v.hostPath!.path);
-  if (hostPaths.length) out.push(reason('HostPathData', 'warning', `hostPath ${hostPaths.join(', ')}`));
-  const scheduler = pod.spec?.schedulerName;
-  if (scheduler && scheduler !== 'default-scheduler')
-    out.push(reason('CustomScheduler', 'warning', `schedulerName ${scheduler}`));
-  return out;
-}
-
-/** One pod: kubectl's filters first, then the checks beyond them. */
-export function classifyPod(
-  pod: V1Pod,
-  facts: PodFacts,
-  options: PlanOptions,
-  now: Date,
-  skipWaitSeconds = 0,
-): Decision {
-  const reasons: Reason[] = [];
-  const decided = kubectlFilters(pod, facts, options, now, skipWaitSeconds, reasons);
-  if (decided) return decided;
-  const more = beyondKubectl(pod, facts, options);
-  return { action: more.some((r) => r.severity === 'block') ? 'blocked' : 'evict', reasons: [...reasons, ...more] };
-}
-
-function nodePlan(name: string, node: V1Node | undefined, others: V1Node[]): NodePlan {
-  if (!node) return { name, exists: false, ready: false, unschedulable: false, reasons: [] };
-  const ready = isNodeReady(node);
-  const unschedulable = node.spec?.unschedulable === true;
-  const reasons: Reason[] = [];
-  if (!ready) reasons.push(reason('NodeNotReady', 'warning', 'Ready condition is not True'));
-  if (unschedulable) reasons.push(reason('NodeAlreadyCordoned', 'info', 'spec.unschedulable is already true'));
-  if (!others.some((n) => isNodeReady(n) && !n.spec?.unschedulable)) {
-    reasons.push(reason('LastSchedulableNode', 'warning', 'no other node is both Ready and schedulable'));
-  }
-  return { name, exists: true, ready, unschedulable, reasons };
-}
-
-/** Workloads (top of the owner chain) that lose every ready replica. */
-function outages(
-  pods: V1Pod[],
-  chains: Map<string, OwnerRef[]>,
-  controllers: Map<string, ControllerInfo | null>,
-): Map<string, string> {
-  const readyHere = new Map<string, number>();
-  for (const pod of pods) {
-    if (!isPodReady(pod) || pod.metadata?.deletionTimestamp || isTerminal(pod)) continue;
-    const top = chains.get(podKey(pod))?.at(-1);
-    if (!top) continue;
-    const key = controllerKey(pod.metadata?.namespace ?? '', top.kind, top.name);
-    readyHere.set(key, (readyHere.get(key) ?? 0) + 1);
-  }
-  const out = new Map<string, string>();
-  for (const [key, count] of readyHere) {
-    const info = controllers.get(key);
-    if (!info || info.readyReplicas === undefined || info.kind === 'DaemonSet') continue;
-    if (count >= info.readyReplicas && info.readyReplicas > 0) {
-      out.set(
-        key,
-        `${info.kind}/${info.name} has ${info.readyReplicas} ready replica${info.readyReplicas === 1 ? '' : 's'}, all on the drained node${count > 1 ? 's' : ''}`,
-      );
-    }
-  }
-  return out;
-}
-
-function listPods(keys: string[]): string {
-  return `${keys.slice(0, 3).join(', ')}${keys.length > 3 ? ` and ${keys.length - 3} more` : ''}`;
-}
-
-/**
- * Pods whose PDB lets fewer go at once than this drain evicts (so it waits
- * for replacements to be healthy) while the replacement of another pod it
- * covers cannot be placed: the budget never comes back.
- */
-function pdbsNeverRecovering(
-  pods: V1Pod[],
-  covering: Map<string, V1PodDisruptionBudget[]>,
-  plans: Map<string, PdbPlan>,
-  placements: Map<string, PodPlacement>,
-): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const pod of pods) {
-    for (const pdb of covering.get(podKey(pod)) ?? []) {
-      const plan = plans.get(pdbKey(pdb));
-      if (!plan || (plan.verdict !== 'serial' && plan.verdict !== 'waits')) continue;
-      const stuck = pods.find(
-        (p) =>
-          p !== pod &&
-          placements.get(podKey(p))?.outcome === 'pending' &&
-          (covering.get(podKey(p)) ?? []).includes(pdb),
-      );
-      if (stuck)
-        out.set(
-          podKey(pod),
-          `${describeBudget(plan)}; the replacement of ${podKey(stuck)} cannot be placed, so it never counts as healthy`,
-        );
-    }
-  }
-  return out;
-}
-
-/** The local (or node-pinned) PersistentVolume that ties the pod to the drained nodes, if any. */
-function localVolumePin(pod: V1Pod, input: PlanInputs, drained: Set<string>): string | undefined {
-  const vols = input.volumes;
-  if (!vols) return undefined;
-  const ns = pod.metadata?.namespace ?? '';
-  for (const v of pod.spec?.volumes ?? []) {
-    const claim =
-      v.persistentVolumeClaim &&
-      vols.claims.find((c) => c.metadata?.namespace === ns && c.metadata?.name === v.persistentVolumeClaim!.claimName);
-    const pv = claim?.spec?.volumeName
-      ? vols.volumes.find((x) => x.metadata?.name === claim.spec!.volumeName)
-      : undefined;
-    const terms = pv?.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
-    const pinned = terms.some((t) =>
-      (t.matchExpressions ?? []).some(
-        (e) =>
-          e.key === 'kubernetes.io/hostname' && e.operator === 'In' && (e.values ?? []).every((h) => drained.has(h)),
-      ),
-    );
-    if (pv && (pinned || (pv.spec?.local && terms.length > 0))) return pv.metadata?.name;
-  }
-  return undefined;
-}
-
-/** The pods a PDB selects that are not Ready, each with why ("web-2 is CrashLoopBackOff: ..."). */
-function notHealthy(pdb: V1PodDisruptionBudget, pods: V1Pod[]): string[] {
-  return pods
-    .filter((p) => pdbsCovering(p, [pdb]).length > 0)
-    .flatMap((p) => {
-      const why = podWaitReason(p);
-      return why ? [`${p.metadata?.name ?? ''} is ${why}`] : [];
-    });
-}
-
-/** PDBs, counted across every pod of this drain: which cover each pod, and how each fares. */
-function pdbFindings(input: PlanInputs): {
-  covering: Map<string, V1PodDisruptionBudget[]>;
-  plans: Map<string, PdbPlan>;
-} {
-  const covering = new Map(input.drainPods.map((p) => [podKey(p), pdbsCovering(p, input.pdbs)]));
-  const podsPerPdb = new Map<string, V1Pod[]>();
-  for (const pod of input.drainPods) {
-    for (const pdb of covering.get(podKey(pod)) ?? [])
-      podsPerPdb.set(pdbKey(pdb), [...(podsPerPdb.get(pdbKey(pdb)) ?? []), pod]);
-  }
-  const plans = new Map<string, PdbPlan>();
-  const everyPod = [...input.podsByNode.values()].flat().concat(input.unscheduled ?? []);
-  for (const pdb of input.pdbs) {
-    const pods = podsPerPdb.get(pdbKey(pdb));
-    if (!pods) continue;
-    const plan = pdbBudgetAfter(pdb, pods);
-    // A budget that waits: the pods it counts as not healthy say for how long (a crash loop: for ever).
-    if (plan.verdict === 'waits') plan.notHealthy = notHealthy(pdb, everyPod);
-    plans.set(pdbKey(pdb), plan);
-  }
-  return { covering, plans };
-}
-
-/** What the plan knows about one pod beyond the pod itself. */
-interface PlanContext {
-  input: PlanInputs;
-  drainSet: Set<string>;
-  chains: Map<string, OwnerRef[]>;
-  outageOf: Map<string, string>;
-  covering: Map<string, V1PodDisruptionBudget[]>;
-  pdbPlans: Map<string, PdbPlan>;
-  placements: StepPlacements;
-  neverRecovers: Map<string, string>;
-  controllerExists: (pod: V1Pod) => boolean | undefined;
-}
-
-function podFacts(pod: V1Pod, c: PlanContext): PodFacts {
-  const key = podKey(pod);
-  const ns = pod.metadata?.namespace ?? '';
-  const top = c.chains.get(key)?.at(-1);
-  const facts: PodFacts = {
-    controllerExists: c.controllerExists(pod),
-    pdbs: (c.covering.get(key) ?? []).map((pdb) => c.pdbPlans.get(pdbKey(pdb))!).filter(Boolean),
-  };
-  const outage = top ? c.outageOf.get(controllerKey(ns, top.kind, top.name)) : undefined;
-  if (outage && isPodReady(pod)) facts.outage = outage;
-  const placed = c.placements.get(key);
-  if (placed?.outcome === 'pending') {
-    facts.wontFit = placed.message ?? 'it fits on no node';
-    const pin = localVolumePin(pod, c.input, c.drainSet);
-    if (pin) facts.pinnedBy = pin;
-  }
-  if (placed?.dependsOn?.length) facts.dependsOn = placed.dependsOn;
-  if (placed?.notes?.length) facts.placementNotes = placed.notes;
-  if (placed?.uncertain) facts.uncertain = placed.uncertain;
-  const stuck = c.neverRecovers.get(key);
-  if (stuck) facts.pdbNeverRecovers = stuck;
-  const controller = controllerOf(pod);
-  if (controller && c.input.unreadableControllers?.has(controllerKey(ns, controller.kind, controller.name))) {
-    facts.permissionUnknown = `you may not read ${controller.kind} ${controller.name}: whether it still exists is not known`;
-  }
-  return facts;
-}
-
-function podRow(pod: V1Pod, c: PlanContext): PodPlan {
-  const { options } = c.input;
-  const key = podKey(pod);
-  const chain = c.chains.get(key) ?? [];
-  const top = chain.at(-1);
-  const { action, reasons } = classifyPod(
-    pod,
-    podFacts(pod, c),
-    options,
-    c.input.now,
-    c.input.skipWaitForDeleteTimeoutSeconds,
-  );
-  const finalAction: PodAction =
-    options.strict && action === 'evict' && reasons.some((r) => r.severity === 'warning') ? 'blocked' : action;
-  const requests = podRequests(pod);
-  const row: PodPlan = {
-    namespace: pod.metadata?.namespace ?? '',
-    name: pod.metadata?.name ?? '',
-    uid: pod.metadata?.uid ?? '',
-    node: pod.spec?.nodeName ?? '',
-    owners: chain,
-    workload: top ? `${top.kind}/${top.name}` : '',
-    action: finalAction,
-    reasons,
-    pdbs: (c.covering.get(key) ?? []).map(pdbKey),
-    ready: isPodReady(pod),
-    requests: { cpu: (requests.cpu ?? 0) / 1000, memory: requests.memory ?? 0 },
-  };
-  const placed = c.placements.get(key);
-  if (placed) {
-    const { pod: _key, uncertain, ...placement } = placed;
-    row.placement = (uncertain ? { ...placement, uncertain: true } : placement) satisfies Placement;
-  }
-  return row;
-}
-
-/** One line per distinct block: missing permissions, missing nodes, blocked pods (and warnings, under --strict). */
-export function planBlockers(
-  nodes: NodePlan[],
-  pods: PodPlan[],
-  permissions: PermissionCheck[],
-  options: PlanOptions,
-): string[] {
-  const blockers = new Set<string>();
-  // A missing write permission blocks before anything changes.
-  for (const perm of permissions) {
-    if (perm.allowed || !perm.required) continue;
-    const what = `${perm.verb} ${perm.resource}${perm.subresource ? `/${perm.subresource}` : ''}${perm.group ? `.${perm.group}` : ''}${perm.namespace ? ` in namespace ${perm.namespace}` : ''}`;
-    blockers.add(
-      `MissingPermission: you may not ${what}: ask for that permission (the drain changes nothing until you have it)`,
-    );
-  }
-  for (const n of nodes) if (!n.exists) blockers.add(`node ${n.name} does not exist`);
-  for (const p of pods) {
-    if (p.action !== 'blocked') continue;
-    for (const r of p.reasons) {
-      if (r.severity === 'block')
-        blockers.add(`${r.code}: ${r.override ? `${r.override} overrides it` : 'nothing overrides it'}`);
-      else if (options.strict && r.severity === 'warning') blockers.add(`${r.code} (--strict)`);
-    }
-  }
-  if (options.strict) {
-    for (const r of nodes.flatMap((n) => n.reasons)) if (r.severity === 'warning') blockers.add(`${r.code} (--strict)`);
-  }
-  return [...blockers];
-}
 
 /**
  * The plan of one drain of input.nodeNames at once. `placements` are where
@@ -631,4 +79,259 @@ export function buildPlan(input: PlanInputs, placements?: StepPlacements): Drain
     blockers,
     options,
   };
+}
+
+function nodePlan(name: string, node: V1Node | undefined, others: V1Node[]): NodePlan {
+  if (!node) return { name, exists: false, ready: false, unschedulable: false, reasons: [] };
+  const ready = isNodeReady(node);
+  const unschedulable = node.spec?.unschedulable === true;
+  const reasons: Reason[] = [];
+  if (!ready) reasons.push(reason('NodeNotReady', 'warning', 'Ready condition is not True'));
+  if (unschedulable) reasons.push(reason('NodeAlreadyCordoned', 'info', 'spec.unschedulable is already true'));
+  if (!others.some((n) => isNodeReady(n) && !n.spec?.unschedulable)) {
+    reasons.push(reason('LastSchedulableNode', 'warning', 'no other node is both Ready and schedulable'));
+  }
+  return { name, exists: true, ready, unschedulable, reasons };
+}
+
+/** The controller chain of a pod, followed as far as the plan knows it. */
+export function ownerChain(pod: V1Pod, controllers: Map<string, ControllerInfo | null>): OwnerRef[] {
+  const chain: OwnerRef[] = [];
+  const ns = pod.metadata?.namespace ?? '';
+  let ref: { kind: string; name: string; apiVersion?: string } | undefined = controllerOf(pod);
+  for (let depth = 0; ref && depth < 5; depth++) {
+    chain.push(
+      ref.apiVersion
+        ? { kind: ref.kind, name: ref.name, apiVersion: ref.apiVersion }
+        : { kind: ref.kind, name: ref.name },
+    );
+    const info = controllers.get(controllerKey(ns, ref.kind, ref.name));
+    ref = info?.owner;
+  }
+  return chain;
+}
+
+/** PDBs, counted across every pod of this drain: which cover each pod, and how each fares. */
+function pdbFindings(input: PlanInputs): {
+  covering: Map<string, V1PodDisruptionBudget[]>;
+  plans: Map<string, PdbPlan>;
+} {
+  const covering = new Map(input.drainPods.map((p) => [podKey(p), pdbsCovering(p, input.pdbs)]));
+  const podsPerPdb = new Map<string, V1Pod[]>();
+  for (const pod of input.drainPods) {
+    for (const pdb of covering.get(podKey(pod)) ?? [])
+      podsPerPdb.set(pdbKey(pdb), [...(podsPerPdb.get(pdbKey(pdb)) ?? []), pod]);
+  }
+  const plans = new Map<string, PdbPlan>();
+  const everyPod = [...input.podsByNode.values()].flat().concat(input.unscheduled ?? []);
+  for (const pdb of input.pdbs) {
+    const pods = podsPerPdb.get(pdbKey(pdb));
+    if (!pods) continue;
+    const plan = pdbBudgetAfter(pdb, pods);
+    // A budget that waits: the pods it counts as not healthy say for how long (a crash loop: for ever).
+    if (plan.verdict === 'waits') plan.notHealthy = notHealthy(pdb, everyPod);
+    plans.set(pdbKey(pdb), plan);
+  }
+  return { covering, plans };
+}
+
+/** The pods a PDB selects that are not Ready, each with why ("web-2 is CrashLoopBackOff: ..."). */
+function notHealthy(pdb: V1PodDisruptionBudget, pods: V1Pod[]): string[] {
+  return pods
+    .filter((pod) => pdbsCovering(pod, [pdb]).length > 0)
+    .flatMap((pod) => {
+      const why = podWaitReason(pod);
+      return why ? [`${pod.metadata?.name ?? ''} is ${why}`] : [];
+    });
+}
+
+/** Workloads (top of the owner chain) that lose every ready replica. */
+function outages(
+  pods: V1Pod[],
+  chains: Map<string, OwnerRef[]>,
+  controllers: Map<string, ControllerInfo | null>,
+): Map<string, string> {
+  const readyHere = new Map<string, number>();
+  for (const pod of pods) {
+    if (!isPodReady(pod) || pod.metadata?.deletionTimestamp || isTerminal(pod)) continue;
+    const top = chains.get(podKey(pod))?.at(-1);
+    if (!top) continue;
+    const key = controllerKey(pod.metadata?.namespace ?? '', top.kind, top.name);
+    readyHere.set(key, (readyHere.get(key) ?? 0) + 1);
+  }
+  const out = new Map<string, string>();
+  for (const [key, count] of readyHere) {
+    const info = controllers.get(key);
+    if (!info || info.readyReplicas === undefined || info.kind === 'DaemonSet') continue;
+    if (count >= info.readyReplicas && info.readyReplicas > 0) {
+      const replicas = `${info.readyReplicas} ready replica${info.readyReplicas === 1 ? '' : 's'}`;
+      out.set(key, `${info.kind}/${info.name} has ${replicas}, all on the drained node${count > 1 ? 's' : ''}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Pods whose PDB lets fewer go at once than this drain evicts (so it waits
+ * for replacements to be healthy) while the replacement of another pod it
+ * covers cannot be placed: the budget never comes back.
+ */
+function pdbsNeverRecovering(
+  pods: V1Pod[],
+  covering: Map<string, V1PodDisruptionBudget[]>,
+  plans: Map<string, PdbPlan>,
+  placements: Map<string, PodPlacement>,
+): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const pod of pods) {
+    for (const pdb of covering.get(podKey(pod)) ?? []) {
+      const plan = plans.get(pdbKey(pdb));
+      if (!plan || (plan.verdict !== 'serial' && plan.verdict !== 'waits')) continue;
+      const stuck = pods.find(
+        (other) =>
+          other !== pod &&
+          placements.get(podKey(other))?.outcome === 'pending' &&
+          (covering.get(podKey(other)) ?? []).includes(pdb),
+      );
+      if (!stuck) continue;
+      const never = `the replacement of ${podKey(stuck)} cannot be placed, so it never counts as healthy`;
+      out.set(podKey(pod), `${describeBudget(plan)}; ${never}`);
+    }
+  }
+  return out;
+}
+
+/** What the plan knows about one pod beyond the pod itself. */
+interface PlanContext {
+  input: PlanInputs;
+  drainSet: Set<string>;
+  chains: Map<string, OwnerRef[]>;
+  outageOf: Map<string, string>;
+  covering: Map<string, V1PodDisruptionBudget[]>;
+  pdbPlans: Map<string, PdbPlan>;
+  placements: StepPlacements;
+  neverRecovers: Map<string, string>;
+  controllerExists: (pod: V1Pod) => boolean | undefined;
+}
+
+function podRow(pod: V1Pod, context: PlanContext): PodPlan {
+  const { options } = context.input;
+  const key = podKey(pod);
+  const chain = context.chains.get(key) ?? [];
+  const top = chain.at(-1);
+  const { action, reasons } = classifyPod(
+    pod,
+    podFacts(pod, context),
+    options,
+    context.input.now,
+    context.input.skipWaitForDeleteTimeoutSeconds,
+  );
+  const finalAction: PodAction =
+    options.strict && action === 'evict' && reasons.some((r) => r.severity === 'warning') ? 'blocked' : action;
+  const requests = podRequests(pod);
+  const row: PodPlan = {
+    namespace: pod.metadata?.namespace ?? '',
+    name: pod.metadata?.name ?? '',
+    uid: pod.metadata?.uid ?? '',
+    node: pod.spec?.nodeName ?? '',
+    owners: chain,
+    workload: top ? `${top.kind}/${top.name}` : '',
+    action: finalAction,
+    reasons,
+    pdbs: (context.covering.get(key) ?? []).map(pdbKey),
+    ready: isPodReady(pod),
+    requests: { cpu: (requests.cpu ?? 0) / 1000, memory: requests.memory ?? 0 },
+  };
+  const placed = context.placements.get(key);
+  if (placed) {
+    const { pod: _key, uncertain, ...placement } = placed;
+    row.placement = (uncertain ? { ...placement, uncertain: true } : placement) satisfies Placement;
+  }
+  return row;
+}
+
+function podFacts(pod: V1Pod, context: PlanContext): PodFacts {
+  const key = podKey(pod);
+  const ns = pod.metadata?.namespace ?? '';
+  const top = context.chains.get(key)?.at(-1);
+  const facts: PodFacts = {
+    controllerExists: context.controllerExists(pod),
+    pdbs: (context.covering.get(key) ?? []).map((pdb) => context.pdbPlans.get(pdbKey(pdb))!).filter(Boolean),
+  };
+  const outage = top ? context.outageOf.get(controllerKey(ns, top.kind, top.name)) : undefined;
+  if (outage && isPodReady(pod)) facts.outage = outage;
+  const placed = context.placements.get(key);
+  if (placed?.outcome === 'pending') {
+    facts.wontFit = placed.message ?? 'it fits on no node';
+    const pin = localVolumePin(pod, context.input, context.drainSet);
+    if (pin) facts.pinnedBy = pin;
+  }
+  if (placed?.dependsOn?.length) facts.dependsOn = placed.dependsOn;
+  if (placed?.notes?.length) facts.placementNotes = placed.notes;
+  if (placed?.uncertain) facts.uncertain = placed.uncertain;
+  const stuck = context.neverRecovers.get(key);
+  if (stuck) facts.pdbNeverRecovers = stuck;
+  const controller = controllerOf(pod);
+  if (controller && context.input.unreadableControllers?.has(controllerKey(ns, controller.kind, controller.name))) {
+    const unknown = 'whether it still exists is not known';
+    facts.permissionUnknown = `you may not read ${controller.kind} ${controller.name}: ${unknown}`;
+  }
+  return facts;
+}
+
+/** The local (or node-pinned) PersistentVolume that ties the pod to the drained nodes, if any. */
+function localVolumePin(pod: V1Pod, input: PlanInputs, drained: Set<string>): string | undefined {
+  const vols = input.volumes;
+  if (!vols) return undefined;
+  const ns = pod.metadata?.namespace ?? '';
+  for (const volume of pod.spec?.volumes ?? []) {
+    const claim =
+      volume.persistentVolumeClaim &&
+      vols.claims.find(
+        (c) => c.metadata?.namespace === ns && c.metadata?.name === volume.persistentVolumeClaim!.claimName,
+      );
+    const pv = claim?.spec?.volumeName
+      ? vols.volumes.find((candidate) => candidate.metadata?.name === claim.spec!.volumeName)
+      : undefined;
+    const terms = pv?.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
+    const pinned = terms.some((t) =>
+      (t.matchExpressions ?? []).some(
+        (e) =>
+          e.key === 'kubernetes.io/hostname' && e.operator === 'In' && (e.values ?? []).every((h) => drained.has(h)),
+      ),
+    );
+    if (pv && (pinned || (pv.spec?.local && terms.length > 0))) return pv.metadata?.name;
+  }
+  return undefined;
+}
+
+/** One line per distinct block: missing permissions, missing nodes, blocked pods (and warnings, under --strict). */
+export function planBlockers(
+  nodes: NodePlan[],
+  pods: PodPlan[],
+  permissions: PermissionCheck[],
+  options: PlanOptions,
+): string[] {
+  const blockers = new Set<string>();
+  // A missing write permission blocks before anything changes.
+  for (const perm of permissions) {
+    if (perm.allowed || !perm.required) continue;
+    blockers.add(
+      `MissingPermission: you may not ${permissionText(perm)}: ask for that permission (the drain changes nothing until you have it)`,
+    );
+  }
+  for (const node of nodes) if (!node.exists) blockers.add(`node ${node.name} does not exist`);
+  for (const pod of pods) {
+    if (pod.action !== 'blocked') continue;
+    for (const found of pod.reasons) {
+      if (found.severity === 'block')
+        blockers.add(`${found.code}: ${found.override ? `${found.override} overrides it` : 'nothing overrides it'}`);
+      else if (options.strict && found.severity === 'warning') blockers.add(`${found.code} (--strict)`);
+    }
+  }
+  if (options.strict) {
+    for (const found of nodes.flatMap((node) => node.reasons))
+      if (found.severity === 'warning') blockers.add(`${found.code} (--strict)`);
+  }
+  return [...blockers];
 }

@@ -8,173 +8,14 @@ import type { DrainEvent, DrainResult } from './events.js';
 import { REASONS, type DrainPlan, type ReasonCode } from './model.js';
 import type { DrainHooks, DrainOutput, UncordonResult } from './run.js';
 
-const ACTION_COLOUR = { evict: 'green', skip: 'dim', wait: 'yellow', blocked: 'red' } as const;
-
-export function renderPlan(plan: DrainPlan, wide: boolean, colour: boolean): string {
-  let out = '';
-  for (const n of plan.nodes) {
-    const state = [n.ready ? 'Ready' : 'NotReady', n.unschedulable ? 'already cordoned' : 'schedulable'].join(', ');
-    const count = plan.pods.filter((p) => p.node === n.name).length;
-    out += `Node ${n.name}: ${state}; ${count} pod${count === 1 ? '' : 's'}\n`;
-    for (const r of n.reasons) out += `  ${r.severity}: ${r.code}: ${r.message}\n`;
-  }
-  out += '\n';
-  if (plan.pods.length) {
-    const headers = ['NAMESPACE', 'NAME', 'OWNER', 'ACTION', 'REASON'];
-    if (wide) headers.push('NODE', 'REPLACEMENT ON', 'PDB', 'OWNER CHAIN');
-    const rows = plan.pods.map((p) => {
-      const row = [
-        p.namespace,
-        p.name,
-        p.workload,
-        paint(colour, ACTION_COLOUR[p.action], p.action),
-        p.reasons.map((r) => r.code).join(','),
-      ];
-      if (wide) {
-        const target = p.placement
-          ? p.placement.outcome === 'placed'
-            ? (p.placement.node ?? '')
-            : paint(colour, 'red', 'Pending')
-          : '';
-        row.push(p.node, target, p.pdbs.join(','), p.owners.map((o) => `${o.kind}/${o.name}`).join(' > '));
-      }
-      return row;
-    });
-    out += renderTable(headers, rows);
-  } else {
-    out += 'No pods on the node.\n';
-  }
-
-  if (plan.pdbs.length) {
-    out += `\n${renderTable(
-      ['PDB', 'PODS HERE', 'HEALTHY', 'REQUIRED', 'ALLOWED NOW', 'VERDICT'],
-      plan.pdbs.map((b) => [
-        `${b.namespace}/${b.name}`,
-        b.podsInDrain,
-        `${b.currentHealthy}/${b.expectedPods}`,
-        b.desiredHealthy,
-        b.disruptionsAllowed,
-        { ok: 'at once', serial: 'one by one', waits: 'waits for healthy pods', never: 'never allows' }[b.verdict],
-      ]),
-    )}`;
-  }
-
-  const findings = plan.pods.flatMap((p) =>
-    p.reasons.filter((r) => r.severity !== 'info').map((r) => ({ pod: `${p.namespace}/${p.name}`, r })),
-  );
-  if (findings.length) {
-    out += '\nFindings:\n';
-    for (const { pod, r } of findings) {
-      const sev = r.severity === 'block' ? paint(colour, 'red', 'blocks') : paint(colour, 'yellow', 'risk');
-      out += `  ${sev}  ${pod}: ${r.code}: ${r.message}${r.severity === 'block' && r.override ? ` (override: ${r.override})` : ''}\n`;
-    }
-    const codes = [...new Set(findings.map((f) => f.r.code))] as ReasonCode[];
-    out += '\nWhy it matters:\n';
-    for (const c of codes) out += `  ${c}: ${REASONS[c]}\n`;
-  }
-  const notes = plan.pods.flatMap((p) =>
-    p.reasons
-      .filter((r) => r.code === 'PlacedAfterMove' || r.code === 'PlacementUnknown')
-      .map((r) => `${p.namespace}/${p.name}: ${r.code}: ${r.message}`),
-  );
-  if (notes.length) out += `\nPlacement notes:\n${notes.map((n) => `  ${n}\n`).join('')}`;
-  const missing = plan.permissions.filter((p) => !p.allowed);
-  if (missing.length) {
-    out += '\nPermissions missing:\n';
-    for (const p of missing)
-      out += `  ${p.verb} ${p.resource}${p.subresource ? `/${p.subresource}` : ''}${p.namespace ? ` in ${p.namespace}` : ''}${p.required ? ' (required)' : ''}\n`;
-  }
-  const placed = plan.pods.filter((p) => p.placement);
-  if (placed.length) {
-    const pending = placed.filter((p) => p.placement?.outcome === 'pending').length;
-    out += `\nPlacement: ${placed.length - pending} of ${placed.length} replacement${placed.length === 1 ? '' : 's'} fit on the nodes left${pending ? `; ${pending} would stay Pending` : ''}\n`;
-  }
-  const s = plan.summary;
-  out += `\nSummary: ${s.pods} pod${s.pods === 1 ? '' : 's'}: ${s.evict} to evict, ${s.skip} skipped, ${s.wait} already terminating, ${s.blocked} blocked; ${s.warnings} risk${s.warnings === 1 ? '' : 's'}\n`;
-  if (plan.verdict === 'proceed') {
-    out += `Verdict: ${paint(colour, 'green', 'the drain can proceed')}${s.warnings ? ' (read the risks above)' : ''}\n`;
-  } else {
-    out += `Verdict: ${paint(colour, 'red', 'BLOCKED')}\n`;
-    for (const b of plan.blockers) out += `  - ${b}\n`;
-  }
-  return out;
-}
-
-/** One line per event, for logs and non-terminal stderr. */
-export function eventLine(e: DrainEvent): string {
-  switch (e.type) {
-    case 'cordon':
-      return `node/${e.node} ${e.changed ? 'cordoned' : 'was already cordoned'}`;
-    case 'evicting':
-      return `evicting pod ${e.pod.namespace}/${e.pod.name}`;
-    case 'evicted':
-      return `evicted pod ${e.pod.namespace}/${e.pod.name}`;
-    case 'gone':
-      return `pod ${e.pod.namespace}/${e.pod.name} is gone (${formatDuration(e.ms)})`;
-    case 'pdb-wait':
-      return `waiting to evict ${e.pod.namespace}/${e.pod.name}: ${e.detail}; retry in ${formatDuration(e.retryMs)}`;
-    case 'throttled':
-      return `the API server is throttling requests (429); retrying ${e.pod.namespace}/${e.pod.name} in ${formatDuration(e.retryMs)}`;
-    case 'retry':
-      return `retrying ${e.pod.namespace}/${e.pod.name} in ${formatDuration(e.retryMs)}: ${e.detail}`;
-    case 'failed':
-      return `could not evict ${e.pod.namespace}/${e.pod.name}: ${e.detail}`;
-    case 'waiting-healthy':
-      return `waiting for ${e.workloads.length} workload${e.workloads.length === 1 ? '' : 's'} to be Available again: ${e.workloads.join(', ')}`;
-    case 'healthy':
-      return `${e.workload} is Available`;
-    case 'replacement-stuck':
-      return `replacement ${e.pod.namespace}/${e.pod.name} of ${e.workload} is ${e.reason}`;
-    case 'replacements-unchecked':
-      return `could not look at the replacements (the drain goes on): ${e.detail}`;
-  }
-}
-
-/** The report's lines on replacements that cannot start, and on workloads not Available in time (naming their stuck replacements). */
-function renderReplacements(r: DrainResult, colour: boolean): string {
-  let out = '';
-  for (const w of r.workloads) {
-    if (w.available) {
-      out += `${w.namespace}/${w.workload}: Available\n`;
-      continue;
-    }
-    // In short here (Pending, unschedulable; ImagePullBackOff): the scheduler's or kubelet's words follow below.
-    const stuck = r.replacements
-      .filter((x) => x.namespace === w.namespace && x.workload === w.workload)
-      .map((x) => `${x.name} is ${x.reason.split(':')[0]}`);
-    out += `${w.namespace}/${w.workload}: not Available in time${stuck.length ? `: ${stuck.join('; ')}` : ''}\n`;
-  }
-  if (r.replacements.length) {
-    out += `${paint(colour, 'yellow', 'Replacements that cannot start')} (the drain's result does not count them):\n`;
-    for (const x of r.replacements) out += `  ${x.namespace}/${x.name} of ${x.workload}: ${x.reason}\n`;
-  }
-  return out;
-}
-
-export function renderResult(r: DrainResult, colour: boolean): string {
-  const rows = r.pods
-    .filter((p) => p.status !== 'skipped')
-    .map((p) => [p.namespace, p.name, p.status, p.ms === undefined ? '' : formatDuration(p.ms), p.message ?? '']);
-  let out = rows.length ? renderTable(['NAMESPACE', 'NAME', 'RESULT', 'TOOK', 'DETAIL'], rows) : '';
-  const count = (s: string): number => r.pods.filter((p) => p.status === s).length;
-  const cordoned = r.cordoned
-    .map((c) => `${c.node} (${c.changed ? 'cordoned by this drain' : 'was already cordoned'})`)
-    .join(', ');
-  out += `\nNodes cordoned: ${cordoned || 'none'}\n`;
-  out += `Pods: ${count('gone')} evicted and gone,${count('not-waited') ? ` ${count('not-waited')} evicted and not waited for (--skip-wait-for-delete-timeout),` : ''} ${count('evicted')} evicted but still terminating, ${count('already-gone')} already gone, ${count('blocked')} blocked, ${count('failed')} failed, ${count('unconfirmed') ? `${count('unconfirmed')} sent but unconfirmed, ` : ''}${count('not-attempted')} not attempted, ${count('skipped')} skipped\n`;
-  out += renderReplacements(r, colour);
-  const head = {
-    drained: paint(colour, 'green', 'drained'),
-    'timed-out': paint(colour, 'red', 'timed out'),
-    interrupted: paint(colour, 'yellow', 'interrupted'),
-    failed: paint(colour, 'red', 'not drained'),
-  }[r.outcome];
-  out += `Result: ${head} in ${formatDuration(r.elapsedMs)} with ${r.requests} API requests${r.throttled ? ` (throttled ${r.throttled} time${r.throttled === 1 ? '' : 's'} by the API server)` : ''}${r.message ? `: ${r.message}` : ''}\n`;
-  if (r.outcome !== 'drained') {
-    out += `The node${r.cordoned.length > 1 ? 's stay' : ' stays'} cordoned. Run the same command again to finish, or "kubectl study-drain uncordon ${r.cordoned.map((c) => c.node).join(' ')}" to undo.\n`;
-  }
-  return out;
-}
+/** Events that stay above the live progress line as a line of their own. */
+const NOTED_LIVE: ReadonlyArray<DrainEvent['type']> = [
+  'cordon',
+  'failed',
+  'waiting-healthy',
+  'replacement-stuck',
+  'replacements-unchecked',
+];
 
 /** The drain's hooks: the plan and progress on the terminal (or one line per event in a log). */
 export function drainHooks(ctx: RunContext): DrainHooks {
@@ -192,15 +33,14 @@ export function drainHooks(ctx: RunContext): DrainHooks {
       let waitingOn = '';
       view.update('', 'cordoning');
       return {
-        onEvent: (e) => {
-          if (!view.live) return view.note(eventLine(e));
-          if (e.type === 'evicted') counts.evicted++;
-          if (e.type === 'gone') counts.gone++;
-          if (e.type === 'pdb-wait') waitingOn = e.detail;
-          if (e.type === 'throttled') waitingOn = 'API server throttling';
-          if (e.type === 'evicted' || e.type === 'gone') waitingOn = '';
-          if (['cordon', 'failed', 'waiting-healthy', 'replacement-stuck', 'replacements-unchecked'].includes(e.type))
-            view.note(eventLine(e));
+        onEvent: (event) => {
+          if (!view.live) return view.note(eventLine(event));
+          if (event.type === 'evicted') counts.evicted++;
+          if (event.type === 'gone') counts.gone++;
+          if (event.type === 'pdb-wait') waitingOn = event.detail;
+          if (event.type === 'throttled') waitingOn = 'API server throttling';
+          if (event.type === 'evicted' || event.type === 'gone') waitingOn = '';
+          if (NOTED_LIVE.includes(event.type)) view.note(eventLine(event));
           view.update(
             '',
             `evicted ${counts.evicted}/${total}, gone ${counts.gone}${waitingOn ? `, waiting on ${waitingOn}` : ''}`,
@@ -211,6 +51,191 @@ export function drainHooks(ctx: RunContext): DrainHooks {
     },
   };
 }
+
+/** The plan for people, section by section: each section's function says what it shows. */
+export function renderPlan(plan: DrainPlan, wide: boolean, colour: boolean): string {
+  return [
+    planNodes(plan),
+    planPods(plan, wide, colour),
+    planPdbs(plan),
+    planFindings(plan, colour),
+    planPlacementNotes(plan),
+    planMissingPermissions(plan),
+    planPlacement(plan),
+    planVerdict(plan, colour),
+  ].join('');
+}
+
+/** A line per node (its state, its pods, what the plan found about it), then a blank line. */
+function planNodes(plan: DrainPlan): string {
+  let out = '';
+  for (const node of plan.nodes) {
+    const readiness = node.ready ? 'Ready' : 'NotReady';
+    const cordoned = node.unschedulable ? 'already cordoned' : 'schedulable';
+    const count = plan.pods.filter((p) => p.node === node.name).length;
+    out += `Node ${node.name}: ${readiness}, ${cordoned}; ${count} pod${count === 1 ? '' : 's'}\n`;
+    for (const found of node.reasons) out += `  ${found.severity}: ${found.code}: ${found.message}\n`;
+  }
+  return `${out}\n`;
+}
+
+const ACTION_COLOUR = { evict: 'green', skip: 'dim', wait: 'yellow', blocked: 'red' } as const;
+
+/** A row per pod: what the drain does with it and why (-o wide: where it and its replacement run, its PDBs, owners). */
+function planPods(plan: DrainPlan, wide: boolean, colour: boolean): string {
+  if (plan.pods.length === 0) return 'No pods on the node.\n';
+  const headers = ['NAMESPACE', 'NAME', 'OWNER', 'ACTION', 'REASON'];
+  if (wide) headers.push('NODE', 'REPLACEMENT ON', 'PDB', 'OWNER CHAIN');
+  const rows = plan.pods.map((pod) => {
+    const row = [
+      pod.namespace,
+      pod.name,
+      pod.workload,
+      paint(colour, ACTION_COLOUR[pod.action], pod.action),
+      pod.reasons.map((r) => r.code).join(','),
+    ];
+    if (wide) {
+      const target = pod.placement
+        ? pod.placement.outcome === 'placed'
+          ? (pod.placement.node ?? '')
+          : paint(colour, 'red', 'Pending')
+        : '';
+      const chain = pod.owners.map((o) => `${o.kind}/${o.name}`).join(' > ');
+      row.push(pod.node, target, pod.pdbs.join(','), chain);
+    }
+    return row;
+  });
+  return renderTable(headers, rows);
+}
+
+const PDB_VERDICT = { ok: 'at once', serial: 'one by one', waits: 'waits for healthy pods', never: 'never allows' };
+
+/** A row per PDB the drain meets: its numbers, and how the drain fares with it. */
+function planPdbs(plan: DrainPlan): string {
+  if (plan.pdbs.length === 0) return '';
+  const table = renderTable(
+    ['PDB', 'PODS HERE', 'HEALTHY', 'REQUIRED', 'ALLOWED NOW', 'VERDICT'],
+    plan.pdbs.map((pdb) => [
+      `${pdb.namespace}/${pdb.name}`,
+      pdb.podsInDrain,
+      `${pdb.currentHealthy}/${pdb.expectedPods}`,
+      pdb.desiredHealthy,
+      pdb.disruptionsAllowed,
+      PDB_VERDICT[pdb.verdict],
+    ]),
+  );
+  return `\n${table}`;
+}
+
+/** Every block and risk, pod by pod, then why each kind of finding matters. */
+function planFindings(plan: DrainPlan, colour: boolean): string {
+  const findings = plan.pods.flatMap((pod) =>
+    pod.reasons
+      .filter((found) => found.severity !== 'info')
+      .map((found) => ({ pod: `${pod.namespace}/${pod.name}`, found })),
+  );
+  if (findings.length === 0) return '';
+  let out = '\nFindings:\n';
+  for (const { pod, found } of findings) {
+    const severity = found.severity === 'block' ? paint(colour, 'red', 'blocks') : paint(colour, 'yellow', 'risk');
+    const override = found.severity === 'block' && found.override ? ` (override: ${found.override})` : '';
+    out += `  ${severity}  ${pod}: ${found.code}: ${found.message}${override}\n`;
+  }
+  const codes = [...new Set(findings.map((f) => f.found.code))] as ReasonCode[];
+  out += '\nWhy it matters:\n';
+  for (const code of codes) out += `  ${code}: ${REASONS[code]}\n`;
+  return out;
+}
+
+/** Where a replacement's placement depends on other pods, or is not decided by the plan. */
+function planPlacementNotes(plan: DrainPlan): string {
+  const notes = plan.pods.flatMap((pod) =>
+    pod.reasons
+      .filter((r) => r.code === 'PlacedAfterMove' || r.code === 'PlacementUnknown')
+      .map((r) => `${pod.namespace}/${pod.name}: ${r.code}: ${r.message}`),
+  );
+  if (notes.length === 0) return '';
+  return `\nPlacement notes:\n${notes.map((n) => `  ${n}\n`).join('')}`;
+}
+
+/** The permissions the drain relies on and lacks. */
+function planMissingPermissions(plan: DrainPlan): string {
+  const missing = plan.permissions.filter((perm) => !perm.allowed);
+  if (missing.length === 0) return '';
+  let out = '\nPermissions missing:\n';
+  for (const perm of missing) {
+    const subresource = perm.subresource ? `/${perm.subresource}` : '';
+    const namespace = perm.namespace ? ` in ${perm.namespace}` : '';
+    out += `  ${perm.verb} ${perm.resource}${subresource}${namespace}${perm.required ? ' (required)' : ''}\n`;
+  }
+  return out;
+}
+
+/** How many replacements fit on the nodes left. */
+function planPlacement(plan: DrainPlan): string {
+  const placed = plan.pods.filter((pod) => pod.placement);
+  if (placed.length === 0) return '';
+  const pending = placed.filter((pod) => pod.placement?.outcome === 'pending').length;
+  const replacements = `replacement${placed.length === 1 ? '' : 's'}`;
+  const stay = pending ? `; ${pending} would stay Pending` : '';
+  return `\nPlacement: ${placed.length - pending} of ${placed.length} ${replacements} fit on the nodes left${stay}\n`;
+}
+
+/** The counts, and whether the drain can proceed (or what blocks it). */
+function planVerdict(plan: DrainPlan, colour: boolean): string {
+  const summary = plan.summary;
+  const pods = `${summary.pods} pod${summary.pods === 1 ? '' : 's'}`;
+  const actions =
+    `${summary.evict} to evict, ${summary.skip} skipped, ` +
+    `${summary.wait} already terminating, ${summary.blocked} blocked`;
+  let out = `\nSummary: ${pods}: ${actions}; ${summary.warnings} risk${summary.warnings === 1 ? '' : 's'}\n`;
+  if (plan.verdict === 'proceed') {
+    const readRisks = summary.warnings ? ' (read the risks above)' : '';
+    out += `Verdict: ${paint(colour, 'green', 'the drain can proceed')}${readRisks}\n`;
+  } else {
+    out += `Verdict: ${paint(colour, 'red', 'BLOCKED')}\n`;
+    for (const blocker of plan.blockers) out += `  - ${blocker}\n`;
+  }
+  return out;
+}
+
+/** One line per event, for logs and non-terminal stderr. */
+export function eventLine(event: DrainEvent): string {
+  switch (event.type) {
+    case 'cordon':
+      return `node/${event.node} ${event.changed ? 'cordoned' : 'was already cordoned'}`;
+    case 'evicting':
+      return `evicting pod ${podName(event.pod)}`;
+    case 'evicted':
+      return `evicted pod ${podName(event.pod)}`;
+    case 'gone':
+      return `pod ${podName(event.pod)} is gone (${formatDuration(event.ms)})`;
+    case 'pdb-wait':
+      return `waiting to evict ${podName(event.pod)}: ${event.detail}; retry in ${formatDuration(event.retryMs)}`;
+    case 'throttled':
+      return (
+        'the API server is throttling requests (429); ' +
+        `retrying ${podName(event.pod)} in ${formatDuration(event.retryMs)}`
+      );
+    case 'retry':
+      return `retrying ${podName(event.pod)} in ${formatDuration(event.retryMs)}: ${event.detail}`;
+    case 'failed':
+      return `could not evict ${podName(event.pod)}: ${event.detail}`;
+    case 'waiting-healthy': {
+      const { workloads } = event;
+      const count = `${workloads.length} workload${workloads.length === 1 ? '' : 's'}`;
+      return `waiting for ${count} to be Available again: ${workloads.join(', ')}`;
+    }
+    case 'healthy':
+      return `${event.workload} is Available`;
+    case 'replacement-stuck':
+      return `replacement ${podName(event.pod)} of ${event.workload} is ${event.reason}`;
+    case 'replacements-unchecked':
+      return `could not look at the replacements (the drain goes on): ${event.detail}`;
+  }
+}
+
+const podName = (pod: { namespace: string; name: string }): string => `${pod.namespace}/${pod.name}`;
 
 export function renderDrainOutput(out: DrainOutput, wide: boolean, colour: boolean): string {
   switch (out.kind) {
@@ -223,8 +248,78 @@ export function renderDrainOutput(out: DrainOutput, wide: boolean, colour: boole
   }
 }
 
-export function renderUncordon(r: UncordonResult): string {
-  return r.nodes
+export function renderResult(result: DrainResult, colour: boolean): string {
+  const rows = result.pods
+    .filter((pod) => pod.status !== 'skipped')
+    .map((pod) => [
+      pod.namespace,
+      pod.name,
+      pod.status,
+      pod.ms === undefined ? '' : formatDuration(pod.ms),
+      pod.message ?? '',
+    ]);
+  let out = rows.length ? renderTable(['NAMESPACE', 'NAME', 'RESULT', 'TOOK', 'DETAIL'], rows) : '';
+  const count = (s: string): number => result.pods.filter((pod) => pod.status === s).length;
+  const cordoned = result.cordoned
+    .map((c) => `${c.node} (${c.changed ? 'cordoned by this drain' : 'was already cordoned'})`)
+    .join(', ');
+  out += `\nNodes cordoned: ${cordoned || 'none'}\n`;
+  const notWaited = count('not-waited')
+    ? ` ${count('not-waited')} evicted and not waited for (--skip-wait-for-delete-timeout),`
+    : '';
+  const unconfirmed = count('unconfirmed') ? `${count('unconfirmed')} sent but unconfirmed, ` : '';
+  out +=
+    `Pods: ${count('gone')} evicted and gone,${notWaited} ${count('evicted')} evicted but still terminating, ` +
+    `${count('already-gone')} already gone, ${count('blocked')} blocked, ${count('failed')} failed, ` +
+    `${unconfirmed}${count('not-attempted')} not attempted, ${count('skipped')} skipped\n`;
+  out += renderReplacements(result, colour);
+  const head = {
+    drained: paint(colour, 'green', 'drained'),
+    'timed-out': paint(colour, 'red', 'timed out'),
+    interrupted: paint(colour, 'yellow', 'interrupted'),
+    failed: paint(colour, 'red', 'not drained'),
+  }[result.outcome];
+  const times = `${result.throttled} time${result.throttled === 1 ? '' : 's'}`;
+  const throttled = result.throttled ? ` (throttled ${times} by the API server)` : '';
+  const message = result.message ? `: ${result.message}` : '';
+  const took = `in ${formatDuration(result.elapsedMs)} with ${result.requests} API requests`;
+  out += `Result: ${head} ${took}${throttled}${message}\n`;
+  if (result.outcome !== 'drained') {
+    const nodes = result.cordoned.map((c) => c.node).join(' ');
+    out +=
+      `The node${result.cordoned.length > 1 ? 's stay' : ' stays'} cordoned. ` +
+      `Run the same command again to finish, or "kubectl study-drain uncordon ${nodes}" to undo.\n`;
+  }
+  return out;
+}
+
+/**
+ * The report's lines on replacements that cannot start, and on workloads
+ * not Available in time (naming their stuck replacements).
+ */
+function renderReplacements(result: DrainResult, colour: boolean): string {
+  let out = '';
+  for (const health of result.workloads) {
+    if (health.available) {
+      out += `${health.namespace}/${health.workload}: Available\n`;
+      continue;
+    }
+    // In short here (Pending, unschedulable; ImagePullBackOff): the scheduler's or kubelet's words follow below.
+    const stuck = result.replacements
+      .filter((pod) => pod.namespace === health.namespace && pod.workload === health.workload)
+      .map((pod) => `${pod.name} is ${pod.reason.split(':')[0]}`);
+    const why = stuck.length ? `: ${stuck.join('; ')}` : '';
+    out += `${health.namespace}/${health.workload}: not Available in time${why}\n`;
+  }
+  if (result.replacements.length) {
+    out += `${paint(colour, 'yellow', 'Replacements that cannot start')} (the drain's result does not count them):\n`;
+    for (const pod of result.replacements) out += `  ${pod.namespace}/${pod.name} of ${pod.workload}: ${pod.reason}\n`;
+  }
+  return out;
+}
+
+export function renderUncordon(result: UncordonResult): string {
+  return result.nodes
     .map((n) => (n.changed ? `node/${n.node} uncordoned\n` : `node/${n.node} was not cordoned; nothing changed\n`))
     .join('');
 }

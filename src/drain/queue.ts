@@ -19,7 +19,7 @@ export class EvictionQueue {
     private readonly ignoreBudgets = false,
   ) {
     this.waiting = [...pods];
-    for (const p of pdbs) this.allowed.set(`${p.namespace}/${p.name}`, Math.max(1, p.disruptionsAllowed));
+    for (const pdb of pdbs) this.allowed.set(`${pdb.namespace}/${pdb.name}`, Math.max(1, pdb.disruptionsAllowed));
   }
 
   /** The one budget a pod's eviction spends, if any (a pod under two PDBs is refused by the API server anyway). */
@@ -28,9 +28,9 @@ export class EvictionQueue {
   }
 
   private hasRoom(pod: PodPlan): boolean {
-    const b = this.budgetOf(pod);
-    if (!b) return true;
-    return (this.inFlight.get(b) ?? 0) < (this.allowed.get(b) ?? 1);
+    const budget = this.budgetOf(pod);
+    if (!budget) return true;
+    return (this.inFlight.get(budget) ?? 0) < (this.allowed.get(budget) ?? 1);
   }
 
   /** The next pod that may start now (taken off the queue), or undefined. */
@@ -40,16 +40,16 @@ export class EvictionQueue {
     if (i < 0) return undefined;
     const [pod] = this.waiting.splice(i, 1);
     this.running++;
-    const b = this.budgetOf(pod!);
-    if (b) this.inFlight.set(b, (this.inFlight.get(b) ?? 0) + 1);
+    const budget = this.budgetOf(pod!);
+    if (budget) this.inFlight.set(budget, (this.inFlight.get(budget) ?? 0) + 1);
     return pod;
   }
 
   /** The pod's eviction is over (gone, refused or stopped): its slot and budget are free again. */
   release(pod: PodPlan): void {
     this.running--;
-    const b = this.budgetOf(pod);
-    if (b) this.inFlight.set(b, (this.inFlight.get(b) ?? 1) - 1);
+    const budget = this.budgetOf(pod);
+    if (budget) this.inFlight.set(budget, (this.inFlight.get(budget) ?? 1) - 1);
   }
 
   /** A fresher view of a budget (read after a refusal). */

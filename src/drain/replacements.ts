@@ -24,23 +24,40 @@ import {
   type Snapshot,
 } from './placement/index.js';
 import { controllerType } from './controllers.js';
-import { controllerKey } from './model.js';
-import type { PlanInputs } from './plan.js';
+import { controllerKey, type PlanInputs } from './model.js';
 
 /** One step's placements, keyed by the evicted pod's key; pods nothing recreates have no entry. */
 export type StepPlacements = Map<string, PodPlacement & { uncertain?: string }>;
 
 const CHOICES: Choice[] = ['score-last', 'first', 'last', 'packed'];
 
-/** Whether the pod's controller exists: true, false, or undefined (not known). */
-export function controllerExistsIn(input: Pick<PlanInputs, 'controllers'>): (pod: V1Pod) => boolean | undefined {
-  return (pod) => {
-    const c = controllerOf(pod);
-    // Only the built-in controllers are looked up: another group's kind of that name is not known.
-    if (!c || !controllerType(c)) return undefined;
-    const info = input.controllers.get(controllerKey(pod.metadata?.namespace ?? '', c.kind, c.name));
-    return info === undefined ? undefined : info !== null;
-  };
+/**
+ * Every step's placements, each marked uncertain where the scheduler's
+ * choices could change its workload's count of Pending.
+ */
+export function placeSteps(input: PlanInputs, steps: string[][], uncordon?: ReadonlySet<string>): StepPlacements[] {
+  const sim = simulation(input, uncordon);
+  const main = sim.run(steps);
+  const others = CHOICES.map((choice) => sim.run(steps, choice));
+  return main.steps.map((step, i) => {
+    const counts = [step, ...others.map((o) => o.steps[i]!)].map((s) => pendingPer(s.placements, sim.workloadOf));
+    const out: StepPlacements = new Map();
+    const totals = new Map<string, number>();
+    for (const placement of step.placements)
+      totals.set(sim.workloadOf(placement.pod), (totals.get(sim.workloadOf(placement.pod)) ?? 0) + 1);
+    for (const placement of step.placements) {
+      const workload = sim.workloadOf(placement.pod);
+      const seen = counts.map((c) => c.get(workload) ?? 0);
+      const lo = Math.min(...seen);
+      const hi = Math.max(...seen);
+      const total = totals.get(workload) ?? 0;
+      const uncertain =
+        `${lo} to ${hi} of its workload's ${total} replacements stay Pending, ` +
+        'depending on where the scheduler puts the ones before';
+      out.set(placement.pod, lo === hi ? placement : { ...placement, uncertain });
+    }
+    return out;
+  });
 }
 
 interface Simulation {
@@ -74,64 +91,31 @@ function simulation(input: PlanInputs, uncordon?: ReadonlySet<string>): Simulati
       ),
     workloadOf(key) {
       const pod = evicted.get(key);
-      const c = pod && controllerOf(pod);
-      return c ? controllerKey(pod.metadata?.namespace ?? '', c.kind, c.name) : key;
+      const controller = pod && controllerOf(pod);
+      return controller ? controllerKey(pod.metadata?.namespace ?? '', controller.kind, controller.name) : key;
     },
   };
 }
 
 function pendingPer(placements: PodPlacement[], workloadOf: (key: string) => string): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const p of placements)
-    m.set(workloadOf(p.pod), (m.get(workloadOf(p.pod)) ?? 0) + (p.outcome === 'pending' ? 1 : 0));
-  return m;
+  const pending = new Map<string, number>();
+  for (const placement of placements)
+    pending.set(
+      workloadOf(placement.pod),
+      (pending.get(workloadOf(placement.pod)) ?? 0) + (placement.outcome === 'pending' ? 1 : 0),
+    );
+  return pending;
 }
 
-/** Every step's placements, each marked uncertain where the scheduler's choices could change its workload's count of Pending. */
-export function placeSteps(input: PlanInputs, steps: string[][], uncordon?: ReadonlySet<string>): StepPlacements[] {
-  const sim = simulation(input, uncordon);
-  const main = sim.run(steps);
-  const others = CHOICES.map((choice) => sim.run(steps, choice));
-  return main.steps.map((step, i) => {
-    const counts = [step, ...others.map((o) => o.steps[i]!)].map((s) => pendingPer(s.placements, sim.workloadOf));
-    const out: StepPlacements = new Map();
-    const totals = new Map<string, number>();
-    for (const p of step.placements) totals.set(sim.workloadOf(p.pod), (totals.get(sim.workloadOf(p.pod)) ?? 0) + 1);
-    for (const p of step.placements) {
-      const w = sim.workloadOf(p.pod);
-      const seen = counts.map((c) => c.get(w) ?? 0);
-      const lo = Math.min(...seen);
-      const hi = Math.max(...seen);
-      const total = totals.get(w) ?? 0;
-      out.set(
-        p.pod,
-        lo === hi
-          ? p
-          : {
-              ...p,
-              uncertain: `${lo} to ${hi} of its workload's ${total} replacements stay Pending, depending on where the scheduler puts the ones before`,
-            },
-      );
-    }
-    return out;
-  });
-}
-
-export function batches<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-/** How many simulations a search for a working --max-unavailable may run. */
-const SEARCH_LIMIT = 16;
-
-/** The --max-unavailable values to try, nearest first: below the one asked for, then above it; each makes different batches. */
-function* candidates(asked: number, nodes: number): Generator<number> {
-  // Any value from the number of nodes up makes one batch of them all.
-  const top = Math.min(asked, nodes);
-  for (let k = top - 1; k >= 1; k--) yield k;
-  for (let k = top + 1; k <= nodes; k++) yield k;
+/** Whether the pod's controller exists: true, false, or undefined (not known). */
+export function controllerExistsIn(input: Pick<PlanInputs, 'controllers'>): (pod: V1Pod) => boolean | undefined {
+  return (pod) => {
+    const controller = controllerOf(pod);
+    // Only the built-in controllers are looked up: another group's kind of that name is not known.
+    if (!controller || !controllerType(controller)) return undefined;
+    const info = input.controllers.get(controllerKey(pod.metadata?.namespace ?? '', controller.kind, controller.name));
+    return info === undefined ? undefined : info !== null;
+  };
 }
 
 /**
@@ -147,9 +131,29 @@ export function workingMaxUnavailable(
 ): number | undefined {
   const sim = simulation(input, uncordon);
   let tried = 0;
-  for (const k of candidates(asked, nodes.length)) {
+  for (const candidate of candidates(asked, nodes.length)) {
     if (tried++ >= SEARCH_LIMIT) return undefined;
-    if (sim.run(batches(nodes, k)).firstFailure === undefined) return k;
+    if (sim.run(batches(nodes, candidate)).firstFailure === undefined) return candidate;
   }
   return undefined;
+}
+
+/** How many simulations a search for a working --max-unavailable may run. */
+const SEARCH_LIMIT = 16;
+
+/**
+ * The --max-unavailable values to try, nearest first: below the one asked
+ * for, then above it; each makes different batches.
+ */
+function* candidates(asked: number, nodes: number): Generator<number> {
+  // Any value from the number of nodes up makes one batch of them all.
+  const top = Math.min(asked, nodes);
+  for (let k = top - 1; k >= 1; k--) yield k;
+  for (let k = top + 1; k <= nodes; k++) yield k;
+}
+
+export function batches<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }

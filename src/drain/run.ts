@@ -6,20 +6,17 @@
  */
 import { abortable, deadlineSignal } from '../base/concurrency.js';
 import { formatDuration } from '../base/duration.js';
-import { InterruptedError, NoMatchError, outcomeExitCode, TimeoutError, type ExitCodeValue } from '../base/errors.js';
+import { InterruptedError, outcomeExitCode, TimeoutError, type ExitCodeValue } from '../base/errors.js';
 import { canAsk } from '../base/prompt.js';
 import type { RunContext } from '../base/run.js';
 import type { KubeClient } from '../kube/client.js';
-import { listPath } from '../kube/list.js';
-import { RESOURCES, resourcePath } from '../kube/url.js';
-import { clusterDrainApi } from './api.js';
+import { nodesMatching } from '../kube/nodes.js';
+import { clusterDrainApi } from './clusterapi.js';
 import type { DrainEvent, DrainResult } from './events.js';
 import { cordon, drainExitCode, executeDrain } from './execute.js';
-import { gatherPlanInputs } from './gather.js';
-import { buildRunPlan, type RunPlan } from './runplan.js';
-import type { DrainPlan, PlanOptions } from './model.js';
+import type { DrainPlan } from './model.js';
 import type { DrainOptions, UncordonOptions } from './options.js';
-import { buildPlan } from './plan.js';
+import { makePlan } from './planner.js';
 
 export interface DrainHooks {
   /** The plan of a drain that is about to start (a dry run's or a blocked plan is the result instead). */
@@ -38,90 +35,43 @@ export type DrainOutput =
   | { kind: 'declined'; plan: DrainPlan }
   | { kind: 'drained'; result: DrainResult };
 
-/** Reads the cluster and builds the plan: what study-drain and maintain both start from. */
-export async function makePlan(
-  client: KubeClient,
-  nodes: string[],
-  options: PlanOptions,
-  skipWaitForDeleteTimeoutSeconds = 0,
-): Promise<{ plan: DrainPlan; podListVersions: Map<string, string>; existingPods: Set<string> }> {
-  const inputs = await gatherPlanInputs(client, nodes, { options, skipWaitForDeleteTimeoutSeconds, now: new Date() });
-  return { plan: buildPlan(inputs), podListVersions: inputs.podListVersions, existingPods: inputs.existingPods };
-}
-
-/**
- * The plan of a run of drains, step after step (study maintain), from one
- * read of the cluster: every step's pods, controllers, PDBs and
- * permissions in one gather, every step's replacements placed by one
- * simulation of the whole run.
- */
-export async function makeRunPlan(
-  client: KubeClient,
-  order: string[][],
-  options: PlanOptions,
-  maxUnavailable: number,
-  uncordon?: ReadonlySet<string>,
-): Promise<RunPlan> {
-  const inputs = await gatherPlanInputs(client, order.flat(), {
-    options,
-    skipWaitForDeleteTimeoutSeconds: 0,
-    now: new Date(),
-  });
-  return buildRunPlan(inputs, order, maxUnavailable, uncordon);
-}
-
-/** The node names of a -l selector, in name order; none is a usage error. */
-export async function nodesMatching(client: KubeClient, selector: string): Promise<string[]> {
-  const list = await client.call(`list nodes matching ${selector}`, () =>
-    listPath<{ metadata?: { name?: string } }>(client, resourcePath(RESOURCES.nodes), { labelSelector: selector }),
-  );
-  const names = list.items
-    .map((n) => n.metadata?.name ?? '')
-    .filter(Boolean)
-    .sort();
-  if (names.length === 0)
-    throw new NoMatchError(`no node matches the selector "${selector}"`, {
-      hint: 'list the nodes and their labels with "kubectl get nodes --show-labels"',
-    });
-  return names;
-}
-
 export async function runDrain(
   ctx: RunContext,
-  o: DrainOptions,
+  options: DrainOptions,
   hooks: DrainHooks,
   client: KubeClient,
 ): Promise<DrainOutput> {
   const started = Date.now();
   // Planning only reads: --timeout and Ctrl-C end it at once, even against a server that never answers.
   const deadline = deadlineSignal(
-    o.timeoutMs,
+    options.timeoutMs,
     () =>
-      new TimeoutError(`no plan within --timeout ${formatDuration(o.timeoutMs)}; nothing was changed`, {
+      new TimeoutError(`no plan within --timeout ${formatDuration(options.timeoutMs)}; nothing was changed`, {
         hint: 'is the API server answering? --request-timeout bounds each request',
       }),
   );
   const planning = AbortSignal.any([ctx.signal, deadline.signal]);
   const planned = (async () => {
-    const nodes = o.selector !== undefined ? await nodesMatching(client, o.selector) : o.nodes;
-    return { nodes, ...(await makePlan(client, nodes, o.plan, o.skipWaitForDeleteTimeoutSeconds)) };
+    const nodes = options.selector !== undefined ? await nodesMatching(client, options.selector) : options.nodes;
+    return { nodes, ...(await makePlan(client, nodes, options.plan, options.skipWaitForDeleteTimeoutSeconds)) };
   })();
   const { nodes, plan, podListVersions, existingPods } = await abortable(planned, planning).catch((err: unknown) => {
     if (ctx.signal.aborted) throw new InterruptedError('interrupted while planning; nothing was changed');
     throw err;
   });
   deadline.clear();
-  if (o.dryRun || plan.verdict === 'blocked') return { kind: 'planned', plan, dryRun: o.dryRun };
+  if (options.dryRun || plan.verdict === 'blocked') return { kind: 'planned', plan, dryRun: options.dryRun };
 
   hooks.showPlan(plan);
-  if (o.plan.disableEviction) {
+  if (options.plan.disableEviction) {
     hooks.note(
-      'warning: --disable-eviction DELETES pods directly: no PodDisruptionBudget is checked, every covered workload can go below its budget',
+      'warning: --disable-eviction DELETES pods directly: no PodDisruptionBudget is checked, ' +
+        'every covered workload can go below its budget',
     );
   }
-  if (!o.yes && canAsk(ctx.io)) {
-    const n = plan.summary.evict;
-    if (!(await hooks.confirm(`Cordon ${nodes.join(', ')} and evict ${n} pod${n === 1 ? '' : 's'}?`))) {
+  if (!options.yes && canAsk(ctx.io)) {
+    const evictions = plan.summary.evict;
+    if (!(await hooks.confirm(`Cordon ${nodes.join(', ')} and evict ${evictions} pod${evictions === 1 ? '' : 's'}?`))) {
       hooks.note('Nothing was changed.');
       return { kind: 'declined', plan };
     }
@@ -132,14 +82,14 @@ export async function runDrain(
   let result: DrainResult;
   try {
     result = await executeDrain(clusterDrainApi(client), plan, podListVersions, {
-      deadline: o.timeoutMs > 0 ? started + o.timeoutMs : undefined,
+      deadline: options.timeoutMs > 0 ? started + options.timeoutMs : undefined,
       interrupt: ctx.signal,
-      concurrency: o.concurrency,
-      gracePeriodSeconds: o.gracePeriodSeconds,
-      disableEviction: o.plan.disableEviction,
-      waitHealthy: o.waitHealthy,
-      apiOutageMs: o.apiOutageMs,
-      skipWaitForDeleteTimeoutSeconds: o.skipWaitForDeleteTimeoutSeconds,
+      concurrency: options.concurrency,
+      gracePeriodSeconds: options.gracePeriodSeconds,
+      disableEviction: options.plan.disableEviction,
+      waitHealthy: options.waitHealthy,
+      apiOutageMs: options.apiOutageMs,
+      skipWaitForDeleteTimeoutSeconds: options.skipWaitForDeleteTimeoutSeconds,
       existingPods,
       onEvent: progress.onEvent,
     });
@@ -169,9 +119,13 @@ export interface UncordonResult {
   nodes: Array<{ node: string; changed: boolean }>;
 }
 
-export async function runUncordon(_ctx: RunContext, o: UncordonOptions, client: KubeClient): Promise<UncordonResult> {
+export async function runUncordon(
+  _ctx: RunContext,
+  options: UncordonOptions,
+  client: KubeClient,
+): Promise<UncordonResult> {
   const api = clusterDrainApi(client);
   const nodes: UncordonResult['nodes'] = [];
-  for (const node of o.nodes) nodes.push({ node, changed: await cordon(api, node, false) });
+  for (const node of options.nodes) nodes.push({ node, changed: await cordon(api, node, false) });
   return { kind: 'UncordonResult', apiVersion: 'study.kubectl.io/v1', nodes };
 }

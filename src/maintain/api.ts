@@ -17,11 +17,11 @@ import {
   executeDrain,
   makePlan,
   makeRunPlan,
-  nodesMatching,
   waitAvailable,
   type DrainPlan,
 } from '../drain/lib.js';
 import type { KubeClient } from '../kube/client.js';
+import { nodesMatching } from '../kube/nodes.js';
 import { isNodeReady } from '../kube/objects.js';
 import { RESOURCES, resourcePath } from '../kube/url.js';
 import { LOCK_NAME, MaintenanceLock, readLock, type LeaseState, type LockOptions } from './lease.js';

@@ -3,7 +3,7 @@ import type { Command, OptionValues } from '@commander-js/extra-typings';
 
 import { checkOptions, listOptions, namespaceOptions, showOptions, useOptions } from '../../ctx/options.js';
 import { outputFlags, outputFormat } from '../flags.js';
-import type { Emit } from '../program.js';
+import type { Emit } from '../operations.js';
 
 const LIST_FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
 const FORMATS = ['table', 'json', 'yaml'] as const;

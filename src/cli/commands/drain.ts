@@ -3,10 +3,11 @@ import type { Command } from '@commander-js/extra-typings';
 
 import { formatDuration } from '../../base/duration.js';
 import { exitCodeSummary } from '../../base/errors.js';
-import { DRAIN_DEFAULTS, drainOptions, uncordonOptions } from '../../drain/options.js';
+import { DRAIN_DEFAULTS } from '../../drain/defaults.js';
+import { drainOptions, uncordonOptions } from '../../drain/options.js';
 import { DEFAULT_OUTAGE_MS } from '../../kube/apierror.js';
 import { connectionFlags, outputFlags, outputFormat } from '../flags.js';
-import type { Emit } from '../program.js';
+import type { Emit } from '../operations.js';
 
 const FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
 

@@ -7,7 +7,7 @@ import { canAsk } from '../../base/prompt.js';
 import { DEFAULT_OUTAGE_MS } from '../../kube/apierror.js';
 import { maintainOptions } from '../../maintain/options.js';
 import { connectionFlags, outputFlags, outputFormat } from '../flags.js';
-import type { Emit } from '../program.js';
+import type { Emit } from '../operations.js';
 
 const FORMATS = ['table', 'json', 'yaml'] as const;
 

@@ -4,7 +4,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { exitCodeSummary } from '../../base/errors.js';
 import { accessOptions, whoCanOptions, whyOptions } from '../../rbac/options.js';
 import { allNamespacesFlag, connectionFlags, namespaceFlag, outputFlags, outputFormat } from '../flags.js';
-import type { Emit } from '../program.js';
+import type { Emit } from '../operations.js';
 
 const FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
 const ACCESS_FORMATS = ['table', 'json', 'yaml'] as const;

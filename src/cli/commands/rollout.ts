@@ -4,7 +4,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { exitCodeSummary } from '../../base/errors.js';
 import { historyOptions, statusOptions, undoOptions } from '../../rollout/options.js';
 import { connectionFlags, namespaceFlag, outputFlags, outputFormat } from '../flags.js';
-import type { Emit } from '../program.js';
+import type { Emit } from '../operations.js';
 
 const FORMATS = ['table', 'json', 'yaml'] as const;
 

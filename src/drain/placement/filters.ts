@@ -45,9 +45,9 @@ const INSUFFICIENT_MEMORY = insufficient('memory');
 
 // ---------------------------------------------------------------- node selectors
 
-function requirementMatches(r: V1NodeSelectorRequirement, value: string | undefined): boolean {
-  const values = r.values ?? [];
-  switch (r.operator) {
+function requirementMatches(requirement: V1NodeSelectorRequirement, value: string | undefined): boolean {
+  const values = requirement.values ?? [];
+  switch (requirement.operator) {
     case 'In':
       return value !== undefined && values.includes(value);
     case 'NotIn':
@@ -62,7 +62,7 @@ function requirementMatches(r: V1NodeSelectorRequirement, value: string | undefi
       const a = int64(value);
       const b = values.length === 1 ? int64(values[0]) : undefined;
       if (a === undefined || b === undefined) return false;
-      return r.operator === 'Gt' ? a > b : a < b;
+      return requirement.operator === 'Gt' ? a > b : a < b;
     }
     default:
       return false;
@@ -220,24 +220,24 @@ export class AffinityState {
   ) {}
 
   /** An existing pod `q` on `node` was added (sign 1) or removed (-1). */
-  update(q: PodInfo, node: NodeState, sign: number): void {
-    const p = this.pod;
-    if (p.affinity.length && p.affinity.every((t) => termMatchesPod(t, q, this.nsLabels(q.namespace)))) {
-      for (const t of p.affinity) {
+  update(other: PodInfo, node: NodeState, sign: number): void {
+    const pod = this.pod;
+    if (pod.affinity.length && pod.affinity.every((t) => termMatchesPod(t, other, this.nsLabels(other.namespace)))) {
+      for (const t of pod.affinity) {
         const v = node.labels[t.topologyKey];
-        if (v !== undefined) this.affinity.add(t.topologyKey, v, sign, q.moved);
+        if (v !== undefined) this.affinity.add(t.topologyKey, v, sign, other.moved);
       }
     }
-    for (const t of p.antiAffinity) {
+    for (const t of pod.antiAffinity) {
       const v = node.labels[t.topologyKey];
-      if (v !== undefined && termMatchesPod(t, q, this.nsLabels(q.namespace)))
-        this.antiAffinity.add(t.topologyKey, v, sign, q.moved);
+      if (v !== undefined && termMatchesPod(t, other, this.nsLabels(other.namespace)))
+        this.antiAffinity.add(t.topologyKey, v, sign, other.moved);
     }
-    if (q.antiAffinity.length) {
-      const ns = this.nsLabels(p.namespace);
-      for (const t of q.antiAffinity) {
+    if (other.antiAffinity.length) {
+      const ns = this.nsLabels(pod.namespace);
+      for (const t of other.antiAffinity) {
         const v = node.labels[t.topologyKey];
-        if (v !== undefined && termMatchesPod(t, p, ns)) this.existingAnti.add(t.topologyKey, v, sign, q.moved);
+        if (v !== undefined && termMatchesPod(t, pod, ns)) this.existingAnti.add(t.topologyKey, v, sign, other.moved);
       }
     }
   }
@@ -249,23 +249,24 @@ export class AffinityState {
 
   /** What the filter needs of the counts as a whole, once per attempt. */
   prepare(withoutMoved: boolean): AffinityCheck {
-    const p = this.pod;
+    const pod = this.pod;
     const affinityAny = this.affinity.any(withoutMoved);
     return {
       state: this,
       withoutMoved,
-      selfAffinityAllowed: !affinityAny && p.affinity.every((t) => termMatchesPod(t, p, this.nsLabels(p.namespace))),
+      selfAffinityAllowed:
+        !affinityAny && pod.affinity.every((t) => termMatchesPod(t, pod, this.nsLabels(pod.namespace))),
       antiAny: this.antiAffinity.any(withoutMoved),
       existingKeys: this.existingAnti.any(withoutMoved) ? [...this.existingAnti.keys()] : [],
     };
   }
 
   filter(node: NodeState, check: AffinityCheck): string | undefined {
-    const p = this.pod;
+    const pod = this.pod;
     const without = check.withoutMoved;
-    if (p.affinity.length) {
+    if (pod.affinity.length) {
       let podsExist = true;
-      for (const t of p.affinity) {
+      for (const t of pod.affinity) {
         const v = node.labels[t.topologyKey];
         if (v === undefined) return REASON.affinity;
         if (this.affinity.get(t.topologyKey, v, without) <= 0) podsExist = false;
@@ -274,7 +275,7 @@ export class AffinityState {
       if (!podsExist && !check.selfAffinityAllowed) return REASON.affinity;
     }
     if (check.antiAny) {
-      for (const t of p.antiAffinity) {
+      for (const t of pod.antiAffinity) {
         const v = node.labels[t.topologyKey];
         if (v !== undefined && this.antiAffinity.get(t.topologyKey, v, without) > 0) return REASON.antiAffinity;
       }
@@ -377,13 +378,13 @@ export class SpreadState {
     this.domains = this.domainSets.map((set) => new DomainCounts(set));
   }
 
-  update(q: PodInfo, node: NodeState, sign: number): void {
-    if (q.namespace !== this.pod.namespace || q.terminating) return;
+  update(other: PodInfo, node: NodeState, sign: number): void {
+    if (other.namespace !== this.pod.namespace || other.terminating) return;
     const flags = this.eligible.get(node.name);
     if (!flags) return;
     this.pod.spread.forEach((c, i) => {
-      if (flags[i] && !c.countsNothing && matchesSelector(c.selector, q.labels))
-        this.domains[i]!.add(node.labels[c.topologyKey]!, sign, q.moved);
+      if (flags[i] && !c.countsNothing && matchesSelector(c.selector, other.labels))
+        this.domains[i]!.add(node.labels[c.topologyKey]!, sign, other.moved);
     });
   }
 
@@ -398,8 +399,8 @@ export class SpreadState {
    * Whether the pod being placed counts for each of its own constraints: its
    * own labels, not those of the pod that made this (shared) state.
    */
-  selfMatches(p: PodInfo): number[] {
-    return this.pod.spread.map((c) => (matchesSelector(c.selector, p.labels) ? 1 : 0));
+  selfMatches(pod: PodInfo): number[] {
+    return this.pod.spread.map((c) => (matchesSelector(c.selector, pod.labels) ? 1 : 0));
   }
 
   filter(node: NodeState, mins: number[], self: number[], withoutMoved: boolean): string | undefined {
@@ -470,7 +471,8 @@ export function volumeFacts(pod: PodInfo, snap: Snapshot): VolumeFacts {
       const cls = vols.classes.get(className);
       if (cls?.volumeBindingMode === 'WaitForFirstConsumer') {
         facts.notes.push(
-          `claim ${name} is unbound (WaitForFirstConsumer): where a volume can be provisioned or bound for it is not checked`,
+          `claim ${name} is unbound (WaitForFirstConsumer): ` +
+            'where a volume can be provisioned or bound for it is not checked',
         );
         continue;
       }
@@ -517,9 +519,9 @@ const single = new Map<string, string[]>();
 
 /** One reason, as a shared array (nodes that fail are many; their reasons are few). */
 function only(reason: string): string[] {
-  let r = single.get(reason);
-  if (!r) single.set(reason, (r = Object.freeze([reason]) as unknown as string[]));
-  return r;
+  let shared = single.get(reason);
+  if (!shared) single.set(reason, (shared = Object.freeze([reason]) as unknown as string[]));
+  return shared;
 }
 
 function short(reasons: string[], reason: string): string[] {
@@ -531,12 +533,12 @@ function resourcesFilter(pod: PodInfo, node: NodeState, withoutMoved: boolean): 
   const used = node.requested;
   const moved = withoutMoved ? node.moved.requested : undefined;
   if (node.pods.size - (moved ? node.moved.pods : 0) + 1 > node.podsAllowed) out = only(REASON.tooManyPods);
-  const r = pod.requests;
-  if (r.cpu && r.cpu > (node.allocatable.cpu ?? 0) - (used.cpu ?? 0) + (moved?.cpu ?? 0))
+  const requests = pod.requests;
+  if (requests.cpu && requests.cpu > (node.allocatable.cpu ?? 0) - (used.cpu ?? 0) + (moved?.cpu ?? 0))
     out = short(out, INSUFFICIENT_CPU);
-  if (r.memory && r.memory > (node.allocatable.memory ?? 0) - (used.memory ?? 0) + (moved?.memory ?? 0))
+  if (requests.memory && requests.memory > (node.allocatable.memory ?? 0) - (used.memory ?? 0) + (moved?.memory ?? 0))
     out = short(out, INSUFFICIENT_MEMORY);
-  const eph = r['ephemeral-storage'];
+  const eph = requests['ephemeral-storage'];
   if (
     eph &&
     eph >
@@ -566,21 +568,21 @@ export interface Attempt {
 }
 
 /** The reasons the node rejects the pod (empty: it fits), from the first plugin that rejects it. */
-export function filterNode(a: Attempt, node: NodeState): string[] {
-  const p = a.pod;
-  if (p.pod.spec?.nodeName && p.pod.spec.nodeName !== node.name) return only(REASON.nodeName);
-  if (node.unschedulable && !tolerates(UNSCHEDULABLE_TAINT, p.tolerations)) return only(REASON.unschedulable);
-  if (hasUntoleratedTaint(node.taints, p.tolerations)) return only(REASON.taint);
-  if (!requiredNodeAffinityMatches(p, node)) return only(REASON.nodeAffinity);
-  if (p.ports.some((port) => node.ports.conflicts(port, a.withoutMoved ? node.moved.ports : undefined)))
+export function filterNode(attempt: Attempt, node: NodeState): string[] {
+  const pod = attempt.pod;
+  if (pod.pod.spec?.nodeName && pod.pod.spec.nodeName !== node.name) return only(REASON.nodeName);
+  if (node.unschedulable && !tolerates(UNSCHEDULABLE_TAINT, pod.tolerations)) return only(REASON.unschedulable);
+  if (hasUntoleratedTaint(node.taints, pod.tolerations)) return only(REASON.taint);
+  if (!requiredNodeAffinityMatches(pod, node)) return only(REASON.nodeAffinity);
+  if (pod.ports.some((port) => node.ports.conflicts(port, attempt.withoutMoved ? node.moved.ports : undefined)))
     return only(REASON.ports);
-  const lacking = resourcesFilter(p, node, a.withoutMoved);
+  const lacking = resourcesFilter(pod, node, attempt.withoutMoved);
   if (lacking !== NO_REASONS) return lacking;
-  const vol = volumeBindingFilter(a.volumes, node) ?? volumeZoneFilter(a.volumes, node);
+  const vol = volumeBindingFilter(attempt.volumes, node) ?? volumeZoneFilter(attempt.volumes, node);
   if (vol) return only(vol);
-  const spread = a.spread?.filter(node, a.spreadMins, a.spreadSelf, a.withoutMoved);
+  const spread = attempt.spread?.filter(node, attempt.spreadMins, attempt.spreadSelf, attempt.withoutMoved);
   if (spread) return only(spread);
-  const affinity = a.affinity?.state.filter(node, a.affinity);
+  const affinity = attempt.affinity?.state.filter(node, attempt.affinity);
   if (affinity) return only(affinity);
   return NO_REASONS;
 }

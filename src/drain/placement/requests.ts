@@ -58,26 +58,26 @@ const NON_ZERO_DEFAULTS: NanoList = new Map([
   ['memory', 200n * 1024n * 1024n * 1_000_000_000n],
 ]);
 
-function containerRequests(c: V1Container, nonZero: boolean): NanoList {
-  const r = toNano(c.resources?.requests);
-  if (nonZero) for (const [k, v] of NON_ZERO_DEFAULTS) if (!r.has(k)) r.set(k, v);
-  return r;
+function containerRequests(container: V1Container, nonZero: boolean): NanoList {
+  const requests = toNano(container.resources?.requests);
+  if (nonZero) for (const [k, v] of NON_ZERO_DEFAULTS) if (!requests.has(k)) requests.set(k, v);
+  return requests;
 }
 
 function aggregate(pod: V1Pod, nonZero: boolean): NanoList {
   const result: NanoList = new Map();
-  for (const c of pod.spec?.containers ?? []) add(result, containerRequests(c, nonZero));
+  for (const container of pod.spec?.containers ?? []) add(result, containerRequests(container, nonZero));
   const sidecars: NanoList = new Map();
   const initFloor: NanoList = new Map();
-  for (const c of pod.spec?.initContainers ?? []) {
-    const r = containerRequests(c, nonZero);
-    if (isSidecar(c)) {
+  for (const container of pod.spec?.initContainers ?? []) {
+    const requests = containerRequests(container, nonZero);
+    if (isSidecar(container)) {
       // A sidecar runs beside everything that starts after it.
-      add(result, r);
-      add(sidecars, r);
+      add(result, requests);
+      add(sidecars, requests);
       maxInto(initFloor, sidecars);
     } else {
-      const during = new Map(r);
+      const during = new Map(requests);
       add(during, sidecars);
       maxInto(initFloor, during);
     }
@@ -114,8 +114,8 @@ export function podRequests(pod: V1Pod): Resources {
 
 /** cpu and memory with the scheduler's defaults for containers that request none (for scoring only). */
 export function podNonZeroRequests(pod: V1Pod): { cpu: number; memory: number } {
-  const r = toResources(requestsNano(pod, true));
-  return { cpu: r.cpu ?? 0, memory: r.memory ?? 0 };
+  const requests = toResources(requestsNano(pod, true));
+  return { cpu: requests.cpu ?? 0, memory: requests.memory ?? 0 };
 }
 
 /** What a node offers: its allocatable resources, and how many pods it takes. */

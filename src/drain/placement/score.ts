@@ -22,18 +22,18 @@ const HOSTNAME = 'kubernetes.io/hostname';
 const ZONE = 'topology.kubernetes.io/zone';
 
 /** NodeResourcesFit's LeastAllocated score (cpu and memory, weight 1 each, defaults for containers requesting none). */
-export function leastAllocated(node: NodeState, p: PodInfo): number {
+export function leastAllocated(node: NodeState, pod: PodInfo): number {
   const cpu = node.allocatable.cpu ?? 0;
   const mem = node.allocatable.memory ?? 0;
   let sum = 0;
   let n = 0;
   if (cpu > 0) {
-    const req = node.nonZero.cpu + p.nonZero.cpu;
+    const req = node.nonZero.cpu + pod.nonZero.cpu;
     sum += req > cpu ? 0 : Math.trunc(((cpu - req) * MAX) / cpu);
     n++;
   }
   if (mem > 0) {
-    const req = node.nonZero.memory + p.nonZero.memory;
+    const req = node.nonZero.memory + pod.nonZero.memory;
     sum += req > mem ? 0 : Math.trunc(((mem - req) * MAX) / mem);
     n++;
   }
@@ -46,15 +46,15 @@ function balance(cpuFraction: number, memFraction: number, both: boolean): numbe
 }
 
 /** NodeResourcesBalancedAllocation: how much the pod evens out the node's cpu and memory use. */
-function balanced(node: NodeState, p: PodInfo): number {
+function balanced(node: NodeState, pod: PodInfo): number {
   const cpu = node.allocatable.cpu ?? 0;
   const mem = node.allocatable.memory ?? 0;
   const both = cpu > 0 && mem > 0;
   const usedCpu = node.requested.cpu ?? 0;
   const usedMem = node.requested.memory ?? 0;
   const withPod = balance(
-    cpu ? (usedCpu + (p.requests.cpu ?? 0)) / cpu : 0,
-    mem ? (usedMem + (p.requests.memory ?? 0)) / mem : 0,
+    cpu ? (usedCpu + (pod.requests.cpu ?? 0)) / cpu : 0,
+    mem ? (usedMem + (pod.requests.memory ?? 0)) / mem : 0,
     both,
   );
   const without = balance(cpu ? usedCpu / cpu : 0, mem ? usedMem / mem : 0, both);
@@ -71,16 +71,16 @@ function normalize(raw: number[], reverse: boolean): number[] {
   });
 }
 
-function taintScores(p: PodInfo, nodes: NodeState[]): number[] {
-  const tolerations = p.tolerations.filter((t) => !t.effect || t.effect === 'PreferNoSchedule');
+function taintScores(pod: PodInfo, nodes: NodeState[]): number[] {
+  const tolerations = pod.tolerations.filter((t) => !t.effect || t.effect === 'PreferNoSchedule');
   return normalize(
     nodes.map((n) => n.taints.filter((t) => t.effect === 'PreferNoSchedule' && !tolerates(t, tolerations)).length),
     true,
   );
 }
 
-function nodeAffinityScores(p: PodInfo, nodes: NodeState[]): number[] | undefined {
-  const preferred = p.pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+function nodeAffinityScores(pod: PodInfo, nodes: NodeState[]): number[] | undefined {
+  const preferred = pod.pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
   if (!preferred.length) return undefined;
   return normalize(
     nodes.map((n) =>
@@ -96,13 +96,13 @@ function nodeAffinityScores(p: PodInfo, nodes: NodeState[]): number[] | undefine
 interface SoftConstraint {
   key: string;
   maxSkew: number;
-  matches: (q: PodInfo) => boolean;
+  matches: (pod: PodInfo) => boolean;
   honorAffinity: boolean;
   honorTaints: boolean;
 }
 
-function softConstraints(p: PodInfo): { constraints: SoftConstraint[]; requireAll: boolean } {
-  const own = p.pod.spec?.topologySpreadConstraints ?? [];
+function softConstraints(pod: PodInfo): { constraints: SoftConstraint[]; requireAll: boolean } {
+  const own = pod.pod.spec?.topologySpreadConstraints ?? [];
   if (own.length) {
     const soft = own.filter((c: V1TopologySpreadConstraint) => c.whenUnsatisfiable === 'ScheduleAnyway');
     return {
@@ -110,18 +110,24 @@ function softConstraints(p: PodInfo): { constraints: SoftConstraint[]; requireAl
       constraints: soft.map((c) => ({
         key: c.topologyKey,
         maxSkew: c.maxSkew,
-        matches: (q) => q.namespace === p.namespace && !q.terminating && matchesSelector(c.labelSelector, q.labels),
+        matches: (other) =>
+          other.namespace === pod.namespace && !other.terminating && matchesSelector(c.labelSelector, other.labels),
         honorAffinity: (c.nodeAffinityPolicy ?? 'Honor') === 'Honor',
         honorTaints: c.nodeTaintsPolicy === 'Honor',
       })),
     };
   }
-  const owner = controllerOf(p.pod);
+  const owner = controllerOf(pod.pod);
   if (!owner || !['ReplicaSet', 'StatefulSet', 'ReplicationController'].includes(owner.kind))
     return { constraints: [], requireAll: false };
-  const sameController = (q: PodInfo): boolean => {
-    const o = controllerOf(q.pod);
-    return q.namespace === p.namespace && !q.terminating && o?.kind === owner.kind && o.name === owner.name;
+  const sameController = (other: PodInfo): boolean => {
+    const theirs = controllerOf(other.pod);
+    return (
+      other.namespace === pod.namespace &&
+      !other.terminating &&
+      theirs?.kind === owner.kind &&
+      theirs.name === owner.name
+    );
   };
   return {
     requireAll: false,
@@ -132,15 +138,15 @@ function softConstraints(p: PodInfo): { constraints: SoftConstraint[]; requireAl
   };
 }
 
-function count(node: NodeState, c: SoftConstraint): number {
+function count(node: NodeState, constraint: SoftConstraint): number {
   let n = 0;
-  for (const q of node.pods.values()) if (c.matches(q)) n++;
+  for (const pod of node.pods.values()) if (constraint.matches(pod)) n++;
   return n;
 }
 
 /** PodTopologySpread's score: fewer matching pods in the node's domains is better. */
-function spreadScores(p: PodInfo, feasible: NodeState[], all: NodeState[]): number[] | undefined {
-  const { constraints, requireAll } = softConstraints(p);
+function spreadScores(pod: PodInfo, feasible: NodeState[], all: NodeState[]): number[] | undefined {
+  const { constraints, requireAll } = softConstraints(pod);
   if (!constraints.length) return undefined;
   const hasAll = (n: NodeState): boolean => constraints.every((c) => n.labels[c.key] !== undefined);
   const scored = feasible.filter((n) => !requireAll || hasAll(n));
@@ -152,8 +158,8 @@ function spreadScores(p: PodInfo, feasible: NodeState[], all: NodeState[]): numb
     for (const n of all) {
       const v = n.labels[c.key];
       if (v === undefined || !m.has(v) || (requireAll && !hasAll(n))) continue;
-      if (c.honorAffinity && !requiredNodeAffinityMatches(p, n)) continue;
-      if (c.honorTaints && hasUntoleratedTaint(n.taints, p.tolerations)) continue;
+      if (c.honorAffinity && !requiredNodeAffinityMatches(pod, n)) continue;
+      if (c.honorTaints && hasUntoleratedTaint(n.taints, pod.tolerations)) continue;
       m.set(v, m.get(v)! + count(n, c));
     }
     return m;
@@ -177,12 +183,12 @@ function spreadScores(p: PodInfo, feasible: NodeState[], all: NodeState[]): numb
 }
 
 /** The weighted sum of the default profile's scores, per feasible node (same order). */
-export function scoreNodes(p: PodInfo, feasible: NodeState[], all: NodeState[]): number[] {
-  const taints = taintScores(p, feasible);
-  const affinity = nodeAffinityScores(p, feasible);
-  const spread = spreadScores(p, feasible, all);
+export function scoreNodes(pod: PodInfo, feasible: NodeState[], all: NodeState[]): number[] {
+  const taints = taintScores(pod, feasible);
+  const affinity = nodeAffinityScores(pod, feasible);
+  const spread = spreadScores(pod, feasible, all);
   return feasible.map(
     (n, i) =>
-      3 * taints[i]! + 2 * (affinity?.[i] ?? 0) + 2 * (spread?.[i] ?? 0) + leastAllocated(n, p) + balanced(n, p),
+      3 * taints[i]! + 2 * (affinity?.[i] ?? 0) + 2 * (spread?.[i] ?? 0) + leastAllocated(n, pod) + balanced(n, pod),
   );
 }

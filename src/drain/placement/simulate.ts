@@ -156,16 +156,22 @@ const termKey = (t: PodInfo['affinity'][number]): unknown => [
   t.topologyKey,
 ];
 
-function signatures(p: PodInfo): { affinity: string; spread: string } {
-  let s = signatureCache.get(p);
-  if (!s) {
-    s = {
-      affinity: JSON.stringify([p.namespace, p.labels, p.affinity.map(termKey), p.antiAffinity.map(termKey)]),
-      spread: JSON.stringify([p.namespace, p.spread, p.nodeSelector ?? null, p.nodeTerms ?? null, p.tolerations]),
+function signatures(pod: PodInfo): { affinity: string; spread: string } {
+  let cached = signatureCache.get(pod);
+  if (!cached) {
+    cached = {
+      affinity: JSON.stringify([pod.namespace, pod.labels, pod.affinity.map(termKey), pod.antiAffinity.map(termKey)]),
+      spread: JSON.stringify([
+        pod.namespace,
+        pod.spread,
+        pod.nodeSelector ?? null,
+        pod.nodeTerms ?? null,
+        pod.tolerations,
+      ]),
     };
-    signatureCache.set(p, s);
+    signatureCache.set(pod, cached);
   }
-  return s;
+  return cached;
 }
 
 /** A snapshot and the PreFilter states the filters keep up to date as pods come and go. */
@@ -186,23 +192,23 @@ class Simulator {
     for (const n of snap.nodes) for (const p of n.pods.values()) if (p.antiAffinity.length) this.antiPods.set(p.key, p);
   }
 
-  add(node: NodeState, p: PodInfo): void {
-    addPod(this.snap, node, p);
-    if (p.antiAffinity.length) this.antiPods.set(p.key, p);
-    if (p.moved) this.moved++;
-    for (const s of this.affinity.values()) s.update(p, node, 1);
-    for (const s of this.spread.values()) s.update(p, node, 1);
+  add(node: NodeState, pod: PodInfo): void {
+    addPod(this.snap, node, pod);
+    if (pod.antiAffinity.length) this.antiPods.set(pod.key, pod);
+    if (pod.moved) this.moved++;
+    for (const state of this.affinity.values()) state.update(pod, node, 1);
+    for (const state of this.spread.values()) state.update(pod, node, 1);
   }
 
   remove(key: string): PodInfo | undefined {
     const node = this.snap.where.get(key);
-    const p = removePod(this.snap, key);
-    if (!node || !p) return undefined;
+    const pod = removePod(this.snap, key);
+    if (!node || !pod) return undefined;
     this.antiPods.delete(key);
-    if (p.moved) this.moved--;
-    for (const s of this.affinity.values()) s.update(p, node, -1);
-    for (const s of this.spread.values()) s.update(p, node, -1);
-    return p;
+    if (pod.moved) this.moved--;
+    for (const state of this.affinity.values()) state.update(pod, node, -1);
+    for (const state of this.spread.values()) state.update(pod, node, -1);
+    return pod;
   }
 
   /** Nodes changed (cordoned, back in service): PreFilter states are rebuilt on demand. */
@@ -214,58 +220,58 @@ class Simulator {
   /** Pods placed so far become part of the cluster: the next step judges its own moves only. */
   settle(): void {
     for (const n of this.snap.nodes) {
-      for (const p of n.pods.values()) p.moved = false;
+      for (const pod of n.pods.values()) pod.moved = false;
       n.moved = { requested: {}, pods: 0, ports: new PortIndex() };
     }
     this.moved = 0;
     this.invalidate();
   }
 
-  private affinityState(p: PodInfo): AffinityState | undefined {
-    const own = p.affinity.length > 0 || p.antiAffinity.length > 0;
+  private affinityState(pod: PodInfo): AffinityState | undefined {
+    const own = pod.affinity.length > 0 || pod.antiAffinity.length > 0;
     if (!own && this.antiPods.size === 0) return undefined;
-    const sig = signatures(p).affinity;
-    let s = this.affinity.get(sig);
-    if (!s) {
-      s = new AffinityState(p, this.nsLabels);
+    const sig = signatures(pod).affinity;
+    let state = this.affinity.get(sig);
+    if (!state) {
+      state = new AffinityState(pod, this.nsLabels);
       if (own) {
-        for (const n of this.snap.nodes) for (const q of n.pods.values()) s.update(q, n, 1);
+        for (const n of this.snap.nodes) for (const other of n.pods.values()) state.update(other, n, 1);
       } else {
-        for (const q of this.antiPods.values()) s.update(q, this.snap.where.get(q.key)!, 1);
+        for (const other of this.antiPods.values()) state.update(other, this.snap.where.get(other.key)!, 1);
       }
-      this.affinity.set(sig, s);
+      this.affinity.set(sig, state);
     }
-    return s.skip() ? undefined : s;
+    return state.skip() ? undefined : state;
   }
 
-  private spreadState(p: PodInfo): SpreadState | undefined {
-    if (!p.spread.length) return undefined;
-    const sig = signatures(p).spread;
-    let s = this.spread.get(sig);
-    if (!s) {
-      s = new SpreadState(p, this.snap.nodes);
-      for (const n of this.snap.nodes) for (const q of n.pods.values()) s.update(q, n, 1);
-      this.spread.set(sig, s);
+  private spreadState(pod: PodInfo): SpreadState | undefined {
+    if (!pod.spread.length) return undefined;
+    const sig = signatures(pod).spread;
+    let state = this.spread.get(sig);
+    if (!state) {
+      state = new SpreadState(pod, this.snap.nodes);
+      for (const n of this.snap.nodes) for (const other of n.pods.values()) state.update(other, n, 1);
+      this.spread.set(sig, state);
     }
-    return s;
+    return state;
   }
 
   /** One scheduling cycle's filtering: PreFilter, then Filter over the nodes until enough fit. */
-  attempt(p: PodInfo, withoutMoved = false): AttemptResult {
-    const names = nodeNamesFromAffinity(p);
+  attempt(pod: PodInfo, withoutMoved = false): AttemptResult {
+    const names = nodeNamesFromAffinity(pod);
     if (names && names.size === 0)
       return { feasible: [], rejected: [], absent: 0, preFilter: 'pod affinity terms conflict', notes: [] };
-    const volumes = volumeFacts(p, this.snap);
+    const volumes = volumeFacts(pod, this.snap);
     if (volumes.preFilter)
       return { feasible: [], rejected: [], absent: 0, preFilter: volumes.preFilter, notes: volumes.notes };
-    const spread = this.spreadState(p);
-    const a: Attempt = {
-      pod: p,
+    const spread = this.spreadState(pod);
+    const attempt: Attempt = {
+      pod,
       volumes,
       spread,
       spreadMins: spread ? spread.minimums(withoutMoved) : [],
-      spreadSelf: spread ? spread.selfMatches(p) : [],
-      affinity: this.affinityState(p)?.prepare(withoutMoved),
+      spreadSelf: spread ? spread.selfMatches(pod) : [],
+      affinity: this.affinityState(pod)?.prepare(withoutMoved),
       withoutMoved,
     };
     const all = this.snap.nodes;
@@ -276,7 +282,7 @@ class Simulator {
     const start = nodes.length ? this.nextStart % nodes.length : 0;
     for (let i = 0; i < nodes.length && feasible.length < want; i++) {
       const node = nodes[(start + i) % nodes.length]!;
-      const reasons = filterNode(a, node);
+      const reasons = filterNode(attempt, node);
       if (reasons.length) rejected.push(reasons);
       else feasible.push(node);
     }
@@ -284,16 +290,16 @@ class Simulator {
     return { feasible, rejected, absent: all.length - nodes.length, notes: volumes.notes };
   }
 
-  choose(p: PodInfo, feasible: NodeState[]): NodeState {
+  choose(pod: PodInfo, feasible: NodeState[]): NodeState {
     switch (this.choice) {
       case 'first':
         return feasible[0]!;
       case 'last':
         return feasible.at(-1)!;
       case 'packed':
-        return feasible.reduce((best, n) => (leastAllocated(n, p) < leastAllocated(best, p) ? n : best));
+        return feasible.reduce((best, n) => (leastAllocated(n, pod) < leastAllocated(best, pod) ? n : best));
       default: {
-        const scores = scoreNodes(p, feasible, this.snap.nodes);
+        const scores = scoreNodes(pod, feasible, this.snap.nodes);
         const last = this.choice === 'score-last';
         let best = 0;
         for (let i = 1; i < feasible.length; i++)
@@ -304,29 +310,30 @@ class Simulator {
   }
 
   /** Places one pod if it fits anywhere; the placement says where, or why not. */
-  place(p: PodInfo, origin: string, order: number): PodPlacement {
-    const r = this.attempt(p);
+  place(pod: PodInfo, origin: string, order: number): PodPlacement {
+    const tried = this.attempt(pod);
     const out: PodPlacement = { pod: origin, order, outcome: 'pending' };
-    const notes = [...r.notes];
-    if (!this.snap.namespaces && [...p.affinity, ...p.antiAffinity].some((t) => t.namespaceSelector)) {
+    const notes = [...tried.notes];
+    if (!this.snap.namespaces && [...pod.affinity, ...pod.antiAffinity].some((t) => t.namespaceSelector)) {
       notes.push('namespace labels could not be read: its namespaceSelector was matched against none');
     }
     if (notes.length) out.notes = notes;
-    if (!r.feasible.length) {
-      const fit = fitErrorMessage(this.snap.nodes.length, r.rejected, r.absent, r.preFilter);
+    if (!tried.feasible.length) {
+      const fit = fitErrorMessage(this.snap.nodes.length, tried.rejected, tried.absent, tried.preFilter);
       out.message = fit.message;
       out.reasons = fit.reasons;
       return out;
     }
-    const node = this.choose(p, r.feasible);
-    if (this.moved > 0 && (p.affinity.length || p.spread.length) && !this.attempt(p, true).feasible.length) {
+    const node = this.choose(pod, tried.feasible);
+    if (this.moved > 0 && (pod.affinity.length || pod.spread.length) && !this.attempt(pod, true).feasible.length) {
       const helpers: string[] = [];
       for (const n of this.snap.nodes) {
-        for (const q of n.pods.values()) if (q.moved && helpsPod(q, p, this.nsLabels)) helpers.push(q.key);
+        for (const other of n.pods.values())
+          if (other.moved && helpsPod(other, pod, this.nsLabels)) helpers.push(other.key);
       }
       out.dependsOn = helpers.sort();
     }
-    this.add(node, p);
+    this.add(node, pod);
     out.outcome = 'placed';
     out.node = node.name;
     return out;
@@ -343,11 +350,11 @@ function queueOrder(a: PodInfo, b: PodInfo): number {
  * pod), so the old claims' volumes do not pin it; a pod only waiting to be
  * placed keeps its own.
  */
-function replacementOf(p: PodInfo, newPod = true): PodInfo {
-  const { nodeName: _bound, ...spec } = p.pod.spec ?? { containers: [] };
-  const r = compilePod({ ...p.pod, spec, status: {} }, true, newPod);
-  r.created = p.created;
-  return r;
+function replacementOf(pod: PodInfo, newPod = true): PodInfo {
+  const { nodeName: _bound, ...spec } = pod.pod.spec ?? { containers: [] };
+  const replacement = compilePod({ ...pod.pod, spec, status: {} }, true, newPod);
+  replacement.created = pod.created;
+  return replacement;
 }
 
 /**
@@ -358,19 +365,19 @@ function placeQueue(sim: Simulator, queue: PodInfo[]): Map<string, PodPlacement>
   const results = new Map<string, PodPlacement>();
   const sorted = [...queue].sort(queueOrder);
   let pending: PodInfo[] = [];
-  sorted.forEach((p, i) => {
-    const r = sim.place(p, p.key, i);
-    results.set(p.key, r);
-    if (r.outcome === 'pending') pending.push(p);
+  sorted.forEach((pod, i) => {
+    const placement = sim.place(pod, pod.key, i);
+    results.set(pod.key, placement);
+    if (placement.outcome === 'pending') pending.push(pod);
   });
   for (let progress = pending.length > 0; progress; ) {
     progress = false;
     const still: PodInfo[] = [];
-    for (const p of pending) {
-      const r = sim.place(p, p.key, results.get(p.key)!.order);
-      results.set(p.key, r);
-      if (r.outcome === 'placed') progress = true;
-      else still.push(p);
+    for (const pod of pending) {
+      const placement = sim.place(pod, pod.key, results.get(pod.key)!.order);
+      results.set(pod.key, placement);
+      if (placement.outcome === 'placed') progress = true;
+      else still.push(pod);
     }
     pending = still;
   }
@@ -430,12 +437,12 @@ export function simulateRun(
     for (const name of step.nodes) {
       const node = snap.byName.get(name);
       if (!node) continue;
-      for (const p of [...node.pods.values()]) {
-        const f = fate(p.pod);
-        if (f === 'stay') continue;
-        sim.remove(p.key);
-        if (f === 'recreate') queue.push(replacementOf(p));
-        else deleted.push(p.key);
+      for (const pod of [...node.pods.values()]) {
+        const podFate = fate(pod.pod);
+        if (podFate === 'stay') continue;
+        sim.remove(pod.key);
+        if (podFate === 'recreate') queue.push(replacementOf(pod));
+        else deleted.push(pod.key);
       }
     }
     const placed = placeQueue(sim, [...queue, ...carried]);

@@ -141,29 +141,29 @@ export class PortIndex {
   private byIp = new Map<string, number>();
   private byPort = new Map<string, number>();
 
-  private change(p: HostPort, d: number): void {
-    const k = `${p.protocol}/${p.port}`;
-    const ipKey = `${p.ip}|${k}`;
-    this.byIp.set(ipKey, (this.byIp.get(ipKey) ?? 0) + d);
-    this.byPort.set(k, (this.byPort.get(k) ?? 0) + d);
+  private change(port: HostPort, delta: number): void {
+    const key = `${port.protocol}/${port.port}`;
+    const ipKey = `${port.ip}|${key}`;
+    this.byIp.set(ipKey, (this.byIp.get(ipKey) ?? 0) + delta);
+    this.byPort.set(key, (this.byPort.get(key) ?? 0) + delta);
   }
 
   add(ports: HostPort[], sign = 1): void {
-    for (const p of ports) this.change(p, sign);
+    for (const port of ports) this.change(port, sign);
   }
 
   /** framework.HostPortInfo.CheckConflict: 0.0.0.0 clashes with any address, any address with 0.0.0.0. */
-  conflicts(p: HostPort, minus?: PortIndex): boolean {
-    const k = `${p.protocol}/${p.port}`;
-    if (p.ip === '0.0.0.0') return used(this.byPort, k, minus?.byPort);
-    return used(this.byIp, `0.0.0.0|${k}`, minus?.byIp) || used(this.byIp, `${p.ip}|${k}`, minus?.byIp);
+  conflicts(port: HostPort, minus?: PortIndex): boolean {
+    const key = `${port.protocol}/${port.port}`;
+    if (port.ip === '0.0.0.0') return used(this.byPort, key, minus?.byPort);
+    return used(this.byIp, `0.0.0.0|${key}`, minus?.byIp) || used(this.byIp, `${port.ip}|${key}`, minus?.byIp);
   }
 
   clone(): PortIndex {
-    const c = new PortIndex();
-    c.byIp = new Map(this.byIp);
-    c.byPort = new Map(this.byPort);
-    return c;
+    const copy = new PortIndex();
+    copy.byIp = new Map(this.byIp);
+    copy.byPort = new Map(this.byPort);
+    return copy;
   }
 }
 
@@ -204,8 +204,9 @@ function mergeLabelKeys(
 }
 
 function affinityTerms(pod: V1Pod, anti: boolean): AffinityTerm[] {
-  const a = pod.spec?.affinity;
-  const list = (anti ? a?.podAntiAffinity : a?.podAffinity)?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+  const affinity = pod.spec?.affinity;
+  const list =
+    (anti ? affinity?.podAntiAffinity : affinity?.podAffinity)?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
   const ns = pod.metadata?.namespace ?? '';
   const labels = pod.metadata?.labels ?? {};
   return list.map((t) => ({
@@ -216,8 +217,10 @@ function affinityTerms(pod: V1Pod, anti: boolean): AffinityTerm[] {
   }));
 }
 
-function isEmptySelector(s: V1LabelSelector | undefined): boolean {
-  return !!s && Object.keys(s.matchLabels ?? {}).length === 0 && (s.matchExpressions ?? []).length === 0;
+function isEmptySelector(selector: V1LabelSelector | undefined): boolean {
+  return (
+    !!selector && Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0
+  );
 }
 
 function spreadConstraints(pod: V1Pod): SpreadConstraint[] {

@@ -7,8 +7,8 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 
-import type { DrainPlan, PodPlan } from './model.js';
-import { buildPlan, planBlockers, type PlanInputs } from './plan.js';
+import type { DrainPlan, PlanInputs, PodPlan } from './model.js';
+import { buildPlan, planBlockers } from './plan.js';
 import { placeSteps, workingMaxUnavailable, type StepPlacements } from './replacements.js';
 
 export interface RunStep {
@@ -75,9 +75,9 @@ function blockedNodes(plan: DrainPlan): RunPlan['blocked'] {
 function movedAgainBlocks(placements: StepPlacements[], steps: RunStep[], allow: boolean): RunPlan['blocked'] {
   const out: RunPlan['blocked'] = [];
   placements.forEach((step, i) => {
-    const own = new Set(steps[i]!.plan.pods.map((p) => `${p.namespace}/${p.name}`));
-    for (const [key, p] of step) {
-      if (own.has(key) || p.outcome !== 'pending' || allow) continue;
+    const own = new Set(steps[i]!.plan.pods.map((pod) => `${pod.namespace}/${pod.name}`));
+    for (const [key, placement] of step) {
+      if (own.has(key) || placement.outcome !== 'pending' || allow) continue;
       const where = placements
         .slice(0, i)
         .reverse()
@@ -86,7 +86,8 @@ function movedAgainBlocks(placements: StepPlacements[], steps: RunStep[], allow:
       out.push({
         node: where ?? steps[i]!.nodes.join(','),
         blockers: [
-          `WontFit: the replacement of ${key}, moved here by an earlier step, would stay Pending: ${p.message ?? 'it fits on no node'}; --allow-unplaceable overrides it`,
+          `WontFit: the replacement of ${key}, moved here by an earlier step, would stay Pending: ` +
+            `${placement.message ?? 'it fits on no node'}; --allow-unplaceable overrides it`,
         ],
       });
     }

@@ -8,9 +8,8 @@ import { test } from 'node:test';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 
 import { batches } from '../../../src/drain/lib.js';
-import { controllerKey, type PlanOptions } from '../../../src/drain/model.js';
-import type { ControllerInfo, PlanInputs } from '../../../src/drain/plan.js';
-import { buildRunPlan } from '../../../src/drain/runplan.js';
+import { controllerKey, type ControllerInfo, type PlanInputs, type PlanOptions } from '../../../src/drain/model.js';
+import { buildRunPlan } from '../../../src/drain/sequence.js';
 
 const OPTS: PlanOptions = {
   force: false,
@@ -93,41 +92,45 @@ function inputs(nodes: V1Node[], pods: V1Pod[], run: string[]): PlanInputs {
   };
 }
 
-test('replicas that may not share a node: two at a time leaves one Pending in step 1, one at a time fits, and the plan says so', () => {
-  const nodes = ['n1', 'n2', 'n3', 'spare'].map((n) => node(n));
-  const pods = ['n1', 'n2', 'n3'].map((n, i) => pod(`solo-${i}`, { app: 'solo', node: n, antiAffinity: true }));
-  const input = inputs(nodes, pods, ['n1', 'n2', 'n3']);
+test(
+  'replicas that may not share a node: two at a time leaves one Pending in step 1, ' +
+    'one at a time fits, and the plan says so',
+  () => {
+    const nodes = ['n1', 'n2', 'n3', 'spare'].map((n) => node(n));
+    const pods = ['n1', 'n2', 'n3'].map((n, i) => pod(`solo-${i}`, { app: 'solo', node: n, antiAffinity: true }));
+    const input = inputs(nodes, pods, ['n1', 'n2', 'n3']);
 
-  const two = buildRunPlan(input, batches(['n1', 'n2', 'n3'], 2), 2);
-  assert.equal(two.firstUnplaceable, 0);
-  assert.equal(two.maxUnavailableThatFits, 1);
-  assert.equal(two.steps[0]?.pending.length, 1);
-  assert.match(two.steps[0]?.pending[0]?.message ?? '', /didn't match pod anti-affinity rules/);
-  assert.equal(two.steps[0]?.plan.verdict, 'blocked');
-  assert.equal(two.steps[1]?.pending.length, 0, 'step 2 runs with both nodes of step 1 back');
-  assert.ok(two.blocked.some((b) => b.blockers.includes('WontFit: --allow-unplaceable overrides it')));
+    const two = buildRunPlan(input, batches(['n1', 'n2', 'n3'], 2), 2);
+    assert.equal(two.firstUnplaceable, 0);
+    assert.equal(two.maxUnavailableThatFits, 1);
+    assert.equal(two.steps[0]?.pending.length, 1);
+    assert.match(two.steps[0]?.pending[0]?.message ?? '', /didn't match pod anti-affinity rules/);
+    assert.equal(two.steps[0]?.plan.verdict, 'blocked');
+    assert.equal(two.steps[1]?.pending.length, 0, 'step 2 runs with both nodes of step 1 back');
+    assert.ok(two.blocked.some((b) => b.blockers.includes('WontFit: --allow-unplaceable overrides it')));
 
-  const one = buildRunPlan(input, batches(['n1', 'n2', 'n3'], 1), 1);
-  assert.equal(one.firstUnplaceable, undefined);
-  assert.deepEqual(
-    one.steps.map((s) => s.pending.length),
-    [0, 0, 0],
-  );
-  assert.deepEqual(one.blocked, []);
-  // Step 1's replacement goes to the spare node; step 2's to n1, back in service; step 3's to n2.
-  assert.deepEqual(
-    one.steps.map((s) => s.plan.pods[0]?.placement?.node),
-    ['spare', 'n1', 'n2'],
-  );
+    const one = buildRunPlan(input, batches(['n1', 'n2', 'n3'], 1), 1);
+    assert.equal(one.firstUnplaceable, undefined);
+    assert.deepEqual(
+      one.steps.map((s) => s.pending.length),
+      [0, 0, 0],
+    );
+    assert.deepEqual(one.blocked, []);
+    // Step 1's replacement goes to the spare node; step 2's to n1, back in service; step 3's to n2.
+    assert.deepEqual(
+      one.steps.map((s) => s.plan.pods[0]?.placement?.node),
+      ['spare', 'n1', 'n2'],
+    );
 
-  const allowed = buildRunPlan(
-    { ...input, options: { ...OPTS, allowUnplaceable: true } },
-    batches(['n1', 'n2', 'n3'], 2),
-    2,
-  );
-  assert.deepEqual(allowed.blocked, [], '--allow-unplaceable lets it run');
-  assert.equal(allowed.firstUnplaceable, 0, 'and still says where');
-});
+    const allowed = buildRunPlan(
+      { ...input, options: { ...OPTS, allowUnplaceable: true } },
+      batches(['n1', 'n2', 'n3'], 2),
+      2,
+    );
+    assert.deepEqual(allowed.blocked, [], '--allow-unplaceable lets it run');
+    assert.equal(allowed.firstUnplaceable, 0, 'and still says where');
+  },
+);
 
 test('a replacement moved by an earlier step that then finds no node blocks the node it was moved to', () => {
   // q (1 cpu) leaves a for b in step 1; in step 2, b's own p (higher priority) takes a's only cpu first.
@@ -165,32 +168,41 @@ test('a replacement moved by an earlier step that then finds no node blocks the 
   );
 });
 
-test('a node an interrupted run cordoned is back in service after its step, as the resumed run will uncordon it', () => {
-  const nodes = [node('n1'), node('n2'), node('n3')];
-  nodes[0]!.spec = { unschedulable: true, taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }] };
-  const pods = ['n2', 'n3'].map((n, i) => pod(`solo-${i}`, { app: 'solo', node: n, antiAffinity: true }));
-  const input = inputs(nodes, pods, ['n1', 'n2', 'n3']);
-  const order = [['n1'], ['n2'], ['n3']];
-  const cordonedBefore = buildRunPlan(input, order, 1);
-  assert.equal(
-    cordonedBefore.firstUnplaceable,
-    1,
-    "a node cordoned before the run stays cordoned: n2's replacement has nowhere to go",
-  );
-  const resumed = buildRunPlan(input, order, 1, new Set(['n1']));
-  assert.equal(resumed.firstUnplaceable, undefined);
-  assert.deepEqual(
-    resumed.steps.map((s) => s.plan.pods.map((p) => p.placement?.node)),
-    [[], ['n1'], ['n2']],
-  );
-});
+test(
+  'a node an interrupted run cordoned is back in service after its step, ' + 'as the resumed run will uncordon it',
+  () => {
+    const nodes = [node('n1'), node('n2'), node('n3')];
+    nodes[0]!.spec = {
+      unschedulable: true,
+      taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }],
+    };
+    const pods = ['n2', 'n3'].map((n, i) => pod(`solo-${i}`, { app: 'solo', node: n, antiAffinity: true }));
+    const input = inputs(nodes, pods, ['n1', 'n2', 'n3']);
+    const order = [['n1'], ['n2'], ['n3']];
+    const cordonedBefore = buildRunPlan(input, order, 1);
+    assert.equal(
+      cordonedBefore.firstUnplaceable,
+      1,
+      "a node cordoned before the run stays cordoned: n2's replacement has nowhere to go",
+    );
+    const resumed = buildRunPlan(input, order, 1, new Set(['n1']));
+    assert.equal(resumed.firstUnplaceable, undefined);
+    assert.deepEqual(
+      resumed.steps.map((s) => s.plan.pods.map((p) => p.placement?.node)),
+      [[], ['n1'], ['n2']],
+    );
+  },
+);
 
-test('the --max-unavailable search: nearest below the one asked for first, never past the number of nodes, bounded', () => {
-  const nodes = ['n1', 'n2', 'n3', 'spare'].map((n) => node(n));
-  const pods = ['n1', 'n2', 'n3'].map((n, i) => pod(`solo-${i}`, { app: 'solo', node: n, antiAffinity: true }));
-  const input = inputs(nodes, pods, ['n1', 'n2', 'n3']);
-  for (const asked of [2, 3, 20, 4294967301]) {
-    const run = buildRunPlan(input, batches(['n1', 'n2', 'n3'], Math.min(asked, 3)), asked);
-    assert.equal(run.maxUnavailableThatFits, 1, `asked ${asked}`);
-  }
-});
+test(
+  'the --max-unavailable search: nearest below the one asked for first, ' + 'never past the number of nodes, bounded',
+  () => {
+    const nodes = ['n1', 'n2', 'n3', 'spare'].map((n) => node(n));
+    const pods = ['n1', 'n2', 'n3'].map((n, i) => pod(`solo-${i}`, { app: 'solo', node: n, antiAffinity: true }));
+    const input = inputs(nodes, pods, ['n1', 'n2', 'n3']);
+    for (const asked of [2, 3, 20, 4294967301]) {
+      const run = buildRunPlan(input, batches(['n1', 'n2', 'n3'], Math.min(asked, 3)), asked);
+      assert.equal(run.maxUnavailableThatFits, 1, `asked ${asked}`);
+    }
+  },
+);

@@ -11,30 +11,6 @@ import type { ControlledPod, DrainApi } from './api.js';
 import type { DrainEvent, StuckReplacement } from './events.js';
 import type { OwnerRef, PodPlan } from './model.js';
 
-interface ControllerGroup {
-  controllers: OwnerRef[];
-  /** The workload each controller serves, by kind/name: ReplicaSet/web-abc -> Deployment/web. */
-  workloadOf: Map<string, string>;
-}
-
-const refKey = (c: OwnerRef): string => `${c.kind}/${c.name}`;
-
-/** The pods' controllers (each pod's first owner: the one that recreates it), by namespace. Pure. */
-export function controllersByNamespace(pods: readonly PodPlan[]): Map<string, ControllerGroup> {
-  const out = new Map<string, ControllerGroup>();
-  for (const p of pods) {
-    const c = p.owners[0];
-    if (!c) continue;
-    const group = out.get(p.namespace) ?? { controllers: [], workloadOf: new Map<string, string>() };
-    if (!group.workloadOf.has(refKey(c))) {
-      group.controllers.push({ kind: c.kind, name: c.name });
-      group.workloadOf.set(refKey(c), p.workload || refKey(c));
-    }
-    out.set(p.namespace, group);
-  }
-  return out;
-}
-
 export class ReplacementCheck {
   /** UIDs reported already: each pod once. */
   private readonly reported = new Set<string>();
@@ -78,18 +54,18 @@ export class ReplacementCheck {
 
   /** One namespace's answer: reports the newly stuck; returns how many are not answered by the scheduler yet. */
   private record(namespace: string, group: ControllerGroup, pods: ControlledPod[]): number {
-    const fresh = pods.filter((p) => !this.known.has(p.uid));
+    const fresh = pods.filter((pod) => !this.known.has(pod.uid));
     const stuck: StuckReplacement[] = [];
-    for (const p of fresh) {
-      if (!p.stuck) continue;
-      const workload = group.workloadOf.get(refKey(p.controller)) ?? refKey(p.controller);
-      stuck.push({ namespace, name: p.name, workload, reason: p.stuck });
-      if (this.reported.has(p.uid)) continue;
-      this.reported.add(p.uid);
-      this.onEvent({ type: 'replacement-stuck', pod: { namespace, name: p.name }, workload, reason: p.stuck });
+    for (const pod of fresh) {
+      if (!pod.stuck) continue;
+      const workload = group.workloadOf.get(refKey(pod.controller)) ?? refKey(pod.controller);
+      stuck.push({ namespace, name: pod.name, workload, reason: pod.stuck });
+      if (this.reported.has(pod.uid)) continue;
+      this.reported.add(pod.uid);
+      this.onEvent({ type: 'replacement-stuck', pod: { namespace, name: pod.name }, workload, reason: pod.stuck });
     }
     this.current.set(namespace, stuck);
-    return fresh.filter((p) => !p.answered).length;
+    return fresh.filter((pod) => !pod.answered).length;
   }
 
   private note(err: unknown): void {
@@ -129,4 +105,28 @@ export class ReplacementCheck {
       clearTimeout(timer);
     }
   }
+}
+
+interface ControllerGroup {
+  controllers: OwnerRef[];
+  /** The workload each controller serves, by kind/name: ReplicaSet/web-abc -> Deployment/web. */
+  workloadOf: Map<string, string>;
+}
+
+const refKey = (c: OwnerRef): string => `${c.kind}/${c.name}`;
+
+/** The pods' controllers (each pod's first owner: the one that recreates it), by namespace. Pure. */
+export function controllersByNamespace(pods: readonly PodPlan[]): Map<string, ControllerGroup> {
+  const out = new Map<string, ControllerGroup>();
+  for (const pod of pods) {
+    const controller = pod.owners[0];
+    if (!controller) continue;
+    const group = out.get(pod.namespace) ?? { controllers: [], workloadOf: new Map<string, string>() };
+    if (!group.workloadOf.has(refKey(controller))) {
+      group.controllers.push({ kind: controller.kind, name: controller.name });
+      group.workloadOf.set(refKey(controller), pod.workload || refKey(controller));
+    }
+    out.set(pod.namespace, group);
+  }
+  return out;
 }
