@@ -221,7 +221,7 @@ export function disruptionBudget(pod: V1Pod, { facts, options }: FilterInput): F
     const why = notHealthy.length ? `; not healthy: ${notHealthy.slice(0, 3).join('; ')}${more}` : '';
     return found(reason('PdbAllowsNone', 'warning', `${budget}${why}`));
   }
-  if (pdb.verdict === 'serial') {
+  if (pdb.verdict === 'one-by-one') {
     const using = pdb.healthyInDrain + (pdb.unhealthyNeedBudget ?? 0);
     return found(reason('PdbSerial', 'info', `${budget}; this drain evicts ${using} of the pods it counts`));
   }

@@ -135,6 +135,14 @@ export type Placement = Omit<PodPlacement, 'pod'> & {
   uncertain?: boolean;
 };
 
+/**
+ * How a drain fares with a PDB, in the same words in every table and in the JSON:
+ * at-once: it lets every pod of the drain go at once; one-by-one: fewer at once than
+ * the drain evicts (it waits for replacements to be healthy); waits: none now;
+ * never: it can never allow a disruption.
+ */
+export type PdbVerdict = 'at-once' | 'one-by-one' | 'waits' | 'never';
+
 export interface PdbPlan {
   namespace: string;
   name: string;
@@ -153,7 +161,7 @@ export interface PdbPlan {
   /** When it waits: the pods it selects that are not Ready, with why. */
   notHealthy?: string[];
   /** How the drain fares: at once, one by one, waits, or never. */
-  verdict: 'ok' | 'serial' | 'waits' | 'never';
+  verdict: PdbVerdict;
 }
 
 export interface NodePlan {

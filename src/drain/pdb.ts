@@ -42,14 +42,14 @@ export function pdbBudgetAfter(pdb: V1PodDisruptionBudget, pods: V1Pod[]): PdbPl
   const unhealthy = counted.filter((p) => !isPodReady(p));
   const unhealthyFree = policy === 'AlwaysAllow' || (currentHealthy >= desiredHealthy && desiredHealthy > 0);
   const usingBudget = healthy.length + (unhealthyFree ? 0 : unhealthy.length);
-  let verdict: PdbPlan['verdict'] = 'ok';
+  let verdict: PdbPlan['verdict'] = 'at-once';
   // A PDB that requires every pod it expects never allows a Ready one. An unready one is a wait, not
   // a block: a crash-looping container without a readiness probe flaps Ready, and an eviction that
   // meets it unready while the PDB's status still counts it healthy goes through (the twin test
   // against kubectl drain sees exactly that).
   if (healthy.length > 0 && expectedPods - desiredHealthy <= 0) verdict = 'never';
   else if (usingBudget > 0 && disruptionsAllowed <= 0) verdict = 'waits';
-  else if (usingBudget > disruptionsAllowed) verdict = 'serial';
+  else if (usingBudget > disruptionsAllowed) verdict = 'one-by-one';
   return {
     namespace: pdb.metadata?.namespace ?? '',
     name: pdb.metadata?.name ?? '',

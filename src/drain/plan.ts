@@ -186,7 +186,7 @@ function pdbsNeverRecovering(
   for (const pod of pods) {
     for (const pdb of covering.get(podKey(pod)) ?? []) {
       const plan = plans.get(pdbKey(pdb));
-      if (!plan || (plan.verdict !== 'serial' && plan.verdict !== 'waits')) continue;
+      if (!plan || (plan.verdict !== 'one-by-one' && plan.verdict !== 'waits')) continue;
       const stuck = pods.find(
         (other) =>
           other !== pod &&

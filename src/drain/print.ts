@@ -59,6 +59,7 @@ export function renderPlan(plan: DrainPlan, wide: boolean, colour: boolean): str
     planPods(plan, wide, colour),
     planPdbs(plan),
     planFindings(plan, colour),
+    planWhyItMatters(plan),
     planPlacementNotes(plan),
     planMissingPermissions(plan),
     planPlacement(plan),
@@ -84,10 +85,13 @@ const ACTION_COLOUR = { evict: 'green', skip: 'dim', wait: 'yellow', blocked: 'r
 /** A row per pod: what the drain does with it and why (-o wide: where it and its replacement run, its PDBs, owners). */
 function planPods(plan: DrainPlan, wide: boolean, colour: boolean): string {
   if (plan.pods.length === 0) return 'No pods on the node.\n';
-  const headers = ['NAMESPACE', 'NAME', 'OWNER', 'ACTION', 'REASON'];
-  if (wide) headers.push('NODE', 'REPLACEMENT ON', 'PDB', 'OWNER CHAIN');
+  // Several nodes at once: which node each pod is on comes first, wide or not.
+  const byNode = plan.nodes.length > 1;
+  const headers = [...(byNode ? ['NODE'] : []), 'NAMESPACE', 'NAME', 'OWNER', 'ACTION', 'REASON'];
+  if (wide) headers.push(...(byNode ? [] : ['NODE']), 'REPLACEMENT ON', 'PDB', 'OWNER CHAIN');
   const rows = plan.pods.map((pod) => {
     const row = [
+      ...(byNode ? [pod.node] : []),
       pod.namespace,
       pod.name,
       pod.workload,
@@ -101,14 +105,12 @@ function planPods(plan: DrainPlan, wide: boolean, colour: boolean): string {
           : paint(colour, 'red', 'Pending')
         : '';
       const chain = pod.owners.map((o) => `${o.kind}/${o.name}`).join(' > ');
-      row.push(pod.node, target, pod.pdbs.join(','), chain);
+      row.push(...(byNode ? [] : [pod.node]), target, pod.pdbs.join(','), chain);
     }
     return row;
   });
   return renderTable(headers, rows);
 }
-
-const PDB_VERDICT = { ok: 'at once', serial: 'one by one', waits: 'waits for healthy pods', never: 'never allows' };
 
 /** A row per PDB the drain meets: its numbers, and how the drain fares with it. */
 function planPdbs(plan: DrainPlan): string {
@@ -121,13 +123,13 @@ function planPdbs(plan: DrainPlan): string {
       `${pdb.currentHealthy}/${pdb.expectedPods}`,
       pdb.desiredHealthy,
       pdb.disruptionsAllowed,
-      PDB_VERDICT[pdb.verdict],
+      pdb.verdict,
     ]),
   );
   return `\n${table}`;
 }
 
-/** Every block and risk, pod by pod, then why each kind of finding matters. */
+/** Every block and risk, pod by pod. */
 function planFindings(plan: DrainPlan, colour: boolean): string {
   const findings = plan.pods.flatMap((pod) =>
     pod.reasons
@@ -141,10 +143,15 @@ function planFindings(plan: DrainPlan, colour: boolean): string {
     const override = found.severity === 'block' && found.override ? ` (override: ${found.override})` : '';
     out += `  ${severity}  ${pod}: ${found.code}: ${found.message}${override}\n`;
   }
-  const codes = [...new Set(findings.map((f) => f.found.code))] as ReasonCode[];
-  out += '\nWhy it matters:\n';
-  for (const code of codes) out += `  ${code}: ${REASONS[code]}\n`;
   return out;
+}
+
+/** Why each reason code the plan shows matters: every code of the REASON column and the node lines, once. */
+function planWhyItMatters(plan: DrainPlan): string {
+  const shown = [...plan.nodes.flatMap((node) => node.reasons), ...plan.pods.flatMap((pod) => pod.reasons)];
+  const codes = [...new Set(shown.map((found) => found.code))] as ReasonCode[];
+  if (codes.length === 0) return '';
+  return `\nWhy it matters:\n${codes.map((code) => `  ${code}: ${REASONS[code]}\n`).join('')}`;
 }
 
 /** Where a replacement's placement depends on other pods, or is not decided by the plan. */

@@ -35,7 +35,8 @@ export interface StepSummary {
 export interface RunPlanSummary {
   order: string[][];
   blocked: Array<{ node: string; blockers: string[] }>;
-  pdbs: PdbPlan[];
+  /** Each step's PDBs, counted across that step; a PDB several steps meet is there once per step. */
+  pdbs: Array<PdbPlan & { step: number }>;
   steps: StepSummary[];
   /** The first step (1-based) where a replacement finds no node. */
   firstUnplaceableStep?: number;

@@ -35,20 +35,26 @@ export function renderPlanSummary(
   if (resumed.length)
     out += `  resumed from the journal: ${resumed.map((n) => `${n} (${[...(progress.get(n)?.steps ?? [])].join(', ')})`).join('; ')}\n`;
   for (const b of report.plan.blocked) out += `  BLOCKED ${b.node}: ${b.blockers.join('; ')}\n`;
-  if (report.plan.pdbs.length) {
-    out += renderTable(
-      ['PDB', 'PODS IN STEP', 'HEALTHY', 'REQUIRED', 'ALLOWED NOW', 'VERDICT'],
-      report.plan.pdbs.map((p) => [
-        `${p.namespace}/${p.name}`,
-        p.podsInDrain,
-        `${p.currentHealthy}/${p.expectedPods}`,
-        p.desiredHealthy,
-        p.disruptionsAllowed,
-        p.verdict,
-      ]),
-    );
-  }
+  out += renderPdbTable(report.plan);
   return `${out}\n`;
+}
+
+/** Each step's PDBs; a STEP column first when the run has several steps (a PDB can be met by more than one). */
+function renderPdbTable(plan: MaintainReport['plan']): string {
+  if (plan.pdbs.length === 0) return '';
+  const steps = plan.order.length > 1;
+  return renderTable(
+    [...(steps ? ['STEP'] : []), 'PDB', 'PODS IN STEP', 'HEALTHY', 'REQUIRED', 'ALLOWED NOW', 'VERDICT'],
+    plan.pdbs.map((pdb) => [
+      ...(steps ? [pdb.step] : []),
+      `${pdb.namespace}/${pdb.name}`,
+      pdb.podsInDrain,
+      `${pdb.currentHealthy}/${pdb.expectedPods}`,
+      pdb.desiredHealthy,
+      pdb.disruptionsAllowed,
+      pdb.verdict,
+    ]),
+  );
 }
 
 function stepLine(s: MaintainReport['plan']['steps'][number]): string {

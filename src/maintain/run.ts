@@ -56,7 +56,7 @@ export function runPlanSummary(order: string[][], run: RunPlan): RunPlanSummary 
   const out: RunPlanSummary = {
     order,
     blocked: run.blocked,
-    pdbs: run.steps.flatMap((s) => s.plan.pdbs),
+    pdbs: run.steps.flatMap((s, i) => s.plan.pdbs.map((pdb) => ({ step: i + 1, ...pdb }))),
     steps: run.steps.map((s) => {
       const { evict, skip, wait, blocked } = s.plan.summary;
       return {

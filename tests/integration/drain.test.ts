@@ -141,7 +141,7 @@ test('the plan classifies every kind of pod as kubectl drain does, flags the ext
   assert.match(wontFit, /\b\d+ node\(s\) were unschedulable\b/, 'the drained node is cordoned');
   assert.deepEqual(
     plan.pdbs.map((p) => `${p.name}:${p.verdict}`),
-    ['web:serial'],
+    ['web:one-by-one'],
   );
   assert.deepEqual(plan.blockers.sort(), [
     'DaemonSetPod: --ignore-daemonsets overrides it',

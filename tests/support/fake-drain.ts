@@ -269,7 +269,7 @@ export function pdbPlan(name: string, disruptionsAllowed: number): PdbPlan {
     unhealthyPodEvictionPolicy: 'IfHealthyBudget',
     podsInDrain: 2,
     healthyInDrain: 2,
-    verdict: 'serial',
+    verdict: 'one-by-one',
   };
 }
 

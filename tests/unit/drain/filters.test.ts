@@ -325,10 +325,10 @@ test("safeToEvictFalse and doNotDisrupt: the autoscalers' opt-outs block unless 
 test('disruptionBudget: several PDBs, one that never allows, waits, or lets pods go one by one', () => {
   const budget = 'PDB ns/web allows 0 disruptions (2 healthy, 2 required of 3)';
   const waits = pdb('waits', { currentHealthy: 2, disruptionsAllowed: 0 });
-  const other = pdb('ok', { name: 'other' });
+  const other = pdb('at-once', { name: 'other' });
   table(disruptionBudget, [
     { name: 'no PDB', pod: pod(), says: [] },
-    { name: 'a PDB that lets it go', pod: pod(), input: input({ facts: { pdbs: [pdb('ok')] } }), says: [] },
+    { name: 'a PDB that lets it go', pod: pod(), input: input({ facts: { pdbs: [pdb('at-once')] } }), says: [] },
     {
       name: 'a Pending pod: no PDB is looked at',
       pod: pod({ phase: 'Pending' }),
@@ -338,13 +338,13 @@ test('disruptionBudget: several PDBs, one that never allows, waits, or lets pods
     {
       name: 'two PDBs',
       pod: pod(),
-      input: input({ facts: { pdbs: [pdb('ok'), other] } }),
+      input: input({ facts: { pdbs: [pdb('at-once'), other] } }),
       says: ['next: block MultiplePdbs: covered by ns/web and ns/other (--disable-eviction)'],
     },
     {
       name: 'two PDBs, with --disable-eviction',
       pod: pod(),
-      input: input({ facts: { pdbs: [pdb('ok'), other] }, options: { disableEviction: true } }),
+      input: input({ facts: { pdbs: [pdb('at-once'), other] }, options: { disableEviction: true } }),
       says: ['next: warning EvictionDisabled: deleted without checking PDB ns/web, PDB ns/other'],
     },
     {
@@ -382,7 +382,7 @@ test('disruptionBudget: several PDBs, one that never allows, waits, or lets pods
     {
       name: 'one that lets pods go one by one',
       pod: pod(),
-      input: input({ facts: { pdbs: [pdb('serial', { healthyInDrain: 2, unhealthyNeedBudget: 1 })] } }),
+      input: input({ facts: { pdbs: [pdb('one-by-one', { healthyInDrain: 2, unhealthyNeedBudget: 1 })] } }),
       says: [
         'next: info PdbSerial: PDB ns/web allows 1 disruption (3 healthy, 2 required of 3); ' +
           'this drain evicts 3 of the pods it counts',

@@ -337,8 +337,8 @@ test('PDB budgets are counted across every pod of the drain', () => {
     pod({ name: n, owner: ['ReplicaSet', 'web-1'], labels: { app: 'web' }, ready });
   // 3 replicas, minAvailable 2: one may go now; evicting two means one at a time.
   const budget = pdb('web', { app: 'web' }, { healthy: 3, desired: 2, expected: 3, allowed: 1 });
-  assert.equal(pdbBudgetAfter(budget, [web('a')]).verdict, 'ok');
-  assert.equal(pdbBudgetAfter(budget, [web('a'), web('b')]).verdict, 'serial');
+  assert.equal(pdbBudgetAfter(budget, [web('a')]).verdict, 'at-once');
+  assert.equal(pdbBudgetAfter(budget, [web('a'), web('b')]).verdict, 'one-by-one');
   const plan = buildPlan(inputs([web('a'), web('b')], { pdbs: [budget] }));
   assert.deepEqual(
     plan.pods.map((p) => p.reasons.map((r) => r.code)),
@@ -371,7 +371,7 @@ test('PDB budgets are counted across every pod of the drain', () => {
   assert.equal(
     pdbBudgetAfter({ ...short, spec: { ...short.spec, unhealthyPodEvictionPolicy: 'AlwaysAllow' } }, [web('a', false)])
       .verdict,
-    'ok',
+    'at-once',
   );
   // A never-allowing PDB does not block an unready pod under AlwaysAllow: it needs no budget.
   assert.equal(
@@ -423,16 +423,16 @@ test(
     assert.match(r?.message ?? '', /needs 0 healthy pods and has 0.*until one is Ready/);
     // With healthy pods elsewhere the budget allows them, unready or not.
     const some = pdb('web', { app: 'web' }, { healthy: 2, desired: 0, expected: 3, allowed: 2 });
-    assert.equal(pdbBudgetAfter(some, [web('a', false)]).verdict, 'ok');
+    assert.equal(pdbBudgetAfter(some, [web('a', false)]).verdict, 'at-once');
     // Under AlwaysAllow the unready pod needs no budget at all.
     assert.equal(
       pdbBudgetAfter({ ...zero, spec: { ...zero.spec, unhealthyPodEvictionPolicy: 'AlwaysAllow' } }, [web('a', false)])
         .verdict,
-      'ok',
+      'at-once',
     );
     // A met budget that requires some pods lets unready pods go without budget.
     const met = pdb('web', { app: 'web' }, { healthy: 2, desired: 2, expected: 3, allowed: 0 });
-    assert.equal(pdbBudgetAfter(met, [web('a', false)]).verdict, 'ok');
+    assert.equal(pdbBudgetAfter(met, [web('a', false)]).verdict, 'at-once');
   },
 );
 

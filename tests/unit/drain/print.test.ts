@@ -123,7 +123,7 @@ test('the plan, section by section: nodes, pods, PDBs, findings, notes, permissi
     unhealthyPodEvictionPolicy: 'IfHealthyBudget',
     podsInDrain: 1,
     healthyInDrain: 1,
-    verdict: 'serial' as const,
+    verdict: 'one-by-one' as const,
   };
   const plan: DrainPlan = {
     ...drainPlan([web, db, agent], [budget]),
@@ -152,7 +152,7 @@ test('the plan, section by section: nodes, pods, PDBs, findings, notes, permissi
     verdict: 'blocked',
     blockers: ['WontFit: --allow-unplaceable overrides it', 'MissingPermission: you may not create pods/eviction'],
   };
-  const why = (code: 'HostPathData' | 'WontFit'): string => `  ${code}: ${REASONS[code]}`;
+  const why = (code: keyof typeof REASONS): string => `  ${code}: ${REASONS[code]}`;
   assert.deepEqual(renderPlan(plan, true, false).split('\n'), [
     'Node n1: Ready, already cordoned; 3 pods',
     '  info: NodeAlreadyCordoned: spec.unschedulable is already true',
@@ -167,15 +167,20 @@ test('the plan, section by section: nodes, pods, PDBs, findings, notes, permissi
       'n1     <none>           <none>   DaemonSet/agent',
     '',
     'PDB      PODS HERE   HEALTHY   REQUIRED   ALLOWED NOW   VERDICT',
-    'ns/web   1           3/3       2          1             one by one',
+    'ns/web   1           3/3       2          1             one-by-one',
     '',
     'Findings:',
     '  risk  ns/web-1: HostPathData: hostPath /data',
     '  blocks  ns/db-0: WontFit: 0/2 nodes are available (override: --allow-unplaceable)',
     '',
+    // Every code the plan shows is explained, info ones included (PdbSerial, DaemonSetPod...), each once.
     'Why it matters:',
+    why('NodeAlreadyCordoned'),
+    why('PdbSerial'),
     why('HostPathData'),
     why('WontFit'),
+    why('PlacedAfterMove'),
+    why('DaemonSetPod'),
     '',
     'Placement notes:',
     '  ns/db-0: PlacedAfterMove: fits only after ns/web-1 is placed',
@@ -194,6 +199,10 @@ test('the plan, section by section: nodes, pods, PDBs, findings, notes, permissi
   ]);
   // Without -o wide, the pods' table has five columns; the rest is the same.
   assert.match(renderPlan(plan, false, false), /^NAMESPACE {3}NAME {6}OWNER {13}ACTION {4}REASON\n/m);
+  // Several nodes at once: NODE comes first, wide or not, and only once.
+  const two: DrainPlan = { ...drainPlan([web, podPlan('api-1', { node: 'n2' })], [], ['n1', 'n2']) };
+  assert.match(renderPlan(two, false, false), /^NODE {3}NAMESPACE {3}NAME {4}OWNER {12}ACTION {3}REASON\nn1 {5}ns/m);
+  assert.match(renderPlan(two, true, false), /^NODE {3}NAMESPACE .* REASON +REPLACEMENT ON +PDB +OWNER CHAIN\nn1 /m);
   // A plan with no pods and nothing to say.
   assert.equal(
     renderPlan(drainPlan([]), false, false),
