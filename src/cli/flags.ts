@@ -8,6 +8,7 @@ import { Option, type Command, type OptionValues } from '@commander-js/extra-typ
 
 import { UsageError } from '../base/errors.js';
 import type { OutputFormat } from '../base/run.js';
+import { option } from './candidates.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -18,10 +19,16 @@ export function connectionFlags<A extends any[], O extends OptionValues, G exten
   cmd: Command<A, O, G>,
 ) {
   return cmd
-    .option('--kubeconfig <path>', 'path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)')
-    .option('--context <name>', 'the kubeconfig context to use')
-    .option('--cluster <name>', 'the kubeconfig cluster to use')
-    .option('--user <name>', 'the kubeconfig user to use')
+    .addOption(
+      option(
+        '--kubeconfig <path>',
+        'path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)',
+        'files',
+      ),
+    )
+    .addOption(option('--context <name>', 'the kubeconfig context to use', 'contexts'))
+    .addOption(option('--cluster <name>', 'the kubeconfig cluster to use', 'clusters'))
+    .addOption(option('--user <name>', 'the kubeconfig user to use', 'users'))
     .option('--as <user>', 'username to impersonate for the operation')
     .addOption(
       new Option('--as-group <group>', 'group to impersonate for the operation; repeat for several groups')
@@ -33,14 +40,18 @@ export function connectionFlags<A extends any[], O extends OptionValues, G exten
       '--request-timeout <duration>',
       'how long to wait for one server request (e.g. 1s, 2m); 0 (the default) waits forever',
     )
-    .option(
-      '--cache-dir <path>',
-      "kubectl's cache directory; API discovery is cached (and shared with kubectl) beneath it (default $KUBECACHEDIR, else ~/.kube/cache)",
+    .addOption(
+      option(
+        '--cache-dir <path>',
+        "kubectl's cache directory; API discovery is cached (and shared with kubectl) beneath it " +
+          '(default $KUBECACHEDIR, else ~/.kube/cache)',
+        'files',
+      ),
     );
 }
 
 export function namespaceFlag<A extends any[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>) {
-  return cmd.option('-n, --namespace <namespace>', 'the namespace scope for this request');
+  return cmd.addOption(option('-n, --namespace <namespace>', 'the namespace scope for this request', 'namespaces'));
 }
 
 export function allNamespacesFlag<A extends any[], O extends OptionValues, G extends OptionValues>(
@@ -56,7 +67,7 @@ export function outputFlags<A extends any[], O extends OptionValues, G extends O
 ) {
   const names = formats.filter((f) => f !== 'table');
   return cmd
-    .option('-o, --output <format>', `output format: ${names.join('|')}`)
+    .addOption(option('-o, --output <format>', `output format: ${names.join('|')}`, names))
     .option('--verbose', 'show stack traces and request details on errors');
 }
 

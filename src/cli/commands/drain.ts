@@ -3,6 +3,7 @@ import type { Command } from '@commander-js/extra-typings';
 
 import { exitCodeSummary } from '../../base/errors.js';
 import { drainOptions, uncordonOptions } from '../../drain/options.js';
+import { argument } from '../candidates.js';
 import { connectionFlags, outputFlags, outputFormat } from '../flags.js';
 import type { Emit } from '../program.js';
 
@@ -13,7 +14,7 @@ export function defineDrain(cmd: Command, emit: Emit): void {
   const drain = outputFlags(
     connectionFlags(
       cmd
-        .argument('[nodes...]', 'the nodes to drain')
+        .addArgument(argument('[nodes...]', 'the nodes to drain', 'nodes'))
         .option('--dry-run [strategy]', 'only show the plan; change nothing (kubectl accepts none|client|server)')
         .option('-l, --selector <selector>', 'drain the nodes matching this label selector')
         .option('--pod-selector <selector>', 'only the pods matching this label selector')
@@ -67,7 +68,10 @@ Exit codes: ${exitCodeSummary()}.`,
 
   const uncordon = outputFlags(
     connectionFlags(
-      cmd.command('uncordon').description('make nodes schedulable again').argument('[nodes...]', 'the nodes'),
+      cmd
+        .command('uncordon')
+        .description('make nodes schedulable again')
+        .addArgument(argument('[nodes...]', 'the nodes', 'nodes')),
     ),
     ['table', 'json', 'yaml'],
   );
