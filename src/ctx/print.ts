@@ -2,6 +2,7 @@
 import { formatDuration } from '../base/duration.js';
 import { NONE, renderTable } from '../base/table.js';
 import { paint } from '../base/terminal.js';
+import { plural } from '../base/text.js';
 import type { CheckList } from './check.js';
 import type { ContextDetail } from './detail.js';
 import type { CertInfo, ContextList, Problem } from './inventory.js';
@@ -54,7 +55,7 @@ export function renderContextList(list: ContextList, wide: boolean, colour: bool
 export function renderProblems(problems: Problem[], colour: boolean): string {
   const errors = problems.filter((p) => p.severity === 'error').length;
   const warnings = problems.length - errors;
-  const title = `PROBLEMS: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}\n`;
+  const title = `PROBLEMS: ${errors} ${plural(errors, 'error')}, ${warnings} ${plural(warnings, 'warning')}\n`;
   const lines = problems.map((p) => {
     const sev = p.severity === 'error' ? paint(colour, 'red', 'error') : paint(colour, 'yellow', 'warning');
     return `${sev}  ${p.code}: ${p.message}\n         ${paint(colour, 'dim', `why: ${p.why}`)}`;

@@ -8,6 +8,7 @@ import path from 'node:path';
 
 import { ExitCode, NotFoundError, UsageError, type ExitCodeValue } from '../base/errors.js';
 import type { RunContext } from '../base/run.js';
+import { plural } from '../base/text.js';
 import { readCertificate } from '../kube/credentials.js';
 import {
   assertFilesUsable,
@@ -71,7 +72,7 @@ function unknownContexts(merged: MergedKubeconfig, names: string[]): void {
   const unknown = names.filter((n) => !merged.contexts.has(n));
   if (unknown.length) {
     throw new NotFoundError(
-      `context${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')} not found in the kubeconfig`,
+      `${plural(unknown.length, 'context')} ${unknown.map((n) => `"${n}"`).join(', ')} not found in the kubeconfig`,
       { hint: 'run "kubectl study-ctx" to list the contexts' },
     );
   }

@@ -13,6 +13,7 @@
  */
 import type { V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 
+import { plural } from '../base/text.js';
 import { isPodReady } from '../kube/objects.js';
 import { matchesSelector } from '../kube/selector.js';
 import type { PdbPlan } from './model.js';
@@ -75,5 +76,5 @@ export function pdbBudgetAfter(pdb: V1PodDisruptionBudget, pods: V1Pod[]): PdbPl
 export function describeBudget(
   p: Pick<PdbPlan, 'namespace' | 'name' | 'currentHealthy' | 'desiredHealthy' | 'disruptionsAllowed' | 'expectedPods'>,
 ): string {
-  return `PDB ${p.namespace}/${p.name} allows ${p.disruptionsAllowed} disruption${p.disruptionsAllowed === 1 ? '' : 's'} (${p.currentHealthy} healthy, ${p.desiredHealthy} required of ${p.expectedPods})`;
+  return `PDB ${p.namespace}/${p.name} allows ${p.disruptionsAllowed} ${plural(p.disruptionsAllowed, 'disruption')} (${p.currentHealthy} healthy, ${p.desiredHealthy} required of ${p.expectedPods})`;
 }

@@ -8,6 +8,7 @@ import { abortable, deadlineSignal } from '../base/concurrency.js';
 import { formatDuration } from '../base/duration.js';
 import { ExitCode, InterruptedError, NoMatchError, TimeoutError, type ExitCodeValue } from '../base/errors.js';
 import type { RunContext } from '../base/run.js';
+import { plural } from '../base/text.js';
 import { connect, type KubeClient } from '../kube/client.js';
 import { listPath } from '../kube/list.js';
 import { RESOURCES, resourcePath } from '../kube/url.js';
@@ -117,7 +118,7 @@ export async function runDrain(ctx: RunContext, o: DrainOptions, hooks: DrainHoo
   }
   if (!o.yes && ctx.io.stdin.isTTY && ctx.io.stderr.isTTY) {
     const n = plan.summary.evict;
-    if (!(await hooks.confirm(`Cordon ${nodes.join(', ')} and evict ${n} pod${n === 1 ? '' : 's'}?`))) {
+    if (!(await hooks.confirm(`Cordon ${nodes.join(', ')} and evict ${n} ${plural(n, 'pod')}?`))) {
       hooks.note('Nothing was changed.');
       return { kind: 'declined', plan };
     }

@@ -4,13 +4,14 @@ import { confirm } from '../base/prompt.js';
 import type { RunContext } from '../base/run.js';
 import { renderTable } from '../base/table.js';
 import { lineView, liveView } from '../base/terminal.js';
+import { plural } from '../base/text.js';
 import { eventLine } from '../drain/lib.js';
 import type { NodeProgress } from './journal.js';
 import type { MaintainReport, NodeReport } from './model.js';
 import type { MaintainHooks } from './run.js';
 
 export function renderPlanSummary(r: MaintainReport, nodes: string[], progress: Map<string, NodeProgress>): string {
-  let out = `Maintenance plan: ${nodes.length} node${nodes.length === 1 ? '' : 's'}, ${r.plan.order.length} step${r.plan.order.length === 1 ? '' : 's'}\n`;
+  let out = `Maintenance plan: ${nodes.length} ${plural(nodes.length, 'node')}, ${r.plan.order.length} ${plural(r.plan.order.length, 'step')}\n`;
   r.plan.order.forEach((b, i) => {
     const step = r.plan.steps[i];
     out += `  ${i + 1}. ${b.join(', ')}${step ? `: ${stepLine(step)}` : ''}\n`;
@@ -52,13 +53,13 @@ function stepLine(s: MaintainReport['plan']['steps'][number]): string {
   if (s.wait) parts.push(`waits for ${s.wait} terminating`);
   if (s.skip) parts.push(`skips ${s.skip}`);
   if (s.blocked) parts.push(`${s.blocked} blocked`);
-  if (s.movedAgain)
-    parts.push(`moves ${s.movedAgain} replacement${s.movedAgain === 1 ? '' : 's'} of earlier steps again`);
-  if (s.pending.length)
-    parts.push(`${s.pending.length} replacement${s.pending.length === 1 ? '' : 's'} would stay Pending`);
+  if (s.movedAgain) parts.push(`moves ${s.movedAgain} ${plural(s.movedAgain, 'replacement')} of earlier steps again`);
+  if (s.pending.length) parts.push(`${s.pending.length} ${plural(s.pending.length, 'replacement')} would stay Pending`);
   else parts.push('every replacement finds a node');
   if (s.uncertain)
-    parts.push(`${s.uncertain} depend${s.uncertain === 1 ? 's' : ''} on the scheduler's choice among equal nodes`);
+    parts.push(
+      `${s.uncertain} ${plural(s.uncertain, 'depends', 'depend')} on the scheduler's choice among equal nodes`,
+    );
   return parts.join(', ');
 }
 

@@ -11,6 +11,7 @@
 import type { V1ClusterRole, V1ClusterRoleBinding, V1Role, V1RoleBinding } from '@kubernetes/client-node';
 
 import { mapLimit } from '../base/concurrency.js';
+import { plural } from '../base/text.js';
 import { apiStatusOf } from '../kube/apierror.js';
 import type { KubeClient } from '../kube/client.js';
 import { listPath } from '../kube/list.js';
@@ -64,7 +65,7 @@ const forbidden = (err: unknown): boolean => apiStatusOf(err)?.code === 403;
 
 /** "2,054 ClusterRoleBindings" (not toLocaleString: loading ICU data costs more than the rest of the count). */
 function count(n: number, resource: RbacResource): string {
-  return `${String(n).replace(/\B(?=(\d{3})+$)/g, ',')} ${n === 1 ? KIND_NAMES[resource].slice(0, -1) : KIND_NAMES[resource]}`;
+  return `${String(n).replace(/\B(?=(\d{3})+$)/g, ',')} ${plural(n, KIND_NAMES[resource].slice(0, -1), KIND_NAMES[resource])}`;
 }
 
 /**

@@ -17,6 +17,7 @@ import type {
   V1StatefulSet,
 } from '@kubernetes/client-node';
 
+import { plural } from '../base/text.js';
 import { isControlledBy, isPodReady } from '../kube/objects.js';
 import type { WorkloadKind } from './model.js';
 
@@ -114,7 +115,7 @@ export function podProblems(pod: V1Pod, events: CoreV1Event[], now: Date): Probl
       out.push({
         code: 'CrashLoop',
         pod: name,
-        message: `container ${cs.name} restarted ${cs.restartCount ?? 0} time${cs.restartCount === 1 ? '' : 's'}${last ? `; last exit: ${last.reason ?? 'terminated'} (code ${last.exitCode})` : ''}`,
+        message: `container ${cs.name} restarted ${cs.restartCount ?? 0} ${plural(cs.restartCount ?? 0, 'time')}${last ? `; last exit: ${last.reason ?? 'terminated'} (code ${last.exitCode})` : ''}`,
       });
     } else if (reason === 'CreateContainerConfigError' || reason === 'CreateContainerError') {
       out.push({ code: 'ConfigError', pod: name, message: `${reason}: ${waiting?.message ?? ''}`.trim() });
