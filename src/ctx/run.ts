@@ -78,10 +78,10 @@ function unknownContexts(merged: MergedKubeconfig, names: string[]): void {
   }
 }
 
-export async function runList(ctx: RunContext, o: ListOptions): Promise<ContextList & { checkList?: CheckList }> {
-  const merged = load(o.kubeconfig, ctx.io.env);
+export async function runList(ctx: RunContext, options: ListOptions): Promise<ContextList & { checkList?: CheckList }> {
+  const merged = load(options.kubeconfig, ctx.io.env);
   const list = buildInventory(merged, realDeps(ctx.io.env));
-  if (!o.check) return list;
+  if (!options.check) return list;
   // The check (and with it client-node) is loaded only when asked for.
   const { checkContexts } = await import('./check.js');
   return {
@@ -89,44 +89,46 @@ export async function runList(ctx: RunContext, o: ListOptions): Promise<ContextL
     checkList: await checkContexts(
       merged,
       list.contexts.map((c) => c.name),
-      o.timeoutMs,
+      options.timeoutMs,
       ctx.signal,
     ),
   };
 }
 
-export function listExitCode(r: ContextList & { checkList?: CheckList }): ExitCodeValue {
-  return hasErrors(r.problems) || (r.checkList?.checks.some((c) => !c.ok) ?? false) ? ExitCode.BLOCKED : ExitCode.OK;
+export function listExitCode(list: ContextList & { checkList?: CheckList }): ExitCodeValue {
+  return hasErrors(list.problems) || (list.checkList?.checks.some((c) => !c.ok) ?? false)
+    ? ExitCode.BLOCKED
+    : ExitCode.OK;
 }
 
-export async function runCheck(ctx: RunContext, o: CheckOptions): Promise<CheckList> {
-  const merged = loadUsable(o.kubeconfig, ctx.io.env);
-  const names = o.names.length ? o.names : [...merged.contexts.keys()];
+export async function runCheck(ctx: RunContext, options: CheckOptions): Promise<CheckList> {
+  const merged = loadUsable(options.kubeconfig, ctx.io.env);
+  const names = options.names.length ? options.names : [...merged.contexts.keys()];
   unknownContexts(merged, names);
   if (names.length === 0)
     throw new UsageError('the kubeconfig defines no contexts to check', {
       hint: 'add one with "kubectl config set-context"',
     });
   const { checkContexts } = await import('./check.js');
-  return checkContexts(merged, names, o.timeoutMs, ctx.signal);
+  return checkContexts(merged, names, options.timeoutMs, ctx.signal);
 }
 
-export async function runShow(ctx: RunContext, o: ShowOptions): Promise<ContextDetail> {
-  const merged = loadUsable(o.kubeconfig, ctx.io.env);
-  const name = o.name ?? merged.currentContext;
+export async function runShow(ctx: RunContext, options: ShowOptions): Promise<ContextDetail> {
+  const merged = loadUsable(options.kubeconfig, ctx.io.env);
+  const name = options.name ?? merged.currentContext;
   if (!name) throw new UsageError('no context named and no current-context set', { hint: 'pass a context name' });
   unknownContexts(merged, [name]);
   const deps = realDeps(ctx.io.env);
   return contextDetail(merged, name, buildInventory(merged, deps).problems, deps);
 }
 
-export async function runUse(ctx: RunContext, o: UseOptions): Promise<SwitchResult> {
-  return useContext(loadUsable(o.kubeconfig, ctx.io.env), o.name);
+export async function runUse(ctx: RunContext, options: UseOptions): Promise<SwitchResult> {
+  return useContext(loadUsable(options.kubeconfig, ctx.io.env), options.name);
 }
 
-export async function runNamespace(ctx: RunContext, o: NamespaceOptions): Promise<SwitchResult> {
-  const merged = loadUsable(o.kubeconfig, ctx.io.env);
-  const context = o.context ?? merged.currentContext;
+export async function runNamespace(ctx: RunContext, options: NamespaceOptions): Promise<SwitchResult> {
+  const merged = loadUsable(options.kubeconfig, ctx.io.env);
+  const context = options.context ?? merged.currentContext;
   if (!context) throw new UsageError('no current-context is set', { hint: 'pass --context NAME' });
-  return setNamespace(merged, context, o.namespace);
+  return setNamespace(merged, context, options.namespace);
 }

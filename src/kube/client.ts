@@ -14,7 +14,7 @@ import { sleep } from '../base/concurrency.js';
 import { apiStatusOf, DEFAULT_OUTAGE_MS, retryDelay, toStudyError } from './apierror.js';
 import type { ConnectionOptions } from './connection.js';
 import { credentialNote, credentialProblems } from './credentials.js';
-import { cacheRoot, discoveryCacheDir } from './discocache.js';
+import { cacheRoot, discoveryCacheDir } from './discoverycache.js';
 import {
   assertFilesUsable,
   loadKubeconfig,
@@ -76,7 +76,7 @@ export class KubeClient {
   private readonly transport: TransportOptions;
   /** How long a server that answered before may stay unreachable: requests and watches ride through that long. */
   readonly outageMs: number;
-  /** Where this server's discovery is cached, kubectl's directory (discocache.ts). */
+  /** Where this server's discovery is cached, kubectl's directory (discoverycache.ts). */
   readonly discoveryCacheDir: string;
   /** Whether the server has answered this client at least once. */
   private answered = false;

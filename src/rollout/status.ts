@@ -169,8 +169,8 @@ function failedCreates(events: CoreV1Event[], owners: Set<string>): Problem[] {
   }));
 }
 
-function intOrPercent(v: number | string | undefined | null): string {
-  return v === undefined || v === null ? '' : String(v);
+function intOrPercent(value: number | string | undefined | null): string {
+  return value === undefined || value === null ? '' : String(value);
 }
 
 function dedupe(problems: Problem[]): Problem[] {
@@ -184,17 +184,17 @@ function dedupe(problems: Problem[]): Problem[] {
 }
 
 function deploymentStatus(input: StatusInput): RolloutStatus {
-  const d = input.obj as V1Deployment;
-  const name = d.metadata?.name ?? '';
-  const desired = d.spec?.replicas ?? 1;
-  const st = d.status ?? {};
-  const strategyType = d.spec?.strategy?.type ?? 'RollingUpdate';
+  const deployment = input.obj as V1Deployment;
+  const name = deployment.metadata?.name ?? '';
+  const desired = deployment.spec?.replicas ?? 1;
+  const st = deployment.status ?? {};
+  const strategyType = deployment.spec?.strategy?.type ?? 'RollingUpdate';
   const strategy =
     strategyType === 'Recreate'
       ? 'Recreate'
-      : `RollingUpdate (maxSurge ${intOrPercent(d.spec?.strategy?.rollingUpdate?.maxSurge ?? '25%')}, maxUnavailable ${intOrPercent(d.spec?.strategy?.rollingUpdate?.maxUnavailable ?? '25%')})`;
-  const rss = (input.replicaSets ?? []).filter((rs) => isControlledBy(rs, d.metadata?.uid));
-  const revision = d.metadata?.annotations?.[REVISION_ANNOTATION] ?? '';
+      : `RollingUpdate (maxSurge ${intOrPercent(deployment.spec?.strategy?.rollingUpdate?.maxSurge ?? '25%')}, maxUnavailable ${intOrPercent(deployment.spec?.strategy?.rollingUpdate?.maxUnavailable ?? '25%')})`;
+  const rss = (input.replicaSets ?? []).filter((rs) => isControlledBy(rs, deployment.metadata?.uid));
+  const revision = deployment.metadata?.annotations?.[REVISION_ANNOTATION] ?? '';
   const current = rss.find((rs) => rs.metadata?.annotations?.[REVISION_ANNOTATION] === revision);
   const rsByUid = new Map(rss.map((rs) => [rs.metadata?.uid ?? '', rs]));
   const revisionOf = (p: V1Pod): string => {
@@ -207,11 +207,11 @@ function deploymentStatus(input: StatusInput): RolloutStatus {
   let done = false;
   let failed = false;
   const progressing = st.conditions?.find((c) => c.type === 'Progressing');
-  if ((d.metadata?.generation ?? 0) <= (st.observedGeneration ?? 0)) {
+  if ((deployment.metadata?.generation ?? 0) <= (st.observedGeneration ?? 0)) {
     if (progressing?.reason === 'ProgressDeadlineExceeded') {
       failed = true;
       message = `deployment "${name}" exceeded its progress deadline`;
-    } else if (d.spec?.replicas !== undefined && (st.updatedReplicas ?? 0) < desired) {
+    } else if (deployment.spec?.replicas !== undefined && (st.updatedReplicas ?? 0) < desired) {
       message = `Waiting for deployment "${name}" rollout to finish: ${st.updatedReplicas ?? 0} out of ${desired} new replicas have been updated...`;
     } else if ((st.replicas ?? 0) > (st.updatedReplicas ?? 0)) {
       message = `Waiting for deployment "${name}" rollout to finish: ${(st.replicas ?? 0) - (st.updatedReplicas ?? 0)} old replicas are pending termination...`;
@@ -225,10 +225,10 @@ function deploymentStatus(input: StatusInput): RolloutStatus {
     message = 'Waiting for deployment spec update to be observed...';
   }
   const problems: Problem[] = [];
-  if (d.spec?.paused && !done) {
+  if (deployment.spec?.paused && !done) {
     problems.push({
       code: 'Paused',
-      message: `the rollout is paused; resume it with: kubectl rollout resume deployment/${name} -n ${d.metadata?.namespace}`,
+      message: `the rollout is paused; resume it with: kubectl rollout resume deployment/${name} -n ${deployment.metadata?.namespace}`,
     });
   }
   if (failed)
@@ -257,9 +257,9 @@ function deploymentStatus(input: StatusInput): RolloutStatus {
     }));
   return {
     kind: 'Deployment',
-    namespace: d.metadata?.namespace ?? '',
+    namespace: deployment.metadata?.namespace ?? '',
     name,
-    state: failed ? 'failed' : done ? 'complete' : d.spec?.paused ? 'paused' : 'progressing',
+    state: failed ? 'failed' : done ? 'complete' : deployment.spec?.paused ? 'paused' : 'progressing',
     done,
     failed,
     message,
@@ -346,24 +346,24 @@ function revisionProblems(live: V1Pod[], revisionName: string, input: StatusInpu
 }
 
 function statefulSetStatus(input: StatusInput): RolloutStatus {
-  const s = input.obj as V1StatefulSet;
-  const name = s.metadata?.name ?? '';
-  const desired = s.spec?.replicas ?? 1;
-  const st = s.status ?? { replicas: 0 };
-  const type = s.spec?.updateStrategy?.type ?? 'RollingUpdate';
-  const partition = s.spec?.updateStrategy?.rollingUpdate?.partition;
+  const statefulSet = input.obj as V1StatefulSet;
+  const name = statefulSet.metadata?.name ?? '';
+  const desired = statefulSet.spec?.replicas ?? 1;
+  const st = statefulSet.status ?? { replicas: 0 };
+  const type = statefulSet.spec?.updateStrategy?.type ?? 'RollingUpdate';
+  const partition = statefulSet.spec?.updateStrategy?.rollingUpdate?.partition;
   const strategy =
     type === 'OnDelete'
       ? 'OnDelete'
-      : `RollingUpdate${partition ? ` (partition ${partition})` : ''}${s.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ? ` (maxUnavailable ${s.spec.updateStrategy.rollingUpdate.maxUnavailable})` : ''}`;
+      : `RollingUpdate${partition ? ` (partition ${partition})` : ''}${statefulSet.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ? ` (maxUnavailable ${statefulSet.spec.updateStrategy.rollingUpdate.maxUnavailable})` : ''}`;
   const updateRevision = st.updateRevision ?? '';
-  const pods = input.pods.filter((p) => isControlledBy(p, s.metadata?.uid));
+  const pods = input.pods.filter((p) => isControlledBy(p, statefulSet.metadata?.uid));
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
   const updatedByPods = live.filter((p) => atRevision(p, updateRevision)).length;
   const readyUpdated = live.filter((p) => atRevision(p, updateRevision) && isPodReady(p)).length;
   let message: string;
   let done = false;
-  if (!st.observedGeneration || (s.metadata?.generation ?? 0) > st.observedGeneration) {
+  if (!st.observedGeneration || (statefulSet.metadata?.generation ?? 0) > st.observedGeneration) {
     message = 'Waiting for statefulset spec update to be observed...';
   } else if (type === 'OnDelete') {
     // kubectl gives up here; count pods at the update revision instead.
@@ -375,7 +375,7 @@ function statefulSetStatus(input: StatusInput): RolloutStatus {
     }
   } else if ((st.readyReplicas ?? 0) < desired) {
     message = `Waiting for ${desired - (st.readyReplicas ?? 0)} pods to be ready...`;
-  } else if (s.spec?.updateStrategy?.rollingUpdate) {
+  } else if (statefulSet.spec?.updateStrategy?.rollingUpdate) {
     if (partition !== undefined && (st.updatedReplicas ?? 0) < desired - partition) {
       message = `Waiting for partitioned roll out to finish: ${st.updatedReplicas ?? 0} out of ${desired - partition} new pods have been updated...`;
     } else {
@@ -389,9 +389,9 @@ function statefulSetStatus(input: StatusInput): RolloutStatus {
     message = `statefulset rolling update complete ${st.currentReplicas ?? 0} pods at revision ${st.currentRevision}...`;
   }
   const problems = done ? [] : revisionProblems(live, updateRevision, input, `StatefulSet/${name}`);
-  const crs = controllerRevisions(input, s.metadata?.uid);
+  const crs = controllerRevisions(input, statefulSet.metadata?.uid);
   return {
-    ...revisionedHead('StatefulSet', s, done, message, strategy),
+    ...revisionedHead('StatefulSet', statefulSet, done, message, strategy),
     revision: String(crs.find((c) => c.metadata?.name === st.updateRevision)?.revision ?? st.updateRevision ?? ''),
     replicas: {
       desired,
@@ -405,29 +405,29 @@ function statefulSetStatus(input: StatusInput): RolloutStatus {
 }
 
 function daemonSetStatus(input: StatusInput): RolloutStatus {
-  const ds = input.obj as V1DaemonSet;
-  const name = ds.metadata?.name ?? '';
-  const st = ds.status ?? {
+  const daemonSet = input.obj as V1DaemonSet;
+  const name = daemonSet.metadata?.name ?? '';
+  const st = daemonSet.status ?? {
     currentNumberScheduled: 0,
     desiredNumberScheduled: 0,
     numberMisscheduled: 0,
     numberReady: 0,
   };
-  const type = ds.spec?.updateStrategy?.type ?? 'RollingUpdate';
-  const ru = ds.spec?.updateStrategy?.rollingUpdate;
+  const type = daemonSet.spec?.updateStrategy?.type ?? 'RollingUpdate';
+  const ru = daemonSet.spec?.updateStrategy?.rollingUpdate;
   const strategy =
     type === 'OnDelete'
       ? 'OnDelete'
       : `RollingUpdate (maxSurge ${intOrPercent(ru?.maxSurge ?? 0)}, maxUnavailable ${intOrPercent(ru?.maxUnavailable ?? 1)})`;
-  const crs = controllerRevisions(input, ds.metadata?.uid);
+  const crs = controllerRevisions(input, daemonSet.metadata?.uid);
   const newest = crs[0];
   const newestName = newest?.metadata?.name ?? '';
-  const pods = input.pods.filter((p) => isControlledBy(p, ds.metadata?.uid));
+  const pods = input.pods.filter((p) => isControlledBy(p, daemonSet.metadata?.uid));
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
   const desired = st.desiredNumberScheduled ?? 0;
   let message: string;
   let done = false;
-  if ((ds.metadata?.generation ?? 0) > (st.observedGeneration ?? 0)) {
+  if ((daemonSet.metadata?.generation ?? 0) > (st.observedGeneration ?? 0)) {
     message = 'Waiting for daemon set spec update to be observed...';
   } else if (type === 'OnDelete') {
     const updated = live.filter((p) => atRevision(p, newestName) && isPodReady(p)).length;
@@ -454,7 +454,7 @@ function daemonSetStatus(input: StatusInput): RolloutStatus {
         .sort();
   const problems = done ? [] : revisionProblems(live, newestName, input, `DaemonSet/${name}`);
   return {
-    ...revisionedHead('DaemonSet', ds, done, message, strategy),
+    ...revisionedHead('DaemonSet', daemonSet, done, message, strategy),
     revision: String(newest?.revision ?? ''),
     replicas: {
       desired,
@@ -480,9 +480,9 @@ export function rolloutStatus(input: StatusInput): RolloutStatus {
 }
 
 /** One line that changes only when something worth saying changed. */
-export function statusLine(s: RolloutStatus): string {
-  const why = s.problems.map((p) => `${p.code}${p.pod ? ` ${p.pod}` : ''}: ${p.message}`).join('; ');
-  return `${s.kind.toLowerCase()}/${s.name}: ${s.message}${why ? ` [${why}]` : ''}${s.stragglers?.length ? ` (waiting on nodes ${s.stragglers.join(', ')})` : ''}`;
+export function statusLine(status: RolloutStatus): string {
+  const why = status.problems.map((p) => `${p.code}${p.pod ? ` ${p.pod}` : ''}: ${p.message}`).join('; ');
+  return `${status.kind.toLowerCase()}/${status.name}: ${status.message}${why ? ` [${why}]` : ''}${status.stragglers?.length ? ` (waiting on nodes ${status.stragglers.join(', ')})` : ''}`;
 }
 
 /** The status of a workload deleted while its rollout was watched: failed, in kubectl's words. Pure. */
