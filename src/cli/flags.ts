@@ -14,7 +14,10 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** --kubeconfig, --context, --cluster, --user, [-n], --as, --as-group (repeatable), --as-uid, --request-timeout, --cache-dir. */
+/**
+ * kubectl's connection flags: --kubeconfig, --context, --cluster, --user, --as, --as-group (repeatable),
+ * --as-uid, --request-timeout, --cache-dir. -n is namespaceFlag, for the commands that take it.
+ */
 export function connectionFlags<A extends any[], O extends OptionValues, G extends OptionValues>(
   cmd: Command<A, O, G>,
 ) {
@@ -60,7 +63,7 @@ export function allNamespacesFlag<A extends any[], O extends OptionValues, G ext
   return cmd.option('-A, --all-namespaces', 'across all namespaces');
 }
 
-/** -o (where the command has more than one form) and --verbose. */
+/** -o, offering the command's formats besides the default table, and --verbose. */
 export function outputFlags<A extends any[], O extends OptionValues, G extends OptionValues>(
   cmd: Command<A, O, G>,
   formats: readonly OutputFormat[],

@@ -59,7 +59,6 @@ export interface ContextDetail {
   problems: Problem[];
 }
 
-/** Exec args with anything that looks like a secret value masked. */
 /**
  * Exec arguments with every value masked: only argument names are shown
  * (--token=x, --password:x, -p x and bare positional values all carry

@@ -61,7 +61,10 @@ function load(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): MergedKub
   return merged;
 }
 
-/** For the commands that act on one context (show, check, use, namespace): a broken file is refused, naming it, as kubectl does. */
+/**
+ * For the commands that act on named contexts (check, show, use, namespace): a broken file is refused,
+ * naming it, as kubectl does.
+ */
 function loadUsable(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): MergedKubeconfig {
   const merged = load(kubeconfig, env);
   assertFilesUsable(merged);
