@@ -100,8 +100,10 @@ export async function main(plugin?: PluginName, completion = false): Promise<voi
   const invokedAs = process.argv[1] ?? process.argv0;
   const name = plugin ?? pluginFromExecutable(invokedAs) ?? pluginFromExecutable(process.execPath);
   if (!name) {
+    const executables = PLUGINS.map((p) => `kubectl-${p.replace(/-/g, '_')}`).join(', ');
     process.stderr.write(
-      `error: cannot tell which plugin to run from "${process.argv[1] ?? ''}"\nhint: install it as one of: ${PLUGINS.map((p) => `kubectl-${p.replace(/-/g, '_')}`).join(', ')}\n`,
+      `error: cannot tell which plugin to run from "${process.argv[1] ?? ''}"\n` +
+        `hint: install it as one of: ${executables}\n`,
     );
     process.exit(ExitCode.USAGE);
   }

@@ -54,7 +54,8 @@ function setInMap(text: string, map: YamlMap, key: string, yamlValue: string): s
   if (map.flow) {
     const close = text.lastIndexOf('}', valueEnd);
     const inner = text.slice(text.indexOf('{', start) + 1, close);
-    return `${text.slice(0, close)}${inner.trim() ? `, ${key}: ${yamlValue}` : `${key}: ${yamlValue}`}${text.slice(close)}`;
+    const pair = `${key}: ${yamlValue}`;
+    return `${text.slice(0, close)}${inner.trim() ? `, ${pair}` : pair}${text.slice(close)}`;
   }
   const first = map.items[0];
   const indent = ' '.repeat(

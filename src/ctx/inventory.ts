@@ -45,7 +45,8 @@ export const PROBLEM_CODES = {
   ExecApiVersion:
     'the exec plugin apiVersion is not client.authentication.k8s.io/v1 or v1beta1, which kubectl no longer accepts',
   ExecInteractiveMode:
-    'the exec plugin interactiveMode is missing (v1 needs one) or not Never, IfAvailable or Always, so kubectl refuses the context',
+    'the exec plugin interactiveMode is missing (v1 needs one) or not Never, IfAvailable or Always, ' +
+    'so kubectl refuses the context',
   InsecureSkipTLS:
     'insecure-skip-tls-verify turns off server verification: anyone in the path can impersonate the API server',
   PlaintextCredentials: 'credentials are sent to an http:// server in clear text',
@@ -256,7 +257,8 @@ function userProblems(entry: Entry<RawUser>, cert: CertInfo | undefined, deps: I
           'warning',
           'CertExpiringSoon',
           subject,
-          `client certificate of user "${entry.name}" expires in ${cert.daysLeft} days (${cert.notAfter?.slice(0, 10)})`,
+          `client certificate of user "${entry.name}" expires in ${cert.daysLeft} days ` +
+            `(${cert.notAfter?.slice(0, 10)})`,
           entry.file,
         ),
       );

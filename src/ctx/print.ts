@@ -75,7 +75,8 @@ export function renderCheckList(list: CheckList, colour: boolean): string {
     c.ok ? '' : `${c.failedStage}: ${c.message ?? ''}`,
   ]);
   const failed = list.checks.filter((c) => !c.ok).length;
-  return `${renderTable(headers, rows)}\n${list.checks.length} checked in ${formatDuration(list.elapsedMs)} (timeout ${formatDuration(list.timeoutMs)} each, in parallel), ${failed} failed\n`;
+  const timing = `in ${formatDuration(list.elapsedMs)} (timeout ${formatDuration(list.timeoutMs)} each, in parallel)`;
+  return `${renderTable(headers, rows)}\n${list.checks.length} checked ${timing}, ${failed} failed\n`;
 }
 
 function line(key: string, value: string | number | boolean | undefined): string {
@@ -86,7 +87,8 @@ function certLine(cert: CertInfo | undefined): string | undefined {
   if (!cert) return undefined;
   if (cert.status === 'unreadable') return `unreadable: ${cert.error ?? ''}`;
   const where = cert.source === 'file' ? cert.file : 'inline data';
-  return `${cert.subject ? `${cert.subject}, ` : ''}expires ${cert.notAfter?.slice(0, 10)} (${formatCert(cert)}), from ${where}`;
+  const subject = cert.subject ? `${cert.subject}, ` : '';
+  return `${subject}expires ${cert.notAfter?.slice(0, 10)} (${formatCert(cert)}), from ${where}`;
 }
 
 export function renderDetail(detail: ContextDetail, colour: boolean): string {
@@ -106,10 +108,8 @@ export function renderDetail(detail: ContextDetail, colour: boolean): string {
   out += `User:      ${user.name || NONE}${user.name && !user.defined ? ' (not defined)' : ''}\n`;
   if (user.defined) {
     out += line('file', user.file);
-    out += line(
-      'auth',
-      `${formatAuth(user.auth)}${user.auth.methods.length > 1 ? ` (also set: ${user.auth.methods.slice(1).join(', ')})` : ''}`,
-    );
+    const others = user.auth.methods.slice(1);
+    out += line('auth', `${formatAuth(user.auth)}${others.length ? ` (also set: ${others.join(', ')})` : ''}`);
     if (user.clientCertificate) out += line('client certificate', certLine(user.clientCertificate));
     if (user.clientKey) out += line('client key', `${user.clientKey.value} (${user.clientKey.source})`);
     if (user.token)
@@ -131,7 +131,7 @@ export function renderDetail(detail: ContextDetail, colour: boolean): string {
     if (user.impersonate)
       out += line(
         'impersonates',
-        `${user.impersonate.user}${user.impersonate.groups.length ? ` groups ${user.impersonate.groups.join(',')}` : ''}`,
+        user.impersonate.user + (user.impersonate.groups.length ? ` groups ${user.impersonate.groups.join(',')}` : ''),
       );
   }
   if (detail.problems.length) out += `\n${renderProblems(detail.problems, colour)}`;
@@ -141,7 +141,8 @@ export function renderDetail(detail: ContextDetail, colour: boolean): string {
 export function renderSwitch(change: SwitchResult): string {
   if (change.namespace !== undefined) {
     return change.changed
-      ? `Context "${change.context}" now defaults to namespace "${change.namespace}" (was "${change.previous || 'default'}"); wrote ${change.file}\n`
+      ? `Context "${change.context}" now defaults to namespace "${change.namespace}" ` +
+          `(was "${change.previous || 'default'}"); wrote ${change.file}\n`
       : `Context "${change.context}" already defaults to namespace "${change.namespace}"; nothing written\n`;
   }
   return change.changed

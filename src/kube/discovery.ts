@@ -184,7 +184,10 @@ export interface Discovery {
   fromCache: boolean;
 }
 
-/** The cluster's resources: from kubectl's disk cache when fresh (unless fresh is asked), else from the server (and cached). */
+/**
+ * The cluster's resources: from kubectl's disk cache when fresh (unless fresh is asked), else from the
+ * server (and cached).
+ */
 export async function discover(client: KubeClient, opts: { fresh?: boolean } = {}): Promise<Discovery> {
   const dir = client.discoveryCacheDir;
   const cached = opts.fresh ? undefined : readDiscoveryCache(dir);

@@ -16,6 +16,7 @@ import { RESOURCES, resourcePath } from '../kube/url.js';
 import { loadRbac } from './load.js';
 import {
   allows,
+  describeBinding,
   describeRule,
   implicitGroups,
   matchesRule,
@@ -54,7 +55,8 @@ async function existenceWarnings(client: KubeClient, spec: SubjectSpec, namespac
     } catch (err) {
       if (apiStatusOf(err)?.code === 404)
         out.push(
-          `service account ${spec.namespace}/${spec.name} does not exist: the answer is what it would have, were it created`,
+          `service account ${spec.namespace}/${spec.name} does not exist: ` +
+            'the answer is what it would have, were it created',
         );
     }
   }
@@ -228,7 +230,7 @@ const RISKY: Array<{
 ];
 
 function grantPath(grant: Grant): string {
-  return `${grant.binding.kind}/${grant.binding.namespace ? `${grant.binding.namespace}/` : ''}${grant.binding.name} -> ${grant.role.kind}/${grant.role.name} -> ${describeRule(grant.rule)}`;
+  return `${describeBinding(grant.binding)} -> ${grant.role.kind}/${grant.role.name} -> ${describeRule(grant.rule)}`;
 }
 
 export function riskyPaths(index: RbacIndex, user: UserInfo, namespace: string): RiskyPath[] {
@@ -460,7 +462,8 @@ export function whyNearMisses(index: RbacIndex, user: UserInfo, req: RequestAttr
     const rules = index.rulesFor(crb.roleRef, '');
     if (!rules)
       near.push(
-        `ClusterRoleBinding/${crb.metadata?.name} names ${crb.roleRef.kind} "${crb.roleRef.name}", which does not exist`,
+        `ClusterRoleBinding/${crb.metadata?.name} names ${crb.roleRef.kind} "${crb.roleRef.name}", ` +
+          'which does not exist',
       );
     for (const rule of rules ?? [])
       if (rule.resourceNames?.length && matchesRule({ ...rule, resourceNames: [] }, req))
@@ -479,7 +482,8 @@ export function whyNearMisses(index: RbacIndex, user: UserInfo, req: RequestAttr
       for (const rule of rules) {
         if (ns !== req.namespace && matchesRule(rule, { ...req, namespace: ns }))
           near.push(
-            `RoleBinding/${ns}/${rb.metadata?.name} -> ${describeRule(rule)}: allows it in namespace ${ns}, not ${req.namespace || 'cluster-wide'}`,
+            `RoleBinding/${ns}/${rb.metadata?.name} -> ${describeRule(rule)}: ` +
+              `allows it in namespace ${ns}, not ${req.namespace || 'cluster-wide'}`,
           );
         else if (ns === req.namespace && rule.resourceNames?.length && matchesRule({ ...rule, resourceNames: [] }, req))
           near.push(`RoleBinding/${ns}/${rb.metadata?.name} -> ${describeRule(rule)}: only for those names`);

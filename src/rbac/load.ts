@@ -65,7 +65,8 @@ const forbidden = (err: unknown): boolean => apiStatusOf(err)?.code === 403;
 
 /** "2,054 ClusterRoleBindings" (not toLocaleString: loading ICU data costs more than the rest of the count). */
 function count(n: number, resource: RbacResource): string {
-  return `${String(n).replace(/\B(?=(\d{3})+$)/g, ',')} ${plural(n, KIND_NAMES[resource].slice(0, -1), KIND_NAMES[resource])}`;
+  const digits = String(n).replace(/\B(?=(\d{3})+$)/g, ',');
+  return `${digits} ${plural(n, KIND_NAMES[resource].slice(0, -1), KIND_NAMES[resource])}`;
 }
 
 /**
@@ -79,9 +80,8 @@ export async function loadRbac(client: KubeClient, namespace: string, scope: Loa
   const list = async <T>(resource: RbacResource, ns?: string): Promise<T[]> => {
     const items = (await listPath<T>(client, resourcePath(TYPES[resource], ns ? { namespace: ns } : {}), {}, PAGE))
       .items;
-    onRead(
-      `listed ${count(items.length, resource)}${ns ? ` in namespace ${ns}` : resource.startsWith('cluster') ? '' : ' in every namespace'}`,
-    );
+    const where = ns ? ` in namespace ${ns}` : resource.startsWith('cluster') ? '' : ' in every namespace';
+    onRead(`listed ${count(items.length, resource)}${where}`);
     return items;
   };
   if (scope.onlyNamespace !== undefined) return loadReferenced(client, scope.onlyNamespace, scope, list, missing);

@@ -208,7 +208,9 @@ export function whoCan(
               code: 'ServiceAccountWithoutNamespace',
               binding,
               role: crb.roleRef,
-              message: `subject ServiceAccount "${subject.name}" has no namespace, which a ClusterRoleBinding needs: it reaches nobody`,
+              message:
+                `subject ServiceAccount "${subject.name}" has no namespace, ` +
+                'which a ClusterRoleBinding needs: it reaches nobody',
             });
             continue;
           }
@@ -219,7 +221,9 @@ export function whoCan(
           code: 'ResourceNamesRestricted',
           binding,
           role: crb.roleRef,
-          message: `the rule allows only the names ${rule.resourceNames!.join(', ')}${req.name ? '' : ' (and a request without a name never matches those)'}`,
+          message:
+            `the rule allows only the names ${rule.resourceNames!.join(', ')}` +
+            (req.name ? '' : ' (and a request without a name never matches those)'),
         });
       }
     }
@@ -238,7 +242,9 @@ export function whoCan(
           code: 'RoleMissing',
           binding,
           role: rb.roleRef,
-          message: `${rb.roleRef.kind} "${rb.roleRef.name}" does not exist${rb.roleRef.kind === 'Role' ? ` in namespace ${ns}` : ''}`,
+          message:
+            `${rb.roleRef.kind} "${rb.roleRef.name}" does not exist` +
+            (rb.roleRef.kind === 'Role' ? ` in namespace ${ns}` : ''),
         });
         continue;
       }
@@ -343,6 +349,11 @@ export function describeSubject(subject: RbacV1Subject): string {
   }
   if (subject.kind === 'ServiceAccount') return `service account ${subject.namespace}/${subject.name}`;
   return `user ${subject.name}`;
+}
+
+/** A binding as the messages name it: KIND/NAME, or KIND/NAMESPACE/NAME for a RoleBinding. */
+export function describeBinding(binding: Grant['binding']): string {
+  return `${binding.kind}/${binding.namespace ? `${binding.namespace}/` : ''}${binding.name}`;
 }
 
 /** A rule as one line: verbs on resources (names) in groups, or verbs on URLs. */

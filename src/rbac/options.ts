@@ -129,7 +129,8 @@ const RESOURCE_ARG = /^(\*|[a-z0-9]([-a-z0-9.]*[a-z0-9])?)(\/(\*|[a-z0-9]([-a-z0
 function resourceArg(text: string): string {
   if (!RESOURCE_ARG.test(text)) {
     throw new UsageError(
-      `${text.trim() === '' ? 'an empty RESOURCE' : `"${text}" is not a RESOURCE`}: expected RESOURCE[.GROUP][/SUBRESOURCE]`,
+      `${text.trim() === '' ? 'an empty RESOURCE' : `"${text}" is not a RESOURCE`}: ` +
+        'expected RESOURCE[.GROUP][/SUBRESOURCE]',
       { hint: 'for example pods, deployments.apps or pods/log' },
     );
   }

@@ -2,13 +2,23 @@
 import { renderTable } from '../base/table.js';
 import { paint } from '../base/terminal.js';
 import { MATRIX_VERBS, type AccessMatrix, type WhyResult } from './access.js';
-import { describeRule } from './match.js';
+import { describeBinding, describeRule, type RequestAttributes } from './match.js';
 import type { Verified, WhoCanResult } from './whocan.js';
+
+/** RESOURCE[/SUBRESOURCE][.GROUP][ NAME], as the messages name what is asked about. */
+function resourceText(request: RequestAttributes): string {
+  const { resource, subresource, apiGroup, name } = request;
+  return `${resource}${subresource ? `/${subresource}` : ''}${apiGroup ? `.${apiGroup}` : ''}${name ? ` ${name}` : ''}`;
+}
 
 function requestText(request: WhoCanResult['request']): string {
   if (request.path !== undefined) return `${request.verb} ${request.path}`;
-  const res = `${request.resource}${request.subresource ? `/${request.subresource}` : ''}${request.apiGroup ? `.${request.apiGroup}` : ''}${request.name ? ` ${request.name}` : ''}`;
-  return `${request.verb} ${res}${request.allNamespaces ? ' in any namespace' : request.namespace ? ` in namespace ${request.namespace}` : ' (cluster-wide)'}`;
+  const scope = request.allNamespaces
+    ? ' in any namespace'
+    : request.namespace
+      ? ` in namespace ${request.namespace}`
+      : ' (cluster-wide)';
+  return `${request.verb} ${resourceText(request)}${scope}`;
 }
 
 function verifiedCell(verified: Verified | undefined, colour: boolean): string {
@@ -17,8 +27,13 @@ function verifiedCell(verified: Verified | undefined, colour: boolean): string {
   return verified ? paint(colour, 'green', 'yes') : paint(colour, 'red', 'NO');
 }
 
+/** What could not be read or confirmed, in words: "you may not list roles; confirm with ...". */
+export function missingText(missing: string[]): string {
+  return missing.map((m) => (m.startsWith('confirm') ? m : `you may not ${m}`)).join('; ');
+}
+
 function incompleteLine(missing: string[], colour: boolean, consequence: string): string {
-  return `\n${paint(colour, 'yellow', 'INCOMPLETE')}: ${missing.map((m) => (m.startsWith('confirm') ? m : `you may not ${m}`)).join('; ')}: ${consequence}\n`;
+  return `\n${paint(colour, 'yellow', 'INCOMPLETE')}: ${missingText(missing)}: ${consequence}\n`;
 }
 
 export function renderWhoCan(result: WhoCanResult, wide: boolean, colour: boolean): string {
@@ -34,7 +49,7 @@ export function renderWhoCan(result: WhoCanResult, wide: boolean, colour: boolea
       const row = [
         s.subject.kind === 'ServiceAccount' ? `${s.subject.namespace}/${s.subject.name}` : s.subject.name,
         s.subject.kind,
-        `${s.binding.kind}/${s.binding.namespace ? `${s.binding.namespace}/` : ''}${s.binding.name}`,
+        describeBinding(s.binding),
         `${s.role.kind}/${s.role.name}`,
         s.scope || 'cluster',
       ];
@@ -50,10 +65,13 @@ export function renderWhoCan(result: WhoCanResult, wide: boolean, colour: boolea
   if (result.nearMisses.length) {
     out += '\nNear misses:\n';
     for (const miss of result.nearMisses)
-      out += `  ${miss.code}: ${miss.binding.kind}/${miss.binding.namespace ? `${miss.binding.namespace}/` : ''}${miss.binding.name} (${miss.role.kind}/${miss.role.name}): ${miss.message}\n`;
+      out +=
+        `  ${miss.code}: ${describeBinding(miss.binding)} (${miss.role.kind}/${miss.role.name}): ` +
+        `${miss.message}\n`;
   }
   if (result.disagreements.length) {
-    out += `\n${paint(colour, 'red', 'The API server disagrees')} for: ${result.disagreements.map((d) => d.subject.name).join(', ')}\n`;
+    const subjects = result.disagreements.map((d) => d.subject.name).join(', ');
+    out += `\n${paint(colour, 'red', 'The API server disagrees')} for: ${subjects}\n`;
   }
   if (result.incomplete)
     out += incompleteLine(
@@ -76,8 +94,15 @@ function matrixCell(
 }
 
 export function renderMatrix(matrix: AccessMatrix, colour: boolean): string {
-  let out = `Access of ${matrix.subject.username} (groups ${matrix.subject.groups.join(', ') || 'none'}) in namespace ${matrix.namespace}; cluster-scoped resources cluster-wide.\n`;
-  out += `Computed from RBAC rules${matrix.confirmedBy === 'none' ? ' (you may not create SubjectAccessReviews, so it is not confirmed)' : `, confirmed by ${matrix.confirmedBy}`}.\n\n`;
+  const { subject } = matrix;
+  let out =
+    `Access of ${subject.username} (groups ${subject.groups.join(', ') || 'none'}) in namespace ${matrix.namespace}; ` +
+    'cluster-scoped resources cluster-wide.\n';
+  const confirmed =
+    matrix.confirmedBy === 'none'
+      ? ' (you may not create SubjectAccessReviews, so it is not confirmed)'
+      : `, confirmed by ${matrix.confirmedBy}`;
+  out += `Computed from RBAC rules${confirmed}.\n\n`;
   const shown = matrix.rows.filter((r) =>
     Object.values(r.cells).some(
       (c) => c?.allowed || c?.namesOnly || c?.verified === true || typeof c?.verified === 'object',
@@ -98,10 +123,14 @@ export function renderMatrix(matrix: AccessMatrix, colour: boolean): string {
   if (matrix.risky.length) {
     out += '\nRisky permissions:\n';
     for (const risky of matrix.risky)
-      out += `  ${paint(colour, 'red', risky.permission)} (${risky.scope}): ${risky.consequence}\n      via ${risky.path}\n`;
+      out +=
+        `  ${paint(colour, 'red', risky.permission)} (${risky.scope}): ${risky.consequence}\n` +
+        `      via ${risky.path}\n`;
   }
   if (matrix.disagreements.length)
-    out += `\n${paint(colour, 'red', 'Disagreements')} (marked !): ${matrix.disagreements.map((d) => `${d.verb} ${d.resource}: RBAC ${d.rbac ? 'yes' : 'no'}, API server ${d.apiServer ? 'yes' : 'no'}`).join('; ')}\n`;
+    out += `\n${paint(colour, 'red', 'Disagreements')} (marked !): ${matrix.disagreements
+      .map((d) => `${d.verb} ${d.resource}: RBAC ${d.rbac ? 'yes' : 'no'}, API server ${d.apiServer ? 'yes' : 'no'}`)
+      .join('; ')}\n`;
   if (matrix.incomplete)
     out += incompleteLine(matrix.missing, colour, 'the matrix may be missing what was granted through it');
   for (const n of matrix.notes) out += `Note: ${n}.\n`;
@@ -110,7 +139,7 @@ export function renderMatrix(matrix: AccessMatrix, colour: boolean): string {
 
 export function renderWhy(result: WhyResult): string {
   const req = result.request;
-  const what = `${req.verb} ${req.resource}${req.subresource ? `/${req.subresource}` : ''}${req.apiGroup ? `.${req.apiGroup}` : ''}${req.name ? ` ${req.name}` : ''}${req.namespace ? ` in ${req.namespace}` : ''}`;
+  const what = `${req.verb} ${resourceText(req)}${req.namespace ? ` in ${req.namespace}` : ''}`;
   let out = result.allowed
     ? `${result.subject.username} may ${what}:\n`
     : `no rule grants ${result.subject.username} ${what}.\n`;

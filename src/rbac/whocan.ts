@@ -103,14 +103,16 @@ export function requestFor(
   };
   if (resolved.notServed)
     warnings.push(
-      `${resolved.resource}.${resolved.group} is not served by this cluster; the answer follows the RBAC rules as written`,
+      `${resolved.resource}.${resolved.group} is not served by this cluster; ` +
+        'the answer follows the RBAC rules as written',
     );
   if (resolved.group === '' && resolved.resource === 'namespaces')
     return { ...base, namespace: options.name ?? '', namespaced: false };
   if (!resolved.namespaced) {
     if (options.connection.namespace !== undefined)
       warnings.push(
-        `${resolved.resource}${resolved.group ? `.${resolved.group}` : ''} is cluster-scoped: -n ${options.connection.namespace} does not apply`,
+        `${resolved.resource}${resolved.group ? `.${resolved.group}` : ''} is cluster-scoped: ` +
+          `-n ${options.connection.namespace} does not apply`,
       );
     return { ...base, namespace: '', namespaced: false };
   }
@@ -202,7 +204,8 @@ export async function runWhoCan(ctx: RunContext, options: WhoCanOptions): Promis
   const onRead = verboseLine(ctx);
   if (everyNamespace)
     onRead(
-      `reading the roles and bindings of every namespace (${options.connection.allNamespaces ? '-A' : '--near-misses: bindings elsewhere that would allow it'})`,
+      'reading the roles and bindings of every namespace ' +
+        `(${options.connection.allNamespaces ? '-A' : '--near-misses: bindings elsewhere that would allow it'})`,
     );
   const rbac = await loadRbac(
     client,

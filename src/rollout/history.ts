@@ -152,7 +152,8 @@ export function findRevision(history: History, revisionNumber: number): Revision
   if (found) return found;
   const moved = history.revisions.find((x) => x.previousRevisions.includes(revisionNumber));
   throw new NotFoundError(
-    `unable to find the specified revision ${revisionNumber} of ${history.workload.kind.toLowerCase()}/${history.workload.name}`,
+    `unable to find the specified revision ${revisionNumber} ` +
+      `of ${history.workload.kind.toLowerCase()}/${history.workload.name}`,
     {
       hint: moved
         ? `revision ${revisionNumber} was restored by a rollback and is revision ${moved.revision} now`

@@ -34,9 +34,12 @@ export function renderLive(status: RolloutStatus, colour: boolean): string {
   let out = `${status.kind.toLowerCase()}/${status.name}  ${head}  ${status.strategy}  revision ${status.revision}\n`;
   out += `  ${status.message}\n`;
   const replicas = status.replicas;
-  out += `  replicas: ${replicas.desired} desired, ${replicas.updated} updated, ${replicas.ready} ready, ${replicas.available} available\n`;
+  out +=
+    `  replicas: ${replicas.desired} desired, ${replicas.updated} updated, ` +
+    `${replicas.ready} ready, ${replicas.available} available\n`;
   for (const rev of status.revisions) {
-    out += `  ${rev.current ? '*' : ' '} revision ${rev.revision || '?'}  ${rev.name}  ${replicasText(rev.ready, rev.desired)} ready\n`;
+    const mark = rev.current ? '*' : ' ';
+    out += `  ${mark} revision ${rev.revision || '?'}  ${rev.name}  ${replicasText(rev.ready, rev.desired)} ready\n`;
     for (const p of rev.pods) {
       const state = p.ready
         ? paint(colour, 'green', 'Ready')
@@ -89,7 +92,9 @@ export function renderHistory(history: History, colour: boolean): string {
     : 'No rollout history found.\n';
   const renumbered = history.revisions.filter((revision) => revision.previousRevisions.length);
   for (const revision of renumbered) {
-    out += `Revision ${revision.revision} is revision ${revision.previousRevisions.join(', ')} restored by a rollback (the number changed; the template did not).\n`;
+    out +=
+      `Revision ${revision.revision} is revision ${revision.previousRevisions.join(', ')} restored by a rollback ` +
+      '(the number changed; the template did not).\n';
   }
   return out;
 }
@@ -176,7 +181,11 @@ function summaryDocument(result: RolloutStatusSummary): unknown {
 export function renderHistoryResult(result: HistoryResult, colour: boolean): string {
   if ('history' in result) return renderHistory(result.history, colour);
   const { target, revision } = result;
-  return `${target.kind.toLowerCase()}/${target.name} revision ${revision.revision}${revision.previousRevisions.length ? ` (was ${revision.previousRevisions.join(', ')})` : ''}, from ${revision.source}:\n${templateYaml(revision.template)}`;
+  const was = revision.previousRevisions.length ? ` (was ${revision.previousRevisions.join(', ')})` : '';
+  return (
+    `${target.kind.toLowerCase()}/${target.name} revision ${revision.revision}${was}, from ${revision.source}:\n` +
+    templateYaml(revision.template)
+  );
 }
 
 /** -o json of history: the revisions without their templates; of one revision: all of it. */
@@ -197,8 +206,12 @@ export function renderUndo(result: UndoResult, colour: boolean): string {
   if (result.plan.skipped)
     return `${label} skipped rollback (current template already matches revision ${result.plan.toRevision})\n`;
   if (result.dryRun)
-    return `${label}: rolling back to revision ${result.plan.toRevision} would change the pod template:\n${result.plan.diff.trimEnd()}\n(dry run: nothing was changed)\n`;
-  return `${label} rolled back to revision ${result.plan.toRevision}\n${result.status ? renderStatusResult(result.status, colour) : ''}`;
+    return (
+      `${label}: rolling back to revision ${result.plan.toRevision} would change the pod template:\n` +
+      `${result.plan.diff.trimEnd()}\n(dry run: nothing was changed)\n`
+    );
+  const status = result.status ? renderStatusResult(result.status, colour) : '';
+  return `${label} rolled back to revision ${result.plan.toRevision}\n${status}`;
 }
 
 export function undoDocument(result: UndoResult): unknown {

@@ -115,7 +115,9 @@ export function podProblems(pod: V1Pod, events: CoreV1Event[], now: Date): Probl
       out.push({
         code: 'CrashLoop',
         pod: name,
-        message: `container ${cs.name} restarted ${cs.restartCount ?? 0} ${plural(cs.restartCount ?? 0, 'time')}${last ? `; last exit: ${last.reason ?? 'terminated'} (code ${last.exitCode})` : ''}`,
+        message:
+          `container ${cs.name} restarted ${cs.restartCount ?? 0} ${plural(cs.restartCount ?? 0, 'time')}` +
+          (last ? `; last exit: ${last.reason ?? 'terminated'} (code ${last.exitCode})` : ''),
       });
     } else if (reason === 'CreateContainerConfigError' || reason === 'CreateContainerError') {
       out.push({ code: 'ConfigError', pod: name, message: `${reason}: ${waiting?.message ?? ''}`.trim() });
@@ -189,10 +191,12 @@ function deploymentStatus(input: StatusInput): RolloutStatus {
   const desired = deployment.spec?.replicas ?? 1;
   const st = deployment.status ?? {};
   const strategyType = deployment.spec?.strategy?.type ?? 'RollingUpdate';
+  const rollingUpdate = deployment.spec?.strategy?.rollingUpdate;
   const strategy =
     strategyType === 'Recreate'
       ? 'Recreate'
-      : `RollingUpdate (maxSurge ${intOrPercent(deployment.spec?.strategy?.rollingUpdate?.maxSurge ?? '25%')}, maxUnavailable ${intOrPercent(deployment.spec?.strategy?.rollingUpdate?.maxUnavailable ?? '25%')})`;
+      : `RollingUpdate (maxSurge ${intOrPercent(rollingUpdate?.maxSurge ?? '25%')}, ` +
+        `maxUnavailable ${intOrPercent(rollingUpdate?.maxUnavailable ?? '25%')})`;
   const rss = (input.replicaSets ?? []).filter((rs) => isControlledBy(rs, deployment.metadata?.uid));
   const revision = deployment.metadata?.annotations?.[REVISION_ANNOTATION] ?? '';
   const current = rss.find((rs) => rs.metadata?.annotations?.[REVISION_ANNOTATION] === revision);
@@ -203,6 +207,8 @@ function deploymentStatus(input: StatusInput): RolloutStatus {
   };
   const pods = input.pods.filter((p) => rsByUid.has(p.metadata?.ownerReferences?.find((o) => o.controller)?.uid ?? ''));
 
+  // kubectl's words while a rollout is under way.
+  const waiting = `Waiting for deployment "${name}" rollout to finish: `;
   let message: string;
   let done = false;
   let failed = false;
@@ -212,11 +218,12 @@ function deploymentStatus(input: StatusInput): RolloutStatus {
       failed = true;
       message = `deployment "${name}" exceeded its progress deadline`;
     } else if (deployment.spec?.replicas !== undefined && (st.updatedReplicas ?? 0) < desired) {
-      message = `Waiting for deployment "${name}" rollout to finish: ${st.updatedReplicas ?? 0} out of ${desired} new replicas have been updated...`;
+      message = `${waiting}${st.updatedReplicas ?? 0} out of ${desired} new replicas have been updated...`;
     } else if ((st.replicas ?? 0) > (st.updatedReplicas ?? 0)) {
-      message = `Waiting for deployment "${name}" rollout to finish: ${(st.replicas ?? 0) - (st.updatedReplicas ?? 0)} old replicas are pending termination...`;
+      message = `${waiting}${(st.replicas ?? 0) - (st.updatedReplicas ?? 0)} old replicas are pending termination...`;
     } else if ((st.availableReplicas ?? 0) < (st.updatedReplicas ?? 0)) {
-      message = `Waiting for deployment "${name}" rollout to finish: ${st.availableReplicas ?? 0} of ${st.updatedReplicas ?? 0} updated replicas are available...`;
+      const available = st.availableReplicas ?? 0;
+      message = `${waiting}${available} of ${st.updatedReplicas ?? 0} updated replicas are available...`;
     } else {
       done = true;
       message = `deployment "${name}" successfully rolled out`;
@@ -228,7 +235,9 @@ function deploymentStatus(input: StatusInput): RolloutStatus {
   if (deployment.spec?.paused && !done) {
     problems.push({
       code: 'Paused',
-      message: `the rollout is paused; resume it with: kubectl rollout resume deployment/${name} -n ${deployment.metadata?.namespace}`,
+      message:
+        'the rollout is paused; resume it with: ' +
+        `kubectl rollout resume deployment/${name} -n ${deployment.metadata?.namespace}`,
     });
   }
   if (failed)
@@ -336,7 +345,10 @@ function revisionedHead(
   };
 }
 
-/** Why a StatefulSet's or DaemonSet's rollout waits: its pods at the new revision or not ready, and its FailedCreate events. */
+/**
+ * Why a StatefulSet's or DaemonSet's rollout waits: its pods at the new revision or not ready, and its
+ * FailedCreate events.
+ */
 function revisionProblems(live: V1Pod[], revisionName: string, input: StatusInput, owner: string): Problem[] {
   const problems: Problem[] = [];
   for (const p of live)
@@ -352,10 +364,13 @@ function statefulSetStatus(input: StatusInput): RolloutStatus {
   const st = statefulSet.status ?? { replicas: 0 };
   const type = statefulSet.spec?.updateStrategy?.type ?? 'RollingUpdate';
   const partition = statefulSet.spec?.updateStrategy?.rollingUpdate?.partition;
+  const maxUnavailable = statefulSet.spec?.updateStrategy?.rollingUpdate?.maxUnavailable;
   const strategy =
     type === 'OnDelete'
       ? 'OnDelete'
-      : `RollingUpdate${partition ? ` (partition ${partition})` : ''}${statefulSet.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ? ` (maxUnavailable ${statefulSet.spec.updateStrategy.rollingUpdate.maxUnavailable})` : ''}`;
+      : 'RollingUpdate' +
+        (partition ? ` (partition ${partition})` : '') +
+        (maxUnavailable ? ` (maxUnavailable ${maxUnavailable})` : '');
   const updateRevision = st.updateRevision ?? '';
   const pods = input.pods.filter((p) => isControlledBy(p, statefulSet.metadata?.uid));
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
@@ -368,7 +383,9 @@ function statefulSetStatus(input: StatusInput): RolloutStatus {
   } else if (type === 'OnDelete') {
     // kubectl gives up here; count pods at the update revision instead.
     if (readyUpdated < desired) {
-      message = `Waiting for OnDelete roll out: ${updatedByPods} of ${desired} pods are at revision ${st.updateRevision ?? ''} (${readyUpdated} ready); delete the old pods to update them`;
+      message =
+        `Waiting for OnDelete roll out: ${updatedByPods} of ${desired} pods are at revision ` +
+        `${st.updateRevision ?? ''} (${readyUpdated} ready); delete the old pods to update them`;
     } else {
       done = true;
       message = `OnDelete roll out complete: ${desired} pods at revision ${st.updateRevision ?? ''}`;
@@ -377,16 +394,21 @@ function statefulSetStatus(input: StatusInput): RolloutStatus {
     message = `Waiting for ${desired - (st.readyReplicas ?? 0)} pods to be ready...`;
   } else if (statefulSet.spec?.updateStrategy?.rollingUpdate) {
     if (partition !== undefined && (st.updatedReplicas ?? 0) < desired - partition) {
-      message = `Waiting for partitioned roll out to finish: ${st.updatedReplicas ?? 0} out of ${desired - partition} new pods have been updated...`;
+      message =
+        `Waiting for partitioned roll out to finish: ${st.updatedReplicas ?? 0} out of ${desired - partition} ` +
+        'new pods have been updated...';
     } else {
       done = true;
       message = `partitioned roll out complete: ${st.updatedReplicas ?? 0} new pods have been updated...`;
     }
   } else if (st.updateRevision !== st.currentRevision) {
-    message = `waiting for statefulset rolling update to complete ${st.updatedReplicas ?? 0} pods at revision ${st.updateRevision}...`;
+    message =
+      `waiting for statefulset rolling update to complete ${st.updatedReplicas ?? 0} pods ` +
+      `at revision ${st.updateRevision}...`;
   } else {
     done = true;
-    message = `statefulset rolling update complete ${st.currentReplicas ?? 0} pods at revision ${st.currentRevision}...`;
+    const current = st.currentReplicas ?? 0;
+    message = `statefulset rolling update complete ${current} pods at revision ${st.currentRevision}...`;
   }
   const problems = done ? [] : revisionProblems(live, updateRevision, input, `StatefulSet/${name}`);
   const crs = controllerRevisions(input, statefulSet.metadata?.uid);
@@ -418,13 +440,15 @@ function daemonSetStatus(input: StatusInput): RolloutStatus {
   const strategy =
     type === 'OnDelete'
       ? 'OnDelete'
-      : `RollingUpdate (maxSurge ${intOrPercent(ru?.maxSurge ?? 0)}, maxUnavailable ${intOrPercent(ru?.maxUnavailable ?? 1)})`;
+      : `RollingUpdate (maxSurge ${intOrPercent(ru?.maxSurge ?? 0)}, ` +
+        `maxUnavailable ${intOrPercent(ru?.maxUnavailable ?? 1)})`;
   const crs = controllerRevisions(input, daemonSet.metadata?.uid);
   const newest = crs[0];
   const newestName = newest?.metadata?.name ?? '';
   const pods = input.pods.filter((p) => isControlledBy(p, daemonSet.metadata?.uid));
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
   const desired = st.desiredNumberScheduled ?? 0;
+  const waiting = `Waiting for daemon set "${name}" rollout to finish: `;
   let message: string;
   let done = false;
   if ((daemonSet.metadata?.generation ?? 0) > (st.observedGeneration ?? 0)) {
@@ -432,15 +456,17 @@ function daemonSetStatus(input: StatusInput): RolloutStatus {
   } else if (type === 'OnDelete') {
     const updated = live.filter((p) => atRevision(p, newestName) && isPodReady(p)).length;
     if (updated < desired)
-      message = `Waiting for OnDelete roll out: ${updated} of ${desired} pods updated and available; delete the old pods to update them`;
+      message =
+        `Waiting for OnDelete roll out: ${updated} of ${desired} pods updated and available; ` +
+        'delete the old pods to update them';
     else {
       done = true;
       message = `OnDelete roll out complete: ${desired} pods updated`;
     }
   } else if ((st.updatedNumberScheduled ?? 0) < desired) {
-    message = `Waiting for daemon set "${name}" rollout to finish: ${st.updatedNumberScheduled ?? 0} out of ${desired} new pods have been updated...`;
+    message = `${waiting}${st.updatedNumberScheduled ?? 0} out of ${desired} new pods have been updated...`;
   } else if ((st.numberAvailable ?? 0) < desired) {
-    message = `Waiting for daemon set "${name}" rollout to finish: ${st.numberAvailable ?? 0} of ${desired} updated pods are available...`;
+    message = `${waiting}${st.numberAvailable ?? 0} of ${desired} updated pods are available...`;
   } else {
     done = true;
     message = `daemon set "${name}" successfully rolled out`;
@@ -482,7 +508,8 @@ export function rolloutStatus(input: StatusInput): RolloutStatus {
 /** One line that changes only when something worth saying changed. */
 export function statusLine(status: RolloutStatus): string {
   const why = status.problems.map((p) => `${p.code}${p.pod ? ` ${p.pod}` : ''}: ${p.message}`).join('; ');
-  return `${status.kind.toLowerCase()}/${status.name}: ${status.message}${why ? ` [${why}]` : ''}${status.stragglers?.length ? ` (waiting on nodes ${status.stragglers.join(', ')})` : ''}`;
+  const stragglers = status.stragglers?.length ? ` (waiting on nodes ${status.stragglers.join(', ')})` : '';
+  return `${status.kind.toLowerCase()}/${status.name}: ${status.message}${why ? ` [${why}]` : ''}${stragglers}`;
 }
 
 /** The status of a workload deleted while its rollout was watched: failed, in kubectl's words. Pure. */
