@@ -42,9 +42,12 @@ async function main(): Promise<number> {
   const started = Date.now();
   const results: ScenarioOutcome[] = await mapLimit(scenarios, CONCURRENCY, async (s) => {
     const r = await runScenario(s, log);
-    log(
-      `${r.id} #${r.index} ${r.features.join('+')}: ${r.error ? `ERROR ${r.error}` : `${r.evicted} evicted, pending predicted ${pendingText(r.predicted)} actual ${pendingText(r.actual)} ${r.agree ? 'agree' : 'DISAGREE'}${r.ambiguous ? ' (choice-dependent)' : ''}, messages ${r.messages.equal}/${r.messages.compared}`} in ${(r.ms / 1000).toFixed(0)}s`,
-    );
+    const outcome = r.error
+      ? `ERROR ${r.error}`
+      : `${r.evicted} evicted, pending predicted ${pendingText(r.predicted)} actual ${pendingText(r.actual)} ` +
+        `${r.agree ? 'agree' : 'DISAGREE'}${r.ambiguous ? ' (choice-dependent)' : ''}, ` +
+        `messages ${r.messages.equal}/${r.messages.compared}`;
+    log(`${r.id} #${r.index} ${r.features.join('+')}: ${outcome} in ${(r.ms / 1000).toFixed(0)}s`);
     return r;
   });
   const ok = results.filter((r) => !r.error);
@@ -75,12 +78,17 @@ async function main(): Promise<number> {
     for (const m of r.messages.mismatches)
       process.stdout.write(`  ${m.pod}\n    predicted: ${m.predicted}\n    actual:    ${m.actual}\n`);
   }
+  const agreed = decided.filter((r) => r.agree).length;
   process.stdout.write(
     [
       '',
-      `scenarios: ${results.length} run, ${ok.length} completed (${results.length - ok.length} errors), covering ${features.size} features; ${decided.length} whose answer does not depend on the scheduler's tie-breaking`,
+      `scenarios: ${results.length} run, ${ok.length} completed (${results.length - ok.length} errors), ` +
+        `covering ${features.size} features; ` +
+        `${decided.length} whose answer does not depend on the scheduler's tie-breaking`,
       `evicted pods: ${evicted}; ${pendingActual} stayed Pending`,
-      `agreement (pending set per workload): ${decided.filter((r) => r.agree).length}/${decided.length} scenarios ${pct(decided.filter((r) => r.agree).length, decided.length)}; all scenarios ${ok.filter((r) => r.agree).length}/${ok.length}; pods ${evicted - podDiff}/${evicted} ${pct(evicted - podDiff, evicted)}`,
+      `agreement (pending set per workload): ${agreed}/${decided.length} scenarios ${pct(agreed, decided.length)}; ` +
+        `all scenarios ${ok.filter((r) => r.agree).length}/${ok.length}; ` +
+        `pods ${evicted - podDiff}/${evicted} ${pct(evicted - podDiff, evicted)}`,
       `FailedScheduling messages identical: ${msgs.equal}/${msgs.compared} ${pct(msgs.equal, msgs.compared)}`,
       `wall time ${((Date.now() - started) / 1000).toFixed(0)} s`,
       '',

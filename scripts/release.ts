@@ -36,6 +36,7 @@ import path from 'node:path';
 import { build } from 'esbuild';
 
 import { renderTable } from '../src/base/table.js';
+import { plural } from '../src/base/text.js';
 import { down, isHealthy, readClusterInfo, up } from '../tests/cluster/cluster.js';
 import { REPO_ROOT } from '../tests/cluster/paths.js';
 import { sharedOptions, version as pkgVersion } from './bundle.mjs';
@@ -294,7 +295,7 @@ async function main(argv: string[]): Promise<number> {
     renderTable(['platform', 'archive', 'size', 'sha256', 'code cache', 'format', 'signature', 'ran'], rows),
   );
   process.stdout.write(
-    `\nkrew manifests: ${PLUGINS.map((p) => `krew/${p.name}.yaml`).join(', ')} (${built.length} platform${built.length === 1 ? '' : 's'} each); npm pack: kubectl-study-${pkgVersion}.tgz\n`,
+    `\nkrew manifests: ${PLUGINS.map((p) => `krew/${p.name}.yaml`).join(', ')} (${built.length} ${plural(built.length, 'platform')} each); npm pack: kubectl-study-${pkgVersion}.tgz\n`,
   );
   const failed = built.filter((b) => b.problems.length);
   for (const b of failed) for (const problem of b.problems) process.stdout.write(`FAILED ${b.platform}: ${problem}\n`);

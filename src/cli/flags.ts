@@ -8,6 +8,7 @@ import { Option, type Command, type OptionValues } from '@commander-js/extra-typ
 
 import { UsageError } from '../base/errors.js';
 import type { OutputFormat } from '../base/run.js';
+import { option } from './candidates.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -32,16 +33,25 @@ const AS_HELP: Record<AsMeaning, { as: string; group: string; uid: string }> = {
   },
 };
 
-/** --kubeconfig, --context, --cluster, --user, --as, --as-group (repeatable), --as-uid, --request-timeout, --cache-dir. */
+/**
+ * kubectl's connection flags: --kubeconfig, --context, --cluster, --user, --as, --as-group (repeatable),
+ * --as-uid, --request-timeout, --cache-dir. -n is namespaceFlag, for the commands that take it.
+ */
 export function connectionFlags<A extends any[], O extends OptionValues, G extends OptionValues>(
   cmd: Command<A, O, G>,
   as: AsMeaning = 'impersonate',
 ) {
   return cmd
-    .option('--kubeconfig <path>', 'path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)')
-    .option('--context <name>', 'the kubeconfig context to use')
-    .option('--cluster <name>', 'the kubeconfig cluster to use')
-    .option('--user <name>', 'the kubeconfig user to use')
+    .addOption(
+      option(
+        '--kubeconfig <path>',
+        'path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)',
+        'files',
+      ),
+    )
+    .addOption(option('--context <name>', 'the kubeconfig context to use', 'contexts'))
+    .addOption(option('--cluster <name>', 'the kubeconfig cluster to use', 'clusters'))
+    .addOption(option('--user <name>', 'the kubeconfig user to use', 'users'))
     .option('--as <user>', AS_HELP[as].as)
     .addOption(new Option('--as-group <group>', AS_HELP[as].group).argParser(collect).default([] as string[], ''))
     .option('--as-uid <uid>', AS_HELP[as].uid)
@@ -49,14 +59,18 @@ export function connectionFlags<A extends any[], O extends OptionValues, G exten
       '--request-timeout <duration>',
       'how long to wait for one server request (e.g. 1s, 2m); 0 (the default) waits forever',
     )
-    .option(
-      '--cache-dir <path>',
-      "kubectl's cache directory; API discovery is cached (and shared with kubectl) beneath it (default $KUBECACHEDIR, else ~/.kube/cache)",
+    .addOption(
+      option(
+        '--cache-dir <path>',
+        "kubectl's cache directory; API discovery is cached (and shared with kubectl) beneath it " +
+          '(default $KUBECACHEDIR, else ~/.kube/cache)',
+        'files',
+      ),
     );
 }
 
 export function namespaceFlag<A extends any[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>) {
-  return cmd.option('-n, --namespace <namespace>', 'the namespace scope for this request');
+  return cmd.addOption(option('-n, --namespace <namespace>', 'the namespace scope for this request', 'namespaces'));
 }
 
 export function allNamespacesFlag<A extends any[], O extends OptionValues, G extends OptionValues>(
@@ -65,14 +79,14 @@ export function allNamespacesFlag<A extends any[], O extends OptionValues, G ext
   return cmd.option('-A, --all-namespaces', 'across all namespaces');
 }
 
-/** -o (where the command has more than one form) and --verbose. */
+/** -o, offering the command's formats besides the default table, and --verbose. */
 export function outputFlags<A extends any[], O extends OptionValues, G extends OptionValues>(
   cmd: Command<A, O, G>,
   formats: readonly OutputFormat[],
 ) {
   const names = formats.filter((f) => f !== 'table');
   return cmd
-    .option('-o, --output <format>', `output format: ${names.join('|')}`)
+    .addOption(option('-o, --output <format>', `output format: ${names.join('|')}`, names))
     .option('--verbose', 'show stack traces and request details on errors');
 }
 

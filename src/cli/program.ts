@@ -200,7 +200,7 @@ function commanderFailure(err: CommanderError, name: string): UsageError | undef
   });
 }
 
-type ArgToken =
+export type ArgToken =
   | { kind: 'option'; text: string; cmd: Command; option: Option | undefined }
   | { kind: 'value' | 'positional' | 'rest'; text: string; cmd: Command }
   | { kind: 'command'; text: string; cmd: Command };
@@ -208,10 +208,12 @@ type ArgToken =
 /**
  * argv as commander will read it, token by token: which command each belongs
  * to, which are options, their values (a required one takes the next token),
- * subcommand names, positionals, and what follows "--". Pure.
+ * subcommand names (only before the command's first positional, as commander
+ * dispatches), positionals, and what follows "--". Pure.
  */
-function* argTokens(program: Command, argv: readonly string[]): Generator<ArgToken> {
+export function* argTokens(program: Command, argv: readonly string[]): Generator<ArgToken> {
   let cmd: Command = program;
+  let positionals = 0;
   for (let i = 0; i < argv.length; i++) {
     const text = argv[i]!;
     if (text === '--') {
@@ -226,11 +228,13 @@ function* argTokens(program: Command, argv: readonly string[]): Generator<ArgTok
       if (option?.required && i + 1 < argv.length) yield { kind: 'value', text: argv[++i]!, cmd };
       continue;
     }
-    const sub = cmd.commands.find((c) => c.name() === text || c.aliases().includes(text));
+    const sub =
+      positionals === 0 ? cmd.commands.find((c) => c.name() === text || c.aliases().includes(text)) : undefined;
     if (sub) {
       cmd = sub as Command;
       yield { kind: 'command', text, cmd };
     } else {
+      positionals++;
       yield { kind: 'positional', text, cmd };
     }
   }

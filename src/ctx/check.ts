@@ -108,10 +108,10 @@ async function checkContext(
     current = stage;
     const t0 = Date.now();
     const value = await abortable(fn(), signal);
-    const r: StageResult = { stage, ok: true, ms: Date.now() - t0 };
-    const d = detail?.(value);
-    if (d) r.detail = d;
-    stages.push(r);
+    const step: StageResult = { stage, ok: true, ms: Date.now() - t0 };
+    const text = detail?.(value);
+    if (text) step.detail = text;
+    stages.push(step);
     return value;
   };
   try {
@@ -126,8 +126,8 @@ async function checkContext(
     const proxy = ctx.cluster['proxy-url'];
     if (proxy) {
       // Every request goes through the proxy: reach the proxy here; the API stage tunnels to the server.
-      const p = new URL(proxy);
-      const proxyHost = p.hostname.replace(/^\[|\]$/g, '');
+      const proxyUrl = new URL(proxy);
+      const proxyHost = proxyUrl.hostname.replace(/^\[|\]$/g, '');
       const address = await run(
         'dns',
         () => resolveHost(proxyHost),
@@ -135,8 +135,8 @@ async function checkContext(
       );
       await run(
         'tcp',
-        () => tcpConnect(address, Number(p.port || (p.protocol === 'https:' ? 443 : 80)), signal),
-        () => `proxy ${p.host}`,
+        () => tcpConnect(address, Number(proxyUrl.port || (proxyUrl.protocol === 'https:' ? 443 : 80)), signal),
+        () => `proxy ${proxyUrl.host}`,
       );
     } else {
       const url = new URL(ctx.cluster.server ?? '');
@@ -292,27 +292,27 @@ function tcpConnect(address: string, port: number, signal: AbortSignal): Promise
 }
 
 function tlsHandshake(ctx: ResolvedContext, host: string, port: number, signal: AbortSignal): Promise<void> {
-  const c = ctx.cluster;
+  const cluster = ctx.cluster;
   let ca: Buffer | undefined;
-  if (c['certificate-authority-data']) ca = Buffer.from(c['certificate-authority-data'], 'base64');
-  else if (c['certificate-authority']) {
+  if (cluster['certificate-authority-data']) ca = Buffer.from(cluster['certificate-authority-data'], 'base64');
+  else if (cluster['certificate-authority']) {
     try {
-      ca = readFileSync(c['certificate-authority']);
+      ca = readFileSync(cluster['certificate-authority']);
     } catch (err) {
       const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
       return Promise.reject(
-        new StageFailure('tls', 'config-error', `certificate authority ${c['certificate-authority']} ${why}`),
+        new StageFailure('tls', 'config-error', `certificate authority ${cluster['certificate-authority']} ${why}`),
       );
     }
   }
   const options: tls.ConnectionOptions = {
     host,
     port,
-    rejectUnauthorized: c['insecure-skip-tls-verify'] !== true,
+    rejectUnauthorized: cluster['insecure-skip-tls-verify'] !== true,
     ALPNProtocols: ['http/1.1'],
   };
   if (ca) options.ca = ca;
-  const servername = c['tls-server-name'] || (net.isIP(host) ? undefined : host);
+  const servername = cluster['tls-server-name'] || (net.isIP(host) ? undefined : host);
   if (servername) options.servername = servername;
   return settle(tls.connect(options), 'secureConnect', signal);
 }

@@ -15,7 +15,8 @@ export const listCommand: Command<ListOptions, ListResult> = {
   run: runList,
   exitCode: listExitCode,
   render: (r, view) =>
-    `${renderContextList(r, view.wide, view.colour)}${r.checkList ? `\n${renderCheckList(r.checkList, view.colour)}` : ''}`,
+    renderContextList(r, view.wide, view.colour) +
+    (r.checkList ? `\n${renderCheckList(r.checkList, view.colour)}` : ''),
   document: ({ checkList, ...list }) => (checkList ? { ...list, checks: checkList.checks } : list),
 };
 

@@ -59,7 +59,6 @@ export interface ContextDetail {
   problems: Problem[];
 }
 
-/** Exec args with anything that looks like a secret value masked. */
 /**
  * Exec arguments with every value masked: only argument names are shown
  * (--token=x, --password:x, -p x and bare positional values all carry
@@ -89,60 +88,60 @@ export function contextDetail(
       hint: 'run "kubectl study-ctx" to list the contexts',
     });
   }
-  const ctx = entry.value;
-  const clusterEntry = ctx.cluster ? merged.clusters.get(ctx.cluster) : undefined;
-  const userEntry = ctx.user ? merged.users.get(ctx.user) : undefined;
-  const c = clusterEntry?.value ?? {};
-  const u = userEntry?.value ?? {};
+  const context = entry.value;
+  const clusterEntry = context.cluster ? merged.clusters.get(context.cluster) : undefined;
+  const userEntry = context.user ? merged.users.get(context.user) : undefined;
+  const rawCluster = clusterEntry?.value ?? {};
+  const rawUser = userEntry?.value ?? {};
 
   const cluster: ContextDetail['cluster'] = {
-    name: ctx.cluster ?? '',
+    name: context.cluster ?? '',
     defined: Boolean(clusterEntry),
-    server: displayServer(c.server),
-    insecureSkipTLSVerify: c['insecure-skip-tls-verify'] === true,
+    server: displayServer(rawCluster.server),
+    insecureSkipTLSVerify: rawCluster['insecure-skip-tls-verify'] === true,
   };
   if (clusterEntry) cluster.file = clusterEntry.file;
-  const ca = deps.readCert(c['certificate-authority'], c['certificate-authority-data']);
+  const ca = deps.readCert(rawCluster['certificate-authority'], rawCluster['certificate-authority-data']);
   if (ca) {
     const info = certInfo(ca, deps.now);
     if (info) cluster.certificateAuthority = ca.issuer ? { ...info, issuer: ca.issuer } : info;
   }
-  if (c['tls-server-name']) cluster.tlsServerName = c['tls-server-name'];
-  if (c['proxy-url']) cluster.proxyUrl = displayServer(c['proxy-url']);
+  if (rawCluster['tls-server-name']) cluster.tlsServerName = rawCluster['tls-server-name'];
+  if (rawCluster['proxy-url']) cluster.proxyUrl = displayServer(rawCluster['proxy-url']);
 
   const user: ContextDetail['user'] = {
-    name: ctx.user ?? '',
+    name: context.user ?? '',
     defined: Boolean(userEntry),
     auth: describeAuth(userEntry?.value),
   };
   if (userEntry) user.file = userEntry.file;
-  const cert = certInfo(deps.readCert(u['client-certificate'], u['client-certificate-data']), deps.now);
+  const cert = certInfo(deps.readCert(rawUser['client-certificate'], rawUser['client-certificate-data']), deps.now);
   if (cert) user.clientCertificate = cert;
-  if (u['client-key-data']) user.clientKey = presence('inline');
-  else if (u['client-key']) user.clientKey = presence(u['client-key']);
-  if (u.token) {
-    const exp = jwtExpiry(u.token);
+  if (rawUser['client-key-data']) user.clientKey = presence('inline');
+  else if (rawUser['client-key']) user.clientKey = presence(rawUser['client-key']);
+  if (rawUser.token) {
+    const exp = jwtExpiry(rawUser.token);
     user.token = exp ? { ...presence('inline'), expires: exp.toISOString() } : presence('inline');
   }
-  if (u.tokenFile) user.tokenFile = u.tokenFile;
-  if (u.username) user.username = u.username;
-  if (u.password) user.password = presence('inline');
-  if (u.exec) user.exec = execView(u.exec);
-  if (u['auth-provider']) {
+  if (rawUser.tokenFile) user.tokenFile = rawUser.tokenFile;
+  if (rawUser.username) user.username = rawUser.username;
+  if (rawUser.password) user.password = presence('inline');
+  if (rawUser.exec) user.exec = execView(rawUser.exec);
+  if (rawUser['auth-provider']) {
     const config: Record<string, typeof REDACTED> = {};
-    for (const key of Object.keys(u['auth-provider'].config ?? {})) config[key] = REDACTED;
-    user.authProvider = { name: u['auth-provider'].name ?? '', config };
+    for (const key of Object.keys(rawUser['auth-provider'].config ?? {})) config[key] = REDACTED;
+    user.authProvider = { name: rawUser['auth-provider'].name ?? '', config };
   }
-  if (u.as) {
-    user.impersonate = { user: u.as, groups: u['as-groups'] ?? [] };
-    if (u['as-uid']) user.impersonate.uid = u['as-uid'];
+  if (rawUser.as) {
+    user.impersonate = { user: rawUser.as, groups: rawUser['as-groups'] ?? [] };
+    if (rawUser['as-uid']) user.impersonate.uid = rawUser['as-uid'];
   }
 
   const relevant = problems.filter(
     (p) =>
       (p.subject.kind === 'context' && p.subject.name === name) ||
-      (p.subject.kind === 'cluster' && p.subject.name === ctx.cluster) ||
-      (p.subject.kind === 'user' && p.subject.name === ctx.user),
+      (p.subject.kind === 'cluster' && p.subject.name === context.cluster) ||
+      (p.subject.kind === 'user' && p.subject.name === context.user),
   );
   return {
     kind: 'ContextDetail',
@@ -150,7 +149,7 @@ export function contextDetail(
     name,
     current: name === merged.currentContext,
     file: entry.file,
-    namespace: ctx.namespace ?? '',
+    namespace: context.namespace ?? '',
     cluster,
     user,
     problems: relevant,

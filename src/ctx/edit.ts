@@ -28,19 +28,23 @@ function columnOf(text: string, offset: number): number {
   return offset - (text.lastIndexOf('\n', offset - 1) + 1);
 }
 
-/** Sets key: v (v already YAML text) in a map that exists in the text. */
-function setInMap(text: string, map: YamlMap, key: string, v: string): string {
+/** Sets key: yamlValue (already YAML text) in a map that exists in the text. */
+function setInMap(text: string, map: YamlMap, key: string, yamlValue: string): string {
   const pair = pairIn(map, key);
   if (pair) {
     if (YAML.isScalar(pair.value) && pair.value.range) {
       const [start, end] = pair.value.range;
       // An empty value (`key:`) has an empty range right after the colon.
-      return text.slice(0, start) + (start === end && text[start - 1] === ':' ? ` ${v}` : v) + text.slice(end);
+      return (
+        text.slice(0, start) +
+        (start === end && text[start - 1] === ':' ? ` ${yamlValue}` : yamlValue) +
+        text.slice(end)
+      );
     }
     if (pair.value === null && YAML.isScalar(pair.key) && pair.key.range) {
       // `key:` with nothing after it.
       const colon = text.indexOf(':', pair.key.range[1]);
-      return `${text.slice(0, colon + 1)} ${v}${text.slice(colon + 1)}`;
+      return `${text.slice(0, colon + 1)} ${yamlValue}${text.slice(colon + 1)}`;
     }
     throw new UsageError(`"${key}" is not a plain value in the kubeconfig; not changing it`, {
       hint: 'edit the file by hand',
@@ -50,7 +54,8 @@ function setInMap(text: string, map: YamlMap, key: string, v: string): string {
   if (map.flow) {
     const close = text.lastIndexOf('}', valueEnd);
     const inner = text.slice(text.indexOf('{', start) + 1, close);
-    return `${text.slice(0, close)}${inner.trim() ? `, ${key}: ${v}` : `${key}: ${v}`}${text.slice(close)}`;
+    const pair = `${key}: ${yamlValue}`;
+    return `${text.slice(0, close)}${inner.trim() ? `, ${pair}` : pair}${text.slice(close)}`;
   }
   const first = map.items[0];
   const indent = ' '.repeat(
@@ -59,7 +64,7 @@ function setInMap(text: string, map: YamlMap, key: string, v: string): string {
   const at = valueEnd;
   const before = text.slice(0, at);
   const lead = before.endsWith('\n') || before === '' ? '' : '\n';
-  return `${before}${lead}${indent}${key}: ${v}\n${text.slice(at)}`;
+  return `${before}${lead}${indent}${key}: ${yamlValue}\n${text.slice(at)}`;
 }
 
 function parse(text: string, file: string): import('yaml').Document {

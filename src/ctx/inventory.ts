@@ -45,7 +45,8 @@ export const PROBLEM_CODES = {
   ExecApiVersion:
     'the exec plugin apiVersion is not client.authentication.k8s.io/v1 or v1beta1, which kubectl no longer accepts',
   ExecInteractiveMode:
-    'the exec plugin interactiveMode is missing (v1 needs one) or not Never, IfAvailable or Always, so kubectl refuses the context',
+    'the exec plugin interactiveMode is missing (v1 needs one) or not Never, IfAvailable or Always, ' +
+    'so kubectl refuses the context',
   InsecureSkipTLS:
     'insecure-skip-tls-verify turns off server verification: anyone in the path can impersonate the API server',
   PlaintextCredentials: 'credentials are sent to an http:// server in clear text',
@@ -131,11 +132,11 @@ function problem(
 export function displayServer(server: string | undefined): string {
   if (!server) return '';
   try {
-    const u = new URL(server);
-    if (u.username || u.password) {
-      u.username = '';
-      u.password = '';
-      return u.toString().replace(/\/$/, '');
+    const url = new URL(server);
+    if (url.username || url.password) {
+      url.username = '';
+      url.password = '';
+      return url.toString().replace(/\/$/, '');
     }
   } catch {
     return server.replace(/\/\/[^/@]*@/, '//');
@@ -163,21 +164,21 @@ export function certInfo(summary: CertSummary | undefined, now: Date): CertInfo 
 function clusterProblems(entry: Entry<RawCluster>, deps: InventoryDeps, hasCredentials: boolean): Problem[] {
   const out: Problem[] = [];
   const subject = { kind: 'cluster' as const, name: entry.name };
-  const c = entry.value;
-  if (!c.server) {
+  const cluster = entry.value;
+  if (!cluster.server) {
     out.push(problem('error', 'ClusterNoServer', subject, `cluster "${entry.name}" has no server`, entry.file));
   } else {
     // The address as client-go makes it: a scheme-less one is https with TLS settings, else http.
     let url: URL | undefined;
     try {
-      url = new URL(serverUrl(entry.name, c));
+      url = new URL(serverUrl(entry.name, cluster));
     } catch {
       out.push(
         problem(
           'error',
           'ClusterServerInvalid',
           subject,
-          `cluster "${entry.name}" has server "${displayServer(c.server)}", which is not a URL`,
+          `cluster "${entry.name}" has server "${displayServer(cluster.server)}", which is not a URL`,
           entry.file,
         ),
       );
@@ -194,10 +195,10 @@ function clusterProblems(entry: Entry<RawCluster>, deps: InventoryDeps, hasCrede
       );
     }
   }
-  const proxy = proxyUrlProblem(c['proxy-url']);
+  const proxy = proxyUrlProblem(cluster['proxy-url']);
   if (proxy)
     out.push(problem('error', 'ProxyUrlInvalid', subject, `cluster "${entry.name}": proxy-url ${proxy}`, entry.file));
-  if (c['insecure-skip-tls-verify'] === true) {
+  if (cluster['insecure-skip-tls-verify'] === true) {
     out.push(
       problem(
         'warning',
@@ -208,8 +209,8 @@ function clusterProblems(entry: Entry<RawCluster>, deps: InventoryDeps, hasCrede
       ),
     );
   }
-  if (c['certificate-authority-data'] || c['certificate-authority']) {
-    const ca = deps.readCert(c['certificate-authority'], c['certificate-authority-data']);
+  if (cluster['certificate-authority-data'] || cluster['certificate-authority']) {
+    const ca = deps.readCert(cluster['certificate-authority'], cluster['certificate-authority-data']);
     if (ca && !ca.ok) {
       out.push(
         problem(
@@ -228,7 +229,7 @@ function clusterProblems(entry: Entry<RawCluster>, deps: InventoryDeps, hasCrede
 function userProblems(entry: Entry<RawUser>, cert: CertInfo | undefined, deps: InventoryDeps): Problem[] {
   const out: Problem[] = [];
   const subject = { kind: 'user' as const, name: entry.name };
-  const u = entry.value;
+  const user = entry.value;
   if (cert) {
     if (cert.status === 'unreadable') {
       out.push(
@@ -256,12 +257,13 @@ function userProblems(entry: Entry<RawUser>, cert: CertInfo | undefined, deps: I
           'warning',
           'CertExpiringSoon',
           subject,
-          `client certificate of user "${entry.name}" expires in ${cert.daysLeft} days (${cert.notAfter?.slice(0, 10)})`,
+          `client certificate of user "${entry.name}" expires in ${cert.daysLeft} days ` +
+            `(${cert.notAfter?.slice(0, 10)})`,
           entry.file,
         ),
       );
     }
-    if (!u['client-key'] && !u['client-key-data']) {
+    if (!user['client-key'] && !user['client-key-data']) {
       out.push(
         problem(
           'error',
@@ -273,19 +275,19 @@ function userProblems(entry: Entry<RawUser>, cert: CertInfo | undefined, deps: I
       );
     }
   }
-  if (u.tokenFile && !u.token && !deps.fileReadable(u.tokenFile)) {
+  if (user.tokenFile && !user.token && !deps.fileReadable(user.tokenFile)) {
     out.push(
       problem(
         'error',
         'TokenFileUnreadable',
         subject,
-        `token file of user "${entry.name}" (${u.tokenFile}) cannot be read`,
+        `token file of user "${entry.name}" (${user.tokenFile}) cannot be read`,
         entry.file,
       ),
     );
   }
-  if (u.exec) {
-    const command = u.exec.command ?? '';
+  if (user.exec) {
+    const command = user.exec.command ?? '';
     if (!command || !deps.commandExists(command)) {
       out.push(
         problem(
@@ -297,18 +299,18 @@ function userProblems(entry: Entry<RawUser>, cert: CertInfo | undefined, deps: I
         ),
       );
     }
-    if (!EXEC_API_VERSIONS.includes(u.exec.apiVersion ?? '')) {
+    if (!EXEC_API_VERSIONS.includes(user.exec.apiVersion ?? '')) {
       out.push(
         problem(
           'error',
           'ExecApiVersion',
           subject,
-          `exec plugin of user "${entry.name}" has apiVersion "${u.exec.apiVersion ?? ''}"`,
+          `exec plugin of user "${entry.name}" has apiVersion "${user.exec.apiVersion ?? ''}"`,
           entry.file,
         ),
       );
     } else {
-      const mode = interactiveModeProblem(u.exec.apiVersion, u.exec.interactiveMode);
+      const mode = interactiveModeProblem(user.exec.apiVersion, user.exec.interactiveMode);
       if (mode)
         out.push(
           problem(
@@ -324,10 +326,16 @@ function userProblems(entry: Entry<RawUser>, cert: CertInfo | undefined, deps: I
   return out;
 }
 
-function hasCredentials(u: RawUser | undefined): boolean {
-  if (!u) return false;
+function hasCredentials(user: RawUser | undefined): boolean {
+  if (!user) return false;
   return Boolean(
-    u.token || u.tokenFile || u.password || u.exec || u['auth-provider'] || u['client-key'] || u['client-key-data'],
+    user.token ||
+      user.tokenFile ||
+      user.password ||
+      user.exec ||
+      user['auth-provider'] ||
+      user['client-key'] ||
+      user['client-key-data'],
   );
 }
 
@@ -388,11 +396,11 @@ function contextRow(
   certs: Map<string, CertInfo | undefined>,
   problems: Problem[],
 ): ContextRow {
-  const c = entry.value;
+  const context = entry.value;
   const subject = { kind: 'context' as const, name: entry.name };
-  const clusterEntry = c.cluster ? merged.clusters.get(c.cluster) : undefined;
-  const userEntry = c.user ? merged.users.get(c.user) : undefined;
-  if (!c.cluster) {
+  const clusterEntry = context.cluster ? merged.clusters.get(context.cluster) : undefined;
+  const userEntry = context.user ? merged.users.get(context.user) : undefined;
+  if (!context.cluster) {
     problems.push(
       problem('error', 'ContextNoCluster', subject, `context "${entry.name}" names no cluster`, entry.file),
     );
@@ -402,18 +410,18 @@ function contextRow(
         'error',
         'ContextClusterMissing',
         subject,
-        `context "${entry.name}" names cluster "${c.cluster}", which is not defined`,
+        `context "${entry.name}" names cluster "${context.cluster}", which is not defined`,
         entry.file,
       ),
     );
   }
-  if (c.user && !userEntry) {
+  if (context.user && !userEntry) {
     problems.push(
       problem(
         'error',
         'ContextUserMissing',
         subject,
-        `context "${entry.name}" names user "${c.user}", which is not defined`,
+        `context "${entry.name}" names user "${context.user}", which is not defined`,
         entry.file,
       ),
     );
@@ -421,10 +429,10 @@ function contextRow(
   const row: ContextRow = {
     name: entry.name,
     current: entry.name === merged.currentContext,
-    cluster: c.cluster ?? '',
+    cluster: context.cluster ?? '',
     server: displayServer(clusterEntry?.value.server),
-    user: c.user ?? '',
-    namespace: c.namespace ?? '',
+    user: context.user ?? '',
+    namespace: context.namespace ?? '',
     auth: describeAuth(userEntry?.value),
     files: { context: entry.file },
     problems: 0,
@@ -460,8 +468,8 @@ export function buildInventory(merged: MergedKubeconfig, deps: InventoryDeps): C
     problems.push(...clusterProblems(entry, deps, credentialedClusters.has(entry.name)));
   const certs = new Map<string, CertInfo | undefined>();
   for (const entry of merged.users.values()) {
-    const u = entry.value;
-    const cert = certInfo(deps.readCert(u['client-certificate'], u['client-certificate-data']), deps.now);
+    const user = entry.value;
+    const cert = certInfo(deps.readCert(user['client-certificate'], user['client-certificate-data']), deps.now);
     certs.set(entry.name, cert);
     problems.push(...userProblems(entry, cert, deps));
   }

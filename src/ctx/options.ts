@@ -29,15 +29,15 @@ function contextName(name: string): string {
   return name;
 }
 
-function withKubeconfig<T extends object>(base: T, f: CtxFlags): T & { kubeconfig?: string } {
-  const kubeconfig = kubeconfigFlag(f.kubeconfig);
+function withKubeconfig<T extends object>(base: T, flags: CtxFlags): T & { kubeconfig?: string } {
+  const kubeconfig = kubeconfigFlag(flags.kubeconfig);
   return kubeconfig === undefined ? base : { ...base, kubeconfig };
 }
 
-export function listOptions(f: CtxFlags): ListOptions {
+export function listOptions(flags: CtxFlags): ListOptions {
   return withKubeconfig(
-    { check: f.check === true, timeoutMs: durationFlag('--timeout', f.timeout ?? '5s', { zero: false }) },
-    f,
+    { check: flags.check === true, timeoutMs: durationFlag('--timeout', flags.timeout ?? '5s', { zero: false }) },
+    flags,
   );
 }
 
@@ -47,15 +47,15 @@ export interface CheckOptions {
   timeoutMs: number;
 }
 
-export function checkOptions(names: readonly string[], f: CtxFlags): CheckOptions {
+export function checkOptions(names: readonly string[], flags: CtxFlags): CheckOptions {
   const seen = new Set<string>();
-  for (const n of names.map(contextName)) {
-    if (seen.has(n)) throw new UsageError(`context "${n}" is named twice`, { hint: 'name each context once' });
-    seen.add(n);
+  for (const name of names.map(contextName)) {
+    if (seen.has(name)) throw new UsageError(`context "${name}" is named twice`, { hint: 'name each context once' });
+    seen.add(name);
   }
   return withKubeconfig(
-    { names: [...seen], timeoutMs: durationFlag('--timeout', f.timeout ?? '5s', { zero: false }) },
-    f,
+    { names: [...seen], timeoutMs: durationFlag('--timeout', flags.timeout ?? '5s', { zero: false }) },
+    flags,
   );
 }
 
@@ -64,8 +64,8 @@ export interface ShowOptions {
   name?: string;
 }
 
-export function showOptions(name: string | undefined, f: CtxFlags): ShowOptions {
-  return withKubeconfig(name === undefined ? {} : { name: contextName(name) }, f);
+export function showOptions(name: string | undefined, flags: CtxFlags): ShowOptions {
+  return withKubeconfig(name === undefined ? {} : { name: contextName(name) }, flags);
 }
 
 export interface UseOptions {
@@ -73,8 +73,8 @@ export interface UseOptions {
   name: string;
 }
 
-export function useOptions(name: string, f: CtxFlags): UseOptions {
-  return withKubeconfig({ name: contextName(name) }, f);
+export function useOptions(name: string, flags: CtxFlags): UseOptions {
+  return withKubeconfig({ name: contextName(name) }, flags);
 }
 
 export interface NamespaceOptions {
@@ -83,8 +83,8 @@ export interface NamespaceOptions {
   context?: string;
 }
 
-export function namespaceOptions(namespace: string, f: CtxFlags): NamespaceOptions {
+export function namespaceOptions(namespace: string, flags: CtxFlags): NamespaceOptions {
   const base: NamespaceOptions = { namespace: namespaceName('NAMESPACE', namespace) };
-  if (f.context !== undefined) base.context = contextName(f.context);
-  return withKubeconfig(base, f);
+  if (flags.context !== undefined) base.context = contextName(flags.context);
+  return withKubeconfig(base, flags);
 }

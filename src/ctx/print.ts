@@ -2,6 +2,7 @@
 import { formatDuration } from '../base/duration.js';
 import { NONE, renderTable } from '../base/table.js';
 import { paint } from '../base/terminal.js';
+import { plural } from '../base/text.js';
 import type { CheckList } from './check.js';
 import type { ContextDetail } from './detail.js';
 import type { CertInfo, ContextList, Problem } from './inventory.js';
@@ -54,7 +55,7 @@ export function renderContextList(list: ContextList, wide: boolean, colour: bool
 export function renderProblems(problems: Problem[], colour: boolean): string {
   const errors = problems.filter((p) => p.severity === 'error').length;
   const warnings = problems.length - errors;
-  const title = `PROBLEMS: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}\n`;
+  const title = `PROBLEMS: ${errors} ${plural(errors, 'error')}, ${warnings} ${plural(warnings, 'warning')}\n`;
   const lines = problems.map((p) => {
     const sev = p.severity === 'error' ? paint(colour, 'red', 'error') : paint(colour, 'yellow', 'warning');
     return `${sev}  ${p.code}: ${p.message}\n         ${paint(colour, 'dim', `why: ${p.why}`)}`;
@@ -74,7 +75,8 @@ export function renderCheckList(list: CheckList, colour: boolean): string {
     c.ok ? '' : `${c.failedStage}: ${c.message ?? ''}`,
   ]);
   const failed = list.checks.filter((c) => !c.ok).length;
-  return `${renderTable(headers, rows)}\n${list.checks.length} checked in ${formatDuration(list.elapsedMs)} (timeout ${formatDuration(list.timeoutMs)} each, in parallel), ${failed} failed\n`;
+  const timing = `in ${formatDuration(list.elapsedMs)} (timeout ${formatDuration(list.timeoutMs)} each, in parallel)`;
+  return `${renderTable(headers, rows)}\n${list.checks.length} checked ${timing}, ${failed} failed\n`;
 }
 
 function line(key: string, value: string | number | boolean | undefined): string {
@@ -85,65 +87,66 @@ function certLine(cert: CertInfo | undefined): string | undefined {
   if (!cert) return undefined;
   if (cert.status === 'unreadable') return `unreadable: ${cert.error ?? ''}`;
   const where = cert.source === 'file' ? cert.file : 'inline data';
-  return `${cert.subject ? `${cert.subject}, ` : ''}expires ${cert.notAfter?.slice(0, 10)} (${formatCert(cert)}), from ${where}`;
+  const subject = cert.subject ? `${cert.subject}, ` : '';
+  return `${subject}expires ${cert.notAfter?.slice(0, 10)} (${formatCert(cert)}), from ${where}`;
 }
 
-export function renderDetail(d: ContextDetail, colour: boolean): string {
-  let out = `Context:   ${d.name}${d.current ? ' (current)' : ''}\n`;
-  out += line('file', d.file);
+export function renderDetail(detail: ContextDetail, colour: boolean): string {
+  let out = `Context:   ${detail.name}${detail.current ? ' (current)' : ''}\n`;
+  out += line('file', detail.file);
   // As the list says it; requests without -n then go to namespace default.
-  out += line('namespace', d.namespace || '<none> (requests go to default)');
-  out += `Cluster:   ${d.cluster.name || NONE}${d.cluster.defined ? '' : ' (not defined)'}\n`;
-  if (d.cluster.defined) {
-    out += line('file', d.cluster.file);
-    out += line('server', d.cluster.server);
-    out += line('certificate authority', certLine(d.cluster.certificateAuthority) ?? 'system roots');
-    if (d.cluster.insecureSkipTLSVerify) out += line('insecure-skip-tls-verify', 'true');
-    if (d.cluster.tlsServerName) out += line('tls-server-name', d.cluster.tlsServerName);
-    if (d.cluster.proxyUrl) out += line('proxy-url', d.cluster.proxyUrl);
+  out += line('namespace', detail.namespace || '<none> (requests go to default)');
+  out += `Cluster:   ${detail.cluster.name || NONE}${detail.cluster.defined ? '' : ' (not defined)'}\n`;
+  if (detail.cluster.defined) {
+    out += line('file', detail.cluster.file);
+    out += line('server', detail.cluster.server);
+    out += line('certificate authority', certLine(detail.cluster.certificateAuthority) ?? 'system roots');
+    if (detail.cluster.insecureSkipTLSVerify) out += line('insecure-skip-tls-verify', 'true');
+    if (detail.cluster.tlsServerName) out += line('tls-server-name', detail.cluster.tlsServerName);
+    if (detail.cluster.proxyUrl) out += line('proxy-url', detail.cluster.proxyUrl);
   }
-  const u = d.user;
-  out += `User:      ${u.name || NONE}${u.name && !u.defined ? ' (not defined)' : ''}\n`;
-  if (u.defined) {
-    out += line('file', u.file);
-    out += line(
-      'auth',
-      `${formatAuth(u.auth)}${u.auth.methods.length > 1 ? ` (also set: ${u.auth.methods.slice(1).join(', ')})` : ''}`,
-    );
-    if (u.clientCertificate) out += line('client certificate', certLine(u.clientCertificate));
-    if (u.clientKey) out += line('client key', `${u.clientKey.value} (${u.clientKey.source})`);
-    if (u.token) out += line('token', `${u.token.value}${u.token.expires ? ` (expires ${u.token.expires})` : ''}`);
-    if (u.tokenFile) out += line('token file', u.tokenFile);
-    if (u.username) out += line('username', u.username);
-    if (u.password) out += line('password', u.password.value);
-    if (u.exec) {
-      out += line('exec command', [u.exec.command, ...u.exec.args].join(' '));
-      out += line('exec apiVersion', u.exec.apiVersion);
-      if (u.exec.env.length) out += line('exec env', u.exec.env.map((e) => `${e.name}=${e.value}`).join(' '));
+  const user = detail.user;
+  out += `User:      ${user.name || NONE}${user.name && !user.defined ? ' (not defined)' : ''}\n`;
+  if (user.defined) {
+    out += line('file', user.file);
+    const others = user.auth.methods.slice(1);
+    out += line('auth', `${formatAuth(user.auth)}${others.length ? ` (also set: ${others.join(', ')})` : ''}`);
+    if (user.clientCertificate) out += line('client certificate', certLine(user.clientCertificate));
+    if (user.clientKey) out += line('client key', `${user.clientKey.value} (${user.clientKey.source})`);
+    if (user.token)
+      out += line('token', `${user.token.value}${user.token.expires ? ` (expires ${user.token.expires})` : ''}`);
+    if (user.tokenFile) out += line('token file', user.tokenFile);
+    if (user.username) out += line('username', user.username);
+    if (user.password) out += line('password', user.password.value);
+    if (user.exec) {
+      out += line('exec command', [user.exec.command, ...user.exec.args].join(' '));
+      out += line('exec apiVersion', user.exec.apiVersion);
+      if (user.exec.env.length) out += line('exec env', user.exec.env.map((e) => `${e.name}=${e.value}`).join(' '));
     }
-    if (u.authProvider) {
+    if (user.authProvider) {
       out += line(
         'auth-provider',
-        `${u.authProvider.name} (${Object.keys(u.authProvider.config).length} settings, values redacted)`,
+        `${user.authProvider.name} (${Object.keys(user.authProvider.config).length} settings, values redacted)`,
       );
     }
-    if (u.impersonate)
+    if (user.impersonate)
       out += line(
         'impersonates',
-        `${u.impersonate.user}${u.impersonate.groups.length ? ` groups ${u.impersonate.groups.join(',')}` : ''}`,
+        user.impersonate.user + (user.impersonate.groups.length ? ` groups ${user.impersonate.groups.join(',')}` : ''),
       );
   }
-  if (d.problems.length) out += `\n${renderProblems(d.problems, colour)}`;
+  if (detail.problems.length) out += `\n${renderProblems(detail.problems, colour)}`;
   return out;
 }
 
-export function renderSwitch(r: SwitchResult): string {
-  if (r.namespace !== undefined) {
-    return r.changed
-      ? `Context "${r.context}" now defaults to namespace "${r.namespace}" (was "${r.previous || 'default'}"); wrote ${r.file}\n`
-      : `Context "${r.context}" already defaults to namespace "${r.namespace}"; nothing written\n`;
+export function renderSwitch(change: SwitchResult): string {
+  if (change.namespace !== undefined) {
+    return change.changed
+      ? `Context "${change.context}" now defaults to namespace "${change.namespace}" ` +
+          `(was "${change.previous || 'default'}"); wrote ${change.file}\n`
+      : `Context "${change.context}" already defaults to namespace "${change.namespace}"; nothing written\n`;
   }
-  return r.changed
-    ? `Switched to context "${r.context}" (was "${r.previous || NONE}"); wrote ${r.file}\n`
-    : `Context "${r.context}" is already current; nothing written\n`;
+  return change.changed
+    ? `Switched to context "${change.context}" (was "${change.previous || NONE}"); wrote ${change.file}\n`
+    : `Context "${change.context}" is already current; nothing written\n`;
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 
 import { ExitCode, NotFoundError, UsageError, type ExitCodeValue } from '../base/errors.js';
 import type { RunContext } from '../base/run.js';
+import { plural } from '../base/text.js';
 import { readCertificate } from '../kube/credentials.js';
 import {
   assertFilesUsable,
@@ -60,7 +61,10 @@ function load(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): MergedKub
   return merged;
 }
 
-/** For the commands that act on one context (show, check, use, namespace): a broken file is refused, naming it, as kubectl does. */
+/**
+ * For the commands that act on named contexts (check, show, use, namespace): a broken file is refused,
+ * naming it, as kubectl does.
+ */
 function loadUsable(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): MergedKubeconfig {
   const merged = load(kubeconfig, env);
   assertFilesUsable(merged);
@@ -71,16 +75,17 @@ function unknownContexts(merged: MergedKubeconfig, names: string[]): void {
   const unknown = names.filter((n) => !merged.contexts.has(n));
   if (unknown.length) {
     throw new NotFoundError(
-      `context${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')} ${unknown.length > 1 ? 'do' : 'does'} not exist in the kubeconfig`,
+      `${plural(unknown.length, 'context')} ${unknown.map((n) => `"${n}"`).join(', ')} ` +
+        `${plural(unknown.length, 'does', 'do')} not exist in the kubeconfig`,
       { hint: 'run "kubectl study-ctx" to list the contexts' },
     );
   }
 }
 
-export async function runList(ctx: RunContext, o: ListOptions): Promise<ContextList & { checkList?: CheckList }> {
-  const merged = load(o.kubeconfig, ctx.io.env);
+export async function runList(ctx: RunContext, options: ListOptions): Promise<ContextList & { checkList?: CheckList }> {
+  const merged = load(options.kubeconfig, ctx.io.env);
   const list = buildInventory(merged, realDeps(ctx.io.env));
-  if (!o.check) return list;
+  if (!options.check) return list;
   // The check (and with it client-node) is loaded only when asked for.
   const { checkContexts } = await import('./check.js');
   return {
@@ -88,46 +93,48 @@ export async function runList(ctx: RunContext, o: ListOptions): Promise<ContextL
     checkList: await checkContexts(
       merged,
       list.contexts.map((c) => c.name),
-      o.timeoutMs,
+      options.timeoutMs,
       ctx.signal,
     ),
   };
 }
 
-export function listExitCode(r: ContextList & { checkList?: CheckList }): ExitCodeValue {
+export function listExitCode(list: ContextList & { checkList?: CheckList }): ExitCodeValue {
   // No kubeconfig at all is "not found" here as in every command that needs one (whocan, study-drain...).
-  if (r.problems.some((p) => p.code === 'NoKubeconfig')) return ExitCode.NOT_FOUND;
-  return hasErrors(r.problems) || (r.checkList?.checks.some((c) => !c.ok) ?? false) ? ExitCode.BLOCKED : ExitCode.OK;
+  if (list.problems.some((p) => p.code === 'NoKubeconfig')) return ExitCode.NOT_FOUND;
+  return hasErrors(list.problems) || (list.checkList?.checks.some((c) => !c.ok) ?? false)
+    ? ExitCode.BLOCKED
+    : ExitCode.OK;
 }
 
-export async function runCheck(ctx: RunContext, o: CheckOptions): Promise<CheckList> {
-  const merged = loadUsable(o.kubeconfig, ctx.io.env);
-  const names = o.names.length ? o.names : [...merged.contexts.keys()];
+export async function runCheck(ctx: RunContext, options: CheckOptions): Promise<CheckList> {
+  const merged = loadUsable(options.kubeconfig, ctx.io.env);
+  const names = options.names.length ? options.names : [...merged.contexts.keys()];
   unknownContexts(merged, names);
   if (names.length === 0)
     throw new UsageError('the kubeconfig defines no contexts to check', {
       hint: 'add one with "kubectl config set-context"',
     });
   const { checkContexts } = await import('./check.js');
-  return checkContexts(merged, names, o.timeoutMs, ctx.signal);
+  return checkContexts(merged, names, options.timeoutMs, ctx.signal);
 }
 
-export async function runShow(ctx: RunContext, o: ShowOptions): Promise<ContextDetail> {
-  const merged = loadUsable(o.kubeconfig, ctx.io.env);
-  const name = o.name ?? merged.currentContext;
+export async function runShow(ctx: RunContext, options: ShowOptions): Promise<ContextDetail> {
+  const merged = loadUsable(options.kubeconfig, ctx.io.env);
+  const name = options.name ?? merged.currentContext;
   if (!name) throw new UsageError('no context named and no current-context set', { hint: 'pass a context name' });
   unknownContexts(merged, [name]);
   const deps = realDeps(ctx.io.env);
   return contextDetail(merged, name, buildInventory(merged, deps).problems, deps);
 }
 
-export async function runUse(ctx: RunContext, o: UseOptions): Promise<SwitchResult> {
-  return useContext(loadUsable(o.kubeconfig, ctx.io.env), o.name);
+export async function runUse(ctx: RunContext, options: UseOptions): Promise<SwitchResult> {
+  return useContext(loadUsable(options.kubeconfig, ctx.io.env), options.name);
 }
 
-export async function runNamespace(ctx: RunContext, o: NamespaceOptions): Promise<SwitchResult> {
-  const merged = loadUsable(o.kubeconfig, ctx.io.env);
-  const context = o.context ?? merged.currentContext;
+export async function runNamespace(ctx: RunContext, options: NamespaceOptions): Promise<SwitchResult> {
+  const merged = loadUsable(options.kubeconfig, ctx.io.env);
+  const context = options.context ?? merged.currentContext;
   if (!context) throw new UsageError('no current-context is set', { hint: 'pass --context NAME' });
-  return setNamespace(merged, context, o.namespace);
+  return setNamespace(merged, context, options.namespace);
 }

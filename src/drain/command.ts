@@ -9,7 +9,8 @@ import { drainOutputExitCode, runDrain, runUncordon, type DrainOutput, type Unco
 
 export const drainCommand: Command<DrainOptions, DrainOutput> = {
   run: async (ctx, options) => {
-    // In-flight writes are never cut by Ctrl-C (the report must be exact); a stuck server is cut by the request timeout.
+    // In-flight writes are never cut by Ctrl-C (the report must be exact);
+    // a stuck server is cut by the request timeout.
     const client = connect(options.connection, {
       timeoutMs: options.connection.requestTimeoutMs || DRAIN_DEFAULTS.requestTimeoutMs,
       outageMs: options.apiOutageMs,

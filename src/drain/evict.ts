@@ -11,6 +11,7 @@ import type { V1PodDisruptionBudget } from '@kubernetes/client-node';
 
 import { exponentialBackoff, type Backoff } from '../base/backoff.js';
 import { sleep } from '../base/concurrency.js';
+import { firstAndMore } from '../base/text.js';
 import { apiStatusOf, retryAfterOf, systemCodeOf } from '../kube/apierror.js';
 import type { DrainApi, GoneWatch } from './api.js';
 import type { DrainEvent, PodOutcome } from './events.js';
@@ -247,10 +248,13 @@ function pdbDetail(
   return known ? describeBudget(known) : `PDB ${key}: ${answer.message || 'disruption budget'}`;
 }
 
-/** Which of the PDB's pods keep it from allowing more, and why (a Pending replacement, a crash loop); '' if none is known. */
+/**
+ * Which of the PDB's pods keep it from allowing more, and why (a Pending
+ * replacement, a crash loop); '' if none is known.
+ */
 async function whyNotHealthy(ctx: EvictContext, namespace: string, pdb: string): Promise<string> {
   const pods = await ctx.api.unservingPods(namespace, pdb).catch(() => []);
   if (pods.length === 0) return '';
-  const shown = pods.slice(0, 2).map((p) => `${p.name} is ${p.reason}`);
-  return `; not healthy yet: ${shown.join('; ')}${pods.length > 2 ? ` (and ${pods.length - 2} more)` : ''}`;
+  const reasons = pods.map((p) => `${p.name} is ${p.reason}`);
+  return `; not healthy yet: ${firstAndMore(reasons, 2, { separator: '; ', parenthesized: true })}`;
 }

@@ -8,6 +8,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 
+import { firstAndMore, plural } from '../base/text.js';
 import { controllerOf, isMirrorPod, isPodReady, isTerminal } from '../kube/objects.js';
 import { reason, type PdbPlan, type PlanOptions, type PodAction, type Reason, type ReasonCode } from './model.js';
 import { describeBudget, pdbApplies } from './pdb.js';
@@ -145,7 +146,7 @@ export function mirrorPod(pod: V1Pod): FilterVerdict {
 export function localStorageVolumes(pod: V1Pod, { options }: FilterInput): FilterVerdict {
   const emptyDirs = (pod.spec?.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name);
   if (emptyDirs.length === 0 || isTerminal(pod)) return PASS;
-  const message = `emptyDir volume${emptyDirs.length > 1 ? 's' : ''} ${emptyDirs.join(', ')}`;
+  const message = `emptyDir ${plural(emptyDirs.length, 'volume')} ${emptyDirs.join(', ')}`;
   return refusedUnless(options.deleteEmptyDirData, 'LocalStorage', message, '--delete-emptydir-data');
 }
 
@@ -217,8 +218,9 @@ export function disruptionBudget(pod: V1Pod, { facts, options }: FilterInput): F
   }
   if (pdb.verdict === 'waits') {
     const notHealthy = pdb.notHealthy ?? [];
-    const more = notHealthy.length > 3 ? ` (and ${notHealthy.length - 3} more)` : '';
-    const why = notHealthy.length ? `; not healthy: ${notHealthy.slice(0, 3).join('; ')}${more}` : '';
+    const why = notHealthy.length
+      ? `; not healthy: ${firstAndMore(notHealthy, 3, { separator: '; ', parenthesized: true })}`
+      : '';
     return found(reason('PdbAllowsNone', 'warning', `${budget}${why}`));
   }
   if (pdb.verdict === 'one-by-one') {
@@ -258,7 +260,7 @@ export function placementUncertain(_pod: V1Pod, { facts }: FilterInput): FilterV
 export function placedAfterMove(_pod: V1Pod, { facts }: FilterInput): FilterVerdict {
   const pods = facts.dependsOn ?? [];
   if (pods.length === 0) return PASS;
-  const message = `fits only after ${listPods(pods)} ${pods.length === 1 ? 'is' : 'are'} placed`;
+  const message = `fits only after ${listPods(pods)} ${plural(pods.length, 'is', 'are')} placed`;
   return found(reason('PlacedAfterMove', 'info', message));
 }
 
@@ -307,5 +309,5 @@ function isDaemonSetRef(ref: { kind: string; apiVersion: string } | undefined): 
 }
 
 function listPods(keys: string[]): string {
-  return `${keys.slice(0, 3).join(', ')}${keys.length > 3 ? ` and ${keys.length - 3} more` : ''}`;
+  return firstAndMore(keys, 3);
 }

@@ -15,6 +15,7 @@ import type {
 
 import { mapLimit } from '../base/concurrency.js';
 import { ForbiddenError, NotFoundError } from '../base/errors.js';
+import { plural } from '../base/text.js';
 import { apiStatusOf } from '../kube/apierror.js';
 import type { KubeClient } from '../kube/client.js';
 import { listPath } from '../kube/list.js';
@@ -62,12 +63,9 @@ export async function gatherPlanInputs(
   const known = new Set(nodeList.items.map((n) => n.metadata?.name));
   const missing = nodeNames.filter((n) => !known.has(n));
   if (missing.length) {
-    throw new NotFoundError(
-      `node${missing.length > 1 ? 's' : ''} ${missing.map((n) => `"${n}"`).join(', ')} not found`,
-      {
-        hint: 'list the nodes with "kubectl get nodes"',
-      },
-    );
+    throw new NotFoundError(`${plural(missing.length, 'node')} ${missing.map((n) => `"${n}"`).join(', ')} not found`, {
+      hint: 'list the nodes with "kubectl get nodes"',
+    });
   }
   const drainPods = pods.drained.flat();
   const podsByNode = new Map<string, V1Pod[]>();

@@ -13,6 +13,7 @@
  */
 import type { V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 
+import { plural } from '../base/text.js';
 import { isPodReady } from '../kube/objects.js';
 import { matchesSelector } from '../kube/selector.js';
 import type { PdbPlan } from './model.js';
@@ -78,7 +79,7 @@ export function describeBudget(
     'namespace' | 'name' | 'currentHealthy' | 'desiredHealthy' | 'disruptionsAllowed' | 'expectedPods'
   >,
 ): string {
-  const allows = `${pdb.disruptionsAllowed} disruption${pdb.disruptionsAllowed === 1 ? '' : 's'}`;
+  const allows = `${pdb.disruptionsAllowed} ${plural(pdb.disruptionsAllowed, 'disruption')}`;
   const counts = `${pdb.currentHealthy} healthy, ${pdb.desiredHealthy} required of ${pdb.expectedPods}`;
   return `PDB ${pdb.namespace}/${pdb.name} allows ${allows} (${counts})`;
 }

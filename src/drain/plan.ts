@@ -8,6 +8,7 @@
  */
 import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 
+import { plural } from '../base/text.js';
 import { controllerOf, isNodeReady, isPodReady, isTerminal, podWaitReason } from '../kube/objects.js';
 import { classifyPod, type PodFacts } from './filters.js';
 import { podKey, podRequests, type PodPlacement } from './placement/index.js';
@@ -164,8 +165,8 @@ function outages(
     const info = controllers.get(key);
     if (!info || info.readyReplicas === undefined || info.kind === 'DaemonSet') continue;
     if (count >= info.readyReplicas && info.readyReplicas > 0) {
-      const replicas = `${info.readyReplicas} ready replica${info.readyReplicas === 1 ? '' : 's'}`;
-      out.set(key, `${info.kind}/${info.name} has ${replicas}, all on the drained node${count > 1 ? 's' : ''}`);
+      const replicas = `${info.readyReplicas} ready ${plural(info.readyReplicas, 'replica')}`;
+      out.set(key, `${info.kind}/${info.name} has ${replicas}, all on the drained ${plural(count, 'node')}`);
     }
   }
   return out;
@@ -317,7 +318,8 @@ export function planBlockers(
   for (const perm of permissions) {
     if (perm.allowed || !perm.required) continue;
     blockers.add(
-      `MissingPermission: you may not ${permissionText(perm)}: ask for that permission (the drain changes nothing until you have it)`,
+      `MissingPermission: you may not ${permissionText(perm)}: ` +
+        'ask for that permission (the drain changes nothing until you have it)',
     );
   }
   for (const node of nodes) if (!node.exists) blockers.add(`node ${node.name} does not exist`);

@@ -4,6 +4,7 @@ import { confirm } from '../base/prompt.js';
 import type { RunContext } from '../base/run.js';
 import { renderTable } from '../base/table.js';
 import { colorEnabled, liveView, paint } from '../base/terminal.js';
+import { plural } from '../base/text.js';
 import type { DrainEvent, DrainResult } from './events.js';
 import { REASONS, type DrainPlan, type ReasonCode } from './model.js';
 import type { DrainHooks, DrainOutput, UncordonResult } from './run.js';
@@ -74,7 +75,7 @@ function planNodes(plan: DrainPlan): string {
     const readiness = node.ready ? 'Ready' : 'NotReady';
     const cordoned = node.unschedulable ? 'already cordoned' : 'schedulable';
     const count = plan.pods.filter((p) => p.node === node.name).length;
-    out += `Node ${node.name}: ${readiness}, ${cordoned}; ${count} pod${count === 1 ? '' : 's'}\n`;
+    out += `Node ${node.name}: ${readiness}, ${cordoned}; ${count} ${plural(count, 'pod')}\n`;
     for (const found of node.reasons) out += `  ${found.severity}: ${found.code}: ${found.message}\n`;
   }
   return `${out}\n`;
@@ -183,7 +184,7 @@ function planPlacement(plan: DrainPlan): string {
   const placed = plan.pods.filter((pod) => pod.placement);
   if (placed.length === 0) return '';
   const pending = placed.filter((pod) => pod.placement?.outcome === 'pending').length;
-  const replacements = `replacement${placed.length === 1 ? '' : 's'}`;
+  const replacements = plural(placed.length, 'replacement');
   const stay = pending ? `; ${pending} would stay Pending` : '';
   return `\nPlacement: ${placed.length - pending} of ${placed.length} ${replacements} fit on the nodes left${stay}\n`;
 }
@@ -191,11 +192,11 @@ function planPlacement(plan: DrainPlan): string {
 /** The counts, and whether the drain can proceed (or what blocks it). */
 function planVerdict(plan: DrainPlan, colour: boolean): string {
   const summary = plan.summary;
-  const pods = `${summary.pods} pod${summary.pods === 1 ? '' : 's'}`;
+  const pods = `${summary.pods} ${plural(summary.pods, 'pod')}`;
   const actions =
     `${summary.evict} to evict, ${summary.skip} skipped, ` +
     `${summary.wait} already terminating, ${summary.blocked} blocked`;
-  let out = `\nSummary: ${pods}: ${actions}; ${summary.warnings} risk${summary.warnings === 1 ? '' : 's'}\n`;
+  let out = `\nSummary: ${pods}: ${actions}; ${summary.warnings} ${plural(summary.warnings, 'risk')}\n`;
   if (plan.verdict === 'proceed') {
     const readRisks = summary.warnings ? ' (read the risks above)' : '';
     out += `Verdict: ${paint(colour, 'green', 'the drain can proceed')}${readRisks}\n`;
@@ -230,7 +231,7 @@ export function eventLine(event: DrainEvent): string {
       return `could not evict ${podName(event.pod)}: ${event.detail}`;
     case 'waiting-healthy': {
       const { workloads } = event;
-      const count = `${workloads.length} workload${workloads.length === 1 ? '' : 's'}`;
+      const count = `${workloads.length} ${plural(workloads.length, 'workload')}`;
       return `waiting for ${count} to be Available again: ${workloads.join(', ')}`;
     }
     case 'healthy':
@@ -286,7 +287,7 @@ export function renderResult(result: DrainResult, colour: boolean): string {
     interrupted: paint(colour, 'yellow', 'interrupted'),
     failed: paint(colour, 'red', 'not drained'),
   }[result.outcome];
-  const times = `${result.throttled} time${result.throttled === 1 ? '' : 's'}`;
+  const times = `${result.throttled} ${plural(result.throttled, 'time')}`;
   const throttled = result.throttled ? ` (throttled ${times} by the API server)` : '';
   const message = result.message ? `: ${result.message}` : '';
   const took = `in ${formatDuration(result.elapsedMs)} with ${result.requests} API requests`;

@@ -9,6 +9,7 @@ import { formatDuration } from '../base/duration.js';
 import { InterruptedError, outcomeExitCode, TimeoutError, type ExitCodeValue } from '../base/errors.js';
 import { canAsk } from '../base/prompt.js';
 import type { RunContext } from '../base/run.js';
+import { plural } from '../base/text.js';
 import type { KubeClient } from '../kube/client.js';
 import { nodesMatching } from '../kube/nodes.js';
 import { clusterDrainApi } from './clusterapi.js';
@@ -71,7 +72,7 @@ export async function runDrain(
   }
   if (!options.yes && canAsk(ctx.io)) {
     const evictions = plan.summary.evict;
-    if (!(await hooks.confirm(`Cordon ${nodes.join(', ')} and evict ${evictions} pod${evictions === 1 ? '' : 's'}?`))) {
+    if (!(await hooks.confirm(`Cordon ${nodes.join(', ')} and evict ${evictions} ${plural(evictions, 'pod')}?`))) {
       hooks.note('Nothing was changed.');
       return { kind: 'declined', plan };
     }

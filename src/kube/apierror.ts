@@ -43,7 +43,10 @@ export function rawFailureOf(err: unknown): unknown {
   return err instanceof StudyError && rawFailures.has(err) ? rawFailures.get(err) : err;
 }
 
-/** The HTTP status and Status object of an ApiException-like error (or of a typed error made from one), or undefined. */
+/**
+ * The HTTP status and Status object of an ApiException-like error (or of a
+ * typed error made from one), or undefined.
+ */
 export function apiStatusOf(
   err: unknown,
 ): { code: number; status: KubeStatus; headers: Record<string, string> } | undefined {
@@ -67,7 +70,10 @@ export function apiStatusOf(
   return { code: answer.code, status, headers };
 }
 
-/** The seconds an answer asks the client to wait: its Retry-After header, else its Status's retryAfterSeconds; 0 if none. */
+/**
+ * The seconds an answer asks the client to wait: its Retry-After header,
+ * else its Status's retryAfterSeconds; 0 if none.
+ */
 export function retryAfterOf(api: { status: KubeStatus; headers: Record<string, string> }): number {
   return Number(api.headers['retry-after'] ?? api.status.details?.retryAfterSeconds ?? 0) || 0;
 }
@@ -227,7 +233,8 @@ function fromStatus(code: number, status: KubeStatus, ctx: ErrorContext, cause?:
   switch (code) {
     case 401:
       return new ApiError(
-        `cannot ${ctx.what}: the server rejected the credentials${ctx.user ? ` of user "${ctx.user}"` : ''} (401 Unauthorized)`,
+        `cannot ${ctx.what}: the server rejected the credentials` +
+          `${ctx.user ? ` of user "${ctx.user}"` : ''} (401 Unauthorized)`,
         {
           status: code,
           reason: 'Unauthorized',

@@ -14,7 +14,7 @@ import { sleep } from '../base/concurrency.js';
 import { apiStatusOf, DEFAULT_OUTAGE_MS, retryDelay, toStudyError } from './apierror.js';
 import type { ConnectionOptions } from './connection.js';
 import { credentialNote, credentialProblems } from './credentials.js';
-import { cacheRoot, discoveryCacheDir } from './discocache.js';
+import { cacheRoot, discoveryCacheDir } from './discoverycache.js';
 import {
   assertFilesUsable,
   loadKubeconfig,
@@ -76,7 +76,7 @@ export class KubeClient {
   private readonly transport: TransportOptions;
   /** How long a server that answered before may stay unreachable: requests and watches ride through that long. */
   readonly outageMs: number;
-  /** Where this server's discovery is cached, kubectl's directory (discocache.ts). */
+  /** Where this server's discovery is cached, kubectl's directory (discoverycache.ts). */
   readonly discoveryCacheDir: string;
   /** Whether the server has answered this client at least once. */
   private answered = false;
@@ -289,13 +289,16 @@ export function assertCredentialsUsable(ctx: ResolvedContext): void {
   const problem = credentialProblems(ctx.clusterName, ctx.cluster, ctx.userName, ctx.user)[0];
   if (problem) {
     throw new UsageError(`${problem.owner}: ${problem.field} ${problem.problem}`, {
-      hint: `fix the kubeconfig (kubectl refuses it too); "kubectl study-ctx show ${ctx.contextName}" shows the context`,
+      hint:
+        'fix the kubeconfig (kubectl refuses it too); ' +
+        `"kubectl study-ctx show ${ctx.contextName}" shows the context`,
     });
   }
   const provider = ctx.user['auth-provider']?.name;
   if (provider !== undefined && !SUPPORTED_AUTH_PROVIDERS.includes(provider)) {
     throw new UsageError(
-      `user "${ctx.userName}": auth-provider "${provider}" is not supported (kubectl-study supports ${SUPPORTED_AUTH_PROVIDERS.join(', ')})`,
+      `user "${ctx.userName}": auth-provider "${provider}" is not supported ` +
+        `(kubectl-study supports ${SUPPORTED_AUTH_PROVIDERS.join(', ')})`,
       {
         hint: 'kubectl removed its in-tree auth providers; use the provider\u2019s exec credential plugin instead',
       },

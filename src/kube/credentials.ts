@@ -127,7 +127,10 @@ export function credentialNote(user: RawUser, now: Date = new Date()): string | 
     if (Date.parse(cert.notAfter) < now.getTime()) {
       return `the client certificate expired on ${cert.notAfter.slice(0, 10)} (${-days} days ago): renew it`;
     }
-    return `the client certificate is valid until ${cert.notAfter.slice(0, 10)}, so it is not expired: the server may not trust its issuer, or the user was removed`;
+    return (
+      `the client certificate is valid until ${cert.notAfter.slice(0, 10)}, so it is not expired: ` +
+      'the server may not trust its issuer, or the user was removed'
+    );
   }
   const exp = jwtExpiry(user.token);
   if (exp) {
@@ -261,7 +264,9 @@ export function credentialProblems(
       out.push({
         owner: userOwner,
         field: 'exec.apiVersion',
-        problem: `is ${user.exec.apiVersion ? `"${user.exec.apiVersion}"` : 'not set'}; kubectl speaks ${EXEC_API_VERSIONS.join(' and ')}`,
+        problem:
+          `is ${user.exec.apiVersion ? `"${user.exec.apiVersion}"` : 'not set'}; ` +
+          `kubectl speaks ${EXEC_API_VERSIONS.join(' and ')}`,
       });
     } else {
       const mode = interactiveModeProblem(user.exec.apiVersion, user.exec.interactiveMode);

@@ -2,7 +2,7 @@
  * API discovery, and resource names resolved as kubectl resolves them:
  * plural, singular, short names, kinds, group-qualified (deployments.apps),
  * with a subresource (pods/log). Discovery is kubectl's: from its disk
- * cache while that is fresh (discocache.ts), else two requests (aggregated
+ * cache while that is fresh (discoverycache.ts), else two requests (aggregated
  * discovery v2) whose answer is cached for the next command; a name the
  * cache does not know sends one rediscovery, as kubectl's RESTMapper does.
  * The conversions and the resolution are pure.
@@ -16,7 +16,7 @@ import {
   type ApiGroupList,
   type ApiResourceEntry,
   type ApiResourceList,
-} from './discocache.js';
+} from './discoverycache.js';
 
 export interface ApiResource {
   group: string;
@@ -184,7 +184,10 @@ export interface Discovery {
   fromCache: boolean;
 }
 
-/** The cluster's resources: from kubectl's disk cache when fresh (unless fresh is asked), else from the server (and cached). */
+/**
+ * The cluster's resources: from kubectl's disk cache when fresh (unless fresh is asked), else from the
+ * server (and cached).
+ */
 export async function discover(client: KubeClient, opts: { fresh?: boolean } = {}): Promise<Discovery> {
   const dir = client.discoveryCacheDir;
   const cached = opts.fresh ? undefined : readDiscoveryCache(dir);

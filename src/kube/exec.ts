@@ -73,14 +73,16 @@ export function parseExecCredential(plugin: Plugin, stdout: string): ExecCredent
   };
   if (cred.kind !== 'ExecCredential') {
     throw new UsageError(
-      `${named(plugin)} printed something that is not an ExecCredential (kind ${JSON.stringify(typeof cred.kind === 'string' ? cred.kind : null)})`,
+      `${named(plugin)} printed something that is not an ExecCredential ` +
+        `(kind ${JSON.stringify(typeof cred.kind === 'string' ? cred.kind : null)})`,
       { hint: 'run the plugin by hand to see what it prints' },
     );
   }
   const want = plugin.exec.apiVersion ?? '';
   if (cred.apiVersion !== want) {
     throw new UsageError(
-      `${named(plugin)} returned an ExecCredential of apiVersion ${String(cred.apiVersion)}, the kubeconfig asks for ${want || 'none'}`,
+      `${named(plugin)} returned an ExecCredential of apiVersion ${String(cred.apiVersion)}, ` +
+        `the kubeconfig asks for ${want || 'none'}`,
       {
         hint: 'set users[].user.exec.apiVersion to what the plugin speaks (client.authentication.k8s.io/v1 or v1beta1)',
       },

@@ -98,8 +98,4 @@ export class Informer<T extends Meta> {
   stop(): void {
     this.stopped = true;
   }
-
-  list_(): T[] {
-    return [...this.items.values()];
-  }
 }

@@ -261,8 +261,10 @@ function fieldsError(where: string, value: unknown, shape: Record<string, Shape>
   if (!fits(value, 'map')) return `${where} must be a mapping, not ${kindOf(value)}`;
   for (const [key, want] of Object.entries(shape)) {
     const v = (value as Record<string, unknown>)[key];
-    if (!fits(v, want))
-      return `${where}.${key} must be ${SHAPE_WORDS[want]}, not ${kindOf(v)}${want === 'string' && typeof v !== 'object' ? ' (quote the value)' : ''}`;
+    if (!fits(v, want)) {
+      const quote = want === 'string' && typeof v !== 'object' ? ' (quote the value)' : '';
+      return `${where}.${key} must be ${SHAPE_WORDS[want]}, not ${kindOf(v)}${quote}`;
+    }
   }
   return undefined;
 }
@@ -475,7 +477,8 @@ export function resolveContext(merged: MergedKubeconfig, sel: ContextSelection):
   if (!clusterEntry) {
     throw new NotFoundError(
       clusterName
-        ? `cluster "${clusterName}" (named by ${sel.cluster ? '--cluster' : `context "${contextName}"`}) does not exist in the kubeconfig`
+        ? `cluster "${clusterName}" (named by ${sel.cluster ? '--cluster' : `context "${contextName}"`}) ` +
+            'does not exist in the kubeconfig'
         : `context "${contextName}" names no cluster`,
       { hint: 'run "kubectl study-ctx" to see the problems of every context' },
     );
@@ -490,7 +493,8 @@ export function resolveContext(merged: MergedKubeconfig, sel: ContextSelection):
     const userEntry = merged.users.get(userName);
     if (!userEntry) {
       throw new NotFoundError(
-        `user "${userName}" (named by ${sel.user ? '--user' : `context "${contextName}"`}) does not exist in the kubeconfig`,
+        `user "${userName}" (named by ${sel.user ? '--user' : `context "${contextName}"`}) ` +
+          'does not exist in the kubeconfig',
         {
           hint: 'run "kubectl study-ctx" to see the problems of every context',
         },

@@ -112,7 +112,10 @@ export async function whoAmI(client: KubeClient): Promise<UserInfo> {
  */
 export const REVIEW_CONCURRENCY = 32;
 
-/** One question: what an identity may do (SubjectAccessReview), or the caller when who is left out (SelfSubjectAccessReview). */
+/**
+ * One question: what an identity may do (SubjectAccessReview), or the caller when who is left out
+ * (SelfSubjectAccessReview).
+ */
 export interface ReviewQuestion {
   who?: Identity;
   attributes: AccessAttributes;

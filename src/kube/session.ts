@@ -156,7 +156,9 @@ async function proxyAgent(ctx: ResolvedContext, kc: KubeConfig): Promise<http.Ag
   const options: https.RequestOptions = {};
   const refused = (why: string, cause?: unknown): UsageError =>
     new UsageError(`cluster "${ctx.clusterName}": no connection through its proxy-url can be made (${why})`, {
-      hint: 'check the server and proxy-url of the cluster in the kubeconfig (kubectl proxies through http, https or socks5)',
+      hint:
+        'check the server and proxy-url of the cluster in the kubeconfig ' +
+        '(kubectl proxies through http, https or socks5)',
       cause,
     });
   try {

@@ -185,7 +185,8 @@ function attempt(
         return;
       }
       // zlib is loaded at the first compressed answer (small answers never are): start-up need not pay for it.
-      // A whole answer is inflated at once (a quarter of the time of inflating it chunk by chunk); a stream as it comes.
+      // A whole answer is inflated at once (a quarter of the time of inflating it chunk by chunk); a stream
+      // as it comes.
       import('node:zlib').then((zlib) => {
         const gzip = encoding === 'gzip';
         let body: Readable | undefined;

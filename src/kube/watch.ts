@@ -24,7 +24,8 @@ export async function* watch<T extends { metadata?: { resourceVersion?: string }
   query: Query,
   signal: AbortSignal,
 ): AsyncGenerator<WatchEvent<T>> {
-  // A connection that dies without a reset would wait for ever: nothing for this long ends the stream (the caller resumes).
+  // A connection that dies without a reset would wait for ever: nothing for this long ends the stream (the
+  // caller resumes).
   const idle = new AbortController();
   let timer = setTimeout(() => idle.abort(), IDLE_MS);
   const both = AbortSignal.any([signal, idle.signal]);

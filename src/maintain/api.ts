@@ -54,7 +54,10 @@ function lockOptionsOf(options: MaintainOptions): LockOptions {
   return { namespace: options.lockNamespace, name: LOCK_NAME, durationSeconds: options.lockDurationSeconds };
 }
 
-/** The run's API over a connected client; `interrupt` (Ctrl-C, SIGTERM) stops a drain, its own deadline does the rest. */
+/**
+ * The run's API over a connected client; `interrupt` (Ctrl-C, SIGTERM)
+ * stops a drain, its own deadline does the rest.
+ */
 export function clusterMaintainApi(
   client: KubeClient,
   options: MaintainOptions,

@@ -153,7 +153,8 @@ export function checkOwner(
   if (!owner) return;
   if (owner.cluster && owner.cluster.uid !== cluster.uid) {
     throw new UsageError(
-      `journal ${file} belongs to another cluster (${owner.cluster.server}, kube-system uid ${owner.cluster.uid}); this one is ${cluster.server} (uid ${cluster.uid})`,
+      `journal ${file} belongs to another cluster (${owner.cluster.server}, kube-system uid ${owner.cluster.uid}); ` +
+        `this one is ${cluster.server} (uid ${cluster.uid})`,
       {
         hint: 'use another --journal file for this cluster',
       },

@@ -120,7 +120,9 @@ export class MaintenanceLock {
     const state = leaseState(existing, now);
     if (state.held && state.holder !== holder) {
       throw new BlockedError(
-        `another maintenance run holds the lock ${options.namespace}/${options.name}: ${state.holder} (renewed ${Math.round(state.renewedAgoMs / 1000)}s ago, expires in ${Math.ceil(state.expiresInMs / 1000)}s unless renewed)`,
+        `another maintenance run holds the lock ${options.namespace}/${options.name}: ${state.holder} ` +
+          `(renewed ${Math.round(state.renewedAgoMs / 1000)}s ago, ` +
+          `expires in ${Math.ceil(state.expiresInMs / 1000)}s unless renewed)`,
         {
           hint: 'wait for it to finish; if it died, the lock can be taken over once it expires',
         },

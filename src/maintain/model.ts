@@ -40,7 +40,10 @@ export interface RunPlanSummary {
   steps: StepSummary[];
   /** The first step (1-based) where a replacement finds no node. */
   firstUnplaceableStep?: number;
-  /** Then: the largest --max-unavailable below the one asked for under which every replacement finds a node (else the smallest above it). */
+  /**
+   * Then: the largest --max-unavailable below the one asked for under which
+   * every replacement finds a node (else the smallest above it).
+   */
   maxUnavailableThatFits?: number;
 }
 

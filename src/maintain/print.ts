@@ -4,6 +4,7 @@ import { confirm } from '../base/prompt.js';
 import type { RunContext } from '../base/run.js';
 import { renderTable } from '../base/table.js';
 import { lineView, liveView } from '../base/terminal.js';
+import { plural } from '../base/text.js';
 import { eventLine } from '../drain/lib.js';
 import type { NodeProgress } from './journal.js';
 import type { MaintainReport, NodeReport } from './model.js';
@@ -14,7 +15,8 @@ export function renderPlanSummary(
   nodes: string[],
   progress: Map<string, NodeProgress>,
 ): string {
-  let out = `Maintenance plan: ${nodes.length} node${nodes.length === 1 ? '' : 's'}, ${report.plan.order.length} step${report.plan.order.length === 1 ? '' : 's'}\n`;
+  const steps = report.plan.order.length;
+  let out = `Maintenance plan: ${nodes.length} ${plural(nodes.length, 'node')}, ${steps} ${plural(steps, 'step')}\n`;
   report.plan.order.forEach((b, i) => {
     const step = report.plan.steps[i];
     out += `  ${i + 1}. ${b.join(', ')}${step ? `: ${stepLine(step)}` : ''}\n`;
@@ -32,8 +34,10 @@ export function renderPlanSummary(
   const done = nodes.filter((n) => progress.get(n)?.done);
   if (done.length) out += `  already done in an earlier run (skipped): ${done.join(', ')}\n`;
   const resumed = nodes.filter((n) => !progress.get(n)?.done && progress.get(n)?.steps.size);
-  if (resumed.length)
-    out += `  resumed from the journal: ${resumed.map((n) => `${n} (${[...(progress.get(n)?.steps ?? [])].join(', ')})`).join('; ')}\n`;
+  if (resumed.length) {
+    const steps = (n: string): string => `${n} (${[...(progress.get(n)?.steps ?? [])].join(', ')})`;
+    out += `  resumed from the journal: ${resumed.map(steps).join('; ')}\n`;
+  }
   for (const b of report.plan.blocked) out += `  BLOCKED ${b.node}: ${b.blockers.join('; ')}\n`;
   out += renderPdbTable(report.plan);
   return `${out}\n`;
@@ -62,13 +66,13 @@ function stepLine(s: MaintainReport['plan']['steps'][number]): string {
   if (s.wait) parts.push(`waits for ${s.wait} terminating`);
   if (s.skip) parts.push(`skips ${s.skip}`);
   if (s.blocked) parts.push(`${s.blocked} blocked`);
-  if (s.movedAgain)
-    parts.push(`moves ${s.movedAgain} replacement${s.movedAgain === 1 ? '' : 's'} of earlier steps again`);
-  if (s.pending.length)
-    parts.push(`${s.pending.length} replacement${s.pending.length === 1 ? '' : 's'} would stay Pending`);
+  if (s.movedAgain) parts.push(`moves ${s.movedAgain} ${plural(s.movedAgain, 'replacement')} of earlier steps again`);
+  if (s.pending.length) parts.push(`${s.pending.length} ${plural(s.pending.length, 'replacement')} would stay Pending`);
   else parts.push('every replacement finds a node');
   if (s.uncertain)
-    parts.push(`${s.uncertain} depend${s.uncertain === 1 ? 's' : ''} on the scheduler's choice among equal nodes`);
+    parts.push(
+      `${s.uncertain} ${plural(s.uncertain, 'depends', 'depend')} on the scheduler's choice among equal nodes`,
+    );
   return parts.join(', ');
 }
 
@@ -91,7 +95,9 @@ export function renderReport(report: MaintainReport): string {
   }
   out += `Result: ${report.outcome}\n`;
   if (report.lockHeldBy)
-    out += `Note: another run holds the maintenance lock now (${report.lockHeldBy}): a real run would wait for it to finish or expire.\n`;
+    out +=
+      `Note: another run holds the maintenance lock now (${report.lockHeldBy}): ` +
+      'a real run would wait for it to finish or expire.\n';
   if (report.degraded.length) out += `Degraded workloads: ${report.degraded.join(', ')}\n`;
   if (report.next) out += `Next: ${report.next}\n`;
   return out;

@@ -24,6 +24,7 @@ import {
 } from '../base/errors.js';
 import { canAsk } from '../base/prompt.js';
 import type { RunContext } from '../base/run.js';
+import { plural } from '../base/text.js';
 import { batches, type DrainEvent, type RunPlan } from '../drain/lib.js';
 import type { MaintainRunApi } from './api.js';
 import { checkOwner, Journal, type NodeProgress } from './journal.js';
@@ -91,7 +92,11 @@ async function planRun(
 function nextAfterFailure(reports: Map<string, NodeReport>): string {
   const failed = [...reports.values()].find((r) => r.status === 'failed');
   const ours = [...reports.values()].filter((r) => r.cordonedNow && r.cordonedByRun).map((r) => r.node);
-  return `fix the cause${failed ? ` on ${failed.node}` : ''}, then run the same command again: it resumes where it stopped and skips finished nodes${ours.length ? `; or give up with: kubectl study-drain uncordon ${ours.join(' ')}` : ''}`;
+  const giveUp = ours.length ? `; or give up with: kubectl study-drain uncordon ${ours.join(' ')}` : '';
+  return (
+    `fix the cause${failed ? ` on ${failed.node}` : ''}, then run the same command again: ` +
+    `it resumes where it stopped and skips finished nodes${giveUp}`
+  );
 }
 
 interface Prepared {
@@ -255,7 +260,8 @@ async function runLocked(run: ConfirmedRun): Promise<ExitCodeValue> {
         checkLock: () => {
           if (!lock.held())
             throw new BlockedError(
-              'the maintenance lock was lost (not renewed in time, or taken by another run): stopping before the next step',
+              'the maintenance lock was lost (not renewed in time, or taken by another run): ' +
+                'stopping before the next step',
             );
         },
         say: (node, phase) => {
@@ -333,7 +339,8 @@ export async function runMaintain(
   hooks.showPlan(report, nodes, prepared.progress);
   if (report.plan.blocked.length) {
     report.next =
-      'resolve the blocks (or pass the override flags the plan names) and run the same command again; nothing was changed';
+      'resolve the blocks (or pass the override flags the plan names) and run the same command again; ' +
+      'nothing was changed';
     return finish('blocked');
   }
   if (options.dryRun) {
@@ -345,7 +352,7 @@ export async function runMaintain(
     !options.yes &&
     canAsk(ctx.io) &&
     !(await hooks.confirm(
-      `Maintain ${prepared.todo.length} node${prepared.todo.length === 1 ? '' : 's'} (${prepared.todo.join(', ')})?`,
+      `Maintain ${prepared.todo.length} ${plural(prepared.todo.length, 'node')} (${prepared.todo.join(', ')})?`,
     ))
   ) {
     hooks.note('Nothing was changed.');

@@ -8,6 +8,7 @@
  */
 import { BlockedError, ExitCode, InterruptedError, StudyError, TimeoutError } from '../base/errors.js';
 import { formatDuration } from '../base/duration.js';
+import { plural } from '../base/text.js';
 import {
   drainExitCode,
   type DrainEvent,
@@ -21,7 +22,10 @@ import type { CommandRecord, JournalEntry, NodeProgress, Step } from './journal.
 import type { NodeReport } from './model.js';
 
 export interface MaintainApi {
-  /** The whole run's plan, from one read of the cluster; `uncordon`: nodes an earlier run cordoned, back in service after their step. */
+  /**
+   * The whole run's plan, from one read of the cluster; `uncordon`: nodes an
+   * earlier run cordoned, back in service after their step.
+   */
   planRun(order: string[][], uncordon: ReadonlySet<string>): Promise<RunPlan>;
   plan(nodes: string[]): Promise<{ plan: DrainPlan; podListVersions: Map<string, string> }>;
   drain(
@@ -71,7 +75,9 @@ export function priorCommand(
     return {
       action: 'refuse',
       message: `the command for ${node}, ${started}, is still running; it is not started again`,
-      hint: `wait for it to end (its output: ${rec.log}), or stop it (kill -TERM -- -${rec.pgid}), then run the same command again`,
+      hint:
+        `wait for it to end (its output: ${rec.log}), or stop it (kill -TERM -- -${rec.pgid}), ` +
+        'then run the same command again',
     };
   }
   if (facts.exitCode === 0)
@@ -92,13 +98,17 @@ export function priorCommand(
   if (resumeStep) {
     return {
       action: resumeStep,
-      note: `the command for ${node}, ${started}, cannot be checked from here; --resume-step=${resumeStep}: it is ${resumeStep === 'skip' ? 'taken as done' : 'run again'}`,
+      note:
+        `the command for ${node}, ${started}, cannot be checked from here; ` +
+        `--resume-step=${resumeStep}: it is ${resumeStep === 'skip' ? 'taken as done' : 'run again'}`,
     };
   }
   return {
     action: 'refuse',
     message: `the command for ${node} was ${started}, another host: whether it still runs cannot be checked from here`,
-    hint: 'run the same command on that host, or decide: --resume-step=rerun (run it again) or --resume-step=skip (it finished)',
+    hint:
+      'run the same command on that host, or decide: ' +
+      '--resume-step=rerun (run it again) or --resume-step=skip (it finished)',
   };
 }
 
@@ -204,7 +214,7 @@ async function workStep(deps: NodeDeps, node: string): Promise<void> {
 }
 
 async function recoverStep(deps: NodeDeps, node: string, workloads: WorkloadRef[], degraded: string[]): Promise<void> {
-  deps.say(node, `waiting for ${workloads.length} workload${workloads.length === 1 ? '' : 's'} to be Available`);
+  deps.say(node, `waiting for ${workloads.length} ${plural(workloads.length, 'workload')} to be Available`);
   const deadline = AbortSignal.any([deps.signal, AbortSignal.timeout(deps.recoverTimeoutMs)]);
   const health = await deps.api.waitAvailable(workloads, deadline);
   if (deps.signal.aborted) throw stopped(deps.signal, 'while waiting for the workloads');

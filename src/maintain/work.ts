@@ -19,7 +19,9 @@ import type { Work } from './steps.js';
 
 /** The wrapper: the operator's command ($STUDY_COMMAND, never spliced), then its exit code written atomically. */
 const WRAPPER =
-  '/bin/sh -c "$STUDY_COMMAND"; code=$?; printf "%s\\n" "$code" > "$STUDY_EXIT_MARKER.tmp" && mv "$STUDY_EXIT_MARKER.tmp" "$STUDY_EXIT_MARKER"; exit $code';
+  '/bin/sh -c "$STUDY_COMMAND"; code=$?; ' +
+  'printf "%s\\n" "$code" > "$STUDY_EXIT_MARKER.tmp" && mv "$STUDY_EXIT_MARKER.tmp" "$STUDY_EXIT_MARKER"; ' +
+  'exit $code';
 
 /** How long a stopped command's process group gets to end after the signal, before SIGKILL. */
 export const STOP_GRACE_MS = 10_000;

@@ -16,6 +16,7 @@ import { RESOURCES, resourcePath } from '../kube/url.js';
 import { loadRbac } from './load.js';
 import {
   allows,
+  describeBinding,
   describeRule,
   implicitGroups,
   matchesRule,
@@ -54,7 +55,8 @@ async function existenceWarnings(client: KubeClient, spec: SubjectSpec, namespac
     } catch (err) {
       if (apiStatusOf(err)?.code === 404)
         out.push(
-          `service account ${spec.namespace}/${spec.name} does not exist: the answer is what it would have, were it created`,
+          `service account ${spec.namespace}/${spec.name} does not exist: ` +
+            'the answer is what it would have, were it created',
         );
     }
   }
@@ -227,25 +229,25 @@ const RISKY: Array<{
   },
 ];
 
-function grantPath(g: Grant): string {
-  return `${g.binding.kind}/${g.binding.namespace ? `${g.binding.namespace}/` : ''}${g.binding.name} -> ${g.role.kind}/${g.role.name} -> ${describeRule(g.rule)}`;
+function grantPath(grant: Grant): string {
+  return `${describeBinding(grant.binding)} -> ${grant.role.kind}/${grant.role.name} -> ${describeRule(grant.rule)}`;
 }
 
 export function riskyPaths(index: RbacIndex, user: UserInfo, namespace: string): RiskyPath[] {
   const out: RiskyPath[] = [];
-  for (const r of RISKY) {
+  for (const risky of RISKY) {
     const req: RequestAttributes = {
-      verb: r.verb,
-      apiGroup: r.group,
-      resource: r.resource,
-      subresource: r.subresource ?? '',
+      verb: risky.verb,
+      apiGroup: risky.group,
+      resource: risky.resource,
+      subresource: risky.subresource ?? '',
       name: '',
-      namespace: r.namespaced ? namespace : '',
+      namespace: risky.namespaced ? namespace : '',
     };
     for (const g of allows(index, user, req)) {
       out.push({
-        permission: `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ''}`,
-        consequence: r.consequence,
+        permission: `${risky.verb} ${risky.resource}${risky.subresource ? `/${risky.subresource}` : ''}`,
+        consequence: risky.consequence,
         scope: g.scope || 'cluster',
         path: grantPath(g),
       });
@@ -339,10 +341,10 @@ function namedOnly(index: RbacIndex, user: UserInfo, req: RequestAttributes): st
 
 /** Whether the caller may ask the API server about another subject (create SubjectAccessReviews). */
 async function maySubjectReview(client: KubeClient): Promise<boolean> {
-  const a = await client.call('ask whether you may create SubjectAccessReviews', () =>
+  const answer = await client.call('ask whether you may create SubjectAccessReviews', () =>
     selfAccessReview(client, { verb: 'create', group: 'authorization.k8s.io', resource: 'subjectaccessreviews' }),
   );
-  return a.allowed;
+  return answer.allowed;
 }
 
 /**
@@ -397,14 +399,14 @@ async function askCells(
   return answers.map((a) => ('error' in a ? { error: client.error('create access reviews', a.error).message } : a));
 }
 
-export async function runAccess(ctx: RunContext, o: AccessOptions): Promise<AccessMatrix> {
-  const client = connect(o.connection, { signal: ctx.signal });
-  const namespace = o.connection.namespace ?? client.namespace;
-  const self = o.subject.kind === 'self';
+export async function runAccess(ctx: RunContext, options: AccessOptions): Promise<AccessMatrix> {
+  const client = connect(options.connection, { signal: ctx.signal });
+  const namespace = options.connection.namespace ?? client.namespace;
+  const self = options.subject.kind === 'self';
   const [{ user }, { resources }, warnings, canReview] = await Promise.all([
-    resolveSubject(client, o.subject),
+    resolveSubject(client, options.subject),
     discover(client),
-    existenceWarnings(client, o.subject, namespace),
+    existenceWarnings(client, options.subject, namespace),
     self || maySubjectReview(client),
   ]);
   // The reviews run while the rules are read: neither waits for the other. The matrix, the risky paths and
@@ -460,7 +462,8 @@ export function whyNearMisses(index: RbacIndex, user: UserInfo, req: RequestAttr
     const rules = index.rulesFor(crb.roleRef, '');
     if (!rules)
       near.push(
-        `ClusterRoleBinding/${crb.metadata?.name} names ${crb.roleRef.kind} "${crb.roleRef.name}", which does not exist`,
+        `ClusterRoleBinding/${crb.metadata?.name} names ${crb.roleRef.kind} "${crb.roleRef.name}", ` +
+          'which does not exist',
       );
     for (const rule of rules ?? [])
       if (rule.resourceNames?.length && matchesRule({ ...rule, resourceNames: [] }, req))
@@ -479,7 +482,8 @@ export function whyNearMisses(index: RbacIndex, user: UserInfo, req: RequestAttr
       for (const rule of rules) {
         if (ns !== req.namespace && matchesRule(rule, { ...req, namespace: ns }))
           near.push(
-            `RoleBinding/${ns}/${rb.metadata?.name} -> ${describeRule(rule)}: allows it in namespace ${ns}, not ${req.namespace || 'cluster-wide'}`,
+            `RoleBinding/${ns}/${rb.metadata?.name} -> ${describeRule(rule)}: ` +
+              `allows it in namespace ${ns}, not ${req.namespace || 'cluster-wide'}`,
           );
         else if (ns === req.namespace && rule.resourceNames?.length && matchesRule({ ...rule, resourceNames: [] }, req))
           near.push(`RoleBinding/${ns}/${rb.metadata?.name} -> ${describeRule(rule)}: only for those names`);
@@ -489,18 +493,18 @@ export function whyNearMisses(index: RbacIndex, user: UserInfo, req: RequestAttr
   return near;
 }
 
-export async function runWhy(ctx: RunContext, o: WhyOptions): Promise<WhyResult> {
-  const client = connect(o.connection, { signal: ctx.signal });
+export async function runWhy(ctx: RunContext, options: WhyOptions): Promise<WhyResult> {
+  const client = connect(options.connection, { signal: ctx.signal });
   const [{ user }, { resolved }] = await Promise.all([
-    resolveSubject(client, o.subject),
-    resolveDiscovered(client, o.resource),
+    resolveSubject(client, options.subject),
+    resolveDiscovered(client, options.resource),
   ]);
   const warnings: string[] = [];
-  const verbWarn = verbWarning(o.verb, false);
+  const verbWarn = verbWarning(options.verb, false);
   if (verbWarn) warnings.push(verbWarn);
-  const { namespaced: _namespaced, ...req } = requestFor(o, resolved, client.namespace, warnings);
+  const { namespaced: _namespaced, ...req } = requestFor(options, resolved, client.namespace, warnings);
   const namespace = req.namespace;
-  warnings.push(...(await existenceWarnings(client, o.subject, req.resource === 'namespaces' ? '' : namespace)));
+  warnings.push(...(await existenceWarnings(client, options.subject, req.resource === 'namespaces' ? '' : namespace)));
   // Near misses look at the subject's bindings in every namespace.
   const rbac = await loadRbac(client, namespace || client.namespace, { onRead: verboseLine(ctx) });
   const index = new RbacIndex(rbac.data);
@@ -526,13 +530,13 @@ export async function runWhy(ctx: RunContext, o: WhyOptions): Promise<WhyResult>
   };
 }
 
-export function whyExitCode(r: WhyResult): ExitCodeValue {
-  if (r.allowed || r.superuser) return ExitCode.OK;
-  return r.incomplete ? ExitCode.BLOCKED : ExitCode.NEGATIVE;
+export function whyExitCode(why: WhyResult): ExitCodeValue {
+  if (why.allowed || why.superuser) return ExitCode.OK;
+  return why.incomplete ? ExitCode.BLOCKED : ExitCode.NEGATIVE;
 }
 
-export function accessExitCode(r: AccessMatrix): ExitCodeValue {
-  return r.incomplete && r.rows.every((row) => Object.values(row.cells).every((c) => !c?.allowed))
+export function accessExitCode(matrix: AccessMatrix): ExitCodeValue {
+  return matrix.incomplete && matrix.rows.every((row) => Object.values(row.cells).every((c) => !c?.allowed))
     ? ExitCode.BLOCKED
     : ExitCode.OK;
 }

@@ -2,7 +2,7 @@
 import type { Command } from '../base/run.js';
 import { accessExitCode, runAccess, runWhy, whyExitCode, type AccessMatrix, type WhyResult } from './access.js';
 import type { AccessOptions, WhoCanOptions, WhyOptions } from './options.js';
-import { renderMatrix, renderWhoCan, renderWhy } from './print.js';
+import { missingText, renderMatrix, renderWhoCan, renderWhy } from './print.js';
 import { runWhoCan, whoCanExitCode, type WhoCanResult } from './whocan.js';
 
 export const whoCanCommand: Command<WhoCanOptions, WhoCanResult> = {
@@ -13,8 +13,10 @@ export const whoCanCommand: Command<WhoCanOptions, WhoCanResult> = {
   failure: (r) =>
     r.incomplete && r.subjects.length === 0
       ? {
-          message: `no subject found, but the answer is incomplete: ${r.missing.map((m) => (m.startsWith('confirm') ? m : `you may not ${m}`)).join('; ')}`,
-          hint: 'run as someone who may read RBAC objects (list roles, rolebindings, clusterroles, clusterrolebindings)',
+          message: `no subject found, but the answer is incomplete: ${missingText(r.missing)}`,
+          hint:
+            'run as someone who may read RBAC objects ' +
+            '(list roles, rolebindings, clusterroles, clusterrolebindings)',
         }
       : undefined,
 };

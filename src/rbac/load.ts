@@ -11,6 +11,7 @@
 import type { V1ClusterRole, V1ClusterRoleBinding, V1Role, V1RoleBinding } from '@kubernetes/client-node';
 
 import { mapLimit } from '../base/concurrency.js';
+import { plural } from '../base/text.js';
 import { apiStatusOf } from '../kube/apierror.js';
 import type { KubeClient } from '../kube/client.js';
 import { listPath } from '../kube/list.js';
@@ -64,7 +65,8 @@ const forbidden = (err: unknown): boolean => apiStatusOf(err)?.code === 403;
 
 /** "2,054 ClusterRoleBindings" (not toLocaleString: loading ICU data costs more than the rest of the count). */
 function count(n: number, resource: RbacResource): string {
-  return `${String(n).replace(/\B(?=(\d{3})+$)/g, ',')} ${n === 1 ? KIND_NAMES[resource].slice(0, -1) : KIND_NAMES[resource]}`;
+  const digits = String(n).replace(/\B(?=(\d{3})+$)/g, ',');
+  return `${digits} ${plural(n, KIND_NAMES[resource].slice(0, -1), KIND_NAMES[resource])}`;
 }
 
 /**
@@ -78,9 +80,8 @@ export async function loadRbac(client: KubeClient, namespace: string, scope: Loa
   const list = async <T>(resource: RbacResource, ns?: string): Promise<T[]> => {
     const items = (await listPath<T>(client, resourcePath(TYPES[resource], ns ? { namespace: ns } : {}), {}, PAGE))
       .items;
-    onRead(
-      `listed ${count(items.length, resource)}${ns ? ` in namespace ${ns}` : resource.startsWith('cluster') ? '' : ' in every namespace'}`,
-    );
+    const where = ns ? ` in namespace ${ns}` : resource.startsWith('cluster') ? '' : ' in every namespace';
+    onRead(`listed ${count(items.length, resource)}${where}`);
     return items;
   };
   if (scope.onlyNamespace !== undefined) return loadReferenced(client, scope.onlyNamespace, scope, list, missing);

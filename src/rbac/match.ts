@@ -32,8 +32,8 @@ export interface UserInfo {
   groups: string[];
 }
 
-export function isResourceRequest(r: RequestAttributes): boolean {
-  return r.path === undefined;
+export function isResourceRequest(request: RequestAttributes): boolean {
+  return request.path === undefined;
 }
 
 export function verbMatches(rule: V1PolicyRule, verb: string): boolean {
@@ -208,7 +208,9 @@ export function whoCan(
               code: 'ServiceAccountWithoutNamespace',
               binding,
               role: crb.roleRef,
-              message: `subject ServiceAccount "${subject.name}" has no namespace, which a ClusterRoleBinding needs: it reaches nobody`,
+              message:
+                `subject ServiceAccount "${subject.name}" has no namespace, ` +
+                'which a ClusterRoleBinding needs: it reaches nobody',
             });
             continue;
           }
@@ -219,7 +221,9 @@ export function whoCan(
           code: 'ResourceNamesRestricted',
           binding,
           role: crb.roleRef,
-          message: `the rule allows only the names ${rule.resourceNames!.join(', ')}${req.name ? '' : ' (and a request without a name never matches those)'}`,
+          message:
+            `the rule allows only the names ${rule.resourceNames!.join(', ')}` +
+            (req.name ? '' : ' (and a request without a name never matches those)'),
         });
       }
     }
@@ -238,15 +242,18 @@ export function whoCan(
           code: 'RoleMissing',
           binding,
           role: rb.roleRef,
-          message: `${rb.roleRef.kind} "${rb.roleRef.name}" does not exist${rb.roleRef.kind === 'Role' ? ` in namespace ${ns}` : ''}`,
+          message:
+            `${rb.roleRef.kind} "${rb.roleRef.name}" does not exist` +
+            (rb.roleRef.kind === 'Role' ? ` in namespace ${ns}` : ''),
         });
         continue;
       }
       for (const rule of rules) {
         if (matchesRule(rule, { ...req, namespace: ns })) {
           for (const subject of rb.subjects ?? []) {
-            const s = subject.kind === 'ServiceAccount' && !subject.namespace ? { ...subject, namespace: ns } : subject;
-            grants.push({ subject: s, binding, role: roleOf(rb.roleRef, ns), rule, scope: ns });
+            const grantee =
+              subject.kind === 'ServiceAccount' && !subject.namespace ? { ...subject, namespace: ns } : subject;
+            grants.push({ subject: grantee, binding, role: roleOf(rb.roleRef, ns), rule, scope: ns });
           }
         } else if (matchesButForNames(rule, req)) {
           nearMisses.push({
@@ -330,18 +337,23 @@ export function implicitGroups(username: string, groups: string[]): string[] {
 }
 
 /** Whom a subject reaches, in words. */
-export function describeSubject(s: RbacV1Subject): string {
-  if (s.kind === 'Group') {
-    if (s.name === 'system:serviceaccounts') return 'every service account in every namespace';
-    if (s.name.startsWith('system:serviceaccounts:'))
-      return `every service account in namespace ${s.name.slice('system:serviceaccounts:'.length)}`;
-    if (s.name === 'system:authenticated') return 'every authenticated user';
-    if (s.name === 'system:unauthenticated') return 'anonymous requests';
-    if (s.name === 'system:masters') return 'superusers (system:masters needs no binding)';
-    return `members of group ${s.name}`;
+export function describeSubject(subject: RbacV1Subject): string {
+  if (subject.kind === 'Group') {
+    if (subject.name === 'system:serviceaccounts') return 'every service account in every namespace';
+    if (subject.name.startsWith('system:serviceaccounts:'))
+      return `every service account in namespace ${subject.name.slice('system:serviceaccounts:'.length)}`;
+    if (subject.name === 'system:authenticated') return 'every authenticated user';
+    if (subject.name === 'system:unauthenticated') return 'anonymous requests';
+    if (subject.name === 'system:masters') return 'superusers (system:masters needs no binding)';
+    return `members of group ${subject.name}`;
   }
-  if (s.kind === 'ServiceAccount') return `service account ${s.namespace}/${s.name}`;
-  return `user ${s.name}`;
+  if (subject.kind === 'ServiceAccount') return `service account ${subject.namespace}/${subject.name}`;
+  return `user ${subject.name}`;
+}
+
+/** A binding as the messages name it: KIND/NAME, or KIND/NAMESPACE/NAME for a RoleBinding. */
+export function describeBinding(binding: Grant['binding']): string {
+  return `${binding.kind}/${binding.namespace ? `${binding.namespace}/` : ''}${binding.name}`;
 }
 
 /** A rule as one line: verbs on resources (names) in groups, or verbs on URLs. */

@@ -39,19 +39,19 @@ export function whoCanOptions(
   verb: string,
   resource: string | undefined,
   name: string | undefined,
-  f: WhoCanFlags,
+  flags: WhoCanFlags,
 ): WhoCanOptions {
   const out: WhoCanOptions = {
-    connection: connectionOptions(f),
+    connection: connectionOptions(flags),
     verb: verbArg(verb),
-    verify: f.verify === true,
-    nearMisses: f.nearMisses === true,
+    verify: flags.verify === true,
+    nearMisses: flags.nearMisses === true,
   };
-  if (f.url !== undefined) {
-    exclusive({ RESOURCE: resource, '--url': f.url });
-    if (!f.url.startsWith('/')) throw new UsageError(`--url takes a path such as /healthz, not "${f.url}"`);
+  if (flags.url !== undefined) {
+    exclusive({ RESOURCE: resource, '--url': flags.url });
+    if (!flags.url.startsWith('/')) throw new UsageError(`--url takes a path such as /healthz, not "${flags.url}"`);
     if (name !== undefined) throw new UsageError('--url takes no object name');
-    out.url = f.url;
+    out.url = flags.url;
     return out;
   }
   if (!resource)
@@ -83,36 +83,36 @@ export interface AccessFlags extends ConnectionFlags {
   sa?: string;
 }
 
-function subjectSpec(f: AccessFlags): SubjectSpec {
-  if (f.asUid !== undefined)
+function subjectSpec(flags: AccessFlags): SubjectSpec {
+  if (flags.asUid !== undefined)
     throw new UsageError('--as-uid is not used here: the subject is a user with its groups, or a service account', {
       hint: 'drop --as-uid',
     });
-  const groups = asGroupNames(f.asGroup ?? []);
-  if (f.sa !== undefined) {
-    if (f.as !== undefined || groups.length)
+  const groups = asGroupNames(flags.asGroup ?? []);
+  if (flags.sa !== undefined) {
+    if (flags.as !== undefined || groups.length)
       throw new UsageError('--sa and --as/--as-group name the subject two ways; use one');
-    const m = /^([^/]+)\/([^/]+)$/.exec(f.sa);
-    if (!m) throw new UsageError(`--sa takes NAMESPACE/NAME, not "${f.sa}"`);
+    const match = /^([^/]+)\/([^/]+)$/.exec(flags.sa);
+    if (!match) throw new UsageError(`--sa takes NAMESPACE/NAME, not "${flags.sa}"`);
     return {
       kind: 'serviceaccount',
-      namespace: namespaceName('--sa', m[1]!),
-      name: objectName('service account', m[2]!),
+      namespace: namespaceName('--sa', match[1]!),
+      name: objectName('service account', match[2]!),
     };
   }
-  if (f.as !== undefined) {
-    if (f.as.trim() === '')
+  if (flags.as !== undefined) {
+    if (flags.as.trim() === '')
       throw new UsageError('--as was given an empty user name', { hint: 'name the user, e.g. --as jane' });
-    return { kind: 'user', user: headerValue('--as', f.as), groups };
+    return { kind: 'user', user: headerValue('--as', flags.as), groups };
   }
   if (groups.length) throw new UsageError('--as-group needs --as', { hint: 'name the user whose groups these are' });
   return { kind: 'self' };
 }
 
-export function accessOptions(f: AccessFlags): AccessOptions {
-  const subject = subjectSpec(f);
+export function accessOptions(flags: AccessFlags): AccessOptions {
+  const subject = subjectSpec(flags);
   return {
-    connection: withoutImpersonation(connectionOptions({ ...f, as: undefined, asGroup: [], asUid: undefined })),
+    connection: withoutImpersonation(connectionOptions({ ...flags, as: undefined, asGroup: [], asUid: undefined })),
     subject,
   };
 }
@@ -129,15 +129,16 @@ const RESOURCE_ARG = /^(\*|[a-z0-9]([-a-z0-9.]*[a-z0-9])?)(\/(\*|[a-z0-9]([-a-z0
 function resourceArg(text: string): string {
   if (!RESOURCE_ARG.test(text)) {
     throw new UsageError(
-      `${text.trim() === '' ? 'an empty RESOURCE' : `"${text}" is not a RESOURCE`}: expected RESOURCE[.GROUP][/SUBRESOURCE]`,
+      `${text.trim() === '' ? 'an empty RESOURCE' : `"${text}" is not a RESOURCE`}: ` +
+        'expected RESOURCE[.GROUP][/SUBRESOURCE]',
       { hint: 'for example pods, deployments.apps or pods/log' },
     );
   }
   return text;
 }
 
-export function whyOptions(verb: string, resource: string, name: string | undefined, f: AccessFlags): WhyOptions {
-  const out: WhyOptions = { ...accessOptions(f), verb: verbArg(verb), resource: resourceArg(resource) };
+export function whyOptions(verb: string, resource: string, name: string | undefined, flags: AccessFlags): WhyOptions {
+  const out: WhyOptions = { ...accessOptions(flags), verb: verbArg(verb), resource: resourceArg(resource) };
   if (name !== undefined) out.name = objectName('object', name);
   return out;
 }

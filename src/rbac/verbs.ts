@@ -23,5 +23,9 @@ export const NON_RESOURCE_VERBS = ['get', 'put', 'post', 'head', 'options', 'del
 export function verbWarning(verb: string, nonResource: boolean): string | undefined {
   const known: readonly string[] = nonResource ? NON_RESOURCE_VERBS : RESOURCE_VERBS;
   if (known.includes(verb)) return undefined;
-  return `"${verb}" is not a known verb${nonResource ? ' for a non-resource URL' : ''} (known: ${known.filter((v) => v !== '*').join(', ')}); the answer treats it as written`;
+  const names = known.filter((v) => v !== '*').join(', ');
+  return (
+    `"${verb}" is not a known verb${nonResource ? ' for a non-resource URL' : ''} (known: ${names}); ` +
+    'the answer treats it as written'
+  );
 }

@@ -93,56 +93,63 @@ type Request = RequestAttributes & { namespaced: boolean };
  * namespace: `delete namespaces rx` is decided by rx's RoleBindings too.
  */
 export function requestFor(
-  o: Pick<WhoCanOptions, 'verb' | 'name' | 'connection'>,
+  options: Pick<WhoCanOptions, 'verb' | 'name' | 'connection'>,
   resolved: ResolvedResource,
   contextNamespace: string,
   warnings: string[],
 ): Request {
   const base = {
-    verb: o.verb,
+    verb: options.verb,
     apiGroup: resolved.group,
     resource: resolved.resource,
     subresource: resolved.subresource,
-    name: o.name ?? '',
+    name: options.name ?? '',
   };
   if (resolved.notServed)
     warnings.push(
-      `${resolved.resource}.${resolved.group} is not served by this cluster; the answer follows the RBAC rules as written`,
+      `${resolved.resource}.${resolved.group} is not served by this cluster; ` +
+        'the answer follows the RBAC rules as written',
     );
   if (resolved.group === '' && resolved.resource === 'namespaces')
-    return { ...base, namespace: o.name ?? '', namespaced: false };
+    return { ...base, namespace: options.name ?? '', namespaced: false };
   if (!resolved.namespaced) {
-    if (o.connection.namespace !== undefined)
+    if (options.connection.namespace !== undefined)
       warnings.push(
-        `${resolved.resource}${resolved.group ? `.${resolved.group}` : ''} is cluster-scoped: -n ${o.connection.namespace} does not apply`,
+        `${resolved.resource}${resolved.group ? `.${resolved.group}` : ''} is cluster-scoped: ` +
+          `-n ${options.connection.namespace} does not apply`,
       );
     return { ...base, namespace: '', namespaced: false };
   }
   return {
     ...base,
-    namespace: o.connection.allNamespaces ? '' : (o.connection.namespace ?? contextNamespace),
+    namespace: options.connection.allNamespaces ? '' : (options.connection.namespace ?? contextNamespace),
     namespaced: true,
   };
 }
 
-async function buildRequest(client: KubeClient, o: WhoCanOptions, warnings: string[]): Promise<Request> {
-  if (o.url !== undefined) {
-    const w = verbWarning(o.verb, true);
-    if (w) warnings.push(w);
+async function buildRequest(client: KubeClient, options: WhoCanOptions, warnings: string[]): Promise<Request> {
+  if (options.url !== undefined) {
+    const warning = verbWarning(options.verb, true);
+    if (warning) warnings.push(warning);
     return {
-      verb: o.verb,
+      verb: options.verb,
       apiGroup: '',
       resource: '',
       subresource: '',
       name: '',
       namespace: '',
-      path: o.url,
+      path: options.url,
       namespaced: false,
     };
   }
-  const w = verbWarning(o.verb, false);
-  if (w) warnings.push(w);
-  const req = requestFor(o, (await resolveDiscovered(client, o.resource!)).resolved, client.namespace, warnings);
+  const warning = verbWarning(options.verb, false);
+  if (warning) warnings.push(warning);
+  const req = requestFor(
+    options,
+    (await resolveDiscovered(client, options.resource!)).resolved,
+    client.namespace,
+    warnings,
+  );
   const missing =
     req.namespace && req.resource !== 'namespaces' ? await namespaceMissing(client, req.namespace) : false;
   if (missing) warnings.push(`namespace ${req.namespace} does not exist`);
@@ -191,24 +198,25 @@ export function verboseLine(ctx: RunContext): (line: string) => void {
   return ctx.verbose ? (line) => ctx.io.stderr.write(`verbose: ${line}\n`) : () => {};
 }
 
-export async function runWhoCan(ctx: RunContext, o: WhoCanOptions): Promise<WhoCanResult> {
+export async function runWhoCan(ctx: RunContext, options: WhoCanOptions): Promise<WhoCanResult> {
   // whocan asks about others: the connection's --as only impersonates the caller.
-  const client = connect(o.connection, { signal: ctx.signal });
+  const client = connect(options.connection, { signal: ctx.signal });
   const warnings: string[] = [];
-  const { namespaced, ...req } = await buildRequest(client, o, warnings);
+  const { namespaced, ...req } = await buildRequest(client, options, warnings);
   // Every namespace's Roles and RoleBindings only when the answer needs them (-A, near misses).
-  const everyNamespace = o.connection.allNamespaces || o.nearMisses;
+  const everyNamespace = options.connection.allNamespaces || options.nearMisses;
   const onRead = verboseLine(ctx);
   if (everyNamespace)
     onRead(
-      `reading the roles and bindings of every namespace (${o.connection.allNamespaces ? '-A' : '--near-misses: bindings elsewhere that would allow it'})`,
+      'reading the roles and bindings of every namespace ' +
+        `(${options.connection.allNamespaces ? '-A' : '--near-misses: bindings elsewhere that would allow it'})`,
     );
   const rbac = await loadRbac(
     client,
     req.namespace || client.namespace,
     everyNamespace ? { onRead } : { onlyNamespace: req.namespace, onRead },
   );
-  const { grants, nearMisses } = whoCan(new RbacIndex(rbac.data), req, o.connection.allNamespaces, namespaced);
+  const { grants, nearMisses } = whoCan(new RbacIndex(rbac.data), req, options.connection.allNamespaces, namespaced);
   const rows: WhoCanRow[] = grants.map((g) => ({
     subject: {
       kind: g.subject.kind,
@@ -222,7 +230,7 @@ export async function runWhoCan(ctx: RunContext, o: WhoCanOptions): Promise<WhoC
     scope: g.scope || CLUSTER_SCOPE,
   }));
   const missing = [...rbac.missing];
-  if (o.verify) {
+  if (options.verify) {
     for (const failure of await verifyRows(client, rows, req))
       missing.push(`confirm with SubjectAccessReview: ${failure}`);
   }
@@ -238,10 +246,10 @@ export async function runWhoCan(ctx: RunContext, o: WhoCanOptions): Promise<WhoC
   return {
     kind: 'WhoCan',
     apiVersion: 'study.kubectl.io/v1',
-    request: { ...req, allNamespaces: o.connection.allNamespaces },
+    request: { ...req, allNamespaces: options.connection.allNamespaces },
     subjects: rows,
     superusers: ['Group system:masters'],
-    nearMisses: o.nearMisses ? nearMisses : [],
+    nearMisses: options.nearMisses ? nearMisses : [],
     incomplete: missing.length > 0,
     missing,
     disagreements,
@@ -258,8 +266,8 @@ function isSuperuserRow(row: WhoCanRow): boolean {
   return row.subject.kind === 'Group' && row.subject.name === 'system:masters';
 }
 
-export function whoCanExitCode(r: WhoCanResult): ExitCodeValue {
-  if (r.subjects.some((row) => !isSuperuserRow(row))) return ExitCode.OK;
+export function whoCanExitCode(result: WhoCanResult): ExitCodeValue {
+  if (result.subjects.some((row) => !isSuperuserRow(row))) return ExitCode.OK;
   // "Nobody" from an answer built on less than everything is not an answer.
-  return r.incomplete ? ExitCode.BLOCKED : ExitCode.NEGATIVE;
+  return result.incomplete ? ExitCode.BLOCKED : ExitCode.NEGATIVE;
 }

@@ -44,8 +44,10 @@ export interface History {
   revisions: Revision[];
 }
 
-function images(t: V1PodTemplateSpec | undefined): string[] {
-  return [...(t?.spec?.initContainers ?? []), ...(t?.spec?.containers ?? [])].map((c) => `${c.name}=${c.image ?? ''}`);
+function images(template: V1PodTemplateSpec | undefined): string[] {
+  return [...(template?.spec?.initContainers ?? []), ...(template?.spec?.containers ?? [])].map(
+    (c) => `${c.name}=${c.image ?? ''}`,
+  );
 }
 
 export function deploymentHistory(
@@ -57,22 +59,24 @@ export function deploymentHistory(
   const revisions = replicaSets
     .filter((rs) => isControlledBy(rs, deployment.metadata?.uid) && rs.metadata?.annotations?.[REVISION_ANNOTATION])
     .map((rs): Revision => {
-      const a = rs.metadata?.annotations ?? {};
+      const annotations = rs.metadata?.annotations ?? {};
       const created = rs.metadata?.creationTimestamp ? new Date(rs.metadata.creationTimestamp).toISOString() : '';
       return {
-        revision: Number(a[REVISION_ANNOTATION]),
+        revision: Number(annotations[REVISION_ANNOTATION]),
         source: `ReplicaSet/${rs.metadata?.name}`,
         created,
         age: created ? formatAge(now.getTime() - Date.parse(created)) : '',
         images: images(rs.spec?.template),
         // kubectl shows the ReplicaSet's change-cause, else its pod template's.
         changeCause:
-          a[CHANGE_CAUSE_ANNOTATION] || rs.spec?.template?.metadata?.annotations?.[CHANGE_CAUSE_ANNOTATION] || '',
+          annotations[CHANGE_CAUSE_ANNOTATION] ||
+          rs.spec?.template?.metadata?.annotations?.[CHANGE_CAUSE_ANNOTATION] ||
+          '',
         replicas: { ready: rs.status?.readyReplicas ?? 0, desired: rs.spec?.replicas ?? 0 },
-        current: a[REVISION_ANNOTATION] === current,
-        previousRevisions: (a[REVISION_HISTORY_ANNOTATION] ?? '').split(',').filter(Boolean).map(Number),
+        current: annotations[REVISION_ANNOTATION] === current,
+        previousRevisions: (annotations[REVISION_HISTORY_ANNOTATION] ?? '').split(',').filter(Boolean).map(Number),
         template: rs.spec?.template ?? {},
-        annotations: a,
+        annotations,
       };
     })
     .sort((x, y) => x.revision - y.revision);
@@ -91,9 +95,9 @@ export function deploymentHistory(
 /** The template a ControllerRevision holds (its data is a patch of spec.template). */
 export function controllerRevisionTemplate(cr: V1ControllerRevision): V1PodTemplateSpec {
   const data = cr.data as { spec?: { template?: V1PodTemplateSpec & { $patch?: string } } } | undefined;
-  const t = { ...(data?.spec?.template ?? {}) } as V1PodTemplateSpec & { $patch?: string };
-  delete t.$patch;
-  return t;
+  const template = { ...(data?.spec?.template ?? {}) } as V1PodTemplateSpec & { $patch?: string };
+  delete template.$patch;
+  return template;
 }
 
 export function controllerHistory(
@@ -143,15 +147,16 @@ export function controllerHistory(
  * is gone, as kubectl says ("unable to find the specified revision"); the
  * hint names the revision that carries it now.
  */
-export function findRevision(history: History, n: number): Revision {
-  const r = history.revisions.find((x) => x.revision === n);
-  if (r) return r;
-  const moved = history.revisions.find((x) => x.previousRevisions.includes(n));
+export function findRevision(history: History, revisionNumber: number): Revision {
+  const found = history.revisions.find((x) => x.revision === revisionNumber);
+  if (found) return found;
+  const moved = history.revisions.find((x) => x.previousRevisions.includes(revisionNumber));
   throw new NotFoundError(
-    `unable to find the specified revision ${n} of ${history.workload.kind.toLowerCase()}/${history.workload.name}`,
+    `unable to find the specified revision ${revisionNumber} ` +
+      `of ${history.workload.kind.toLowerCase()}/${history.workload.name}`,
     {
       hint: moved
-        ? `revision ${n} was restored by a rollback and is revision ${moved.revision} now`
+        ? `revision ${revisionNumber} was restored by a rollback and is revision ${moved.revision} now`
         : `its revisions: ${history.revisions.map((x) => x.revision).join(', ') || 'none'}`,
     },
   );
@@ -166,41 +171,48 @@ const NOISE_ANNOTATIONS = [
 ];
 
 /** A template without what every revision differs in anyway (hash labels, revision annotations). */
-function withoutNoise(t: V1PodTemplateSpec): V1PodTemplateSpec {
-  const copy = JSON.parse(JSON.stringify(t ?? {})) as V1PodTemplateSpec;
-  const md = copy.metadata ?? {};
-  for (const l of NOISE_LABELS) delete md.labels?.[l];
-  for (const a of NOISE_ANNOTATIONS) delete md.annotations?.[a];
-  if (md.labels && Object.keys(md.labels).length === 0) delete md.labels;
-  if (md.annotations && Object.keys(md.annotations).length === 0) delete md.annotations;
-  delete (md as { creationTimestamp?: unknown }).creationTimestamp;
-  copy.metadata = md;
+function withoutNoise(template: V1PodTemplateSpec): V1PodTemplateSpec {
+  const copy = JSON.parse(JSON.stringify(template ?? {})) as V1PodTemplateSpec;
+  const metadata = copy.metadata ?? {};
+  for (const l of NOISE_LABELS) delete metadata.labels?.[l];
+  for (const a of NOISE_ANNOTATIONS) delete metadata.annotations?.[a];
+  if (metadata.labels && Object.keys(metadata.labels).length === 0) delete metadata.labels;
+  if (metadata.annotations && Object.keys(metadata.annotations).length === 0) delete metadata.annotations;
+  delete (metadata as { creationTimestamp?: unknown }).creationTimestamp;
+  copy.metadata = metadata;
   return copy;
 }
 
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') {
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') {
     return Object.fromEntries(
-      Object.keys(v)
+      Object.keys(value)
         .sort()
-        .filter((k) => (v as Record<string, unknown>)[k] !== undefined && (v as Record<string, unknown>)[k] !== null)
-        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+        .filter(
+          (k) => (value as Record<string, unknown>)[k] !== undefined && (value as Record<string, unknown>)[k] !== null,
+        )
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
     );
   }
-  return v;
+  return value;
 }
 
-export function templateYaml(t: V1PodTemplateSpec): string {
-  return toYaml(sortKeys(withoutNoise(t)));
+export function templateYaml(template: V1PodTemplateSpec): string {
+  return toYaml(sortKeys(withoutNoise(template)));
 }
 
 /** A unified diff of two pod templates, noise left out; '' when they are the same. */
-export function templateDiff(a: V1PodTemplateSpec, aLabel: string, b: V1PodTemplateSpec, bLabel: string): string {
-  const left = templateYaml(a);
-  const right = templateYaml(b);
-  if (left === right) return '';
-  return createTwoFilesPatch(aLabel, bLabel, left, right, undefined, undefined, { context: 3 })
+export function templateDiff(
+  from: V1PodTemplateSpec,
+  fromLabel: string,
+  to: V1PodTemplateSpec,
+  toLabel: string,
+): string {
+  const fromText = templateYaml(from);
+  const toText = templateYaml(to);
+  if (fromText === toText) return '';
+  return createTwoFilesPatch(fromLabel, toLabel, fromText, toText, undefined, undefined, { context: 3 })
     .split('\n')
     .filter((l) => !l.startsWith('====='))
     .join('\n');

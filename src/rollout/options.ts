@@ -24,21 +24,21 @@ export interface StatusFlags extends ConnectionFlags {
   failFast?: boolean;
 }
 
-export function statusOptions(args: readonly string[], f: StatusFlags, output: OutputFormat): StatusOptions {
-  const selector = f.selector === undefined ? undefined : labelSelectorFlag('-l/--selector', f.selector);
+export function statusOptions(args: readonly string[], flags: StatusFlags, output: OutputFormat): StatusOptions {
+  const selector = flags.selector === undefined ? undefined : labelSelectorFlag('-l/--selector', flags.selector);
   const { targets, selectorKind } = parseTargets([...args], selector);
   for (const t of targets) objectName(t.kind.toLowerCase(), t.name);
-  const watch = boolFlag('--watch', f.watch, true);
+  const watch = boolFlag('--watch', flags.watch, true);
   if (output === 'yaml' && watch)
     throw new UsageError('-o yaml needs --watch=false', {
       hint: 'a watch prints one JSON object per line: use -o json',
     });
   const out: StatusOptions = {
-    connection: connectionOptions(f),
+    connection: connectionOptions(flags),
     targets,
     watch,
-    timeoutMs: durationFlag('--timeout', f.timeout ?? '0'),
-    failFast: f.failFast === true,
+    timeoutMs: durationFlag('--timeout', flags.timeout ?? '0'),
+    failFast: flags.failFast === true,
   };
   if (selectorKind) out.selectorKind = selectorKind;
   if (selector !== undefined) out.selector = selector;
@@ -50,9 +50,9 @@ export function singleTarget(args: readonly string[]): Target {
   const { targets } = parseTargets([...args], undefined);
   if (targets.length !== 1)
     throw new UsageError('name exactly one workload, as KIND/NAME or KIND NAME', { hint: 'e.g. deployment/web' });
-  const t = targets[0]!;
-  objectName(t.kind.toLowerCase(), t.name);
-  return t;
+  const target = targets[0]!;
+  objectName(target.kind.toLowerCase(), target.name);
+  return target;
 }
 
 export interface HistoryOptions {
@@ -83,9 +83,9 @@ function revisionRef(text: string): RevisionRef {
 /** `history KIND/NAME [--revision N]`, or `history KIND/NAME diff A B`. */
 export function historyOptions(
   args: readonly string[],
-  f: HistoryFlags,
+  flags: HistoryFlags,
 ): { command: 'history'; options: HistoryOptions } | { command: 'diff'; options: DiffOptions } {
-  const connection = connectionOptions(f);
+  const connection = connectionOptions(flags);
   const diffAt = args.indexOf('diff');
   if (diffAt >= 0) {
     const rest = args.slice(diffAt + 1);
@@ -93,7 +93,7 @@ export function historyOptions(
       throw new UsageError('diff takes two revisions: diff A B (a number or "live")', {
         hint: 'kubectl study-rollout history deployment/web diff 2 live',
       });
-    if (f.revision !== undefined) throw new UsageError('--revision and diff cannot be used together');
+    if (flags.revision !== undefined) throw new UsageError('--revision and diff cannot be used together');
     return {
       command: 'diff',
       options: {
@@ -105,7 +105,7 @@ export function historyOptions(
     };
   }
   const options: HistoryOptions = { connection, target: singleTarget(args) };
-  if (f.revision !== undefined) options.revision = intFlag('--revision', f.revision, { min: 1 });
+  if (flags.revision !== undefined) options.revision = intFlag('--revision', flags.revision, { min: 1 });
   return { command: 'history', options };
 }
 
@@ -126,17 +126,17 @@ export interface UndoFlags extends ConnectionFlags {
   timeout?: string;
 }
 
-export function undoOptions(args: readonly string[], f: UndoFlags): UndoOptions {
-  if (f.timeout !== undefined && f.watch !== true)
+export function undoOptions(args: readonly string[], flags: UndoFlags): UndoOptions {
+  if (flags.timeout !== undefined && flags.watch !== true)
     throw new UsageError('--timeout bounds the --watch that follows the rollback; it needs --watch', {
       hint: 'add --watch, or drop --timeout',
     });
   return {
-    connection: connectionOptions(f),
+    connection: connectionOptions(flags),
     target: singleTarget(args),
-    toRevision: intFlag('--to-revision', f.toRevision ?? '0', { min: 0 }),
-    dryRun: dryRunFlag(f.dryRun),
-    watch: f.watch === true,
-    timeoutMs: durationFlag('--timeout', f.timeout ?? '0'),
+    toRevision: intFlag('--to-revision', flags.toRevision ?? '0', { min: 0 }),
+    dryRun: dryRunFlag(flags.dryRun),
+    watch: flags.watch === true,
+    timeoutMs: durationFlag('--timeout', flags.timeout ?? '0'),
   };
 }

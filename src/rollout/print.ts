@@ -25,18 +25,21 @@ export function replicasText(ready: number, desired: number): string {
 }
 
 /** The live view: workload -> revision (ReplicaSet/ControllerRevision) -> pods, with status and reason. */
-export function renderLive(s: RolloutStatus, colour: boolean): string {
-  const head = s.done
+export function renderLive(status: RolloutStatus, colour: boolean): string {
+  const head = status.done
     ? paint(colour, 'green', 'complete')
-    : s.failed
+    : status.failed
       ? paint(colour, 'red', 'failed')
-      : paint(colour, 'yellow', s.state);
-  let out = `${s.kind.toLowerCase()}/${s.name}  ${head}  ${s.strategy}  revision ${s.revision}\n`;
-  out += `  ${s.message}\n`;
-  const r = s.replicas;
-  out += `  replicas: ${r.desired} desired, ${r.updated} updated, ${r.ready} ready, ${r.available} available\n`;
-  for (const rev of s.revisions) {
-    out += `  ${rev.current ? '*' : ' '} revision ${rev.revision || '?'}  ${rev.name}  ${replicasText(rev.ready, rev.desired)} ready\n`;
+      : paint(colour, 'yellow', status.state);
+  let out = `${status.kind.toLowerCase()}/${status.name}  ${head}  ${status.strategy}  revision ${status.revision}\n`;
+  out += `  ${status.message}\n`;
+  const replicas = status.replicas;
+  out +=
+    `  replicas: ${replicas.desired} desired, ${replicas.updated} updated, ` +
+    `${replicas.ready} ready, ${replicas.available} available\n`;
+  for (const rev of status.revisions) {
+    const mark = rev.current ? '*' : ' ';
+    out += `  ${mark} revision ${rev.revision || '?'}  ${rev.name}  ${replicasText(rev.ready, rev.desired)} ready\n`;
     for (const p of rev.pods) {
       const state = p.ready
         ? paint(colour, 'green', 'Ready')
@@ -44,8 +47,9 @@ export function renderLive(s: RolloutStatus, colour: boolean): string {
       out += `      ${p.name}  ${state}${p.restarts ? `  restarts ${p.restarts}` : ''}${p.node ? `  ${p.node}` : ''}\n`;
     }
   }
-  for (const p of s.problems) out += `  ${paint(colour, 'red', p.code)}${p.pod ? ` ${p.pod}` : ''}: ${p.message}\n`;
-  if (s.stragglers?.length) out += `  waiting on nodes: ${s.stragglers.join(', ')}\n`;
+  for (const p of status.problems)
+    out += `  ${paint(colour, 'red', p.code)}${p.pod ? ` ${p.pod}` : ''}: ${p.message}\n`;
+  if (status.stragglers?.length) out += `  waiting on nodes: ${status.stragglers.join(', ')}\n`;
   return out;
 }
 
@@ -73,40 +77,42 @@ export function renderSummary(
   return renderTable(['NAME', 'STATE', 'MESSAGE', 'WHY'], rows);
 }
 
-export function renderHistory(h: History, colour: boolean): string {
-  const rows = h.revisions.map((r) => [
-    `${r.revision}${r.previousRevisions.length ? ` (was ${r.previousRevisions.join(',')})` : ''}`,
-    r.age,
-    r.images.join(', '),
-    r.changeCause,
-    replicasText(r.replicas.ready, r.replicas.desired),
-    r.current ? paint(colour, 'green', '*') : ' ',
+export function renderHistory(history: History, colour: boolean): string {
+  const rows = history.revisions.map((revision) => [
+    `${revision.revision}${revision.previousRevisions.length ? ` (was ${revision.previousRevisions.join(',')})` : ''}`,
+    revision.age,
+    revision.images.join(', '),
+    revision.changeCause,
+    replicasText(revision.replicas.ready, revision.replicas.desired),
+    revision.current ? paint(colour, 'green', '*') : ' ',
   ]);
-  let out = `${h.workload.kind.toLowerCase()}.apps/${h.workload.name}\n`;
-  out += h.revisions.length
+  let out = `${history.workload.kind.toLowerCase()}.apps/${history.workload.name}\n`;
+  out += history.revisions.length
     ? renderTable(['REVISION', 'AGE', 'IMAGES', 'CHANGE-CAUSE', 'REPLICAS', 'CURRENT'], rows)
     : 'No rollout history found.\n';
-  const renumbered = h.revisions.filter((r) => r.previousRevisions.length);
-  for (const r of renumbered) {
-    out += `Revision ${r.revision} is revision ${r.previousRevisions.join(', ')} restored by a rollback (the number changed; the template did not).\n`;
+  const renumbered = history.revisions.filter((revision) => revision.previousRevisions.length);
+  for (const revision of renumbered) {
+    out +=
+      `Revision ${revision.revision} is revision ${revision.previousRevisions.join(', ')} restored by a rollback ` +
+      '(the number changed; the template did not).\n';
   }
   return out;
 }
 
 /** One JSON object per change, for -o json watches. */
-function statusJsonLine(s: RolloutStatus, failFast: boolean): string {
+function statusJsonLine(status: RolloutStatus, failFast: boolean): string {
   return JSON.stringify({
     time: new Date().toISOString(),
-    kind: s.kind,
-    namespace: s.namespace,
-    name: s.name,
-    state: s.state,
-    done: s.done,
-    failed: s.failed || fatalFor(s, failFast),
-    message: s.message,
-    replicas: s.replicas,
-    problems: s.problems,
-    stragglers: s.stragglers ?? [],
+    kind: status.kind,
+    namespace: status.namespace,
+    name: status.name,
+    state: status.state,
+    done: status.done,
+    failed: status.failed || fatalFor(status, failFast),
+    message: status.message,
+    replicas: status.replicas,
+    problems: status.problems,
+    stragglers: status.stragglers ?? [],
   });
 }
 
@@ -132,11 +138,11 @@ export function statusHooks(ctx: RunContext, failFast: boolean): (items: Watched
     draw();
     return {
       onStatus(item) {
-        const s = item.status!;
-        const line = statusLine(s);
+        const status = item.status!;
+        const line = statusLine(status);
         if (line !== last.get(item)) {
           last.set(item, line);
-          if (json) io.stdout.write(`${statusJsonLine(s, failFast)}\n`);
+          if (json) io.stdout.write(`${statusJsonLine(status, failFast)}\n`);
           else if (!view?.live) io.stdout.write(`${line}\n`);
         }
         draw();
@@ -146,23 +152,23 @@ export function statusHooks(ctx: RunContext, failFast: boolean): (items: Watched
   };
 }
 
-export function renderStatusResult(r: StatusResult, colour: boolean): string {
-  if (r.kind === 'RolloutStatusList') return r.items.map((s) => `${statusLine(s)}\n`).join('');
-  return `\n${renderSummary(r.items, r.failFast, colour)}`;
+export function renderStatusResult(result: StatusResult, colour: boolean): string {
+  if (result.kind === 'RolloutStatusList') return result.items.map((s) => `${statusLine(s)}\n`).join('');
+  return `\n${renderSummary(result.items, result.failFast, colour)}`;
 }
 
 /** What -o json prints at the end of a watch (one line), or for --watch=false. */
-export function statusDocument(r: StatusResult): unknown {
-  if (r.kind === 'RolloutStatusList') return r;
-  return summaryDocument(r);
+export function statusDocument(result: StatusResult): unknown {
+  if (result.kind === 'RolloutStatusList') return result;
+  return summaryDocument(result);
 }
 
-function summaryDocument(r: RolloutStatusSummary): unknown {
+function summaryDocument(result: RolloutStatusSummary): unknown {
   return {
     kind: 'RolloutStatusSummary',
-    apiVersion: r.apiVersion,
-    ended: r.ended,
-    items: r.items.map((t) => ({
+    apiVersion: result.apiVersion,
+    ended: result.ended,
+    items: result.items.map((t) => ({
       kind: t.target.kind,
       name: t.target.name,
       state: t.status?.state ?? 'unknown',
@@ -172,31 +178,46 @@ function summaryDocument(r: RolloutStatusSummary): unknown {
   };
 }
 
-export function renderHistoryResult(r: HistoryResult, colour: boolean): string {
-  if ('history' in r) return renderHistory(r.history, colour);
-  const { target: t, revision } = r;
-  return `${t.kind.toLowerCase()}/${t.name} revision ${revision.revision}${revision.previousRevisions.length ? ` (was ${revision.previousRevisions.join(', ')})` : ''}, from ${revision.source}:\n${templateYaml(revision.template)}`;
+export function renderHistoryResult(result: HistoryResult, colour: boolean): string {
+  if ('history' in result) return renderHistory(result.history, colour);
+  const { target, revision } = result;
+  const was = revision.previousRevisions.length ? ` (was ${revision.previousRevisions.join(', ')})` : '';
+  return (
+    `${target.kind.toLowerCase()}/${target.name} revision ${revision.revision}${was}, from ${revision.source}:\n` +
+    templateYaml(revision.template)
+  );
 }
 
 /** -o json of history: the revisions without their templates; of one revision: all of it. */
-export function historyDocument(r: HistoryResult): unknown {
-  if (!('history' in r)) return r.revision;
-  return { ...r.history, revisions: r.history.revisions.map(({ template: _t, annotations: _a, ...rest }) => rest) };
+export function historyDocument(result: HistoryResult): unknown {
+  if (!('history' in result)) return result.revision;
+  return {
+    ...result.history,
+    revisions: result.history.revisions.map(({ template: _t, annotations: _a, ...rest }) => rest),
+  };
 }
 
-export function renderDiff(d: RevisionDiff): string {
-  return d.diff ? `${d.diff.trimEnd()}\n` : `${d.from} and ${d.to} have the same pod template\n`;
+export function renderDiff(diff: RevisionDiff): string {
+  return diff.diff ? `${diff.diff.trimEnd()}\n` : `${diff.from} and ${diff.to} have the same pod template\n`;
 }
 
-export function renderUndo(r: UndoResult, colour: boolean): string {
-  const label = `${r.plan.workload.kind.toLowerCase()}.apps/${r.plan.workload.name}`;
-  if (r.plan.skipped)
-    return `${label} skipped rollback (current template already matches revision ${r.plan.toRevision})\n`;
-  if (r.dryRun)
-    return `${label}: rolling back to revision ${r.plan.toRevision} would change the pod template:\n${r.plan.diff.trimEnd()}\n(dry run: nothing was changed)\n`;
-  return `${label} rolled back to revision ${r.plan.toRevision}\n${r.status ? renderStatusResult(r.status, colour) : ''}`;
+export function renderUndo(result: UndoResult, colour: boolean): string {
+  const label = `${result.plan.workload.kind.toLowerCase()}.apps/${result.plan.workload.name}`;
+  if (result.plan.skipped)
+    return `${label} skipped rollback (current template already matches revision ${result.plan.toRevision})\n`;
+  if (result.dryRun)
+    return (
+      `${label}: rolling back to revision ${result.plan.toRevision} would change the pod template:\n` +
+      `${result.plan.diff.trimEnd()}\n(dry run: nothing was changed)\n`
+    );
+  const status = result.status ? renderStatusResult(result.status, colour) : '';
+  return `${label} rolled back to revision ${result.plan.toRevision}\n${status}`;
 }
 
-export function undoDocument(r: UndoResult): unknown {
-  return { ...r.plan, applied: r.applied, ...(r.status ? { status: summaryDocument(r.status) } : {}) };
+export function undoDocument(result: UndoResult): unknown {
+  return {
+    ...result.plan,
+    applied: result.applied,
+    ...(result.status ? { status: summaryDocument(result.status) } : {}),
+  };
 }

@@ -57,7 +57,8 @@ export function planRollback(
   const sorted = [...history.revisions].sort((a, b) => b.revision - a.revision);
   const target = toRevision === 0 ? sorted[1] : sorted.find((r) => r.revision === toRevision);
   if (!target) {
-    const hint = `its revisions: ${history.revisions.map((x) => x.revision).join(', ') || 'none'} (kubectl study-rollout history ${kind.toLowerCase()}/${name})`;
+    const revisions = history.revisions.map((x) => x.revision).join(', ') || 'none';
+    const hint = `its revisions: ${revisions} (kubectl study-rollout history ${kind.toLowerCase()}/${name})`;
     if (toRevision !== 0) {
       const moved = history.revisions.find((x) => x.previousRevisions.includes(toRevision));
       throw new NotFoundError(`unable to find specified revision ${toRevision} in history`, {

@@ -40,58 +40,63 @@ function historyType(kind: WorkloadKind): typeof RESOURCES.replicaSets | typeof 
   return kind === 'Deployment' ? RESOURCES.replicaSets : RESOURCES.controllerRevisions;
 }
 
-async function getWorkload(client: KubeClient, ns: string, t: Target): Promise<Workload> {
+async function getWorkload(client: KubeClient, ns: string, target: Target): Promise<Workload> {
   try {
-    return await client.request<Workload>('GET', resourcePath(WORKLOAD_TYPES[t.kind], { namespace: ns, name: t.name }));
+    return await client.request<Workload>(
+      'GET',
+      resourcePath(WORKLOAD_TYPES[target.kind], { namespace: ns, name: target.name }),
+    );
   } catch (err) {
     if (apiStatusOf(err)?.code === 404) {
-      throw new NotFoundError(`${t.kind.toLowerCase()} "${t.name}" not found in namespace "${ns}"`, {
-        hint: `list them with "kubectl get ${apiPlural(t.kind)} -n ${ns}"`,
+      throw new NotFoundError(`${target.kind.toLowerCase()} "${target.name}" not found in namespace "${ns}"`, {
+        hint: `list them with "kubectl get ${apiPlural(target.kind)} -n ${ns}"`,
       });
     }
-    throw client.error(`get ${t.kind.toLowerCase()} ${t.name}`, err);
+    throw client.error(`get ${target.kind.toLowerCase()} ${target.name}`, err);
   }
 }
 
 function selectorOf(obj: Workload): string {
-  const s = formatSelector(obj.spec?.selector as LabelSelector | undefined);
-  return s === '<all>' || s === '<none>' ? '' : s;
+  const selector = formatSelector(obj.spec?.selector as LabelSelector | undefined);
+  return selector === '<all>' || selector === '<none>' ? '' : selector;
 }
 
-async function resolveTargets(client: KubeClient, ns: string, o: StatusOptions): Promise<Target[]> {
-  if (!o.selectorKind) return o.targets;
-  const kind = o.selectorKind;
+async function resolveTargets(client: KubeClient, ns: string, options: StatusOptions): Promise<Target[]> {
+  if (!options.selectorKind) return options.targets;
+  const kind = options.selectorKind;
   const list = await client.call(`list ${apiPlural(kind)}`, () =>
-    listPath<Workload>(client, resourcePath(WORKLOAD_TYPES[kind], { namespace: ns }), { labelSelector: o.selector }),
+    listPath<Workload>(client, resourcePath(WORKLOAD_TYPES[kind], { namespace: ns }), {
+      labelSelector: options.selector,
+    }),
   );
   if (list.items.length === 0)
-    throw new NoMatchError(`no ${apiPlural(kind)} match the selector "${o.selector}" in namespace "${ns}"`, {
+    throw new NoMatchError(`no ${apiPlural(kind)} match the selector "${options.selector}" in namespace "${ns}"`, {
       hint: `list them with "kubectl get ${apiPlural(kind)} -n ${ns} --show-labels"`,
     });
   return list.items.map((w) => ({ kind, name: w.metadata?.name ?? '' }));
 }
 
 /** Everything the status of one workload is computed from, read once. */
-async function readStatus(client: KubeClient, ns: string, t: Target): Promise<RolloutStatus> {
-  const obj = await getWorkload(client, ns, t);
+async function readStatus(client: KubeClient, ns: string, target: Target): Promise<RolloutStatus> {
+  const obj = await getWorkload(client, ns, target);
   const labelSelector = selectorOf(obj) || undefined;
   const [pods, hist, events] = await Promise.all([
     client.call('list pods', () =>
       listPath<V1Pod>(client, resourcePath(RESOURCES.pods, { namespace: ns }), { labelSelector }),
     ),
-    client.call(`list ${historyType(t.kind).resource}`, () =>
-      listPath<V1ReplicaSet | V1ControllerRevision>(client, resourcePath(historyType(t.kind), { namespace: ns }), {
+    client.call(`list ${historyType(target.kind).resource}`, () =>
+      listPath<V1ReplicaSet | V1ControllerRevision>(client, resourcePath(historyType(target.kind), { namespace: ns }), {
         labelSelector,
       }),
     ),
     client.call('list events', () => listPath<CoreV1Event>(client, resourcePath(RESOURCES.events, { namespace: ns }))),
   ]);
   return rolloutStatus({
-    kind: t.kind,
+    kind: target.kind,
     obj,
     pods: pods.items,
-    replicaSets: t.kind === 'Deployment' ? (hist.items as V1ReplicaSet[]) : [],
-    controllerRevisions: t.kind === 'Deployment' ? [] : (hist.items as V1ControllerRevision[]),
+    replicaSets: target.kind === 'Deployment' ? (hist.items as V1ReplicaSet[]) : [],
+    controllerRevisions: target.kind === 'Deployment' ? [] : (hist.items as V1ControllerRevision[]),
     events: events.items,
     now: new Date(),
   });
@@ -105,8 +110,8 @@ async function readStatus(client: KubeClient, ns: string, t: Target): Promise<Ro
 export function doneFromObject(kind: WorkloadKind, obj: Workload, now: Date): RolloutStatus | undefined {
   const strategy = (obj.spec as { updateStrategy?: { type?: string } } | undefined)?.updateStrategy?.type;
   if (kind !== 'Deployment' && strategy === 'OnDelete') return undefined;
-  const s = rolloutStatus({ kind, obj, pods: [], replicaSets: [], controllerRevisions: [], events: [], now });
-  return s.done ? s : undefined;
+  const status = rolloutStatus({ kind, obj, pods: [], replicaSets: [], controllerRevisions: [], events: [], now });
+  return status.done ? status : undefined;
 }
 
 /** How often, at most, a flood of pod and event changes recomputes the status. */
@@ -121,10 +126,10 @@ const RECOMPUTE_WINDOW_MS = 15;
 async function follow(
   client: KubeClient,
   ns: string,
-  t: Target,
+  target: Target,
   first: Workload,
   signal: AbortSignal,
-  onStatus: (s: RolloutStatus) => void,
+  onStatus: (status: RolloutStatus) => void,
 ): Promise<() => void> {
   const labelSelector = selectorOf(first);
   const sel = labelSelector ? { labelSelector } : {};
@@ -133,18 +138,18 @@ async function follow(
     const obj = [...object.items.values()][0];
     if (!obj) {
       // Gone once the watch has listed: deleted, as kubectl says ("object has been deleted").
-      if (object.synced) onStatus(deletedStatus(t.kind, last));
+      if (object.synced) onStatus(deletedStatus(target.kind, last));
       return;
     }
     last = obj;
     const hist = [...history.items.values()];
     onStatus(
       rolloutStatus({
-        kind: t.kind,
+        kind: target.kind,
         obj,
         pods: [...pods.items.values()],
-        replicaSets: t.kind === 'Deployment' ? (hist as V1ReplicaSet[]) : [],
-        controllerRevisions: t.kind === 'Deployment' ? [] : (hist as V1ControllerRevision[]),
+        replicaSets: target.kind === 'Deployment' ? (hist as V1ReplicaSet[]) : [],
+        controllerRevisions: target.kind === 'Deployment' ? [] : (hist as V1ControllerRevision[]),
         events: [...events.items.values()],
         now: new Date(),
       }),
@@ -154,22 +159,22 @@ async function follow(
   const nsPath = (type: Parameters<typeof resourcePath>[0]): string => resourcePath(type, { namespace: ns });
   const object = new Informer<Workload>(
     client,
-    nsPath(WORKLOAD_TYPES[t.kind]),
-    { fieldSelector: `metadata.name=${t.name}` },
+    nsPath(WORKLOAD_TYPES[target.kind]),
+    { fieldSelector: `metadata.name=${target.name}` },
     { onChange: () => recompute.poke(true) },
   );
   const pods = new Informer<V1Pod>(client, nsPath(RESOURCES.pods), sel, { onChange: changed });
-  const history = new Informer<V1ReplicaSet | V1ControllerRevision>(client, nsPath(historyType(t.kind)), sel, {
+  const history = new Informer<V1ReplicaSet | V1ControllerRevision>(client, nsPath(historyType(target.kind)), sel, {
     onChange: changed,
   });
   const events = new Informer<CoreV1Event>(client, nsPath(RESOURCES.events), {}, { onChange: changed });
   try {
     await Promise.all([object.start(signal), pods.start(signal), history.start(signal), events.start(signal)]);
   } catch (err) {
-    throw client.error(`watch ${t.kind.toLowerCase()}/${t.name}`, err);
+    throw client.error(`watch ${target.kind.toLowerCase()}/${target.name}`, err);
   }
   return () => {
-    for (const i of [object, pods, history, events]) i.stop();
+    for (const informer of [object, pods, history, events]) informer.stop();
     recompute.cancel();
   };
 }
@@ -199,8 +204,8 @@ export interface RolloutStatusSummary {
 export type StatusResult = RolloutStatusList | RolloutStatusSummary;
 
 /** Whether a status ends a --fail-fast wait. */
-export function fatalFor(s: RolloutStatus | undefined, failFast: boolean): boolean {
-  return Boolean(failFast && s && !s.done && s.problems.some((p) => FATAL.has(p.code)));
+export function fatalFor(status: RolloutStatus | undefined, failFast: boolean): boolean {
+  return Boolean(failFast && status && !status.done && status.problems.some((p) => FATAL.has(p.code)));
 }
 
 export interface StatusHooks {
@@ -211,27 +216,27 @@ export interface StatusHooks {
 
 export async function runStatus(
   ctx: RunContext,
-  o: StatusOptions,
+  options: StatusOptions,
   hooks: (items: WatchedItem[]) => Promise<StatusHooks>,
 ): Promise<StatusResult> {
   // --timeout bounds the whole command: every request, from the first, stops when it runs out.
   const deadline = deadlineSignal(
-    o.timeoutMs,
+    options.timeoutMs,
     () =>
-      new TimeoutError(`rollout not complete after ${formatDuration(o.timeoutMs)}`, {
+      new TimeoutError(`rollout not complete after ${formatDuration(options.timeoutMs)}`, {
         hint: 'no status could be read in that time; is the API server answering?',
       }),
   );
   try {
-    const client = connect(o.connection, { signal: AbortSignal.any([ctx.signal, deadline.signal]) });
+    const client = connect(options.connection, { signal: AbortSignal.any([ctx.signal, deadline.signal]) });
     const ns = client.namespace;
-    const targets = await resolveTargets(client, ns, o);
-    if (!o.watch) {
+    const targets = await resolveTargets(client, ns, options);
+    if (!options.watch) {
       const items: RolloutStatus[] = [];
-      for (const t of targets) items.push(await readStatus(client, ns, t));
+      for (const target of targets) items.push(await readStatus(client, ns, target));
       return { kind: 'RolloutStatusList', apiVersion: 'study.kubectl.io/v1', items };
     }
-    return await watchStatus(ctx, o, client, ns, targets, deadline.signal, hooks);
+    return await watchStatus(ctx, options, client, ns, targets, deadline.signal, hooks);
   } finally {
     deadline.clear();
   }
@@ -240,7 +245,7 @@ export async function runStatus(
 /** Follows every target until all are done (or failed), the deadline, or an interrupt. */
 async function watchStatus(
   ctx: RunContext,
-  o: StatusOptions,
+  options: StatusOptions,
   client: KubeClient,
   ns: string,
   targets: Target[],
@@ -256,10 +261,10 @@ async function watchStatus(
     settle = resolve;
   });
   const stoppers: Array<() => void> = [];
-  const report = (item: WatchedItem, s: RolloutStatus): void => {
+  const report = (item: WatchedItem, status: RolloutStatus): void => {
     if (item.finished) return;
-    item.status = s;
-    if (s.done || s.failed || fatalFor(s, o.failFast)) item.finished = true;
+    item.status = status;
+    if (status.done || status.failed || fatalFor(status, options.failFast)) item.finished = true;
     view.onStatus(item, items);
     if (items.every((x) => x.finished)) settle();
   };
@@ -269,7 +274,7 @@ async function watchStatus(
       // A finished rollout is answered from this one read, as kubectl answers it: nothing to watch.
       const done = doneFromObject(item.target.kind, obj, new Date());
       if (done) report(item, done);
-      else stoppers.push(await follow(client, ns, item.target, obj, signal, (s) => report(item, s)));
+      else stoppers.push(await follow(client, ns, item.target, obj, signal, (status) => report(item, status)));
     }
     const ended = await Promise.race([
       allDone.then(() => 'done' as const),
@@ -280,13 +285,13 @@ async function watchStatus(
       kind: 'RolloutStatusSummary',
       apiVersion: 'study.kubectl.io/v1',
       ended,
-      timeoutMs: o.timeoutMs,
-      failFast: o.failFast,
+      timeoutMs: options.timeoutMs,
+      failFast: options.failFast,
       items,
     };
   } finally {
     stop.abort();
-    for (const s of stoppers) s();
+    for (const unfollow of stoppers) unfollow();
     view.stop();
   }
 }
@@ -299,27 +304,27 @@ function once<T>(signal: AbortSignal, value: T): Promise<T> {
   });
 }
 
-export function statusExitCode(r: StatusResult): ExitCodeValue {
-  if (r.kind === 'RolloutStatusList') {
-    if (r.items.some((s) => s.failed)) return ExitCode.BLOCKED;
-    return r.items.every((s) => s.done) ? ExitCode.OK : ExitCode.NEGATIVE;
+export function statusExitCode(result: StatusResult): ExitCodeValue {
+  if (result.kind === 'RolloutStatusList') {
+    if (result.items.some((s) => s.failed)) return ExitCode.BLOCKED;
+    return result.items.every((s) => s.done) ? ExitCode.OK : ExitCode.NEGATIVE;
   }
-  if (r.ended === 'interrupted') return ExitCode.INTERRUPTED;
-  if (r.items.some((t) => t.status?.problems.some((p) => p.code === 'Deleted'))) return ExitCode.NOT_FOUND;
-  if (r.items.some((t) => t.status?.failed || fatalFor(t.status, r.failFast))) return ExitCode.BLOCKED;
-  return r.ended === 'timeout' ? ExitCode.TIMEOUT : ExitCode.OK;
+  if (result.ended === 'interrupted') return ExitCode.INTERRUPTED;
+  if (result.items.some((t) => t.status?.problems.some((p) => p.code === 'Deleted'))) return ExitCode.NOT_FOUND;
+  if (result.items.some((t) => t.status?.failed || fatalFor(t.status, result.failFast))) return ExitCode.BLOCKED;
+  return result.ended === 'timeout' ? ExitCode.TIMEOUT : ExitCode.OK;
 }
 
 /** The one error line of a watch that did not end well (the status itself went to stdout). */
-export function statusFailure(r: StatusResult): { message: string; hint: string } | undefined {
-  if (r.kind !== 'RolloutStatusSummary') return undefined;
-  const code = statusExitCode(r);
+export function statusFailure(result: StatusResult): { message: string; hint: string } | undefined {
+  if (result.kind !== 'RolloutStatusSummary') return undefined;
+  const code = statusExitCode(result);
   if (code === ExitCode.TIMEOUT)
     return {
-      message: `rollout not complete after ${formatDuration(r.timeoutMs)}`,
+      message: `rollout not complete after ${formatDuration(result.timeoutMs)}`,
       hint: 'the last status says why; raise --timeout to wait longer',
     };
-  const items = r.items.map((i) => i.status).filter((s): s is RolloutStatus => s !== undefined);
+  const items = result.items.map((i) => i.status).filter((s): s is RolloutStatus => s !== undefined);
   const deleted = items.find((s) => s.problems.some((p) => p.code === 'Deleted'));
   if (code === ExitCode.NOT_FOUND && deleted)
     return {
@@ -341,12 +346,12 @@ export function statusFailure(r: StatusResult): { message: string; hint: string 
 async function loadHistory(
   client: KubeClient,
   ns: string,
-  t: Target,
+  target: Target,
 ): Promise<{ obj: Workload; history: History; controllerRevisions: V1ControllerRevision[] }> {
-  const obj = await getWorkload(client, ns, t);
+  const obj = await getWorkload(client, ns, target);
   const labelSelector = selectorOf(obj) || undefined;
   const now = new Date();
-  if (t.kind === 'Deployment') {
+  if (target.kind === 'Deployment') {
     const rss = await client.call('list replicasets', () =>
       listPath<V1ReplicaSet>(client, resourcePath(RESOURCES.replicaSets, { namespace: ns }), { labelSelector }),
     );
@@ -370,7 +375,7 @@ async function loadHistory(
   }
   return {
     obj,
-    history: controllerHistory(t.kind, obj as V1StatefulSet, crs.items, byHash, now),
+    history: controllerHistory(target.kind, obj as V1StatefulSet, crs.items, byHash, now),
     controllerRevisions: crs.items,
   };
 }
@@ -378,10 +383,11 @@ async function loadHistory(
 /** The history, or one revision of it with its template (--revision N). */
 export type HistoryResult = { history: History } | { target: Target; revision: Revision };
 
-export async function runHistory(ctx: RunContext, o: HistoryOptions): Promise<HistoryResult> {
-  const client = connect(o.connection, { signal: ctx.signal });
-  const { history } = await loadHistory(client, client.namespace, o.target);
-  if (o.revision !== undefined) return { target: o.target, revision: findRevision(history, o.revision) };
+export async function runHistory(ctx: RunContext, options: HistoryOptions): Promise<HistoryResult> {
+  const client = connect(options.connection, { signal: ctx.signal });
+  const { history } = await loadHistory(client, client.namespace, options.target);
+  if (options.revision !== undefined)
+    return { target: options.target, revision: findRevision(history, options.revision) };
   return { history };
 }
 
@@ -394,23 +400,24 @@ export interface RevisionDiff {
   diff: string;
 }
 
-export async function runDiff(ctx: RunContext, o: DiffOptions): Promise<RevisionDiff> {
-  const client = connect(o.connection, { signal: ctx.signal });
-  const t = o.target;
-  const { obj, history } = await loadHistory(client, client.namespace, t);
+export async function runDiff(ctx: RunContext, options: DiffOptions): Promise<RevisionDiff> {
+  const client = connect(options.connection, { signal: ctx.signal });
+  const target = options.target;
+  const { obj, history } = await loadHistory(client, client.namespace, target);
   const pick = (which: RevisionRef): { label: string; template: ReturnType<typeof templateOf> } => {
-    if (which === 'live') return { label: `${t.kind.toLowerCase()}/${t.name} (live)`, template: templateOf(obj) };
-    const r = findRevision(history, which);
-    return { label: `revision ${r.revision}`, template: r.template };
+    if (which === 'live')
+      return { label: `${target.kind.toLowerCase()}/${target.name} (live)`, template: templateOf(obj) };
+    const revision = findRevision(history, which);
+    return { label: `revision ${revision.revision}`, template: revision.template };
   };
-  const a = pick(o.from);
-  const b = pick(o.to);
-  const diff = templateDiff(a.template, a.label, b.template, b.label);
+  const left = pick(options.from);
+  const right = pick(options.to);
+  const diff = templateDiff(left.template, left.label, right.template, right.label);
   return {
     kind: 'RevisionDiff',
     apiVersion: 'study.kubectl.io/v1',
-    from: a.label,
-    to: b.label,
+    from: left.label,
+    to: right.label,
     identical: diff === '',
     diff,
   };
@@ -428,27 +435,27 @@ export interface UndoResult {
 
 export async function runUndo(
   ctx: RunContext,
-  o: UndoOptions,
+  options: UndoOptions,
   statusHooks: (items: WatchedItem[]) => Promise<StatusHooks>,
 ): Promise<UndoResult> {
-  const client = connect(o.connection, { signal: ctx.signal });
-  const t = o.target;
+  const client = connect(options.connection, { signal: ctx.signal });
+  const target = options.target;
   const ns = client.namespace;
-  const { obj, history, controllerRevisions } = await loadHistory(client, ns, t);
-  const plan = planRollback(t.kind, obj, history, o.toRevision, controllerRevisions, o.dryRun);
-  if (plan.skipped || o.dryRun) return { plan, dryRun: o.dryRun, applied: false };
+  const { obj, history, controllerRevisions } = await loadHistory(client, ns, target);
+  const plan = planRollback(target.kind, obj, history, options.toRevision, controllerRevisions, options.dryRun);
+  if (plan.skipped || options.dryRun) return { plan, dryRun: options.dryRun, applied: false };
   const contentType = plan.patchType === 'json' ? JSON_PATCH : STRATEGIC_MERGE_PATCH;
-  await client.call(`roll back ${t.kind.toLowerCase()}.apps/${t.name}`, () =>
-    client.request('PATCH', resourcePath(WORKLOAD_TYPES[t.kind], { namespace: ns, name: t.name }), {
+  await client.call(`roll back ${target.kind.toLowerCase()}.apps/${target.name}`, () =>
+    client.request('PATCH', resourcePath(WORKLOAD_TYPES[target.kind], { namespace: ns, name: target.name }), {
       body: plan.patch,
       contentType,
     }),
   );
   const result: UndoResult = { plan, dryRun: false, applied: true };
-  if (o.watch) {
+  if (options.watch) {
     const status = await runStatus(
       ctx,
-      { connection: o.connection, targets: [t], watch: true, timeoutMs: o.timeoutMs, failFast: false },
+      { connection: options.connection, targets: [target], watch: true, timeoutMs: options.timeoutMs, failFast: false },
       statusHooks,
     );
     result.status = status as RolloutStatusSummary;
@@ -456,6 +463,6 @@ export async function runUndo(
   return result;
 }
 
-export function undoExitCode(r: UndoResult): ExitCodeValue {
-  return r.status ? statusExitCode(r.status) : ExitCode.OK;
+export function undoExitCode(result: UndoResult): ExitCodeValue {
+  return result.status ? statusExitCode(result.status) : ExitCode.OK;
 }

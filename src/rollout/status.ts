@@ -17,6 +17,7 @@ import type {
   V1StatefulSet,
 } from '@kubernetes/client-node';
 
+import { plural } from '../base/text.js';
 import { isControlledBy, isPodReady } from '../kube/objects.js';
 import type { WorkloadKind } from './model.js';
 
@@ -114,7 +115,9 @@ export function podProblems(pod: V1Pod, events: CoreV1Event[], now: Date): Probl
       out.push({
         code: 'CrashLoop',
         pod: name,
-        message: `container ${cs.name} restarted ${cs.restartCount ?? 0} time${cs.restartCount === 1 ? '' : 's'}${last ? `; last exit: ${last.reason ?? 'terminated'} (code ${last.exitCode})` : ''}`,
+        message:
+          `container ${cs.name} restarted ${cs.restartCount ?? 0} ${plural(cs.restartCount ?? 0, 'time')}` +
+          (last ? `; last exit: ${last.reason ?? 'terminated'} (code ${last.exitCode})` : ''),
       });
     } else if (reason === 'CreateContainerConfigError' || reason === 'CreateContainerError') {
       out.push({ code: 'ConfigError', pod: name, message: `${reason}: ${waiting?.message ?? ''}`.trim() });
@@ -168,8 +171,8 @@ function failedCreates(events: CoreV1Event[], owners: Set<string>): Problem[] {
   }));
 }
 
-function intOrPercent(v: number | string | undefined | null): string {
-  return v === undefined || v === null ? '' : String(v);
+function intOrPercent(value: number | string | undefined | null): string {
+  return value === undefined || value === null ? '' : String(value);
 }
 
 function dedupe(problems: Problem[]): Problem[] {
@@ -183,17 +186,19 @@ function dedupe(problems: Problem[]): Problem[] {
 }
 
 function deploymentStatus(input: StatusInput): RolloutStatus {
-  const d = input.obj as V1Deployment;
-  const name = d.metadata?.name ?? '';
-  const desired = d.spec?.replicas ?? 1;
-  const st = d.status ?? {};
-  const strategyType = d.spec?.strategy?.type ?? 'RollingUpdate';
+  const deployment = input.obj as V1Deployment;
+  const name = deployment.metadata?.name ?? '';
+  const desired = deployment.spec?.replicas ?? 1;
+  const st = deployment.status ?? {};
+  const strategyType = deployment.spec?.strategy?.type ?? 'RollingUpdate';
+  const rollingUpdate = deployment.spec?.strategy?.rollingUpdate;
   const strategy =
     strategyType === 'Recreate'
       ? 'Recreate'
-      : `RollingUpdate (maxSurge ${intOrPercent(d.spec?.strategy?.rollingUpdate?.maxSurge ?? '25%')}, maxUnavailable ${intOrPercent(d.spec?.strategy?.rollingUpdate?.maxUnavailable ?? '25%')})`;
-  const rss = (input.replicaSets ?? []).filter((rs) => isControlledBy(rs, d.metadata?.uid));
-  const revision = d.metadata?.annotations?.[REVISION_ANNOTATION] ?? '';
+      : `RollingUpdate (maxSurge ${intOrPercent(rollingUpdate?.maxSurge ?? '25%')}, ` +
+        `maxUnavailable ${intOrPercent(rollingUpdate?.maxUnavailable ?? '25%')})`;
+  const rss = (input.replicaSets ?? []).filter((rs) => isControlledBy(rs, deployment.metadata?.uid));
+  const revision = deployment.metadata?.annotations?.[REVISION_ANNOTATION] ?? '';
   const current = rss.find((rs) => rs.metadata?.annotations?.[REVISION_ANNOTATION] === revision);
   const rsByUid = new Map(rss.map((rs) => [rs.metadata?.uid ?? '', rs]));
   const revisionOf = (p: V1Pod): string => {
@@ -202,20 +207,23 @@ function deploymentStatus(input: StatusInput): RolloutStatus {
   };
   const pods = input.pods.filter((p) => rsByUid.has(p.metadata?.ownerReferences?.find((o) => o.controller)?.uid ?? ''));
 
+  // kubectl's words while a rollout is under way.
+  const waiting = `Waiting for deployment "${name}" rollout to finish: `;
   let message: string;
   let done = false;
   let failed = false;
   const progressing = st.conditions?.find((c) => c.type === 'Progressing');
-  if ((d.metadata?.generation ?? 0) <= (st.observedGeneration ?? 0)) {
+  if ((deployment.metadata?.generation ?? 0) <= (st.observedGeneration ?? 0)) {
     if (progressing?.reason === 'ProgressDeadlineExceeded') {
       failed = true;
       message = `deployment "${name}" exceeded its progress deadline`;
-    } else if (d.spec?.replicas !== undefined && (st.updatedReplicas ?? 0) < desired) {
-      message = `Waiting for deployment "${name}" rollout to finish: ${st.updatedReplicas ?? 0} out of ${desired} new replicas have been updated...`;
+    } else if (deployment.spec?.replicas !== undefined && (st.updatedReplicas ?? 0) < desired) {
+      message = `${waiting}${st.updatedReplicas ?? 0} out of ${desired} new replicas have been updated...`;
     } else if ((st.replicas ?? 0) > (st.updatedReplicas ?? 0)) {
-      message = `Waiting for deployment "${name}" rollout to finish: ${(st.replicas ?? 0) - (st.updatedReplicas ?? 0)} old replicas are pending termination...`;
+      message = `${waiting}${(st.replicas ?? 0) - (st.updatedReplicas ?? 0)} old replicas are pending termination...`;
     } else if ((st.availableReplicas ?? 0) < (st.updatedReplicas ?? 0)) {
-      message = `Waiting for deployment "${name}" rollout to finish: ${st.availableReplicas ?? 0} of ${st.updatedReplicas ?? 0} updated replicas are available...`;
+      const available = st.availableReplicas ?? 0;
+      message = `${waiting}${available} of ${st.updatedReplicas ?? 0} updated replicas are available...`;
     } else {
       done = true;
       message = `deployment "${name}" successfully rolled out`;
@@ -224,10 +232,12 @@ function deploymentStatus(input: StatusInput): RolloutStatus {
     message = 'Waiting for deployment spec update to be observed...';
   }
   const problems: Problem[] = [];
-  if (d.spec?.paused && !done) {
+  if (deployment.spec?.paused && !done) {
     problems.push({
       code: 'Paused',
-      message: `the rollout is paused; resume it with: kubectl rollout resume deployment/${name} -n ${d.metadata?.namespace}`,
+      message:
+        'the rollout is paused; resume it with: ' +
+        `kubectl rollout resume deployment/${name} -n ${deployment.metadata?.namespace}`,
     });
   }
   if (failed)
@@ -256,9 +266,9 @@ function deploymentStatus(input: StatusInput): RolloutStatus {
     }));
   return {
     kind: 'Deployment',
-    namespace: d.metadata?.namespace ?? '',
+    namespace: deployment.metadata?.namespace ?? '',
     name,
-    state: failed ? 'failed' : done ? 'complete' : d.spec?.paused ? 'paused' : 'progressing',
+    state: failed ? 'failed' : done ? 'complete' : deployment.spec?.paused ? 'paused' : 'progressing',
     done,
     failed,
     message,
@@ -335,7 +345,10 @@ function revisionedHead(
   };
 }
 
-/** Why a StatefulSet's or DaemonSet's rollout waits: its pods at the new revision or not ready, and its FailedCreate events. */
+/**
+ * Why a StatefulSet's or DaemonSet's rollout waits: its pods at the new revision or not ready, and its
+ * FailedCreate events.
+ */
 function revisionProblems(live: V1Pod[], revisionName: string, input: StatusInput, owner: string): Problem[] {
   const problems: Problem[] = [];
   for (const p of live)
@@ -345,52 +358,62 @@ function revisionProblems(live: V1Pod[], revisionName: string, input: StatusInpu
 }
 
 function statefulSetStatus(input: StatusInput): RolloutStatus {
-  const s = input.obj as V1StatefulSet;
-  const name = s.metadata?.name ?? '';
-  const desired = s.spec?.replicas ?? 1;
-  const st = s.status ?? { replicas: 0 };
-  const type = s.spec?.updateStrategy?.type ?? 'RollingUpdate';
-  const partition = s.spec?.updateStrategy?.rollingUpdate?.partition;
+  const statefulSet = input.obj as V1StatefulSet;
+  const name = statefulSet.metadata?.name ?? '';
+  const desired = statefulSet.spec?.replicas ?? 1;
+  const st = statefulSet.status ?? { replicas: 0 };
+  const type = statefulSet.spec?.updateStrategy?.type ?? 'RollingUpdate';
+  const partition = statefulSet.spec?.updateStrategy?.rollingUpdate?.partition;
+  const maxUnavailable = statefulSet.spec?.updateStrategy?.rollingUpdate?.maxUnavailable;
   const strategy =
     type === 'OnDelete'
       ? 'OnDelete'
-      : `RollingUpdate${partition ? ` (partition ${partition})` : ''}${s.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ? ` (maxUnavailable ${s.spec.updateStrategy.rollingUpdate.maxUnavailable})` : ''}`;
+      : 'RollingUpdate' +
+        (partition ? ` (partition ${partition})` : '') +
+        (maxUnavailable ? ` (maxUnavailable ${maxUnavailable})` : '');
   const updateRevision = st.updateRevision ?? '';
-  const pods = input.pods.filter((p) => isControlledBy(p, s.metadata?.uid));
+  const pods = input.pods.filter((p) => isControlledBy(p, statefulSet.metadata?.uid));
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
   const updatedByPods = live.filter((p) => atRevision(p, updateRevision)).length;
   const readyUpdated = live.filter((p) => atRevision(p, updateRevision) && isPodReady(p)).length;
   let message: string;
   let done = false;
-  if (!st.observedGeneration || (s.metadata?.generation ?? 0) > st.observedGeneration) {
+  if (!st.observedGeneration || (statefulSet.metadata?.generation ?? 0) > st.observedGeneration) {
     message = 'Waiting for statefulset spec update to be observed...';
   } else if (type === 'OnDelete') {
     // kubectl gives up here; count pods at the update revision instead.
     if (readyUpdated < desired) {
-      message = `Waiting for OnDelete roll out: ${updatedByPods} of ${desired} pods are at revision ${st.updateRevision ?? ''} (${readyUpdated} ready); delete the old pods to update them`;
+      message =
+        `Waiting for OnDelete roll out: ${updatedByPods} of ${desired} pods are at revision ` +
+        `${st.updateRevision ?? ''} (${readyUpdated} ready); delete the old pods to update them`;
     } else {
       done = true;
       message = `OnDelete roll out complete: ${desired} pods at revision ${st.updateRevision ?? ''}`;
     }
   } else if ((st.readyReplicas ?? 0) < desired) {
     message = `Waiting for ${desired - (st.readyReplicas ?? 0)} pods to be ready...`;
-  } else if (s.spec?.updateStrategy?.rollingUpdate) {
+  } else if (statefulSet.spec?.updateStrategy?.rollingUpdate) {
     if (partition !== undefined && (st.updatedReplicas ?? 0) < desired - partition) {
-      message = `Waiting for partitioned roll out to finish: ${st.updatedReplicas ?? 0} out of ${desired - partition} new pods have been updated...`;
+      message =
+        `Waiting for partitioned roll out to finish: ${st.updatedReplicas ?? 0} out of ${desired - partition} ` +
+        'new pods have been updated...';
     } else {
       done = true;
       message = `partitioned roll out complete: ${st.updatedReplicas ?? 0} new pods have been updated...`;
     }
   } else if (st.updateRevision !== st.currentRevision) {
-    message = `waiting for statefulset rolling update to complete ${st.updatedReplicas ?? 0} pods at revision ${st.updateRevision}...`;
+    message =
+      `waiting for statefulset rolling update to complete ${st.updatedReplicas ?? 0} pods ` +
+      `at revision ${st.updateRevision}...`;
   } else {
     done = true;
-    message = `statefulset rolling update complete ${st.currentReplicas ?? 0} pods at revision ${st.currentRevision}...`;
+    const current = st.currentReplicas ?? 0;
+    message = `statefulset rolling update complete ${current} pods at revision ${st.currentRevision}...`;
   }
   const problems = done ? [] : revisionProblems(live, updateRevision, input, `StatefulSet/${name}`);
-  const crs = controllerRevisions(input, s.metadata?.uid);
+  const crs = controllerRevisions(input, statefulSet.metadata?.uid);
   return {
-    ...revisionedHead('StatefulSet', s, done, message, strategy),
+    ...revisionedHead('StatefulSet', statefulSet, done, message, strategy),
     revision: String(crs.find((c) => c.metadata?.name === st.updateRevision)?.revision ?? st.updateRevision ?? ''),
     replicas: {
       desired,
@@ -404,42 +427,46 @@ function statefulSetStatus(input: StatusInput): RolloutStatus {
 }
 
 function daemonSetStatus(input: StatusInput): RolloutStatus {
-  const ds = input.obj as V1DaemonSet;
-  const name = ds.metadata?.name ?? '';
-  const st = ds.status ?? {
+  const daemonSet = input.obj as V1DaemonSet;
+  const name = daemonSet.metadata?.name ?? '';
+  const st = daemonSet.status ?? {
     currentNumberScheduled: 0,
     desiredNumberScheduled: 0,
     numberMisscheduled: 0,
     numberReady: 0,
   };
-  const type = ds.spec?.updateStrategy?.type ?? 'RollingUpdate';
-  const ru = ds.spec?.updateStrategy?.rollingUpdate;
+  const type = daemonSet.spec?.updateStrategy?.type ?? 'RollingUpdate';
+  const ru = daemonSet.spec?.updateStrategy?.rollingUpdate;
   const strategy =
     type === 'OnDelete'
       ? 'OnDelete'
-      : `RollingUpdate (maxSurge ${intOrPercent(ru?.maxSurge ?? 0)}, maxUnavailable ${intOrPercent(ru?.maxUnavailable ?? 1)})`;
-  const crs = controllerRevisions(input, ds.metadata?.uid);
+      : `RollingUpdate (maxSurge ${intOrPercent(ru?.maxSurge ?? 0)}, ` +
+        `maxUnavailable ${intOrPercent(ru?.maxUnavailable ?? 1)})`;
+  const crs = controllerRevisions(input, daemonSet.metadata?.uid);
   const newest = crs[0];
   const newestName = newest?.metadata?.name ?? '';
-  const pods = input.pods.filter((p) => isControlledBy(p, ds.metadata?.uid));
+  const pods = input.pods.filter((p) => isControlledBy(p, daemonSet.metadata?.uid));
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
   const desired = st.desiredNumberScheduled ?? 0;
+  const waiting = `Waiting for daemon set "${name}" rollout to finish: `;
   let message: string;
   let done = false;
-  if ((ds.metadata?.generation ?? 0) > (st.observedGeneration ?? 0)) {
+  if ((daemonSet.metadata?.generation ?? 0) > (st.observedGeneration ?? 0)) {
     message = 'Waiting for daemon set spec update to be observed...';
   } else if (type === 'OnDelete') {
     const updated = live.filter((p) => atRevision(p, newestName) && isPodReady(p)).length;
     if (updated < desired)
-      message = `Waiting for OnDelete roll out: ${updated} of ${desired} pods updated and available; delete the old pods to update them`;
+      message =
+        `Waiting for OnDelete roll out: ${updated} of ${desired} pods updated and available; ` +
+        'delete the old pods to update them';
     else {
       done = true;
       message = `OnDelete roll out complete: ${desired} pods updated`;
     }
   } else if ((st.updatedNumberScheduled ?? 0) < desired) {
-    message = `Waiting for daemon set "${name}" rollout to finish: ${st.updatedNumberScheduled ?? 0} out of ${desired} new pods have been updated...`;
+    message = `${waiting}${st.updatedNumberScheduled ?? 0} out of ${desired} new pods have been updated...`;
   } else if ((st.numberAvailable ?? 0) < desired) {
-    message = `Waiting for daemon set "${name}" rollout to finish: ${st.numberAvailable ?? 0} of ${desired} updated pods are available...`;
+    message = `${waiting}${st.numberAvailable ?? 0} of ${desired} updated pods are available...`;
   } else {
     done = true;
     message = `daemon set "${name}" successfully rolled out`;
@@ -453,7 +480,7 @@ function daemonSetStatus(input: StatusInput): RolloutStatus {
         .sort();
   const problems = done ? [] : revisionProblems(live, newestName, input, `DaemonSet/${name}`);
   return {
-    ...revisionedHead('DaemonSet', ds, done, message, strategy),
+    ...revisionedHead('DaemonSet', daemonSet, done, message, strategy),
     revision: String(newest?.revision ?? ''),
     replicas: {
       desired,
@@ -479,9 +506,10 @@ export function rolloutStatus(input: StatusInput): RolloutStatus {
 }
 
 /** One line that changes only when something worth saying changed. */
-export function statusLine(s: RolloutStatus): string {
-  const why = s.problems.map((p) => `${p.code}${p.pod ? ` ${p.pod}` : ''}: ${p.message}`).join('; ');
-  return `${s.kind.toLowerCase()}/${s.name}: ${s.message}${why ? ` [${why}]` : ''}${s.stragglers?.length ? ` (waiting on nodes ${s.stragglers.join(', ')})` : ''}`;
+export function statusLine(status: RolloutStatus): string {
+  const why = status.problems.map((p) => `${p.code}${p.pod ? ` ${p.pod}` : ''}: ${p.message}`).join('; ');
+  const stragglers = status.stragglers?.length ? ` (waiting on nodes ${status.stragglers.join(', ')})` : '';
+  return `${status.kind.toLowerCase()}/${status.name}: ${status.message}${why ? ` [${why}]` : ''}${stragglers}`;
 }
 
 /** The status of a workload deleted while its rollout was watched: failed, in kubectl's words. Pure. */

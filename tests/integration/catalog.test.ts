@@ -335,7 +335,13 @@ function cases(ns: string, node: string): Case[] {
       1,
       /no node matches the selector "kstudy.test\/none=nothing"/,
     ],
-    ['forbidden', [node, '--dry-run'], 3, /cannot plan the drain: you may not get nodes, .*list poddisruptionbudgets/, 'nobody'],
+    [
+      'forbidden',
+      [node, '--dry-run'],
+      3,
+      /cannot plan the drain: you may not get nodes, .*list poddisruptionbudgets/,
+      'nobody',
+    ],
     ['uncordon forbidden', ['uncordon', node], 3, /cannot get node .*: forbidden/, 'nobody'],
     [
       'timeout on a hung server',

@@ -80,7 +80,18 @@ test('every command works through a server URL with a path, over http (kubectl p
   const file = path.join(tempDir('kstudy-prefix-'), 'config');
   writeFileSync(
     file,
-    `apiVersion: v1\nkind: Config\nclusters:\n- name: rancher\n  cluster: {server: "http://127.0.0.1:${port}/k8s/clusters/c-xyz"}\ncontexts:\n- name: rancher\n  context: {cluster: rancher, namespace: ${ns}}\ncurrent-context: rancher\n`,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      '- name: rancher',
+      `  cluster: {server: "http://127.0.0.1:${port}/k8s/clusters/c-xyz"}`,
+      'contexts:',
+      '- name: rancher',
+      `  context: {cluster: rancher, namespace: ${ns}}`,
+      'current-context: rancher',
+      '',
+    ].join('\n'),
   );
   const env = { KUBECONFIG: file };
   const ok = async (plugin: string, args: string[]): Promise<string> => {

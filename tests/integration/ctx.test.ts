@@ -312,7 +312,19 @@ test('check reports identity and version, and each failure within the timeout, i
   const extra = path.join(tempDir('kstudy-ctx-hang2-'), 'config');
   writeFileSync(
     extra,
-    `apiVersion: v1\nkind: Config\nclusters:\n- name: hang2\n  cluster:\n    server: https://127.0.0.1:${hang.port}\n    insecure-skip-tls-verify: true\ncontexts:\n- name: hang2\n  context: {cluster: hang2}\n`,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      '- name: hang2',
+      '  cluster:',
+      `    server: https://127.0.0.1:${hang.port}`,
+      '    insecure-skip-tls-verify: true',
+      'contexts:',
+      '- name: hang2',
+      '  context: {cluster: hang2}',
+      '',
+    ].join('\n'),
   );
   // A timeout a loaded machine's good contexts answer well within; the hanging ones wait it out, once, side by side.
   const r = await runPlugin('kubectl-study_ctx', ['check', '--timeout', '10s', '-o', 'json'], {

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from '
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { discoveryCacheDir, DISCOVERY_TTL_MS } from '../../src/kube/discocache.js';
+import { discoveryCacheDir, DISCOVERY_TTL_MS } from '../../src/kube/discoverycache.js';
 import { cluster, kubectl, runPlugin, tempDir } from '../support/cluster.js';
 
 /** Every file under a directory, relative to it, with its content. */

@@ -195,7 +195,9 @@ test('the plan against the real kubectl drain on twin nodes: every pod kind unde
 
   const outside = all.filter((c) => c.verdict === 'agree' && c.kubectl.startsWith('absent')).length;
   t.diagnostic(
-    `${all.length} comparisons (${CASES.length} pod kinds x ${COMBOS.length} flag combinations): ${count('agree')} agree (${outside} of them outside --pod-selector for both), ${count('extra')} explained by the plan's extra checks, ${count('mismatch')} mismatches`,
+    `${all.length} comparisons (${CASES.length} pod kinds x ${COMBOS.length} flag combinations): ` +
+      `${count('agree')} agree (${outside} of them outside --pod-selector for both), ` +
+      `${count('extra')} explained by the plan's extra checks, ${count('mismatch')} mismatches`,
   );
   for (const r of results) {
     const n = (v: Comparison['verdict']): number => r.comparisons.filter((c) => c.verdict === v).length;

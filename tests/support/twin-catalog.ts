@@ -638,7 +638,9 @@ export async function signature(side: TwinSide): Promise<string[]> {
   return pods
     .map((p) => {
       const owner = p.metadata?.ownerReferences?.find((o) => o.controller);
-      return `${p.metadata?.labels?.[CASE_LABEL] ?? '?'}: ${stateOf(p)}, ${owner ? `${owner.apiVersion} ${owner.kind}` : 'no controller'}, ${p.metadata?.finalizers?.includes(HOLD) ? 'held' : 'not held'}`;
+      const controller = owner ? `${owner.apiVersion} ${owner.kind}` : 'no controller';
+      const held = p.metadata?.finalizers?.includes(HOLD) ? 'held' : 'not held';
+      return `${p.metadata?.labels?.[CASE_LABEL] ?? '?'}: ${stateOf(p)}, ${controller}, ${held}`;
     })
     .sort();
 }

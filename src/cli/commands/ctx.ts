@@ -2,6 +2,7 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 
 import { checkOptions, listOptions, namespaceOptions, showOptions, useOptions } from '../../ctx/options.js';
+import { argument, option } from '../candidates.js';
 import { outputFlags, outputFormat } from '../flags.js';
 import type { Emit } from '../operations.js';
 
@@ -9,15 +10,16 @@ const LIST_FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
 const FORMATS = ['table', 'json', 'yaml'] as const;
 
 function kubeconfigFlag<A extends any[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>) {
-  return cmd.option('--kubeconfig <path>', 'read only this kubeconfig file (instead of KUBECONFIG or ~/.kube/config)');
+  return cmd.addOption(
+    option('--kubeconfig <path>', 'read only this kubeconfig file (instead of KUBECONFIG or ~/.kube/config)', 'files'),
+  );
 }
 
 export function defineCtx(cmd: Command, emit: Emit): void {
   // Options after a subcommand name belong to the subcommand.
   cmd.enablePositionalOptions();
   const list = outputFlags(
-    cmd
-      .option('--kubeconfig <path>', 'read only this kubeconfig file (instead of KUBECONFIG or ~/.kube/config)')
+    kubeconfigFlag(cmd)
       .option('--check', 'also check every context against its cluster (see "check")')
       .option('--timeout <duration>', 'per-context timeout of --check (default 5s)'),
     LIST_FORMATS,
@@ -43,7 +45,7 @@ Exit codes: 0 no error-level problem, 3 an error-level problem or a failed check
   const check = outputFlags(
     kubeconfigFlag(cmd.command('check'))
       .description('check contexts against their clusters: DNS, TCP, TLS, authentication, identity, version')
-      .argument('[context...]', 'contexts to check (default: all)')
+      .addArgument(argument('[context...]', 'contexts to check (default: all)', 'contexts'))
       .option('--timeout <duration>', 'per-context timeout; all contexts are checked in parallel (default 5s)'),
     FORMATS,
   );
@@ -52,7 +54,7 @@ Exit codes: 0 no error-level problem, 3 an error-level problem or a failed check
   const show = outputFlags(
     kubeconfigFlag(cmd.command('show'))
       .description('show one context in detail (default: the current one), every secret masked')
-      .argument('[context]', 'context name'),
+      .addArgument(argument('[context]', 'context name', 'contexts')),
     FORMATS,
   );
   show.action((name, opts) => emit('ctx show', showOptions(name, opts), outputFormat(opts.output, FORMATS), opts));
@@ -60,7 +62,7 @@ Exit codes: 0 no error-level problem, 3 an error-level problem or a failed check
   const use = outputFlags(
     kubeconfigFlag(cmd.command('use'))
       .description('make CONTEXT the current context (writes the kubeconfig file that kubectl would write)')
-      .argument('<context>', 'context name'),
+      .addArgument(argument('<context>', 'context name', 'contexts')),
     FORMATS,
   );
   use.action((name, opts) => emit('ctx use', useOptions(name, opts), outputFormat(opts.output, FORMATS), opts));
@@ -69,8 +71,8 @@ Exit codes: 0 no error-level problem, 3 an error-level problem or a failed check
     kubeconfigFlag(cmd.command('namespace'))
       .alias('ns')
       .description('set the default namespace of the current context (or of --context)')
-      .argument('<namespace>', 'namespace name')
-      .option('--context <name>', 'the context to change (default: the current one)'),
+      .addArgument(argument('<namespace>', 'namespace name', 'namespaces'))
+      .addOption(option('--context <name>', 'the context to change (default: the current one)', 'contexts')),
     FORMATS,
   );
   ns.action((namespace, opts) =>

@@ -6,6 +6,7 @@ import { exitCodeSummary } from '../../base/errors.js';
 import { DRAIN_DEFAULTS } from '../../drain/defaults.js';
 import { drainOptions, uncordonOptions } from '../../drain/options.js';
 import { DEFAULT_OUTAGE_MS } from '../../kube/apierror.js';
+import { argument } from '../candidates.js';
 import { connectionFlags, outputFlags, outputFormat } from '../flags.js';
 import type { Emit } from '../operations.js';
 
@@ -16,7 +17,7 @@ export function defineDrain(cmd: Command, emit: Emit): void {
   const drain = outputFlags(
     connectionFlags(
       cmd
-        .argument('[nodes...]', 'the nodes to drain')
+        .addArgument(argument('[nodes...]', 'the nodes to drain', 'nodes'))
         .option('--dry-run [strategy]', 'only show the plan; change nothing (kubectl accepts none|client|server)')
         .option('-l, --selector <selector>', 'drain the nodes matching this label selector')
         .option('--pod-selector <selector>', 'only the pods matching this label selector')
@@ -46,7 +47,8 @@ export function defineDrain(cmd: Command, emit: Emit): void {
         .option('--wait-healthy', 'after the pods are gone, wait until their workloads are Available again')
         .option(
           '--api-outage-timeout <duration>',
-          `how long the API server may stay unreachable mid-drain before the drain stops (default ${formatDuration(DEFAULT_OUTAGE_MS)})`,
+          'how long the API server may stay unreachable mid-drain before the drain stops ' +
+            `(default ${formatDuration(DEFAULT_OUTAGE_MS)})`,
         )
         .option('-y, --yes', 'do not ask for confirmation (it is only asked on a terminal)'),
     ),
@@ -76,7 +78,10 @@ Exit codes: ${exitCodeSummary()}.`,
 
   const uncordon = outputFlags(
     connectionFlags(
-      cmd.command('uncordon').description('make nodes schedulable again').argument('[nodes...]', 'the nodes'),
+      cmd
+        .command('uncordon')
+        .description('make nodes schedulable again')
+        .addArgument(argument('[nodes...]', 'the nodes', 'nodes')),
     ),
     ['table', 'json', 'yaml'],
   );

@@ -6,6 +6,7 @@ import { exitCodeSummary } from '../../base/errors.js';
 import { canAsk } from '../../base/prompt.js';
 import { DEFAULT_OUTAGE_MS } from '../../kube/apierror.js';
 import { maintainOptions } from '../../maintain/options.js';
+import { argument, option } from '../candidates.js';
 import { connectionFlags, outputFlags, outputFormat } from '../flags.js';
 import type { Emit } from '../operations.js';
 
@@ -15,15 +16,23 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
   const maintain = outputFlags(
     connectionFlags(
       cmd
-        .argument('[nodes...]', 'the nodes, in order')
+        .addArgument(argument('[nodes...]', 'the nodes, in order', 'nodes'))
         .option('-l, --selector <selector>', 'the nodes matching this label selector (in name order)')
         .option(
           '--run <command>',
           'run this for each node (by /bin/sh; the node is in $NODE and $STUDY_NODE, never spliced into the line)',
         )
-        .option('--wait-file <file>', 'instead of --run: wait for this file to exist before bringing each node back')
+        .addOption(
+          option(
+            '--wait-file <file>',
+            'instead of --run: wait for this file to exist before bringing each node back',
+            'files',
+          ),
+        )
         .option('--max-unavailable <n>', 'nodes worked on at once, never more (default 1)')
-        .option('--journal <file>', 'record every step here; the same command again resumes from it')
+        .addOption(
+          option('--journal <file>', 'record every step here; the same command again resumes from it', 'files'),
+        )
         .option('--dry-run', 'show the plan for the whole run; change nothing')
         .option('-y, --yes', 'do not ask for confirmation (only asked on a terminal)')
         .option(
@@ -45,17 +54,28 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
         .option('--ignore-opt-outs', 'as in study-drain')
         .option(
           '--allow-unplaceable',
-          'go on although the scheduler would find no node for some replacements (they stay Pending), as in study-drain',
+          'go on although the scheduler would find no node for some replacements (they stay Pending), ' +
+            'as in study-drain',
         )
-        .option(
-          '--resume-step <rerun|skip>',
-          'for a command an earlier run started on another host: run it again, or take it as done',
+        .addOption(
+          option(
+            '--resume-step <rerun|skip>',
+            'for a command an earlier run started on another host: run it again, or take it as done',
+            ['rerun', 'skip'],
+          ),
         )
         .option(
           '--api-outage-timeout <duration>',
-          `how long the API server may stay unreachable before the run stops at a step boundary (default ${formatDuration(DEFAULT_OUTAGE_MS)})`,
+          'how long the API server may stay unreachable before the run stops at a step boundary ' +
+            `(default ${formatDuration(DEFAULT_OUTAGE_MS)})`,
         )
-        .option('--lock-namespace <namespace>', 'where the run\u2019s Lease lives (default kube-system)')
+        .addOption(
+          option(
+            '--lock-namespace <namespace>',
+            'where the run\u2019s Lease lives (default kube-system)',
+            'namespaces',
+          ),
+        )
         .option(
           '--lock-duration <duration>',
           'how long the Lease lasts without renewal (default 30s, at least 6s; renewed every 2s)',

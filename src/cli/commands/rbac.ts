@@ -3,6 +3,7 @@ import type { Command } from '@commander-js/extra-typings';
 
 import { exitCodeSummary } from '../../base/errors.js';
 import { accessOptions, whoCanOptions, whyOptions } from '../../rbac/options.js';
+import { argument } from '../candidates.js';
 import { allNamespacesFlag, connectionFlags, namespaceFlag, outputFlags, outputFormat } from '../flags.js';
 import type { Emit } from '../operations.js';
 
@@ -15,13 +16,19 @@ export function defineWhoCan(cmd: Command, emit: Emit): void {
       namespaceFlag(
         connectionFlags(
           cmd
-            .argument(
-              '<verb>',
-              'the verb: get, list, create, delete, impersonate, bind, escalate, approve, sign, use, ...',
+            .addArgument(
+              argument(
+                '<verb>',
+                'the verb: get, list, create, delete, impersonate, bind, escalate, approve, sign, use, ...',
+                'verbs',
+              ),
             )
-            .argument(
-              '[resource]',
-              'RESOURCE[.GROUP][/SUBRESOURCE], as kubectl names it (po, deploy, deployments.apps, pods/log)',
+            .addArgument(
+              argument(
+                '[resource]',
+                'RESOURCE[.GROUP][/SUBRESOURCE], as kubectl names it (po, deploy, deployments.apps, pods/log)',
+                'resources',
+              ),
             )
             .argument('[name]', 'an object name (never with list, create or deletecollection)')
             .option('--url <path>', 'a non-resource URL such as /healthz or /logs/*')
@@ -83,8 +90,8 @@ Exit codes: ${exitCodeSummary()}.`,
             'why a subject may (or may not) do VERB on RESOURCE: binding -> role -> rule, or the near misses',
           )
           .option('--sa <namespace/name>', 'analyse this service account')
-          .argument('<verb>')
-          .argument('<resource>')
+          .addArgument(argument('<verb>', '', 'verbs'))
+          .addArgument(argument('<resource>', '', 'resources'))
           .argument('[name]'),
         'subject',
       ),

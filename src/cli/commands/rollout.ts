@@ -3,6 +3,7 @@ import type { Command } from '@commander-js/extra-typings';
 
 import { exitCodeSummary } from '../../base/errors.js';
 import { historyOptions, statusOptions, undoOptions } from '../../rollout/options.js';
+import { argument } from '../candidates.js';
 import { connectionFlags, namespaceFlag, outputFlags, outputFormat } from '../flags.js';
 import type { Emit } from '../operations.js';
 
@@ -29,7 +30,7 @@ Exit codes: ${exitCodeSummary()}.`,
         cmd
           .command('status')
           .description('is the rollout done, and if not, why not (watched until done or --timeout)')
-          .argument('<targets...>', 'KIND/NAME..., or KIND with -l SELECTOR')
+          .addArgument(argument('<targets...>', 'KIND/NAME..., or KIND with -l SELECTOR', 'workloads'))
           .option('-l, --selector <selector>', 'every workload of KIND matching this label selector')
           .option('-w, --watch [bool]', 'keep watching until done (--watch=false answers once)')
           .option('--timeout <duration>', 'give up after this long (default 0: never)')
@@ -52,7 +53,9 @@ Exit codes: ${exitCodeSummary()}.`,
         cmd
           .command('history')
           .description('revisions with images, change cause and replicas; --revision N for one; "diff A B" to compare')
-          .argument('<target...>', 'KIND/NAME (or KIND NAME), optionally followed by: diff A B')
+          .addArgument(
+            argument('<target...>', 'KIND/NAME (or KIND NAME), optionally followed by: diff A B', 'workloads'),
+          )
           .option('--revision <n>', "show that revision's pod template"),
       ),
     ),
@@ -73,7 +76,7 @@ Exit codes: ${exitCodeSummary()}.`,
           .description(
             'roll back to the previous revision (or --to-revision N), as kubectl does; --dry-run shows the diff',
           )
-          .argument('<target...>', 'KIND/NAME (or KIND NAME)')
+          .addArgument(argument('<target...>', 'KIND/NAME (or KIND NAME)', 'workloads'))
           .option('--to-revision <n>', 'the revision to go back to (default 0: the previous one)')
           .option('--dry-run [strategy]', 'show the diff that would be applied; change nothing')
           .option('-w, --watch', 'then follow the rollout status')

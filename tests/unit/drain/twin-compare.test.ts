@@ -20,7 +20,11 @@ import {
 test("kubectl's refusals, from one message or an aggregate of several, pods listed once each", () => {
   const out = [
     'node/kwok-p1-0 cordoned',
-    'error: unable to drain node "kwok-p1-0" due to error: [cannot delete Pods with local storage (use --delete-emptydir-data to override): ns-1/bare-emptydir, ns-1/deploy-emptydir-85bb4f95b4-m8nst, cannot delete daemonsets.apps "term-ds-gone" not found: ns-1/term-ds-gone-gnlxh, cannot delete Pods that declare no controller (use --force to override): ns-1/bare], continuing command...',
+    'error: unable to drain node "kwok-p1-0" due to error: [' +
+      'cannot delete Pods with local storage (use --delete-emptydir-data to override): ' +
+      'ns-1/bare-emptydir, ns-1/deploy-emptydir-85bb4f95b4-m8nst, ' +
+      'cannot delete daemonsets.apps "term-ds-gone" not found: ns-1/term-ds-gone-gnlxh, ' +
+      'cannot delete Pods that declare no controller (use --force to override): ns-1/bare], continuing command...',
     'There are pending nodes to be drained:',
     ' kwok-p1-0',
     'cannot delete Pods with local storage (use --delete-emptydir-data to override): ns-1/bare-emptydir, ns-1/deploy-emptydir-85bb4f95b4-m8nst',

@@ -10,7 +10,7 @@ import {
   DISCOVERY_TTL_MS,
   readDiscoveryCache,
   writeDiscoveryCache,
-} from '../../../src/kube/discocache.js';
+} from '../../../src/kube/discoverycache.js';
 import { resourcesOf, splitAggregated, type DiscoveryV2 } from '../../../src/kube/discovery.js';
 
 test('the cache directory is named as kubectl names it', () => {
