@@ -56,6 +56,16 @@ export interface MaintainFlags extends ConnectionFlags {
   resumeStep?: string;
 }
 
+/** study maintain's own defaults, as the flags write them: the options and the help both read them here. */
+export const MAINTAIN_DEFAULTS = {
+  maxUnavailable: '1',
+  drainTimeout: '10m',
+  readyTimeout: '10m',
+  recoverTimeout: '10m',
+  lockNamespace: 'kube-system',
+  lockDuration: '30s',
+} as const;
+
 /** The lock is renewed this often; a lock shorter than two renewals could lapse between them. */
 export const LOCK_RENEW_SECONDS = 2;
 export const MIN_LOCK_SECONDS = 3 * LOCK_RENEW_SECONDS;
@@ -88,7 +98,7 @@ export function maintainOptions(nodes: readonly string[], flags: MaintainFlags, 
     throw new UsageError('--journal FILE is required, so that a stopped run can be resumed', {
       hint: 'e.g. --journal ./maintenance.journal',
     });
-  const lockMs = durationFlag('--lock-duration', flags.lockDuration ?? '30s', { zero: false });
+  const lockMs = durationFlag('--lock-duration', flags.lockDuration ?? MAINTAIN_DEFAULTS.lockDuration, { zero: false });
   if (lockMs < MIN_LOCK_SECONDS * 1000) {
     throw new UsageError(`--lock-duration must be at least ${MIN_LOCK_SECONDS}s`, {
       hint: `the lock is renewed every ${LOCK_RENEW_SECONDS}s; a shorter lock could lapse between renewals`,
@@ -97,13 +107,17 @@ export function maintainOptions(nodes: readonly string[], flags: MaintainFlags, 
   const out: MaintainOptions = {
     connection: connectionOptions(flags),
     nodes: target.names,
-    maxUnavailable: intFlag('--max-unavailable', flags.maxUnavailable ?? '1', { min: 1 }),
+    maxUnavailable: intFlag('--max-unavailable', flags.maxUnavailable ?? MAINTAIN_DEFAULTS.maxUnavailable, { min: 1 }),
     dryRun,
     yes: flags.yes === true,
     timeoutMs: durationFlag('--timeout', flags.timeout ?? '0'),
-    drainTimeoutMs: durationFlag('--drain-timeout', flags.drainTimeout ?? '10m'),
-    readyTimeoutMs: durationFlag('--ready-timeout', flags.readyTimeout ?? '10m', { zero: false }),
-    recoverTimeoutMs: durationFlag('--recover-timeout', flags.recoverTimeout ?? '10m', { zero: false }),
+    drainTimeoutMs: durationFlag('--drain-timeout', flags.drainTimeout ?? MAINTAIN_DEFAULTS.drainTimeout),
+    readyTimeoutMs: durationFlag('--ready-timeout', flags.readyTimeout ?? MAINTAIN_DEFAULTS.readyTimeout, {
+      zero: false,
+    }),
+    recoverTimeoutMs: durationFlag('--recover-timeout', flags.recoverTimeout ?? MAINTAIN_DEFAULTS.recoverTimeout, {
+      zero: false,
+    }),
     plan: {
       force: flags.force === true,
       ignoreDaemonSets: flags.ignoreDaemonsets === true,
@@ -113,7 +127,7 @@ export function maintainOptions(nodes: readonly string[], flags: MaintainFlags, 
       strict: false,
       allowUnplaceable: flags.allowUnplaceable === true,
     },
-    lockNamespace: namespaceName('--lock-namespace', flags.lockNamespace ?? 'kube-system'),
+    lockNamespace: namespaceName('--lock-namespace', flags.lockNamespace ?? MAINTAIN_DEFAULTS.lockNamespace),
     lockDurationSeconds: Math.ceil(lockMs / 1000),
     apiOutageMs:
       flags.apiOutageTimeout === undefined

@@ -292,7 +292,6 @@ test('kwok stages: image pull failure, crash loop, and a pod that uses its whole
     const pods = await core.listNamespacedPod({ namespace: ns });
     return ['slow', 'fast'].every((n) => pods.items.some((p) => p.metadata?.name === n && isReady(p)));
   });
-  const started = Date.now();
   await core.deleteNamespacedPod({ name: 'slow', namespace: ns });
   await core.deleteNamespacedPod({ name: 'fast', namespace: ns });
   await eventually(
@@ -302,10 +301,11 @@ test('kwok stages: image pull failure, crash loop, and a pod that uses its whole
     60_000,
     100,
   );
-  const fastMs = Date.now() - started;
+  // The events, not the clock: fast is gone while slow, deleted first, still terminates with its whole grace period.
   const still = await core.listNamespacedPod({ namespace: ns, fieldSelector: 'metadata.name=slow' });
   assert.equal(still.items.length, 1, 'the pod that ignores SIGTERM is still terminating');
   assert.ok(still.items[0]?.metadata?.deletionTimestamp);
+  assert.equal(still.items[0]?.metadata?.deletionGracePeriodSeconds, 12, 'it is given its 12 s grace period');
   await eventually(
     'slow to be gone',
     async () =>
@@ -313,13 +313,6 @@ test('kwok stages: image pull failure, crash loop, and a pod that uses its whole
     60_000,
     100,
   );
-  const slowMs = Date.now() - started;
-  assert.ok(
-    fastMs < slowMs,
-    `a pod that exits on SIGTERM goes before one that ignores it (${fastMs} ms, ${slowMs} ms)`,
-  );
-  // deletionTimestamp has whole seconds, so the deadline can fall up to 1 s early; a busy machine only makes it later.
-  assert.ok(slowMs >= 11_000, `a pod that ignores SIGTERM stays for its 12 s grace period (${slowMs} ms)`);
 });
 
 test('a cluster that cannot start fails within a bounded time, with the tail of the failing log', async (t) => {
@@ -340,5 +333,6 @@ test('a cluster that cannot start fails within a bounded time, with the tail of 
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /kube-apiserver exited while waiting for kube-apiserver to be ready; last lines of its log:/);
   assert.match(r.stderr, /address already in use/);
-  assert.ok(r.ms < 90_000, `failed after ${r.ms} ms`);
+  // It gave up by itself (its waits are bounded), not when the test's outer limit killed it.
+  assert.notEqual(r.code, 128, 'killed at the outer limit: the start did not fail by itself');
 });

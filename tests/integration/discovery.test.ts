@@ -110,7 +110,7 @@ test('a cache past kubectl\u2019s six hours is not used; a name missing from a f
   const stale = await runPlugin('kubectl-whocan', ['get', 'kstudyfakes', '--cache-dir', root], { env });
   assert.equal(stale.code, 2, stale.stdout);
   assert.match(stale.stderr, /the server has no resource type "kstudyfakes"/);
-  assert.ok(Date.now() - statSync(core).mtimeMs < 600_000, 'the expired cache was written anew');
+  assert.ok(statSync(core).mtimeMs > old.getTime(), 'the expired cache was written anew');
   assert.doesNotMatch(readFileSync(core, 'utf8'), /kstudyfakes/);
 
   // A fresh cache that lacks configmaps (it predates them): the miss rediscovers, and the answer comes.

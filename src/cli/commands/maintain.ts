@@ -5,7 +5,12 @@ import { formatDuration } from '../../base/duration.js';
 import { exitCodeSummary } from '../../base/errors.js';
 import { canAsk } from '../../base/prompt.js';
 import { DEFAULT_OUTAGE_MS } from '../../kube/apierror.js';
-import { maintainOptions } from '../../maintain/options.js';
+import {
+  LOCK_RENEW_SECONDS,
+  MAINTAIN_DEFAULTS as DEFAULTS,
+  MIN_LOCK_SECONDS,
+  maintainOptions,
+} from '../../maintain/options.js';
 import { argument, option } from '../candidates.js';
 import { connectionFlags, outputFlags, outputFormat } from '../flags.js';
 import type { Emit } from '../operations.js';
@@ -29,7 +34,7 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
             'files',
           ),
         )
-        .option('--max-unavailable <n>', 'nodes worked on at once, never more (default 1)')
+        .option('--max-unavailable <n>', `nodes worked on at once, never more (default ${DEFAULTS.maxUnavailable})`)
         .addOption(
           option('--journal <file>', 'record every step here; the same command again resumes from it', 'files'),
         )
@@ -41,12 +46,15 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
         )
         .option(
           '--drain-timeout <duration>',
-          'give up on one node\u2019s drain after this long (default 10m; 0: never)',
+          `give up on one node\u2019s drain after this long (default ${DEFAULTS.drainTimeout}; 0: never)`,
         )
-        .option('--ready-timeout <duration>', 'how long a node may take to be Ready again (default 10m)')
+        .option(
+          '--ready-timeout <duration>',
+          `how long a node may take to be Ready again (default ${DEFAULTS.readyTimeout})`,
+        )
         .option(
           '--recover-timeout <duration>',
-          'how long the evicted workloads may take to be Available again (default 10m)',
+          `how long the evicted workloads may take to be Available again (default ${DEFAULTS.recoverTimeout})`,
         )
         .option('--ignore-daemonsets', 'as in study-drain')
         .option('--delete-emptydir-data', 'as in study-drain')
@@ -72,13 +80,13 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
         .addOption(
           option(
             '--lock-namespace <namespace>',
-            'where the run\u2019s Lease lives (default kube-system)',
+            `where the run\u2019s Lease lives (default ${DEFAULTS.lockNamespace})`,
             'namespaces',
           ),
         )
         .option(
           '--lock-duration <duration>',
-          'how long the Lease lasts without renewal (default 30s, at least 6s; renewed every 2s)',
+          `how long the Lease lasts without renewal (default ${DEFAULTS.lockDuration}, at least ${MIN_LOCK_SECONDS}s; renewed every ${LOCK_RENEW_SECONDS}s)`,
         ),
     ),
     FORMATS,
