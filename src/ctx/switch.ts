@@ -56,18 +56,8 @@ export async function setNamespace(
     });
   }
   const previous = entry.value.namespace ?? '';
-  if (previous === namespace) {
-    return {
-      kind: 'ContextSwitch',
-      apiVersion: 'study.kubectl.io/v1',
-      file: entry.file,
-      context: contextName,
-      namespace,
-      previous,
-      changed: false,
-    };
-  }
-  editFile(entry.file, (text) => setContextNamespace(text, entry.file, contextName, namespace));
+  const changed = previous !== namespace;
+  if (changed) editFile(entry.file, (text) => setContextNamespace(text, entry.file, contextName, namespace));
   return {
     kind: 'ContextSwitch',
     apiVersion: 'study.kubectl.io/v1',
@@ -75,7 +65,7 @@ export async function setNamespace(
     context: contextName,
     namespace,
     previous,
-    changed: true,
+    changed,
   };
 }
 

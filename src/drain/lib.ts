@@ -15,7 +15,7 @@ export {
 } from './execute.js';
 export type { DrainPlan, PdbPlan, PlanOptions } from './model.js';
 export { DRAIN_DEFAULTS } from './defaults.js';
-export { eventLine } from './print.js';
+export { eventLine, pdbCells, pdbColumns } from './print.js';
 export { makePlan, makeRunPlan } from './planner.js';
 export { batches } from './replacements.js';
 export type { RunPlan, RunStep } from './sequence.js';

@@ -6,7 +6,7 @@ import { renderTable } from '../base/table.js';
 import { colorEnabled, liveView, paint } from '../base/terminal.js';
 import { plural } from '../base/text.js';
 import type { DrainEvent, DrainResult } from './events.js';
-import { REASONS, type DrainPlan, type ReasonCode } from './model.js';
+import { REASONS, type DrainPlan, type PdbPlan, type ReasonCode } from './model.js';
 import type { DrainHooks, DrainOutput, UncordonResult } from './run.js';
 
 /** Events that stay above the live progress line as a line of their own. */
@@ -116,18 +116,24 @@ function planPods(plan: DrainPlan, wide: boolean, colour: boolean): string {
 /** A row per PDB the drain meets: its numbers, and how the drain fares with it. */
 function planPdbs(plan: DrainPlan): string {
   if (plan.pdbs.length === 0) return '';
-  const table = renderTable(
-    ['PDB', 'PODS HERE', 'HEALTHY', 'REQUIRED', 'ALLOWED NOW', 'VERDICT'],
-    plan.pdbs.map((pdb) => [
-      `${pdb.namespace}/${pdb.name}`,
-      pdb.podsInDrain,
-      `${pdb.currentHealthy}/${pdb.expectedPods}`,
-      pdb.desiredHealthy,
-      pdb.disruptionsAllowed,
-      pdb.verdict,
-    ]),
-  );
-  return `\n${table}`;
+  return `\n${renderTable(pdbColumns('PODS HERE'), plan.pdbs.map(pdbCells))}`;
+}
+
+/** The PDB table's headers, as study-drain and study maintain both print it; `pods` names what the pods are in. */
+export function pdbColumns(pods: string): string[] {
+  return ['PDB', pods, 'HEALTHY', 'REQUIRED', 'ALLOWED NOW', 'VERDICT'];
+}
+
+/** One PDB's cells under pdbColumns. */
+export function pdbCells(pdb: PdbPlan): Array<string | number> {
+  return [
+    `${pdb.namespace}/${pdb.name}`,
+    pdb.podsInDrain,
+    `${pdb.currentHealthy}/${pdb.expectedPods}`,
+    pdb.desiredHealthy,
+    pdb.disruptionsAllowed,
+    pdb.verdict,
+  ];
 }
 
 /** Every block and risk, pod by pod. */

@@ -5,7 +5,7 @@ import type { RunContext } from '../base/run.js';
 import { renderTable } from '../base/table.js';
 import { lineView, liveView } from '../base/terminal.js';
 import { plural } from '../base/text.js';
-import { eventLine } from '../drain/lib.js';
+import { eventLine, pdbCells, pdbColumns } from '../drain/lib.js';
 import type { NodeProgress } from './journal.js';
 import type { MaintainReport, NodeReport } from './model.js';
 import type { MaintainHooks } from './run.js';
@@ -48,16 +48,8 @@ function renderPdbTable(plan: MaintainReport['plan']): string {
   if (plan.pdbs.length === 0) return '';
   const steps = plan.order.length > 1;
   return renderTable(
-    [...(steps ? ['STEP'] : []), 'PDB', 'PODS IN STEP', 'HEALTHY', 'REQUIRED', 'ALLOWED NOW', 'VERDICT'],
-    plan.pdbs.map((pdb) => [
-      ...(steps ? [pdb.step] : []),
-      `${pdb.namespace}/${pdb.name}`,
-      pdb.podsInDrain,
-      `${pdb.currentHealthy}/${pdb.expectedPods}`,
-      pdb.desiredHealthy,
-      pdb.disruptionsAllowed,
-      pdb.verdict,
-    ]),
+    [...(steps ? ['STEP'] : []), ...pdbColumns('PODS IN STEP')],
+    plan.pdbs.map((pdb) => [...(steps ? [pdb.step] : []), ...pdbCells(pdb)]),
   );
 }
 

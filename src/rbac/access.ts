@@ -28,19 +28,10 @@ import {
   type UserInfo,
 } from './match.js';
 import type { AccessOptions, SubjectSpec, WhyOptions } from './options.js';
-import { verbWarning } from './verbs.js';
+import { STANDARD_VERBS, verbWarning } from './verbs.js';
 import { namespaceMissing, requestFor, reviewAttributes, verboseLine, type Verified } from './whocan.js';
 
-export const MATRIX_VERBS = [
-  'get',
-  'list',
-  'watch',
-  'create',
-  'update',
-  'patch',
-  'delete',
-  'deletecollection',
-] as const;
+export const MATRIX_VERBS = STANDARD_VERBS;
 
 /** What the answer cannot vouch for about the subject and namespace: they may not exist. */
 async function existenceWarnings(client: KubeClient, spec: SubjectSpec, namespace: string): Promise<string[]> {

@@ -1,5 +1,5 @@
-/** The verbs kubectl knows, for warnings as `kubectl auth can-i` gives them. Pure. */
-export const RESOURCE_VERBS = [
+/** The verbs every resource type's API serves (or some of them): the columns of study-access's matrix. */
+export const STANDARD_VERBS = [
   'get',
   'list',
   'watch',
@@ -8,6 +8,11 @@ export const RESOURCE_VERBS = [
   'patch',
   'delete',
   'deletecollection',
+] as const;
+
+/** The verbs kubectl knows, for warnings as `kubectl auth can-i` gives them. Pure. */
+export const RESOURCE_VERBS = [
+  ...STANDARD_VERBS,
   'use',
   'bind',
   'impersonate',

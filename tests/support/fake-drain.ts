@@ -258,7 +258,8 @@ export function controlledPod(name: string, overrides: Partial<ControlledPod> = 
   };
 }
 
-export function pdbPlan(name: string, disruptionsAllowed: number): PdbPlan {
+/** A PDB in namespace ns over 3 pods, 3 healthy, allowing `disruptionsAllowed`; the drain takes 2 of them unless told. */
+export function pdbPlan(name: string, disruptionsAllowed: number, overrides: Partial<PdbPlan> = {}): PdbPlan {
   return {
     namespace: 'ns',
     name,
@@ -270,6 +271,7 @@ export function pdbPlan(name: string, disruptionsAllowed: number): PdbPlan {
     podsInDrain: 2,
     healthyInDrain: 2,
     verdict: 'one-by-one',
+    ...overrides,
   };
 }
 

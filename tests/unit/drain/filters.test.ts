@@ -37,6 +37,7 @@ import {
   type PodFilter,
 } from '../../../src/drain/filters.js';
 import type { PdbPlan, PlanOptions } from '../../../src/drain/model.js';
+import { pdbPlan } from '../../support/fake-drain.js';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 const OPTIONS: PlanOptions = {
@@ -116,19 +117,7 @@ function table(filter: PodFilter, rows: Row[]): void {
 }
 
 function pdb(verdict: PdbPlan['verdict'], more: Partial<PdbPlan> = {}): PdbPlan {
-  return {
-    namespace: 'ns',
-    name: 'web',
-    currentHealthy: 3,
-    desiredHealthy: 2,
-    expectedPods: 3,
-    disruptionsAllowed: 1,
-    unhealthyPodEvictionPolicy: 'IfHealthyBudget',
-    podsInDrain: 1,
-    healthyInDrain: 1,
-    verdict,
-    ...more,
-  };
+  return pdbPlan('web', 1, { podsInDrain: 1, healthyInDrain: 1, verdict, ...more });
 }
 
 test('skipDeletedLongAgo: only with --skip-wait-for-delete-timeout, only pods deleting for longer', () => {

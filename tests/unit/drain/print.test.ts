@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import type { DrainResult } from '../../../src/drain/events.js';
 import { REASONS, reason, type DrainPlan } from '../../../src/drain/model.js';
 import { eventLine, renderPlan, renderResult } from '../../../src/drain/print.js';
-import { drainPlan, podPlan } from '../../support/fake-drain.js';
+import { drainPlan, pdbPlan, podPlan } from '../../support/fake-drain.js';
 
 const unschedulable =
   'Pending, unschedulable: 0/5 nodes are available: ' +
@@ -113,18 +113,7 @@ test('the plan, section by section: nodes, pods, PDBs, findings, notes, permissi
     action: 'skip',
     reasons: [reason('DaemonSetPod', 'info', 'managed by DaemonSet agent')],
   });
-  const budget = {
-    namespace: 'ns',
-    name: 'web',
-    currentHealthy: 3,
-    desiredHealthy: 2,
-    expectedPods: 3,
-    disruptionsAllowed: 1,
-    unhealthyPodEvictionPolicy: 'IfHealthyBudget',
-    podsInDrain: 1,
-    healthyInDrain: 1,
-    verdict: 'one-by-one' as const,
-  };
+  const budget = pdbPlan('web', 1, { podsInDrain: 1, healthyInDrain: 1 });
   const plan: DrainPlan = {
     ...drainPlan([web, db, agent], [budget]),
     nodes: [

@@ -5,20 +5,10 @@ import { test } from 'node:test';
 import type { PdbPlan } from '../../../src/drain/lib.js';
 import type { MaintainReport } from '../../../src/maintain/model.js';
 import { renderPlanSummary } from '../../../src/maintain/print.js';
+import { pdbPlan } from '../../support/fake-drain.js';
 
 function pdb(name: string, verdict: PdbPlan['verdict']): PdbPlan {
-  return {
-    namespace: 'demo',
-    name,
-    currentHealthy: 3,
-    desiredHealthy: 2,
-    expectedPods: 3,
-    disruptionsAllowed: 1,
-    unhealthyPodEvictionPolicy: 'IfHealthyBudget',
-    podsInDrain: 1,
-    healthyInDrain: 1,
-    verdict,
-  };
+  return pdbPlan(name, 1, { namespace: 'demo', podsInDrain: 1, healthyInDrain: 1, verdict });
 }
 
 function report(order: string[][], pdbs: Array<PdbPlan & { step: number }>): MaintainReport {
