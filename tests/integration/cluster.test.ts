@@ -318,7 +318,10 @@ test('kwok stages: image pull failure, crash loop, and a pod that uses its whole
 test('a cluster that cannot start fails within a bounded time, with the tail of the failing log', async (t) => {
   const { createServer } = await import('node:net');
   const { runCommand, tempDir } = await import('../support/cluster.js');
-  const base = 27100;
+  const { freePortBase } = await import('../support/net.js');
+  const { ports } = await import('../cluster/paths.js');
+  const offsets = Object.values(ports({ STUDY_CLUSTER_PORT_BASE: '0' }));
+  const base = await freePortBase(27100, offsets);
   // Something else already holds the API server's port.
   const squatter = createServer();
   await new Promise<void>((r) => squatter.listen(base + 443, '127.0.0.1', r));

@@ -9,3 +9,28 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((r) => s.close(() => r()));
   return port;
 }
+
+/** Whether nothing listens on a loopback port now. */
+async function portFree(port: number): Promise<boolean> {
+  const s = net.createServer();
+  const free = await new Promise<boolean>((resolve) => {
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => resolve(true));
+  });
+  if (free) await new Promise<void>((r) => s.close(() => r()));
+  return free;
+}
+
+/**
+ * A cluster port base (see tests/cluster/paths.ts) whose ports are all free
+ * now, tried from `from` upwards in steps of 100: other clusters may run
+ * beside the tests (another checkout's, a release's).
+ */
+export async function freePortBase(from: number, offsets: readonly number[]): Promise<number> {
+  for (let base = from; base < from + 5000; base += 100) {
+    let free = true;
+    for (const offset of offsets) if (!(await portFree(base + offset))) free = false;
+    if (free) return base;
+  }
+  throw new Error(`no free cluster port base from ${from}`);
+}
