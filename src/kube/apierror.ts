@@ -184,6 +184,21 @@ function hostOf(server: string): string {
 }
 
 /**
+ * A deadline that ran out before the API server's first answer: the server
+ * did not answer, and the message says so and how long it was given (as
+ * `bound`: "--timeout 3s"), never that an answer (a rollout, a plan) was
+ * late. `consequence` follows it: "; nothing was changed". Pure.
+ */
+export function silentServerError(server: string, bound: string, consequence = ''): TimeoutError {
+  const flag = bound.split(' ')[0] ?? bound;
+  return new TimeoutError(`the API server ${hostOf(server)} did not answer within ${bound}${consequence}`, {
+    hint:
+      'nothing was read from it: is it up, and is the server address right? ' +
+      `"kubectl study-ctx check" shows which step hangs (DNS, TCP, TLS, API); raise ${flag} if it is only slow`,
+  });
+}
+
+/**
  * Maps any failure of an API call to a StudyError. A typed error this
  * function made is made again from its raw failure, named by `ctx.what`;
  * any other StudyError (a timeout, an interrupt, a kubeconfig problem) is

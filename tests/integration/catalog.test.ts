@@ -347,7 +347,14 @@ function cases(ns: string, node: string): Case[] {
       'timeout on a hung server',
       [node, '--dry-run', '--timeout', '2s'],
       4,
-      /no plan within --timeout 2s; nothing was changed/,
+      /^the API server 127\.0\.0\.1:\d+ did not answer within --timeout 2s; nothing was changed$/,
+      'hang',
+    ],
+    [
+      'request timeout on a hung server',
+      ['uncordon', node, '--request-timeout', '1s'],
+      4,
+      /^the API server 127\.0\.0\.1:\d+ did not answer within --request-timeout 1s$/,
       'hang',
     ],
   ]);
@@ -441,6 +448,13 @@ function cases(ns: string, node: string): Case[] {
       /no node matches the selector/,
     ],
     ['node not found', ['maintain', 'kstudy-no-such-node', '--dry-run'], 5, /node "kstudy-no-such-node" not found/],
+    [
+      'timeout on a hung server',
+      ['maintain', node, '--run', 'x', '--dry-run', '--timeout', '2s'],
+      4,
+      /^the API server 127\.0\.0\.1:\d+ did not answer within --timeout 2s; nothing was changed$/,
+      'hang',
+    ],
     [
       'empty wait-file',
       ['maintain', node, '--wait-file', '', '--journal', '/tmp/j'],
@@ -549,14 +563,28 @@ function cases(ns: string, node: string): Case[] {
       'timeout on a hung server',
       ['status', 'deploy/web', '-n', ns, '--timeout', '2s'],
       4,
-      /rollout not complete after 2s/,
+      /^the API server 127\.0\.0\.1:\d+ did not answer within --timeout 2s$/,
+      'hang',
+    ],
+    [
+      'timeout on a hung server, without watching',
+      ['status', 'deploy/web', '-n', ns, '--watch=false', '--timeout', '2s'],
+      4,
+      /^the API server 127\.0\.0\.1:\d+ did not answer within --timeout 2s$/,
       'hang',
     ],
     [
       'request timeout on a hung server',
       ['history', 'deploy/web', '-n', ns, '--request-timeout', '1s'],
       4,
-      /timed out after 1s/,
+      /^the API server 127\.0\.0\.1:\d+ did not answer within --request-timeout 1s$/,
+      'hang',
+    ],
+    [
+      'undo and watch on a hung server',
+      ['undo', 'deploy/web', '-n', ns, '--watch', '--timeout', '2s', '--request-timeout', '1s'],
+      4,
+      /^the API server 127\.0\.0\.1:\d+ did not answer within --request-timeout 1s$/,
       'hang',
     ],
   ]);
@@ -586,6 +614,13 @@ function cases(ns: string, node: string): Case[] {
       /--as holds a line break or another control character/,
     ],
     [
+      'request timeout on a hung server',
+      ['get', 'pods', '--request-timeout', '1s'],
+      4,
+      /^the API server 127\.0\.0\.1:\d+ did not answer within --request-timeout 1s$/,
+      'hang',
+    ],
+    [
       'incomplete and nobody',
       ['create', 'pods/eviction', '-n', ns, '--as', 'kstudy-nobody'],
       3,
@@ -603,6 +638,20 @@ function cases(ns: string, node: string): Case[] {
     ['why missing resource', ['why', 'get'], 2, /missing required argument 'resource'/],
     ['why unknown resource', ['why', 'get', 'pdos', '--as', 'x'], 2, /the server has no resource type "pdos"/],
     ['why bad verb', ['why', 'g=t', 'pods'], 2, /"g=t" is not a verb/],
+    [
+      'request timeout on a hung server',
+      ['--request-timeout', '1s'],
+      4,
+      /^the API server 127\.0\.0\.1:\d+ did not answer within --request-timeout 1s$/,
+      'hang',
+    ],
+    [
+      'why, request timeout on a hung server',
+      ['why', 'get', 'pods', '--request-timeout', '1s'],
+      4,
+      /^the API server 127\.0\.0\.1:\d+ did not answer within --request-timeout 1s$/,
+      'hang',
+    ],
   ]);
   add('ctx', 'kubectl-study_ctx', [
     ['bad timeout', ['--timeout', '0'], 2, /invalid --timeout "0"/],
