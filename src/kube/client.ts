@@ -4,7 +4,7 @@
  * builder (url.ts), one transport (transport.ts) over one keep-alive agent
  * (session.ts) and one error mapping (apierror.ts). Commands import this
  * module lazily (the command table does), so --help loads none of it; and
- * it loads client-node only for auth providers and proxy-url agents.
+ * it loads client-node only for proxy-url agents.
  */
 import { setMaxListeners } from 'node:events';
 
@@ -21,7 +21,7 @@ import {
   toStudyError,
 } from './apierror.js';
 import type { ConnectionOptions } from './connection.js';
-import { credentialNote, credentialProblems } from './credentials.js';
+import { assertAuthProviderUsable, credentialNote, credentialProblems } from './credentials.js';
 import { cacheRoot, discoveryCacheDir } from './discoverycache.js';
 import {
   assertFilesUsable,
@@ -33,6 +33,7 @@ import {
 import { openSession, type Session } from './session.js';
 import {
   HttpStatusError,
+  NotJsonError,
   RequestTimeoutError,
   send,
   translateAbort,
@@ -247,7 +248,11 @@ export class KubeClient {
       done();
     }
     if (response.status >= 400) throw new HttpStatusError(response.status, text, response.headers);
-    return (text ? JSON.parse(text) : undefined) as T;
+    try {
+      return (text ? JSON.parse(text) : undefined) as T;
+    } catch (err) {
+      throw new NotJsonError(response.headers['content-type'] ?? '', err);
+    }
   }
 
   /**
@@ -320,7 +325,10 @@ function impersonationFor(flags: ConnectionOptions, ctx: ResolvedContext): Imper
   return undefined;
 }
 
-/** Refuses, before any request, certificates and keys that cannot work, naming the entry and the field. */
+/**
+ * Refuses, before any request, certificates and keys that cannot work, naming the entry and the field, and an
+ * auth-provider that cannot authenticate (credentials.ts says why).
+ */
 export function assertCredentialsUsable(ctx: ResolvedContext): void {
   const problem = credentialProblems(ctx.clusterName, ctx.cluster, ctx.userName, ctx.user)[0];
   if (problem) {
@@ -330,20 +338,8 @@ export function assertCredentialsUsable(ctx: ResolvedContext): void {
         `"kubectl study-ctx show ${ctx.contextName}" shows the context`,
     });
   }
-  const provider = ctx.user['auth-provider']?.name;
-  if (provider !== undefined && !SUPPORTED_AUTH_PROVIDERS.includes(provider)) {
-    throw new UsageError(
-      `user "${ctx.userName}": auth-provider "${provider}" is not supported ` +
-        `(kubectl-study supports ${SUPPORTED_AUTH_PROVIDERS.join(', ')})`,
-      {
-        hint: 'kubectl removed its in-tree auth providers; use the provider\u2019s exec credential plugin instead',
-      },
-    );
-  }
+  assertAuthProviderUsable(ctx.userName, ctx.user);
 }
-
-/** The auth-provider names client-node implements. */
-const SUPPORTED_AUTH_PROVIDERS = ['oidc', 'azure', 'gcp'];
 
 /** Loads the kubeconfig as kubectl would and connects with the flags' context and identity. */
 export function connect(flags: ConnectionOptions, options: ClientOptions = {}, merged?: MergedKubeconfig): KubeClient {

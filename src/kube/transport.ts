@@ -95,6 +95,17 @@ export class HttpStatusError extends Error {
   }
 }
 
+/** A success whose body is not JSON: no API server sent it (a web page, a proxy's sign-in page). */
+export class NotJsonError extends Error {
+  constructor(
+    readonly contentType: string,
+    override readonly cause: unknown,
+  ) {
+    super(`the answer is not JSON (${contentType || 'no content type'})`);
+    this.name = 'NotJsonError';
+  }
+}
+
 /**
  * Sends one request under the transport's rules. The returned response's
  * body is still bounded by the same timeout when the caller reads it (a read
