@@ -28,6 +28,7 @@ import {
   auditMark,
   cluster,
   eventually,
+  kubectl,
   mintUser,
   runPlugin,
   suffix,
@@ -692,4 +693,71 @@ test("a namespace's own RoleBindings grant verbs on the namespace object itself,
   // Only system:masters, who may do anything anyway: the answer is "nobody" (exit 1), the row still shown.
   assert.equal(psp.code, 1, psp.stderr);
   assert.match(psp.stdout, /system:masters/);
+});
+
+test('a user who may not read RBAC gets the API server\u2019s definite answer for themselves (as kubectl auth can-i), the explanation marked incomplete', async (t) => {
+  const ns = await testNamespace(t, 'rbac-self');
+  const user = `self-${suffix()}`;
+  const { rbac } = apis();
+  await rbac.createNamespacedRole({
+    namespace: ns,
+    body: { metadata: { name: 'pod-reader' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace: ns,
+    body: {
+      metadata: { name: 'pod-reader' },
+      roleRef: { apiGroup: RBAC, kind: 'Role', name: 'pod-reader' },
+      subjects: [{ apiGroup: RBAC, kind: 'User', name: user }],
+    },
+  });
+  const env = { KUBECONFIG: mintUser(user) };
+  // The binding takes effect when the authorizer's cache has it: kubectl auth can-i says when.
+  await eventually(
+    'the binding to work',
+    async () => (await kubectl(['auth', 'can-i', 'get', 'pods', '-n', ns], { env })).code === 0,
+  );
+  for (const [verb, canI] of [
+    ['get', 0],
+    ['delete', 1],
+  ] as const) {
+    assert.equal((await kubectl(['auth', 'can-i', verb, 'pods', '-n', ns], { env })).code, canI);
+    const why = await runPlugin('kubectl-study_access', ['why', verb, 'pods', '-n', ns], { env });
+    assert.equal(why.code, canI, `why ${verb}: the exit code of kubectl auth can-i\n${why.stdout}${why.stderr}`);
+    assert.match(
+      why.stdout,
+      canI === 0
+        ? new RegExp(
+            `^${user} may get pods in ${ns}: the API server allows it \\(SelfSubjectAccessReview\\); no rule in what could be read grants it\\.$`,
+            'm',
+          )
+        : new RegExp(
+            `^no rule grants ${user} delete pods in ${ns}\\.\\nThe API server denies it \\(SelfSubjectAccessReview\\): the answer is no\\.$`,
+            'm',
+          ),
+    );
+    assert.match(
+      why.stdout,
+      /^INCOMPLETE: you may not list .*: the explanation may lack the bindings and rules that could not be read$/m,
+    );
+    const json = JSON.parse(
+      (await runPlugin('kubectl-study_access', ['why', verb, 'pods', '-n', ns, '-o', 'json'], { env })).stdout,
+    ) as { allowed: boolean; verified: unknown; confirmedBy: string; incomplete: boolean };
+    assert.deepEqual(
+      { allowed: json.allowed, verified: json.verified, confirmedBy: json.confirmedBy, incomplete: json.incomplete },
+      { allowed: false, verified: canI === 0, confirmedBy: 'SelfSubjectAccessReview', incomplete: true },
+    );
+  }
+  // The matrix: every cell the API server's answer, so whole (exit 0) and headed so; the pod cell is "yes".
+  const m = await runPlugin('kubectl-study_access', ['-n', ns], { env });
+  assert.equal(m.code, 0, m.stdout + m.stderr);
+  assert.match(m.stdout, /^Answered cell by cell by SelfSubjectAccessReview: the RBAC rules could not all be read/m);
+  assert.match(m.stdout, /^pods +ns +yes +- +- +- +- +- +- +-$/m);
+  assert.doesNotMatch(m.stdout, /Disagreements/, 'a grant the caller could not read is no disagreement');
+  // Without RBAC read and without a server answer (another subject, no SubjectAccessReview allowed): no answer, exit 3.
+  const other = await runPlugin('kubectl-study_access', ['why', 'get', 'pods', '-n', ns, '--as', `other-${user}`], {
+    env,
+  });
+  assert.equal(other.code, 3, other.stdout + other.stderr);
+  assert.match(other.stdout, /INCOMPLETE: .*: a rule that grants it may be in what could not be read$/m);
 });
