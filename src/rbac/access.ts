@@ -27,7 +27,7 @@ import {
   type RequestAttributes,
   type UserInfo,
 } from './match.js';
-import type { AccessOptions, SubjectSpec, WhyOptions } from './options.js';
+import { resourceNameArg, type AccessOptions, type SubjectSpec, type WhyOptions } from './options.js';
 import { STANDARD_VERBS, verbWarning } from './verbs.js';
 import { namespaceMissing, requestFor, reviewAttributes, verboseLine, type Verified } from './whocan.js';
 
@@ -525,6 +525,7 @@ export async function runWhy(ctx: RunContext, options: WhyOptions): Promise<WhyR
     resolveSubject(client, options.subject),
     resolveDiscovered(client, options.resource),
   ]);
+  if (options.name !== undefined) resourceNameArg(resolved, options.name);
   const warnings: string[] = [];
   const verbWarn = verbWarning(options.verb, false);
   if (verbWarn) warnings.push(verbWarn);

@@ -569,6 +569,7 @@ function cases(ns: string, node: string): Case[] {
     ['kind only', ['status', 'deployment'], 2, /name the deployment or give -l SELECTOR/],
     ['kind/name and selector', ['status', 'deploy/web', '-l', 'a=b'], 2, /-l\/--selector goes with a kind alone/],
     ['bad name', ['status', 'deploy/Web_1'], 2, /"Web_1" is not a valid deployment name/],
+    ['statefulset name with a dot', ['status', 'sts/web.v2'], 2, /"web\.v2" is not a valid statefulset name/],
     ['twice', ['status', 'deploy/web', 'deploy/web'], 2, /named twice/],
     ['bad watch', ['status', 'deploy/web', '--watch=maybe'], 2, /--watch takes true or false/],
     ['yaml while watching', ['status', 'deploy/web', '-o', 'yaml'], 2, /-o yaml needs --watch=false/],
@@ -686,6 +687,20 @@ function cases(ns: string, node: string): Case[] {
     ['n and A', ['get', 'pods', '-n', 'a', '-A'], 2, /cannot be used together/],
     ['bad namespace', ['get', 'pods', '-n', 'A_B'], 2, /"A_B" is not a valid namespace name/],
     ['bad object name', ['get', 'pods', 'Web!'], 2, /"Web!" is not a valid object name/],
+    [
+      'signer without a domain',
+      ['approve', 'signers', 'kube-apiserver-client'],
+      2,
+      /"kube-apiserver-client" is not a valid signer name/,
+    ],
+    ['namespace name with a dot', ['delete', 'namespaces', 'a.b'], 2, /"a\.b" is not a valid namespace name/],
+    ['cluster role name with a slash', ['bind', 'clusterroles', 'a/b'], 2, /"a\/b" is not a valid cluster role name/],
+    [
+      'group name with a line break',
+      ['impersonate', 'groups', 'system:masters\n'],
+      2,
+      /^"system:masters\\n" is not a valid object name$/,
+    ],
     ['unknown resource', ['get', 'pdos'], 2, /the server has no resource type "pdos"/],
     ['unknown subresource', ['get', 'pods/logz'], 2, /pods has no subresource "logz"/],
     [
@@ -726,6 +741,13 @@ function cases(ns: string, node: string): Case[] {
     ['why missing resource', ['why', 'get'], 2, /missing required argument 'resource'/],
     ['why unknown resource', ['why', 'get', 'pdos', '--as', 'x'], 2, /the server has no resource type "pdos"/],
     ['why bad verb', ['why', 'g=t', 'pods'], 2, /"g=t" is not a verb/],
+    ['why bad signer', ['why', 'approve', 'signers', 'localhost/x'], 2, /"localhost\/x" is not a valid signer name/],
+    [
+      'why pod named like a group',
+      ['why', 'get', 'pods', 'system:masters'],
+      2,
+      /"system:masters" is not a valid object name/,
+    ],
     [
       'request timeout on a hung server',
       ['--request-timeout', '1s'],
@@ -750,6 +772,13 @@ function cases(ns: string, node: string): Case[] {
     ['use unknown context', ['use', 'kstudy-nope'], 5, /context "kstudy-nope" does not exist in the kubeconfig/],
     ['use empty', ['use', ''], 2, /an empty context name was given/],
     ['use nothing', ['use'], 2, /missing required argument 'context'/],
+    ['use a name with a line break', ['use', 'prod\nx'], 2, /^"prod\\nx" is not a valid context name$/],
+    [
+      'use a name as EKS writes it',
+      ['use', 'arn:aws:eks:eu-west-1:1:cluster/kstudy-nope'],
+      5,
+      /context "arn:aws:eks:eu-west-1:1:cluster\/kstudy-nope" does not exist/,
+    ],
     ['namespace invalid', ['namespace', 'Not_Valid'], 2, /"Not_Valid" is not a valid namespace name/],
     [
       'namespace unknown context',
