@@ -68,24 +68,75 @@ export function boolFlag(flag: string, value: string | boolean | undefined, fall
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
+/**
+ * The rules the API server applies to names, one per kind of name: most
+ * objects' (a DNS-1123 subdomain); namespaces', services' and
+ * StatefulSets' (a DNS-1123 label); RBAC objects' (a path segment: any text
+ * without "/" or "%", "system:controller:x" included); signers'
+ * (DOMAIN/PATH); and what only a request carries (a user, a group, a UID:
+ * any text an HTTP header can hold, "system:masters" included).
+ */
+export type NameRule = 'dns-subdomain' | 'dns-label' | 'path-segment' | 'signer' | 'any';
+
+const NAME_RULES: Record<NameRule, { valid(text: string): boolean; takes: string }> = {
+  'dns-subdomain': {
+    valid: (t) => DNS1123_SUBDOMAIN.test(t) && t.length <= 253,
+    takes: 'lower-case letters, digits, "-" and ".", at most 253 characters',
+  },
+  'dns-label': {
+    valid: (t) => DNS1123_LABEL.test(t) && t.length <= 63,
+    takes: 'lower-case letters, digits and "-", at most 63 characters',
+  },
+  'path-segment': {
+    valid: (t) => t !== '' && t !== '.' && t !== '..' && !/[/%]/.test(t) && !hasControlCharacters(t),
+    takes: 'any text but "." and ".." without "/" or "%" (such as system:controller:node-controller)',
+  },
+  signer: {
+    valid: (t) => {
+      const [domain = '', path, extra] = t.split('/');
+      return (
+        extra === undefined &&
+        path !== undefined &&
+        DNS1123_SUBDOMAIN.test(domain) &&
+        domain.includes('.') &&
+        (path === '*' || (DNS1123_SUBDOMAIN.test(path.toLowerCase()) && path.length <= 316))
+      );
+    },
+    takes: 'DOMAIN/PATH, such as kubernetes.io/kube-apiserver-client (example.com/* for every signer of a domain)',
+  },
+  any: {
+    valid: (t) => t !== '' && !hasControlCharacters(t),
+    takes: 'any text without a line break or another control character (such as system:masters)',
+  },
+};
+
+/** A name as the API takes names of its kind (`rule`); `what` names the kind in the message: "node". */
+export function nameArg(rule: NameRule, what: string, text: string): string {
+  if (!NAME_RULES[rule].valid(text)) {
+    // Quoted as JSON: a line break shows as \n, and the error stays one line.
+    throw new UsageError(`${text === '' ? 'an empty name' : JSON.stringify(text)} is not a valid ${what} name`, {
+      hint: `${what} names are ${NAME_RULES[rule].takes}`,
+    });
+  }
+  return text;
+}
+
 /** A namespace name (a DNS-1123 label). */
 export function namespaceName(flag: string, text: string): string {
-  if (!DNS1123_LABEL.test(text) || text.length > 63) {
-    throw new UsageError(`${text === '' ? 'an empty name' : `"${text}"`} is not a valid namespace name (${flag})`, {
-      hint: 'a namespace name is lower-case letters, digits and "-", at most 63 characters',
-    });
+  if (!NAME_RULES['dns-label'].valid(text)) {
+    throw new UsageError(
+      `${text === '' ? 'an empty name' : JSON.stringify(text)} is not a valid namespace name (${flag})`,
+      {
+        hint: `namespace names are ${NAME_RULES['dns-label'].takes}`,
+      },
+    );
   }
   return text;
 }
 
 /** An object name such as a node's or a Deployment's (a DNS-1123 subdomain). */
 export function objectName(what: string, text: string): string {
-  if (!DNS1123_SUBDOMAIN.test(text) || text.length > 253) {
-    throw new UsageError(`${text === '' ? 'an empty name' : `"${text}"`} is not a valid ${what} name`, {
-      hint: `a ${what} name is lower-case letters, digits, "-" and ".", at most 253 characters`,
-    });
-  }
-  return text;
+  return nameArg('dns-subdomain', what, text);
 }
 
 /** Names given as arguments: each valid, none twice. */

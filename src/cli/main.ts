@@ -24,6 +24,7 @@ export async function main(plugin?: PluginName, completion = false): Promise<voi
     );
     process.exit(ExitCode.USAGE);
   }
+  quietRuntimeWarnings(process.argv.includes('--verbose'));
   // A reader that goes away (| head) is not an error: stop quietly.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
@@ -37,6 +38,17 @@ export async function main(plugin?: PluginName, completion = false): Promise<voi
   const code = await runPlugin(name, process.argv.slice(2), { handleSignals: true });
   // Flush stdout before exiting: a piped stdout is asynchronous.
   process.stdout.write('', () => process.exit(code));
+}
+
+/**
+ * Node's own warnings are about what a library does (a proxy agent that sets a TLS server name to an IP
+ * address, DEP0123), in Node's words and with Node's flags: nothing an operator can act on. They are shown
+ * with --verbose only, as stack traces are.
+ */
+function quietRuntimeWarnings(verbose: boolean): void {
+  if (verbose) return;
+  process.removeAllListeners('warning');
+  process.on('warning', () => {});
 }
 
 export interface RunOptions {

@@ -10,9 +10,15 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 
-import { ExitCode, redactMessage, StudyError, TimeoutError, UsageError } from '../base/errors.js';
+import { ApiError, ExitCode, redactMessage, StudyError, TimeoutError, UsageError } from '../base/errors.js';
 import { assertCredentialsUsable, KubeClient } from '../kube/client.js';
-import { apiStatusOf, describeConnectionFailure, rawFailureOf, systemCodeOf } from '../kube/apierror.js';
+import {
+  apiStatusOf,
+  describeConnectionFailure,
+  notAnApiServer,
+  rawFailureOf,
+  systemCodeOf,
+} from '../kube/apierror.js';
 import { credentialNote } from '../kube/credentials.js';
 import { whoAmI } from '../kube/reviews.js';
 import { resolveContext, type MergedKubeconfig, type ResolvedContext } from '../kube/kubeconfig.js';
@@ -120,7 +126,8 @@ async function checkContext(
       ctx = resolveContext(merged, { context: name });
       assertCredentialsUsable(ctx);
     } catch (err) {
-      throw new StageFailure('config', 'config-error', (err as Error).message, (err as StudyError).hint);
+      const outcome = expiredCredential(err) ? 'unauthorized' : 'config-error';
+      throw new StageFailure('config', outcome, (err as Error).message, (err as StudyError).hint);
     }
     result.server = displayServer(ctx.cluster.server);
     const proxy = ctx.cluster['proxy-url'];
@@ -192,7 +199,8 @@ function classify(
   const err = rawFailureOf(failure);
   // Our own errors (an exec plugin that failed, credentials that cannot work) already say what and why.
   if (err instanceof StudyError && !(err instanceof TimeoutError) && err.exitCode !== ExitCode.INTERRUPTED) {
-    return new StageFailure(stage, err instanceof UsageError ? 'config-error' : 'error', err.message, err.hint);
+    const outcome = err instanceof UsageError ? 'config-error' : expiredCredential(err) ? 'unauthorized' : 'error';
+    return new StageFailure(stage, outcome, err.message, err.hint);
   }
   if (signal.aborted || err instanceof TimeoutError || (err as Error)?.name === 'AbortError') {
     const what = {
@@ -210,6 +218,8 @@ function classify(
       'the server accepts connections but does not answer, or the network drops packets',
     );
   }
+  const foreign = notAnApiServer(err);
+  if (foreign) return new StageFailure(stage, 'error', foreign.what, foreign.hint);
   const api = apiStatusOf(err);
   if (api) {
     if (api.code === 401) {
@@ -252,6 +262,11 @@ function classify(
   }
   const message = redactMessage((err as Error)?.message?.split('\n')[0] ?? String(err));
   return new StageFailure(stage, stage === 'tls' ? 'tls-failed' : 'error', message);
+}
+
+/** A credential whose time is up, found before any request (an oidc id-token): unauthorized, as a 401 would be. */
+function expiredCredential(err: unknown): boolean {
+  return err instanceof ApiError && err.reason === 'CredentialExpired';
 }
 
 function proxyHost(proxy: string): string {

@@ -1,6 +1,6 @@
 /** study-ctx's options: bound from the flags and validated here, once. Pure. */
 import { UsageError } from '../base/errors.js';
-import { durationFlag, namespaceName } from '../base/parse.js';
+import { durationFlag, nameArg, namespaceName } from '../base/parse.js';
 
 export interface ListOptions {
   kubeconfig?: string;
@@ -23,10 +23,11 @@ function kubeconfigFlag(value: string | undefined): string | undefined {
   return value;
 }
 
+/** A context's name, as a kubeconfig can hold it: any text but the empty one, without control characters. */
 function contextName(name: string): string {
-  if (name.trim() === '')
+  if (name === '')
     throw new UsageError('an empty context name was given', { hint: 'run "kubectl study-ctx" to list the contexts' });
-  return name;
+  return nameArg('any', 'context', name);
 }
 
 function withKubeconfig<T extends object>(base: T, flags: CtxFlags): T & { kubeconfig?: string } {

@@ -44,10 +44,13 @@ export async function runDrain(
 ): Promise<DrainOutput> {
   const started = Date.now();
   // Planning only reads: --timeout and Ctrl-C end it at once, even against a server that never answers.
+  // Run out before the API server answered anything, it is the server's silence, not a plan that was late.
+  const bound = `--timeout ${formatDuration(options.timeoutMs)}`;
   const deadline = deadlineSignal(
     options.timeoutMs,
     () =>
-      new TimeoutError(`no plan within --timeout ${formatDuration(options.timeoutMs)}; nothing was changed`, {
+      client.silenceError(bound, '; nothing was changed') ??
+      new TimeoutError(`no plan within ${bound}; nothing was changed`, {
         hint: 'is the API server answering? --request-timeout bounds each request',
       }),
   );

@@ -15,6 +15,7 @@ import {
   StudyError,
   TimeoutError,
 } from '../base/errors.js';
+import { NotJsonError } from './transport.js';
 
 export interface KubeStatus {
   kind?: string;
@@ -60,7 +61,10 @@ export function apiStatusOf(
       const parsed = JSON.parse(answer.body) as unknown;
       if (parsed && typeof parsed === 'object') status = parsed as KubeStatus;
     } catch {
-      status = { message: answer.body.slice(0, 200) };
+      // A short text (the API server's own "404 page not found") is shown; a web page is named, not quoted.
+      status = /^\s*</.test(answer.body)
+        ? { message: 'an HTML page, not a Status', reason: NOT_AN_API_SERVER_REASON }
+        : { message: answer.body.slice(0, 200) };
     }
   } else if (answer.body && typeof answer.body === 'object') {
     status = answer.body as KubeStatus;
@@ -76,6 +80,31 @@ export function apiStatusOf(
  */
 export function retryAfterOf(api: { status: KubeStatus; headers: Record<string, string> }): number {
   return Number(api.headers['retry-after'] ?? api.status.details?.retryAfterSeconds ?? 0) || 0;
+}
+
+/** The reason apiStatusOf gives an error answer that is a web page: no API server sent it. */
+const NOT_AN_API_SERVER_REASON = 'NotAnApiServer';
+
+/**
+ * An answer no API server sends (a success that is not JSON, an error that is a web page, as from a web
+ * server or a proxy's sign-in page), in words: what came, and the hint; undefined for any other failure.
+ */
+export function notAnApiServer(err: unknown): { what: string; hint: string } | undefined {
+  const raw = rawFailureOf(err);
+  let what: string | undefined;
+  if (raw instanceof NotJsonError) {
+    const type = raw.contentType.split(';')[0]?.trim() || 'no content type';
+    what = `${type === 'text/html' ? 'a web page (text/html)' : type}, not JSON`;
+  } else {
+    const api = apiStatusOf(raw);
+    if (api?.status.reason === NOT_AN_API_SERVER_REASON) what = `a web page with HTTP ${api.code}, not a Status`;
+  }
+  return what === undefined
+    ? undefined
+    : {
+        what: `the server answered with ${what}`,
+        hint: 'is the server address that of a Kubernetes API server, and not of a web server or a proxy?',
+      };
 }
 
 export interface ErrorContext {
@@ -184,6 +213,21 @@ function hostOf(server: string): string {
 }
 
 /**
+ * A deadline that ran out before the API server's first answer: the server
+ * did not answer, and the message says so and how long it was given (as
+ * `bound`: "--timeout 3s"), never that an answer (a rollout, a plan) was
+ * late. `consequence` follows it: "; nothing was changed". Pure.
+ */
+export function silentServerError(server: string, bound: string, consequence = ''): TimeoutError {
+  const flag = bound.split(' ')[0] ?? bound;
+  return new TimeoutError(`the API server ${hostOf(server)} did not answer within ${bound}${consequence}`, {
+    hint:
+      'nothing was read from it: is it up, and is the server address right? ' +
+      `"kubectl study-ctx check" shows which step hangs (DNS, TCP, TLS, API); raise ${flag} if it is only slow`,
+  });
+}
+
+/**
  * Maps any failure of an API call to a StudyError. A typed error this
  * function made is made again from its raw failure, named by `ctx.what`;
  * any other StudyError (a timeout, an interrupt, a kubeconfig problem) is
@@ -198,6 +242,8 @@ export function toStudyError(err: unknown, ctx: ErrorContext): StudyError {
 }
 
 function fromRawFailure(err: unknown, ctx: ErrorContext): StudyError {
+  const foreign = notAnApiServer(err);
+  if (foreign) return new ApiError(`cannot ${ctx.what}: ${foreign.what}`, { hint: foreign.hint, cause: err });
   const api = apiStatusOf(err);
   if (api) return fromStatus(api.code, api.status, ctx, err);
   const code = systemCodeOf(err);

@@ -4,16 +4,24 @@
  * builder (url.ts), one transport (transport.ts) over one keep-alive agent
  * (session.ts) and one error mapping (apierror.ts). Commands import this
  * module lazily (the command table does), so --help loads none of it; and
- * it loads client-node only for auth providers and proxy-url agents.
+ * it loads client-node only for proxy-url agents.
  */
 import { setMaxListeners } from 'node:events';
 
-import { UsageError, type StudyError } from '../base/errors.js';
+import { TimeoutError, UsageError, type StudyError } from '../base/errors.js';
 import { exponentialBackoff, type Backoff } from '../base/backoff.js';
 import { sleep } from '../base/concurrency.js';
-import { apiStatusOf, DEFAULT_OUTAGE_MS, retryDelay, toStudyError } from './apierror.js';
+import { formatDuration } from '../base/duration.js';
+import {
+  apiStatusOf,
+  DEFAULT_OUTAGE_MS,
+  rawFailureOf,
+  retryDelay,
+  silentServerError,
+  toStudyError,
+} from './apierror.js';
 import type { ConnectionOptions } from './connection.js';
-import { credentialNote, credentialProblems } from './credentials.js';
+import { assertAuthProviderUsable, credentialNote, credentialProblems } from './credentials.js';
 import { cacheRoot, discoveryCacheDir } from './discoverycache.js';
 import {
   assertFilesUsable,
@@ -25,6 +33,8 @@ import {
 import { openSession, type Session } from './session.js';
 import {
   HttpStatusError,
+  NotJsonError,
+  RequestTimeoutError,
   send,
   translateAbort,
   type HttpResponse,
@@ -78,8 +88,12 @@ export class KubeClient {
   readonly outageMs: number;
   /** Where this server's discovery is cached, kubectl's directory (discoverycache.ts). */
   readonly discoveryCacheDir: string;
-  /** Whether the server has answered this client at least once. */
+  /** Whether a request of this client has succeeded: a failure after it is an outage, not a wrong address. */
   private answered = false;
+  /** Whether this client has sent a request (its credential, if from an exec plugin, came). */
+  private sent = false;
+  /** Whether the server has sent this client any answer at all (an error status included). */
+  private heard = false;
   requests = 0;
   /** How often the API server throttled this client (429 retried after Retry-After). */
   throttled = 0;
@@ -118,6 +132,22 @@ export class KubeClient {
 
   get server(): string {
     return this.context.cluster.server ?? '';
+  }
+
+  /**
+   * The error for a command's deadline (`bound`: "--timeout 3s") that ran
+   * out before the API server answered anything: the exec plugin that has
+   * not given a credential yet, or the server's silence; never a late answer
+   * (a rollout not complete, no plan). Undefined once the server has answered.
+   */
+  silenceError(bound: string, consequence = ''): StudyError | undefined {
+    if (this.heard) return undefined;
+    const exec = this.context.user.exec;
+    if (!this.sent && exec)
+      return new TimeoutError(`exec plugin "${exec.command ?? ''}" gave no credential within ${bound}${consequence}`, {
+        hint: 'does it wait for a login in a browser? run it by hand first',
+      });
+    return silentServerError(this.server, bound, consequence);
   }
 
   /** The session for this context; an exec plugin runs here (once, and again shortly before its credential expires). */
@@ -200,23 +230,29 @@ export class KubeClient {
     const auth = await this.authFor(url, method);
     const headers: Record<string, string> = { ...auth.headers, Accept: 'application/json', ...opts.headers };
     if (opts.body !== undefined) headers['Content-Type'] = opts.contentType ?? 'application/json';
-    const { response, done } = await send(this.transport, url, {
+    this.sent = true;
+    const { response, done, timeout } = await send(this.transport, url, {
       method,
       headers,
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
       agent: auth.agent,
       compress: this.compress,
     });
+    this.heard = true;
     let text: string;
     try {
       text = await response.text();
     } catch (err) {
-      throw translateAbort(err, this.transport, undefined, url);
+      throw translateAbort(err, this.transport, timeout, url);
     } finally {
       done();
     }
     if (response.status >= 400) throw new HttpStatusError(response.status, text, response.headers);
-    return (text ? JSON.parse(text) : undefined) as T;
+    try {
+      return (text ? JSON.parse(text) : undefined) as T;
+    } catch (err) {
+      throw new NotJsonError(response.headers['content-type'] ?? '', err);
+    }
   }
 
   /**
@@ -228,6 +264,7 @@ export class KubeClient {
     try {
       const url = apiUrl(this.server, path, query);
       const auth = await this.authFor(url, 'GET');
+      this.sent = true;
       const { response } = await send(
         this.transport,
         url,
@@ -240,6 +277,7 @@ export class KubeClient {
         },
         true,
       );
+      this.heard = true;
       if (response.status >= 400) throw new HttpStatusError(response.status, await response.text(), response.headers);
       return response.body;
     } catch (err) {
@@ -253,6 +291,9 @@ export class KubeClient {
    * credential looks expired.
    */
   error(what: string, err: unknown): StudyError {
+    const raw = rawFailureOf(err);
+    if (raw instanceof RequestTimeoutError && !this.heard)
+      return silentServerError(this.server, `--request-timeout ${formatDuration(raw.timeoutMs)}`);
     const unauthorized = apiStatusOf(err)?.code === 401;
     const note = unauthorized ? credentialNote(this.context.user) : undefined;
     const proxy = this.context.cluster['proxy-url'];
@@ -284,7 +325,10 @@ function impersonationFor(flags: ConnectionOptions, ctx: ResolvedContext): Imper
   return undefined;
 }
 
-/** Refuses, before any request, certificates and keys that cannot work, naming the entry and the field. */
+/**
+ * Refuses, before any request, certificates and keys that cannot work, naming the entry and the field, and an
+ * auth-provider that cannot authenticate (credentials.ts says why).
+ */
 export function assertCredentialsUsable(ctx: ResolvedContext): void {
   const problem = credentialProblems(ctx.clusterName, ctx.cluster, ctx.userName, ctx.user)[0];
   if (problem) {
@@ -294,20 +338,8 @@ export function assertCredentialsUsable(ctx: ResolvedContext): void {
         `"kubectl study-ctx show ${ctx.contextName}" shows the context`,
     });
   }
-  const provider = ctx.user['auth-provider']?.name;
-  if (provider !== undefined && !SUPPORTED_AUTH_PROVIDERS.includes(provider)) {
-    throw new UsageError(
-      `user "${ctx.userName}": auth-provider "${provider}" is not supported ` +
-        `(kubectl-study supports ${SUPPORTED_AUTH_PROVIDERS.join(', ')})`,
-      {
-        hint: 'kubectl removed its in-tree auth providers; use the provider\u2019s exec credential plugin instead',
-      },
-    );
-  }
+  assertAuthProviderUsable(ctx.userName, ctx.user);
 }
-
-/** The auth-provider names client-node implements. */
-const SUPPORTED_AUTH_PROVIDERS = ['oidc', 'azure', 'gcp'];
 
 /** Loads the kubeconfig as kubectl would and connects with the flags' context and identity. */
 export function connect(flags: ConnectionOptions, options: ClientOptions = {}, merged?: MergedKubeconfig): KubeClient {

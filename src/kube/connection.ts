@@ -45,6 +45,13 @@ function given(flag: string, value: string | undefined): string | undefined {
   return headerValue(flag, value);
 }
 
+/** The name of a kubeconfig entry (context, cluster, user): any text a kubeconfig can hold but the empty one. */
+function entryName(flag: string, value: string | undefined): string | undefined {
+  if (value === '')
+    throw new UsageError(`${flag} was given an empty value`, { hint: `drop ${flag}, or give it a value` });
+  return value === undefined ? undefined : headerValue(flag, value);
+}
+
 export function connectionOptions(flags: ConnectionFlags): ConnectionOptions {
   const requestTimeoutMs = durationFlag('--request-timeout', flags.requestTimeout ?? '0', { bareSeconds: true });
   const asGroups = flags.asGroup ?? [];
@@ -61,9 +68,9 @@ export function connectionOptions(flags: ConnectionFlags): ConnectionOptions {
   exclusive({ '-n/--namespace': namespace, '-A/--all-namespaces': allNamespaces });
   const out: ConnectionOptions = { allNamespaces, asGroups, requestTimeoutMs };
   const kubeconfig = given('--kubeconfig', flags.kubeconfig);
-  const context = given('--context', flags.context);
-  const cluster = given('--cluster', flags.cluster);
-  const user = given('--user', flags.user);
+  const context = entryName('--context', flags.context);
+  const cluster = entryName('--cluster', flags.cluster);
+  const user = entryName('--user', flags.user);
   const cacheDir = given('--cache-dir', flags.cacheDir);
   if (kubeconfig !== undefined) out.kubeconfig = kubeconfig;
   if (context !== undefined) out.context = context;

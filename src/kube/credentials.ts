@@ -6,6 +6,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 
+import { ApiError, UsageError, type StudyError } from '../base/errors.js';
 import { hasControlCharacters } from '../base/parse.js';
 import type { RawCluster, RawUser } from './kubeconfig.js';
 
@@ -142,7 +143,118 @@ export function credentialNote(user: RawUser, now: Date = new Date()): string | 
     return 'the token was rejected: it may be expired or revoked (it carries no expiry to check)';
   if (user.exec)
     return `the exec plugin "${user.exec.command ?? ''}" gave a credential the server rejected: log in again with it`;
+  const idExp = jwtExpiry(oidcSetting(user['auth-provider'], 'id-token'));
+  if (user['auth-provider']?.name === 'oidc' && idExp)
+    return (
+      `the oidc id-token is not expired (valid until ${idExp.toISOString()}): the API server may not trust ` +
+      'its issuer or client-id (--oidc-issuer-url, --oidc-client-id)'
+    );
   return undefined;
+}
+
+/** The auth providers kubectl still has: client-go keeps oidc; it removed azure and gcp (Kubernetes 1.26). */
+const SUPPORTED_AUTH_PROVIDERS = ['oidc'];
+
+/** What replaced each auth provider kubectl removed, as kubectl's own error says it. */
+const REMOVED_AUTH_PROVIDERS: Record<string, string> = {
+  azure: 'use the kubelogin exec credential plugin ("kubelogin convert-kubeconfig" rewrites the kubeconfig for it)',
+  gcp:
+    'use the gke-gcloud-auth-plugin exec credential plugin ' +
+    '("gcloud container clusters get-credentials" writes it into the kubeconfig)',
+};
+
+/** client-go's margin: an oidc id-token this close to its expiry counts as expired. */
+const OIDC_EXPIRY_DELTA_MS = 10_000;
+
+/** A setting of an auth-provider's config, when it is a non-empty string. */
+export function oidcSetting(provider: RawUser['auth-provider'], key: string): string | undefined {
+  const value = provider?.config?.[key] as unknown;
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * Refuses, before any request, an auth-provider that cannot authenticate,
+ * naming the provider and what is wrong with it, never a library's words:
+ * an unknown one, one kubectl removed (azure, gcp), and an oidc one that
+ * lacks what client-go requires (idp-issuer-url, client-id) or whose
+ * id-token is missing, not a JWT, or expired. kubectl-study never refreshes
+ * an id-token: kubectl refreshes it and writes it back to the kubeconfig,
+ * which kubectl-study never writes, and a refresh it could not save would
+ * spend a refresh-token the identity provider may accept only once.
+ * A usage error (exit 2) for what the kubeconfig lacks, an API error
+ * (exit 6, reason CredentialExpired) for a token whose time is up. Pure
+ * but for `now`.
+ */
+export function assertAuthProviderUsable(userName: string, user: RawUser, now: Date = new Date()): void {
+  const provider = user['auth-provider'];
+  if (!provider) return;
+  const problem = authProviderProblem(userName, provider, now);
+  if (problem) throw problem;
+}
+
+function authProviderProblem(
+  userName: string,
+  provider: NonNullable<RawUser['auth-provider']>,
+  now: Date,
+): StudyError | undefined {
+  const name = provider.name ?? '';
+  const owner = `user "${userName}": auth-provider "${name}"`;
+  const removed = REMOVED_AUTH_PROVIDERS[name];
+  if (removed) return new UsageError(`${owner} is not supported: kubectl removed it`, { hint: removed });
+  if (!SUPPORTED_AUTH_PROVIDERS.includes(name)) {
+    return new UsageError(`${owner} is not supported (kubectl-study supports ${SUPPORTED_AUTH_PROVIDERS.join(', ')})`, {
+      hint: 'kubectl removed its other in-tree auth providers; use the provider\u2019s exec credential plugin instead',
+    });
+  }
+  const loginAgain = 'log in to your identity provider again (kubelogin, or the tool that wrote this user)';
+  for (const key of ['idp-issuer-url', 'client-id']) {
+    if (!oidcSetting(provider, key))
+      return new UsageError(`${owner} has no ${key}`, {
+        hint: `kubectl refuses it too: set ${key}, or ${loginAgain}`,
+      });
+  }
+  const idToken = oidcSetting(provider, 'id-token');
+  let state: string;
+  if (!idToken) {
+    state = 'it has no id-token';
+  } else {
+    if (idToken.split('.').length !== 3)
+      return new UsageError(`${owner}: its id-token is not a JWT, so its expiry cannot be read`, {
+        hint: `kubectl refuses it too: ${loginAgain}`,
+      });
+    const exp = jwtExpiry(idToken);
+    if (exp && exp.getTime() > now.getTime() + OIDC_EXPIRY_DELTA_MS) return undefined;
+    state = exp
+      ? `its id-token expired at ${exp.toISOString()}`
+      : 'its id-token carries no expiry (exp), which kubectl takes as expired';
+  }
+  const head = `${owner}: ${state}`;
+  if (!oidcSetting(provider, 'refresh-token'))
+    return idToken
+      ? new ApiError(`${head}, and there is no refresh-token to renew it`, {
+          hint: loginAgain,
+          reason: 'CredentialExpired',
+        })
+      : new UsageError(`${head}, and no refresh-token to get one`, { hint: loginAgain });
+  if (!issuerUsable(oidcSetting(provider, 'idp-issuer-url')))
+    return new UsageError(`${head}, and its idp-issuer-url is not an https URL, so kubectl cannot refresh it either`, {
+      hint: `fix idp-issuer-url, or ${loginAgain}`,
+    });
+  return new ApiError(`${head}; kubectl-study does not refresh oidc tokens`, {
+    hint:
+      'run a kubectl command with this context first: kubectl refreshes the id-token and saves it in the ' +
+      'kubeconfig (kubectl-study never writes it there, and a refresh it could not save would spend the refresh-token)',
+    reason: 'CredentialExpired',
+  });
+}
+
+/** Whether an oidc issuer can be discovered: an https URL (go-oidc fetches its /.well-known/openid-configuration). */
+function issuerUsable(issuer: string | undefined): boolean {
+  try {
+    return new URL(issuer ?? '').protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
 
 /** What is wrong with one piece of credential material, in words that quote none of it; undefined when it is usable. */

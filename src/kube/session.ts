@@ -4,19 +4,20 @@
  * one per request, and builds its TLS context once), and the headers that
  * authenticate a request.
  *
- * Certificates, keys, tokens, basic auth and exec credentials are read
- * here; client-node is loaded (lazily, it is most of the bundle) only for
- * what only it does: the oidc, azure and gcp auth providers, and the
- * agents that reach the server through a proxy-url (http, https, socks).
+ * Certificates, keys, tokens, basic auth, exec credentials and an oidc
+ * auth-provider's id-token are read here; client-node is loaded (lazily, it
+ * is most of the bundle) only for what only it does: the agents that reach
+ * the server through a proxy-url (http, https, socks).
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 
-import type { HttpMethod, KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 
 import { redactMessage, UsageError } from '../base/errors.js';
+import { assertAuthProviderUsable, jwtExpiry, oidcSetting } from './credentials.js';
 import type { ExecCredential } from './exec.js';
 import type { ResolvedContext } from './kubeconfig.js';
 
@@ -30,9 +31,9 @@ export const AGENT_LIMITS = { maxSockets: 256, maxFreeSockets: 32 } as const;
 
 export interface Session {
   readonly agent: http.Agent;
-  /** The Authorization header for one request (an auth provider may refresh its token here). */
+  /** The Authorization header for one request. */
   authHeaders(url: string, method: string): Promise<Record<string, string>>;
-  /** When the exec credential expires; undefined: it lasts as long as the process. */
+  /** When the exec credential or the oidc id-token expires; undefined: it lasts as long as the process. */
   readonly expiresAt?: number;
   /** The client certificate and key it authenticates TLS with ('' without). */
   readonly tlsIdentity: string;
@@ -56,38 +57,35 @@ export async function openSession(
     fileOrData(ctx, 'client-certificate', user['client-certificate'], user['client-certificate-data']);
   const key = exec?.clientKeyData ?? fileOrData(ctx, 'client-key', user['client-key'], user['client-key-data']);
   const tlsIdentity = cert && key ? `${cert}\n${key}` : '';
-  const expiresAt = exec?.expiresAt;
-  const provider = user['auth-provider'];
+  // An oidc id-token is used while it holds (checked here too: a session is made again when it runs out).
+  assertAuthProviderUsable(ctx.userName, user);
+  const idToken = oidcSetting(user['auth-provider'], 'id-token');
+  const expiresAt = exec?.expiresAt ?? jwtExpiry(idToken)?.getTime();
   const proxied = Boolean(ctx.cluster['proxy-url']);
-  const k8s: ClientNode | undefined = provider || proxied ? await import('./clientnode.js') : undefined;
-  const kc = k8s ? clientNodeConfig(k8s, ctx, exec) : undefined;
 
   let agent: http.Agent;
   if (previous && previous.tlsIdentity === tlsIdentity) agent = previous.agent;
-  else if (kc && proxied) agent = await proxyAgent(ctx, kc);
+  else if (proxied) agent = await proxyAgent(ctx, clientNodeConfig(await import('./clientnode.js'), ctx, exec));
   else agent = directAgent(ctx, cert, key);
 
-  let authHeaders: Session['authHeaders'];
-  if (k8s && kc && provider) {
-    authHeaders = async (url, method) => {
-      const request = new k8s.RequestContext(url, method as HttpMethod);
-      await kc.applySecurityAuthentication(request);
-      const authorization = request.getHeaders().Authorization;
-      const headers: Record<string, string> = {};
-      if (authorization) headers.Authorization = authorization;
-      return headers;
-    };
-  } else {
-    const fixed = staticAuthorization(ctx, exec);
-    authHeaders = () => Promise.resolve(fixed);
-  }
+  const fixed = staticAuthorization(ctx, exec, idToken);
+  const authHeaders: Session['authHeaders'] = () => Promise.resolve(fixed);
   return { agent, authHeaders, tlsIdentity, ...(expiresAt === undefined ? {} : { expiresAt }) };
 }
 
-/** A bearer token (the exec plugin's, the kubeconfig's or its tokenFile's), else basic auth, else nothing. */
-function staticAuthorization(ctx: ResolvedContext, exec: ExecCredential | undefined): Record<string, string> {
+/**
+ * A bearer token (the exec plugin's, the kubeconfig's or its tokenFile's, an oidc id-token), else basic auth,
+ * else nothing.
+ */
+function staticAuthorization(
+  ctx: ResolvedContext,
+  exec: ExecCredential | undefined,
+  idToken: string | undefined,
+): Record<string, string> {
   const user = ctx.user;
-  const token = exec ? exec.token : (user.token ?? (user.tokenFile ? readTokenFile(ctx, user.tokenFile) : undefined));
+  const token = exec
+    ? exec.token
+    : (user.token ?? (user.tokenFile ? readTokenFile(ctx, user.tokenFile) : undefined) ?? idToken);
   if (token) return { Authorization: `Bearer ${token}` };
   if (!exec && user.username)
     return { Authorization: `Basic ${Buffer.from(`${user.username}:${user.password ?? ''}`).toString('base64')}` };
@@ -213,7 +211,6 @@ function clientNodeConfig(k8s: ClientNode, ctx: ResolvedContext, exec?: ExecCred
         token,
         username: user.username,
         password: user.password,
-        authProvider: user['auth-provider'],
       },
     ],
     contexts: [

@@ -95,17 +95,29 @@ export class HttpStatusError extends Error {
   }
 }
 
+/** A success whose body is not JSON: no API server sent it (a web page, a proxy's sign-in page). */
+export class NotJsonError extends Error {
+  constructor(
+    readonly contentType: string,
+    override readonly cause: unknown,
+  ) {
+    super(`the answer is not JSON (${contentType || 'no content type'})`);
+    this.name = 'NotJsonError';
+  }
+}
+
 /**
  * Sends one request under the transport's rules. The returned response's
- * body is still bounded by the same timeout when the caller reads it; for a
- * watch, pass streaming: true to bound only the wait for the headers.
+ * body is still bounded by the same timeout when the caller reads it (a read
+ * cut short goes through translateAbort with `timeout`); for a watch, pass
+ * streaming: true to bound only the wait for the headers.
  */
 export async function send(
   opts: TransportOptions,
   url: string,
   init: SendInit,
   streaming = false,
-): Promise<{ response: HttpResponse; done: () => void }> {
+): Promise<{ response: HttpResponse; done: () => void; timeout: AbortSignal | undefined }> {
   const started = Date.now();
   const timeout = opts.timeoutMs > 0 ? new AbortController() : undefined;
   const timer = timeout ? setTimeout(() => timeout.abort(), opts.timeoutMs) : undefined;
@@ -126,7 +138,7 @@ export async function send(
     }
     opts.onRequest?.({ method: init.method, url, status: response.status, ms: Date.now() - started });
     if (streaming) done();
-    return { response, done };
+    return { response, done, timeout: timeout?.signal };
   } catch (err) {
     done();
     const cause = err instanceof StaleConnection ? err.cause : err;
@@ -250,6 +262,24 @@ function readText(body: Readable, signal: AbortSignal | undefined): Promise<Buff
   });
 }
 
+/**
+ * The per-request timeout ran out: the request's own timeout, which the
+ * client tells apart from a command's deadline (and words differently when
+ * the server never answered at all).
+ */
+export class RequestTimeoutError extends TimeoutError {
+  constructor(
+    readonly url: string,
+    readonly timeoutMs: number,
+    cause: unknown,
+  ) {
+    super(`request to ${url} timed out after ${formatDuration(timeoutMs)}`, {
+      hint: 'raise --request-timeout, or check that the API server is healthy',
+      cause,
+    });
+  }
+}
+
 /** Turns an AbortError into our timeout or interrupt error, naming what was cut short. */
 export function translateAbort(
   err: unknown,
@@ -258,12 +288,7 @@ export function translateAbort(
   url: string,
 ): unknown {
   if ((err as Error)?.name !== 'AbortError') return err;
-  if (timeoutSignal?.aborted) {
-    return new TimeoutError(`request to ${redactUrl(url)} timed out after ${formatDuration(opts.timeoutMs)}`, {
-      hint: 'raise --request-timeout, or check that the API server is healthy',
-      cause: err,
-    });
-  }
+  if (timeoutSignal?.aborted) return new RequestTimeoutError(redactUrl(url), opts.timeoutMs, err);
   if (opts.signal?.aborted) {
     const reason = opts.signal.reason;
     if (reason instanceof Error && 'exitCode' in reason) return reason;

@@ -8,7 +8,7 @@
  */
 import { sleep } from '../base/concurrency.js';
 import { formatDuration } from '../base/duration.js';
-import { TimeoutError } from '../base/errors.js';
+import { TimeoutError, type StudyError } from '../base/errors.js';
 import {
   clusterDrainApi,
   cordon,
@@ -48,6 +48,8 @@ export interface MaintainRunApi extends MaintainApi {
   acquireLock(holder: string): Promise<RunLock>;
   /** Who holds the lock now, for --dry-run; undefined when there is none. */
   readLock(): Promise<LeaseState | undefined>;
+  /** A deadline's error while the API server has answered nothing yet (KubeClient.silenceError); else undefined. */
+  silenceError(bound: string, consequence?: string): StudyError | undefined;
 }
 
 function lockOptionsOf(options: MaintainOptions): LockOptions {
@@ -113,5 +115,6 @@ export function clusterMaintainApi(
     },
     acquireLock: (holder) => MaintenanceLock.acquire(client, lockOptionsOf(options), holder),
     readLock: () => readLock(client, lockOptionsOf(options)),
+    silenceError: (bound, consequence) => client.silenceError(bound, consequence),
   };
 }

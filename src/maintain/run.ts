@@ -299,9 +299,18 @@ export async function runMaintain(
   { api, work }: MaintainDeps,
 ): Promise<MaintainReport> {
   const started = Date.now();
-  const deadline = deadlineSignal(
-    options.timeoutMs,
-    () => new TimeoutError(`the run's --timeout ${formatDuration(options.timeoutMs)} ran out`),
+  const bound = `--timeout ${formatDuration(options.timeoutMs)}`;
+  let planning = true;
+  // Run out while planning, nothing was changed; before the API server answered anything, it is its silence.
+  const deadline = deadlineSignal(options.timeoutMs, () =>
+    planning
+      ? (api.silenceError(bound, '; nothing was changed') ??
+        new TimeoutError(`no plan within ${bound}; nothing was changed`, {
+          hint: 'is the API server answering? --request-timeout bounds each request',
+        }))
+      : new TimeoutError(`the run's ${bound} ran out`, {
+          hint: 'the report says where the run stopped; the same command resumes it from the journal',
+        }),
   );
   const signal = AbortSignal.any([ctx.signal, deadline.signal]);
   // Planning only reads: --timeout and Ctrl-C end it at once, even against a server that never answers.
@@ -320,6 +329,7 @@ export async function runMaintain(
     if (ctx.signal.aborted) throw new InterruptedError('interrupted while planning; nothing was changed');
     throw err;
   });
+  planning = false;
   const report: MaintainReport = {
     kind: 'MaintainReport',
     apiVersion: 'study.kubectl.io/v1',

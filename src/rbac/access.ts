@@ -27,7 +27,7 @@ import {
   type RequestAttributes,
   type UserInfo,
 } from './match.js';
-import type { AccessOptions, SubjectSpec, WhyOptions } from './options.js';
+import { resourceNameArg, type AccessOptions, type SubjectSpec, type WhyOptions } from './options.js';
 import { STANDARD_VERBS, verbWarning } from './verbs.js';
 import { namespaceMissing, requestFor, reviewAttributes, verboseLine, type Verified } from './whocan.js';
 
@@ -341,11 +341,14 @@ async function maySubjectReview(client: KubeClient): Promise<boolean> {
 /**
  * Puts the API server's answers (in matrixShape's order) into the cells: a
  * failed review is an error cell, an answer unlike the rules' a
- * disagreement. Pure.
+ * disagreement. Where some rules could not be read (rulesComplete false), a
+ * "yes" the rules read do not explain is granted through what could not be
+ * read, not a disagreement. Pure.
  */
 export function confirmCells(
   rows: MatrixRow[],
   answers: Array<ReviewAnswer | { error: string }>,
+  rulesComplete = true,
 ): { disagreements: AccessMatrix['disagreements']; failures: string[] } {
   const disagreements: AccessMatrix['disagreements'] = [];
   const failures = new Set<string>();
@@ -362,7 +365,7 @@ export function confirmCells(
         continue;
       }
       cell.verified = answer.allowed;
-      if (answer.allowed !== cell.allowed)
+      if (answer.allowed !== cell.allowed && (rulesComplete || cell.allowed))
         disagreements.push({
           resource: `${row.resource}${row.group ? `.${row.group}` : ''}`,
           verb,
@@ -408,7 +411,7 @@ export async function runAccess(ctx: RunContext, options: AccessOptions): Promis
   ]);
   const index = new RbacIndex(rbac.data);
   const rows = computeMatrix(index, user, namespace, resources);
-  const confirmed = confirmCells(rows, answers);
+  const confirmed = confirmCells(rows, answers, rbac.missing.length === 0);
   const missing = [...rbac.missing, ...confirmed.failures.map((f) => `confirm with access reviews: ${f}`)];
   return {
     kind: 'AccessMatrix',
@@ -436,7 +439,12 @@ export interface WhyResult {
   apiVersion: 'study.kubectl.io/v1';
   subject: UserInfo;
   request: RequestAttributes;
+  /** What the RBAC rules that could be read grant. */
   allowed: boolean;
+  /** Who gave `verified`: SelfSubjectAccessReview for yourself, SubjectAccessReview for another when you may ask. */
+  confirmedBy: AccessMatrix['confirmedBy'];
+  /** The API server's own answer (true, false, or why the review failed): the answer, where there is one. */
+  verified?: Verified;
   grants: Array<{ path: string; binding: Grant['binding']; role: Grant['role']; rule: Grant['rule']; scope: string }>;
   nearMisses: string[];
   superuser: boolean;
@@ -484,28 +492,62 @@ export function whyNearMisses(index: RbacIndex, user: UserInfo, req: RequestAttr
   return near;
 }
 
+/**
+ * The API server's own answer to one question about the subject: a
+ * SelfSubjectAccessReview for yourself (kubectl auth can-i), a
+ * SubjectAccessReview for another when the caller may create one. It is
+ * definite where the RBAC rules the caller could read are not; a review
+ * that fails is a value.
+ */
+async function askServer(
+  client: KubeClient,
+  user: UserInfo,
+  self: boolean,
+  req: RequestAttributes,
+): Promise<Pick<WhyResult, 'confirmedBy' | 'verified'>> {
+  const confirmedBy = self ? 'SelfSubjectAccessReview' : 'SubjectAccessReview';
+  try {
+    if (!self && !(await maySubjectReview(client))) return { confirmedBy: 'none' };
+  } catch (err) {
+    if (client.signal?.aborted) throw err;
+    return { confirmedBy: 'none' };
+  }
+  const who = self ? {} : { who: { user: user.username, groups: user.groups } };
+  const [answer] = await reviewAll(client, [{ ...who, attributes: reviewAttributes(req) }]);
+  if (!answer || 'error' in answer)
+    return { confirmedBy, verified: { error: client.error(`create a ${confirmedBy}`, answer?.error).message } };
+  return { confirmedBy, verified: answer.allowed };
+}
+
 export async function runWhy(ctx: RunContext, options: WhyOptions): Promise<WhyResult> {
   const client = connect(options.connection, { signal: ctx.signal });
-  const [{ user }, { resolved }] = await Promise.all([
+  const [{ user, self }, { resolved }] = await Promise.all([
     resolveSubject(client, options.subject),
     resolveDiscovered(client, options.resource),
   ]);
+  if (options.name !== undefined) resourceNameArg(resolved, options.name);
   const warnings: string[] = [];
   const verbWarn = verbWarning(options.verb, false);
   if (verbWarn) warnings.push(verbWarn);
   const { namespaced: _namespaced, ...req } = requestFor(options, resolved, client.namespace, warnings);
   const namespace = req.namespace;
   warnings.push(...(await existenceWarnings(client, options.subject, req.resource === 'namespaces' ? '' : namespace)));
-  // Near misses look at the subject's bindings in every namespace.
-  const rbac = await loadRbac(client, namespace || client.namespace, { onRead: verboseLine(ctx) });
+  // Near misses look at the subject's bindings in every namespace; the API server answers meanwhile.
+  const [rbac, server] = await Promise.all([
+    loadRbac(client, namespace || client.namespace, { onRead: verboseLine(ctx) }),
+    askServer(client, user, self, req),
+  ]);
   const index = new RbacIndex(rbac.data);
   const grants = allows(index, user, req);
+  const missing = [...rbac.missing];
+  if (typeof server.verified === 'object') missing.push(`confirm with ${server.confirmedBy}: ${server.verified.error}`);
   return {
     kind: 'AccessWhy',
     apiVersion: 'study.kubectl.io/v1',
     subject: user,
     request: req,
     allowed: grants.length > 0,
+    ...server,
     grants: grants.map((g) => ({
       path: grantPath(g),
       binding: g.binding,
@@ -515,19 +557,35 @@ export async function runWhy(ctx: RunContext, options: WhyOptions): Promise<WhyR
     })),
     nearMisses: grants.length === 0 ? whyNearMisses(index, user, req) : [],
     superuser: user.groups.includes('system:masters'),
-    incomplete: rbac.missing.length > 0,
-    missing: rbac.missing,
+    incomplete: missing.length > 0,
+    missing,
     warnings,
   };
 }
 
+/**
+ * The API server's answer where it gave one (yes 0, no 1), whatever the
+ * rules that could be read say; else the rules': yes 0, no 1, and "no rule
+ * found" in rules read in part is no answer (3).
+ */
 export function whyExitCode(why: WhyResult): ExitCodeValue {
+  if (typeof why.verified === 'boolean') return why.verified ? ExitCode.OK : ExitCode.NEGATIVE;
   if (why.allowed || why.superuser) return ExitCode.OK;
   return why.incomplete ? ExitCode.BLOCKED : ExitCode.NEGATIVE;
 }
 
+/** Whether the API server answered every cell of the matrix: then the matrix is whole, however much RBAC was read. */
+export function answeredByServer(matrix: AccessMatrix): boolean {
+  return matrix.rows.every((row) => Object.values(row.cells).every((c) => typeof c?.verified === 'boolean'));
+}
+
+/**
+ * A matrix is an answer (0) when it is whole: every rule read, or every cell
+ * answered by the API server. Built on less, it is an answer if anything is
+ * allowed (by the rules or the server), and none (3) if nothing is.
+ */
 export function accessExitCode(matrix: AccessMatrix): ExitCodeValue {
-  return matrix.incomplete && matrix.rows.every((row) => Object.values(row.cells).every((c) => !c?.allowed))
-    ? ExitCode.BLOCKED
-    : ExitCode.OK;
+  if (!matrix.incomplete || answeredByServer(matrix)) return ExitCode.OK;
+  const allowed = matrix.rows.some((row) => Object.values(row.cells).some((c) => c?.allowed || c?.verified === true));
+  return allowed ? ExitCode.OK : ExitCode.BLOCKED;
 }

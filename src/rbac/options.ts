@@ -1,6 +1,6 @@
 /** whocan's and study-access's options: bound from the flags and validated here, once. Pure. */
 import { UsageError } from '../base/errors.js';
-import { exclusive, headerValue, namespaceName, objectName } from '../base/parse.js';
+import { exclusive, headerValue, nameArg, namespaceName, objectName, type NameRule } from '../base/parse.js';
 import {
   asGroupNames,
   connectionOptions,
@@ -62,9 +62,42 @@ export function whoCanOptions(
       throw new UsageError(`"${out.verb}" requests carry no object name, so NAME cannot be matched`, {
         hint: `drop ${name}`,
       });
-    out.name = objectName('object', name);
+    out.name = nameText(name);
   }
   return out;
+}
+
+/** NAME before discovery: only what no name of any resource can be (empty, a control character). */
+function nameText(name: string): string {
+  return nameArg('any', 'object', name);
+}
+
+/**
+ * The names each resource takes where they are not an object's DNS-1123
+ * subdomain. RBAC's resourceNames are any string a request can carry: who
+ * may impersonate groups system:masters, approve for
+ * kubernetes.io/kube-apiserver-client, bind clusterroles system:aggregate-to-edit.
+ */
+const NAME_RULES: Record<string, { rule: NameRule; what: string }> = {
+  users: { rule: 'any', what: 'user' },
+  groups: { rule: 'any', what: 'group' },
+  'uids.authentication.k8s.io': { rule: 'any', what: 'UID' },
+  'userextras.authentication.k8s.io': { rule: 'any', what: 'user extra' },
+  'signers.certificates.k8s.io': { rule: 'signer', what: 'signer' },
+  namespaces: { rule: 'dns-label', what: 'namespace' },
+  services: { rule: 'dns-label', what: 'service' },
+  'statefulsets.apps': { rule: 'dns-label', what: 'statefulset' },
+  'roles.rbac.authorization.k8s.io': { rule: 'path-segment', what: 'role' },
+  'rolebindings.rbac.authorization.k8s.io': { rule: 'path-segment', what: 'role binding' },
+  'clusterroles.rbac.authorization.k8s.io': { rule: 'path-segment', what: 'cluster role' },
+  'clusterrolebindings.rbac.authorization.k8s.io': { rule: 'path-segment', what: 'cluster role binding' },
+  '*.*': { rule: 'any', what: 'object' },
+};
+
+/** NAME of whocan and why, once discovery has said which resource it names: valid as the API takes its names. Pure. */
+export function resourceNameArg(resource: { group: string; resource: string }, name: string): string {
+  const known = NAME_RULES[resource.group ? `${resource.resource}.${resource.group}` : resource.resource];
+  return nameArg(known?.rule ?? 'dns-subdomain', known?.what ?? 'object', name);
 }
 
 /** The subject study-access analyses: --sa, --as with --as-group, or yourself. */
@@ -139,6 +172,6 @@ function resourceArg(text: string): string {
 
 export function whyOptions(verb: string, resource: string, name: string | undefined, flags: AccessFlags): WhyOptions {
   const out: WhyOptions = { ...accessOptions(flags), verb: verbArg(verb), resource: resourceArg(resource) };
-  if (name !== undefined) out.name = objectName('object', name);
+  if (name !== undefined) out.name = nameText(name);
   return out;
 }

@@ -1,7 +1,7 @@
 /** Human output of whocan and study-access. */
 import { renderTable } from '../base/table.js';
 import { paint } from '../base/terminal.js';
-import { MATRIX_VERBS, type AccessMatrix, type WhyResult } from './access.js';
+import { answeredByServer, MATRIX_VERBS, type AccessMatrix, type WhyResult } from './access.js';
 import { describeBinding, describeRule, type RequestAttributes } from './match.js';
 import type { Verified, WhoCanResult } from './whocan.js';
 
@@ -86,9 +86,11 @@ export function renderWhoCan(result: WhoCanResult, wide: boolean, colour: boolea
 function matrixCell(
   cell: { allowed: boolean; namesOnly?: string[]; verified?: Verified } | undefined,
   colour: boolean,
+  rulesComplete: boolean,
 ): string {
   if (!cell) return ' ';
   if (typeof cell.verified === 'object') return paint(colour, 'yellow', 'error');
+  if (!rulesComplete && !cell.allowed && cell.verified === true) return paint(colour, 'green', 'yes');
   const mark = cell.allowed ? paint(colour, 'green', 'yes') : cell.namesOnly ? paint(colour, 'yellow', 'names') : '-';
   return cell.verified !== undefined && cell.verified !== cell.allowed ? `${mark}!` : mark;
 }
@@ -98,24 +100,31 @@ export function renderMatrix(matrix: AccessMatrix, colour: boolean): string {
   let out =
     `Access of ${subject.username} (groups ${subject.groups.join(', ') || 'none'}) in namespace ${matrix.namespace}; ` +
     'cluster-scoped resources cluster-wide.\n';
-  const confirmed =
-    matrix.confirmedBy === 'none'
-      ? ' (you may not create SubjectAccessReviews, so it is not confirmed)'
-      : `, confirmed by ${matrix.confirmedBy}`;
-  out += `Computed from RBAC rules${confirmed}.\n\n`;
+  const whole = answeredByServer(matrix);
+  if (matrix.incomplete && whole)
+    out += `Answered cell by cell by ${matrix.confirmedBy}: the RBAC rules could not all be read (see INCOMPLETE).\n\n`;
+  else {
+    const confirmed =
+      matrix.confirmedBy === 'none'
+        ? ' (you may not create SubjectAccessReviews, so it is not confirmed)'
+        : `, confirmed by ${matrix.confirmedBy}`;
+    out += `Computed from RBAC rules${confirmed}.\n\n`;
+  }
   const shown = matrix.rows.filter((r) =>
     Object.values(r.cells).some(
       (c) => c?.allowed || c?.namesOnly || c?.verified === true || typeof c?.verified === 'object',
     ),
   );
+  // Rules read in part: a "yes" they do not explain is the server's answer, not a disagreement.
+  const rulesComplete = matrix.missing.every((m) => m.startsWith('confirm'));
   const rows = shown.map((r) => [
     `${r.resource}${r.group ? `.${r.group}` : ''}`,
     r.namespaced ? 'ns' : 'cluster',
-    ...MATRIX_VERBS.map((v) => matrixCell(r.cells[v], colour)),
+    ...MATRIX_VERBS.map((v) => matrixCell(r.cells[v], colour, rulesComplete)),
   ]);
   out += rows.length
     ? renderTable(['RESOURCE', 'SCOPE', ...MATRIX_VERBS.map((v) => v.toUpperCase())], rows)
-    : matrix.incomplete
+    : matrix.incomplete && !whole
       ? 'Nothing found allowed in what could be read.\n'
       : 'Nothing is allowed.\n';
   const hidden = matrix.rows.length - rows.length;
@@ -132,21 +141,53 @@ export function renderMatrix(matrix: AccessMatrix, colour: boolean): string {
       .map((d) => `${d.verb} ${d.resource}: RBAC ${d.rbac ? 'yes' : 'no'}, API server ${d.apiServer ? 'yes' : 'no'}`)
       .join('; ')}\n`;
   if (matrix.incomplete)
-    out += incompleteLine(matrix.missing, colour, 'the matrix may be missing what was granted through it');
+    out += incompleteLine(
+      matrix.missing,
+      colour,
+      whole
+        ? "the cells are the API server's answers; the paths that grant them may be missing"
+        : 'the matrix may be missing what was granted through it',
+    );
   for (const n of matrix.notes) out += `Note: ${n}.\n`;
   return out;
 }
 
+/**
+ * The answer first (the API server's, where it gave one), then the rules
+ * that explain it; where the rules could not all be read, INCOMPLETE says
+ * what the explanation lacks.
+ */
 export function renderWhy(result: WhyResult): string {
   const req = result.request;
+  const user = result.subject.username;
   const what = `${req.verb} ${resourceText(req)}${req.namespace ? ` in ${req.namespace}` : ''}`;
-  let out = result.allowed
-    ? `${result.subject.username} may ${what}:\n`
-    : `no rule grants ${result.subject.username} ${what}.\n`;
+  const server = typeof result.verified === 'boolean' ? result.verified : undefined;
+  const by = result.confirmedBy;
+  let out: string;
+  if (result.allowed) {
+    out = `${user} may ${what}:\n`;
+    if (server === false) out = `${user} may not ${what}: the API server denies it (${by}), though RBAC grants it:\n`;
+  } else if (server === true || (server === undefined && result.superuser)) {
+    const why = result.superuser
+      ? 'the subject is in system:masters, which the API server allows everything without RBAC'
+      : result.incomplete
+        ? `the API server allows it (${by}); no rule in what could be read grants it`
+        : `the API server allows it (${by}), though no RBAC rule grants it: another authorizer (Node, Webhook, ABAC) does`;
+    out = `${user} may ${what}: ${why}.\n`;
+  } else {
+    out = `no rule grants ${user} ${what}.\n`;
+    if (server === false && result.incomplete) out += `The API server denies it (${by}): the answer is no.\n`;
+  }
   for (const g of result.grants) out += `  ${g.path}\n`;
   if (result.nearMisses.length) out += `Near misses:\n${result.nearMisses.map((n) => `  ${n}\n`).join('')}`;
-  if (result.superuser)
+  if (result.superuser && result.allowed)
     out += 'Note: the subject is in system:masters, which the API server allows everything without RBAC.\n';
-  if (result.incomplete) out += `INCOMPLETE: you may not ${result.missing.join('; ')}\n`;
+  if (result.incomplete) {
+    const lacks =
+      server === undefined
+        ? 'a rule that grants it may be in what could not be read'
+        : 'the explanation may lack the bindings and rules that could not be read';
+    out += `INCOMPLETE: ${missingText(result.missing)}: ${lacks}\n`;
+  }
   return out;
 }

@@ -25,7 +25,7 @@ import {
   type NearMiss,
   type RequestAttributes,
 } from './match.js';
-import type { WhoCanOptions } from './options.js';
+import { resourceNameArg, type WhoCanOptions } from './options.js';
 import { verbWarning } from './verbs.js';
 
 /** A row's scope when a ClusterRoleBinding grants it, as the table and the JSON both say it. */
@@ -144,12 +144,9 @@ async function buildRequest(client: KubeClient, options: WhoCanOptions, warnings
   }
   const warning = verbWarning(options.verb, false);
   if (warning) warnings.push(warning);
-  const req = requestFor(
-    options,
-    (await resolveDiscovered(client, options.resource!)).resolved,
-    client.namespace,
-    warnings,
-  );
+  const { resolved } = await resolveDiscovered(client, options.resource!);
+  if (options.name !== undefined) resourceNameArg(resolved, options.name);
+  const req = requestFor(options, resolved, client.namespace, warnings);
   const missing =
     req.namespace && req.resource !== 'namespaces' ? await namespaceMissing(client, req.namespace) : false;
   if (missing) warnings.push(`namespace ${req.namespace} does not exist`);

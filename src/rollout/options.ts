@@ -1,6 +1,6 @@
 /** study-rollout's options: bound from the flags and validated here, once. Pure. */
 import { UsageError } from '../base/errors.js';
-import { boolFlag, dryRunFlag, durationFlag, intFlag, objectName } from '../base/parse.js';
+import { boolFlag, dryRunFlag, durationFlag, intFlag, nameArg } from '../base/parse.js';
 import type { OutputFormat } from '../base/run.js';
 import { connectionOptions, type ConnectionFlags, type ConnectionOptions } from '../kube/connection.js';
 import { labelSelectorFlag } from '../kube/selector.js';
@@ -27,7 +27,7 @@ export interface StatusFlags extends ConnectionFlags {
 export function statusOptions(args: readonly string[], flags: StatusFlags, output: OutputFormat): StatusOptions {
   const selector = flags.selector === undefined ? undefined : labelSelectorFlag('-l/--selector', flags.selector);
   const { targets, selectorKind } = parseTargets([...args], selector);
-  for (const t of targets) objectName(t.kind.toLowerCase(), t.name);
+  for (const t of targets) workloadName(t);
   const watch = boolFlag('--watch', flags.watch, true);
   if (output === 'yaml' && watch)
     throw new UsageError('-o yaml needs --watch=false', {
@@ -51,8 +51,13 @@ export function singleTarget(args: readonly string[]): Target {
   if (targets.length !== 1)
     throw new UsageError('name exactly one workload, as KIND/NAME or KIND NAME', { hint: 'e.g. deployment/web' });
   const target = targets[0]!;
-  objectName(target.kind.toLowerCase(), target.name);
+  workloadName(target);
   return target;
+}
+
+/** A workload's name as the API takes it: a StatefulSet's is a DNS-1123 label (its pods' host names), the others' a subdomain. */
+function workloadName(target: Target): string {
+  return nameArg(target.kind === 'StatefulSet' ? 'dns-label' : 'dns-subdomain', target.kind.toLowerCase(), target.name);
 }
 
 export interface HistoryOptions {

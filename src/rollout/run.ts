@@ -219,16 +219,20 @@ export async function runStatus(
   options: StatusOptions,
   hooks: (items: WatchedItem[]) => Promise<StatusHooks>,
 ): Promise<StatusResult> {
-  // --timeout bounds the whole command: every request, from the first, stops when it runs out.
+  // --timeout bounds the whole command: every request, from the first, stops when it runs out. Run out
+  // before any status was read, it is the API server's silence or slowness, never a rollout not complete.
+  let client: KubeClient | undefined;
+  const bound = `--timeout ${formatDuration(options.timeoutMs)}`;
   const deadline = deadlineSignal(
     options.timeoutMs,
     () =>
-      new TimeoutError(`rollout not complete after ${formatDuration(options.timeoutMs)}`, {
-        hint: 'no status could be read in that time; is the API server answering?',
+      client?.silenceError(bound) ??
+      new TimeoutError(`no rollout status could be read within ${bound}`, {
+        hint: 'the API server answered, then stopped answering: is it overloaded? raise --timeout to wait longer',
       }),
   );
   try {
-    const client = connect(options.connection, { signal: AbortSignal.any([ctx.signal, deadline.signal]) });
+    client = connect(options.connection, { signal: AbortSignal.any([ctx.signal, deadline.signal]) });
     const ns = client.namespace;
     const targets = await resolveTargets(client, ns, options);
     if (!options.watch) {

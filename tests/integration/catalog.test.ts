@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -19,6 +20,7 @@ import {
   auditMark,
   mintUser,
   runPlugin,
+  serviceAccountToken,
   suffix,
   tempDir,
   testNamespace,
@@ -59,13 +61,14 @@ function sha(file: string): string {
   }
 }
 
-/** A loopback listener that accepts connections and never answers. */
-async function hangingListener(): Promise<{ port: number; close: () => void }> {
+/** A loopback listener that accepts connections and never answers; it counts them. */
+async function hangingListener(): Promise<{ port: number; connections: () => number; close: () => void }> {
   const sockets: net.Socket[] = [];
   const s = net.createServer((sock) => sockets.push(sock));
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   return {
     port: (s.address() as net.AddressInfo).port,
+    connections: () => sockets.length,
     close: () => {
       for (const x of sockets) x.destroy();
       s.close();
@@ -73,8 +76,44 @@ async function hangingListener(): Promise<{ port: number; close: () => void }> {
   };
 }
 
+/** A loopback web server that answers every request with a web page, as a server address that is no API server. */
+async function webPage(): Promise<{ port: number; close: () => void }> {
+  const s = http.createServer((_req, res) =>
+    res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html><body>Welcome</body></html>'),
+  );
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return {
+    port: (s.address() as net.AddressInfo).port,
+    close: () => {
+      s.closeAllConnections();
+      s.close();
+    },
+  };
+}
+
 /** Broken and odd kubeconfigs, each a variation of a working one for the test user. */
-function kubeconfigs(dir: string, base: string, ports: { hang: number; closed: number }): Record<string, string> {
+/** A JWT with these claims, as an oidc id-token carries them (its signature is never checked here). */
+function jwt(claims: Record<string, unknown>): string {
+  const part = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `${part({ alg: 'RS256' })}.${part(claims)}.kstudy-secret-signature`;
+}
+
+/** An oidc auth-provider user; `issuer` is a listener that counts who asks it (nobody should). */
+function oidcUser(issuer: number, config: Record<string, string | undefined>): Record<string, unknown> {
+  const all: Record<string, string | undefined> = {
+    'idp-issuer-url': `https://127.0.0.1:${issuer}/realms/ops`,
+    'client-id': 'kubectl',
+    ...config,
+  };
+  const defined = Object.entries(all).filter((e): e is [string, string] => e[1] !== undefined);
+  return { 'auth-provider': { name: 'oidc', config: Object.fromEntries(defined) } };
+}
+
+function kubeconfigs(
+  dir: string,
+  base: string,
+  ports: { hang: number; closed: number; issuer: number; page: number },
+): Record<string, string> {
   const doc = parseYaml(readFileSync(base, 'utf8')) as Doc;
   const out: Record<string, string> = {};
   const write = (name: string, mutate: (d: Doc) => unknown, raw?: string): void => {
@@ -163,8 +202,40 @@ function kubeconfigs(dir: string, base: string, ports: { hang: number; closed: n
   write('exec-empty', exec(script, []));
   write('exec-not-executable', exec(notExecutable, []));
   write('auth-provider', (d) => (d.users[0]!.user = { 'auth-provider': { name: 'keystone', config: {} } }));
+  // Every auth-provider configuration: each refused before any request, naming the provider and what is wrong.
+  const expiredToken = jwt({ sub: 'kstudy-secret-sub', exp: Math.floor(Date.now() / 1000) - 3600 });
+  const oidc = (name: string, config: Record<string, string | undefined>): void =>
+    write(name, (d) => (d.users[0]!.user = oidcUser(ports.issuer, config)));
+  oidc('oidc-no-issuer', { 'idp-issuer-url': undefined, 'id-token': expiredToken });
+  oidc('oidc-no-client-id', { 'client-id': undefined, 'id-token': expiredToken });
+  oidc('oidc-no-id-token', {});
+  oidc('oidc-not-jwt', { 'id-token': 'kstudy-secret-not-a-jwt' });
+  oidc('oidc-expired', { 'id-token': expiredToken });
+  oidc('oidc-no-exp', { 'id-token': jwt({ sub: 'kstudy-secret-sub' }) });
+  oidc('oidc-expired-refresh', { 'id-token': expiredToken, 'refresh-token': 'kstudy-secret-refresh' });
+  oidc('oidc-refresh-only', { 'refresh-token': 'kstudy-secret-refresh', 'client-secret': 'kstudy-secret-client' });
+  oidc('oidc-expired-bad-issuer', {
+    'idp-issuer-url': 'login.example.com',
+    'id-token': expiredToken,
+    'refresh-token': 'kstudy-secret-refresh',
+  });
+  write(
+    'azure',
+    (d) =>
+      (d.users[0]!.user = {
+        'auth-provider': { name: 'azure', config: { 'access-token': 'kstudy-secret-azure', 'tenant-id': 't' } },
+      }),
+  );
+  write(
+    'gcp',
+    (d) =>
+      (d.users[0]!.user = {
+        'auth-provider': { name: 'gcp', config: { 'cmd-path': 'gcloud', 'access-token': 'kstudy-secret-gcp' } },
+      }),
+  );
   write('closed-port', (d) => (c(d).server = `https://127.0.0.1:${ports.closed}`));
   write('hang', (d) => (c(d).server = `https://127.0.0.1:${ports.hang}`));
+  write('web-page', (d) => (c(d).server = `http://127.0.0.1:${ports.page}`));
   write('wrong-ca', (d) => (c(d)['certificate-authority-data'] = Buffer.from(ca.certPem).toString('base64')));
   write('wrong-name', (d) => (c(d)['tls-server-name'] = 'not-the-apiserver.example'));
   write('expired-cert', (d) => {
@@ -185,6 +256,7 @@ function kubeconfigs(dir: string, base: string, ports: { hang: number; closed: n
   write('namespace-bool', (d) => (d.contexts[0]!.context.namespace = true));
   write('proxy-invalid', (d) => (c(d)['proxy-url'] = '::nope'));
   write('proxy-socks-refused', (d) => (c(d)['proxy-url'] = `socks5://127.0.0.1:${ports.closed}`));
+  write('proxy-https-refused', (d) => (c(d)['proxy-url'] = `https://127.0.0.1:${ports.closed}`));
   write('token-newline', (d) => (d.users[0]!.user = { token: 'kstudy-secret-1\nkstudy-secret-2' }));
   write('exec-v1alpha1', exec('sh', ['-c', 'echo ran'], 'client.authentication.k8s.io/v1alpha1'));
   write(
@@ -228,14 +300,21 @@ function check(c: Case, r: RunResult): string[] {
     problems.push(`no warning matching ${c.warning}`);
   if (STACK.test(r.stderr) || STACK.test(r.stdout)) problems.push('a stack trace');
   if (/looks like a bug/.test(r.stderr)) problems.push('reported as a bug');
+  if (/^\(node:\d+\)|--trace-(deprecation|warnings)/m.test(r.stderr))
+    problems.push("a Node runtime warning (Node's words)");
   if (/hunter2/.test(r.stderr + r.stdout)) problems.push('an exec argument value in the output');
   if (/kstudy-secret/.test(r.stderr + r.stdout)) problems.push('a token in the output');
   return problems;
 }
 
-async function fixture(
-  t: TestContext,
-): Promise<{ ns: string; node: string; user: string; env: NodeJS.ProcessEnv; files: Record<string, string> }> {
+async function fixture(t: TestContext): Promise<{
+  ns: string;
+  node: string;
+  user: string;
+  env: NodeJS.ProcessEnv;
+  files: Record<string, string>;
+  issuer: { connections: () => number };
+}> {
   const ns = await testNamespace(t, 'cat');
   const pool = await createPool(t, [{}]);
   await deployment(ns, pool, 'web', 1);
@@ -244,9 +323,18 @@ async function fixture(
   const kubeconfig = mintUser(user, ['system:masters']);
   const hang = await hangingListener();
   t.after(hang.close);
-  const files = kubeconfigs(tempDir('kstudy-catalog-'), kubeconfig, { hang: hang.port, closed: await closedPort() });
+  const issuer = await hangingListener();
+  t.after(issuer.close);
+  const page = await webPage();
+  t.after(page.close);
+  const files = kubeconfigs(tempDir('kstudy-catalog-'), kubeconfig, {
+    hang: hang.port,
+    closed: await closedPort(),
+    issuer: issuer.port,
+    page: page.port,
+  });
   files.nobody = mintUser(`catalog-nobody-${suffix()}`);
-  return { ns, node: pool.nodes[0]!, user, env: { KUBECONFIG: kubeconfig }, files };
+  return { ns, node: pool.nodes[0]!, user, env: { KUBECONFIG: kubeconfig }, files, issuer };
 }
 
 function cases(ns: string, node: string): Case[] {
@@ -347,7 +435,14 @@ function cases(ns: string, node: string): Case[] {
       'timeout on a hung server',
       [node, '--dry-run', '--timeout', '2s'],
       4,
-      /no plan within --timeout 2s; nothing was changed/,
+      /^the API server 127\.0\.0\.1:\d+ did not answer within --timeout 2s; nothing was changed$/,
+      'hang',
+    ],
+    [
+      'request timeout on a hung server',
+      ['uncordon', node, '--request-timeout', '1s'],
+      4,
+      /^the API server 127\.0\.0\.1:\d+ did not answer within --request-timeout 1s$/,
       'hang',
     ],
   ]);
@@ -442,6 +537,13 @@ function cases(ns: string, node: string): Case[] {
     ],
     ['node not found', ['maintain', 'kstudy-no-such-node', '--dry-run'], 5, /node "kstudy-no-such-node" not found/],
     [
+      'timeout on a hung server',
+      ['maintain', node, '--run', 'x', '--dry-run', '--timeout', '2s'],
+      4,
+      /^the API server 127\.0\.0\.1:\d+ did not answer within --timeout 2s; nothing was changed$/,
+      'hang',
+    ],
+    [
       'empty wait-file',
       ['maintain', node, '--wait-file', '', '--journal', '/tmp/j'],
       2,
@@ -467,6 +569,7 @@ function cases(ns: string, node: string): Case[] {
     ['kind only', ['status', 'deployment'], 2, /name the deployment or give -l SELECTOR/],
     ['kind/name and selector', ['status', 'deploy/web', '-l', 'a=b'], 2, /-l\/--selector goes with a kind alone/],
     ['bad name', ['status', 'deploy/Web_1'], 2, /"Web_1" is not a valid deployment name/],
+    ['statefulset name with a dot', ['status', 'sts/web.v2'], 2, /"web\.v2" is not a valid statefulset name/],
     ['twice', ['status', 'deploy/web', 'deploy/web'], 2, /named twice/],
     ['bad watch', ['status', 'deploy/web', '--watch=maybe'], 2, /--watch takes true or false/],
     ['yaml while watching', ['status', 'deploy/web', '-o', 'yaml'], 2, /-o yaml needs --watch=false/],
@@ -549,14 +652,28 @@ function cases(ns: string, node: string): Case[] {
       'timeout on a hung server',
       ['status', 'deploy/web', '-n', ns, '--timeout', '2s'],
       4,
-      /rollout not complete after 2s/,
+      /^the API server 127\.0\.0\.1:\d+ did not answer within --timeout 2s$/,
+      'hang',
+    ],
+    [
+      'timeout on a hung server, without watching',
+      ['status', 'deploy/web', '-n', ns, '--watch=false', '--timeout', '2s'],
+      4,
+      /^the API server 127\.0\.0\.1:\d+ did not answer within --timeout 2s$/,
       'hang',
     ],
     [
       'request timeout on a hung server',
       ['history', 'deploy/web', '-n', ns, '--request-timeout', '1s'],
       4,
-      /timed out after 1s/,
+      /^the API server 127\.0\.0\.1:\d+ did not answer within --request-timeout 1s$/,
+      'hang',
+    ],
+    [
+      'undo and watch on a hung server',
+      ['undo', 'deploy/web', '-n', ns, '--watch', '--timeout', '2s', '--request-timeout', '1s'],
+      4,
+      /^the API server 127\.0\.0\.1:\d+ did not answer within --request-timeout 1s$/,
       'hang',
     ],
   ]);
@@ -570,6 +687,20 @@ function cases(ns: string, node: string): Case[] {
     ['n and A', ['get', 'pods', '-n', 'a', '-A'], 2, /cannot be used together/],
     ['bad namespace', ['get', 'pods', '-n', 'A_B'], 2, /"A_B" is not a valid namespace name/],
     ['bad object name', ['get', 'pods', 'Web!'], 2, /"Web!" is not a valid object name/],
+    [
+      'signer without a domain',
+      ['approve', 'signers', 'kube-apiserver-client'],
+      2,
+      /"kube-apiserver-client" is not a valid signer name/,
+    ],
+    ['namespace name with a dot', ['delete', 'namespaces', 'a.b'], 2, /"a\.b" is not a valid namespace name/],
+    ['cluster role name with a slash', ['bind', 'clusterroles', 'a/b'], 2, /"a\/b" is not a valid cluster role name/],
+    [
+      'group name with a line break',
+      ['impersonate', 'groups', 'system:masters\n'],
+      2,
+      /^"system:masters\\n" is not a valid object name$/,
+    ],
     ['unknown resource', ['get', 'pdos'], 2, /the server has no resource type "pdos"/],
     ['unknown subresource', ['get', 'pods/logz'], 2, /pods has no subresource "logz"/],
     [
@@ -584,6 +715,13 @@ function cases(ns: string, node: string): Case[] {
       ['get', 'pods', '--as', 'bob\nx'],
       2,
       /--as holds a line break or another control character/,
+    ],
+    [
+      'request timeout on a hung server',
+      ['get', 'pods', '--request-timeout', '1s'],
+      4,
+      /^the API server 127\.0\.0\.1:\d+ did not answer within --request-timeout 1s$/,
+      'hang',
     ],
     [
       'incomplete and nobody',
@@ -603,6 +741,27 @@ function cases(ns: string, node: string): Case[] {
     ['why missing resource', ['why', 'get'], 2, /missing required argument 'resource'/],
     ['why unknown resource', ['why', 'get', 'pdos', '--as', 'x'], 2, /the server has no resource type "pdos"/],
     ['why bad verb', ['why', 'g=t', 'pods'], 2, /"g=t" is not a verb/],
+    ['why bad signer', ['why', 'approve', 'signers', 'localhost/x'], 2, /"localhost\/x" is not a valid signer name/],
+    [
+      'why pod named like a group',
+      ['why', 'get', 'pods', 'system:masters'],
+      2,
+      /"system:masters" is not a valid object name/,
+    ],
+    [
+      'request timeout on a hung server',
+      ['--request-timeout', '1s'],
+      4,
+      /^the API server 127\.0\.0\.1:\d+ did not answer within --request-timeout 1s$/,
+      'hang',
+    ],
+    [
+      'why, request timeout on a hung server',
+      ['why', 'get', 'pods', '--request-timeout', '1s'],
+      4,
+      /^the API server 127\.0\.0\.1:\d+ did not answer within --request-timeout 1s$/,
+      'hang',
+    ],
   ]);
   add('ctx', 'kubectl-study_ctx', [
     ['bad timeout', ['--timeout', '0'], 2, /invalid --timeout "0"/],
@@ -613,6 +772,13 @@ function cases(ns: string, node: string): Case[] {
     ['use unknown context', ['use', 'kstudy-nope'], 5, /context "kstudy-nope" does not exist in the kubeconfig/],
     ['use empty', ['use', ''], 2, /an empty context name was given/],
     ['use nothing', ['use'], 2, /missing required argument 'context'/],
+    ['use a name with a line break', ['use', 'prod\nx'], 2, /^"prod\\nx" is not a valid context name$/],
+    [
+      'use a name as EKS writes it',
+      ['use', 'arn:aws:eks:eu-west-1:1:cluster/kstudy-nope'],
+      5,
+      /context "arn:aws:eks:eu-west-1:1:cluster\/kstudy-nope" does not exist/,
+    ],
     ['namespace invalid', ['namespace', 'Not_Valid'], 2, /"Not_Valid" is not a valid namespace name/],
     [
       'namespace unknown context',
@@ -689,6 +855,18 @@ function cases(ns: string, node: string): Case[] {
     ['exec-empty', 2, /neither a token nor a client certificate/],
     ['exec-not-executable', 2, /cannot be run \(permission denied\)/],
     ['auth-provider', 2, /auth-provider "keystone" is not supported/],
+    ['oidc-no-issuer', 2, /^user ".*": auth-provider "oidc" has no idp-issuer-url$/],
+    ['oidc-no-client-id', 2, /^user ".*": auth-provider "oidc" has no client-id$/],
+    ['oidc-no-id-token', 2, /^user ".*": auth-provider "oidc": it has no id-token, and no refresh-token to get one$/],
+    ['oidc-not-jwt', 2, /auth-provider "oidc": its id-token is not a JWT, so its expiry cannot be read$/],
+    ['oidc-expired', 6, /auth-provider "oidc": its id-token expired at .*, and there is no refresh-token to renew it$/],
+    ['oidc-no-exp', 6, /its id-token carries no expiry \(exp\), which kubectl takes as expired/],
+    ['oidc-expired-refresh', 6, /its id-token expired at .*; kubectl-study does not refresh oidc tokens$/],
+    ['oidc-refresh-only', 6, /it has no id-token; kubectl-study does not refresh oidc tokens$/],
+    ['oidc-expired-bad-issuer', 2, /its idp-issuer-url is not an https URL, so kubectl cannot refresh it either$/],
+    ['azure', 2, /^user ".*": auth-provider "azure" is not supported: kubectl removed it$/],
+    ['gcp', 2, /^user ".*": auth-provider "gcp" is not supported: kubectl removed it$/],
+    ['web-page', 6, /: the server answered with a web page \(text\/html\), not JSON$/],
     ['closed-port', 6, /connection refused/],
     ['wrong-ca', 6, /unknown authority/],
     ['wrong-name', 6, /not valid for this host name/],
@@ -702,6 +880,7 @@ function cases(ns: string, node: string): Case[] {
     ['namespace-bool', 2, /context\.namespace must be a string, not a boolean/],
     ['proxy-invalid', 2, /proxy-url is not a URL/],
     ['proxy-socks-refused', 6, /through the proxy 127\.0\.0\.1:\d+ \(proxy-url\): connection refused/],
+    ['proxy-https-refused', 6, /through the proxy 127\.0\.0\.1:\d+ \(proxy-url\): connection refused/],
     ['token-newline', 2, /token holds a line break/],
     ['exec-v1alpha1', 2, /exec\.apiVersion is "client\.authentication\.k8s\.io\/v1alpha1"/],
     [
@@ -752,4 +931,63 @@ test('the catalog of bad input, faults and misuse: exit code, one line naming th
   );
   assert.deepEqual(kubeconfigFiles.map(sha), before);
   assert.equal(JSON.stringify((await apis().core.readNode({ name: fx.node })).spec), nodeBefore);
+  assert.equal(fx.issuer.connections(), 0, 'no oidc issuer was asked for a token');
+});
+
+test('every auth-provider configuration through study-ctx check and whocan: the provider and what is wrong named, a current oidc id-token used, no issuer asked', async (t) => {
+  const ns = await testNamespace(t, 'cat-auth');
+  await apis().core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'oidc-probe' } } });
+  // A service account's token is a JWT the API server accepts: the id-token of an oidc user that authenticates.
+  const idToken = await serviceAccountToken(ns, 'oidc-probe');
+  const hang = await hangingListener();
+  t.after(hang.close);
+  const issuer = await hangingListener();
+  t.after(issuer.close);
+  const dir = tempDir('kstudy-catalog-auth-');
+  const files = kubeconfigs(dir, mintUser(`catalog-auth-${suffix()}`), {
+    hang: hang.port,
+    closed: await closedPort(),
+    issuer: issuer.port,
+    page: await closedPort(),
+  });
+  const current = path.join(dir, 'oidc-current');
+  const doc = parseYaml(readFileSync(files.good!, 'utf8')) as Doc;
+  doc.users[0]!.user = oidcUser(issuer.port, { 'id-token': idToken, 'refresh-token': 'kstudy-secret-refresh' });
+  writeFileSync(current, toYaml(doc));
+  const cases: Array<[string, string, RegExp]> = [
+    ['oidc-no-issuer', 'config-error', /auth-provider "oidc" has no idp-issuer-url$/],
+    ['oidc-no-client-id', 'config-error', /auth-provider "oidc" has no client-id$/],
+    ['oidc-no-id-token', 'config-error', /it has no id-token, and no refresh-token to get one$/],
+    ['oidc-not-jwt', 'config-error', /its id-token is not a JWT/],
+    ['oidc-expired', 'unauthorized', /its id-token expired at .*, and there is no refresh-token to renew it$/],
+    ['oidc-no-exp', 'unauthorized', /carries no expiry \(exp\)/],
+    ['oidc-expired-refresh', 'unauthorized', /kubectl-study does not refresh oidc tokens$/],
+    ['oidc-refresh-only', 'unauthorized', /it has no id-token; kubectl-study does not refresh oidc tokens$/],
+    ['oidc-expired-bad-issuer', 'config-error', /idp-issuer-url is not an https URL/],
+    ['azure', 'config-error', /auth-provider "azure" is not supported: kubectl removed it$/],
+    ['gcp', 'config-error', /auth-provider "gcp" is not supported: kubectl removed it$/],
+    ['auth-provider', 'config-error', /auth-provider "keystone" is not supported/],
+  ];
+  const failures: string[] = [];
+  await mapLimit(cases, 4, async ([file, outcome, message]) => {
+    const r = await runPlugin('kubectl-study_ctx', ['check', '-o', 'json'], { env: { KUBECONFIG: files[file] } });
+    const check = (JSON.parse(r.stdout || '{}') as { checks?: Array<Record<string, unknown>> }).checks?.[0];
+    if (r.code !== 3) failures.push(`${file}: study-ctx check exit ${r.code}, expected 3`);
+    if (check?.outcome !== outcome) failures.push(`${file}: outcome ${String(check?.outcome)}, expected ${outcome}`);
+    if (!message.test(String(check?.message))) failures.push(`${file}: "${String(check?.message)}" !~ ${message}`);
+    if (!check?.hint) failures.push(`${file}: no hint`);
+    if (/kstudy-secret/.test(r.stdout + r.stderr)) failures.push(`${file}: a secret in the output`);
+  });
+  assert.deepEqual(failures, []);
+  // A current id-token authenticates (its refresh-token unused): the check sees the service account, and whocan
+  // asks as it (it may not read RBAC, so its answer is incomplete: an answer, not an authentication error).
+  const check = await runPlugin('kubectl-study_ctx', ['check', '-o', 'json'], { env: { KUBECONFIG: current } });
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+  const identity = (JSON.parse(check.stdout) as { checks: Array<{ identity?: { username?: string } }> }).checks[0];
+  assert.equal(identity?.identity?.username, `system:serviceaccount:${ns}:oidc-probe`);
+  const who = await runPlugin('kubectl-whocan', ['get', 'pods', '-n', ns], { env: { KUBECONFIG: current } });
+  assert.equal(who.code, 3, who.stderr);
+  assert.match(who.stderr, /^error: no subject found, but the answer is incomplete: you may not list /m);
+  assert.doesNotMatch(who.stdout + who.stderr, /kstudy-secret/);
+  assert.equal(issuer.connections(), 0, 'no oidc issuer was asked for a token');
 });

@@ -28,6 +28,7 @@ import {
   auditMark,
   cluster,
   eventually,
+  kubectl,
   mintUser,
   runPlugin,
   suffix,
@@ -692,4 +693,149 @@ test("a namespace's own RoleBindings grant verbs on the namespace object itself,
   // Only system:masters, who may do anything anyway: the answer is "nobody" (exit 1), the row still shown.
   assert.equal(psp.code, 1, psp.stderr);
   assert.match(psp.stdout, /system:masters/);
+});
+
+test('a user who may not read RBAC gets the API server\u2019s definite answer for themselves (as kubectl auth can-i), the explanation marked incomplete', async (t) => {
+  const ns = await testNamespace(t, 'rbac-self');
+  const user = `self-${suffix()}`;
+  const { rbac } = apis();
+  await rbac.createNamespacedRole({
+    namespace: ns,
+    body: { metadata: { name: 'pod-reader' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace: ns,
+    body: {
+      metadata: { name: 'pod-reader' },
+      roleRef: { apiGroup: RBAC, kind: 'Role', name: 'pod-reader' },
+      subjects: [{ apiGroup: RBAC, kind: 'User', name: user }],
+    },
+  });
+  const env = { KUBECONFIG: mintUser(user) };
+  // The binding takes effect when the authorizer's cache has it: kubectl auth can-i says when.
+  await eventually(
+    'the binding to work',
+    async () => (await kubectl(['auth', 'can-i', 'get', 'pods', '-n', ns], { env })).code === 0,
+  );
+  for (const [verb, canI] of [
+    ['get', 0],
+    ['delete', 1],
+  ] as const) {
+    assert.equal((await kubectl(['auth', 'can-i', verb, 'pods', '-n', ns], { env })).code, canI);
+    const why = await runPlugin('kubectl-study_access', ['why', verb, 'pods', '-n', ns], { env });
+    assert.equal(why.code, canI, `why ${verb}: the exit code of kubectl auth can-i\n${why.stdout}${why.stderr}`);
+    assert.match(
+      why.stdout,
+      canI === 0
+        ? new RegExp(
+            `^${user} may get pods in ${ns}: the API server allows it \\(SelfSubjectAccessReview\\); no rule in what could be read grants it\\.$`,
+            'm',
+          )
+        : new RegExp(
+            `^no rule grants ${user} delete pods in ${ns}\\.\\nThe API server denies it \\(SelfSubjectAccessReview\\): the answer is no\\.$`,
+            'm',
+          ),
+    );
+    assert.match(
+      why.stdout,
+      /^INCOMPLETE: you may not list .*: the explanation may lack the bindings and rules that could not be read$/m,
+    );
+    const json = JSON.parse(
+      (await runPlugin('kubectl-study_access', ['why', verb, 'pods', '-n', ns, '-o', 'json'], { env })).stdout,
+    ) as { allowed: boolean; verified: unknown; confirmedBy: string; incomplete: boolean };
+    assert.deepEqual(
+      { allowed: json.allowed, verified: json.verified, confirmedBy: json.confirmedBy, incomplete: json.incomplete },
+      { allowed: false, verified: canI === 0, confirmedBy: 'SelfSubjectAccessReview', incomplete: true },
+    );
+  }
+  // The matrix: every cell the API server's answer, so whole (exit 0) and headed so; the pod cell is "yes".
+  const m = await runPlugin('kubectl-study_access', ['-n', ns], { env });
+  assert.equal(m.code, 0, m.stdout + m.stderr);
+  assert.match(m.stdout, /^Answered cell by cell by SelfSubjectAccessReview: the RBAC rules could not all be read/m);
+  assert.match(m.stdout, /^pods +ns +yes +- +- +- +- +- +- +-$/m);
+  assert.doesNotMatch(m.stdout, /Disagreements/, 'a grant the caller could not read is no disagreement');
+  // Without RBAC read and without a server answer (another subject, no SubjectAccessReview allowed): no answer, exit 3.
+  const other = await runPlugin('kubectl-study_access', ['why', 'get', 'pods', '-n', ns, '--as', `other-${user}`], {
+    env,
+  });
+  assert.equal(other.code, 3, other.stdout + other.stderr);
+  assert.match(other.stdout, /INCOMPLETE: .*: a rule that grants it may be in what could not be read$/m);
+});
+
+test('names hold what requests carry: who may impersonate groups system:masters, approve for a signer, bind a system: cluster role', async (t) => {
+  const id = suffix();
+  const { rbac } = apis();
+  const env = { KUBECONFIG: cluster().adminKubeconfig };
+  const grants: Array<{ user: string; rule: V1PolicyRule; ask: string[]; canI?: string }> = [
+    {
+      user: `impersonator-${id}`,
+      rule: { apiGroups: [''], resources: ['groups'], verbs: ['impersonate'], resourceNames: ['system:masters'] },
+      ask: ['impersonate', 'groups', 'system:masters'],
+      canI: 'groups/system:masters',
+    },
+    {
+      user: `approver-${id}`,
+      rule: {
+        apiGroups: ['certificates.k8s.io'],
+        resources: ['signers'],
+        verbs: ['approve'],
+        resourceNames: ['kubernetes.io/kube-apiserver-client'],
+      },
+      ask: ['approve', 'signers.certificates.k8s.io', 'kubernetes.io/kube-apiserver-client'],
+    },
+    {
+      user: `binder-${id}`,
+      rule: {
+        apiGroups: [RBAC],
+        resources: ['clusterroles'],
+        verbs: ['bind'],
+        resourceNames: ['system:aggregate-to-edit'],
+      },
+      ask: ['bind', 'clusterroles', 'system:aggregate-to-edit'],
+    },
+  ];
+  for (const g of grants) {
+    await rbac.createClusterRole({ body: { metadata: { name: `kstudy-${g.user}` }, rules: [g.rule] } });
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: `kstudy-${g.user}` },
+        roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: `kstudy-${g.user}` },
+        subjects: [{ apiGroup: RBAC, kind: 'User', name: g.user }],
+      },
+    });
+    t.after(async () => {
+      await rbac.deleteClusterRoleBinding({ name: `kstudy-${g.user}` }).catch(() => {});
+      await rbac.deleteClusterRole({ name: `kstudy-${g.user}` }).catch(() => {});
+    });
+  }
+  for (const g of grants) {
+    // The API server answers it (a SubjectAccessReview); so must whocan, found through the rule and confirmed.
+    await eventually(`the API server to allow ${g.user} to ${g.ask.join(' ')}`, async () => {
+      const a = await subjectAccessReview(
+        adminClient(),
+        { user: g.user, groups: ['system:authenticated'] },
+        { verb: g.rule.verbs[0]!, group: g.rule.apiGroups![0]!, resource: g.rule.resources![0]!, name: g.ask[2]! },
+      );
+      return a.allowed;
+    });
+    const who = await runPlugin('kubectl-whocan', [...g.ask, '--verify', '-o', 'json'], { env });
+    assert.equal(who.code, 0, `${g.ask.join(' ')}: ${who.stderr}`);
+    const rows = (JSON.parse(who.stdout) as { subjects: Array<{ subject: { name: string }; verified?: unknown }> })
+      .subjects;
+    assert.deepEqual(
+      rows.filter((r) => r.subject.name === g.user).map((r) => r.verified),
+      [true],
+      g.ask.join(' '),
+    );
+    const why = await runPlugin('kubectl-study_access', ['why', ...g.ask, '--as', g.user], { env });
+    assert.equal(why.code, 0, why.stdout + why.stderr);
+    assert.match(why.stdout, new RegExp(`^${g.user} may ${g.ask[0]} `, 'm'));
+  }
+  // kubectl auth can-i answers the first as whocan does (it cannot name a signer's group: no discovery lists signers).
+  const canI = await kubectl(['auth', 'can-i', 'impersonate', grants[0]!.canI!, '--as', grants[0]!.user]);
+  assert.equal(canI.stdout.trim(), 'yes', canI.stderr);
+  // The same names for a resource that does not take them are still refused, naming the rule.
+  const pod = await runPlugin('kubectl-whocan', ['get', 'pods', 'system:masters'], { env });
+  assert.equal(pod.code, 2);
+  assert.match(pod.stderr, /^error: "system:masters" is not a valid object name\nhint: object names are lower-case/m);
 });

@@ -4,8 +4,9 @@
  * that end as told, a lock another run can hold or take away, and a log of
  * every change in order, so a test says which nodes were touched, and when.
  */
-import { BlockedError, NoMatchError, TimeoutError } from '../../src/base/errors.js';
+import { BlockedError, NoMatchError, TimeoutError, type StudyError } from '../../src/base/errors.js';
 import type { DrainEvent, DrainPlan, DrainResult, RunPlan, WorkloadHealth, WorkloadRef } from '../../src/drain/lib.js';
+import { silentServerError } from '../../src/kube/apierror.js';
 import type { MaintainRunApi, RunLock } from '../../src/maintain/api.js';
 import type { LeaseState } from '../../src/maintain/lease.js';
 import type { Work } from '../../src/maintain/steps.js';
@@ -33,6 +34,8 @@ export class FakeMaintainCluster implements MaintainRunApi {
   /** Whether this run still holds its lock (a test takes it away). */
   lockHeld = true;
   readonly identity = { server: 'https://fake:6443', uid: 'uid-kube-system' };
+  /** A server that accepts requests and never answers: every read waits for ever. */
+  silent = false;
 
   constructor(readonly nodes: string[]) {}
 
@@ -49,6 +52,7 @@ export class FakeMaintainCluster implements MaintainRunApi {
   }
 
   async planRun(order: string[][]): Promise<RunPlan> {
+    if (this.silent) await new Promise(() => {});
     return {
       steps: order.map((nodes) => ({ nodes, plan: this.planOf(nodes), movedAgain: 0, pending: [], uncertain: 0 })),
       blocked: order
@@ -119,7 +123,12 @@ export class FakeMaintainCluster implements MaintainRunApi {
   }
 
   async clusterIdentity(): Promise<{ server: string; uid: string }> {
+    if (this.silent) await new Promise(() => {});
     return this.identity;
+  }
+
+  silenceError(bound: string, consequence?: string): StudyError | undefined {
+    return this.silent ? silentServerError(this.identity.server, bound, consequence) : undefined;
   }
 
   async acquireLock(holder: string): Promise<RunLock> {

@@ -5,6 +5,7 @@ import { ApiException } from '@kubernetes/client-node';
 
 import { ApiError, ExitCode, ForbiddenError, NotFoundError } from '../../../src/base/errors.js';
 import { apiStatusOf, systemCodeOf, toStudyError } from '../../../src/kube/apierror.js';
+import { HttpStatusError, NotJsonError } from '../../../src/kube/transport.js';
 
 const ctx = { what: 'get node worker-1', server: 'https://10.0.0.1:6443', user: 'alice' };
 
@@ -172,4 +173,61 @@ test('Retry-After is read once for everyone: the header, else the Status details
   assert.equal(retryAfterOf(answer({}, { retryAfterSeconds: 2 })), 2);
   assert.equal(retryAfterOf(answer({})), 0);
   assert.equal(retryAfterOf(answer({ 'retry-after': 'Wed, 21 Oct 2015 07:28:00 GMT' })), 0, 'a date is not seconds');
+});
+
+test('an answer no API server sends (a web page, a body that is not JSON) is named as such, never in the parser\u2019s words', () => {
+  const page = '<html><body>Sign in to continue</body></html>';
+  const notJson = (contentType: string, body: string): NotJsonError => {
+    try {
+      JSON.parse(body);
+    } catch (err) {
+      return new NotJsonError(contentType, err);
+    }
+    throw new Error('parsed');
+  };
+  const cases: Array<{ name: string; raw: unknown; code: number; error: RegExp }> = [
+    {
+      name: 'a web page with 200',
+      raw: notJson('text/html; charset=utf-8', page),
+      code: ExitCode.API,
+      error: /^cannot get node worker-1: the server answered with a web page \(text\/html\), not JSON$/,
+    },
+    {
+      name: 'plain text with 200',
+      raw: notJson('text/plain', 'ok'),
+      code: ExitCode.API,
+      error: /^cannot get node worker-1: the server answered with text\/plain, not JSON$/,
+    },
+    {
+      name: 'no content type',
+      raw: notJson('', 'hello'),
+      code: ExitCode.API,
+      error: /answered with no content type, not JSON$/,
+    },
+    {
+      name: 'a web page with 404',
+      raw: new HttpStatusError(404, page, {}),
+      code: ExitCode.API,
+      error: /^cannot get node worker-1: the server answered with a web page with HTTP 404, not a Status$/,
+    },
+    {
+      name: 'a web page with 401 (a proxy\u2019s sign-in page)',
+      raw: new HttpStatusError(401, `\n ${page}`, {}),
+      code: ExitCode.API,
+      error: /a web page with HTTP 401, not a Status$/,
+    },
+    {
+      name: 'the API server\u2019s own plain-text 404 stays as it says it',
+      raw: new HttpStatusError(404, '404 page not found', {}),
+      code: ExitCode.NOT_FOUND,
+      error: /^cannot get node worker-1: 404 page not found$/,
+    },
+  ];
+  for (const c of cases) {
+    const err = toStudyError(c.raw, ctx);
+    assert.equal(err.exitCode, c.code, c.name);
+    assert.match(err.message, c.error, c.name);
+    assert.doesNotMatch(err.message, /Unexpected token|is not valid JSON|<html|Sign in/, c.name);
+    if (c.code === ExitCode.API) assert.match(err.hint ?? '', /Kubernetes API server/, c.name);
+  }
 });

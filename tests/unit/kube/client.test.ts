@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
-import { ApiError, ExitCode, NotFoundError, StudyError, UsageError } from '../../../src/base/errors.js';
+import { ApiError, ExitCode, NotFoundError, StudyError, TimeoutError, UsageError } from '../../../src/base/errors.js';
 import { clusterDrainApi, waitAvailable } from '../../../src/drain/lib.js';
 import { apiStatusOf } from '../../../src/kube/apierror.js';
 import { KubeClient } from '../../../src/kube/client.js';
@@ -112,4 +112,131 @@ test('a proxy-url client-node cannot make a connection through is a usage error 
   assert.equal(err.exitCode, ExitCode.USAGE);
   assert.match(err.message, /^cluster "odd": no connection through its proxy-url can be made \(/);
   assert.doesNotMatch(err.message, /secret/);
+});
+
+/**
+ * A loopback server that answers the first `answers` requests (with a 403, still an answer) and then stays
+ * silent; `arrived` resolves at each request it receives.
+ */
+async function answeringThenSilent(
+  t: TestContext,
+  answers: number,
+): Promise<{ url: string; arrived: () => Promise<void> }> {
+  let waiting: (() => void) | undefined;
+  let served = 0;
+  const server = http.createServer((_req, res) => {
+    waiting?.();
+    if (served++ < answers) res.writeHead(403).end('{"kind":"Status","code":403,"message":"no"}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    arrived: () =>
+      new Promise<void>((resolve) => {
+        waiting = resolve;
+      }),
+  };
+}
+
+test('a request timeout before the server answered anything says the server did not answer; after an answer, the request timed out', async (t) => {
+  const cases: Array<{ answers: number; error: RegExp }> = [
+    {
+      answers: 0,
+      error: /^the API server 127\.0\.0\.1:\d+ did not answer within --request-timeout 300ms$/,
+    },
+    { answers: 1, error: /^request to http:\/\/127\.0\.0\.1:\d+\/api timed out after 300ms$/ },
+  ];
+  for (const c of cases) {
+    const server = await answeringThenSilent(t, c.answers);
+    const client = new KubeClient(
+      {
+        contextName: 'c',
+        clusterName: 'c',
+        userName: 'u',
+        cluster: { server: server.url },
+        user: {},
+        namespace: 'default',
+        namespaceFromFlag: false,
+      },
+      undefined,
+      300,
+      { outageMs: 0 },
+    );
+    for (let i = 0; i < c.answers; i++) await client.request('GET', '/api').catch(() => {});
+    // The request's timer on a mock clock: it fires when the test moves the clock, once the request has arrived.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const arrived = server.arrived();
+    const request = client.request('GET', '/api').catch((e: unknown) => e);
+    await arrived;
+    t.mock.timers.tick(300);
+    const err = await request;
+    t.mock.timers.reset();
+    assert.ok(err instanceof TimeoutError, String(err));
+    assert.equal(err.exitCode, ExitCode.TIMEOUT);
+    assert.match(err.message, c.error);
+    assert.ok(err.hint, 'with a hint');
+    assert.equal(client.silenceError('--timeout 3s') === undefined, c.answers > 0, 'silent until the first answer');
+  }
+});
+
+test('silenceError names what a deadline ran out on before any answer: the exec plugin still running, or the server', () => {
+  const base = {
+    contextName: 'c',
+    clusterName: 'c',
+    userName: 'u',
+    cluster: { server: 'https://10.0.0.1:6443' },
+    namespace: 'default',
+    namespaceFromFlag: false,
+  };
+  const cases: Array<{ user: Record<string, unknown>; error: RegExp; hint: RegExp }> = [
+    {
+      user: {},
+      error: /^the API server 10\.0\.0\.1:6443 did not answer within --timeout 3s; nothing was changed$/,
+      hint: /kubectl study-ctx check.*raise --timeout/,
+    },
+    {
+      user: { exec: { command: 'sso-login', apiVersion: 'client.authentication.k8s.io/v1' } },
+      error: /^exec plugin "sso-login" gave no credential within --timeout 3s; nothing was changed$/,
+      hint: /run it by hand/,
+    },
+  ];
+  for (const c of cases) {
+    const err = new KubeClient({ ...base, user: c.user }, undefined, 0).silenceError(
+      '--timeout 3s',
+      '; nothing was changed',
+    );
+    assert.ok(err instanceof TimeoutError, String(err));
+    assert.match(err.message, c.error);
+    assert.match(err.hint ?? '', c.hint);
+  }
+});
+
+test('an answer the request timeout cuts short is the request timing out, not "the request was aborted"', async (t) => {
+  let arrived: () => void = () => {};
+  const started = new Promise<void>((resolve) => {
+    arrived = resolve;
+  });
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Length': '100' });
+    res.write('{"items":[', () => arrived());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const client = clientAt(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  const request = client.request('GET', '/api').catch((e: unknown) => e);
+  await started;
+  // The client has the answer's headers once it no longer counts the server silent.
+  while (client.silenceError('--timeout 1s') !== undefined) await new Promise((resolve) => setImmediate(resolve));
+  t.mock.timers.tick(5000);
+  const err = await request;
+  assert.ok(err instanceof TimeoutError, String(err));
+  assert.match(err.message, /^request to http:\/\/127\.0\.0\.1:\d+\/api timed out after 5s$/);
 });

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 
-import { BlockedError, ExitCode, UsageError } from '../../../src/base/errors.js';
+import { BlockedError, ExitCode, TimeoutError, UsageError } from '../../../src/base/errors.js';
 import type { RunContext } from '../../../src/base/run.js';
 import { clusterDrainApi, waitAvailable } from '../../../src/drain/lib.js';
 import { KubeClient } from '../../../src/kube/client.js';
@@ -212,6 +212,33 @@ test('the run\u2019s --timeout running out mid-run: timed out at the step it was
   assert.equal(maintainExitCode(report), ExitCode.TIMEOUT);
   assert.equal(report.nodes[0]?.detail, "the run's --timeout ran out while the command ran");
   assert.deepEqual(cluster.log, ['lock', 'cordon n1', 'drain n1', 'work n1', 'release']);
+});
+
+test('the --timeout running out while planning: the API server that never answered is named, not a run that ran out (exit 4)', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const cases: Array<{ silent: boolean; error: RegExp }> = [
+    { silent: true, error: /^the API server fake:6443 did not answer within --timeout 1m0s; nothing was changed$/ },
+    { silent: false, error: /^no plan within --timeout 1m0s; nothing was changed$/ },
+  ];
+  for (const c of cases) {
+    const cluster = new FakeMaintainCluster(['n1']);
+    cluster.silent = c.silent;
+    // An answered server that is slow to plan: the plan never comes, but the server spoke.
+    if (!c.silent) cluster.planRun = () => new Promise(() => {});
+    const run = runMaintain(context(), options(['n1'], { timeout: '1m' }), hooks(), {
+      api: cluster,
+      work: fakeWork(cluster.log),
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    t.mock.timers.tick(60_000);
+    await assert.rejects(run, (err: unknown) => {
+      assert.ok(err instanceof TimeoutError, String(err));
+      assert.match(err.message, c.error);
+      assert.ok(err.hint, 'and a hint');
+      return true;
+    });
+    assert.deepEqual(cluster.log, [], 'nothing was changed');
+  }
 });
 
 test('a blocked run plan changes nothing: no lock, no cordon, outcome blocked (exit 3)', async () => {
