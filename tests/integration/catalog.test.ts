@@ -27,7 +27,7 @@ import {
   writesBy,
   type RunResult,
 } from '../support/cluster.js';
-import { closedPort } from '../support/net.js';
+import { closedPort, hangingListener } from '../support/net.js';
 import { allReady, createPool, deployment } from '../support/workloads.js';
 
 type Doc = {
@@ -59,21 +59,6 @@ function sha(file: string): string {
   } catch {
     return 'absent';
   }
-}
-
-/** A loopback listener that accepts connections and never answers; it counts them. */
-async function hangingListener(): Promise<{ port: number; connections: () => number; close: () => void }> {
-  const sockets: net.Socket[] = [];
-  const s = net.createServer((sock) => sockets.push(sock));
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  return {
-    port: (s.address() as net.AddressInfo).port,
-    connections: () => sockets.length,
-    close: () => {
-      for (const x of sockets) x.destroy();
-      s.close();
-    },
-  };
 }
 
 /** A loopback web server that answers every request with a web page, as a server address that is no API server. */

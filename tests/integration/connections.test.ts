@@ -16,6 +16,7 @@ import { parseYaml, toYaml } from '../../src/base/yaml.js';
 import { REVIEW_CONCURRENCY } from '../../src/kube/reviews.js';
 import { REPO_ROOT } from '../cluster/paths.js';
 import { cluster, eventually, mintUser, runPlugin, suffix, tempDir, testNamespace } from '../support/cluster.js';
+import { hangingListener } from '../support/net.js';
 import { allReady, createPool, deployment, podsIn } from '../support/workloads.js';
 
 /** kubectl proxy serving the API under a prefix, over http, authenticated as the given kubeconfig's user. */
@@ -252,16 +253,11 @@ test('an exec credential about to expire is fetched again, request after request
   );
 });
 
-/** A loopback listener that accepts connections and never answers; it counts them. */
+/** A silent server (tests/support/net.ts), closed when the test ends. */
 async function hangingServer(t: TestContext): Promise<{ port: number; connections: () => number }> {
-  const sockets: net.Socket[] = [];
-  const s = net.createServer((sock) => sockets.push(sock));
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  t.after(() => {
-    for (const x of sockets) x.destroy();
-    s.close();
-  });
-  return { port: (s.address() as net.AddressInfo).port, connections: () => sockets.length };
+  const listener = await hangingListener();
+  t.after(() => listener.close());
+  return listener;
 }
 
 function start(

@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { cpSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 
@@ -21,7 +20,7 @@ import {
   writesBy,
   ADMIN_USER,
 } from '../support/cluster.js';
-import { closedPort } from '../support/net.js';
+import { closedPort, hangingListener } from '../support/net.js';
 
 const DAY = 86_400_000;
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
@@ -159,33 +158,6 @@ contexts:
   );
   const files = [one, path.join(dir, 'missing', 'config'), two];
   return { dir, files, env: { KUBECONFIG: files.join(path.delimiter) }, closedPort, hangPort };
-}
-
-/**
- * A loopback listener that accepts connections and never answers. It
- * counts the most clients waiting on it at once: connections that sent
- * something (a TLS hello, a request) and are still open.
- */
-async function hangingListener(): Promise<{ port: number; mostWaitingAtOnce: () => number; close: () => void }> {
-  const sockets: net.Socket[] = [];
-  let waiting = 0;
-  let most = 0;
-  const s = net.createServer((sock) => {
-    sockets.push(sock);
-    sock.once('data', () => {
-      most = Math.max(most, ++waiting);
-      sock.once('close', () => waiting--);
-    });
-  });
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  return {
-    port: (s.address() as net.AddressInfo).port,
-    mostWaitingAtOnce: () => most,
-    close: () => {
-      for (const sock of sockets) sock.destroy();
-      s.close();
-    },
-  };
 }
 
 interface CtxRow {

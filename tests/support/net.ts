@@ -34,3 +34,36 @@ export async function freePortBase(from: number, offsets: readonly number[]): Pr
   }
   throw new Error(`no free cluster port base from ${from}`);
 }
+
+/**
+ * A loopback listener that accepts connections and never answers: a server
+ * that is up and silent. It counts the connections, and the most clients
+ * waiting on it at once (connected, sent something, still open).
+ */
+export async function hangingListener(): Promise<{
+  port: number;
+  connections: () => number;
+  mostWaitingAtOnce: () => number;
+  close: () => void;
+}> {
+  const sockets: net.Socket[] = [];
+  let waiting = 0;
+  let most = 0;
+  const server = net.createServer((sock) => {
+    sockets.push(sock);
+    sock.once('data', () => {
+      most = Math.max(most, ++waiting);
+      sock.once('close', () => waiting--);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connections: () => sockets.length,
+    mostWaitingAtOnce: () => most,
+    close: () => {
+      for (const sock of sockets) sock.destroy();
+      server.close();
+    },
+  };
+}
