@@ -135,9 +135,13 @@ export function releaseFields(server: ReleaseFields): ReleaseFields {
  * The one line said about a release that is not the server's own: a server
  * older than the oldest release modelled (a warning), newer than the newest
  * (information), or one whose version could not be read (a warning).
- * Undefined when the server is answered by its own release's rules. Pure.
+ * Undefined when the server is answered by its own release's rules, or the
+ * result has no release (it needed none). Pure.
  */
-export function releaseNotice(fields: ReleaseFields): { level: 'info' | 'warning'; message: string } | undefined {
+export function releaseNotice(
+  fields: Partial<ReleaseFields> | undefined,
+): { level: 'info' | 'warning'; message: string } | undefined {
+  if (!fields?.serverRelease || !fields.rules) return undefined;
   const oldest = rulesName(OLDEST_RELEASE);
   const newest = rulesName(NEWEST_RELEASE);
   if (fields.serverRelease === UNKNOWN_SERVER)
@@ -166,8 +170,8 @@ export function releaseNotice(fields: ReleaseFields): { level: 'info' | 'warning
 }
 
 /** The notice's line at one level, for a command's info or warnings; none when there is nothing to say. */
-export function releaseLines(fields: ReleaseFields | undefined, level: 'info' | 'warning'): string[] {
-  const notice = fields && releaseNotice(fields);
+export function releaseLines(fields: Partial<ReleaseFields> | undefined, level: 'info' | 'warning'): string[] {
+  const notice = releaseNotice(fields);
   return notice?.level === level ? [notice.message] : [];
 }
 
