@@ -164,7 +164,9 @@ export function releaseNotice(
   if (fields.rules === newest && (parsed.major > 1 || parsed.minor > NEWEST_RELEASE.minor))
     return {
       level: 'info',
-      message: `the server runs ${named}, newer than ${newest}, the newest release kubectl-study models: answered by the rules of ${newest}`,
+      message:
+        `the server runs ${named}, newer than ${newest}, the newest release kubectl-study models: ` +
+        `answered by the rules of ${newest}`,
     };
   return undefined;
 }
