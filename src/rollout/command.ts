@@ -56,6 +56,9 @@ export const diffCommand: Command<DiffOptions, RevisionDiff> = {
 export const undoCommand: Command<UndoOptions, UndoResult> = {
   run: (ctx, o) => runUndo(ctx, o, statusHooks(ctx, false)),
   exitCode: undoExitCode,
+  // Only the status it followed (--watch) depends on the release.
+  info: (r) => releaseLines(r.status, 'info'),
+  warnings: (r) => releaseLines(r.status, 'warning'),
   render: (r, view) => renderUndo(r, view.colour),
   document: undoDocument,
   jsonLines: (r) => r.status !== undefined,
