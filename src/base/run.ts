@@ -33,6 +33,8 @@ export interface Command<O, R> {
   document?(result: R): unknown;
   /** -o json prints one compact object per line (a stream of them came before). */
   jsonLines?(result: R): boolean;
+  /** Said on stderr as `info: ...` before the output (and its warnings): worth knowing, nothing wrong. */
+  info?(result: R): string[];
   /** Said on stderr as `warning: ...` before the output: what the answer cannot vouch for. */
   warnings?(result: R): string[];
   /** Said on stderr as `error: ...` (and `hint: ...`) after the output, when the result is a failure worth a line. */

@@ -7,6 +7,7 @@ import { colorEnabled } from '../base/terminal.js';
 
 export async function present<R>(ctx: RunContext, command: Command<never, R>, result: R): Promise<void> {
   const { io } = ctx;
+  for (const line of command.info?.(result) ?? []) io.stderr.write(`info: ${line}\n`);
   for (const w of command.warnings?.(result) ?? []) io.stderr.write(`warning: ${w}\n`);
   if (ctx.output === 'json' || ctx.output === 'yaml') {
     const doc = command.document ? command.document(result) : result;

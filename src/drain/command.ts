@@ -2,6 +2,7 @@
 import type { Command } from '../base/run.js';
 import { ExitCode } from '../base/errors.js';
 import { connect } from '../kube/client.js';
+import { releaseLines } from '../kube/release.js';
 import { DRAIN_DEFAULTS } from './defaults.js';
 import type { DrainOptions, UncordonOptions } from './options.js';
 import { drainHooks, renderDrainOutput, renderUncordon } from './print.js';
@@ -18,6 +19,9 @@ export const drainCommand: Command<DrainOptions, DrainOutput> = {
     return runDrain(ctx, options, drainHooks(ctx), client);
   },
   exitCode: drainOutputExitCode,
+  // Said here for a plan that is the result; a drain that went on said it with the plan (run.ts).
+  info: (out) => releaseLines(out.kind === 'planned' ? out.plan : undefined, 'info'),
+  warnings: (out) => releaseLines(out.kind === 'planned' ? out.plan : undefined, 'warning'),
   render: (out, view) => renderDrainOutput(out, view.wide, view.colour),
   document: (out) => (out.kind === 'drained' ? out.result : out.plan),
   failure: (out) =>

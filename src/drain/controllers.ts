@@ -2,6 +2,7 @@
  * The built-in controllers a drain plan reads, by API group and kind. Pure.
  */
 import { RESOURCES, type ResourceType } from '../kube/url.js';
+import type { KubectlDrainRules } from './rules.js';
 
 const CONTROLLER_TYPES: Record<string, ResourceType> = {
   ReplicaSet: RESOURCES.replicaSets,
@@ -23,4 +24,17 @@ export function controllerType(ref: { apiVersion?: string; kind: string }): Reso
   if (!type) return undefined;
   const group = ref.apiVersion?.includes('/') ? ref.apiVersion.slice(0, ref.apiVersion.indexOf('/')) : '';
   return group === type.group ? type : undefined;
+}
+
+/**
+ * The resource kubectl drain looks a controller up in: a built-in one of its
+ * own group, and, for kubectl before 1.34, any kind DaemonSet as an apps/v1
+ * DaemonSet of that name (kubectl.daemonSetAnyGroup).
+ */
+export function controllerLookup(
+  ref: { apiVersion?: string; kind: string },
+  kubectl: KubectlDrainRules,
+): ResourceType | undefined {
+  if (ref.kind === 'DaemonSet' && kubectl.daemonSetAnyGroup) return RESOURCES.daemonSets;
+  return controllerType(ref);
 }

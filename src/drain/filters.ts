@@ -12,6 +12,7 @@ import { firstAndMore, plural } from '../base/text.js';
 import { controllerOf, isMirrorPod, isPodReady, isTerminal } from '../kube/objects.js';
 import { reason, type PdbPlan, type PlanOptions, type PodAction, type Reason, type ReasonCode } from './model.js';
 import { describeBudget, pdbApplies } from './pdb.js';
+import type { KubectlDrainRules } from './rules.js';
 
 /** What the plan learned about a pod beyond the pod itself. */
 export interface PodFacts {
@@ -42,6 +43,8 @@ export interface FilterInput {
   now: Date;
   /** kubectl's --skip-wait-for-delete-timeout, in seconds (0: off). */
   skipWaitSeconds: number;
+  /** kubectl drain's rules of the server's release (kubectl of the same release drains it). */
+  rules: KubectlDrainRules;
 }
 
 /**
@@ -63,14 +66,7 @@ export interface PodVerdict {
 }
 
 /** One pod through POD_FILTERS: the first decision, else evict, or blocked if anything found blocks. */
-export function classifyPod(
-  pod: V1Pod,
-  facts: PodFacts,
-  options: PlanOptions,
-  now: Date,
-  skipWaitSeconds = 0,
-): PodVerdict {
-  const input: FilterInput = { facts, options, now, skipWaitSeconds };
+export function classifyPod(pod: V1Pod, input: FilterInput): PodVerdict {
   const reasons: Reason[] = [];
   for (const filter of POD_FILTERS) {
     const verdict = filter(pod, input);
@@ -123,11 +119,15 @@ export function skipDeletedLongAgo(pod: V1Pod, { now, skipWaitSeconds }: FilterI
   return { action: 'skip', reasons: [reason('Terminating', 'info', message)] };
 }
 
-export function daemonSetPod(pod: V1Pod, { facts, options }: FilterInput): FilterVerdict {
+export function daemonSetPod(pod: V1Pod, { facts, options, rules }: FilterInput): FilterVerdict {
   const controller = controllerOf(pod);
-  if (!controller || !isDaemonSetRef(controller) || isTerminal(pod)) return PASS;
+  if (!controller || !isDaemonSetRef(controller, rules) || isTerminal(pod)) return PASS;
   if (facts.controllerExists === false) {
-    const message = `DaemonSet ${controller.name} no longer exists`;
+    const message =
+      controller.apiVersion === 'apps/v1'
+        ? `DaemonSet ${controller.name} no longer exists`
+        : `its controller is the ${controller.apiVersion} DaemonSet ${controller.name}, which kubectl before 1.34 ` +
+          'looks up as an apps/v1 DaemonSet, and there is none';
     return refusedUnless(options.force, 'OrphanedDaemonSetPod', message, '--force');
   }
   const message = `managed by DaemonSet ${controller.name}`;
@@ -165,9 +165,9 @@ export function finished(pod: V1Pod): FilterVerdict {
   return { action: 'evict', reasons: [reason('Finished', 'info', `phase ${pod.status?.phase}`)] };
 }
 
-export function controllerMissing(pod: V1Pod, { facts, options }: FilterInput): FilterVerdict {
+export function controllerMissing(pod: V1Pod, { facts, options, rules }: FilterInput): FilterVerdict {
   const controller = controllerOf(pod);
-  if (!controller || isDaemonSetRef(controller) || facts.controllerExists !== false) return PASS;
+  if (!controller || isDaemonSetRef(controller, rules) || facts.controllerExists !== false) return PASS;
   const message = `${controller.kind} ${controller.name} no longer exists`;
   return found(blocksUnless(options.force, 'ControllerMissing', message, '--force'));
 }
@@ -300,12 +300,13 @@ function blocksUnless(overridden: boolean | undefined, code: ReasonCode, message
 }
 
 /**
- * kubectl drain's DaemonSet test (pkg/drain/filters.go isControllerRefDaemonSet):
- * the controller's kind and its apiVersion, exactly apps/v1. A DaemonSet of
- * another group (OpenKruise's, say) is to kubectl a controller like any other.
+ * kubectl drain's DaemonSet test (pkg/drain/filters.go): from kubectl 1.34
+ * (isControllerRefDaemonSet) the controller's kind and its apiVersion,
+ * exactly apps/v1, so a DaemonSet of another group (OpenKruise's, say) is a
+ * controller like any other; before 1.34 the kind alone.
  */
-function isDaemonSetRef(ref: { kind: string; apiVersion: string } | undefined): boolean {
-  return ref?.kind === 'DaemonSet' && ref.apiVersion === 'apps/v1';
+function isDaemonSetRef(ref: { kind: string; apiVersion: string } | undefined, rules: KubectlDrainRules): boolean {
+  return ref?.kind === 'DaemonSet' && (rules.daemonSetAnyGroup || ref.apiVersion === 'apps/v1');
 }
 
 function listPods(keys: string[]): string {

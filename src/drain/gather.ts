@@ -21,9 +21,10 @@ import type { KubeClient } from '../kube/client.js';
 import { listPath } from '../kube/list.js';
 import { matchesSelector, parseLabelSelector } from '../kube/selector.js';
 import { controllerOf, isTerminal } from '../kube/objects.js';
+import { releaseFields, serverRelease } from '../kube/release.js';
 import { selfAccessReview } from '../kube/reviews.js';
 import { RESOURCES, resourcePath, type ResourceType } from '../kube/url.js';
-import { controllerType } from './controllers.js';
+import { controllerLookup, controllerType } from './controllers.js';
 import {
   controllerKey,
   type ControllerInfo,
@@ -33,6 +34,7 @@ import {
   type PlanOptions,
 } from './model.js';
 import { podClaims } from './placement/index.js';
+import { drainRules, type KubectlDrainRules } from './rules.js';
 
 export interface GatherOptions {
   options: PlanOptions;
@@ -53,12 +55,14 @@ export async function gatherPlanInputs(
   opts: GatherOptions,
 ): Promise<Gathered> {
   const { options } = opts;
-  const [nodeList, pods, pdbList] = await Promise.all([
+  const [nodeList, pods, pdbList, server] = await Promise.all([
     client.call('list nodes', () => listPath<V1Node>(client, resourcePath(RESOURCES.nodes))),
     listPods(client, nodeNames, options.podSelector),
     client.call('list poddisruptionbudgets', () =>
       listPath<V1PodDisruptionBudget>(client, resourcePath(RESOURCES.podDisruptionBudgets)),
     ),
+    // The release whose rules the plan follows: the scheduler's and the kubectl drain's of that release.
+    serverRelease(client),
   ]).catch((err: unknown) => (isForbidden(err) ? everyMissingPermission(client, err, options) : Promise.reject(err)));
   const known = new Set(nodeList.items.map((n) => n.metadata?.name));
   const missing = nodeNames.filter((n) => !known.has(n));
@@ -92,8 +96,11 @@ export async function gatherPlanInputs(
     ),
   ];
   const unreadableControllers = new Set<string>();
+  const rules = drainRules(server.release);
   const [controllers, extras, permissions] = await Promise.all([
-    client.call('read the pods\u2019 controllers', () => fetchControllers(client, drainPods, unreadableControllers)),
+    client.call('read the pods\u2019 controllers', () =>
+      fetchControllers(client, drainPods, unreadableControllers, rules.kubectl),
+    ),
     fetchPlacementExtras(client, drainPods, pods.live),
     client.call('review permissions', () => checkPermissions(client, wanted)),
   ]);
@@ -111,6 +118,8 @@ export async function gatherPlanInputs(
     now: opts.now,
     options,
     skipWaitForDeleteTimeoutSeconds: opts.skipWaitForDeleteTimeoutSeconds,
+    release: releaseFields(server),
+    rules,
     podListVersions: new Map(nodeNames.map((n, i) => [n, pods.versions[i] ?? ''])),
     existingPods: siblingsOf(drainPods, pods.live),
   };
@@ -212,18 +221,23 @@ interface ControllerObject {
   status?: { readyReplicas?: number; numberReady?: number; desiredNumberScheduled?: number };
 }
 
-/** Follows controller references (ReplicaSet -> Deployment, Job -> CronJob) as far as allowed. */
+/**
+ * Follows controller references (ReplicaSet -> Deployment, Job -> CronJob)
+ * as far as allowed; a pod's own controller is looked up where the kubectl
+ * of the server's release looks it up.
+ */
 async function fetchControllers(
   client: KubeClient,
   pods: V1Pod[],
   unreadable: Set<string>,
+  kubectl: KubectlDrainRules,
 ): Promise<Map<string, ControllerInfo | null>> {
   const out = new Map<string, ControllerInfo | null>();
   let frontier = new Map<string, ControllerRef>();
   for (const pod of pods) {
     const ref = controllerOf(pod);
     const ns = pod.metadata?.namespace ?? '';
-    const type = ref && controllerType(ref);
+    const type = ref && controllerLookup(ref, kubectl);
     if (ref && type) frontier.set(controllerKey(ns, ref.kind, ref.name), { ns, kind: ref.kind, name: ref.name, type });
   }
   for (let depth = 0; depth < 3 && frontier.size > 0; depth++) {

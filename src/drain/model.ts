@@ -13,7 +13,9 @@ import type {
   V1StorageClass,
 } from '@kubernetes/client-node';
 
+import type { ReleaseFields } from '../kube/release.js';
 import type { PodPlacement } from './placement/index.js';
+import type { DrainRules } from './rules.js';
 
 /** What the drain does with a pod. */
 export type PodAction = 'evict' | 'skip' | 'wait' | 'blocked';
@@ -202,7 +204,7 @@ export interface PlanSummary {
   warnings: number;
 }
 
-export interface DrainPlan {
+export interface DrainPlan extends ReleaseFields {
   kind: 'DrainPlan';
   apiVersion: 'study.kubectl.io/v1';
   nodes: NodePlan[];
@@ -264,4 +266,8 @@ export interface PlanInputs {
   options: PlanOptions;
   /** kubectl's --skip-wait-for-delete-timeout, in seconds (0: off). */
   skipWaitForDeleteTimeoutSeconds: number;
+  /** The server's release and the release whose rules answer it (the plan says both). */
+  release: ReleaseFields;
+  /** What the drain follows of that release: the scheduler's rules, kubectl drain's (drain/rules.ts). */
+  rules: DrainRules;
 }

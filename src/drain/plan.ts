@@ -9,6 +9,7 @@
 import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 
 import { plural } from '../base/text.js';
+import { releaseFields } from '../kube/release.js';
 import { controllerOf, isNodeReady, isPodReady, isTerminal, podWaitReason } from '../kube/objects.js';
 import { classifyPod, type PodFacts } from './filters.js';
 import { podKey, podRequests, type PodPlacement } from './placement/index.js';
@@ -71,6 +72,7 @@ export function buildPlan(input: PlanInputs, placements?: StepPlacements): Drain
   return {
     kind: 'DrainPlan',
     apiVersion: 'study.kubectl.io/v1',
+    ...releaseFields(input.release),
     nodes,
     pods,
     pdbs: [...pdbPlans.values()],
@@ -220,16 +222,16 @@ function podRow(pod: V1Pod, context: PlanContext): PodPlan {
   const key = podKey(pod);
   const chain = context.chains.get(key) ?? [];
   const top = chain.at(-1);
-  const { action, reasons } = classifyPod(
-    pod,
-    podFacts(pod, context),
+  const { action, reasons } = classifyPod(pod, {
+    facts: podFacts(pod, context),
     options,
-    context.input.now,
-    context.input.skipWaitForDeleteTimeoutSeconds,
-  );
+    now: context.input.now,
+    skipWaitSeconds: context.input.skipWaitForDeleteTimeoutSeconds,
+    rules: context.input.rules.kubectl,
+  });
   const finalAction: PodAction =
     options.strict && action === 'evict' && reasons.some((r) => r.severity === 'warning') ? 'blocked' : action;
-  const requests = podRequests(pod);
+  const requests = podRequests(pod, context.input.rules.placement);
   const row: PodPlan = {
     namespace: pod.metadata?.namespace ?? '',
     name: pod.metadata?.name ?? '',

@@ -23,7 +23,7 @@ import {
   type RunResult,
   type Snapshot,
 } from './placement/index.js';
-import { controllerType } from './controllers.js';
+import { controllerLookup } from './controllers.js';
 import { controllerKey, type PlanInputs } from './model.js';
 
 /** One step's placements, keyed by the evicted pod's key; pods nothing recreates have no entry. */
@@ -77,6 +77,7 @@ function simulation(input: PlanInputs, uncordon?: ReadonlySet<string>): Simulati
     pods: [...bound, ...input.drainPods.filter((p) => !seen.has(podKey(p)))],
     namespaces: input.namespaces,
     ...(input.volumes ?? {}),
+    rules: input.rules.placement,
   });
   // Only the pods the drain evicts (after --pod-selector) move; the rest stay, wherever they are.
   const fate = (pod: V1Pod): PodFate => (evicted.has(podKey(pod)) ? defaultFate(pod, exists(pod)) : 'stay');
@@ -108,11 +109,13 @@ function pendingPer(placements: PodPlacement[], workloadOf: (key: string) => str
 }
 
 /** Whether the pod's controller exists: true, false, or undefined (not known). */
-export function controllerExistsIn(input: Pick<PlanInputs, 'controllers'>): (pod: V1Pod) => boolean | undefined {
+export function controllerExistsIn(
+  input: Pick<PlanInputs, 'controllers' | 'rules'>,
+): (pod: V1Pod) => boolean | undefined {
   return (pod) => {
     const controller = controllerOf(pod);
-    // Only the built-in controllers are looked up: another group's kind of that name is not known.
-    if (!controller || !controllerType(controller)) return undefined;
+    // Only what kubectl looks up is known: another group's kind of that name is not.
+    if (!controller || !controllerLookup(controller, input.rules.kubectl)) return undefined;
     const info = input.controllers.get(controllerKey(pod.metadata?.namespace ?? '', controller.kind, controller.name));
     return info === undefined ? undefined : info !== null;
   };

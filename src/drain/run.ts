@@ -12,6 +12,7 @@ import type { RunContext } from '../base/run.js';
 import { plural } from '../base/text.js';
 import type { KubeClient } from '../kube/client.js';
 import { nodesMatching } from '../kube/nodes.js';
+import { releaseNotice } from '../kube/release.js';
 import { clusterDrainApi } from './clusterapi.js';
 import type { DrainEvent, DrainResult } from './events.js';
 import { cordon, drainExitCode, executeDrain } from './execute.js';
@@ -66,6 +67,9 @@ export async function runDrain(
   deadline.clear();
   if (options.dryRun || plan.verdict === 'blocked') return { kind: 'planned', plan, dryRun: options.dryRun };
 
+  // A plan made by another release's rules says so before it is shown (a planned result says it as it is printed).
+  const notice = releaseNotice(plan);
+  if (notice) hooks.note(`${notice.level}: ${notice.message}`);
   hooks.showPlan(plan);
   if (options.plan.disableEviction) {
     hooks.note(

@@ -7,6 +7,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 
+import type { ReleaseFields } from '../kube/release.js';
 import type { DrainPlan, PlanInputs, PodPlan } from './model.js';
 import { buildPlan, planBlockers } from './plan.js';
 import { placeSteps, workingMaxUnavailable, type StepPlacements } from './replacements.js';
@@ -23,6 +24,8 @@ export interface RunStep {
 }
 
 export interface RunPlan {
+  /** The server's release, and the release whose rules planned the run. */
+  release: ReleaseFields;
   steps: RunStep[];
   /** Per node, what blocks it (nodes nothing blocks are absent). */
   blocked: Array<{ node: string; blockers: string[] }>;
@@ -125,7 +128,7 @@ export function buildRunPlan(
     ...steps.flatMap((s) => blockedNodes(s.plan)),
     ...movedAgainBlocks(placements, steps, input.options.allowUnplaceable === true),
   ];
-  const run: RunPlan = { steps, blocked };
+  const run: RunPlan = { release: input.release, steps, blocked };
   const first = steps.findIndex((s) => s.pending.length > 0);
   if (first >= 0) {
     run.firstUnplaceable = first;

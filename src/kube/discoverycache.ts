@@ -5,6 +5,7 @@
  *
  *   <cache-dir>/discovery/<host_port>/servergroups.json          APIGroupList
  *   <cache-dir>/discovery/<host_port>/<group>/<version>/serverresources.json   APIResourceList
+ *   <cache-dir>/discovery/<host_port>/version.json              GET /version (ours: kubectl does not cache it)
  *
  * <cache-dir> is --cache-dir, else $KUBECACHEDIR, else ~/.kube/cache; a
  * file older than six hours is not used. Files are written as kubectl
@@ -127,6 +128,30 @@ function writeAtomically(file: string, doc: unknown): void {
     renameSync(tmp, file);
   } finally {
     rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * The server's /version answer, cached beside its discovery as version.json,
+ * under the same TTL. kubectl itself does not cache /version (client-go's
+ * CachedDiscoveryClient hands ServerVersion to the server every time):
+ * this file is ours alone, and kubectl leaves it be.
+ */
+const VERSION_FILE = 'version.json';
+
+/** The cached /version answer, if there is one younger than the TTL. */
+export function readCachedVersion<T extends object>(dir: string, now: number = Date.now()): T | undefined {
+  const doc = readFresh<T>(path.join(dir, VERSION_FILE), now);
+  return doc && typeof doc === 'object' ? doc : undefined;
+}
+
+/** Caches a /version answer; false when the cache cannot be written: no error. */
+export function writeCachedVersion(dir: string, info: object): boolean {
+  try {
+    writeAtomically(path.join(dir, VERSION_FILE), info);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -33,6 +33,9 @@ export interface StepSummary {
 
 /** The whole run's plan, made before anything is touched, from one read of the cluster. */
 export interface RunPlanSummary {
+  /** The server's release, and the release whose rules planned the run (absent when no node needed a plan). */
+  serverRelease?: string;
+  rules?: string;
   order: string[][];
   blocked: Array<{ node: string; blockers: string[] }>;
   /** Each step's PDBs, counted across that step; a PDB several steps meet is there once per step. */

@@ -26,6 +26,7 @@ import { canAsk } from '../base/prompt.js';
 import type { RunContext } from '../base/run.js';
 import { plural } from '../base/text.js';
 import { batches, type DrainEvent, type RunPlan } from '../drain/lib.js';
+import { releaseFields, releaseNotice } from '../kube/release.js';
 import type { MaintainRunApi } from './api.js';
 import { checkOwner, Journal, type NodeProgress } from './journal.js';
 import { holderIdentity } from './lease.js';
@@ -55,6 +56,7 @@ export interface MaintainHooks {
 /** The whole run's plan as the report carries it. */
 export function runPlanSummary(order: string[][], run: RunPlan): RunPlanSummary {
   const out: RunPlanSummary = {
+    ...releaseFields(run.release),
     order,
     blocked: run.blocked,
     pdbs: run.steps.flatMap((s, i) => s.plan.pdbs.map((pdb) => ({ step: i + 1, ...pdb }))),
@@ -345,6 +347,8 @@ export async function runMaintain(
     report.nodes = nodes.map((n) => prepared.reports.get(n)!);
     return report;
   };
+  const notice = releaseNotice(plan);
+  if (notice) hooks.note(`${notice.level}: ${notice.message}`);
   for (const w of prepared.warnings) hooks.note(`warning: ${w}`);
   hooks.showPlan(report, nodes, prepared.progress);
   if (report.plan.blocked.length) {

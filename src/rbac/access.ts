@@ -12,6 +12,7 @@ import { connect, type KubeClient } from '../kube/client.js';
 import { discover, resolveDiscovered, type ApiResource } from '../kube/discovery.js';
 import { reviewAll, selfAccessReview, whoAmI, type ReviewAnswer } from '../kube/reviews.js';
 import { apiStatusOf } from '../kube/apierror.js';
+import { releaseFields, serverRelease, type ReleaseFields } from '../kube/release.js';
 import { RESOURCES, resourcePath } from '../kube/url.js';
 import { loadRbac } from './load.js';
 import {
@@ -28,6 +29,7 @@ import {
   type UserInfo,
 } from './match.js';
 import { resourceNameArg, type AccessOptions, type SubjectSpec, type WhyOptions } from './options.js';
+import { rbacRules, WEBSOCKET_SUBRESOURCES, type RbacRules } from './rules.js';
 import { STANDARD_VERBS, verbWarning } from './verbs.js';
 import { namespaceMissing, requestFor, reviewAttributes, verboseLine, type Verified } from './whocan.js';
 
@@ -92,7 +94,7 @@ export interface RiskyPath {
   path: string;
 }
 
-export interface AccessMatrix {
+export interface AccessMatrix extends ReleaseFields {
   kind: 'AccessMatrix';
   apiVersion: 'study.kubectl.io/v1';
   subject: UserInfo;
@@ -220,13 +222,27 @@ const RISKY: Array<{
   },
 ];
 
+/**
+ * Before 1.35 exec and attach over a websocket need only get on the
+ * subresource (rbac/rules.ts): there get is as risky as create.
+ */
+const WEBSOCKET_GET_RISKS: typeof RISKY = ['exec', 'attach'].map((subresource) => ({
+  verb: 'get',
+  group: '',
+  resource: 'pods',
+  subresource,
+  namespaced: true,
+  consequence:
+    `can ${WEBSOCKET_SUBRESOURCES[subresource]} over a websocket, ` + 'which needs only get before Kubernetes 1.35',
+}));
+
 function grantPath(grant: Grant): string {
   return `${describeBinding(grant.binding)} -> ${grant.role.kind}/${grant.role.name} -> ${describeRule(grant.rule)}`;
 }
 
-export function riskyPaths(index: RbacIndex, user: UserInfo, namespace: string): RiskyPath[] {
+export function riskyPaths(index: RbacIndex, user: UserInfo, namespace: string, rules: RbacRules): RiskyPath[] {
   const out: RiskyPath[] = [];
-  for (const risky of RISKY) {
+  for (const risky of rules.websocketUpgradeNeedsCreate ? RISKY : [...RISKY, ...WEBSOCKET_GET_RISKS]) {
     const req: RequestAttributes = {
       verb: risky.verb,
       apiGroup: risky.group,
@@ -397,11 +413,12 @@ export async function runAccess(ctx: RunContext, options: AccessOptions): Promis
   const client = connect(options.connection, { signal: ctx.signal });
   const namespace = options.connection.namespace ?? client.namespace;
   const self = options.subject.kind === 'self';
-  const [{ user }, { resources }, warnings, canReview] = await Promise.all([
+  const [{ user }, { resources }, warnings, canReview, server] = await Promise.all([
     resolveSubject(client, options.subject),
     discover(client),
     existenceWarnings(client, options.subject, namespace),
     self || maySubjectReview(client),
+    serverRelease(client),
   ]);
   // The reviews run while the rules are read: neither waits for the other. The matrix, the risky paths and
   // the names-only cells all look at the subject's own bindings, in this namespace and cluster-wide.
@@ -416,11 +433,12 @@ export async function runAccess(ctx: RunContext, options: AccessOptions): Promis
   return {
     kind: 'AccessMatrix',
     apiVersion: 'study.kubectl.io/v1',
+    ...releaseFields(server),
     subject: user,
     namespace,
     confirmedBy: canReview ? (self ? 'SelfSubjectAccessReview' : 'SubjectAccessReview') : 'none',
     rows,
-    risky: riskyPaths(index, user, namespace),
+    risky: riskyPaths(index, user, namespace, rbacRules(server.release)),
     disagreements: confirmed.disagreements,
     incomplete: missing.length > 0,
     missing,

@@ -1,5 +1,6 @@
 /** whocan's and study-access's commands as the wiring runs them. */
 import type { Command } from '../base/run.js';
+import { releaseLines } from '../kube/release.js';
 import { accessExitCode, runAccess, runWhy, whyExitCode, type AccessMatrix, type WhyResult } from './access.js';
 import type { AccessOptions, WhoCanOptions, WhyOptions } from './options.js';
 import { missingText, renderMatrix, renderWhoCan, renderWhy } from './print.js';
@@ -9,7 +10,8 @@ export const whoCanCommand: Command<WhoCanOptions, WhoCanResult> = {
   run: runWhoCan,
   exitCode: whoCanExitCode,
   render: (r, view) => renderWhoCan(r, view.wide, view.colour),
-  warnings: (r) => r.warnings,
+  info: (r) => releaseLines(r, 'info'),
+  warnings: (r) => [...releaseLines(r, 'warning'), ...r.warnings],
   failure: (r) =>
     r.incomplete && r.subjects.length === 0
       ? {
@@ -25,7 +27,8 @@ export const accessCommand: Command<AccessOptions, AccessMatrix> = {
   run: runAccess,
   exitCode: accessExitCode,
   render: (r, view) => renderMatrix(r, view.colour),
-  warnings: (r) => r.warnings,
+  info: (r) => releaseLines(r, 'info'),
+  warnings: (r) => [...releaseLines(r, 'warning'), ...r.warnings],
 };
 
 export const whyCommand: Command<WhyOptions, WhyResult> = {

@@ -79,7 +79,11 @@ export function renderWhoCan(result: WhoCanResult, wide: boolean, colour: boolea
       colour,
       'subjects granted through what could not be read or confirmed may be missing or unconfirmed',
     );
-  out += `\nNote: ${result.notes[1]}.\n`;
+  // The first note (system:masters) is said above, as the superusers' line.
+  out += `\n${result.notes
+    .slice(1)
+    .map((n) => `Note: ${n}.\n`)
+    .join('')}`;
   return out;
 }
 

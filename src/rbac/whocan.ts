@@ -12,6 +12,7 @@ import type { RunContext } from '../base/run.js';
 import { connect, type KubeClient } from '../kube/client.js';
 import { apiStatusOf } from '../kube/apierror.js';
 import { resolveDiscovered, type ResolvedResource } from '../kube/discovery.js';
+import { releaseFields, serverRelease, type ReleaseFields } from '../kube/release.js';
 import { reviewAll, type AccessAttributes } from '../kube/reviews.js';
 import { RESOURCES, resourcePath } from '../kube/url.js';
 import { loadRbac } from './load.js';
@@ -26,6 +27,7 @@ import {
   type RequestAttributes,
 } from './match.js';
 import { resourceNameArg, type WhoCanOptions } from './options.js';
+import { rbacRules, WEBSOCKET_SUBRESOURCES, type RbacRules } from './rules.js';
 import { verbWarning } from './verbs.js';
 
 /** A row's scope when a ClusterRoleBinding grants it, as the table and the JSON both say it. */
@@ -46,7 +48,7 @@ export interface WhoCanRow {
   verified?: Verified;
 }
 
-export interface WhoCanResult {
+export interface WhoCanResult extends ReleaseFields {
   kind: 'WhoCan';
   apiVersion: 'study.kubectl.io/v1';
   request: RequestAttributes & { allNamespaces: boolean };
@@ -190,6 +192,33 @@ async function verifyRows(client: KubeClient, rows: WhoCanRow[], req: RequestAtt
   return [...failures];
 }
 
+/**
+ * What a question about exec, attach or port-forward means on the server's
+ * release: before 1.35 a websocket (kubectl's default since 1.30) needs only
+ * get on the subresource; from 1.35 it needs create too. Undefined for any
+ * other question. Pure.
+ */
+export function websocketNote(req: RequestAttributes, rules: RbacRules): string | undefined {
+  const does = Object.hasOwn(WEBSOCKET_SUBRESOURCES, req.subresource)
+    ? WEBSOCKET_SUBRESOURCES[req.subresource]
+    : undefined;
+  if (req.apiGroup !== '' || req.resource !== 'pods' || !does || req.path !== undefined) return undefined;
+  const sub = `pods/${req.subresource}`;
+  if (!rules.websocketUpgradeNeedsCreate && req.verb === 'get')
+    return (
+      `before Kubernetes 1.35, get ${sub} is enough to ${does} over a websocket ` +
+      `(kubectl's default since 1.30): whoever may get ${sub} may do that`
+    );
+  if (!rules.websocketUpgradeNeedsCreate && req.verb === 'create')
+    return (
+      `before Kubernetes 1.35, get ${sub} alone also lets a subject ${does}, over a websocket: ` +
+      `ask "kubectl whocan get ${sub}" too`
+    );
+  if (rules.websocketUpgradeNeedsCreate && req.verb === 'get')
+    return `from Kubernetes 1.35, a websocket also needs create ${sub}: get alone no longer lets a subject ${does}`;
+  return undefined;
+}
+
 /** Says what the command reads, on stderr, with --verbose; nothing without. */
 export function verboseLine(ctx: RunContext): (line: string) => void {
   return ctx.verbose ? (line) => ctx.io.stderr.write(`verbose: ${line}\n`) : () => {};
@@ -199,7 +228,11 @@ export async function runWhoCan(ctx: RunContext, options: WhoCanOptions): Promis
   // whocan asks about others: the connection's --as only impersonates the caller.
   const client = connect(options.connection, { signal: ctx.signal });
   const warnings: string[] = [];
-  const { namespaced, ...req } = await buildRequest(client, options, warnings);
+  const [{ namespaced, ...req }, server] = await Promise.all([
+    buildRequest(client, options, warnings),
+    serverRelease(client),
+  ]);
+  const websocket = websocketNote(req, rbacRules(server.release));
   // Every namespace's Roles and RoleBindings only when the answer needs them (-A, near misses).
   const everyNamespace = options.connection.allNamespaces || options.nearMisses;
   const onRead = verboseLine(ctx);
@@ -243,6 +276,7 @@ export async function runWhoCan(ctx: RunContext, options: WhoCanOptions): Promis
   return {
     kind: 'WhoCan',
     apiVersion: 'study.kubectl.io/v1',
+    ...releaseFields(server),
     request: { ...req, allNamespaces: options.connection.allNamespaces },
     subjects: rows,
     superusers: ['Group system:masters'],
@@ -253,6 +287,7 @@ export async function runWhoCan(ctx: RunContext, options: WhoCanOptions): Promis
     notes: [
       'members of system:masters are allowed everything by the API server before RBAC, with no binding',
       'other authorizers (Node, Webhook, ABAC) can allow what RBAC analysis cannot see',
+      ...(websocket ? [websocket] : []),
     ],
     warnings,
   };

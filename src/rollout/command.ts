@@ -1,6 +1,7 @@
 /** study-rollout's commands as the wiring runs them. */
 import type { Command } from '../base/run.js';
 import { ExitCode } from '../base/errors.js';
+import { releaseLines } from '../kube/release.js';
 import type { DiffOptions, HistoryOptions, StatusOptions, UndoOptions } from './options.js';
 import {
   historyDocument,
@@ -29,6 +30,8 @@ import {
 export const statusCommand: Command<StatusOptions, StatusResult> = {
   run: (ctx, o) => runStatus(ctx, o, statusHooks(ctx, o.failFast)),
   exitCode: statusExitCode,
+  info: (r) => releaseLines(r, 'info'),
+  warnings: (r) => releaseLines(r, 'warning'),
   render: (r, view) => renderStatusResult(r, view.colour),
   document: statusDocument,
   jsonLines: (r) => r.kind === 'RolloutStatusSummary',
@@ -38,6 +41,8 @@ export const statusCommand: Command<StatusOptions, StatusResult> = {
 export const historyCommand: Command<HistoryOptions, HistoryResult> = {
   run: runHistory,
   exitCode: () => ExitCode.OK,
+  info: (r) => releaseLines('history' in r ? r.history : r.release, 'info'),
+  warnings: (r) => releaseLines('history' in r ? r.history : r.release, 'warning'),
   render: (r, view) => renderHistoryResult(r, view.colour),
   document: historyDocument,
 };
@@ -51,6 +56,9 @@ export const diffCommand: Command<DiffOptions, RevisionDiff> = {
 export const undoCommand: Command<UndoOptions, UndoResult> = {
   run: (ctx, o) => runUndo(ctx, o, statusHooks(ctx, false)),
   exitCode: undoExitCode,
+  // Only the status it followed (--watch) depends on the release.
+  info: (r) => releaseLines(r.status, 'info'),
+  warnings: (r) => releaseLines(r.status, 'warning'),
   render: (r, view) => renderUndo(r, view.colour),
   document: undoDocument,
   jsonLines: (r) => r.status !== undefined,

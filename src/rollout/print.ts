@@ -34,9 +34,10 @@ export function renderLive(status: RolloutStatus, colour: boolean): string {
   let out = `${status.kind.toLowerCase()}/${status.name}  ${head}  ${status.strategy}  revision ${status.revision}\n`;
   out += `  ${status.message}\n`;
   const replicas = status.replicas;
+  const terminating = replicas.terminating ? `, ${replicas.terminating} terminating` : '';
   out +=
     `  replicas: ${replicas.desired} desired, ${replicas.updated} updated, ` +
-    `${replicas.ready} ready, ${replicas.available} available\n`;
+    `${replicas.ready} ready, ${replicas.available} available${terminating}\n`;
   for (const rev of status.revisions) {
     const mark = rev.current ? '*' : ' ';
     out += `  ${mark} revision ${rev.revision || '?'}  ${rev.name}  ${replicasText(rev.ready, rev.desired)} ready\n`;
@@ -167,6 +168,8 @@ function summaryDocument(result: RolloutStatusSummary): unknown {
   return {
     kind: 'RolloutStatusSummary',
     apiVersion: result.apiVersion,
+    serverRelease: result.serverRelease,
+    rules: result.rules,
     ended: result.ended,
     items: result.items.map((t) => ({
       kind: t.target.kind,

@@ -15,6 +15,7 @@ import { connect, JSON_PATCH, STRATEGIC_MERGE_PATCH, type KubeClient } from '../
 import { Informer } from '../kube/informer.js';
 import { listPath } from '../kube/list.js';
 import { isPodReady } from '../kube/objects.js';
+import { releaseFields, serverRelease, type ReleaseFields } from '../kube/release.js';
 import { formatSelector, type LabelSelector } from '../kube/selector.js';
 import { RESOURCES, resourcePath } from '../kube/url.js';
 import {
@@ -28,6 +29,7 @@ import {
 import { apiPlural, type Target, type WorkloadKind } from './model.js';
 import type { DiffOptions, HistoryOptions, RevisionRef, StatusOptions, UndoOptions } from './options.js';
 import { planRollback, templateOf, type RollbackPlan, type Workload } from './rollback.js';
+import { rolloutRules, type RolloutRules } from './rules.js';
 import { atRevision, deletedStatus, FATAL, rolloutStatus, type RolloutStatus } from './status.js';
 
 const WORKLOAD_TYPES = {
@@ -77,7 +79,7 @@ async function resolveTargets(client: KubeClient, ns: string, options: StatusOpt
 }
 
 /** Everything the status of one workload is computed from, read once. */
-async function readStatus(client: KubeClient, ns: string, target: Target): Promise<RolloutStatus> {
+async function readStatus(client: KubeClient, ns: string, target: Target, rules: RolloutRules): Promise<RolloutStatus> {
   const obj = await getWorkload(client, ns, target);
   const labelSelector = selectorOf(obj) || undefined;
   const [pods, hist, events] = await Promise.all([
@@ -99,6 +101,7 @@ async function readStatus(client: KubeClient, ns: string, target: Target): Promi
     controllerRevisions: target.kind === 'Deployment' ? [] : (hist.items as V1ControllerRevision[]),
     events: events.items,
     now: new Date(),
+    rules,
   });
 }
 
@@ -107,10 +110,24 @@ async function readStatus(client: KubeClient, ns: string, target: Target): Promi
  * kubectl decides it from the object; undefined otherwise (OnDelete
  * updates are counted from the pods, so they are never decided here).
  */
-export function doneFromObject(kind: WorkloadKind, obj: Workload, now: Date): RolloutStatus | undefined {
+export function doneFromObject(
+  kind: WorkloadKind,
+  obj: Workload,
+  now: Date,
+  rules: RolloutRules,
+): RolloutStatus | undefined {
   const strategy = (obj.spec as { updateStrategy?: { type?: string } } | undefined)?.updateStrategy?.type;
   if (kind !== 'Deployment' && strategy === 'OnDelete') return undefined;
-  const status = rolloutStatus({ kind, obj, pods: [], replicaSets: [], controllerRevisions: [], events: [], now });
+  const status = rolloutStatus({
+    kind,
+    obj,
+    pods: [],
+    replicaSets: [],
+    controllerRevisions: [],
+    events: [],
+    now,
+    rules,
+  });
   return status.done ? status : undefined;
 }
 
@@ -128,6 +145,7 @@ async function follow(
   ns: string,
   target: Target,
   first: Workload,
+  rules: RolloutRules,
   signal: AbortSignal,
   onStatus: (status: RolloutStatus) => void,
 ): Promise<() => void> {
@@ -152,6 +170,7 @@ async function follow(
         controllerRevisions: target.kind === 'Deployment' ? [] : (hist as V1ControllerRevision[]),
         events: [...events.items.values()],
         now: new Date(),
+        rules,
       }),
     );
   }, RECOMPUTE_WINDOW_MS);
@@ -179,7 +198,7 @@ async function follow(
   };
 }
 
-export interface RolloutStatusList {
+export interface RolloutStatusList extends ReleaseFields {
   kind: 'RolloutStatusList';
   apiVersion: 'study.kubectl.io/v1';
   items: RolloutStatus[];
@@ -191,7 +210,7 @@ export interface WatchedItem {
   finished: boolean;
 }
 
-export interface RolloutStatusSummary {
+export interface RolloutStatusSummary extends ReleaseFields {
   kind: 'RolloutStatusSummary';
   apiVersion: 'study.kubectl.io/v1';
   /** How the watch ended. */
@@ -234,13 +253,14 @@ export async function runStatus(
   try {
     client = connect(options.connection, { signal: AbortSignal.any([ctx.signal, deadline.signal]) });
     const ns = client.namespace;
-    const targets = await resolveTargets(client, ns, options);
+    const [targets, server] = await Promise.all([resolveTargets(client, ns, options), serverRelease(client)]);
+    const release = { fields: releaseFields(server), rules: rolloutRules(server.release) };
     if (!options.watch) {
       const items: RolloutStatus[] = [];
-      for (const target of targets) items.push(await readStatus(client, ns, target));
-      return { kind: 'RolloutStatusList', apiVersion: 'study.kubectl.io/v1', items };
+      for (const target of targets) items.push(await readStatus(client, ns, target, release.rules));
+      return { kind: 'RolloutStatusList', apiVersion: 'study.kubectl.io/v1', ...release.fields, items };
     }
-    return await watchStatus(ctx, options, client, ns, targets, deadline.signal, hooks);
+    return await watchStatus(ctx, options, client, ns, targets, release, deadline.signal, hooks);
   } finally {
     deadline.clear();
   }
@@ -253,6 +273,7 @@ async function watchStatus(
   client: KubeClient,
   ns: string,
   targets: Target[],
+  release: { fields: ReleaseFields; rules: RolloutRules },
   deadline: AbortSignal,
   hooks: (items: WatchedItem[]) => Promise<StatusHooks>,
 ): Promise<RolloutStatusSummary> {
@@ -276,9 +297,12 @@ async function watchStatus(
     for (const item of items) {
       const obj = await getWorkload(client, ns, item.target);
       // A finished rollout is answered from this one read, as kubectl answers it: nothing to watch.
-      const done = doneFromObject(item.target.kind, obj, new Date());
+      const done = doneFromObject(item.target.kind, obj, new Date(), release.rules);
       if (done) report(item, done);
-      else stoppers.push(await follow(client, ns, item.target, obj, signal, (status) => report(item, status)));
+      else
+        stoppers.push(
+          await follow(client, ns, item.target, obj, release.rules, signal, (status) => report(item, status)),
+        );
     }
     const ended = await Promise.race([
       allDone.then(() => 'done' as const),
@@ -288,6 +312,7 @@ async function watchStatus(
     return {
       kind: 'RolloutStatusSummary',
       apiVersion: 'study.kubectl.io/v1',
+      ...release.fields,
       ended,
       timeoutMs: options.timeoutMs,
       failFast: options.failFast,
@@ -385,14 +410,25 @@ async function loadHistory(
 }
 
 /** The history, or one revision of it with its template (--revision N). */
-export type HistoryResult = { history: History } | { target: Target; revision: Revision };
+/** The history (saying which release answered), or one revision of it with its template (--revision N). */
+export type HistoryResult =
+  | { history: History & ReleaseFields }
+  | { target: Target; revision: Revision; release: ReleaseFields };
 
 export async function runHistory(ctx: RunContext, options: HistoryOptions): Promise<HistoryResult> {
   const client = connect(options.connection, { signal: ctx.signal });
-  const { history } = await loadHistory(client, client.namespace, options.target);
+  const [{ history }, server] = await Promise.all([
+    loadHistory(client, client.namespace, options.target),
+    serverRelease(client),
+  ]);
   if (options.revision !== undefined)
-    return { target: options.target, revision: findRevision(history, options.revision) };
-  return { history };
+    return {
+      target: options.target,
+      revision: findRevision(history, options.revision),
+      release: releaseFields(server),
+    };
+  const { kind, apiVersion, ...rest } = history;
+  return { history: { kind, apiVersion, ...releaseFields(server), ...rest } };
 }
 
 export interface RevisionDiff {

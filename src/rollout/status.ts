@@ -20,6 +20,7 @@ import type {
 import { plural } from '../base/text.js';
 import { isControlledBy, isPodReady } from '../kube/objects.js';
 import type { WorkloadKind } from './model.js';
+import type { RolloutRules } from './rules.js';
 
 export type ProblemCode =
   | 'ImagePull'
@@ -78,7 +79,11 @@ export interface RolloutStatus {
   message: string;
   strategy: string;
   revision: string;
-  replicas: { desired: number; updated: number; ready: number; available: number };
+  /**
+   * terminating: a Deployment's pods on their way out (status.terminatingReplicas), where the
+   * release reports it (1.35+) and the status has it; absent otherwise, never a guessed 0.
+   */
+  replicas: { desired: number; updated: number; ready: number; available: number; terminating?: number };
   problems: Problem[];
   /** DaemonSet: nodes whose pod is not updated or not available. */
   stragglers?: string[];
@@ -93,6 +98,8 @@ export interface StatusInput {
   controllerRevisions?: V1ControllerRevision[];
   events: CoreV1Event[];
   now: Date;
+  /** The rollout views' rules of the server's release (rollout/rules.ts). */
+  rules: RolloutRules;
 }
 
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -279,10 +286,17 @@ function deploymentStatus(input: StatusInput): RolloutStatus {
       updated: st.updatedReplicas ?? 0,
       ready: st.readyReplicas ?? 0,
       available: st.availableReplicas ?? 0,
+      ...terminatingOf(st, input.rules),
     },
     problems: dedupe(problems),
     revisions,
   };
+}
+
+/** status.terminatingReplicas where the release sets it and the status carries it. */
+function terminatingOf(status: { terminatingReplicas?: number | null }, rules: RolloutRules): { terminating?: number } {
+  const count = status.terminatingReplicas;
+  return rules.terminatingReplicas && typeof count === 'number' ? { terminating: count } : {};
 }
 
 const HASH = 'controller-revision-hash';
@@ -365,12 +379,13 @@ function statefulSetStatus(input: StatusInput): RolloutStatus {
   const type = statefulSet.spec?.updateStrategy?.type ?? 'RollingUpdate';
   const partition = statefulSet.spec?.updateStrategy?.rollingUpdate?.partition;
   const maxUnavailable = statefulSet.spec?.updateStrategy?.rollingUpdate?.maxUnavailable;
+  const ignored = input.rules.statefulSetMaxUnavailable ? '' : ', ignored by this release';
   const strategy =
     type === 'OnDelete'
       ? 'OnDelete'
       : 'RollingUpdate' +
         (partition ? ` (partition ${partition})` : '') +
-        (maxUnavailable ? ` (maxUnavailable ${maxUnavailable})` : '');
+        (maxUnavailable ? ` (maxUnavailable ${maxUnavailable}${ignored})` : '');
   const updateRevision = st.updateRevision ?? '';
   const pods = input.pods.filter((p) => isControlledBy(p, statefulSet.metadata?.uid));
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp);

@@ -279,6 +279,8 @@ export function drainPlan(pods: PodPlan[], pdbs: PdbPlan[] = [], nodes = ['n1'])
   return {
     kind: 'DrainPlan',
     apiVersion: 'study.kubectl.io/v1',
+    serverRelease: 'v1.37.2',
+    rules: '1.37',
     nodes: nodes.map((name) => ({ name, exists: true, ready: true, unschedulable: false, reasons: [] })),
     pods,
     pdbs,

@@ -54,6 +54,7 @@ export class FakeMaintainCluster implements MaintainRunApi {
   async planRun(order: string[][]): Promise<RunPlan> {
     if (this.silent) await new Promise(() => {});
     return {
+      release: { serverRelease: 'v1.37.2', rules: '1.37' },
       steps: order.map((nodes) => ({ nodes, plan: this.planOf(nodes), movedAgain: 0, pending: [], uncertain: 0 })),
       blocked: order
         .flat()

@@ -1,23 +1,33 @@
 /**
- * kube-scheduler's filter plugins (v1.37, default profile), one function per
+ * kube-scheduler's filter plugins (default profile), one function per
  * plugin, each answering for one pod and one node with the scheduler's own
- * failure reasons, in the order the default profile runs them: NodeName,
- * NodeUnschedulable, TaintToleration, NodeAffinity, NodePorts,
- * NodeResourcesFit, VolumeBinding, VolumeZone, PodTopologySpread,
- * InterPodAffinity. The first plugin that rejects a node is its only reason,
- * as in the scheduler.
+ * failure reasons, in the order the default profile runs them: NodeName and
+ * NodeUnschedulable (in the order of the release: NodeName first from
+ * 1.37), TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit,
+ * VolumeBinding, VolumeZone, PodTopologySpread, InterPodAffinity. The first
+ * plugin that rejects a node is its only reason, as in the scheduler. What
+ * differs between releases comes in as data (PlacementRules, drain/rules.ts).
  *
  * What the scheduler computes once per pod (PreFilter) lives in the state
  * classes below, kept up to date as pods are added and removed, so placing
  * thousands of pods does not rescan the cluster for each one.
  *
  * Not modelled: VolumeRestrictions (ReadWriteOncePod and inline-disk
- * conflicts), NodeVolumeLimits (CSI attach limits), DynamicResources,
- * NodeDeclaredFeatures, extenders, preemption. Pure.
+ * conflicts), NodeVolumeLimits (CSI attach limits), DynamicResources and
+ * NodeDeclaredFeatures (a pod they would judge is flagged instead:
+ * unmodelledNotes), extenders, preemption. Pure.
  */
-import type { V1NodeSelectorRequirement, V1NodeSelectorTerm, V1Taint, V1Toleration } from '@kubernetes/client-node';
+import type {
+  V1Container,
+  V1NodeSelectorRequirement,
+  V1NodeSelectorTerm,
+  V1Pod,
+  V1Taint,
+  V1Toleration,
+} from '@kubernetes/client-node';
 
 import { matchesSelector } from '../../kube/selector.js';
+import type { NodeFeature, PlacementRules } from '../rules.js';
 import { UNSCHEDULABLE_TAINT, type AffinityTerm, type NodeState, type PodInfo, type Snapshot } from './snapshot.js';
 
 /** The scheduler's words, one per way a node can fail (framework statuses' reasons). */
@@ -40,6 +50,10 @@ export const REASON = {
 } as const;
 
 export const insufficient = (resource: string): string => `Insufficient ${resource}`;
+
+/** TaintToleration's words until 1.34.1: the first untolerated taint, by key and value. */
+export const untoleratedTaint = (taint: V1Taint): string =>
+  `node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`;
 const INSUFFICIENT_CPU = insufficient('cpu');
 const INSUFFICIENT_MEMORY = insufficient('memory');
 
@@ -141,10 +155,13 @@ export function tolerates(taint: V1Taint, tolerations: V1Toleration[]): boolean 
   });
 }
 
+/** The first NoSchedule or NoExecute taint the tolerations do not tolerate (FindMatchingUntoleratedTaint). */
+export function firstUntoleratedTaint(taints: V1Taint[], tolerations: V1Toleration[]): V1Taint | undefined {
+  return taints.find((t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(t, tolerations));
+}
+
 export function hasUntoleratedTaint(taints: V1Taint[], tolerations: V1Toleration[]): boolean {
-  for (const t of taints)
-    if ((t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(t, tolerations)) return true;
-  return false;
+  return firstUntoleratedTaint(taints, tolerations) !== undefined;
 }
 
 export { UNSCHEDULABLE_TAINT } from './snapshot.js';
@@ -565,14 +582,26 @@ export interface Attempt {
   spreadSelf: number[];
   /** Judge the node as if the pods this simulation placed were not there. */
   withoutMoved: boolean;
+  rules: PlacementRules;
+}
+
+function nodeNameFilter(pod: PodInfo, node: NodeState): string | undefined {
+  return pod.pod.spec?.nodeName && pod.pod.spec.nodeName !== node.name ? REASON.nodeName : undefined;
+}
+
+function unschedulableFilter(pod: PodInfo, node: NodeState): string | undefined {
+  return node.unschedulable && !tolerates(UNSCHEDULABLE_TAINT, pod.tolerations) ? REASON.unschedulable : undefined;
 }
 
 /** The reasons the node rejects the pod (empty: it fits), from the first plugin that rejects it. */
 export function filterNode(attempt: Attempt, node: NodeState): string[] {
-  const pod = attempt.pod;
-  if (pod.pod.spec?.nodeName && pod.pod.spec.nodeName !== node.name) return only(REASON.nodeName);
-  if (node.unschedulable && !tolerates(UNSCHEDULABLE_TAINT, pod.tolerations)) return only(REASON.unschedulable);
-  if (hasUntoleratedTaint(node.taints, pod.tolerations)) return only(REASON.taint);
+  const { pod, rules } = attempt;
+  const first = rules.nodeNameFirst
+    ? (nodeNameFilter(pod, node) ?? unschedulableFilter(pod, node))
+    : (unschedulableFilter(pod, node) ?? nodeNameFilter(pod, node));
+  if (first) return only(first);
+  const taint = firstUntoleratedTaint(node.taints, pod.tolerations);
+  if (taint) return only(rules.taintMessage === 'generic' ? REASON.taint : untoleratedTaint(taint));
   if (!requiredNodeAffinityMatches(pod, node)) return only(REASON.nodeAffinity);
   if (pod.ports.some((port) => node.ports.conflicts(port, attempt.withoutMoved ? node.moved.ports : undefined)))
     return only(REASON.ports);
@@ -595,4 +624,62 @@ export function helpsPod(helper: PodInfo, pod: PodInfo, nsLabels: (ns: string) =
     helper.namespace === pod.namespace &&
     pod.spread.some((c) => !c.countsNothing && matchesSelector(c.selector, helper.labels))
   );
+}
+
+/** What NodeDeclaredFeatures reads of a container; bind mount options (1.37) are not in the client's types yet. */
+interface FeatureFields {
+  restartPolicyRules?: Array<{ action?: string }>;
+  volumeMounts?: Array<{ bindMountOptions?: unknown[] }>;
+}
+
+/** Whether the pod's spec makes NodeDeclaredFeatures require this node feature (component-helpers' inference). */
+const NEEDS: Record<NodeFeature, (spec: NonNullable<V1Pod['spec']>, all: FeatureFields[]) => boolean> = {
+  RestartAllContainersOnContainerExits: (_spec, all) =>
+    all.some((c) => (c.restartPolicyRules ?? []).some((r) => r.action === 'RestartAllContainers')),
+  UserNamespacesHostNetworkSupport: (spec) => spec.hostNetwork === true && spec.hostUsers === false,
+  VolumeBindMountOptions: (_spec, all) =>
+    all.some((c) => (c.volumeMounts ?? []).some((m) => (m.bindMountOptions ?? []).length > 0)),
+};
+
+/**
+ * What decides where a replacement can run that the simulation does not
+ * judge, by the release's rules: device claims (DynamicResources, or a
+ * server before 1.34 that kept them, its gate on), pod-level resources on a
+ * server that does not honour them by default (before 1.34), node features
+ * NodeDeclaredFeatures requires (1.36+). A note each: the plan flags the
+ * pod rather than guess.
+ */
+export function unmodelledNotes(pod: V1Pod, rules: PlacementRules): string[] {
+  const spec = pod.spec;
+  if (!spec) return [];
+  const notes: string[] = [];
+  const claims = (spec.resourceClaims ?? []).map((c) => c.name);
+  if (claims.length && rules.dynamicResources)
+    notes.push(
+      `it claims devices (resourceClaims ${claims.join(', ')}): kube-scheduler's DynamicResources filter decides ` +
+        'which nodes can run it, which the plan does not simulate',
+    );
+  else if (claims.length)
+    notes.push(
+      `it has resourceClaims (${claims.join(', ')}), which Kubernetes before 1.34 drops unless ` +
+        'DynamicResourceAllocation (off by default) is on: the server kept them, so where its DynamicResources ' +
+        'filter lets the pod run is not simulated',
+    );
+  const podLevel = [...Object.keys(spec.resources?.requests ?? {}), ...Object.keys(spec.resources?.limits ?? {})].some(
+    (k) => k === 'cpu' || k === 'memory' || k.startsWith('hugepages-'),
+  );
+  if (podLevel && !rules.podLevelResources)
+    notes.push(
+      'it sets pod-level resources (spec.resources), which Kubernetes before 1.34 drops unless PodLevelResources ' +
+        '(alpha, off by default) is on: the server kept them, so whether its scheduler counts them is not known; ' +
+        "planned from the containers' requests",
+    );
+  const containers: V1Container[] = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
+  const features = rules.nodeDeclaredFeatures.filter((f) => NEEDS[f](spec, containers as FeatureFields[]));
+  if (features.length)
+    notes.push(
+      `it needs node ${features.length === 1 ? 'feature' : 'features'} ${features.join(', ')} ` +
+        "(kube-scheduler's NodeDeclaredFeatures filter): which nodes declare them is not checked",
+    );
+  return notes;
 }

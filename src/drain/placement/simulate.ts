@@ -25,9 +25,11 @@ import {
   REASON,
   SpreadState,
   UNSCHEDULABLE_TAINT,
+  unmodelledNotes,
   volumeFacts,
   type Attempt,
 } from './filters.js';
+import type { PlacementRules } from '../rules.js';
 import { leastAllocated, scoreNodes } from './score.js';
 import {
   addPod,
@@ -273,6 +275,7 @@ class Simulator {
       spreadSelf: spread ? spread.selfMatches(pod) : [],
       affinity: this.affinityState(pod)?.prepare(withoutMoved),
       withoutMoved,
+      rules: this.snap.rules,
     };
     const all = this.snap.nodes;
     const nodes = names ? all.filter((n) => names.has(n.name)) : all;
@@ -313,7 +316,7 @@ class Simulator {
   place(pod: PodInfo, origin: string, order: number): PodPlacement {
     const tried = this.attempt(pod);
     const out: PodPlacement = { pod: origin, order, outcome: 'pending' };
-    const notes = [...tried.notes];
+    const notes = [...tried.notes, ...unmodelledNotes(pod.pod, this.snap.rules)];
     if (!this.snap.namespaces && [...pod.affinity, ...pod.antiAffinity].some((t) => t.namespaceSelector)) {
       notes.push('namespace labels could not be read: its namespaceSelector was matched against none');
     }
@@ -350,9 +353,9 @@ function queueOrder(a: PodInfo, b: PodInfo): number {
  * pod), so the old claims' volumes do not pin it; a pod only waiting to be
  * placed keeps its own.
  */
-function replacementOf(pod: PodInfo, newPod = true): PodInfo {
+function replacementOf(pod: PodInfo, rules: PlacementRules, newPod = true): PodInfo {
   const { nodeName: _bound, ...spec } = pod.pod.spec ?? { containers: [] };
-  const replacement = compilePod({ ...pod.pod, spec, status: {} }, true, newPod);
+  const replacement = compilePod({ ...pod.pod, spec, status: {} }, rules, true, newPod);
   replacement.created = pod.created;
   return replacement;
 }
@@ -441,7 +444,7 @@ export function simulateRun(
         const podFate = fate(pod.pod);
         if (podFate === 'stay') continue;
         sim.remove(pod.key);
-        if (podFate === 'recreate') queue.push(replacementOf(pod));
+        if (podFate === 'recreate') queue.push(replacementOf(pod, snap.rules));
         else deleted.push(pod.key);
       }
     }
@@ -468,7 +471,7 @@ export function placePods(
   options: Pick<SimulationOptions, 'choice'> = {},
 ): PodPlacement[] {
   const sim = new Simulator(cloneSnapshot(snapshot), options.choice ?? 'score');
-  const queue = pods.map((pod) => replacementOf(compilePod(pod), false));
+  const queue = pods.map((pod) => replacementOf(compilePod(pod, snapshot.rules), snapshot.rules, false));
   return [...placeQueue(sim, queue).values()].sort((a, b) => a.order - b.order);
 }
 

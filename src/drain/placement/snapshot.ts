@@ -19,6 +19,7 @@ import type {
 } from '@kubernetes/client-node';
 
 import { isTerminal } from '../../kube/objects.js';
+import { NEWEST_DRAIN_RULES, type PlacementRules } from '../rules.js';
 import {
   addResources,
   isScalarResource,
@@ -120,6 +121,8 @@ export interface Snapshot {
   namespaces: Map<string, Record<string, string>> | undefined;
   /** undefined when claims and volumes could not be read (or no pod needs them). */
   volumes: Volumes | undefined;
+  /** The scheduler's rules of the server's release. */
+  rules: PlacementRules;
 }
 
 export interface SnapshotInput {
@@ -130,6 +133,8 @@ export interface SnapshotInput {
   claims?: V1PersistentVolumeClaim[];
   volumes?: V1PersistentVolume[];
   classes?: V1StorageClass[];
+  /** The scheduler's rules of the server's release (default: the newest modelled). */
+  rules?: PlacementRules;
 }
 
 function used(m: Map<string, number>, key: string, minus: Map<string, number> | undefined): boolean {
@@ -171,10 +176,13 @@ function time(t: Date | string | undefined): number {
   return t ? new Date(t).getTime() : 0;
 }
 
-/** Host ports as the scheduler collects them: containers and sidecars, hostPort > 0, TCP and 0.0.0.0 by default. */
-function hostPorts(pod: V1Pod): HostPort[] {
+/**
+ * Host ports as the scheduler collects them: hostPort > 0, TCP and 0.0.0.0 by
+ * default, of the containers, and of the sidecars where the release counts them.
+ */
+function hostPorts(pod: V1Pod, rules: PlacementRules): HostPort[] {
   const containers = [
-    ...(pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always'),
+    ...(rules.sidecarHostPorts ? (pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always') : []),
     ...(pod.spec?.containers ?? []),
   ];
   return containers.flatMap((c) =>
@@ -266,9 +274,19 @@ function scalarRequests(requests: Resources): Array<{ name: string; want: number
     .map((name) => ({ name, want: requests[name]! }));
 }
 
-export function compilePod(pod: V1Pod, moved = false, newPod = false): PodInfo {
+/**
+ * A pod as the filters read it, by the release's rules. A pod already on a
+ * node is counted as that release counts it (with its status, from 1.33); a
+ * replacement has no status yet, so the same rules count its spec.
+ */
+export function compilePod(
+  pod: V1Pod,
+  rules: PlacementRules = NEWEST_DRAIN_RULES.placement,
+  moved = false,
+  newPod = false,
+): PodInfo {
   const spec = pod.spec;
-  const requests = podRequests(pod);
+  const requests = podRequests(pod, rules);
   const required = spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
   return {
     pod,
@@ -281,8 +299,8 @@ export function compilePod(pod: V1Pod, moved = false, newPod = false): PodInfo {
     terminating: Boolean(pod.metadata?.deletionTimestamp),
     requests,
     scalars: scalarRequests(requests),
-    nonZero: podNonZeroRequests(pod),
-    ports: hostPorts(pod),
+    nonZero: podNonZeroRequests(pod, rules),
+    ports: hostPorts(pod, rules),
     tolerations: spec?.tolerations ?? [],
     nodeSelector: spec?.nodeSelector && Object.keys(spec.nodeSelector).length ? spec.nodeSelector : undefined,
     nodeTerms: required ? (required.nodeSelectorTerms ?? []) : undefined,
@@ -344,11 +362,12 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
             classes: new Map((input.classes ?? []).map((c) => [c.metadata?.name ?? '', c])),
           }
         : undefined,
+    rules: input.rules ?? NEWEST_DRAIN_RULES.placement,
   };
   for (const pod of input.pods) {
     const node = snap.byName.get(pod.spec?.nodeName ?? '');
     if (!node || isTerminal(pod)) continue;
-    addPod(snap, node, compilePod(pod));
+    addPod(snap, node, compilePod(pod, snap.rules));
   }
   return snap;
 }
@@ -395,5 +414,5 @@ export function cloneSnapshot(snap: Snapshot): Snapshot {
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const where = new Map<string, NodeState>();
   for (const n of nodes) for (const k of n.pods.keys()) where.set(k, n);
-  return { nodes, byName, where, namespaces: snap.namespaces, volumes: snap.volumes };
+  return { nodes, byName, where, namespaces: snap.namespaces, volumes: snap.volumes, rules: snap.rules };
 }

@@ -37,6 +37,7 @@ import {
   type PodFilter,
 } from '../../../src/drain/filters.js';
 import type { PdbPlan, PlanOptions } from '../../../src/drain/model.js';
+import { NEWEST_DRAIN_RULES } from '../../../src/drain/rules.js';
 import { pdbPlan } from '../../support/fake-drain.js';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
@@ -90,6 +91,7 @@ function input(more: { facts?: Partial<PodFacts>; options?: Partial<PlanOptions>
     options: { ...OPTIONS, ...more.options },
     now: NOW,
     skipWaitSeconds: more.skip ?? 0,
+    rules: NEWEST_DRAIN_RULES.kubectl,
   };
 }
 
@@ -519,8 +521,7 @@ test("the chain: kubectl's filters in kubectl's order, then pods that will not r
 
 test('the chain: the first decision ends it; a skip says only why; else every finding, blocked if one blocks', () => {
   const codes = (p: V1Pod, more: Parameters<typeof input>[0] = {}): string => {
-    const { facts, options, now, skipWaitSeconds } = input(more);
-    const verdict = classifyPod(p, facts, options, now, skipWaitSeconds);
+    const verdict = classifyPod(p, input(more));
     return `${verdict.action}: ${verdict.reasons.map((r) => r.code).join(', ')}`;
   };
   const emptyDir = [{ name: 'cache', emptyDir: {} }];

@@ -7,6 +7,7 @@ import { controllerKey, type ControllerInfo, type PlanInputs, type PlanOptions }
 import { controllerType } from '../../../src/drain/controllers.js';
 import { pdbBudgetAfter } from '../../../src/drain/pdb.js';
 import { buildPlan } from '../../../src/drain/plan.js';
+import { NEWEST_DRAIN_RULES } from '../../../src/drain/rules.js';
 import { matchesSelector } from '../../../src/kube/selector.js';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
@@ -153,6 +154,8 @@ function inputs(pods: V1Pod[], extra: Partial<PlanInputs> = {}): PlanInputs {
     now: NOW,
     options: OPTS,
     skipWaitForDeleteTimeoutSeconds: 0,
+    release: { serverRelease: 'v1.37.2', rules: '1.37' },
+    rules: NEWEST_DRAIN_RULES,
     ...extra,
   };
 }

@@ -10,6 +10,7 @@ import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { batches } from '../../../src/drain/lib.js';
 import { controllerKey, type ControllerInfo, type PlanInputs, type PlanOptions } from '../../../src/drain/model.js';
 import { buildRunPlan } from '../../../src/drain/sequence.js';
+import { NEWEST_DRAIN_RULES } from '../../../src/drain/rules.js';
 
 const OPTS: PlanOptions = {
   force: false,
@@ -89,6 +90,8 @@ function inputs(nodes: V1Node[], pods: V1Pod[], run: string[]): PlanInputs {
     now: new Date('2026-06-01T00:00:00Z'),
     options: OPTS,
     skipWaitForDeleteTimeoutSeconds: 0,
+    release: { serverRelease: 'v1.37.2', rules: '1.37' },
+    rules: NEWEST_DRAIN_RULES,
   };
 }
 

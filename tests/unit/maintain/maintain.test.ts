@@ -150,7 +150,8 @@ function fakeMaintain(plan: DrainPlan, overrides: Partial<MaintainApi> = {}): Ma
   return {
     calls,
     planRun: async (order) => (
-      calls.push(`planRun ${order.map((s) => s.join(',')).join(' ')}`), { steps: [], blocked: [] }
+      calls.push(`planRun ${order.map((s) => s.join(',')).join(' ')}`),
+      { release: { serverRelease: 'v1.37.2', rules: '1.37' }, steps: [], blocked: [] }
     ),
     plan: async (nodes) => (calls.push(`plan ${nodes.join(',')}`), { plan, podListVersions: new Map() }),
     drain: async () => (calls.push('drain'), result('drained')),

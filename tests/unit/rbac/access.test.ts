@@ -164,6 +164,8 @@ function matrix(cells: Array<MatrixRow['cells']>, over: Partial<AccessMatrix> = 
   return {
     kind: 'AccessMatrix',
     apiVersion: 'study.kubectl.io/v1',
+    serverRelease: 'v1.37.2',
+    rules: '1.37',
     subject: { username: 'sa', groups: [] },
     namespace: 'ns',
     confirmedBy: 'SelfSubjectAccessReview',

@@ -5,6 +5,7 @@ import type { V1PolicyRule } from '@kubernetes/client-node';
 
 import { resolveResource, type ApiResource } from '../../../src/kube/discovery.js';
 import { computeMatrix, riskyPaths } from '../../../src/rbac/access.js';
+import { NEWEST_RBAC_RULES } from '../../../src/rbac/rules.js';
 import {
   allows,
   describeSubject,
@@ -260,12 +261,12 @@ test('allows answers for one user; the matrix and risky paths follow from it', (
     ['get:true', 'list:true', 'delete:false'],
   );
   assert.deepEqual(sa[1]?.cells.get, { allowed: false });
-  const admin = riskyPaths(index, { username: 'x', groups: ['admins'] }, 'ns');
+  const admin = riskyPaths(index, { username: 'x', groups: ['admins'] }, 'ns', NEWEST_RBAC_RULES);
   assert.ok(admin.some((r) => r.permission === '* on *'));
   assert.ok(
     admin.some((r) => r.permission === 'create pods' && /can run a pod as any service account/.test(r.consequence)),
   );
-  assert.deepEqual(riskyPaths(index, { username: 'alice', groups: [] }, 'ns'), []);
+  assert.deepEqual(riskyPaths(index, { username: 'alice', groups: [] }, 'ns', NEWEST_RBAC_RULES), []);
 });
 
 test('resources resolve as kubectl names them, with a suggestion for a typo', () => {

@@ -19,6 +19,8 @@ function result(subjects: WhoCanRow[], incomplete = false): WhoCanResult {
   return {
     kind: 'WhoCan',
     apiVersion: 'study.kubectl.io/v1',
+    serverRelease: 'v1.37.2',
+    rules: '1.37',
     request: {
       verb: 'escalate',
       apiGroup: 'rbac.authorization.k8s.io',

@@ -9,8 +9,10 @@ import { deletedStatus, podProblems, rolloutStatus, statusLine } from '../../../
 import { statusExitCode } from '../../../src/rollout/run.js';
 import { ExitCode } from '../../../src/base/errors.js';
 import { planRollback } from '../../../src/rollout/rollback.js';
+import { NEWEST_ROLLOUT_RULES } from '../../../src/rollout/rules.js';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
+const RULES = NEWEST_ROLLOUT_RULES;
 
 function deploy(status: Partial<NonNullable<V1Deployment['status']>>, extra: Partial<V1Deployment> = {}): V1Deployment {
   return {
@@ -52,7 +54,15 @@ test('Deployment completion follows kubectl word for word', () => {
     [{ updatedReplicas: 3, replicas: 3, availableReplicas: 3 }, 'deployment "web" successfully rolled out', true],
   ];
   for (const [st, message, done] of cases) {
-    const s = rolloutStatus({ kind: 'Deployment', obj: deploy(st), pods: [], replicaSets: [], events: [], now: NOW });
+    const s = rolloutStatus({
+      kind: 'Deployment',
+      obj: deploy(st),
+      pods: [],
+      replicaSets: [],
+      events: [],
+      now: NOW,
+      rules: RULES,
+    });
     assert.equal(s.message, message);
     assert.equal(s.done, done);
   }
@@ -73,6 +83,7 @@ test('Deployment completion follows kubectl word for word', () => {
     replicaSets: [],
     events: [],
     now: NOW,
+    rules: RULES,
   });
   assert.equal(failed.failed, true);
   assert.equal(failed.message, 'deployment "web" exceeded its progress deadline');
@@ -88,6 +99,7 @@ test('Deployment completion follows kubectl word for word', () => {
       replicaSets: [],
       events: [],
       now: NOW,
+      rules: RULES,
     }).strategy,
     'Recreate',
   );
@@ -188,6 +200,7 @@ test('StatefulSet OnDelete progress is counted from the pods, where kubectl give
     pods: [p('db-0', 'db-new'), p('db-1', 'db-old'), p('db-2', 'db-old')],
     events: [],
     now: NOW,
+    rules: RULES,
   });
   assert.equal(mid.done, false);
   assert.equal(mid.replicas.updated, 1);
@@ -198,6 +211,7 @@ test('StatefulSet OnDelete progress is counted from the pods, where kubectl give
     pods: [p('db-0', 'db-new'), p('db-1', 'db-new'), p('db-2', 'db-new')],
     events: [],
     now: NOW,
+    rules: RULES,
   });
   assert.equal(end.done, true);
   assert.equal(statusLine(end), 'statefulset/db: OnDelete roll out complete: 3 pods at revision db-new');
@@ -342,6 +356,8 @@ test('a workload deleted while its rollout is watched: failed, "object has been 
   const summary = {
     kind: 'RolloutStatusSummary' as const,
     apiVersion: 'study.kubectl.io/v1' as const,
+    serverRelease: 'v1.37.2',
+    rules: '1.37',
     ended: 'done' as const,
     timeoutMs: 0,
     failFast: false,
