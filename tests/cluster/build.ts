@@ -16,7 +16,7 @@ import { selectedRelease, type Release } from './releases.js';
 
 export interface Binaries {
   dir: string;
-  /** The multi-call binary: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, kubectl. */
+  /** The multi-call binary: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok. */
   kstack: string;
   /** A standalone kubectl of the same release, for PATH, the twin tests and fair start-up benchmarks. */
   kubectl: string;

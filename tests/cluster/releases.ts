@@ -29,10 +29,11 @@ export interface Release {
   /** Flags added to the common ones of each component (feature gates, renamed flags). */
   extraArgs: Partial<Record<Component, readonly string[]>>;
   /**
-   * The module file replaces every k8s.io staging module with the release's own version
-   * (v0.32.13 for v1.32.13), but for these, which the Go module proxy does not serve at it.
+   * Modules the module file holds at another version than `go mod tidy` would pick (each
+   * with a comment saying why). The k8s.io staging modules are otherwise all replaced with
+   * the release's own version (v0.32.13 for v1.32.13).
    */
-  stagingExceptions: Readonly<Record<string, string>>;
+  pinned: Readonly<Record<string, string>>;
 }
 
 export const RELEASES: readonly Release[] = [
@@ -41,12 +42,18 @@ export const RELEASES: readonly Release[] = [
     version: 'v1.32.13',
     // kubeadm v1.32.13 names etcd 3.5.24, which the module proxy does not serve; 3.5.23 is the nearest.
     etcd: 'v3.5.23',
-    // kwok v0.7.0 and v0.8.0 are built against Kubernetes 1.33 and 1.36 libraries; v0.6.1 (1.30's) builds with 1.32's.
+    // kwok v0.6.1 (built on Kubernetes 1.30's libraries) asks for nothing newer than 1.32 does;
+    // v0.7.0 would raise cel-go, grpc and OpenTelemetry to 1.33's.
     kwok: 'v0.6.1',
     modfile: 'v1.32.mod',
     portBase: 31000,
     extraArgs: {},
-    stagingExceptions: { 'k8s.io/endpointslice': 'v0.32.12' },
+    pinned: {
+      // The Go module proxy does not serve v0.32.13.
+      'k8s.io/endpointslice': 'v0.32.12',
+      // kwok v0.6.1 asks for v0.5.0, which does not build with the cel-go (v0.22) Kubernetes 1.32 needs.
+      'github.com/wzshiming/easycel': 'v0.6.0',
+    },
   },
   {
     minor: '1.34',
@@ -56,7 +63,7 @@ export const RELEASES: readonly Release[] = [
     modfile: 'v1.34.mod',
     portBase: 33000,
     extraArgs: {},
-    stagingExceptions: {},
+    pinned: {},
   },
   {
     minor: '1.37',
@@ -67,7 +74,7 @@ export const RELEASES: readonly Release[] = [
     // The first release the cluster ran, and still the default: its ports and state directory are as they were.
     portBase: 26000,
     extraArgs: {},
-    stagingExceptions: {},
+    pinned: {},
   },
 ];
 

@@ -2,12 +2,14 @@ module kubectl-study/tests/cluster/kstack
 
 go 1.26.0
 
+// kubectl is built beside kstack from the release's own main package.
+tool k8s.io/kubernetes/cmd/kubectl
+
 require (
 	github.com/spf13/pflag v1.0.5
 	go.etcd.io/etcd/server/v3 v3.5.23
 	k8s.io/client-go v0.32.13
 	k8s.io/component-base v0.32.13
-	k8s.io/kubectl v0.32.13
 	k8s.io/kubernetes v1.32.13
 	sigs.k8s.io/kwok v0.6.1
 )
@@ -129,7 +131,7 @@ require (
 	github.com/tmc/grpc-websocket-proxy v0.0.0-20220101234140-673ab2c3ae75 // indirect
 	github.com/wzshiming/cmux v0.3.3 // indirect
 	github.com/wzshiming/ctc v1.2.3 // indirect
-	github.com/wzshiming/easycel v0.5.0 // indirect
+	github.com/wzshiming/easycel v0.6.0 // indirect
 	github.com/wzshiming/httpseek v0.0.0-20240122110938-0533c4b2d7c5 // indirect
 	github.com/wzshiming/trie v0.1.1 // indirect
 	github.com/wzshiming/winseq v0.0.0-20200720163736-7fa652d2b50e // indirect
@@ -196,6 +198,7 @@ require (
 	k8s.io/kube-controller-manager v0.0.0 // indirect
 	k8s.io/kube-openapi v0.0.0-20241105132330-32ad38e42d3f // indirect
 	k8s.io/kube-scheduler v0.0.0 // indirect
+	k8s.io/kubectl v0.32.13 // indirect
 	k8s.io/kubelet v0.32.13 // indirect
 	k8s.io/metrics v0.32.13 // indirect
 	k8s.io/mount-utils v0.0.0 // indirect

@@ -2,12 +2,14 @@ module kubectl-study/tests/cluster/kstack
 
 go 1.26.0
 
+// kubectl is built beside kstack from the release's own main package.
+tool k8s.io/kubernetes/cmd/kubectl
+
 require (
 	github.com/spf13/pflag v1.0.6
 	go.etcd.io/etcd/server/v3 v3.6.5
 	k8s.io/client-go v0.34.4
 	k8s.io/component-base v0.34.4
-	k8s.io/kubectl v0.34.4
 	k8s.io/kubernetes v1.34.4
 	sigs.k8s.io/kwok v0.7.0
 )
@@ -200,6 +202,7 @@ require (
 	k8s.io/kube-controller-manager v0.0.0 // indirect
 	k8s.io/kube-openapi v0.0.0-20250710124328-f3f2b991d03b // indirect
 	k8s.io/kube-scheduler v0.0.0 // indirect
+	k8s.io/kubectl v0.34.4 // indirect
 	k8s.io/kubelet v0.34.4 // indirect
 	k8s.io/metrics v0.34.4 // indirect
 	k8s.io/mount-utils v0.0.0 // indirect
