@@ -59,11 +59,15 @@ export const RELEASES: readonly Release[] = [
     minor: '1.34',
     version: 'v1.34.4',
     etcd: 'v3.6.5',
-    kwok: 'v0.7.0',
+    // kwok v0.7.0 does not build with 1.34's apimachinery (it uses a constant 1.34 removed); v0.6.1 does.
+    kwok: 'v0.6.1',
     modfile: 'v1.34.mod',
     portBase: 33000,
     extraArgs: {},
-    pinned: {},
+    pinned: {
+      // As for 1.32: kwok v0.6.1's easycel v0.5.0 does not build with this cel-go (v0.26).
+      'github.com/wzshiming/easycel': 'v0.6.0',
+    },
   },
   {
     minor: '1.37',
