@@ -19,7 +19,11 @@ export interface Totals {
   passed: number;
   failed: number;
   skipped: number;
+  /** The failed tests, by name and file. */
+  failures: Array<{ name: string; file?: string }>;
 }
+
+export const noTotals = (): Totals => ({ passed: 0, failed: 0, skipped: 0, failures: [] });
 
 export function findTests(dir: string): string[] {
   const out: string[] = [];
@@ -106,7 +110,7 @@ export async function runTests(
     ],
     env,
   );
-  let totals: Totals = { passed: 0, failed: 0, skipped: 0 };
+  let totals = noTotals();
   try {
     totals = JSON.parse(readFileSync(totalsFile, 'utf8')) as Totals;
     rmSync(totalsFile, { force: true });

@@ -11,6 +11,7 @@
  */
 import path from 'node:path';
 
+import { REPO_ROOT } from '../tests/cluster/paths.js';
 import { findRelease, RELEASES, type Release } from '../tests/cluster/releases.js';
 import {
   bundleAndTypecheck,
@@ -18,6 +19,7 @@ import {
   releaseEnv,
   runTests,
   totalsLine,
+  noTotals,
   withCluster,
   type Totals,
 } from './test-support.js';
@@ -51,7 +53,7 @@ async function runRelease(release: Release, files: string[]): Promise<Outcome> {
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
     log(`${release.version}: ${error}`);
-    return { release, totals: { passed: 0, failed: 1, skipped: 0 }, seconds: seconds(), error };
+    return { release, totals: { ...noTotals(), failed: 1 }, seconds: seconds(), error };
   }
 }
 
@@ -64,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
   const outcomes: Outcome[] = [];
   for (const release of releases) outcomes.push(await runRelease(release, files));
 
-  const all: Totals = { passed: 0, failed: 0, skipped: 0 };
+  const all = noTotals();
   process.stdout.write('\nintegration tests by Kubernetes release:\n');
   for (const o of outcomes) {
     all.passed += o.totals.passed;
@@ -73,6 +75,9 @@ async function main(argv: string[]): Promise<number> {
     const minutes = `${Math.floor(o.seconds / 60)}m${String(o.seconds % 60).padStart(2, '0')}s`;
     const what = o.error ? `could not run: ${o.error.split('\n')[0]}` : totalsLine(o.totals);
     process.stdout.write(`  ${o.release.version.padEnd(9)} ${what} (${minutes})\n`);
+    for (const f of o.totals.failures) {
+      process.stdout.write(`    ✖ ${f.name}${f.file ? ` (${path.relative(REPO_ROOT, f.file)})` : ''}\n`);
+    }
   }
   process.stdout.write(`${totalsLine(all)}\n`);
   return all.failed === 0 ? 0 : 1;

@@ -17,12 +17,7 @@ import { createCa, issue, type KeyPair } from './pki.js';
 import { COMPONENTS, selectedRelease, type Component, type Release } from './releases.js';
 
 /** Which release a cluster runs, as its cluster.json records it. */
-export interface ClusterRelease {
-  minor: string;
-  version: string;
-  etcd: string;
-  kwok: string;
-}
+export type ClusterRelease = Pick<Release, 'minor' | 'version' | 'etcd' | 'kwok'>;
 
 export interface ClusterInfo {
   dir: string;
