@@ -8,7 +8,16 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 
 import { KSTACK_SRC, cacheDir } from './paths.js';
@@ -81,16 +90,37 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** The directories running processes were started from (Linux's /proc/PID/exe; elsewhere none). */
+function directoriesInUse(): Set<string> {
+  const dirs = new Set<string>();
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return dirs;
+  }
+  for (const pid of pids) {
+    try {
+      dirs.add(path.dirname(readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, '')));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return dirs;
+}
+
 /**
  * Removes what a new build of this release makes obsolete: its builds with another key
- * or an older patch (270 MB each), and unfinished builds of it whose process is gone.
- * Other releases' builds, and builds still in progress, are left alone.
+ * or an older patch (200 to 270 MB each), and unfinished builds of it whose process is
+ * gone. Other releases' builds, builds still in progress, and builds a running cluster
+ * was started from (another checkout's, on a shared machine) are left alone.
  */
 function removeOlderBuilds(release: Release, keep: string): void {
   const prefix = `k8s-v${release.minor}.`;
+  const inUse = directoriesInUse();
   for (const name of readdirSync(binDir())) {
     const full = path.join(binDir(), name);
-    if (full === keep || !name.startsWith(prefix)) continue;
+    if (full === keep || !name.startsWith(prefix) || inUse.has(full)) continue;
     const tmp = /\.tmp-(\d+)$/.exec(name);
     if (tmp && pidAlive(Number(tmp[1]))) continue;
     rmSync(full, { recursive: true, force: true });

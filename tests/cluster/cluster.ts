@@ -12,7 +12,7 @@ import https from 'node:https';
 import path from 'node:path';
 
 import { ensureBinaries, type Binaries } from './build.js';
-import { HERE, ports as portsFor, stateDir, type Ports } from './paths.js';
+import { HERE, ports as portsFor, REPO_ROOT, stateDir, type Ports } from './paths.js';
 import { createCa, issue, type KeyPair } from './pki.js';
 import { COMPONENTS, selectedRelease, type Component, type Release } from './releases.js';
 
@@ -22,6 +22,8 @@ export type ClusterRelease = Pick<Release, 'minor' | 'version' | 'etcd' | 'kwok'
 export interface ClusterInfo {
   dir: string;
   release: ClusterRelease;
+  /** The checkout that started it: up() from another checkout does not stop it. */
+  checkout: string;
   /** Hash of the component configuration (kwok stages, audit policy): a change means restart. */
   configHash: string;
   server: string;
@@ -499,7 +501,18 @@ export async function up(options: UpOptions = {}): Promise<ClusterInfo> {
     log(`reusing the running ${release.version} cluster in ${dir}`);
     return existing;
   }
-  if (existing) await down({ log, release });
+  if (existing) {
+    // On a machine shared by several checkouts (worktrees, branches), one's configuration
+    // is not another's: stopping a running cluster that another checkout started would
+    // pull it from under that checkout's tests.
+    const running = COMPONENTS.some((c) => existing.pids[c] && alive(existing.pids[c]!));
+    if (running && existing.checkout && existing.checkout !== REPO_ROOT) {
+      throw new Error(
+        `a cluster started from ${existing.checkout} runs in ${dir} with another configuration; stop it from there (npm run -s cluster:down) or start this one elsewhere (STUDY_CLUSTER_DIR and STUDY_CLUSTER_PORT_BASE)`,
+      );
+    }
+    await down({ log, release });
+  }
   const binaries = await ensureBinaries(release, log);
   const started = Date.now();
   rmSync(dir, { recursive: true, force: true });
@@ -510,6 +523,7 @@ export async function up(options: UpOptions = {}): Promise<ClusterInfo> {
   const info: ClusterInfo = {
     dir,
     release: { minor: release.minor, version: release.version, etcd: release.etcd, kwok: release.kwok },
+    checkout: REPO_ROOT,
     configHash: configHash(release),
     server,
     adminKubeconfig: path.join(dir, 'admin.kubeconfig'),
