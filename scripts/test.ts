@@ -9,47 +9,43 @@
  *   5. end with "N passed, N failed".
  *
  * npm test -- unit           only the unit tests (no cluster)
+ * npm test -- integration    only the integration tests
  * npm test -- FILE...        only those test files
+ * STUDY_K8S_VERSION=1.32     the cluster runs that Kubernetes release (default: the newest;
+ *                            npm run test:versions runs the integration tests on each)
  * STUDY_KEEP_CLUSTER=1       leave the cluster running afterwards
  * STUDY_BIN=PATH             integration tests run that release binary instead of dist/
  */
-import { spawn } from 'node:child_process';
-import { accessSync, constants, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 
-import { down, isHealthy, readClusterInfo, up } from '../tests/cluster/cluster.js';
-import { REPO_ROOT } from '../tests/cluster/paths.js';
+import { selectedRelease } from '../tests/cluster/releases.js';
+import {
+  bundleAndTypecheck,
+  integrationTests,
+  isIntegrationTest,
+  releaseEnv,
+  runTests,
+  totalsLine,
+  unitTests,
+  withCluster,
+} from './test-support.js';
 
 const log = (line: string): void => {
   process.stderr.write(`test: ${line}\n`);
 };
 
-function findTests(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir)) {
-    const full = path.join(dir, entry);
-    if (statSync(full).isDirectory()) out.push(...findTests(full));
-    else if (entry.endsWith('.test.ts')) out.push(full);
-  }
-  return out.sort();
-}
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: REPO_ROOT, stdio: 'inherit', env });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
-  });
+function selectFiles(argv: string[]): string[] {
+  if (argv[0] === 'unit') return unitTests();
+  if (argv[0] === 'integration') return integrationTests();
+  if (argv.length) return argv.map((f) => path.resolve(f));
+  return [...unitTests(), ...integrationTests()];
 }
 
 async function main(argv: string[]): Promise<number> {
-  const unitOnly = argv[0] === 'unit';
-  const explicit = unitOnly ? [] : argv.map((f) => path.resolve(f));
-  const unit = findTests(path.join(REPO_ROOT, 'tests', 'unit'));
-  const integration = findTests(path.join(REPO_ROOT, 'tests', 'integration'));
-  const files = explicit.length ? explicit : unitOnly ? unit : [...unit, ...integration];
-  const needsCluster = files.some((f) => f.includes(`${path.sep}integration${path.sep}`));
+  const files = selectFiles(argv);
+  // Read before anything is built, so a misspelt release fails at once.
+  const release = files.some(isIntegrationTest) ? selectedRelease() : undefined;
 
   if (process.env.STUDY_BIN) {
     const bin = path.resolve(process.env.STUDY_BIN);
@@ -61,56 +57,13 @@ async function main(argv: string[]): Promise<number> {
     }
     log(`the CLI under test: ${bin}`);
   }
-  log('bundling and type-checking');
-  if ((await run(process.execPath, ['scripts/build.mjs'])) !== 0) return 1;
-  if (
-    (await run(process.execPath, [
-      path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
-      '-p',
-      'tsconfig.json',
-    ])) !== 0
-  ) {
-    log('type errors: fix them first');
-    return 1;
-  }
+  if (!(await bundleAndTypecheck(log))) return 1;
 
-  let startedHere = false;
-  if (needsCluster) {
-    const existing = readClusterInfo();
-    startedHere = !(existing && (await isHealthy(existing)));
-    const t0 = Date.now();
-    await up({ log });
-    log(`cluster ready after ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-  }
-
-  const totals = path.join(tmpdir(), `kstudy-totals-${process.pid}.json`);
-  let code = 1;
-  try {
-    code = await run(process.execPath, [
-      '--import',
-      'tsx',
-      '--test',
-      `--test-concurrency=${process.env.STUDY_TEST_CONCURRENCY ?? 4}`,
-      '--test-reporter=spec',
-      '--test-reporter-destination=stdout',
-      `--test-reporter=${path.join(REPO_ROOT, 'tests', 'support', 'count-reporter.mjs')}`,
-      `--test-reporter-destination=${totals}`,
-      ...files,
-    ]);
-  } finally {
-    if (startedHere && !process.env.STUDY_KEEP_CLUSTER) await down();
-  }
-  let summary = { passed: 0, failed: 0, skipped: 0 };
-  try {
-    summary = JSON.parse(readFileSync(totals, 'utf8')) as typeof summary;
-    rmSync(totals, { force: true });
-  } catch {
-    log('the test runner wrote no totals');
-  }
-  if (code !== 0 && summary.failed === 0) summary.failed = 1;
-  process.stdout.write(
-    `${summary.passed} passed, ${summary.failed} failed${summary.skipped ? `, ${summary.skipped} skipped` : ''}\n`,
-  );
+  const env = releaseEnv(release);
+  const { code, totals } = release
+    ? await withCluster(release, log, () => runTests(files, env, log))
+    : await runTests(files, env, log);
+  process.stdout.write(`${totalsLine(totals)}\n`);
   return code;
 }
 

@@ -3,11 +3,17 @@
  * npm run -s cluster:down                stop it and remove its state
  * npm run -s cluster:build               build the binaries only
  * npm run -s cluster:status              say whether it runs
+ *
+ * Each acts on the release STUDY_K8S_VERSION names (1.32, 1.32.13...; unset: the newest),
+ * in that release's own state directory and ports unless STUDY_CLUSTER_DIR or
+ * STUDY_CLUSTER_PORT_BASE say otherwise.
  */
 import { readFileSync } from 'node:fs';
 
 import { ensureBinaries } from './build.js';
 import { down, isHealthy, readClusterInfo, up } from './cluster.js';
+import { stateDir } from './paths.js';
+import { selectedRelease } from './releases.js';
 
 const log = (line: string): void => {
   process.stderr.write(`cluster: ${line}\n`);
@@ -15,6 +21,7 @@ const log = (line: string): void => {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  const release = selectedRelease();
   switch (command) {
     case 'up': {
       const i = rest.indexOf('--nodes');
@@ -23,22 +30,26 @@ async function main(argv: string[]): Promise<number> {
         log('--nodes takes a positive whole number');
         return 2;
       }
-      const info = await up({ nodes, log });
+      const info = await up({ nodes, log, release });
       process.stdout.write(`${info.adminKubeconfig}\n`);
       return 0;
     }
     case 'down':
-      await down({ log });
+      await down({ log, release });
       return 0;
     case 'build': {
-      const b = await ensureBinaries(log);
+      const b = await ensureBinaries(release, log);
       process.stdout.write(`${b.dir}\n`);
       return 0;
     }
     case 'status': {
-      const info = readClusterInfo();
-      const ok = info ? await isHealthy(info) : false;
-      process.stdout.write(ok && info ? `running: ${info.server} (${info.adminKubeconfig})\n` : 'not running\n');
+      const info = readClusterInfo(stateDir(process.env, release));
+      const ok = info ? await isHealthy(info, release) : false;
+      process.stdout.write(
+        ok && info
+          ? `running: ${release.version} at ${info.server} (${info.adminKubeconfig})\n`
+          : `${release.version}: not running\n`,
+      );
       if (ok && info) {
         // Resident and peak resident memory per component, from /proc.
         let rss = 0;

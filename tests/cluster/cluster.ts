@@ -12,11 +12,18 @@ import https from 'node:https';
 import path from 'node:path';
 
 import { ensureBinaries, type Binaries } from './build.js';
-import { HERE, ports as portsFor, stateDir, type Ports } from './paths.js';
+import { HERE, ports as portsFor, REPO_ROOT, stateDir, type Ports } from './paths.js';
 import { createCa, issue, type KeyPair } from './pki.js';
+import { COMPONENTS, selectedRelease, type Component, type Release } from './releases.js';
+
+/** Which release a cluster runs, as its cluster.json records it. */
+export type ClusterRelease = Pick<Release, 'minor' | 'version' | 'etcd' | 'kwok'>;
 
 export interface ClusterInfo {
   dir: string;
+  release: ClusterRelease;
+  /** The checkout that started it: up() from another checkout does not stop it. */
+  checkout: string;
   /** Hash of the component configuration (kwok stages, audit policy): a change means restart. */
   configHash: string;
   server: string;
@@ -42,9 +49,6 @@ export interface NodeSpec {
 }
 
 export type Log = (line: string) => void;
-
-const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
-type Component = (typeof COMPONENTS)[number];
 
 function infoFile(dir: string): string {
   return path.join(dir, 'cluster.json');
@@ -114,15 +118,17 @@ export function adminRequest<T = unknown>(
   });
 }
 
-/** What the running components were configured with, beyond the binary. */
-export function configHash(): string {
+/** What the running components were configured with: the release and its table row, kwok stages, audit policy. */
+export function configHash(release: Release = selectedRelease()): string {
   const h = createHash('sha256');
+  h.update(JSON.stringify(release));
   for (const f of ['kwok.yaml', 'audit-policy.yaml', 'cluster.ts']) h.update(readFileSync(path.join(HERE, f)));
   return h.digest('hex').slice(0, 12);
 }
 
-export async function isHealthy(info: ClusterInfo): Promise<boolean> {
-  if (info.configHash !== configHash()) return false;
+/** Whether the cluster runs, answers, and runs this release as configured now. */
+export async function isHealthy(info: ClusterInfo, release: Release = selectedRelease()): Promise<boolean> {
+  if (info.configHash !== configHash(release)) return false;
   if (!COMPONENTS.every((c) => info.pids[c] && alive(info.pids[c]!))) return false;
   try {
     const r = await adminRequest(info, 'GET', '/readyz', undefined, 3000);
@@ -221,7 +227,8 @@ function writePki(dir: string, p: Ports): { ca: KeyPair; server: string } {
   return { ca, server };
 }
 
-function componentArgs(component: Component, dir: string, p: Ports): string[] {
+/** The flags every release gets; the release table adds its own (componentArgs). */
+function commonArgs(component: Component, dir: string, p: Ports): string[] {
   const pki = (f: string): string => path.join(dir, 'pki', f);
   const kc = (n: string): string => path.join(dir, `${n}.kubeconfig`);
   switch (component) {
@@ -318,6 +325,10 @@ function componentArgs(component: Component, dir: string, p: Ports): string[] {
   }
 }
 
+function componentArgs(component: Component, dir: string, p: Ports, release: Release): string[] {
+  return [...commonArgs(component, dir, p), ...(release.extraArgs[component] ?? [])];
+}
+
 function schedulerConfig(dir: string): string {
   return `apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
@@ -338,10 +349,10 @@ export function tail(file: string, lines = 30): string {
   }
 }
 
-function startComponent(bin: Binaries, component: Component, dir: string, p: Ports): number {
+function startComponent(bin: Binaries, component: Component, dir: string, p: Ports, release: Release): number {
   const logFile = path.join(dir, 'logs', `${component}.log`);
   const fd = openSync(logFile, 'a');
-  const child = spawn(bin.kstack, [component, ...componentArgs(component, dir, p)], {
+  const child = spawn(bin.kstack, [component, ...componentArgs(component, dir, p, release)], {
     cwd: dir,
     detached: true,
     stdio: ['ignore', fd, fd],
@@ -477,27 +488,43 @@ export function defaultNodes(count: number): NodeSpec[] {
 export interface UpOptions {
   nodes?: number;
   log?: Log;
+  /** Default: the release STUDY_K8S_VERSION names (its state directory and ports unless overridden). */
+  release?: Release;
 }
 
 export async function up(options: UpOptions = {}): Promise<ClusterInfo> {
   const log = options.log ?? (() => {});
-  const dir = stateDir();
+  const release = options.release ?? selectedRelease();
+  const dir = stateDir(process.env, release);
   const existing = readClusterInfo(dir);
-  if (existing && (await isHealthy(existing))) {
-    log(`reusing the running cluster in ${dir}`);
+  if (existing && (await isHealthy(existing, release))) {
+    log(`reusing the running ${release.version} cluster in ${dir}`);
     return existing;
   }
-  if (existing) await down({ log });
-  const binaries = await ensureBinaries(log);
+  if (existing) {
+    // On a machine shared by several checkouts (worktrees, branches), one's configuration
+    // is not another's: stopping a running cluster that another checkout started would
+    // pull it from under that checkout's tests.
+    const running = COMPONENTS.some((c) => existing.pids[c] && alive(existing.pids[c]!));
+    if (running && existing.checkout && existing.checkout !== REPO_ROOT) {
+      throw new Error(
+        `a cluster started from ${existing.checkout} runs in ${dir} with another configuration; stop it from there (npm run -s cluster:down) or start this one elsewhere (STUDY_CLUSTER_DIR and STUDY_CLUSTER_PORT_BASE)`,
+      );
+    }
+    await down({ log, release });
+  }
+  const binaries = await ensureBinaries(release, log);
   const started = Date.now();
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(path.join(dir, 'logs'), { recursive: true });
-  const p = portsFor();
+  const p = portsFor(process.env, release);
   const { server } = writePki(dir, p);
   writeFileSync(path.join(dir, 'scheduler.yaml'), schedulerConfig(dir));
   const info: ClusterInfo = {
     dir,
-    configHash: configHash(),
+    release: { minor: release.minor, version: release.version, etcd: release.etcd, kwok: release.kwok },
+    checkout: REPO_ROOT,
+    configHash: configHash(release),
     server,
     adminKubeconfig: path.join(dir, 'admin.kubeconfig'),
     auditLog: path.join(dir, 'audit.log'),
@@ -510,17 +537,17 @@ export async function up(options: UpOptions = {}): Promise<ClusterInfo> {
   };
   const save = (): void => writeFileSync(infoFile(dir), JSON.stringify(info, null, 2));
   try {
-    info.pids.etcd = startComponent(binaries, 'etcd', dir, p);
+    info.pids.etcd = startComponent(binaries, 'etcd', dir, p, release);
     save();
     await waitFor('etcd to be healthy', 'etcd', info, 20_000, () => etcdHealthy(dir, p));
-    info.pids['kube-apiserver'] = startComponent(binaries, 'kube-apiserver', dir, p);
+    info.pids['kube-apiserver'] = startComponent(binaries, 'kube-apiserver', dir, p, release);
     save();
     await waitFor('kube-apiserver to be ready', 'kube-apiserver', info, 60_000, async () => {
       const r = await adminRequest(info, 'GET', '/readyz', undefined, 2000);
       return r.status === 200;
     });
     for (const c of ['kube-controller-manager', 'kube-scheduler', 'kwok'] as const) {
-      info.pids[c] = startComponent(binaries, c, dir, p);
+      info.pids[c] = startComponent(binaries, c, dir, p, release);
     }
     save();
     await waitFor('the default service account', 'kube-controller-manager', info, 30_000, async () => {
@@ -528,17 +555,17 @@ export async function up(options: UpOptions = {}): Promise<ClusterInfo> {
       return r.status === 200;
     });
     await addNodes(info, defaultNodes(options.nodes ?? 3));
-    log(`cluster up in ${((Date.now() - started) / 1000).toFixed(1)}s: ${server}`);
+    log(`${release.version} cluster up in ${((Date.now() - started) / 1000).toFixed(1)}s: ${server}`);
     return info;
   } catch (err) {
-    await down({ log: () => {} }).catch(() => {});
+    await down({ log: () => {}, release }).catch(() => {});
     throw err;
   }
 }
 
-export async function down(options: { log?: Log } = {}): Promise<void> {
+export async function down(options: { log?: Log; release?: Release } = {}): Promise<void> {
   const log = options.log ?? (() => {});
-  const dir = stateDir();
+  const dir = stateDir(process.env, options.release ?? selectedRelease());
   const info = readClusterInfo(dir);
   if (info) {
     // Stop in reverse order of start; SIGTERM, then SIGKILL after 5 s.
@@ -567,7 +594,8 @@ export async function down(options: { log?: Log } = {}): Promise<void> {
         }
       }
     }
-    log(`stopped the cluster in ${dir}`);
+    // A cluster.json written before clusters had releases has none.
+    log(`stopped the ${info.release ? `${info.release.version} ` : ''}cluster in ${dir}`);
   }
   if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
 }

@@ -3,9 +3,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const K8S_VERSION = 'v1.37.2';
-export const ETCD_VERSION = 'v3.7.0';
-export const KWOK_VERSION = 'v0.8.0';
+import { DEFAULT_RELEASE, selectedRelease, type Release } from './releases.js';
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const KSTACK_SRC = path.join(HERE, 'kstack');
@@ -17,8 +15,13 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'kubectl-study');
 }
 
-export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.STUDY_CLUSTER_DIR ? path.resolve(env.STUDY_CLUSTER_DIR) : path.join(cacheDir(env), 'cluster');
+/**
+ * The cluster's state: STUDY_CLUSTER_DIR, or a directory of the release's own
+ * (`cluster` for the default release, as before there were others; `cluster-1.32`...).
+ */
+export function stateDir(env: NodeJS.ProcessEnv = process.env, release: Release = selectedRelease(env)): string {
+  if (env.STUDY_CLUSTER_DIR) return path.resolve(env.STUDY_CLUSTER_DIR);
+  return path.join(cacheDir(env), release === DEFAULT_RELEASE ? 'cluster' : `cluster-${release.minor}`);
 }
 
 export interface Ports {
@@ -30,9 +33,12 @@ export interface Ports {
   kwok: number;
 }
 
-/** Every component listens on 127.0.0.1 at base + offset; STUDY_CLUSTER_PORT_BASE moves them all. */
-export function ports(env: NodeJS.ProcessEnv = process.env): Ports {
-  const base = Number(env.STUDY_CLUSTER_PORT_BASE || 26000);
+/**
+ * Every component listens on 127.0.0.1 at base + offset: the release's own base
+ * (26000 for the default, 31000 for 1.32...), or STUDY_CLUSTER_PORT_BASE.
+ */
+export function ports(env: NodeJS.ProcessEnv = process.env, release: Release = selectedRelease(env)): Ports {
+  const base = Number(env.STUDY_CLUSTER_PORT_BASE || release.portBase);
   return {
     etcdClient: base + 379,
     etcdPeer: base + 380,

@@ -15,6 +15,7 @@ import {
   kubectl,
   mintUser,
   runPlugin,
+  serverRelease,
   suffix,
   tempDir,
   writesBy,
@@ -322,7 +323,7 @@ test('check reports identity and version, and each failure within the timeout, i
   assert.equal(by.get('admin')?.ok, true, JSON.stringify(by.get('admin')));
   assert.equal(by.get('admin')?.identity?.username, ADMIN_USER);
   assert.ok(by.get('admin')?.identity?.groups.includes('system:masters'));
-  assert.equal(by.get('admin')?.serverVersion, 'v1.37.2');
+  assert.equal(by.get('admin')?.serverVersion, serverRelease().version);
   assert.equal(typeof by.get('admin')?.rttMs, 'number');
   assert.equal(by.get('alice')?.identity?.username, 'alice');
   assert.ok(by.get('alice')?.identity?.groups.includes('team-a'));
@@ -353,7 +354,10 @@ test('check reports identity and version, and each failure within the timeout, i
   assert.match(table.stdout, /^NAME\s+SERVER\s+RESULT\s+IDENTITY\s+VERSION\s+RTT\s+DETAIL$/m);
   assert.match(
     table.stdout,
-    /^admin\s+\S+\s+ok\s+kstudy-admin \[system:masters,system:authenticated\]\s+v1\.37\.2\s+\d+ms\s+<none>$/m,
+    new RegExp(
+      `^admin\\s+\\S+\\s+ok\\s+kstudy-admin \\[system:masters,system:authenticated\\]\\s+${serverRelease().version.replaceAll('.', '\\.')}\\s+\\d+ms\\s+<none>$`,
+      'm',
+    ),
   );
   assert.match(table.stdout, /^closed\s+\S+\s+unreachable\s+<none>\s+<none>\s+<none>\s+tcp: connection refused$/m);
   const ok = await runPlugin('kubectl-study_ctx', ['check', 'admin', '--timeout', '10s'], { env: fx.env });

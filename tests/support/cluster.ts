@@ -4,6 +4,9 @@
  * in its own namespace, removed afterwards; helpers to mint users, read the
  * audit log, add and remove simulated nodes, and run the CLI and kubectl.
  * With STUDY_BIN=/path/to/kubectl-study the CLI is that release binary instead of dist/.
+ * The cluster runs the Kubernetes release STUDY_K8S_VERSION names (scripts/test.ts sets it;
+ * unset: the newest): serverRelease() says which, and requiresRelease() skips a test on a
+ * release that lacks what it needs.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -37,6 +40,35 @@ export function cluster(): ClusterInfo {
     );
   cached = info;
   return info;
+}
+
+export interface ServerRelease {
+  /** "v1.32.13" */
+  version: string;
+  /** 32 for 1.32: compare with requiresRelease's minimum. */
+  minor: number;
+}
+
+/** The Kubernetes release of the cluster under test, from its cluster.json. */
+export function serverRelease(): ServerRelease {
+  const { version } = cluster().release;
+  return { version, minor: Number(version.split('.')[1]) };
+}
+
+/**
+ * Skips the test (saying why) when the cluster's release is older than `minimum` ("1.33"),
+ * for a feature that release lacks; returns whether the test should go on.
+ *
+ *   if (!requiresRelease(t, '1.33', 'sidecar containers are GA in 1.33')) return;
+ */
+export function requiresRelease(t: TestContext, minimum: string, why: string): boolean {
+  const wanted = Number(minimum.split('.')[1]);
+  if (!/^1\.\d+$/.test(minimum) || !Number.isInteger(wanted))
+    throw new Error(`requiresRelease: "${minimum}" is not like 1.33`);
+  const { version, minor } = serverRelease();
+  if (minor >= wanted) return true;
+  t.skip(`needs Kubernetes ${minimum} or newer (${why}); the cluster runs ${version}`);
+  return false;
 }
 
 export function adminConfig(kubeconfig = cluster().adminKubeconfig): k8s.KubeConfig {

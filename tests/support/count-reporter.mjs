@@ -1,9 +1,11 @@
 // A node:test reporter that writes only the totals, as JSON, for scripts/test.ts
-// to print the closing "N passed, N failed" line after the cluster is stopped.
+// to print the closing "N passed, N failed" line after the cluster is stopped,
+// and the names of the failed tests, for npm run test:versions's summary.
 export default async function* countReporter(source) {
   let passed = 0;
   let failed = 0;
   let skipped = 0;
+  const failures = [];
   for await (const event of source) {
     if (event.type !== 'test:pass' && event.type !== 'test:fail') continue;
     const data = event.data;
@@ -11,7 +13,10 @@ export default async function* countReporter(source) {
     if (data.details?.type === 'suite') continue;
     if (data.skip || data.todo) skipped++;
     else if (event.type === 'test:pass') passed++;
-    else failed++;
+    else {
+      failed++;
+      failures.push({ name: data.name, file: data.file });
+    }
   }
-  yield `${JSON.stringify({ passed, failed, skipped })}\n`;
+  yield `${JSON.stringify({ passed, failed, skipped, failures })}\n`;
 }

@@ -273,6 +273,8 @@ export async function freshSampleCluster(
   log: (line: string) => void,
 ): Promise<{ where: SampleEnvironment; stop: () => Promise<void> }> {
   const { cacheDir } = await import('../cluster/paths.js');
+  // The README's samples are runs on the newest release, whatever release the suite runs on.
+  delete process.env.STUDY_K8S_VERSION;
   process.env.STUDY_CLUSTER_DIR = path.join(cacheDir(), 'readme-cluster');
   process.env.STUDY_CLUSTER_PORT_BASE = '25000';
   const { down, up } = await import('../cluster/cluster.js');

@@ -1,12 +1,18 @@
 // Command kstack is a multi-call binary holding every component of the local
-// test cluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
-// kubectl and kwok. Linking them into one binary compiles their shared
-// dependencies once and links once, which is most of the cold build time.
+// test cluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler
+// and kwok. Linking them into one binary compiles their shared dependencies
+// once and links once, which is most of the cold build time. (kubectl is
+// built beside it from the release's own k8s.io/kubernetes/cmd/kubectl.)
 //
 // The component is chosen by the name the binary was invoked as (a symlink
-// named "kubectl" works as kubectl) or, failing that, by the first argument:
+// named "kube-scheduler" works as kube-scheduler) or, failing that, by the
+// first argument:
 //
-//	kstack apiserver --etcd-servers=...
+//	kstack kube-apiserver --etcd-servers=...
+//
+// The same file builds every release in ../releases.ts (each with its own
+// module file, go build -modfile=v1.32.mod): it calls nothing whose name or
+// signature changed between them.
 package main
 
 import (
@@ -20,12 +26,9 @@ import (
 	"go.etcd.io/etcd/server/v3/etcdmain"
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 	"k8s.io/component-base/cli"
-	"k8s.io/component-base/logs"
 	_ "k8s.io/component-base/logs/json/register"
 	_ "k8s.io/component-base/metrics/prometheus/clientgo"
 	_ "k8s.io/component-base/metrics/prometheus/version"
-	kubectlcmd "k8s.io/kubectl/pkg/cmd"
-	kubectlutil "k8s.io/kubectl/pkg/cmd/util"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
@@ -43,17 +46,7 @@ var components = map[string]func() int{
 	"kube-apiserver":          func() int { return cli.Run(apiserver.NewAPIServerCommand()) },
 	"kube-controller-manager": func() int { return cli.Run(controllermanager.NewControllerManagerCommand()) },
 	"kube-scheduler":          func() int { return cli.Run(scheduler.NewSchedulerCommand()) },
-	"kubectl":                 runKubectl,
 	"kwok":                    runKwok,
-}
-
-func runKubectl() int {
-	logs.GlogSetter(kubectlcmd.GetLogVerbosity(os.Args)) // nolint:errcheck
-	command := kubectlcmd.NewDefaultKubectlCommand()
-	if err := cli.RunNoErrOutput(command); err != nil {
-		kubectlutil.CheckErr(err)
-	}
-	return 0
 }
 
 func runKwok() int {
@@ -63,19 +56,21 @@ func runKwok() int {
 	// gets a clean global flag set.
 	pflag.CommandLine = pflag.NewFlagSet(os.Args[0], pflag.ExitOnError)
 	flagset := pflag.NewFlagSet("global", pflag.ContinueOnError)
-	flagset.ParseErrorsAllowlist.UnknownFlags = true
+	// The deprecated name: the only one the pflag of Kubernetes 1.32 and 1.34 has.
+	flagset.ParseErrorsWhitelist.UnknownFlags = true
 	flagset.Usage = func() {}
 	ctx := kwoksignals.SetupSignalContext()
-	ctx, logger := kwoklog.InitFlags(ctx, flagset)
+	// kwok's logger changed its Error signature in v0.8; errors here go to stderr as they are.
+	ctx, _ = kwoklog.InitFlags(ctx, flagset)
 	ctx, err := kwokconfig.InitFlags(ctx, flagset)
 	if err != nil {
-		logger.Error("Init config flags", "err", err)
+		fmt.Fprintf(os.Stderr, "kwok: init config flags: %v\n", err)
 		return 1
 	}
 	command := kwokcmd.NewCommand(ctx)
 	command.PersistentFlags().AddFlagSet(flagset)
 	if err := command.ExecuteContext(ctx); err != nil {
-		logger.Error("Execute exit", "err", err)
+		fmt.Fprintf(os.Stderr, "kwok: %v\n", err)
 		return 1
 	}
 	return 0
