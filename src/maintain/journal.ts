@@ -5,7 +5,10 @@
  * same command again. Reading it back is pure (parseJournal, progressFrom).
  */
 import {
+  accessSync,
   closeSync,
+  constants,
+  existsSync,
   fstatSync,
   fsyncSync,
   ftruncateSync,
@@ -191,46 +194,54 @@ export class Journal {
   readonly entries: JournalEntry[];
   /** A torn last line found on open. */
   readonly torn: string | undefined;
-  /** Set when the torn last line was moved aside: where it went. */
-  readonly setAside: string | undefined;
+  /** Set once the torn last line was moved aside: where it went. */
+  setAside: string | undefined;
+  /** Bytes of complete lines when read. */
+  private readonly completeBytes: number;
 
   private constructor(
     readonly file: string,
     readonly run: string,
     parsed: ParsedJournal,
-    setAside: string | undefined,
   ) {
     this.entries = parsed.entries;
     this.torn = parsed.torn;
-    this.setAside = setAside;
+    this.completeBytes = parsed.completeBytes;
   }
 
-  /** Reads the journal (a missing one is empty) and, unless told not to (a dry run), sets aside a torn last line. */
-  static open(file: string, run: string, opts: { repair: boolean } = { repair: true }): Journal {
+  /**
+   * Reads the journal (a missing one is empty). Nothing is written here: a
+   * torn last line is only found (torn), and set aside by setAsideTorn()
+   * once the run holds the lock, so a run refused before then leaves no trace.
+   */
+  static open(file: string, run: string): Journal {
     let text = '';
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw journalError(file, err, 'read');
     }
-    const parsed = parseJournal(text, file);
-    let setAside: string | undefined;
-    if (parsed.torn !== undefined && opts.repair) {
-      setAside = `${file}.torn-${Date.now()}`;
+    return new Journal(file, run, parseJournal(text, file));
+  }
+
+  /** Moves a torn last line aside and cuts it off the journal; returns where it went (undefined: nothing torn). */
+  setAsideTorn(): string | undefined {
+    if (this.torn === undefined || this.setAside !== undefined) return this.setAside;
+    const aside = `${this.file}.torn-${Date.now()}`;
+    try {
+      writeFileSync(aside, this.torn);
+      const fd = openSync(this.file, 'r+');
       try {
-        writeFileSync(setAside, parsed.torn);
-        const fd = openSync(file, 'r+');
-        try {
-          ftruncateSync(fd, parsed.completeBytes);
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-      } catch (err) {
-        throw journalError(file, err, 'repair');
+        ftruncateSync(fd, this.completeBytes);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
       }
+    } catch (err) {
+      throw journalError(this.file, err, 'repair');
     }
-    return new Journal(file, run, parsed, setAside);
+    this.setAside = aside;
+    return aside;
   }
 
   progress(): Map<string, NodeProgress> {
@@ -238,14 +249,16 @@ export class Journal {
   }
 
   /**
-   * Whether records can be written, checked without writing one: the file
-   * opens for appending, and its file system has room. A run checks this
+   * Whether records can be written, checked without writing anything (a
+   * missing journal is not created): the file, or the directory it goes
+   * in, can be written, and its file system has room. A run checks this
    * before it changes anything.
    */
   checkWritable(minFreeBytes = 64 * 1024): void {
+    const dir = path.dirname(path.resolve(this.file));
     try {
-      closeSync(openSync(this.file, 'a', 0o644));
-      const fs = statfsSync(path.dirname(path.resolve(this.file)));
+      accessSync(existsSync(this.file) ? this.file : dir, constants.W_OK);
+      const fs = statfsSync(dir);
       if (fs.bavail * fs.bsize < minFreeBytes) throw Object.assign(new Error('no space left'), { code: 'ENOSPC' });
     } catch (err) {
       throw journalError(this.file, err, 'write');

@@ -117,17 +117,11 @@ interface Prepared {
  * that cannot be written stops the run before it changes anything.
  */
 async function prepare(api: MaintainRunApi, options: MaintainOptions, nodes: string[]): Promise<Prepared> {
-  const journal = options.journal
-    ? Journal.open(options.journal, randomBytes(4).toString('hex'), { repair: !options.dryRun })
-    : undefined;
+  const journal = options.journal ? Journal.open(options.journal, randomBytes(4).toString('hex')) : undefined;
   const warnings: string[] = [];
-  if (journal?.torn !== undefined) {
-    warnings.push(
-      journal.setAside
-        ? `the journal's last line was cut short by an earlier crash; it was moved to ${journal.setAside}`
-        : "the journal's last line was cut short by an earlier crash; a real run moves it aside",
-    );
-  }
+  // A real run sets the torn line aside once it holds the lock, and says where then.
+  if (journal?.torn !== undefined && options.dryRun)
+    warnings.push("the journal's last line was cut short by an earlier crash; a real run moves it aside");
   let identity: Prepared['identity'];
   if (journal) {
     identity = await api.clusterIdentity();
@@ -229,6 +223,12 @@ async function runLocked(run: ConfirmedRun): Promise<ExitCodeValue> {
   const release = (): Promise<void> => abortable(lock.release(), AbortSignal.timeout(5000)).catch(() => {});
   // The run's first record says whose journal this is (cluster, node list), for any resume.
   try {
+    const aside = prepared.journal?.setAsideTorn();
+    if (aside !== undefined) {
+      const warning = `the journal's last line was cut short by an earlier crash; it was moved to ${aside}`;
+      prepared.warnings.push(warning);
+      hooks.note(`warning: ${warning}`);
+    }
     prepared.journal?.record({
       node: '',
       step: 'run',

@@ -3,7 +3,7 @@
  * decisions, lease arithmetic, and one node's steps against fakes.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -50,18 +50,34 @@ test('the journal: complete lines are read, a torn last line is set aside, any o
   assert.deepEqual(parseJournal('', 'j').entries, []);
 });
 
-test('a torn journal is repaired on open: the torn bytes moved aside, new records never appended onto them', () => {
+test('a torn journal is repaired once asked (a run asks when it holds the lock): the torn bytes moved aside, new records never appended onto them', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'kstudy-journal-'));
   const file = path.join(dir, 'j');
-  writeFileSync(file, `${JSON.stringify(entry('n1', 'cordoned'))}\n{"half":`);
+  const text = `${JSON.stringify(entry('n1', 'cordoned'))}\n{"half":`;
+  writeFileSync(file, text);
   const j = Journal.open(file, 'run2');
-  assert.ok(j.setAside);
-  assert.equal(readFileSync(j.setAside!, 'utf8'), '{"half":');
+  assert.equal(j.torn, '{"half":');
+  assert.equal(readFileSync(file, 'utf8'), text, 'opening writes nothing');
+  assert.deepEqual(readdirSync(dir), ['j']);
+  const aside = j.setAsideTorn();
+  assert.ok(aside);
+  assert.equal(readFileSync(aside, 'utf8'), '{"half":');
   j.record({ node: 'n1', step: 'drained' });
   const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
   assert.equal(lines.length, 2);
   assert.equal((JSON.parse(lines[1]!) as JournalEntry).step, 'drained');
   assert.equal(Journal.open(file, 'run3').entries.length, 2);
+});
+
+test('checking that a journal can be written creates nothing', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kstudy-journal-'));
+  const file = path.join(dir, 'j');
+  Journal.open(file, 'r').checkWritable();
+  assert.equal(existsSync(file), false);
+  assert.throws(
+    () => Journal.open(path.join(dir, 'no-such-dir', 'j'), 'r').checkWritable(),
+    (e: unknown) => e instanceof UsageError && /its directory does not exist/.test(e.message),
+  );
 });
 
 test('a journal that cannot be written is a usage error naming the path and why', () => {

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -147,11 +147,22 @@ test('another run holds the lock: refused before anything changes, naming the ho
   );
   assert.deepEqual(cluster.log, []);
   assert.deepEqual(cluster.cordoned, new Set());
-  assert.equal(
-    journal(o.journal!).some((e) => e.step === 'run'),
-    false,
-    'no run was recorded',
+  assert.equal(existsSync(o.journal!), false, 'a refused run writes nothing: not even an empty journal');
+});
+
+test('a run refused by the lock leaves a torn journal as it found it: nothing set aside, nothing appended', async () => {
+  const cluster = new FakeMaintainCluster(['n1']);
+  cluster.lockHolder = 'other-host/pid-1/run';
+  const file = journalFile();
+  const text = `${JSON.stringify({ time: 't', run: 'old', node: 'n1', step: 'cordoned', cordonedByRun: true })}\n{"half":`;
+  writeFileSync(file, text);
+  await assert.rejects(
+    runMaintain(context(), options(['n1'], { journal: file }), hooks(), { api: cluster, work: fakeWork(cluster.log) }),
+    BlockedError,
   );
+  assert.equal(readFileSync(file, 'utf8'), text);
+  assert.deepEqual(readdirSync(path.dirname(file)), ['journal'], 'no .torn- file beside it');
+  assert.deepEqual(cluster.log, []);
 });
 
 test('the lock lost during a node\u2019s work: the run stops before the next step, the node left cordoned (exit 3)', async () => {
