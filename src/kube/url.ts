@@ -21,6 +21,7 @@ export const RESOURCES = {
   namespaces: { group: '', version: 'v1', resource: 'namespaces', namespaced: false },
   serviceAccounts: { group: '', version: 'v1', resource: 'serviceaccounts', namespaced: true },
   events: { group: '', version: 'v1', resource: 'events', namespaced: true },
+  configMaps: { group: '', version: 'v1', resource: 'configmaps', namespaced: true },
   persistentVolumes: { group: '', version: 'v1', resource: 'persistentvolumes', namespaced: false },
   persistentVolumeClaims: { group: '', version: 'v1', resource: 'persistentvolumeclaims', namespaced: true },
   replicationControllers: { group: '', version: 'v1', resource: 'replicationcontrollers', namespaced: true },

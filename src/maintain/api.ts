@@ -23,10 +23,13 @@ import {
 import type { KubeClient } from '../kube/client.js';
 import { nodesMatching } from '../kube/nodes.js';
 import { isNodeReady } from '../kube/objects.js';
+import { reviewAll, whoAmI } from '../kube/reviews.js';
 import { RESOURCES, resourcePath } from '../kube/url.js';
+import type { AccessCheck } from './access.js';
 import { LOCK_NAME, MaintenanceLock, readLock, type LeaseState, type LockOptions } from './lease.js';
 import type { MaintainOptions } from './options.js';
 import type { MaintainApi } from './steps.js';
+import type { ConfigMapApi, ConfigMapObject } from './store.js';
 
 /** The run's hold on the cluster's maintenance lock (a MaintenanceLock, or the tests' fake). */
 export interface RunLock {
@@ -48,6 +51,34 @@ export interface MaintainRunApi extends MaintainApi {
   acquireLock(holder: string): Promise<RunLock>;
   /** Who holds the lock now, for --dry-run; undefined when there is none. */
   readLock(): Promise<LeaseState | undefined>;
+  /** The ConfigMaps the run's state is kept in (store.ts reads and writes it). */
+  readonly configMaps: ConfigMapApi;
+  /** Of these checks, the ones the API server says the caller may not do (a review that fails is not counted). */
+  deniedAccess(checks: AccessCheck[]): Promise<AccessCheck[]>;
+  /** Who the caller is, as the API server says (else as the kubeconfig names the user). */
+  whoAmI(): Promise<string>;
+}
+
+/** The ConfigMap calls of the run's state over a connected client; each failure names the call. */
+export function clusterConfigMaps(client: KubeClient): ConfigMapApi {
+  const path = (namespace: string, name?: string): string =>
+    resourcePath(RESOURCES.configMaps, name === undefined ? { namespace } : { namespace, name });
+  return {
+    get: (namespace, name) =>
+      client.call(`read the run's state (configmap ${namespace}/${name})`, () =>
+        client.request<ConfigMapObject>('GET', path(namespace, name)),
+      ),
+    // Sent again after a connection failure: a write that did arrive meets 409 (its resourceVersion is gone, or
+    // the object exists), and the store reads again and finds its own change there.
+    create: (namespace, body) =>
+      client.call(`create the run's state (configmap ${namespace}/${body.metadata.name})`, () =>
+        client.request<ConfigMapObject>('POST', path(namespace), { body, idempotent: true }),
+      ),
+    replace: (namespace, name, body) =>
+      client.call(`update the run's state (configmap ${namespace}/${name})`, () =>
+        client.request<ConfigMapObject>('PUT', path(namespace, name), { body, idempotent: true }),
+      ),
+  };
 }
 
 function lockOptionsOf(options: MaintainOptions): LockOptions {
@@ -113,5 +144,31 @@ export function clusterMaintainApi(
     },
     acquireLock: (holder) => MaintenanceLock.acquire(client, lockOptionsOf(options), holder),
     readLock: () => readLock(client, lockOptionsOf(options)),
+    configMaps: clusterConfigMaps(client),
+    async deniedAccess(checks) {
+      const answers = await reviewAll(
+        client,
+        checks.map((c) => ({
+          attributes: {
+            verb: c.verb,
+            group: c.group,
+            resource: c.resource,
+            ...(c.namespace ? { namespace: c.namespace } : {}),
+            ...(c.name ? { name: c.name } : {}),
+          },
+        })),
+      );
+      return checks.filter((_, i) => {
+        const answer = answers[i]!;
+        return !('error' in answer) && !answer.allowed;
+      });
+    },
+    async whoAmI() {
+      try {
+        return (await whoAmI(client)).username || client.context.userName;
+      } catch {
+        return client.context.userName;
+      }
+    },
   };
 }

@@ -14,6 +14,7 @@ import {
   ftruncateSync,
   openSync,
   readFileSync,
+  renameSync,
   statfsSync,
   writeFileSync,
   writeSync,
@@ -24,6 +25,8 @@ import { UsageError } from '../base/errors.js';
 
 export type Step =
   | 'run'
+  /** The end of an attempt (node ''): its outcome, and the failure that stopped it. */
+  | 'ended'
   | 'cordoned'
   | 'drained'
   | 'command-started'
@@ -50,8 +53,9 @@ export interface CommandRecord {
 
 export interface JournalEntry {
   time: string;
+  /** The attempt that wrote it: each command that runs (or resumes) the run is an attempt with an id of its own. */
   run: string;
-  /** '' for a 'run' entry. */
+  /** '' for a 'run' or 'ended' entry. */
   node: string;
   step: Step;
   /** For 'cordoned': whether this run cordoned it (false: it already was). */
@@ -64,6 +68,17 @@ export interface JournalEntry {
   /** For 'run': whose journal this is. */
   cluster?: { server: string; uid: string };
   nodes?: string[];
+  /** For 'run': who runs this attempt, from where (the host as the lock names it, and the process). */
+  host?: string;
+  pid?: number;
+  user?: string;
+  /** For 'ended': how the attempt ended (a MaintainReport outcome). */
+  outcome?: string;
+}
+
+/** What makes an entry itself: two copies of the journal (the local file, the cluster's) hold the same entry once. */
+export function entryKey(e: JournalEntry): string {
+  return `${e.run}|${e.time}|${e.node}|${e.step}`;
 }
 
 /** What the journal says of one node. Pure. */
@@ -265,13 +280,22 @@ export class Journal {
     }
   }
 
+  /** The entry a record of this attempt makes, stamped now. */
+  stamp(entry: Omit<JournalEntry, 'time' | 'run'>, time = new Date()): JournalEntry {
+    return { time: time.toISOString(), run: this.run, ...entry };
+  }
+
   /**
    * Appends one step and syncs it to disk before returning: one write of
    * the whole line. A failure (full disk, read-only) throws a usage error
    * naming the file; the run stops at that step boundary.
    */
   record(entry: Omit<JournalEntry, 'time' | 'run'>): void {
-    const full: JournalEntry = { time: new Date().toISOString(), run: this.run, ...entry };
+    this.append(this.stamp(entry));
+  }
+
+  /** Appends a whole entry (see record), as it was stamped. */
+  append(full: JournalEntry): void {
     const line = Buffer.from(`${JSON.stringify(full)}\n`);
     let fd: number;
     try {
@@ -297,5 +321,29 @@ export class Journal {
       closeSync(fd);
     }
     this.entries.push(full);
+  }
+
+  /**
+   * Replaces the journal with these entries (the run's state as the
+   * cluster and this file together know it), whole or not at all: written
+   * beside it, synced, renamed over it. `setAside`: first move the file
+   * there (it held another, older run).
+   */
+  rewrite(entries: JournalEntry[], setAside?: string): void {
+    const tmp = `${this.file}.tmp-${process.pid}`;
+    try {
+      if (setAside !== undefined && existsSync(this.file)) renameSync(this.file, setAside);
+      writeFileSync(tmp, entries.map((e) => `${JSON.stringify(e)}\n`).join(''), { mode: 0o644 });
+      const fd = openSync(tmp, 'r+');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.file);
+    } catch (err) {
+      throw journalError(this.file, err, 'write');
+    }
+    this.entries.splice(0, this.entries.length, ...entries);
   }
 }

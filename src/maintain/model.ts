@@ -1,6 +1,7 @@
 /** The report of a maintenance run: what the wiring prints (-o json is this object). Types only. */
 import type { ExitCodeValue } from '../base/errors.js';
 import type { PdbPlan } from '../drain/lib.js';
+import type { OlderRuns, RunSummary } from './state.js';
 
 export type NodeStatus = 'pending' | 'skipped-done' | 'done' | 'failed' | 'not-started';
 
@@ -60,6 +61,46 @@ export interface MaintainReport {
   /** The exit code of the failure that stopped the run. */
   errorExitCode?: ExitCodeValue;
   journal?: string;
+  /** For a real run whose state the cluster keeps: the ConfigMap (namespace/name), beside the run's Lease. */
+  state?: string;
   /** What the run noticed that the operator should know (a torn journal line set aside). */
   warnings: string[];
+}
+
+/** One run of `study maintain status`: the current run and the last ones, from the cluster's state. */
+export interface MaintainStatus {
+  kind: 'MaintainStatus';
+  apiVersion: 'study.kubectl.io/v1';
+  /** The ConfigMap holding the state (namespace/name); the Lease has the same name. */
+  state: string;
+  /** Who holds the maintenance lock now, when someone does. */
+  lock?: { holder: string; renewedAgoMs: number; expiresInMs: number };
+  current?: RunStatus;
+  /** The latest finished runs, newest first. */
+  last: RunSummary[];
+  /** Every older run, in one line. */
+  older?: OlderRuns;
+  /** What to run next. */
+  next?: string;
+}
+
+/** The current run as `status` shows it. */
+export interface RunStatus {
+  id: string;
+  nodes: string[];
+  /** running: one of its attempts holds the lock; stopped: none does, and nodes are left. */
+  state: 'running' | 'stopped';
+  startedAt: string;
+  /** The latest attempt: who, from which host (and process), since when, and how it ended if it did. */
+  attempt: { id: string; user: string; host: string; pid: number; since: string; outcome?: string };
+  /** When the run last recorded a step. */
+  updatedAt: string;
+  done: string[];
+  /** The nodes under way (or where the run stopped), each with its phase and since when. */
+  working: Array<{ node: string; phase: string; since: string }>;
+  /** Nodes the run cordoned and has not uncordoned; cordonedNow: whether the node is cordoned now. */
+  cordoned: Array<{ node: string; cordonedNow: boolean }>;
+  /** Commands (--run) it started and never saw end: where they run. */
+  commands: Array<{ node: string; host: string; pgid: number; startedAt: string; log: string }>;
+  lastError?: string;
 }

@@ -15,6 +15,7 @@ export interface MaintainOptions {
   /** Instead of --run: wait for this file before bringing each node back. */
   waitFile?: string;
   maxUnavailable: number;
+  /** A local copy of the run's state (the cluster keeps it too, beside the Lease); required only where it cannot. */
   journal?: string;
   dryRun: boolean;
   yes: boolean;
@@ -94,10 +95,6 @@ export function maintainOptions(nodes: readonly string[], flags: MaintainFlags, 
       'say what to do on each node: --run COMMAND, or --wait-file FILE (or run on a terminal to be asked)',
     );
   }
-  if (!dryRun && !flags.journal)
-    throw new UsageError('--journal FILE is required, so that a stopped run can be resumed', {
-      hint: 'e.g. --journal ./maintenance.journal',
-    });
   const lockMs = durationFlag('--lock-duration', flags.lockDuration ?? MAINTAIN_DEFAULTS.lockDuration, { zero: false });
   if (lockMs < MIN_LOCK_SECONDS * 1000) {
     throw new UsageError(`--lock-duration must be at least ${MIN_LOCK_SECONDS}s`, {
@@ -146,4 +143,20 @@ export function maintainOptions(nodes: readonly string[], flags: MaintainFlags, 
   if (flags.waitFile !== undefined) out.waitFile = flags.waitFile;
   if (flags.journal) out.journal = flags.journal;
   return out;
+}
+
+export interface MaintainStatusOptions {
+  connection: ConnectionOptions;
+  lockNamespace: string;
+}
+
+export interface MaintainStatusFlags extends ConnectionFlags {
+  lockNamespace?: string;
+}
+
+export function maintainStatusOptions(flags: MaintainStatusFlags): MaintainStatusOptions {
+  return {
+    connection: connectionOptions(flags),
+    lockNamespace: namespaceName('--lock-namespace', flags.lockNamespace ?? MAINTAIN_DEFAULTS.lockNamespace),
+  };
 }

@@ -2,12 +2,16 @@
  * `kubectl study maintain`: node after node (or up to --max-unavailable at
  * once), plan, drain, run the work, wait for Ready, uncordon (only what
  * this run cordoned), wait for the evicted workloads, next. A Lease keeps
- * it to one run per cluster; a journal makes it resumable; the first
- * failure stops it in a stated, safe state. Everything it checks (the
- * journal can be written and is this run's, the plan is not blocked, the
- * lock is free) is checked before the first change.
+ * it to one run per cluster; its state, kept in the cluster beside the
+ * Lease (and in a local --journal, when given), makes it resumable from
+ * any machine; the first failure stops it in a stated, safe state.
+ * Everything it checks (its permissions, the state and the journal are
+ * this run's and can be written, the plan is not blocked, the lock is
+ * free) is checked before the first change, and a run refused by any of
+ * them writes nothing.
  */
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 
 import { abortable, deadlineSignal } from '../base/concurrency.js';
 import { formatDuration } from '../base/duration.js';
@@ -20,19 +24,36 @@ import {
   outcomeOfExitCode,
   StudyError,
   TimeoutError,
+  UsageError,
   type ExitCodeValue,
 } from '../base/errors.js';
 import { canAsk } from '../base/prompt.js';
 import type { RunContext } from '../base/run.js';
 import { plural } from '../base/text.js';
 import { batches, type DrainEvent, type RunPlan } from '../drain/lib.js';
+import { missingAccess, runAccessChecks } from './access.js';
 import type { MaintainRunApi } from './api.js';
-import { checkOwner, Journal, type NodeProgress } from './journal.js';
-import { holderIdentity } from './lease.js';
+import { checkOwner, Journal, progressFrom, type JournalEntry, type NodeProgress } from './journal.js';
+import { heldByAnother, holderIdentity, LOCK_NAME } from './lease.js';
 import type { MaintainReport, NodeReport, RunPlanSummary } from './model.js';
 import type { MaintainOptions } from './options.js';
+import { RunRecorder } from './recorder.js';
+import {
+  basisOf,
+  beginRun,
+  cordonedByRun,
+  EMPTY_STATE,
+  estimatedStateBytes,
+  lastTime,
+  MAX_STATE_BYTES,
+  resolveRun,
+  type Resolution,
+  type RunState,
+  type StateBasis,
+} from './state.js';
 import { maintainNode, priorCommand, type MaintainApi, type NodeDeps, type PriorCommand, type Work } from './steps.js';
-import { commandFacts, commandWork, operatorWork } from './work.js';
+import { StateStore } from './store.js';
+import { commandFacts, commandWork, localStateDir, operatorWork } from './work.js';
 
 export interface MaintainHooks {
   /** The whole run's plan, before anything is touched. */
@@ -100,35 +121,130 @@ function nextAfterFailure(reports: Map<string, NodeReport>): string {
 }
 
 interface Prepared {
+  /** This attempt's id. */
+  attempt: string;
+  /** The run's id: the one resumed, or this attempt's for a new run. */
+  runId: string;
   journal: Journal | undefined;
+  /** The cluster's copy of the run's state; undefined when the cluster cannot hold this run (the journal does). */
+  store: StateStore | undefined;
+  /** The state as read, for the check once the lock is held. */
+  basis: StateBasis;
+  resolution: Resolution;
+  /** Every record known of the run. */
+  entries: JournalEntry[];
   warnings: string[];
   progress: Map<string, NodeProgress>;
   reports: Map<string, NodeReport>;
   /** The nodes not yet done, in order. */
   todo: string[];
-  /** The cluster the journal belongs to. */
-  identity?: { server: string; uid: string };
+  /** The cluster the run belongs to. */
+  identity: { server: string; uid: string };
   prior: Map<string, PriorCommand>;
+  /** Who runs this attempt (a real run asks the API server). */
+  user: string;
 }
 
 /**
- * The journal first: read it, check it is this cluster's and this node
- * list's, and (for a real run) that it can be written, so that a journal
- * that cannot be written stops the run before it changes anything.
+ * Whether the cluster can hold this run's state; where it cannot (a run
+ * too large for the ConfigMap's bound) the local journal holds it alone.
+ */
+function stateStore(
+  api: MaintainRunApi,
+  options: MaintainOptions,
+  nodes: string[],
+  journal: Journal | undefined,
+  warnings: string[],
+): StateStore | undefined {
+  const bytes = estimatedStateBytes(nodes, options.maxUnavailable);
+  if (bytes <= MAX_STATE_BYTES) return new StateStore(api.configMaps, options.lockNamespace, LOCK_NAME);
+  const why =
+    `a run of ${nodes.length} nodes is too large for the state the cluster keeps ` +
+    `(up to ${Math.ceil(bytes / 1024)} KiB, of at most ${MAX_STATE_BYTES / 1024} KiB)`;
+  if (!journal && !options.dryRun)
+    throw new UsageError(`--journal FILE is required: ${why}`, { hint: 'e.g. --journal ./maintenance.journal' });
+  warnings.push(
+    `${why}: its state is kept in ${journal ? `the journal ${journal.file}` : 'the --journal FILE a real run needs'} ` +
+      'only, so only this machine can resume it',
+  );
+  return undefined;
+}
+
+/**
+ * A current run of other nodes in the cluster's state: while it holds the
+ * lock this run is refused as any second run is; a run that left nodes
+ * cordoned is refused too (its records are what say to uncordon them);
+ * one that left nothing behind is closed as abandoned when this run starts.
+ */
+async function settleOther(
+  api: MaintainRunApi,
+  options: MaintainOptions,
+  resolution: Resolution,
+  warnings: string[],
+): Promise<void> {
+  const other = resolution.other;
+  if (!other) return;
+  const lock = await api.readLock();
+  if (lock?.held) throw heldByAnother({ namespace: options.lockNamespace, name: LOCK_NAME }, lock);
+  const left: string[] = [];
+  for (const node of cordonedByRun(other.entries)) if (await api.isCordoned(node)) left.push(node);
+  const first = other.entries.find((e) => e.step === 'run');
+  const who = `run ${other.id}, started ${first?.time ?? '?'}${first?.host ? ` on ${first.host}` : ''}${first?.user ? ` by ${first.user}` : ''}`;
+  const nodes = `${other.nodes.slice(0, 10).join(', ')}${other.nodes.length > 10 ? ` and ${other.nodes.length - 10} more` : ''}`;
+  if (left.length) {
+    throw new BlockedError(
+      `the cluster's state holds an unfinished run of other nodes (${nodes}; ${who}), ` +
+        `which left ${left.join(', ')} cordoned`,
+      {
+        hint:
+          `finish it: run it again with its nodes, from any machine; or give it up: kubectl study-drain uncordon ${left.join(' ')}, ` +
+          'then run this command again',
+      },
+    );
+  }
+  warnings.push(
+    `the cluster's state holds an unfinished run of other nodes (${nodes}; ${who}), last written ` +
+      `${lastTime(other.entries)}; it left no node cordoned: ${options.dryRun ? 'a real run closes' : 'it is closed'} as abandoned`,
+  );
+}
+
+/**
+ * Before anything changes: the run's state from the cluster and the local
+ * journal (read, checked to be this cluster's and this node list's,
+ * merged), the journal's room to be written, a run of other nodes settled,
+ * and the decisions about commands earlier attempts started and never saw
+ * end. Nothing is written here.
  */
 async function prepare(api: MaintainRunApi, options: MaintainOptions, nodes: string[]): Promise<Prepared> {
-  const journal = options.journal ? Journal.open(options.journal, randomBytes(4).toString('hex')) : undefined;
+  const attempt = randomBytes(4).toString('hex');
+  const journal = options.journal ? Journal.open(options.journal, attempt) : undefined;
   const warnings: string[] = [];
   // A real run sets the torn line aside once it holds the lock, and says where then.
   if (journal?.torn !== undefined && options.dryRun)
     warnings.push("the journal's last line was cut short by an earlier crash; a real run moves it aside");
-  let identity: Prepared['identity'];
+  const identity = await api.clusterIdentity();
   if (journal) {
-    identity = await api.clusterIdentity();
     checkOwner(journal.entries, journal.file, identity, nodes);
     if (!options.dryRun) journal.checkWritable();
   }
-  const progress: Map<string, NodeProgress> = journal?.progress() ?? new Map();
+  const store = stateStore(api, options, nodes, journal, warnings);
+  let state: RunState = EMPTY_STATE;
+  if (store) {
+    try {
+      state = await store.read();
+    } catch (err) {
+      // A plan only reads: one that may not read the state plans without it, and says so.
+      if (!options.dryRun || !(err instanceof UsageError)) throw err;
+      warnings.push(`${err.message}: the plan does not know what earlier runs did`);
+    }
+  }
+  const resolution = resolveRun(state, journal?.entries, nodes);
+  await settleOther(api, options, resolution, warnings);
+  warnings.push(...resolution.notes);
+  const entries = resolution.finished ? [] : (resolution.resume?.entries ?? []);
+  const progress = progressFrom(entries);
+  if (resolution.finished)
+    for (const n of nodes) progress.set(n, { done: true, steps: new Set(), cordonedByRun: false, workloads: [] });
   const reports = new Map<string, NodeReport>(
     nodes.map((n) => [
       n,
@@ -145,30 +261,45 @@ async function prepare(api: MaintainRunApi, options: MaintainOptions, nodes: str
   for (const n of nodes)
     if (progress.get(n)?.done)
       Object.assign(reports.get(n)!, { status: 'skipped-done', phase: 'done in an earlier run' });
-  // Commands earlier runs started and never saw end: decided now, before anything changes.
+  // Commands earlier attempts started and never saw end: decided now, before anything changes.
   const prior = new Map<string, PriorCommand>();
   for (const n of nodes) {
     const rec = progress.get(n)?.command;
     if (!rec || progress.get(n)?.done || progress.get(n)?.steps.has('command-done')) continue;
     const decision = priorCommand(n, rec, commandFacts(rec), options.resumeStep);
-    if (decision.action === 'refuse') throw new BlockedError(decision.message, { hint: decision.hint });
+    if (decision.action === 'refuse') {
+      if (!options.dryRun) throw new BlockedError(decision.message, { hint: decision.hint });
+      warnings.push(`a real run stops here: ${decision.message} (${decision.hint})`);
+      continue;
+    }
     prior.set(n, decision);
     warnings.push(decision.note);
   }
-  const out: Prepared = {
+  return {
+    attempt,
+    runId: resolution.resume?.id ?? attempt,
     journal,
+    store,
+    basis: basisOf(state),
+    resolution,
+    entries,
     warnings,
     progress,
     reports,
     prior,
     todo: nodes.filter((n) => !progress.get(n)?.done),
+    identity,
+    user: options.dryRun ? '' : await api.whoAmI(),
   };
-  if (identity) out.identity = identity;
-  return out;
 }
 
 /** Runs the steps, batch after batch; the first failure ends the run after its batch. */
-async function runBatches(deps: NodeDeps, prepared: Prepared, report: MaintainReport): Promise<ExitCodeValue> {
+async function runBatches(
+  deps: NodeDeps,
+  prepared: Prepared,
+  recorder: RunRecorder,
+  report: MaintainReport,
+): Promise<ExitCodeValue> {
   let code: ExitCodeValue = ExitCode.OK;
   for (const batch of report.plan.order) {
     await Promise.all(
@@ -181,9 +312,9 @@ async function runBatches(deps: NodeDeps, prepared: Prepared, report: MaintainRe
           const failure = err instanceof StudyError ? err : new ApiError((err as Error).message, { cause: err });
           Object.assign(nodeReport, { status: 'failed', detail: failure.message });
           if (code === ExitCode.OK) code = failure.exitCode;
-          // The failure goes in the journal too, unless the journal is what failed.
+          // The failure is recorded too, unless recording is what failed.
           try {
-            prepared.journal?.record({ node, step: 'failed', detail: failure.message });
+            await recorder.record({ node, step: 'failed', detail: failure.message });
           } catch {
             // the report says it
           }
@@ -213,35 +344,69 @@ interface ConfirmedRun {
   runDeadline: number | undefined;
 }
 
-/** Takes the lock, records the run, works the batches, releases the lock: the changing part of a run. */
+/**
+ * Once the lock is held, before any change: the state is still the one
+ * planned from, and both copies of it get every record known (the
+ * cluster's in one write that also starts this attempt), this attempt's
+ * first record saying who runs it from where.
+ */
+async function beginRecording(run: ConfirmedRun): Promise<RunRecorder> {
+  const { options, prepared, nodes, hooks } = run;
+  const { journal, store, resolution } = prepared;
+  const aside = journal?.setAsideTorn();
+  if (aside !== undefined) {
+    const warning = `the journal's last line was cut short by an earlier crash; it was moved to ${aside}`;
+    prepared.warnings.push(warning);
+    hooks.note(`warning: ${warning}`);
+  }
+  const recorder = new RunRecorder(prepared.attempt, prepared.runId, journal, store);
+  // The attempt's first record says whose run this is (cluster, node list) and who runs it, from where.
+  const start = recorder.stamp({
+    node: '',
+    step: 'run',
+    cluster: prepared.identity,
+    nodes,
+    host: os.hostname(),
+    pid: process.pid,
+    user: prepared.user,
+  });
+  const entries = [...prepared.entries, start];
+  if (store) {
+    await store.update(
+      (state) =>
+        beginRun(state, prepared.basis, store.where, resolution, { id: prepared.runId, nodes, entries }, start.time),
+      { create: true },
+    );
+  }
+  if (journal) {
+    if (resolution.toJournal || resolution.setAsideJournal) {
+      journal.rewrite(prepared.entries, resolution.setAsideJournal ? `${journal.file}.older-${Date.now()}` : undefined);
+    }
+    journal.append(start);
+  }
+  if (store && options.journal === undefined) hooks.note(`the run's state is kept in ${store.where}`);
+  return recorder;
+}
+
+/** Takes the lock, records the run, works the batches, records how it ended, releases the lock. */
 async function runLocked(run: ConfirmedRun): Promise<ExitCodeValue> {
   const { ctx, options, api, prepared, report, nodes, signal, hooks } = run;
-  const lock = await abortable(api.acquireLock(holderIdentity(prepared.journal?.run ?? 'run')), signal);
+  const lock = await abortable(api.acquireLock(holderIdentity(prepared.attempt)), signal);
   if (lock.tookOverFrom) hooks.note(`took over the expired lock of ${lock.tookOverFrom}`);
   lock.startRenewing();
   // A server that never answers must not hold the report: the lease expires on its own.
   const release = (): Promise<void> => abortable(lock.release(), AbortSignal.timeout(5000)).catch(() => {});
-  // The run's first record says whose journal this is (cluster, node list), for any resume.
+  let recorder: RunRecorder;
   try {
-    const aside = prepared.journal?.setAsideTorn();
-    if (aside !== undefined) {
-      const warning = `the journal's last line was cut short by an earlier crash; it was moved to ${aside}`;
-      prepared.warnings.push(warning);
-      hooks.note(`warning: ${warning}`);
-    }
-    prepared.journal?.record({
-      node: '',
-      step: 'run',
-      ...(prepared.identity ? { cluster: prepared.identity } : {}),
-      nodes,
-    });
+    recorder = await beginRecording(run);
   } catch (err) {
     await release();
     throw err;
   }
   const view = await hooks.progress(nodes, prepared.reports, Boolean(options.run));
+  let code: ExitCodeValue = ExitCode.OK;
   try {
-    return await runBatches(
+    code = await runBatches(
       {
         api,
         work:
@@ -249,14 +414,14 @@ async function runLocked(run: ConfirmedRun): Promise<ExitCodeValue> {
           (options.run
             ? commandWork(
                 options.run,
-                options.journal ?? 'kubectl-study-maintain',
-                prepared.journal?.run ?? 'run',
+                options.journal ?? `${localStateDir()}/${prepared.runId}`,
+                prepared.attempt,
                 ctx,
                 () => view.live,
               )
             : operatorWork(options.waitFile, ctx)),
         prior: prepared.prior,
-        journal: prepared.journal,
+        journal: recorder,
         checkLock: () => {
           if (!lock.held())
             throw new BlockedError(
@@ -276,10 +441,28 @@ async function runLocked(run: ConfirmedRun): Promise<ExitCodeValue> {
         recoverTimeoutMs: options.recoverTimeoutMs,
       },
       prepared,
+      recorder,
       report,
     );
+    return code;
   } finally {
     view.stop();
+    // How the attempt ended; a run whose every node is done leaves the state's current slot for its history.
+    const done = nodes.every((n) => ['done', 'skipped-done'].includes(prepared.reports.get(n)!.status));
+    const failed = [...prepared.reports.values()].find((r) => r.status === 'failed');
+    try {
+      await recorder.record(
+        {
+          node: '',
+          step: 'ended',
+          outcome: code === ExitCode.OK ? 'done' : outcomeOfExitCode(code),
+          ...(failed?.detail ? { detail: `${failed.node}: ${failed.detail}` } : {}),
+        },
+        done && code === ExitCode.OK ? 'done' : undefined,
+      );
+    } catch {
+      // The report says why the run stopped; a state that cannot be written said so already.
+    }
     await release();
   }
 }
@@ -308,12 +491,13 @@ export async function runMaintain(
   const { nodes, prepared, plan } = await abortable(
     (async () => {
       const nodes = options.selector !== undefined ? await api.nodesMatching(options.selector) : options.nodes;
+      if (!options.dryRun) {
+        const missing = await api.deniedAccess(runAccessChecks(options.lockNamespace, LOCK_NAME, false));
+        if (missing.length) throw missingAccess(missing, options.lockNamespace);
+      }
       const prepared = await prepare(api, options, nodes);
-      return {
-        nodes,
-        prepared,
-        plan: await planRun(api, batches(prepared.todo, options.maxUnavailable), prepared.progress),
-      };
+      const plan = await planRun(api, batches(prepared.todo, options.maxUnavailable), prepared.progress);
+      return { nodes, prepared, plan };
     })(),
     signal,
   ).catch((err: unknown) => {
@@ -329,6 +513,7 @@ export async function runMaintain(
     degraded: [],
     warnings: prepared.warnings,
     ...(options.journal ? { journal: options.journal } : {}),
+    ...(prepared.store && !options.dryRun ? { state: `${prepared.store.namespace}/${prepared.store.name}` } : {}),
   };
   const finish = (outcome: MaintainReport['outcome']): MaintainReport => {
     report.outcome = outcome;
@@ -336,6 +521,7 @@ export async function runMaintain(
     return report;
   };
   for (const w of prepared.warnings) hooks.note(`warning: ${w}`);
+  report.nodes = nodes.map((n) => prepared.reports.get(n)!);
   hooks.showPlan(report, nodes, prepared.progress);
   if (report.plan.blocked.length) {
     report.next =
@@ -348,6 +534,8 @@ export async function runMaintain(
     if (lock?.held) report.lockHeldBy = lock.holder;
     return finish('planned');
   }
+  // Another machine finished this run: nothing is left, and nothing is written.
+  if (prepared.resolution.finished) return finish('done');
   if (
     !options.yes &&
     canAsk(ctx.io) &&

@@ -117,7 +117,8 @@ export interface NodeDeps {
   work: Work;
   /** What to do about commands earlier runs started and never saw end, by node (decided before anything changed). */
   prior?: Map<string, PriorCommand>;
-  journal: { record(entry: Omit<JournalEntry, 'time' | 'run'>): void } | undefined;
+  /** Where each step is recorded before the next starts (the journal, the cluster's state): RunRecorder. */
+  journal: { record(entry: Omit<JournalEntry, 'time' | 'run'>): Promise<void> } | undefined;
   /** Throws when the run may not act any more (the lock was lost). */
   checkLock(): void;
   say(node: string, phase: string): void;
@@ -166,7 +167,7 @@ async function drainStep(
   if (!cordonedEarlier) {
     // Record the intent before the cordon, so a kill in between cannot turn our cordon into someone else's.
     report.cordonedByRun = !plan.nodes[0]?.unschedulable;
-    deps.journal?.record({ node, step: 'cordoned', cordonedByRun: report.cordonedByRun });
+    await deps.journal?.record({ node, step: 'cordoned', cordonedByRun: report.cordonedByRun });
   }
   const byDrain = deps.drainTimeoutMs > 0 ? Date.now() + deps.drainTimeoutMs : undefined;
   const deadline =
@@ -183,7 +184,7 @@ async function drainStep(
     );
   if (result.outcome !== 'drained') throw drainFailure(result);
   const workloads = deps.api.evictedWorkloads(plan, result);
-  deps.journal?.record({ node, step: 'drained', workloads });
+  await deps.journal?.record({ node, step: 'drained', workloads });
   return workloads;
 }
 
@@ -191,26 +192,30 @@ async function workStep(deps: NodeDeps, node: string): Promise<void> {
   const prior = deps.prior?.get(node);
   if (prior?.action === 'skip') {
     deps.say(node, prior.note);
-    deps.journal?.record({ node, step: 'command-done', detail: prior.note });
+    await deps.journal?.record({ node, step: 'command-done', detail: prior.note });
     return;
   }
   deps.say(node, deps.work.label);
+  let started: Promise<void> | undefined;
   const {
     code,
     stderrTail,
     stopped: how,
-  } = await deps.work.perform(node, deps.signal, (command) =>
-    deps.journal?.record({ node, step: 'command-started', command }),
-  );
+  } = await deps.work.perform(node, deps.signal, (command) => {
+    started = deps.journal?.record({ node, step: 'command-started', command });
+    // Awaited once the command has ended: a run never leaves its command running unwatched.
+    started?.catch(() => {});
+  });
+  if (started) await started;
   if (deps.signal.aborted) {
-    if (how) deps.journal?.record({ node, step: 'command-stopped', detail: how });
+    if (how) await deps.journal?.record({ node, step: 'command-stopped', detail: how });
     throw stopped(deps.signal, `while the command ran${how ? ` (the command was ${how})` : ''}`);
   }
   if (code !== 0)
     throw new BlockedError(
       `the command failed with exit code ${code}${stderrTail ? `: ${stderrTail.split('\n').at(-1)}` : ''}`,
     );
-  deps.journal?.record({ node, step: 'command-done' });
+  await deps.journal?.record({ node, step: 'command-done' });
 }
 
 async function recoverStep(deps: NodeDeps, node: string, workloads: WorkloadRef[], degraded: string[]): Promise<void> {
@@ -225,7 +230,7 @@ async function recoverStep(deps: NodeDeps, node: string, workloads: WorkloadRef[
       `workloads not Available within ${formatDuration(deps.recoverTimeoutMs)}: ${bad.join(', ')}`,
     );
   }
-  deps.journal?.record({ node, step: 'recovered' });
+  await deps.journal?.record({ node, step: 'recovered' });
 }
 
 /**
@@ -254,7 +259,7 @@ export async function maintainNode(
   if (step('ready')) {
     deps.say(node, 'waiting for the node to be Ready');
     await deps.api.waitReady(node, deps.readyTimeoutMs, deps.signal);
-    deps.journal?.record({ node, step: 'ready' });
+    await deps.journal?.record({ node, step: 'ready' });
   }
   if (step('uncordoned')) {
     if (report.cordonedByRun) {
@@ -264,13 +269,13 @@ export async function maintainNode(
     } else {
       deps.say(node, 'stays cordoned: it was cordoned before this run');
     }
-    deps.journal?.record({
+    await deps.journal?.record({
       node,
       step: 'uncordoned',
       detail: report.cordonedByRun ? 'uncordoned' : 'left cordoned: cordoned before the run',
     });
   }
   if (step('recovered')) await recoverStep(deps, node, workloads, degraded);
-  deps.journal?.record({ node, step: 'done' });
+  await deps.journal?.record({ node, step: 'done' });
   Object.assign(report, { status: 'done', phase: 'done' });
 }

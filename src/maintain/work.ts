@@ -8,8 +8,9 @@
  * Without --run: a file to wait for, or Enter on the terminal.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 
 import { sleep } from '../base/concurrency.js';
 import { ask } from '../base/prompt.js';
@@ -92,9 +93,23 @@ function follow(file: string, show: (line: string) => void): { stop: () => strin
   };
 }
 
+/**
+ * Where a run without --journal keeps its commands' output and exit
+ * markers on this machine: $XDG_STATE_HOME/kubectl-study/maintain, else
+ * ~/.local/state/kubectl-study/maintain. The run's state names them, with
+ * the host they are on.
+ */
+export function localStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'kubectl-study', 'maintain');
+}
+
+/**
+ * The operator's command for each node; `prefix`: where its files go
+ * (PREFIX.NODE.ATTEMPT.log and .exit), beside the journal or in localStateDir().
+ */
 export function commandWork(
   command: string,
-  journalFile: string,
+  prefix: string,
   runId: string,
   ctx: RunContext,
   quiet: () => boolean,
@@ -103,9 +118,10 @@ export function commandWork(
     label: `running: ${command}`,
     perform: (node, signal, onStarted) =>
       new Promise((resolve, reject) => {
-        const base = `${journalFile}.${node}.${runId}`;
+        const base = `${prefix}.${node}.${runId}`;
         const marker = `${base}.exit`;
         const log = `${base}.log`;
+        mkdirSync(path.dirname(path.resolve(base)), { recursive: true });
         rmSync(marker, { force: true });
         const out = openSync(log, 'a', 0o600);
         const child = spawn('/bin/sh', ['-c', WRAPPER], {

@@ -10,6 +10,7 @@ import {
   MAINTAIN_DEFAULTS as DEFAULTS,
   MIN_LOCK_SECONDS,
   maintainOptions,
+  maintainStatusOptions,
 } from '../../maintain/options.js';
 import { argument, option } from '../candidates.js';
 import { connectionFlags, outputFlags, outputFormat } from '../flags.js';
@@ -18,6 +19,7 @@ import type { Emit } from '../operations.js';
 const FORMATS = ['table', 'json', 'yaml'] as const;
 
 export function defineMaintain(cmd: Command, emit: Emit): void {
+  cmd.enablePositionalOptions();
   const maintain = outputFlags(
     connectionFlags(
       cmd
@@ -36,7 +38,12 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
         )
         .option('--max-unavailable <n>', `nodes worked on at once, never more (default ${DEFAULTS.maxUnavailable})`)
         .addOption(
-          option('--journal <file>', 'record every step here; the same command again resumes from it', 'files'),
+          option(
+            '--journal <file>',
+            'also record every step in this local file (the cluster keeps the run\u2019s state beside its Lease); ' +
+              'needed only for a run too large for that',
+            'files',
+          ),
         )
         .option('--dry-run', 'show the plan for the whole run; change nothing')
         .option('-y, --yes', 'do not ask for confirmation (only asked on a terminal)')
@@ -96,16 +103,37 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
     `
 For each node in turn: plan (stop if blocked), drain, run the command, wait for Ready, uncordon
 (only if this run cordoned it), wait for the evicted workloads to be Available, then the next.
-The plan for the whole run comes first; one run at a time per cluster (a Lease); a journal makes
-the same command resumable after any stop, never redoing a finished node.
+The plan for the whole run comes first; one run at a time per cluster (a Lease). The run's state
+lives in the cluster, in a ConfigMap beside the Lease (--lock-namespace): the same command again,
+on this machine or any other, resumes the run, never redoing a finished node.
 
 Examples:
   kubectl study maintain worker-1 worker-2 --dry-run --ignore-daemonsets
-  kubectl study maintain -l pool=blue --run './upgrade.sh' --journal blue.journal --ignore-daemonsets --yes
+  kubectl study maintain -l pool=blue --run './upgrade.sh' --ignore-daemonsets --yes
+  kubectl study maintain status
 
 Exit codes: ${exitCodeSummary()}.`,
   );
   maintain.action((nodes, opts) =>
     emit('maintain', maintainOptions(nodes, opts, canAsk(emit.io)), outputFormat(opts.output, FORMATS), opts),
+  );
+
+  const status = outputFlags(
+    connectionFlags(
+      cmd
+        .command('status')
+        .description('the current and last maintenance runs, from the state the cluster keeps: any machine can ask')
+        .addOption(
+          option(
+            '--lock-namespace <namespace>',
+            `where the runs\u2019 Lease and state live (default ${DEFAULTS.lockNamespace})`,
+            'namespaces',
+          ),
+        ),
+    ),
+    FORMATS,
+  );
+  status.action((opts) =>
+    emit('maintain status', maintainStatusOptions(opts), outputFormat(opts.output, FORMATS), opts),
   );
 }

@@ -196,7 +196,8 @@ function deps(api: MaintainApi, extra: Partial<NodeDeps> = {}): NodeDeps & { jou
       },
     },
     journal: {
-      record: (e) => void journaled.push(`${e.step}${e.cordonedByRun !== undefined ? `:${e.cordonedByRun}` : ''}`),
+      record: async (e) =>
+        void journaled.push(`${e.step}${e.cordonedByRun !== undefined ? `:${e.cordonedByRun}` : ''}`),
     },
     checkLock: () => {},
     say: (_n, phase) => void phases.push(phase),

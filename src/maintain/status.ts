@@ -1,0 +1,139 @@
+/**
+ * `kubectl study maintain status`: from any machine, the current run and
+ * the last ones, as the cluster's state and the Lease say them: who runs
+ * it from which host and since when, the node and phase now, what it
+ * cordoned, the last error, and what to run next. statusOf is pure; the
+ * command reads the ConfigMap and the Lease, and asks the nodes the run
+ * cordoned whether they still are.
+ */
+import { firstAndMore } from '../base/text.js';
+import { progressFrom, type JournalEntry, type NodeProgress, type Step } from './journal.js';
+import { holderAttempt, LOCK_NAME, type LeaseState } from './lease.js';
+import type { MaintainStatus, RunStatus } from './model.js';
+import { cordonedByRun, lastTime, type RunState } from './state.js';
+import type { StateStore } from './store.js';
+
+/** The phase a node is in after its latest step, as the run's records say it. */
+const PHASE_AFTER: Array<[Step, string]> = [
+  ['done', 'done'],
+  ['recovered', 'done with its steps'],
+  ['uncordoned', 'waiting for the workloads to be Available'],
+  ['ready', 'to be uncordoned'],
+  ['command-done', 'waiting for the node to be Ready'],
+  ['command-stopped', 'the command was stopped'],
+  ['command-started', 'running the command'],
+  ['drained', 'drained, the command next'],
+  ['cordoned', 'draining'],
+];
+
+/** A node's phase by its records, and since when. Pure. */
+export function phaseOf(
+  node: string,
+  entries: readonly JournalEntry[],
+  progress: NodeProgress,
+): { phase: string; since: string } {
+  const mine = entries.filter((e) => e.node === node);
+  const last = mine.at(-1);
+  if (last?.step === 'failed') return { phase: `stopped: ${last.detail ?? 'failed'}`, since: last.time };
+  const command = progress.command && !progress.steps.has('command-done') ? progress.command : undefined;
+  if (command)
+    return {
+      phase: `running the command (process group ${command.pgid} on ${command.host})`,
+      since: command.startedAt,
+    };
+  const phase = PHASE_AFTER.find(([step]) => progress.steps.has(step))?.[1] ?? 'waiting';
+  return { phase, since: last?.time ?? '' };
+}
+
+/**
+ * The status of the runs in a state, with the lock as it stands; `cordonedNow`:
+ * of the nodes the current run cordoned, which are cordoned now. Pure.
+ */
+export function statusOf(
+  state: RunState,
+  where: { namespace: string; name: string },
+  lock: LeaseState | undefined,
+  cordonedNow: ReadonlySet<string>,
+): MaintainStatus {
+  const out: MaintainStatus = {
+    kind: 'MaintainStatus',
+    apiVersion: 'study.kubectl.io/v1',
+    state: `${where.namespace}/${where.name}`,
+    last: state.last,
+  };
+  if (lock?.held) out.lock = { holder: lock.holder, renewedAgoMs: lock.renewedAgoMs, expiresInMs: lock.expiresInMs };
+  if (state.older) out.older = state.older;
+  const run = state.current;
+  if (!run) return out;
+  const entries = run.entries;
+  const progress = progressFrom(entries);
+  const attempts = entries.filter((e) => e.step === 'run');
+  const latest = attempts.at(-1);
+  const ended = entries.findLast((e) => e.step === 'ended' && e.run === latest?.run);
+  const running = Boolean(lock?.held && attempts.some((a) => a.run === holderAttempt(lock.holder)));
+  const failures = entries.filter((e) => (e.step === 'failed' || e.step === 'ended') && e.detail);
+  const done = run.nodes.filter((n) => progress.get(n)?.done);
+  const current: RunStatus = {
+    id: run.id,
+    nodes: run.nodes,
+    state: running ? 'running' : 'stopped',
+    startedAt: attempts[0]?.time ?? entries[0]?.time ?? '',
+    attempt: {
+      id: latest?.run ?? run.id,
+      user: latest?.user ?? '',
+      host: latest?.host ?? '',
+      pid: latest?.pid ?? 0,
+      since: latest?.time ?? '',
+      ...(ended?.outcome ? { outcome: ended.outcome } : {}),
+    },
+    updatedAt: lastTime(entries),
+    done,
+    working: run.nodes
+      .filter((n) => progress.has(n) && !progress.get(n)!.done)
+      .map((n) => ({ node: n, ...phaseOf(n, entries, progress.get(n)!) })),
+    cordoned: cordonedByRun(entries).map((node) => ({ node, cordonedNow: cordonedNow.has(node) })),
+    commands: run.nodes.flatMap((node) => {
+      const c = progress.get(node)?.command;
+      return c && !progress.get(node)?.steps.has('command-done')
+        ? [{ node, host: c.host, pgid: c.pgid, startedAt: c.startedAt, log: c.log }]
+        : [];
+    }),
+  };
+  const lastError = failures.at(-1)?.detail;
+  if (lastError) current.lastError = lastError;
+  out.current = current;
+  out.next = nextStep(current);
+  return out;
+}
+
+/** What to run next for the current run. Pure. */
+function nextStep(run: RunStatus): string {
+  if (run.state === 'running')
+    return `wait: it runs on ${run.attempt.host} (pid ${run.attempt.pid}); "kubectl study maintain status" again follows it`;
+  const nodes = firstAndMore(run.nodes, 10);
+  const still = run.cordoned.filter((c) => c.cordonedNow).map((c) => c.node);
+  const giveUp = still.length ? `; or give up with: kubectl study-drain uncordon ${still.join(' ')}` : '';
+  const command = run.commands[0];
+  if (command) {
+    return (
+      `the command for ${command.node} was started on ${command.host} (process group ${command.pgid}) at ` +
+      `${command.startedAt} and may still run there: once you know whether it finished, run the same command again ` +
+      `(nodes ${nodes}) from any machine with --resume-step=skip (it finished) or --resume-step=rerun (run it again)${giveUp}`
+    );
+  }
+  return `run the same command again (nodes ${nodes}) from any machine: it resumes where it stopped and skips finished nodes${giveUp}`;
+}
+
+/** What `status` reads through: the state, the lock, the nodes. */
+export interface StatusApi {
+  readLock(): Promise<LeaseState | undefined>;
+  isCordoned(node: string): Promise<boolean>;
+}
+
+export async function maintainStatus(store: StateStore, api: StatusApi): Promise<MaintainStatus> {
+  const [state, lock] = await Promise.all([store.read(), api.readLock()]);
+  const cordonedNow = new Set<string>();
+  for (const node of state.current ? cordonedByRun(state.current.entries) : [])
+    if (await api.isCordoned(node).catch(() => true)) cordonedNow.add(node);
+  return statusOf(state, { namespace: store.namespace, name: LOCK_NAME }, lock, cordonedNow);
+}
