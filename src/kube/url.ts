@@ -33,6 +33,7 @@ export const RESOURCES = {
   jobs: { group: 'batch', version: 'v1', resource: 'jobs', namespaced: true },
   cronJobs: { group: 'batch', version: 'v1', resource: 'cronjobs', namespaced: true },
   storageClasses: { group: 'storage.k8s.io', version: 'v1', resource: 'storageclasses', namespaced: false },
+  volumeAttachments: { group: 'storage.k8s.io', version: 'v1', resource: 'volumeattachments', namespaced: false },
   podDisruptionBudgets: { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', namespaced: true },
   leases: { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespaced: true },
   roles: { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', namespaced: true },

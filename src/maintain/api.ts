@@ -6,7 +6,9 @@
  * batch, lock and recovery loop is tested in milliseconds, as the
  * eviction loop is.
  */
-import { sleep } from '../base/concurrency.js';
+import type { V1Node, V1PersistentVolume, V1Pod, V1VolumeAttachment } from '@kubernetes/client-node';
+
+import { mapLimit, sleep } from '../base/concurrency.js';
 import { formatDuration } from '../base/duration.js';
 import { TimeoutError } from '../base/errors.js';
 import {
@@ -21,6 +23,7 @@ import {
   type DrainPlan,
 } from '../drain/lib.js';
 import type { KubeClient } from '../kube/client.js';
+import { listPath } from '../kube/list.js';
 import { nodesMatching } from '../kube/nodes.js';
 import { isNodeReady } from '../kube/objects.js';
 import { reviewAll, whoAmI } from '../kube/reviews.js';
@@ -30,6 +33,7 @@ import { LOCK_NAME, MaintenanceLock, readLock, type LeaseState, type LockOptions
 import type { MaintainOptions } from './options.js';
 import type { MaintainApi } from './steps.js';
 import type { ConfigMapApi, ConfigMapObject } from './store.js';
+import { attachedVolumes, type AttachedVolume } from './volumes.js';
 
 /** The run's hold on the cluster's maintenance lock (a MaintenanceLock, or the tests' fake). */
 export interface RunLock {
@@ -132,6 +136,7 @@ export function clusterMaintainApi(
       throw new TimeoutError(`node ${node} was not Ready within ${formatDuration(timeoutMs)}`);
     },
     waitAvailable: (workloads, until) => waitAvailable(drainApi, workloads, until, () => {}),
+    attachedVolumes: (nodes) => clusterAttachedVolumes(client, nodes),
     nodesMatching: (selector) => nodesMatching(client, selector),
     async clusterIdentity() {
       const namespace = await client.call('read namespace kube-system', () =>
@@ -171,4 +176,47 @@ export function clusterMaintainApi(
       }
     },
   };
+}
+
+/**
+ * The volumes attached to each node (volumes.ts): one list of the
+ * VolumeAttachments and each node's status; the PersistentVolumes and the
+ * pods on a node only when something is attached to it. PersistentVolumes
+ * that may not be read leave the volumes named as their attachment names them.
+ */
+async function clusterAttachedVolumes(client: KubeClient, nodes: string[]): Promise<Map<string, AttachedVolume[]>> {
+  const out = new Map<string, AttachedVolume[]>();
+  const [attachments, nodeObjects] = await Promise.all([
+    client.call('list volumeattachments', () =>
+      listPath<V1VolumeAttachment>(client, resourcePath(RESOURCES.volumeAttachments)),
+    ),
+    mapLimit(nodes, 8, (name) =>
+      client.call(`get node ${name}`, () => client.request<V1Node>('GET', resourcePath(RESOURCES.nodes, { name }))),
+    ),
+  ]);
+  const busy = nodes.filter(
+    (n, i) =>
+      (nodeObjects[i]?.status?.volumesAttached?.length ?? 0) > 0 ||
+      attachments.items.some((va) => va.spec?.nodeName === n),
+  );
+  if (busy.length === 0) return out;
+  const persistentVolumes = await listPath<V1PersistentVolume>(client, resourcePath(RESOURCES.persistentVolumes)).catch(
+    () => ({ items: [] as V1PersistentVolume[] }),
+  );
+  await mapLimit(busy, 8, async (node) => {
+    const pods = await client.call(`list pods on node ${node}`, () =>
+      listPath<V1Pod>(client, resourcePath(RESOURCES.pods), { fieldSelector: `spec.nodeName=${node}` }),
+    );
+    const status = nodeObjects[nodes.indexOf(node)]?.status?.volumesAttached ?? [];
+    out.set(
+      node,
+      attachedVolumes(node, {
+        volumesAttached: status,
+        attachments: attachments.items,
+        persistentVolumes: persistentVolumes.items,
+        pods: pods.items,
+      }),
+    );
+  });
+  return out;
 }

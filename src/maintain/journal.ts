@@ -22,6 +22,7 @@ import {
 import path from 'node:path';
 
 import { UsageError } from '../base/errors.js';
+import type { AttachedVolume } from './volumes.js';
 
 export type Step =
   | 'run'
@@ -29,6 +30,8 @@ export type Step =
   | 'ended'
   | 'cordoned'
   | 'drained'
+  /** No volume attached to the node any more (after the drain, before the command). */
+  | 'volumes-detached'
   | 'command-started'
   | 'command-stopped'
   | 'command-done'
@@ -62,6 +65,8 @@ export interface JournalEntry {
   cordonedByRun?: boolean;
   /** Workloads to wait for after the node is back (from the drain). */
   workloads?: Array<{ namespace: string; kind: string; name: string }>;
+  /** For 'drained': the volumes attached before the drain, with the pods that used them (the wait names them). */
+  volumes?: AttachedVolume[];
   detail?: string;
   /** For 'command-started': where it runs. */
   command?: CommandRecord;
@@ -87,6 +92,8 @@ export interface NodeProgress {
   steps: Set<Step>;
   cordonedByRun: boolean;
   workloads: Array<{ namespace: string; kind: string; name: string }>;
+  /** The volumes attached before its drain. */
+  volumes?: AttachedVolume[];
   lastFailure?: string;
   /** The last command an earlier run started for the node and did not see end. */
   command?: CommandRecord;
@@ -106,6 +113,7 @@ export function progressFrom(entries: JournalEntry[]): Map<string, NodeProgress>
     else progress.steps.add(entry.step);
     if (entry.step === 'cordoned') progress.cordonedByRun = entry.cordonedByRun === true;
     if (entry.step === 'drained' && entry.workloads) progress.workloads = entry.workloads;
+    if (entry.step === 'drained' && entry.volumes) progress.volumes = entry.volumes;
     if (entry.step === 'command-started' && entry.command) progress.command = entry.command;
     if (entry.step === 'command-done' || entry.step === 'command-stopped') delete progress.command;
     if (entry.step === 'done') progress.done = true;

@@ -2,6 +2,7 @@
 import type { ExitCodeValue } from '../base/errors.js';
 import type { PdbPlan } from '../drain/lib.js';
 import type { OlderRuns, RunSummary } from './state.js';
+import type { AttachedVolume } from './volumes.js';
 
 export type NodeStatus = 'pending' | 'skipped-done' | 'done' | 'failed' | 'not-started';
 
@@ -15,6 +16,8 @@ export interface NodeReport {
   detail?: string;
   /** Replacements of the pods its drain evicted that could not start when the drain ended (namespace/name: reason). */
   replacements?: string[];
+  /** The volumes attached to it when the run was planned: after its drain, the run waits until none is. */
+  volumes?: AttachedVolume[];
 }
 
 /** One step of the run as planned: what its drain evicts, and which replacements find no node. */

@@ -32,6 +32,8 @@ export interface MaintainOptions {
   apiOutageMs: number;
   /** For a command an earlier run started on another host: run it again, or take it as done. */
   resumeStep?: 'rerun' | 'skip';
+  /** After each drain, wait until no volume is attached to the node (unless --skip-volume-detach-wait), this long at most. */
+  volumeDetach: { wait: boolean; timeoutMs: number };
 }
 
 export interface MaintainFlags extends ConnectionFlags {
@@ -55,6 +57,8 @@ export interface MaintainFlags extends ConnectionFlags {
   lockDuration?: string;
   apiOutageTimeout?: string;
   resumeStep?: string;
+  volumeDetachTimeout?: string;
+  skipVolumeDetachWait?: boolean;
 }
 
 /** study maintain's own defaults, as the flags write them: the options and the help both read them here. */
@@ -65,6 +69,7 @@ export const MAINTAIN_DEFAULTS = {
   recoverTimeout: '10m',
   lockNamespace: 'kube-system',
   lockDuration: '30s',
+  volumeDetachTimeout: '5m',
 } as const;
 
 /** The lock is renewed this often; a lock shorter than two renewals could lapse between them. */
@@ -130,6 +135,7 @@ export function maintainOptions(nodes: readonly string[], flags: MaintainFlags, 
       flags.apiOutageTimeout === undefined
         ? DEFAULT_OUTAGE_MS
         : durationFlag('--api-outage-timeout', flags.apiOutageTimeout, { zero: false }),
+    volumeDetach: volumeDetachOptions(flags),
   };
   if (target.selector !== undefined) out.selector = target.selector;
   if (flags.resumeStep !== undefined) {
@@ -143,6 +149,24 @@ export function maintainOptions(nodes: readonly string[], flags: MaintainFlags, 
   if (flags.waitFile !== undefined) out.waitFile = flags.waitFile;
   if (flags.journal) out.journal = flags.journal;
   return out;
+}
+
+function volumeDetachOptions(flags: MaintainFlags): MaintainOptions['volumeDetach'] {
+  const wait = flags.skipVolumeDetachWait !== true;
+  if (!wait && flags.volumeDetachTimeout !== undefined)
+    throw new UsageError('--volume-detach-timeout and --skip-volume-detach-wait cannot be used together', {
+      hint: 'keep --volume-detach-timeout to wait that long, or --skip-volume-detach-wait not to wait at all',
+    });
+  return {
+    wait,
+    timeoutMs: durationFlag(
+      '--volume-detach-timeout',
+      flags.volumeDetachTimeout ?? MAINTAIN_DEFAULTS.volumeDetachTimeout,
+      {
+        zero: false,
+      },
+    ),
+  };
 }
 
 export interface MaintainStatusOptions {

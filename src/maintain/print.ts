@@ -8,6 +8,7 @@ import { firstAndMore, plural } from '../base/text.js';
 import { eventLine, pdbCells, pdbColumns } from '../drain/lib.js';
 import type { NodeProgress } from './journal.js';
 import type { MaintainReport, MaintainStatus, NodeReport } from './model.js';
+import { describeVolumes } from './volumes.js';
 import type { MaintainHooks } from './run.js';
 
 export function renderPlanSummary(
@@ -38,6 +39,8 @@ export function renderPlanSummary(
     const steps = (n: string): string => `${n} (${[...(progress.get(n)?.steps ?? [])].join(', ')})`;
     out += `  resumed from the run's state: ${resumed.map(steps).join('; ')}\n`;
   }
+  for (const n of report.nodes)
+    if (n.volumes?.length) out += `  attached to ${n.node}: ${describeVolumes(n.volumes)}\n`;
   for (const b of report.plan.blocked) out += `  BLOCKED ${b.node}: ${b.blockers.join('; ')}\n`;
   out += renderPdbTable(report.plan);
   return `${out}\n`;

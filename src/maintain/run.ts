@@ -19,6 +19,7 @@ import {
   ApiError,
   BlockedError,
   ExitCode,
+  ForbiddenError,
   InterruptedError,
   outcomeExitCode,
   outcomeOfExitCode,
@@ -33,6 +34,7 @@ import { plural } from '../base/text.js';
 import { batches, type DrainEvent, type RunPlan } from '../drain/lib.js';
 import { missingAccess, runAccessChecks } from './access.js';
 import type { MaintainRunApi } from './api.js';
+import { runClock, type RunClock } from './clock.js';
 import { checkOwner, Journal, progressFrom, type JournalEntry, type NodeProgress } from './journal.js';
 import { heldByAnother, holderIdentity, LOCK_NAME } from './lease.js';
 import type { MaintainReport, NodeReport, RunPlanSummary } from './model.js';
@@ -53,6 +55,7 @@ import {
 } from './state.js';
 import { maintainNode, priorCommand, type MaintainApi, type NodeDeps, type PriorCommand, type Work } from './steps.js';
 import { StateStore } from './store.js';
+import { describeVolumes, type AttachedVolume } from './volumes.js';
 import { commandFacts, commandWork, localStateDir, operatorWork } from './work.js';
 
 export interface MaintainHooks {
@@ -108,6 +111,31 @@ async function planRun(
   // A node an earlier run of this journal cordoned is uncordoned after its step, as this run will.
   const uncordon = new Set(order.flat().filter((n) => progress.get(n)?.cordonedByRun === true));
   return runPlanSummary(order, await api.planRun(order, uncordon));
+}
+
+/**
+ * The volumes attached to each node still to do, for the plan: a node's
+ * report lists them. A plan that may not list VolumeAttachments says so
+ * (a real run is refused earlier, when it would wait for them).
+ */
+async function planVolumes(api: MaintainRunApi, options: MaintainOptions, prepared: Prepared): Promise<void> {
+  let attached: Map<string, AttachedVolume[]>;
+  try {
+    attached = await api.attachedVolumes(prepared.todo);
+  } catch (err) {
+    if (!(err instanceof ForbiddenError) || (!options.dryRun && options.volumeDetach.wait)) throw err;
+    prepared.warnings.push(`${err.message}: the plan does not show which volumes are attached`);
+    return;
+  }
+  for (const [node, volumes] of attached) {
+    if (volumes.length === 0) continue;
+    prepared.reports.get(node)!.volumes = volumes;
+    if (!options.volumeDetach.wait)
+      prepared.warnings.push(
+        `--skip-volume-detach-wait: the command for ${node} may run while ${describeVolumes(volumes)} ` +
+          `${volumes.length === 1 ? 'is' : 'are'} attached`,
+      );
+  }
 }
 
 function nextAfterFailure(reports: Map<string, NodeReport>): string {
@@ -342,6 +370,7 @@ interface ConfirmedRun {
   signal: AbortSignal;
   hooks: MaintainHooks;
   runDeadline: number | undefined;
+  clock: RunClock;
 }
 
 /**
@@ -439,6 +468,8 @@ async function runLocked(run: ConfirmedRun): Promise<ExitCodeValue> {
         ...(run.runDeadline !== undefined ? { runDeadline: run.runDeadline } : {}),
         readyTimeoutMs: options.readyTimeoutMs,
         recoverTimeoutMs: options.recoverTimeoutMs,
+        clock: run.clock,
+        volumeDetach: options.volumeDetach,
       },
       prepared,
       recorder,
@@ -473,13 +504,15 @@ export interface MaintainDeps {
   api: MaintainRunApi;
   /** By default the --run command, or the wait for --wait-file (or Enter). */
   work?: Work;
+  /** The run's clock (windows, pauses, volume waits); by default the real one, or STUDY_TEST_CLOCK_FILE's (clock.ts). */
+  clock?: RunClock;
 }
 
 export async function runMaintain(
   ctx: RunContext,
   options: MaintainOptions,
   hooks: MaintainHooks,
-  { api, work }: MaintainDeps,
+  { api, work, clock = runClock() }: MaintainDeps,
 ): Promise<MaintainReport> {
   const started = Date.now();
   const deadline = deadlineSignal(
@@ -492,11 +525,14 @@ export async function runMaintain(
     (async () => {
       const nodes = options.selector !== undefined ? await api.nodesMatching(options.selector) : options.nodes;
       if (!options.dryRun) {
-        const missing = await api.deniedAccess(runAccessChecks(options.lockNamespace, LOCK_NAME, false));
+        const missing = await api.deniedAccess(
+          runAccessChecks(options.lockNamespace, LOCK_NAME, options.volumeDetach.wait),
+        );
         if (missing.length) throw missingAccess(missing, options.lockNamespace);
       }
       const prepared = await prepare(api, options, nodes);
       const plan = await planRun(api, batches(prepared.todo, options.maxUnavailable), prepared.progress);
+      await planVolumes(api, options, prepared);
       return { nodes, prepared, plan };
     })(),
     signal,
@@ -558,6 +594,7 @@ export async function runMaintain(
     signal,
     hooks,
     runDeadline: options.timeoutMs > 0 ? started + options.timeoutMs : undefined,
+    clock,
   }).finally(() => deadline.clear());
   for (const nodeReport of prepared.reports.values())
     if (nodeReport.status === 'pending') Object.assign(nodeReport, { status: 'not-started', phase: 'not started' });

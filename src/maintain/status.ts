@@ -22,7 +22,8 @@ const PHASE_AFTER: Array<[Step, string]> = [
   ['command-done', 'waiting for the node to be Ready'],
   ['command-stopped', 'the command was stopped'],
   ['command-started', 'running the command'],
-  ['drained', 'drained, the command next'],
+  ['volumes-detached', 'volumes detached, the command next'],
+  ['drained', 'drained: volumes to detach, then the command'],
   ['cordoned', 'draining'],
 ];
 

@@ -18,8 +18,10 @@ import {
   type WorkloadHealth,
   type WorkloadRef,
 } from '../drain/lib.js';
+import type { RunClock } from './clock.js';
 import type { CommandRecord, JournalEntry, NodeProgress, Step } from './journal.js';
 import type { NodeReport } from './model.js';
+import { describeVolumes, withEarlierPods, type AttachedVolume } from './volumes.js';
 
 export interface MaintainApi {
   /**
@@ -40,6 +42,8 @@ export interface MaintainApi {
   /** Resolves when the node is Ready; rejects with a timeout error after timeoutMs, or the signal's reason. */
   waitReady(node: string, timeoutMs: number, signal: AbortSignal): Promise<void>;
   waitAvailable(workloads: WorkloadRef[], signal: AbortSignal): Promise<WorkloadHealth[]>;
+  /** The volumes attached to each of these nodes now (volumes.ts), with the pods on the node that use them. */
+  attachedVolumes(nodes: string[]): Promise<Map<string, AttachedVolume[]>>;
 }
 
 /** The operator's work on a drained node: the --run command, or a wait for them. */
@@ -129,7 +133,14 @@ export interface NodeDeps {
   runDeadline?: number;
   readyTimeoutMs: number;
   recoverTimeoutMs: number;
+  /** Waits for volumes to detach, and for windows and pauses (step 4): the run's clock. */
+  clock: RunClock;
+  /** After the drain, wait until no volume is attached to the node, for at most timeoutMs; or not (--skip-volume-detach-wait). */
+  volumeDetach: { wait: boolean; timeoutMs: number };
 }
+
+/** How often the wait for volumes to detach looks again. */
+export const VOLUME_POLL_MS = 2000;
 
 /** Why the run stopped: its --timeout ran out, or an interrupt (Ctrl-C, SIGTERM). */
 export function stopped(signal: AbortSignal, doing: string): StudyError {
@@ -139,12 +150,40 @@ export function stopped(signal: AbortSignal, doing: string): StudyError {
     : new InterruptedError(`interrupted ${doing}`);
 }
 
-/** What is left to do for a node, in order, given what the journal says. Pure. */
-export function remainingSteps(progress: NodeProgress | undefined): Step[] {
+/**
+ * A node's records in the order its steps make them; the steps to take are
+ * the ones after the furthest recorded ('cordoned' and 'command-started'
+ * only mark a step under way).
+ */
+const STEP_ORDER: Step[] = [
+  'cordoned',
+  'drained',
+  'volumes-detached',
+  'command-started',
+  'command-done',
+  'ready',
+  'uncordoned',
+  'recovered',
+];
+const UNDER_WAY: ReadonlySet<Step> = new Set(['cordoned', 'command-started']);
+
+/** Which of the optional steps this run takes. */
+export interface StepsTaken {
+  volumes: boolean;
+}
+
+/**
+ * What is left to do for a node, in order, given its records: the steps
+ * this run takes that come after the furthest one recorded (a step an
+ * earlier run left out is not taken later: after the command, a wait for
+ * volumes makes no sense). Pure.
+ */
+export function remainingSteps(progress: NodeProgress | undefined, taken: StepsTaken = { volumes: true }): Step[] {
   if (progress?.done) return [];
-  const has = (s: Step): boolean => progress?.steps.has(s) ?? false;
-  const order: Step[] = ['drained', 'command-done', 'ready', 'uncordoned', 'recovered'];
-  return order.filter((s) => !has(s));
+  const furthest = Math.max(-1, ...STEP_ORDER.map((s, i) => (progress?.steps.has(s) ? i : -1)));
+  // A step under way is taken again (the drain resumes, the command's fate is decided): its own step is left.
+  const from = UNDER_WAY.has(STEP_ORDER[furthest] as Step) ? furthest - 1 : furthest;
+  return STEP_ORDER.filter((s, i) => !UNDER_WAY.has(s) && i > from && (s !== 'volumes-detached' || taken.volumes));
 }
 
 function drainFailure(result: DrainResult): StudyError {
@@ -159,11 +198,13 @@ async function drainStep(
   node: string,
   progress: NodeProgress | undefined,
   report: NodeReport,
-): Promise<WorkloadRef[]> {
+): Promise<{ workloads: WorkloadRef[]; volumes: AttachedVolume[] }> {
   const cordonedEarlier = progress?.steps.has('cordoned') ?? false;
   deps.say(node, cordonedEarlier ? 'resuming: draining (cordoned by an earlier run of this command)' : 'draining');
   const { plan, podListVersions } = await deps.api.plan([node]);
   if (plan.verdict === 'blocked') throw new BlockedError(`the drain plan is blocked: ${plan.blockers.join('; ')}`);
+  // Which pods use which attached volume is known only while they are there: the wait after the drain names them.
+  const volumes = (await deps.api.attachedVolumes([node])).get(node) ?? [];
   if (!cordonedEarlier) {
     // Record the intent before the cordon, so a kill in between cannot turn our cordon into someone else's.
     report.cordonedByRun = !plan.nodes[0]?.unschedulable;
@@ -184,8 +225,33 @@ async function drainStep(
     );
   if (result.outcome !== 'drained') throw drainFailure(result);
   const workloads = deps.api.evictedWorkloads(plan, result);
-  await deps.journal?.record({ node, step: 'drained', workloads });
-  return workloads;
+  await deps.journal?.record({ node, step: 'drained', workloads, ...(volumes.length ? { volumes } : {}) });
+  return { workloads, volumes };
+}
+
+/**
+ * After the drain, before the command: wait until no volume is attached to
+ * the node, looking every VOLUME_POLL_MS on the run's clock, for at most
+ * --volume-detach-timeout; the command never runs while one is.
+ */
+async function volumeStep(deps: NodeDeps, node: string, before: readonly AttachedVolume[]): Promise<void> {
+  const deadline = deps.clock.now() + deps.volumeDetach.timeoutMs;
+  for (;;) {
+    const attached = withEarlierPods((await deps.api.attachedVolumes([node])).get(node) ?? [], before);
+    if (attached.length === 0) break;
+    const left = deadline - deps.clock.now();
+    if (left <= 0) {
+      throw new TimeoutError(
+        `${describeVolumes(attached)} still attached to ${node} after --volume-detach-timeout ` +
+          `${formatDuration(deps.volumeDetach.timeoutMs)}; the command was not run and ${node} stays cordoned`,
+      );
+    }
+    deps.say(node, `waiting for ${describeVolumes(attached)} to detach`);
+    await deps.clock.sleep(Math.min(VOLUME_POLL_MS, left), deps.signal).catch(() => {
+      throw stopped(deps.signal, 'while waiting for volumes to detach');
+    });
+  }
+  await deps.journal?.record({ node, step: 'volumes-detached' });
 }
 
 async function workStep(deps: NodeDeps, node: string): Promise<void> {
@@ -245,7 +311,7 @@ export async function maintainNode(
   report: NodeReport,
   degraded: string[],
 ): Promise<void> {
-  const todo = new Set(remainingSteps(progress));
+  const todo = new Set(remainingSteps(progress, { volumes: deps.volumeDetach.wait }));
   const step = (s: Step): boolean => {
     if (!todo.has(s)) return false;
     if (deps.signal.aborted) throw stopped(deps.signal, `before the step "${s}"`);
@@ -253,8 +319,10 @@ export async function maintainNode(
     return true;
   };
   let workloads = progress?.workloads ?? [];
-  if (step('drained')) workloads = await drainStep(deps, node, progress, report);
+  let volumes = progress?.volumes ?? [];
+  if (step('drained')) ({ workloads, volumes } = await drainStep(deps, node, progress, report));
   if (todo.has('uncordoned')) report.cordonedNow = true;
+  if (step('volumes-detached')) await volumeStep(deps, node, volumes);
   if (step('command-done')) await workStep(deps, node);
   if (step('ready')) {
     deps.say(node, 'waiting for the node to be Ready');

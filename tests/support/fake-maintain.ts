@@ -11,9 +11,11 @@ import type { DrainEvent, DrainPlan, DrainResult, RunPlan, WorkloadHealth, Workl
 import { toStudyError } from '../../src/kube/apierror.js';
 import type { AccessCheck } from '../../src/maintain/access.js';
 import type { MaintainRunApi, RunLock } from '../../src/maintain/api.js';
+import type { RunClock } from '../../src/maintain/clock.js';
 import type { LeaseState } from '../../src/maintain/lease.js';
 import type { Work } from '../../src/maintain/steps.js';
 import type { ConfigMapApi, ConfigMapObject } from '../../src/maintain/store.js';
+import type { AttachedVolume } from '../../src/maintain/volumes.js';
 import { drainPlan, podPlan } from './fake-drain.js';
 
 /** A failure as the API client throws it: the typed error, its HTTP status readable (apiStatusOf). */
@@ -138,6 +140,23 @@ export class FakeMaintainCluster implements MaintainRunApi {
   readonly configMaps = new FakeConfigMaps();
   /** Permissions the caller lacks, as "verb resource" (e.g. "update configmaps"). */
   readonly denied = new Set<string>();
+  /**
+   * The volumes attached to a node, answer after answer: each look takes the next, the last one stays
+   * (so [[a], [a], []] is a volume that detaches on the third look).
+   */
+  readonly volumes = new Map<string, AttachedVolume[][]>();
+
+  async attachedVolumes(nodes: string[]): Promise<Map<string, AttachedVolume[]>> {
+    const out = new Map<string, AttachedVolume[]>();
+    for (const node of nodes) {
+      const answers = this.volumes.get(node) ?? [];
+      const now = (answers.length > 1 ? answers.shift() : answers[0]) ?? [];
+      if (now.length) this.log.push(`volumes ${node}: ${now.map((v) => v.name).join(',')}`);
+      out.set(node, now);
+    }
+    return out;
+  }
+
   constructor(readonly nodes: string[]) {}
 
   async deniedAccess(checks: AccessCheck[]): Promise<AccessCheck[]> {
@@ -274,6 +293,25 @@ export function fakeWork(
     async perform(node, signal) {
       log.push(`work ${node}`);
       return { code: await perform(node, signal), stderrTail: '' };
+    },
+  };
+}
+
+/** A run clock that moves only when slept on (each sleep advances it at once) or set: no test waits for real. */
+export function manualClock(start: number): RunClock & { slept: number[]; set(t: number): void } {
+  let now = start;
+  const slept: number[] = [];
+  return {
+    now: () => now,
+    async sleep(ms, signal) {
+      if (signal?.aborted) throw signal.reason;
+      slept.push(ms);
+      now += ms;
+    },
+    pollMs: 30_000,
+    slept,
+    set(t) {
+      now = t;
     },
   };
 }

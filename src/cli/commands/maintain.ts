@@ -60,6 +60,15 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
           `how long a node may take to be Ready again (default ${DEFAULTS.readyTimeout})`,
         )
         .option(
+          '--volume-detach-timeout <duration>',
+          `after each drain, how long to wait for every volume to detach from the node before the command ` +
+            `(default ${DEFAULTS.volumeDetachTimeout})`,
+        )
+        .option(
+          '--skip-volume-detach-wait',
+          'run the command without waiting for the node\u2019s volumes to detach (they may be attached while it runs)',
+        )
+        .option(
           '--recover-timeout <duration>',
           `how long the evicted workloads may take to be Available again (default ${DEFAULTS.recoverTimeout})`,
         )
@@ -101,8 +110,9 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
   maintain.addHelpText(
     'after',
     `
-For each node in turn: plan (stop if blocked), drain, run the command, wait for Ready, uncordon
-(only if this run cordoned it), wait for the evicted workloads to be Available, then the next.
+For each node in turn: plan (stop if blocked), drain, wait for its volumes to detach, run the
+command, wait for Ready, uncordon (only if this run cordoned it), wait for the evicted workloads
+to be Available, then the next.
 The plan for the whole run comes first; one run at a time per cluster (a Lease). The run's state
 lives in the cluster, in a ConfigMap beside the Lease (--lock-namespace): the same command again,
 on this machine or any other, resumes the run, never redoing a finished node.

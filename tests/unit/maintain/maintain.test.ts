@@ -23,6 +23,7 @@ import type { NodeReport } from '../../../src/maintain/model.js';
 import { batches } from '../../../src/drain/lib.js';
 import { maintainNode, remainingSteps, type MaintainApi, type NodeDeps } from '../../../src/maintain/steps.js';
 import { drainPlan, podPlan } from '../../support/fake-drain.js';
+import { manualClock } from '../../support/fake-maintain.js';
 
 const entry = (node: string, step: JournalEntry['step'], extra: Partial<JournalEntry> = {}): JournalEntry => ({
   time: 't',
@@ -107,9 +108,38 @@ test('progress from the journal, and what is left to do for a node', () => {
   assert.equal(p.get('n1')?.cordonedByRun, true);
   assert.equal(p.get('n1')?.lastFailure, 'x');
   assert.deepEqual(p.get('n1')?.workloads, [{ namespace: 'a', kind: 'Deployment', name: 'web' }]);
-  assert.deepEqual(remainingSteps(p.get('n1')), ['command-done', 'ready', 'uncordoned', 'recovered']);
+  assert.deepEqual(remainingSteps(p.get('n1')), [
+    'volumes-detached',
+    'command-done',
+    'ready',
+    'uncordoned',
+    'recovered',
+  ]);
+  assert.deepEqual(remainingSteps(p.get('n1'), { volumes: false }), [
+    'command-done',
+    'ready',
+    'uncordoned',
+    'recovered',
+  ]);
   assert.deepEqual(remainingSteps(p.get('n2')), []);
-  assert.deepEqual(remainingSteps(undefined), ['drained', 'command-done', 'ready', 'uncordoned', 'recovered']);
+  assert.deepEqual(remainingSteps(undefined), [
+    'drained',
+    'volumes-detached',
+    'command-done',
+    'ready',
+    'uncordoned',
+    'recovered',
+  ]);
+  // A step under way is taken again; a step an earlier run never took is not taken after a later one.
+  const started = progressFrom([entry('n3', 'cordoned'), entry('n3', 'drained'), entry('n3', 'command-started')]);
+  assert.deepEqual(remainingSteps(started.get('n3')), ['command-done', 'ready', 'uncordoned', 'recovered']);
+  assert.deepEqual(remainingSteps(progressFrom([entry('n4', 'cordoned')]).get('n4'), { volumes: false }), [
+    'drained',
+    'command-done',
+    'ready',
+    'uncordoned',
+    'recovered',
+  ]);
 });
 
 test('a journal is refused for another cluster or another node list, saying whose it is', () => {
@@ -178,6 +208,7 @@ function fakeMaintain(plan: DrainPlan, overrides: Partial<MaintainApi> = {}): Ma
       calls.push('recover'),
       w.map((x) => ({ workload: `${x.kind}/${x.name}`, namespace: x.namespace, available: true }))
     ),
+    attachedVolumes: async (nodes) => new Map(nodes.map((n) => [n, []])),
     ...overrides,
   };
 }
@@ -206,6 +237,8 @@ function deps(api: MaintainApi, extra: Partial<NodeDeps> = {}): NodeDeps & { jou
     drainTimeoutMs: 0,
     readyTimeoutMs: 1000,
     recoverTimeoutMs: 1000,
+    clock: manualClock(Date.UTC(2026, 0, 1)),
+    volumeDetach: { wait: true, timeoutMs: 300_000 },
     journaled,
     phases,
     ...extra,
@@ -229,6 +262,7 @@ test('one node from the start: cordon recorded before the drain, every step jour
   assert.deepEqual(d.journaled, [
     'cordoned:true',
     'drained',
+    'volumes-detached',
     'command-started',
     'work',
     'command-done',

@@ -41,7 +41,7 @@ test('without --journal the run keeps its state in the cluster, and a second com
   assert.deepEqual([...cluster.cordoned], ['n2']);
   assert.deepEqual(
     steps(cluster, 'n2'),
-    ['cordoned', 'drained', 'failed'],
+    ['cordoned', 'drained', 'volumes-detached', 'failed'],
     'the cluster knows n2 was cordoned by the run',
   );
   const status = statusOf(state(cluster), { namespace: NS, name: NAME }, undefined, new Set(['n2']));

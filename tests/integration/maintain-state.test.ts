@@ -1,0 +1,255 @@
+/**
+ * study maintain on the local cluster, with the PDB watcher as today: the
+ * wait for volumes to detach (kubelets are simulated and there is no CSI
+ * driver, so each test creates the VolumeAttachments and sets the node's
+ * status.volumesAttached itself), a run resumed by another host (its own
+ * HOME and hostname, no shared journal), two hosts resuming at once, the
+ * state under stress (another writer, the API server down, the ConfigMap
+ * deleted, a 403), a window that closes mid-run (on the test clock) and
+ * the --before and --after hooks.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test, type TestContext } from 'node:test';
+
+import { REPO_ROOT } from '../cluster/paths.js';
+import {
+  adminRequest,
+  apis,
+  cluster,
+  eventually,
+  mintUser,
+  runPlugin,
+  suffix,
+  tempDir,
+  testNamespace,
+  type RunResult,
+} from '../support/cluster.js';
+import { allReady, createPool, deployment, pdb, pdbsSettled, readyWatcher, type Pool } from '../support/workloads.js';
+
+interface Setup {
+  ns: string;
+  pool: Pool;
+  nodes: string[];
+  env: NodeJS.ProcessEnv;
+  dir: string;
+}
+
+async function setup(t: TestContext, nodes: number, replicas: number): Promise<Setup> {
+  const ns = await testNamespace(t, 'mst');
+  const pool = await createPool(
+    t,
+    Array.from({ length: nodes }, () => ({})),
+  );
+  await deployment(ns, pool, 'web', replicas);
+  await pdb(ns, 'web', 'web', { maxUnavailable: 1 });
+  await allReady(ns, replicas);
+  await pdbsSettled(ns);
+  return {
+    ns,
+    pool,
+    nodes: pool.nodes,
+    env: { KUBECONFIG: mintUser(`mst-${suffix()}`, ['system:masters']) },
+    dir: tempDir('kstudy-mst-'),
+  };
+}
+
+/** The PDB watcher: the fewest ready pods of the app seen, sampled every 200 ms. */
+const pdbWatcher = (ns: string): { stop: () => Promise<number> } => readyWatcher(ns, 'web', 200);
+
+function maintainArgs(s: Setup, nodes: string[], run: string, extra: string[] = []): string[] {
+  return [
+    'maintain',
+    ...nodes,
+    '--run',
+    run,
+    '--lock-namespace',
+    s.ns,
+    '--yes',
+    '--ignore-daemonsets',
+    '--ready-timeout',
+    '60s',
+    '--recover-timeout',
+    '120s',
+    ...extra,
+  ];
+}
+
+interface Running {
+  child: ChildProcess;
+  stderr: () => string;
+  done: Promise<RunResult>;
+}
+
+/** Starts kubectl-study in the background, its output kept; `prefix`: argv that runs before node (unshare...). */
+function start(args: string[], env: NodeJS.ProcessEnv, prefix: string[] = []): Running {
+  const argv = [...prefix, process.execPath, path.join(REPO_ROOT, 'bin', 'kubectl-study'), ...args];
+  const started = Date.now();
+  const child = spawn(argv[0]!, argv.slice(1), {
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const done = new Promise<RunResult>((resolve) =>
+    child.on('close', (code, signal) =>
+      resolve({ code: code ?? (signal ? 128 : -1), stdout: out, stderr: err, ms: Date.now() - started }),
+    ),
+  );
+  return { child, stderr: () => err, done };
+}
+
+const STORAGE = '/apis/storage.k8s.io/v1';
+
+/**
+ * A volume attached to a node, as a CSI driver and the attach/detach
+ * controller would leave it: a PersistentVolume bound to a claim, a pod on
+ * the node using it, a VolumeAttachment naming the node, and the node's
+ * status.volumesAttached. detach() takes the last two away.
+ */
+async function attachVolume(
+  t: TestContext,
+  s: Setup,
+  node: string,
+): Promise<{ pv: string; claim: string; pod: string; detach: () => Promise<void> }> {
+  const id = suffix();
+  const pv = `kstudy-pv-${id}`;
+  const handle = `vol-${id}`;
+  const driver = 'csi.kstudy.test';
+  const claim = 'data';
+  const pod = 'holder';
+  await apis().core.createPersistentVolume({
+    body: {
+      metadata: { name: pv },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Retain',
+        storageClassName: '',
+        claimRef: { namespace: s.ns, name: claim },
+        csi: { driver, volumeHandle: handle },
+      },
+    },
+  });
+  t.after(async () => {
+    await apis()
+      .core.deletePersistentVolume({ name: pv })
+      .catch(() => {});
+  });
+  await apis().core.createNamespacedPersistentVolumeClaim({
+    namespace: s.ns,
+    body: {
+      metadata: { name: claim },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: '',
+        volumeName: pv,
+        resources: { requests: { storage: '1Gi' } },
+      },
+    },
+  });
+  await apis().core.createNamespacedPod({
+    namespace: s.ns,
+    body: {
+      metadata: { name: pod, labels: { app: 'holder' } },
+      spec: {
+        nodeName: node,
+        tolerations: s.pool.placement.tolerations,
+        terminationGracePeriodSeconds: 1,
+        containers: [{ name: 'main', image: 'registry.local/db:1.0' }],
+        volumes: [{ name: 'data', persistentVolumeClaim: { claimName: claim } }],
+      },
+    },
+  });
+  const va = `kstudy-va-${id}`;
+  const created = await adminRequest(cluster(), 'POST', `${STORAGE}/volumeattachments`, {
+    metadata: { name: va },
+    spec: { attacher: driver, nodeName: node, source: { persistentVolumeName: pv } },
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const setStatus = async (volumes: unknown): Promise<void> => {
+    const r = await adminRequest(cluster(), 'PATCH', `/api/v1/nodes/${node}/status`, {
+      status: { volumesAttached: volumes },
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  };
+  await setStatus([{ name: `kubernetes.io/csi/${driver}^${handle}`, devicePath: '' }]);
+  const detach = async (): Promise<void> => {
+    await adminRequest(cluster(), 'DELETE', `${STORAGE}/volumeattachments/${va}`);
+    await setStatus(null);
+  };
+  // The pool's nodes may be gone first: then so is what was attached to them.
+  t.after(() => detach().catch(() => {}));
+  return { pv, claim: `${s.ns}/${claim}`, pod: `${s.ns}/${pod}`, detach };
+}
+
+/** What the command sees when it starts: the node, its VolumeAttachments, its status.volumesAttached. */
+function volumeCheckCommand(s: Setup, log: string): string {
+  const kubectl = cluster().binaries.kubectl;
+  return (
+    `echo "$NODE vas=$(${kubectl} get volumeattachments -o jsonpath='{range .items[*]}{.spec.nodeName}{"\\n"}{end}' | grep -c "^$NODE$")` +
+    ` status=$(${kubectl} get node "$NODE" -o jsonpath='{.status.volumesAttached}')" >> ${log}`
+  );
+}
+
+test('volumes that detach a while after the drain: the plan lists them, the wait names them and their pods, and the command starts only once none is attached', async (t) => {
+  const s = await setup(t, 3, 2);
+  const [n1] = s.nodes as [string];
+  const volume = await attachVolume(t, s, n1);
+  const dry = await runPlugin('kubectl-study', [...maintainArgs(s, [n1], 'true', ['--force']), '--dry-run'], {
+    env: s.env,
+  });
+  assert.equal(dry.code, 0, dry.stdout + dry.stderr);
+  assert.match(
+    dry.stdout,
+    new RegExp(`attached to ${n1}: 1 volume: ${volume.pv} \\(claim ${volume.claim}, used by ${volume.pod}\\)`),
+  );
+  const log = path.join(s.dir, 'command.log');
+  const watcher = pdbWatcher(s.ns);
+  const run = start(maintainArgs(s, [n1], volumeCheckCommand(s, log), ['--force']), s.env);
+  await eventually(
+    'the run to wait for the volume',
+    async () =>
+      new RegExp(
+        `${n1}: waiting for 1 volume: ${volume.pv} \\(claim ${volume.claim}, used by ${volume.pod}\\) to detach`,
+      ).test(run.stderr()),
+    120_000,
+    100,
+  );
+  assert.equal(existsSync(log), false, 'the command has not started while the volume is attached');
+  await volume.detach();
+  const r = await run.done;
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(readFileSync(log, 'utf8').trim(), `${n1} vas=0 status=`, 'nothing attached when the command started');
+  assert.ok((await watcher.stop()) >= 1, 'never below the PDB (2 replicas, maxUnavailable 1)');
+});
+
+test('volumes that never detach: the run stops at --volume-detach-timeout, the node named and cordoned, the command never run', async (t) => {
+  const s = await setup(t, 3, 2);
+  const [n1, n2] = s.nodes as [string, string];
+  const volume = await attachVolume(t, s, n1);
+  const log = path.join(s.dir, 'command.log');
+  const watcher = pdbWatcher(s.ns);
+  const r = await runPlugin(
+    'kubectl-study',
+    maintainArgs(s, [n1, n2], `echo "$NODE" >> ${log}`, ['--force', '--volume-detach-timeout', '8s']),
+    { env: s.env, timeoutMs: 240_000 },
+  );
+  assert.equal(r.code, 4, r.stdout + r.stderr);
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `${n1}\\s+failed\\s.*yes \\(by this run\\)\\s+1 volume: ${volume.pv} \\(claim ${volume.claim}, used by ${volume.pod}\\) ` +
+        `still attached to ${n1} after --volume-detach-timeout 8s; the command was not run and ${n1} stays cordoned`,
+    ),
+  );
+  assert.match(r.stdout, new RegExp(`${n2}\\s+not-started`));
+  assert.equal(existsSync(log), false, 'the command never ran');
+  assert.equal((await apis().core.readNode({ name: n1 })).spec?.unschedulable, true, 'left cordoned');
+  assert.equal((await apis().core.readNode({ name: n2 })).spec?.unschedulable, undefined, 'never touched');
+  assert.ok((await watcher.stop()) >= 1, 'never below the PDB (2 replicas, maxUnavailable 1)');
+});
