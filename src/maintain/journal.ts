@@ -77,8 +77,17 @@ export interface JournalEntry {
   host?: string;
   pid?: number;
   user?: string;
+  /** For 'run': the windows and the pause this attempt keeps to (a resumed run keeps them too). */
+  schedule?: ScheduleRecord;
   /** For 'ended': how the attempt ended (a MaintainReport outcome). */
   outcome?: string;
+}
+
+/** A run's windows and pause as its records keep them (the window specs as given): schedule.ts. */
+export interface ScheduleRecord {
+  windows: string[];
+  pauseBetweenMs: number;
+  outsideWindow: 'wait' | 'stop';
 }
 
 /** What makes an entry itself: two copies of the journal (the local file, the cluster's) hold the same entry once. */

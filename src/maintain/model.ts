@@ -1,6 +1,7 @@
 /** The report of a maintenance run: what the wiring prints (-o json is this object). Types only. */
 import type { ExitCodeValue } from '../base/errors.js';
 import type { PdbPlan } from '../drain/lib.js';
+import type { ScheduleRecord } from './journal.js';
 import type { OlderRuns, RunSummary } from './state.js';
 import type { AttachedVolume } from './volumes.js';
 
@@ -54,7 +55,7 @@ export interface RunPlanSummary {
 export interface MaintainReport {
   kind: 'MaintainReport';
   apiVersion: 'study.kubectl.io/v1';
-  outcome: 'done' | 'planned' | 'declined' | 'blocked' | 'failed' | 'timed-out' | 'interrupted';
+  outcome: 'done' | 'planned' | 'declined' | 'blocked' | 'failed' | 'timed-out' | 'interrupted' | 'outside-window';
   nodes: NodeReport[];
   plan: RunPlanSummary;
   degraded: string[];
@@ -66,6 +67,11 @@ export interface MaintainReport {
   journal?: string;
   /** For a real run whose state the cluster keeps: the ConfigMap (namespace/name), beside the run's Lease. */
   state?: string;
+  /**
+   * The windows and the pause the run keeps to (given, or kept from its state), when it has any;
+   * with windows, whether one is open now, and until when it is (or when the next opens).
+   */
+  schedule?: ScheduleRecord & { open?: boolean; until?: string };
   /** What the run noticed that the operator should know (a torn journal line set aside). */
   warnings: string[];
 }
@@ -106,4 +112,6 @@ export interface RunStatus {
   /** Commands (--run) it started and never saw end: where they run. */
   commands: Array<{ node: string; host: string; pgid: number; startedAt: string; log: string }>;
   lastError?: string;
+  /** The windows and the pause it keeps to, when it has any. */
+  schedule?: ScheduleRecord;
 }

@@ -4,6 +4,8 @@ import { durationFlag, exclusive, intFlag, namespaceName } from '../base/parse.j
 import { DEFAULT_OUTAGE_MS } from '../kube/apierror.js';
 import { connectionOptions, type ConnectionFlags, type ConnectionOptions } from '../kube/connection.js';
 import type { PlanOptions } from '../drain/lib.js';
+import type { ScheduleFlags } from './schedule.js';
+import { parseWindow } from './window.js';
 import { namesOrSelector } from '../kube/selector.js';
 
 export interface MaintainOptions {
@@ -34,6 +36,8 @@ export interface MaintainOptions {
   resumeStep?: 'rerun' | 'skip';
   /** After each drain, wait until no volume is attached to the node (unless --skip-volume-detach-wait), this long at most. */
   volumeDetach: { wait: boolean; timeoutMs: number };
+  /** --window, --pause-between, --outside-window as given; a part left out is kept from the run's state. */
+  schedule: ScheduleFlags;
 }
 
 export interface MaintainFlags extends ConnectionFlags {
@@ -59,6 +63,9 @@ export interface MaintainFlags extends ConnectionFlags {
   resumeStep?: string;
   volumeDetachTimeout?: string;
   skipVolumeDetachWait?: boolean;
+  window?: string[];
+  pauseBetween?: string;
+  outsideWindow?: string;
 }
 
 /** study maintain's own defaults, as the flags write them: the options and the help both read them here. */
@@ -136,6 +143,7 @@ export function maintainOptions(nodes: readonly string[], flags: MaintainFlags, 
         ? DEFAULT_OUTAGE_MS
         : durationFlag('--api-outage-timeout', flags.apiOutageTimeout, { zero: false }),
     volumeDetach: volumeDetachOptions(flags),
+    schedule: scheduleFlags(flags),
   };
   if (target.selector !== undefined) out.selector = target.selector;
   if (flags.resumeStep !== undefined) {
@@ -167,6 +175,20 @@ function volumeDetachOptions(flags: MaintainFlags): MaintainOptions['volumeDetac
       },
     ),
   };
+}
+
+function scheduleFlags(flags: MaintainFlags): ScheduleFlags {
+  const out: ScheduleFlags = {};
+  if (flags.window?.length) out.windows = flags.window.map(parseWindow);
+  if (flags.pauseBetween !== undefined) out.pauseBetweenMs = durationFlag('--pause-between', flags.pauseBetween);
+  if (flags.outsideWindow !== undefined) {
+    if (flags.outsideWindow !== 'wait' && flags.outsideWindow !== 'stop')
+      throw new UsageError(`--outside-window takes wait or stop, not "${flags.outsideWindow}"`, {
+        hint: 'wait: the run waits for the next window; stop: it stops cleanly and says when that opens',
+      });
+    out.outsideWindow = flags.outsideWindow;
+  }
+  return out;
 }
 
 export interface MaintainStatusOptions {

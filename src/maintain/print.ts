@@ -8,6 +8,7 @@ import { firstAndMore, plural } from '../base/text.js';
 import { eventLine, pdbCells, pdbColumns } from '../drain/lib.js';
 import type { NodeProgress } from './journal.js';
 import type { MaintainReport, MaintainStatus, NodeReport } from './model.js';
+import { describeSchedule } from './schedule.js';
 import { describeVolumes } from './volumes.js';
 import type { MaintainHooks } from './run.js';
 
@@ -38,6 +39,16 @@ export function renderPlanSummary(
   if (resumed.length) {
     const steps = (n: string): string => `${n} (${[...(progress.get(n)?.steps ?? [])].join(', ')})`;
     out += `  resumed from the run's state: ${resumed.map(steps).join('; ')}\n`;
+  }
+  const schedule = report.schedule;
+  if (schedule) {
+    const state =
+      schedule.open === undefined
+        ? ''
+        : schedule.open
+          ? ` (open now, until ${schedule.until})`
+          : ` (none open now; the next opens ${schedule.until}${schedule.outsideWindow === 'stop' ? ', and --outside-window stop stops the run before it' : ''})`;
+    out += `  Schedule: ${describeSchedule(schedule)}${state}\n`;
   }
   for (const n of report.nodes)
     if (n.volumes?.length) out += `  attached to ${n.node}: ${describeVolumes(n.volumes)}\n`;

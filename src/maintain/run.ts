@@ -41,6 +41,15 @@ import type { MaintainReport, NodeReport, RunPlanSummary } from './model.js';
 import type { MaintainOptions } from './options.js';
 import { RunRecorder } from './recorder.js';
 import {
+  isScheduled,
+  lastStepEnd,
+  resolveSchedule,
+  scheduleGate,
+  scheduleRecord,
+  type Gate,
+  type Schedule,
+} from './schedule.js';
+import {
   basisOf,
   beginRun,
   cordonedByRun,
@@ -53,9 +62,18 @@ import {
   type RunState,
   type StateBasis,
 } from './state.js';
-import { maintainNode, priorCommand, type MaintainApi, type NodeDeps, type PriorCommand, type Work } from './steps.js';
+import {
+  maintainNode,
+  priorCommand,
+  stopped,
+  type MaintainApi,
+  type NodeDeps,
+  type PriorCommand,
+  type Work,
+} from './steps.js';
 import { StateStore } from './store.js';
 import { describeVolumes, type AttachedVolume } from './volumes.js';
+import { formatInZone, windowState } from './window.js';
 import { commandFacts, commandWork, localStateDir, operatorWork } from './work.js';
 
 export interface MaintainHooks {
@@ -111,6 +129,17 @@ async function planRun(
   // A node an earlier run of this journal cordoned is uncordoned after its step, as this run will.
   const uncordon = new Set(order.flat().filter((n) => progress.get(n)?.cordonedByRun === true));
   return runPlanSummary(order, await api.planRun(order, uncordon));
+}
+
+/** The schedule as the report says it: the windows, the pause, and whether a window is open now and until when. */
+function scheduleReport(schedule: Schedule, now: number): NonNullable<MaintainReport['schedule']> {
+  const out: NonNullable<MaintainReport['schedule']> = scheduleRecord(schedule);
+  const state = windowState(schedule.windows, now);
+  if (state) {
+    out.open = state.open;
+    out.until = formatInZone(state.open ? state.closes : state.opens, state.window.zone);
+  }
+  return out;
 }
 
 /**
@@ -171,6 +200,8 @@ interface Prepared {
   prior: Map<string, PriorCommand>;
   /** Who runs this attempt (a real run asks the API server). */
   user: string;
+  /** The windows and the pause the run keeps to: the command's, else the run's own from its state. */
+  schedule: Schedule;
 }
 
 /**
@@ -270,6 +301,8 @@ async function prepare(api: MaintainRunApi, options: MaintainOptions, nodes: str
   await settleOther(api, options, resolution, warnings);
   warnings.push(...resolution.notes);
   const entries = resolution.finished ? [] : (resolution.resume?.entries ?? []);
+  const { schedule, note } = resolveSchedule(options.schedule, entries);
+  if (note) warnings.push(note);
   const progress = progressFrom(entries);
   if (resolution.finished)
     for (const n of nodes) progress.set(n, { done: true, steps: new Set(), cordonedByRun: false, workloads: [] });
@@ -318,18 +351,47 @@ async function prepare(api: MaintainRunApi, options: MaintainOptions, nodes: str
     todo: nodes.filter((n) => !progress.get(n)?.done),
     identity,
     user: options.dryRun ? '' : await api.whoAmI(),
+    schedule,
   };
 }
 
-/** Runs the steps, batch after batch; the first failure ends the run after its batch. */
+/** How the batches ended: the exit code of the first failure, and, with --outside-window stop, where it stopped. */
+interface BatchesEnd {
+  code: ExitCodeValue;
+  /** The run stopped before a step because no window was open (and when the next opens). */
+  outsideWindow?: Extract<Gate, { go: false }>;
+  /** What stopped it between steps (an interrupt or --timeout while it waited). */
+  detail?: string;
+}
+
+/**
+ * Runs the steps, batch after batch, each when the schedule lets it start;
+ * the first failure ends the run after its batch.
+ */
 async function runBatches(
   deps: NodeDeps,
   prepared: Prepared,
   recorder: RunRecorder,
   report: MaintainReport,
-): Promise<ExitCodeValue> {
+): Promise<BatchesEnd> {
   let code: ExitCodeValue = ExitCode.OK;
+  let lastEnd = lastStepEnd(prepared.entries);
   for (const batch of report.plan.order) {
+    try {
+      const gate = await scheduleGate(
+        prepared.schedule,
+        deps.clock,
+        lastEnd,
+        (waiting) => {
+          for (const node of batch) deps.say(node, waiting);
+        },
+        deps.signal,
+      );
+      if (!gate.go) return { code, outsideWindow: gate };
+    } catch {
+      const failure = stopped(deps.signal, 'while waiting for the next step to start');
+      return { code: failure.exitCode, detail: failure.message };
+    }
     await Promise.all(
       batch.map(async (node) => {
         const started = Date.now();
@@ -352,8 +414,9 @@ async function runBatches(
       }),
     );
     if (code !== ExitCode.OK) break;
+    lastEnd = deps.clock.now();
   }
-  return code;
+  return { code };
 }
 
 /** What the changing part of a run works with: planned, checked and confirmed. */
@@ -388,7 +451,7 @@ async function beginRecording(run: ConfirmedRun): Promise<RunRecorder> {
     prepared.warnings.push(warning);
     hooks.note(`warning: ${warning}`);
   }
-  const recorder = new RunRecorder(prepared.attempt, prepared.runId, journal, store);
+  const recorder = new RunRecorder(prepared.attempt, prepared.runId, journal, store, () => new Date(run.clock.now()));
   // The attempt's first record says whose run this is (cluster, node list) and who runs it, from where.
   const start = recorder.stamp({
     node: '',
@@ -398,6 +461,7 @@ async function beginRecording(run: ConfirmedRun): Promise<RunRecorder> {
     host: os.hostname(),
     pid: process.pid,
     user: prepared.user,
+    ...(isScheduled(prepared.schedule) ? { schedule: scheduleRecord(prepared.schedule) } : {}),
   });
   const entries = [...prepared.entries, start];
   if (store) {
@@ -418,7 +482,7 @@ async function beginRecording(run: ConfirmedRun): Promise<RunRecorder> {
 }
 
 /** Takes the lock, records the run, works the batches, records how it ended, releases the lock. */
-async function runLocked(run: ConfirmedRun): Promise<ExitCodeValue> {
+async function runLocked(run: ConfirmedRun): Promise<BatchesEnd> {
   const { ctx, options, api, prepared, report, nodes, signal, hooks } = run;
   const lock = await abortable(api.acquireLock(holderIdentity(prepared.attempt)), signal);
   if (lock.tookOverFrom) hooks.note(`took over the expired lock of ${lock.tookOverFrom}`);
@@ -433,21 +497,16 @@ async function runLocked(run: ConfirmedRun): Promise<ExitCodeValue> {
     throw err;
   }
   const view = await hooks.progress(nodes, prepared.reports, Boolean(options.run));
-  let code: ExitCodeValue = ExitCode.OK;
+  const filesPrefix = options.journal ?? `${localStateDir()}/${prepared.runId}`;
+  let end: BatchesEnd = { code: ExitCode.OK };
   try {
-    code = await runBatches(
+    end = await runBatches(
       {
         api,
         work:
           run.work ??
           (options.run
-            ? commandWork(
-                options.run,
-                options.journal ?? `${localStateDir()}/${prepared.runId}`,
-                prepared.attempt,
-                ctx,
-                () => view.live,
-              )
+            ? commandWork(options.run, filesPrefix, prepared.attempt, ctx, () => view.live)
             : operatorWork(options.waitFile, ctx)),
         prior: prepared.prior,
         journal: recorder,
@@ -475,21 +534,26 @@ async function runLocked(run: ConfirmedRun): Promise<ExitCodeValue> {
       recorder,
       report,
     );
-    return code;
+    return end;
   } finally {
     view.stop();
     // How the attempt ended; a run whose every node is done leaves the state's current slot for its history.
     const done = nodes.every((n) => ['done', 'skipped-done'].includes(prepared.reports.get(n)!.status));
     const failed = [...prepared.reports.values()].find((r) => r.status === 'failed');
+    const detail = failed?.detail ? `${failed.node}: ${failed.detail}` : end.detail;
     try {
       await recorder.record(
         {
           node: '',
           step: 'ended',
-          outcome: code === ExitCode.OK ? 'done' : outcomeOfExitCode(code),
-          ...(failed?.detail ? { detail: `${failed.node}: ${failed.detail}` } : {}),
+          outcome: end.outsideWindow
+            ? 'outside-window'
+            : end.code === ExitCode.OK
+              ? 'done'
+              : outcomeOfExitCode(end.code),
+          ...(detail ? { detail } : {}),
         },
-        done && code === ExitCode.OK ? 'done' : undefined,
+        done && end.code === ExitCode.OK ? 'done' : undefined,
       );
     } catch {
       // The report says why the run stopped; a state that cannot be written said so already.
@@ -550,6 +614,7 @@ export async function runMaintain(
     warnings: prepared.warnings,
     ...(options.journal ? { journal: options.journal } : {}),
     ...(prepared.store && !options.dryRun ? { state: `${prepared.store.namespace}/${prepared.store.name}` } : {}),
+    ...(isScheduled(prepared.schedule) ? { schedule: scheduleReport(prepared.schedule, clock.now()) } : {}),
   };
   const finish = (outcome: MaintainReport['outcome']): MaintainReport => {
     report.outcome = outcome;
@@ -583,7 +648,7 @@ export async function runMaintain(
     return finish('declined');
   }
 
-  const code = await runLocked({
+  const end = await runLocked({
     ctx,
     options,
     api,
@@ -598,14 +663,27 @@ export async function runMaintain(
   }).finally(() => deadline.clear());
   for (const nodeReport of prepared.reports.values())
     if (nodeReport.status === 'pending') Object.assign(nodeReport, { status: 'not-started', phase: 'not started' });
-  if (code !== ExitCode.OK) {
-    report.next = nextAfterFailure(prepared.reports);
-    report.errorExitCode = code;
+  if (end.outsideWindow) {
+    const { opens, window } = end.outsideWindow;
+    report.next =
+      `no maintenance window is open (--outside-window stop): run the same command again once one is; ` +
+      `the next opens ${formatInZone(opens, window.zone)} (${window.text})`;
+    return finish('outside-window');
   }
-  return finish(outcomeOfExitCode(code));
+  if (end.code !== ExitCode.OK) {
+    report.next = end.detail
+      ? `run the same command again: it resumes where it stopped`
+      : nextAfterFailure(prepared.reports);
+    report.errorExitCode = end.code;
+  }
+  return finish(outcomeOfExitCode(end.code));
 }
 
-/** The exit code of a run: its outcome's, or the code of the failure that stopped it. */
+/**
+ * The exit code of a run: its outcome's, or the code of the failure that
+ * stopped it; a run that stopped outside its windows is not done yet (1).
+ */
 export function maintainExitCode(report: MaintainReport): ExitCodeValue {
+  if (report.outcome === 'outside-window') return ExitCode.NEGATIVE;
   return outcomeExitCode(report.outcome, report.errorExitCode);
 }

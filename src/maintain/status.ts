@@ -7,11 +7,13 @@
  * cordoned whether they still are.
  */
 import { firstAndMore } from '../base/text.js';
+import { runClock, type RunClock } from './clock.js';
 import { progressFrom, type JournalEntry, type NodeProgress, type Step } from './journal.js';
 import { holderAttempt, LOCK_NAME, type LeaseState } from './lease.js';
 import type { MaintainStatus, RunStatus } from './model.js';
 import { cordonedByRun, lastTime, type RunState } from './state.js';
 import type { StateStore } from './store.js';
+import { formatInZone, parseWindow, windowState } from './window.js';
 
 /** The phase a node is in after its latest step, as the run's records say it. */
 const PHASE_AFTER: Array<[Step, string]> = [
@@ -55,6 +57,7 @@ export function statusOf(
   where: { namespace: string; name: string },
   lock: LeaseState | undefined,
   cordonedNow: ReadonlySet<string>,
+  now = Date.now(),
 ): MaintainStatus {
   const out: MaintainStatus = {
     kind: 'MaintainStatus',
@@ -102,15 +105,22 @@ export function statusOf(
   };
   const lastError = failures.at(-1)?.detail;
   if (lastError) current.lastError = lastError;
+  const schedule = attempts.findLast((a) => a.schedule)?.schedule;
+  if (schedule) current.schedule = schedule;
   out.current = current;
-  out.next = nextStep(current);
+  out.next = nextStep(current, now);
   return out;
 }
 
 /** What to run next for the current run. Pure. */
-function nextStep(run: RunStatus): string {
+function nextStep(run: RunStatus, now: number): string {
+  const window = run.schedule?.windows.length ? windowState(run.schedule.windows.map(parseWindow), now) : undefined;
+  const closed =
+    window && !window.open
+      ? `; no window of the run is open: its next step waits until ${formatInZone(window.opens, window.window.zone)}`
+      : '';
   if (run.state === 'running')
-    return `wait: it runs on ${run.attempt.host} (pid ${run.attempt.pid}); "kubectl study maintain status" again follows it`;
+    return `wait: it runs on ${run.attempt.host} (pid ${run.attempt.pid})${closed}; "kubectl study maintain status" again follows it`;
   const nodes = firstAndMore(run.nodes, 10);
   const still = run.cordoned.filter((c) => c.cordonedNow).map((c) => c.node);
   const giveUp = still.length ? `; or give up with: kubectl study-drain uncordon ${still.join(' ')}` : '';
@@ -122,7 +132,7 @@ function nextStep(run: RunStatus): string {
       `(nodes ${nodes}) from any machine with --resume-step=skip (it finished) or --resume-step=rerun (run it again)${giveUp}`
     );
   }
-  return `run the same command again (nodes ${nodes}) from any machine: it resumes where it stopped and skips finished nodes${giveUp}`;
+  return `run the same command again (nodes ${nodes}) from any machine: it resumes where it stopped and skips finished nodes${closed}${giveUp}`;
 }
 
 /** What `status` reads through: the state, the lock, the nodes. */
@@ -131,10 +141,15 @@ export interface StatusApi {
   isCordoned(node: string): Promise<boolean>;
 }
 
-export async function maintainStatus(store: StateStore, api: StatusApi): Promise<MaintainStatus> {
+/** The status as the cluster says it; the windows are looked at on the run's clock (clock.ts), as a run looks at them. */
+export async function maintainStatus(
+  store: StateStore,
+  api: StatusApi,
+  clock: RunClock = runClock(),
+): Promise<MaintainStatus> {
   const [state, lock] = await Promise.all([store.read(), api.readLock()]);
   const cordonedNow = new Set<string>();
   for (const node of state.current ? cordonedByRun(state.current.entries) : [])
     if (await api.isCordoned(node).catch(() => true)) cordonedNow.add(node);
-  return statusOf(state, { namespace: store.namespace, name: LOCK_NAME }, lock, cordonedNow);
+  return statusOf(state, { namespace: store.namespace, name: LOCK_NAME }, lock, cordonedNow, clock.now());
 }

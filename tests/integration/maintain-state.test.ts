@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 
@@ -251,5 +251,64 @@ test('volumes that never detach: the run stops at --volume-detach-timeout, the n
   assert.equal(existsSync(log), false, 'the command never ran');
   assert.equal((await apis().core.readNode({ name: n1 })).spec?.unschedulable, true, 'left cordoned');
   assert.equal((await apis().core.readNode({ name: n2 })).spec?.unschedulable, undefined, 'never touched');
+  assert.ok((await watcher.stop()) >= 1, 'never below the PDB (2 replicas, maxUnavailable 1)');
+});
+
+interface StatusJson {
+  lock?: { holder: string };
+  current?: {
+    id: string;
+    state: string;
+    attempt: { host: string; pid: number; user: string };
+    done: string[];
+    working: Array<{ node: string; phase: string }>;
+    cordoned: Array<{ node: string; cordonedNow: boolean }>;
+    commands: Array<{ node: string; host: string; pgid: number }>;
+    lastError?: string;
+  };
+  last: Array<{ id: string; outcome: string; hosts: string[]; nodeCount: number }>;
+  next?: string;
+}
+
+async function status(s: Setup, env: NodeJS.ProcessEnv = s.env): Promise<StatusJson> {
+  const r = await runPlugin('kubectl-study', ['maintain', 'status', '--lock-namespace', s.ns, '-o', 'json'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as StatusJson;
+}
+
+test('a window that closes mid-run (the test clock): the next step waits, a resumed run keeps waiting, and goes on once a window opens', async (t) => {
+  const s = await setup(t, 3, 2);
+  const [n1, n2] = s.nodes as [string, string];
+  const clock = path.join(s.dir, 'now');
+  writeFileSync(clock, '2026-01-05T22:00:00Z');
+  const env = { ...s.env, STUDY_TEST_CLOCK_FILE: clock };
+  const log = path.join(s.dir, 'command.log');
+  // The first node's command moves the clock past the window's end.
+  const command = `echo "$NODE" >> ${log}; if [ "$NODE" = "${n1}" ]; then echo 2026-01-05T23:30:00Z > ${clock}; fi`;
+  const watcher = pdbWatcher(s.ns);
+  const first = start(maintainArgs(s, [n1, n2], command, ['--window', '22:00-23:00 UTC']), env);
+  const waiting = new RegExp(
+    `${n2}: outside the maintenance windows: waiting until Tue 2026-01-06 22:00 UTC \\(22:00-23:00 UTC\\)`,
+  );
+  await eventually('the second step to wait for the window', async () => waiting.test(first.stderr()), 120_000, 100);
+  const during = await status(s, env);
+  assert.equal(during.current?.state, 'running');
+  assert.deepEqual(during.current?.done, [n1]);
+  assert.match(during.next ?? '', /no window of the run is open: its next step waits until Tue 2026-01-06 22:00 UTC/);
+  first.child.kill('SIGTERM');
+  const stopped = await first.done;
+  assert.equal(stopped.code, 130, stopped.stdout + stopped.stderr);
+  assert.match(stopped.stdout, new RegExp(`${n2}\\s+not-started`));
+  assert.equal((await apis().core.readNode({ name: n2 })).spec?.unschedulable, undefined, 'n2 never touched');
+
+  // The same command without --window: the run keeps the window it has in its state.
+  const second = start(maintainArgs(s, [n1, n2], command), env);
+  await eventually('the resumed run to wait too', async () => waiting.test(second.stderr()), 120_000, 100);
+  assert.match(second.stderr(), /warning: the run keeps the schedule in its state: windows 22:00-23:00 UTC/);
+  assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [n1], 'no step outside the window');
+  writeFileSync(clock, '2026-01-06T22:00:00Z');
+  const r = await second.done;
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [n1, n2]);
   assert.ok((await watcher.stop()) >= 1, 'never below the PDB (2 replicas, maxUnavailable 1)');
 });

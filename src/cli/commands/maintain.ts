@@ -45,6 +45,20 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
             'files',
           ),
         )
+        .option(
+          '--window <spec>',
+          'start steps only inside this window, e.g. "Mon-Fri 22:00-06:00 Europe/Berlin" ([DAYS] HH:MM-HH:MM [ZONE]; ' +
+            'repeat for several; kept in the run\u2019s state)',
+          (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+        )
+        .addOption(
+          option(
+            '--outside-window <wait|stop>',
+            'outside every window: wait for the next (the default), or stop cleanly saying when it opens',
+            ['wait', 'stop'],
+          ),
+        )
+        .option('--pause-between <duration>', 'pause this long between steps (kept in the run\u2019s state)')
         .option('--dry-run', 'show the plan for the whole run; change nothing')
         .option('-y, --yes', 'do not ask for confirmation (only asked on a terminal)')
         .option(
