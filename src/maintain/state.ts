@@ -112,6 +112,9 @@ export function parseState(data: Record<string, string> | undefined, where: stri
   return out;
 }
 
+/** The keys of the ConfigMap's data the state is kept in; any other key is another writer's, and kept. */
+export const STATE_KEYS = ['format', 'current', 'last', 'older'] as const;
+
 /** The ConfigMap's data for a state: each part one key, so `kubectl get -o yaml` reads it part by part. */
 export function stateData(state: RunState): Record<string, string> {
   const data: Record<string, string> = { format: STATE_FORMAT, last: JSON.stringify(state.last) };

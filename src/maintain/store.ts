@@ -12,7 +12,7 @@ import { exponentialBackoff } from '../base/backoff.js';
 import { sleep as realSleep } from '../base/concurrency.js';
 import { UsageError } from '../base/errors.js';
 import { apiStatusOf } from '../kube/apierror.js';
-import { EMPTY_STATE, parseState, stateData, stateMoved, type RunState } from './state.js';
+import { EMPTY_STATE, parseState, STATE_KEYS, stateData, stateMoved, type RunState } from './state.js';
 
 export interface ConfigMapObject {
   apiVersion?: string;
@@ -83,7 +83,11 @@ export class StateStore {
       const next = change(state);
       try {
         if (object) {
-          await this.api.replace(this.namespace, this.name, { ...object, data: stateData(next) });
+          // The state's own keys replaced, whatever else another writer put there kept.
+          const data = Object.fromEntries(
+            Object.entries(object.data ?? {}).filter(([key]) => !(STATE_KEYS as readonly string[]).includes(key)),
+          );
+          await this.api.replace(this.namespace, this.name, { ...object, data: { ...data, ...stateData(next) } });
         } else {
           await this.api.create(this.namespace, {
             apiVersion: 'v1',

@@ -339,6 +339,7 @@ test('the store writes as controllers write: a 409 is read again and the change 
     other = false;
     const data = api.objects.get('ops/kubectl-study-maintain')!.data!;
     const theirs = parseState(data, 'x');
+    data.note = 'another writer\u2019s key';
     theirs.last.push({
       id: 'theirs',
       nodes: [],
@@ -349,7 +350,7 @@ test('the store writes as controllers write: a 409 is read again and the change 
       hosts: [],
       users: [],
     });
-    api.put(where.namespace, where.name, stateData(theirs));
+    api.put(where.namespace, where.name, { ...data, ...stateData(theirs) });
   };
   const rec = e('r1', 'n1', 'cordoned', { cordonedByRun: true });
   await store.update((s) => withRecords(s, store.where, 'r1', [rec]), { create: false });
@@ -362,6 +363,11 @@ test('the store writes as controllers write: a 409 is read again and the change 
     after.last.map((r) => r.id),
     ['theirs'],
     'the other writer\u2019s change is kept',
+  );
+  assert.equal(
+    api.objects.get('ops/kubectl-study-maintain')?.data?.note,
+    'another writer\u2019s key',
+    'and its own key',
   );
   assert.equal(
     after.current?.entries.at(-1) && entryKey(after.current.entries.at(-1)!),
