@@ -35,14 +35,26 @@ export type Step =
   | 'command-started'
   | 'command-stopped'
   | 'command-done'
+  /** The --before hook (after the plan, before the drain) and the --after hook (after the recovery check). */
+  | 'before-started'
+  | 'before-stopped'
+  | 'before-done'
+  | 'after-started'
+  | 'after-stopped'
+  | 'after-done'
   | 'ready'
   | 'uncordoned'
   | 'recovered'
   | 'done'
   | 'failed';
 
+/** What an operator's command is: the --run command, or the --before or --after hook. */
+export type CommandKind = 'command' | 'before' | 'after';
+
 /** Where an operator's command runs: enough for a later run to tell whether it may still be running. */
 export interface CommandRecord {
+  /** Which command it is (none: the --run command, as journals before the hooks say it). */
+  kind?: 'before' | 'after';
   pid: number;
   /** Its process group (the command runs in one of its own). */
   pgid: number;
@@ -68,7 +80,7 @@ export interface JournalEntry {
   /** For 'drained': the volumes attached before the drain, with the pods that used them (the wait names them). */
   volumes?: AttachedVolume[];
   detail?: string;
-  /** For 'command-started': where it runs. */
+  /** For 'command-started' (and 'before-started', 'after-started'): where it runs. */
   command?: CommandRecord;
   /** For 'run': whose journal this is. */
   cluster?: { server: string; uid: string };
@@ -104,8 +116,10 @@ export interface NodeProgress {
   /** The volumes attached before its drain. */
   volumes?: AttachedVolume[];
   lastFailure?: string;
-  /** The last command an earlier run started for the node and did not see end. */
+  /** The last --run command an earlier run started for the node and did not see end. */
   command?: CommandRecord;
+  /** The same for the hooks. */
+  hooks: { before?: CommandRecord; after?: CommandRecord };
 }
 
 export function progressFrom(entries: JournalEntry[]): Map<string, NodeProgress> {
@@ -117,6 +131,7 @@ export function progressFrom(entries: JournalEntry[]): Map<string, NodeProgress>
       steps: new Set<Step>(),
       cordonedByRun: false,
       workloads: [],
+      hooks: {},
     };
     if (entry.step === 'failed') progress.lastFailure = entry.detail ?? 'failed';
     else progress.steps.add(entry.step);
@@ -125,6 +140,10 @@ export function progressFrom(entries: JournalEntry[]): Map<string, NodeProgress>
     if (entry.step === 'drained' && entry.volumes) progress.volumes = entry.volumes;
     if (entry.step === 'command-started' && entry.command) progress.command = entry.command;
     if (entry.step === 'command-done' || entry.step === 'command-stopped') delete progress.command;
+    for (const hook of ['before', 'after'] as const) {
+      if (entry.step === `${hook}-started` && entry.command) progress.hooks[hook] = entry.command;
+      if (entry.step === `${hook}-done` || entry.step === `${hook}-stopped`) delete progress.hooks[hook];
+    }
     if (entry.step === 'done') progress.done = true;
     out.set(entry.node, progress);
   }

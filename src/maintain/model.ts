@@ -109,8 +109,15 @@ export interface RunStatus {
   working: Array<{ node: string; phase: string; since: string }>;
   /** Nodes the run cordoned and has not uncordoned; cordonedNow: whether the node is cordoned now. */
   cordoned: Array<{ node: string; cordonedNow: boolean }>;
-  /** Commands (--run) it started and never saw end: where they run. */
-  commands: Array<{ node: string; host: string; pgid: number; startedAt: string; log: string }>;
+  /** Commands (--run, --before, --after) it started and never saw end: which, and where they run. */
+  commands: Array<{
+    node: string;
+    kind: 'command' | 'before' | 'after';
+    host: string;
+    pgid: number;
+    startedAt: string;
+    log: string;
+  }>;
   lastError?: string;
   /** The windows and the pause it keeps to, when it has any. */
   schedule?: ScheduleRecord;

@@ -14,6 +14,9 @@ export interface MaintainOptions {
   selector?: string;
   /** The operator's command for each node (by /bin/sh, the node in $NODE). */
   run?: string;
+  /** Hooks per node, by /bin/sh with $NODE as --run: after the plan and before the drain; after the recovery check. */
+  before?: string;
+  after?: string;
   /** Instead of --run: wait for this file before bringing each node back. */
   waitFile?: string;
   maxUnavailable: number;
@@ -43,6 +46,8 @@ export interface MaintainOptions {
 export interface MaintainFlags extends ConnectionFlags {
   selector?: string;
   run?: string;
+  before?: string;
+  after?: string;
   waitFile?: string;
   maxUnavailable?: string;
   journal?: string;
@@ -94,6 +99,15 @@ export function maintainOptions(nodes: readonly string[], flags: MaintainFlags, 
     throw new UsageError('--run was given an empty command', {
       hint: 'give the command to run on each node, e.g. --run ./upgrade.sh',
     });
+  for (const [flag, value, example] of [
+    ['--before', flags.before, './silence-alerts.sh'],
+    ['--after', flags.after, './unsilence-alerts.sh'],
+  ] as const) {
+    if (value !== undefined && value.trim() === '')
+      throw new UsageError(`${flag} was given an empty command`, {
+        hint: `give the command to run for each node, e.g. ${flag} ${example} (the node is in $NODE)`,
+      });
+  }
   if (flags.waitFile !== undefined && flags.waitFile.trim() === '')
     throw new UsageError('--wait-file was given an empty path', {
       hint: 'give the file that says a node is done, e.g. --wait-file /tmp/done-$NODE',
@@ -154,6 +168,8 @@ export function maintainOptions(nodes: readonly string[], flags: MaintainFlags, 
     out.resumeStep = flags.resumeStep;
   }
   if (flags.run !== undefined) out.run = flags.run;
+  if (flags.before !== undefined) out.before = flags.before;
+  if (flags.after !== undefined) out.after = flags.after;
   if (flags.waitFile !== undefined) out.waitFile = flags.waitFile;
   if (flags.journal) out.journal = flags.journal;
   return out;

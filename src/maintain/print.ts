@@ -190,7 +190,9 @@ export function renderStatus(status: MaintainStatus, now = Date.now()): string {
     const left = run.cordoned.filter((c) => c.cordonedNow && !run.working.some((w) => w.node === c.node));
     if (left.length) out += `Cordoned by the run: ${left.map((c) => c.node).join(', ')}\n`;
     for (const c of run.commands)
-      out += `Command for ${c.node}: started on ${c.host} (process group ${c.pgid}) ${ago(c.startedAt, now)}, output in ${c.log}\n`;
+      out +=
+        `${c.kind === 'command' ? 'The command' : `The --${c.kind} hook`} for ${c.node}: started on ${c.host} ` +
+        `(process group ${c.pgid}) ${ago(c.startedAt, now)}, output in ${c.log}\n`;
     if (run.lastError) out += `Last error: ${run.lastError}\n`;
   }
   if (status.last.length) {

@@ -10,7 +10,6 @@
  * free) is checked before the first change, and a run refused by any of
  * them writes nothing.
  */
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 
 import { abortable, deadlineSignal } from '../base/concurrency.js';
@@ -19,13 +18,11 @@ import {
   ApiError,
   BlockedError,
   ExitCode,
-  ForbiddenError,
   InterruptedError,
   outcomeExitCode,
   outcomeOfExitCode,
   StudyError,
   TimeoutError,
-  UsageError,
   type ExitCodeValue,
 } from '../base/errors.js';
 import { canAsk } from '../base/prompt.js';
@@ -35,46 +32,17 @@ import { batches, type DrainEvent, type RunPlan } from '../drain/lib.js';
 import { missingAccess, runAccessChecks } from './access.js';
 import type { MaintainRunApi } from './api.js';
 import { runClock, type RunClock } from './clock.js';
-import { checkOwner, Journal, progressFrom, type JournalEntry, type NodeProgress } from './journal.js';
-import { heldByAnother, holderIdentity, LOCK_NAME } from './lease.js';
+import type { NodeProgress } from './journal.js';
+import { holderIdentity, LOCK_NAME } from './lease.js';
 import type { MaintainReport, NodeReport, RunPlanSummary } from './model.js';
 import type { MaintainOptions } from './options.js';
+import { planVolumes, prepare, type Prepared } from './prepare.js';
 import { RunRecorder } from './recorder.js';
-import {
-  isScheduled,
-  lastStepEnd,
-  resolveSchedule,
-  scheduleGate,
-  scheduleRecord,
-  type Gate,
-  type Schedule,
-} from './schedule.js';
-import {
-  basisOf,
-  beginRun,
-  cordonedByRun,
-  EMPTY_STATE,
-  estimatedStateBytes,
-  lastTime,
-  MAX_STATE_BYTES,
-  resolveRun,
-  type Resolution,
-  type RunState,
-  type StateBasis,
-} from './state.js';
-import {
-  maintainNode,
-  priorCommand,
-  stopped,
-  type MaintainApi,
-  type NodeDeps,
-  type PriorCommand,
-  type Work,
-} from './steps.js';
-import { StateStore } from './store.js';
-import { describeVolumes, type AttachedVolume } from './volumes.js';
+import { isScheduled, lastStepEnd, scheduleGate, scheduleRecord, type Gate, type Schedule } from './schedule.js';
+import { beginRun } from './state.js';
+import { maintainNode, stopped, type MaintainApi, type NodeDeps, type Work } from './steps.js';
 import { formatInZone, windowState } from './window.js';
-import { commandFacts, commandWork, localStateDir, operatorWork } from './work.js';
+import { commandWork, localStateDir, operatorWork } from './work.js';
 
 export interface MaintainHooks {
   /** The whole run's plan, before anything is touched. */
@@ -142,31 +110,6 @@ function scheduleReport(schedule: Schedule, now: number): NonNullable<MaintainRe
   return out;
 }
 
-/**
- * The volumes attached to each node still to do, for the plan: a node's
- * report lists them. A plan that may not list VolumeAttachments says so
- * (a real run is refused earlier, when it would wait for them).
- */
-async function planVolumes(api: MaintainRunApi, options: MaintainOptions, prepared: Prepared): Promise<void> {
-  let attached: Map<string, AttachedVolume[]>;
-  try {
-    attached = await api.attachedVolumes(prepared.todo);
-  } catch (err) {
-    if (!(err instanceof ForbiddenError) || (!options.dryRun && options.volumeDetach.wait)) throw err;
-    prepared.warnings.push(`${err.message}: the plan does not show which volumes are attached`);
-    return;
-  }
-  for (const [node, volumes] of attached) {
-    if (volumes.length === 0) continue;
-    prepared.reports.get(node)!.volumes = volumes;
-    if (!options.volumeDetach.wait)
-      prepared.warnings.push(
-        `--skip-volume-detach-wait: the command for ${node} may run while ${describeVolumes(volumes)} ` +
-          `${volumes.length === 1 ? 'is' : 'are'} attached`,
-      );
-  }
-}
-
 function nextAfterFailure(reports: Map<string, NodeReport>): string {
   const failed = [...reports.values()].find((r) => r.status === 'failed');
   const ours = [...reports.values()].filter((r) => r.cordonedNow && r.cordonedByRun).map((r) => r.node);
@@ -175,184 +118,6 @@ function nextAfterFailure(reports: Map<string, NodeReport>): string {
     `fix the cause${failed ? ` on ${failed.node}` : ''}, then run the same command again: ` +
     `it resumes where it stopped and skips finished nodes${giveUp}`
   );
-}
-
-interface Prepared {
-  /** This attempt's id. */
-  attempt: string;
-  /** The run's id: the one resumed, or this attempt's for a new run. */
-  runId: string;
-  journal: Journal | undefined;
-  /** The cluster's copy of the run's state; undefined when the cluster cannot hold this run (the journal does). */
-  store: StateStore | undefined;
-  /** The state as read, for the check once the lock is held. */
-  basis: StateBasis;
-  resolution: Resolution;
-  /** Every record known of the run. */
-  entries: JournalEntry[];
-  warnings: string[];
-  progress: Map<string, NodeProgress>;
-  reports: Map<string, NodeReport>;
-  /** The nodes not yet done, in order. */
-  todo: string[];
-  /** The cluster the run belongs to. */
-  identity: { server: string; uid: string };
-  prior: Map<string, PriorCommand>;
-  /** Who runs this attempt (a real run asks the API server). */
-  user: string;
-  /** The windows and the pause the run keeps to: the command's, else the run's own from its state. */
-  schedule: Schedule;
-}
-
-/**
- * Whether the cluster can hold this run's state; where it cannot (a run
- * too large for the ConfigMap's bound) the local journal holds it alone.
- */
-function stateStore(
-  api: MaintainRunApi,
-  options: MaintainOptions,
-  nodes: string[],
-  journal: Journal | undefined,
-  warnings: string[],
-): StateStore | undefined {
-  const bytes = estimatedStateBytes(nodes, options.maxUnavailable);
-  if (bytes <= MAX_STATE_BYTES) return new StateStore(api.configMaps, options.lockNamespace, LOCK_NAME);
-  const why =
-    `a run of ${nodes.length} nodes is too large for the state the cluster keeps ` +
-    `(up to ${Math.ceil(bytes / 1024)} KiB, of at most ${MAX_STATE_BYTES / 1024} KiB)`;
-  if (!journal && !options.dryRun)
-    throw new UsageError(`--journal FILE is required: ${why}`, { hint: 'e.g. --journal ./maintenance.journal' });
-  warnings.push(
-    `${why}: its state is kept in ${journal ? `the journal ${journal.file}` : 'the --journal FILE a real run needs'} ` +
-      'only, so only this machine can resume it',
-  );
-  return undefined;
-}
-
-/**
- * A current run of other nodes in the cluster's state: while it holds the
- * lock this run is refused as any second run is; a run that left nodes
- * cordoned is refused too (its records are what say to uncordon them);
- * one that left nothing behind is closed as abandoned when this run starts.
- */
-async function settleOther(
-  api: MaintainRunApi,
-  options: MaintainOptions,
-  resolution: Resolution,
-  warnings: string[],
-): Promise<void> {
-  const other = resolution.other;
-  if (!other) return;
-  const lock = await api.readLock();
-  if (lock?.held) throw heldByAnother({ namespace: options.lockNamespace, name: LOCK_NAME }, lock);
-  const left: string[] = [];
-  for (const node of cordonedByRun(other.entries)) if (await api.isCordoned(node)) left.push(node);
-  const first = other.entries.find((e) => e.step === 'run');
-  const who = `run ${other.id}, started ${first?.time ?? '?'}${first?.host ? ` on ${first.host}` : ''}${first?.user ? ` by ${first.user}` : ''}`;
-  const nodes = `${other.nodes.slice(0, 10).join(', ')}${other.nodes.length > 10 ? ` and ${other.nodes.length - 10} more` : ''}`;
-  if (left.length) {
-    throw new BlockedError(
-      `the cluster's state holds an unfinished run of other nodes (${nodes}; ${who}), ` +
-        `which left ${left.join(', ')} cordoned`,
-      {
-        hint:
-          `finish it: run it again with its nodes, from any machine; or give it up: kubectl study-drain uncordon ${left.join(' ')}, ` +
-          'then run this command again',
-      },
-    );
-  }
-  warnings.push(
-    `the cluster's state holds an unfinished run of other nodes (${nodes}; ${who}), last written ` +
-      `${lastTime(other.entries)}; it left no node cordoned: ${options.dryRun ? 'a real run closes' : 'it is closed'} as abandoned`,
-  );
-}
-
-/**
- * Before anything changes: the run's state from the cluster and the local
- * journal (read, checked to be this cluster's and this node list's,
- * merged), the journal's room to be written, a run of other nodes settled,
- * and the decisions about commands earlier attempts started and never saw
- * end. Nothing is written here.
- */
-async function prepare(api: MaintainRunApi, options: MaintainOptions, nodes: string[]): Promise<Prepared> {
-  const attempt = randomBytes(4).toString('hex');
-  const journal = options.journal ? Journal.open(options.journal, attempt) : undefined;
-  const warnings: string[] = [];
-  // A real run sets the torn line aside once it holds the lock, and says where then.
-  if (journal?.torn !== undefined && options.dryRun)
-    warnings.push("the journal's last line was cut short by an earlier crash; a real run moves it aside");
-  const identity = await api.clusterIdentity();
-  if (journal) {
-    checkOwner(journal.entries, journal.file, identity, nodes);
-    if (!options.dryRun) journal.checkWritable();
-  }
-  const store = stateStore(api, options, nodes, journal, warnings);
-  let state: RunState = EMPTY_STATE;
-  if (store) {
-    try {
-      state = await store.read();
-    } catch (err) {
-      // A plan only reads: one that may not read the state plans without it, and says so.
-      if (!options.dryRun || !(err instanceof UsageError)) throw err;
-      warnings.push(`${err.message}: the plan does not know what earlier runs did`);
-    }
-  }
-  const resolution = resolveRun(state, journal?.entries, nodes);
-  await settleOther(api, options, resolution, warnings);
-  warnings.push(...resolution.notes);
-  const entries = resolution.finished ? [] : (resolution.resume?.entries ?? []);
-  const { schedule, note } = resolveSchedule(options.schedule, entries);
-  if (note) warnings.push(note);
-  const progress = progressFrom(entries);
-  if (resolution.finished)
-    for (const n of nodes) progress.set(n, { done: true, steps: new Set(), cordonedByRun: false, workloads: [] });
-  const reports = new Map<string, NodeReport>(
-    nodes.map((n) => [
-      n,
-      {
-        node: n,
-        status: 'pending',
-        phase: 'waiting',
-        cordonedByRun: progress.get(n)?.cordonedByRun ?? false,
-        cordonedNow: false,
-        elapsedMs: 0,
-      },
-    ]),
-  );
-  for (const n of nodes)
-    if (progress.get(n)?.done)
-      Object.assign(reports.get(n)!, { status: 'skipped-done', phase: 'done in an earlier run' });
-  // Commands earlier attempts started and never saw end: decided now, before anything changes.
-  const prior = new Map<string, PriorCommand>();
-  for (const n of nodes) {
-    const rec = progress.get(n)?.command;
-    if (!rec || progress.get(n)?.done || progress.get(n)?.steps.has('command-done')) continue;
-    const decision = priorCommand(n, rec, commandFacts(rec), options.resumeStep);
-    if (decision.action === 'refuse') {
-      if (!options.dryRun) throw new BlockedError(decision.message, { hint: decision.hint });
-      warnings.push(`a real run stops here: ${decision.message} (${decision.hint})`);
-      continue;
-    }
-    prior.set(n, decision);
-    warnings.push(decision.note);
-  }
-  return {
-    attempt,
-    runId: resolution.resume?.id ?? attempt,
-    journal,
-    store,
-    basis: basisOf(state),
-    resolution,
-    entries,
-    warnings,
-    progress,
-    reports,
-    prior,
-    todo: nodes.filter((n) => !progress.get(n)?.done),
-    identity,
-    user: options.dryRun ? '' : await api.whoAmI(),
-    schedule,
-  };
 }
 
 /** How the batches ended: the exit code of the first failure, and, with --outside-window stop, where it stopped. */
@@ -426,6 +191,8 @@ interface ConfirmedRun {
   api: MaintainRunApi;
   /** The operator's work, when the caller gives it (the unit tests); else made from the options. */
   work: Work | undefined;
+  /** The hooks' work, when the caller gives it (the unit tests); else --before and --after run as commands. */
+  hookWork: MaintainDeps['hooks'];
   prepared: Prepared;
   report: MaintainReport;
   nodes: string[];
@@ -498,6 +265,8 @@ async function runLocked(run: ConfirmedRun): Promise<BatchesEnd> {
   }
   const view = await hooks.progress(nodes, prepared.reports, Boolean(options.run));
   const filesPrefix = options.journal ?? `${localStateDir()}/${prepared.runId}`;
+  const hookWork = (kind: 'before' | 'after', command: string): Work =>
+    run.hookWork?.[kind] ?? commandWork(command, filesPrefix, prepared.attempt, ctx, () => view.live, kind);
   let end: BatchesEnd = { code: ExitCode.OK };
   try {
     end = await runBatches(
@@ -508,6 +277,10 @@ async function runLocked(run: ConfirmedRun): Promise<BatchesEnd> {
           (options.run
             ? commandWork(options.run, filesPrefix, prepared.attempt, ctx, () => view.live)
             : operatorWork(options.waitFile, ctx)),
+        hooks: {
+          ...(options.before !== undefined ? { before: hookWork('before', options.before) } : {}),
+          ...(options.after !== undefined ? { after: hookWork('after', options.after) } : {}),
+        },
         prior: prepared.prior,
         journal: recorder,
         checkLock: () => {
@@ -568,6 +341,8 @@ export interface MaintainDeps {
   api: MaintainRunApi;
   /** By default the --run command, or the wait for --wait-file (or Enter). */
   work?: Work;
+  /** By default --before and --after, run as commands. */
+  hooks?: { before?: Work; after?: Work };
   /** The run's clock (windows, pauses, volume waits); by default the real one, or STUDY_TEST_CLOCK_FILE's (clock.ts). */
   clock?: RunClock;
 }
@@ -576,7 +351,7 @@ export async function runMaintain(
   ctx: RunContext,
   options: MaintainOptions,
   hooks: MaintainHooks,
-  { api, work, clock = runClock() }: MaintainDeps,
+  { api, work, hooks: hookWork, clock = runClock() }: MaintainDeps,
 ): Promise<MaintainReport> {
   const started = Date.now();
   const deadline = deadlineSignal(
@@ -653,6 +428,7 @@ export async function runMaintain(
     options,
     api,
     work,
+    hookWork,
     prepared,
     report,
     nodes,

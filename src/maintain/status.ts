@@ -8,16 +8,20 @@
  */
 import { firstAndMore } from '../base/text.js';
 import { runClock, type RunClock } from './clock.js';
-import { progressFrom, type JournalEntry, type NodeProgress, type Step } from './journal.js';
+import { progressFrom, type CommandRecord, type JournalEntry, type NodeProgress, type Step } from './journal.js';
 import { holderAttempt, LOCK_NAME, type LeaseState } from './lease.js';
 import type { MaintainStatus, RunStatus } from './model.js';
 import { cordonedByRun, lastTime, type RunState } from './state.js';
+import { commandName } from './steps.js';
 import type { StateStore } from './store.js';
 import { formatInZone, parseWindow, windowState } from './window.js';
 
 /** The phase a node is in after its latest step, as the run's records say it. */
 const PHASE_AFTER: Array<[Step, string]> = [
   ['done', 'done'],
+  ['after-done', 'done with its steps'],
+  ['after-stopped', 'the --after hook was stopped'],
+  ['after-started', 'running the --after hook'],
   ['recovered', 'done with its steps'],
   ['uncordoned', 'waiting for the workloads to be Available'],
   ['ready', 'to be uncordoned'],
@@ -27,6 +31,9 @@ const PHASE_AFTER: Array<[Step, string]> = [
   ['volumes-detached', 'volumes detached, the command next'],
   ['drained', 'drained: volumes to detach, then the command'],
   ['cordoned', 'draining'],
+  ['before-done', 'the --before hook done, the drain next'],
+  ['before-stopped', 'the --before hook was stopped'],
+  ['before-started', 'running the --before hook'],
 ];
 
 /** A node's phase by its records, and since when. Pure. */
@@ -38,12 +45,13 @@ export function phaseOf(
   const mine = entries.filter((e) => e.node === node);
   const last = mine.at(-1);
   if (last?.step === 'failed') return { phase: `stopped: ${last.detail ?? 'failed'}`, since: last.time };
-  const command = progress.command && !progress.steps.has('command-done') ? progress.command : undefined;
-  if (command)
-    return {
-      phase: `running the command (process group ${command.pgid} on ${command.host})`,
-      since: command.startedAt,
-    };
+  const running: Array<[string, CommandRecord | undefined]> = [
+    ['the --after hook', progress.hooks.after],
+    ['the command', progress.steps.has('command-done') ? undefined : progress.command],
+    ['the --before hook', progress.hooks.before],
+  ];
+  for (const [what, c] of running)
+    if (c) return { phase: `running ${what} (process group ${c.pgid} on ${c.host})`, since: c.startedAt };
   const phase = PHASE_AFTER.find(([step]) => progress.steps.has(step))?.[1] ?? 'waiting';
   return { phase, since: last?.time ?? '' };
 }
@@ -97,10 +105,16 @@ export function statusOf(
       .map((n) => ({ node: n, ...phaseOf(n, entries, progress.get(n)!) })),
     cordoned: cordonedByRun(entries).map((node) => ({ node, cordonedNow: cordonedNow.has(node) })),
     commands: run.nodes.flatMap((node) => {
-      const c = progress.get(node)?.command;
-      return c && !progress.get(node)?.steps.has('command-done')
-        ? [{ node, host: c.host, pgid: c.pgid, startedAt: c.startedAt, log: c.log }]
-        : [];
+      const p = progress.get(node);
+      if (!p || p.done) return [];
+      const open: Array<[RunStatus['commands'][number]['kind'], CommandRecord | undefined]> = [
+        ['before', p.hooks.before],
+        ['command', p.steps.has('command-done') ? undefined : p.command],
+        ['after', p.hooks.after],
+      ];
+      return open.flatMap(([kind, c]) =>
+        c ? [{ node, kind, host: c.host, pgid: c.pgid, startedAt: c.startedAt, log: c.log }] : [],
+      );
     }),
   };
   const lastError = failures.at(-1)?.detail;
@@ -127,7 +141,7 @@ function nextStep(run: RunStatus, now: number): string {
   const command = run.commands[0];
   if (command) {
     return (
-      `the command for ${command.node} was started on ${command.host} (process group ${command.pgid}) at ` +
+      `${commandName(command.kind)} for ${command.node} was started on ${command.host} (process group ${command.pgid}) at ` +
       `${command.startedAt} and may still run there: once you know whether it finished, run the same command again ` +
       `(nodes ${nodes}) from any machine with --resume-step=skip (it finished) or --resume-step=rerun (run it again)${giveUp}`
     );

@@ -19,7 +19,7 @@ import {
   type WorkloadRef,
 } from '../drain/lib.js';
 import type { RunClock } from './clock.js';
-import type { CommandRecord, JournalEntry, NodeProgress, Step } from './journal.js';
+import type { CommandKind, CommandRecord, JournalEntry, NodeProgress, Step } from './journal.js';
 import type { NodeReport } from './model.js';
 import { describeVolumes, withEarlierPods, type AttachedVolume } from './volumes.js';
 
@@ -60,9 +60,20 @@ export interface Work {
 
 /** What a resumed run does about a command an earlier run started and did not see end. */
 export type PriorCommand =
-  | { action: 'refuse'; message: string; hint: string }
+  /** `here`: it still runs on this host; otherwise it may run on another, which cannot be checked from here. */
+  | { action: 'refuse'; here: boolean; message: string; hint: string }
   | { action: 'rerun'; note: string }
   | { action: 'skip'; note: string };
+
+/** How messages name an operator's command. */
+export function commandName(kind: CommandKind): string {
+  return kind === 'command' ? 'the command' : `the --${kind} hook`;
+}
+
+/** Where the decision about a command an earlier run started is kept: by node, for each kind. */
+export function priorKey(kind: CommandKind, node: string): string {
+  return kind === 'command' ? node : `${kind}:${node}`;
+}
 
 /**
  * The decision for a command an earlier run started and never saw end.
@@ -74,11 +85,13 @@ export function priorCommand(
   facts: { sameHost: boolean; alive: boolean; exitCode: number | null },
   resumeStep?: 'rerun' | 'skip',
 ): PriorCommand {
+  const what = commandName(rec.kind ?? 'command');
   const started = `started by an earlier run at ${rec.startedAt} on ${rec.host} (process group ${rec.pgid})`;
   if (facts.sameHost && facts.alive) {
     return {
       action: 'refuse',
-      message: `the command for ${node}, ${started}, is still running; it is not started again`,
+      here: true,
+      message: `${what} for ${node}, ${started}, is still running; it is not started again`,
       hint:
         `wait for it to end (its output: ${rec.log}), or stop it (kill -TERM -- -${rec.pgid}), ` +
         'then run the same command again',
@@ -87,29 +100,30 @@ export function priorCommand(
   if (facts.exitCode === 0)
     return {
       action: 'skip',
-      note: `the command for ${node}, ${started}, finished (exit code 0) after that run stopped; it is not run again`,
+      note: `${what} for ${node}, ${started}, finished (exit code 0) after that run stopped; it is not run again`,
     };
   if (facts.exitCode !== null)
     return {
       action: 'rerun',
-      note: `the command for ${node}, ${started}, ended with exit code ${facts.exitCode}; it is run again`,
+      note: `${what} for ${node}, ${started}, ended with exit code ${facts.exitCode}; it is run again`,
     };
   if (facts.sameHost)
     return {
       action: 'rerun',
-      note: `the command for ${node}, ${started}, was cut off before it finished (no exit marker); it is run again`,
+      note: `${what} for ${node}, ${started}, was cut off before it finished (no exit marker); it is run again`,
     };
   if (resumeStep) {
     return {
       action: resumeStep,
       note:
-        `the command for ${node}, ${started}, cannot be checked from here; ` +
+        `${what} for ${node}, ${started}, cannot be checked from here; ` +
         `--resume-step=${resumeStep}: it is ${resumeStep === 'skip' ? 'taken as done' : 'run again'}`,
     };
   }
   return {
     action: 'refuse',
-    message: `the command for ${node} was ${started}, another host: whether it still runs cannot be checked from here`,
+    here: false,
+    message: `${what} for ${node} was ${started}, another host: whether it still runs cannot be checked from here`,
     hint:
       'run the same command on that host, or decide: ' +
       '--resume-step=rerun (run it again) or --resume-step=skip (it finished)',
@@ -119,6 +133,8 @@ export function priorCommand(
 export interface NodeDeps {
   api: MaintainApi;
   work: Work;
+  /** --before (after the plan, before the drain) and --after (after the recovery check), when given. */
+  hooks?: { before?: Work; after?: Work };
   /** What to do about commands earlier runs started and never saw end, by node (decided before anything changed). */
   prior?: Map<string, PriorCommand>;
   /** Where each step is recorded before the next starts (the journal, the cluster's state): RunRecorder. */
@@ -156,6 +172,8 @@ export function stopped(signal: AbortSignal, doing: string): StudyError {
  * only mark a step under way).
  */
 const STEP_ORDER: Step[] = [
+  'before-started',
+  'before-done',
   'cordoned',
   'drained',
   'volumes-detached',
@@ -164,13 +182,23 @@ const STEP_ORDER: Step[] = [
   'ready',
   'uncordoned',
   'recovered',
+  'after-started',
+  'after-done',
 ];
-const UNDER_WAY: ReadonlySet<Step> = new Set(['cordoned', 'command-started']);
+const UNDER_WAY: ReadonlySet<Step> = new Set(['before-started', 'cordoned', 'command-started', 'after-started']);
 
-/** Which of the optional steps this run takes. */
+/** Which of the optional steps this run takes: the wait for volumes, the hooks. */
 export interface StepsTaken {
   volumes: boolean;
+  before?: boolean;
+  after?: boolean;
 }
+
+const OPTIONAL: Partial<Record<Step, keyof StepsTaken>> = {
+  'volumes-detached': 'volumes',
+  'before-done': 'before',
+  'after-done': 'after',
+};
 
 /**
  * What is left to do for a node, in order, given its records: the steps
@@ -183,7 +211,10 @@ export function remainingSteps(progress: NodeProgress | undefined, taken: StepsT
   const furthest = Math.max(-1, ...STEP_ORDER.map((s, i) => (progress?.steps.has(s) ? i : -1)));
   // A step under way is taken again (the drain resumes, the command's fate is decided): its own step is left.
   const from = UNDER_WAY.has(STEP_ORDER[furthest] as Step) ? furthest - 1 : furthest;
-  return STEP_ORDER.filter((s, i) => !UNDER_WAY.has(s) && i > from && (s !== 'volumes-detached' || taken.volumes));
+  return STEP_ORDER.filter((s, i) => {
+    const option = OPTIONAL[s];
+    return !UNDER_WAY.has(s) && i > from && (option === undefined || taken[option] === true);
+  });
 }
 
 function drainFailure(result: DrainResult): StudyError {
@@ -254,34 +285,55 @@ async function volumeStep(deps: NodeDeps, node: string, before: readonly Attache
   await deps.journal?.record({ node, step: 'volumes-detached' });
 }
 
-async function workStep(deps: NodeDeps, node: string): Promise<void> {
-  const prior = deps.prior?.get(node);
+const COMMAND_STEPS: Record<CommandKind, { started: Step; stopped: Step; done: Step }> = {
+  command: { started: 'command-started', stopped: 'command-stopped', done: 'command-done' },
+  before: { started: 'before-started', stopped: 'before-stopped', done: 'before-done' },
+  after: { started: 'after-started', stopped: 'after-stopped', done: 'after-done' },
+};
+
+/**
+ * One of the operator's commands for a node (the --run command, or a hook),
+ * journaled as --run always was: its start (process group, host, exit
+ * marker) before it can matter, its end after. `done`: for a failure, what
+ * has and has not been done on the node, said after the exit code.
+ */
+async function commandStep(deps: NodeDeps, node: string, kind: CommandKind, work: Work, done = ''): Promise<void> {
+  const steps = COMMAND_STEPS[kind];
+  const what = commandName(kind);
+  const prior = deps.prior?.get(priorKey(kind, node));
   if (prior?.action === 'skip') {
     deps.say(node, prior.note);
-    await deps.journal?.record({ node, step: 'command-done', detail: prior.note });
+    await deps.journal?.record({ node, step: steps.done, detail: prior.note });
     return;
   }
-  deps.say(node, deps.work.label);
+  deps.say(node, work.label);
   let started: Promise<void> | undefined;
   const {
     code,
     stderrTail,
     stopped: how,
-  } = await deps.work.perform(node, deps.signal, (command) => {
-    started = deps.journal?.record({ node, step: 'command-started', command });
+  } = await work.perform(node, deps.signal, (command) => {
+    started = deps.journal?.record({
+      node,
+      step: steps.started,
+      command: kind === 'command' ? command : { ...command, kind },
+    });
     // Awaited once the command has ended: a run never leaves its command running unwatched.
     started?.catch(() => {});
   });
   if (started) await started;
   if (deps.signal.aborted) {
-    if (how) await deps.journal?.record({ node, step: 'command-stopped', detail: how });
-    throw stopped(deps.signal, `while the command ran${how ? ` (the command was ${how})` : ''}`);
+    if (how) await deps.journal?.record({ node, step: steps.stopped, detail: how });
+    throw stopped(
+      deps.signal,
+      `while ${what} ran${how ? ` (${what === 'the command' ? 'the command' : 'it'} was ${how})` : ''}`,
+    );
   }
   if (code !== 0)
     throw new BlockedError(
-      `the command failed with exit code ${code}${stderrTail ? `: ${stderrTail.split('\n').at(-1)}` : ''}`,
+      `${what} failed with exit code ${code}${stderrTail ? `: ${stderrTail.split('\n').at(-1)}` : ''}${done}`,
     );
-  await deps.journal?.record({ node, step: 'command-done' });
+  await deps.journal?.record({ node, step: steps.done });
 }
 
 async function recoverStep(deps: NodeDeps, node: string, workloads: WorkloadRef[], degraded: string[]): Promise<void> {
@@ -311,7 +363,13 @@ export async function maintainNode(
   report: NodeReport,
   degraded: string[],
 ): Promise<void> {
-  const todo = new Set(remainingSteps(progress, { volumes: deps.volumeDetach.wait }));
+  const todo = new Set(
+    remainingSteps(progress, {
+      volumes: deps.volumeDetach.wait,
+      before: deps.hooks?.before !== undefined,
+      after: deps.hooks?.after !== undefined,
+    }),
+  );
   const step = (s: Step): boolean => {
     if (!todo.has(s)) return false;
     if (deps.signal.aborted) throw stopped(deps.signal, `before the step "${s}"`);
@@ -320,10 +378,18 @@ export async function maintainNode(
   };
   let workloads = progress?.workloads ?? [];
   let volumes = progress?.volumes ?? [];
+  if (step('before-done'))
+    await commandStep(
+      deps,
+      node,
+      'before',
+      deps.hooks!.before!,
+      `; nothing else was done on ${node}: it was not drained`,
+    );
   if (step('drained')) ({ workloads, volumes } = await drainStep(deps, node, progress, report));
   if (todo.has('uncordoned')) report.cordonedNow = true;
   if (step('volumes-detached')) await volumeStep(deps, node, volumes);
-  if (step('command-done')) await workStep(deps, node);
+  if (step('command-done')) await commandStep(deps, node, 'command', deps.work);
   if (step('ready')) {
     deps.say(node, 'waiting for the node to be Ready');
     await deps.api.waitReady(node, deps.readyTimeoutMs, deps.signal);
@@ -344,6 +410,15 @@ export async function maintainNode(
     });
   }
   if (step('recovered')) await recoverStep(deps, node, workloads, degraded);
+  if (step('after-done'))
+    await commandStep(
+      deps,
+      node,
+      'after',
+      deps.hooks!.after!,
+      `; all else was done on ${node}: drained, the command run, Ready, ` +
+        `${report.cordonedByRun ? 'uncordoned' : 'left cordoned as it was before the run'}, its workloads Available`,
+    );
   await deps.journal?.record({ node, step: 'done' });
   Object.assign(report, { status: 'done', phase: 'done' });
 }

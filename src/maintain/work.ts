@@ -15,7 +15,7 @@ import path from 'node:path';
 import { sleep } from '../base/concurrency.js';
 import { ask } from '../base/prompt.js';
 import type { RunContext } from '../base/run.js';
-import type { CommandRecord } from './journal.js';
+import type { CommandKind, CommandRecord } from './journal.js';
 import type { Work } from './steps.js';
 
 /** The wrapper: the operator's command ($STUDY_COMMAND, never spliced), then its exit code written atomically. */
@@ -104,8 +104,10 @@ export function localStateDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * The operator's command for each node; `prefix`: where its files go
- * (PREFIX.NODE.ATTEMPT.log and .exit), beside the journal or in localStateDir().
+ * The operator's command for each node (the --run command, or the --before
+ * or --after hook: `kind`); `prefix`: where its files go
+ * (PREFIX.NODE.ATTEMPT[.HOOK].log and .exit), beside the journal or in
+ * localStateDir(). A hook gets $STUDY_HOOK (before or after) too.
  */
 export function commandWork(
   command: string,
@@ -113,19 +115,27 @@ export function commandWork(
   runId: string,
   ctx: RunContext,
   quiet: () => boolean,
+  kind: CommandKind = 'command',
 ): Work {
   return {
-    label: `running: ${command}`,
+    label: kind === 'command' ? `running: ${command}` : `running the --${kind} hook: ${command}`,
     perform: (node, signal, onStarted) =>
       new Promise((resolve, reject) => {
-        const base = `${prefix}.${node}.${runId}`;
+        const base = `${prefix}.${node}.${runId}${kind === 'command' ? '' : `.${kind}`}`;
         const marker = `${base}.exit`;
         const log = `${base}.log`;
         mkdirSync(path.dirname(path.resolve(base)), { recursive: true });
         rmSync(marker, { force: true });
         const out = openSync(log, 'a', 0o600);
         const child = spawn('/bin/sh', ['-c', WRAPPER], {
-          env: { ...process.env, NODE: node, STUDY_NODE: node, STUDY_COMMAND: command, STUDY_EXIT_MARKER: marker },
+          env: {
+            ...process.env,
+            NODE: node,
+            STUDY_NODE: node,
+            STUDY_COMMAND: command,
+            STUDY_EXIT_MARKER: marker,
+            ...(kind === 'command' ? {} : { STUDY_HOOK: kind }),
+          },
           stdio: ['ignore', out, out],
           // Its own process group: it survives this run dying, and a stop reaches all of it.
           detached: true,

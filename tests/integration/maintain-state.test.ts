@@ -2,11 +2,8 @@
  * study maintain on the local cluster, with the PDB watcher as today: the
  * wait for volumes to detach (kubelets are simulated and there is no CSI
  * driver, so each test creates the VolumeAttachments and sets the node's
- * status.volumesAttached itself), a run resumed by another host (its own
- * HOME and hostname, no shared journal), two hosts resuming at once, the
- * state under stress (another writer, the API server down, the ConfigMap
- * deleted, a 403), a window that closes mid-run (on the test clock) and
- * the --before and --after hooks.
+ * status.volumesAttached itself), a window that closes mid-run (on the
+ * test clock), and the --before and --after hooks.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -311,4 +308,110 @@ test('a window that closes mid-run (the test clock): the next step waits, a resu
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [n1, n2]);
   assert.ok((await watcher.stop()) >= 1, 'never below the PDB (2 replicas, maxUnavailable 1)');
+});
+
+test('--before and --after across two nodes: before the drain and after the recovery, node after node; a failing hook stops the run saying what was not done', async (t) => {
+  const s = await setup(t, 3, 2);
+  const [n1, n2] = s.nodes as [string, string];
+  const log = path.join(s.dir, 'events.log');
+  const kubectl = cluster().binaries.kubectl;
+  const event = (what: string): string =>
+    `echo "${what} $NODE $(${kubectl} get node "$NODE" -o jsonpath='{.spec.unschedulable}')" >> ${log}`;
+  const fixed = path.join(s.dir, 'fixed');
+  const watcher = pdbWatcher(s.ns);
+  const args = maintainArgs(s, [n1, n2], event('run'), [
+    '--before',
+    `${event('before')}; test "$STUDY_HOOK" = before`,
+    '--after',
+    `${event('after')}; test "$NODE" != "${n2}" || test -f ${fixed}`,
+  ]);
+  const first = await runPlugin('kubectl-study', args, { env: s.env, timeoutMs: 300_000 });
+  assert.equal(first.code, 3, first.stdout + first.stderr);
+  assert.match(
+    first.stdout,
+    new RegExp(
+      `${n2}\\s+failed\\s.*the --after hook failed with exit code 1; all else was done on ${n2}: drained, the command run, ` +
+        'Ready, uncordoned, its workloads Available',
+    ),
+  );
+  // Each line: the event, the node, whether the node was cordoned then.
+  assert.deepEqual(readFileSync(log, 'utf8').split('\n').filter(Boolean), [
+    `before ${n1} `,
+    `run ${n1} true`,
+    `after ${n1} `,
+    `before ${n2} `,
+    `run ${n2} true`,
+    `after ${n2} `,
+  ]);
+  writeFileSync(fixed, '');
+  const second = await runPlugin('kubectl-study', args, { env: s.env, timeoutMs: 300_000 });
+  assert.equal(second.code, 0, second.stdout + second.stderr);
+  assert.deepEqual(
+    readFileSync(log, 'utf8').split('\n').filter(Boolean).slice(6),
+    [`after ${n2} `],
+    'only the failed hook again',
+  );
+  assert.ok((await watcher.stop()) >= 1, 'never below the PDB (2 replicas, maxUnavailable 1)');
+});
+
+test('a failing --before hook: the run stops before the drain, the node untouched, and says so', async (t) => {
+  const s = await setup(t, 2, 1);
+  const [n1] = s.nodes as [string];
+  const r = await runPlugin(
+    'kubectl-study',
+    maintainArgs(s, [n1], 'true', ['--before', 'echo "no silence for $NODE" >&2; exit 5']),
+    {
+      env: s.env,
+      timeoutMs: 120_000,
+    },
+  );
+  assert.equal(r.code, 3, r.stdout + r.stderr);
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `${n1}\\s+failed\\s.*the --before hook failed with exit code 5: no silence for ${n1}; nothing else was done on ${n1}: it was not drained`,
+    ),
+  );
+  assert.equal((await apis().core.readNode({ name: n1 })).spec?.unschedulable, undefined, 'not cordoned');
+});
+
+test('SIGKILL inside a hook: the hook goes on; the next run refuses while it lives, then takes it as done from its exit marker, never running it twice', async (t) => {
+  const s = await setup(t, 2, 1);
+  const [n1] = s.nodes as [string];
+  const log = path.join(s.dir, 'hook.log');
+  const hook = `echo "start $NODE" >> ${log}; sleep 6; echo "end $NODE" >> ${log}`;
+  const args = maintainArgs(s, [n1], 'true', ['--after', hook, '--lock-duration', '8s']);
+  const env = { ...s.env, HOME: tempDir('kstudy-home-') };
+  const first = start(args, env);
+  await eventually('the hook to start', async () => existsSync(log), 120_000, 100);
+  first.child.kill('SIGKILL');
+  await first.done;
+  const during = await status(s);
+  const hookRun = during.current?.commands.find((c) => c.node === n1);
+  assert.ok(hookRun, JSON.stringify(during));
+  assert.match(during.current?.working[0]?.phase ?? '', /^running the --after hook \(process group \d+ on /);
+  const refused = await runPlugin('kubectl-study', args, { env, timeoutMs: 60_000 });
+  assert.equal(refused.code, 3, refused.stderr);
+  assert.match(
+    refused.stderr,
+    new RegExp(
+      `^error: the --after hook for ${n1}, started by an earlier run at .* \\(process group ${hookRun.pgid}\\), is still running; it is not started again`,
+      'm',
+    ),
+  );
+  await eventually('the hook to end', async () => /end/.test(readFileSync(log, 'utf8')), 60_000, 200);
+  const resumed = await eventually(
+    'the lock to expire and the run to resume',
+    async () => {
+      const r = await runPlugin('kubectl-study', args, { env, timeoutMs: 120_000 });
+      return r.code === 0 ? r : /holds the lock/.test(r.stderr) ? undefined : assert.fail(r.stderr);
+    },
+    120_000,
+    1000,
+  );
+  assert.match(
+    resumed.stderr,
+    /the --after hook for .*, finished \(exit code 0\) after that run stopped; it is not run again/,
+  );
+  assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [`start ${n1}`, `end ${n1}`], 'the hook ran once');
 });

@@ -29,6 +29,15 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
           '--run <command>',
           'run this for each node (by /bin/sh; the node is in $NODE and $STUDY_NODE, never spliced into the line)',
         )
+        .option(
+          '--before <command>',
+          'run this for each node after the plan and before its drain (by /bin/sh; $NODE as for --run), ' +
+            'e.g. to silence its alerts',
+        )
+        .option(
+          '--after <command>',
+          'run this for each node after its uncordon and recovery check (by /bin/sh; $NODE as for --run)',
+        )
         .addOption(
           option(
             '--wait-file <file>',

@@ -252,6 +252,24 @@ test('a command started on another host: refused, naming the host and process gr
   assert.equal(cluster.log.includes('work n1'), false, 'the command is not run a second time');
 });
 
+test('a command on another host while a run holds the lock: refused as any second run is, naming the holder, not asked to decide', async () => {
+  const cluster = new FakeMaintainCluster(['n1', 'n2']);
+  interruptedOnHostA(cluster, ['n1', 'n2']);
+  cluster.lockHolder = 'host-a/pid-100/hosta1';
+  await assert.rejects(
+    runMaintain(context(), options(['n1', 'n2'], { journal: undefined }), hooks(), {
+      api: cluster,
+      work: fakeWork(cluster.log),
+    }),
+    (err: unknown) =>
+      err instanceof BlockedError &&
+      /^another maintenance run holds the lock kube-system\/kubectl-study-maintain: host-a\/pid-100\/hosta1/.test(
+        err.message,
+      ),
+  );
+  assert.equal(cluster.log.length, 0);
+});
+
 test('a missing permission on the state or the lock is one usage error naming each verb and resource, before anything changes', async () => {
   const cluster = new FakeMaintainCluster(['n1']);
   cluster.denied.add('update configmaps');
