@@ -2,26 +2,36 @@
  * study maintain on the local cluster, with the PDB watcher as today: the
  * wait for volumes to detach (kubelets are simulated and there is no CSI
  * driver, so each test creates the VolumeAttachments and sets the node's
- * status.volumesAttached itself), a window that closes mid-run (on the
- * test clock), and the --before and --after hooks.
+ * status.volumesAttached itself), a run resumed by another host (its own
+ * HOME and hostname, no shared journal), two hosts resuming at once, the
+ * state under stress (another writer, the API server down, the ConfigMap
+ * deleted, a 403), a window that closes mid-run (on the test clock) and
+ * the --before and --after hooks.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 
+import { parseYaml, toYaml } from '../../src/base/yaml.js';
 import { REPO_ROOT } from '../cluster/paths.js';
 import {
   adminRequest,
   apis,
+  auditMark,
   cluster,
   eventually,
   mintUser,
   runPlugin,
+  serverOnlyKubeconfig,
   suffix,
   tempDir,
   testNamespace,
+  writesBy,
   type RunResult,
 } from '../support/cluster.js';
 import { allReady, createPool, deployment, pdb, pdbsSettled, readyWatcher, type Pool } from '../support/workloads.js';
@@ -414,4 +424,413 @@ test('SIGKILL inside a hook: the hook goes on; the next run refuses while it liv
     /the --after hook for .*, finished \(exit code 0\) after that run stopped; it is not run again/,
   );
   assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [`start ${n1}`, `end ${n1}`], 'the hook ran once');
+});
+
+/**
+ * argv that runs a command as another host would (root only): a hostname of
+ * its own (a UTS namespace), and the other hosts' HOMEs out of sight (a
+ * mount namespace with an empty tmpfs over each), so no host reads another's
+ * files, exit markers included.
+ */
+function onHost(name: string, hidden: string[]): string[] {
+  const hide = hidden.map((d) => `mount -t tmpfs none ${d}`).join(' && ');
+  return ['unshare', '--uts', '--mount', '--fork', 'sh', '-c', `${hide} && hostname ${name} && exec "$@"`, 'sh'];
+}
+
+const ROOT = process.getuid?.() === 0;
+
+test('another host resumes: killed on host A mid-command, resumed from host B (its own HOME and hostname, no journal): nothing drained or run twice, A\u2019s cordon known, status right throughout', {
+  skip: ROOT ? false : 'needs root for a UTS namespace of its own per host',
+}, async (t) => {
+  const s = await setup(t, 3, 2);
+  const [n1, n2] = s.nodes as [string, string];
+  const log = path.join(s.dir, 'commands.log');
+  const command = `echo "start $NODE $(hostname)" >> ${log}; sleep 5; echo "end $NODE $(hostname)" >> ${log}`;
+  // A lease that outlives host B's first try however loaded the machine.
+  const args = maintainArgs(s, [n1, n2], command, ['--lock-duration', '30s']);
+  const homes = { a: tempDir('kstudy-host-a-'), b: tempDir('kstudy-host-b-') };
+  const watcher = pdbWatcher(s.ns);
+  const hostA = start(args, { ...s.env, HOME: homes.a }, onHost('host-a', [homes.b]));
+  await eventually('host A\u2019s command on the first node', async () => existsSync(log), 120_000, 100);
+  const during = await status(s);
+  assert.equal(during.current?.state, 'running');
+  assert.equal(during.current?.attempt.host, 'host-a');
+  assert.match(during.current?.working[0]?.phase ?? '', /^running the command \(process group \d+ on host-a\)$/);
+  // Kill host A's run itself (unshare's child): its command, in a process group of its own, goes on.
+  const pid = Number(/\/pid-(\d+)\//.exec(during.lock?.holder ?? '')?.[1]);
+  assert.ok(pid > 0, during.lock?.holder);
+  process.kill(pid, 'SIGKILL');
+  await hostA.done;
+
+  const hostB = (extra: string[] = []) =>
+    start([...args, ...extra], { ...s.env, HOME: homes.b }, onHost('host-b', [homes.a])).done;
+  // While host A's lease lives, B is refused by the lock, naming A: not asked to decide about A's command.
+  const tooEarly = await hostB();
+  assert.equal(tooEarly.code, 3, tooEarly.stderr);
+  assert.match(tooEarly.stderr, /another maintenance run holds the lock .*: host-a\/pid-\d+\//);
+  await eventually('host A\u2019s lock to expire', async () => (await status(s)).lock === undefined, 120_000, 500);
+  const stopped = await status(s);
+  assert.equal(stopped.current?.state, 'stopped');
+  assert.deepEqual(stopped.current?.cordoned, [{ node: n1, cordonedNow: true }]);
+  assert.equal(stopped.current?.commands[0]?.host, 'host-a');
+  assert.match(stopped.next ?? '', /may still run there: .* --resume-step=skip \(it finished\) or --resume-step=rerun/);
+  const undecided = await hostB();
+  assert.equal(undecided.code, 3, undecided.stderr);
+  assert.match(
+    undecided.stderr,
+    new RegExp(
+      `error: the command for ${n1} was started by an earlier run at .* on host-a \\(process group \\d+\\), another host`,
+    ),
+  );
+  await eventually(
+    'host A\u2019s command to end',
+    async () => readFileSync(log, 'utf8').includes(`end ${n1}`),
+    60_000,
+    200,
+  );
+  const resumed = await hostB(['--resume-step', 'skip']);
+  assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+  assert.match(resumed.stderr, new RegExp(`${n1}: uncordoned`), 'host A\u2019s cordon, undone by host B');
+  assert.doesNotMatch(resumed.stderr, new RegExp(`${n1}: (resuming: )?draining`), `${n1} is not drained again`);
+  const lines = readFileSync(log, 'utf8').trim().split('\n');
+  assert.deepEqual(lines, [`start ${n1} host-a`, `end ${n1} host-a`, `start ${n2} host-b`, `end ${n2} host-b`]);
+  for (const n of [n1, n2]) assert.equal((await apis().core.readNode({ name: n })).spec?.unschedulable, undefined);
+  const after = await status(s);
+  assert.equal(after.current, undefined);
+  assert.equal(after.last[0]?.outcome, 'done');
+  assert.deepEqual(after.last[0]?.hosts, ['host-a', 'host-b']);
+  assert.ok((await watcher.stop()) >= 1, 'never below the PDB (2 replicas, maxUnavailable 1)');
+});
+
+test('two hosts resuming at the same instant: one wins, the other is refused naming the winner, and writes nothing', {
+  skip: ROOT ? false : 'needs root for a UTS namespace of its own per host',
+}, async (t) => {
+  const s = await setup(t, 3, 2);
+  const [n1, n2] = s.nodes as [string, string];
+  const fixed = path.join(s.dir, 'fixed');
+  const command = `test -f ${fixed} && sleep 6`;
+  const first = await runPlugin('kubectl-study', maintainArgs(s, [n1, n2], command), {
+    env: s.env,
+    timeoutMs: 180_000,
+  });
+  assert.equal(first.code, 3, first.stdout + first.stderr);
+  writeFileSync(fixed, '');
+  const homes = { a: tempDir('kstudy-host-a-'), b: tempDir('kstudy-host-b-') };
+  const [a, b] = await Promise.all([
+    start(maintainArgs(s, [n1, n2], command), { ...s.env, HOME: homes.a }, onHost('host-a', [homes.b])).done,
+    start(maintainArgs(s, [n1, n2], command), { ...s.env, HOME: homes.b }, onHost('host-b', [homes.a])).done,
+  ]);
+  assert.deepEqual(
+    [a.code, b.code].sort((x, y) => x - y),
+    [0, 3],
+    `${a.stderr}\n${b.stderr}`,
+  );
+  const [winner, loser, loserHome] = a.code === 0 ? ['host-a', b, homes.b] : ['host-b', a, homes.a];
+  assert.match(loser.stderr, new RegExp(`^error: another maintenance run holds the lock .*: ${winner}/pid-\\d+/`, 'm'));
+  assert.equal(existsSync(path.join(loserHome, '.local')), false, 'the refused host wrote nothing of its own');
+  const after = await status(s);
+  assert.deepEqual(after.last[0]?.hosts.slice(-1), [winner]);
+});
+
+/**
+ * A plain-HTTP proxy in front of the API server that authenticates as the
+ * admin (as kubectl proxy does), lets the test act before each request goes
+ * on (another writer's moment), and keeps each answer: "METHOD PATH -> CODE".
+ */
+async function interposingProxy(
+  t: TestContext,
+  before: (method: string, url: string) => Promise<void>,
+): Promise<{ kubeconfig: string; answers: string[] }> {
+  const info = cluster();
+  const pki = path.join(info.dir, 'pki');
+  const agent = new https.Agent({
+    keepAlive: true,
+    ca: readFileSync(path.join(pki, 'ca.crt')),
+    cert: readFileSync(path.join(pki, 'admin.crt')),
+    key: readFileSync(path.join(pki, 'admin.key')),
+  });
+  const answers: string[] = [];
+  const server = http.createServer((req, res) => {
+    const body: Buffer[] = [];
+    req.on('data', (c: Buffer) => body.push(c));
+    req.on('end', () => {
+      void before(req.method ?? 'GET', req.url ?? '').then(() => {
+        const headers = { ...req.headers };
+        delete headers.host;
+        const upstream = https.request(
+          { host: '127.0.0.1', port: info.ports.apiserver, method: req.method, path: req.url, headers, agent },
+          (up) => {
+            answers.push(`${req.method} ${(req.url ?? '').split('?')[0]} -> ${up.statusCode}`);
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+          },
+        );
+        upstream.on('error', () => res.destroy());
+        upstream.end(Buffer.concat(body));
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+    agent.destroy();
+  });
+  return {
+    kubeconfig: serverOnlyKubeconfig(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`),
+    answers,
+  };
+}
+
+test('the state under another writer: its update meets a 409, is read again and applied again, and what the other wrote is kept', async (t) => {
+  const s = await setup(t, 3, 2);
+  const [n1, n2] = s.nodes as [string, string];
+  const cm = `/api/v1/namespaces/${s.ns}/configmaps/kubectl-study-maintain`;
+  let puts = 0;
+  // At the run's third update, another writer comes between its read and its write.
+  const proxy = await interposingProxy(t, async (method, url) => {
+    if (method !== 'PUT' || url.split('?')[0] !== cm || ++puts !== 3) return;
+    const current = await adminRequest<{ metadata: Record<string, unknown>; data: Record<string, string> }>(
+      cluster(),
+      'GET',
+      cm,
+    );
+    const theirs = {
+      ...current.body,
+      metadata: { ...current.body.metadata, annotations: { 'example.com/owner': 'another writer' } },
+      data: { ...current.body.data, note: 'written by another writer' },
+    };
+    assert.equal((await adminRequest(cluster(), 'PUT', cm, theirs)).status, 200);
+  });
+  const watcher = pdbWatcher(s.ns);
+  const r = await runPlugin('kubectl-study', maintainArgs(s, [n1, n2], 'true'), {
+    env: { KUBECONFIG: proxy.kubeconfig },
+    timeoutMs: 300_000,
+  });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const updates = proxy.answers.filter((a) => a.startsWith(`PUT ${cm} `));
+  assert.deepEqual(updates.slice(2, 4), [`PUT ${cm} -> 409`, `PUT ${cm} -> 200`], 'the conflict, then the write again');
+  const object = (
+    await adminRequest<{ metadata: { annotations?: Record<string, string> }; data: Record<string, string> }>(
+      cluster(),
+      'GET',
+      cm,
+    )
+  ).body;
+  assert.equal(object.metadata.annotations?.['example.com/owner'], 'another writer');
+  assert.equal(object.data.note, 'written by another writer');
+  const after = await status(s);
+  assert.equal(after.last[0]?.outcome, 'done', 'and the run\u2019s own records are all there');
+  assert.equal(after.last[0]?.nodeCount, 2);
+  assert.ok((await watcher.stop()) >= 1, 'never below the PDB (2 replicas, maxUnavailable 1)');
+});
+
+/** A TCP proxy in front of the API server that the test takes down (connections refused and cut) and brings back. */
+async function outageProxy(
+  t: TestContext,
+): Promise<{ port: number; down: () => Promise<void>; up: () => Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let server: net.Server | undefined;
+  let port = 0;
+  const up = (): Promise<void> =>
+    new Promise((resolve) => {
+      server = net.createServer((client) => {
+        const upstream = net.connect(cluster().ports.apiserver, '127.0.0.1');
+        sockets.add(client).add(upstream);
+        client.pipe(upstream).pipe(client);
+        const end = (): void => {
+          client.destroy();
+          upstream.destroy();
+        };
+        client.on('error', end).on('close', end);
+        upstream.on('error', end).on('close', end);
+      });
+      server.listen(port, '127.0.0.1', () => {
+        port = (server!.address() as net.AddressInfo).port;
+        resolve();
+      });
+    });
+  const down = (): Promise<void> =>
+    new Promise((resolve) => {
+      for (const sock of sockets) sock.destroy();
+      sockets.clear();
+      if (server) server.close(() => resolve());
+      else resolve();
+    });
+  await up();
+  t.after(down);
+  return { port, down, up };
+}
+
+/** A kubeconfig like `base`, pointed at 127.0.0.1:PORT. */
+function viaPort(base: string, port: number, dir: string): string {
+  const doc = parseYaml(readFileSync(base, 'utf8')) as { clusters: Array<{ cluster: { server: string } }> };
+  doc.clusters[0]!.cluster.server = `https://127.0.0.1:${port}`;
+  const file = path.join(dir, `kubeconfig-${port}`);
+  writeFileSync(file, toYaml(doc));
+  return file;
+}
+
+test('the API server down while the state is written: within --api-outage-timeout the run rides through; beyond it, it stops at that step and the same command resumes without running the command again', async (t) => {
+  const s = await setup(t, 3, 2);
+  const [n1, n2] = s.nodes as [string, string];
+  const proxy = await outageProxy(t);
+  const kubeconfig = viaPort(s.env.KUBECONFIG!, proxy.port, s.dir);
+  const log = path.join(s.dir, 'commands.log');
+  const started = path.join(s.dir, 'started');
+  // The command runs 3 s: the state is written (command-done) while the API server is away.
+  const command = `echo "$NODE" >> ${log}; touch ${started}-"$NODE"; sleep 3`;
+  const watcher = pdbWatcher(s.ns);
+
+  // 1. An outage of 12 s inside the 2-minute --api-outage-timeout: the write waits it out.
+  const riding = start(maintainArgs(s, [n1], command, ['--lock-duration', '60s']), { KUBECONFIG: kubeconfig });
+  const recorded = (node: string) => async () =>
+    existsSync(`${started}-${node}`) && (await status(s)).current?.commands.some((c) => c.node === node);
+  // Once the cluster has the command's start: the outage hits the record of its end.
+  await eventually('the command to start, recorded', recorded(n1), 120_000, 100);
+  await proxy.down();
+  await new Promise((r) => setTimeout(r, 12_000));
+  await proxy.up();
+  const rode = await riding.done;
+  assert.equal(rode.code, 0, rode.stdout + rode.stderr);
+
+  // 2. An outage longer than --api-outage-timeout 5s: the run stops at that step boundary, saying why.
+  const stopping = start(maintainArgs(s, [n2], command, ['--api-outage-timeout', '5s', '--lock-duration', '8s']), {
+    KUBECONFIG: kubeconfig,
+  });
+  await eventually('the command to start, recorded', recorded(n2), 120_000, 100);
+  await proxy.down();
+  const stopped = await stopping.done;
+  await proxy.up();
+  assert.equal(stopped.code, 6, stopped.stdout + stopped.stderr);
+  assert.match(
+    stopped.stdout,
+    new RegExp(`${n2}\\s+failed\\s.*cannot read the run's state \\(configmap ${s.ns}/kubectl-study-maintain\\)`),
+  );
+  assert.equal((await apis().core.readNode({ name: n2 })).spec?.unschedulable, true, 'left cordoned');
+  const resumed = await eventually(
+    'the lock to expire and the run to resume',
+    async () => {
+      const r = await runPlugin('kubectl-study', maintainArgs(s, [n2], command, ['--lock-duration', '8s']), {
+        env: s.env,
+        timeoutMs: 180_000,
+      });
+      return r.code === 0 ? r : /holds the lock/.test(r.stderr) ? undefined : assert.fail(r.stdout + r.stderr);
+    },
+    120_000,
+    1000,
+  );
+  assert.match(resumed.stderr, /finished \(exit code 0\) after that run stopped; it is not run again/);
+  assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [n1, n2], 'each command ran once');
+  assert.equal((await apis().core.readNode({ name: n2 })).spec?.unschedulable, undefined);
+  assert.ok((await watcher.stop()) >= 1, 'never below the PDB (2 replicas, maxUnavailable 1)');
+});
+
+test('the state deleted mid-run: the run stops at the next step boundary and says so, the node left cordoned, the state not written again', async (t) => {
+  const s = await setup(t, 3, 2);
+  const [n1, n2] = s.nodes as [string, string];
+  const kubectl = cluster().binaries.kubectl;
+  const command =
+    `test "$NODE" != "${n1}" || ${kubectl} --kubeconfig ${cluster().adminKubeconfig} ` +
+    `delete configmap kubectl-study-maintain -n ${s.ns}`;
+  const r = await runPlugin('kubectl-study', maintainArgs(s, [n1, n2], command), { env: s.env, timeoutMs: 180_000 });
+  assert.equal(r.code, 3, r.stdout + r.stderr);
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `${n1}\\s+failed\\s.*the run's state in configmap ${s.ns}/kubectl-study-maintain was deleted \\(by someone else\\) ` +
+        'during the run: stopping here, at a step boundary',
+    ),
+  );
+  assert.match(r.stdout, new RegExp(`${n2}\\s+not-started`));
+  assert.match(r.stdout, new RegExp(`give up with: kubectl study-drain uncordon ${n1}`));
+  assert.equal((await apis().core.readNode({ name: n1 })).spec?.unschedulable, true);
+  assert.equal((await apis().core.readNode({ name: n2 })).spec?.unschedulable, undefined);
+  await assert.rejects(apis().core.readNamespacedConfigMap({ name: 'kubectl-study-maintain', namespace: s.ns }));
+});
+
+test('403 on writing the state: a usage error naming the verbs and resource, before anything changes', async (t) => {
+  const s = await setup(t, 2, 1);
+  const [n1] = s.nodes as [string];
+  const user = `mst-ro-${suffix()}`;
+  const name = `kstudy-${suffix()}`;
+  // All a run needs, but the ConfigMaps: those it may only read, in the lock's namespace.
+  await apis().rbac.createClusterRole({
+    body: {
+      metadata: { name },
+      rules: [
+        {
+          apiGroups: ['*'],
+          resources: [
+            'nodes',
+            'pods',
+            'pods/eviction',
+            'namespaces',
+            'persistentvolumes',
+            'persistentvolumeclaims',
+            'replicationcontrollers',
+            'deployments',
+            'replicasets',
+            'statefulsets',
+            'daemonsets',
+            'jobs',
+            'poddisruptionbudgets',
+            'storageclasses',
+            'csinodes',
+            'volumeattachments',
+            'leases',
+          ],
+          verbs: ['*'],
+        },
+      ],
+    },
+  });
+  await apis().rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+    },
+  });
+  t.after(async () => {
+    await apis()
+      .rbac.deleteClusterRoleBinding({ name })
+      .catch(() => {});
+    await apis()
+      .rbac.deleteClusterRole({ name })
+      .catch(() => {});
+  });
+  await apis().rbac.createNamespacedRole({
+    namespace: s.ns,
+    body: { metadata: { name: 'read-state' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }] },
+  });
+  await apis().rbac.createNamespacedRoleBinding({
+    namespace: s.ns,
+    body: {
+      metadata: { name: 'read-state' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'read-state' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+    },
+  });
+  const mark = auditMark();
+  const r = await runPlugin('kubectl-study', maintainArgs(s, [n1], 'true'), {
+    env: { KUBECONFIG: mintUser(user) },
+    timeoutMs: 120_000,
+  });
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `^error: not allowed to keep the maintenance run's state and lock: missing create configmaps in namespace ${s.ns}, ` +
+        `update configmaps "kubectl-study-maintain" in namespace ${s.ns}$`,
+      'm',
+    ),
+  );
+  assert.match(r.stderr, /^hint: .*nothing was changed$/m);
+  assert.equal((await apis().core.readNode({ name: n1 })).spec?.unschedulable, undefined);
+  assert.deepEqual(
+    writesBy(mark, user).filter((e) => !/accessreviews/.test(e.objectRef?.resource ?? '')),
+    [],
+    'nothing written: no Lease, no ConfigMap, no cordon',
+  );
 });
