@@ -212,12 +212,6 @@ interface ConfirmedRun {
 async function beginRecording(run: ConfirmedRun): Promise<RunRecorder> {
   const { options, prepared, nodes, hooks } = run;
   const { journal, store, resolution } = prepared;
-  const aside = journal?.setAsideTorn();
-  if (aside !== undefined) {
-    const warning = `the journal's last line was cut short by an earlier crash; it was moved to ${aside}`;
-    prepared.warnings.push(warning);
-    hooks.note(`warning: ${warning}`);
-  }
   const recorder = new RunRecorder(prepared.attempt, prepared.runId, journal, store, () => new Date(run.clock.now()));
   // The attempt's first record says whose run this is (cluster, node list) and who runs it, from where.
   const start = recorder.stamp({
@@ -238,7 +232,15 @@ async function beginRecording(run: ConfirmedRun): Promise<RunRecorder> {
       { create: true },
     );
   }
+  // The cluster first: a state that changed meanwhile, or may not be written, refuses the run before the journal
+  // is touched.
   if (journal) {
+    const aside = journal.setAsideTorn();
+    if (aside !== undefined) {
+      const warning = `the journal's last line was cut short by an earlier crash; it was moved to ${aside}`;
+      prepared.warnings.push(warning);
+      hooks.note(`warning: ${warning}`);
+    }
     if (resolution.toJournal || resolution.setAsideJournal) {
       journal.rewrite(prepared.entries, resolution.setAsideJournal ? `${journal.file}.older-${Date.now()}` : undefined);
     }

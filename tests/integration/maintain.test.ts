@@ -181,7 +181,7 @@ test('a command that fails on the second node: stop, report, leave it cordoned; 
   assert.match(second.stdout, new RegExp(`already done in an earlier run \\(skipped\\): ${n1}`));
   assert.match(
     second.stdout,
-    new RegExp(`resumed from the run's state: ${n2} \\(cordoned, drained, command-started\\)`),
+    new RegExp(`resumed from the run's state: ${n2} \\(cordoned, drained, volumes-detached, command-started\\)`),
   );
   const worked = readFileSync(s.log, 'utf8')
     .trim()
