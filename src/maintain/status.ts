@@ -51,7 +51,12 @@ export function phaseOf(
     ['the --before hook', progress.hooks.before],
   ];
   for (const [what, c] of running)
-    if (c) return { phase: `running ${what} (process group ${c.pgid} on ${c.host})`, since: c.startedAt };
+    if (c)
+      return {
+        // A process group of 0: recorded just before its spawn, never after.
+        phase: c.pgid ? `running ${what} (process group ${c.pgid} on ${c.host})` : `starting ${what} on ${c.host}`,
+        since: c.startedAt,
+      };
   const phase = PHASE_AFTER.find(([step]) => progress.steps.has(step))?.[1] ?? 'waiting';
   return { phase, since: last?.time ?? '' };
 }

@@ -50,11 +50,16 @@ export interface MaintainApi {
 export interface Work {
   /** Describes it for the phase column. */
   readonly label: string;
-  /** Exit code 0 when done; `stopped` says how it was stopped when the signal aborted it. */
+  /**
+   * Exit code 0 when done; `stopped` says how it was stopped when the signal aborted it. A command
+   * is recorded twice: before it is spawned (`starting`, awaited: no process group yet, pgid 0),
+   * so that no run can stop with a command running that its state does not know of; and once it
+   * runs (`started`, with its process group).
+   */
   perform(
     node: string,
     signal: AbortSignal,
-    onStarted: (rec: CommandRecord) => void,
+    record: { starting(rec: CommandRecord): Promise<void>; started(rec: CommandRecord): void },
   ): Promise<{ code: number; stderrTail: string; stopped?: string }>;
 }
 
@@ -107,6 +112,23 @@ export function priorCommand(
       action: 'rerun',
       note: `${what} for ${node}, ${started}, ended with exit code ${facts.exitCode}; it is run again`,
     };
+  if (rec.pgid === 0) {
+    // Recorded just before its spawn and never after: it may never have started, or run still.
+    const about = `${what} for ${node} was about to be started by an earlier run at ${rec.startedAt} on ${rec.host} when that run stopped`;
+    if (resumeStep)
+      return {
+        action: resumeStep,
+        note: `${about}; --resume-step=${resumeStep}: it is ${resumeStep === 'skip' ? 'taken as done' : 'run again'}`,
+      };
+    return {
+      action: 'refuse',
+      here: false,
+      message: `${about}: whether it started, and still runs, cannot be told from here`,
+      hint:
+        `look for it on ${rec.host} (its output: ${rec.log}), then decide: ` +
+        '--resume-step=rerun (run it again) or --resume-step=skip (it finished)',
+    };
+  }
   if (facts.sameHost)
     return {
       action: 'rerun',
@@ -312,14 +334,18 @@ async function commandStep(deps: NodeDeps, node: string, kind: CommandKind, work
     code,
     stderrTail,
     stopped: how,
-  } = await work.perform(node, deps.signal, (command) => {
-    started = deps.journal?.record({
-      node,
-      step: steps.started,
-      command: kind === 'command' ? command : { ...command, kind },
-    });
-    // Awaited once the command has ended: a run never leaves its command running unwatched.
-    started?.catch(() => {});
+  } = await work.perform(node, deps.signal, {
+    starting: async (command) =>
+      deps.journal?.record({ node, step: steps.started, command: kind === 'command' ? command : { ...command, kind } }),
+    started: (command) => {
+      started = deps.journal?.record({
+        node,
+        step: steps.started,
+        command: kind === 'command' ? command : { ...command, kind },
+      });
+      // Awaited once the command has ended: a run never leaves its command running unwatched.
+      started?.catch(() => {});
+    },
   });
   if (started) await started;
   if (deps.signal.aborted) {

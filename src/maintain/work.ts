@@ -119,13 +119,16 @@ export function commandWork(
 ): Work {
   return {
     label: kind === 'command' ? `running: ${command}` : `running the --${kind} hook: ${command}`,
-    perform: (node, signal, onStarted) =>
-      new Promise((resolve, reject) => {
-        const base = `${prefix}.${node}.${runId}${kind === 'command' ? '' : `.${kind}`}`;
-        const marker = `${base}.exit`;
-        const log = `${base}.log`;
-        mkdirSync(path.dirname(path.resolve(base)), { recursive: true });
-        rmSync(marker, { force: true });
+    async perform(node, signal, record) {
+      const base = `${prefix}.${node}.${runId}${kind === 'command' ? '' : `.${kind}`}`;
+      const marker = `${base}.exit`;
+      const log = `${base}.log`;
+      mkdirSync(path.dirname(path.resolve(base)), { recursive: true });
+      rmSync(marker, { force: true });
+      // Recorded before it exists: a run killed between the spawn and the record with the process group must not
+      // leave a command its state knows nothing of (another host would start it again).
+      await record.starting({ pid: 0, pgid: 0, host: os.hostname(), startedAt: new Date().toISOString(), marker, log });
+      return new Promise((resolve, reject) => {
         const out = openSync(log, 'a', 0o600);
         const child = spawn('/bin/sh', ['-c', WRAPPER], {
           env: {
@@ -145,7 +148,8 @@ export function commandWork(
           if (!quiet()) ctx.io.stderr.write(`[${node}] ${line}\n`);
         });
         const pgid = child.pid ?? 0;
-        if (pgid) onStarted({ pid: pgid, pgid, host: os.hostname(), startedAt: new Date().toISOString(), marker, log });
+        if (pgid)
+          record.started({ pid: pgid, pgid, host: os.hostname(), startedAt: new Date().toISOString(), marker, log });
         let stopping: NodeJS.Timeout | undefined;
         const onAbort = (): void => {
           const sig = signalOf(signal.reason);
@@ -181,7 +185,8 @@ export function commandWork(
               : {}),
           });
         });
-      }),
+      });
+    },
   };
 }
 
@@ -207,5 +212,6 @@ export function operatorWork(waitFile: string | undefined, ctx: RunContext): Wor
 /** What is known now of a command an earlier run started: alive on this host, or its marker. */
 export function commandFacts(rec: CommandRecord): { sameHost: boolean; alive: boolean; exitCode: number | null } {
   const sameHost = rec.host === os.hostname();
-  return { sameHost, alive: sameHost && groupAlive(rec.pgid), exitCode: readMarker(rec.marker) };
+  // A process group of 0 is a command recorded before its spawn: nothing to look for (kill(0) is our own group).
+  return { sameHost, alive: sameHost && rec.pgid > 0 && groupAlive(rec.pgid), exitCode: readMarker(rec.marker) };
 }

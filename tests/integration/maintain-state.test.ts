@@ -88,6 +88,8 @@ interface Running {
   child: ChildProcess;
   stderr: () => string;
   done: Promise<RunResult>;
+  /** SIGKILL to the process group it started (unshare, its shell, the plugin); the commands it ran have groups of their own. */
+  killAll: () => void;
 }
 
 /** Starts kubectl-study in the background, its output kept; `prefix`: argv that runs before node (unshare...). */
@@ -97,6 +99,7 @@ function start(args: string[], env: NodeJS.ProcessEnv, prefix: string[] = []): R
   const child = spawn(argv[0]!, argv.slice(1), {
     env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   let out = '';
   let err = '';
@@ -107,7 +110,14 @@ function start(args: string[], env: NodeJS.ProcessEnv, prefix: string[] = []): R
       resolve({ code: code ?? (signal ? 128 : -1), stdout: out, stderr: err, ms: Date.now() - started }),
     ),
   );
-  return { child, stderr: () => err, done };
+  const killAll = (): void => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  return { child, stderr: () => err, done, killAll };
 }
 
 const STORAGE = '/apis/storage.k8s.io/v1';
@@ -393,7 +403,13 @@ test('SIGKILL inside a hook: the hook goes on; the next run refuses while it liv
   const args = maintainArgs(s, [n1], 'true', ['--after', hook, '--lock-duration', '8s']);
   const env = { ...s.env, HOME: tempDir('kstudy-home-') };
   const first = start(args, env);
-  await eventually('the hook to start', async () => existsSync(log), 120_000, 100);
+  // Killed once the hook runs and the cluster knows its process group (it is recorded before its spawn too).
+  await eventually(
+    'the hook to start, recorded',
+    async () => existsSync(log) && ((await status(s)).current?.commands[0]?.pgid ?? 0) > 0,
+    120_000,
+    100,
+  );
   first.child.kill('SIGKILL');
   await first.done;
   const during = await status(s);
@@ -451,8 +467,15 @@ test('another host resumes: killed on host A mid-command, resumed from host B (i
   const homes = { a: tempDir('kstudy-host-a-'), b: tempDir('kstudy-host-b-') };
   const watcher = pdbWatcher(s.ns);
   const hostA = start(args, { ...s.env, HOME: homes.a }, onHost('host-a', [homes.b]));
-  await eventually('host A\u2019s command on the first node', async () => existsSync(log), 120_000, 100);
-  const during = await status(s);
+  const during = await eventually(
+    'host A\u2019s command on the first node, recorded',
+    async () => {
+      const now = existsSync(log) ? await status(s) : undefined;
+      return (now?.current?.commands[0]?.pgid ?? 0) > 0 ? now : undefined;
+    },
+    120_000,
+    100,
+  );
   assert.equal(during.current?.state, 'running');
   assert.equal(during.current?.attempt.host, 'host-a');
   assert.match(during.current?.working[0]?.phase ?? '', /^running the command \(process group \d+ on host-a\)$/);
@@ -685,7 +708,7 @@ test('the API server down while the state is written: within --api-outage-timeou
   // 1. An outage of 12 s inside the 2-minute --api-outage-timeout: the write waits it out.
   const riding = start(maintainArgs(s, [n1], command, ['--lock-duration', '60s']), { KUBECONFIG: kubeconfig });
   const recorded = (node: string) => async () =>
-    existsSync(`${started}-${node}`) && (await status(s)).current?.commands.some((c) => c.node === node);
+    existsSync(`${started}-${node}`) && (await status(s)).current?.commands.some((c) => c.node === node && c.pgid > 0);
   // Once the cluster has the command's start: the outage hits the record of its end.
   await eventually('the command to start, recorded', recorded(n1), 120_000, 100);
   await proxy.down();
@@ -833,4 +856,113 @@ test('403 on writing the state: a usage error naming the verbs and resource, bef
     [],
     'nothing written: no Lease, no ConfigMap, no cordon',
   );
+});
+
+/** A small deterministic random source (a seed in, the same kills out), so a failing trial can be run again. */
+function random(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+}
+
+test('random kills across two hosts: killed at random moments, resumed from the other host each time: the PDB held, no node drained twice, no command run twice, the run finished', {
+  skip: ROOT ? false : 'needs root for a UTS namespace of its own per host',
+}, async (t) => {
+  const seed = Number(process.env.STUDY_TEST_SEED ?? Date.now() % 100_000);
+  const rand = random(seed);
+  const s = await setup(t, 4, 3);
+  const nodes = s.nodes.slice(0, 3);
+  const log = path.join(s.dir, 'commands.log');
+  writeFileSync(log, '');
+  const command = `echo "start $NODE" >> ${log}; sleep 2; echo "end $NODE" >> ${log}`;
+  const homes = { a: tempDir('kstudy-host-a-'), b: tempDir('kstudy-host-b-') };
+  // Each host keeps a journal of its own in its HOME: together they hold every record any attempt wrote.
+  const journal = (h: 'a' | 'b'): string => path.join(homes[h], 'journal');
+  const watcher = pdbWatcher(s.ns);
+  const lines = (): string[] => readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  let host: 'a' | 'b' = 'a';
+  let kills = 0;
+  let finished = false;
+  const attempts: string[] = [];
+  for (let attempt = 0; attempt < 16 && !finished; attempt++) {
+    // The lock of a killed attempt expires first; a command it left running ends (and is taken as done).
+    await eventually('the lock to be free', async () => (await status(s)).lock === undefined, 120_000, 500);
+    const before = await status(s);
+    const extra: string[] = [];
+    // As an operator would: a command that started is waited for and taken as done; one killed before it
+    // started (recorded just before its spawn) is run again.
+    const left = before.current?.commands[0];
+    if (left) {
+      if (lines().includes(`start ${left.node}`)) {
+        await eventually(
+          'the command left running to end',
+          async () => lines().includes(`end ${left.node}`),
+          60_000,
+          200,
+        );
+        extra.push('--resume-step', 'skip');
+      } else {
+        extra.push('--resume-step', 'rerun');
+      }
+    }
+    const other = host === 'a' ? homes.b : homes.a;
+    const run = start(
+      [...maintainArgs(s, nodes, command, ['--lock-duration', '6s', '--journal', journal(host), ...extra])],
+      { ...s.env, HOME: homes[host] },
+      onHost(`host-${host}`, [other]),
+    );
+    const killAt = kills < 5 ? 1000 + rand() * 9000 : undefined;
+    const killed =
+      killAt !== undefined &&
+      (await Promise.race([
+        run.done.then(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(true), killAt)),
+      ]));
+    if (killed) {
+      run.killAll();
+      kills++;
+    }
+    const r = await run.done;
+    attempts.push(`host-${host} ${killed ? `killed at ${Math.round(killAt!)} ms` : `exit ${r.code}`}`);
+    if (!killed) {
+      assert.equal(r.code, 0, `seed ${seed}, ${attempts.join('; ')}\n${r.stdout}${r.stderr}`);
+      finished = true;
+    }
+    host = host === 'a' ? 'b' : 'a';
+  }
+  const trail = `seed ${seed}: ${attempts.join('; ')}`;
+  assert.ok(finished, `the run finished (${trail})`);
+  const min = await watcher.stop();
+  assert.ok(min >= 2, `never below the PDB (3 replicas, maxUnavailable 1): ${min} ready at least (${trail})`);
+  for (const n of nodes) {
+    assert.deepEqual(
+      lines().filter((l) => l.endsWith(` ${n}`)),
+      [`start ${n}`, `end ${n}`],
+      `${n}: its command ran once (${trail})`,
+    );
+    assert.equal(
+      (await apis().core.readNode({ name: n })).spec?.unschedulable,
+      undefined,
+      `${n} uncordoned (${trail})`,
+    );
+  }
+  const records = new Map<string, { node: string; step: string }>();
+  for (const h of ['a', 'b'] as const) {
+    if (!existsSync(journal(h))) continue;
+    for (const line of readFileSync(journal(h), 'utf8').split('\n').filter(Boolean)) {
+      const e = JSON.parse(line) as { run: string; time: string; node: string; step: string };
+      records.set(`${e.run}|${e.time}|${e.node}|${e.step}`, e);
+    }
+  }
+  for (const n of nodes)
+    assert.equal(
+      [...records.values()].filter((e) => e.node === n && e.step === 'drained').length,
+      1,
+      `${n} drained once (${trail})`,
+    );
+  t.diagnostic(`${trail}; fewest ready ${min}`);
 });

@@ -220,8 +220,9 @@ function deps(api: MaintainApi, extra: Partial<NodeDeps> = {}): NodeDeps & { jou
     api,
     work: {
       label: 'running: work',
-      perform: async (_node, _signal, onStarted) => {
-        onStarted({ pid: 42, pgid: 42, host: 'h', startedAt: 't', marker: 'm', log: 'l' });
+      perform: async (_node, _signal, record) => {
+        await record.starting({ pid: 0, pgid: 0, host: 'h', startedAt: 't', marker: 'm', log: 'l' });
+        record.started({ pid: 42, pgid: 42, host: 'h', startedAt: 't', marker: 'm', log: 'l' });
         journaled.push('work');
         return { code: 0, stderrTail: '' };
       },
@@ -254,7 +255,7 @@ const report = (): NodeReport => ({
   elapsedMs: 0,
 });
 
-test('one node from the start: cordon recorded before the drain, every step journaled in order, uncordoned', async () => {
+test('one node from the start: cordon recorded before the drain, the command before its spawn and after, every step journaled in order, uncordoned', async () => {
   const api = fakeMaintain(drainPlan([podPlan('a')]));
   const d = deps(api);
   const r = report();
@@ -263,6 +264,7 @@ test('one node from the start: cordon recorded before the drain, every step jour
     'cordoned:true',
     'drained',
     'volumes-detached',
+    'command-started',
     'command-started',
     'work',
     'command-done',
@@ -449,6 +451,24 @@ test('a command an earlier run started and never saw end: refused while alive he
   assert.match(elsewhere.action === 'refuse' ? elsewhere.hint : '', /--resume-step=rerun .* --resume-step=skip/);
   assert.equal(priorCommand('n1', rec, { sameHost: false, alive: false, exitCode: null }, 'skip').action, 'skip');
   assert.equal(priorCommand('n1', rec, { sameHost: false, alive: false, exitCode: null }, 'rerun').action, 'rerun');
+});
+
+test('a command recorded just before its spawn and never after: it may or may not run, so --resume-step decides, unless its marker says', async () => {
+  const { priorCommand } = await import('../../../src/maintain/steps.js');
+  const rec = { pid: 0, pgid: 0, host: 'h1', startedAt: '2026-01-01T00:00:00Z', marker: '/m', log: '/l' };
+  const unknown = priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: null });
+  assert.equal(unknown.action, 'refuse');
+  assert.match(
+    unknown.action === 'refuse' ? unknown.message : '',
+    /^the command for n1 was about to be started by an earlier run at 2026-01-01T00:00:00Z on h1 when that run stopped: whether it started, and still runs, cannot be told from here$/,
+  );
+  assert.match(unknown.action === 'refuse' ? unknown.hint : '', /look for it on h1 \(its output: \/l\)/);
+  assert.equal(priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: null }, 'rerun').action, 'rerun');
+  assert.equal(
+    priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: 0 }).action,
+    'skip',
+    'its marker says it finished',
+  );
 });
 
 test('a prior command that finished is recorded done without running it again', async () => {

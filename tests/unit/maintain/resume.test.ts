@@ -11,7 +11,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { BlockedError, ExitCode, UsageError } from '../../../src/base/errors.js';
-import type { JournalEntry } from '../../../src/maintain/journal.js';
+import type { CommandRecord, JournalEntry } from '../../../src/maintain/journal.js';
 import { maintainExitCode, runMaintain } from '../../../src/maintain/run.js';
 import { parseState, stateData, type RunState } from '../../../src/maintain/state.js';
 import { statusOf } from '../../../src/maintain/status.js';
@@ -327,6 +327,24 @@ test('the state deleted mid-run: the run stops at the next step boundary and say
   assert.deepEqual(cluster.log, ['lock', 'cordon n1', 'drain n1', 'work n1', 'release']);
   assert.match(report.next ?? '', /kubectl study-drain uncordon n1$/);
   assert.equal(cluster.stateData(), undefined, 'and it is not written again');
+});
+
+test('the command is recorded before it is spawned: when the state cannot take that record, the run stops and the command never runs', async () => {
+  const cluster = new FakeMaintainCluster(['n1']);
+  const work = {
+    label: 'working',
+    async perform(node: string, _signal: AbortSignal, record: { starting(rec: CommandRecord): Promise<void> }) {
+      cluster.configMaps.fail('any', 'outage');
+      await record.starting({ pid: 0, pgid: 0, host: 'h', startedAt: 't', marker: 'm', log: 'l' });
+      cluster.log.push(`work ${node}`);
+      return { code: 0, stderrTail: '' };
+    },
+  };
+  const report = await runMaintain(context(), options(['n1'], { journal: undefined }), hooks(), { api: cluster, work });
+  assert.equal(report.outcome, 'failed');
+  assert.equal(maintainExitCode(report), ExitCode.API);
+  assert.match(report.nodes[0]?.detail ?? '', /connection refused/);
+  assert.equal(cluster.log.includes('work n1'), false, 'never spawned');
 });
 
 test('another writer between the run\u2019s read and its write: the write is read again and applied again; both changes are in', async () => {
