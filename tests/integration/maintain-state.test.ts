@@ -15,7 +15,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 
 import { parseYaml, toYaml } from '../../src/base/yaml.js';
 import { REPO_ROOT } from '../cluster/paths.js';
@@ -63,8 +63,18 @@ async function setup(t: TestContext, nodes: number, replicas: number): Promise<S
   };
 }
 
+/** What a test leaves running when it fails before it stops it: stopped once the file's tests are done. */
+const leftovers: Array<() => unknown> = [];
+after(async () => {
+  for (const stop of leftovers) await stop();
+});
+
 /** The PDB watcher: the fewest ready pods of the app seen, sampled every 200 ms. */
-const pdbWatcher = (ns: string): { stop: () => Promise<number> } => readyWatcher(ns, 'web', 200);
+function pdbWatcher(ns: string): { stop: () => Promise<number> } {
+  const watcher = readyWatcher(ns, 'web', 200);
+  leftovers.push(() => watcher.stop());
+  return watcher;
+}
 
 function maintainArgs(s: Setup, nodes: string[], run: string, extra: string[] = []): string[] {
   return [
@@ -117,6 +127,7 @@ function start(args: string[], env: NodeJS.ProcessEnv, prefix: string[] = []): R
       // already gone
     }
   };
+  leftovers.push(killAll);
   return { child, stderr: () => err, done, killAll };
 }
 
