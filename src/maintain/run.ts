@@ -310,6 +310,13 @@ async function runLocked(run: ConfirmedRun): Promise<BatchesEnd> {
       report,
     );
     return end;
+  } catch (err) {
+    // Not a node's failure (those are in the report): said in the attempt's end record all the same.
+    end = {
+      code: err instanceof StudyError ? err.exitCode : ExitCode.INTERNAL,
+      detail: err instanceof Error ? err.message : String(err),
+    };
+    throw err;
   } finally {
     view.stop();
     // How the attempt ended; a run whose every node is done leaves the state's current slot for its history.
