@@ -8,7 +8,7 @@ import type { Io } from '../base/io.js';
 import type { Command, OutputFormat } from '../base/run.js';
 import type { CheckOptions, ListOptions, NamespaceOptions, ShowOptions, UseOptions } from '../ctx/options.js';
 import type { DrainOptions, UncordonOptions } from '../drain/options.js';
-import type { MaintainOptions } from '../maintain/options.js';
+import type { MaintainOptions, MaintainStatusOptions } from '../maintain/options.js';
 import type { AccessOptions, WhoCanOptions, WhyOptions } from '../rbac/options.js';
 import type { DiffOptions, HistoryOptions, StatusOptions, UndoOptions } from '../rollout/options.js';
 
@@ -28,6 +28,7 @@ export interface OperationOptions {
   access: AccessOptions;
   'access why': WhyOptions;
   maintain: MaintainOptions;
+  'maintain status': MaintainStatusOptions;
 }
 
 export type CommandId = keyof OperationOptions;
@@ -71,4 +72,5 @@ export const LOADERS: Loaders = {
   access: lazy(async () => (await import('../rbac/command.js')).accessCommand),
   'access why': lazy(async () => (await import('../rbac/command.js')).whyCommand),
   maintain: lazy(async () => (await import('../maintain/command.js')).maintainCommand),
+  'maintain status': lazy(async () => (await import('../maintain/command.js')).maintainStatusCommand),
 };

@@ -1,12 +1,16 @@
 /** study maintain as the wiring runs it: connected to the cluster here, so the run itself is tested against a fake. */
 import type { Command } from '../base/run.js';
-import { DRAIN_DEFAULTS } from '../drain/lib.js';
+import { clusterDrainApi, DRAIN_DEFAULTS } from '../drain/lib.js';
 import { connect } from '../kube/client.js';
-import { clusterMaintainApi } from './api.js';
-import type { MaintainReport } from './model.js';
-import type { MaintainOptions } from './options.js';
-import { maintainHooks, renderReport } from './print.js';
+import { ExitCode } from '../base/errors.js';
+import { clusterConfigMaps, clusterMaintainApi } from './api.js';
+import { LOCK_NAME, readLock } from './lease.js';
+import type { MaintainReport, MaintainStatus } from './model.js';
+import type { MaintainOptions, MaintainStatusOptions } from './options.js';
+import { maintainHooks, renderReport, renderStatus } from './print.js';
 import { maintainExitCode, runMaintain } from './run.js';
+import { maintainStatus } from './status.js';
+import { StateStore } from './store.js';
 
 export const maintainCommand: Command<MaintainOptions, MaintainReport> = {
   run: async (ctx, options) => {
@@ -18,4 +22,18 @@ export const maintainCommand: Command<MaintainOptions, MaintainReport> = {
   },
   exitCode: maintainExitCode,
   render: (report) => renderReport(report),
+};
+
+/** `study maintain status`: reads the state and the lock; answers whatever they say (exit 0). */
+export const maintainStatusCommand: Command<MaintainStatusOptions, MaintainStatus> = {
+  run: async (ctx, options) => {
+    const client = connect(options.connection, { signal: ctx.signal });
+    const store = new StateStore(clusterConfigMaps(client), options.lockNamespace, LOCK_NAME);
+    return maintainStatus(store, {
+      readLock: () => readLock(client, { namespace: options.lockNamespace, name: LOCK_NAME, durationSeconds: 0 }),
+      isCordoned: async (node) => (await clusterDrainApi(client).readNode(node)).spec?.unschedulable === true,
+    });
+  },
+  exitCode: () => ExitCode.OK,
+  render: (status) => renderStatus(status),
 };

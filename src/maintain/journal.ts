@@ -5,12 +5,16 @@
  * same command again. Reading it back is pure (parseJournal, progressFrom).
  */
 import {
+  accessSync,
   closeSync,
+  constants,
+  existsSync,
   fstatSync,
   fsyncSync,
   ftruncateSync,
   openSync,
   readFileSync,
+  renameSync,
   statfsSync,
   writeFileSync,
   writeSync,
@@ -18,22 +22,39 @@ import {
 import path from 'node:path';
 
 import { UsageError } from '../base/errors.js';
+import type { AttachedVolume } from './volumes.js';
 
 export type Step =
   | 'run'
+  /** The end of an attempt (node ''): its outcome, and the failure that stopped it. */
+  | 'ended'
   | 'cordoned'
   | 'drained'
+  /** No volume attached to the node any more (after the drain, before the command). */
+  | 'volumes-detached'
   | 'command-started'
   | 'command-stopped'
   | 'command-done'
+  /** The --before hook (after the plan, before the drain) and the --after hook (after the recovery check). */
+  | 'before-started'
+  | 'before-stopped'
+  | 'before-done'
+  | 'after-started'
+  | 'after-stopped'
+  | 'after-done'
   | 'ready'
   | 'uncordoned'
   | 'recovered'
   | 'done'
   | 'failed';
 
+/** What an operator's command is: the --run command, or the --before or --after hook. */
+export type CommandKind = 'command' | 'before' | 'after';
+
 /** Where an operator's command runs: enough for a later run to tell whether it may still be running. */
 export interface CommandRecord {
+  /** Which command it is (none: the --run command, as journals before the hooks say it). */
+  kind?: 'before' | 'after';
   pid: number;
   /** Its process group (the command runs in one of its own). */
   pgid: number;
@@ -47,20 +68,43 @@ export interface CommandRecord {
 
 export interface JournalEntry {
   time: string;
+  /** The attempt that wrote it: each command that runs (or resumes) the run is an attempt with an id of its own. */
   run: string;
-  /** '' for a 'run' entry. */
+  /** '' for a 'run' or 'ended' entry. */
   node: string;
   step: Step;
   /** For 'cordoned': whether this run cordoned it (false: it already was). */
   cordonedByRun?: boolean;
   /** Workloads to wait for after the node is back (from the drain). */
   workloads?: Array<{ namespace: string; kind: string; name: string }>;
+  /** For 'drained': the volumes attached before the drain, with the pods that used them (the wait names them). */
+  volumes?: AttachedVolume[];
   detail?: string;
-  /** For 'command-started': where it runs. */
+  /** For 'command-started' (and 'before-started', 'after-started'): where it runs. */
   command?: CommandRecord;
   /** For 'run': whose journal this is. */
   cluster?: { server: string; uid: string };
   nodes?: string[];
+  /** For 'run': who runs this attempt, from where (the host as the lock names it, and the process). */
+  host?: string;
+  pid?: number;
+  user?: string;
+  /** For 'run': the windows and the pause this attempt keeps to (a resumed run keeps them too). */
+  schedule?: ScheduleRecord;
+  /** For 'ended': how the attempt ended (a MaintainReport outcome). */
+  outcome?: string;
+}
+
+/** A run's windows and pause as its records keep them (the window specs as given): schedule.ts. */
+export interface ScheduleRecord {
+  windows: string[];
+  pauseBetweenMs: number;
+  outsideWindow: 'wait' | 'stop';
+}
+
+/** What makes an entry itself: two copies of the journal (the local file, the cluster's) hold the same entry once. */
+export function entryKey(e: JournalEntry): string {
+  return `${e.run}|${e.time}|${e.node}|${e.step}`;
 }
 
 /** What the journal says of one node. Pure. */
@@ -69,9 +113,13 @@ export interface NodeProgress {
   steps: Set<Step>;
   cordonedByRun: boolean;
   workloads: Array<{ namespace: string; kind: string; name: string }>;
+  /** The volumes attached before its drain. */
+  volumes?: AttachedVolume[];
   lastFailure?: string;
-  /** The last command an earlier run started for the node and did not see end. */
+  /** The last --run command an earlier run started for the node and did not see end. */
   command?: CommandRecord;
+  /** The same for the hooks. */
+  hooks: { before?: CommandRecord; after?: CommandRecord };
 }
 
 export function progressFrom(entries: JournalEntry[]): Map<string, NodeProgress> {
@@ -83,13 +131,19 @@ export function progressFrom(entries: JournalEntry[]): Map<string, NodeProgress>
       steps: new Set<Step>(),
       cordonedByRun: false,
       workloads: [],
+      hooks: {},
     };
     if (entry.step === 'failed') progress.lastFailure = entry.detail ?? 'failed';
     else progress.steps.add(entry.step);
     if (entry.step === 'cordoned') progress.cordonedByRun = entry.cordonedByRun === true;
     if (entry.step === 'drained' && entry.workloads) progress.workloads = entry.workloads;
+    if (entry.step === 'drained' && entry.volumes) progress.volumes = entry.volumes;
     if (entry.step === 'command-started' && entry.command) progress.command = entry.command;
     if (entry.step === 'command-done' || entry.step === 'command-stopped') delete progress.command;
+    for (const hook of ['before', 'after'] as const) {
+      if (entry.step === `${hook}-started` && entry.command) progress.hooks[hook] = entry.command;
+      if (entry.step === `${hook}-done` || entry.step === `${hook}-stopped`) delete progress.hooks[hook];
+    }
     if (entry.step === 'done') progress.done = true;
     out.set(entry.node, progress);
   }
@@ -191,46 +245,54 @@ export class Journal {
   readonly entries: JournalEntry[];
   /** A torn last line found on open. */
   readonly torn: string | undefined;
-  /** Set when the torn last line was moved aside: where it went. */
-  readonly setAside: string | undefined;
+  /** Set once the torn last line was moved aside: where it went. */
+  setAside: string | undefined;
+  /** Bytes of complete lines when read. */
+  private readonly completeBytes: number;
 
   private constructor(
     readonly file: string,
     readonly run: string,
     parsed: ParsedJournal,
-    setAside: string | undefined,
   ) {
     this.entries = parsed.entries;
     this.torn = parsed.torn;
-    this.setAside = setAside;
+    this.completeBytes = parsed.completeBytes;
   }
 
-  /** Reads the journal (a missing one is empty) and, unless told not to (a dry run), sets aside a torn last line. */
-  static open(file: string, run: string, opts: { repair: boolean } = { repair: true }): Journal {
+  /**
+   * Reads the journal (a missing one is empty). Nothing is written here: a
+   * torn last line is only found (torn), and set aside by setAsideTorn()
+   * once the run holds the lock, so a run refused before then leaves no trace.
+   */
+  static open(file: string, run: string): Journal {
     let text = '';
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw journalError(file, err, 'read');
     }
-    const parsed = parseJournal(text, file);
-    let setAside: string | undefined;
-    if (parsed.torn !== undefined && opts.repair) {
-      setAside = `${file}.torn-${Date.now()}`;
+    return new Journal(file, run, parseJournal(text, file));
+  }
+
+  /** Moves a torn last line aside and cuts it off the journal; returns where it went (undefined: nothing torn). */
+  setAsideTorn(): string | undefined {
+    if (this.torn === undefined || this.setAside !== undefined) return this.setAside;
+    const aside = `${this.file}.torn-${Date.now()}`;
+    try {
+      writeFileSync(aside, this.torn);
+      const fd = openSync(this.file, 'r+');
       try {
-        writeFileSync(setAside, parsed.torn);
-        const fd = openSync(file, 'r+');
-        try {
-          ftruncateSync(fd, parsed.completeBytes);
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-      } catch (err) {
-        throw journalError(file, err, 'repair');
+        ftruncateSync(fd, this.completeBytes);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
       }
+    } catch (err) {
+      throw journalError(this.file, err, 'repair');
     }
-    return new Journal(file, run, parsed, setAside);
+    this.setAside = aside;
+    return aside;
   }
 
   progress(): Map<string, NodeProgress> {
@@ -238,18 +300,25 @@ export class Journal {
   }
 
   /**
-   * Whether records can be written, checked without writing one: the file
-   * opens for appending, and its file system has room. A run checks this
+   * Whether records can be written, checked without writing anything (a
+   * missing journal is not created): the file, or the directory it goes
+   * in, can be written, and its file system has room. A run checks this
    * before it changes anything.
    */
   checkWritable(minFreeBytes = 64 * 1024): void {
+    const dir = path.dirname(path.resolve(this.file));
     try {
-      closeSync(openSync(this.file, 'a', 0o644));
-      const fs = statfsSync(path.dirname(path.resolve(this.file)));
+      accessSync(existsSync(this.file) ? this.file : dir, constants.W_OK);
+      const fs = statfsSync(dir);
       if (fs.bavail * fs.bsize < minFreeBytes) throw Object.assign(new Error('no space left'), { code: 'ENOSPC' });
     } catch (err) {
       throw journalError(this.file, err, 'write');
     }
+  }
+
+  /** The entry a record of this attempt makes, stamped now. */
+  stamp(entry: Omit<JournalEntry, 'time' | 'run'>, time = new Date()): JournalEntry {
+    return { time: time.toISOString(), run: this.run, ...entry };
   }
 
   /**
@@ -258,7 +327,11 @@ export class Journal {
    * naming the file; the run stops at that step boundary.
    */
   record(entry: Omit<JournalEntry, 'time' | 'run'>): void {
-    const full: JournalEntry = { time: new Date().toISOString(), run: this.run, ...entry };
+    this.append(this.stamp(entry));
+  }
+
+  /** Appends a whole entry (see record), as it was stamped. */
+  append(full: JournalEntry): void {
     const line = Buffer.from(`${JSON.stringify(full)}\n`);
     let fd: number;
     try {
@@ -284,5 +357,29 @@ export class Journal {
       closeSync(fd);
     }
     this.entries.push(full);
+  }
+
+  /**
+   * Replaces the journal with these entries (the run's state as the
+   * cluster and this file together know it), whole or not at all: written
+   * beside it, synced, renamed over it. `setAside`: first move the file
+   * there (it held another, older run).
+   */
+  rewrite(entries: JournalEntry[], setAside?: string): void {
+    const tmp = `${this.file}.tmp-${process.pid}`;
+    try {
+      if (setAside !== undefined && existsSync(this.file)) renameSync(this.file, setAside);
+      writeFileSync(tmp, entries.map((e) => `${JSON.stringify(e)}\n`).join(''), { mode: 0o644 });
+      const fd = openSync(tmp, 'r+');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.file);
+    } catch (err) {
+      throw journalError(this.file, err, 'write');
+    }
+    this.entries.splice(0, this.entries.length, ...entries);
   }
 }

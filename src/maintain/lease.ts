@@ -22,9 +22,26 @@ export interface LockOptions {
 
 export const LOCK_NAME = 'kubectl-study-maintain';
 
-/** Who holds the lock: host, process and run, so an operator can find it. */
-export function holderIdentity(runId: string): string {
-  return `${os.hostname()}/pid-${process.pid}/${runId}`;
+/** Who holds the lock: host, process and attempt, so an operator can find it. */
+export function holderIdentity(attemptId: string): string {
+  return `${os.hostname()}/pid-${process.pid}/${attemptId}`;
+}
+
+/** The attempt id at the end of a holder identity (host/pid-N/ATTEMPT). */
+export function holderAttempt(holder: string): string {
+  return holder.split('/').at(-1) ?? '';
+}
+
+/** The refusal when another run holds the lock, naming it. */
+export function heldByAnother(where: { namespace: string; name: string }, state: LeaseState): BlockedError {
+  return new BlockedError(
+    `another maintenance run holds the lock ${where.namespace}/${where.name}: ${state.holder} ` +
+      `(renewed ${Math.round(state.renewedAgoMs / 1000)}s ago, ` +
+      `expires in ${Math.ceil(state.expiresInMs / 1000)}s unless renewed)`,
+    {
+      hint: 'wait for it to finish ("kubectl study maintain status" shows it); if it died, the lock can be taken over once it expires',
+    },
+  );
 }
 
 export interface LeaseState {
@@ -118,16 +135,7 @@ export class MaintenanceLock {
       }
     }
     const state = leaseState(existing, now);
-    if (state.held && state.holder !== holder) {
-      throw new BlockedError(
-        `another maintenance run holds the lock ${options.namespace}/${options.name}: ${state.holder} ` +
-          `(renewed ${Math.round(state.renewedAgoMs / 1000)}s ago, ` +
-          `expires in ${Math.ceil(state.expiresInMs / 1000)}s unless renewed)`,
-        {
-          hint: 'wait for it to finish; if it died, the lock can be taken over once it expires',
-        },
-      );
-    }
+    if (state.held && state.holder !== holder) throw heldByAnother(options, state);
     try {
       // The resourceVersion in the body makes this a compare-and-swap: a run that took it meanwhile wins.
       await client.request<V1Lease>('PUT', leasePath(options, options.name), {
@@ -141,11 +149,12 @@ export class MaintenanceLock {
       );
     } catch (err) {
       if (apiStatusOf(err)?.code === 409) {
+        // Another run took it between our read and our write: name it, as any refusal does.
+        const winner = await readLock(client, options).catch(() => undefined);
+        if (winner?.held && winner.holder !== holder) throw heldByAnother(options, winner);
         throw new BlockedError(
           `another maintenance run took the lock ${options.namespace}/${options.name} at the same moment`,
-          {
-            hint: 'wait for it to finish',
-          },
+          { hint: 'wait for it to finish ("kubectl study maintain status" shows it)' },
         );
       }
       throw client.error('take the maintenance lock', err);

@@ -4,6 +4,8 @@ import { durationFlag, exclusive, intFlag, namespaceName } from '../base/parse.j
 import { DEFAULT_OUTAGE_MS } from '../kube/apierror.js';
 import { connectionOptions, type ConnectionFlags, type ConnectionOptions } from '../kube/connection.js';
 import type { PlanOptions } from '../drain/lib.js';
+import type { ScheduleFlags } from './schedule.js';
+import { parseWindow } from './window.js';
 import { namesOrSelector } from '../kube/selector.js';
 
 export interface MaintainOptions {
@@ -12,9 +14,13 @@ export interface MaintainOptions {
   selector?: string;
   /** The operator's command for each node (by /bin/sh, the node in $NODE). */
   run?: string;
+  /** Hooks per node, by /bin/sh with $NODE as --run: after the plan and before the drain; after the recovery check. */
+  before?: string;
+  after?: string;
   /** Instead of --run: wait for this file before bringing each node back. */
   waitFile?: string;
   maxUnavailable: number;
+  /** A local copy of the run's state (the cluster keeps it too, beside the Lease); required only where it cannot. */
   journal?: string;
   dryRun: boolean;
   yes: boolean;
@@ -31,11 +37,17 @@ export interface MaintainOptions {
   apiOutageMs: number;
   /** For a command an earlier run started on another host: run it again, or take it as done. */
   resumeStep?: 'rerun' | 'skip';
+  /** After each drain, wait until no volume is attached to the node (unless --skip-volume-detach-wait), this long at most. */
+  volumeDetach: { wait: boolean; timeoutMs: number };
+  /** --window, --pause-between, --outside-window as given; a part left out is kept from the run's state. */
+  schedule: ScheduleFlags;
 }
 
 export interface MaintainFlags extends ConnectionFlags {
   selector?: string;
   run?: string;
+  before?: string;
+  after?: string;
   waitFile?: string;
   maxUnavailable?: string;
   journal?: string;
@@ -54,6 +66,11 @@ export interface MaintainFlags extends ConnectionFlags {
   lockDuration?: string;
   apiOutageTimeout?: string;
   resumeStep?: string;
+  volumeDetachTimeout?: string;
+  skipVolumeDetachWait?: boolean;
+  window?: string[];
+  pauseBetween?: string;
+  outsideWindow?: string;
 }
 
 /** study maintain's own defaults, as the flags write them: the options and the help both read them here. */
@@ -64,6 +81,7 @@ export const MAINTAIN_DEFAULTS = {
   recoverTimeout: '10m',
   lockNamespace: 'kube-system',
   lockDuration: '30s',
+  volumeDetachTimeout: '5m',
 } as const;
 
 /** The lock is renewed this often; a lock shorter than two renewals could lapse between them. */
@@ -81,6 +99,15 @@ export function maintainOptions(nodes: readonly string[], flags: MaintainFlags, 
     throw new UsageError('--run was given an empty command', {
       hint: 'give the command to run on each node, e.g. --run ./upgrade.sh',
     });
+  for (const [flag, value, example] of [
+    ['--before', flags.before, './silence-alerts.sh'],
+    ['--after', flags.after, './unsilence-alerts.sh'],
+  ] as const) {
+    if (value !== undefined && value.trim() === '')
+      throw new UsageError(`${flag} was given an empty command`, {
+        hint: `give the command to run for each node, e.g. ${flag} ${example} (the node is in $NODE)`,
+      });
+  }
   if (flags.waitFile !== undefined && flags.waitFile.trim() === '')
     throw new UsageError('--wait-file was given an empty path', {
       hint: 'give the file that says a node is done, e.g. --wait-file /tmp/done-$NODE',
@@ -94,10 +121,6 @@ export function maintainOptions(nodes: readonly string[], flags: MaintainFlags, 
       'say what to do on each node: --run COMMAND, or --wait-file FILE (or run on a terminal to be asked)',
     );
   }
-  if (!dryRun && !flags.journal)
-    throw new UsageError('--journal FILE is required, so that a stopped run can be resumed', {
-      hint: 'e.g. --journal ./maintenance.journal',
-    });
   const lockMs = durationFlag('--lock-duration', flags.lockDuration ?? MAINTAIN_DEFAULTS.lockDuration, { zero: false });
   if (lockMs < MIN_LOCK_SECONDS * 1000) {
     throw new UsageError(`--lock-duration must be at least ${MIN_LOCK_SECONDS}s`, {
@@ -133,6 +156,8 @@ export function maintainOptions(nodes: readonly string[], flags: MaintainFlags, 
       flags.apiOutageTimeout === undefined
         ? DEFAULT_OUTAGE_MS
         : durationFlag('--api-outage-timeout', flags.apiOutageTimeout, { zero: false }),
+    volumeDetach: volumeDetachOptions(flags),
+    schedule: scheduleFlags(flags),
   };
   if (target.selector !== undefined) out.selector = target.selector;
   if (flags.resumeStep !== undefined) {
@@ -143,7 +168,57 @@ export function maintainOptions(nodes: readonly string[], flags: MaintainFlags, 
     out.resumeStep = flags.resumeStep;
   }
   if (flags.run !== undefined) out.run = flags.run;
+  if (flags.before !== undefined) out.before = flags.before;
+  if (flags.after !== undefined) out.after = flags.after;
   if (flags.waitFile !== undefined) out.waitFile = flags.waitFile;
   if (flags.journal) out.journal = flags.journal;
   return out;
+}
+
+function volumeDetachOptions(flags: MaintainFlags): MaintainOptions['volumeDetach'] {
+  const wait = flags.skipVolumeDetachWait !== true;
+  if (!wait && flags.volumeDetachTimeout !== undefined)
+    throw new UsageError('--volume-detach-timeout and --skip-volume-detach-wait cannot be used together', {
+      hint: 'keep --volume-detach-timeout to wait that long, or --skip-volume-detach-wait not to wait at all',
+    });
+  return {
+    wait,
+    timeoutMs: durationFlag(
+      '--volume-detach-timeout',
+      flags.volumeDetachTimeout ?? MAINTAIN_DEFAULTS.volumeDetachTimeout,
+      {
+        zero: false,
+      },
+    ),
+  };
+}
+
+function scheduleFlags(flags: MaintainFlags): ScheduleFlags {
+  const out: ScheduleFlags = {};
+  if (flags.window?.length) out.windows = flags.window.map(parseWindow);
+  if (flags.pauseBetween !== undefined) out.pauseBetweenMs = durationFlag('--pause-between', flags.pauseBetween);
+  if (flags.outsideWindow !== undefined) {
+    if (flags.outsideWindow !== 'wait' && flags.outsideWindow !== 'stop')
+      throw new UsageError(`--outside-window takes wait or stop, not "${flags.outsideWindow}"`, {
+        hint: 'wait: the run waits for the next window; stop: it stops cleanly and says when that opens',
+      });
+    out.outsideWindow = flags.outsideWindow;
+  }
+  return out;
+}
+
+export interface MaintainStatusOptions {
+  connection: ConnectionOptions;
+  lockNamespace: string;
+}
+
+export interface MaintainStatusFlags extends ConnectionFlags {
+  lockNamespace?: string;
+}
+
+export function maintainStatusOptions(flags: MaintainStatusFlags): MaintainStatusOptions {
+  return {
+    connection: connectionOptions(flags),
+    lockNamespace: namespaceName('--lock-namespace', flags.lockNamespace ?? MAINTAIN_DEFAULTS.lockNamespace),
+  };
 }

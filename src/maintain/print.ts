@@ -1,13 +1,15 @@
-/** Human output of study maintain: the whole run's plan, progress (a live table on a terminal), the report. */
-import { formatDuration } from '../base/duration.js';
+/** Human output of study maintain: the whole run's plan, progress (a live table on a terminal), the report, the status. */
+import { formatAge, formatDuration } from '../base/duration.js';
 import { confirm } from '../base/prompt.js';
 import type { RunContext } from '../base/run.js';
-import { renderTable } from '../base/table.js';
+import { NONE, renderTable } from '../base/table.js';
 import { lineView, liveView } from '../base/terminal.js';
-import { plural } from '../base/text.js';
+import { firstAndMore, plural } from '../base/text.js';
 import { eventLine, pdbCells, pdbColumns } from '../drain/lib.js';
 import type { NodeProgress } from './journal.js';
-import type { MaintainReport, NodeReport } from './model.js';
+import type { MaintainReport, MaintainStatus, NodeReport } from './model.js';
+import { describeSchedule } from './schedule.js';
+import { describeVolumes } from './volumes.js';
 import type { MaintainHooks } from './run.js';
 
 export function renderPlanSummary(
@@ -36,8 +38,20 @@ export function renderPlanSummary(
   const resumed = nodes.filter((n) => !progress.get(n)?.done && progress.get(n)?.steps.size);
   if (resumed.length) {
     const steps = (n: string): string => `${n} (${[...(progress.get(n)?.steps ?? [])].join(', ')})`;
-    out += `  resumed from the journal: ${resumed.map(steps).join('; ')}\n`;
+    out += `  resumed from the run's state: ${resumed.map(steps).join('; ')}\n`;
   }
+  const schedule = report.schedule;
+  if (schedule) {
+    const state =
+      schedule.open === undefined
+        ? ''
+        : schedule.open
+          ? ` (open now, until ${schedule.until})`
+          : ` (none open now; the next opens ${schedule.until}${schedule.outsideWindow === 'stop' ? ', and --outside-window stop stops the run before it' : ''})`;
+    out += `  Schedule: ${describeSchedule(schedule)}${state}\n`;
+  }
+  for (const n of report.nodes)
+    if (n.volumes?.length) out += `  attached to ${n.node}: ${describeVolumes(n.volumes)}\n`;
   for (const b of report.plan.blocked) out += `  BLOCKED ${b.node}: ${b.blockers.join('; ')}\n`;
   out += renderPdbTable(report.plan);
   return `${out}\n`;
@@ -139,4 +153,69 @@ export function maintainHooks(ctx: RunContext): MaintainHooks {
       };
     },
   };
+}
+
+function ago(iso: string, now: number): string {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? NONE : `${formatAge(now - t)} ago`;
+}
+
+/** `study maintain status` for people: the lock, the current run node by node, the last runs. */
+export function renderStatus(status: MaintainStatus, now = Date.now()): string {
+  let out = `State: configmap ${status.state}`;
+  out += status.lock
+    ? ` (lock held by ${status.lock.holder}, renewed ${formatDuration(status.lock.renewedAgoMs)} ago)\n`
+    : ' (lock free)\n';
+  const run = status.current;
+  if (!run) out += 'No current run.\n';
+  else {
+    const a = run.attempt;
+    out +=
+      `Current run ${run.id}: ${run.nodes.length} ${plural(run.nodes.length, 'node')}, started ${ago(run.startedAt, now)}; ` +
+      `${run.state === 'running' ? 'running' : `stopped${a.outcome ? ` (${a.outcome})` : ''}`}: ` +
+      `${a.user || 'someone'} on ${a.host || 'an unknown host'} (pid ${a.pid}), since ${ago(a.since, now)}\n`;
+    const cordoned = new Map(run.cordoned.map((c) => [c.node, c.cordonedNow]));
+    if (run.working.length)
+      out += renderTable(
+        ['NODE', 'PHASE', 'SINCE', 'CORDONED BY RUN'],
+        run.working.map((w) => [
+          w.node,
+          w.phase,
+          ago(w.since, now),
+          cordoned.has(w.node) ? (cordoned.get(w.node) ? 'yes' : 'yes (uncordoned since)') : 'no',
+        ]),
+      );
+    const waiting = run.nodes.filter((n) => !run.done.includes(n) && !run.working.some((w) => w.node === n));
+    out += `Done: ${run.done.length ? firstAndMore(run.done, 10) : NONE}; not started: ${waiting.length ? firstAndMore(waiting, 10) : NONE}\n`;
+    const left = run.cordoned.filter((c) => c.cordonedNow && !run.working.some((w) => w.node === c.node));
+    if (left.length) out += `Cordoned by the run: ${left.map((c) => c.node).join(', ')}\n`;
+    for (const c of run.commands)
+      out +=
+        `${c.kind === 'command' ? 'The command' : `The --${c.kind} hook`} for ${c.node}: started on ${c.host} ` +
+        `(process group ${c.pgid}) ${ago(c.startedAt, now)}, output in ${c.log}\n`;
+    if (run.lastError) out += `Last error: ${run.lastError}\n`;
+  }
+  if (status.last.length) {
+    out += 'Last runs:\n';
+    out += renderTable(
+      ['RUN', 'NODES', 'STARTED', 'ENDED', 'OUTCOME', 'HOSTS', 'DETAIL'],
+      status.last.map((r) => [
+        r.id,
+        `${firstAndMore(r.nodes, 3)}${r.nodeCount > r.nodes.length ? ` (${r.nodeCount})` : ''}`,
+        ago(r.startedAt, now),
+        ago(r.endedAt, now),
+        r.outcome,
+        r.hosts.join(', '),
+        [r.leftCordoned?.length ? `left cordoned: ${r.leftCordoned.join(', ')}` : '', r.lastError ?? '']
+          .filter(Boolean)
+          .join('; '),
+      ]),
+    );
+  }
+  if (status.older)
+    out +=
+      `Older runs: ${status.older.runs} (${status.older.nodes} nodes), ` +
+      `from ${status.older.firstStartedAt} to ${status.older.lastEndedAt}\n`;
+  if (status.next) out += `Next: ${status.next}\n`;
+  return out;
 }

@@ -2,12 +2,15 @@
  * `kubectl study maintain`: node after node (or up to --max-unavailable at
  * once), plan, drain, run the work, wait for Ready, uncordon (only what
  * this run cordoned), wait for the evicted workloads, next. A Lease keeps
- * it to one run per cluster; a journal makes it resumable; the first
- * failure stops it in a stated, safe state. Everything it checks (the
- * journal can be written and is this run's, the plan is not blocked, the
- * lock is free) is checked before the first change.
+ * it to one run per cluster; its state, kept in the cluster beside the
+ * Lease (and in a local --journal, when given), makes it resumable from
+ * any machine; the first failure stops it in a stated, safe state.
+ * Everything it checks (its permissions, the state and the journal are
+ * this run's and can be written, the plan is not blocked, the lock is
+ * free) is checked before the first change, and a run refused by any of
+ * them writes nothing.
  */
-import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 
 import { abortable, deadlineSignal } from '../base/concurrency.js';
 import { formatDuration } from '../base/duration.js';
@@ -27,13 +30,20 @@ import type { RunContext } from '../base/run.js';
 import { plural } from '../base/text.js';
 import { batches, type DrainEvent, type RunPlan } from '../drain/lib.js';
 import { releaseFields, releaseNotice } from '../kube/release.js';
+import { missingAccess, runAccessChecks } from './access.js';
 import type { MaintainRunApi } from './api.js';
-import { checkOwner, Journal, type NodeProgress } from './journal.js';
-import { holderIdentity } from './lease.js';
+import { runClock, type RunClock } from './clock.js';
+import type { NodeProgress } from './journal.js';
+import { holderIdentity, LOCK_NAME } from './lease.js';
 import type { MaintainReport, NodeReport, RunPlanSummary } from './model.js';
 import type { MaintainOptions } from './options.js';
-import { maintainNode, priorCommand, type MaintainApi, type NodeDeps, type PriorCommand, type Work } from './steps.js';
-import { commandFacts, commandWork, operatorWork } from './work.js';
+import { planVolumes, prepare, type Prepared } from './prepare.js';
+import { RunRecorder } from './recorder.js';
+import { isScheduled, lastStepEnd, scheduleGate, scheduleRecord, type Gate, type Schedule } from './schedule.js';
+import { beginRun } from './state.js';
+import { maintainNode, stopped, type MaintainApi, type NodeDeps, type Work } from './steps.js';
+import { formatInZone, windowState } from './window.js';
+import { commandWork, localStateDir, operatorWork } from './work.js';
 
 export interface MaintainHooks {
   /** The whole run's plan, before anything is touched. */
@@ -91,6 +101,17 @@ async function planRun(
   return runPlanSummary(order, await api.planRun(order, uncordon));
 }
 
+/** The schedule as the report says it: the windows, the pause, and whether a window is open now and until when. */
+function scheduleReport(schedule: Schedule, now: number): NonNullable<MaintainReport['schedule']> {
+  const out: NonNullable<MaintainReport['schedule']> = scheduleRecord(schedule);
+  const state = windowState(schedule.windows, now);
+  if (state) {
+    out.open = state.open;
+    out.until = formatInZone(state.open ? state.closes : state.opens, state.window.zone);
+  }
+  return out;
+}
+
 function nextAfterFailure(reports: Map<string, NodeReport>): string {
   const failed = [...reports.values()].find((r) => r.status === 'failed');
   const ours = [...reports.values()].filter((r) => r.cordonedNow && r.cordonedByRun).map((r) => r.node);
@@ -101,84 +122,43 @@ function nextAfterFailure(reports: Map<string, NodeReport>): string {
   );
 }
 
-interface Prepared {
-  journal: Journal | undefined;
-  warnings: string[];
-  progress: Map<string, NodeProgress>;
-  reports: Map<string, NodeReport>;
-  /** The nodes not yet done, in order. */
-  todo: string[];
-  /** The cluster the journal belongs to. */
-  identity?: { server: string; uid: string };
-  prior: Map<string, PriorCommand>;
+/** How the batches ended: the exit code of the first failure, and, with --outside-window stop, where it stopped. */
+interface BatchesEnd {
+  code: ExitCodeValue;
+  /** The run stopped before a step because no window was open (and when the next opens). */
+  outsideWindow?: Extract<Gate, { go: false }>;
+  /** What stopped it between steps (an interrupt or --timeout while it waited). */
+  detail?: string;
 }
 
 /**
- * The journal first: read it, check it is this cluster's and this node
- * list's, and (for a real run) that it can be written, so that a journal
- * that cannot be written stops the run before it changes anything.
+ * Runs the steps, batch after batch, each when the schedule lets it start;
+ * the first failure ends the run after its batch.
  */
-async function prepare(api: MaintainRunApi, options: MaintainOptions, nodes: string[]): Promise<Prepared> {
-  const journal = options.journal
-    ? Journal.open(options.journal, randomBytes(4).toString('hex'), { repair: !options.dryRun })
-    : undefined;
-  const warnings: string[] = [];
-  if (journal?.torn !== undefined) {
-    warnings.push(
-      journal.setAside
-        ? `the journal's last line was cut short by an earlier crash; it was moved to ${journal.setAside}`
-        : "the journal's last line was cut short by an earlier crash; a real run moves it aside",
-    );
-  }
-  let identity: Prepared['identity'];
-  if (journal) {
-    identity = await api.clusterIdentity();
-    checkOwner(journal.entries, journal.file, identity, nodes);
-    if (!options.dryRun) journal.checkWritable();
-  }
-  const progress: Map<string, NodeProgress> = journal?.progress() ?? new Map();
-  const reports = new Map<string, NodeReport>(
-    nodes.map((n) => [
-      n,
-      {
-        node: n,
-        status: 'pending',
-        phase: 'waiting',
-        cordonedByRun: progress.get(n)?.cordonedByRun ?? false,
-        cordonedNow: false,
-        elapsedMs: 0,
-      },
-    ]),
-  );
-  for (const n of nodes)
-    if (progress.get(n)?.done)
-      Object.assign(reports.get(n)!, { status: 'skipped-done', phase: 'done in an earlier run' });
-  // Commands earlier runs started and never saw end: decided now, before anything changes.
-  const prior = new Map<string, PriorCommand>();
-  for (const n of nodes) {
-    const rec = progress.get(n)?.command;
-    if (!rec || progress.get(n)?.done || progress.get(n)?.steps.has('command-done')) continue;
-    const decision = priorCommand(n, rec, commandFacts(rec), options.resumeStep);
-    if (decision.action === 'refuse') throw new BlockedError(decision.message, { hint: decision.hint });
-    prior.set(n, decision);
-    warnings.push(decision.note);
-  }
-  const out: Prepared = {
-    journal,
-    warnings,
-    progress,
-    reports,
-    prior,
-    todo: nodes.filter((n) => !progress.get(n)?.done),
-  };
-  if (identity) out.identity = identity;
-  return out;
-}
-
-/** Runs the steps, batch after batch; the first failure ends the run after its batch. */
-async function runBatches(deps: NodeDeps, prepared: Prepared, report: MaintainReport): Promise<ExitCodeValue> {
+async function runBatches(
+  deps: NodeDeps,
+  prepared: Prepared,
+  recorder: RunRecorder,
+  report: MaintainReport,
+): Promise<BatchesEnd> {
   let code: ExitCodeValue = ExitCode.OK;
+  let lastEnd = lastStepEnd(prepared.entries);
   for (const batch of report.plan.order) {
+    try {
+      const gate = await scheduleGate(
+        prepared.schedule,
+        deps.clock,
+        lastEnd,
+        (waiting) => {
+          for (const node of batch) deps.say(node, waiting);
+        },
+        deps.signal,
+      );
+      if (!gate.go) return { code, outsideWindow: gate };
+    } catch {
+      const failure = stopped(deps.signal, 'while waiting for the next step to start');
+      return { code: failure.exitCode, detail: failure.message };
+    }
     await Promise.all(
       batch.map(async (node) => {
         const started = Date.now();
@@ -189,9 +169,9 @@ async function runBatches(deps: NodeDeps, prepared: Prepared, report: MaintainRe
           const failure = err instanceof StudyError ? err : new ApiError((err as Error).message, { cause: err });
           Object.assign(nodeReport, { status: 'failed', detail: failure.message });
           if (code === ExitCode.OK) code = failure.exitCode;
-          // The failure goes in the journal too, unless the journal is what failed.
+          // The failure is recorded too, unless recording is what failed.
           try {
-            prepared.journal?.record({ node, step: 'failed', detail: failure.message });
+            await recorder.record({ node, step: 'failed', detail: failure.message });
           } catch {
             // the report says it
           }
@@ -201,8 +181,9 @@ async function runBatches(deps: NodeDeps, prepared: Prepared, report: MaintainRe
       }),
     );
     if (code !== ExitCode.OK) break;
+    lastEnd = deps.clock.now();
   }
-  return code;
+  return { code };
 }
 
 /** What the changing part of a run works with: planned, checked and confirmed. */
@@ -212,6 +193,8 @@ interface ConfirmedRun {
   api: MaintainRunApi;
   /** The operator's work, when the caller gives it (the unit tests); else made from the options. */
   work: Work | undefined;
+  /** The hooks' work, when the caller gives it (the unit tests); else --before and --after run as commands. */
+  hookWork: MaintainDeps['hooks'];
   prepared: Prepared;
   report: MaintainReport;
   nodes: string[];
@@ -219,46 +202,91 @@ interface ConfirmedRun {
   signal: AbortSignal;
   hooks: MaintainHooks;
   runDeadline: number | undefined;
+  clock: RunClock;
 }
 
-/** Takes the lock, records the run, works the batches, releases the lock: the changing part of a run. */
-async function runLocked(run: ConfirmedRun): Promise<ExitCodeValue> {
+/**
+ * Once the lock is held, before any change: the state is still the one
+ * planned from, and both copies of it get every record known (the
+ * cluster's in one write that also starts this attempt), this attempt's
+ * first record saying who runs it from where.
+ */
+async function beginRecording(run: ConfirmedRun): Promise<RunRecorder> {
+  const { options, prepared, nodes, hooks } = run;
+  const { journal, store, resolution } = prepared;
+  const recorder = new RunRecorder(prepared.attempt, prepared.runId, journal, store, () => new Date(run.clock.now()));
+  // The attempt's first record says whose run this is (cluster, node list) and who runs it, from where.
+  const start = recorder.stamp({
+    node: '',
+    step: 'run',
+    cluster: prepared.identity,
+    nodes,
+    host: os.hostname(),
+    pid: process.pid,
+    user: prepared.user,
+    ...(isScheduled(prepared.schedule) ? { schedule: scheduleRecord(prepared.schedule) } : {}),
+  });
+  const entries = [...prepared.entries, start];
+  if (store) {
+    await store.update(
+      (state) =>
+        beginRun(state, prepared.basis, store.where, resolution, { id: prepared.runId, nodes, entries }, start.time),
+      { create: true },
+    );
+  }
+  // The cluster first: a state that changed meanwhile, or may not be written, refuses the run before the journal
+  // is touched.
+  if (journal) {
+    const aside = journal.setAsideTorn();
+    if (aside !== undefined) {
+      const warning = `the journal's last line was cut short by an earlier crash; it was moved to ${aside}`;
+      prepared.warnings.push(warning);
+      hooks.note(`warning: ${warning}`);
+    }
+    if (resolution.toJournal || resolution.setAsideJournal) {
+      journal.rewrite(prepared.entries, resolution.setAsideJournal ? `${journal.file}.older-${Date.now()}` : undefined);
+    }
+    journal.append(start);
+  }
+  if (store && options.journal === undefined) hooks.note(`the run's state is kept in ${store.where}`);
+  return recorder;
+}
+
+/** Takes the lock, records the run, works the batches, records how it ended, releases the lock. */
+async function runLocked(run: ConfirmedRun): Promise<BatchesEnd> {
   const { ctx, options, api, prepared, report, nodes, signal, hooks } = run;
-  const lock = await abortable(api.acquireLock(holderIdentity(prepared.journal?.run ?? 'run')), signal);
+  const lock = await abortable(api.acquireLock(holderIdentity(prepared.attempt)), signal);
   if (lock.tookOverFrom) hooks.note(`took over the expired lock of ${lock.tookOverFrom}`);
   lock.startRenewing();
   // A server that never answers must not hold the report: the lease expires on its own.
   const release = (): Promise<void> => abortable(lock.release(), AbortSignal.timeout(5000)).catch(() => {});
-  // The run's first record says whose journal this is (cluster, node list), for any resume.
+  let recorder: RunRecorder;
   try {
-    prepared.journal?.record({
-      node: '',
-      step: 'run',
-      ...(prepared.identity ? { cluster: prepared.identity } : {}),
-      nodes,
-    });
+    recorder = await beginRecording(run);
   } catch (err) {
     await release();
     throw err;
   }
   const view = await hooks.progress(nodes, prepared.reports, Boolean(options.run));
+  const filesPrefix = options.journal ?? `${localStateDir()}/${prepared.runId}`;
+  const hookWork = (kind: 'before' | 'after', command: string): Work =>
+    run.hookWork?.[kind] ?? commandWork(command, filesPrefix, prepared.attempt, ctx, () => view.live, kind);
+  let end: BatchesEnd = { code: ExitCode.OK };
   try {
-    return await runBatches(
+    end = await runBatches(
       {
         api,
         work:
           run.work ??
           (options.run
-            ? commandWork(
-                options.run,
-                options.journal ?? 'kubectl-study-maintain',
-                prepared.journal?.run ?? 'run',
-                ctx,
-                () => view.live,
-              )
+            ? commandWork(options.run, filesPrefix, prepared.attempt, ctx, () => view.live)
             : operatorWork(options.waitFile, ctx)),
+        hooks: {
+          ...(options.before !== undefined ? { before: hookWork('before', options.before) } : {}),
+          ...(options.after !== undefined ? { after: hookWork('after', options.after) } : {}),
+        },
         prior: prepared.prior,
-        journal: prepared.journal,
+        journal: recorder,
         checkLock: () => {
           if (!lock.held())
             throw new BlockedError(
@@ -276,12 +304,44 @@ async function runLocked(run: ConfirmedRun): Promise<ExitCodeValue> {
         ...(run.runDeadline !== undefined ? { runDeadline: run.runDeadline } : {}),
         readyTimeoutMs: options.readyTimeoutMs,
         recoverTimeoutMs: options.recoverTimeoutMs,
+        clock: run.clock,
+        volumeDetach: options.volumeDetach,
       },
       prepared,
+      recorder,
       report,
     );
+    return end;
+  } catch (err) {
+    // Not a node's failure (those are in the report): said in the attempt's end record all the same.
+    end = {
+      code: err instanceof StudyError ? err.exitCode : ExitCode.INTERNAL,
+      detail: err instanceof Error ? err.message : String(err),
+    };
+    throw err;
   } finally {
     view.stop();
+    // How the attempt ended; a run whose every node is done leaves the state's current slot for its history.
+    const done = nodes.every((n) => ['done', 'skipped-done'].includes(prepared.reports.get(n)!.status));
+    const failed = [...prepared.reports.values()].find((r) => r.status === 'failed');
+    const detail = failed?.detail ? `${failed.node}: ${failed.detail}` : end.detail;
+    try {
+      await recorder.record(
+        {
+          node: '',
+          step: 'ended',
+          outcome: end.outsideWindow
+            ? 'outside-window'
+            : end.code === ExitCode.OK
+              ? 'done'
+              : outcomeOfExitCode(end.code),
+          ...(detail ? { detail } : {}),
+        },
+        done && end.code === ExitCode.OK ? 'done' : undefined,
+      );
+    } catch {
+      // The report says why the run stopped; a state that cannot be written said so already.
+    }
     await release();
   }
 }
@@ -292,13 +352,17 @@ export interface MaintainDeps {
   api: MaintainRunApi;
   /** By default the --run command, or the wait for --wait-file (or Enter). */
   work?: Work;
+  /** By default --before and --after, run as commands. */
+  hooks?: { before?: Work; after?: Work };
+  /** The run's clock (windows, pauses, volume waits); by default the real one, or STUDY_TEST_CLOCK_FILE's (clock.ts). */
+  clock?: RunClock;
 }
 
 export async function runMaintain(
   ctx: RunContext,
   options: MaintainOptions,
   hooks: MaintainHooks,
-  { api, work }: MaintainDeps,
+  { api, work, hooks: hookWork, clock = runClock() }: MaintainDeps,
 ): Promise<MaintainReport> {
   const started = Date.now();
   const bound = `--timeout ${formatDuration(options.timeoutMs)}`;
@@ -319,12 +383,16 @@ export async function runMaintain(
   const { nodes, prepared, plan } = await abortable(
     (async () => {
       const nodes = options.selector !== undefined ? await api.nodesMatching(options.selector) : options.nodes;
+      if (!options.dryRun) {
+        const missing = await api.deniedAccess(
+          runAccessChecks(options.lockNamespace, LOCK_NAME, options.volumeDetach.wait),
+        );
+        if (missing.length) throw missingAccess(missing, options.lockNamespace);
+      }
       const prepared = await prepare(api, options, nodes);
-      return {
-        nodes,
-        prepared,
-        plan: await planRun(api, batches(prepared.todo, options.maxUnavailable), prepared.progress),
-      };
+      const plan = await planRun(api, batches(prepared.todo, options.maxUnavailable), prepared.progress);
+      await planVolumes(api, options, prepared);
+      return { nodes, prepared, plan };
     })(),
     signal,
   ).catch((err: unknown) => {
@@ -341,6 +409,8 @@ export async function runMaintain(
     degraded: [],
     warnings: prepared.warnings,
     ...(options.journal ? { journal: options.journal } : {}),
+    ...(prepared.store && !options.dryRun ? { state: `${prepared.store.namespace}/${prepared.store.name}` } : {}),
+    ...(isScheduled(prepared.schedule) ? { schedule: scheduleReport(prepared.schedule, clock.now()) } : {}),
   };
   const finish = (outcome: MaintainReport['outcome']): MaintainReport => {
     report.outcome = outcome;
@@ -350,6 +420,7 @@ export async function runMaintain(
   const notice = releaseNotice(plan);
   if (notice) hooks.note(`${notice.level}: ${notice.message}`);
   for (const w of prepared.warnings) hooks.note(`warning: ${w}`);
+  report.nodes = nodes.map((n) => prepared.reports.get(n)!);
   hooks.showPlan(report, nodes, prepared.progress);
   if (report.plan.blocked.length) {
     report.next =
@@ -362,6 +433,8 @@ export async function runMaintain(
     if (lock?.held) report.lockHeldBy = lock.holder;
     return finish('planned');
   }
+  // Another machine finished this run: nothing is left, and nothing is written.
+  if (prepared.resolution.finished) return finish('done');
   if (
     !options.yes &&
     canAsk(ctx.io) &&
@@ -373,28 +446,43 @@ export async function runMaintain(
     return finish('declined');
   }
 
-  const code = await runLocked({
+  const end = await runLocked({
     ctx,
     options,
     api,
     work,
+    hookWork,
     prepared,
     report,
     nodes,
     signal,
     hooks,
     runDeadline: options.timeoutMs > 0 ? started + options.timeoutMs : undefined,
+    clock,
   }).finally(() => deadline.clear());
   for (const nodeReport of prepared.reports.values())
     if (nodeReport.status === 'pending') Object.assign(nodeReport, { status: 'not-started', phase: 'not started' });
-  if (code !== ExitCode.OK) {
-    report.next = nextAfterFailure(prepared.reports);
-    report.errorExitCode = code;
+  if (end.outsideWindow) {
+    const { opens, window } = end.outsideWindow;
+    report.next =
+      `no maintenance window is open (--outside-window stop): run the same command again once one is; ` +
+      `the next opens ${formatInZone(opens, window.zone)} (${window.text})`;
+    return finish('outside-window');
   }
-  return finish(outcomeOfExitCode(code));
+  if (end.code !== ExitCode.OK) {
+    report.next = end.detail
+      ? `run the same command again: it resumes where it stopped`
+      : nextAfterFailure(prepared.reports);
+    report.errorExitCode = end.code;
+  }
+  return finish(outcomeOfExitCode(end.code));
 }
 
-/** The exit code of a run: its outcome's, or the code of the failure that stopped it. */
+/**
+ * The exit code of a run: its outcome's, or the code of the failure that
+ * stopped it; a run that stopped outside its windows is not done yet (1).
+ */
 export function maintainExitCode(report: MaintainReport): ExitCodeValue {
+  if (report.outcome === 'outside-window') return ExitCode.NEGATIVE;
   return outcomeExitCode(report.outcome, report.errorExitCode);
 }

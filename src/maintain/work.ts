@@ -8,13 +8,14 @@
  * Without --run: a file to wait for, or Enter on the terminal.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 
 import { sleep } from '../base/concurrency.js';
 import { ask } from '../base/prompt.js';
 import type { RunContext } from '../base/run.js';
-import type { CommandRecord } from './journal.js';
+import type { CommandKind, CommandRecord } from './journal.js';
 import type { Work } from './steps.js';
 
 /** The wrapper: the operator's command ($STUDY_COMMAND, never spliced), then its exit code written atomically. */
@@ -92,24 +93,52 @@ function follow(file: string, show: (line: string) => void): { stop: () => strin
   };
 }
 
+/**
+ * Where a run without --journal keeps its commands' output and exit
+ * markers on this machine: $XDG_STATE_HOME/kubectl-study/maintain, else
+ * ~/.local/state/kubectl-study/maintain. The run's state names them, with
+ * the host they are on.
+ */
+export function localStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'kubectl-study', 'maintain');
+}
+
+/**
+ * The operator's command for each node (the --run command, or the --before
+ * or --after hook: `kind`); `prefix`: where its files go
+ * (PREFIX.NODE.ATTEMPT[.HOOK].log and .exit), beside the journal or in
+ * localStateDir(). A hook gets $STUDY_HOOK (before or after) too.
+ */
 export function commandWork(
   command: string,
-  journalFile: string,
+  prefix: string,
   runId: string,
   ctx: RunContext,
   quiet: () => boolean,
+  kind: CommandKind = 'command',
 ): Work {
   return {
-    label: `running: ${command}`,
-    perform: (node, signal, onStarted) =>
-      new Promise((resolve, reject) => {
-        const base = `${journalFile}.${node}.${runId}`;
-        const marker = `${base}.exit`;
-        const log = `${base}.log`;
-        rmSync(marker, { force: true });
+    label: kind === 'command' ? `running: ${command}` : `running the --${kind} hook: ${command}`,
+    async perform(node, signal, record) {
+      const base = `${prefix}.${node}.${runId}${kind === 'command' ? '' : `.${kind}`}`;
+      const marker = `${base}.exit`;
+      const log = `${base}.log`;
+      mkdirSync(path.dirname(path.resolve(base)), { recursive: true });
+      rmSync(marker, { force: true });
+      // Recorded before it exists: a run killed between the spawn and the record with the process group must not
+      // leave a command its state knows nothing of (another host would start it again).
+      await record.starting({ pid: 0, pgid: 0, host: os.hostname(), startedAt: new Date().toISOString(), marker, log });
+      return new Promise((resolve, reject) => {
         const out = openSync(log, 'a', 0o600);
         const child = spawn('/bin/sh', ['-c', WRAPPER], {
-          env: { ...process.env, NODE: node, STUDY_NODE: node, STUDY_COMMAND: command, STUDY_EXIT_MARKER: marker },
+          env: {
+            ...process.env,
+            NODE: node,
+            STUDY_NODE: node,
+            STUDY_COMMAND: command,
+            STUDY_EXIT_MARKER: marker,
+            ...(kind === 'command' ? {} : { STUDY_HOOK: kind }),
+          },
           stdio: ['ignore', out, out],
           // Its own process group: it survives this run dying, and a stop reaches all of it.
           detached: true,
@@ -119,7 +148,8 @@ export function commandWork(
           if (!quiet()) ctx.io.stderr.write(`[${node}] ${line}\n`);
         });
         const pgid = child.pid ?? 0;
-        if (pgid) onStarted({ pid: pgid, pgid, host: os.hostname(), startedAt: new Date().toISOString(), marker, log });
+        if (pgid)
+          record.started({ pid: pgid, pgid, host: os.hostname(), startedAt: new Date().toISOString(), marker, log });
         let stopping: NodeJS.Timeout | undefined;
         const onAbort = (): void => {
           const sig = signalOf(signal.reason);
@@ -155,7 +185,8 @@ export function commandWork(
               : {}),
           });
         });
-      }),
+      });
+    },
   };
 }
 
@@ -181,5 +212,6 @@ export function operatorWork(waitFile: string | undefined, ctx: RunContext): Wor
 /** What is known now of a command an earlier run started: alive on this host, or its marker. */
 export function commandFacts(rec: CommandRecord): { sameHost: boolean; alive: boolean; exitCode: number | null } {
   const sameHost = rec.host === os.hostname();
-  return { sameHost, alive: sameHost && groupAlive(rec.pgid), exitCode: readMarker(rec.marker) };
+  // A process group of 0 is a command recorded before its spawn: nothing to look for (kill(0) is our own group).
+  return { sameHost, alive: sameHost && rec.pgid > 0 && groupAlive(rec.pgid), exitCode: readMarker(rec.marker) };
 }

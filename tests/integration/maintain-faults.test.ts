@@ -11,7 +11,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, write
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 
 import { parseYaml, toYaml } from '../../src/base/yaml.js';
 import { REPO_ROOT } from '../cluster/paths.js';
@@ -67,8 +67,18 @@ async function setup(
   };
 }
 
+/** Watchers a failing test left running: stopped once the file's tests are done, so the file ends. */
+const watchers: Array<{ stop: () => Promise<number> }> = [];
+after(async () => {
+  for (const w of watchers) await w.stop();
+});
+
 /** The PDB watcher: the fewest ready pods of the app seen, sampled every 200 ms. */
-const pdbWatcher = (ns: string, app: string): { stop: () => Promise<number> } => readyWatcher(ns, app, 200);
+function pdbWatcher(ns: string, app: string): { stop: () => Promise<number> } {
+  const watcher = readyWatcher(ns, app, 200);
+  watchers.push(watcher);
+  return watcher;
+}
 
 function maintainArgs(s: Setup, nodes: string[], journal: string, run: string, extra: string[] = []): string[] {
   return [
@@ -111,7 +121,11 @@ test('killed while its command runs: the rerun refuses to start the command agai
   });
   const started = await eventually(
     'the command to start',
-    async () => (existsSync(journal) ? journalSteps(journal).find((e) => e.step === 'command-started') : undefined),
+    // The command is recorded before its spawn (no process group yet) and once it runs: the second.
+    async () =>
+      existsSync(journal)
+        ? journalSteps(journal).find((e) => e.step === 'command-started' && (e.command?.pgid ?? 0) > 0)
+        : undefined,
     120_000,
     100,
   );
@@ -244,7 +258,8 @@ test('a torn last journal line is set aside with a warning, never appended onto,
   const aside = readdirSync(s.dir).filter((f) => f.startsWith('journal.torn-'));
   assert.equal(aside.length, 1);
   assert.doesNotThrow(() => journalSteps(journal), 'every line of the journal is whole');
-  assert.equal(journalSteps(journal).at(-1)?.step, 'done');
+  assert.equal(journalSteps(journal).findLast((e) => e.node !== '')?.step, 'done');
+  assert.equal(journalSteps(journal).at(-1)?.step, 'ended', 'and the attempt says how it ended');
 });
 
 /** A TCP proxy in front of the API server that can be taken down (connections refused and cut) and brought back. */

@@ -179,7 +179,10 @@ test('a command that fails on the second node: stop, report, leave it cordoned; 
   const second = await maintain(s, [n1, n2, n3], [], command);
   assert.equal(second.code, 0, second.stdout + second.stderr);
   assert.match(second.stdout, new RegExp(`already done in an earlier run \\(skipped\\): ${n1}`));
-  assert.match(second.stdout, new RegExp(`resumed from the journal: ${n2} \\(cordoned, drained, command-started\\)`));
+  assert.match(
+    second.stdout,
+    new RegExp(`resumed from the run's state: ${n2} \\(cordoned, drained, volumes-detached, command-started\\)`),
+  );
   const worked = readFileSync(s.log, 'utf8')
     .trim()
     .split('\n')

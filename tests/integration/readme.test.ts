@@ -35,6 +35,7 @@ const JSON_COMMANDS: Record<string, string[]> = {
   ContextDetail: ['kubectl study-ctx show -o json'],
   DrainPlan: ['kubectl study-drain kwok-node-1 --dry-run -o json'],
   MaintainReport: ['kubectl study maintain kwok-node-2 --dry-run --ignore-daemonsets -o json'],
+  MaintainStatus: ['kubectl study maintain status -o json'],
   RolloutStatusSummary: ['kubectl study-rollout status deployment/web -n demo -o json | tail -n 1'],
   RolloutStatusList: ['kubectl study-rollout status deployment/web -n demo --watch=false -o json'],
   RolloutHistory: ['kubectl study-rollout history deployment/web -n demo -o json'],

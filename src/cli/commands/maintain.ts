@@ -10,6 +10,7 @@ import {
   MAINTAIN_DEFAULTS as DEFAULTS,
   MIN_LOCK_SECONDS,
   maintainOptions,
+  maintainStatusOptions,
 } from '../../maintain/options.js';
 import { argument, option } from '../candidates.js';
 import { connectionFlags, outputFlags, outputFormat } from '../flags.js';
@@ -18,6 +19,7 @@ import type { Emit } from '../operations.js';
 const FORMATS = ['table', 'json', 'yaml'] as const;
 
 export function defineMaintain(cmd: Command, emit: Emit): void {
+  cmd.enablePositionalOptions();
   const maintain = outputFlags(
     connectionFlags(
       cmd
@@ -26,6 +28,15 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
         .option(
           '--run <command>',
           'run this for each node (by /bin/sh; the node is in $NODE and $STUDY_NODE, never spliced into the line)',
+        )
+        .option(
+          '--before <command>',
+          'run this for each node after the plan and before its drain (by /bin/sh; $NODE as for --run), ' +
+            'e.g. to silence its alerts',
+        )
+        .option(
+          '--after <command>',
+          'run this for each node after its uncordon and recovery check (by /bin/sh; $NODE as for --run)',
         )
         .addOption(
           option(
@@ -36,8 +47,27 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
         )
         .option('--max-unavailable <n>', `nodes worked on at once, never more (default ${DEFAULTS.maxUnavailable})`)
         .addOption(
-          option('--journal <file>', 'record every step here; the same command again resumes from it', 'files'),
+          option(
+            '--journal <file>',
+            'also record every step in this local file (the cluster keeps the run\u2019s state beside its Lease); ' +
+              'needed only for a run too large for that',
+            'files',
+          ),
         )
+        .option(
+          '--window <spec>',
+          'start steps only inside this window, e.g. "Mon-Fri 22:00-06:00 Europe/Berlin" ([DAYS] HH:MM-HH:MM [ZONE]; ' +
+            'repeat for several; kept in the run\u2019s state)',
+          (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+        )
+        .addOption(
+          option(
+            '--outside-window <wait|stop>',
+            'outside every window: wait for the next (the default), or stop cleanly saying when it opens',
+            ['wait', 'stop'],
+          ),
+        )
+        .option('--pause-between <duration>', 'pause this long between steps (kept in the run\u2019s state)')
         .option('--dry-run', 'show the plan for the whole run; change nothing')
         .option('-y, --yes', 'do not ask for confirmation (only asked on a terminal)')
         .option(
@@ -51,6 +81,15 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
         .option(
           '--ready-timeout <duration>',
           `how long a node may take to be Ready again (default ${DEFAULTS.readyTimeout})`,
+        )
+        .option(
+          '--volume-detach-timeout <duration>',
+          `after each drain, how long to wait for every volume to detach from the node before the command ` +
+            `(default ${DEFAULTS.volumeDetachTimeout})`,
+        )
+        .option(
+          '--skip-volume-detach-wait',
+          'run the command without waiting for the node\u2019s volumes to detach (they may be attached while it runs)',
         )
         .option(
           '--recover-timeout <duration>',
@@ -94,18 +133,40 @@ export function defineMaintain(cmd: Command, emit: Emit): void {
   maintain.addHelpText(
     'after',
     `
-For each node in turn: plan (stop if blocked), drain, run the command, wait for Ready, uncordon
-(only if this run cordoned it), wait for the evicted workloads to be Available, then the next.
-The plan for the whole run comes first; one run at a time per cluster (a Lease); a journal makes
-the same command resumable after any stop, never redoing a finished node.
+For each node in turn: plan (stop if blocked), drain, wait for its volumes to detach, run the
+command, wait for Ready, uncordon (only if this run cordoned it), wait for the evicted workloads
+to be Available, then the next.
+The plan for the whole run comes first; one run at a time per cluster (a Lease). The run's state
+lives in the cluster, in a ConfigMap beside the Lease (--lock-namespace): the same command again,
+on this machine or any other, resumes the run, never redoing a finished node.
 
 Examples:
   kubectl study maintain worker-1 worker-2 --dry-run --ignore-daemonsets
-  kubectl study maintain -l pool=blue --run './upgrade.sh' --journal blue.journal --ignore-daemonsets --yes
+  kubectl study maintain -l pool=blue --run './upgrade.sh' --ignore-daemonsets --yes
+  kubectl study maintain status
 
 Exit codes: ${exitCodeSummary()}.`,
   );
   maintain.action((nodes, opts) =>
     emit('maintain', maintainOptions(nodes, opts, canAsk(emit.io)), outputFormat(opts.output, FORMATS), opts),
+  );
+
+  const status = outputFlags(
+    connectionFlags(
+      cmd
+        .command('status')
+        .description('the current and last maintenance runs, from the state the cluster keeps: any machine can ask')
+        .addOption(
+          option(
+            '--lock-namespace <namespace>',
+            `where the runs\u2019 Lease and state live (default ${DEFAULTS.lockNamespace})`,
+            'namespaces',
+          ),
+        ),
+    ),
+    FORMATS,
+  );
+  status.action((opts) =>
+    emit('maintain status', maintainStatusOptions(opts), outputFormat(opts.output, FORMATS), opts),
   );
 }

@@ -322,7 +322,6 @@ test('bad flags and arguments are usage errors with the cause named', () => {
       ['maintain', 'n1', '--run', 'x', '--wait-file', 'f', '--journal', 'j'],
       /--run and --wait-file cannot be used together/,
     ],
-    ['study', ['maintain', 'n1', '--run', 'x'], /--journal FILE is required/],
     [
       'study',
       ['maintain', 'n1', '--run', 'x', '--journal', 'j', '--lock-duration', '5s'],

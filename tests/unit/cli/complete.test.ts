@@ -65,6 +65,7 @@ test('argv -> candidates, for every plugin and command (look-ups injected, no cl
     ['study-drain', ['uncordon', ''], ['worker-1', 'worker-2', ':4']],
     ['study', ['drain', '--ignore-daemonsets', 'w'], ['worker-1', 'worker-2', ':4']],
     ['study', ['maintain', 'worker-2', ''], ['worker-1', ':4']],
+    ['study', ['maintain', ''], ['status', 'worker-1', 'worker-2', ':4']],
     ['study-rollout', ['status', ''], ['deployment/', 'statefulset/', 'daemonset/', ':6']],
     ['study-rollout', ['undo', 'd'], ['deployment/', 'daemonset/', ':6']],
     ['study-rollout', ['history', 'deployment/'], ['deployment/web', 'deployment/api', ':4']],
@@ -86,6 +87,8 @@ test('argv -> candidates, for every plugin and command (look-ups injected, no cl
     ['study', ['maintain', '--lock-namespace', 's'], ['shop', ':4']],
     ['study', ['maintain', '--journal', ''], [':0']],
     ['study', ['maintain', '--resume-step', ''], ['rerun', 'skip', ':4']],
+    ['study', ['maintain', '--outside-window', ''], ['wait', 'stop', ':4']],
+    ['study', ['maintain', 'status', '--lock-namespace', 's'], ['shop', ':4']],
     // -o offers each command's own formats.
     ['study-drain', ['-o', ''], ['wide', 'json', 'yaml', ':4']],
     ['study-drain', ['uncordon', '--output', ''], ['json', 'yaml', ':4']],

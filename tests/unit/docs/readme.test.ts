@@ -37,6 +37,7 @@ const SECTION_OF: Record<string, string> = {
   drain: '`kubectl study-drain NODE...`',
   'drain uncordon': '`kubectl study-drain NODE...`',
   maintain: '`kubectl study maintain`',
+  'maintain status': '`kubectl study maintain`',
   'rollout status': '`kubectl study-rollout status|history|undo`',
   'rollout history': '`kubectl study-rollout status|history|undo`',
   'rollout undo': '`kubectl study-rollout status|history|undo`',

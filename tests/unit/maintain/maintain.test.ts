@@ -3,7 +3,7 @@
  * decisions, lease arithmetic, and one node's steps against fakes.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -23,6 +23,7 @@ import type { NodeReport } from '../../../src/maintain/model.js';
 import { batches } from '../../../src/drain/lib.js';
 import { maintainNode, remainingSteps, type MaintainApi, type NodeDeps } from '../../../src/maintain/steps.js';
 import { drainPlan, podPlan } from '../../support/fake-drain.js';
+import { manualClock } from '../../support/fake-maintain.js';
 
 const entry = (node: string, step: JournalEntry['step'], extra: Partial<JournalEntry> = {}): JournalEntry => ({
   time: 't',
@@ -50,18 +51,34 @@ test('the journal: complete lines are read, a torn last line is set aside, any o
   assert.deepEqual(parseJournal('', 'j').entries, []);
 });
 
-test('a torn journal is repaired on open: the torn bytes moved aside, new records never appended onto them', () => {
+test('a torn journal is repaired once asked (a run asks when it holds the lock): the torn bytes moved aside, new records never appended onto them', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'kstudy-journal-'));
   const file = path.join(dir, 'j');
-  writeFileSync(file, `${JSON.stringify(entry('n1', 'cordoned'))}\n{"half":`);
+  const text = `${JSON.stringify(entry('n1', 'cordoned'))}\n{"half":`;
+  writeFileSync(file, text);
   const j = Journal.open(file, 'run2');
-  assert.ok(j.setAside);
-  assert.equal(readFileSync(j.setAside!, 'utf8'), '{"half":');
+  assert.equal(j.torn, '{"half":');
+  assert.equal(readFileSync(file, 'utf8'), text, 'opening writes nothing');
+  assert.deepEqual(readdirSync(dir), ['j']);
+  const aside = j.setAsideTorn();
+  assert.ok(aside);
+  assert.equal(readFileSync(aside, 'utf8'), '{"half":');
   j.record({ node: 'n1', step: 'drained' });
   const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
   assert.equal(lines.length, 2);
   assert.equal((JSON.parse(lines[1]!) as JournalEntry).step, 'drained');
   assert.equal(Journal.open(file, 'run3').entries.length, 2);
+});
+
+test('checking that a journal can be written creates nothing', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kstudy-journal-'));
+  const file = path.join(dir, 'j');
+  Journal.open(file, 'r').checkWritable();
+  assert.equal(existsSync(file), false);
+  assert.throws(
+    () => Journal.open(path.join(dir, 'no-such-dir', 'j'), 'r').checkWritable(),
+    (e: unknown) => e instanceof UsageError && /its directory does not exist/.test(e.message),
+  );
 });
 
 test('a journal that cannot be written is a usage error naming the path and why', () => {
@@ -91,9 +108,38 @@ test('progress from the journal, and what is left to do for a node', () => {
   assert.equal(p.get('n1')?.cordonedByRun, true);
   assert.equal(p.get('n1')?.lastFailure, 'x');
   assert.deepEqual(p.get('n1')?.workloads, [{ namespace: 'a', kind: 'Deployment', name: 'web' }]);
-  assert.deepEqual(remainingSteps(p.get('n1')), ['command-done', 'ready', 'uncordoned', 'recovered']);
+  assert.deepEqual(remainingSteps(p.get('n1')), [
+    'volumes-detached',
+    'command-done',
+    'ready',
+    'uncordoned',
+    'recovered',
+  ]);
+  assert.deepEqual(remainingSteps(p.get('n1'), { volumes: false }), [
+    'command-done',
+    'ready',
+    'uncordoned',
+    'recovered',
+  ]);
   assert.deepEqual(remainingSteps(p.get('n2')), []);
-  assert.deepEqual(remainingSteps(undefined), ['drained', 'command-done', 'ready', 'uncordoned', 'recovered']);
+  assert.deepEqual(remainingSteps(undefined), [
+    'drained',
+    'volumes-detached',
+    'command-done',
+    'ready',
+    'uncordoned',
+    'recovered',
+  ]);
+  // A step under way is taken again; a step an earlier run never took is not taken after a later one.
+  const started = progressFrom([entry('n3', 'cordoned'), entry('n3', 'drained'), entry('n3', 'command-started')]);
+  assert.deepEqual(remainingSteps(started.get('n3')), ['command-done', 'ready', 'uncordoned', 'recovered']);
+  assert.deepEqual(remainingSteps(progressFrom([entry('n4', 'cordoned')]).get('n4'), { volumes: false }), [
+    'drained',
+    'command-done',
+    'ready',
+    'uncordoned',
+    'recovered',
+  ]);
 });
 
 test('a journal is refused for another cluster or another node list, saying whose it is', () => {
@@ -163,6 +209,7 @@ function fakeMaintain(plan: DrainPlan, overrides: Partial<MaintainApi> = {}): Ma
       calls.push('recover'),
       w.map((x) => ({ workload: `${x.kind}/${x.name}`, namespace: x.namespace, available: true }))
     ),
+    attachedVolumes: async (nodes) => new Map(nodes.map((n) => [n, []])),
     ...overrides,
   };
 }
@@ -174,14 +221,16 @@ function deps(api: MaintainApi, extra: Partial<NodeDeps> = {}): NodeDeps & { jou
     api,
     work: {
       label: 'running: work',
-      perform: async (_node, _signal, onStarted) => {
-        onStarted({ pid: 42, pgid: 42, host: 'h', startedAt: 't', marker: 'm', log: 'l' });
+      perform: async (_node, _signal, record) => {
+        await record.starting({ pid: 0, pgid: 0, host: 'h', startedAt: 't', marker: 'm', log: 'l' });
+        record.started({ pid: 42, pgid: 42, host: 'h', startedAt: 't', marker: 'm', log: 'l' });
         journaled.push('work');
         return { code: 0, stderrTail: '' };
       },
     },
     journal: {
-      record: (e) => void journaled.push(`${e.step}${e.cordonedByRun !== undefined ? `:${e.cordonedByRun}` : ''}`),
+      record: async (e) =>
+        void journaled.push(`${e.step}${e.cordonedByRun !== undefined ? `:${e.cordonedByRun}` : ''}`),
     },
     checkLock: () => {},
     say: (_n, phase) => void phases.push(phase),
@@ -190,6 +239,8 @@ function deps(api: MaintainApi, extra: Partial<NodeDeps> = {}): NodeDeps & { jou
     drainTimeoutMs: 0,
     readyTimeoutMs: 1000,
     recoverTimeoutMs: 1000,
+    clock: manualClock(Date.UTC(2026, 0, 1)),
+    volumeDetach: { wait: true, timeoutMs: 300_000 },
     journaled,
     phases,
     ...extra,
@@ -205,7 +256,7 @@ const report = (): NodeReport => ({
   elapsedMs: 0,
 });
 
-test('one node from the start: cordon recorded before the drain, every step journaled in order, uncordoned', async () => {
+test('one node from the start: cordon recorded before the drain, the command before its spawn and after, every step journaled in order, uncordoned', async () => {
   const api = fakeMaintain(drainPlan([podPlan('a')]));
   const d = deps(api);
   const r = report();
@@ -213,6 +264,8 @@ test('one node from the start: cordon recorded before the drain, every step jour
   assert.deepEqual(d.journaled, [
     'cordoned:true',
     'drained',
+    'volumes-detached',
+    'command-started',
     'command-started',
     'work',
     'command-done',
@@ -399,6 +452,24 @@ test('a command an earlier run started and never saw end: refused while alive he
   assert.match(elsewhere.action === 'refuse' ? elsewhere.hint : '', /--resume-step=rerun .* --resume-step=skip/);
   assert.equal(priorCommand('n1', rec, { sameHost: false, alive: false, exitCode: null }, 'skip').action, 'skip');
   assert.equal(priorCommand('n1', rec, { sameHost: false, alive: false, exitCode: null }, 'rerun').action, 'rerun');
+});
+
+test('a command recorded just before its spawn and never after: it may or may not run, so --resume-step decides, unless its marker says', async () => {
+  const { priorCommand } = await import('../../../src/maintain/steps.js');
+  const rec = { pid: 0, pgid: 0, host: 'h1', startedAt: '2026-01-01T00:00:00Z', marker: '/m', log: '/l' };
+  const unknown = priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: null });
+  assert.equal(unknown.action, 'refuse');
+  assert.match(
+    unknown.action === 'refuse' ? unknown.message : '',
+    /^the command for n1 was about to be started by an earlier run at 2026-01-01T00:00:00Z on h1 when that run stopped: whether it started, and still runs, cannot be told from here$/,
+  );
+  assert.match(unknown.action === 'refuse' ? unknown.hint : '', /look for it on h1 \(its output: \/l\)/);
+  assert.equal(priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: null }, 'rerun').action, 'rerun');
+  assert.equal(
+    priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: 0 }).action,
+    'skip',
+    'its marker says it finished',
+  );
 });
 
 test('a prior command that finished is recorded done without running it again', async () => {

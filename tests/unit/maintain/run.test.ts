@@ -6,52 +6,20 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 
 import { BlockedError, ExitCode, TimeoutError, UsageError } from '../../../src/base/errors.js';
-import type { RunContext } from '../../../src/base/run.js';
 import { clusterDrainApi, waitAvailable } from '../../../src/drain/lib.js';
 import { KubeClient } from '../../../src/kube/client.js';
 import type { JournalEntry } from '../../../src/maintain/journal.js';
-import type { MaintainReport } from '../../../src/maintain/model.js';
-import { maintainOptions, type MaintainFlags } from '../../../src/maintain/options.js';
-import { maintainExitCode, runMaintain, type MaintainHooks } from '../../../src/maintain/run.js';
-import { captureIo } from '../../support/io.js';
+import { maintainExitCode, runMaintain } from '../../../src/maintain/run.js';
 import { FakeMaintainCluster, fakeWork } from '../../support/fake-maintain.js';
+import { context, hooks, journalFile, options, readJournal, statuses } from '../../support/maintain-run.js';
 
-function context(signal = new AbortController().signal): RunContext {
-  return { io: captureIo(), signal, verbose: false, output: 'json' };
-}
-
-function hooks(notes: string[] = []): MaintainHooks {
-  return {
-    showPlan: () => {},
-    note: (line) => void notes.push(line),
-    confirm: async () => true,
-    progress: async () => ({ live: false, phase: () => {}, drainEvent: () => {}, stop: () => {} }),
-  };
-}
-
-function journalFile(): string {
-  return path.join(mkdtempSync(path.join(tmpdir(), 'kstudy-maintain-run-')), 'journal');
-}
-
-function journal(file: string): JournalEntry[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as JournalEntry);
-}
-
-function options(nodes: string[], flags: MaintainFlags = {}) {
-  return maintainOptions(nodes, { run: 'true', yes: true, journal: journalFile(), ...flags }, false);
-}
-
-const statuses = (r: MaintainReport): string[] => r.nodes.map((n) => `${n.node} ${n.status}`);
+const journal = readJournal;
 
 test('two nodes, one at a time: each cordoned, worked on, uncordoned and recovered before the next; the lock held throughout', async () => {
   const cluster = new FakeMaintainCluster(['n1', 'n2']);
@@ -132,7 +100,7 @@ test('the recover step meets a 503 from the API server: the report names the req
   assert.equal(report.outcome, 'failed');
   assert.equal(report.nodes[0]?.detail, detail);
   assert.equal(maintainExitCode(report), ExitCode.API);
-  assert.equal(journal(o.journal!).at(-1)?.detail, detail, 'the journal says it too');
+  assert.equal(journal(o.journal!).findLast((e) => e.step === 'failed')?.detail, detail, 'the journal says it too');
   assert.deepEqual(cluster.log, ['lock', 'cordon n1', 'drain n1', 'work n1', 'uncordon n1', 'release']);
 });
 
@@ -147,11 +115,22 @@ test('another run holds the lock: refused before anything changes, naming the ho
   );
   assert.deepEqual(cluster.log, []);
   assert.deepEqual(cluster.cordoned, new Set());
-  assert.equal(
-    journal(o.journal!).some((e) => e.step === 'run'),
-    false,
-    'no run was recorded',
+  assert.equal(existsSync(o.journal!), false, 'a refused run writes nothing: not even an empty journal');
+});
+
+test('a run refused by the lock leaves a torn journal as it found it: nothing set aside, nothing appended', async () => {
+  const cluster = new FakeMaintainCluster(['n1']);
+  cluster.lockHolder = 'other-host/pid-1/run';
+  const file = journalFile();
+  const text = `${JSON.stringify({ time: 't', run: 'old', node: 'n1', step: 'cordoned', cordonedByRun: true })}\n{"half":`;
+  writeFileSync(file, text);
+  await assert.rejects(
+    runMaintain(context(), options(['n1'], { journal: file }), hooks(), { api: cluster, work: fakeWork(cluster.log) }),
+    BlockedError,
   );
+  assert.equal(readFileSync(file, 'utf8'), text);
+  assert.deepEqual(readdirSync(path.dirname(file)), ['journal'], 'no .torn- file beside it');
+  assert.deepEqual(cluster.log, []);
 });
 
 test('the lock lost during a node\u2019s work: the run stops before the next step, the node left cordoned (exit 3)', async () => {
