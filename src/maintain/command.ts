@@ -22,7 +22,32 @@ export const maintainCommand: Command<MaintainOptions, MaintainReport> = {
   },
   exitCode: maintainExitCode,
   render: (report) => renderReport(report),
+  failure: maintainFailure,
 };
+
+/**
+ * The one `error:` line of a run that did not finish, as study-drain says its own: what stopped it, and
+ * (as the hint) what to run next. The report above it says what changed and what did not.
+ */
+export function maintainFailure(report: MaintainReport): { message: string; hint?: string } | undefined {
+  const hint = report.next ? { hint: report.next } : {};
+  switch (report.outcome) {
+    case 'blocked':
+      return { message: 'the maintenance run is blocked; nothing was changed (no node was cordoned)', ...hint };
+    case 'failed':
+    case 'timed-out':
+    case 'interrupted': {
+      const stopped = report.nodes.find((n) => n.status === 'failed' && n.detail);
+      const how = { failed: 'failed', 'timed-out': 'timed out', interrupted: 'was interrupted' }[report.outcome];
+      const message = stopped
+        ? `the maintenance run stopped at ${stopped.node}: ${stopped.detail}`
+        : `the maintenance run ${how}`;
+      return { message, ...hint };
+    }
+    default:
+      return undefined;
+  }
+}
 
 /** `study maintain status`: reads the state and the lock; answers whatever they say (exit 0). */
 export const maintainStatusCommand: Command<MaintainStatusOptions, MaintainStatus> = {

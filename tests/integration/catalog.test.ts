@@ -433,7 +433,8 @@ function cases(ns: string, node: string): Case[] {
   ]);
   add('maintain flags', 'kubectl-study', [
     ['no node', ['maintain', '--run', 'x', '--journal', '/tmp/j'], 2, /name at least one node/],
-    ['no journal', ['maintain', node, '--run', 'x'], 2, /--journal FILE is required/],
+    // No --journal is no longer a usage error (the cluster keeps the run's state): the plan blocks, one line says so.
+    ['blocked plan', ['maintain', node, '--run', 'x'], 3, /the maintenance run is blocked; nothing was changed/],
     ['no work', ['maintain', node, '--journal', '/tmp/j'], 2, /say what to do on each node/],
     ['empty run', ['maintain', node, '--run', '', '--journal', '/tmp/j'], 2, /--run was given an empty command/],
     [

@@ -106,3 +106,38 @@ test('maintain status for people: the lock, the current run node by node, what i
   assert.match(text, /^Next: run the same command again$/m);
   assert.match(renderStatus({ ...status, current: undefined, last: [] }, now), /^No current run\.$/m);
 });
+
+test('a run that did not finish says why in one error line, and what to run next as the hint', async () => {
+  const { maintainFailure } = await import('../../../src/maintain/command.js');
+  const base = report([['n1']], []);
+  assert.equal(maintainFailure({ ...base, outcome: 'done' }), undefined);
+  assert.equal(maintainFailure({ ...base, outcome: 'planned' }), undefined);
+  assert.deepEqual(maintainFailure({ ...base, outcome: 'blocked', next: 'resolve the blocks' }), {
+    message: 'the maintenance run is blocked; nothing was changed (no node was cordoned)',
+    hint: 'resolve the blocks',
+  });
+  const failed: MaintainReport = {
+    ...base,
+    outcome: 'failed',
+    next: 'fix the cause on n1, then run the same command again',
+    nodes: [
+      {
+        node: 'n1',
+        status: 'failed',
+        phase: 'command',
+        cordonedByRun: true,
+        cordonedNow: true,
+        elapsedMs: 1,
+        detail: 'the command exited 2',
+      },
+    ],
+  };
+  assert.deepEqual(maintainFailure(failed), {
+    message: 'the maintenance run stopped at n1: the command exited 2',
+    hint: 'fix the cause on n1, then run the same command again',
+  });
+  assert.equal(
+    maintainFailure({ ...failed, outcome: 'timed-out', nodes: [] })?.message,
+    'the maintenance run timed out',
+  );
+});
