@@ -21,9 +21,18 @@ export interface Totals {
   skipped: number;
   /** The failed tests, by name and file. */
   failures: Array<{ name: string; file?: string }>;
+  /** What the tests that compare with a peer reported: `agreement KEY: AGREE of TOTAL` (t.diagnostic). */
+  agreements: Agreement[];
 }
 
-export const noTotals = (): Totals => ({ passed: 0, failed: 0, skipped: 0, failures: [] });
+export interface Agreement {
+  key: string;
+  agree: number;
+  total: number;
+  file?: string;
+}
+
+export const noTotals = (): Totals => ({ passed: 0, failed: 0, skipped: 0, failures: [], agreements: [] });
 
 export function findTests(dir: string): string[] {
   const out: string[] = [];
@@ -112,7 +121,7 @@ export async function runTests(
   );
   let totals = noTotals();
   try {
-    totals = JSON.parse(readFileSync(totalsFile, 'utf8')) as Totals;
+    totals = { ...noTotals(), ...(JSON.parse(readFileSync(totalsFile, 'utf8')) as Partial<Totals>) };
     rmSync(totalsFile, { force: true });
   } catch {
     log('the test runner wrote no totals');

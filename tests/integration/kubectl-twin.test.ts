@@ -199,6 +199,7 @@ test('the plan against the real kubectl drain on twin nodes: every pod kind unde
       `${count('agree')} agree (${outside} of them outside --pod-selector for both), ` +
       `${count('extra')} explained by the plan's extra checks, ${count('mismatch')} mismatches`,
   );
+  t.diagnostic(`agreement twins: ${count('agree') + count('extra')} of ${all.length}`);
   for (const r of results) {
     const n = (v: Comparison['verdict']): number => r.comparisons.filter((c) => c.verdict === v).length;
     t.diagnostic(

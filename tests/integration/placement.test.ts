@@ -20,12 +20,29 @@ const SAMPLE = [1, 5, 23, 25, 29, 31, 34, 35, 37, 44];
 
 test('a sample of 10 scenarios: the plan predicts the Pending replacements the scheduler leaves', {
   timeout: 20 * 60_000,
-}, async () => {
+}, async (t) => {
   const scenarios = generateScenarios(13, 46, suffix().slice(0, 3)).filter((s) => SAMPLE.includes(s.index));
   assert.equal(scenarios.length, 10);
   const results = await mapLimit(scenarios, 2, (s) => runScenario(s));
+  // Counted before anything is asserted, so a failing run still reports it. A scenario that could not be run
+  // counts as decided and not agreeing; pods agree where the plan's and the scheduler's Pending counts per
+  // workload do (each count the plan gets wrong is a pod it places wrong).
+  const decided = results.filter((r) => r.error !== undefined || !r.ambiguous);
+  const pendingDiff = (r: (typeof results)[number]): number =>
+    Object.keys({ ...r.predicted, ...r.actual }).reduce(
+      (n, k) => n + Math.abs((r.predicted[k] ?? 0) - (r.actual[k] ?? 0)),
+      0,
+    );
+  const decidedPods = decided.reduce((n, r) => n + r.evicted, 0);
+  const podsAgreeing = decided.reduce((n, r) => n + (r.error ? 0 : r.evicted - pendingDiff(r)), 0);
+  t.diagnostic(
+    `${decided.length} of ${results.length} scenarios decided (the rest depend on the scheduler's tie-breaking): ` +
+      `${decided.filter((r) => !r.error && r.agree).length} with the Pending replacements the scheduler left, ` +
+      `${podsAgreeing} of their ${decidedPods} evicted pods placed or left Pending as the scheduler did`,
+  );
+  t.diagnostic(`agreement placement: ${decided.filter((r) => !r.error && r.agree).length} of ${decided.length}`);
+  t.diagnostic(`agreement placement-pods: ${podsAgreeing} of ${decidedPods}`);
   for (const r of results) assert.equal(r.error, undefined, `${r.id} (${r.features.join('+')}): ${r.error}`);
-  const decided = results.filter((r) => !r.ambiguous);
   for (const r of decided) {
     assert.deepEqual(
       r.actual,

@@ -319,7 +319,62 @@ test('rule analysis and the API server answer hundreds of questions the same way
     return { user: user.username, req, rbac, server };
   });
   const disagreements = answers.filter((a) => a.rbac !== a.server);
+
+  // whocan itself, over the fixture's questions: every subject it names is confirmed (--verify) by the authorizer.
+  const whocanQuestions = [
+    ['patch', 'configmaps', '-n', fx.a],
+    ['get', 'configmaps', 'cm1', '-n', fx.a],
+    ['delete', 'configmaps', '-n', fx.a],
+    ['get', 'secrets', '-n', fx.a],
+    ['list', 'pods', '-n', fx.b],
+    ['get', 'pods/log', '-n', fx.a],
+    ['create', 'pods/exec', '-n', fx.a],
+    ['update', 'statefulsets/scale', '-n', fx.a],
+    ['watch', 'statefulsets', '-n', fx.a],
+    ['create', 'deployments.apps', '-n', fx.b],
+    ['escalate', 'roles.rbac.authorization.k8s.io', '-n', fx.a],
+    ['bind', 'clusterroles.rbac.authorization.k8s.io'],
+    ['impersonate', 'users'],
+    ['approve', 'signers.certificates.k8s.io', 'example.com/signer'],
+    ['get', 'nodes', 'kwok-node-1'],
+    ['list', 'namespaces'],
+    ['get', '--url', `/kstudy-${fx.id}/a/b`],
+    ['get', '--url', `/kstudy-exact-${fx.id}`],
+    ['get', '--url', '/healthz'],
+  ];
+  const env = { KUBECONFIG: cluster().adminKubeconfig };
+  const whocanRuns = await mapLimit(whocanQuestions, 4, async (args) => {
+    const r = await runPlugin('kubectl-whocan', [...args, '--verify', '-o', 'json'], { env, timeoutMs: 120_000 });
+    let rows: Array<{ subject: { kind: string; name: string }; scope: string; verified?: unknown }> = [];
+    try {
+      rows = (JSON.parse(r.stdout) as { subjects: typeof rows }).subjects;
+    } catch {
+      // counted below as a question with no rows, and failed after the count is reported
+    }
+    return { args, code: r.code, stderr: r.stderr, rows };
+  });
+  const whocanRows = whocanRuns.flatMap((w) => w.rows.map((row) => ({ args: w.args, ...row })));
+  const unconfirmed = whocanRows.filter((row) => row.verified !== true);
+  // Reported before anything is asserted, so a failing run still says how far the two agree.
+  const agree = answers.length - disagreements.length + whocanRows.length - unconfirmed.length;
+  t.diagnostic(
+    `whocan vs SubjectAccessReview: rule analysis ${answers.length - disagreements.length} of ${answers.length} questions, ` +
+      `whocan --verify ${whocanRows.length - unconfirmed.length} of ${whocanRows.length} subjects over ${whocanQuestions.length} questions`,
+  );
+  t.diagnostic(`agreement whocan-sar: ${agree} of ${answers.length + whocanRows.length}`);
+
   assert.deepEqual(disagreements, [], `${disagreements.length} of ${answers.length} answers differ`);
+  for (const w of whocanRuns)
+    assert.ok(w.code === 0 || w.code === 1, `whocan ${w.args.join(' ')}: exit ${w.code}\n${w.stderr}`);
+  assert.deepEqual(
+    unconfirmed.map(
+      (row) =>
+        `whocan ${row.args.join(' ')}: ${row.subject.kind} ${row.subject.name} (${row.scope}): ${JSON.stringify(row.verified)}`,
+    ),
+    [],
+    'every subject whocan names is allowed by the authorizer',
+  );
+  for (const w of whocanRuns) assert.ok(w.rows.length > 0, `whocan ${w.args.join(' ')} names someone`);
   const yes = answers.filter((a) => a.server).length;
   assert.ok(yes > 100 && yes < answers.length - 100, `a mix of yes (${yes}) and no (${answers.length - yes})`);
 });
@@ -477,66 +532,104 @@ test('the access matrix of a service account and of a user agrees with SelfSubje
   const fx = await fixture(t);
   const op = `access-op-${suffix()}`;
   const env = { KUBECONFIG: mintUser(op, ['system:masters']) };
-  for (const [args, username, groups] of [
-    [['--sa', `${fx.a}/sa1`], serviceAccountUsername(fx.a, 'sa1'), []],
-    [['--as', `u1-${fx.id}`], `u1-${fx.id}`, []],
-  ] as Array<[string[], string, string[]]>) {
-    const r = await runPlugin('kubectl-study_access', [...args, '-n', fx.a, '-o', 'json'], { env, timeoutMs: 120_000 });
-    assert.equal(r.code, 0, r.stderr);
-    const m = JSON.parse(r.stdout) as {
-      confirmedBy: string;
-      disagreements: unknown[];
-      rows: Array<{
-        group: string;
-        resource: string;
-        namespaced: boolean;
-        cells: Record<string, { allowed: boolean; verified?: boolean; namesOnly?: string[] }>;
-      }>;
-      risky: Array<{ permission: string }>;
-    };
-    assert.equal(m.confirmedBy, 'SubjectAccessReview');
-    assert.deepEqual(m.disagreements, [], 'every cell confirmed by SubjectAccessReview');
-    assert.ok(m.rows.length > 30);
-    // SelfSubjectRulesReview, asked as the subject (impersonated by the admin).
-    const imp = connect({
-      kubeconfig: cluster().adminKubeconfig,
-      allNamespaces: false,
-      as: username,
-      asGroups: implicitGroups(username, groups).filter((g) => g !== 'system:authenticated' || true),
-      requestTimeoutMs: 30_000,
-    });
-    const ssrr = await imp.request<{ status?: { resourceRules?: V1PolicyRule[] } }>(
-      'POST',
-      resourcePath({ group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectrulesreviews' }),
-      {
-        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: fx.a } },
-      },
-    );
-    const rules = (ssrr.status?.resourceRules ?? []).map((x) => ({
-      verbs: x.verbs,
-      apiGroups: x.apiGroups,
-      resources: x.resources,
-      resourceNames: x.resourceNames,
-    }));
-    for (const row of m.rows.filter((x) => x.namespaced)) {
-      for (const [verb, cell] of Object.entries(row.cells)) {
-        const req = { verb, apiGroup: row.group, resource: row.resource, subresource: '', name: '', namespace: fx.a };
-        const bySsrr = rules.some((rule) => matchesRule(rule as V1PolicyRule, req));
-        assert.equal(
-          cell.allowed,
-          bySsrr,
-          `${username} ${verb} ${row.resource}.${row.group}: ours ${cell.allowed}, SelfSubjectRulesReview ${bySsrr}`,
-        );
+  interface Matrix {
+    confirmedBy: string;
+    disagreements: unknown[];
+    rows: Array<{
+      group: string;
+      resource: string;
+      namespaced: boolean;
+      cells: Record<string, { allowed: boolean; verified?: unknown; namesOnly?: string[] }>;
+    }>;
+    risky: Array<{ permission: string }>;
+  }
+  // Every answer first, then the count, then the assertions: a failing run still reports how far they agree.
+  const subjects = await mapLimit(
+    [
+      [['--sa', `${fx.a}/sa1`], serviceAccountUsername(fx.a, 'sa1'), []],
+      [['--as', `u1-${fx.id}`], `u1-${fx.id}`, []],
+    ] as Array<[string[], string, string[]]>,
+    2,
+    async ([args, username, groups]) => {
+      const run = await runPlugin('kubectl-study_access', [...args, '-n', fx.a, '-o', 'json'], {
+        env,
+        timeoutMs: 120_000,
+      });
+      let matrix: Matrix | undefined;
+      try {
+        matrix = JSON.parse(run.stdout) as Matrix;
+      } catch {
+        // no matrix: its cells cannot be counted, and the exit code assertion below says why
       }
+      // SelfSubjectRulesReview, asked as the subject (impersonated by the admin).
+      const imp = connect({
+        kubeconfig: cluster().adminKubeconfig,
+        allNamespaces: false,
+        as: username,
+        asGroups: implicitGroups(username, groups),
+        requestTimeoutMs: 30_000,
+      });
+      const ssrr = await imp.request<{ status?: { resourceRules?: V1PolicyRule[] } }>(
+        'POST',
+        resourcePath({ group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectrulesreviews' }),
+        {
+          body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: fx.a } },
+        },
+      );
+      const rules = (ssrr.status?.resourceRules ?? []).map((x) => ({
+        verbs: x.verbs,
+        apiGroups: x.apiGroups,
+        resources: x.resources,
+        resourceNames: x.resourceNames,
+      }));
+      return { username, run, matrix, rules };
+    },
+  );
+  const cells = subjects.flatMap(({ username, matrix, rules }) =>
+    (matrix?.rows ?? []).flatMap((row) =>
+      Object.entries(row.cells).map(([verb, cell]) => {
+        const req = { verb, apiGroup: row.group, resource: row.resource, subresource: '', name: '', namespace: fx.a };
+        const bySsrr = row.namespaced ? rules.some((rule) => matchesRule(rule as V1PolicyRule, req)) : undefined;
+        return { username, verb, row, cell, bySsrr };
+      }),
+    ),
+  );
+  const bySar = cells.filter((c) => c.cell.verified === c.cell.allowed).length;
+  const namespaced = cells.filter((c) => c.bySsrr !== undefined);
+  const bySsrr = namespaced.filter((c) => c.bySsrr === c.cell.allowed).length;
+  t.diagnostic(
+    `study-access matrix of ${subjects.length} subjects in ${fx.a}: ${bySar} of ${cells.length} cells as SubjectAccessReview answers, ` +
+      `${bySsrr} of ${namespaced.length} namespaced cells as SelfSubjectRulesReview's rules allow`,
+  );
+  t.diagnostic(`agreement access-sar: ${bySar} of ${cells.length}`);
+
+  for (const { username, run, matrix } of subjects) {
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(matrix);
+    assert.equal(matrix.confirmedBy, 'SubjectAccessReview');
+    assert.deepEqual(matrix.disagreements, [], 'every cell confirmed by SubjectAccessReview');
+    assert.ok(matrix.rows.length > 30);
+    for (const c of cells.filter((x) => x.username === username)) {
+      assert.equal(
+        c.cell.verified,
+        c.cell.allowed,
+        `${username} ${c.verb} ${c.row.resource}.${c.row.group}: ours ${c.cell.allowed}, SubjectAccessReview ${JSON.stringify(c.cell.verified)}`,
+      );
+      if (c.bySsrr !== undefined)
+        assert.equal(
+          c.cell.allowed,
+          c.bySsrr,
+          `${username} ${c.verb} ${c.row.resource}.${c.row.group}: ours ${c.cell.allowed}, SelfSubjectRulesReview ${c.bySsrr}`,
+        );
     }
     if (username.startsWith('system:serviceaccount')) {
-      assert.deepEqual(m.rows.find((x) => x.resource === 'configmaps')?.cells.get, {
+      assert.deepEqual(matrix.rows.find((x) => x.resource === 'configmaps')?.cells.get, {
         allowed: false,
         namesOnly: ['cm1'],
         verified: false,
       });
     } else {
-      assert.equal(m.rows.find((x) => x.resource === 'configmaps')?.cells.delete?.allowed, true);
+      assert.equal(matrix.rows.find((x) => x.resource === 'configmaps')?.cells.delete?.allowed, true);
     }
   }
   const why = await runPlugin(
