@@ -22,6 +22,10 @@ export const ExitCode = {
   NOT_FOUND: 5,
   /** The API server could not be reached, refused the credentials, or failed. */
   API: 6,
+  /** A fleet question (--contexts): every context answered, not all the same way. */
+  MIXED: 7,
+  /** A fleet question: some contexts gave no answer (their rows say why). */
+  PARTIAL: 8,
   /** A bug: an error nobody planned for. */
   INTERNAL: 70,
   /** Ctrl-C or SIGTERM. */
@@ -42,6 +46,14 @@ export const EXIT_CODES: ReadonlyArray<{ code: ExitCodeValue; meaning: string }>
   { code: ExitCode.TIMEOUT, meaning: 'timed out (`--timeout`, `--request-timeout`)' },
   { code: ExitCode.NOT_FOUND, meaning: 'not found: the named node, context or workload does not exist' },
   { code: ExitCode.API, meaning: 'API or connection error: unreachable, TLS, rejected credentials, server failure' },
+  {
+    code: ExitCode.MIXED,
+    meaning: 'across contexts (`--contexts`, `--all-contexts`): every context answered, not all with the same code',
+  },
+  {
+    code: ExitCode.PARTIAL,
+    meaning: 'across contexts: some contexts gave no answer (an error row each)',
+  },
   { code: ExitCode.INTERNAL, meaning: 'a bug in kubectl-study (run with `--verbose` and report it)' },
   { code: ExitCode.INTERRUPTED, meaning: 'interrupted (Ctrl-C or SIGTERM)' },
 ];
@@ -56,6 +68,8 @@ export function exitCodeSummary(): string {
     4: 'timed out',
     5: 'not found',
     6: 'API/connection error',
+    7: 'contexts answered differently',
+    8: 'some contexts did not answer',
     70: 'bug',
     130: 'interrupted',
   };
@@ -88,6 +102,21 @@ export function outcomeExitCode(outcome: RunOutcome, failureExitCode?: ExitCodeV
 /** The other way: how a run that stopped with this exit code ended (0: done). */
 export function outcomeOfExitCode(code: ExitCodeValue): 'done' | 'timed-out' | 'interrupted' | 'failed' {
   return (['done', 'timed-out', 'interrupted'] as const).find((o) => OUTCOME_EXIT_CODES[o] === code) ?? 'failed';
+}
+
+/**
+ * The exit code of a question asked of many contexts, the same rule for
+ * every fleet command: interrupted is 130; when every context answered, the
+ * code they all gave (0 everywhere yes, 1 everywhere no...) or MIXED when
+ * they differ; when any context gave no answer, PARTIAL. `codes` holds each
+ * answering context's exit code, `failed` how many gave none. Pure.
+ */
+export function fleetExitCode(codes: readonly ExitCodeValue[], failed: number, interrupted: boolean): ExitCodeValue {
+  if (interrupted) return ExitCode.INTERRUPTED;
+  if (failed > 0) return ExitCode.PARTIAL;
+  const first = codes[0];
+  if (first === undefined) return ExitCode.PARTIAL;
+  return codes.every((c) => c === first) ? first : ExitCode.MIXED;
 }
 
 export interface StudyErrorOptions {

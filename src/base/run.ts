@@ -23,6 +23,16 @@ export interface View {
   colour: boolean;
 }
 
+/** A result as table rows, for a question asked of many contexts (the fleet table puts CONTEXT first). */
+export interface Rows {
+  headers: string[];
+  rows: string[][];
+  /** What the context's row says when the result has no rows ("nobody", "nothing allowed"). */
+  empty: string;
+  /** What the one-context table says beside its rows (INCOMPLETE, disagreements), one line each. */
+  notes?: string[];
+}
+
 /** One command of a job, as the wiring sees it. */
 export interface Command<O, R> {
   run(ctx: RunContext, options: O): Promise<R>;
@@ -39,4 +49,13 @@ export interface Command<O, R> {
   warnings?(result: R): string[];
   /** Said on stderr as `error: ...` (and `hint: ...`) after the output, when the result is a failure worth a line. */
   failure?(result: R): { message: string; hint?: string } | undefined;
+  /**
+   * Asked of many contexts: the result as rows of one table with a CONTEXT
+   * column first. Without it, each context's render() is shown under its name.
+   */
+  rows?(result: R, view: View): Rows;
+  /** Asked of many contexts: lines under the table that compare the answers (RBAC drift, what is not done where). */
+  compare?(answers: ReadonlyArray<{ context: string; result: R }>): string[];
+  /** How long one run may wait on purpose (rollout status's --timeout): a context's own deadline allows for it. */
+  waitsMs?(options: O): number;
 }

@@ -7,9 +7,11 @@
  */
 import { ExitCode, InterruptedError, reportError, type ExitCodeValue } from '../base/errors.js';
 import { processIo, type Io } from '../base/io.js';
-import type { RunContext } from '../base/run.js';
+import type { Command, RunContext } from '../base/run.js';
+import type { ConnectionOptions } from '../kube/connection.js';
 import { LOADERS, type Operation } from './operations.js';
-import { present } from './present.js';
+import type { FleetEntry } from './fleet.js';
+import { fleetEntryDocument, present, presentFleet } from './present.js';
 import { parseArgs, PLUGINS, type PluginName } from './program.js';
 
 /** What bin/ calls: run, flush, exit. */
@@ -85,6 +87,20 @@ export async function runPlugin(plugin: PluginName, argv: string[], options: Run
 /** Loads the command the operation names, runs it, prints its result (and why it failed), returns its exit code. */
 async function runOperation(ctx: RunContext, operation: Operation): Promise<ExitCodeValue> {
   const command = await LOADERS[operation.command]();
+  if (operation.fleet) {
+    const { runFleet } = await import('./fleet.js');
+    const { fleet } = operation;
+    const stream = fleet.stream
+      ? (entry: FleetEntry) => ctx.io.stdout.write(`${JSON.stringify(fleetEntryDocument(entry))}\n`)
+      : undefined;
+    const name = operation.command;
+    // Only the commands that take the fleet flags get here, and each of them has a connection.
+    const asked = command as unknown as Command<{ connection: ConnectionOptions }, unknown>;
+    const options = operation.options as unknown as { connection: ConnectionOptions };
+    const answer = await runFleet(ctx, name, asked, options, fleet, stream);
+    await presentFleet(ctx, command, answer, fleet.stream);
+    return answer.exitCode;
+  }
   const result = await command.run(ctx, operation.options as never);
   await present(ctx, command, result);
   const failure = command.failure?.(result);

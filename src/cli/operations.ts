@@ -5,7 +5,9 @@
  * job's module only then, so start-up pays only for the command that runs.
  */
 import type { Io } from '../base/io.js';
+import type { FleetFlags } from './flags.js';
 import type { Command, OutputFormat } from '../base/run.js';
+import type { FleetOptions } from '../kube/contexts.js';
 import type { CheckOptions, ListOptions, NamespaceOptions, ShowOptions, UseOptions } from '../ctx/options.js';
 import type { DrainOptions, UncordonOptions } from '../drain/options.js';
 import type { MaintainOptions, MaintainStatusOptions } from '../maintain/options.js';
@@ -34,7 +36,14 @@ export interface OperationOptions {
 export type CommandId = keyof OperationOptions;
 
 export type Operation = {
-  [K in CommandId]: { command: K; options: OperationOptions[K]; output: OutputFormat; verbose: boolean };
+  [K in CommandId]: {
+    command: K;
+    options: OperationOptions[K];
+    output: OutputFormat;
+    verbose: boolean;
+    /** Asked of many contexts (--contexts, --all-contexts): which, and how. */
+    fleet?: FleetOptions;
+  };
 }[CommandId];
 
 /** What an action calls with the operation it parsed. */
@@ -43,7 +52,7 @@ export interface Emit {
     command: K,
     options: OperationOptions[K],
     output: OutputFormat,
-    flags: { verbose?: boolean | undefined },
+    flags: { verbose?: boolean | undefined } & FleetFlags,
   ): void;
   readonly io: Io;
 }

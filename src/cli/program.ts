@@ -14,6 +14,7 @@ import { defineDrain } from './commands/drain.js';
 import { defineMaintain } from './commands/maintain.js';
 import { defineAccess, defineWhoCan } from './commands/rbac.js';
 import { defineRollout } from './commands/rollout.js';
+import { fleetOptions, type FleetFlags } from './flags.js';
 import type { CommandId, Emit, Operation, OperationOptions } from './operations.js';
 
 declare const __STUDY_VERSION__: string | undefined;
@@ -38,9 +39,16 @@ export function parseArgs(plugin: PluginName, argv: readonly string[], io: Io): 
       command: K,
       options: OperationOptions[K],
       output: OutputFormat,
-      flags: { verbose?: boolean | undefined },
+      flags: { verbose?: boolean | undefined } & FleetFlags,
     ): void => {
-      operation = { command, options, output, verbose: flags.verbose === true } as Operation;
+      const fleet = fleetOptions(flags, output);
+      operation = {
+        command,
+        options,
+        output,
+        verbose: flags.verbose === true,
+        ...(fleet ? { fleet } : {}),
+      } as Operation;
     },
     { io },
   ) as Emit;

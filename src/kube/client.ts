@@ -158,7 +158,7 @@ export class KubeClient {
       const exec = this.context.user.exec;
       // Loaded only for an exec user: child_process is a start-up cost the others need not pay.
       const cred = exec
-        ? await (await import('./exec.js')).runExecPlugin(
+        ? await (await import('./exec.js')).execBroker.credential(
             { userName: this.context.userName, exec, cluster: this.context.cluster },
             this.transport.timeoutMs || 60_000,
             this.transport.signal,

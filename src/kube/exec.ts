@@ -128,6 +128,7 @@ export function runExecPlugin(plugin: Plugin, timeoutMs: number, signal?: AbortS
         hint: 'set users[].user.exec.command in the kubeconfig',
       }),
     );
+  const interactive = isInteractive(plugin);
   if (plugin.exec.interactiveMode === 'Always' && !process.stdin.isTTY) {
     return Promise.reject(
       new UsageError(`${named(plugin)} has interactiveMode Always, and standard input is not a terminal`, {
@@ -139,7 +140,7 @@ export function runExecPlugin(plugin: Plugin, timeoutMs: number, signal?: AbortS
     apiVersion: plugin.exec.apiVersion,
     kind: 'ExecCredential',
     spec: {
-      interactive: false,
+      interactive,
       ...(plugin.exec.provideClusterInfo
         ? {
             cluster: {
@@ -164,7 +165,11 @@ export function runExecPlugin(plugin: Plugin, timeoutMs: number, signal?: AbortS
       if (err) reject(err);
       else resolve(value!);
     };
-    const child = spawn(command, plugin.exec.args ?? [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // An interactive plugin reads the terminal (a prompt), as kubectl lets it; its prompts go to stderr.
+    const child = spawn(command, plugin.exec.args ?? [], {
+      env,
+      stdio: [interactive ? 'inherit' : 'ignore', 'pipe', interactive ? 'inherit' : 'pipe'],
+    });
     const onAbort = (): void => {
       child.kill('SIGTERM');
       finish((signal?.reason as StudyError) ?? new TimeoutError(`${named(plugin)} was stopped`));
@@ -178,8 +183,8 @@ export function runExecPlugin(plugin: Plugin, timeoutMs: number, signal?: AbortS
         }),
       );
     }, timeoutMs);
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', (err: NodeJS.ErrnoException) => {
       const hint = plugin.exec.installHint?.trim() || 'install it, or fix users[].user.exec.command in the kubeconfig';
       if (err.code === 'ENOENT') finish(new UsageError(`${named(plugin)} is not on PATH`, { hint }));
@@ -206,3 +211,128 @@ export function runExecPlugin(plugin: Plugin, timeoutMs: number, signal?: AbortS
     });
   });
 }
+
+/** Whether the plugin may talk to the person (a prompt, an SSO login): kubectl's rule, stdin a terminal. */
+function isInteractive(plugin: Plugin): boolean {
+  return plugin.exec.interactiveMode !== 'Never' && process.stdin.isTTY === true;
+}
+
+interface Pending {
+  promise: Promise<ExecCredential>;
+  credential?: ExecCredential;
+  waiters: number;
+  stop: AbortController;
+}
+
+/**
+ * Exec credentials as every client of this process shares them: a plugin
+ * runs once per kubeconfig user (and cluster, when it is given the cluster's
+ * details), and again only when its credential is about to expire; at most
+ * `limit` run at once, and an interactive one runs alone, the others waiting
+ * for it. A plugin run is stopped only when every request waiting for it
+ * has stopped waiting.
+ */
+export class ExecBroker {
+  private readonly entries = new Map<string, Pending>();
+  private running = 0;
+  private exclusive = false;
+  private readonly queue: Array<() => void> = [];
+  private readonly listeners = new Set<(interactive: boolean) => void>();
+  limit = Number.POSITIVE_INFINITY;
+
+  constructor(private readonly run: typeof runExecPlugin = runExecPlugin) {}
+
+  /** Told when an interactive plugin starts (true) and ends (false): a progress line keeps quiet meanwhile. */
+  onInteractive(listener: (interactive: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  credential(plugin: Plugin, timeoutMs: number, signal?: AbortSignal): Promise<ExecCredential> {
+    const key = JSON.stringify([
+      plugin.userName,
+      plugin.exec,
+      plugin.exec.provideClusterInfo ? [plugin.cluster.server, plugin.cluster['certificate-authority-data']] : [],
+    ]);
+    let entry = this.entries.get(key);
+    const expired = (c: ExecCredential | undefined): boolean =>
+      c?.expiresAt !== undefined && c.expiresAt <= Date.now() + 10_000;
+    if (entry && expired(entry.credential)) {
+      this.entries.delete(key);
+      entry = undefined;
+    }
+    if (!entry) {
+      const stop = new AbortController();
+      const created: Pending = { waiters: 0, stop, promise: Promise.resolve({}) };
+      created.promise = this.slot(isInteractive(plugin), () => this.run(plugin, timeoutMs, stop.signal)).then(
+        (cred) => {
+          created.credential = cred;
+          return cred;
+        },
+        (err: unknown) => {
+          if (this.entries.get(key) === created) this.entries.delete(key);
+          throw err;
+        },
+      );
+      entry = created;
+      this.entries.set(key, entry);
+    }
+    if (entry.credential) return Promise.resolve(entry.credential);
+    const waiting = entry;
+    waiting.waiters++;
+    if (!signal) return waiting.promise;
+    return new Promise<ExecCredential>((resolve, reject) => {
+      const leave = (): void => {
+        signal.removeEventListener('abort', onAbort);
+        waiting.waiters--;
+      };
+      const onAbort = (): void => {
+        leave();
+        if (waiting.waiters === 0 && !waiting.credential) {
+          if (this.entries.get(key) === waiting) this.entries.delete(key);
+          waiting.stop.abort(signal.reason);
+        }
+        reject(signal.reason);
+      };
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      waiting.promise.then(
+        (v) => {
+          leave();
+          resolve(v);
+        },
+        (e: unknown) => {
+          leave();
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** Runs fn when a slot is free: within the limit, and alone if interactive. */
+  private async slot<T>(interactive: boolean, fn: () => Promise<T>): Promise<T> {
+    const free = (): boolean => !this.exclusive && (interactive ? this.running === 0 : this.running < this.limit);
+    while (!free()) await new Promise<void>((resolve) => this.queue.push(resolve));
+    this.running++;
+    if (interactive) {
+      this.exclusive = true;
+      for (const l of this.listeners) l(true);
+    }
+    try {
+      return await fn();
+    } finally {
+      this.running--;
+      if (interactive) {
+        this.exclusive = false;
+        for (const l of this.listeners) l(false);
+      }
+      for (const wake of this.queue.splice(0)) wake();
+    }
+  }
+}
+
+/** The process's one broker: every KubeClient takes its exec credential from it. */
+export const execBroker = new ExecBroker();

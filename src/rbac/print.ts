@@ -1,5 +1,6 @@
 /** Human output of whocan and study-access. */
-import { renderTable } from '../base/table.js';
+import type { Rows } from '../base/run.js';
+import { NONE, renderTable } from '../base/table.js';
 import { paint } from '../base/terminal.js';
 import { answeredByServer, MATRIX_VERBS, type AccessMatrix, type WhyResult } from './access.js';
 import { describeBinding, describeRule, type RequestAttributes } from './match.js';
@@ -40,23 +41,8 @@ export function renderWhoCan(result: WhoCanResult, wide: boolean, colour: boolea
   let out = result.incomplete
     ? `${paint(colour, 'yellow', 'INCOMPLETE')} answer: who can ${requestText(result.request)}:\n`
     : `Who can ${requestText(result.request)}:\n`;
-  const verify = result.subjects.some((s) => s.verified !== undefined);
   if (result.subjects.length) {
-    const headers = ['SUBJECT', 'KIND', 'BINDING', 'ROLE', 'SCOPE'];
-    if (wide) headers.push('RULE', 'REACHES');
-    if (verify) headers.push('VERIFIED');
-    const rows = result.subjects.map((s) => {
-      const row = [
-        s.subject.kind === 'ServiceAccount' ? `${s.subject.namespace}/${s.subject.name}` : s.subject.name,
-        s.subject.kind,
-        describeBinding(s.binding),
-        `${s.role.kind}/${s.role.name}`,
-        s.scope,
-      ];
-      if (wide) row.push(describeRule(s.rule), s.reaches);
-      if (verify) row.push(verifiedCell(s.verified, colour));
-      return row;
-    });
+    const { headers, rows } = whoCanRows(result, wide, colour);
     out += renderTable(headers, rows);
   } else {
     out += result.incomplete ? 'No subject found in what could be read.\n' : 'No subject is allowed this by RBAC.\n';
@@ -87,6 +73,115 @@ export function renderWhoCan(result: WhoCanResult, wide: boolean, colour: boolea
   return out;
 }
 
+/** whocan's table: a row per subject and grant. */
+export function whoCanRows(result: WhoCanResult, wide: boolean, colour: boolean): Rows {
+  const verify = result.subjects.some((s) => s.verified !== undefined);
+  const headers = ['SUBJECT', 'KIND', 'BINDING', 'ROLE', 'SCOPE'];
+  if (wide) headers.push('RULE', 'REACHES');
+  if (verify) headers.push('VERIFIED');
+  const rows = result.subjects.map((s) => {
+    const row = [
+      subjectName(s.subject),
+      s.subject.kind,
+      describeBinding(s.binding),
+      `${s.role.kind}/${s.role.name}`,
+      s.scope,
+    ];
+    if (wide) row.push(describeRule(s.rule), s.reaches);
+    if (verify) row.push(verifiedCell(s.verified, colour));
+    return row;
+  });
+  const notes = [
+    ...result.superusers.map((s) => `${s}: superuser, allowed without any binding`),
+    ...(result.disagreements.length
+      ? [`the API server disagrees for: ${result.disagreements.map((d) => d.subject.name).join(', ')}`]
+      : []),
+    ...(result.incomplete ? [`INCOMPLETE: ${missingText(result.missing)}`] : []),
+  ];
+  return {
+    headers,
+    rows,
+    empty: result.incomplete ? '(no subject found in what could be read)' : '(no subject is allowed this by RBAC)',
+    notes,
+  };
+}
+
+function subjectName(subject: WhoCanResult['subjects'][number]['subject']): string {
+  return subject.kind === 'ServiceAccount' ? `${subject.namespace}/${subject.name}` : subject.name;
+}
+
+/**
+ * RBAC drift across contexts: the subjects allowed in some of them and not
+ * in others ("User jane: allowed in 2 of 3: prod-eu, staging"). Pure.
+ */
+export function whoCanDrift(answers: ReadonlyArray<{ context: string; result: WhoCanResult }>): string[] {
+  if (answers.length < 2) return [];
+  const where = new Map<string, Set<string>>();
+  for (const { context, result } of answers)
+    for (const s of result.subjects) {
+      const key = `${s.subject.kind} ${subjectName(s.subject)}`;
+      where.set(key, (where.get(key) ?? new Set()).add(context));
+    }
+  const drift = [...where].filter(([, contexts]) => contexts.size < answers.length);
+  if (drift.length === 0) return [`The same subjects are allowed in all ${answers.length} contexts.`];
+  return [
+    `Allowed in some contexts and not in others (${drift.length} subject${drift.length === 1 ? '' : 's'}):`,
+    ...drift
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(
+        ([key, contexts]) => `  ${key}: allowed in ${contexts.size} of ${answers.length}: ${[...contexts].join(', ')}`,
+      ),
+  ];
+}
+
+/** study-access's matrix as rows: the resources with something allowed. */
+export function matrixRows(matrix: AccessMatrix, colour: boolean): Rows {
+  const rulesComplete = matrix.missing.every((m) => m.startsWith('confirm'));
+  const rows = matrix.rows
+    .filter((r) =>
+      Object.values(r.cells).some(
+        (c) => c?.allowed || c?.namesOnly || c?.verified === true || typeof c?.verified === 'object',
+      ),
+    )
+    .map((r) => [
+      `${r.resource}${r.group ? `.${r.group}` : ''}`,
+      r.namespaced ? 'ns' : 'cluster',
+      ...MATRIX_VERBS.map((v) => matrixCell(r.cells[v], colour, rulesComplete)),
+    ]);
+  return {
+    headers: ['RESOURCE', 'SCOPE', ...MATRIX_VERBS.map((v) => v.toUpperCase())],
+    rows,
+    empty: '(nothing is allowed)',
+    notes: [
+      `${matrix.subject.username} in namespace ${matrix.namespace}`,
+      ...matrix.risky.map((r) => `risky: ${r.permission} (${r.scope}) via ${r.path}`),
+      ...(matrix.disagreements.length ? [`disagreements (marked !): ${matrix.disagreements.length}`] : []),
+      ...(matrix.incomplete ? [`INCOMPLETE: ${missingText(matrix.missing)}`] : []),
+    ],
+  };
+}
+
+/** study-access why as one row: the answer, and the chains that grant it. */
+export function whyRows(result: WhyResult): Rows {
+  const server = typeof result.verified === 'boolean' ? result.verified : undefined;
+  const may = server ?? (result.allowed || result.superuser);
+  const by = server === undefined ? 'RBAC' : result.confirmedBy;
+  const chains = result.grants.map((g) => g.path);
+  return {
+    headers: ['SUBJECT', 'ANSWER', 'BY', 'GRANTED THROUGH'],
+    rows: [
+      [
+        result.subject.username,
+        may ? 'yes' : 'no',
+        by,
+        chains.join('\n') || (result.superuser ? 'system:masters' : NONE),
+      ],
+    ],
+    empty: '',
+    notes: result.incomplete ? [`INCOMPLETE: ${missingText(result.missing)}`] : [],
+  };
+}
+
 function matrixCell(
   cell: { allowed: boolean; namesOnly?: string[]; verified?: Verified } | undefined,
   colour: boolean,
@@ -114,20 +209,9 @@ export function renderMatrix(matrix: AccessMatrix, colour: boolean): string {
         : `, confirmed by ${matrix.confirmedBy}`;
     out += `Computed from RBAC rules${confirmed}.\n\n`;
   }
-  const shown = matrix.rows.filter((r) =>
-    Object.values(r.cells).some(
-      (c) => c?.allowed || c?.namesOnly || c?.verified === true || typeof c?.verified === 'object',
-    ),
-  );
-  // Rules read in part: a "yes" they do not explain is the server's answer, not a disagreement.
-  const rulesComplete = matrix.missing.every((m) => m.startsWith('confirm'));
-  const rows = shown.map((r) => [
-    `${r.resource}${r.group ? `.${r.group}` : ''}`,
-    r.namespaced ? 'ns' : 'cluster',
-    ...MATRIX_VERBS.map((v) => matrixCell(r.cells[v], colour, rulesComplete)),
-  ]);
+  const { headers, rows } = matrixRows(matrix, colour);
   out += rows.length
-    ? renderTable(['RESOURCE', 'SCOPE', ...MATRIX_VERBS.map((v) => v.toUpperCase())], rows)
+    ? renderTable(headers, rows)
     : matrix.incomplete && !whole
       ? 'Nothing found allowed in what could be read.\n'
       : 'Nothing is allowed.\n';

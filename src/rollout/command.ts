@@ -5,12 +5,15 @@ import { releaseLines } from '../kube/release.js';
 import type { DiffOptions, HistoryOptions, StatusOptions, UndoOptions } from './options.js';
 import {
   historyDocument,
+  historyRows,
+  notDoneByContext,
   renderDiff,
   renderHistoryResult,
   renderStatusResult,
   renderUndo,
   statusDocument,
   statusHooks,
+  statusRows,
   undoDocument,
 } from './print.js';
 import {
@@ -33,6 +36,9 @@ export const statusCommand: Command<StatusOptions, StatusResult> = {
   info: (r) => releaseLines(r, 'info'),
   warnings: (r) => releaseLines(r, 'warning'),
   render: (r, view) => renderStatusResult(r, view.colour),
+  rows: statusRows,
+  compare: notDoneByContext,
+  waitsMs: (o) => (o.watch ? o.timeoutMs : 0),
   document: statusDocument,
   jsonLines: (r) => r.kind === 'RolloutStatusSummary',
   failure: statusFailure,
@@ -44,6 +50,7 @@ export const historyCommand: Command<HistoryOptions, HistoryResult> = {
   info: (r) => releaseLines('history' in r ? r.history : r.release, 'info'),
   warnings: (r) => releaseLines('history' in r ? r.history : r.release, 'warning'),
   render: (r, view) => renderHistoryResult(r, view.colour),
+  rows: (r, view) => historyRows(r, view.colour),
   document: historyDocument,
 };
 

@@ -1,5 +1,5 @@
 /** Human output of study-rollout, and the status watch's progress (live view, lines, or JSON lines). */
-import type { RunContext } from '../base/run.js';
+import type { Rows, RunContext } from '../base/run.js';
 import { renderTable } from '../base/table.js';
 import { colorEnabled, liveView, paint } from '../base/terminal.js';
 import { templateYaml, type History } from './history.js';
@@ -222,5 +222,64 @@ export function undoDocument(result: UndoResult): unknown {
     ...result.plan,
     applied: result.applied,
     ...(result.status ? { status: summaryDocument(result.status) } : {}),
+  };
+}
+
+/** Each workload's status, one row each, for a question asked of many contexts. */
+export function statusRows(result: StatusResult): Rows {
+  const statuses =
+    result.kind === 'RolloutStatusList' ? result.items : result.items.flatMap((t) => (t.status ? [t.status] : []));
+  return {
+    headers: ['WORKLOAD', 'STATE', 'DONE', 'REPLICAS', 'MESSAGE'],
+    rows: statuses.map((s) => [
+      `${s.kind.toLowerCase()}/${s.name}`,
+      s.state,
+      s.done ? 'yes' : 'no',
+      replicasText(s.replicas.ready, s.replicas.desired),
+      s.problems[0]?.message ?? s.message,
+    ]),
+    empty: '(no workload)',
+  };
+}
+
+/** The workloads not done, by context. Pure. */
+export function notDoneByContext(answers: ReadonlyArray<{ context: string; result: StatusResult }>): string[] {
+  const lines = answers.flatMap(({ context, result }) => {
+    const pending = statusRows(result).rows.filter((r) => r[2] !== 'yes');
+    return pending.length ? [`  ${context}: ${pending.map((r) => `${r[0]} (${r[1]})`).join(', ')}`] : [];
+  });
+  if (answers.length < 2) return [];
+  return lines.length
+    ? [`Not done in ${lines.length} of ${answers.length} contexts:`, ...lines]
+    : [`Done in all ${answers.length} contexts.`];
+}
+
+/** History's revisions, one row each. */
+export function historyRows(result: HistoryResult, colour: boolean): Rows {
+  if (!('history' in result))
+    return {
+      headers: ['WORKLOAD', 'REVISION', 'IMAGES'],
+      rows: [
+        [
+          `${result.target.kind.toLowerCase()}/${result.target.name}`,
+          String(result.revision.revision),
+          result.revision.images.join(', '),
+        ],
+      ],
+      empty: '',
+    };
+  const { history } = result;
+  return {
+    headers: ['WORKLOAD', 'REVISION', 'AGE', 'IMAGES', 'CHANGE-CAUSE', 'REPLICAS', 'CURRENT'],
+    rows: history.revisions.map((revision) => [
+      `${history.workload.kind.toLowerCase()}/${history.workload.name}`,
+      String(revision.revision),
+      revision.age,
+      revision.images.join(', '),
+      revision.changeCause,
+      replicasText(revision.replicas.ready, revision.replicas.desired),
+      revision.current ? paint(colour, 'green', '*') : ' ',
+    ]),
+    empty: '(no rollout history)',
   };
 }

@@ -490,12 +490,15 @@ export interface UpOptions {
   log?: Log;
   /** Default: the release STUDY_K8S_VERSION names (its state directory and ports unless overridden). */
   release?: Release;
+  /** Where STUDY_CLUSTER_DIR and STUDY_CLUSTER_PORT_BASE are read (default process.env): a second cluster beside the first. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function up(options: UpOptions = {}): Promise<ClusterInfo> {
   const log = options.log ?? (() => {});
   const release = options.release ?? selectedRelease();
-  const dir = stateDir(process.env, release);
+  const env = options.env ?? process.env;
+  const dir = stateDir(env, release);
   const existing = readClusterInfo(dir);
   if (existing && (await isHealthy(existing, release))) {
     log(`reusing the running ${release.version} cluster in ${dir}`);
@@ -511,13 +514,13 @@ export async function up(options: UpOptions = {}): Promise<ClusterInfo> {
         `a cluster started from ${existing.checkout} runs in ${dir} with another configuration; stop it from there (npm run -s cluster:down) or start this one elsewhere (STUDY_CLUSTER_DIR and STUDY_CLUSTER_PORT_BASE)`,
       );
     }
-    await down({ log, release });
+    await down({ log, release, env });
   }
   const binaries = await ensureBinaries(release, log);
   const started = Date.now();
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(path.join(dir, 'logs'), { recursive: true });
-  const p = portsFor(process.env, release);
+  const p = portsFor(env, release);
   const { server } = writePki(dir, p);
   writeFileSync(path.join(dir, 'scheduler.yaml'), schedulerConfig(dir));
   const info: ClusterInfo = {
@@ -563,9 +566,9 @@ export async function up(options: UpOptions = {}): Promise<ClusterInfo> {
   }
 }
 
-export async function down(options: { log?: Log; release?: Release } = {}): Promise<void> {
+export async function down(options: { log?: Log; release?: Release; env?: NodeJS.ProcessEnv } = {}): Promise<void> {
   const log = options.log ?? (() => {});
-  const dir = stateDir(process.env, options.release ?? selectedRelease());
+  const dir = stateDir(options.env ?? process.env, options.release ?? selectedRelease());
   const info = readClusterInfo(dir);
   if (info) {
     // Stop in reverse order of start; SIGTERM, then SIGKILL after 5 s.

@@ -7,7 +7,7 @@ import { DRAIN_DEFAULTS } from '../../drain/defaults.js';
 import { drainOptions, uncordonOptions } from '../../drain/options.js';
 import { DEFAULT_OUTAGE_MS } from '../../kube/apierror.js';
 import { argument } from '../candidates.js';
-import { connectionFlags, outputFlags, outputFormat } from '../flags.js';
+import { connectionFlags, fleetFlags, fleetOnlyDryRun, outputFlags, outputFormat } from '../flags.js';
 import type { Emit } from '../operations.js';
 
 const FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
@@ -15,42 +15,44 @@ const FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
 export function defineDrain(cmd: Command, emit: Emit): void {
   cmd.enablePositionalOptions();
   const drain = outputFlags(
-    connectionFlags(
-      cmd
-        .addArgument(argument('[nodes...]', 'the nodes to drain', 'nodes'))
-        .option('--dry-run [strategy]', 'only show the plan; change nothing (kubectl accepts none|client|server)')
-        .option('-l, --selector <selector>', 'drain the nodes matching this label selector')
-        .option('--pod-selector <selector>', 'only the pods matching this label selector')
-        .option('--force', 'also evict pods with no controller, or whose controller is gone')
-        .option('--ignore-daemonsets', 'skip DaemonSet pods (kubectl refuses to drain a node with them otherwise)')
-        .option('--delete-emptydir-data', 'also evict pods with emptyDir volumes (their data is lost)')
-        .option('--disable-eviction', 'DELETE pods instead of evicting them: bypasses every PodDisruptionBudget')
-        .option('--ignore-opt-outs', 'also evict pods annotated safe-to-evict "false" or do-not-disrupt "true"')
-        .option('--strict', 'treat every risk of the plan as a block')
-        .option(
-          '--allow-unplaceable',
-          'drain although the scheduler would find no node for some replacements (they stay Pending)',
-        )
-        .option(
-          '--grace-period <seconds>',
-          `seconds each pod gets to terminate; ${DRAIN_DEFAULTS.gracePeriodSeconds} (the default) uses the pod's own`,
-        )
-        .option('--timeout <duration>', 'give up after this long (default 0: never)')
-        .option(
-          '--skip-wait-for-delete-timeout <seconds>',
-          'skip pods terminating for longer than this (default 0: off)',
-        )
-        .option(
-          '--concurrency <n>',
-          `evictions in flight at most, never more per PDB than it allows (default ${DRAIN_DEFAULTS.concurrency})`,
-        )
-        .option('--wait-healthy', 'after the pods are gone, wait until their workloads are Available again')
-        .option(
-          '--api-outage-timeout <duration>',
-          'how long the API server may stay unreachable mid-drain before the drain stops ' +
-            `(default ${formatDuration(DEFAULT_OUTAGE_MS)})`,
-        )
-        .option('-y, --yes', 'do not ask for confirmation (it is only asked on a terminal)'),
+    fleetFlags(
+      connectionFlags(
+        cmd
+          .addArgument(argument('[nodes...]', 'the nodes to drain', 'nodes'))
+          .option('--dry-run [strategy]', 'only show the plan; change nothing (kubectl accepts none|client|server)')
+          .option('-l, --selector <selector>', 'drain the nodes matching this label selector')
+          .option('--pod-selector <selector>', 'only the pods matching this label selector')
+          .option('--force', 'also evict pods with no controller, or whose controller is gone')
+          .option('--ignore-daemonsets', 'skip DaemonSet pods (kubectl refuses to drain a node with them otherwise)')
+          .option('--delete-emptydir-data', 'also evict pods with emptyDir volumes (their data is lost)')
+          .option('--disable-eviction', 'DELETE pods instead of evicting them: bypasses every PodDisruptionBudget')
+          .option('--ignore-opt-outs', 'also evict pods annotated safe-to-evict "false" or do-not-disrupt "true"')
+          .option('--strict', 'treat every risk of the plan as a block')
+          .option(
+            '--allow-unplaceable',
+            'drain although the scheduler would find no node for some replacements (they stay Pending)',
+          )
+          .option(
+            '--grace-period <seconds>',
+            `seconds each pod gets to terminate; ${DRAIN_DEFAULTS.gracePeriodSeconds} (the default) uses the pod's own`,
+          )
+          .option('--timeout <duration>', 'give up after this long (default 0: never)')
+          .option(
+            '--skip-wait-for-delete-timeout <seconds>',
+            'skip pods terminating for longer than this (default 0: off)',
+          )
+          .option(
+            '--concurrency <n>',
+            `evictions in flight at most, never more per PDB than it allows (default ${DRAIN_DEFAULTS.concurrency})`,
+          )
+          .option('--wait-healthy', 'after the pods are gone, wait until their workloads are Available again')
+          .option(
+            '--api-outage-timeout <duration>',
+            'how long the API server may stay unreachable mid-drain before the drain stops ' +
+              `(default ${formatDuration(DEFAULT_OUTAGE_MS)})`,
+          )
+          .option('-y, --yes', 'do not ask for confirmation (it is only asked on a terminal)'),
+      ),
     ),
     FORMATS,
   );
@@ -74,7 +76,11 @@ Examples:
 
 Exit codes: ${exitCodeSummary()}.`,
   );
-  drain.action((nodes, opts) => emit('drain', drainOptions(nodes, opts), outputFormat(opts.output, FORMATS), opts));
+  drain.action((nodes, opts) => {
+    const options = drainOptions(nodes, opts);
+    fleetOnlyDryRun(opts, options.dryRun, 'drain');
+    emit('drain', options, outputFormat(opts.output, FORMATS), opts);
+  });
 
   const uncordon = outputFlags(
     connectionFlags(

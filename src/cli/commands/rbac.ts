@@ -4,7 +4,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { exitCodeSummary } from '../../base/errors.js';
 import { accessOptions, whoCanOptions, whyOptions } from '../../rbac/options.js';
 import { argument } from '../candidates.js';
-import { allNamespacesFlag, connectionFlags, namespaceFlag, outputFlags, outputFormat } from '../flags.js';
+import { allNamespacesFlag, connectionFlags, fleetFlags, namespaceFlag, outputFlags, outputFormat } from '../flags.js';
 import type { Emit } from '../operations.js';
 
 const FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
@@ -14,26 +14,28 @@ export function defineWhoCan(cmd: Command, emit: Emit): void {
   const whocan = outputFlags(
     allNamespacesFlag(
       namespaceFlag(
-        connectionFlags(
-          cmd
-            .addArgument(
-              argument(
-                '<verb>',
-                'the verb: get, list, create, delete, impersonate, bind, escalate, approve, sign, use, ...',
-                'verbs',
-              ),
-            )
-            .addArgument(
-              argument(
-                '[resource]',
-                'RESOURCE[.GROUP][/SUBRESOURCE], as kubectl names it (po, deploy, deployments.apps, pods/log)',
-                'resources',
-              ),
-            )
-            .argument('[name]', 'an object name (never with list, create or deletecollection)')
-            .option('--url <path>', 'a non-resource URL such as /healthz or /logs/*')
-            .option('--verify', 'confirm every subject with the API server (SubjectAccessReview)')
-            .option('--near-misses', 'also show bindings that almost grant it'),
+        fleetFlags(
+          connectionFlags(
+            cmd
+              .addArgument(
+                argument(
+                  '<verb>',
+                  'the verb: get, list, create, delete, impersonate, bind, escalate, approve, sign, use, ...',
+                  'verbs',
+                ),
+              )
+              .addArgument(
+                argument(
+                  '[resource]',
+                  'RESOURCE[.GROUP][/SUBRESOURCE], as kubectl names it (po, deploy, deployments.apps, pods/log)',
+                  'resources',
+                ),
+              )
+              .argument('[name]', 'an object name (never with list, create or deletecollection)')
+              .option('--url <path>', 'a non-resource URL such as /healthz or /logs/*')
+              .option('--verify', 'confirm every subject with the API server (SubjectAccessReview)')
+              .option('--near-misses', 'also show bindings that almost grant it'),
+          ),
         ),
       ),
     ),
@@ -63,7 +65,9 @@ Exit codes: ${exitCodeSummary()}.`,
 export function defineAccess(cmd: Command, emit: Emit): void {
   cmd.enablePositionalOptions();
   const access = outputFlags(
-    namespaceFlag(connectionFlags(cmd.option('--sa <namespace/name>', 'analyse this service account'), 'subject')),
+    namespaceFlag(
+      fleetFlags(connectionFlags(cmd.option('--sa <namespace/name>', 'analyse this service account'), 'subject')),
+    ),
     ACCESS_FORMATS,
   );
   access.addHelpText(
@@ -83,17 +87,19 @@ Exit codes: ${exitCodeSummary()}.`,
 
   const why = outputFlags(
     namespaceFlag(
-      connectionFlags(
-        cmd
-          .command('why')
-          .description(
-            'why a subject may (or may not) do VERB on RESOURCE: binding -> role -> rule, or the near misses',
-          )
-          .option('--sa <namespace/name>', 'analyse this service account')
-          .addArgument(argument('<verb>', '', 'verbs'))
-          .addArgument(argument('<resource>', '', 'resources'))
-          .argument('[name]'),
-        'subject',
+      fleetFlags(
+        connectionFlags(
+          cmd
+            .command('why')
+            .description(
+              'why a subject may (or may not) do VERB on RESOURCE: binding -> role -> rule, or the near misses',
+            )
+            .option('--sa <namespace/name>', 'analyse this service account')
+            .addArgument(argument('<verb>', '', 'verbs'))
+            .addArgument(argument('<resource>', '', 'resources'))
+            .argument('[name]'),
+          'subject',
+        ),
       ),
     ),
     ACCESS_FORMATS,

@@ -4,7 +4,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { exitCodeSummary } from '../../base/errors.js';
 import { historyOptions, statusOptions, undoOptions } from '../../rollout/options.js';
 import { argument } from '../candidates.js';
-import { connectionFlags, namespaceFlag, outputFlags, outputFormat } from '../flags.js';
+import { connectionFlags, fleetFlags, namespaceFlag, outputFlags, outputFormat } from '../flags.js';
 import type { Emit } from '../operations.js';
 
 const FORMATS = ['table', 'json', 'yaml'] as const;
@@ -26,18 +26,20 @@ Exit codes: ${exitCodeSummary()}.`,
 
   const status = outputFlags(
     namespaceFlag(
-      connectionFlags(
-        cmd
-          .command('status')
-          .description('is the rollout done, and if not, why not (watched until done or --timeout)')
-          .addArgument(argument('<targets...>', 'KIND/NAME..., or KIND with -l SELECTOR', 'workloads'))
-          .option('-l, --selector <selector>', 'every workload of KIND matching this label selector')
-          .option('-w, --watch [bool]', 'keep watching until done (--watch=false answers once)')
-          .option('--timeout <duration>', 'give up after this long (default 0: never)')
-          .option(
-            '--fail-fast',
-            'stop at the first pod error (image pull, crash loop, FailedCreate) instead of waiting for the deadline',
-          ),
+      fleetFlags(
+        connectionFlags(
+          cmd
+            .command('status')
+            .description('is the rollout done, and if not, why not (watched until done or --timeout)')
+            .addArgument(argument('<targets...>', 'KIND/NAME..., or KIND with -l SELECTOR', 'workloads'))
+            .option('-l, --selector <selector>', 'every workload of KIND matching this label selector')
+            .option('-w, --watch [bool]', 'keep watching until done (--watch=false answers once)')
+            .option('--timeout <duration>', 'give up after this long (default 0: never)')
+            .option(
+              '--fail-fast',
+              'stop at the first pod error (image pull, crash loop, FailedCreate) instead of waiting for the deadline',
+            ),
+        ),
       ),
     ),
     FORMATS,
@@ -49,14 +51,18 @@ Exit codes: ${exitCodeSummary()}.`,
 
   const history = outputFlags(
     namespaceFlag(
-      connectionFlags(
-        cmd
-          .command('history')
-          .description('revisions with images, change cause and replicas; --revision N for one; "diff A B" to compare')
-          .addArgument(
-            argument('<target...>', 'KIND/NAME (or KIND NAME), optionally followed by: diff A B', 'workloads'),
-          )
-          .option('--revision <n>', "show that revision's pod template"),
+      fleetFlags(
+        connectionFlags(
+          cmd
+            .command('history')
+            .description(
+              'revisions with images, change cause and replicas; --revision N for one; "diff A B" to compare',
+            )
+            .addArgument(
+              argument('<target...>', 'KIND/NAME (or KIND NAME), optionally followed by: diff A B', 'workloads'),
+            )
+            .option('--revision <n>', "show that revision's pod template"),
+        ),
       ),
     ),
     FORMATS,
