@@ -7,7 +7,7 @@
  * error and never stops or delays the others. The answers are collected
  * into a FleetAnswer; present.ts prints it, fleetExitCode gives its code.
  */
-import { deadlineSignal, mapLimit } from '../base/concurrency.js';
+import { mapLimit } from '../base/concurrency.js';
 import { formatDuration } from '../base/duration.js';
 import {
   ApiError,
@@ -36,6 +36,7 @@ export type FleetErrorCode =
   | 'timeout'
   | 'not-found'
   | 'unauthorized'
+  | 'credential-error'
   | 'unreachable'
   | 'api-error'
   | 'interrupted'
@@ -129,12 +130,16 @@ export async function runFleet<O extends { connection: ConnectionOptions }, R>(
     running.add(target.context);
     progress.update(done, failed, running);
     const t0 = deps.now();
-    const deadline = deadlineSignal(
-      deadlineMs,
+    // Kept referenced: the deadline is what ends a context nothing else will end.
+    const deadline = new AbortController();
+    const timer = setTimeout(
       () =>
-        new TimeoutError(`no whole answer within ${formatDuration(deadlineMs)}`, {
-          hint: 'raise --context-timeout, or set --request-timeout to bound each request',
-        }),
+        deadline.abort(
+          new TimeoutError(`no answer within ${formatDuration(deadlineMs)} (--context-timeout)`, {
+            hint: 'raise --context-timeout if the cluster is slow; --request-timeout bounds each request',
+          }),
+        ),
+      deadlineMs,
     );
     const signal = AbortSignal.any([ctx.signal, deadline.signal]);
     const child: RunContext = { ...ctx, io: childIo, signal, output: 'json' };
@@ -165,7 +170,7 @@ export async function runFleet<O extends { connection: ConnectionOptions }, R>(
         error,
       };
     } finally {
-      deadline.clear();
+      clearTimeout(timer);
     }
     running.delete(target.context);
     done++;
@@ -217,6 +222,8 @@ function errorCode(err: unknown): FleetErrorCode {
   if (err instanceof InterruptedError) return 'interrupted';
   if (err instanceof ForbiddenError) return 'forbidden';
   if (err instanceof ApiError) {
+    // exec.ts's EXEC_FAILED, spelled here so that this module does not load the exec plugin runner.
+    if (err.reason === 'ExecPluginFailed') return 'credential-error';
     if (err.status === 401) return 'unauthorized';
     if (err.status === 403) return 'forbidden';
     if (err.exitCode === ExitCode.TIMEOUT) return 'timeout';

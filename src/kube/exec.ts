@@ -12,6 +12,9 @@ import { ApiError, redactMessage, TimeoutError, UsageError, type StudyError } fr
 import type { RawCluster, RawExec } from './kubeconfig.js';
 import { headerUnsafe, pemProblem } from './credentials.js';
 
+/** The reason of the ApiError of a plugin that failed: a fleet row says "credential-error". */
+export const EXEC_FAILED = 'ExecPluginFailed';
+
 export interface ExecCredential {
   token?: string;
   clientCertificateData?: string;
@@ -20,7 +23,7 @@ export interface ExecCredential {
   expiresAt?: number;
 }
 
-interface Plugin {
+export interface Plugin {
   userName: string;
   exec: RawExec;
   cluster: RawCluster;
@@ -198,7 +201,7 @@ export function runExecPlugin(plugin: Plugin, timeoutMs: number, signal?: AbortS
         finish(
           new ApiError(
             `${named(plugin)} failed (${sig ? `killed by ${sig}` : `exit code ${code}`})${gist ? `: ${gist}` : ''}`,
-            { hint: 'run the plugin by hand; you may need to log in again' },
+            { hint: 'run the plugin by hand; you may need to log in again', reason: EXEC_FAILED },
           ),
         );
         return;
@@ -240,7 +243,10 @@ export class ExecBroker {
   private readonly listeners = new Set<(interactive: boolean) => void>();
   limit = Number.POSITIVE_INFINITY;
 
-  constructor(private readonly run: typeof runExecPlugin = runExecPlugin) {}
+  constructor(
+    private readonly run: typeof runExecPlugin = runExecPlugin,
+    private readonly interactive: (plugin: Plugin) => boolean = isInteractive,
+  ) {}
 
   /** Told when an interactive plugin starts (true) and ends (false): a progress line keeps quiet meanwhile. */
   onInteractive(listener: (interactive: boolean) => void): () => void {
@@ -264,7 +270,7 @@ export class ExecBroker {
     if (!entry) {
       const stop = new AbortController();
       const created: Pending = { waiters: 0, stop, promise: Promise.resolve({}) };
-      created.promise = this.slot(isInteractive(plugin), () => this.run(plugin, timeoutMs, stop.signal)).then(
+      created.promise = this.slot(this.interactive(plugin), () => this.run(plugin, timeoutMs, stop.signal)).then(
         (cred) => {
           created.credential = cred;
           return cred;

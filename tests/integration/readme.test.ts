@@ -44,6 +44,7 @@ const JSON_COMMANDS: Record<string, string[]> = {
   WhoCan: ['kubectl whocan get pods -n demo -o json', 'kubectl whocan list nodes --near-misses --verify -o json'],
   AccessMatrix: ['kubectl study-access --sa demo/ci -n demo -o json'],
   AccessWhy: ['kubectl study-access why update deployments --as jane -n demo -o json'],
+  FleetAnswer: ['kubectl whocan get pods -n demo --all-contexts -o json'],
   // Last: it changes the cluster.
   DrainResult: [
     'kubectl study-drain kwok-node-3 --ignore-daemonsets --yes -o json; kubectl study-drain uncordon kwok-node-3 >/dev/null',

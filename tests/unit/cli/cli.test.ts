@@ -436,7 +436,7 @@ test('help and version exit 0 on stdout, and help lists the documented exit code
   assert.match(io.out(), /Usage: kubectl study \[options\] \[command\]/);
   assert.match(
     io.out(),
-    /Exit codes: 0 ok, 1 answered no, 2 usage, 3 blocked\/not allowed, 4 timed out, 5 not found, 6 API\/connection error, 70 bug, 130 interrupted/,
+    /Exit codes: 0 ok, 1 answered no, 2 usage, 3 blocked\/not allowed, 4 timed out, 5 not found, 6 API\/connection error, 7 contexts answered differently, 8 some contexts did not answer, 70 bug, 130 interrupted/,
   );
   const io2 = captureIo();
   assert.equal(await runPlugin('study', ['version'], { io: io2 }), ExitCode.OK);

@@ -110,7 +110,11 @@ test('argv -> candidates, for every plugin and command (look-ups injected, no cl
 
 test('flags are listed with their descriptions', async () => {
   const lines = await complete('study-access', ['why', '--s']);
-  assert.deepEqual(lines, ['--sa\tanalyse this service account', ':4']);
+  assert.deepEqual(lines, [
+    '--sa\tanalyse this service account',
+    '--stream\twith -o json and many contexts: one JSON line per context as it finishes',
+    ':4',
+  ]);
 });
 
 test('look-ups use the kubeconfig, context and namespace typed so far', async () => {
