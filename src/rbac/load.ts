@@ -113,7 +113,8 @@ export async function loadRbac(client: KubeClient, namespace: string, scope: Loa
     attempt<V1RoleBinding>('rolebindings', true),
     attempt<V1ClusterRoleBinding>('clusterrolebindings', false),
   ]);
-  return { data: { roles, clusterRoles, roleBindings, clusterRoleBindings }, missing };
+  // Reads finish in any order: the gaps are named in one order, so the same question gives the same answer.
+  return { data: { roles, clusterRoles, roleBindings, clusterRoleBindings }, missing: missing.sort() };
 }
 
 type Lister = <T>(resource: RbacResource, ns?: string) => Promise<T[]>;
@@ -160,7 +161,8 @@ async function loadReferenced(
     referencedRoles<V1ClusterRole>(client, 'clusterroles', '', clusterRoleNames, list, missing, scope),
     referencedRoles<V1Role>(client, 'roles', ns, roleNames, list, missing, scope),
   ]);
-  return { data: { roles, clusterRoles, roleBindings, clusterRoleBindings }, missing };
+  // Reads finish in any order: the gaps are named in one order, so the same question gives the same answer.
+  return { data: { roles, clusterRoles, roleBindings, clusterRoleBindings }, missing: missing.sort() };
 }
 
 /**
@@ -200,6 +202,6 @@ async function referencedRoles<T extends V1Role | V1ClusterRole>(
     }
   });
   scope.onRead?.(`read ${count(names.size, resource)}${where} by name (the ones the bindings reference)`);
-  if (denied.length) missing.push(`get ${resource}.rbac.authorization.k8s.io${where} (${denied.join(', ')})`);
+  if (denied.length) missing.push(`get ${resource}.rbac.authorization.k8s.io${where} (${denied.sort().join(', ')})`);
   return found.filter((r): r is Awaited<T> => r !== undefined);
 }
