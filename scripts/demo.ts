@@ -1,7 +1,8 @@
 /**
  * npm run demo: bring up the local cluster, seed sample workloads, and run
- * the plugin's commands through a real kubectl, as a newcomer would.
- * The cluster keeps running afterwards; `npm run -s cluster:down` stops it.
+ * the plugin's commands through a real kubectl, as a newcomer would; then
+ * start a second cluster beside it and ask one question of both (--all-contexts).
+ * The clusters keep running afterwards; `npm run -s cluster:down` stops the first.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
@@ -10,6 +11,26 @@ import path from 'node:path';
 import { up } from '../tests/cluster/cluster.js';
 import { kubectlRunner, seedDemo } from '../tests/cluster/demo.js';
 import { REPO_ROOT, stateDir } from '../tests/cluster/paths.js';
+import { adminContext, startExtraClusters, writeFleetKubeconfig } from '../tests/support/fleet.js';
+
+/** The second cluster's RBAC: namespace demo's deployer Role, bound to ops-bot, not jane. */
+const DRIFT_RBAC = `apiVersion: v1
+kind: Namespace
+metadata: {name: demo}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: deployer, namespace: demo}
+rules:
+- {apiGroups: [apps], resources: [deployments], verbs: [get, list, watch, update, patch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: deployer, namespace: demo}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: deployer}
+subjects:
+- {kind: User, name: ops-bot, apiGroup: rbac.authorization.k8s.io}
+`;
 
 function say(text: string): void {
   process.stdout.write(`\n\u001b[1m$ ${text}\u001b[0m\n`);
@@ -100,8 +121,35 @@ async function main(): Promise<void> {
   say('kubectl study-access why update deployments --as jane -n demo');
   sh('kubectl', ['study-access', 'why', 'update', 'deployments', '--as', 'jane', '-n', 'demo'], env);
 
+  // One question asked of two clusters: a second local cluster beside the first, where the
+  // deployer Role of namespace demo is bound to ops-bot instead of jane (RBAC drift).
+  say('starting a second local cluster beside the first (its own directory and ports)');
+  const second = await startExtraClusters(['demo'], (l) => process.stderr.write(`cluster: ${l}\n`));
+  const other = second.clusters[0]!;
+  const drift = DRIFT_RBAC;
+  const apply = spawnSync(info.binaries.kubectl, ['apply', '-f', '-'], {
+    env: { ...process.env, KUBECONFIG: other.adminKubeconfig },
+    input: drift,
+    stdio: ['pipe', 'ignore', 'inherit'],
+  });
+  if (apply.status !== 0) throw new Error('the second cluster could not be seeded');
+  const fleetConfig = writeFleetKubeconfig(path.join(stateDir(), 'demo-fleet.kubeconfig'), [
+    adminContext('first', info),
+    adminContext('second', other),
+  ]);
+  const fleetEnv = { ...env, KUBECONFIG: fleetConfig };
+  say(`KUBECONFIG=${fleetConfig} kubectl whocan update deployments -n demo --all-contexts`);
+  sh('kubectl', ['whocan', 'update', 'deployments', '-n', 'demo', '--all-contexts'], fleetEnv);
+  say(`KUBECONFIG=${fleetConfig} kubectl study-rollout status deployment/web -n demo --all-contexts --watch=false`);
+  sh(
+    'kubectl',
+    ['study-rollout', 'status', 'deployment/web', '-n', 'demo', '--all-contexts', '--watch=false'],
+    fleetEnv,
+  );
+
   process.stdout.write(`
-The cluster keeps running. To use it yourself:
+Both clusters keep running; the second one: STUDY_CLUSTER_DIR=${other.dir} npm run -s cluster:down
+The first cluster keeps running. To use it yourself:
   export KUBECONFIG=${info.adminKubeconfig}
   export PATH=${pathDir}:${path.join(REPO_ROOT, 'bin')}:$PATH
   kubectl study --help

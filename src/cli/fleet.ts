@@ -339,7 +339,10 @@ export function fleetSummaryLine(answer: FleetAnswer): string {
   const parts: string[] = [];
   if (answer.answered === total && byCode.size === 1)
     parts.push(`every one answered the same way (exit ${[...byCode.keys()][0]})`);
-  else if (byCode.size === 1) parts.push(`${answer.answered} answered the same way (exit ${[...byCode.keys()][0]})`);
+  else if (byCode.size === 1)
+    parts.push(
+      `${answer.answered} answered${answer.answered > 1 ? ' the same way' : ''} (exit ${[...byCode.keys()][0]})`,
+    );
   else if (byCode.size > 1)
     parts.push(
       `${answer.answered} answered differently: ${[...byCode]

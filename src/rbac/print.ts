@@ -91,8 +91,8 @@ export function whoCanRows(result: WhoCanResult, wide: boolean, colour: boolean)
     if (verify) row.push(verifiedCell(s.verified, colour));
     return row;
   });
+  // The superusers (system:masters) are rows of the table already, through cluster-admin.
   const notes = [
-    ...result.superusers.map((s) => `${s}: superuser, allowed without any binding`),
     ...(result.disagreements.length
       ? [`the API server disagrees for: ${result.disagreements.map((d) => d.subject.name).join(', ')}`]
       : []),

@@ -718,10 +718,16 @@ test('the API server down while the state is written: within --api-outage-timeou
 
   // 1. An outage of 12 s inside the 2-minute --api-outage-timeout: the write waits it out.
   const riding = start(maintainArgs(s, [n1], command, ['--lock-duration', '60s']), { KUBECONFIG: kubeconfig });
-  const recorded = (node: string) => async () =>
-    existsSync(`${started}-${node}`) && (await status(s)).current?.commands.some((c) => c.node === node && c.pgid > 0);
+  const recorded = (node: string, run: Running) => async () => {
+    // A run that ended before its command started would be waited for in vain: say how it ended.
+    if (run.child.exitCode !== null)
+      assert.fail(`the run ended (exit ${run.child.exitCode}) before ${node}'s command started: ${run.stderr()}`);
+    return (
+      existsSync(`${started}-${node}`) && (await status(s)).current?.commands.some((c) => c.node === node && c.pgid > 0)
+    );
+  };
   // Once the cluster has the command's start: the outage hits the record of its end.
-  await eventually('the command to start, recorded', recorded(n1), 120_000, 100);
+  await eventually('the command to start, recorded', recorded(n1, riding), 120_000, 100);
   await proxy.down();
   await new Promise((r) => setTimeout(r, 12_000));
   await proxy.up();
@@ -732,7 +738,7 @@ test('the API server down while the state is written: within --api-outage-timeou
   const stopping = start(maintainArgs(s, [n2], command, ['--api-outage-timeout', '5s', '--lock-duration', '8s']), {
     KUBECONFIG: kubeconfig,
   });
-  await eventually('the command to start, recorded', recorded(n2), 120_000, 100);
+  await eventually('the command to start, recorded', recorded(n2, stopping), 120_000, 100);
   await proxy.down();
   const stopped = await stopping.done;
   await proxy.up();
