@@ -82,7 +82,7 @@ async function main(): Promise<void> {
       const other = theirs(b.runs[0]!.stdout);
       const onlyOurs = [...mine].filter((s) => !other.has(s)).length;
       const onlyTheirs = [...other].filter((s) => !mine.has(s)).length;
-      row += ` ${cell(b)}, ${other.size} subjects | ${ratio(a!, b, q[0] === 'get' && q[1] === 'pods' ? 2 : undefined)} | ${onlyOurs} only ours, ${onlyTheirs} only theirs |`;
+      row += ` ${cell(b)}, ${other.size} subjects | ${ratio(a!, b, q[0] === 'get' && q[1] === 'pods' ? 1.5 : undefined)} | ${onlyOurs} only ours, ${onlyTheirs} only theirs |`;
     }
     out.push(row);
   }
