@@ -3,15 +3,16 @@
  * Roles, 10,000 bindings); `kubectl study-access` beside rakkess, in the
  * same run, interleaved, on the same subject and namespace with the same
  * eight verbs. Reports medians of wall time and peak memory, how many
- * access reviews each sends, and the ratio against the aim (within 2x of
- * rakkess).
+ * cells each answers (rakkess: its access reviews), and the ratio against
+ * the aim (within 1.5x of rakkess).
  *
  *   RAKKESS=/path/to/rakkess npm run bench:access       BENCH_RUNS=N, BENCH_PROFILE=1
  *
  * rakkess is not built by this repository (go build it from its source);
  * without the variable only study-access is measured. study-access confirms
- * every cell, cluster-scoped resources included; rakkess with -n asks about
- * the namespaced resources only, so it sends about half the reviews.
+ * every cell, cluster-scoped resources included (two rules reviews, then an
+ * access review for each cluster-scoped cell they do not allow); rakkess
+ * with -n asks about the namespaced resources only, one review a cell.
  * Not a test: nothing fails on a number.
  */
 import path from 'node:path';
@@ -53,19 +54,19 @@ async function main(): Promise<void> {
       : undefined;
     const mine22: Case = { ...mine, name: `${mine.name}, Node ${node22.version}`, cmd: node22.path };
     const [a, c, b] = await measure([mine, mine22, ...(theirs ? [theirs] : [])]);
-    // How many reviews each sends: our cells, rakkess's request log.
+    // How many cells we answer (from two rules reviews and the access reviews they leave open); rakkess's reviews, from its log.
     const matrix = JSON.parse((await timed({ ...mine, args: [...mine.args, '-o', 'json'] })).stdout) as {
       rows: Array<{ cells: Record<string, unknown> }>;
     };
-    const ourReviews = matrix.rows.reduce((n, r) => n + Object.keys(r.cells).length, 0);
-    let row = `| ${s.label} | ${cell(a!)}, ${ourReviews} reviews |`;
+    const ourCells = matrix.rows.reduce((n, r) => n + Object.keys(r.cells).length, 0);
+    let row = `| ${s.label} | ${cell(a!)}, ${ourCells} cells |`;
     if (!b) row += ' | |';
     if (b && theirs) {
       const logged = await timed({ ...theirs, args: [...theirs.args, '-v', '6'] });
       const theirReviews = logged.stderr.split('\n').filter((l) => l.includes('selfsubjectaccessreviews')).length;
-      row += ` ${cell(b)}, ${theirReviews} reviews | ${ratio(a!, b, 2)}; per review ${(a!.ms / ourReviews / (b.ms / theirReviews)).toFixed(2)}x |`;
+      row += ` ${cell(b)}, ${theirReviews} reviews | ${ratio(a!, b, 1.5)} |`;
     }
-    row += `\n| ${s.label}, on Node ${node22.version} (the release binary's) | ${cell(c!)} | | ${b ? ratio(c!, b, 2) : ''} |`;
+    row += `\n| ${s.label}, on Node ${node22.version} (the release binary's) | ${cell(c!)} | | ${b ? ratio(c!, b, 1.5) : ''} |`;
     out.push(row);
     profiled.push(mine);
   }

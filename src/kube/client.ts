@@ -71,6 +71,8 @@ export interface RequestOptions {
   /** Content-Type of the body (default application/json): the patch types. */
   contentType?: string;
   headers?: Record<string, string>;
+  /** Asks as this identity instead of the client's own (impersonated: one request, e.g. a rules review as another subject). */
+  impersonate?: Impersonation;
 }
 
 export const MERGE_PATCH = 'application/merge-patch+json';
@@ -231,7 +233,8 @@ export class KubeClient {
     const headers: Record<string, string> = { ...auth.headers, Accept: 'application/json', ...opts.headers };
     if (opts.body !== undefined) headers['Content-Type'] = opts.contentType ?? 'application/json';
     this.sent = true;
-    const { response, done, timeout } = await send(this.transport, url, {
+    const transport = opts.impersonate ? { ...this.transport, impersonate: opts.impersonate } : this.transport;
+    const { response, done, timeout } = await send(transport, url, {
       method,
       headers,
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
@@ -243,7 +246,7 @@ export class KubeClient {
     try {
       text = await response.text();
     } catch (err) {
-      throw translateAbort(err, this.transport, timeout, url);
+      throw translateAbort(err, transport, timeout, url);
     } finally {
       done();
     }

@@ -85,6 +85,53 @@ export async function subjectAccessReview(
   return answer(review);
 }
 
+/** A rule as a rules review lists it: RBAC's PolicyRule fields. */
+export interface ReviewedRule {
+  verbs: string[];
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
+}
+
+export interface RulesReview {
+  /** Resource rules and non-resource rules, as one list (a rule has resources or nonResourceURLs). */
+  rules: ReviewedRule[];
+  /**
+   * False only when every authorizer listed everything it allows in the
+   * namespace (a webhook never can): then the rules are the API server's
+   * whole answer there, every allow and every deny.
+   */
+  incomplete: boolean;
+  evaluationError?: string;
+}
+
+/**
+ * What the caller may do in a namespace, as rules (kubectl auth can-i
+ * --list); asked as another identity where the caller may impersonate it.
+ */
+export async function selfRulesReview(client: KubeClient, namespace: string, as?: Identity): Promise<RulesReview> {
+  const review = await client.request<{
+    status?: {
+      resourceRules?: ReviewedRule[];
+      nonResourceRules?: ReviewedRule[];
+      incomplete?: boolean;
+      evaluationError?: string;
+    };
+  }>('POST', resourcePath(RESOURCES.selfSubjectRulesReviews), {
+    idempotent: true,
+    body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace } },
+    ...(as ? { impersonate: as } : {}),
+  });
+  const status = review.status ?? {};
+  const out: RulesReview = {
+    rules: [...(status.resourceRules ?? []), ...(status.nonResourceRules ?? [])],
+    incomplete: status.incomplete !== false,
+  };
+  if (status.evaluationError) out.evaluationError = status.evaluationError;
+  return out;
+}
+
 export interface UserInfo {
   username: string;
   uid?: string;

@@ -51,6 +51,12 @@ export const RESOURCES = {
     resource: 'selfsubjectaccessreviews',
     namespaced: false,
   },
+  selfSubjectRulesReviews: {
+    group: 'authorization.k8s.io',
+    version: 'v1',
+    resource: 'selfsubjectrulesreviews',
+    namespaced: false,
+  },
   subjectAccessReviews: {
     group: 'authorization.k8s.io',
     version: 'v1',

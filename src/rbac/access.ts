@@ -10,7 +10,15 @@ import { ExitCode, type ExitCodeValue } from '../base/errors.js';
 import type { RunContext } from '../base/run.js';
 import { connect, type KubeClient } from '../kube/client.js';
 import { discover, resolveDiscovered, type ApiResource } from '../kube/discovery.js';
-import { reviewAll, selfAccessReview, whoAmI, type ReviewAnswer } from '../kube/reviews.js';
+import {
+  reviewAll,
+  selfAccessReview,
+  selfRulesReview,
+  whoAmI,
+  type Identity,
+  type ReviewAnswer,
+  type RulesReview,
+} from '../kube/reviews.js';
 import { apiStatusOf } from '../kube/apierror.js';
 import { releaseFields, serverRelease, type ReleaseFields } from '../kube/release.js';
 import { RESOURCES, resourcePath } from '../kube/url.js';
@@ -56,20 +64,26 @@ async function existenceWarnings(client: KubeClient, spec: SubjectSpec, namespac
   return out;
 }
 
-/** The subject to analyse, as the API server would see it. */
-async function resolveSubject(client: KubeClient, spec: SubjectSpec): Promise<{ user: UserInfo; self: boolean }> {
+/** Another subject as the API server would see it; undefined for yourself, whom only the server can name. Pure. */
+export function namedSubject(spec: SubjectSpec): UserInfo | undefined {
   switch (spec.kind) {
     case 'serviceaccount': {
       const username = serviceAccountUsername(spec.namespace, spec.name);
-      return { user: { username, groups: implicitGroups(username, []) }, self: false };
+      return { username, groups: implicitGroups(username, []) };
     }
     case 'user':
-      return { user: { username: spec.user, groups: implicitGroups(spec.user, spec.groups) }, self: false };
-    case 'self': {
-      const me = await client.call('ask the API server who you are (SelfSubjectReview)', () => whoAmI(client));
-      return { user: { username: me.username, groups: me.groups }, self: true };
-    }
+      return { username: spec.user, groups: implicitGroups(spec.user, spec.groups) };
+    case 'self':
+      return undefined;
   }
+}
+
+/** The subject to analyse, as the API server would see it. */
+async function resolveSubject(client: KubeClient, spec: SubjectSpec): Promise<{ user: UserInfo; self: boolean }> {
+  const named = namedSubject(spec);
+  if (named) return { user: named, self: false };
+  const me = await client.call('ask the API server who you are (SelfSubjectReview)', () => whoAmI(client));
+  return { user: { username: me.username, groups: me.groups }, self: true };
 }
 
 export interface Cell {
@@ -94,12 +108,25 @@ export interface RiskyPath {
   path: string;
 }
 
+/** The review that asks the API server about one request: for yourself, or for another subject. */
+export type AccessReviewKind = 'SubjectAccessReview' | 'SelfSubjectAccessReview';
+
+/**
+ * Who answered the cells: the rules reviews (every cell their rules decide), the access reviews (one a
+ * cell), both (the rules reviews first, the access reviews for the rest), or nobody.
+ */
+export type ConfirmedBy =
+  | AccessReviewKind
+  | 'SelfSubjectRulesReview'
+  | `SelfSubjectRulesReview and ${AccessReviewKind}`
+  | 'none';
+
 export interface AccessMatrix extends ReleaseFields {
   kind: 'AccessMatrix';
   apiVersion: 'study.kubectl.io/v1';
   subject: UserInfo;
   namespace: string;
-  confirmedBy: 'SubjectAccessReview' | 'SelfSubjectAccessReview' | 'none';
+  confirmedBy: ConfirmedBy;
   rows: MatrixRow[];
   risky: RiskyPath[];
   disagreements: Array<{ resource: string; verb: string; rbac: boolean; apiServer: boolean }>;
@@ -363,7 +390,7 @@ async function maySubjectReview(client: KubeClient): Promise<boolean> {
  */
 export function confirmCells(
   rows: MatrixRow[],
-  answers: Array<ReviewAnswer | { error: string }>,
+  answers: Array<ReviewAnswer | { error: string } | undefined>,
   rulesComplete = true,
 ): { disagreements: AccessMatrix['disagreements']; failures: string[] } {
   const disagreements: AccessMatrix['disagreements'] = [];
@@ -393,39 +420,118 @@ export function confirmCells(
   return { disagreements, failures: [...failures] };
 }
 
-/** Every cell's review, all under one bound; a failed one is its message. */
+/** The cells' reviews, all under one bound; a failed one is its message. */
 async function askCells(
   client: KubeClient,
-  resources: ApiResource[],
+  requests: RequestAttributes[],
   user: UserInfo,
   self: boolean,
-  namespace: string,
 ): Promise<Array<ReviewAnswer | { error: string }>> {
   const who = self ? undefined : { user: user.username, groups: user.groups };
-  const questions = matrixShape(resources, namespace).flatMap((row) =>
-    row.cells.map(({ req }) => ({ ...(who ? { who } : {}), attributes: reviewAttributes(req) })),
-  );
+  const questions = requests.map((req) => ({ ...(who ? { who } : {}), attributes: reviewAttributes(req) }));
   const answers = await reviewAll(client, questions);
   return answers.map((a) => ('error' in a ? { error: client.error('create access reviews', a.error).message } : a));
+}
+
+/**
+ * A namespace no object can be in (a namespace's name is a DNS label, without dots). A rules review
+ * there lists what no RoleBinding adds to: under RBAC, the ClusterRoleBindings' rules, which alone
+ * decide a cluster-scoped request.
+ */
+export const CLUSTER_SCOPE_NAMESPACE = 'kstudy.cluster-scope';
+
+/** The API server's rules for the subject: in the namespace, and where only cluster-wide grants count. */
+export interface ServerRules {
+  namespace?: RulesReview;
+  cluster?: RulesReview;
+}
+
+/**
+ * The rules reviews: as yourself, or as another subject (impersonated, as `kubectl auth can-i --list
+ * --as` asks; where the caller may not impersonate it, or the subject may not ask, there are none). A
+ * review that fails is no answer: the cells are then asked one by one, as before.
+ */
+async function serverRules(client: KubeClient, namespace: string, as: UserInfo | undefined): Promise<ServerRules> {
+  const identity: Identity | undefined = as ? { user: as.username, groups: as.groups } : undefined;
+  const review = async (ns: string): Promise<RulesReview | undefined> => {
+    try {
+      return await selfRulesReview(client, ns, identity);
+    } catch (err) {
+      if (client.signal?.aborted) throw err;
+      return undefined;
+    }
+  };
+  const [inNamespace, cluster] = await Promise.all([review(namespace), review(CLUSTER_SCOPE_NAMESPACE)]);
+  return { ...(inNamespace ? { namespace: inNamespace } : {}), ...(cluster ? { cluster } : {}) };
+}
+
+/**
+ * What the rules reviews answer, cell by cell in matrixShape's order; undefined where the cell must be
+ * asked on its own. Pure.
+ *
+ * A complete review (status.incomplete false: every authorizer listed all it allows, which a webhook
+ * never can, so no authorizer that could deny is in the chain) is the API server's answer for the
+ * namespace: a namespaced cell its rules allow is allowed, one they do not allow is denied. A
+ * cluster-scoped cell the cluster-scope review's rules allow is allowed; one they do not is still asked,
+ * since an authorizer may grant cluster-scoped requests that no namespace's rules list (an ABAC policy
+ * without a namespace). Where the review reports an evaluation error (a binding to a role that does not
+ * exist), only what its rules allow is taken from it.
+ */
+export function answersFromRules(
+  shape: ReturnType<typeof matrixShape>,
+  rules: ServerRules,
+): Array<ReviewAnswer | undefined> {
+  const decides = (review: RulesReview | undefined, req: RequestAttributes, denies: boolean): boolean | undefined => {
+    if (!review || review.incomplete) return undefined;
+    if (review.rules.some((rule) => matchesRule(rule, req))) return true;
+    return denies && !review.evaluationError ? false : undefined;
+  };
+  return shape.flatMap(({ resource, cells }) =>
+    cells.map(({ req }) => {
+      const allowed = resource.namespaced
+        ? decides(rules.namespace, req, true)
+        : decides(rules.cluster, { ...req, namespace: CLUSTER_SCOPE_NAMESPACE }, false);
+      return allowed === undefined ? undefined : { allowed };
+    }),
+  );
+}
+
+/** Who answered the cells, from how many each answered. Pure. */
+export function confirmedByOf(byRules: number, asked: number, self: boolean): ConfirmedBy {
+  const kind: AccessReviewKind = self ? 'SelfSubjectAccessReview' : 'SubjectAccessReview';
+  if (byRules && asked) return `SelfSubjectRulesReview and ${kind}`;
+  if (byRules) return 'SelfSubjectRulesReview';
+  return asked ? kind : 'none';
 }
 
 export async function runAccess(ctx: RunContext, options: AccessOptions): Promise<AccessMatrix> {
   const client = connect(options.connection, { signal: ctx.signal });
   const namespace = options.connection.namespace ?? client.namespace;
   const self = options.subject.kind === 'self';
-  const [{ user }, { resources }, warnings, canReview, server] = await Promise.all([
-    resolveSubject(client, options.subject),
+  const subject = resolveSubject(client, options.subject);
+  // The rules are read as soon as the subject is known. The matrix, the risky paths and the names-only
+  // cells all look at the subject's own bindings, in this namespace and cluster-wide.
+  const reading = subject.then(({ user }) =>
+    loadRbac(client, namespace, { onlyNamespace: namespace, subject: user, onRead: verboseLine(ctx) }),
+  );
+  reading.catch(() => {}); // awaited below; a failure before then is the first failure's to report
+  const [{ user }, { resources }, warnings, canReview, server, rules] = await Promise.all([
+    subject,
     discover(client),
     existenceWarnings(client, options.subject, namespace),
     self || maySubjectReview(client),
     serverRelease(client),
+    serverRules(client, namespace, namedSubject(options.subject)),
   ]);
-  // The reviews run while the rules are read: neither waits for the other. The matrix, the risky paths and
-  // the names-only cells all look at the subject's own bindings, in this namespace and cluster-wide.
-  const [answers, rbac] = await Promise.all([
-    canReview ? askCells(client, resources, user, self, namespace) : [],
-    loadRbac(client, namespace, { onlyNamespace: namespace, subject: user, onRead: verboseLine(ctx) }),
-  ]);
+  // The rules reviews answer what they decide; the other cells are asked one by one while the rules are read.
+  const shape = matrixShape(resources, namespace);
+  const fromRules = answersFromRules(shape, rules);
+  const requests = shape.flatMap((row) => row.cells.map((c) => c.req));
+  const toAsk = canReview ? requests.filter((_, i) => fromRules[i] === undefined) : [];
+  const [asked, rbac] = await Promise.all([askCells(client, toAsk, user, self), reading]);
+  let next = 0;
+  const answers = fromRules.map((a) => a ?? asked[next++]);
+  const byRules = fromRules.filter((a) => a !== undefined).length;
   const index = new RbacIndex(rbac.data);
   const rows = computeMatrix(index, user, namespace, resources);
   const confirmed = confirmCells(rows, answers, rbac.missing.length === 0);
@@ -436,7 +542,7 @@ export async function runAccess(ctx: RunContext, options: AccessOptions): Promis
     ...releaseFields(server),
     subject: user,
     namespace,
-    confirmedBy: canReview ? (self ? 'SelfSubjectAccessReview' : 'SubjectAccessReview') : 'none',
+    confirmedBy: confirmedByOf(byRules, toAsk.length, self),
     rows,
     risky: riskyPaths(index, user, namespace, rbacRules(server.release)),
     disagreements: confirmed.disagreements,
@@ -460,7 +566,7 @@ export interface WhyResult {
   /** What the RBAC rules that could be read grant. */
   allowed: boolean;
   /** Who gave `verified`: SelfSubjectAccessReview for yourself, SubjectAccessReview for another when you may ask. */
-  confirmedBy: AccessMatrix['confirmedBy'];
+  confirmedBy: AccessReviewKind | 'none';
   /** The API server's own answer (true, false, or why the review failed): the answer, where there is one. */
   verified?: Verified;
   grants: Array<{ path: string; binding: Grant['binding']; role: Grant['role']; rule: Grant['rule']; scope: string }>;

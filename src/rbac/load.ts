@@ -6,7 +6,10 @@
  * ClusterRoleBindings, and then only the roles they reference: by name, in
  * parallel, when there are few; with one list when one list is cheaper
  * than a read each (ClusterRoleBindings usually name most ClusterRoles).
- * Every namespace is read only when the answer needs it (-A, near misses).
+ * A question about everyone (whocan) lists the roles while the bindings
+ * are read, as every binding counts: waiting for the bindings to name them
+ * would only add a round trip. Every namespace is read only when the
+ * answer needs it (-A, near misses).
  */
 import type { V1ClusterRole, V1ClusterRoleBinding, V1Role, V1RoleBinding } from '@kubernetes/client-node';
 
@@ -147,6 +150,13 @@ async function loadReferenced(
       return [];
     }
   };
+  // Everyone's bindings count (no subject): the roles are listed meanwhile rather than after them.
+  const early = scope.subject
+    ? undefined
+    : {
+        clusterRoles: settle(list<V1ClusterRole>('clusterroles')),
+        roles: ns ? settle(list<V1Role>('roles', ns)) : undefined,
+      };
   const [roleBindings, clusterRoleBindings] = await Promise.all([
     bindings<V1RoleBinding>('rolebindings'),
     bindings<V1ClusterRoleBinding>('clusterrolebindings'),
@@ -158,17 +168,37 @@ async function loadReferenced(
     else if (b.roleRef.kind === 'Role' && b.metadata?.namespace === ns) roleNames.add(b.roleRef.name);
   }
   const [clusterRoles, roles] = await Promise.all([
-    referencedRoles<V1ClusterRole>(client, 'clusterroles', '', clusterRoleNames, list, missing, scope),
-    referencedRoles<V1Role>(client, 'roles', ns, roleNames, list, missing, scope),
+    referencedRoles<V1ClusterRole>(
+      client,
+      'clusterroles',
+      '',
+      clusterRoleNames,
+      list,
+      missing,
+      scope,
+      early?.clusterRoles,
+    ),
+    referencedRoles<V1Role>(client, 'roles', ns, roleNames, list, missing, scope, early?.roles),
   ]);
   // Reads finish in any order: the gaps are named in one order, so the same question gives the same answer.
   return { data: { roles, clusterRoles, roleBindings, clusterRoleBindings }, missing: missing.sort() };
 }
 
+/** A list already under way: its items, or why it failed (never an unhandled rejection while it waits). */
+type Settled<T> = Promise<{ items: T[] } | { error: unknown }>;
+
+function settle<T>(items: Promise<T[]>): Settled<T> {
+  return items.then(
+    (found) => ({ items: found }),
+    (error: unknown) => ({ error }),
+  );
+}
+
 /**
  * The named roles: read by name (a 404 is a binding to a role that does
  * not exist, which the analysis reports), or, for many names, one list
- * kept to those names.
+ * kept to those names; or kept from the list read while the bindings were
+ * (`early`), falling back to names where that list was forbidden.
  */
 async function referencedRoles<T extends V1Role | V1ClusterRole>(
   client: KubeClient,
@@ -178,10 +208,18 @@ async function referencedRoles<T extends V1Role | V1ClusterRole>(
   list: Lister,
   missing: string[],
   scope: LoadScope,
+  early?: Settled<T>,
 ): Promise<T[]> {
+  const listed = early ? await early : undefined;
   if (names.size === 0) return [];
   const where = ns ? ` in namespace ${ns}` : '';
+  if (listed && 'items' in listed) return listed.items.filter((r) => names.has(r.metadata?.name ?? ''));
+  if (listed && !forbidden(listed.error)) throw client.error(`list ${resource}${where}`, listed.error);
   if (names.size > BY_NAME_LIMIT) {
+    if (listed) {
+      missing.push(`list ${resource}.rbac.authorization.k8s.io${where}`);
+      return [];
+    }
     try {
       return (await list<T>(resource, ns || undefined)).filter((r) => names.has(r.metadata?.name ?? ''));
     } catch (err) {

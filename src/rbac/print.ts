@@ -201,7 +201,7 @@ export function renderMatrix(matrix: AccessMatrix, colour: boolean): string {
     'cluster-scoped resources cluster-wide.\n';
   const whole = answeredByServer(matrix);
   if (matrix.incomplete && whole)
-    out += `Answered cell by cell by ${matrix.confirmedBy}: the RBAC rules could not all be read (see INCOMPLETE).\n\n`;
+    out += `Answered by the API server (${matrix.confirmedBy}): the RBAC rules could not all be read (see INCOMPLETE).\n\n`;
   else {
     const confirmed =
       matrix.confirmedBy === 'none'

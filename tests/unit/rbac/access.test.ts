@@ -5,9 +5,13 @@ import { ExitCode } from '../../../src/base/errors.js';
 import type { ApiResource } from '../../../src/kube/discovery.js';
 import {
   accessExitCode,
+  answersFromRules,
+  CLUSTER_SCOPE_NAMESPACE,
   computeMatrix,
   confirmCells,
+  confirmedByOf,
   matrixShape,
+  namedSubject,
   whyExitCode,
   type AccessMatrix,
   type MatrixRow,
@@ -186,13 +190,13 @@ test('the matrix follows the API server where it answered every cell: exit 0 and
       'rules read in part, every cell answered, something allowed',
       matrix([{ get: { allowed: false, verified: true } }, { get: { allowed: false, verified: false } }], unread),
       ExitCode.OK,
-      /Answered cell by cell by SelfSubjectAccessReview: the RBAC rules could not all be read[\s\S]*r0 +ns +yes\n[\s\S]*INCOMPLETE: .*: the cells are the API server's answers/,
+      /Answered by the API server \(SelfSubjectAccessReview\): the RBAC rules could not all be read[\s\S]*r0 +ns +yes\n[\s\S]*INCOMPLETE: .*: the cells are the API server's answers/,
     ],
     [
       'rules read in part, every cell answered, nothing allowed',
       matrix([{ get: { allowed: false, verified: false } }], unread),
       ExitCode.OK,
-      /Answered cell by cell[\s\S]*Nothing is allowed\./,
+      /Answered by the API server[\s\S]*Nothing is allowed\./,
     ],
     [
       'rules read in part, not confirmed, nothing allowed',
@@ -242,4 +246,55 @@ test('in rules read in part, a "yes" they do not explain is no disagreement; a "
   rows[0]!.cells.list!.allowed = true;
   const { disagreements } = confirmCells(rows, [{ allowed: true }, { allowed: false }], false);
   assert.deepEqual(disagreements, [{ resource: 'pods', verb: 'list', rbac: true, apiServer: false }]);
+});
+
+test('complete rules reviews decide namespaced cells both ways and cluster-scoped cells they allow; the rest is asked', () => {
+  const resources = [resource('pods', ['get', 'list', 'delete']), resource('nodes', ['get', 'list'], false)];
+  const shape = matrixShape(resources, 'ns');
+  const namespace = {
+    rules: [
+      { verbs: ['get', 'list'], apiGroups: [''], resources: ['pods', 'nodes'] },
+      { verbs: ['delete'], apiGroups: [''], resources: ['pods'], resourceNames: ['p1'] },
+    ],
+    incomplete: false,
+  };
+  const cluster = { rules: [{ verbs: ['get'], apiGroups: [''], resources: ['nodes'] }], incomplete: false };
+  const cells = (rules: Parameters<typeof answersFromRules>[1]): Array<boolean | undefined> =>
+    answersFromRules(shape, rules).map((a) => a?.allowed);
+  // pods get, list, delete (names only: no answer for every name, so denied); nodes get, list.
+  assert.deepEqual(cells({ namespace, cluster }), [true, true, false, true, undefined]);
+  // A RoleBinding's "nodes" in the namespace's review says nothing cluster-wide: without the cluster-scope review, asked.
+  assert.deepEqual(cells({ namespace }), [true, true, false, undefined, undefined]);
+  // Incomplete (a webhook in the chain): nothing from it.
+  assert.deepEqual(
+    cells({ namespace: { ...namespace, incomplete: true }, cluster: { ...cluster, incomplete: true } }),
+    [undefined, undefined, undefined, undefined, undefined],
+  );
+  // An evaluation error (a binding to a missing role): what the rules allow stands, a denial is asked.
+  assert.deepEqual(cells({ namespace: { ...namespace, evaluationError: 'role not found' }, cluster }), [
+    true,
+    true,
+    undefined,
+    true,
+    undefined,
+  ]);
+  // The cluster-scope review is matched as the request it stands for: a namespace no RoleBinding can be in.
+  assert.match(CLUSTER_SCOPE_NAMESPACE, /\./);
+});
+
+test('who answered the cells, and whom the rules reviews are asked as', () => {
+  assert.equal(confirmedByOf(0, 0, true), 'none');
+  assert.equal(confirmedByOf(10, 0, true), 'SelfSubjectRulesReview');
+  assert.equal(confirmedByOf(10, 3, false), 'SelfSubjectRulesReview and SubjectAccessReview');
+  assert.equal(confirmedByOf(10, 3, true), 'SelfSubjectRulesReview and SelfSubjectAccessReview');
+  assert.equal(confirmedByOf(0, 3, false), 'SubjectAccessReview');
+  assert.equal(namedSubject({ kind: 'self' }), undefined);
+  assert.deepEqual(namedSubject({ kind: 'serviceaccount', namespace: 'demo', name: 'ci' }), {
+    username: 'system:serviceaccount:demo:ci',
+    groups: ['system:authenticated', 'system:serviceaccounts', 'system:serviceaccounts:demo'],
+  });
+  assert.deepEqual(namedSubject({ kind: 'user', user: 'jane', groups: ['dev'] }), {
+    username: 'jane',
+    groups: ['dev', 'system:authenticated'],
+  });
 });
