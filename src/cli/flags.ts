@@ -29,8 +29,8 @@ const AS_HELP: Record<AsMeaning, { as: string; group: string; uid: string }> = {
     uid: 'UID to impersonate for the operation',
   },
   subject: {
-    as: 'the user whose access to analyse (named, not impersonated)',
-    group: 'a group of that user; repeat for several groups (named, not impersonated)',
+    as: 'the user whose access to analyse (the command still acts as you)',
+    group: 'a group of that user; repeat for several groups (the command still acts as you)',
     uid: 'not used here: the subject is a user with its groups, or a service account',
   },
 };

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { addNodes, removeNodes, type ClusterInfo } from '../cluster/cluster.js';
-import { ADMIN_USER, cluster, runPlugin, suffix, tempDir } from '../support/cluster.js';
+import { REPO_ROOT } from '../cluster/paths.js';
+import { ADMIN_USER, cluster, runCommand, runPlugin, suffix, tempDir } from '../support/cluster.js';
 import {
   adminContext,
   adminKubectl,
@@ -311,4 +312,29 @@ test('bad fleet input: a pattern that matches nothing names the contexts; --cont
     drain.stderr,
     /a real drain changes one cluster per run; across contexts it can only plan\nhint: add --dry-run/,
   );
+});
+
+test('progress on a terminal while the contexts answer, nothing but the result off one', {
+  timeout: 300_000,
+}, async () => {
+  const bin = path.join(REPO_ROOT, 'bin', 'kubectl-whocan');
+  const args = `get pods -n ${NS} --contexts 'a,b,hang-1' --context-timeout 6s`;
+  const tty = await runCommand(
+    'script',
+    ['-qfec', `stty cols 100 rows 40; ${process.execPath} ${bin} ${args} >/dev/null`, '/dev/null'],
+    {
+      env: { ...process.env, ...env, CI: '', TERM: 'xterm', NO_COLOR: '1' },
+      timeoutMs: 180_000,
+    },
+  );
+  assert.match(tty.stdout, /2 of 3 contexts answered, waiting for hang-1/);
+  const piped = await runPlugin(
+    'kubectl-whocan',
+    ['get', 'pods', '-n', NS, '--contexts', 'a,b,hang-1', '--context-timeout', '6s'],
+    {
+      env: { ...env, CI: '' },
+    },
+  );
+  assert.equal(piped.stderr, '', 'off a terminal, stderr stays empty');
+  assert.match(piped.stdout, /^hang-1 +timeout +no answer within 6s/m);
 });
