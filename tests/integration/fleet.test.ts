@@ -6,7 +6,7 @@
  * never answer, an expired client certificate and an exec plugin that fails.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
@@ -36,6 +36,7 @@ let clusters: ClusterInfo[] = [];
 let stopExtra: (() => Promise<void>) | undefined;
 let closeListeners: Array<() => void> = [];
 let env: NodeJS.ProcessEnv = {};
+let execLog = '';
 
 function deployment(image: string): string {
   return JSON.stringify({
@@ -112,6 +113,21 @@ before(async () => {
       user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: failing, interactiveMode: 'Never' } },
     },
   ];
+  // Two contexts of one user whose exec plugin logs each run and gives a ServiceAccount token of a.
+  adminKubectl(a, ['create', 'serviceaccount', '-n', NS, 'viewer']);
+  adminKubectl(a, ['create', 'rolebinding', '-n', NS, 'viewer', '--clusterrole=view', `--serviceaccount=${NS}:viewer`]);
+  const token = adminKubectl(a, ['create', 'token', '-n', NS, 'viewer', '--duration=2h']).trim();
+  const plugin = path.join(dir, 'token-plugin.sh');
+  execLog = path.join(dir, 'token-plugin.log');
+  writeFileSync(
+    plugin,
+    `#!/bin/sh\necho run >> ${execLog}\nsleep 1\n` +
+      `echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"${token}"}}'\n`,
+  );
+  chmodSync(plugin, 0o755);
+  const shared = { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, interactiveMode: 'Never' };
+  for (const name of ['shared-1', 'shared-2', 'shared-3'])
+    contexts.push({ ...adminContext(name, a), user: { exec: shared }, userName: 'shared-exec' });
   env = { KUBECONFIG: writeFleetKubeconfig(path.join(dir, 'fleet.kubeconfig'), contexts), KUBECACHEDIR: dir };
 });
 
@@ -238,6 +254,9 @@ test('the contexts that cannot answer are rows with their error; the others answ
     'hang-2': ['failed', 'timeout'],
     expired: ['failed', 'unauthorized'],
     'exec-fails': ['failed', 'credential-error'],
+    'shared-1': ['answered', 0],
+    'shared-2': ['answered', 0],
+    'shared-3': ['answered', 0],
   });
   const message = (c: string): string => {
     const error = doc.items.find((i) => i.context === c)?.error;
@@ -290,7 +309,7 @@ test('--stream: one JSON line per context as it finishes, then the summary', { t
   const last = lines.pop()!;
   assert.equal(last.kind, 'FleetAnswer');
   assert.equal(last.items, undefined);
-  assert.equal((last.contexts as string[]).length, 8);
+  assert.equal((last.contexts as string[]).length, 11);
   assert.deepEqual(new Set(lines.map((l) => l.context)), new Set(last.contexts as string[]));
   const order = lines.map((l) => l.context as string);
   assert.ok(order.indexOf('hang-1') > order.indexOf('a'), 'a silent server comes last, when its deadline ends');
@@ -337,4 +356,19 @@ test('progress on a terminal while the contexts answer, nothing but the result o
   );
   assert.equal(piped.stderr, '', 'off a terminal, stderr stays empty');
   assert.match(piped.stdout, /^hang-1 +timeout +no answer within 6s/m);
+});
+
+test('an exec plugin shared by several contexts runs once for the whole command', { timeout: 300_000 }, async () => {
+  writeFileSync(execLog, '');
+  const r = await runPlugin(
+    'kubectl-study_rollout',
+    ['status', 'deployment/web', '-n', NS, '--watch=false', '--contexts', 'shared-*'],
+    {
+      env,
+      timeoutMs: 120_000,
+    },
+  );
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^shared-3 +deployment\/web +complete +yes/m);
+  assert.equal(readFileSync(execLog, 'utf8'), 'run\n', 'one run of the plugin for three contexts');
 });

@@ -50,6 +50,8 @@ export interface FleetContext {
   user: RawUser;
   namespace?: string;
   insecure?: boolean;
+  /** The user entry's name, when several contexts share one user (default: user-CONTEXT). */
+  userName?: string;
 }
 
 /** The admin user of a cluster, as its admin kubeconfig holds it. */
@@ -90,7 +92,13 @@ export function writeFleetKubeconfig(file: string, contexts: FleetContext[], cur
         ...(c.insecure ? { 'insecure-skip-tls-verify': true } : {}),
       },
     })),
-    users: contexts.map((c) => ({ name: `user-${c.name}`, user: c.user })),
+    // A user shared by several contexts is written once.
+    users: [...new Map(contexts.map((c) => [c.userName ?? `user-${c.name}`, c.user])).entries()].map(
+      ([name, user]) => ({
+        name,
+        user,
+      }),
+    ),
     contexts: contexts.map((c) => ({
       name: c.name,
       context: {
