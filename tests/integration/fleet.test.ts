@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 
 import { addNodes, removeNodes, type ClusterInfo } from '../cluster/cluster.js';
 import { REPO_ROOT } from '../cluster/paths.js';
-import { ADMIN_USER, cluster, runCommand, runPlugin, suffix, tempDir } from '../support/cluster.js';
+import { cluster, runCommand, runPlugin, suffix, tempDir } from '../support/cluster.js';
 import {
   adminContext,
   adminKubectl,
@@ -31,6 +31,7 @@ const NS = `fleet-${id}`;
 const NODE = `fleet-node-${id}`;
 const TAINT = { key: 'kstudy.test/fleet', value: id, effect: 'NoSchedule' as const };
 const ANSWERING = ['a', 'b', 'c', 'b-limited'];
+const FLEET_ADMIN = `fleet-admin-${id}`;
 
 let clusters: ClusterInfo[] = [];
 let stopExtra: (() => Promise<void>) | undefined;
@@ -93,10 +94,14 @@ before(async () => {
   const failing = path.join(dir, 'failing-plugin.sh');
   writeFileSync(failing, '#!/bin/sh\necho "login expired: run sso-login" >&2\nexit 1\n');
   chmodSync(failing, 0o755);
+  // The admins are users of this test's own (in system:masters): the audit log tells their requests
+  // from those of the other tests that share the suite's cluster.
+  const admin = (name: string, info: ClusterInfo): FleetContext =>
+    certificateContext(name, info, FLEET_ADMIN, path.join(dir, `admin-${name}.yaml`), {}, ['system:masters']);
   const contexts: FleetContext[] = [
-    adminContext('a', a),
-    adminContext('b', b),
-    adminContext('c', c),
+    admin('a', a),
+    admin('b', b),
+    admin('c', c),
     certificateContext('b-limited', b, `fleet-limited-${id}`, path.join(dir, 'limited.yaml')),
     ...hangs.map((h, i) => ({
       name: `hang-${i + 1}`,
@@ -226,7 +231,7 @@ test("each answering context's entry is exactly the one-context command's JSON a
     }
   }
   assert.deepEqual(mismatches, []);
-  const users = [ADMIN_USER, `fleet-limited-${id}`, `fleet-expired-${id}`, 'jane'];
+  const users = [FLEET_ADMIN, `fleet-limited-${id}`, `fleet-expired-${id}`, `system:serviceaccount:${NS}:viewer`];
   const writes = clusters.flatMap((info, i) => writesSince(info, marks[i]!, users).map((w) => `${'abc'[i]}: ${w}`));
   assert.deepEqual(writes, [], 'fleet questions write nothing but access reviews');
 });

@@ -73,8 +73,9 @@ export function certificateContext(
   user: string,
   file: string,
   validity: { notBefore?: Date; notAfter?: Date } = {},
+  groups: string[] = [],
 ): FleetContext {
-  mintUserKubeconfig(info, file, user, [], validity);
+  mintUserKubeconfig(info, file, user, groups, validity);
   const config = parseKubeconfigText(file, readFileSync(file, 'utf8')).config!;
   return { ...adminContext(name, info), user: config.users?.[0]?.user ?? {} };
 }
