@@ -104,7 +104,7 @@ export function writeFleetKubeconfig(file: string, contexts: FleetContext[], cur
       name: c.name,
       context: {
         cluster: `cluster-${c.name}`,
-        user: `user-${c.name}`,
+        user: c.userName ?? `user-${c.name}`,
         ...(c.namespace ? { namespace: c.namespace } : {}),
       },
     })),
