@@ -9,28 +9,9 @@ import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 
 import { up } from '../tests/cluster/cluster.js';
-import { kubectlRunner, seedDemo } from '../tests/cluster/demo.js';
+import { DRIFTED_RBAC, kubectlRunner, seedDemo } from '../tests/cluster/demo.js';
 import { REPO_ROOT, stateDir } from '../tests/cluster/paths.js';
 import { adminContext, startExtraClusters, writeFleetKubeconfig } from '../tests/support/fleet.js';
-
-/** The second cluster's RBAC: namespace demo's deployer Role, bound to ops-bot, not jane. */
-const DRIFT_RBAC = `apiVersion: v1
-kind: Namespace
-metadata: {name: demo}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: deployer, namespace: demo}
-rules:
-- {apiGroups: [apps], resources: [deployments], verbs: [get, list, watch, update, patch]}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: deployer, namespace: demo}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: deployer}
-subjects:
-- {kind: User, name: ops-bot, apiGroup: rbac.authorization.k8s.io}
-`;
 
 function say(text: string): void {
   process.stdout.write(`\n\u001b[1m$ ${text}\u001b[0m\n`);
@@ -126,10 +107,9 @@ async function main(): Promise<void> {
   say('starting a second local cluster beside the first (its own directory and ports)');
   const second = await startExtraClusters(['demo'], (l) => process.stderr.write(`cluster: ${l}\n`));
   const other = second.clusters[0]!;
-  const drift = DRIFT_RBAC;
   const apply = spawnSync(info.binaries.kubectl, ['apply', '-f', '-'], {
     env: { ...process.env, KUBECONFIG: other.adminKubeconfig },
-    input: drift,
+    input: DRIFTED_RBAC,
     stdio: ['pipe', 'ignore', 'inherit'],
   });
   if (apply.status !== 0) throw new Error('the second cluster could not be seeded');

@@ -18,6 +18,33 @@ import { spawn } from 'node:child_process';
 export const DEMO_NAMESPACE = 'demo';
 export const DEMO_NODES = ['kwok-node-1', 'kwok-node-2', 'kwok-node-3'];
 
+/** The Role user jane and demo/ci are bound to; the second cluster of `npm run demo` binds it to someone else. */
+const DEPLOYER_ROLE = `---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: deployer, namespace: demo}
+rules:
+- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [get, list, watch, update, patch]
+- apiGroups: [""]
+  resources: [pods, pods/log]
+  verbs: [get, list, watch]
+`;
+
+/** The second demo cluster's RBAC: namespace demo's deployer Role, bound to ops-bot rather than jane (RBAC drift). */
+export const DRIFTED_RBAC = `apiVersion: v1
+kind: Namespace
+metadata: {name: demo}
+${DEPLOYER_ROLE}---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: deployer, namespace: demo}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: deployer}
+subjects:
+- {kind: User, name: ops-bot, apiGroup: rbac.authorization.k8s.io}
+`;
+
 const WORKLOADS = `
 apiVersion: v1
 kind: Namespace
@@ -84,18 +111,7 @@ spec:
     metadata: {labels: {app: log-agent}}
     spec:
       containers: [{name: agent, image: registry.local/log-agent:1.1}]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: deployer, namespace: demo}
-rules:
-- apiGroups: [apps]
-  resources: [deployments]
-  verbs: [get, list, watch, update, patch]
-- apiGroups: [""]
-  resources: [pods, pods/log]
-  verbs: [get, list, watch]
----
+${DEPLOYER_ROLE}---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata: {name: deployer, namespace: demo}

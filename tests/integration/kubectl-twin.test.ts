@@ -42,6 +42,7 @@ import {
   suffix,
   type RunResult,
 } from '../support/cluster.js';
+import { table } from '../support/text.js';
 import {
   CASE_LABEL,
   CASES,
@@ -159,18 +160,6 @@ async function runCombination(
   }
   for (const c of CASES) if (!seen.has(c.name)) anomalies.push(`${c.name}: no pod on twin B`);
   return { combination, comparisons, runs, anomalies };
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 test('the plan against the real kubectl drain on twin nodes: every pod kind under every flag combination', {

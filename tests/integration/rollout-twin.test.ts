@@ -30,6 +30,7 @@ import * as k8s from '@kubernetes/client-node';
 
 import { mapLimit } from '../../src/base/concurrency.js';
 import { apis, cluster, eventually, kubectl, runPlugin, testNamespace, type RunResult } from '../support/cluster.js';
+import { table } from '../support/text.js';
 import { createPool, template, type Pool } from '../support/workloads.js';
 
 const CHANGE_CAUSE = 'kubernetes.io/change-cause';
@@ -488,18 +489,6 @@ async function compareHistory(ns: string, c: Case, env: NodeJS.ProcessEnv): Prom
     return { ...base, verdict: 'mismatch', ours: `exit ${ours.code}: ${ours.stderr.trim()}`, kubectl: kubectlText };
   const agree = k.code === 0 && kubectlRows.length > 0 && JSON.stringify(ourRows) === JSON.stringify(kubectlRows);
   return { ...base, verdict: agree ? 'agree' : 'mismatch', ours: ourRows.join(' | '), kubectl: kubectlText };
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 test('the rollout views against the real kubectl rollout: status and history of every workload state', {
