@@ -5,7 +5,7 @@ import { connect } from '../kube/client.js';
 import { releaseLines } from '../kube/release.js';
 import { DRAIN_DEFAULTS } from './defaults.js';
 import type { DrainOptions, UncordonOptions } from './options.js';
-import { drainHooks, renderDrainOutput, renderUncordon } from './print.js';
+import { comparePlans, drainHooks, renderDrainOutput, renderUncordon } from './print.js';
 import { drainOutputExitCode, runDrain, runUncordon, type DrainOutput, type UncordonResult } from './run.js';
 
 export const drainCommand: Command<DrainOptions, DrainOutput> = {
@@ -23,6 +23,7 @@ export const drainCommand: Command<DrainOptions, DrainOutput> = {
   info: (out) => releaseLines(out.kind === 'planned' ? out.plan : undefined, 'info'),
   warnings: (out) => releaseLines(out.kind === 'planned' ? out.plan : undefined, 'warning'),
   render: (out, view) => renderDrainOutput(out, view.wide, view.colour),
+  compare: comparePlans,
   document: (out) => (out.kind === 'drained' ? out.result : out.plan),
   failure: (out) =>
     out.kind === 'planned' && !out.dryRun && out.plan.verdict === 'blocked'

@@ -337,3 +337,23 @@ export function renderUncordon(result: UncordonResult): string {
     .map((n) => (n.changed ? `node/${n.node} uncordoned\n` : `node/${n.node} was not cordoned; nothing changed\n`))
     .join('');
 }
+
+/** Drain plans asked of many contexts, side by side: one row each, CONTEXT first. Pure. */
+export function comparePlans(answers: ReadonlyArray<{ context: string; result: DrainOutput }>): string[] {
+  const plans = answers.flatMap(({ context, result }) =>
+    result.kind === 'planned' ? [{ context, plan: result.plan }] : [],
+  );
+  if (plans.length < 2) return [];
+  const rows = plans.map(({ context, plan }) => [
+    context,
+    plan.nodes.map((n) => n.name).join(', '),
+    plan.summary.pods,
+    plan.summary.evict,
+    plan.summary.skip,
+    plan.summary.blocked,
+    plan.summary.warnings,
+    plan.verdict,
+  ]);
+  const table = renderTable(['CONTEXT', 'NODES', 'PODS', 'EVICT', 'SKIPPED', 'BLOCKED', 'RISKS', 'VERDICT'], rows);
+  return ['The plans side by side:', ...table.trimEnd().split('\n')];
+}

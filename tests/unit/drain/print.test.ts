@@ -7,7 +7,7 @@ import { test } from 'node:test';
 
 import type { DrainResult } from '../../../src/drain/events.js';
 import { REASONS, reason, type DrainPlan } from '../../../src/drain/model.js';
-import { eventLine, renderPlan, renderResult } from '../../../src/drain/print.js';
+import { comparePlans, eventLine, renderPlan, renderResult } from '../../../src/drain/print.js';
 import { drainPlan, pdbPlan, podPlan } from '../../support/fake-drain.js';
 
 const unschedulable =
@@ -204,5 +204,26 @@ test('the plan, section by section: nodes, pods, PDBs, findings, notes, permissi
       'Verdict: the drain can proceed',
       '',
     ].join('\n'),
+  );
+});
+
+test('drain plans of many contexts side by side: a row each, CONTEXT first; nothing for one context', () => {
+  const proceed = drainPlan([podPlan('web-1'), podPlan('web-2')], [], ['w1', 'w2']);
+  const blocked: DrainPlan = { ...drainPlan([podPlan('db-0')]), verdict: 'blocked' };
+  blocked.summary = { ...blocked.summary, evict: 0, blocked: 1 };
+  const planned = (plan: DrainPlan) => ({ kind: 'planned' as const, plan, dryRun: true });
+  const lines = comparePlans([
+    { context: 'prod-eu', result: planned(proceed) },
+    { context: 'prod-us', result: planned(blocked) },
+  ] as Parameters<typeof comparePlans>[0]);
+  assert.deepEqual(lines, [
+    'The plans side by side:',
+    'CONTEXT   NODES    PODS   EVICT   SKIPPED   BLOCKED   RISKS   VERDICT',
+    'prod-eu   w1, w2   2      2       0         0         0       proceed',
+    'prod-us   n1       1      0       0         1         0       blocked',
+  ]);
+  assert.deepEqual(
+    comparePlans([{ context: 'a', result: planned(proceed) }] as Parameters<typeof comparePlans>[0]),
+    [],
   );
 });
