@@ -105,7 +105,8 @@ test('every command works through a server URL with a path, over http (kubectl p
     /rancher\s+http:\/\/127\.0\.0\.1:\d+\/k8s\/clusters\/c-xyz\s+ok/,
   );
   assert.match(await ok('kubectl-whocan', ['get', 'pods']), /system:masters/);
-  assert.match(await ok('kubectl-study_access', []), /confirmed by SelfSubjectAccessReview/);
+  // The admin's matrix: SelfSubjectRulesReview answers every cell (and SelfSubjectAccessReview any it leaves).
+  assert.match(await ok('kubectl-study_access', []), /confirmed by SelfSubjectRulesReview/);
   assert.match(await ok('kubectl-study_rollout', ['status', 'deployment/web']), /successfully rolled out/);
   assert.match(await ok('kubectl-study_rollout', ['history', 'deployment/web']), /^1\s/m);
   const node = pool.nodes[0]!;
@@ -184,7 +185,8 @@ test('one keep-alive pool per command: hundreds of access reviews over a few TLS
     `${reviews} reviews over ${fwd.connections()} connections (bound ${REVIEW_CONCURRENCY} for the reviews)`,
   );
 
-  // whocan's reads (the namespace, two binding lists, then the roles they name) go at most two at a time: two connections.
+  // whocan's reads (the namespace, the two binding lists and the two role lists) go at most four at a time: four
+  // connections, each carrying several requests.
   const before = fwd.connections();
   const who = await runPlugin(
     'kubectl-whocan',
@@ -193,7 +195,7 @@ test('one keep-alive pool per command: hundreds of access reviews over a few TLS
   );
   assert.equal(who.code, 0, who.stderr);
   assert.ok(
-    fwd.connections() - before <= 3,
+    fwd.connections() - before <= 4,
     `whocan opened ${fwd.connections() - before} connections for its six or more requests`,
   );
 });
@@ -247,8 +249,11 @@ test('an exec credential about to expire is fetched again, request after request
   assert.equal(r.code, 0, r.stderr);
   const asked = readFileSync(runs, 'utf8').trim().split('\n').length;
   assert.ok(asked >= 3, `the plugin ran ${asked} times`);
+  t.diagnostic(`${asked} credentials over ${fwd.connections()} connections`);
+  // Four reads at once open four connections. Were each new credential given a pool of its own, each after
+  // the first would open at least one more: 4 + (asked - 1) > 4 for the three or more credentials.
   assert.ok(
-    fwd.connections() < asked,
+    fwd.connections() <= 4,
     `the same client certificate kept its connections (${fwd.connections()} for ${asked} credentials)`,
   );
 });
