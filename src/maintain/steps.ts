@@ -54,12 +54,13 @@ export interface Work {
    * Exit code 0 when done; `stopped` says how it was stopped when the signal aborted it. A command
    * is recorded twice: before it is spawned (`starting`, awaited: no process group yet, pgid 0),
    * so that no run can stop with a command running that its state does not know of; and once it
-   * runs (`started`, with its process group).
+   * is spawned, waiting at its gate (`started`, with its process group, awaited before the gate
+   * opens): a command whose start was not recorded never runs.
    */
   perform(
     node: string,
     signal: AbortSignal,
-    record: { starting(rec: CommandRecord): Promise<void>; started(rec: CommandRecord): void },
+    record: { starting(rec: CommandRecord): Promise<void>; started(rec: CommandRecord): Promise<void> },
   ): Promise<{ code: number; stderrTail: string; stopped?: string }>;
 }
 
@@ -113,20 +114,17 @@ export function priorCommand(
       note: `${what} for ${node}, ${started}, ended with exit code ${facts.exitCode}; it is run again`,
     };
   if (rec.pgid === 0) {
-    // Recorded just before its spawn and never after: it may never have started, or run still.
+    // Recorded just before its spawn and never after: it waited at its gate, which opens only once the
+    // process group is recorded, so it never started.
     const about = `${what} for ${node} was about to be started by an earlier run at ${rec.startedAt} on ${rec.host} when that run stopped`;
     if (resumeStep)
       return {
         action: resumeStep,
-        note: `${about}; --resume-step=${resumeStep}: it is ${resumeStep === 'skip' ? 'taken as done' : 'run again'}`,
+        note: `${about}; --resume-step=${resumeStep}: it is ${resumeStep === 'skip' ? 'taken as done' : 'run now'}`,
       };
     return {
-      action: 'refuse',
-      here: false,
-      message: `${about}: whether it started, and still runs, cannot be told from here`,
-      hint:
-        `look for it on ${rec.host} (its output: ${rec.log}), then decide: ` +
-        '--resume-step=rerun (run it again) or --resume-step=skip (it finished)',
+      action: 'rerun',
+      note: `${about}; it never started (a command starts only once its start is recorded): it is run now`,
     };
   }
   if (facts.sameHost)
@@ -329,25 +327,13 @@ async function commandStep(deps: NodeDeps, node: string, kind: CommandKind, work
     return;
   }
   deps.say(node, work.label);
-  let started: Promise<void> | undefined;
+  const record = async (command: CommandRecord): Promise<void> =>
+    deps.journal?.record({ node, step: steps.started, command: kind === 'command' ? command : { ...command, kind } });
   const {
     code,
     stderrTail,
     stopped: how,
-  } = await work.perform(node, deps.signal, {
-    starting: async (command) =>
-      deps.journal?.record({ node, step: steps.started, command: kind === 'command' ? command : { ...command, kind } }),
-    started: (command) => {
-      started = deps.journal?.record({
-        node,
-        step: steps.started,
-        command: kind === 'command' ? command : { ...command, kind },
-      });
-      // Awaited once the command has ended: a run never leaves its command running unwatched.
-      started?.catch(() => {});
-    },
-  });
-  if (started) await started;
+  } = await work.perform(node, deps.signal, { starting: record, started: record });
   if (deps.signal.aborted) {
     if (how) await deps.journal?.record({ node, step: steps.stopped, detail: how });
     throw stopped(

@@ -20,7 +20,10 @@ import type { Work } from './steps.js';
 
 /** The wrapper: the operator's command ($STUDY_COMMAND, never spliced), then its exit code written atomically. */
 const WRAPPER =
-  '/bin/sh -c "$STUDY_COMMAND"; code=$?; ' +
+  // The gate: the command starts only once the run has recorded it with its process group ("go" on stdin). A
+  // run that dies first closes the pipe, and the command never starts.
+  'IFS= read -r go; [ "$go" = go ] || exit 125; ' +
+  '/bin/sh -c "$STUDY_COMMAND" </dev/null; code=$?; ' +
   'printf "%s\\n" "$code" > "$STUDY_EXIT_MARKER.tmp" && mv "$STUDY_EXIT_MARKER.tmp" "$STUDY_EXIT_MARKER"; ' +
   'exit $code';
 
@@ -128,64 +131,87 @@ export function commandWork(
       // Recorded before it exists: a run killed between the spawn and the record with the process group must not
       // leave a command its state knows nothing of (another host would start it again).
       await record.starting({ pid: 0, pgid: 0, host: os.hostname(), startedAt: new Date().toISOString(), marker, log });
-      return new Promise((resolve, reject) => {
-        const out = openSync(log, 'a', 0o600);
-        const child = spawn('/bin/sh', ['-c', WRAPPER], {
-          env: {
-            ...process.env,
-            NODE: node,
-            STUDY_NODE: node,
-            STUDY_COMMAND: command,
-            STUDY_EXIT_MARKER: marker,
-            ...(kind === 'command' ? {} : { STUDY_HOOK: kind }),
-          },
-          stdio: ['ignore', out, out],
-          // Its own process group: it survives this run dying, and a stop reaches all of it.
-          detached: true,
-        });
-        closeSync(out);
-        const shown = follow(log, (line) => {
-          if (!quiet()) ctx.io.stderr.write(`[${node}] ${line}\n`);
-        });
-        const pgid = child.pid ?? 0;
-        if (pgid)
-          record.started({ pid: pgid, pgid, host: os.hostname(), startedAt: new Date().toISOString(), marker, log });
-        let stopping: NodeJS.Timeout | undefined;
-        const onAbort = (): void => {
-          const sig = signalOf(signal.reason);
-          try {
-            process.kill(-pgid, sig);
-          } catch {
-            // already gone
-          }
-          stopping = setTimeout(() => {
-            try {
-              process.kill(-pgid, 'SIGKILL');
-            } catch {
-              // already gone
-            }
-          }, STOP_GRACE_MS);
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        child.on('error', (err) => {
-          shown.stop();
-          reject(err);
-        });
-        child.on('close', (code, sig) => {
-          signal.removeEventListener('abort', onAbort);
-          if (stopping) clearTimeout(stopping);
-          const tail = shown.stop();
-          resolve({
-            code: code ?? (sig ? 128 : 1),
-            stderrTail: tail.trim(),
-            ...(signal.aborted
-              ? {
-                  stopped: groupAlive(pgid) ? 'still running after SIGKILL' : `stopped with ${signalOf(signal.reason)}`,
-                }
-              : {}),
-          });
-        });
+      const out = openSync(log, 'a', 0o600);
+      const child = spawn('/bin/sh', ['-c', WRAPPER], {
+        env: {
+          ...process.env,
+          NODE: node,
+          STUDY_NODE: node,
+          STUDY_COMMAND: command,
+          STUDY_EXIT_MARKER: marker,
+          ...(kind === 'command' ? {} : { STUDY_HOOK: kind }),
+        },
+        stdio: ['pipe', out, out],
+        // Its own process group: it survives this run dying, and a stop reaches all of it.
+        detached: true,
       });
+      closeSync(out);
+      child.stdin?.on('error', () => {});
+      const shown = follow(log, (line) => {
+        if (!quiet()) ctx.io.stderr.write(`[${node}] ${line}\n`);
+      });
+      const closed = new Promise<{ code: number | null; sig: NodeJS.Signals | null }>((resolve, reject) => {
+        child.on('error', reject);
+        child.on('close', (code, sig) => resolve({ code, sig }));
+      });
+      const pgid = child.pid ?? 0;
+      const kill = (sig: NodeJS.Signals): void => {
+        try {
+          process.kill(-pgid, sig);
+        } catch {
+          // already gone
+        }
+      };
+      // The command waits at the gate until its process group is recorded: a record that fails (a full disk,
+      // a lost API server), or a stop meanwhile, leaves it never started.
+      try {
+        if (pgid)
+          await record.started({
+            pid: pgid,
+            pgid,
+            host: os.hostname(),
+            startedAt: new Date().toISOString(),
+            marker,
+            log,
+          });
+      } catch (err) {
+        kill('SIGKILL');
+        await closed.catch(() => undefined);
+        shown.stop();
+        throw err;
+      }
+      if (signal.aborted) {
+        kill('SIGKILL');
+        await closed.catch(() => undefined);
+        shown.stop();
+        return { code: 130, stderrTail: '', stopped: 'never started (stopped at its gate)' };
+      }
+      child.stdin?.end('go\n');
+      let stopping: NodeJS.Timeout | undefined;
+      const onAbort = (): void => {
+        kill(signalOf(signal.reason));
+        stopping = setTimeout(() => kill('SIGKILL'), STOP_GRACE_MS);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        const { code, sig } = await closed;
+        const tail = shown.stop();
+        return {
+          code: code ?? (sig ? 128 : 1),
+          stderrTail: tail.trim(),
+          ...(signal.aborted
+            ? {
+                stopped: groupAlive(pgid) ? 'still running after SIGKILL' : `stopped with ${signalOf(signal.reason)}`,
+              }
+            : {}),
+        };
+      } catch (err) {
+        shown.stop();
+        throw err;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+        if (stopping) clearTimeout(stopping);
+      }
     },
   };
 }

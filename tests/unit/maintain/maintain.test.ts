@@ -223,7 +223,7 @@ function deps(api: MaintainApi, extra: Partial<NodeDeps> = {}): NodeDeps & { jou
       label: 'running: work',
       perform: async (_node, _signal, record) => {
         await record.starting({ pid: 0, pgid: 0, host: 'h', startedAt: 't', marker: 'm', log: 'l' });
-        record.started({ pid: 42, pgid: 42, host: 'h', startedAt: 't', marker: 'm', log: 'l' });
+        await record.started({ pid: 42, pgid: 42, host: 'h', startedAt: 't', marker: 'm', log: 'l' });
         journaled.push('work');
         return { code: 0, stderrTail: '' };
       },
@@ -454,22 +454,18 @@ test('a command an earlier run started and never saw end: refused while alive he
   assert.equal(priorCommand('n1', rec, { sameHost: false, alive: false, exitCode: null }, 'rerun').action, 'rerun');
 });
 
-test('a command recorded just before its spawn and never after: it may or may not run, so --resume-step decides, unless its marker says', async () => {
+test('a command recorded just before its spawn and never after never started (its gate opens once the start is recorded): it is run now, unless --resume-step says otherwise', async () => {
   const { priorCommand } = await import('../../../src/maintain/steps.js');
   const rec = { pid: 0, pgid: 0, host: 'h1', startedAt: '2026-01-01T00:00:00Z', marker: '/m', log: '/l' };
-  const unknown = priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: null });
-  assert.equal(unknown.action, 'refuse');
-  assert.match(
-    unknown.action === 'refuse' ? unknown.message : '',
-    /^the command for n1 was about to be started by an earlier run at 2026-01-01T00:00:00Z on h1 when that run stopped: whether it started, and still runs, cannot be told from here$/,
-  );
-  assert.match(unknown.action === 'refuse' ? unknown.hint : '', /look for it on h1 \(its output: \/l\)/);
-  assert.equal(priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: null }, 'rerun').action, 'rerun');
-  assert.equal(
-    priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: 0 }).action,
-    'skip',
-    'its marker says it finished',
-  );
+  for (const sameHost of [true, false]) {
+    const never = priorCommand('n1', rec, { sameHost, alive: false, exitCode: null });
+    assert.equal(never.action, 'rerun');
+    assert.match(
+      never.action === 'rerun' ? never.note : '',
+      /^the command for n1 was about to be started by an earlier run at 2026-01-01T00:00:00Z on h1 when that run stopped; it never started \(a command starts only once its start is recorded\): it is run now$/,
+    );
+  }
+  assert.equal(priorCommand('n1', rec, { sameHost: false, alive: false, exitCode: null }, 'skip').action, 'skip');
 });
 
 test('a prior command that finished is recorded done without running it again', async () => {
