@@ -127,8 +127,18 @@ export async function runFleet<O extends { connection: ConnectionOptions }, R>(
 
   const items = await mapLimit(targets, fleet.parallel, async (target): Promise<FleetEntry<R>> => {
     const base = { ...target, warnings: [] as string[] };
-    if (ctx.signal.aborted)
-      return { ...base, outcome: 'interrupted', exitCode: ExitCode.INTERRUPTED, elapsedMs: 0, error: stopped() };
+    if (ctx.signal.aborted) {
+      // Never asked: still one entry (and one streamed line), so every context selected is accounted for.
+      const never: FleetEntry<R> = {
+        ...base,
+        outcome: 'interrupted',
+        exitCode: ExitCode.INTERRUPTED,
+        elapsedMs: 0,
+        error: stopped(),
+      };
+      onAnswer(never);
+      return never;
+    }
     running.add(target.context);
     progress.update(done, failed, running);
     const t0 = deps.now();

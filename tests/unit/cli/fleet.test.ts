@@ -268,6 +268,7 @@ test("each failure is its context's row, with a code a script can switch on; the
 
 test('Ctrl-C: the contexts under way stop, those not started are not asked, what finished is kept; exit 130', async () => {
   const stop = new AbortController();
+  const heard: string[] = [];
   const command = fakeCommand(async (c, signal) => {
     if (c === 'a') return { code: ExitCode.OK };
     await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
@@ -280,6 +281,7 @@ test('Ctrl-C: the contexts under way stop, those not started are not asked, what
     OPTIONS,
     fleet({ parallel: 2 }),
     (e) => {
+      heard.push(e.context);
       if (e.context === 'a') setTimeout(() => stop.abort(new Error('interrupted by SIGINT')), 10);
     },
     deps(['a', 'b', 'c', 'd']),
@@ -290,6 +292,7 @@ test('Ctrl-C: the contexts under way stop, those not started are not asked, what
     ['answered', 'interrupted', 'interrupted', 'interrupted'],
   );
   assert.deepEqual(command.asked, ['a', 'b', 'c'], 'd was never asked');
+  assert.deepEqual(heard.sort(), ['a', 'b', 'c', 'd'], 'every context is one streamed entry, d too');
   assert.equal(answer.exitCode, ExitCode.INTERRUPTED);
 });
 
