@@ -182,6 +182,9 @@ export class InterruptedError extends StudyError {
   }
 }
 
+/** The `reason` of the ApiError of an exec credential plugin that failed (a fleet row says "credential-error"). */
+export const EXEC_PLUGIN_FAILED = 'ExecPluginFailed';
+
 /** The API server could not be reached, or answered with an error we cannot act on. */
 export class ApiError extends StudyError {
   readonly status: number | undefined;

@@ -29,8 +29,8 @@ const AS_HELP: Record<AsMeaning, { as: string; group: string; uid: string }> = {
     uid: 'UID to impersonate for the operation',
   },
   subject: {
-    as: 'the user whose access to analyse (the command still acts as you)',
-    group: 'a group of that user; repeat for several groups (the command still acts as you)',
+    as: 'the user whose access to analyse (its rules reviews are asked as them where you may impersonate)',
+    group: 'a group of that user; repeat for several groups',
     uid: 'not used here: the subject is a user with its groups, or a service account',
   },
 };
@@ -188,4 +188,15 @@ export function fleetOnlyDryRun(flags: FleetFlags, dryRun: boolean, what: string
   throw new UsageError(`a real ${what} changes one cluster per run; across contexts it can only plan`, {
     hint: `add --dry-run to plan on every context, or name one with --context`,
   });
+}
+
+/**
+ * A watch asked of many contexts without a --timeout of its own: it ends after --context-timeout (default a
+ * minute), each context answering with how far it got, rather than being cut off without an answer.
+ */
+export function fleetWatchTimeoutMs(flags: FleetFlags, timeoutMs: number): number {
+  if (timeoutMs > 0 || (flags.contexts === undefined && !flags.allContexts)) return timeoutMs;
+  return flags.contextTimeout === undefined
+    ? FLEET_DEFAULTS.contextTimeoutMs
+    : durationFlag('--context-timeout', flags.contextTimeout, { zero: false });
 }

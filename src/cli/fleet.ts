@@ -7,10 +7,11 @@
  * error and never stops or delays the others. The answers are collected
  * into a FleetAnswer; present.ts prints it, fleetExitCode gives its code.
  */
-import { mapLimit } from '../base/concurrency.js';
+import { abortable, mapLimit } from '../base/concurrency.js';
 import { formatDuration } from '../base/duration.js';
 import {
   ApiError,
+  EXEC_PLUGIN_FAILED,
   ExitCode,
   fleetExitCode,
   ForbiddenError,
@@ -118,7 +119,12 @@ export async function runFleet<O extends { connection: ConnectionOptions }, R>(
     fleet.contexts,
   );
   const targets = chosen.map((c) => known.find((k) => k.context === c)!);
-  const deadlineMs = fleet.contextTimeoutMs ?? FLEET_DEFAULTS.contextTimeoutMs + (command.waitsMs?.(options) ?? 0);
+  // Exec plugins: never more at once than contexts, and only those that must talk to the person get the terminal.
+  const { execBroker } = await import('../kube/exec.js');
+  execBroker.limit = fleet.parallel;
+  execBroker.manyContexts = true;
+  // Beyond what the command itself waits on purpose (a rollout's --timeout): a context that says nothing.
+  const deadlineMs = (fleet.contextTimeoutMs ?? FLEET_DEFAULTS.contextTimeoutMs) + (command.waitsMs?.(options) ?? 0);
   const progress = await fleetProgress(ctx, targets.length);
   const childIo: Io = { ...ctx.io, stdout: SINK, stderr: SINK };
   const running = new Set<string>();
@@ -158,7 +164,8 @@ export async function runFleet<O extends { connection: ConnectionOptions }, R>(
     const perContext = { ...options, connection: { ...options.connection, context: target.context } };
     let entry: FleetEntry<R>;
     try {
-      const value = await raceSignal(command.run(child, perContext), signal);
+      // A command deaf to its signal still ends for the fleet when the signal aborts.
+      const value = await abortable(command.run(child, perContext), signal);
       entry = {
         ...base,
         outcome: 'answered',
@@ -209,16 +216,6 @@ export async function runFleet<O extends { connection: ConnectionOptions }, R>(
   };
 }
 
-/** Ends as the promise does, or as soon as the signal aborts (a command deaf to its signal still ends). */
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
 function stopped(): FleetEntry['error'] {
   return { code: 'interrupted', message: 'interrupted before it answered' };
 }
@@ -234,8 +231,7 @@ function errorCode(err: unknown): FleetErrorCode {
   if (err instanceof InterruptedError) return 'interrupted';
   if (err instanceof ForbiddenError) return 'forbidden';
   if (err instanceof ApiError) {
-    // exec.ts's EXEC_FAILED, spelled here so that this module does not load the exec plugin runner.
-    if (err.reason === 'ExecPluginFailed') return 'credential-error';
+    if (err.reason === EXEC_PLUGIN_FAILED) return 'credential-error';
     if (err.status === 401) return 'unauthorized';
     if (err.status === 403) return 'forbidden';
     if (err.exitCode === ExitCode.TIMEOUT) return 'timeout';
@@ -309,7 +305,8 @@ export function renderFleet<R>(command: Command<never, R>, answer: FleetAnswer<R
     const rows: string[][] = [];
     for (const item of answered) {
       const table = command.rows(item.value as R, view);
-      headers ??= table.headers;
+      // Columns a context has only with data (whocan's VERIFIED) come last: the widest set heads them all.
+      if (!headers || table.headers.length > headers.length) headers = table.headers;
       if (table.rows.length === 0) rows.push([item.context, table.empty]);
       for (const row of table.rows) rows.push([item.context, ...row]);
       for (const note of table.notes ?? []) notes.push(`${item.context}: ${note}`);

@@ -8,12 +8,16 @@
  */
 import { spawn } from 'node:child_process';
 
-import { ApiError, redactMessage, TimeoutError, UsageError, type StudyError } from '../base/errors.js';
+import {
+  ApiError,
+  EXEC_PLUGIN_FAILED,
+  redactMessage,
+  TimeoutError,
+  UsageError,
+  type StudyError,
+} from '../base/errors.js';
 import type { RawCluster, RawExec } from './kubeconfig.js';
 import { headerUnsafe, pemProblem } from './credentials.js';
-
-/** The reason of the ApiError of a plugin that failed: a fleet row says "credential-error". */
-export const EXEC_FAILED = 'ExecPluginFailed';
 
 export interface ExecCredential {
   token?: string;
@@ -123,7 +127,13 @@ export function parseExecCredential(plugin: Plugin, stdout: string): ExecCredent
 }
 
 /** Runs the plugin once; its failures are typed errors naming the user and the command. */
-export function runExecPlugin(plugin: Plugin, timeoutMs: number, signal?: AbortSignal): Promise<ExecCredential> {
+export function runExecPlugin(
+  plugin: Plugin,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  interactive = isInteractive(plugin),
+): Promise<ExecCredential> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
   const command = plugin.exec.command;
   if (!command)
     return Promise.reject(
@@ -131,7 +141,6 @@ export function runExecPlugin(plugin: Plugin, timeoutMs: number, signal?: AbortS
         hint: 'set users[].user.exec.command in the kubeconfig',
       }),
     );
-  const interactive = isInteractive(plugin);
   if (plugin.exec.interactiveMode === 'Always' && !process.stdin.isTTY) {
     return Promise.reject(
       new UsageError(`${named(plugin)} has interactiveMode Always, and standard input is not a terminal`, {
@@ -201,7 +210,7 @@ export function runExecPlugin(plugin: Plugin, timeoutMs: number, signal?: AbortS
         finish(
           new ApiError(
             `${named(plugin)} failed (${sig ? `killed by ${sig}` : `exit code ${code}`})${gist ? `: ${gist}` : ''}`,
-            { hint: 'run the plugin by hand; you may need to log in again', reason: EXEC_FAILED },
+            { hint: 'run the plugin by hand; you may need to log in again', reason: EXEC_PLUGIN_FAILED },
           ),
         );
         return;
@@ -215,9 +224,14 @@ export function runExecPlugin(plugin: Plugin, timeoutMs: number, signal?: AbortS
   });
 }
 
-/** Whether the plugin may talk to the person (a prompt, an SSO login): kubectl's rule, stdin a terminal. */
-function isInteractive(plugin: Plugin): boolean {
-  return plugin.exec.interactiveMode !== 'Never' && process.stdin.isTTY === true;
+/**
+ * Whether the plugin may talk to the person (a prompt, an SSO login): kubectl's rule, stdin a terminal
+ * and interactiveMode not Never. Across many contexts only `Always` gets the terminal (and runs alone):
+ * `IfAvailable` plugins run as they run off a terminal, side by side.
+ */
+function isInteractive(plugin: Plugin, manyContexts = false): boolean {
+  if (process.stdin.isTTY !== true || plugin.exec.interactiveMode === 'Never') return false;
+  return plugin.exec.interactiveMode === 'Always' || !manyContexts;
 }
 
 interface Pending {
@@ -241,11 +255,14 @@ export class ExecBroker {
   private exclusive = false;
   private readonly queue: Array<() => void> = [];
   private readonly listeners = new Set<(interactive: boolean) => void>();
+  /** Plugin runs at once at most (a fleet question sets it to --parallel). */
   limit = Number.POSITIVE_INFINITY;
+  /** Set by a question asked of many contexts: only plugins that must talk to the person get the terminal. */
+  manyContexts = false;
 
   constructor(
     private readonly run: typeof runExecPlugin = runExecPlugin,
-    private readonly interactive: (plugin: Plugin) => boolean = isInteractive,
+    private readonly interactive: (plugin: Plugin, manyContexts: boolean) => boolean = isInteractive,
   ) {}
 
   /** Told when an interactive plugin starts (true) and ends (false): a progress line keeps quiet meanwhile. */
@@ -270,7 +287,10 @@ export class ExecBroker {
     if (!entry) {
       const stop = new AbortController();
       const created: Pending = { waiters: 0, stop, promise: Promise.resolve({}) };
-      created.promise = this.slot(this.interactive(plugin), () => this.run(plugin, timeoutMs, stop.signal)).then(
+      const interactive = this.interactive(plugin, this.manyContexts);
+      created.promise = this.slot(interactive, stop.signal, () =>
+        this.run(plugin, timeoutMs, stop.signal, interactive),
+      ).then(
         (cred) => {
           created.credential = cred;
           return cred;
@@ -318,10 +338,12 @@ export class ExecBroker {
     });
   }
 
-  /** Runs fn when a slot is free: within the limit, and alone if interactive. */
-  private async slot<T>(interactive: boolean, fn: () => Promise<T>): Promise<T> {
+  /** Runs fn when a slot is free (within the limit, and alone if interactive), unless nobody waits for it by then. */
+  private async slot<T>(interactive: boolean, stop: AbortSignal, fn: () => Promise<T>): Promise<T> {
     const free = (): boolean => !this.exclusive && (interactive ? this.running === 0 : this.running < this.limit);
     while (!free()) await new Promise<void>((resolve) => this.queue.push(resolve));
+    // Everyone who waited has stopped waiting (a deadline, Ctrl-C): no plugin, no prompt.
+    if (stop.aborted) throw stop.reason;
     this.running++;
     if (interactive) {
       this.exclusive = true;

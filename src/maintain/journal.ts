@@ -64,6 +64,11 @@ export interface CommandRecord {
   marker: string;
   /** The command's output. */
   log: string;
+  /**
+   * It waits at a gate until its start is recorded with its process group: a record of it with
+   * pgid 0 then means it never started. Records without it come from runs before the gate.
+   */
+  gated?: boolean;
 }
 
 export interface JournalEntry {

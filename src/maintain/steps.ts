@@ -114,17 +114,27 @@ export function priorCommand(
       note: `${what} for ${node}, ${started}, ended with exit code ${facts.exitCode}; it is run again`,
     };
   if (rec.pgid === 0) {
-    // Recorded just before its spawn and never after: it waited at its gate, which opens only once the
-    // process group is recorded, so it never started.
     const about = `${what} for ${node} was about to be started by an earlier run at ${rec.startedAt} on ${rec.host} when that run stopped`;
+    // Recorded just before its spawn and never after. Gated, it waited until its process group was
+    // recorded, so it never started: it is run, whatever --resume-step says of other commands.
+    if (rec.gated)
+      return {
+        action: 'rerun',
+        note: `${about}; it never started (a command starts only once its start is recorded): it is run now`,
+      };
+    // Recorded by a run from before the gate: it may have started, and may run still.
     if (resumeStep)
       return {
         action: resumeStep,
-        note: `${about}; --resume-step=${resumeStep}: it is ${resumeStep === 'skip' ? 'taken as done' : 'run now'}`,
+        note: `${about}; --resume-step=${resumeStep}: it is ${resumeStep === 'skip' ? 'taken as done' : 'run again'}`,
       };
     return {
-      action: 'rerun',
-      note: `${about}; it never started (a command starts only once its start is recorded): it is run now`,
+      action: 'refuse',
+      here: false,
+      message: `${about}: whether it started, and still runs, cannot be told from here`,
+      hint:
+        `look for it on ${rec.host} (its output: ${rec.log}), then decide: ` +
+        '--resume-step=rerun (run it again) or --resume-step=skip (it finished)',
     };
   }
   if (facts.sameHost)

@@ -130,7 +130,8 @@ export function commandWork(
       rmSync(marker, { force: true });
       // Recorded before it exists: a run killed between the spawn and the record with the process group must not
       // leave a command its state knows nothing of (another host would start it again).
-      await record.starting({ pid: 0, pgid: 0, host: os.hostname(), startedAt: new Date().toISOString(), marker, log });
+      const startedAt = new Date().toISOString();
+      await record.starting({ pid: 0, pgid: 0, host: os.hostname(), startedAt, marker, log, gated: true });
       const out = openSync(log, 'a', 0o600);
       const child = spawn('/bin/sh', ['-c', WRAPPER], {
         env: {
@@ -156,6 +157,8 @@ export function commandWork(
       });
       const pgid = child.pid ?? 0;
       const kill = (sig: NodeJS.Signals): void => {
+        // pgid 0 (no child): process.kill(-0) would signal our own process group.
+        if (pgid <= 0) return;
         try {
           process.kill(-pgid, sig);
         } catch {
@@ -165,15 +168,7 @@ export function commandWork(
       // The command waits at the gate until its process group is recorded: a record that fails (a full disk,
       // a lost API server), or a stop meanwhile, leaves it never started.
       try {
-        if (pgid)
-          await record.started({
-            pid: pgid,
-            pgid,
-            host: os.hostname(),
-            startedAt: new Date().toISOString(),
-            marker,
-            log,
-          });
+        if (pgid) await record.started({ pid: pgid, pgid, host: os.hostname(), startedAt, marker, log, gated: true });
       } catch (err) {
         kill('SIGKILL');
         await closed.catch(() => undefined);

@@ -1,6 +1,7 @@
 /** Human output of whocan and study-access. */
 import type { Rows } from '../base/run.js';
 import { NONE, renderTable } from '../base/table.js';
+import { plural } from '../base/text.js';
 import { paint } from '../base/terminal.js';
 import { answeredByServer, MATRIX_VERBS, type AccessMatrix, type WhyResult } from './access.js';
 import { describeBinding, describeRule, type RequestAttributes } from './match.js';
@@ -112,25 +113,32 @@ function subjectName(subject: WhoCanResult['subjects'][number]['subject']): stri
 
 /**
  * RBAC drift across contexts: the subjects allowed in some of them and not
- * in others ("User jane: allowed in 2 of 3: prod-eu, staging"). Pure.
+ * in others ("User jane: allowed in 2 of 3: prod-eu, staging"), counted over
+ * the contexts whose answer is whole; an INCOMPLETE answer cannot say who is
+ * not allowed, so those contexts are named apart. Pure.
  */
 export function whoCanDrift(answers: ReadonlyArray<{ context: string; result: WhoCanResult }>): string[] {
-  if (answers.length < 2) return [];
+  const whole = answers.filter((a) => !a.result.incomplete);
+  const partial = answers.filter((a) => a.result.incomplete).map((a) => a.context);
+  const unknown = partial.length ? [`Not compared (INCOMPLETE answers): ${partial.join(', ')}.`] : [];
+  if (whole.length < 2) return unknown;
   const where = new Map<string, Set<string>>();
-  for (const { context, result } of answers)
+  for (const { context, result } of whole)
     for (const s of result.subjects) {
       const key = `${s.subject.kind} ${subjectName(s.subject)}`;
       where.set(key, (where.get(key) ?? new Set()).add(context));
     }
-  const drift = [...where].filter(([, contexts]) => contexts.size < answers.length);
-  if (drift.length === 0) return [`The same subjects are allowed in all ${answers.length} contexts.`];
+  const drift = [...where].filter(([, contexts]) => contexts.size < whole.length);
+  if (drift.length === 0)
+    return [`The same subjects are allowed in all ${whole.length} contexts compared.`, ...unknown];
   return [
-    `Allowed in some contexts and not in others (${drift.length} subject${drift.length === 1 ? '' : 's'}):`,
+    `Allowed in some contexts and not in others (${drift.length} ${plural(drift.length, 'subject')}):`,
     ...drift
       .sort(([a], [b]) => a.localeCompare(b))
       .map(
-        ([key, contexts]) => `  ${key}: allowed in ${contexts.size} of ${answers.length}: ${[...contexts].join(', ')}`,
+        ([key, contexts]) => `  ${key}: allowed in ${contexts.size} of ${whole.length}: ${[...contexts].join(', ')}`,
       ),
+    ...unknown,
   ];
 }
 

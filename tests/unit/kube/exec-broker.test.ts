@@ -126,3 +126,23 @@ test('a run is stopped only when every request waiting for it has stopped waitin
   await assert.rejects(b, /context b timed out/);
   assert.equal(fake.runs[0]!.signal?.aborted, true);
 });
+
+test('a plugin whose every waiter stopped while it queued never runs (no prompt for a context already reported)', async () => {
+  const fake = fakeRunner();
+  const broker = new ExecBroker(fake.run, (p) => p.exec.interactiveMode === 'Always');
+  const sso = broker.credential(plugin('sso', 'kubelogin', 'Always'), 1000);
+  await tick();
+  const gone = new AbortController();
+  const queued = broker.credential(plugin('later'), 1000, gone.signal);
+  await tick();
+  gone.abort(new Error('context b: no answer within 60s'));
+  await assert.rejects(queued, /no answer within 60s/);
+  fake.runs[0]!.finish({ token: 's' });
+  await sso;
+  await tick();
+  assert.deepEqual(
+    fake.runs.map((r) => r.user),
+    ['sso'],
+    'the queued plugin was never started',
+  );
+});

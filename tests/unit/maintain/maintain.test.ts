@@ -454,18 +454,35 @@ test('a command an earlier run started and never saw end: refused while alive he
   assert.equal(priorCommand('n1', rec, { sameHost: false, alive: false, exitCode: null }, 'rerun').action, 'rerun');
 });
 
-test('a command recorded just before its spawn and never after never started (its gate opens once the start is recorded): it is run now, unless --resume-step says otherwise', async () => {
+test('a gated command recorded just before its spawn and never after never started: it is run now, whatever --resume-step says', async () => {
+  const { priorCommand } = await import('../../../src/maintain/steps.js');
+  const rec = { pid: 0, pgid: 0, host: 'h1', startedAt: '2026-01-01T00:00:00Z', marker: '/m', log: '/l', gated: true };
+  for (const sameHost of [true, false])
+    for (const resumeStep of [undefined, 'skip', 'rerun'] as const) {
+      const never = priorCommand('n1', rec, { sameHost, alive: false, exitCode: null }, resumeStep);
+      assert.equal(never.action, 'rerun');
+      assert.match(
+        never.action === 'rerun' ? never.note : '',
+        /^the command for n1 was about to be started by an earlier run at 2026-01-01T00:00:00Z on h1 when that run stopped; it never started \(a command starts only once its start is recorded\): it is run now$/,
+      );
+    }
+});
+
+test('an ungated command (a run from before the gate) recorded just before its spawn may or may not run: --resume-step decides', async () => {
   const { priorCommand } = await import('../../../src/maintain/steps.js');
   const rec = { pid: 0, pgid: 0, host: 'h1', startedAt: '2026-01-01T00:00:00Z', marker: '/m', log: '/l' };
-  for (const sameHost of [true, false]) {
-    const never = priorCommand('n1', rec, { sameHost, alive: false, exitCode: null });
-    assert.equal(never.action, 'rerun');
-    assert.match(
-      never.action === 'rerun' ? never.note : '',
-      /^the command for n1 was about to be started by an earlier run at 2026-01-01T00:00:00Z on h1 when that run stopped; it never started \(a command starts only once its start is recorded\): it is run now$/,
-    );
-  }
-  assert.equal(priorCommand('n1', rec, { sameHost: false, alive: false, exitCode: null }, 'skip').action, 'skip');
+  const unknown = priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: null });
+  assert.equal(unknown.action, 'refuse');
+  assert.match(
+    unknown.action === 'refuse' ? unknown.message : '',
+    /whether it started, and still runs, cannot be told/,
+  );
+  assert.equal(priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: null }, 'skip').action, 'skip');
+  assert.equal(
+    priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: 0 }).action,
+    'skip',
+    'its marker says',
+  );
 });
 
 test('a prior command that finished is recorded done without running it again', async () => {
