@@ -58,4 +58,9 @@ export interface Command<O, R> {
   compare?(answers: ReadonlyArray<{ context: string; result: R }>): string[];
   /** How long one run may wait on purpose (rollout status's --timeout): a context's own deadline allows for it. */
   waitsMs?(options: O): number;
+  /** Asked of many contexts: the options with a wait that has no bound (a watch without --timeout) bounded to ms. */
+  bounded?(options: O, ms: number): O;
 }
+
+/** What the printer reads of a command: everything but how it runs (so any command's options fit). */
+export type CommandPrinter<R> = Omit<Command<never, R>, 'run' | 'waitsMs' | 'bounded'>;

@@ -189,14 +189,3 @@ export function fleetOnlyDryRun(flags: FleetFlags, dryRun: boolean, what: string
     hint: `add --dry-run to plan on every context, or name one with --context`,
   });
 }
-
-/**
- * A watch asked of many contexts without a --timeout of its own: it ends after --context-timeout (default a
- * minute), each context answering with how far it got, rather than being cut off without an answer.
- */
-export function fleetWatchTimeoutMs(flags: FleetFlags, timeoutMs: number): number {
-  if (timeoutMs > 0 || (flags.contexts === undefined && !flags.allContexts)) return timeoutMs;
-  return flags.contextTimeout === undefined
-    ? FLEET_DEFAULTS.contextTimeoutMs
-    : durationFlag('--context-timeout', flags.contextTimeout, { zero: false });
-}

@@ -22,7 +22,7 @@ import {
   type ExitCodeValue,
 } from '../base/errors.js';
 import type { Io, Stream } from '../base/io.js';
-import type { Command, RunContext, View } from '../base/run.js';
+import type { Command, CommandPrinter, RunContext, View } from '../base/run.js';
 import { renderTable } from '../base/table.js';
 import { liveView, paint, type LiveView } from '../base/terminal.js';
 import { FLEET_DEFAULTS, selectContexts, type FleetOptions } from '../kube/contexts.js';
@@ -123,9 +123,12 @@ export async function runFleet<O extends { connection: ConnectionOptions }, R>(
   const { execBroker } = await import('../kube/exec.js');
   execBroker.limit = fleet.parallel;
   execBroker.manyContexts = true;
-  // Beyond what the command itself waits on purpose (a rollout's --timeout): a context that says nothing.
-  const deadlineMs = (fleet.contextTimeoutMs ?? FLEET_DEFAULTS.contextTimeoutMs) + (command.waitsMs?.(options) ?? 0);
-  const progress = await fleetProgress(ctx, targets.length);
+  const contextTimeoutMs = fleet.contextTimeoutMs ?? FLEET_DEFAULTS.contextTimeoutMs;
+  // A wait of the command with no bound (a watch without --timeout) ends after --context-timeout, answering how
+  // far it got; beyond what the command waits on purpose, the deadline ends a context that says nothing.
+  const asked = command.bounded?.(options, contextTimeoutMs) ?? options;
+  const deadlineMs = contextTimeoutMs + (command.waitsMs?.(asked) ?? 0);
+  const progress = await fleetProgress(ctx, targets.length, execBroker);
   const childIo: Io = { ...ctx.io, stdout: SINK, stderr: SINK };
   const running = new Set<string>();
   let done = 0;
@@ -161,7 +164,7 @@ export async function runFleet<O extends { connection: ConnectionOptions }, R>(
     );
     const signal = AbortSignal.any([ctx.signal, deadline.signal]);
     const child: RunContext = { ...ctx, io: childIo, signal, output: 'json' };
-    const perContext = { ...options, connection: { ...options.connection, context: target.context } };
+    const perContext = { ...asked, connection: { ...asked.connection, context: target.context } };
     let entry: FleetEntry<R>;
     try {
       // A command deaf to its signal still ends for the fleet when the signal aborts.
@@ -266,15 +269,18 @@ interface FleetProgress {
  * terminal (quiet while an interactive exec plugin talks to the person);
  * nothing off a terminal, nor with -o json|yaml.
  */
-async function fleetProgress(ctx: RunContext, total: number): Promise<FleetProgress> {
+async function fleetProgress(
+  ctx: RunContext,
+  total: number,
+  broker: { onInteractive(listener: (on: boolean) => void): () => void },
+): Promise<FleetProgress> {
   const quiet: FleetProgress = { update: () => {}, stop: () => {} };
   if (ctx.output === 'json' || ctx.output === 'yaml') return quiet;
   const view: LiveView = await liveView(ctx.io, ctx.io.stderr);
   if (!view.live) return quiet;
-  const { execBroker } = await import('../kube/exec.js');
   let paused = false;
   let last = '';
-  const off = execBroker.onInteractive((on) => {
+  const off = broker.onInteractive((on) => {
     paused = on;
     view.update('', on ? '' : last);
   });
@@ -296,7 +302,7 @@ async function fleetProgress(ctx: RunContext, total: number): Promise<FleetProgr
   };
 }
 
-export function renderFleet<R>(command: Command<never, R>, answer: FleetAnswer<R>, view: View): string {
+export function renderFleet<R>(command: CommandPrinter<R>, answer: FleetAnswer<R>, view: View): string {
   const answered = answer.items.filter((i) => i.outcome === 'answered' && i.value !== undefined);
   let out = '';
   const notes: string[] = [];

@@ -2,11 +2,11 @@
  * The one printer choice: a result goes out as JSON, YAML (or one JSON
  * object per line, for a watch) or the job's table, on stdout.
  */
-import type { Command, RunContext } from '../base/run.js';
+import type { CommandPrinter, RunContext } from '../base/run.js';
 import { colorEnabled } from '../base/terminal.js';
 import type { FleetAnswer, FleetEntry } from './fleet.js';
 
-export async function present<R>(ctx: RunContext, command: Command<never, R>, result: R): Promise<void> {
+export async function present<R>(ctx: RunContext, command: CommandPrinter<R>, result: R): Promise<void> {
   const { io } = ctx;
   for (const line of command.info?.(result) ?? []) io.stderr.write(`info: ${line}\n`);
   for (const w of command.warnings?.(result) ?? []) io.stderr.write(`warning: ${w}\n`);
@@ -32,7 +32,7 @@ export async function present<R>(ctx: RunContext, command: Command<never, R>, re
  */
 export async function presentFleet<R>(
   ctx: RunContext,
-  command: Command<never, R>,
+  command: CommandPrinter<R>,
   answer: FleetAnswer<R>,
   streamed: boolean,
 ): Promise<void> {

@@ -39,6 +39,7 @@ export const statusCommand: Command<StatusOptions, StatusResult> = {
   rows: statusRows,
   compare: notDoneByContext,
   waitsMs: (o) => (o.watch ? o.timeoutMs : 0),
+  bounded: (o, ms) => (o.watch && o.timeoutMs === 0 ? { ...o, timeoutMs: ms } : o),
   document: statusDocument,
   jsonLines: (r) => r.kind === 'RolloutStatusSummary',
   failure: statusFailure,

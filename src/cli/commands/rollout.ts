@@ -4,14 +4,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { exitCodeSummary } from '../../base/errors.js';
 import { historyOptions, statusOptions, undoOptions } from '../../rollout/options.js';
 import { argument } from '../candidates.js';
-import {
-  connectionFlags,
-  fleetFlags,
-  fleetWatchTimeoutMs,
-  namespaceFlag,
-  outputFlags,
-  outputFormat,
-} from '../flags.js';
+import { connectionFlags, fleetFlags, namespaceFlag, outputFlags, outputFormat } from '../flags.js';
 import type { Emit } from '../operations.js';
 
 const FORMATS = ['table', 'json', 'yaml'] as const;
@@ -53,9 +46,7 @@ Exit codes: ${exitCodeSummary()}.`,
   );
   status.action((targets, opts) => {
     const output = outputFormat(opts.output, FORMATS);
-    const options = statusOptions(targets, opts, output);
-    if (options.watch) options.timeoutMs = fleetWatchTimeoutMs(opts, options.timeoutMs);
-    emit('rollout status', options, output, opts);
+    emit('rollout status', statusOptions(targets, opts, output), output, opts);
   });
 
   const history = outputFlags(

@@ -325,3 +325,37 @@ test('the table puts CONTEXT first, says what a context without rows answered, l
   );
   assert.match(sections, /^=== context a \(https:\/\/a:6443\) ===\nanswer of a\n/);
 });
+
+test('a wait with no bound is bounded to --context-timeout for each context, and the deadline allows for it', async () => {
+  type Waiting = Opts & { timeoutMs: number };
+  const seen: number[] = [];
+  const command: Command<Waiting, { code: ExitCodeValue }> = {
+    async run(_ctx, o) {
+      seen.push(o.timeoutMs);
+      // Waits its own bound, then answers (exit 4, as a rollout not done in time): the deadline is beyond it.
+      await new Promise((r) => setTimeout(r, o.timeoutMs));
+      return { code: ExitCode.TIMEOUT };
+    },
+    exitCode: (r) => r.code,
+    render: () => '',
+    waitsMs: (o) => o.timeoutMs,
+    bounded: (o, ms) => (o.timeoutMs === 0 ? { ...o, timeoutMs: ms } : o),
+  };
+  const answer = await runFleet(
+    runContext(),
+    'fake',
+    command,
+    { ...OPTIONS, timeoutMs: 0 },
+    fleet({ contextTimeoutMs: 100 }),
+    undefined,
+    deps(['a', 'b']),
+  );
+  assert.deepEqual(seen, [100, 100]);
+  assert.deepEqual(
+    answer.items.map((i) => [i.outcome, i.exitCode]),
+    [
+      ['answered', ExitCode.TIMEOUT],
+      ['answered', ExitCode.TIMEOUT],
+    ],
+  );
+});
