@@ -22,16 +22,16 @@ import {
   bundleAndTypecheck,
   noTotals,
   releaseEnv,
+  runScript,
   runTests,
+  scriptLog,
   totalsLine,
   withCluster,
   type Agreement,
   type Totals,
 } from '../scripts/test-support.js';
 
-const log = (line: string): void => {
-  process.stderr.write(`bench:agreement: ${line}\n`);
-};
+const log = scriptLog('bench:agreement');
 
 interface Column {
   header: string;
@@ -175,10 +175,4 @@ async function main(argv: string[]): Promise<number> {
   return full ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    log(`error: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  },
-);
+runScript(() => main(process.argv.slice(2)), log);

@@ -15,6 +15,28 @@ import type { Release } from '../tests/cluster/releases.js';
 
 export type Log = (line: string) => void;
 
+/** A log that says which script speaks: "NAME: line" on stderr. */
+export function scriptLog(name: string): Log {
+  return (line) => {
+    process.stderr.write(`${name}: ${line}\n`);
+  };
+}
+
+/**
+ * Runs a script's main and exits with its code. An error it did not plan for is one line, and (for the
+ * test runners, `totals`) a last line "0 passed, 1 failed" that CI can read.
+ */
+export function runScript(main: () => Promise<number>, log: Log, totals = false): void {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      log(`error: ${err instanceof Error ? err.message : String(err)}`);
+      if (totals) process.stdout.write('0 passed, 1 failed\n');
+      process.exit(1);
+    },
+  );
+}
+
 export interface Totals {
   passed: number;
   failed: number;

@@ -17,16 +17,16 @@ import {
   bundleAndTypecheck,
   integrationTests,
   releaseEnv,
+  runScript,
   runTests,
+  scriptLog,
   totalsLine,
   noTotals,
   withCluster,
   type Totals,
 } from './test-support.js';
 
-const log = (line: string): void => {
-  process.stderr.write(`test:versions: ${line}\n`);
-};
+const log = scriptLog('test:versions');
 
 interface Outcome {
   release: Release;
@@ -83,11 +83,4 @@ async function main(argv: string[]): Promise<number> {
   return all.failed === 0 ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    log(`error: ${err instanceof Error ? err.message : String(err)}`);
-    process.stdout.write('0 passed, 1 failed\n');
-    process.exit(1);
-  },
-);
+runScript(() => main(process.argv.slice(2)), log, true);

@@ -25,15 +25,15 @@ import {
   integrationTests,
   isIntegrationTest,
   releaseEnv,
+  runScript,
   runTests,
+  scriptLog,
   totalsLine,
   unitTests,
   withCluster,
 } from './test-support.js';
 
-const log = (line: string): void => {
-  process.stderr.write(`test: ${line}\n`);
-};
+const log = scriptLog('test');
 
 function selectFiles(argv: string[]): string[] {
   if (argv[0] === 'unit') return unitTests();
@@ -67,11 +67,4 @@ async function main(argv: string[]): Promise<number> {
   return code;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    log(`error: ${err instanceof Error ? err.message : String(err)}`);
-    process.stdout.write('0 passed, 1 failed\n');
-    process.exit(1);
-  },
-);
+runScript(() => main(process.argv.slice(2)), log, true);

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import net from 'node:net';
 import path from 'node:path';
 import { after, test, type TestContext } from 'node:test';
 
@@ -27,6 +26,7 @@ import {
   tempDir,
   testNamespace,
 } from '../support/cluster.js';
+import { outageProxy } from '../support/net.js';
 import { allReady, createPool, deployment, pdb, pdbsSettled, readyWatcher } from '../support/workloads.js';
 
 const ROOT = process.getuid?.() === 0;
@@ -262,48 +262,10 @@ test('a torn last journal line is set aside with a warning, never appended onto,
   assert.equal(journalSteps(journal).at(-1)?.step, 'ended', 'and the attempt says how it ended');
 });
 
-/** A TCP proxy in front of the API server that can be taken down (connections refused and cut) and brought back. */
-async function outageProxy(
-  t: TestContext,
-): Promise<{ port: number; down: () => Promise<void>; up: () => Promise<void> }> {
-  const target = cluster().ports.apiserver;
-  const sockets = new Set<net.Socket>();
-  let server: net.Server | undefined;
-  let port = 0;
-  const listen = (): Promise<void> =>
-    new Promise((resolve) => {
-      server = net.createServer((client) => {
-        const upstream = net.connect(target, '127.0.0.1');
-        sockets.add(client).add(upstream);
-        client.pipe(upstream).pipe(client);
-        const end = (): void => {
-          client.destroy();
-          upstream.destroy();
-        };
-        client.on('error', end).on('close', end);
-        upstream.on('error', end).on('close', end);
-      });
-      server.listen(port, '127.0.0.1', () => {
-        port = (server!.address() as net.AddressInfo).port;
-        resolve();
-      });
-    });
-  const down = (): Promise<void> =>
-    new Promise((resolve) => {
-      for (const sock of sockets) sock.destroy();
-      sockets.clear();
-      if (server) server.close(() => resolve());
-      else resolve();
-    });
-  await listen();
-  t.after(down);
-  return { port, down, up: listen };
-}
-
 test('the API server unreachable for 25 s mid-drain: the run rides through and finishes, the PDB held', async (t) => {
   const s = await setup(t, 3, 4, { slow: true, grace: 4 });
   const [n1, n2] = s.nodes as [string, string];
-  const proxy = await outageProxy(t);
+  const proxy = await outageProxy(t, cluster().ports.apiserver);
   const doc = parseYaml(readFileSync(s.env.KUBECONFIG!, 'utf8')) as {
     clusters: Array<{ cluster: { server: string } }>;
   };

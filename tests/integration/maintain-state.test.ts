@@ -34,6 +34,7 @@ import {
   writesBy,
   type RunResult,
 } from '../support/cluster.js';
+import { outageProxy } from '../support/net.js';
 import { allReady, createPool, deployment, pdb, pdbsSettled, readyWatcher, type Pool } from '../support/workloads.js';
 
 interface Setup {
@@ -659,43 +660,6 @@ test('the state under another writer: its update meets a 409, is read again and 
   assert.ok((await watcher.stop()) >= 1, 'never below the PDB (2 replicas, maxUnavailable 1)');
 });
 
-/** A TCP proxy in front of the API server that the test takes down (connections refused and cut) and brings back. */
-async function outageProxy(
-  t: TestContext,
-): Promise<{ port: number; down: () => Promise<void>; up: () => Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  let server: net.Server | undefined;
-  let port = 0;
-  const up = (): Promise<void> =>
-    new Promise((resolve) => {
-      server = net.createServer((client) => {
-        const upstream = net.connect(cluster().ports.apiserver, '127.0.0.1');
-        sockets.add(client).add(upstream);
-        client.pipe(upstream).pipe(client);
-        const end = (): void => {
-          client.destroy();
-          upstream.destroy();
-        };
-        client.on('error', end).on('close', end);
-        upstream.on('error', end).on('close', end);
-      });
-      server.listen(port, '127.0.0.1', () => {
-        port = (server!.address() as net.AddressInfo).port;
-        resolve();
-      });
-    });
-  const down = (): Promise<void> =>
-    new Promise((resolve) => {
-      for (const sock of sockets) sock.destroy();
-      sockets.clear();
-      if (server) server.close(() => resolve());
-      else resolve();
-    });
-  await up();
-  t.after(down);
-  return { port, down, up };
-}
-
 /** A kubeconfig like `base`, pointed at 127.0.0.1:PORT. */
 function viaPort(base: string, port: number, dir: string): string {
   const doc = parseYaml(readFileSync(base, 'utf8')) as { clusters: Array<{ cluster: { server: string } }> };
@@ -708,7 +672,7 @@ function viaPort(base: string, port: number, dir: string): string {
 test('the API server down while the state is written: within --api-outage-timeout the run rides through; beyond it, it stops at that step and the same command resumes without running the command again', async (t) => {
   const s = await setup(t, 3, 2);
   const [n1, n2] = s.nodes as [string, string];
-  const proxy = await outageProxy(t);
+  const proxy = await outageProxy(t, cluster().ports.apiserver);
   const kubeconfig = viaPort(s.env.KUBECONFIG!, proxy.port, s.dir);
   const log = path.join(s.dir, 'commands.log');
   const started = path.join(s.dir, 'started');

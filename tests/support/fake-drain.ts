@@ -275,6 +275,16 @@ export function pdbPlan(name: string, disruptionsAllowed: number, overrides: Par
   };
 }
 
+/** The drain flags of a plain plan: --ignore-daemonsets, nothing else. */
+export const PLAN_OPTIONS = {
+  force: false,
+  ignoreDaemonSets: true,
+  deleteEmptyDirData: false,
+  disableEviction: false,
+  ignoreOptOuts: false,
+  strict: false,
+} as const;
+
 export function drainPlan(pods: PodPlan[], pdbs: PdbPlan[] = [], nodes = ['n1']): DrainPlan {
   return {
     kind: 'DrainPlan',
@@ -295,13 +305,6 @@ export function drainPlan(pods: PodPlan[], pdbs: PdbPlan[] = [], nodes = ['n1'])
     },
     verdict: 'proceed',
     blockers: [],
-    options: {
-      force: false,
-      ignoreDaemonSets: true,
-      deleteEmptyDirData: false,
-      disableEviction: false,
-      ignoreOptOuts: false,
-      strict: false,
-    },
+    options: { ...PLAN_OPTIONS },
   };
 }

@@ -1,5 +1,6 @@
 /** Loopback network helpers for tests. */
 import net from 'node:net';
+import type { TestContext } from 'node:test';
 
 /** A loopback port nothing listens on (bound, then closed): connections are refused. */
 export async function closedPort(): Promise<number> {
@@ -66,4 +67,45 @@ export async function hangingListener(): Promise<{
       server.close();
     },
   };
+}
+
+/**
+ * A TCP proxy on a loopback port in front of `target` (the API server's port) that a test takes down
+ * (connections refused, those open cut) and brings back on the same port; closed when the test ends.
+ */
+export async function outageProxy(
+  t: TestContext,
+  target: number,
+): Promise<{ port: number; down: () => Promise<void>; up: () => Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let server: net.Server | undefined;
+  let port = 0;
+  const up = (): Promise<void> =>
+    new Promise((resolve) => {
+      server = net.createServer((client) => {
+        const upstream = net.connect(target, '127.0.0.1');
+        sockets.add(client).add(upstream);
+        client.pipe(upstream).pipe(client);
+        const end = (): void => {
+          client.destroy();
+          upstream.destroy();
+        };
+        client.on('error', end).on('close', end);
+        upstream.on('error', end).on('close', end);
+      });
+      server.listen(port, '127.0.0.1', () => {
+        port = (server!.address() as net.AddressInfo).port;
+        resolve();
+      });
+    });
+  const down = (): Promise<void> =>
+    new Promise((resolve) => {
+      for (const sock of sockets) sock.destroy();
+      sockets.clear();
+      if (server) server.close(() => resolve());
+      else resolve();
+    });
+  await up();
+  t.after(down);
+  return { port, down, up };
 }

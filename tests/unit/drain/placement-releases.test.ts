@@ -18,6 +18,8 @@ import { buildPlan } from '../../../src/drain/plan.js';
 import { DRAIN_RULES, drainRules, type DrainRules } from '../../../src/drain/rules.js';
 import { releaseOf, type Release } from '../../../src/kube/release.js';
 
+import { PLAN_OPTIONS } from '../../support/fake-drain.js';
+
 /** The rules at "1.33.6" (a patch) or "1.34" (its first patch). */
 const at = (release: string): DrainRules => drainRules(releaseOf(release));
 /** Every row of the table, and the newest patch of every minor. */
@@ -336,14 +338,7 @@ function planInputs(
     ),
     permissions: [],
     now: new Date('2026-06-01T00:00:00Z'),
-    options: {
-      force: false,
-      ignoreDaemonSets: true,
-      deleteEmptyDirData: false,
-      disableEviction: false,
-      ignoreOptOuts: false,
-      strict: false,
-    },
+    options: { ...PLAN_OPTIONS },
     skipWaitForDeleteTimeoutSeconds: 0,
     release: { serverRelease: `v1.${release.minor}.0`, rules: `1.${release.minor}` },
     rules: drainRules(release),
