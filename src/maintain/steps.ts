@@ -85,10 +85,22 @@ export function priorKey(kind: CommandKind, node: string): string {
  * The decision for a command an earlier run started and never saw end.
  * Pure: the facts (alive on this host, its exit marker) are read by the caller.
  */
+/** What is known of a command an earlier run started, on the machine asked. */
+export interface CommandFacts {
+  /** This is the host that started it. */
+  sameHost: boolean;
+  /** Its process group has a member that has not ended (this host only). */
+  alive: boolean;
+  /** Its exit code from its marker; null when it has none. */
+  exitCode: number | null;
+  /** Its marker says it never passed its gate: the run that started it died before recording its start. */
+  neverStarted: boolean;
+}
+
 export function priorCommand(
   node: string,
   rec: CommandRecord,
-  facts: { sameHost: boolean; alive: boolean; exitCode: number | null },
+  facts: CommandFacts,
   resumeStep?: 'rerun' | 'skip',
 ): PriorCommand {
   const what = commandName(rec.kind ?? 'command');
@@ -103,6 +115,13 @@ export function priorCommand(
         'then run the same command again',
     };
   }
+  if (facts.neverStarted)
+    return {
+      action: 'rerun',
+      note:
+        `${what} for ${node}, ${started}, never started: that run stopped before its start was recorded; ` +
+        'it is run now',
+    };
   if (facts.exitCode === 0)
     return {
       action: 'skip',

@@ -8,7 +8,17 @@
  * Without --run: a file to wait for, or Enter on the terminal.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -16,35 +26,74 @@ import { sleep } from '../base/concurrency.js';
 import { ask } from '../base/prompt.js';
 import type { RunContext } from '../base/run.js';
 import type { CommandKind, CommandRecord } from './journal.js';
-import type { Work } from './steps.js';
+import type { CommandFacts, Work } from './steps.js';
+
+/** What a command's marker holds when it never passed its gate (the run that started it died first). */
+export const NEVER_STARTED = 'never-started';
+
+/** Writes WHAT to the exit marker atomically (a reader never sees half of it). */
+const writeMarker = (what: string): string =>
+  `printf "%s\\n" ${what} > "$STUDY_EXIT_MARKER.tmp" && mv "$STUDY_EXIT_MARKER.tmp" "$STUDY_EXIT_MARKER"`;
 
 /** The wrapper: the operator's command ($STUDY_COMMAND, never spliced), then its exit code written atomically. */
 const WRAPPER =
   // The gate: the command starts only once the run has recorded it with its process group ("go" on stdin). A
-  // run that dies first closes the pipe, and the command never starts.
-  'IFS= read -r go; [ "$go" = go ] || exit 125; ' +
+  // run that dies first closes the pipe: the command never starts, and its marker says so, for a process group
+  // gone without a marker is a command cut off.
+  `IFS= read -r go; [ "$go" = go ] || { ${writeMarker(NEVER_STARTED)}; exit 125; }; ` +
   '/bin/sh -c "$STUDY_COMMAND" </dev/null; code=$?; ' +
-  'printf "%s\\n" "$code" > "$STUDY_EXIT_MARKER.tmp" && mv "$STUDY_EXIT_MARKER.tmp" "$STUDY_EXIT_MARKER"; ' +
-  'exit $code';
+  `${writeMarker('"$code"')}; exit $code`;
 
 /** How long a stopped command's process group gets to end after the signal, before SIGKILL. */
 export const STOP_GRACE_MS = 10_000;
 
-/** Whether a process group has a member left (on this host). */
+/**
+ * Whether a process group has a member left (on this host) that has not
+ * ended: a zombie is not one. An orphaned command is reaped by init, and
+ * where init does not reap (a container's first process often does not),
+ * a command that ended would otherwise be "still running" for ever.
+ */
 export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  return groupHasLiveMember(pgid) ?? true;
 }
 
-/** The exit code in a marker file; null when there is none (the command did not finish). */
-export function readMarker(file: string): number | null {
+/** From /proc (Linux): whether the group has a member that is not a zombie; undefined where /proc cannot tell. */
+function groupHasLiveMember(pgid: number): boolean | undefined {
+  let pids: string[];
   try {
-    const n = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(n) ? n : null;
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return undefined;
+  }
+  let seen = false;
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // ended meanwhile
+    }
+    // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so split after its last ')'.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) !== pgid) continue;
+    seen = true;
+    if (state !== 'Z' && state !== 'X') return true;
+  }
+  return seen ? false : undefined;
+}
+
+/** The exit code in a marker file; NEVER_STARTED for a command that never passed its gate; null when there is none. */
+export function readMarker(file: string): number | typeof NEVER_STARTED | null {
+  try {
+    const text = readFileSync(file, 'utf8').trim();
+    if (text === NEVER_STARTED) return NEVER_STARTED;
+    const n = Number(text);
+    return text !== '' && Number.isInteger(n) ? n : null;
   } catch {
     return null;
   }
@@ -230,9 +279,15 @@ export function operatorWork(waitFile: string | undefined, ctx: RunContext): Wor
   };
 }
 
-/** What is known now of a command an earlier run started: alive on this host, or its marker. */
-export function commandFacts(rec: CommandRecord): { sameHost: boolean; alive: boolean; exitCode: number | null } {
+/** What is known now of a command an earlier run started: alive on this host, its marker, whether it never started. */
+export function commandFacts(rec: CommandRecord): CommandFacts {
   const sameHost = rec.host === os.hostname();
-  // A process group of 0 is a command recorded before its spawn: nothing to look for (kill(0) is our own group).
-  return { sameHost, alive: sameHost && rec.pgid > 0 && groupAlive(rec.pgid), exitCode: readMarker(rec.marker) };
+  const marker = readMarker(rec.marker);
+  return {
+    sameHost,
+    // A process group of 0 is a command recorded before its spawn: nothing to look for (kill(0) is our own group).
+    alive: sameHost && rec.pgid > 0 && groupAlive(rec.pgid),
+    exitCode: marker === NEVER_STARTED ? null : marker,
+    neverStarted: marker === NEVER_STARTED,
+  };
 }

@@ -432,26 +432,35 @@ test('a command an earlier run started and never saw end: refused while alive he
     marker: '/j.n1.exit',
     log: '/j.n1.log',
   };
-  const alive = priorCommand('n1', rec, { sameHost: true, alive: true, exitCode: null });
+  const alive = priorCommand('n1', rec, { sameHost: true, alive: true, exitCode: null, neverStarted: false });
   assert.equal(alive.action, 'refuse');
   assert.match(
     alive.action === 'refuse' ? alive.message : '',
     /the command for n1, started by an earlier run at 2026-01-01T00:00:00Z on h1 \(process group 7\), is still running; it is not started again/,
   );
   assert.match(alive.action === 'refuse' ? alive.hint : '', /kill -TERM -- -7/);
-  assert.equal(priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: 0 }).action, 'skip');
-  const failed = priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: 4 });
+  assert.equal(
+    priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: 0, neverStarted: false }).action,
+    'skip',
+  );
+  const failed = priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: 4, neverStarted: false });
   assert.equal(failed.action, 'rerun');
   assert.match(failed.action === 'rerun' ? failed.note : '', /ended with exit code 4; it is run again/);
   assert.match(
-    JSON.stringify(priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: null })),
+    JSON.stringify(priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: null, neverStarted: false })),
     /cut off before it finished \(no exit marker\)/,
   );
-  const elsewhere = priorCommand('n1', rec, { sameHost: false, alive: false, exitCode: null });
+  const elsewhere = priorCommand('n1', rec, { sameHost: false, alive: false, exitCode: null, neverStarted: false });
   assert.equal(elsewhere.action, 'refuse');
   assert.match(elsewhere.action === 'refuse' ? elsewhere.hint : '', /--resume-step=rerun .* --resume-step=skip/);
-  assert.equal(priorCommand('n1', rec, { sameHost: false, alive: false, exitCode: null }, 'skip').action, 'skip');
-  assert.equal(priorCommand('n1', rec, { sameHost: false, alive: false, exitCode: null }, 'rerun').action, 'rerun');
+  assert.equal(
+    priorCommand('n1', rec, { sameHost: false, alive: false, exitCode: null, neverStarted: false }, 'skip').action,
+    'skip',
+  );
+  assert.equal(
+    priorCommand('n1', rec, { sameHost: false, alive: false, exitCode: null, neverStarted: false }, 'rerun').action,
+    'rerun',
+  );
 });
 
 test('a gated command recorded just before its spawn and never after never started: it is run now, whatever --resume-step says', async () => {
@@ -459,7 +468,12 @@ test('a gated command recorded just before its spawn and never after never start
   const rec = { pid: 0, pgid: 0, host: 'h1', startedAt: '2026-01-01T00:00:00Z', marker: '/m', log: '/l', gated: true };
   for (const sameHost of [true, false])
     for (const resumeStep of [undefined, 'skip', 'rerun'] as const) {
-      const never = priorCommand('n1', rec, { sameHost, alive: false, exitCode: null }, resumeStep);
+      const never = priorCommand(
+        'n1',
+        rec,
+        { sameHost, alive: false, exitCode: null, neverStarted: false },
+        resumeStep,
+      );
       assert.equal(never.action, 'rerun');
       assert.match(
         never.action === 'rerun' ? never.note : '',
@@ -468,18 +482,32 @@ test('a gated command recorded just before its spawn and never after never start
     }
 });
 
+test('a command whose marker says it never passed its gate is run now, on any host, whatever --resume-step says', async () => {
+  const { priorCommand } = await import('../../../src/maintain/steps.js');
+  const rec = { pid: 7, pgid: 7, host: 'h1', startedAt: '2026-01-01T00:00:00Z', marker: '/m', log: '/l', gated: true };
+  for (const sameHost of [true, false])
+    for (const resumeStep of [undefined, 'skip', 'rerun'] as const) {
+      const never = priorCommand('n1', rec, { sameHost, alive: false, exitCode: null, neverStarted: true }, resumeStep);
+      assert.equal(never.action, 'rerun');
+      assert.match(never.action === 'rerun' ? never.note : '', /process group 7\), never started: .* it is run now$/);
+    }
+});
+
 test('an ungated command (a run from before the gate) recorded just before its spawn may or may not run: --resume-step decides', async () => {
   const { priorCommand } = await import('../../../src/maintain/steps.js');
   const rec = { pid: 0, pgid: 0, host: 'h1', startedAt: '2026-01-01T00:00:00Z', marker: '/m', log: '/l' };
-  const unknown = priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: null });
+  const unknown = priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: null, neverStarted: false });
   assert.equal(unknown.action, 'refuse');
   assert.match(
     unknown.action === 'refuse' ? unknown.message : '',
     /whether it started, and still runs, cannot be told/,
   );
-  assert.equal(priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: null }, 'skip').action, 'skip');
   assert.equal(
-    priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: 0 }).action,
+    priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: null, neverStarted: false }, 'skip').action,
+    'skip',
+  );
+  assert.equal(
+    priorCommand('n1', rec, { sameHost: true, alive: false, exitCode: 0, neverStarted: false }).action,
     'skip',
     'its marker says',
   );
