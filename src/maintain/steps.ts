@@ -81,10 +81,6 @@ export function priorKey(kind: CommandKind, node: string): string {
   return kind === 'command' ? node : `${kind}:${node}`;
 }
 
-/**
- * The decision for a command an earlier run started and never saw end.
- * Pure: the facts (alive on this host, its exit marker) are read by the caller.
- */
 /** What is known of a command an earlier run started, on the machine asked. */
 export interface CommandFacts {
   /** This is the host that started it. */
@@ -97,6 +93,10 @@ export interface CommandFacts {
   neverStarted: boolean;
 }
 
+/**
+ * The decision for a command an earlier run started and never saw end.
+ * Pure: the facts (alive on this host, its exit marker) are read by the caller.
+ */
 export function priorCommand(
   node: string,
   rec: CommandRecord,
