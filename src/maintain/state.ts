@@ -384,7 +384,10 @@ export function resolveRun(state: RunState, journal: readonly JournalEntry[] | u
     out.toJournal = merged.some((e) => !known.has(entryKey(e)));
     if (out.toCluster && !merged.every((e) => new Set(cluster.entries.map(entryKey)).has(entryKey(e))))
       out.notes.push('the journal holds records the cluster missed: they are written to the cluster');
-    if (out.toJournal) out.notes.push('the cluster holds records the journal missed (written from another machine)');
+    if (out.toJournal)
+      out.notes.push(
+        'the cluster holds records the journal missed (from another machine, or written just before a kill)',
+      );
     return out;
   }
   const finished = state.last.find((r) => r.id === local.id);
