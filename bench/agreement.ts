@@ -20,15 +20,12 @@ import { REPO_ROOT } from '../tests/cluster/paths.js';
 import { findRelease, RELEASES, type Release } from '../tests/cluster/releases.js';
 import {
   bundleAndTypecheck,
-  noTotals,
-  releaseEnv,
+  runRelease,
   runScript,
-  runTests,
   scriptLog,
   totalsLine,
-  withCluster,
   type Agreement,
-  type Totals,
+  type ReleaseOutcome,
 } from '../scripts/test-support.js';
 
 const log = scriptLog('bench:agreement');
@@ -82,13 +79,6 @@ const COLUMNS: readonly Column[] = [
   },
 ];
 
-interface Outcome {
-  release: Release;
-  totals: Totals;
-  seconds: number;
-  error?: string;
-}
-
 /** The command that measures a cell on its own: the test file on that release's cluster. */
 function commandOf(release: Release, column: Column): string {
   return `STUDY_K8S_VERSION=${release.minor} npm test -- ${column.file}`;
@@ -126,26 +116,12 @@ function markdownTable(rows: Array<{ release: Release; agreements: Agreement[] }
   return lines.join('\n');
 }
 
-async function runRelease(release: Release, files: string[]): Promise<Outcome> {
-  const started = Date.now();
-  const seconds = (): number => Math.round((Date.now() - started) / 1000);
-  log(`── ${release.version} ──`);
-  try {
-    const { totals } = await withCluster(release, log, () => runTests(files, releaseEnv(release), log));
-    return { release, totals, seconds: seconds() };
-  } catch (err) {
-    const error = err instanceof Error ? err.message : String(err);
-    log(`${release.version}: ${error}`);
-    return { release, totals: { ...noTotals(), failed: 1 }, seconds: seconds(), error };
-  }
-}
-
 async function main(argv: string[]): Promise<number> {
   const releases = argv.length ? argv.map(findRelease) : [...RELEASES];
   const files = [...new Set(COLUMNS.map((c) => path.join(REPO_ROOT, c.file)))];
   if (!(await bundleAndTypecheck(log))) return 1;
-  const outcomes: Outcome[] = [];
-  for (const release of releases) outcomes.push(await runRelease(release, files));
+  const outcomes: ReleaseOutcome[] = [];
+  for (const release of releases) outcomes.push(await runRelease(release, files, log, release.version));
 
   const out: string[] = [
     '',

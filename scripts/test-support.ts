@@ -152,6 +152,30 @@ export async function runTests(
   return { code, totals };
 }
 
+/** How the tests went on one release's cluster. */
+export interface ReleaseOutcome {
+  release: Release;
+  totals: Totals;
+  seconds: number;
+  /** Why the run could not start (a build or a cluster that failed), if it could not. */
+  error?: string;
+}
+
+/** The files on the release's cluster (withCluster); a cluster that could not start is one failure, said why. */
+export async function runRelease(release: Release, files: string[], log: Log, title: string): Promise<ReleaseOutcome> {
+  const started = Date.now();
+  const seconds = (): number => Math.round((Date.now() - started) / 1000);
+  log(`── ${title} ──`);
+  try {
+    const { totals } = await withCluster(release, log, () => runTests(files, releaseEnv(release), log));
+    return { release, totals, seconds: seconds() };
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    log(`${release.version}: ${error}`);
+    return { release, totals: { ...noTotals(), failed: 1 }, seconds: seconds(), error };
+  }
+}
+
 export function totalsLine(t: Totals): string {
   return `${t.passed} passed, ${t.failed} failed${t.skipped ? `, ${t.skipped} skipped` : ''}`;
 }

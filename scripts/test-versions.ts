@@ -16,25 +16,15 @@ import { findRelease, RELEASES, type Release } from '../tests/cluster/releases.j
 import {
   bundleAndTypecheck,
   integrationTests,
-  releaseEnv,
+  noTotals,
+  runRelease,
   runScript,
-  runTests,
   scriptLog,
   totalsLine,
-  noTotals,
-  withCluster,
-  type Totals,
+  type ReleaseOutcome,
 } from './test-support.js';
 
 const log = scriptLog('test:versions');
-
-interface Outcome {
-  release: Release;
-  totals: Totals;
-  seconds: number;
-  /** Why the run could not start (a build or a cluster that failed), if it could not. */
-  error?: string;
-}
 
 function parseArgs(argv: string[]): { releases: Release[]; files: string[] } {
   const cut = argv.indexOf('--');
@@ -43,28 +33,17 @@ function parseArgs(argv: string[]): { releases: Release[]; files: string[] } {
   return { releases: names.length ? names.map(findRelease) : [...RELEASES], files };
 }
 
-async function runRelease(release: Release, files: string[]): Promise<Outcome> {
-  const started = Date.now();
-  const seconds = (): number => Math.round((Date.now() - started) / 1000);
-  log(`── ${release.version} (etcd ${release.etcd}, kwok ${release.kwok}) ──`);
-  try {
-    const { totals } = await withCluster(release, log, () => runTests(files, releaseEnv(release), log));
-    return { release, totals, seconds: seconds() };
-  } catch (err) {
-    const error = err instanceof Error ? err.message : String(err);
-    log(`${release.version}: ${error}`);
-    return { release, totals: { ...noTotals(), failed: 1 }, seconds: seconds(), error };
-  }
-}
-
 async function main(argv: string[]): Promise<number> {
   const { releases, files } = parseArgs(argv);
   if (!(await bundleAndTypecheck(log))) {
     process.stdout.write('0 passed, 1 failed\n');
     return 1;
   }
-  const outcomes: Outcome[] = [];
-  for (const release of releases) outcomes.push(await runRelease(release, files));
+  const outcomes: ReleaseOutcome[] = [];
+  for (const release of releases)
+    outcomes.push(
+      await runRelease(release, files, log, `${release.version} (etcd ${release.etcd}, kwok ${release.kwok})`),
+    );
 
   const all = noTotals();
   process.stdout.write('\nintegration tests by Kubernetes release:\n');

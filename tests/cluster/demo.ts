@@ -32,18 +32,22 @@ rules:
   verbs: [get, list, watch]
 `;
 
+/** Namespace demo's RoleBinding of the deployer Role to these subjects (YAML flow mappings). */
+function deployerBinding(...subjects: string[]): string {
+  return `apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: deployer, namespace: demo}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: deployer}
+subjects:
+${subjects.map((s) => `- ${s}\n`).join('')}`;
+}
+
 /** The second demo cluster's RBAC: namespace demo's deployer Role, bound to ops-bot rather than jane (RBAC drift). */
 export const DRIFTED_RBAC = `apiVersion: v1
 kind: Namespace
 metadata: {name: demo}
 ${DEPLOYER_ROLE}---
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: deployer, namespace: demo}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: deployer}
-subjects:
-- {kind: User, name: ops-bot, apiGroup: rbac.authorization.k8s.io}
-`;
+${deployerBinding('{kind: User, name: ops-bot, apiGroup: rbac.authorization.k8s.io}')}`;
 
 const WORKLOADS = `
 apiVersion: v1
@@ -112,14 +116,10 @@ spec:
     spec:
       containers: [{name: agent, image: registry.local/log-agent:1.1}]
 ${DEPLOYER_ROLE}---
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: deployer, namespace: demo}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: deployer}
-subjects:
-- {kind: User, name: jane, apiGroup: rbac.authorization.k8s.io}
-- {kind: ServiceAccount, name: ci, namespace: demo}
-`;
+${deployerBinding(
+  '{kind: User, name: jane, apiGroup: rbac.authorization.k8s.io}',
+  '{kind: ServiceAccount, name: ci, namespace: demo}',
+)}`;
 
 /** How many replicas of each workload there are once node N (0-based) has been filled. */
 const LAYOUT: ReadonlyArray<Record<'deployment/web' | 'deployment/api' | 'statefulset/db', number>> = [

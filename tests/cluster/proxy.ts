@@ -2,7 +2,8 @@
  * A plain-HTTP reverse proxy to the local API server that authenticates as
  * the admin (as kubectl proxy does) and records every request it forwards:
  * point a kubeconfig's server at it to see what a command asks for. Used by
- * the tests (recordingProxy) and by bench:plan (which counts requests).
+ * the tests (recordingProxy; interposingProxy, which acts before each request
+ * goes on) and by bench:plan (which counts requests).
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -16,12 +17,18 @@ export interface AdminProxy {
   server: string;
   /** "METHOD /path?query" of each request forwarded so far. */
   requests: string[];
+  /** "METHOD /path -> CODE" of each answer so far. */
+  answers: string[];
   /** The requests recorded since the last take(), and a fresh record. */
   take(): string[];
   close(): void;
 }
 
-export async function startAdminProxy(info: ClusterInfo): Promise<AdminProxy> {
+/** `before`: awaited before each request goes on (with its body read), as another writer's moment. */
+export async function startAdminProxy(
+  info: ClusterInfo,
+  before?: (method: string, url: string) => Promise<void>,
+): Promise<AdminProxy> {
   const pki = path.join(info.dir, 'pki');
   const agent = new https.Agent({
     keepAlive: true,
@@ -32,6 +39,7 @@ export async function startAdminProxy(info: ClusterInfo): Promise<AdminProxy> {
   const proxy: AdminProxy = {
     server: '',
     requests: [],
+    answers: [],
     take: () => proxy.requests.splice(0),
     close: () => {
       server.closeAllConnections();
@@ -43,16 +51,31 @@ export async function startAdminProxy(info: ClusterInfo): Promise<AdminProxy> {
     proxy.requests.push(`${req.method} ${req.url}`);
     const headers = { ...req.headers };
     delete headers.host;
-    const upstream = https.request(
-      { host: '127.0.0.1', port: info.ports.apiserver, method: req.method, path: req.url, headers, agent },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    res.on('close', () => upstream.destroy());
-    req.pipe(upstream);
+    const forward = (): http.ClientRequest => {
+      const upstream = https.request(
+        { host: '127.0.0.1', port: info.ports.apiserver, method: req.method, path: req.url, headers, agent },
+        (up) => {
+          proxy.answers.push(`${req.method} ${(req.url ?? '').split('?')[0]} -> ${up.statusCode}`);
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      upstream.on('error', () => res.destroy());
+      res.on('close', () => upstream.destroy());
+      return upstream;
+    };
+    if (!before) {
+      req.pipe(forward());
+      return;
+    }
+    const body: Buffer[] = [];
+    req.on('data', (c: Buffer) => body.push(c));
+    req.on('end', () => {
+      before(req.method ?? 'GET', req.url ?? '').then(
+        () => forward().end(Buffer.concat(body)),
+        () => res.destroy(),
+      );
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   proxy.server = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

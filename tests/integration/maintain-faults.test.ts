@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import { after, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 
 import { parseYaml, toYaml } from '../../src/base/yaml.js';
 import { REPO_ROOT } from '../cluster/paths.js';
@@ -23,81 +23,25 @@ import {
   runCommand,
   runPlugin,
   suffix,
-  tempDir,
-  testNamespace,
 } from '../support/cluster.js';
+import {
+  maintainArgs as runArgs,
+  maintainSetup,
+  pdbWatcher,
+  type MaintainSetup,
+  type SetupOptions,
+} from '../support/maintain-cluster.js';
 import { outageProxy } from '../support/net.js';
-import { allReady, createPool, deployment, pdb, pdbsSettled, readyWatcher } from '../support/workloads.js';
 
 const ROOT = process.getuid?.() === 0;
 
-interface Setup {
-  ns: string;
-  nodes: string[];
-  env: NodeJS.ProcessEnv;
-  dir: string;
-}
+type Setup = MaintainSetup;
+const setup = (t: TestContext, nodes: number, replicas: number, o?: SetupOptions): Promise<Setup> =>
+  maintainSetup(t, 'mflt', nodes, replicas, o);
 
-async function setup(
-  t: TestContext,
-  nodes: number,
-  replicas: number,
-  o: { grace?: number; slow?: boolean; user?: string; maxUnavailable?: number } = {},
-): Promise<Setup> {
-  const ns = await testNamespace(t, 'mflt');
-  const pool = await createPool(
-    t,
-    Array.from({ length: nodes }, () => ({})),
-  );
-  await deployment(
-    ns,
-    pool,
-    'web',
-    replicas,
-    o.slow ? { annotations: { 'kstudy.test/ignore-sigterm': 'true' }, grace: o.grace ?? 3 } : {},
-  );
-  await pdb(ns, 'web', 'web', { maxUnavailable: o.maxUnavailable ?? 1 });
-  await allReady(ns, replicas);
-  await pdbsSettled(ns);
-  return {
-    ns,
-    nodes: pool.nodes,
-    env: { KUBECONFIG: mintUser(o.user ?? `mflt-${suffix()}`, ['system:masters']) },
-    dir: tempDir('kstudy-mflt-'),
-  };
-}
-
-/** Watchers a failing test left running: stopped once the file's tests are done, so the file ends. */
-const watchers: Array<{ stop: () => Promise<number> }> = [];
-after(async () => {
-  for (const w of watchers) await w.stop();
-});
-
-/** The PDB watcher: the fewest ready pods of the app seen, sampled every 200 ms. */
-function pdbWatcher(ns: string, app: string): { stop: () => Promise<number> } {
-  const watcher = readyWatcher(ns, app, 200);
-  watchers.push(watcher);
-  return watcher;
-}
-
+/** A real run with a journal. */
 function maintainArgs(s: Setup, nodes: string[], journal: string, run: string, extra: string[] = []): string[] {
-  return [
-    'maintain',
-    ...nodes,
-    '--run',
-    run,
-    '--journal',
-    journal,
-    '--lock-namespace',
-    s.ns,
-    '--yes',
-    '--ignore-daemonsets',
-    '--ready-timeout',
-    '60s',
-    '--recover-timeout',
-    '120s',
-    ...extra,
-  ];
+  return runArgs(s, nodes, run, ['--journal', journal, ...extra]);
 }
 
 function journalSteps(file: string): Array<{ node: string; step: string; command?: { pgid: number; marker: string } }> {

@@ -11,14 +11,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
-import net from 'node:net';
 import path from 'node:path';
 import { after, test, type TestContext } from 'node:test';
 
 import { parseYaml, toYaml } from '../../src/base/yaml.js';
 import { REPO_ROOT } from '../cluster/paths.js';
+import { startAdminProxy } from '../cluster/proxy.js';
 import {
   adminRequest,
   apis,
@@ -30,70 +28,21 @@ import {
   serverOnlyKubeconfig,
   suffix,
   tempDir,
-  testNamespace,
   writesBy,
   type RunResult,
 } from '../support/cluster.js';
 import { outageProxy } from '../support/net.js';
-import { allReady, createPool, deployment, pdb, pdbsSettled, readyWatcher, type Pool } from '../support/workloads.js';
+import { maintainArgs, maintainSetup, pdbWatcher, type MaintainSetup } from '../support/maintain-cluster.js';
 
-interface Setup {
-  ns: string;
-  pool: Pool;
-  nodes: string[];
-  env: NodeJS.ProcessEnv;
-  dir: string;
-}
-
-async function setup(t: TestContext, nodes: number, replicas: number): Promise<Setup> {
-  const ns = await testNamespace(t, 'mst');
-  const pool = await createPool(
-    t,
-    Array.from({ length: nodes }, () => ({})),
-  );
-  await deployment(ns, pool, 'web', replicas);
-  await pdb(ns, 'web', 'web', { maxUnavailable: 1 });
-  await allReady(ns, replicas);
-  await pdbsSettled(ns);
-  return {
-    ns,
-    pool,
-    nodes: pool.nodes,
-    env: { KUBECONFIG: mintUser(`mst-${suffix()}`, ['system:masters']) },
-    dir: tempDir('kstudy-mst-'),
-  };
-}
+type Setup = MaintainSetup;
+const setup = (t: TestContext, nodes: number, replicas: number): Promise<Setup> =>
+  maintainSetup(t, 'mst', nodes, replicas);
 
 /** What a test leaves running when it fails before it stops it: stopped once the file's tests are done. */
 const leftovers: Array<() => unknown> = [];
 after(async () => {
   for (const stop of leftovers) await stop();
 });
-
-/** The PDB watcher: the fewest ready pods of the app seen, sampled every 200 ms. */
-function pdbWatcher(ns: string): { stop: () => Promise<number> } {
-  const watcher = readyWatcher(ns, 'web', 200);
-  leftovers.push(() => watcher.stop());
-  return watcher;
-}
-
-function maintainArgs(s: Setup, nodes: string[], run: string, extra: string[] = []): string[] {
-  return [
-    'maintain',
-    ...nodes,
-    '--run',
-    run,
-    '--lock-namespace',
-    s.ns,
-    '--yes',
-    '--ignore-daemonsets',
-    '--ready-timeout',
-    '60s',
-    '--recover-timeout',
-    '120s',
-    ...extra,
-  ];
-}
 
 interface Running {
   child: ChildProcess;
@@ -576,45 +525,9 @@ async function interposingProxy(
   t: TestContext,
   before: (method: string, url: string) => Promise<void>,
 ): Promise<{ kubeconfig: string; answers: string[] }> {
-  const info = cluster();
-  const pki = path.join(info.dir, 'pki');
-  const agent = new https.Agent({
-    keepAlive: true,
-    ca: readFileSync(path.join(pki, 'ca.crt')),
-    cert: readFileSync(path.join(pki, 'admin.crt')),
-    key: readFileSync(path.join(pki, 'admin.key')),
-  });
-  const answers: string[] = [];
-  const server = http.createServer((req, res) => {
-    const body: Buffer[] = [];
-    req.on('data', (c: Buffer) => body.push(c));
-    req.on('end', () => {
-      void before(req.method ?? 'GET', req.url ?? '').then(() => {
-        const headers = { ...req.headers };
-        delete headers.host;
-        const upstream = https.request(
-          { host: '127.0.0.1', port: info.ports.apiserver, method: req.method, path: req.url, headers, agent },
-          (up) => {
-            answers.push(`${req.method} ${(req.url ?? '').split('?')[0]} -> ${up.statusCode}`);
-            res.writeHead(up.statusCode ?? 502, up.headers);
-            up.pipe(res);
-          },
-        );
-        upstream.on('error', () => res.destroy());
-        upstream.end(Buffer.concat(body));
-      });
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => {
-    server.closeAllConnections();
-    server.close();
-    agent.destroy();
-  });
-  return {
-    kubeconfig: serverOnlyKubeconfig(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`),
-    answers,
-  };
+  const proxy = await startAdminProxy(cluster(), before);
+  t.after(() => proxy.close());
+  return { kubeconfig: serverOnlyKubeconfig(proxy.server), answers: proxy.answers };
 }
 
 test('the state under another writer: its update meets a 409, is read again and applied again, and what the other wrote is kept', async (t) => {

@@ -22,23 +22,14 @@ import {
   testNamespace,
   writesBy,
 } from '../support/cluster.js';
+import { maintainArgs, maintainSetup, type MaintainSetup } from '../support/maintain-cluster.js';
 import { screen } from '../support/terminal.js';
-import {
-  allReady,
-  createPool,
-  deployment,
-  pdb,
-  pdbsSettled,
-  readyWatcher,
-  setCordoned,
-  template,
-} from '../support/workloads.js';
+import { allReady, createPool, readyWatcher, setCordoned, template } from '../support/workloads.js';
 
-interface Setup {
-  ns: string;
-  nodes: string[];
-  env: NodeJS.ProcessEnv;
-  dir: string;
+/** The waits of a run here: the pods are simulated, and ready at once. */
+const FAST_WAITS = { ready: '30s', recover: '60s' };
+
+interface Setup extends MaintainSetup {
   log: string;
   journal: string;
 }
@@ -48,28 +39,8 @@ async function setup(
   replicas = 5,
   extra: { slow?: boolean } = {},
 ): Promise<Setup> {
-  const ns = await testNamespace(t, 'mnt');
-  const pool = await createPool(t, [{}, {}, {}, {}, {}]);
-  await deployment(
-    ns,
-    pool,
-    'web',
-    replicas,
-    extra.slow ? { annotations: { 'kstudy.test/ignore-sigterm': 'true' }, grace: 4 } : {},
-  );
-  await pdb(ns, 'web', 'web', { maxUnavailable: 1 });
-  await allReady(ns, replicas);
-  await pdbsSettled(ns);
-  const dir = tempDir('kstudy-maintain-');
-  const user = `maint-${suffix()}`;
-  return {
-    ns,
-    nodes: pool.nodes,
-    env: { KUBECONFIG: mintUser(user, ['system:masters']) },
-    dir,
-    log: path.join(dir, 'work.log'),
-    journal: path.join(dir, 'journal'),
-  };
+  const s = await maintainSetup(t, 'mnt', 5, replicas, extra.slow ? { slow: true, grace: 4 } : {});
+  return { ...s, log: path.join(s.dir, 'work.log'), journal: path.join(s.dir, 'journal') };
 }
 
 /** The command each node gets: logs the node, whether it is cordoned, and how many pods of ours are on it. */
@@ -79,27 +50,10 @@ function workCommand(s: Setup, extra = ''): string {
 }
 
 function maintain(s: Setup, nodes: string[], args: string[], command = workCommand(s)) {
-  return runPlugin(
-    'kubectl-study',
-    [
-      'maintain',
-      ...nodes,
-      '--run',
-      command,
-      '--journal',
-      s.journal,
-      '--lock-namespace',
-      s.ns,
-      '--yes',
-      '--ignore-daemonsets',
-      '--ready-timeout',
-      '30s',
-      '--recover-timeout',
-      '60s',
-      ...args,
-    ],
-    { env: s.env, timeoutMs: 180_000 },
-  );
+  return runPlugin('kubectl-study', maintainArgs(s, nodes, command, ['--journal', s.journal, ...args], FAST_WAITS), {
+    env: s.env,
+    timeoutMs: 180_000,
+  });
 }
 
 interface Entry {
@@ -199,25 +153,13 @@ test('killed with SIGKILL mid-drain: the lock is taken over only after it expire
   const s = await setup(t, 5, { slow: true });
   const [n1, n2] = s.nodes as [string, string];
   // A lock long enough that the second run surely starts before it expires, however loaded the machine.
-  const args = [
-    'maintain',
-    n1,
-    n2,
-    '--run',
+  const args = maintainArgs(
+    s,
+    [n1, n2],
     workCommand(s),
-    '--journal',
-    s.journal,
-    '--lock-namespace',
-    s.ns,
-    '--lock-duration',
-    '30s',
-    '--yes',
-    '--ignore-daemonsets',
-    '--ready-timeout',
-    '30s',
-    '--recover-timeout',
-    '60s',
-  ];
+    ['--journal', s.journal, '--lock-duration', '30s'],
+    FAST_WAITS,
+  );
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'kubectl-study'), ...args], {
     env: { ...process.env, ...s.env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -436,23 +378,7 @@ test('the live table in a 60-column pseudo-terminal redraws in place, leaving no
   const s = await setup(t, 2);
   const [n1, n2] = s.nodes as [string, string];
   const bin = path.join(REPO_ROOT, 'bin', 'kubectl-study');
-  const args = [
-    'maintain',
-    n1,
-    n2,
-    '--run',
-    '"sleep 2"',
-    '--journal',
-    s.journal,
-    '--lock-namespace',
-    s.ns,
-    '--yes',
-    '--ignore-daemonsets',
-    '--ready-timeout',
-    '30s',
-    '--recover-timeout',
-    '60s',
-  ];
+  const args = maintainArgs(s, [n1, n2], '"sleep 2"', ['--journal', s.journal], FAST_WAITS);
   const r = await runCommand(
     'script',
     ['-qfec', `stty cols 60 rows 60; ${process.execPath} ${bin} ${args.join(' ')}`, '/dev/null'],
@@ -582,24 +508,7 @@ test('the whole run is planned from one read: a step whose replacements find no 
   const dir = tempDir('kstudy-maintain-');
   const run = await runPlugin(
     'kubectl-study',
-    [
-      'maintain',
-      n1,
-      n2,
-      n3,
-      '--run',
-      'true',
-      '--journal',
-      path.join(dir, 'journal'),
-      '--lock-namespace',
-      ns,
-      '--yes',
-      '--ignore-daemonsets',
-      '--ready-timeout',
-      '30s',
-      '--recover-timeout',
-      '60s',
-    ],
+    maintainArgs({ ns }, [n1, n2, n3], 'true', ['--journal', path.join(dir, 'journal')], FAST_WAITS),
     { env, timeoutMs: 240_000 },
   );
   assert.equal(run.code, 0, run.stdout + run.stderr);

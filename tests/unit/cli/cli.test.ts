@@ -6,6 +6,7 @@ import { renderTable } from '../../../src/base/table.js';
 import { interruptHandler, pluginFromExecutable, runPlugin } from '../../../src/cli/main.js';
 import { parseArgs, type PluginName } from '../../../src/cli/program.js';
 import type { Operation } from '../../../src/cli/operations.js';
+import { PLAN_OPTIONS } from '../../support/fake-drain.js';
 import { captureIo } from '../../support/io.js';
 
 function parse(plugin: PluginName, argv: string[]): Operation {
@@ -200,15 +201,7 @@ test('drain options: defaults, kubectl flags and every parsed value', () => {
       context: 'prod',
     },
     nodes: ['n1'],
-    plan: {
-      force: false,
-      ignoreDaemonSets: true,
-      deleteEmptyDirData: false,
-      disableEviction: false,
-      ignoreOptOuts: false,
-      strict: false,
-      podSelector: 'app=web',
-    },
+    plan: { ...PLAN_OPTIONS, podSelector: 'app=web' },
     dryRun: false,
     gracePeriodSeconds: 30,
     timeoutMs: 300_000,

@@ -11,15 +11,9 @@ import { batches } from '../../../src/drain/lib.js';
 import { controllerKey, type ControllerInfo, type PlanInputs, type PlanOptions } from '../../../src/drain/model.js';
 import { buildRunPlan } from '../../../src/drain/sequence.js';
 import { NEWEST_DRAIN_RULES } from '../../../src/drain/rules.js';
+import { PLAN_OPTIONS } from '../../support/fake-drain.js';
 
-const OPTS: PlanOptions = {
-  force: false,
-  ignoreDaemonSets: true,
-  deleteEmptyDirData: false,
-  disableEviction: false,
-  ignoreOptOuts: false,
-  strict: false,
-};
+const OPTS: PlanOptions = PLAN_OPTIONS;
 
 function node(name: string, cpu = '4'): V1Node {
   return {
