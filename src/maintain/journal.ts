@@ -313,7 +313,9 @@ export class Journal {
   checkWritable(minFreeBytes = 64 * 1024): void {
     const dir = path.dirname(path.resolve(this.file));
     try {
-      accessSync(existsSync(this.file) ? this.file : dir, constants.W_OK);
+      // The directory too: a torn line set aside, a rewrite, and the commands' logs and markers are made there.
+      accessSync(dir, constants.W_OK);
+      if (existsSync(this.file)) accessSync(this.file, constants.W_OK);
       const fs = statfsSync(dir);
       if (fs.bavail * fs.bsize < minFreeBytes) throw Object.assign(new Error('no space left'), { code: 'ENOSPC' });
     } catch (err) {
@@ -367,13 +369,12 @@ export class Journal {
   /**
    * Replaces the journal with these entries (the run's state as the
    * cluster and this file together know it), whole or not at all: written
-   * beside it, synced, renamed over it. `setAside`: first move the file
-   * there (it held another, older run).
+   * beside it, synced, renamed over it. `setAside`: the file is moved
+   * there first (it held another, older run), once the new one is written.
    */
   rewrite(entries: JournalEntry[], setAside?: string): void {
     const tmp = `${this.file}.tmp-${process.pid}`;
     try {
-      if (setAside !== undefined && existsSync(this.file)) renameSync(this.file, setAside);
       writeFileSync(tmp, entries.map((e) => `${JSON.stringify(e)}\n`).join(''), { mode: 0o644 });
       const fd = openSync(tmp, 'r+');
       try {
@@ -381,6 +382,7 @@ export class Journal {
       } finally {
         closeSync(fd);
       }
+      if (setAside !== undefined && existsSync(this.file)) renameSync(this.file, setAside);
       renameSync(tmp, this.file);
     } catch (err) {
       throw journalError(this.file, err, 'write');

@@ -29,32 +29,41 @@ export class RunRecorder {
     return { time: this.now().toISOString(), run: this.attempt, ...entry };
   }
 
-  /** Records one step; `finish`: the run is over, and the cluster moves it to its history. */
-  async record(entry: Record, finish?: RunEnd): Promise<void> {
+  /** The records under way, one after another: the nodes of a batch record through one recorder. */
+  private last: Promise<void> = Promise.resolve();
+
+  /**
+   * Records one step; `finish`: the run is over, and the cluster moves it to its history. Records wait for the
+   * ones before them, so nodes recording at once never meet each other's writes as conflicts.
+   */
+  record(entry: Record, finish?: RunEnd): Promise<void> {
+    const done = this.last.then(() => this.write(entry, finish));
+    this.last = done.catch(() => undefined);
+    return done;
+  }
+
+  private async write(entry: Record, finish?: RunEnd): Promise<void> {
     const full = this.stamp(entry);
     const store = this.store;
     if (store) {
       try {
         await store.update((state) => withRecords(state, store.where, this.runId, [full], finish), { create: false });
       } catch (err) {
-        if (!this.journal || !this.journaled(full)) throw err;
+        if (!this.journal) throw err;
+        const journal = this.journal;
+        let where = `the record is in the journal ${journal.file}: the same command resumes from it`;
+        try {
+          journal.append(full);
+        } catch (appendErr) {
+          where = `the journal could not take the record either: ${(appendErr as Error).message}`;
+        }
         if (!(err instanceof StudyError)) throw err;
         throw new StudyError(err.message, err.exitCode, {
-          hint: `${err.hint ? `${err.hint}; ` : ''}the record is in the journal ${this.journal.file}: the same command resumes from it`,
+          hint: `${err.hint ? `${err.hint}; ` : ''}${where}`,
           cause: err,
         });
       }
     }
     this.journal?.append(full);
-  }
-
-  /** Journals a record the cluster did not take; false when the journal cannot take it either. */
-  private journaled(full: JournalEntry): boolean {
-    try {
-      this.journal?.append(full);
-      return true;
-    } catch {
-      return false;
-    }
   }
 }

@@ -382,7 +382,8 @@ export function resolveRun(state: RunState, journal: readonly JournalEntry[] | u
     out.toCluster = JSON.stringify(compacted) !== JSON.stringify(cluster.entries);
     const known = new Set(journal!.map(entryKey));
     out.toJournal = merged.some((e) => !known.has(entryKey(e)));
-    if (out.toCluster && !merged.every((e) => new Set(cluster.entries.map(entryKey)).has(entryKey(e))))
+    const inCluster = new Set(cluster.entries.map(entryKey));
+    if (out.toCluster && !merged.every((e) => inCluster.has(entryKey(e))))
       out.notes.push('the journal holds records the cluster missed: they are written to the cluster');
     if (out.toJournal)
       out.notes.push(

@@ -284,7 +284,8 @@ async function drainStep(
   const { plan, podListVersions } = await deps.api.plan([node]);
   if (plan.verdict === 'blocked') throw new BlockedError(`the drain plan is blocked: ${plan.blockers.join('; ')}`);
   // Which pods use which attached volume is known only while they are there: the wait after the drain names them.
-  const volumes = (await deps.api.attachedVolumes([node])).get(node) ?? [];
+  // With --skip-volume-detach-wait nothing waits for them (and the run was not checked to may list them).
+  const volumes = deps.volumeDetach.wait ? ((await deps.api.attachedVolumes([node])).get(node) ?? []) : [];
   if (!cordonedEarlier) {
     // Record the intent before the cordon, so a kill in between cannot turn our cordon into someone else's.
     report.cordonedByRun = !plan.nodes[0]?.unschedulable;

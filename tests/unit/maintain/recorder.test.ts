@@ -75,3 +75,45 @@ test('without a cluster copy (a run too large for it) the journal alone takes th
   await new RunRecorder('a1', 'r1', journal, undefined).record({ node: 'n1', step: 'cordoned' });
   assert.deepEqual(steps(), ['n1 cordoned']);
 });
+
+test('nodes recording at once are written one after another: the cluster never sees two of their writes at a time', async () => {
+  const { journal, steps } = journalIn();
+  let inFlight = 0;
+  let most = 0;
+  const store = {
+    where: 'configmap kube-system/kubectl-study-maintain',
+    update: async () => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+    },
+  } as unknown as StateStore;
+  const recorder = new RunRecorder('a1', 'r1', journal, store);
+  await Promise.all(['n1', 'n2', 'n3'].map((node) => recorder.record({ node, step: 'drained' })));
+  assert.equal(most, 1);
+  assert.deepEqual(steps(), ['n1 drained', 'n2 drained', 'n3 drained'], 'in the order they were made');
+});
+
+test('a record neither copy takes: the cluster\u2019s error, and the journal\u2019s named in the hint', async () => {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'kstudy-recorder-')), 'journal');
+  const journal = Journal.open(file, 'a1');
+  Object.assign(journal, {
+    append: () => {
+      throw new Error('cannot write the journal: the disk is full');
+    },
+  });
+  const { store, release } = heldStore(new BlockedError('cannot write the run\u2019s state'));
+  release();
+  await assert.rejects(
+    new RunRecorder('a1', 'r1', journal, store).record({ node: 'n1', step: 'drained' }),
+    (err: unknown) => {
+      assert.ok(err instanceof StudyError);
+      assert.match(err.message, /cannot write the run’s state/);
+      assert.match(
+        err.hint ?? '',
+        /the journal could not take the record either: cannot write the journal: the disk is full/,
+      );
+      return true;
+    },
+  );
+});

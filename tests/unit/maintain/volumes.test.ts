@@ -147,6 +147,12 @@ test('attached volumes that never detach: the run stops at the timeout, the node
 test('--skip-volume-detach-wait: the command runs with the volume attached, and the plan warns that it will', async () => {
   const cluster = new FakeMaintainCluster(['n1']);
   cluster.volumes.set('n1', [[DATA]]);
+  const looks: string[][] = [];
+  const look = cluster.attachedVolumes.bind(cluster);
+  cluster.attachedVolumes = (nodes) => {
+    looks.push(nodes);
+    return look(nodes);
+  };
   const notes: string[] = [];
   const report = await runMaintain(context(), options(['n1'], { skipVolumeDetachWait: true }), hooks(notes), {
     api: cluster,
@@ -161,6 +167,8 @@ test('--skip-volume-detach-wait: the command runs with the volume attached, and 
     notes.join('\n'),
   );
   assert.ok(cluster.log.includes('work n1'));
+  // The plan looks once; the drain does not look again for a wait that is skipped (nor needs leave to list them).
+  assert.deepEqual(looks, [['n1']]);
 });
 
 test('--dry-run: the plan lists each node\u2019s attached volumes', async () => {
