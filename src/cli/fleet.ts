@@ -121,6 +121,7 @@ export async function runFleet<O extends { connection: ConnectionOptions }, R>(
   const targets = chosen.map((c) => known.find((k) => k.context === c)!);
   // Exec plugins: never more at once than contexts, and only those that must talk to the person get the terminal.
   const { execBroker } = await import('../kube/exec.js');
+  const brokerWas = { limit: execBroker.limit, manyContexts: execBroker.manyContexts };
   execBroker.limit = fleet.parallel;
   execBroker.manyContexts = true;
   const contextTimeoutMs = fleet.contextTimeoutMs ?? FLEET_DEFAULTS.contextTimeoutMs;
@@ -134,7 +135,7 @@ export async function runFleet<O extends { connection: ConnectionOptions }, R>(
   let done = 0;
   let failed = 0;
 
-  const items = await mapLimit(targets, fleet.parallel, async (target): Promise<FleetEntry<R>> => {
+  const asking = mapLimit(targets, fleet.parallel, async (target): Promise<FleetEntry<R>> => {
     const base = { ...target, warnings: [] as string[] };
     if (ctx.signal.aborted) {
       // Never asked: still one entry (and one streamed line), so every context selected is accounted for.
@@ -201,7 +202,14 @@ export async function runFleet<O extends { connection: ConnectionOptions }, R>(
     onAnswer(entry);
     return entry;
   });
-  progress.stop();
+  let items: Array<FleetEntry<R>>;
+  try {
+    items = await asking;
+  } finally {
+    progress.stop();
+    // The broker is the process's: a later command in this process is one context again.
+    Object.assign(execBroker, brokerWas);
+  }
 
   const answered = items.filter((i) => i.outcome === 'answered');
   const codes = answered.map((i) => i.exitCode);

@@ -272,6 +272,8 @@ export class ExecBroker {
   }
 
   credential(plugin: Plugin, timeoutMs: number, signal?: AbortSignal): Promise<ExecCredential> {
+    // A caller already stopped starts nothing (a plugin started here would be stopped at once, its rejection unheard).
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const key = JSON.stringify([
       plugin.userName,
       plugin.exec,

@@ -225,30 +225,34 @@ export function undoDocument(result: UndoResult): unknown {
   };
 }
 
-/** Each workload's status, one row each, for a question asked of many contexts. */
+/** Each workload's status, one row each, for a question asked of many contexts; one never read is unknown. */
 export function statusRows(result: StatusResult): Rows {
-  const statuses =
-    result.kind === 'RolloutStatusList' ? result.items : result.items.flatMap((t) => (t.status ? [t.status] : []));
-  return {
-    headers: ['WORKLOAD', 'STATE', 'DONE', 'REPLICAS', 'MESSAGE'],
-    rows: statuses.map((s) => [
-      `${s.kind.toLowerCase()}/${s.name}`,
-      s.state,
-      s.done ? 'yes' : 'no',
-      replicasText(s.replicas.ready, s.replicas.desired),
-      s.problems[0]?.message ?? s.message,
-    ]),
-    empty: '(no workload)',
-  };
+  const rows =
+    result.kind === 'RolloutStatusList'
+      ? result.items.map(statusRow)
+      : result.items.map((t) =>
+          t.status ? statusRow(t.status) : [`${t.target.kind.toLowerCase()}/${t.target.name}`, 'unknown', 'no', '', ''],
+        );
+  return { headers: ['WORKLOAD', 'STATE', 'DONE', 'REPLICAS', 'MESSAGE'], rows, empty: '(no workload)' };
 }
 
-/** The workloads not done, by context. Pure. */
+function statusRow(s: RolloutStatus): string[] {
+  return [
+    `${s.kind.toLowerCase()}/${s.name}`,
+    s.state,
+    s.done ? 'yes' : 'no',
+    replicasText(s.replicas.ready, s.replicas.desired),
+    s.problems[0]?.message ?? s.message,
+  ];
+}
+
+/** The workloads not done (or never read), by context. Pure. */
 export function notDoneByContext(answers: ReadonlyArray<{ context: string; result: StatusResult }>): string[] {
+  if (answers.length < 2) return [];
   const lines = answers.flatMap(({ context, result }) => {
     const pending = statusRows(result).rows.filter((r) => r[2] !== 'yes');
     return pending.length ? [`  ${context}: ${pending.map((r) => `${r[0]} (${r[1]})`).join(', ')}`] : [];
   });
-  if (answers.length < 2) return [];
   return lines.length
     ? [`Not done in ${lines.length} of ${answers.length} contexts:`, ...lines]
     : [`Done in all ${answers.length} contexts.`];

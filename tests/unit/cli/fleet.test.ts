@@ -359,3 +359,11 @@ test('a wait with no bound is bounded to --context-timeout for each context, and
     ],
   );
 });
+
+test('the exec plugin broker is the process\u2019s: its fleet settings are put back once the question is answered', async () => {
+  const { execBroker } = await import('../../../src/kube/exec.js');
+  const command = fakeCommand(async () => ({ code: ExitCode.OK }));
+  await runFleet(runContext(), 'fake', command, OPTIONS, fleet({ parallel: 2 }), undefined, deps(['a', 'b', 'c']));
+  assert.equal(execBroker.limit, Number.POSITIVE_INFINITY);
+  assert.equal(execBroker.manyContexts, false);
+});

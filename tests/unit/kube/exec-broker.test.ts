@@ -146,3 +146,22 @@ test('a plugin whose every waiter stopped while it queued never runs (no prompt 
     'the queued plugin was never started',
   );
 });
+
+test('a caller already stopped is refused at once: no plugin starts, and no rejection goes unheard', async () => {
+  const fake = fakeRunner();
+  const broker = new ExecBroker(fake.run, () => false);
+  const unheard: unknown[] = [];
+  const listen = (reason: unknown): void => void unheard.push(reason);
+  process.on('unhandledRejection', listen);
+  try {
+    const stopped = new AbortController();
+    stopped.abort(new Error('the context timed out'));
+    await assert.rejects(broker.credential(plugin('alice'), 1000, stopped.signal), /the context timed out/);
+    await tick();
+    await tick();
+    assert.equal(fake.runs.length, 0, 'no plugin started');
+    assert.deepEqual(unheard, []);
+  } finally {
+    process.off('unhandledRejection', listen);
+  }
+});

@@ -388,3 +388,26 @@ test('replica counts are never impossible: a revision scaling down shows what go
   assert.equal(replicasText(3, 2), '2/2 (+1 going away)');
   assert.equal(replicasText(1, 0), '0/0 (+1 going away)');
 });
+
+test('across contexts, a workload whose status was never read (a watch cut off first) is unknown, not done', async () => {
+  const { notDoneByContext, statusRows } = await import('../../../src/rollout/print.js');
+  const summary = (status?: ReturnType<typeof deletedStatus>) => ({
+    kind: 'RolloutStatusSummary' as const,
+    apiVersion: 'study.kubectl.io/v1' as const,
+    serverRelease: 'v1.37.2',
+    rules: '1.37',
+    ended: 'timeout' as const,
+    timeoutMs: 0,
+    failFast: false,
+    items: [{ target: { kind: 'Deployment' as const, name: 'web' }, ...(status ? { status } : {}), finished: false }],
+  });
+  assert.deepEqual(statusRows(summary()).rows, [['deployment/web', 'unknown', 'no', '', '']]);
+  const deleted = deletedStatus('Deployment', deploy({}));
+  assert.deepEqual(
+    notDoneByContext([
+      { context: 'a', result: summary() },
+      { context: 'b', result: summary(deleted) },
+    ]),
+    ['Not done in 2 of 2 contexts:', '  a: deployment/web (unknown)', `  b: deployment/web (${deleted.state})`],
+  );
+});
