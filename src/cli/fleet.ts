@@ -26,7 +26,7 @@ import type { Command, CommandPrinter, RunContext, View } from '../base/run.js';
 import { renderTable } from '../base/table.js';
 import { liveView, paint, type LiveView } from '../base/terminal.js';
 import { FLEET_DEFAULTS, selectContexts, type FleetOptions } from '../kube/contexts.js';
-import { assertFilesUsable, loadKubeconfig } from '../kube/kubeconfig.js';
+import { assertFilesUsable, loadKubeconfig, type MergedKubeconfig } from '../kube/kubeconfig.js';
 import type { ConnectionOptions } from '../kube/connection.js';
 
 /** Why a context gave no answer, in one word a script can switch on. */
@@ -77,8 +77,14 @@ export interface FleetAnswer<R = unknown> {
 
 /** Everything a fleet run needs besides the command: injected so unit tests run it on plain objects. */
 export interface FleetDeps {
-  /** Context name -> its cluster name and server, in the kubeconfig's order. */
-  contexts(kubeconfig: string | undefined): Array<{ context: string; cluster: string; server: string }>;
+  /**
+   * Context name -> its cluster name and server, in the kubeconfig's order; `loaded`: the kubeconfig as read,
+   * for each context's command to connect with (read once, not once per context).
+   */
+  contexts(kubeconfig: string | undefined): {
+    contexts: Array<{ context: string; cluster: string; server: string }>;
+    loaded?: MergedKubeconfig;
+  };
   now(): number;
 }
 
@@ -88,10 +94,11 @@ const realDeps: FleetDeps = {
     // A file kubectl cannot read fails each context's own question (as it fails the one-context
     // command), each a row saying so; only a kubeconfig with no context at all stops here.
     if (merged.contexts.size === 0) assertFilesUsable(merged);
-    return [...merged.contexts].map(([context, entry]) => {
+    const contexts = [...merged.contexts].map(([context, entry]) => {
       const cluster = entry.value.cluster ?? '';
       return { context, cluster, server: merged.clusters.get(cluster)?.value.server ?? '' };
     });
+    return { contexts, loaded: merged };
   },
   now: Date.now,
 };
@@ -113,7 +120,7 @@ export async function runFleet<O extends { connection: ConnectionOptions }, R>(
   deps: FleetDeps = realDeps,
 ): Promise<FleetAnswer<R>> {
   const started = deps.now();
-  const known = deps.contexts(options.connection.kubeconfig);
+  const { contexts: known, loaded } = deps.contexts(options.connection.kubeconfig);
   const chosen = selectContexts(
     known.map((k) => k.context),
     fleet.contexts,
@@ -165,7 +172,10 @@ export async function runFleet<O extends { connection: ConnectionOptions }, R>(
     );
     const signal = AbortSignal.any([ctx.signal, deadline.signal]);
     const child: RunContext = { ...ctx, io: childIo, signal, output: 'json' };
-    const perContext = { ...asked, connection: { ...asked.connection, context: target.context } };
+    const perContext = {
+      ...asked,
+      connection: { ...asked.connection, context: target.context, ...(loaded ? { loaded } : {}) },
+    };
     let entry: FleetEntry<R>;
     try {
       // A command deaf to its signal still ends for the fleet when the signal aborts.

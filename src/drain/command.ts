@@ -15,6 +15,8 @@ export const drainCommand: Command<DrainOptions, DrainOutput> = {
     const client = connect(options.connection, {
       timeoutMs: options.connection.requestTimeoutMs || DRAIN_DEFAULTS.requestTimeoutMs,
       outageMs: options.apiOutageMs,
+      // A plan writes nothing: it stops with the command (Ctrl-C, or a context's deadline across contexts).
+      ...(options.dryRun ? { signal: ctx.signal } : {}),
     });
     return runDrain(ctx, options, drainHooks(ctx), client);
   },

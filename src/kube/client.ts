@@ -346,7 +346,7 @@ export function assertCredentialsUsable(ctx: ResolvedContext): void {
 
 /** Loads the kubeconfig as kubectl would and connects with the flags' context and identity. */
 export function connect(flags: ConnectionOptions, options: ClientOptions = {}, merged?: MergedKubeconfig): KubeClient {
-  const config = merged ?? loadKubeconfig(flags.kubeconfig);
+  const config = merged ?? flags.loaded ?? loadKubeconfig(flags.kubeconfig);
   assertFilesUsable(config);
   const ctx = resolveContext(config, flags);
   assertCredentialsUsable(ctx);

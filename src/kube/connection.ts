@@ -5,6 +5,7 @@
  */
 import { UsageError } from '../base/errors.js';
 import { durationFlag, exclusive, headerValue, namespaceName } from '../base/parse.js';
+import type { MergedKubeconfig } from './kubeconfig.js';
 
 export interface ConnectionOptions {
   kubeconfig?: string;
@@ -21,6 +22,8 @@ export interface ConnectionOptions {
   requestTimeoutMs: number;
   /** kubectl's --cache-dir: discovery is cached beneath it (default $KUBECACHEDIR, else ~/.kube/cache). */
   cacheDir?: string;
+  /** The kubeconfig as already read (a question across contexts reads it once for all of them); else read on connect. */
+  loaded?: MergedKubeconfig;
 }
 
 /** The flags as the command line gives them. */

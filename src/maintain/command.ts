@@ -17,6 +17,8 @@ export const maintainCommand: Command<MaintainOptions, MaintainReport> = {
     const client = connect(options.connection, {
       timeoutMs: options.connection.requestTimeoutMs || DRAIN_DEFAULTS.requestTimeoutMs,
       outageMs: options.apiOutageMs,
+      // A plan writes nothing: it stops with the command (Ctrl-C, or a context's deadline across contexts).
+      ...(options.dryRun ? { signal: ctx.signal } : {}),
     });
     return runMaintain(ctx, options, maintainHooks(ctx), { api: clusterMaintainApi(client, options, ctx.signal) });
   },

@@ -78,15 +78,20 @@ export function renderSummary(
   return renderTable(['NAME', 'STATE', 'MESSAGE', 'WHY'], rows);
 }
 
-export function renderHistory(history: History, colour: boolean): string {
-  const rows = history.revisions.map((revision) => [
+/** A revision's cells, REVISION (and the numbers it had before a rollback) to CURRENT. */
+function historyRow(revision: History['revisions'][number], colour: boolean): string[] {
+  return [
     `${revision.revision}${revision.previousRevisions.length ? ` (was ${revision.previousRevisions.join(',')})` : ''}`,
     revision.age,
     revision.images.join(', '),
     revision.changeCause,
     replicasText(revision.replicas.ready, revision.replicas.desired),
     revision.current ? paint(colour, 'green', '*') : ' ',
-  ]);
+  ];
+}
+
+export function renderHistory(history: History, colour: boolean): string {
+  const rows = history.revisions.map((revision) => historyRow(revision, colour));
   let out = `${history.workload.kind.toLowerCase()}.apps/${history.workload.name}\n`;
   out += history.revisions.length
     ? renderTable(['REVISION', 'AGE', 'IMAGES', 'CHANGE-CAUSE', 'REPLICAS', 'CURRENT'], rows)
@@ -277,12 +282,7 @@ export function historyRows(result: HistoryResult, colour: boolean): Rows {
     headers: ['WORKLOAD', 'REVISION', 'AGE', 'IMAGES', 'CHANGE-CAUSE', 'REPLICAS', 'CURRENT'],
     rows: history.revisions.map((revision) => [
       `${history.workload.kind.toLowerCase()}/${history.workload.name}`,
-      String(revision.revision),
-      revision.age,
-      revision.images.join(', '),
-      revision.changeCause,
-      replicasText(revision.replicas.ready, revision.replicas.desired),
-      revision.current ? paint(colour, 'green', '*') : ' ',
+      ...historyRow(revision, colour),
     ]),
     empty: '(no rollout history)',
   };

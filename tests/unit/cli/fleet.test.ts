@@ -16,6 +16,7 @@ import { fleetOptions } from '../../../src/cli/flags.js';
 import { parseArgs } from '../../../src/cli/program.js';
 import { contextPatterns, selectContexts, type FleetOptions } from '../../../src/kube/contexts.js';
 import type { ConnectionOptions } from '../../../src/kube/connection.js';
+import { mergeKubeconfigs } from '../../../src/kube/kubeconfig.js';
 import { captureIo } from '../../support/io.js';
 
 const NAMES = ['prod-eu', 'prod-us', 'prod-old', 'staging', 'dev-1', 'dev-2'];
@@ -113,7 +114,9 @@ const OPTIONS: Opts = { connection: { allNamespaces: false, asGroups: [], reques
 
 function deps(names: string[]): FleetDeps {
   return {
-    contexts: () => names.map((context) => ({ context, cluster: `c-${context}`, server: `https://${context}:6443` })),
+    contexts: () => ({
+      contexts: names.map((context) => ({ context, cluster: `c-${context}`, server: `https://${context}:6443` })),
+    }),
     now: Date.now,
   };
 }
@@ -366,4 +369,27 @@ test('the exec plugin broker is the process\u2019s: its fleet settings are put b
   await runFleet(runContext(), 'fake', command, OPTIONS, fleet({ parallel: 2 }), undefined, deps(['a', 'b', 'c']));
   assert.equal(execBroker.limit, Number.POSITIVE_INFINITY);
   assert.equal(execBroker.manyContexts, false);
+});
+
+test('the kubeconfig is read once for the whole question: each context connects with the copy already read', async () => {
+  const loaded = mergeKubeconfigs([]);
+  const seen: unknown[] = [];
+  const command: Command<Opts, { code: ExitCodeValue }> = {
+    async run(_ctx, o) {
+      seen.push(o.connection.loaded);
+      return { code: ExitCode.OK };
+    },
+    exitCode: (r) => r.code,
+    render: () => '',
+  };
+  const names = ['a', 'b', 'c'];
+  await runFleet(runContext(), 'fake', command, OPTIONS, fleet(), undefined, {
+    ...deps(names),
+    contexts: () => ({ ...deps(names).contexts(undefined), loaded }),
+  });
+  assert.equal(seen.length, 3);
+  assert.ok(
+    seen.every((l) => l === loaded),
+    'the same copy, not one read per context',
+  );
 });

@@ -411,3 +411,23 @@ test('across contexts, a workload whose status was never read (a watch cut off f
     ['Not done in 2 of 2 contexts:', '  a: deployment/web (unknown)', `  b: deployment/web (${deleted.state})`],
   );
 });
+
+test('across contexts, history rows say what a rollback renumbered, as the one-context table does', async () => {
+  const { historyRows } = await import('../../../src/rollout/print.js');
+  const revision = {
+    revision: 4,
+    previousRevisions: [2],
+    age: '1m',
+    images: ['app:2.0'],
+    changeCause: '',
+    replicas: { ready: 2, desired: 2 },
+    current: true,
+  };
+  const rows = historyRows(
+    { history: { workload: { kind: 'Deployment', name: 'web' }, revisions: [revision] } } as unknown as Parameters<
+      typeof historyRows
+    >[0],
+    false,
+  ).rows;
+  assert.deepEqual(rows, [['deployment/web', '4 (was 2)', '1m', 'app:2.0', '', '2/2', '*']]);
+});
