@@ -24,6 +24,7 @@ import {
 import type { Io, Stream } from '../base/io.js';
 import type { Command, CommandPrinter, RunContext, View } from '../base/run.js';
 import { renderTable } from '../base/table.js';
+import { firstAndMore } from '../base/text.js';
 import { liveView, paint, type LiveView } from '../base/terminal.js';
 import { FLEET_DEFAULTS, selectContexts, type FleetOptions } from '../kube/contexts.js';
 import { assertFilesUsable, loadKubeconfig, type MergedKubeconfig } from '../kube/kubeconfig.js';
@@ -308,9 +309,7 @@ async function fleetProgress(
       last =
         `${done} of ${total} context${total === 1 ? '' : 's'} answered` +
         `${failed ? `, ${failed} failed` : ''}` +
-        (waiting.length
-          ? `, waiting for ${waiting.slice(0, 3).join(', ')}${waiting.length > 3 ? ` and ${waiting.length - 3} more` : ''}`
-          : '');
+        (waiting.length ? `, waiting for ${firstAndMore(waiting, 3)}` : '');
       if (!paused) view.update('', last);
     },
     stop() {

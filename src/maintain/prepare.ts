@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { BlockedError, ForbiddenError, UsageError } from '../base/errors.js';
+import { firstAndMore } from '../base/text.js';
 import type { MaintainRunApi } from './api.js';
 import {
   checkOwner,
@@ -112,7 +113,7 @@ async function settleOther(
   for (const node of cordonedByRun(other.entries)) if (await api.isCordoned(node)) left.push(node);
   const first = other.entries.find((e) => e.step === 'run');
   const who = `run ${other.id}, started ${first?.time ?? '?'}${first?.host ? ` on ${first.host}` : ''}${first?.user ? ` by ${first.user}` : ''}`;
-  const nodes = `${other.nodes.slice(0, 10).join(', ')}${other.nodes.length > 10 ? ` and ${other.nodes.length - 10} more` : ''}`;
+  const nodes = firstAndMore(other.nodes, 10);
   if (left.length) {
     throw new BlockedError(
       `the cluster's state holds an unfinished run of other nodes (${nodes}; ${who}), ` +
