@@ -190,9 +190,16 @@ export function auditMark(): number {
   }
 }
 
-/** The audit events (every one is a write request) logged after the mark. */
+/**
+ * The audit events (every one is a write request) logged after the mark: whole lines only, for the API server
+ * may be writing one (another test's write) as the mark is taken or the log read.
+ */
 export function auditEventsSince(mark: number): AuditEvent[] {
-  const text = readFileSync(cluster().auditLog).subarray(mark).toString('utf8');
+  const log = readFileSync(cluster().auditLog);
+  // A mark taken while a line was being written falls inside it: that line is from before the mark.
+  const start = mark === 0 || log[mark - 1] === 0x0a ? mark : log.indexOf(0x0a, mark) + 1 || log.length;
+  const bytes = log.subarray(start);
+  const text = bytes.subarray(0, bytes.lastIndexOf(0x0a) + 1).toString('utf8');
   return text
     .split('\n')
     .filter((l) => l.trim())
