@@ -445,6 +445,11 @@ export function beginRun(
   run: CurrentRun,
   now: string,
 ): RunState {
+  // This very start already there: its write landed, the answer was lost (an outage), and the write sent again
+  // met a 409. It is not another run's change.
+  const start = run.entries.at(-1);
+  if (state.current?.id === run.id && start && state.current.entries.some((e) => entryKey(e) === entryKey(start)))
+    return state;
   const seen = basisOf(state);
   if (seen.currentId !== basis.currentId || seen.lastKey !== basis.lastKey)
     throw new BlockedError(
@@ -475,6 +480,8 @@ export function withRecords(
   finish?: RunEnd,
 ): RunState {
   const current = state.current;
+  // The end of this run already in the history: that write landed, its answer lost, and it met a 409 sent again.
+  if (!current && finish !== undefined && state.last[0]?.id === runId) return state;
   if (!current || current.id !== runId)
     throw stateMoved(where, current ? `now holds another run (${current.id})` : 'no longer holds this run');
   const updated = { ...current, entries: compactEntries(mergeEntries(current.entries, entries)) };

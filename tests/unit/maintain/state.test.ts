@@ -290,6 +290,12 @@ test('records are added once each; a state that holds another run, or none, stop
   assert.equal(finished.last[0]?.id, 'r1');
   assert.equal(finished.last[0]?.outcome, 'done');
   assert.deepEqual(finished.last[0]?.hosts, ['host-r1']);
+  assert.deepEqual(
+    withRecords(finished, 'cm', 'r1', [e('r1', '', 'ended')], 'done'),
+    finished,
+    'the end sent again after a lost answer finds it there',
+  );
+  assert.throws(() => withRecords(finished, 'cm', 'r0', [rec], 'done'), /no longer holds this run/);
 });
 
 test('a run starts only on the state it planned from; a run of other nodes it replaces goes to the history, abandoned', () => {
@@ -322,6 +328,13 @@ test('a run starts only on the state it planned from; a run of other nodes it re
   assert.throws(
     () => beginRun(moved, basisOf(read), 'configmap ns/x', resolution, mine, 'T'),
     (err: unknown) => err instanceof BlockedError && /changed while this command planned/.test(err.message),
+  );
+  // The start sent again after its answer was lost (it landed): found there, not taken for another run's change.
+  assert.deepEqual(beginRun(begun, basisOf(read), 'cm', resolution, mine, 'T'), begun);
+  const later = { ...mine, entries: [start('me', ['n1'], { time: '2099-01-01T00:00:00.000Z' })] };
+  assert.throws(
+    () => beginRun(begun, basisOf(read), 'cm', resolution, later, 'T'),
+    /changed while this command planned/,
   );
 });
 
